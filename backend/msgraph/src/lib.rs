@@ -1,0 +1,1 @@
+//! Microsoft Graph client (see issue 4). Placeholder until the client lands.
