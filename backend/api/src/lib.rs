@@ -1,1 +1,17 @@
-//! placeholder
+//! EduGraph's HTTP API as a library: [`startup::Application`] builds the whole app on any
+//! port, so the `edugraph` binary and the tests start exactly the same thing.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

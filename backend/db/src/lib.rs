@@ -1,1 +1,139 @@
-//! placeholder
+//! All of EduGraph's SQL lives here.
+//!
+//! One schema runs on MySQL/MariaDB (production) and SQLite (demo, embedded) through
+//! `sqlx::any`. The limits of that driver shape the schema (see `migrations/README.md`):
+//! ids are `CHAR(36)`, times are unix milliseconds in `BIGINT`, booleans are integers,
+//! long values are blobs. Every tenant-owned query takes a [`TenantId`](edu_domain::TenantId).
+
+pub mod audit;
+pub mod error;
+pub mod sessions;
+pub mod tenants;
+pub mod throttle;
+pub mod users;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+pub use error::DbError;
+
+/// Which SQL dialect the pool speaks; the few statements that differ (upserts) branch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// MySQL or MariaDB.
+    MySql,
+    /// SQLite (demo mode, tests).
+    Sqlite,
+}
+
+impl Dialect {
+    /// The dialect of a `mysql://…` or `sqlite:…` URL.
+    ///
+    /// # Errors
+    /// [`DbError::UnsupportedUrl`] for any other scheme.
+    pub fn of_url(url: &str) -> Result<Self, DbError> {
+        if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            Ok(Self::MySql)
+        } else if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else {
+            Err(DbError::UnsupportedUrl)
+        }
+    }
+}
+
+/// A connection pool and its dialect. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+static MYSQL_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/mysql");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+impl Db {
+    /// Opens a pool. SQLite files are created when missing and put in WAL mode.
+    ///
+    /// # Errors
+    /// An unsupported URL or a database that cannot be reached.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
+        install_default_drivers();
+        let dialect = Dialect::of_url(url)?;
+        let url = match dialect {
+            // `mariadb://` is an alias people use; sqlx only knows `mysql://`.
+            Dialect::MySql => url.replacen("mariadb://", "mysql://", 1),
+            Dialect::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            Dialect::Sqlite => url.to_owned(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    match dialect {
+                        Dialect::Sqlite => {
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                                .await?;
+                        }
+                        Dialect::MySql => {
+                            // Unix-millisecond times and utf8mb4 everywhere; UTC so nothing depends on the server zone.
+                            conn.execute("SET time_zone = '+00:00', NAMES utf8mb4").await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        Ok(Self { pool, dialect })
+    }
+
+    /// Applies the pending migrations of this dialect (`migrations/mysql` or `migrations/sqlite`).
+    ///
+    /// # Errors
+    /// A migration that fails or was changed after it was applied.
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        let migrator = match self.dialect {
+            Dialect::MySql => &MYSQL_MIGRATOR,
+            Dialect::Sqlite => &SQLITE_MIGRATOR,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A cheap round trip, for readiness checks.
+    ///
+    /// # Errors
+    /// The database is unreachable.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The dialect of this pool.
+    #[must_use]
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The pool, for this crate's modules.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Reads a boolean stored as an integer (sqlx Any cannot decode BOOLEAN on both backends).
+pub(crate) fn flag(v: i64) -> bool {
+    v != 0
+}

@@ -1,0 +1,223 @@
+//! The one error type at the HTTP edge.
+//!
+//! Every failure becomes `{"error":{"code":"snake_case","message":"…"}}` with a stable code.
+//! 5xx bodies are opaque; their cause chain is logged once, here, without personal data.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use edu_domain::DomainError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The error envelope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// A stable code and a human message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable snake_case code the SPA switches on.
+    #[schema(example = "invalid_credentials")]
+    pub code: String,
+    /// A message a person can read.
+    pub message: String,
+}
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A value failed domain validation (422).
+    #[error("{0}")]
+    Validation(#[from] DomainError),
+    /// The request body or query could not be read (400).
+    #[error("{message}")]
+    BadRequest {
+        /// Stable code.
+        code: &'static str,
+        /// Human message.
+        message: String,
+    },
+    /// No valid session (401).
+    #[error("Sign in to continue.")]
+    Unauthenticated,
+    /// Wrong email or password, or no such account; deliberately indistinguishable (401).
+    #[error("The email or password is incorrect.")]
+    InvalidCredentials,
+    /// A CSRF or origin check failed (403).
+    #[error("{0}")]
+    Csrf(&'static str),
+    /// Signed in, but not allowed (403).
+    #[error("{message}")]
+    Forbidden {
+        /// Stable code.
+        code: &'static str,
+        /// Human message.
+        message: String,
+    },
+    /// Nothing there, or nothing the caller may see (404).
+    #[error("{message}")]
+    NotFound {
+        /// Stable code.
+        code: &'static str,
+        /// Human message.
+        message: String,
+    },
+    /// The request conflicts with the current state (409).
+    #[error("{message}")]
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// Human message.
+        message: String,
+    },
+    /// The body is too large (413).
+    #[error("The request body is too large (at most {limit} bytes).")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body is not JSON (415).
+    #[error("Send the body as JSON with Content-Type: application/json.")]
+    UnsupportedMediaType,
+    /// Too many attempts (429), with when to retry.
+    #[error("Too many attempts. Try again in {} seconds.", retry_after.as_secs().max(1))]
+    TooManyRequests {
+        /// When the client may retry.
+        retry_after: Duration,
+    },
+    /// A dependency (the database) is unavailable (503).
+    #[error("The service is temporarily unavailable. Try again shortly.")]
+    Unavailable,
+    /// A bug or an unexpected failure (500); the cause is logged, not returned.
+    #[error("Something went wrong on our side. The error has been logged.")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// A 400 with a code and message.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest { code, message: message.into() }
+    }
+
+    /// A 404 with a code and message.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::NotFound { code, message: message.into() }
+    }
+
+    /// A 409 with a code and message.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict { code, message: message.into() }
+    }
+
+    /// A 403 with a code and message.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Forbidden { code, message: message.into() }
+    }
+
+    /// An unexpected failure, from anything displayable.
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(e.into())
+    }
+
+    /// The stable code.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(d) => d.code(),
+            Self::BadRequest { code, .. }
+            | Self::Forbidden { code, .. }
+            | Self::NotFound { code, .. }
+            | Self::Conflict { code, .. } => code,
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Csrf(_) => "csrf_failed",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Unavailable => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl From<edu_db::DbError> for ApiError {
+    fn from(e: edu_db::DbError) -> Self {
+        match e {
+            edu_db::DbError::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)) => {
+                tracing::error!(error = %e, "database unavailable");
+                Self::Unavailable
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Csrf(_) | Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(cause) = self {
+            // The whole chain, once; never returned to the client.
+            tracing::error!(error.chain = format!("{cause:#}"), "request failed with an internal error");
+        }
+        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message: self.to_string() } };
+        let mut resp = HttpResponse::build(self.status_code());
+        if let Self::TooManyRequests { retry_after } = self {
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            resp.insert_header((header::RETRY_AFTER, HeaderValue::from(secs.max(1))));
+        }
+        if matches!(self, Self::Unauthenticated) {
+            resp.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Cookie realm=\"edugraph\"")));
+        }
+        resp.json(body)
+    }
+}
+
+/// Turns actix's JSON extractor failures into our envelope (400/413/415, never 500).
+pub fn json_error(err: actix_web::error::JsonPayloadError, limit: usize) -> ApiError {
+    use actix_web::error::JsonPayloadError as J;
+    match err {
+        J::ContentType => ApiError::UnsupportedMediaType,
+        J::OverflowKnownLength { .. } | J::Overflow { .. } => ApiError::PayloadTooLarge { limit },
+        J::Deserialize(e) => {
+            let message = if e.is_data() {
+                // serde's message names the field and the expected type, never echoes values.
+                format!("The JSON body has a missing or wrongly typed field: {e}")
+            } else {
+                "The request body is not valid JSON.".to_owned()
+            };
+            ApiError::bad_request("invalid_json", message)
+        }
+        _ => ApiError::bad_request("invalid_body", "The request body could not be read."),
+    }
+}
+
+/// Turns query-string extractor failures into our envelope.
+pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
+    ApiError::bad_request("invalid_query", format!("The query string is not valid: {err}"))
+}
+
+/// Turns path extractor failures into our envelope.
+pub fn path_error(_err: actix_web::error::PathError) -> ApiError {
+    ApiError::not_found("not_found", "There is nothing at this address.")
+}

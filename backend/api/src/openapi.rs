@@ -1,0 +1,57 @@
+//! The OpenAPI 3.1 document, served at `/api/openapi.json`, and the self-hosted docs page.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{auth_local, health, me};
+
+/// The API's OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "EduGraph API",
+        description = "The EduGraph school portal API. Errors share one envelope: \
+                       `{\"error\":{\"code\":\"snake_case\",\"message\":\"…\"}}`. State-changing requests need the \
+                       `X-CSRF-Token` header (from `GET /api/me` or `GET /api/auth/csrf`) and a JSON body."
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        health::metrics,
+        auth_local::get_csrf_token,
+        auth_local::register_local_account,
+        auth_local::login_local,
+        auth_local::logout,
+        auth_local::change_password,
+        me::get_me,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, edu_domain::Role)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "account", description = "Local accounts, sessions, who am I"),
+        (name = "ops", description = "Health, readiness, metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "__Host-sid",
+                "The session cookie set at sign-in (HttpOnly, Secure, SameSite=Lax).",
+            ))),
+        );
+        components.add_security_scheme(
+            "csrf",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-CSRF-Token",
+                "The token from GET /api/me (signed in) or GET /api/auth/csrf (anonymous).",
+            ))),
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! Building and running the application. The binary only loads configuration and calls
+//! [`Application::build`]; tests build it on port 0 the same way.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
+use anyhow::Context as _;
+use secrecy::ExposeSecret as _;
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi as _;
+
+use crate::auth::csrf::csrf_protect;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::error::{ApiError, json_error, path_error, query_error};
+use crate::middleware::{record_metrics, security_headers};
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+use crate::telemetry::EduRootSpan;
+
+/// A built application, bound to its port, not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Connects to the database, applies migrations, binds the listener.
+    ///
+    /// # Errors
+    /// The database is unreachable, a migration fails, or the address cannot be bound.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Application::build`], with an injected clock (tests move time).
+    ///
+    /// # Errors
+    /// As [`Application::build`].
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = edu_db::Db::connect(config.database_url.expose_secret(), config.database_max_connections)
+            .await
+            .context("Failed to connect to the database (EDUGRAPH_DATABASE_URL)")?;
+        db.migrate().await.context("Failed to apply database migrations")?;
+        let listener = TcpListener::bind(config.bind).with_context(|| format!("Failed to bind {}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let workers = config.workers.max(1);
+        let state = web::Data::new(AppState::new(db, config, clock)?);
+        let server = serve(listener, state.clone(), workers)?;
+        spawn_session_purge(state.clone());
+        Ok(Self { port, server, state })
+    }
+
+    /// The bound port (useful with port 0).
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server gracefully.
+    #[must_use]
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// The shared state (tests inspect the database through it).
+    #[must_use]
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Runs until the server stops (SIGTERM/SIGINT: stop accepting, drain in-flight requests for up to 30 s).
+    ///
+    /// # Errors
+    /// I/O errors of the server.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(listener: TcpListener, state: web::Data<AppState>, workers: usize) -> anyhow::Result<Server> {
+    let json_limit = state.config.max_json_bytes;
+    let docs = state.config.api_docs;
+    let server = HttpServer::new(move || {
+        let app = App::new()
+            .app_data(state.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(json_limit)
+                    .content_type_required(true)
+                    .error_handler(move |e, _| json_error(e, json_limit).into()),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
+            .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()))
+            .wrap(from_fn(csrf_protect))
+            .wrap(from_fn(record_metrics))
+            .wrap(from_fn(security_headers))
+            .wrap(TracingLogger::<EduRootSpan>::new())
+            .configure(crate::routes::config)
+            .route("/api/openapi.json", web::get().to(openapi_json));
+        let app = if docs {
+            app.route("/api/docs", web::get().to(docs_redirect)).service(
+                utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}")
+                    .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
+            )
+        } else {
+            app
+        };
+        app.default_service(web::to(not_found))
+    })
+    .workers(workers)
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(ApiDoc::openapi().to_pretty_json().unwrap_or_default())
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::Found().insert_header(("Location", "/api/docs/")).finish()
+}
+
+async fn not_found() -> HttpResponse {
+    ApiError::not_found("not_found", "There is nothing at this address.").error_response()
+}
+
+/// Deletes expired sessions every ten minutes, so the table does not grow without bound.
+fn spawn_session_purge(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let idle_ms = i64::try_from(state.config.session.idle_timeout.as_millis()).unwrap_or(i64::MAX);
+            match edu_db::sessions::purge_expired(&state.db, state.clock.now_ms(), idle_ms).await {
+                Ok(n) if n > 0 => tracing::info!(sessions.purged = n, "expired sessions purged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "session purge failed; will retry"),
+            }
+        }
+    });
+}

@@ -1,0 +1,63 @@
+//! Shared application state, one per process, cloned into every worker.
+
+use std::sync::Arc;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::auth::password::PasswordHasher;
+use crate::auth::throttle::IpLimiter;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// What every handler can reach.
+#[derive(Debug)]
+pub struct AppState {
+    /// The database.
+    pub db: edu_db::Db,
+    /// The configuration.
+    pub config: Config,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Password hashing.
+    pub hasher: PasswordHasher,
+    /// Per-IP limits on the credential endpoints.
+    pub ip_limiter: IpLimiter,
+    /// Metrics registry.
+    pub metrics: Metrics,
+    /// Origins allowed on state-changing requests.
+    pub allowed_origins: Vec<String>,
+    csrf_key: [u8; 32],
+}
+
+impl AppState {
+    /// Builds the state.
+    ///
+    /// # Errors
+    /// The password hasher failing to initialise.
+    pub fn new(db: edu_db::Db, config: Config, clock: Arc<dyn Clock>) -> Result<Self, anyhow::Error> {
+        let hasher = PasswordHasher::new(config.hash_concurrency)?;
+        let ip_limiter = IpLimiter::new(&config.throttle);
+        let allowed_origins = config.allowed_origins();
+        let csrf_key = derive_key(config.token_key.expose(), b"edugraph csrf v1");
+        Ok(Self { db, config, clock, hasher, ip_limiter, metrics: Metrics::new(), allowed_origins, csrf_key })
+    }
+
+    /// The key CSRF tokens are derived with (itself derived from the token key, so no
+    /// extra secret has to be configured, and it is never the token-encryption key itself).
+    #[must_use]
+    pub fn csrf_key(&self) -> &[u8; 32] {
+        &self.csrf_key
+    }
+}
+
+/// HMAC-SHA256(master, label): a sub-key for one purpose.
+#[must_use]
+pub fn derive_key(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(master) else {
+        return [0; 32];
+    };
+    mac.update(label);
+    mac.finalize().into_bytes().into()
+}

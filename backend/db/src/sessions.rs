@@ -1,0 +1,136 @@
+//! Server-side sessions, shared by every API instance through the database.
+
+use edu_domain::{TenantId, UserId};
+use sqlx::Row;
+
+use crate::{Db, DbError};
+
+/// A new session row. `id_hash` is the SHA-256 (hex) of the cookie value; the value itself is never stored.
+#[derive(Debug)]
+pub struct NewSession<'a> {
+    /// SHA-256 hex of the session secret.
+    pub id_hash: &'a str,
+    /// The person.
+    pub user_id: UserId,
+    /// Their tenant, if any.
+    pub tenant_id: Option<TenantId>,
+    /// `local` or `microsoft`.
+    pub auth_method: &'a str,
+    /// Unix ms.
+    pub now: i64,
+    /// Absolute expiry, unix ms.
+    pub expires_at: i64,
+}
+
+/// A stored session.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    /// The person.
+    pub user_id: UserId,
+    /// Their tenant, if any.
+    pub tenant_id: Option<TenantId>,
+    /// `local` or `microsoft`.
+    pub auth_method: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms of the last request (updated at most once a minute).
+    pub last_seen_at: i64,
+    /// Absolute expiry, unix ms.
+    pub expires_at: i64,
+}
+
+/// Stores a new session.
+///
+/// # Errors
+/// Database errors.
+pub async fn create(db: &Db, s: &NewSession<'_>) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, user_id, tenant_id, auth_method, external_identity_id, created_at, last_seen_at, expires_at)
+         VALUES (?, ?, ?, ?, NULL, ?, ?, ?)",
+    )
+    .bind(s.id_hash)
+    .bind(s.user_id.to_string())
+    .bind(s.tenant_id.map(|t| t.to_string()))
+    .bind(s.auth_method)
+    .bind(s.now)
+    .bind(s.now)
+    .bind(s.expires_at)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Looks a session up by the hash of its secret.
+///
+/// # Errors
+/// Database errors.
+pub async fn get(db: &Db, id_hash: &str) -> Result<Option<SessionRecord>, DbError> {
+    let row = sqlx::query(
+        "SELECT user_id, tenant_id, auth_method, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = ?",
+    )
+    .bind(id_hash)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| {
+        let bad = |_| DbError::Corrupt { table: "sessions", detail: "bad id".into() };
+        let tenant: Option<String> = r.try_get("tenant_id")?;
+        Ok(SessionRecord {
+            user_id: UserId::parse(&r.try_get::<String, _>("user_id")?).map_err(bad)?,
+            tenant_id: tenant.as_deref().map(TenantId::parse).transpose().map_err(bad)?,
+            auth_method: r.try_get("auth_method")?,
+            created_at: r.try_get("created_at")?,
+            last_seen_at: r.try_get("last_seen_at")?,
+            expires_at: r.try_get("expires_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Records activity on a session (for the idle timeout).
+///
+/// # Errors
+/// Database errors.
+pub async fn touch(db: &Db, id_hash: &str, now: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?")
+        .bind(now)
+        .bind(id_hash)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Deletes one session (sign-out, expiry).
+///
+/// # Errors
+/// Database errors.
+pub async fn delete(db: &Db, id_hash: &str) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = ?").bind(id_hash).execute(db.pool()).await?;
+    Ok(())
+}
+
+/// Deletes every session of a person except `keep` (password change, disable).
+/// Returns how many were deleted.
+///
+/// # Errors
+/// Database errors.
+pub async fn delete_for_user(db: &Db, user: UserId, keep: Option<&str>) -> Result<u64, DbError> {
+    let res = sqlx::query("DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?")
+        .bind(user.to_string())
+        .bind(keep.unwrap_or(""))
+        .execute(db.pool())
+        .await?;
+    Ok(res.rows_affected())
+}
+
+/// Deletes sessions past their absolute expiry or idle for longer than `idle_ms`.
+///
+/// # Errors
+/// Database errors.
+pub async fn purge_expired(db: &Db, now: i64, idle_ms: i64) -> Result<u64, DbError> {
+    let res = sqlx::query("DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?")
+        .bind(now)
+        .bind(now - idle_ms)
+        .execute(db.pool())
+        .await?;
+    Ok(res.rows_affected())
+}
