@@ -1,1 +1,345 @@
-//! placeholder
+//! Test harness: the real app on port 0, a fresh database per test (SQLite always; MySQL
+//! when `EDUGRAPH_TEST_MYSQL_URL` is set), and an HTTP client with a cookie jar that
+//! behaves like a browser for our `__Host-` cookies.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use edu_api::clock::ManualClock;
+use edu_api::state::AppState;
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+/// The origin the test app believes it is served from.
+pub const PUBLIC_ORIGIN: &str = "http://edugraph.test";
+
+/// Which database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in a temporary directory.
+    Sqlite,
+    /// A fresh database on the MySQL/MariaDB server at `EDUGRAPH_TEST_MYSQL_URL`.
+    MySql,
+}
+
+/// Runs `$name` against SQLite and MySQL as `sqlite::$name` and `mysql::$name`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::Backend::Sqlite).await } )*
+        }
+        mod mysql {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() {
+                   if !$crate::mysql_available(stringify!($name)) { return; }
+                   super::$name($crate::Backend::MySql).await
+               } )*
+        }
+    };
+}
+
+/// Whether the MySQL variant can run; prints a notice when it cannot.
+#[must_use]
+pub fn mysql_available(test: &str) -> bool {
+    if std::env::var("EDUGRAPH_TEST_MYSQL_URL").is_ok_and(|v| !v.is_empty()) {
+        return true;
+    }
+    eprintln!(
+        "NOTICE: EDUGRAPH_TEST_MYSQL_URL is not set: the MySQL variant of `{test}` did not run. \
+         Run infra/scripts/test (or set it to e.g. mysql://root@127.0.0.1:3306) to test on MySQL."
+    );
+    false
+}
+
+/// A per-test database, removed when dropped.
+pub enum TestDatabase {
+    /// A temporary directory holding the SQLite file.
+    Sqlite(tempfile::TempDir),
+    /// A MySQL database name on the server.
+    MySql {
+        /// Server URL without a database.
+        server: String,
+        /// Database name.
+        name: String,
+    },
+}
+
+impl TestDatabase {
+    /// Creates an empty database and returns its URL.
+    ///
+    /// # Panics
+    /// When the database cannot be created (the test cannot run).
+    pub async fn create(backend: Backend) -> (Self, String) {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/edugraph.db", dir.path().display());
+                (Self::Sqlite(dir), url)
+            }
+            Backend::MySql => {
+                let server = std::env::var("EDUGRAPH_TEST_MYSQL_URL").expect("EDUGRAPH_TEST_MYSQL_URL");
+                let server = server.trim_end_matches('/').to_owned();
+                let name = format!("edugraph_t_{}", uuid::Uuid::new_v4().simple());
+                edu_db::testing::create_mysql_database(&server, &name).await.expect("create MySQL test database");
+                let url = format!("{server}/{name}");
+                (Self::MySql { server, name }, url)
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Self::MySql { server, name } = self {
+            let (server, name) = (server.clone(), name.clone());
+            // Drop runs inside the test's runtime; use a runtime of our own on another thread.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async {
+                    if let Err(e) = edu_db::testing::drop_mysql_database(&server, &name).await {
+                        eprintln!("could not drop test database {name}: {e}");
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// The base configuration of a test app; tests may override any variable.
+#[must_use]
+pub fn test_vars(database_url: &str) -> HashMap<String, String> {
+    [
+        ("EDUGRAPH_DATABASE_URL", database_url),
+        ("EDUGRAPH_BIND", "127.0.0.1:0"),
+        ("EDUGRAPH_PUBLIC_URL", PUBLIC_ORIGIN),
+        ("EDUGRAPH_TOKEN_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
+        ("EDUGRAPH_CLIENT_ID", "test-client"),
+        ("EDUGRAPH_CLIENT_SECRET", "test-secret"),
+        ("EDUGRAPH_WORKERS", "2"),
+        ("EDUGRAPH_HASH_CONCURRENCY", "2"),
+        ("EDUGRAPH_DATABASE_MAX_CONNECTIONS", "5"),
+        ("EDUGRAPH_LOGIN_IP_BURST", "1000"),
+        ("EDUGRAPH_LOGIN_IP_PER_MINUTE", "1000"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// A running app.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// The app's clock; move it to test timeouts.
+    pub clock: ManualClock,
+    /// The app's state (database access for assertions).
+    pub state: actix_web::web::Data<AppState>,
+    handle: actix_web::dev::ServerHandle,
+    _db: TestDatabase,
+}
+
+impl TestApp {
+    /// Starts the app against a fresh database of `backend`.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts the app with configuration overrides.
+    ///
+    /// # Panics
+    /// When the app cannot start (the test cannot run).
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut HashMap<String, String>)) -> Self {
+        let (db, url) = TestDatabase::create(backend).await;
+        let mut vars = test_vars(&url);
+        tweak(&mut vars);
+        let config = edu_api::Config::from_map(&vars).expect("test config");
+        let clock = ManualClock::new();
+        let app = edu_api::Application::build_with_clock(config, Arc::new(clock.clone())).await.expect("app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        let state = app.state();
+        tokio::spawn(app.run_until_stopped());
+        Self { address, clock, state, handle, _db: db }
+    }
+
+    /// A new browser-like client (own cookie jar).
+    #[must_use]
+    pub fn client(&self) -> Client {
+        Client::new(&self.address)
+    }
+
+    /// Registers a local account with a fresh client and returns that signed-in client.
+    ///
+    /// # Panics
+    /// When registration fails.
+    pub async fn registered(&self, email: &str, password: &str) -> Client {
+        let c = self.client();
+        let r = c.register(email, password).await;
+        assert_eq!(r.status, 201, "register failed: {}", r.body);
+        c
+    }
+
+    /// Stops the server.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// JSON body (Null when empty or not JSON).
+    pub body: Value,
+    /// Raw body text.
+    pub text: String,
+}
+
+impl Resp {
+    /// The error code of an error envelope.
+    #[must_use]
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// A header as a string.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    }
+
+    /// Every `Set-Cookie` header.
+    #[must_use]
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect()
+    }
+}
+
+/// A browser-like client: keeps cookies (ignoring `Secure`, since tests speak plain HTTP on
+/// loopback, as browsers allow for localhost) and sends the CSRF token it last received.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    /// Cookie jar: name -> value.
+    pub cookies: Arc<Mutex<HashMap<String, String>>>,
+    /// The CSRF token sent as `X-CSRF-Token`.
+    pub csrf: Arc<Mutex<Option<String>>>,
+}
+
+impl Client {
+    /// A client for `base`.
+    ///
+    /// # Panics
+    /// Never in practice (client construction).
+    #[must_use]
+    pub fn new(base: &str) -> Self {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { base: base.to_owned(), http, cookies: Arc::default(), csrf: Arc::default() }
+    }
+
+    fn cookie_header(&self) -> Option<String> {
+        let jar = self.cookies.lock().expect("jar");
+        (!jar.is_empty()).then(|| jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
+    }
+
+    fn absorb(&self, headers: &HeaderMap, body: &Value) {
+        let mut jar = self.cookies.lock().expect("jar");
+        for sc in headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
+            let first = sc.split(';').next().unwrap_or_default();
+            let Some((name, value)) = first.split_once('=') else { continue };
+            let removed = sc.contains("Max-Age=0") || value.is_empty();
+            if removed {
+                jar.remove(name.trim());
+            } else {
+                jar.insert(name.trim().to_owned(), value.trim().to_owned());
+            }
+        }
+        if let Some(t) = body.get("csrf_token").and_then(Value::as_str) {
+            *self.csrf.lock().expect("csrf") = Some(t.to_owned());
+        }
+    }
+
+    /// Sends a request. `body`: JSON value, raw `(content_type, bytes)`, or nothing.
+    ///
+    /// # Panics
+    /// When the server cannot be reached.
+    pub async fn send(&self, method: Method, path: &str, body: Body, extra: &[(&str, &str)]) -> Resp {
+        let mut req = self.http.request(method.clone(), format!("{}{path}", self.base));
+        if let Some(c) = self.cookie_header() {
+            req = req.header("cookie", c);
+        }
+        if method != Method::GET {
+            if let Some(t) = self.csrf.lock().expect("csrf").clone() {
+                req = req.header("x-csrf-token", t);
+            }
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        req = match body {
+            Body::None => req,
+            Body::Json(v) => req.json(&v),
+            Body::Raw(ct, bytes) => req.header("content-type", ct).body(bytes),
+        };
+        let resp = req.send().await.expect("request reaches the server");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        self.absorb(&headers, &body);
+        Resp { status, headers, body, text }
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send(Method::GET, path, Body::None, &[]).await
+    }
+
+    /// POST with a JSON body.
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.send(Method::POST, path, Body::Json(body), &[]).await
+    }
+
+    /// Fetches a CSRF token (anonymous: binds it to a pre-session cookie).
+    pub async fn fetch_csrf(&self) {
+        let r = self.get("/api/auth/csrf").await;
+        assert_eq!(r.status, 200);
+    }
+
+    /// Registers (fetching a CSRF token first).
+    pub async fn register(&self, email: &str, password: &str) -> Resp {
+        self.fetch_csrf().await;
+        self.post("/api/auth/local/register", serde_json::json!({"email": email, "password": password, "favorite_color": "green"}))
+            .await
+    }
+
+    /// Signs in (fetching a CSRF token first).
+    pub async fn login(&self, email: &str, password: &str) -> Resp {
+        self.fetch_csrf().await;
+        self.post("/api/auth/local/login", serde_json::json!({"email": email, "password": password})).await
+    }
+
+    /// The session cookie value, if any.
+    #[must_use]
+    pub fn session_cookie(&self) -> Option<String> {
+        self.cookies.lock().expect("jar").get("__Host-sid").cloned()
+    }
+}
+
+/// A request body.
+pub enum Body {
+    /// No body.
+    None,
+    /// JSON.
+    Json(Value),
+    /// Raw bytes with a content type.
+    Raw(&'static str, Vec<u8>),
+}

@@ -28,6 +28,7 @@ pub async fn security_headers(
     let https = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.config.is_https());
     let path = req.path().to_owned();
     let request_id = req.extensions().get::<RequestId>().map(ToString::to_string);
+    // Inner middleware answer refusals as responses (not errors), so they get these headers too.
     let mut res = next.call(req).await?;
     let h = res.headers_mut();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

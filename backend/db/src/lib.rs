@@ -137,3 +137,47 @@ impl Db {
 pub(crate) fn flag(v: i64) -> bool {
     v != 0
 }
+
+/// Creating and dropping whole databases, for test harnesses that give each test its own
+/// MySQL database.
+pub mod testing {
+    use sqlx::Connection as _;
+
+    use crate::DbError;
+
+    /// Creates database `name` on the server at `server_url` (`mysql://user@host:port`).
+    /// `name` must be `[a-z0-9_]+` (it cannot be a bound parameter).
+    ///
+    /// # Errors
+    /// An invalid name or a database error.
+    pub async fn create_mysql_database(server_url: &str, name: &str) -> Result<(), DbError> {
+        check_name(name)?;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(server_url).await?;
+        sqlx::query(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        Ok(())
+    }
+
+    /// Drops database `name` if it exists.
+    ///
+    /// # Errors
+    /// An invalid name or a database error.
+    pub async fn drop_mysql_database(server_url: &str, name: &str) -> Result<(), DbError> {
+        check_name(name)?;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(server_url).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`")).execute(&mut conn).await?;
+        conn.close().await?;
+        Ok(())
+    }
+
+    fn check_name(name: &str) -> Result<(), DbError> {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            return Err(DbError::UnsupportedUrl);
+        }
+        Ok(())
+    }
+}

@@ -251,3 +251,16 @@ pub struct LinkedIdentity {
     /// Display name from Microsoft.
     pub display_name: Option<String>,
 }
+
+/// Removes a person's local password (they keep signing in with Microsoft only).
+///
+/// # Errors
+/// Database errors.
+pub async fn clear_password(db: &Db, user: UserId, now: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE users SET password_hash = NULL, updated_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(user.to_string())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

@@ -6,7 +6,8 @@
 //! requests (sign-in, register) to its pre-session cookie. Both cookies are HttpOnly, so
 //! another site can neither read nor compute the token.
 
-use actix_web::body::MessageBody;
+use actix_web::ResponseError as _;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
@@ -51,30 +52,36 @@ fn token_valid(req: &ServiceRequest, state: &AppState) -> bool {
     })
 }
 
-/// The middleware.
+fn check(req: &ServiceRequest) -> Result<(), ApiError> {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe || EXEMPT.contains(&req.path()) {
+        return Ok(());
+    }
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return Err(ApiError::internal(anyhow::anyhow!("no state")));
+    };
+    if !origin_allowed(req, state) {
+        tracing::warn!(http.path = req.path(), "state-changing request from a foreign origin refused");
+        return Err(ApiError::Csrf("This request came from another site and was refused."));
+    }
+    if !token_valid(req, state) {
+        tracing::warn!(http.path = req.path(), "state-changing request without a valid CSRF token refused");
+        return Err(ApiError::Csrf("The request is missing a valid X-CSRF-Token header. Reload the page and try again."));
+    }
+    Ok(())
+}
+
+/// The middleware. A refusal is answered here (403 `csrf_failed`) as a response, not an
+/// error, so the outer middleware still add their headers to it.
 ///
 /// # Errors
-/// 403 `csrf_failed` when a check fails; errors of the inner service.
+/// Errors of the inner service (passed through).
 pub async fn csrf_protect(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe && !EXEMPT.contains(&req.path()) {
-        let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-            return Err(ApiError::internal(anyhow::anyhow!("no state")).into());
-        };
-        if !origin_allowed(&req, &state) {
-            tracing::warn!(http.path = req.path(), "state-changing request from a foreign origin refused");
-            return Err(ApiError::Csrf("This request came from another site and was refused.").into());
-        }
-        if !token_valid(&req, &state) {
-            tracing::warn!(http.path = req.path(), "state-changing request without a valid CSRF token refused");
-            return Err(ApiError::Csrf(
-                "The request is missing a valid X-CSRF-Token header. Reload the page and try again.",
-            )
-            .into());
-        }
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    match check(&req) {
+        Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
+        Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
     }
-    next.call(req).await
 }

@@ -1,0 +1,103 @@
+//! API conventions: one error envelope, 4xx for bad input (never 500), headers (R-A19).
+
+use edu_tests::{Backend, Body, TestApp, both_backends};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+both_backends!(
+    malformed_and_wrongly_typed_json_get_400_in_the_envelope,
+    oversized_bodies_get_413,
+    unknown_addresses_get_404_in_the_envelope,
+    every_documented_route_sends_the_security_headers,
+    hsts_is_sent_when_the_public_url_is_https,
+);
+
+async fn malformed_and_wrongly_typed_json_get_400_in_the_envelope(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.client();
+    c.fetch_csrf().await;
+    let cases: Vec<Vec<u8>> = vec![
+        b"{".to_vec(),
+        b"not json".to_vec(),
+        b"[]".to_vec(),
+        br#"{"email": 5, "password": "x"}"#.to_vec(),
+        br#"{"email": "a@b.cd"}"#.to_vec(),
+        br#"{"email": "a@b.cd", "password": "correct horse", "admin": true}"#.to_vec(),
+        b"\xff\xfe".to_vec(),
+    ];
+    for raw in cases {
+        let r = c.send(Method::POST, "/api/auth/local/login", Body::Raw("application/json", raw.clone()), &[]).await;
+        assert_eq!(r.status, 400, "{:?} -> {}", String::from_utf8_lossy(&raw), r.text);
+        assert_eq!(r.code(), "invalid_json");
+        assert!(r.body["error"]["message"].is_string());
+        assert_eq!(r.body.as_object().map(|o| o.len()), Some(1), "only the envelope");
+    }
+}
+
+async fn oversized_bodies_get_413(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.client();
+    c.fetch_csrf().await;
+    let huge = json!({"email": "a@b.cd", "password": "x".repeat(200_000)});
+    let r = c.post("/api/auth/local/login", huge).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.code(), "payload_too_large");
+}
+
+async fn unknown_addresses_get_404_in_the_envelope(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.client();
+    for path in ["/api/nope", "/api/me/nope", "/definitely/not/here", "/api/auth/local/login"] {
+        let r = c.get(path).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert_eq!(r.code(), "not_found", "{path}");
+    }
+}
+
+fn assert_security_headers(path: &str, r: &edu_tests::Resp) {
+    assert_eq!(r.header("x-content-type-options").as_deref(), Some("nosniff"), "{path}");
+    assert_eq!(r.header("referrer-policy").as_deref(), Some("no-referrer"), "{path}");
+    assert!(r.header("content-security-policy").is_some_and(|c| c.contains("frame-ancestors 'none'")), "{path}");
+    assert!(r.header("x-request-id").is_some(), "{path}");
+    if path.starts_with("/api/") {
+        assert_eq!(r.header("cache-control").as_deref(), Some("no-store"), "{path}");
+    }
+}
+
+// R-A19: iterate over every route in the OpenAPI document and check the headers.
+async fn every_documented_route_sends_the_security_headers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.registered("ann@school.edu", "correct horse battery").await;
+    let spec = c.get("/api/openapi.json").await.body;
+    let paths: &serde_json::Map<String, Value> = spec["paths"].as_object().expect("paths");
+    assert!(paths.len() >= 9, "{paths:?}");
+    for (path, ops) in paths {
+        for method in ops.as_object().unwrap().keys() {
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            // Without a CSRF token: state-changing requests are refused, and the refusal
+            // must carry the headers too.
+            let anon = app.client();
+            let r = anon.send(m.clone(), path, if m == Method::GET { Body::None } else { Body::Json(json!({})) }, &[]).await;
+            assert_security_headers(path, &r);
+            assert!(r.status < 500, "{method} {path}: {}", r.status);
+            if m == Method::GET {
+                let r = c.get(path).await;
+                assert_security_headers(path, &r);
+                assert!(r.status < 500, "{method} {path}: {}", r.status);
+            }
+        }
+    }
+    assert_security_headers("/nope", &c.get("/nope").await);
+}
+
+async fn hsts_is_sent_when_the_public_url_is_https(backend: Backend) {
+    let plain = TestApp::spawn(backend).await;
+    assert!(plain.client().get("/healthz").await.header("strict-transport-security").is_none());
+    let https = TestApp::spawn_with(backend, |v| {
+        v.insert("EDUGRAPH_PUBLIC_URL".into(), "https://school.example".into());
+    })
+    .await;
+    let hsts = https.client().get("/healthz").await.header("strict-transport-security").expect("HSTS");
+    let max_age: u64 = hsts.split(';').next().unwrap().trim_start_matches("max-age=").parse().unwrap();
+    assert!(max_age >= 31_536_000, "{hsts}");
+}
