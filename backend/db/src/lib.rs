@@ -154,9 +154,11 @@ pub mod testing {
         check_name(name)?;
         sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect(server_url).await?;
-        sqlx::query(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
-            .execute(&mut conn)
-            .await?;
+        sqlx::query(&format!(
+            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+        ))
+        .execute(&mut conn)
+        .await?;
         conn.close().await?;
         Ok(())
     }
@@ -169,13 +171,19 @@ pub mod testing {
         check_name(name)?;
         sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect(server_url).await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`")).execute(&mut conn).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
+            .execute(&mut conn)
+            .await?;
         conn.close().await?;
         Ok(())
     }
 
     fn check_name(name: &str) -> Result<(), DbError> {
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
             return Err(DbError::UnsupportedUrl);
         }
         Ok(())

@@ -38,7 +38,12 @@ pub async fn locked_until(db: &Db, key_hash: &str) -> Result<i64, DbError> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn record_failure(db: &Db, key_hash: &str, now: i64, policy: Policy) -> Result<i64, DbError> {
+pub async fn record_failure(
+    db: &Db,
+    key_hash: &str,
+    now: i64,
+    policy: Policy,
+) -> Result<i64, DbError> {
     let window_floor = now - policy.window_ms;
     let upsert = match db.dialect() {
         Dialect::MySql => {
@@ -69,7 +74,10 @@ pub async fn record_failure(db: &Db, key_hash: &str, now: i64, policy: Policy) -
         .try_get("failures")?;
     let locked_until = if failures >= policy.threshold {
         let doublings = u32::try_from((failures - policy.threshold).clamp(0, 20)).unwrap_or(20);
-        let lock = policy.base_lock_ms.saturating_mul(1_i64 << doublings).min(policy.max_lock_ms);
+        let lock = policy
+            .base_lock_ms
+            .saturating_mul(1_i64 << doublings)
+            .min(policy.max_lock_ms);
         now + lock
     } else {
         0
@@ -88,6 +96,9 @@ pub async fn record_failure(db: &Db, key_hash: &str, now: i64, policy: Policy) -
 /// # Errors
 /// Database errors.
 pub async fn clear(db: &Db, key_hash: &str) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM login_throttle WHERE key_hash = ?").bind(key_hash).execute(db.pool()).await?;
+    sqlx::query("DELETE FROM login_throttle WHERE key_hash = ?")
+        .bind(key_hash)
+        .execute(db.pool())
+        .await?;
     Ok(())
 }

@@ -57,11 +57,17 @@ pub struct UserRecord {
 }
 
 fn parse_user_id(s: &str) -> Result<UserId, DbError> {
-    UserId::parse(s).map_err(|_| DbError::Corrupt { table: "users", detail: "bad id".into() })
+    UserId::parse(s).map_err(|_| DbError::Corrupt {
+        table: "users",
+        detail: "bad id".into(),
+    })
 }
 
 fn parse_tenant_id(s: &str) -> Result<TenantId, DbError> {
-    TenantId::parse(s).map_err(|_| DbError::Corrupt { table: "users", detail: "bad tenant id".into() })
+    TenantId::parse(s).map_err(|_| DbError::Corrupt {
+        table: "users",
+        detail: "bad tenant id".into(),
+    })
 }
 
 /// Creates a local account.
@@ -177,11 +183,13 @@ pub async fn set_password_hash(db: &Db, user: UserId, hash: &str, now: i64) -> R
 /// # Errors
 /// Database errors.
 pub async fn roles(db: &Db, tenant: TenantId, user: UserId) -> Result<Vec<Role>, DbError> {
-    let rows = sqlx::query("SELECT role FROM user_roles WHERE tenant_id = ? AND user_id = ? ORDER BY role")
-        .bind(tenant.to_string())
-        .bind(user.to_string())
-        .fetch_all(db.pool())
-        .await?;
+    let rows = sqlx::query(
+        "SELECT role FROM user_roles WHERE tenant_id = ? AND user_id = ? ORDER BY role",
+    )
+    .bind(tenant.to_string())
+    .bind(user.to_string())
+    .fetch_all(db.pool())
+    .await?;
     let mut roles = Vec::with_capacity(rows.len());
     for r in rows {
         let s: String = r.try_get("role")?;
@@ -197,7 +205,13 @@ pub async fn roles(db: &Db, tenant: TenantId, user: UserId) -> Result<Vec<Role>,
 ///
 /// # Errors
 /// Database errors.
-pub async fn set_roles(db: &Db, tenant: TenantId, user: UserId, roles: &[Role], now: i64) -> Result<(), DbError> {
+pub async fn set_roles(
+    db: &Db,
+    tenant: TenantId,
+    user: UserId,
+    roles: &[Role],
+    now: i64,
+) -> Result<(), DbError> {
     let mut tx = db.pool().begin().await?;
     sqlx::query("DELETE FROM user_roles WHERE tenant_id = ? AND user_id = ?")
         .bind(tenant.to_string())
@@ -205,13 +219,15 @@ pub async fn set_roles(db: &Db, tenant: TenantId, user: UserId, roles: &[Role], 
         .execute(&mut *tx)
         .await?;
     for role in roles {
-        sqlx::query("INSERT INTO user_roles (tenant_id, user_id, role, granted_at) VALUES (?, ?, ?, ?)")
-            .bind(tenant.to_string())
-            .bind(user.to_string())
-            .bind(role.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO user_roles (tenant_id, user_id, role, granted_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(tenant.to_string())
+        .bind(user.to_string())
+        .bind(role.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())
