@@ -26,28 +26,11 @@ async fn malformed_and_wrongly_typed_json_get_400_in_the_envelope(backend: Backe
         b"\xff\xfe".to_vec(),
     ];
     for raw in cases {
-        let r = c
-            .send(
-                Method::POST,
-                "/api/auth/local/login",
-                Body::Raw("application/json", raw.clone()),
-                &[],
-            )
-            .await;
-        assert_eq!(
-            r.status,
-            400,
-            "{:?} -> {}",
-            String::from_utf8_lossy(&raw),
-            r.text
-        );
+        let r = c.send(Method::POST, "/api/auth/local/login", Body::Raw("application/json", raw.clone()), &[]).await;
+        assert_eq!(r.status, 400, "{:?} -> {}", String::from_utf8_lossy(&raw), r.text);
         assert_eq!(r.code(), "invalid_json");
         assert!(r.body["error"]["message"].is_string());
-        assert_eq!(
-            r.body.as_object().map(|o| o.len()),
-            Some(1),
-            "only the envelope"
-        );
+        assert_eq!(r.body.as_object().map(|o| o.len()), Some(1), "only the envelope");
     }
 }
 
@@ -64,12 +47,7 @@ async fn oversized_bodies_get_413(backend: Backend) {
 async fn unknown_addresses_get_404_in_the_envelope(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let c = app.client();
-    for path in [
-        "/api/nope",
-        "/api/me/nope",
-        "/definitely/not/here",
-        "/api/auth/local/login",
-    ] {
+    for path in ["/api/nope", "/api/me/nope", "/definitely/not/here", "/api/auth/local/login"] {
         let r = c.get(path).await;
         assert_eq!(r.status, 404, "{path}");
         assert_eq!(r.code(), "not_found", "{path}");
@@ -77,37 +55,19 @@ async fn unknown_addresses_get_404_in_the_envelope(backend: Backend) {
 }
 
 fn assert_security_headers(path: &str, r: &edu_tests::Resp) {
-    assert_eq!(
-        r.header("x-content-type-options").as_deref(),
-        Some("nosniff"),
-        "{path}"
-    );
-    assert_eq!(
-        r.header("referrer-policy").as_deref(),
-        Some("no-referrer"),
-        "{path}"
-    );
-    assert!(
-        r.header("content-security-policy")
-            .is_some_and(|c| c.contains("frame-ancestors 'none'")),
-        "{path}"
-    );
+    assert_eq!(r.header("x-content-type-options").as_deref(), Some("nosniff"), "{path}");
+    assert_eq!(r.header("referrer-policy").as_deref(), Some("no-referrer"), "{path}");
+    assert!(r.header("content-security-policy").is_some_and(|c| c.contains("frame-ancestors 'none'")), "{path}");
     assert!(r.header("x-request-id").is_some(), "{path}");
     if path.starts_with("/api/") {
-        assert_eq!(
-            r.header("cache-control").as_deref(),
-            Some("no-store"),
-            "{path}"
-        );
+        assert_eq!(r.header("cache-control").as_deref(), Some("no-store"), "{path}");
     }
 }
 
 // R-A19: iterate over every route in the OpenAPI document and check the headers.
 async fn every_documented_route_sends_the_security_headers(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let c = app
-        .registered("ann@school.edu", "correct horse battery")
-        .await;
+    let c = app.registered("ann@school.edu", "correct horse battery").await;
     let spec = c.get("/api/openapi.json").await.body;
     let paths: &serde_json::Map<String, Value> = spec["paths"].as_object().expect("paths");
     assert!(paths.len() >= 9, "{paths:?}");
@@ -118,16 +78,7 @@ async fn every_documented_route_sends_the_security_headers(backend: Backend) {
             // must carry the headers too.
             let anon = app.client();
             let r = anon
-                .send(
-                    m.clone(),
-                    path,
-                    if m == Method::GET {
-                        Body::None
-                    } else {
-                        Body::Json(json!({}))
-                    },
-                    &[],
-                )
+                .send(m.clone(), path, if m == Method::GET { Body::None } else { Body::Json(json!({})) }, &[])
                 .await;
             assert_security_headers(path, &r);
             assert!(r.status < 500, "{method} {path}: {}", r.status);
@@ -143,33 +94,12 @@ async fn every_documented_route_sends_the_security_headers(backend: Backend) {
 
 async fn hsts_is_sent_when_the_public_url_is_https(backend: Backend) {
     let plain = TestApp::spawn(backend).await;
-    assert!(
-        plain
-            .client()
-            .get("/healthz")
-            .await
-            .header("strict-transport-security")
-            .is_none()
-    );
+    assert!(plain.client().get("/healthz").await.header("strict-transport-security").is_none());
     let https = TestApp::spawn_with(backend, |v| {
-        v.insert(
-            "EDUGRAPH_PUBLIC_URL".into(),
-            "https://school.example".into(),
-        );
+        v.insert("EDUGRAPH_PUBLIC_URL".into(), "https://school.example".into());
     })
     .await;
-    let hsts = https
-        .client()
-        .get("/healthz")
-        .await
-        .header("strict-transport-security")
-        .expect("HSTS");
-    let max_age: u64 = hsts
-        .split(';')
-        .next()
-        .unwrap()
-        .trim_start_matches("max-age=")
-        .parse()
-        .unwrap();
+    let hsts = https.client().get("/healthz").await.header("strict-transport-security").expect("HSTS");
+    let max_age: u64 = hsts.split(';').next().unwrap().trim_start_matches("max-age=").parse().unwrap();
     assert!(max_age >= 31_536_000, "{hsts}");
 }

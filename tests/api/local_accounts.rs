@@ -19,9 +19,7 @@ async fn a_newcomer_registers_signs_out_signs_in_and_sees_who_they_are(backend: 
     let c = app.client();
 
     // Act: register
-    let r = c
-        .register("  Ann.Lee@School.EDU ", "correct horse battery")
-        .await;
+    let r = c.register("  Ann.Lee@School.EDU ", "correct horse battery").await;
 
     // Assert: signed in at once, email normalised, colour stored as hex, CSRF token given
     assert_eq!(r.status, 201, "{}", r.text);
@@ -32,12 +30,7 @@ async fn a_newcomer_registers_signs_out_signs_in_and_sees_who_they_are(backend: 
     assert_eq!(r.body["roles"], json!([]));
     assert_eq!(r.body["link"], json!({"local": true, "microsoft": null}));
     assert!(r.body["csrf_token"].as_str().is_some_and(|t| t.len() >= 40));
-    assert!(
-        r.text
-            .find("password")
-            .is_none_or(|_| !r.text.contains("argon2")),
-        "no hash in the response"
-    );
+    assert!(r.text.find("password").is_none_or(|_| !r.text.contains("argon2")), "no hash in the response");
 
     let me = c.get("/api/me").await;
     assert_eq!(me.status, 200);
@@ -48,26 +41,17 @@ async fn a_newcomer_registers_signs_out_signs_in_and_sees_who_they_are(backend: 
     let old_cookie = c.session_cookie().unwrap();
     let out = c.post("/api/auth/logout", json!({})).await;
     assert_eq!(out.status, 204);
-    assert!(
-        out.set_cookies()
-            .iter()
-            .any(|s| s.starts_with("__Host-sid=;") && s.contains("Max-Age=0"))
-    );
+    assert!(out.set_cookies().iter().any(|s| s.starts_with("__Host-sid=;") && s.contains("Max-Age=0")));
     assert_eq!(c.get("/api/me").await.status, 401);
     // Replaying the old cookie does not work either (deleted server-side).
-    c.cookies
-        .lock()
-        .unwrap()
-        .insert("__Host-sid".into(), old_cookie);
+    c.cookies.lock().unwrap().insert("__Host-sid".into(), old_cookie);
     let replay = c.get("/api/me").await;
     assert_eq!(replay.status, 401);
     assert_eq!(replay.code(), "unauthenticated");
 
     // Sign in again
     let c2 = app.client();
-    let login = c2
-        .login("ann.lee@school.edu", "correct horse battery")
-        .await;
+    let login = c2.login("ann.lee@school.edu", "correct horse battery").await;
     assert_eq!(login.status, 200, "{}", login.text);
     assert_eq!(login.body["user"]["id"], r.body["user"]["id"]);
     assert_eq!(c2.get("/api/me").await.status, 200);
@@ -78,26 +62,11 @@ async fn registration_validates_email_password_and_colour(backend: Backend) {
     let c = app.client();
     c.fetch_csrf().await;
     let cases = [
-        (
-            json!({"email": "not-an-email", "password": "correct horse battery"}),
-            "invalid_email",
-        ),
-        (
-            json!({"email": "a@school.edu", "password": ""}),
-            "password_too_short",
-        ),
-        (
-            json!({"email": "a@school.edu", "password": "1234567"}),
-            "password_too_short",
-        ),
-        (
-            json!({"email": "a@school.edu", "password": "x".repeat(257)}),
-            "password_too_long",
-        ),
-        (
-            json!({"email": "a@school.edu", "password": "Password123"}),
-            "password_too_common",
-        ),
+        (json!({"email": "not-an-email", "password": "correct horse battery"}), "invalid_email"),
+        (json!({"email": "a@school.edu", "password": ""}), "password_too_short"),
+        (json!({"email": "a@school.edu", "password": "1234567"}), "password_too_short"),
+        (json!({"email": "a@school.edu", "password": "x".repeat(257)}), "password_too_long"),
+        (json!({"email": "a@school.edu", "password": "Password123"}), "password_too_common"),
         (
             json!({"email": "a@school.edu", "password": "correct horse battery", "favorite_color": "red;background:url(x)"}),
             "invalid_color",
@@ -107,61 +76,24 @@ async fn registration_validates_email_password_and_colour(backend: Backend) {
         let r = c.post("/api/auth/local/register", body.clone()).await;
         assert_eq!(r.status, 422, "{body} -> {}", r.text);
         assert_eq!(r.code(), code, "{body}");
-        assert!(
-            r.body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty())
-        );
+        assert!(r.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
     // Nothing was created: the address is still free.
-    assert_eq!(
-        c.register("a@school.edu", "correct horse battery")
-            .await
-            .status,
-        201
-    );
+    assert_eq!(c.register("a@school.edu", "correct horse battery").await.status, 201);
     // 8 characters exactly and 256 are fine (no composition rules).
-    assert_eq!(
-        app.client()
-            .register("b@school.edu", "abcdefgh")
-            .await
-            .status,
-        201
-    );
-    assert_eq!(
-        app.client()
-            .register("c@school.edu", &"é".repeat(256))
-            .await
-            .status,
-        201
-    );
+    assert_eq!(app.client().register("b@school.edu", "abcdefgh").await.status, 201);
+    assert_eq!(app.client().register("c@school.edu", &"é".repeat(256)).await.status, 201);
 }
 
 async fn a_taken_email_is_a_conflict(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.registered("ann@school.edu", "correct horse battery")
-        .await;
-    let r = app
-        .client()
-        .register("ANN@school.edu", "another good password")
-        .await;
+    app.registered("ann@school.edu", "correct horse battery").await;
+    let r = app.client().register("ANN@school.edu", "another good password").await;
     assert_eq!(r.status, 409);
     assert_eq!(r.code(), "email_taken");
     // The first password still works; the second does not.
-    assert_eq!(
-        app.client()
-            .login("ann@school.edu", "correct horse battery")
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        app.client()
-            .login("ann@school.edu", "another good password")
-            .await
-            .status,
-        401
-    );
+    assert_eq!(app.client().login("ann@school.edu", "correct horse battery").await.status, 200);
+    assert_eq!(app.client().login("ann@school.edu", "another good password").await.status, 401);
 }
 
 // R-A18: no user enumeration through status, body or timing.
@@ -170,8 +102,7 @@ async fn unknown_email_and_wrong_password_get_the_same_answer(backend: Backend) 
         v.insert("EDUGRAPH_LOGIN_ACCOUNT_THRESHOLD".into(), "1000".into());
     })
     .await;
-    app.registered("ann@school.edu", "correct horse battery")
-        .await;
+    app.registered("ann@school.edu", "correct horse battery").await;
     let c = app.client();
     c.fetch_csrf().await;
 
@@ -180,21 +111,14 @@ async fn unknown_email_and_wrong_password_get_the_same_answer(backend: Backend) 
     let mut bodies = std::collections::HashSet::new();
     for i in 0..8 {
         let t = std::time::Instant::now();
-        let r = c
-            .post(
-                "/api/auth/local/login",
-                json!({"email": "ann@school.edu", "password": format!("wrong {i}")}),
-            )
-            .await;
+        let r =
+            c.post("/api/auth/local/login", json!({"email": "ann@school.edu", "password": format!("wrong {i}")})).await;
         wrong.push(t.elapsed());
         assert_eq!(r.status, 401);
         bodies.insert(r.text);
         let t = std::time::Instant::now();
         let r = c
-            .post(
-                "/api/auth/local/login",
-                json!({"email": format!("nobody{i}@school.edu"), "password": "wrong"}),
-            )
+            .post("/api/auth/local/login", json!({"email": format!("nobody{i}@school.edu"), "password": "wrong"}))
             .await;
         unknown.push(t.elapsed());
         assert_eq!(r.status, 401);
@@ -207,32 +131,18 @@ async fn unknown_email_and_wrong_password_get_the_same_answer(backend: Backend) 
     let (w, u) = (wrong[4].as_secs_f64(), unknown[4].as_secs_f64());
     // Both paths run one argon2 verification; skipping it for unknown users would make
     // them ~50x faster. The loose bound keeps CI noise from failing the test.
-    assert!(
-        u > w * 0.4 && u < w * 2.5,
-        "median wrong={w:.4}s unknown={u:.4}s"
-    );
+    assert!(u > w * 0.4 && u < w * 2.5, "median wrong={w:.4}s unknown={u:.4}s");
 }
 
 async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let laptop = app
-        .registered("ann@school.edu", "correct horse battery")
-        .await;
+    let laptop = app.registered("ann@school.edu", "correct horse battery").await;
     let phone = app.client();
-    assert_eq!(
-        phone
-            .login("ann@school.edu", "correct horse battery")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(phone.login("ann@school.edu", "correct horse battery").await.status, 200);
 
     // Wrong current password: refused, nothing changes.
     let r = laptop
-        .post(
-            "/api/me/password",
-            json!({"current_password": "nope nope nope", "new_password": "a brand new secret"}),
-        )
+        .post("/api/me/password", json!({"current_password": "nope nope nope", "new_password": "a brand new secret"}))
         .await;
     assert_eq!(r.status, 401);
     assert_eq!(r.code(), "invalid_credentials");
@@ -240,10 +150,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(bac
 
     // A weak new password: refused.
     let r = laptop
-        .post(
-            "/api/me/password",
-            json!({"current_password": "correct horse battery", "new_password": "short"}),
-        )
+        .post("/api/me/password", json!({"current_password": "correct horse battery", "new_password": "short"}))
         .await;
     assert_eq!(r.status, 422);
     assert_eq!(r.code(), "password_too_short");
@@ -251,7 +158,10 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(bac
     // Right: changed, this session rotated, the other ended.
     let before = laptop.session_cookie().unwrap();
     let r = laptop
-        .post("/api/me/password", json!({"current_password": "correct horse battery", "new_password": "a brand new secret"}))
+        .post(
+            "/api/me/password",
+            json!({"current_password": "correct horse battery", "new_password": "a brand new secret"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let after = laptop.session_cookie().unwrap();
@@ -259,34 +169,22 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(bac
     assert_eq!(laptop.get("/api/me").await.status, 200);
     assert_eq!(phone.get("/api/me").await.status, 401, "other sessions end");
 
-    assert_eq!(
-        app.client()
-            .login("ann@school.edu", "correct horse battery")
-            .await
-            .status,
-        401
-    );
-    assert_eq!(
-        app.client()
-            .login("ann@school.edu", "a brand new secret")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.client().login("ann@school.edu", "correct horse battery").await.status, 401);
+    assert_eq!(app.client().login("ann@school.edu", "a brand new secret").await.status, 200);
 }
 
 async fn an_account_without_a_local_password_cannot_change_it(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let c = app
-        .registered("ann@school.edu", "correct horse battery")
-        .await;
+    let c = app.registered("ann@school.edu", "correct horse battery").await;
     // Simulate a Microsoft-only person: no local password.
-    let id = edu_domain::UserId::parse(c.get("/api/me").await.body["user"]["id"].as_str().unwrap())
-        .unwrap();
-    edu_db::users::clear_password(&app.state.db, id, 0)
-        .await
-        .unwrap();
-    let r = c.post("/api/me/password", json!({"current_password": "correct horse battery", "new_password": "a brand new secret"})).await;
+    let id = edu_domain::UserId::parse(c.get("/api/me").await.body["user"]["id"].as_str().unwrap()).unwrap();
+    edu_db::users::clear_password(&app.state.db, id, 0).await.unwrap();
+    let r = c
+        .post(
+            "/api/me/password",
+            json!({"current_password": "correct horse battery", "new_password": "a brand new secret"}),
+        )
+        .await;
     assert_eq!(r.status, 409);
     assert_eq!(r.code(), "no_local_password");
 }
@@ -295,11 +193,8 @@ async fn an_account_without_a_local_password_cannot_change_it(backend: Backend) 
 async fn old_parameter_hashes_are_upgraded_at_sign_in(backend: Backend) {
     use argon2::password_hash::PasswordHasher as _;
     let app = TestApp::spawn(backend).await;
-    let c = app
-        .registered("ann@school.edu", "correct horse battery")
-        .await;
-    let id = edu_domain::UserId::parse(c.get("/api/me").await.body["user"]["id"].as_str().unwrap())
-        .unwrap();
+    let c = app.registered("ann@school.edu", "correct horse battery").await;
+    let id = edu_domain::UserId::parse(c.get("/api/me").await.body["user"]["id"].as_str().unwrap()).unwrap();
     let weak = argon2::Argon2::new(
         argon2::Algorithm::Argon2id,
         argon2::Version::V0x13,
@@ -308,24 +203,10 @@ async fn old_parameter_hashes_are_upgraded_at_sign_in(backend: Backend) {
     .hash_password(b"correct horse battery")
     .unwrap()
     .to_string();
-    edu_db::users::set_password_hash(&app.state.db, id, &weak, 0)
-        .await
-        .unwrap();
+    edu_db::users::set_password_hash(&app.state.db, id, &weak, 0).await.unwrap();
 
-    assert_eq!(
-        app.client()
-            .login("ann@school.edu", "correct horse battery")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.client().login("ann@school.edu", "correct horse battery").await.status, 200);
 
-    let stored = edu_db::users::password_hash(&app.state.db, id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-        "{stored}"
-    );
+    let stored = edu_db::users::password_hash(&app.state.db, id).await.unwrap().unwrap();
+    assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
 }

@@ -26,11 +26,7 @@ async fn readyz_says_503_when_the_database_is_gone(backend: Backend) {
     let r = c.get("/readyz").await;
     assert_eq!(r.status, 503);
     assert_eq!(r.code(), "service_unavailable");
-    assert_eq!(
-        c.get("/healthz").await.status,
-        200,
-        "liveness does not depend on the database"
-    );
+    assert_eq!(c.get("/healthz").await.status, 200, "liveness does not depend on the database");
     // A request needing the database fails cleanly, not with a panic or a hang.
     let me = c.get("/api/auth/csrf").await;
     assert_eq!(me.status, 200, "no database needed for an anonymous token");
@@ -47,19 +43,12 @@ async fn metrics_count_requests_per_route(backend: Backend) {
     assert_eq!(m.status, 200);
     assert!(m.header("content-type").unwrap().starts_with("text/plain"));
     assert!(
-        m.text.contains(
-            "edugraph_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 3"
-        ),
+        m.text.contains("edugraph_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 3"),
         "{}",
         m.text
     );
-    assert!(
-        m.text
-            .contains("edugraph_logins_total{outcome=\"failure\"} 1")
-    );
-    assert!(m.text.contains(
-        "edugraph_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 3"
-    ));
+    assert!(m.text.contains("edugraph_logins_total{outcome=\"failure\"} 1"));
+    assert!(m.text.contains("edugraph_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 3"));
     assert!(!m.text.contains("nobody"), "no personal data in metrics");
 }
 
@@ -79,10 +68,7 @@ async fn the_openapi_document_is_3_1_and_lists_every_endpoint(backend: Backend) 
         ("/api/me", "get"),
         ("/api/me/password", "post"),
     ] {
-        assert!(
-            spec.body["paths"][path][method].is_object(),
-            "{method} {path} missing"
-        );
+        assert!(spec.body["paths"][path][method].is_object(), "{method} {path} missing");
         assert!(spec.body["paths"][path][method]["operationId"].is_string());
     }
     assert!(spec.body["components"]["schemas"]["ErrorBody"].is_object());
@@ -95,11 +81,7 @@ async fn the_docs_page_is_self_hosted(backend: Backend) {
     assert_eq!(redirect.status, 302);
     let page = c.get("/api/docs/").await;
     assert_eq!(page.status, 200);
-    assert!(
-        page.text.contains("swagger"),
-        "{}",
-        &page.text[..page.text.len().min(300)]
-    );
+    assert!(page.text.contains("swagger"), "{}", &page.text[..page.text.len().min(300)]);
     // Offline: every script and stylesheet is served by us, none from a CDN.
     for needle in ["src=\"http", "href=\"http", "cdn.", "unpkg", "jsdelivr"] {
         assert!(!page.text.contains(needle), "external reference {needle}");

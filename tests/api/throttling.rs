@@ -13,41 +13,26 @@ both_backends!(
 
 async fn five_failures_lock_the_account_with_retry_after_and_the_lock_expires(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.registered("ann@school.edu", "correct horse battery")
-        .await;
+    app.registered("ann@school.edu", "correct horse battery").await;
     let c = app.client();
     c.fetch_csrf().await;
     for _ in 0..5 {
-        let r = c
-            .post(
-                "/api/auth/local/login",
-                json!({"email": "ann@school.edu", "password": "guess guess"}),
-            )
-            .await;
+        let r = c.post("/api/auth/local/login", json!({"email": "ann@school.edu", "password": "guess guess"})).await;
         assert_eq!(r.status, 401);
     }
     // Locked: even the right password gets 429 now (soft lock), with Retry-After.
-    let r = c
-        .post(
-            "/api/auth/local/login",
-            json!({"email": "ann@school.edu", "password": "correct horse battery"}),
-        )
-        .await;
+    let r =
+        c.post("/api/auth/local/login", json!({"email": "ann@school.edu", "password": "correct horse battery"})).await;
     assert_eq!(r.status, 429);
     assert_eq!(r.code(), "too_many_requests");
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=30).contains(&retry), "{retry}");
     // Another account is not affected.
-    app.registered("bob@school.edu", "correct horse battery")
-        .await;
+    app.registered("bob@school.edu", "correct horse battery").await;
     // After the lock, the right password works and clears the counter.
     app.clock.advance(Duration::from_secs(31));
-    let r = c
-        .post(
-            "/api/auth/local/login",
-            json!({"email": "ann@school.edu", "password": "correct horse battery"}),
-        )
-        .await;
+    let r =
+        c.post("/api/auth/local/login", json!({"email": "ann@school.edu", "password": "correct horse battery"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
@@ -57,40 +42,22 @@ async fn unknown_accounts_lock_exactly_like_known_ones(backend: Backend) {
     c.fetch_csrf().await;
     for _ in 0..5 {
         assert_eq!(
-            c.post(
-                "/api/auth/local/login",
-                json!({"email": "ghost@school.edu", "password": "guess guess"})
-            )
-            .await
-            .status,
+            c.post("/api/auth/local/login", json!({"email": "ghost@school.edu", "password": "guess guess"}))
+                .await
+                .status,
             401
         );
     }
-    let r = c
-        .post(
-            "/api/auth/local/login",
-            json!({"email": "ghost@school.edu", "password": "guess guess"}),
-        )
-        .await;
+    let r = c.post("/api/auth/local/login", json!({"email": "ghost@school.edu", "password": "guess guess"})).await;
     assert_eq!(r.status, 429);
     assert!(r.header("retry-after").is_some());
     // Locks double: after the first lock passes, one more failure locks for longer.
     app.clock.advance(Duration::from_secs(31));
     assert_eq!(
-        c.post(
-            "/api/auth/local/login",
-            json!({"email": "ghost@school.edu", "password": "x"})
-        )
-        .await
-        .status,
+        c.post("/api/auth/local/login", json!({"email": "ghost@school.edu", "password": "x"})).await.status,
         401
     );
-    let r = c
-        .post(
-            "/api/auth/local/login",
-            json!({"email": "ghost@school.edu", "password": "x"}),
-        )
-        .await;
+    let r = c.post("/api/auth/local/login", json!({"email": "ghost@school.edu", "password": "x"})).await;
     assert_eq!(r.status, 429);
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!(retry > 30 && retry <= 60, "{retry}");
@@ -107,10 +74,7 @@ async fn one_address_hammering_the_sign_in_gets_429(backend: Backend) {
     let mut statuses = Vec::new();
     for i in 0..6 {
         let r = c
-            .post(
-                "/api/auth/local/login",
-                json!({"email": format!("u{i}@school.edu"), "password": "guess guess"}),
-            )
+            .post("/api/auth/local/login", json!({"email": format!("u{i}@school.edu"), "password": "guess guess"}))
             .await;
         statuses.push(r.status);
         if r.status == 429 {
@@ -120,11 +84,6 @@ async fn one_address_hammering_the_sign_in_gets_429(backend: Backend) {
     assert_eq!(statuses, vec![401, 401, 401, 401, 429, 429]);
     // The bucket refills with time.
     app.clock.advance(Duration::from_secs(10));
-    let r = c
-        .post(
-            "/api/auth/local/login",
-            json!({"email": "u9@school.edu", "password": "guess guess"}),
-        )
-        .await;
+    let r = c.post("/api/auth/local/login", json!({"email": "u9@school.edu", "password": "guess guess"})).await;
     assert_eq!(r.status, 401);
 }

@@ -80,13 +80,10 @@ impl TestDatabase {
                 (Self::Sqlite(dir), url)
             }
             Backend::MySql => {
-                let server =
-                    std::env::var("EDUGRAPH_TEST_MYSQL_URL").expect("EDUGRAPH_TEST_MYSQL_URL");
+                let server = std::env::var("EDUGRAPH_TEST_MYSQL_URL").expect("EDUGRAPH_TEST_MYSQL_URL");
                 let server = server.trim_end_matches('/').to_owned();
                 let name = format!("edugraph_t_{}", uuid::Uuid::new_v4().simple());
-                edu_db::testing::create_mysql_database(&server, &name)
-                    .await
-                    .expect("create MySQL test database");
+                edu_db::testing::create_mysql_database(&server, &name).await.expect("create MySQL test database");
                 let url = format!("{server}/{name}");
                 (Self::MySql { server, name }, url)
             }
@@ -100,10 +97,7 @@ impl Drop for TestDatabase {
             let (server, name) = (server.clone(), name.clone());
             // Drop runs inside the test's runtime; use a runtime of our own on another thread.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 rt.block_on(async {
                     if let Err(e) = edu_db::testing::drop_mysql_database(&server, &name).await {
                         eprintln!("could not drop test database {name}: {e}");
@@ -122,10 +116,7 @@ pub fn test_vars(database_url: &str) -> HashMap<String, String> {
         ("EDUGRAPH_DATABASE_URL", database_url),
         ("EDUGRAPH_BIND", "127.0.0.1:0"),
         ("EDUGRAPH_PUBLIC_URL", PUBLIC_ORIGIN),
-        (
-            "EDUGRAPH_TOKEN_KEY",
-            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-        ),
+        ("EDUGRAPH_TOKEN_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
         ("EDUGRAPH_CLIENT_ID", "test-client"),
         ("EDUGRAPH_CLIENT_SECRET", "test-secret"),
         ("EDUGRAPH_WORKERS", "2"),
@@ -161,29 +152,18 @@ impl TestApp {
     ///
     /// # Panics
     /// When the app cannot start (the test cannot run).
-    pub async fn spawn_with(
-        backend: Backend,
-        tweak: impl FnOnce(&mut HashMap<String, String>),
-    ) -> Self {
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut HashMap<String, String>)) -> Self {
         let (db, url) = TestDatabase::create(backend).await;
         let mut vars = test_vars(&url);
         tweak(&mut vars);
         let config = edu_api::Config::from_map(&vars).expect("test config");
         let clock = ManualClock::new();
-        let app = edu_api::Application::build_with_clock(config, Arc::new(clock.clone()))
-            .await
-            .expect("app builds");
+        let app = edu_api::Application::build_with_clock(config, Arc::new(clock.clone())).await.expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
         let state = app.state();
         tokio::spawn(app.run_until_stopped());
-        Self {
-            address,
-            clock,
-            state,
-            handle,
-            _db: db,
-        }
+        Self { address, clock, state, handle, _db: db }
     }
 
     /// A new browser-like client (own cookie jar).
@@ -232,21 +212,13 @@ impl Resp {
     /// A header as a string.
     #[must_use]
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
     }
 
     /// Every `Set-Cookie` header.
     #[must_use]
     pub fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .collect()
+        self.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect()
     }
 }
 
@@ -269,35 +241,18 @@ impl Client {
     /// Never in practice (client construction).
     #[must_use]
     pub fn new(base: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        Self {
-            base: base.to_owned(),
-            http,
-            cookies: Arc::default(),
-            csrf: Arc::default(),
-        }
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { base: base.to_owned(), http, cookies: Arc::default(), csrf: Arc::default() }
     }
 
     fn cookie_header(&self) -> Option<String> {
         let jar = self.cookies.lock().expect("jar");
-        (!jar.is_empty()).then(|| {
-            jar.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
+        (!jar.is_empty()).then(|| jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
     }
 
     fn absorb(&self, headers: &HeaderMap, body: &Value) {
         let mut jar = self.cookies.lock().expect("jar");
-        for sc in headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-        {
+        for sc in headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
             let first = sc.split(';').next().unwrap_or_default();
             let Some((name, value)) = first.split_once('=') else {
                 continue;
@@ -318,16 +273,8 @@ impl Client {
     ///
     /// # Panics
     /// When the server cannot be reached.
-    pub async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Body,
-        extra: &[(&str, &str)],
-    ) -> Resp {
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base));
+    pub async fn send(&self, method: Method, path: &str, body: Body, extra: &[(&str, &str)]) -> Resp {
+        let mut req = self.http.request(method.clone(), format!("{}{path}", self.base));
         if let Some(c) = self.cookie_header() {
             req = req.header("cookie", c);
         }
@@ -350,12 +297,7 @@ impl Client {
         let text = resp.text().await.unwrap_or_default();
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         self.absorb(&headers, &body);
-        Resp {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Resp { status, headers, body, text }
     }
 
     /// GET.
@@ -387,11 +329,7 @@ impl Client {
     /// Signs in (fetching a CSRF token first).
     pub async fn login(&self, email: &str, password: &str) -> Resp {
         self.fetch_csrf().await;
-        self.post(
-            "/api/auth/local/login",
-            serde_json::json!({"email": email, "password": password}),
-        )
-        .await
+        self.post("/api/auth/local/login", serde_json::json!({"email": email, "password": password})).await
     }
 
     /// The session cookie value, if any.

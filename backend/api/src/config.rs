@@ -47,12 +47,10 @@ impl TokenKey {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(s)
             .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s))
-            .map_err(|_| {
-                "expected base64 of 32 random bytes (e.g. `openssl rand -base64 32`)".to_owned()
-            })?;
-        let arr: [u8; 32] = bytes.try_into().map_err(|v: Vec<u8>| {
-            format!("expected 32 bytes after base64 decoding, got {}", v.len())
-        })?;
+            .map_err(|_| "expected base64 of 32 random bytes (e.g. `openssl rand -base64 32`)".to_owned())?;
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|v: Vec<u8>| format!("expected 32 bytes after base64 decoding, got {}", v.len()))?;
         Ok(Self::from_bytes(arr))
     }
 }
@@ -154,38 +152,22 @@ impl Env<'_> {
     }
 
     fn required(&self, var: &'static str, expected: &str) -> Result<&str, ConfigError> {
-        self.raw(var).ok_or_else(|| ConfigError {
-            var,
-            expected: format!("missing; expected {expected}"),
-        })
+        self.raw(var).ok_or_else(|| ConfigError { var, expected: format!("missing; expected {expected}") })
     }
 
-    fn parse<T: std::str::FromStr>(
-        &self,
-        var: &'static str,
-        default: T,
-        expected: &str,
-    ) -> Result<T, ConfigError> {
+    fn parse<T: std::str::FromStr>(&self, var: &'static str, default: T, expected: &str) -> Result<T, ConfigError> {
         match self.raw(var) {
             None => Ok(default),
-            Some(s) => s.parse().map_err(|_| ConfigError {
-                var,
-                expected: format!("expected {expected}, got {s:?}"),
-            }),
+            Some(s) => s.parse().map_err(|_| ConfigError { var, expected: format!("expected {expected}, got {s:?}") }),
         }
     }
 
     fn url(&self, var: &'static str, default: &str) -> Result<Url, ConfigError> {
         let s = self.raw(var).unwrap_or(default);
-        let u = Url::parse(s).map_err(|_| ConfigError {
-            var,
-            expected: format!("expected an absolute http(s) URL, got {s:?}"),
-        })?;
+        let u = Url::parse(s)
+            .map_err(|_| ConfigError { var, expected: format!("expected an absolute http(s) URL, got {s:?}") })?;
         if !matches!(u.scheme(), "http" | "https") || u.host().is_none() {
-            return Err(ConfigError {
-                var,
-                expected: format!("expected an absolute http(s) URL, got {s:?}"),
-            });
+            return Err(ConfigError { var, expected: format!("expected an absolute http(s) URL, got {s:?}") });
         }
         Ok(u)
     }
@@ -193,10 +175,7 @@ impl Env<'_> {
     fn secs(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
         let n: u64 = self.parse(var, default, "a whole number of seconds")?;
         if n == 0 {
-            return Err(ConfigError {
-                var,
-                expected: "expected a positive number of seconds".into(),
-            });
+            return Err(ConfigError { var, expected: "expected a positive number of seconds".into() });
         }
         Ok(Duration::from_secs(n))
     }
@@ -208,9 +187,7 @@ impl Config {
     /// # Errors
     /// The first missing or malformed variable.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let vars: HashMap<String, String> = std::env::vars()
-            .filter(|(k, _)| k.starts_with("EDUGRAPH_"))
-            .collect();
+        let vars: HashMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("EDUGRAPH_")).collect();
         Self::from_map(&vars)
     }
 
@@ -220,10 +197,8 @@ impl Config {
     /// The first missing or malformed variable.
     pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let env = Env(vars);
-        let database_url = env.required(
-            "EDUGRAPH_DATABASE_URL",
-            "mysql://user:pass@host:3306/db or sqlite://path/to/file.db",
-        )?;
+        let database_url =
+            env.required("EDUGRAPH_DATABASE_URL", "mysql://user:pass@host:3306/db or sqlite://path/to/file.db")?;
         if edu_db::Dialect::of_url(database_url).is_err() {
             return Err(ConfigError {
                 var: "EDUGRAPH_DATABASE_URL",
@@ -236,30 +211,16 @@ impl Config {
             expected: format!("expected host:port such as 127.0.0.1:8080, got {bind_raw:?}"),
         })?;
         let public_url = env.url("EDUGRAPH_PUBLIC_URL", &format!("http://{bind}"))?;
-        let token_key = TokenKey::parse_base64(
-            env.required("EDUGRAPH_TOKEN_KEY", "base64 of 32 random bytes")?,
-        )
-        .map_err(|expected| ConfigError {
-            var: "EDUGRAPH_TOKEN_KEY",
-            expected,
-        })?;
+        let token_key = TokenKey::parse_base64(env.required("EDUGRAPH_TOKEN_KEY", "base64 of 32 random bytes")?)
+            .map_err(|expected| ConfigError { var: "EDUGRAPH_TOKEN_KEY", expected })?;
         let ms_authority = env.url("EDUGRAPH_MS_AUTHORITY", "https://login.microsoftonline.com")?;
         let graph_url = env.url("EDUGRAPH_GRAPH_URL", "https://graph.microsoft.com")?;
-        let client_id = env.required(
-            "EDUGRAPH_CLIENT_ID",
-            "the application (client) id registered in Entra ID",
-        )?;
-        let client_secret = env.required(
-            "EDUGRAPH_CLIENT_SECRET",
-            "the client secret of the Entra ID app",
-        )?;
+        let client_id = env.required("EDUGRAPH_CLIENT_ID", "the application (client) id registered in Entra ID")?;
+        let client_secret = env.required("EDUGRAPH_CLIENT_SECRET", "the client secret of the Entra ID app")?;
         let extra_origins = env
             .raw("EDUGRAPH_ALLOWED_ORIGINS")
             .map(|s| {
-                s.split(',')
-                    .map(|o| o.trim().trim_end_matches('/').to_owned())
-                    .filter(|o| !o.is_empty())
-                    .collect()
+                s.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).filter(|o| !o.is_empty()).collect()
             })
             .unwrap_or_default();
         let log_format = match env.raw("EDUGRAPH_LOG_FORMAT").unwrap_or("json") {
@@ -275,11 +236,7 @@ impl Config {
         let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         Ok(Self {
             database_url: SecretString::from(database_url.to_owned()),
-            database_max_connections: env.parse(
-                "EDUGRAPH_DATABASE_MAX_CONNECTIONS",
-                10,
-                "a number of connections",
-            )?,
+            database_max_connections: env.parse("EDUGRAPH_DATABASE_MAX_CONNECTIONS", 10, "a number of connections")?,
             bind,
             public_url,
             extra_origins,
@@ -294,16 +251,8 @@ impl Config {
             },
             throttle: ThrottleSettings {
                 ip_burst: env.parse("EDUGRAPH_LOGIN_IP_BURST", 30, "a number of requests")?,
-                ip_per_minute: env.parse(
-                    "EDUGRAPH_LOGIN_IP_PER_MINUTE",
-                    30,
-                    "a number of requests per minute",
-                )?,
-                account_threshold: env.parse(
-                    "EDUGRAPH_LOGIN_ACCOUNT_THRESHOLD",
-                    5,
-                    "a number of failures",
-                )?,
+                ip_per_minute: env.parse("EDUGRAPH_LOGIN_IP_PER_MINUTE", 30, "a number of requests per minute")?,
+                account_threshold: env.parse("EDUGRAPH_LOGIN_ACCOUNT_THRESHOLD", 5, "a number of failures")?,
                 account_window: env.secs("EDUGRAPH_LOGIN_ACCOUNT_WINDOW_SECS", 15 * 60)?,
                 account_base_lock: env.secs("EDUGRAPH_LOGIN_ACCOUNT_LOCK_SECS", 30)?,
                 account_max_lock: env.secs("EDUGRAPH_LOGIN_ACCOUNT_MAX_LOCK_SECS", 15 * 60)?,
@@ -314,19 +263,11 @@ impl Config {
                 cpus.saturating_sub(1).max(1),
                 "a number of threads",
             )?,
-            workers: env.parse(
-                "EDUGRAPH_WORKERS",
-                cpus.max(1),
-                "a number of worker threads",
-            )?,
+            workers: env.parse("EDUGRAPH_WORKERS", cpus.max(1), "a number of worker threads")?,
             log_format,
             max_json_bytes: env.parse("EDUGRAPH_MAX_JSON_BYTES", 64 * 1024, "a number of bytes")?,
             api_docs: env.parse("EDUGRAPH_API_DOCS", true, "true or false")?,
-            trust_forwarded_for: env.parse(
-                "EDUGRAPH_TRUST_FORWARDED_FOR",
-                false,
-                "true or false",
-            )?,
+            trust_forwarded_for: env.parse("EDUGRAPH_TRUST_FORWARDED_FOR", false, "true or false")?,
         })
     }
 
@@ -352,10 +293,7 @@ mod tests {
     fn base() -> HashMap<String, String> {
         [
             ("EDUGRAPH_DATABASE_URL", "sqlite://x.db"),
-            (
-                "EDUGRAPH_TOKEN_KEY",
-                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-            ),
+            ("EDUGRAPH_TOKEN_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
             ("EDUGRAPH_CLIENT_ID", "cid"),
             ("EDUGRAPH_CLIENT_SECRET", "super-secret-value"),
         ]
@@ -368,10 +306,7 @@ mod tests {
     fn a_complete_environment_gives_defaults_for_the_rest() {
         let c = Config::from_map(&base()).unwrap();
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
-        assert_eq!(
-            c.ms_authority.as_str(),
-            "https://login.microsoftonline.com/"
-        );
+        assert_eq!(c.ms_authority.as_str(), "https://login.microsoftonline.com/");
         assert_eq!(c.session.idle_timeout, Duration::from_secs(1800));
         assert!(!c.is_https());
     }
@@ -379,12 +314,7 @@ mod tests {
     // R-A23: fail fast, naming the variable.
     #[test]
     fn each_missing_required_variable_is_named() {
-        for var in [
-            "EDUGRAPH_DATABASE_URL",
-            "EDUGRAPH_TOKEN_KEY",
-            "EDUGRAPH_CLIENT_ID",
-            "EDUGRAPH_CLIENT_SECRET",
-        ] {
+        for var in ["EDUGRAPH_DATABASE_URL", "EDUGRAPH_TOKEN_KEY", "EDUGRAPH_CLIENT_ID", "EDUGRAPH_CLIENT_SECRET"] {
             let mut m = base();
             m.remove(var);
             let e = Config::from_map(&m).unwrap_err();

@@ -102,34 +102,22 @@ pub enum ApiError {
 impl ApiError {
     /// A 400 with a code and message.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::BadRequest {
-            code,
-            message: message.into(),
-        }
+        Self::BadRequest { code, message: message.into() }
     }
 
     /// A 404 with a code and message.
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self::NotFound {
-            code,
-            message: message.into(),
-        }
+        Self::NotFound { code, message: message.into() }
     }
 
     /// A 409 with a code and message.
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Conflict {
-            code,
-            message: message.into(),
-        }
+        Self::Conflict { code, message: message.into() }
     }
 
     /// A 403 with a code and message.
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Forbidden {
-            code,
-            message: message.into(),
-        }
+        Self::Forbidden { code, message: message.into() }
     }
 
     /// An unexpected failure, from anything displayable.
@@ -161,9 +149,7 @@ impl ApiError {
 impl From<edu_db::DbError> for ApiError {
     fn from(e: edu_db::DbError) -> Self {
         match e {
-            edu_db::DbError::Sqlx(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
-            ) => {
+            edu_db::DbError::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)) => {
                 tracing::error!(error = %e, "database unavailable");
                 Self::Unavailable
             }
@@ -192,27 +178,16 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         if let Self::Internal(cause) = self {
             // The whole chain, once; never returned to the client.
-            tracing::error!(
-                error.chain = format!("{cause:#}"),
-                "request failed with an internal error"
-            );
+            tracing::error!(error.chain = format!("{cause:#}"), "request failed with an internal error");
         }
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code().to_owned(),
-                message: self.to_string(),
-            },
-        };
+        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message: self.to_string() } };
         let mut resp = HttpResponse::build(self.status_code());
         if let Self::TooManyRequests { retry_after } = self {
             let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
             resp.insert_header((header::RETRY_AFTER, HeaderValue::from(secs.max(1))));
         }
         if matches!(self, Self::Unauthenticated) {
-            resp.insert_header((
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Cookie realm=\"edugraph\""),
-            ));
+            resp.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Cookie realm=\"edugraph\"")));
         }
         resp.json(body)
     }
@@ -239,10 +214,7 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, limit: usize) -> ApiE
 
 /// Turns query-string extractor failures into our envelope.
 pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
-    ApiError::bad_request(
-        "invalid_query",
-        format!("The query string is not valid: {err}"),
-    )
+    ApiError::bad_request("invalid_query", format!("The query string is not valid: {err}"))
 }
 
 /// Turns path extractor failures into our envelope.

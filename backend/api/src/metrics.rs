@@ -8,9 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Histogram bucket bounds, seconds.
-const BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-];
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
 #[derive(Debug, Default, Clone)]
 struct Histogram {
@@ -33,10 +31,7 @@ impl Metrics {
     #[must_use]
     pub fn new() -> Self {
         let m = Self::default();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
         m.started_at_secs.store(now, Ordering::Relaxed);
         m
     }
@@ -44,8 +39,7 @@ impl Metrics {
     /// Records one finished request.
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
         if let Ok(mut r) = self.requests.lock() {
-            *r.entry((method.to_owned(), route.to_owned(), status))
-                .or_default() += 1;
+            *r.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
         }
         if let Ok(mut l) = self.latency.lock() {
             let h = l.entry(route.to_owned()).or_default();
@@ -70,9 +64,7 @@ impl Metrics {
     #[must_use]
     pub fn render(&self, hashing_in_flight: usize) -> String {
         let mut out = String::new();
-        out.push_str(
-            "# HELP edugraph_http_requests_total HTTP requests by method, route and status.\n",
-        );
+        out.push_str("# HELP edugraph_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE edugraph_http_requests_total counter\n");
         if let Ok(r) = self.requests.lock() {
             for ((method, route, status), n) in r.iter() {
@@ -83,9 +75,7 @@ impl Metrics {
                 );
             }
         }
-        out.push_str(
-            "# HELP edugraph_http_request_duration_seconds HTTP request latency by route.\n",
-        );
+        out.push_str("# HELP edugraph_http_request_duration_seconds HTTP request latency by route.\n");
         out.push_str("# TYPE edugraph_http_request_duration_seconds histogram\n");
         if let Ok(l) = self.latency.lock() {
             for (route, h) in l.iter() {
@@ -102,16 +92,8 @@ impl Metrics {
                     "edugraph_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
                     h.count
                 );
-                let _ = writeln!(
-                    out,
-                    "edugraph_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                    h.sum
-                );
-                let _ = writeln!(
-                    out,
-                    "edugraph_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                    h.count
-                );
+                let _ = writeln!(out, "edugraph_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
+                let _ = writeln!(out, "edugraph_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
             }
         }
         out.push_str("# HELP edugraph_logins_total Local sign-in attempts by outcome.\n");
@@ -123,27 +105,16 @@ impl Metrics {
         }
         out.push_str("# HELP edugraph_password_hash_permits_available Password hashing slots free right now.\n");
         out.push_str("# TYPE edugraph_password_hash_permits_available gauge\n");
-        let _ = writeln!(
-            out,
-            "edugraph_password_hash_permits_available {hashing_in_flight}"
-        );
-        out.push_str(
-            "# HELP edugraph_process_start_time_seconds Start time of the process, unix seconds.\n",
-        );
+        let _ = writeln!(out, "edugraph_password_hash_permits_available {hashing_in_flight}");
+        out.push_str("# HELP edugraph_process_start_time_seconds Start time of the process, unix seconds.\n");
         out.push_str("# TYPE edugraph_process_start_time_seconds gauge\n");
-        let _ = writeln!(
-            out,
-            "edugraph_process_start_time_seconds {}",
-            self.started_at_secs.load(Ordering::Relaxed)
-        );
+        let _ = writeln!(out, "edugraph_process_start_time_seconds {}", self.started_at_secs.load(Ordering::Relaxed));
         out
     }
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -156,17 +127,9 @@ mod tests {
         m.observe_request("GET", "/healthz", 200, 0.002);
         m.observe_request("GET", "/healthz", 200, 0.2);
         let text = m.render(1);
-        assert!(text.contains(
-            "edugraph_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"
-        ));
-        assert!(text.contains(
-            "edugraph_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.0025\"} 1"
-        ));
-        assert!(text.contains(
-            "edugraph_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.25\"} 2"
-        ));
-        assert!(
-            text.contains("edugraph_http_request_duration_seconds_count{route=\"/healthz\"} 2")
-        );
+        assert!(text.contains("edugraph_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"));
+        assert!(text.contains("edugraph_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.0025\"} 1"));
+        assert!(text.contains("edugraph_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.25\"} 2"));
+        assert!(text.contains("edugraph_http_request_duration_seconds_count{route=\"/healthz\"} 2"));
     }
 }

@@ -12,8 +12,7 @@ use tracing_actix_web::RequestId;
 use crate::state::AppState;
 
 /// CSP for JSON responses: nothing may load, nothing may frame it.
-const API_CSP: &str =
-    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 /// CSP for the self-hosted API docs page (Swagger UI needs inline styles; scripts are files).
 const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
                         connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
@@ -26,43 +25,23 @@ pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let https = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|s| s.config.is_https());
+    let https = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.config.is_https());
     let path = req.path().to_owned();
     let request_id = req.extensions().get::<RequestId>().map(ToString::to_string);
     // Inner middleware answer refusals as responses (not errors), so they get these headers too.
     let mut res = next.call(req).await?;
     let h = res.headers_mut();
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        HeaderName::from_static("cross-origin-opener-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        HeaderName::from_static("cross-origin-resource-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
+    h.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
+    h.insert(HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("same-origin"));
     if https {
-        h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     let is_docs = path == "/api/docs" || path.starts_with("/api/docs/");
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(if is_docs { DOCS_CSP } else { API_CSP }),
-        );
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(if is_docs { DOCS_CSP } else { API_CSP }));
     }
     if path.starts_with("/api/") && !is_docs || path == "/metrics" {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -86,16 +65,8 @@ pub async fn record_metrics(
     let method = req.method().to_string();
     let res = next.call(req).await?;
     if let Some(state) = state {
-        let route = res
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
-        state.metrics.observe_request(
-            &method,
-            &route,
-            res.status().as_u16(),
-            started.elapsed().as_secs_f64(),
-        );
+        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        state.metrics.observe_request(&method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());
     }
     Ok(res)
 }

@@ -43,27 +43,17 @@ impl Application {
     /// # Errors
     /// As [`Application::build`].
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let db = edu_db::Db::connect(
-            config.database_url.expose_secret(),
-            config.database_max_connections,
-        )
-        .await
-        .context("Failed to connect to the database (EDUGRAPH_DATABASE_URL)")?;
-        db.migrate()
+        let db = edu_db::Db::connect(config.database_url.expose_secret(), config.database_max_connections)
             .await
-            .context("Failed to apply database migrations")?;
-        let listener = TcpListener::bind(config.bind)
-            .with_context(|| format!("Failed to bind {}", config.bind))?;
+            .context("Failed to connect to the database (EDUGRAPH_DATABASE_URL)")?;
+        db.migrate().await.context("Failed to apply database migrations")?;
+        let listener = TcpListener::bind(config.bind).with_context(|| format!("Failed to bind {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let workers = config.workers.max(1);
         let state = web::Data::new(AppState::new(db, config, clock)?);
         let server = serve(listener, state.clone(), workers)?;
         spawn_session_purge(state.clone());
-        Ok(Self {
-            port,
-            server,
-            state,
-        })
+        Ok(Self { port, server, state })
     }
 
     /// The bound port (useful with port 0).
@@ -93,11 +83,7 @@ impl Application {
     }
 }
 
-fn serve(
-    listener: TcpListener,
-    state: web::Data<AppState>,
-    workers: usize,
-) -> anyhow::Result<Server> {
+fn serve(listener: TcpListener, state: web::Data<AppState>, workers: usize) -> anyhow::Result<Server> {
     let json_limit = state.config.max_json_bytes;
     let docs = state.config.api_docs;
     let server = HttpServer::new(move || {
@@ -118,11 +104,10 @@ fn serve(
             .configure(crate::routes::config)
             .route("/api/openapi.json", web::get().to(openapi_json));
         let app = if docs {
-            app.route("/api/docs", web::get().to(docs_redirect))
-                .service(
-                    utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}")
-                        .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
-                )
+            app.route("/api/docs", web::get().to(docs_redirect)).service(
+                utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}")
+                    .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
+            )
         } else {
             app
         };
@@ -136,15 +121,11 @@ fn serve(
 }
 
 async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(ApiDoc::openapi().to_pretty_json().unwrap_or_default())
+    HttpResponse::Ok().content_type("application/json").body(ApiDoc::openapi().to_pretty_json().unwrap_or_default())
 }
 
 async fn docs_redirect() -> HttpResponse {
-    HttpResponse::Found()
-        .insert_header(("Location", "/api/docs/"))
-        .finish()
+    HttpResponse::Found().insert_header(("Location", "/api/docs/")).finish()
 }
 
 async fn not_found() -> HttpResponse {
@@ -157,8 +138,7 @@ fn spawn_session_purge(state: web::Data<AppState>) {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
-            let idle_ms =
-                i64::try_from(state.config.session.idle_timeout.as_millis()).unwrap_or(i64::MAX);
+            let idle_ms = i64::try_from(state.config.session.idle_timeout.as_millis()).unwrap_or(i64::MAX);
             match edu_db::sessions::purge_expired(&state.db, state.clock.now_ms(), idle_ms).await {
                 Ok(n) if n > 0 => tracing::info!(sessions.purged = n, "expired sessions purged"),
                 Ok(_) => {}

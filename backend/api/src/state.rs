@@ -36,25 +36,12 @@ impl AppState {
     ///
     /// # Errors
     /// The password hasher failing to initialise.
-    pub fn new(
-        db: edu_db::Db,
-        config: Config,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, anyhow::Error> {
+    pub fn new(db: edu_db::Db, config: Config, clock: Arc<dyn Clock>) -> Result<Self, anyhow::Error> {
         let hasher = PasswordHasher::new(config.hash_concurrency)?;
         let ip_limiter = IpLimiter::new(&config.throttle);
         let allowed_origins = config.allowed_origins();
         let csrf_key = derive_key(config.token_key.expose(), b"edugraph csrf v1");
-        Ok(Self {
-            db,
-            config,
-            clock,
-            hasher,
-            ip_limiter,
-            metrics: Metrics::new(),
-            allowed_origins,
-            csrf_key,
-        })
+        Ok(Self { db, config, clock, hasher, ip_limiter, metrics: Metrics::new(), allowed_origins, csrf_key })
     }
 
     /// The key CSRF tokens are derived with (itself derived from the token key, so no

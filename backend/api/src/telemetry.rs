@@ -17,22 +17,14 @@ use crate::config::LogFormat;
 
 /// Installs the global subscriber once; later calls are ignored (tests start many apps).
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("info,sqlx=warn,tracing_actix_web=error,actix_server=warn")
-    });
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tracing_actix_web=error,actix_server=warn"));
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
         LogFormat::Json => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .with_current_span(true)
-                    .with_span_list(false),
-            )
+            .with(tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(false))
             .try_init(),
-        LogFormat::Pretty => registry
-            .with(tracing_subscriber::fmt::layer().compact())
-            .try_init(),
+        LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().compact()).try_init(),
     };
 }
 
@@ -43,15 +35,8 @@ pub struct EduRootSpan;
 
 impl RootSpanBuilder for EduRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .copied()
-            .map(|r| r.to_string())
-            .unwrap_or_default();
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
+        let request_id = request.extensions().get::<RequestId>().copied().map(|r| r.to_string()).unwrap_or_default();
+        let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
         tracing::info_span!(
             "http_request",
             request_id = %request_id,

@@ -11,11 +11,7 @@ use clap::{Parser, Subcommand};
 use edu_api::config::{Config, LogFormat};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "edugraph",
-    version,
-    about = "EduGraph: a school portal on Microsoft 365 Education"
-)]
+#[command(name = "edugraph", version, about = "EduGraph: a school portal on Microsoft 365 Education")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -67,13 +63,10 @@ async fn serve() -> anyhow::Result<()> {
 }
 
 async fn migrate() -> anyhow::Result<()> {
-    let url = std::env::var("EDUGRAPH_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .context("EDUGRAPH_DATABASE_URL: missing; expected mysql://user:pass@host:3306/db or sqlite://path/to/file.db")?;
-    let db = edu_db::Db::connect(&url, 1)
-        .await
-        .context("Failed to connect to the database")?;
+    let url = std::env::var("EDUGRAPH_DATABASE_URL").ok().filter(|s| !s.trim().is_empty()).context(
+        "EDUGRAPH_DATABASE_URL: missing; expected mysql://user:pass@host:3306/db or sqlite://path/to/file.db",
+    )?;
+    let db = edu_db::Db::connect(&url, 1).await.context("Failed to connect to the database")?;
     db.migrate().await.context("Failed to apply migrations")?;
     db.close().await;
     println!("edugraph: migrations applied");
@@ -89,27 +82,19 @@ fn demo_token_key(dir: &Path) -> anyhow::Result<String> {
     }
     let key: [u8; 32] = rand::random();
     let encoded = base64::engine::general_purpose::STANDARD.encode(key);
-    std::fs::write(&path, &encoded)
-        .with_context(|| format!("Failed to write {}", path.display()))?;
+    std::fs::write(&path, &encoded).with_context(|| format!("Failed to write {}", path.display()))?;
     Ok(encoded)
 }
 
 async fn demo(port: u16, data_dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("Failed to create {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir).with_context(|| format!("Failed to create {}", data_dir.display()))?;
     let db_path = data_dir.join("edugraph.sqlite");
     let public_url = format!("http://localhost:{port}");
     let vars: HashMap<String, String> = [
-        (
-            "EDUGRAPH_DATABASE_URL",
-            format!("sqlite://{}", db_path.display()),
-        ),
+        ("EDUGRAPH_DATABASE_URL", format!("sqlite://{}", db_path.display())),
         ("EDUGRAPH_BIND", format!("127.0.0.1:{port}")),
         ("EDUGRAPH_PUBLIC_URL", public_url.clone()),
-        (
-            "EDUGRAPH_ALLOWED_ORIGINS",
-            format!("http://127.0.0.1:{port}"),
-        ),
+        ("EDUGRAPH_ALLOWED_ORIGINS", format!("http://127.0.0.1:{port}")),
         ("EDUGRAPH_TOKEN_KEY", demo_token_key(data_dir)?),
         // Until the emulator is wired in, Microsoft sign-in is unavailable in the demo.
         ("EDUGRAPH_CLIENT_ID", "edugraph-demo".to_owned()),

@@ -78,8 +78,10 @@ impl Db {
                 Box::pin(async move {
                     match dialect {
                         Dialect::Sqlite => {
-                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
-                                .await?;
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
                         }
                         Dialect::MySql => {
                             // Unix-millisecond times and utf8mb4 everywhere; UTC so nothing depends on the server zone.
@@ -154,11 +156,9 @@ pub mod testing {
         check_name(name)?;
         sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect(server_url).await?;
-        sqlx::query(&format!(
-            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-        ))
-        .execute(&mut conn)
-        .await?;
+        sqlx::query(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+            .execute(&mut conn)
+            .await?;
         conn.close().await?;
         Ok(())
     }
@@ -171,19 +171,13 @@ pub mod testing {
         check_name(name)?;
         sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect(server_url).await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
-            .execute(&mut conn)
-            .await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`")).execute(&mut conn).await?;
         conn.close().await?;
         Ok(())
     }
 
     fn check_name(name: &str) -> Result<(), DbError> {
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
             return Err(DbError::UnsupportedUrl);
         }
         Ok(())

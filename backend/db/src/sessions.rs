@@ -72,18 +72,11 @@ pub async fn get(db: &Db, id_hash: &str) -> Result<Option<SessionRecord>, DbErro
     .fetch_optional(db.pool())
     .await?;
     row.map(|r| {
-        let bad = |_| DbError::Corrupt {
-            table: "sessions",
-            detail: "bad id".into(),
-        };
+        let bad = |_| DbError::Corrupt { table: "sessions", detail: "bad id".into() };
         let tenant: Option<String> = r.try_get("tenant_id")?;
         Ok(SessionRecord {
             user_id: UserId::parse(&r.try_get::<String, _>("user_id")?).map_err(bad)?,
-            tenant_id: tenant
-                .as_deref()
-                .map(TenantId::parse)
-                .transpose()
-                .map_err(bad)?,
+            tenant_id: tenant.as_deref().map(TenantId::parse).transpose().map_err(bad)?,
             auth_method: r.try_get("auth_method")?,
             created_at: r.try_get("created_at")?,
             last_seen_at: r.try_get("last_seen_at")?,
@@ -111,10 +104,7 @@ pub async fn touch(db: &Db, id_hash: &str, now: i64) -> Result<(), DbError> {
 /// # Errors
 /// Database errors.
 pub async fn delete(db: &Db, id_hash: &str) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
-        .bind(id_hash)
-        .execute(db.pool())
-        .await?;
+    sqlx::query("DELETE FROM sessions WHERE id_hash = ?").bind(id_hash).execute(db.pool()).await?;
     Ok(())
 }
 

@@ -23,18 +23,14 @@ pub struct TenantRecord {
 /// # Errors
 /// Database errors.
 pub async fn get(db: &Db, id: TenantId) -> Result<Option<TenantRecord>, DbError> {
-    let row = sqlx::query(
-        "SELECT id, ms_tenant_id, display_name, consent_state FROM tenants WHERE id = ?",
-    )
-    .bind(id.to_string())
-    .fetch_optional(db.pool())
-    .await?;
+    let row = sqlx::query("SELECT id, ms_tenant_id, display_name, consent_state FROM tenants WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(db.pool())
+        .await?;
     row.map(|r| {
         Ok(TenantRecord {
-            id: TenantId::parse(&r.try_get::<String, _>("id")?).map_err(|_| DbError::Corrupt {
-                table: "tenants",
-                detail: "bad id".into(),
-            })?,
+            id: TenantId::parse(&r.try_get::<String, _>("id")?)
+                .map_err(|_| DbError::Corrupt { table: "tenants", detail: "bad id".into() })?,
             ms_tenant_id: r.try_get("ms_tenant_id")?,
             display_name: r.try_get("display_name")?,
             consent_state: r.try_get("consent_state")?,
@@ -47,12 +43,7 @@ pub async fn get(db: &Db, id: TenantId) -> Result<Option<TenantRecord>, DbError>
 ///
 /// # Errors
 /// Database errors.
-pub async fn upsert_by_ms_id(
-    db: &Db,
-    ms_tenant_id: &str,
-    display_name: &str,
-    now: i64,
-) -> Result<TenantId, DbError> {
+pub async fn upsert_by_ms_id(db: &Db, ms_tenant_id: &str, display_name: &str, now: i64) -> Result<TenantId, DbError> {
     let existing = sqlx::query("SELECT id FROM tenants WHERE ms_tenant_id = ?")
         .bind(ms_tenant_id)
         .fetch_optional(db.pool())
@@ -65,10 +56,7 @@ pub async fn upsert_by_ms_id(
             .bind(&id)
             .execute(db.pool())
             .await?;
-        return TenantId::parse(&id).map_err(|_| DbError::Corrupt {
-            table: "tenants",
-            detail: "bad id".into(),
-        });
+        return TenantId::parse(&id).map_err(|_| DbError::Corrupt { table: "tenants", detail: "bad id".into() });
     }
     let id = TenantId::new();
     let inserted = sqlx::query(
@@ -89,10 +77,8 @@ pub async fn upsert_by_ms_id(
                 .bind(ms_tenant_id)
                 .fetch_one(db.pool())
                 .await?;
-            TenantId::parse(&r.try_get::<String, _>("id")?).map_err(|_| DbError::Corrupt {
-                table: "tenants",
-                detail: "bad id".into(),
-            })
+            TenantId::parse(&r.try_get::<String, _>("id")?)
+                .map_err(|_| DbError::Corrupt { table: "tenants", detail: "bad id".into() })
         }
         Err(e) => Err(e.into()),
     }

@@ -38,12 +38,7 @@ pub async fn locked_until(db: &Db, key_hash: &str) -> Result<i64, DbError> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn record_failure(
-    db: &Db,
-    key_hash: &str,
-    now: i64,
-    policy: Policy,
-) -> Result<i64, DbError> {
+pub async fn record_failure(db: &Db, key_hash: &str, now: i64, policy: Policy) -> Result<i64, DbError> {
     let window_floor = now - policy.window_ms;
     let upsert = match db.dialect() {
         Dialect::MySql => {
@@ -60,13 +55,7 @@ pub async fn record_failure(
         }
     };
     let mut tx = db.pool().begin().await?;
-    sqlx::query(upsert)
-        .bind(key_hash)
-        .bind(now)
-        .bind(window_floor)
-        .bind(window_floor)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(upsert).bind(key_hash).bind(now).bind(window_floor).bind(window_floor).execute(&mut *tx).await?;
     let failures: i64 = sqlx::query("SELECT failures FROM login_throttle WHERE key_hash = ?")
         .bind(key_hash)
         .fetch_one(&mut *tx)
@@ -74,10 +63,7 @@ pub async fn record_failure(
         .try_get("failures")?;
     let locked_until = if failures >= policy.threshold {
         let doublings = u32::try_from((failures - policy.threshold).clamp(0, 20)).unwrap_or(20);
-        let lock = policy
-            .base_lock_ms
-            .saturating_mul(1_i64 << doublings)
-            .min(policy.max_lock_ms);
+        let lock = policy.base_lock_ms.saturating_mul(1_i64 << doublings).min(policy.max_lock_ms);
         now + lock
     } else {
         0
@@ -96,9 +82,6 @@ pub async fn record_failure(
 /// # Errors
 /// Database errors.
 pub async fn clear(db: &Db, key_hash: &str) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM login_throttle WHERE key_hash = ?")
-        .bind(key_hash)
-        .execute(db.pool())
-        .await?;
+    sqlx::query("DELETE FROM login_throttle WHERE key_hash = ?").bind(key_hash).execute(db.pool()).await?;
     Ok(())
 }

@@ -57,17 +57,11 @@ pub struct UserRecord {
 }
 
 fn parse_user_id(s: &str) -> Result<UserId, DbError> {
-    UserId::parse(s).map_err(|_| DbError::Corrupt {
-        table: "users",
-        detail: "bad id".into(),
-    })
+    UserId::parse(s).map_err(|_| DbError::Corrupt { table: "users", detail: "bad id".into() })
 }
 
 fn parse_tenant_id(s: &str) -> Result<TenantId, DbError> {
-    TenantId::parse(s).map_err(|_| DbError::Corrupt {
-        table: "users",
-        detail: "bad tenant id".into(),
-    })
+    TenantId::parse(s).map_err(|_| DbError::Corrupt { table: "users", detail: "bad tenant id".into() })
 }
 
 /// Creates a local account.
@@ -100,10 +94,11 @@ pub async fn create_local(db: &Db, new: &NewLocalUser<'_>) -> Result<(), DbError
 /// # Errors
 /// Database errors.
 pub async fn find_credentials(db: &Db, email: &Email) -> Result<Option<Credentials>, DbError> {
-    let row = sqlx::query("SELECT id, password_hash, disabled FROM users WHERE email = ? AND password_hash IS NOT NULL")
-        .bind(email.as_str())
-        .fetch_optional(db.pool())
-        .await?;
+    let row =
+        sqlx::query("SELECT id, password_hash, disabled FROM users WHERE email = ? AND password_hash IS NOT NULL")
+            .bind(email.as_str())
+            .fetch_optional(db.pool())
+            .await?;
     row.map(|r| {
         Ok(Credentials {
             user_id: parse_user_id(&r.try_get::<String, _>("id")?)?,
@@ -183,13 +178,11 @@ pub async fn set_password_hash(db: &Db, user: UserId, hash: &str, now: i64) -> R
 /// # Errors
 /// Database errors.
 pub async fn roles(db: &Db, tenant: TenantId, user: UserId) -> Result<Vec<Role>, DbError> {
-    let rows = sqlx::query(
-        "SELECT role FROM user_roles WHERE tenant_id = ? AND user_id = ? ORDER BY role",
-    )
-    .bind(tenant.to_string())
-    .bind(user.to_string())
-    .fetch_all(db.pool())
-    .await?;
+    let rows = sqlx::query("SELECT role FROM user_roles WHERE tenant_id = ? AND user_id = ? ORDER BY role")
+        .bind(tenant.to_string())
+        .bind(user.to_string())
+        .fetch_all(db.pool())
+        .await?;
     let mut roles = Vec::with_capacity(rows.len());
     for r in rows {
         let s: String = r.try_get("role")?;
@@ -205,13 +198,7 @@ pub async fn roles(db: &Db, tenant: TenantId, user: UserId) -> Result<Vec<Role>,
 ///
 /// # Errors
 /// Database errors.
-pub async fn set_roles(
-    db: &Db,
-    tenant: TenantId,
-    user: UserId,
-    roles: &[Role],
-    now: i64,
-) -> Result<(), DbError> {
+pub async fn set_roles(db: &Db, tenant: TenantId, user: UserId, roles: &[Role], now: i64) -> Result<(), DbError> {
     let mut tx = db.pool().begin().await?;
     sqlx::query("DELETE FROM user_roles WHERE tenant_id = ? AND user_id = ?")
         .bind(tenant.to_string())
@@ -219,15 +206,13 @@ pub async fn set_roles(
         .execute(&mut *tx)
         .await?;
     for role in roles {
-        sqlx::query(
-            "INSERT INTO user_roles (tenant_id, user_id, role, granted_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(tenant.to_string())
-        .bind(user.to_string())
-        .bind(role.as_str())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("INSERT INTO user_roles (tenant_id, user_id, role, granted_at) VALUES (?, ?, ?, ?)")
+            .bind(tenant.to_string())
+            .bind(user.to_string())
+            .bind(role.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -238,12 +223,11 @@ pub async fn set_roles(
 /// # Errors
 /// Database errors.
 pub async fn linked_identity(db: &Db, user: UserId) -> Result<Option<LinkedIdentity>, DbError> {
-    let row = sqlx::query(
-        "SELECT ms_tenant_id, ms_object_id, upn, display_name FROM external_identities WHERE user_id = ?",
-    )
-    .bind(user.to_string())
-    .fetch_optional(db.pool())
-    .await?;
+    let row =
+        sqlx::query("SELECT ms_tenant_id, ms_object_id, upn, display_name FROM external_identities WHERE user_id = ?")
+            .bind(user.to_string())
+            .fetch_optional(db.pool())
+            .await?;
     row.map(|r| {
         Ok(LinkedIdentity {
             ms_tenant_id: r.try_get("ms_tenant_id")?,

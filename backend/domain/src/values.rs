@@ -28,8 +28,7 @@ impl Email {
         let Some((local, domain)) = s.split_once('@') else {
             return Err(DomainError::InvalidEmail);
         };
-        let bad_char =
-            |c: char| c.is_whitespace() || c.is_control() || c == '@' || c == '<' || c == '>';
+        let bad_char = |c: char| c.is_whitespace() || c.is_control() || c == '@' || c == '<' || c == '>';
         if local.is_empty()
             || local.len() > 64
             || domain.len() < 3
@@ -80,14 +79,10 @@ impl Password {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let chars = raw.chars().count();
         if chars < Self::MIN_CHARS {
-            return Err(DomainError::PasswordTooShort {
-                min: Self::MIN_CHARS,
-            });
+            return Err(DomainError::PasswordTooShort { min: Self::MIN_CHARS });
         }
         if chars > Self::MAX_CHARS || raw.len() > Self::MAX_BYTES {
-            return Err(DomainError::PasswordTooLong {
-                max: Self::MAX_CHARS,
-            });
+            return Err(DomainError::PasswordTooLong { max: Self::MAX_CHARS });
         }
         let lower = raw.to_lowercase();
         if COMMON_PASSWORDS.lines().any(|p| p == lower) {
@@ -139,13 +134,8 @@ impl FavoriteColor {
         if let Some((_, hex)) = Self::PALETTE.iter().find(|(name, _)| *name == s) {
             return Ok(Self((*hex).to_owned()));
         }
-        let valid_hex =
-            s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit());
-        if valid_hex {
-            Ok(Self(s))
-        } else {
-            Err(DomainError::InvalidColor)
-        }
+        let valid_hex = s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit());
+        if valid_hex { Ok(Self(s)) } else { Err(DomainError::InvalidColor) }
     }
 
     /// The `#rrggbb` form.
@@ -161,17 +151,12 @@ mod tests {
 
     #[test]
     fn emails_are_normalised() {
-        assert_eq!(
-            Email::parse("  Ann.Lee@School.EDU ").unwrap().as_str(),
-            "ann.lee@school.edu"
-        );
+        assert_eq!(Email::parse("  Ann.Lee@School.EDU ").unwrap().as_str(), "ann.lee@school.edu");
     }
 
     #[test]
     fn malformed_emails_are_refused() {
-        for bad in [
-            "", "a", "a@", "@b.c", "a@b", "a@@b.c", "a b@c.d", "a@.c", "a@c.", "a@b..c",
-        ] {
+        for bad in ["", "a", "a@", "@b.c", "a@b", "a@@b.c", "a b@c.d", "a@.c", "a@c.", "a@b..c"] {
             assert_eq!(Email::parse(bad), Err(DomainError::InvalidEmail), "{bad:?}");
         }
         let long = format!("{}@example.com", "a".repeat(250));
@@ -186,46 +171,21 @@ mod tests {
     // R-A8: length 8..=256, no composition rules, exactly as typed.
     #[test]
     fn password_policy_is_length_and_commonness_only() {
-        assert_eq!(
-            Password::parse("").unwrap_err(),
-            DomainError::PasswordTooShort { min: 8 }
-        );
-        assert_eq!(
-            Password::parse("1234567").unwrap_err(),
-            DomainError::PasswordTooShort { min: 8 }
-        );
+        assert_eq!(Password::parse("").unwrap_err(), DomainError::PasswordTooShort { min: 8 });
+        assert_eq!(Password::parse("1234567").unwrap_err(), DomainError::PasswordTooShort { min: 8 });
         assert!(Password::parse("correct horse battery").is_ok());
         assert!(Password::parse(&"x".repeat(256)).is_ok());
-        assert_eq!(
-            Password::parse(&"x".repeat(257)).unwrap_err(),
-            DomainError::PasswordTooLong { max: 256 }
-        );
-        assert_eq!(
-            Password::parse("Password123").unwrap_err(),
-            DomainError::PasswordTooCommon
-        );
-        assert_eq!(
-            Password::parse(" spaced out ").unwrap().expose(),
-            " spaced out "
-        );
+        assert_eq!(Password::parse(&"x".repeat(257)).unwrap_err(), DomainError::PasswordTooLong { max: 256 });
+        assert_eq!(Password::parse("Password123").unwrap_err(), DomainError::PasswordTooCommon);
+        assert_eq!(Password::parse(" spaced out ").unwrap().expose(), " spaced out ");
     }
 
     #[test]
     fn colours_are_palette_names_or_hex_only() {
         assert_eq!(FavoriteColor::parse("Blue").unwrap().as_str(), "#2f19ff");
         assert_eq!(FavoriteColor::parse("#A0B1C2").unwrap().as_str(), "#a0b1c2");
-        for bad in [
-            "red;background:url(x)",
-            "#12345",
-            "#gggggg",
-            "",
-            "expression(alert(1))",
-        ] {
-            assert_eq!(
-                FavoriteColor::parse(bad),
-                Err(DomainError::InvalidColor),
-                "{bad:?}"
-            );
+        for bad in ["red;background:url(x)", "#12345", "#gggggg", "", "expression(alert(1))"] {
+            assert_eq!(FavoriteColor::parse(bad), Err(DomainError::InvalidColor), "{bad:?}");
         }
     }
 }

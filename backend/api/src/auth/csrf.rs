@@ -23,10 +23,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Paths reached by a cross-site POST on purpose, protected by their own one-time `state`
 /// instead (the Microsoft sign-in callback with `response_mode=form_post`).
-const EXEMPT: &[&str] = &[
-    "/auth/microsoft/callback",
-    "/auth/microsoft/consent/callback",
-];
+const EXEMPT: &[&str] = &["/auth/microsoft/callback", "/auth/microsoft/consent/callback"];
 
 fn origin_allowed(req: &ServiceRequest, state: &AppState) -> bool {
     let headers = req.headers();
@@ -64,19 +61,11 @@ fn check(req: &ServiceRequest) -> Result<(), ApiError> {
         return Err(ApiError::internal(anyhow::anyhow!("no state")));
     };
     if !origin_allowed(req, state) {
-        tracing::warn!(
-            http.path = req.path(),
-            "state-changing request from a foreign origin refused"
-        );
-        return Err(ApiError::Csrf(
-            "This request came from another site and was refused.",
-        ));
+        tracing::warn!(http.path = req.path(), "state-changing request from a foreign origin refused");
+        return Err(ApiError::Csrf("This request came from another site and was refused."));
     }
     if !token_valid(req, state) {
-        tracing::warn!(
-            http.path = req.path(),
-            "state-changing request without a valid CSRF token refused"
-        );
+        tracing::warn!(http.path = req.path(), "state-changing request without a valid CSRF token refused");
         return Err(ApiError::Csrf(
             "The request is missing a valid X-CSRF-Token header. Reload the page and try again.",
         ));

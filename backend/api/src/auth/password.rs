@@ -21,8 +21,7 @@ pub const P_COST: u32 = 1;
 pub const CURRENT_PARAMS_PREFIX: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
 
 fn argon2() -> Result<Argon2<'static>, anyhow::Error> {
-    let params = Params::new(M_COST_KIB, T_COST, P_COST, None)
-        .map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
+    let params = Params::new(M_COST_KIB, T_COST, P_COST, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -43,10 +42,7 @@ impl PasswordHasher {
     pub fn new(concurrency: usize) -> Result<Self, anyhow::Error> {
         let random: [u8; 24] = rand::random();
         let dummy = hash_blocking(&random)?;
-        Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            dummy_hash: Arc::new(dummy),
-        })
+        Ok(Self { permits: Arc::new(Semaphore::new(concurrency.max(1))), dummy_hash: Arc::new(dummy) })
     }
 
     /// Hashes a password into a PHC string.
@@ -63,16 +59,11 @@ impl PasswordHasher {
     ///
     /// # Errors
     /// The blocking task failed (never expected).
-    pub async fn verify(
-        &self,
-        password: String,
-        phc: Option<String>,
-    ) -> Result<bool, anyhow::Error> {
+    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, anyhow::Error> {
         let _permit = self.permits.acquire().await?;
         let real = phc.is_some();
         let phc = phc.unwrap_or_else(|| (*self.dummy_hash).clone());
-        let ok =
-            tokio::task::spawn_blocking(move || verify_blocking(password.as_bytes(), &phc)).await?;
+        let ok = tokio::task::spawn_blocking(move || verify_blocking(password.as_bytes(), &phc)).await?;
         Ok(ok && real)
     }
 
@@ -94,9 +85,7 @@ pub fn needs_rehash(phc: &str) -> bool {
 /// # Errors
 /// Argon2 errors (never expected with valid parameters).
 pub fn hash_blocking(password: &[u8]) -> Result<String, anyhow::Error> {
-    let hash = argon2()?
-        .hash_password(password)
-        .map_err(|e| anyhow::anyhow!("argon2 hash: {e}"))?;
+    let hash = argon2()?.hash_password(password).map_err(|e| anyhow::anyhow!("argon2 hash: {e}"))?;
     Ok(hash.to_string())
 }
 
@@ -125,9 +114,7 @@ mod tests {
         assert!(!verify_blocking(b"correct horsE", &a));
         assert!(!verify_blocking(b"correct horse", "not a hash"));
         assert!(!needs_rehash(&a));
-        assert!(needs_rehash(
-            "$argon2id$v=19$m=4096,t=3,p=1$c2FsdHNhbHQ$aGFzaA"
-        ));
+        assert!(needs_rehash("$argon2id$v=19$m=4096,t=3,p=1$c2FsdHNhbHQ$aGFzaA"));
     }
 
     #[tokio::test]

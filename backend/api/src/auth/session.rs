@@ -42,12 +42,7 @@ pub fn hash_secret(secret: &str) -> String {
 /// A cookie with the flags every EduGraph cookie has: Secure, HttpOnly, SameSite=Lax, Path=/.
 #[must_use]
 pub fn cookie(name: &'static str, value: String) -> Cookie<'static> {
-    Cookie::build(name, value)
-        .path("/")
-        .secure(true)
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .finish()
+    Cookie::build(name, value).path("/").secure(true).http_only(true).same_site(SameSite::Lax).finish()
 }
 
 /// A cookie that deletes `name` in the browser.
@@ -106,9 +101,7 @@ async fn load(req: HttpRequest) -> Result<Option<Authenticated>, ApiError> {
     if let Some(cached) = req.extensions().get::<Option<Authenticated>>() {
         return Ok(cached.clone());
     }
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no state")))?;
+    let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal(anyhow::anyhow!("no state")))?;
     let Some(secret) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
         return Ok(None);
     };
@@ -122,8 +115,7 @@ async fn load(req: HttpRequest) -> Result<Option<Authenticated>, ApiError> {
     let session = match found {
         None => None,
         Some(s) => {
-            let idle_ms =
-                i64::try_from(state.config.session.idle_timeout.as_millis()).unwrap_or(i64::MAX);
+            let idle_ms = i64::try_from(state.config.session.idle_timeout.as_millis()).unwrap_or(i64::MAX);
             if now >= s.expires_at || now - s.last_seen_at >= idle_ms {
                 edu_db::sessions::delete(&state.db, &hash).await?;
                 None
@@ -183,8 +175,7 @@ pub async fn start(
     }
     let secret = new_secret();
     let now = state.clock.now_ms();
-    let absolute_ms =
-        i64::try_from(state.config.session.absolute_timeout.as_millis()).unwrap_or(i64::MAX);
+    let absolute_ms = i64::try_from(state.config.session.absolute_timeout.as_millis()).unwrap_or(i64::MAX);
     edu_db::sessions::create(
         &state.db,
         &edu_db::sessions::NewSession {
@@ -227,13 +218,7 @@ mod tests {
     #[test]
     fn cookies_have_the_host_prefix_flags() {
         let c = cookie(SESSION_COOKIE, "v".into()).to_string();
-        for part in [
-            "__Host-sid=v",
-            "Path=/",
-            "Secure",
-            "HttpOnly",
-            "SameSite=Lax",
-        ] {
+        for part in ["__Host-sid=v", "Path=/", "Secure", "HttpOnly", "SameSite=Lax"] {
             assert!(c.contains(part), "{c}");
         }
         assert!(!c.contains("Domain"));

@@ -50,20 +50,11 @@ impl IpLimiter {
         };
         if buckets.len() > MAX_TRACKED {
             let (burst, per_ms) = (self.burst, self.per_ms);
-            #[expect(
-                clippy::cast_precision_loss,
-                reason = "elapsed milliseconds are far below 2^52"
-            )]
+            #[expect(clippy::cast_precision_loss, reason = "elapsed milliseconds are far below 2^52")]
             buckets.retain(|_, b| b.tokens + ((now_ms - b.updated_ms) as f64) * per_ms < burst);
         }
-        let b = buckets.entry(ip).or_insert(Bucket {
-            tokens: self.burst,
-            updated_ms: now_ms,
-        });
-        #[expect(
-            clippy::cast_precision_loss,
-            reason = "elapsed milliseconds are far below 2^52"
-        )]
+        let b = buckets.entry(ip).or_insert(Bucket { tokens: self.burst, updated_ms: now_ms });
+        #[expect(clippy::cast_precision_loss, reason = "elapsed milliseconds are far below 2^52")]
         let elapsed = (now_ms - b.updated_ms).max(0) as f64;
         b.tokens = (b.tokens + elapsed * self.per_ms).min(self.burst);
         b.updated_ms = now_ms;
@@ -72,11 +63,7 @@ impl IpLimiter {
             Ok(())
         } else {
             let wait_ms = ((1.0 - b.tokens) / self.per_ms).ceil();
-            #[expect(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                reason = "positive and bounded by 60 s"
-            )]
+            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "positive and bounded by 60 s")]
             Err(Duration::from_millis(wait_ms as u64))
         }
     }

@@ -8,9 +8,7 @@ use edu_domain::{Email, FavoriteColor, Password, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::session::{
-    self, Authenticated, MaybeAuthenticated, PRE_SESSION_COOKIE, SESSION_COOKIE,
-};
+use crate::auth::session::{self, Authenticated, MaybeAuthenticated, PRE_SESSION_COOKIE, SESSION_COOKIE};
 use crate::auth::throttle::{account_key, account_policy};
 use crate::error::ApiError;
 use crate::routes::me::{MeResponse, me_view};
@@ -59,31 +57,20 @@ pub struct CsrfResponse {
 
 fn client_ip(req: &HttpRequest, state: &AppState) -> IpAddr {
     let info = req.connection_info();
-    let forwarded = state
-        .config
-        .trust_forwarded_for
-        .then(|| info.realip_remote_addr().map(str::to_owned))
-        .flatten();
+    let forwarded = state.config.trust_forwarded_for.then(|| info.realip_remote_addr().map(str::to_owned)).flatten();
     forwarded
-        .and_then(|s| {
-            s.parse::<IpAddr>()
-                .ok()
-                .or_else(|| s.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
-        })
+        .and_then(|s| s.parse::<IpAddr>().ok().or_else(|| s.parse::<std::net::SocketAddr>().ok().map(|a| a.ip())))
         .or_else(|| req.peer_addr().map(|a| a.ip()))
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
 fn check_ip(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let ip = client_ip(req, state);
-    state
-        .ip_limiter
-        .check(ip, state.clock.now_ms())
-        .map_err(|retry_after| {
-            state.metrics.observe_login("throttled");
-            tracing::warn!("credential endpoint rate limit hit for a client address");
-            ApiError::TooManyRequests { retry_after }
-        })
+    state.ip_limiter.check(ip, state.clock.now_ms()).map_err(|retry_after| {
+        state.metrics.observe_login("throttled");
+        tracing::warn!("credential endpoint rate limit hit for a client address");
+        ApiError::TooManyRequests { retry_after }
+    })
 }
 
 async fn check_account_lock(state: &AppState, key: &str) -> Result<(), ApiError> {
@@ -92,9 +79,7 @@ async fn check_account_lock(state: &AppState, key: &str) -> Result<(), ApiError>
     if locked_until > now {
         state.metrics.observe_login("throttled");
         let ms = u64::try_from(locked_until - now).unwrap_or(1000);
-        return Err(ApiError::TooManyRequests {
-            retry_after: Duration::from_millis(ms),
-        });
+        return Err(ApiError::TooManyRequests { retry_after: Duration::from_millis(ms) });
     }
     Ok(())
 }
@@ -109,25 +94,15 @@ async fn signed_in_response(
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ApiError> {
     let previous = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
-    let user = edu_db::users::get(&state.db, user_id)
-        .await?
-        .ok_or(ApiError::InvalidCredentials)?;
-    let secret = session::start(
-        state,
-        previous.as_deref(),
-        user_id,
-        user.tenant_id,
-        auth_method,
-    )
-    .await?;
+    let user = edu_db::users::get(&state.db, user_id).await?.ok_or(ApiError::InvalidCredentials)?;
+    let secret = session::start(state, previous.as_deref(), user_id, user.tenant_id, auth_method).await?;
     let auth = Authenticated {
         user_id,
         tenant_id: user.tenant_id,
         auth_method: auth_method.to_owned(),
         session_hash: session::hash_secret(&secret),
         expires_at: state.clock.now_ms()
-            + i64::try_from(state.config.session.absolute_timeout.as_millis())
-                .unwrap_or(i64::MAX / 2),
+            + i64::try_from(state.config.session.absolute_timeout.as_millis()).unwrap_or(i64::MAX / 2),
         secret: secret.clone(),
     };
     let body = me_view(state, &auth).await?;
@@ -168,15 +143,11 @@ async fn audit(
 #[get("/api/auth/csrf")]
 pub async fn get_csrf_token(state: web::Data<AppState>, auth: MaybeAuthenticated) -> HttpResponse {
     if let Some(a) = auth.0 {
-        return HttpResponse::Ok().json(CsrfResponse {
-            csrf_token: a.csrf_token(&state),
-        });
+        return HttpResponse::Ok().json(CsrfResponse { csrf_token: a.csrf_token(&state) });
     }
     let pre = session::new_secret();
     let token = session::csrf_token(state.csrf_key(), "pre", &pre);
-    HttpResponse::Ok()
-        .cookie(session::cookie(PRE_SESSION_COOKIE, pre))
-        .json(CsrfResponse { csrf_token: token })
+    HttpResponse::Ok().cookie(session::cookie(PRE_SESSION_COOKIE, pre)).json(CsrfResponse { csrf_token: token })
 }
 
 /// Creates a local account and signs it in.
@@ -196,28 +167,13 @@ pub async fn register_local_account(
     let body = body.into_inner();
     let email = Email::parse(&body.email)?;
     let password = Password::parse(&body.password)?;
-    let color = body
-        .favorite_color
-        .as_deref()
-        .map(FavoriteColor::parse)
-        .transpose()?;
+    let color = body.favorite_color.as_deref().map(FavoriteColor::parse).transpose()?;
     let display_name = body
         .display_name
         .map(|d| d.trim().chars().take(256).collect::<String>())
         .filter(|d| !d.is_empty())
-        .unwrap_or_else(|| {
-            email
-                .as_str()
-                .split('@')
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        });
-    let hash = state
-        .hasher
-        .hash(password.expose().to_owned())
-        .await
-        .map_err(ApiError::internal)?;
+        .unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default().to_owned());
+    let hash = state.hasher.hash(password.expose().to_owned()).await.map_err(ApiError::internal)?;
     let id = UserId::new();
     let created = edu_db::users::create_local(
         &state.db,
@@ -241,24 +197,9 @@ pub async fn register_local_account(
         }
         Err(e) => return Err(e.into()),
     }
-    audit(
-        &state,
-        Some(id),
-        None,
-        "auth.local.register",
-        "success",
-        None,
-    )
-    .await?;
+    audit(&state, Some(id), None, "auth.local.register", "success", None).await?;
     tracing::info!(user.id = %id, "local account registered");
-    signed_in_response(
-        &state,
-        &req,
-        id,
-        "local",
-        actix_web::http::StatusCode::CREATED,
-    )
-    .await
+    signed_in_response(&state, &req, id, "local", actix_web::http::StatusCode::CREATED).await
 }
 
 /// Signs in with email and password. An unknown email, a wrong password and a disabled
@@ -280,10 +221,7 @@ pub async fn login_local(
     // Over-long input is refused before hashing (hash-DoS), with the same answer as a wrong password.
     let too_long = body.password.len() > Password::MAX_BYTES || body.email.len() > 1024;
     let normalised = Email::parse(&body.email).ok();
-    let key = account_key(
-        "login",
-        normalised.as_ref().map_or(body.email.trim(), Email::as_str),
-    );
+    let key = account_key("login", normalised.as_ref().map_or(body.email.trim(), Email::as_str));
     check_account_lock(&state, &key).await?;
 
     let creds = match (&normalised, too_long) {
@@ -294,22 +232,13 @@ pub async fn login_local(
         false
     } else {
         let phc = creds.as_ref().map(|c| c.password_hash.clone());
-        state
-            .hasher
-            .verify(body.password.clone(), phc)
-            .await
-            .map_err(ApiError::internal)?
+        state.hasher.verify(body.password.clone(), phc).await.map_err(ApiError::internal)?
     };
 
     let now = state.clock.now_ms();
     let Some(creds) = creds.filter(|_| ok) else {
-        let locked_until = edu_db::throttle::record_failure(
-            &state.db,
-            &key,
-            now,
-            account_policy(&state.config.throttle),
-        )
-        .await?;
+        let locked_until =
+            edu_db::throttle::record_failure(&state.db, &key, now, account_policy(&state.config.throttle)).await?;
         state.metrics.observe_login("failure");
         audit(&state, None, None, "auth.local.login", "failure", None).await?;
         if locked_until > now {
@@ -319,15 +248,7 @@ pub async fn login_local(
     };
     edu_db::throttle::clear(&state.db, &key).await?;
     if creds.disabled {
-        audit(
-            &state,
-            Some(creds.user_id),
-            None,
-            "auth.local.login",
-            "denied",
-            Some("account disabled"),
-        )
-        .await?;
+        audit(&state, Some(creds.user_id), None, "auth.local.login", "denied", Some("account disabled")).await?;
         return Err(ApiError::forbidden(
             "account_disabled",
             "This account is disabled. Ask your school's administrator.",
@@ -335,56 +256,24 @@ pub async fn login_local(
     }
     if crate::auth::password::needs_rehash(&creds.password_hash) {
         // R-A14: upgrade hashes made with older parameters while we hold the password.
-        let new_hash = state
-            .hasher
-            .hash(body.password)
-            .await
-            .map_err(ApiError::internal)?;
+        let new_hash = state.hasher.hash(body.password).await.map_err(ApiError::internal)?;
         edu_db::users::set_password_hash(&state.db, creds.user_id, &new_hash, now).await?;
     }
     state.metrics.observe_login("success");
-    audit(
-        &state,
-        Some(creds.user_id),
-        None,
-        "auth.local.login",
-        "success",
-        None,
-    )
-    .await?;
+    audit(&state, Some(creds.user_id), None, "auth.local.login", "success", None).await?;
     tracing::info!(user.id = %creds.user_id, "signed in with a local account");
-    signed_in_response(
-        &state,
-        &req,
-        creds.user_id,
-        "local",
-        actix_web::http::StatusCode::OK,
-    )
-    .await
+    signed_in_response(&state, &req, creds.user_id, "local", actix_web::http::StatusCode::OK).await
 }
 
 /// Signs out: the session is deleted on the server and the cookie removed.
 #[utoipa::path(operation_id = "logout", tag = "account", responses((status = 204, description = "Signed out")), security(("csrf" = [])))]
 #[post("/api/auth/logout")]
-pub async fn logout(
-    state: web::Data<AppState>,
-    auth: MaybeAuthenticated,
-) -> Result<HttpResponse, ApiError> {
+pub async fn logout(state: web::Data<AppState>, auth: MaybeAuthenticated) -> Result<HttpResponse, ApiError> {
     if let Some(a) = auth.0 {
         edu_db::sessions::delete(&state.db, &a.session_hash).await?;
-        audit(
-            &state,
-            Some(a.user_id),
-            a.tenant_id,
-            "auth.logout",
-            "success",
-            None,
-        )
-        .await?;
+        audit(&state, Some(a.user_id), a.tenant_id, "auth.logout", "success", None).await?;
     }
-    Ok(HttpResponse::NoContent()
-        .cookie(session::removal(SESSION_COOKIE))
-        .finish())
+    Ok(HttpResponse::NoContent().cookie(session::removal(SESSION_COOKIE)).finish())
 }
 
 /// Changes the local password. Needs the current one; ends every other session of the
@@ -414,55 +303,18 @@ pub async fn change_password(
     };
     let new_password = Password::parse(&body.new_password)?;
     let ok = body.current_password.len() <= Password::MAX_BYTES
-        && state
-            .hasher
-            .verify(body.current_password, Some(current))
-            .await
-            .map_err(ApiError::internal)?;
+        && state.hasher.verify(body.current_password, Some(current)).await.map_err(ApiError::internal)?;
     let now = state.clock.now_ms();
     if !ok {
-        edu_db::throttle::record_failure(
-            &state.db,
-            &key,
-            now,
-            account_policy(&state.config.throttle),
-        )
-        .await?;
-        audit(
-            &state,
-            Some(auth.user_id),
-            auth.tenant_id,
-            "auth.password.change",
-            "failure",
-            None,
-        )
-        .await?;
+        edu_db::throttle::record_failure(&state.db, &key, now, account_policy(&state.config.throttle)).await?;
+        audit(&state, Some(auth.user_id), auth.tenant_id, "auth.password.change", "failure", None).await?;
         return Err(ApiError::InvalidCredentials);
     }
     edu_db::throttle::clear(&state.db, &key).await?;
-    let hash = state
-        .hasher
-        .hash(new_password.expose().to_owned())
-        .await
-        .map_err(ApiError::internal)?;
+    let hash = state.hasher.hash(new_password.expose().to_owned()).await.map_err(ApiError::internal)?;
     edu_db::users::set_password_hash(&state.db, auth.user_id, &hash, now).await?;
     let ended = edu_db::sessions::delete_for_user(&state.db, auth.user_id, None).await?;
-    audit(
-        &state,
-        Some(auth.user_id),
-        auth.tenant_id,
-        "auth.password.change",
-        "success",
-        None,
-    )
-    .await?;
+    audit(&state, Some(auth.user_id), auth.tenant_id, "auth.password.change", "success", None).await?;
     tracing::info!(user.id = %auth.user_id, sessions.ended = ended, "password changed; all sessions ended and this one rotated");
-    signed_in_response(
-        &state,
-        &req,
-        auth.user_id,
-        &auth.auth_method,
-        actix_web::http::StatusCode::OK,
-    )
-    .await
+    signed_in_response(&state, &req, auth.user_id, &auth.auth_method, actix_web::http::StatusCode::OK).await
 }

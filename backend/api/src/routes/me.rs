@@ -81,9 +81,7 @@ pub struct MeResponse {
 /// # Errors
 /// Database errors; 401 if the person no longer exists.
 pub async fn me_view(state: &AppState, auth: &Authenticated) -> Result<MeResponse, ApiError> {
-    let user = edu_db::users::get(&state.db, auth.user_id)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
+    let user = edu_db::users::get(&state.db, auth.user_id).await?.ok_or(ApiError::Unauthenticated)?;
     let tenant = match auth.tenant_id.or(user.tenant_id) {
         Some(t) => edu_db::tenants::get(&state.db, t).await?,
         None => None,
@@ -112,10 +110,7 @@ pub async fn me_view(state: &AppState, auth: &Authenticated) -> Result<MeRespons
         auth_method: auth.auth_method.clone(),
         link: LinkDto {
             local: user.has_password,
-            microsoft: linked.map(|l| MicrosoftAccountDto {
-                upn: l.upn,
-                display_name: l.display_name,
-            }),
+            microsoft: linked.map(|l| MicrosoftAccountDto { upn: l.upn, display_name: l.display_name }),
         },
         csrf_token: auth.csrf_token(state),
         session_expires_at: auth.expires_at,
@@ -128,9 +123,6 @@ pub async fn me_view(state: &AppState, auth: &Authenticated) -> Result<MeRespons
     (status = 401, description = "Not signed in", body = crate::error::ErrorBody),
 ))]
 #[get("/api/me")]
-pub async fn get_me(
-    state: web::Data<AppState>,
-    auth: Authenticated,
-) -> Result<web::Json<MeResponse>, ApiError> {
+pub async fn get_me(state: web::Data<AppState>, auth: Authenticated) -> Result<web::Json<MeResponse>, ApiError> {
     Ok(web::Json(me_view(&state, &auth).await?))
 }

@@ -1,0 +1,152 @@
+//! The `edugraph` binary as an operator runs it: configuration errors, migrations,
+//! structured logs without secrets or personal data, graceful shutdown (R-A23).
+#![expect(clippy::unwrap_used, reason = "a test should fail loudly on an unexpected value")]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_edugraph");
+const TOKEN_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+const CLIENT_SECRET: &str = "client-secret-that-must-never-be-logged";
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).env_clear().envs(env.iter().copied()).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn serve_with_an_empty_environment_exits_2_naming_the_first_missing_variable() {
+    let (code, _, err) = run(&["serve"], &[]);
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("EDUGRAPH_DATABASE_URL"), "{err}");
+}
+
+#[test]
+fn serve_names_a_malformed_variable_and_never_prints_secret_values() {
+    let (code, _, err) = run(
+        &["serve"],
+        &[
+            ("EDUGRAPH_DATABASE_URL", "sqlite://x.db"),
+            ("EDUGRAPH_TOKEN_KEY", "dG9vLXNob3J0"),
+            ("EDUGRAPH_CLIENT_ID", "cid"),
+            ("EDUGRAPH_CLIENT_SECRET", CLIENT_SECRET),
+        ],
+    );
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("EDUGRAPH_TOKEN_KEY") && err.contains("32 bytes"), "{err}");
+    assert!(!err.contains("dG9vLXNob3J0") && !err.contains(CLIENT_SECRET));
+}
+
+#[test]
+fn migrate_applies_migrations_to_a_new_sqlite_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/m.db", dir.path().display());
+    let (code, out, err) = run(&["migrate"], &[("EDUGRAPH_DATABASE_URL", &url)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("migrations applied"));
+    // Idempotent.
+    assert_eq!(run(&["migrate"], &[("EDUGRAPH_DATABASE_URL", &url)]).0, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_logs_json_with_request_ids_and_no_secrets_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .env_clear()
+        .env("EDUGRAPH_DATABASE_URL", format!("sqlite://{}/s.db", dir.path().display()))
+        .env("EDUGRAPH_BIND", format!("127.0.0.1:{port}"))
+        .env("EDUGRAPH_TOKEN_KEY", TOKEN_KEY)
+        .env("EDUGRAPH_CLIENT_ID", "cid")
+        .env("EDUGRAPH_CLIENT_SECRET", CLIENT_SECRET)
+        .env("EDUGRAPH_WORKERS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let out_lines =
+        std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<_>>());
+    let err_lines =
+        std::thread::spawn(move || BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<_>>());
+
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    while http.get(format!("{base}/readyz")).send().await.map(|r| r.status().as_u16()).ok() != Some(200) {
+        assert!(started.elapsed() < Duration::from_secs(20), "server did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Register, fail a sign-in, sign in: the traffic whose secrets must not reach the logs.
+    let csrf = http.get(format!("{base}/api/auth/csrf")).send().await.unwrap();
+    let pre = csrf.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let token = csrf.json::<serde_json::Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_owned();
+    let email = "secret.person@school.edu";
+    let password = "a very private passphrase";
+    let r = http
+        .post(format!("{base}/api/auth/local/register"))
+        .header("cookie", &pre)
+        .header("x-csrf-token", &token)
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let sid = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let session_value = sid.trim_start_matches("__Host-sid=").to_owned();
+    let r = http
+        .post(format!("{base}/api/auth/local/login?email={email}"))
+        .header("cookie", &pre)
+        .header("x-csrf-token", &token)
+        .json(&serde_json::json!({"email": email, "password": "wrong guess here"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(http.get(format!("{base}/api/me")).header("cookie", &sid).send().await.unwrap().status(), 200);
+
+    // SIGTERM: graceful stop, exit 0.
+    // The `kill` command, since unsafe code (libc::kill) is forbidden in the workspace.
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(35);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+
+    let out = out_lines.join().unwrap();
+    let err = err_lines.join().unwrap();
+    let all = out.iter().chain(err.iter()).cloned().collect::<Vec<_>>().join("\n");
+    for secret in
+        [email, "secret.person", password, "wrong guess here", &session_value, &token, CLIENT_SECRET, TOKEN_KEY]
+    {
+        assert!(!all.contains(secret), "log output contains {secret:?}:\n{all}");
+    }
+    // Every line on stdout is JSON; request lines carry a request id.
+    let mut request_lines = 0;
+    for line in &out {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        if v["fields"]["message"] == "request finished" {
+            request_lines += 1;
+            assert!(v["span"]["request_id"].as_str().is_some_and(|id| id.len() == 36), "{line}");
+        }
+    }
+    assert!(request_lines >= 5, "{all}");
+}
