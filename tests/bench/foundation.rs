@@ -14,7 +14,12 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss, reason = "small indices")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss,
+        reason = "small indices"
+    )]
     let i = (((sorted.len() as f64) * p).ceil() as usize).clamp(1, sorted.len()) - 1;
     sorted[i]
 }
@@ -46,7 +51,12 @@ async fn main() {
         hashes.push(t.elapsed());
     }
     hashes.sort();
-    println!("argon2id (m=19456 KiB, t=2, p=1) hash: median {} (min {}, max {}) over 20", ms(hashes[10]), ms(hashes[0]), ms(hashes[19]));
+    println!(
+        "argon2id (m=19456 KiB, t=2, p=1) hash: median {} (min {}, max {}) over 20",
+        ms(hashes[10]),
+        ms(hashes[0]),
+        ms(hashes[19])
+    );
 
     // 2. Start to ready, idle RSS.
     let dir = tempfile::tempdir().unwrap();
@@ -77,7 +87,11 @@ async fn main() {
     let ready = started.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = rss_kib(child.id());
-    println!("edugraph serve: start to ready {} (fresh SQLite, migrations applied); idle RSS {:.1} MB", ms(ready), idle_rss as f64 / 1024.0);
+    println!(
+        "edugraph serve: start to ready {} (fresh SQLite, migrations applied); idle RSS {:.1} MB",
+        ms(ready),
+        idle_rss as f64 / 1024.0
+    );
 
     // 3. Sign-in load vs. health probe.
     let csrf = http.get(format!("{base}/api/auth/csrf")).send().await.unwrap();
