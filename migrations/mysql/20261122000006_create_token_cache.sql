@@ -6,7 +6,7 @@ CREATE TABLE token_cache (
     resource VARCHAR(255) NOT NULL,
     kind VARCHAR(16) NOT NULL,
     key_id VARCHAR(32) NOT NULL,
-    nonce VARBINARY(12) NOT NULL,
+    nonce BLOB NOT NULL,
     ciphertext BLOB NOT NULL,
     expires_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,

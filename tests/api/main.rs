@@ -8,3 +8,4 @@ mod local_accounts;
 mod ops;
 mod sessions;
 mod throttling;
+mod token_cache;

@@ -108,6 +108,8 @@ pub struct Config {
     pub extra_origins: Vec<String>,
     /// Key for encrypting tokens at rest.
     pub token_key: TokenKey,
+    /// Earlier token keys, still accepted for reading rows sealed before a rotation.
+    pub previous_token_keys: Vec<TokenKey>,
     /// Microsoft identity platform base URL.
     pub ms_authority: Url,
     /// Microsoft Graph base URL.
@@ -213,6 +215,18 @@ impl Config {
         let public_url = env.url("EDUGRAPH_PUBLIC_URL", &format!("http://{bind}"))?;
         let token_key = TokenKey::parse_base64(env.required("EDUGRAPH_TOKEN_KEY", "base64 of 32 random bytes")?)
             .map_err(|expected| ConfigError { var: "EDUGRAPH_TOKEN_KEY", expected })?;
+        let previous_token_keys = env
+            .raw("EDUGRAPH_TOKEN_KEY_PREVIOUS")
+            .map(|s| {
+                s.split(',')
+                    .map(|k| {
+                        TokenKey::parse_base64(k)
+                            .map_err(|expected| ConfigError { var: "EDUGRAPH_TOKEN_KEY_PREVIOUS", expected })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
         let ms_authority = env.url("EDUGRAPH_MS_AUTHORITY", "https://login.microsoftonline.com")?;
         let graph_url = env.url("EDUGRAPH_GRAPH_URL", "https://graph.microsoft.com")?;
         let client_id = env.required("EDUGRAPH_CLIENT_ID", "the application (client) id registered in Entra ID")?;
@@ -241,6 +255,7 @@ impl Config {
             public_url,
             extra_origins,
             token_key,
+            previous_token_keys,
             ms_authority,
             graph_url,
             client_id: client_id.to_owned(),

@@ -12,6 +12,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod token_cache;
 
 pub use config::Config;
 pub use startup::Application;

@@ -10,6 +10,7 @@ use crate::auth::throttle::IpLimiter;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::token_cache::TokenCipher;
 
 /// What every handler can reach.
 #[derive(Debug)]
@@ -28,6 +29,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Origins allowed on state-changing requests.
     pub allowed_origins: Vec<String>,
+    /// Seals and opens cached OAuth tokens.
+    pub token_cipher: TokenCipher,
     csrf_key: [u8; 32],
 }
 
@@ -41,7 +44,18 @@ impl AppState {
         let ip_limiter = IpLimiter::new(&config.throttle);
         let allowed_origins = config.allowed_origins();
         let csrf_key = derive_key(config.token_key.expose(), b"edugraph csrf v1");
-        Ok(Self { db, config, clock, hasher, ip_limiter, metrics: Metrics::new(), allowed_origins, csrf_key })
+        let token_cipher = TokenCipher::new(&config.token_key, &config.previous_token_keys);
+        Ok(Self {
+            db,
+            config,
+            clock,
+            hasher,
+            ip_limiter,
+            metrics: Metrics::new(),
+            allowed_origins,
+            token_cipher,
+            csrf_key,
+        })
     }
 
     /// The key CSRF tokens are derived with (itself derived from the token key, so no

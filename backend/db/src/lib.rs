@@ -10,6 +10,7 @@ pub mod error;
 pub mod sessions;
 pub mod tenants;
 pub mod throttle;
+pub mod token_cache;
 pub mod users;
 
 use std::time::Duration;
