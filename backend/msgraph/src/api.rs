@@ -327,6 +327,47 @@ impl GraphClient {
             .await
     }
 
+    /// `GET /users/$count` (text/plain integer; needs `ConsistencyLevel:
+    /// eventual`, which is sent).
+    pub async fn count_users(
+        &self,
+        auth: &GraphAuth,
+        filter: Option<&str>,
+    ) -> Result<u64, GraphError> {
+        let mut q = Query::new();
+        if let Some(f) = filter {
+            q = q.filter(f);
+        }
+        let resp = self
+            .send(auth, GraphRequest::get(q.apply("/users/$count")).eventual())
+            .await?;
+        std::str::from_utf8(&resp.body)
+            .ok()
+            .and_then(|s| s.trim().trim_start_matches('\u{feff}').parse().ok())
+            .ok_or_else(|| GraphError::Decode {
+                message: "users/$count did not return an integer".to_owned(),
+                detail: Box::new(crate::error::ErrorDetail::from_response(
+                    resp.status,
+                    Some(&resp.headers),
+                    &[],
+                )),
+            })
+    }
+
+    /// `GET /organization` (the signed-in / token tenant).
+    pub async fn organization(&self, auth: &GraphAuth) -> Result<Option<Organization>, GraphError> {
+        let page: Page<Organization> = self
+            .get_page(
+                auth,
+                &Query::new()
+                    .select(&["id", "displayName", "verifiedDomains"])
+                    .apply("/organization"),
+                &PageOptions::default(),
+            )
+            .await?;
+        Ok(page.value.into_iter().next())
+    }
+
     // ----------------------------------------------------------------- groups
 
     /// `GET /groups` with an optional `$filter` (all pages).
@@ -379,6 +420,26 @@ impl GraphClient {
             Some(&body),
         )
         .await
+    }
+
+    /// Adds many members with `PATCH /groups/{id}` and
+    /// `members@odata.bind`, 20 per request (204 each).
+    pub async fn add_group_members_bulk(
+        &self,
+        auth: &GraphAuth,
+        group_id: &str,
+        directory_object_ids: &[&str],
+    ) -> Result<(), GraphError> {
+        for chunk in directory_object_ids.chunks(20) {
+            let binds = chunk
+                .iter()
+                .map(|id| self.odata_id(&format!("/directoryObjects/{}", seg(id))))
+                .collect::<Result<Vec<_>, _>>()?;
+            let body = serde_json::json!({ "members@odata.bind": binds });
+            self.patch(auth, &format!("/groups/{}", seg(group_id)), &body)
+                .await?;
+        }
+        Ok(())
     }
 
     /// `POST /groups/{id}/owners/$ref` (204).

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use base64::Engine as _;
+
 use rsa::RsaPrivateKey;
 use rsa::pkcs1::EncodeRsaPublicKey;
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
@@ -40,6 +42,25 @@ impl fmt::Debug for GeneratedCertificate {
             .field("thumbprint_sha256_hex", &self.thumbprint_sha256_hex)
             .field("private_key_pem", &"[REDACTED]")
             .finish_non_exhaustive()
+    }
+}
+
+impl GeneratedCertificate {
+    /// Standard base64 of the DER certificate (the `key` of a Graph
+    /// `keyCredential`, or the content of a `.cer` upload).
+    pub fn cert_base64(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(&self.cert_der)
+    }
+
+    /// A Graph `keyCredential` object to add to the application's
+    /// `keyCredentials` (PATCH /applications/{id}) to register this cert.
+    pub fn key_credential_json(&self, display_name: &str) -> serde_json::Value {
+        serde_json::json!({
+            "type": "AsymmetricX509Cert",
+            "usage": "Verify",
+            "key": self.cert_base64(),
+            "displayName": display_name,
+        })
     }
 }
 

@@ -824,3 +824,92 @@ async fn typed_helpers_send_select_refs_and_encoded_ids() {
         assert!(r.target.contains("$select="), "{}", r.target);
     }
 }
+
+#[tokio::test]
+async fn a_429_pauses_the_whole_tenant_lane() {
+    let first = Arc::new(AtomicUsize::new(0));
+    let server = serve(move |req| {
+        let first = first.clone();
+        async move {
+            if req.header("authorization") == Some("Bearer tok-A")
+                && first.fetch_add(1, Ordering::SeqCst) == 0
+            {
+                Resp::json(429, throttled_body()).header("Retry-After", "1")
+            } else {
+                Resp::json(200, json!({"id": "x"}))
+            }
+        }
+    })
+    .await;
+    let (c, sleeper) = client(&server, server.settings());
+    let a = GraphAuth::delegated("tenant-A", SecretString::from("tok-A"));
+    let b = GraphAuth::delegated("tenant-B", SecretString::from("tok-B"));
+    c.get::<serde_json::Value>(&a, "/me?$select=id")
+        .await
+        .unwrap();
+    assert_eq!(sleeper.delays(), vec![Duration::from_secs(1)]);
+    // Tenant B is not paused.
+    c.get::<serde_json::Value>(&b, "/me?$select=id")
+        .await
+        .unwrap();
+    assert_eq!(sleeper.delays().len(), 1);
+    // The next tenant-A request waits out the rest of the Retry-After.
+    c.get::<serde_json::Value>(&a, "/me?$select=id")
+        .await
+        .unwrap();
+    let delays = sleeper.delays();
+    assert_eq!(delays.len(), 2, "{delays:?}");
+    assert!(
+        delays[1] > Duration::from_millis(800) && delays[1] <= Duration::from_secs(1),
+        "{delays:?}"
+    );
+}
+
+#[tokio::test]
+async fn count_bulk_members_and_organization_helpers() {
+    let server = serve(|req| async move {
+        match (req.method.as_str(), req.path()) {
+            ("GET", "/graph/v1.0/users/$count") => Resp {
+                status: 200,
+                headers: vec![("Content-Type".into(), "text/plain".into())],
+                body: b"893".to_vec(),
+            },
+            ("GET", "/graph/v1.0/organization") => Resp::json(
+                200,
+                json!({"value": [{"id": "tid-1", "displayName": "Contoso", "verifiedDomains": [{"name": "contoso.com", "isDefault": true}]}]}),
+            ),
+            ("PATCH", _) => Resp::empty(204),
+            _ => Resp::empty(404),
+        }
+    })
+    .await;
+    let (c, _) = client(&server, server.settings());
+    assert_eq!(
+        c.count_users(&auth(), Some("accountEnabled eq true"))
+            .await
+            .unwrap(),
+        893
+    );
+    let org = c.organization(&auth()).await.unwrap().unwrap();
+    assert_eq!(org.id, "tid-1");
+    assert_eq!(org.verified_domains[0].is_default, Some(true));
+    let ids: Vec<String> = (0..25).map(|i| format!("u{i}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    c.add_group_members_bulk(&auth(), "g1", &refs)
+        .await
+        .unwrap();
+    let reqs = server.requests();
+    assert_eq!(reqs[0].header("ConsistencyLevel"), Some("eventual"));
+    let patches: Vec<_> = reqs.iter().filter(|r| r.method == "PATCH").collect();
+    assert_eq!(patches.len(), 2);
+    assert_eq!(patches[0].target, "/graph/v1.0/groups/g1");
+    let binds = patches[0].json()["members@odata.bind"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(binds, 20);
+    assert_eq!(
+        patches[1].json()["members@odata.bind"][4],
+        format!("{}/v1.0/directoryObjects/u24", server.graph_base())
+    );
+}
