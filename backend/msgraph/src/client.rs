@@ -283,6 +283,7 @@ struct Inner {
     version_root: Url,
     tokens: TokenClient,
     lanes: Mutex<HashMap<String, Arc<Lane>>>,
+    global: Semaphore,
     sleeper: Arc<dyn Sleeper>,
 }
 
@@ -361,7 +362,8 @@ impl GraphClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| GraphError::InvalidRequest(format!("http client: {e}")))?;
-        let tokens = TokenClient::with_http(&settings, credential, http.clone());
+        let tokens = TokenClient::with_http(&settings, credential, http.clone(), sleeper.clone());
+        let global = Semaphore::new(settings.max_concurrency.max(1));
         Ok(GraphClient {
             inner: Arc::new(Inner {
                 http,
@@ -369,6 +371,7 @@ impl GraphClient {
                 version_root,
                 tokens,
                 lanes: Mutex::new(HashMap::new()),
+                global,
                 sleeper,
             }),
         })
@@ -466,6 +469,7 @@ impl GraphClient {
         let mut attempt: u32 = 0;
         let mut reauthenticated = false;
         let mut own_pause: Option<Instant> = None;
+        let mut waited = std::time::Duration::ZERO;
         loop {
             // A tenant-wide pause set by another request's 429 Retry-After.
             if let Some(until) = lane.paused_until()
@@ -482,6 +486,12 @@ impl GraphClient {
                 .acquire()
                 .await
                 .map_err(|_| GraphError::InvalidRequest("tenant lane closed".to_owned()))?;
+            let global_permit = self
+                .inner
+                .global
+                .acquire()
+                .await
+                .map_err(|_| GraphError::InvalidRequest("client closed".to_owned()))?;
             let mut rb = self
                 .inner
                 .http
@@ -520,6 +530,7 @@ impl GraphClient {
                 }
                 Err(e) => Err(e),
             };
+            drop(global_permit);
             drop(permit);
             let duration_ms = started.elapsed().as_millis() as u64;
             let can_retry = attempt < max_retries && rewindable;
@@ -534,8 +545,12 @@ impl GraphClient {
                         timeout,
                         "graph request failed without response"
                     );
-                    if can_retry && (e.is_connect() || (timeout && idempotent)) {
-                        let delay = settings.backoff_delay(attempt);
+                    let delay = settings.backoff_delay(attempt);
+                    if can_retry
+                        && (e.is_connect() || (timeout && idempotent))
+                        && waited + delay <= settings.retry_budget
+                    {
+                        waited += delay;
                         self.inner.sleeper.sleep(delay).await;
                         attempt += 1;
                         continue;
@@ -606,6 +621,17 @@ impl GraphClient {
                         Some(ra) => ra,
                         None => settings.backoff_delay(attempt),
                     };
+                    if waited + delay > settings.retry_budget {
+                        tracing::warn!(
+                            graph.method = %req.method,
+                            graph.path = %path_for_log,
+                            graph.status = resp.status,
+                            retry = attempt,
+                            "graph retry budget exhausted"
+                        );
+                        return Ok(resp);
+                    }
+                    waited += delay;
                     tracing::info!(
                         graph.method = %req.method,
                         graph.path = %path_for_log,

@@ -40,6 +40,11 @@ pub struct GraphSettings {
     pub max_backoff: Duration,
     /// Concurrent Graph requests per tenant (at least 1).
     pub per_tenant_concurrency: usize,
+    /// Concurrent Graph requests over all tenants (at least 1).
+    pub max_concurrency: usize,
+    /// Upper bound on the total time one call may spend waiting between
+    /// retries; a retry whose wait would exceed it is not made.
+    pub retry_budget: Duration,
     /// Upper bound on pages followed by `get_all_pages` / delta helpers.
     pub max_pages: usize,
     /// App-only tokens are refreshed this long before they expire.
@@ -60,6 +65,8 @@ impl Default for GraphSettings {
             base_backoff: Duration::from_secs(3),
             max_backoff: Duration::from_secs(180),
             per_tenant_concurrency: 4,
+            max_concurrency: 32,
+            retry_budget: Duration::from_secs(600),
             max_pages: 1000,
             token_refresh_margin: Duration::from_secs(300),
         }

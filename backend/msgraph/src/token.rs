@@ -16,7 +16,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use crate::error::{OAuthError, TokenError};
-use crate::settings::GraphSettings;
+use crate::settings::{GraphSettings, Sleeper, default_sleeper, parse_retry_after};
 
 /// `client_assertion_type` for certificate credentials.
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -255,6 +255,8 @@ type TenantSlot = Arc<tokio::sync::Mutex<Option<CachedToken>>>;
 
 struct TokenInner {
     http: reqwest::Client,
+    settings: GraphSettings,
+    sleeper: Arc<dyn Sleeper>,
     authority: String,
     client_id: String,
     app_scope: String,
@@ -313,17 +315,25 @@ impl TokenClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| TokenError::Config(e.to_string()))?;
-        Ok(Self::with_http(settings, credential, http))
+        Ok(Self::with_http(
+            settings,
+            credential,
+            http,
+            default_sleeper(),
+        ))
     }
 
     pub(crate) fn with_http(
         settings: &GraphSettings,
         credential: Option<ClientCredential>,
         http: reqwest::Client,
+        sleeper: Arc<dyn Sleeper>,
     ) -> Self {
         TokenClient {
             inner: Arc::new(TokenInner {
                 http,
+                settings: settings.clone(),
+                sleeper,
                 authority: settings.authority_base_url.trim_end_matches('/').to_owned(),
                 client_id: settings.client_id.clone(),
                 app_scope: settings.app_scope.clone(),
@@ -432,85 +442,124 @@ impl TokenClient {
     ) -> Result<TokenResponse, TokenError> {
         let endpoint = self.token_endpoint(tenant)?;
         form.push(("client_id", self.inner.client_id.clone()));
-        match &self.inner.credential {
-            Some(ClientCredential::Secret(s)) => {
-                form.push(("client_secret", s.expose_secret().to_owned()));
-            }
-            Some(ClientCredential::Certificate {
-                cert_der,
-                private_key_pem,
-                alg,
-            }) => {
-                let assertion = build_client_assertion(
-                    &self.inner.client_id,
-                    &endpoint,
+        if self.inner.credential.is_none() && credential_required {
+            return Err(TokenError::Config(
+                "no client credential configured for app-only tokens".to_owned(),
+            ));
+        }
+        let grant = form.first().map(|(_, v)| v.clone()).unwrap_or_default();
+        // A redeemed code is single-use: never resend it after a timeout.
+        let retry_timeouts = grant != "authorization_code";
+        let settings = &self.inner.settings;
+        let max_retries = settings.effective_max_retries();
+        let mut attempt = 0u32;
+        let mut waited = Duration::ZERO;
+        loop {
+            let mut attempt_form = form.clone();
+            match &self.inner.credential {
+                Some(ClientCredential::Secret(s)) => {
+                    attempt_form.push(("client_secret", s.expose_secret().to_owned()));
+                }
+                Some(ClientCredential::Certificate {
                     cert_der,
                     private_key_pem,
-                    *alg,
-                    SystemTime::now(),
-                )?;
-                form.push(("client_assertion_type", CLIENT_ASSERTION_TYPE.to_owned()));
-                form.push(("client_assertion", assertion));
-            }
-            None if credential_required => {
-                return Err(TokenError::Config(
-                    "no client credential configured for app-only tokens".to_owned(),
-                ));
-            }
-            None => {}
-        }
-        let body = serde_urlencoded::to_string(&form)
-            .map_err(|e| TokenError::Config(format!("form encoding: {e}")))?;
-        let grant = form.first().map(|(_, v)| v.clone()).unwrap_or_default();
-        let started = Instant::now();
-        let resp = self
-            .inner
-            .http
-            .post(&endpoint)
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(reqwest::header::ACCEPT, "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    TokenError::Timeout
-                } else {
-                    TokenError::Transport(e.to_string())
+                    alg,
+                }) => {
+                    // A fresh assertion (new jti) for every attempt.
+                    let assertion = build_client_assertion(
+                        &self.inner.client_id,
+                        &endpoint,
+                        cert_der,
+                        private_key_pem,
+                        *alg,
+                        SystemTime::now(),
+                    )?;
+                    attempt_form.push(("client_assertion_type", CLIENT_ASSERTION_TYPE.to_owned()));
+                    attempt_form.push(("client_assertion", assertion));
                 }
-            })?;
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| {
-            if e.is_timeout() {
-                TokenError::Timeout
-            } else {
-                TokenError::Transport(e.to_string())
+                None => {}
             }
-        })?;
-        tracing::debug!(
-            token.grant = %grant,
-            token.status = status,
-            duration_ms = started.elapsed().as_millis() as u64,
-            "token endpoint call"
-        );
-        if (200..300).contains(&status) {
-            return TokenResponse::from_json(&bytes);
-        }
-        match OAuthError::from_json(status, &bytes) {
-            Ok(e) => {
-                tracing::warn!(
-                    token.status = status,
-                    token.error = %e.error,
-                    token.error_codes = ?e.error_codes,
-                    token.trace_id = e.trace_id.as_deref().unwrap_or(""),
-                    "token endpoint error"
-                );
-                Err(TokenError::OAuth(Box::new(e)))
+            let body = serde_urlencoded::to_string(&attempt_form)
+                .map_err(|e| TokenError::Config(format!("form encoding: {e}")))?;
+            let started = Instant::now();
+            let sent = self
+                .inner
+                .http
+                .post(&endpoint)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .header(reqwest::header::ACCEPT, "application/json")
+                .body(body)
+                .send()
+                .await;
+            let result = match sent {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let retry_after = resp
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    resp.bytes().await.map(|b| (status, retry_after, b))
+                }
+                Err(e) => Err(e),
+            };
+            let can_retry = attempt < max_retries;
+            let (status, retry_after, bytes) = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    let timeout = e.is_timeout();
+                    let delay = settings.backoff_delay(attempt);
+                    if can_retry
+                        && (e.is_connect() || (timeout && retry_timeouts))
+                        && waited + delay <= settings.retry_budget
+                    {
+                        waited += delay;
+                        self.inner.sleeper.sleep(delay).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(if timeout {
+                        TokenError::Timeout
+                    } else {
+                        TokenError::Transport(e.to_string())
+                    });
+                }
+            };
+            tracing::debug!(
+                token.grant = %grant,
+                token.status = status,
+                duration_ms = started.elapsed().as_millis() as u64,
+                retry = attempt,
+                "token endpoint call"
+            );
+            if (200..300).contains(&status) {
+                return TokenResponse::from_json(&bytes);
             }
-            Err(_) => Err(TokenError::Http { status }),
+            if matches!(status, 429 | 503 | 504) && can_retry {
+                let delay = retry_after.unwrap_or_else(|| settings.backoff_delay(attempt));
+                if delay <= settings.max_backoff && waited + delay <= settings.retry_budget {
+                    waited += delay;
+                    self.inner.sleeper.sleep(delay).await;
+                    attempt += 1;
+                    continue;
+                }
+            }
+            return match OAuthError::from_json(status, &bytes) {
+                Ok(e) => {
+                    tracing::warn!(
+                        token.status = status,
+                        token.error = %e.error,
+                        token.error_codes = ?e.error_codes,
+                        token.trace_id = e.trace_id.as_deref().unwrap_or(""),
+                        "token endpoint error"
+                    );
+                    Err(TokenError::OAuth(Box::new(e)))
+                }
+                Err(_) => Err(TokenError::Http { status }),
+            };
         }
     }
 }

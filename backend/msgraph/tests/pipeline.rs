@@ -178,6 +178,7 @@ async fn max_retries_is_clamped_to_ten() {
     let server = flaky(usize::MAX, Resp::empty(503)).await;
     let mut s = server.settings();
     s.max_retries = 50;
+    s.retry_budget = Duration::from_secs(100_000);
     let (c, _sleeper) = client(&server, s);
     let err = c
         .get::<serde_json::Value>(&auth(), "/me?$select=id")
@@ -912,4 +913,60 @@ async fn count_bulk_members_and_organization_helpers() {
         patches[1].json()["members@odata.bind"][4],
         format!("{}/v1.0/directoryObjects/u24", server.graph_base())
     );
+}
+
+#[tokio::test]
+async fn retry_budget_bounds_total_waiting() {
+    let server = flaky(
+        usize::MAX,
+        Resp::json(429, throttled_body()).header("Retry-After", "2"),
+    )
+    .await;
+    let mut s = server.settings();
+    s.max_retries = 10;
+    s.retry_budget = Duration::from_secs(5);
+    let (c, sleeper) = client(&server, s);
+    let err = c
+        .get::<serde_json::Value>(&auth(), "/me?$select=id")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GraphError::Throttled { .. }));
+    assert_eq!(sleeper.delays(), vec![Duration::from_secs(2); 2]);
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn global_concurrency_cap_applies_across_tenants() {
+    let current = Arc::new(AtomicUsize::new(0));
+    let max_seen = Arc::new(AtomicUsize::new(0));
+    let (cur, max) = (current.clone(), max_seen.clone());
+    let server = serve(move |_req| {
+        let (cur, max) = (cur.clone(), max.clone());
+        async move {
+            let now = cur.fetch_add(1, Ordering::SeqCst) + 1;
+            max.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            cur.fetch_sub(1, Ordering::SeqCst);
+            Resp::json(200, json!({}))
+        }
+    })
+    .await;
+    let mut s = server.settings();
+    s.max_concurrency = 2;
+    s.per_tenant_concurrency = 4;
+    let (c, _) = client(&server, s);
+    let mut handles = Vec::new();
+    for i in 0..6 {
+        let c = c.clone();
+        let a = GraphAuth::delegated(format!("tenant-{i}"), SecretString::from("t"));
+        handles.push(tokio::spawn(async move {
+            c.get::<serde_json::Value>(&a, "/me?$select=id")
+                .await
+                .unwrap()
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert_eq!(max_seen.load(Ordering::SeqCst), 2);
 }

@@ -383,3 +383,67 @@ fn secrets_are_redacted_from_debug() {
     // ...but the password is serialized for Graph.
     assert_eq!(serde_json::to_value(&p).unwrap()["password"], "P@ssw0rd!");
 }
+
+#[tokio::test]
+async fn token_endpoint_throttling_is_retried_with_a_fresh_assertion() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c2 = calls.clone();
+    let server = serve(move |_req| {
+        let calls = c2.clone();
+        async move {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 => Resp::json(
+                    429,
+                    json!({"error": "temporarily_unavailable", "error_codes": [], "trace_id": "t"}),
+                )
+                .header("Retry-After", "1"),
+                1 => Resp::empty(503),
+                _ => Resp::json(200, json!({"access_token": "ok", "expires_in": 3599})),
+            }
+        }
+    })
+    .await;
+    let cert = generate_self_signed_certificate("sync", 1).unwrap();
+    let cred = ClientCredential::certificate(
+        cert.cert_der.clone(),
+        cert.private_key_pem.clone(),
+        AssertionAlg::Ps256,
+    )
+    .unwrap();
+    let sleeper = Arc::new(support::RecordingSleeper::default());
+    let c = GraphClient::with_sleeper(server.settings(), Some(cred), sleeper.clone()).unwrap();
+    let tok = c.tokens().app_token("tid").await.unwrap();
+    assert_eq!(tok.expose_secret(), "ok");
+    let delays = sleeper.delays();
+    assert_eq!(delays.len(), 2);
+    assert_eq!(delays[0], Duration::from_secs(1));
+    // second retry (n = 1): 3 s · 2^1 with equal jitter -> [3 s, 6 s]
+    assert!(delays[1] >= Duration::from_secs(3) && delays[1] <= Duration::from_secs(6));
+    let jtis: HashSet<String> = server
+        .requests()
+        .iter()
+        .map(|r| {
+            let (_, claims) = verify(
+                &r.form_value("client_assertion").unwrap(),
+                &cert.public_key_pem,
+                Algorithm::PS256,
+                &format!("{}/auth/tid/oauth2/v2.0/token", server.base()),
+            );
+            claims.jti
+        })
+        .collect();
+    assert_eq!(jtis.len(), 3);
+
+    // OAuth errors other than throttling are not retried.
+    let server = serve(|_req| async {
+        Resp::json(401, json!({"error": "invalid_client", "error_codes": [7000215], "trace_id": "t", "correlation_id": "c"}))
+    })
+    .await;
+    let mut s = server.settings();
+    s.client_secret = Some(SecretString::from("wrong"));
+    let tokens = TokenClient::new(&s).unwrap();
+    let err = tokens.app_token("tid").await.unwrap_err();
+    assert_eq!(err.oauth().unwrap().error, "invalid_client");
+    assert_eq!(err.oauth().unwrap().status, 401);
+    assert_eq!(server.requests().len(), 1);
+}
