@@ -477,7 +477,22 @@ impl GraphClient {
             {
                 let now = Instant::now();
                 if until > now {
-                    self.inner.sleeper.sleep(until - now).await;
+                    let remaining = until - now;
+                    if remaining > settings.max_backoff
+                        || waited + remaining > settings.retry_budget
+                    {
+                        // Do not park the caller for minutes: fail fast.
+                        return Err(GraphError::Throttled {
+                            retry_after: Some(remaining),
+                            detail: Box::new(ErrorDetail {
+                                client_request_id: Some(client_request_id.clone()),
+                                message: Some("tenant lane paused after a 429".to_owned()),
+                                ..ErrorDetail::default()
+                            }),
+                        });
+                    }
+                    waited += remaining;
+                    self.inner.sleeper.sleep(remaining).await;
                 }
             }
             let token = self.bearer(auth).await?;

@@ -970,3 +970,37 @@ async fn global_concurrency_cap_applies_across_tenants() {
     }
     assert_eq!(max_seen.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn a_long_tenant_pause_fails_fast_instead_of_parking_callers() {
+    let server = flaky(
+        1,
+        Resp::json(429, throttled_body()).header("Retry-After", "600"),
+    )
+    .await;
+    let (c, sleeper) = client(&server, server.settings());
+    let err = c
+        .get::<serde_json::Value>(&auth(), "/me?$select=id")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GraphError::Throttled { .. }));
+    // The next call for the same tenant is refused locally (no request sent).
+    let err = c
+        .get::<serde_json::Value>(&auth(), "/me?$select=id")
+        .await
+        .unwrap_err();
+    match err {
+        GraphError::Throttled {
+            retry_after: Some(d),
+            ..
+        } => assert!(d > Duration::from_secs(590)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.requests().len(), 1);
+    assert!(sleeper.delays().is_empty());
+    // Other tenants are unaffected.
+    let b = GraphAuth::delegated("tenant-b", SecretString::from("t"));
+    c.get::<serde_json::Value>(&b, "/me?$select=id")
+        .await
+        .unwrap();
+}
