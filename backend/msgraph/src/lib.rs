@@ -14,6 +14,59 @@
 //!
 //! Nothing here logs tokens, secrets or query strings; `Debug` of secret
 //! holders is redacted.
+//!
+//! ```no_run
+//! use edu_msgraph::{
+//!     AssertionAlg, ClientCredential, DeltaItem, DeltaStart, GraphAuth, GraphClient,
+//!     GraphError, GraphSettings,
+//! };
+//! use secrecy::SecretString;
+//!
+//! # async fn demo(cert_pem: &str, key_pem: SecretString, access_token: SecretString)
+//! #     -> Result<(), Box<dyn std::error::Error>> {
+//! // Sync job: app-only with a certificate (PS256 + x5t#S256).
+//! let settings = GraphSettings::new(
+//!     "https://graph.microsoft.com",
+//!     "https://login.microsoftonline.com",
+//!     "00000000-0000-0000-0000-000000000001",
+//! );
+//! let cred = ClientCredential::certificate_from_pem(cert_pem, key_pem, AssertionAlg::Ps256)?;
+//! let graph = GraphClient::with_credential(settings, Some(cred))?;
+//! let app = GraphAuth::app_only("contoso-tenant-guid");
+//! let mut link: Option<String> = None; // load the saved nextLink/deltaLink
+//! loop {
+//!     let start = match &link {
+//!         Some(l) => DeltaStart::Link(l),
+//!         None => DeltaStart::Initial { select: &[] },
+//!     };
+//!     let page = match graph.education_users_delta(&app, start).await {
+//!         Ok(p) => p,
+//!         Err(GraphError::ResyncRequired { .. }) => {
+//!             link = None; // full resync (mark-and-sweep)
+//!             continue;
+//!         }
+//!         Err(e) => return Err(e.into()),
+//!     };
+//!     for item in page.items {
+//!         match item {
+//!             DeltaItem::Upsert(_user) => { /* upsert by (tenant, id) */ }
+//!             DeltaItem::Removed { .. } => { /* archive */ }
+//!         }
+//!     }
+//!     match (page.next_link, page.delta_link) {
+//!         (Some(next), _) => link = Some(next), // checkpoint with the page
+//!         (None, delta) => { link = delta; break } // persist the deltaLink
+//!     }
+//! }
+//!
+//! // API: delegated call with the signed-in user's token.
+//! let me = graph
+//!     .me(&GraphAuth::delegated("contoso-tenant-guid", access_token), &[])
+//!     .await?;
+//! # let _ = me;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod api;
 pub mod batch;
