@@ -229,7 +229,9 @@ impl GraphClient {
             Some(id) => format!("/users/{}/photo/$value", seg(id)),
             None => "/me/photo/$value".to_owned(),
         };
-        let resp = self.send_raw(auth, GraphRequest::get(path)).await?;
+        let resp = self
+            .send_raw(auth, GraphRequest::get(path).header("Accept", "image/*"))
+            .await?;
         if resp.status == 404 {
             return Ok(None);
         }
@@ -339,7 +341,12 @@ impl GraphClient {
             q = q.filter(f);
         }
         let resp = self
-            .send(auth, GraphRequest::get(q.apply("/users/$count")).eventual())
+            .send(
+                auth,
+                GraphRequest::get(q.apply("/users/$count"))
+                    .eventual()
+                    .header("Accept", "text/plain"),
+            )
             .await?;
         std::str::from_utf8(&resp.body)
             .ok()

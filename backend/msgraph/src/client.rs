@@ -513,8 +513,10 @@ impl GraphClient {
                 .request(req.method.clone(), url.clone())
                 .headers(extra_headers.clone())
                 .bearer_auth(token.expose_secret())
-                .header(reqwest::header::ACCEPT, "application/json")
                 .header("client-request-id", client_request_id.as_str());
+            if !extra_headers.contains_key(reqwest::header::ACCEPT) {
+                rb = rb.header(reqwest::header::ACCEPT, "application/json");
+            }
             if attempt > 0 {
                 rb = rb.header("Retry-Attempt", attempt.to_string());
             }

@@ -745,6 +745,17 @@ async fn photo_404_is_none_and_bytes_are_returned() {
     let p = c.photo(&auth(), Some("has")).await.unwrap().unwrap();
     assert_eq!(p.bytes, vec![0xff, 0xd8, 0xff]);
     assert_eq!(p.content_type.as_deref(), Some("image/jpeg"));
+    let reqs = server.requests();
+    assert!(reqs.iter().all(|r| r.header("accept") == Some("image/*")));
+    assert_eq!(
+        reqs.iter()
+            .filter(|r| r
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("accept")))
+            .count(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -905,6 +916,8 @@ async fn count_bulk_members_and_organization_helpers() {
         .unwrap();
     let reqs = server.requests();
     assert_eq!(reqs[0].header("ConsistencyLevel"), Some("eventual"));
+    assert_eq!(reqs[0].header("Accept"), Some("text/plain"));
+    assert_eq!(reqs[1].header("Accept"), Some("application/json"));
     let patches: Vec<_> = reqs.iter().filter(|r| r.method == "PATCH").collect();
     assert_eq!(patches.len(), 2);
     assert_eq!(patches[0].target, "/graph/v1.0/groups/g1");
