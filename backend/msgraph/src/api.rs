@@ -181,8 +181,9 @@ impl GraphClient {
         self.patch(auth, "/me", patch).await.map(|_| ())
     }
 
-    /// `POST /users` (201 + user). Not retried on 5xx? It is: the body is
-    /// rewindable and 429/503/504 mean the request was not processed.
+    /// `POST /users` (201 + user). Like every call with a buffered body it is
+    /// retried on 429/503/504 (the request was not processed), never after a
+    /// timeout (it may have been).
     pub async fn create_user(&self, auth: &GraphAuth, user: &NewUser) -> Result<User, GraphError> {
         self.post(auth, "/users", user).await
     }
