@@ -1,0 +1,815 @@
+//! The Graph HTTP pipeline: auth, per-tenant lanes, retries, paging.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+use futures_util::Stream;
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::error::{ErrorDetail, GraphError};
+use crate::models::Page;
+use crate::settings::{GraphSettings, Sleeper, default_sleeper, parse_retry_after};
+use crate::token::{ClientCredential, TokenClient, validate_tenant};
+
+/// Who a Graph call acts as.
+#[derive(Clone)]
+pub enum GraphAuth {
+    /// A delegated (user) access token. `tenant_id` selects the per-tenant
+    /// concurrency lane.
+    Delegated {
+        tenant_id: String,
+        access_token: SecretString,
+    },
+    /// App-only: the [`TokenClient`] gets (and caches) a client-credentials
+    /// token for the tenant.
+    AppOnly { tenant_id: String },
+}
+
+impl GraphAuth {
+    pub fn delegated(tenant_id: impl Into<String>, access_token: SecretString) -> Self {
+        GraphAuth::Delegated {
+            tenant_id: tenant_id.into(),
+            access_token,
+        }
+    }
+
+    pub fn app_only(tenant_id: impl Into<String>) -> Self {
+        GraphAuth::AppOnly {
+            tenant_id: tenant_id.into(),
+        }
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        match self {
+            GraphAuth::Delegated { tenant_id, .. } | GraphAuth::AppOnly { tenant_id } => tenant_id,
+        }
+    }
+}
+
+impl fmt::Debug for GraphAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GraphAuth::Delegated { tenant_id, .. } => f
+                .debug_struct("Delegated")
+                .field("tenant_id", tenant_id)
+                .field("access_token", &"[REDACTED]")
+                .finish(),
+            GraphAuth::AppOnly { tenant_id } => f
+                .debug_struct("AppOnly")
+                .field("tenant_id", tenant_id)
+                .finish(),
+        }
+    }
+}
+
+/// A request body. Everything but `Stream` can be re-sent (is retried).
+pub enum RequestBody {
+    Empty,
+    /// Serialized JSON.
+    Json(Vec<u8>),
+    Bytes {
+        content_type: String,
+        data: Vec<u8>,
+    },
+    /// A body that can be sent only once: never retried.
+    Stream {
+        content_type: String,
+        body: reqwest::Body,
+    },
+}
+
+impl fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestBody::Empty => f.write_str("Empty"),
+            RequestBody::Json(b) => write!(f, "Json({} bytes)", b.len()),
+            RequestBody::Bytes { data, .. } => write!(f, "Bytes({} bytes)", data.len()),
+            RequestBody::Stream { .. } => f.write_str("Stream"),
+        }
+    }
+}
+
+/// One Graph request: `target` is a path relative to `/v1.0/` (with or
+/// without leading `/`, query included) or an absolute nextLink/deltaLink
+/// under the configured Graph base.
+#[derive(Debug)]
+pub struct GraphRequest {
+    pub method: Method,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: RequestBody,
+}
+
+impl GraphRequest {
+    pub fn new(method: Method, target: impl Into<String>) -> Self {
+        GraphRequest {
+            method,
+            target: target.into(),
+            headers: Vec::new(),
+            body: RequestBody::Empty,
+        }
+    }
+
+    pub fn get(target: impl Into<String>) -> Self {
+        Self::new(Method::GET, target)
+    }
+
+    pub fn delete(target: impl Into<String>) -> Self {
+        Self::new(Method::DELETE, target)
+    }
+
+    pub fn json<B: Serialize + ?Sized>(
+        method: Method,
+        target: impl Into<String>,
+        body: &B,
+    ) -> Result<Self, GraphError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| GraphError::InvalidRequest(format!("cannot serialize body: {e}")))?;
+        let mut r = Self::new(method, target);
+        r.body = RequestBody::Json(bytes);
+        Ok(r)
+    }
+
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds `ConsistencyLevel: eventual` (advanced directory queries).
+    pub fn eventual(self) -> Self {
+        self.header("ConsistencyLevel", "eventual")
+    }
+
+    fn is_rewindable(&self) -> bool {
+        !matches!(self.body, RequestBody::Stream { .. })
+    }
+
+    fn is_idempotent(&self) -> bool {
+        matches!(
+            self.method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        )
+    }
+}
+
+/// A raw Graph response (any status).
+#[derive(Debug, Clone)]
+pub struct GraphResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl GraphResponse {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.header("request-id")
+            .or_else(|| self.header("client-request-id"))
+    }
+
+    fn base_detail(&self) -> ErrorDetail {
+        ErrorDetail::from_response(self.status, Some(&self.headers), &[])
+    }
+
+    /// Decodes the JSON body.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, GraphError> {
+        serde_json::from_slice(&self.body).map_err(|e| GraphError::Decode {
+            message: e.to_string(),
+            detail: Box::new(self.base_detail()),
+        })
+    }
+
+    /// Maps a non-success response to the typed error.
+    pub fn into_error(self) -> GraphError {
+        let detail = ErrorDetail::from_response(self.status, Some(&self.headers), &self.body);
+        let retry_after = self
+            .header("retry-after")
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let location = self.header("location").map(str::to_owned);
+        match GraphError::from_status(self.status, detail, location) {
+            GraphError::Throttled { detail, .. } => GraphError::Throttled {
+                retry_after,
+                detail,
+            },
+            other => other,
+        }
+    }
+
+    /// `Ok(self)` for 2xx, the typed error otherwise.
+    pub fn error_for_status(self) -> Result<Self, GraphError> {
+        if self.is_success() {
+            Ok(self)
+        } else {
+            Err(self.into_error())
+        }
+    }
+}
+
+/// Options applied to every page of a paged read.
+#[derive(Debug, Clone, Default)]
+pub struct PageOptions {
+    /// Sends `ConsistencyLevel: eventual` on every page (Graph does not carry
+    /// it over to nextLink requests by itself).
+    pub eventual: bool,
+    /// Extra headers for every page.
+    pub headers: Vec<(String, String)>,
+    /// Overrides `GraphSettings::max_pages`.
+    pub max_pages: Option<usize>,
+}
+
+impl PageOptions {
+    pub fn eventual() -> Self {
+        PageOptions {
+            eventual: true,
+            ..Self::default()
+        }
+    }
+
+    fn request(&self, target: &str) -> GraphRequest {
+        let mut r = GraphRequest::get(target);
+        if self.eventual {
+            r = r.eventual();
+        }
+        for (k, v) in &self.headers {
+            r = r.header(k.clone(), v.clone());
+        }
+        r
+    }
+}
+
+struct Lane {
+    semaphore: Semaphore,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl Lane {
+    fn paused_until(&self) -> Option<Instant> {
+        *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn pause(&self, until: Instant) {
+        let mut g = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if g.is_none_or(|cur| cur < until) {
+            *g = Some(until);
+        }
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    settings: GraphSettings,
+    /// `{graph_base}/v1.0/`
+    version_root: Url,
+    tokens: TokenClient,
+    lanes: Mutex<HashMap<String, Arc<Lane>>>,
+    global: Semaphore,
+    sleeper: Arc<dyn Sleeper>,
+}
+
+/// Microsoft Graph v1.0 client. Cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct GraphClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for GraphClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GraphClient")
+            .field("version_root", &self.inner.version_root.as_str())
+            .field("tokens", &self.inner.tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Drops query strings and replaces path segments that look like personal
+/// data (UPNs/e-mail addresses) before a path is logged.
+pub(crate) fn log_path(url: &Url) -> String {
+    url.path()
+        .split('/')
+        .map(|s| {
+            if s.contains('@') || s.contains("%40") {
+                "{upn}"
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+impl GraphClient {
+    /// Client whose app-only credential is `settings.client_secret` (if any).
+    pub fn new(settings: GraphSettings) -> Result<Self, GraphError> {
+        let credential = settings.client_secret.clone().map(ClientCredential::Secret);
+        Self::with_credential(settings, credential)
+    }
+
+    /// Client with an explicit app credential (certificate for the sync job).
+    pub fn with_credential(
+        settings: GraphSettings,
+        credential: Option<ClientCredential>,
+    ) -> Result<Self, GraphError> {
+        Self::build(settings, credential, default_sleeper())
+    }
+
+    /// Same as [`GraphClient::with_credential`] with a custom [`Sleeper`]
+    /// (tests use it to record backoff delays instead of sleeping).
+    pub fn with_sleeper(
+        settings: GraphSettings,
+        credential: Option<ClientCredential>,
+        sleeper: Arc<dyn Sleeper>,
+    ) -> Result<Self, GraphError> {
+        Self::build(settings, credential, sleeper)
+    }
+
+    fn build(
+        settings: GraphSettings,
+        credential: Option<ClientCredential>,
+        sleeper: Arc<dyn Sleeper>,
+    ) -> Result<Self, GraphError> {
+        let base = settings.graph_base_url.trim_end_matches('/');
+        let version_root = Url::parse(&format!("{base}/v1.0/"))
+            .map_err(|e| GraphError::InvalidRequest(format!("graph_base_url: {e}")))?;
+        if !matches!(version_root.scheme(), "http" | "https") {
+            return Err(GraphError::InvalidRequest(
+                "graph_base_url must be http(s)".to_owned(),
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| GraphError::InvalidRequest(format!("http client: {e}")))?;
+        let tokens = TokenClient::with_http(&settings, credential, http.clone(), sleeper.clone());
+        let global = Semaphore::new(settings.max_concurrency.max(1));
+        Ok(GraphClient {
+            inner: Arc::new(Inner {
+                http,
+                settings,
+                version_root,
+                tokens,
+                lanes: Mutex::new(HashMap::new()),
+                global,
+                sleeper,
+            }),
+        })
+    }
+
+    /// The token client (for the API's sign-in: code exchange and refresh).
+    pub fn tokens(&self) -> &TokenClient {
+        &self.inner.tokens
+    }
+
+    pub fn settings(&self) -> &GraphSettings {
+        &self.inner.settings
+    }
+
+    /// Resolves a relative path or an absolute link. Absolute links must be
+    /// under the configured Graph `/v1.0/` root, so a bearer token is never
+    /// sent to another host.
+    pub fn resolve(&self, target: &str) -> Result<Url, GraphError> {
+        let root = &self.inner.version_root;
+        if target.starts_with("http://") || target.starts_with("https://") {
+            let url = Url::parse(target)
+                .map_err(|e| GraphError::InvalidRequest(format!("bad link: {e}")))?;
+            if url.origin() != root.origin() || !url.path().starts_with(root.path()) {
+                return Err(GraphError::InvalidRequest(
+                    "link is not under the configured Graph base URL".to_owned(),
+                ));
+            }
+            Ok(url)
+        } else {
+            let rel = target.trim_start_matches('/');
+            root.join(rel)
+                .map_err(|e| GraphError::InvalidRequest(format!("bad path: {e}")))
+                .and_then(|u| {
+                    if u.path().starts_with(root.path()) {
+                        Ok(u)
+                    } else {
+                        Err(GraphError::InvalidRequest(
+                            "path escapes the Graph version root".to_owned(),
+                        ))
+                    }
+                })
+        }
+    }
+
+    fn lane(&self, tenant: &str) -> Arc<Lane> {
+        let mut lanes = self
+            .inner
+            .lanes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        lanes
+            .entry(tenant.to_ascii_lowercase())
+            .or_insert_with(|| {
+                Arc::new(Lane {
+                    semaphore: Semaphore::new(self.inner.settings.per_tenant_concurrency.max(1)),
+                    paused_until: Mutex::new(None),
+                })
+            })
+            .clone()
+    }
+
+    async fn bearer(&self, auth: &GraphAuth) -> Result<SecretString, GraphError> {
+        match auth {
+            GraphAuth::Delegated { access_token, .. } => Ok(access_token.clone()),
+            GraphAuth::AppOnly { tenant_id } => Ok(self.inner.tokens.app_token(tenant_id).await?),
+        }
+    }
+
+    /// Sends a request with retries (429/503/504 on rewindable bodies,
+    /// connect errors, timeouts of idempotent methods) and returns the final
+    /// response whatever its status.
+    pub async fn send_raw(
+        &self,
+        auth: &GraphAuth,
+        mut req: GraphRequest,
+    ) -> Result<GraphResponse, GraphError> {
+        validate_tenant(auth.tenant_id())
+            .map_err(|_| GraphError::InvalidRequest("invalid tenant id".to_owned()))?;
+        let url = self.resolve(&req.target)?;
+        let path_for_log = log_path(&url);
+        let settings = &self.inner.settings;
+        let max_retries = settings.effective_max_retries();
+        let lane = self.lane(auth.tenant_id());
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let rewindable = req.is_rewindable();
+        let idempotent = req.is_idempotent();
+        let mut extra_headers = HeaderMap::new();
+        for (k, v) in &req.headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| GraphError::InvalidRequest(format!("bad header name {k}")))?;
+            let value = HeaderValue::from_str(v)
+                .map_err(|_| GraphError::InvalidRequest(format!("bad header value for {k}")))?;
+            extra_headers.append(name, value);
+        }
+        let mut attempt: u32 = 0;
+        let mut reauthenticated = false;
+        let mut own_pause: Option<Instant> = None;
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            // A tenant-wide pause set by another request's 429 Retry-After.
+            if let Some(until) = lane.paused_until()
+                && own_pause != Some(until)
+            {
+                let now = Instant::now();
+                if until > now {
+                    let remaining = until - now;
+                    if remaining > settings.max_backoff
+                        || waited + remaining > settings.retry_budget
+                    {
+                        // Do not park the caller for minutes: fail fast.
+                        return Err(GraphError::Throttled {
+                            retry_after: Some(remaining),
+                            detail: Box::new(ErrorDetail {
+                                client_request_id: Some(client_request_id.clone()),
+                                message: Some("tenant lane paused after a 429".to_owned()),
+                                ..ErrorDetail::default()
+                            }),
+                        });
+                    }
+                    waited += remaining;
+                    self.inner.sleeper.sleep(remaining).await;
+                }
+            }
+            let token = self.bearer(auth).await?;
+            let permit = lane
+                .semaphore
+                .acquire()
+                .await
+                .map_err(|_| GraphError::InvalidRequest("tenant lane closed".to_owned()))?;
+            let global_permit = self
+                .inner
+                .global
+                .acquire()
+                .await
+                .map_err(|_| GraphError::InvalidRequest("client closed".to_owned()))?;
+            let mut rb = self
+                .inner
+                .http
+                .request(req.method.clone(), url.clone())
+                .headers(extra_headers.clone())
+                .bearer_auth(token.expose_secret())
+                .header("client-request-id", client_request_id.as_str());
+            if !extra_headers.contains_key(reqwest::header::ACCEPT) {
+                rb = rb.header(reqwest::header::ACCEPT, "application/json");
+            }
+            if attempt > 0 {
+                rb = rb.header("Retry-Attempt", attempt.to_string());
+            }
+            rb = match &mut req.body {
+                RequestBody::Empty => rb,
+                RequestBody::Json(b) => rb
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(b.clone()),
+                RequestBody::Bytes { content_type, data } => rb
+                    .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
+                    .body(data.clone()),
+                RequestBody::Stream { content_type, body } => {
+                    let ct = content_type.clone();
+                    let body = std::mem::replace(body, reqwest::Body::from(Vec::<u8>::new()));
+                    rb.header(reqwest::header::CONTENT_TYPE, ct).body(body)
+                }
+            };
+            let started = Instant::now();
+            let result = match rb.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    resp.bytes().await.map(|b| GraphResponse {
+                        status,
+                        headers,
+                        body: b.to_vec(),
+                    })
+                }
+                Err(e) => Err(e),
+            };
+            drop(global_permit);
+            drop(permit);
+            let duration_ms = started.elapsed().as_millis() as u64;
+            let can_retry = attempt < max_retries && rewindable;
+            match result {
+                Err(e) => {
+                    let timeout = e.is_timeout();
+                    tracing::warn!(
+                        graph.method = %req.method,
+                        graph.path = %path_for_log,
+                        duration_ms,
+                        retry = attempt,
+                        timeout,
+                        "graph request failed without response"
+                    );
+                    let delay = settings.backoff_delay(attempt);
+                    if can_retry
+                        && (e.is_connect() || (timeout && idempotent))
+                        && waited + delay <= settings.retry_budget
+                    {
+                        waited += delay;
+                        self.inner.sleeper.sleep(delay).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    let detail = Box::new(ErrorDetail {
+                        client_request_id: Some(client_request_id.clone()),
+                        ..ErrorDetail::default()
+                    });
+                    return Err(if timeout {
+                        GraphError::Timeout(detail)
+                    } else {
+                        GraphError::Transport {
+                            message: e.to_string(),
+                            detail,
+                        }
+                    });
+                }
+                Ok(resp) => {
+                    tracing::debug!(
+                        graph.method = %req.method,
+                        graph.path = %path_for_log,
+                        graph.status = resp.status,
+                        graph.request_id = resp.request_id().unwrap_or(""),
+                        duration_ms,
+                        retry = attempt,
+                        "graph request"
+                    );
+                    if resp.status == 401
+                        && !reauthenticated
+                        && rewindable
+                        && let GraphAuth::AppOnly { tenant_id } = auth
+                    {
+                        // A cached app token may have been revoked: refetch once.
+                        reauthenticated = true;
+                        self.inner.tokens.invalidate(tenant_id).await;
+                        continue;
+                    }
+                    if !matches!(resp.status, 429 | 503 | 504) {
+                        return Ok(resp);
+                    }
+                    let retry_after = resp
+                        .header("retry-after")
+                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    if let Some(ra) = retry_after
+                        && resp.status == 429
+                    {
+                        let until = Instant::now() + ra;
+                        lane.pause(until);
+                        own_pause = lane.paused_until();
+                    }
+                    if !can_retry {
+                        if attempt >= max_retries && max_retries > 0 {
+                            tracing::warn!(
+                                graph.method = %req.method,
+                                graph.path = %path_for_log,
+                                graph.status = resp.status,
+                                retry = attempt,
+                                "graph retries exhausted"
+                            );
+                        }
+                        return Ok(resp);
+                    }
+                    let delay = match retry_after {
+                        Some(ra) if ra > settings.max_backoff => {
+                            // Too long to block here: let the caller reschedule.
+                            return Ok(resp);
+                        }
+                        Some(ra) => ra,
+                        None => settings.backoff_delay(attempt),
+                    };
+                    if waited + delay > settings.retry_budget {
+                        tracing::warn!(
+                            graph.method = %req.method,
+                            graph.path = %path_for_log,
+                            graph.status = resp.status,
+                            retry = attempt,
+                            "graph retry budget exhausted"
+                        );
+                        return Ok(resp);
+                    }
+                    waited += delay;
+                    tracing::info!(
+                        graph.method = %req.method,
+                        graph.path = %path_for_log,
+                        graph.status = resp.status,
+                        retry = attempt + 1,
+                        delay_ms = delay.as_millis() as u64,
+                        "graph retry scheduled"
+                    );
+                    self.inner.sleeper.sleep(delay).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// [`GraphClient::send_raw`] + mapping of non-2xx to [`GraphError`].
+    pub async fn send(
+        &self,
+        auth: &GraphAuth,
+        req: GraphRequest,
+    ) -> Result<GraphResponse, GraphError> {
+        self.send_raw(auth, req).await?.error_for_status()
+    }
+
+    /// GET + JSON decode.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        auth: &GraphAuth,
+        path_and_query: &str,
+    ) -> Result<T, GraphError> {
+        self.send(auth, GraphRequest::get(path_and_query))
+            .await?
+            .json()
+    }
+
+    /// GET with extra headers (e.g. `ConsistencyLevel`).
+    pub async fn get_with(
+        &self,
+        auth: &GraphAuth,
+        req: GraphRequest,
+    ) -> Result<GraphResponse, GraphError> {
+        self.send(auth, req).await
+    }
+
+    /// POST a JSON body; decodes the JSON answer.
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        auth: &GraphAuth,
+        path: &str,
+        body: &B,
+    ) -> Result<T, GraphError> {
+        self.send(auth, GraphRequest::json(Method::POST, path, body)?)
+            .await?
+            .json()
+    }
+
+    /// POST a JSON body (or none) where Graph answers 202/204 without body.
+    pub async fn post_no_content<B: Serialize + ?Sized>(
+        &self,
+        auth: &GraphAuth,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<(), GraphError> {
+        let req = match body {
+            Some(b) => GraphRequest::json(Method::POST, path, b)?,
+            None => GraphRequest::new(Method::POST, path),
+        };
+        self.send(auth, req).await.map(|_| ())
+    }
+
+    /// PATCH; Graph answers 204 (users) or 200 + entity (some education
+    /// resources). Returns the body when there is one.
+    pub async fn patch<B: Serialize + ?Sized>(
+        &self,
+        auth: &GraphAuth,
+        path: &str,
+        body: &B,
+    ) -> Result<Option<serde_json::Value>, GraphError> {
+        let resp = self
+            .send(auth, GraphRequest::json(Method::PATCH, path, body)?)
+            .await?;
+        if resp.body.iter().all(u8::is_ascii_whitespace) {
+            Ok(None)
+        } else {
+            resp.json().map(Some)
+        }
+    }
+
+    pub async fn delete(&self, auth: &GraphAuth, path: &str) -> Result<(), GraphError> {
+        self.send(auth, GraphRequest::delete(path))
+            .await
+            .map(|_| ())
+    }
+
+    /// One page of a collection.
+    pub async fn get_page<T: DeserializeOwned>(
+        &self,
+        auth: &GraphAuth,
+        target: &str,
+        opts: &PageOptions,
+    ) -> Result<Page<T>, GraphError> {
+        self.send(auth, opts.request(target)).await?.json()
+    }
+
+    /// All items of a collection, following `@odata.nextLink` (at most
+    /// `max_pages` pages; more is an error, never a silent truncation).
+    pub async fn get_all_pages<T: DeserializeOwned>(
+        &self,
+        auth: &GraphAuth,
+        path_and_query: &str,
+        opts: &PageOptions,
+    ) -> Result<Vec<T>, GraphError> {
+        let max_pages = opts.max_pages.unwrap_or(self.inner.settings.max_pages);
+        let mut items = Vec::new();
+        let mut target = path_and_query.to_owned();
+        for _ in 0..max_pages {
+            let page: Page<T> = self.get_page(auth, &target, opts).await?;
+            items.extend(page.value);
+            match page.next_link {
+                Some(next) => target = next,
+                None => return Ok(items),
+            }
+        }
+        Err(GraphError::PageLimitExceeded { max_pages })
+    }
+
+    /// A stream of pages following `@odata.nextLink`, bounded like
+    /// [`GraphClient::get_all_pages`]. Stops after the first error.
+    pub fn pages<T: DeserializeOwned + Send + 'static>(
+        &self,
+        auth: GraphAuth,
+        path_and_query: &str,
+        opts: PageOptions,
+    ) -> impl Stream<Item = Result<Page<T>, GraphError>> + Send + 'static {
+        let max_pages = opts.max_pages.unwrap_or(self.inner.settings.max_pages);
+        let client = self.clone();
+        let state = (Some(path_and_query.to_owned()), 0usize);
+        futures_util::stream::unfold(state, move |(target, fetched)| {
+            let client = client.clone();
+            let auth = auth.clone();
+            let opts = opts.clone();
+            async move {
+                let target = target?;
+                if fetched >= max_pages {
+                    return Some((
+                        Err(GraphError::PageLimitExceeded { max_pages }),
+                        (None, fetched),
+                    ));
+                }
+                match client.get_page::<T>(&auth, &target, &opts).await {
+                    Ok(page) => {
+                        let next = page.next_link.clone();
+                        Some((Ok(page), (next, fetched + 1)))
+                    }
+                    Err(e) => Some((Err(e), (None, fetched))),
+                }
+            }
+        })
+    }
+
+    pub(crate) fn sleeper(&self) -> &Arc<dyn Sleeper> {
+        &self.inner.sleeper
+    }
+}
