@@ -56,19 +56,13 @@ impl GraphClient {
         start: DeltaStart<'_>,
     ) -> Result<DeltaPage<T>, GraphError> {
         let target = match start {
-            DeltaStart::Initial { select } => Query::new()
-                .select(sel(select, default_select))
-                .apply(initial_path),
+            DeltaStart::Initial { select } => Query::new().select(sel(select, default_select)).apply(initial_path),
             DeltaStart::Link(link) => link.to_owned(),
         };
         let resp = self.send(auth, GraphRequest::get(target)).await?;
         DeltaPage::from_json(&resp.body).map_err(|e| GraphError::Decode {
             message: e.to_string(),
-            detail: Box::new(crate::error::ErrorDetail::from_response(
-                resp.status,
-                Some(&resp.headers),
-                &[],
-            )),
+            detail: Box::new(crate::error::ErrorDetail::from_response(resp.status, Some(&resp.headers), &[])),
         })
     }
 
@@ -76,11 +70,7 @@ impl GraphClient {
 
     /// `GET /me` (delegated only).
     pub async fn me(&self, auth: &GraphAuth, select: &[&str]) -> Result<User, GraphError> {
-        self.get(
-            auth,
-            &Query::new().select(sel(select, USER_SELECT)).apply("/me"),
-        )
-        .await
+        self.get(auth, &Query::new().select(sel(select, USER_SELECT)).apply("/me")).await
     }
 
     /// `GET /users` following nextLinks. `count` adds `ConsistencyLevel:
@@ -107,10 +97,7 @@ impl GraphClient {
             q = q.count();
         }
         let eventual = opts.count || opts.search.is_some();
-        let page_opts = PageOptions {
-            eventual,
-            ..PageOptions::default()
-        };
+        let page_opts = PageOptions { eventual, ..PageOptions::default() };
         let max_pages = self.settings().max_pages;
         let mut target = q.apply("/users");
         let mut items = Vec::new();
@@ -130,18 +117,9 @@ impl GraphClient {
     }
 
     /// `GET /users/{id|upn}`.
-    pub async fn get_user(
-        &self,
-        auth: &GraphAuth,
-        id_or_upn: &str,
-        select: &[&str],
-    ) -> Result<User, GraphError> {
+    pub async fn get_user(&self, auth: &GraphAuth, id_or_upn: &str, select: &[&str]) -> Result<User, GraphError> {
         let path = format!("/users/{}", seg(id_or_upn));
-        self.get(
-            auth,
-            &Query::new().select(sel(select, USER_SELECT)).apply(&path),
-        )
-        .await
+        self.get(auth, &Query::new().select(sel(select, USER_SELECT)).apply(&path)).await
     }
 
     /// `GET /users?$filter=userPrincipalName eq '...'`: `Ok(None)` if absent.
@@ -151,12 +129,9 @@ impl GraphClient {
         upn: &str,
         select: &[&str],
     ) -> Result<Option<User>, GraphError> {
-        let q = Query::new()
-            .select(sel(select, USER_SELECT))
-            .filter(format!("userPrincipalName eq {}", odata_string(upn)));
-        let page: Page<User> = self
-            .get_page(auth, &q.apply("/users"), &PageOptions::default())
-            .await?;
+        let q =
+            Query::new().select(sel(select, USER_SELECT)).filter(format!("userPrincipalName eq {}", odata_string(upn)));
+        let page: Page<User> = self.get_page(auth, &q.apply("/users"), &PageOptions::default()).await?;
         Ok(page.value.into_iter().next())
     }
 
@@ -167,17 +142,11 @@ impl GraphClient {
         id: &str,
         patch: &B,
     ) -> Result<(), GraphError> {
-        self.patch(auth, &format!("/users/{}", seg(id)), patch)
-            .await
-            .map(|_| ())
+        self.patch(auth, &format!("/users/{}", seg(id)), patch).await.map(|_| ())
     }
 
     /// `PATCH /me` (204).
-    pub async fn update_me<B: Serialize + ?Sized>(
-        &self,
-        auth: &GraphAuth,
-        patch: &B,
-    ) -> Result<(), GraphError> {
+    pub async fn update_me<B: Serialize + ?Sized>(&self, auth: &GraphAuth, patch: &B) -> Result<(), GraphError> {
         self.patch(auth, "/me", patch).await.map(|_| ())
     }
 
@@ -196,10 +165,7 @@ impl GraphClient {
         select: &[&str],
     ) -> Result<Option<DirectoryObject>, GraphError> {
         let path = format!("/users/{}/manager", seg(user_id));
-        let q = Query::new().select(sel(
-            select,
-            &["id", "displayName", "mail", "userPrincipalName", "jobTitle"],
-        ));
+        let q = Query::new().select(sel(select, &["id", "displayName", "mail", "userPrincipalName", "jobTitle"]));
         match self.get(auth, &q.apply(&path)).await {
             Ok(m) => Ok(Some(m)),
             Err(GraphError::NotFound(_)) => Ok(None),
@@ -209,38 +175,25 @@ impl GraphClient {
 
     /// `GET /me?$expand=manager($levels=max;$select=id,displayName)`.
     pub async fn my_manager_chain(&self, auth: &GraphAuth) -> Result<ManagerChain, GraphError> {
-        let q = Query::new()
-            .select(&["id", "displayName"])
-            .expand("manager($levels=max;$select=id,displayName)")
-            .count();
-        let resp = self
-            .send(auth, GraphRequest::get(q.apply("/me")).eventual())
-            .await?;
+        let q =
+            Query::new().select(&["id", "displayName"]).expand("manager($levels=max;$select=id,displayName)").count();
+        let resp = self.send(auth, GraphRequest::get(q.apply("/me")).eventual()).await?;
         resp.json()
     }
 
     /// `GET /users/{id}/photo/$value` (or `/me/photo/$value` when `user_id`
     /// is `None`). 404 (no photo) → `Ok(None)`.
-    pub async fn photo(
-        &self,
-        auth: &GraphAuth,
-        user_id: Option<&str>,
-    ) -> Result<Option<Photo>, GraphError> {
+    pub async fn photo(&self, auth: &GraphAuth, user_id: Option<&str>) -> Result<Option<Photo>, GraphError> {
         let path = match user_id {
             Some(id) => format!("/users/{}/photo/$value", seg(id)),
             None => "/me/photo/$value".to_owned(),
         };
-        let resp = self
-            .send_raw(auth, GraphRequest::get(path).header("Accept", "image/*"))
-            .await?;
+        let resp = self.send_raw(auth, GraphRequest::get(path).header("Accept", "image/*")).await?;
         if resp.status == 404 {
             return Ok(None);
         }
         let resp = resp.error_for_status()?;
-        Ok(Some(Photo {
-            content_type: resp.header("content-type").map(str::to_owned),
-            bytes: resp.body,
-        }))
+        Ok(Some(Photo { content_type: resp.header("content-type").map(str::to_owned), bytes: resp.body }))
     }
 
     /// `POST /users/{id}/assignLicense` (200 + user).
@@ -250,19 +203,11 @@ impl GraphClient {
         user_id: &str,
         request: &AssignLicenseRequest,
     ) -> Result<User, GraphError> {
-        self.post(
-            auth,
-            &format!("/users/{}/assignLicense", seg(user_id)),
-            request,
-        )
-        .await
+        self.post(auth, &format!("/users/{}/assignLicense", seg(user_id)), request).await
     }
 
     /// `GET /subscribedSkus`.
-    pub async fn subscribed_skus(
-        &self,
-        auth: &GraphAuth,
-    ) -> Result<Vec<SubscribedSku>, GraphError> {
+    pub async fn subscribed_skus(&self, auth: &GraphAuth) -> Result<Vec<SubscribedSku>, GraphError> {
         let q = Query::new().select(&[
             "id",
             "skuId",
@@ -273,37 +218,23 @@ impl GraphClient {
             "prepaidUnits",
             "servicePlans",
         ]);
-        self.get_all_pages(auth, &q.apply("/subscribedSkus"), &PageOptions::default())
-            .await
+        self.get_all_pages(auth, &q.apply("/subscribedSkus"), &PageOptions::default()).await
     }
 
     /// `GET /users/{id}/memberOf` (groups and directory roles).
-    pub async fn member_of(
-        &self,
-        auth: &GraphAuth,
-        user_id: Option<&str>,
-    ) -> Result<Vec<DirectoryObject>, GraphError> {
+    pub async fn member_of(&self, auth: &GraphAuth, user_id: Option<&str>) -> Result<Vec<DirectoryObject>, GraphError> {
         let path = match user_id {
             Some(id) => format!("/users/{}/memberOf", seg(id)),
             None => "/me/memberOf".to_owned(),
         };
         let q = Query::new().select(&["id", "displayName", "roleTemplateId"]);
-        self.get_all_pages(auth, &q.apply(&path), &PageOptions::default())
-            .await
+        self.get_all_pages(auth, &q.apply(&path), &PageOptions::default()).await
     }
 
     /// `GET /me/memberOf/microsoft.graph.directoryRole` (admin detection).
-    pub async fn my_directory_roles(
-        &self,
-        auth: &GraphAuth,
-    ) -> Result<Vec<DirectoryObject>, GraphError> {
+    pub async fn my_directory_roles(&self, auth: &GraphAuth) -> Result<Vec<DirectoryObject>, GraphError> {
         let q = Query::new().select(&["id", "displayName", "roleTemplateId"]);
-        self.get_all_pages(
-            auth,
-            &q.apply("/me/memberOf/microsoft.graph.directoryRole"),
-            &PageOptions::default(),
-        )
-        .await
+        self.get_all_pages(auth, &q.apply("/me/memberOf/microsoft.graph.directoryRole"), &PageOptions::default()).await
     }
 
     /// `POST /users/{id}/sendMail` (202). `user_id = None` → `/me/sendMail`.
@@ -321,44 +252,26 @@ impl GraphClient {
     }
 
     /// `GET /users/delta` page (initial query or saved link).
-    pub async fn users_delta(
-        &self,
-        auth: &GraphAuth,
-        start: DeltaStart<'_>,
-    ) -> Result<DeltaPage<User>, GraphError> {
-        self.delta_page(auth, "/users/delta", USER_SELECT, start)
-            .await
+    pub async fn users_delta(&self, auth: &GraphAuth, start: DeltaStart<'_>) -> Result<DeltaPage<User>, GraphError> {
+        self.delta_page(auth, "/users/delta", USER_SELECT, start).await
     }
 
     /// `GET /users/$count` (text/plain integer; needs `ConsistencyLevel:
     /// eventual`, which is sent).
-    pub async fn count_users(
-        &self,
-        auth: &GraphAuth,
-        filter: Option<&str>,
-    ) -> Result<u64, GraphError> {
+    pub async fn count_users(&self, auth: &GraphAuth, filter: Option<&str>) -> Result<u64, GraphError> {
         let mut q = Query::new();
         if let Some(f) = filter {
             q = q.filter(f);
         }
         let resp = self
-            .send(
-                auth,
-                GraphRequest::get(q.apply("/users/$count"))
-                    .eventual()
-                    .header("Accept", "text/plain"),
-            )
+            .send(auth, GraphRequest::get(q.apply("/users/$count")).eventual().header("Accept", "text/plain"))
             .await?;
         std::str::from_utf8(&resp.body)
             .ok()
             .and_then(|s| s.trim().trim_start_matches('\u{feff}').parse().ok())
             .ok_or_else(|| GraphError::Decode {
                 message: "users/$count did not return an integer".to_owned(),
-                detail: Box::new(crate::error::ErrorDetail::from_response(
-                    resp.status,
-                    Some(&resp.headers),
-                    &[],
-                )),
+                detail: Box::new(crate::error::ErrorDetail::from_response(resp.status, Some(&resp.headers), &[])),
             })
     }
 
@@ -367,9 +280,7 @@ impl GraphClient {
         let page: Page<Organization> = self
             .get_page(
                 auth,
-                &Query::new()
-                    .select(&["id", "displayName", "verifiedDomains"])
-                    .apply("/organization"),
+                &Query::new().select(&["id", "displayName", "verifiedDomains"]).apply("/organization"),
                 &PageOptions::default(),
             )
             .await?;
@@ -389,8 +300,7 @@ impl GraphClient {
         if let Some(f) = filter {
             q = q.filter(f);
         }
-        self.get_all_pages(auth, &q.apply("/groups"), &PageOptions::default())
-            .await
+        self.get_all_pages(auth, &q.apply("/groups"), &PageOptions::default()).await
     }
 
     /// `GET /groups/{id}/members` (direct members, all pages).
@@ -400,16 +310,8 @@ impl GraphClient {
         group_id: &str,
         select: &[&str],
     ) -> Result<Vec<DirectoryObject>, GraphError> {
-        let q = Query::new().select(sel(
-            select,
-            &["id", "displayName", "mail", "userPrincipalName"],
-        ));
-        self.get_all_pages(
-            auth,
-            &q.apply(&format!("/groups/{}/members", seg(group_id))),
-            &PageOptions::default(),
-        )
-        .await
+        let q = Query::new().select(sel(select, &["id", "displayName", "mail", "userPrincipalName"]));
+        self.get_all_pages(auth, &q.apply(&format!("/groups/{}/members", seg(group_id))), &PageOptions::default()).await
     }
 
     /// `POST /groups/{id}/members/$ref` (204; 400 if already a member).
@@ -419,15 +321,8 @@ impl GraphClient {
         group_id: &str,
         directory_object_id: &str,
     ) -> Result<(), GraphError> {
-        let body = OdataRef {
-            odata_id: self.odata_id(&format!("/directoryObjects/{}", seg(directory_object_id)))?,
-        };
-        self.post_no_content(
-            auth,
-            &format!("/groups/{}/members/$ref", seg(group_id)),
-            Some(&body),
-        )
-        .await
+        let body = OdataRef { odata_id: self.odata_id(&format!("/directoryObjects/{}", seg(directory_object_id)))? };
+        self.post_no_content(auth, &format!("/groups/{}/members/$ref", seg(group_id)), Some(&body)).await
     }
 
     /// Adds many members with `PATCH /groups/{id}` and
@@ -444,28 +339,15 @@ impl GraphClient {
                 .map(|id| self.odata_id(&format!("/directoryObjects/{}", seg(id))))
                 .collect::<Result<Vec<_>, _>>()?;
             let body = serde_json::json!({ "members@odata.bind": binds });
-            self.patch(auth, &format!("/groups/{}", seg(group_id)), &body)
-                .await?;
+            self.patch(auth, &format!("/groups/{}", seg(group_id)), &body).await?;
         }
         Ok(())
     }
 
     /// `POST /groups/{id}/owners/$ref` (204).
-    pub async fn add_group_owner(
-        &self,
-        auth: &GraphAuth,
-        group_id: &str,
-        user_id: &str,
-    ) -> Result<(), GraphError> {
-        let body = OdataRef {
-            odata_id: self.odata_id(&format!("/users/{}", seg(user_id)))?,
-        };
-        self.post_no_content(
-            auth,
-            &format!("/groups/{}/owners/$ref", seg(group_id)),
-            Some(&body),
-        )
-        .await
+    pub async fn add_group_owner(&self, auth: &GraphAuth, group_id: &str, user_id: &str) -> Result<(), GraphError> {
+        let body = OdataRef { odata_id: self.odata_id(&format!("/users/{}", seg(user_id)))? };
+        self.post_no_content(auth, &format!("/groups/{}/owners/$ref", seg(group_id)), Some(&body)).await
     }
 
     /// `DELETE /groups/{id}/members/{memberId}/$ref` (204).
@@ -475,11 +357,7 @@ impl GraphClient {
         group_id: &str,
         member_id: &str,
     ) -> Result<(), GraphError> {
-        self.delete(
-            auth,
-            &format!("/groups/{}/members/{}/$ref", seg(group_id), seg(member_id)),
-        )
-        .await
+        self.delete(auth, &format!("/groups/{}/members/{}/$ref", seg(group_id), seg(member_id))).await
     }
 
     /// `GET /groups/{id}/drive/root/children` (first page).
@@ -512,12 +390,8 @@ impl GraphClient {
         if let Some(t) = top {
             q = q.top(t);
         }
-        self.get_page(
-            auth,
-            &q.apply(&format!("/groups/{}/conversations", seg(group_id))),
-            &PageOptions::default(),
-        )
-        .await
+        self.get_page(auth, &q.apply(&format!("/groups/{}/conversations", seg(group_id))), &PageOptions::default())
+            .await
     }
 
     // ------------------------------------------------------- servicePrincipals
@@ -529,49 +403,23 @@ impl GraphClient {
         app_id: &str,
     ) -> Result<Option<ServicePrincipal>, GraphError> {
         let q = Query::new()
-            .select(&[
-                "id",
-                "appId",
-                "displayName",
-                "servicePrincipalType",
-                "appRoleAssignmentRequired",
-            ])
+            .select(&["id", "appId", "displayName", "servicePrincipalType", "appRoleAssignmentRequired"])
             .filter(format!("appId eq {}", odata_string(app_id)));
-        let page: Page<ServicePrincipal> = self
-            .get_page(
-                auth,
-                &q.apply("/servicePrincipals"),
-                &PageOptions::default(),
-            )
-            .await?;
+        let page: Page<ServicePrincipal> =
+            self.get_page(auth, &q.apply("/servicePrincipals"), &PageOptions::default()).await?;
         Ok(page.value.into_iter().next())
     }
 
     /// `DELETE /servicePrincipals/{id}` (204).
-    pub async fn delete_service_principal(
-        &self,
-        auth: &GraphAuth,
-        id: &str,
-    ) -> Result<(), GraphError> {
-        self.delete(auth, &format!("/servicePrincipals/{}", seg(id)))
-            .await
+    pub async fn delete_service_principal(&self, auth: &GraphAuth, id: &str) -> Result<(), GraphError> {
+        self.delete(auth, &format!("/servicePrincipals/{}", seg(id))).await
     }
 
     // -------------------------------------------------------------- education
 
     /// `GET /education/me`.
-    pub async fn education_me(
-        &self,
-        auth: &GraphAuth,
-        select: &[&str],
-    ) -> Result<EducationUser, GraphError> {
-        self.get(
-            auth,
-            &Query::new()
-                .select(sel(select, EDUCATION_USER_SELECT))
-                .apply("/education/me"),
-        )
-        .await
+    pub async fn education_me(&self, auth: &GraphAuth, select: &[&str]) -> Result<EducationUser, GraphError> {
+        self.get(auth, &Query::new().select(sel(select, EDUCATION_USER_SELECT)).apply("/education/me")).await
     }
 
     /// `GET /education/users/{id}`.
@@ -594,9 +442,7 @@ impl GraphClient {
     pub async fn my_schools(&self, auth: &GraphAuth) -> Result<Vec<EducationSchool>, GraphError> {
         self.get_all_pages(
             auth,
-            &Query::new()
-                .select(EDUCATION_SCHOOL_SELECT)
-                .apply("/education/me/schools"),
+            &Query::new().select(EDUCATION_SCHOOL_SELECT).apply("/education/me/schools"),
             &PageOptions::default(),
         )
         .await
@@ -606,9 +452,7 @@ impl GraphClient {
     pub async fn my_classes(&self, auth: &GraphAuth) -> Result<Vec<EducationClass>, GraphError> {
         self.get_all_pages(
             auth,
-            &Query::new()
-                .select(EDUCATION_CLASS_SELECT)
-                .apply("/education/me/classes"),
+            &Query::new().select(EDUCATION_CLASS_SELECT).apply("/education/me/classes"),
             &PageOptions::default(),
         )
         .await
@@ -618,35 +462,23 @@ impl GraphClient {
     pub async fn schools(&self, auth: &GraphAuth) -> Result<Vec<EducationSchool>, GraphError> {
         self.get_all_pages(
             auth,
-            &Query::new()
-                .select(EDUCATION_SCHOOL_SELECT)
-                .apply("/education/schools"),
+            &Query::new().select(EDUCATION_SCHOOL_SELECT).apply("/education/schools"),
             &PageOptions::default(),
         )
         .await
     }
 
     /// `GET /education/schools/{id}`.
-    pub async fn school(
-        &self,
-        auth: &GraphAuth,
-        school_id: &str,
-    ) -> Result<EducationSchool, GraphError> {
+    pub async fn school(&self, auth: &GraphAuth, school_id: &str) -> Result<EducationSchool, GraphError> {
         self.get(
             auth,
-            &Query::new()
-                .select(EDUCATION_SCHOOL_SELECT)
-                .apply(&format!("/education/schools/{}", seg(school_id))),
+            &Query::new().select(EDUCATION_SCHOOL_SELECT).apply(&format!("/education/schools/{}", seg(school_id))),
         )
         .await
     }
 
     /// `GET /education/schools/{id}/classes` (all pages).
-    pub async fn school_classes(
-        &self,
-        auth: &GraphAuth,
-        school_id: &str,
-    ) -> Result<Vec<EducationClass>, GraphError> {
+    pub async fn school_classes(&self, auth: &GraphAuth, school_id: &str) -> Result<Vec<EducationClass>, GraphError> {
         self.get_all_pages(
             auth,
             &Query::new()
@@ -658,16 +490,10 @@ impl GraphClient {
     }
 
     /// `GET /education/schools/{id}/users` (app-only; all pages).
-    pub async fn school_users(
-        &self,
-        auth: &GraphAuth,
-        school_id: &str,
-    ) -> Result<Vec<EducationUser>, GraphError> {
+    pub async fn school_users(&self, auth: &GraphAuth, school_id: &str) -> Result<Vec<EducationUser>, GraphError> {
         self.get_all_pages(
             auth,
-            &Query::new()
-                .select(EDUCATION_USER_SELECT)
-                .apply(&format!("/education/schools/{}/users", seg(school_id))),
+            &Query::new().select(EDUCATION_USER_SELECT).apply(&format!("/education/schools/{}/users", seg(school_id))),
             &PageOptions::default(),
         )
         .await
@@ -677,51 +503,33 @@ impl GraphClient {
     pub async fn classes(&self, auth: &GraphAuth) -> Result<Vec<EducationClass>, GraphError> {
         self.get_all_pages(
             auth,
-            &Query::new()
-                .select(EDUCATION_CLASS_SELECT)
-                .apply("/education/classes"),
+            &Query::new().select(EDUCATION_CLASS_SELECT).apply("/education/classes"),
             &PageOptions::default(),
         )
         .await
     }
 
     /// `GET /education/classes/{id}`.
-    pub async fn class(
-        &self,
-        auth: &GraphAuth,
-        class_id: &str,
-    ) -> Result<EducationClass, GraphError> {
+    pub async fn class(&self, auth: &GraphAuth, class_id: &str) -> Result<EducationClass, GraphError> {
         self.get(
             auth,
-            &Query::new()
-                .select(EDUCATION_CLASS_SELECT)
-                .apply(&format!("/education/classes/{}", seg(class_id))),
+            &Query::new().select(EDUCATION_CLASS_SELECT).apply(&format!("/education/classes/{}", seg(class_id))),
         )
         .await
     }
 
     /// `GET /education/classes/{id}/members` (students; all pages).
-    pub async fn class_members(
-        &self,
-        auth: &GraphAuth,
-        class_id: &str,
-    ) -> Result<Vec<EducationUser>, GraphError> {
+    pub async fn class_members(&self, auth: &GraphAuth, class_id: &str) -> Result<Vec<EducationUser>, GraphError> {
         self.get_all_pages(
             auth,
-            &Query::new()
-                .select(EDUCATION_USER_SELECT)
-                .apply(&format!("/education/classes/{}/members", seg(class_id))),
+            &Query::new().select(EDUCATION_USER_SELECT).apply(&format!("/education/classes/{}/members", seg(class_id))),
             &PageOptions::default(),
         )
         .await
     }
 
     /// `GET /education/classes/{id}/teachers` (all pages).
-    pub async fn class_teachers(
-        &self,
-        auth: &GraphAuth,
-        class_id: &str,
-    ) -> Result<Vec<EducationUser>, GraphError> {
+    pub async fn class_teachers(&self, auth: &GraphAuth, class_id: &str) -> Result<Vec<EducationUser>, GraphError> {
         self.get_all_pages(
             auth,
             &Query::new()
@@ -733,57 +541,20 @@ impl GraphClient {
     }
 
     /// `POST /education/classes/{id}/members/$ref` (204).
-    pub async fn add_class_member(
-        &self,
-        auth: &GraphAuth,
-        class_id: &str,
-        user_id: &str,
-    ) -> Result<(), GraphError> {
-        let body = OdataRef {
-            odata_id: self.odata_id(&format!("/education/users/{}", seg(user_id)))?,
-        };
-        self.post_no_content(
-            auth,
-            &format!("/education/classes/{}/members/$ref", seg(class_id)),
-            Some(&body),
-        )
-        .await
+    pub async fn add_class_member(&self, auth: &GraphAuth, class_id: &str, user_id: &str) -> Result<(), GraphError> {
+        let body = OdataRef { odata_id: self.odata_id(&format!("/education/users/{}", seg(user_id)))? };
+        self.post_no_content(auth, &format!("/education/classes/{}/members/$ref", seg(class_id)), Some(&body)).await
     }
 
     /// `DELETE /education/classes/{id}/members/{userId}/$ref` (204).
-    pub async fn remove_class_member(
-        &self,
-        auth: &GraphAuth,
-        class_id: &str,
-        user_id: &str,
-    ) -> Result<(), GraphError> {
-        self.delete(
-            auth,
-            &format!(
-                "/education/classes/{}/members/{}/$ref",
-                seg(class_id),
-                seg(user_id)
-            ),
-        )
-        .await
+    pub async fn remove_class_member(&self, auth: &GraphAuth, class_id: &str, user_id: &str) -> Result<(), GraphError> {
+        self.delete(auth, &format!("/education/classes/{}/members/{}/$ref", seg(class_id), seg(user_id))).await
     }
 
     /// `POST /education/classes/{id}/teachers/$ref` (204).
-    pub async fn add_class_teacher(
-        &self,
-        auth: &GraphAuth,
-        class_id: &str,
-        user_id: &str,
-    ) -> Result<(), GraphError> {
-        let body = OdataRef {
-            odata_id: self.odata_id(&format!("/education/users/{}", seg(user_id)))?,
-        };
-        self.post_no_content(
-            auth,
-            &format!("/education/classes/{}/teachers/$ref", seg(class_id)),
-            Some(&body),
-        )
-        .await
+    pub async fn add_class_teacher(&self, auth: &GraphAuth, class_id: &str, user_id: &str) -> Result<(), GraphError> {
+        let body = OdataRef { odata_id: self.odata_id(&format!("/education/users/{}", seg(user_id)))? };
+        self.post_no_content(auth, &format!("/education/classes/{}/teachers/$ref", seg(class_id)), Some(&body)).await
     }
 
     /// `GET /education/classes/delta` page. Deleted classes are NOT reported
@@ -793,13 +564,7 @@ impl GraphClient {
         auth: &GraphAuth,
         start: DeltaStart<'_>,
     ) -> Result<DeltaPage<EducationClass>, GraphError> {
-        self.delta_page(
-            auth,
-            "/education/classes/delta",
-            EDUCATION_CLASS_SELECT,
-            start,
-        )
-        .await
+        self.delta_page(auth, "/education/classes/delta", EDUCATION_CLASS_SELECT, start).await
     }
 
     /// `GET /education/users/delta` page.
@@ -808,24 +573,15 @@ impl GraphClient {
         auth: &GraphAuth,
         start: DeltaStart<'_>,
     ) -> Result<DeltaPage<EducationUser>, GraphError> {
-        self.delta_page(auth, "/education/users/delta", EDUCATION_USER_SELECT, start)
-            .await
+        self.delta_page(auth, "/education/users/delta", EDUCATION_USER_SELECT, start).await
     }
 
     fn assignment_path(class_id: &str, assignment_id: &str) -> String {
-        format!(
-            "/education/classes/{}/assignments/{}",
-            seg(class_id),
-            seg(assignment_id)
-        )
+        format!("/education/classes/{}/assignments/{}", seg(class_id), seg(assignment_id))
     }
 
     fn submission_path(class_id: &str, assignment_id: &str, submission_id: &str) -> String {
-        format!(
-            "{}/submissions/{}",
-            Self::assignment_path(class_id, assignment_id),
-            seg(submission_id)
-        )
+        format!("{}/submissions/{}", Self::assignment_path(class_id, assignment_id), seg(submission_id))
     }
 
     /// `GET /education/classes/{id}/assignments` (optional `$filter`, all pages).
@@ -854,12 +610,7 @@ impl GraphClient {
         class_id: &str,
         assignment: &NewAssignment,
     ) -> Result<EducationAssignment, GraphError> {
-        self.post(
-            auth,
-            &format!("/education/classes/{}/assignments", seg(class_id)),
-            assignment,
-        )
-        .await
+        self.post(auth, &format!("/education/classes/{}/assignments", seg(class_id)), assignment).await
     }
 
     /// `GET .../assignments/{id}`.
@@ -871,9 +622,7 @@ impl GraphClient {
     ) -> Result<EducationAssignment, GraphError> {
         self.get(
             auth,
-            &Query::new()
-                .select(EDUCATION_ASSIGNMENT_SELECT)
-                .apply(&Self::assignment_path(class_id, assignment_id)),
+            &Query::new().select(EDUCATION_ASSIGNMENT_SELECT).apply(&Self::assignment_path(class_id, assignment_id)),
         )
         .await
     }
@@ -886,14 +635,9 @@ impl GraphClient {
         assignment_id: &str,
         patch: &B,
     ) -> Result<Option<EducationAssignment>, GraphError> {
-        let v = self
-            .patch(auth, &Self::assignment_path(class_id, assignment_id), patch)
-            .await?;
+        let v = self.patch(auth, &Self::assignment_path(class_id, assignment_id), patch).await?;
         v.map(|v| {
-            serde_json::from_value(v).map_err(|e| GraphError::Decode {
-                message: e.to_string(),
-                detail: Box::default(),
-            })
+            serde_json::from_value(v).map_err(|e| GraphError::Decode { message: e.to_string(), detail: Box::default() })
         })
         .transpose()
     }
@@ -908,10 +652,7 @@ impl GraphClient {
     ) -> Result<EducationAssignment, GraphError> {
         self.send(
             auth,
-            GraphRequest::new(
-                Method::POST,
-                format!("{}/publish", Self::assignment_path(class_id, assignment_id)),
-            ),
+            GraphRequest::new(Method::POST, format!("{}/publish", Self::assignment_path(class_id, assignment_id))),
         )
         .await?
         .json()
@@ -924,8 +665,7 @@ impl GraphClient {
         class_id: &str,
         assignment_id: &str,
     ) -> Result<(), GraphError> {
-        self.delete(auth, &Self::assignment_path(class_id, assignment_id))
-            .await
+        self.delete(auth, &Self::assignment_path(class_id, assignment_id)).await
     }
 
     /// `POST .../assignments/{id}/setUpResourcesFolder` (assignment with
@@ -940,10 +680,7 @@ impl GraphClient {
             auth,
             GraphRequest::json(
                 Method::POST,
-                format!(
-                    "{}/setUpResourcesFolder",
-                    Self::assignment_path(class_id, assignment_id)
-                ),
+                format!("{}/setUpResourcesFolder", Self::assignment_path(class_id, assignment_id)),
                 &serde_json::json!({}),
             )?,
         )
@@ -962,10 +699,7 @@ impl GraphClient {
             auth,
             &Query::new()
                 .select(&["id", "distributeForStudentWork", "resource"])
-                .apply(&format!(
-                    "{}/resources",
-                    Self::assignment_path(class_id, assignment_id)
-                )),
+                .apply(&format!("{}/resources", Self::assignment_path(class_id, assignment_id))),
             &PageOptions::default(),
         )
         .await
@@ -979,15 +713,7 @@ impl GraphClient {
         assignment_id: &str,
         resource: &EducationAssignmentResource,
     ) -> Result<EducationAssignmentResource, GraphError> {
-        self.post(
-            auth,
-            &format!(
-                "{}/resources",
-                Self::assignment_path(class_id, assignment_id)
-            ),
-            resource,
-        )
-        .await
+        self.post(auth, &format!("{}/resources", Self::assignment_path(class_id, assignment_id)), resource).await
     }
 
     /// `GET .../assignments/{id}/submissions` (optional `$filter`/`$expand`,
@@ -1021,10 +747,7 @@ impl GraphClient {
         }
         self.get_all_pages(
             auth,
-            &q.apply(&format!(
-                "{}/submissions",
-                Self::assignment_path(class_id, assignment_id)
-            )),
+            &q.apply(&format!("{}/submissions", Self::assignment_path(class_id, assignment_id))),
             &PageOptions::default(),
         )
         .await
@@ -1042,10 +765,7 @@ impl GraphClient {
             auth,
             &Query::new()
                 .select(&["id", "assignmentResourceUrl", "resource"])
-                .apply(&format!(
-                    "{}/resources",
-                    Self::submission_path(class_id, assignment_id, submission_id)
-                )),
+                .apply(&format!("{}/resources", Self::submission_path(class_id, assignment_id, submission_id))),
             &PageOptions::default(),
         )
         .await
@@ -1059,16 +779,10 @@ impl GraphClient {
         submission_id: &str,
         action: &str,
     ) -> Result<EducationSubmission, GraphError> {
-        let path = format!(
-            "{}/{action}",
-            Self::submission_path(class_id, assignment_id, submission_id)
-        );
-        self.send(
-            auth,
-            GraphRequest::new(Method::POST, path).header("Prefer", "include-unknown-enum-members"),
-        )
-        .await?
-        .json()
+        let path = format!("{}/{action}", Self::submission_path(class_id, assignment_id, submission_id));
+        self.send(auth, GraphRequest::new(Method::POST, path).header("Prefer", "include-unknown-enum-members"))
+            .await?
+            .json()
     }
 
     /// `POST .../submissions/{id}/submit` (student).
@@ -1079,8 +793,7 @@ impl GraphClient {
         assignment_id: &str,
         submission_id: &str,
     ) -> Result<EducationSubmission, GraphError> {
-        self.submission_action(auth, class_id, assignment_id, submission_id, "submit")
-            .await
+        self.submission_action(auth, class_id, assignment_id, submission_id, "submit").await
     }
 
     /// `POST .../submissions/{id}/unsubmit`.
@@ -1091,8 +804,7 @@ impl GraphClient {
         assignment_id: &str,
         submission_id: &str,
     ) -> Result<EducationSubmission, GraphError> {
-        self.submission_action(auth, class_id, assignment_id, submission_id, "unsubmit")
-            .await
+        self.submission_action(auth, class_id, assignment_id, submission_id, "unsubmit").await
     }
 
     /// `POST .../submissions/{id}/return` (teacher).
@@ -1103,8 +815,7 @@ impl GraphClient {
         assignment_id: &str,
         submission_id: &str,
     ) -> Result<EducationSubmission, GraphError> {
-        self.submission_action(auth, class_id, assignment_id, submission_id, "return")
-            .await
+        self.submission_action(auth, class_id, assignment_id, submission_id, "return").await
     }
 
     /// `POST .../submissions/{id}/reassign` (teacher; sent with
@@ -1116,8 +827,7 @@ impl GraphClient {
         assignment_id: &str,
         submission_id: &str,
     ) -> Result<EducationSubmission, GraphError> {
-        self.submission_action(auth, class_id, assignment_id, submission_id, "reassign")
-            .await
+        self.submission_action(auth, class_id, assignment_id, submission_id, "reassign").await
     }
 
     /// `POST .../submissions/{id}/setUpResourcesFolder`.
@@ -1128,13 +838,6 @@ impl GraphClient {
         assignment_id: &str,
         submission_id: &str,
     ) -> Result<EducationSubmission, GraphError> {
-        self.submission_action(
-            auth,
-            class_id,
-            assignment_id,
-            submission_id,
-            "setUpResourcesFolder",
-        )
-        .await
+        self.submission_action(auth, class_id, assignment_id, submission_id, "setUpResourcesFolder").await
     }
 }

@@ -50,8 +50,7 @@ impl BatchRequest {
 
     /// Sets a JSON body (and the `Content-Type` header Graph requires).
     pub fn with_json_body(mut self, body: serde_json::Value) -> Self {
-        self.headers
-            .insert("Content-Type".to_owned(), "application/json".to_owned());
+        self.headers.insert("Content-Type".to_owned(), "application/json".to_owned());
         self.body = Some(body);
         self
     }
@@ -87,10 +86,7 @@ pub struct BatchResponse {
 impl BatchResponse {
     /// Case-insensitive header lookup.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn is_success(&self) -> bool {
@@ -111,26 +107,15 @@ impl BatchResponse {
     }
 
     fn retry_after(&self) -> Option<std::time::Duration> {
-        self.header("retry-after")
-            .and_then(|v| parse_retry_after(v, SystemTime::now()))
+        self.header("retry-after").and_then(|v| parse_retry_after(v, SystemTime::now()))
     }
 
     /// Typed error for a failed inner response.
     pub fn to_error(&self) -> GraphError {
-        let detail = ErrorDetail::from_json_value(
-            self.status,
-            |n| self.header(n).map(str::to_owned),
-            self.body.as_ref(),
-        );
-        match GraphError::from_status(
-            self.status,
-            detail,
-            self.header("location").map(str::to_owned),
-        ) {
-            GraphError::Throttled { detail, .. } => GraphError::Throttled {
-                retry_after: self.retry_after(),
-                detail,
-            },
+        let detail =
+            ErrorDetail::from_json_value(self.status, |n| self.header(n).map(str::to_owned), self.body.as_ref());
+        match GraphError::from_status(self.status, detail, self.header("location").map(str::to_owned)) {
+            GraphError::Throttled { detail, .. } => GraphError::Throttled { retry_after: self.retry_after(), detail },
             other => other,
         }
     }
@@ -175,15 +160,10 @@ pub fn plan_chunks(requests: &[BatchRequest], max: usize) -> Result<Vec<Vec<usiz
     let mut index = HashMap::new();
     for (i, r) in requests.iter().enumerate() {
         if r.id.is_empty() {
-            return Err(GraphError::InvalidRequest(
-                "batch request id is empty".to_owned(),
-            ));
+            return Err(GraphError::InvalidRequest("batch request id is empty".to_owned()));
         }
         if index.insert(r.id.as_str(), i).is_some() {
-            return Err(GraphError::InvalidRequest(format!(
-                "duplicate batch request id {}",
-                r.id
-            )));
+            return Err(GraphError::InvalidRequest(format!("duplicate batch request id {}", r.id)));
         }
     }
     // Union-find over dependsOn edges.
@@ -198,10 +178,7 @@ pub fn plan_chunks(requests: &[BatchRequest], max: usize) -> Result<Vec<Vec<usiz
     for (i, r) in requests.iter().enumerate() {
         for dep in &r.depends_on {
             let j = *index.get(dep.as_str()).ok_or_else(|| {
-                GraphError::InvalidRequest(format!(
-                    "batch request {} depends on unknown {dep}",
-                    r.id
-                ))
+                GraphError::InvalidRequest(format!("batch request {} depends on unknown {dep}", r.id))
             })?;
             let (a, b) = (find(&mut parent, i), find(&mut parent, j));
             if a != b {
@@ -247,16 +224,11 @@ impl GraphClient {
     /// for the longest inner `Retry-After` or the exponential backoff).
     /// Requests that failed with 424 because a retried dependency failed are
     /// retried with it. Returns one result per request, in input order.
-    pub async fn batch(
-        &self,
-        auth: &GraphAuth,
-        requests: Vec<BatchRequest>,
-    ) -> Result<BatchResults, GraphError> {
+    pub async fn batch(&self, auth: &GraphAuth, requests: Vec<BatchRequest>) -> Result<BatchResults, GraphError> {
         let chunks = plan_chunks(&requests, MAX_BATCH_SIZE)?;
         let mut results: HashMap<String, Result<BatchResponse, GraphError>> = HashMap::new();
         for chunk in chunks {
-            let chunk_reqs: Vec<BatchRequest> =
-                chunk.iter().map(|&i| requests[i].clone()).collect();
+            let chunk_reqs: Vec<BatchRequest> = chunk.iter().map(|&i| requests[i].clone()).collect();
             self.batch_chunk(auth, chunk_reqs, &mut results).await?;
         }
         let items = requests
@@ -284,12 +256,8 @@ impl GraphClient {
         let mut pending: Vec<BatchRequest> = chunk;
         let mut round: u32 = 0;
         loop {
-            let body = BatchRequestBody {
-                requests: pending.clone(),
-            };
-            let resp = self
-                .send_raw(auth, GraphRequest::json(Method::POST, "$batch", &body)?)
-                .await?;
+            let body = BatchRequestBody { requests: pending.clone() };
+            let resp = self.send_raw(auth, GraphRequest::json(Method::POST, "$batch", &body)?).await?;
             // The outer status is 200 when the batch parses; throttling docs
             // also mention 424 for a batch holding a throttled request, so any
             // status whose body carries `responses` is accepted.
@@ -298,11 +266,8 @@ impl GraphClient {
                 Some(p) if resp.is_success() || !p.responses.is_empty() => p,
                 _ => return Err(resp.into_error()),
             };
-            let mut by_id: HashMap<String, BatchResponse> = parsed
-                .responses
-                .into_iter()
-                .map(|r| (r.id.clone(), r))
-                .collect();
+            let mut by_id: HashMap<String, BatchResponse> =
+                parsed.responses.into_iter().map(|r| (r.id.clone(), r)).collect();
             let can_retry = round < max_retries;
             let mut retry_ids: HashSet<String> = HashSet::new();
             let mut longest_wait = None;
@@ -313,8 +278,7 @@ impl GraphClient {
                 {
                     retry_ids.insert(r.id.clone());
                     if let Some(ra) = inner.retry_after() {
-                        longest_wait =
-                            Some(longest_wait.map_or(ra, |w: std::time::Duration| w.max(ra)));
+                        longest_wait = Some(longest_wait.map_or(ra, |w: std::time::Duration| w.max(ra)));
                     }
                 }
             }
@@ -347,11 +311,7 @@ impl GraphClient {
                     Some(inner) => Err(inner.to_error()),
                     None => Err(GraphError::Decode {
                         message: format!("batch response lacks id {}", r.id),
-                        detail: Box::new(ErrorDetail::from_response(
-                            resp.status,
-                            Some(&resp.headers),
-                            &[],
-                        )),
+                        detail: Box::new(ErrorDetail::from_response(resp.status, Some(&resp.headers), &[])),
                     }),
                 };
                 results.insert(r.id, result);
@@ -402,11 +362,7 @@ mod tests {
         assert_eq!(chunks[1], vec![19, 20]);
 
         let reqs: Vec<BatchRequest> = (0..45).map(|i| req(&format!("{i}"), &[])).collect();
-        let sizes: Vec<usize> = plan_chunks(&reqs, 20)
-            .unwrap()
-            .iter()
-            .map(Vec::len)
-            .collect();
+        let sizes: Vec<usize> = plan_chunks(&reqs, 20).unwrap().iter().map(Vec::len).collect();
         assert_eq!(sizes, vec![20, 20, 5]);
     }
 
@@ -415,13 +371,7 @@ mod tests {
         assert!(plan_chunks(&[req("1", &[]), req("1", &[])], 20).is_err());
         assert!(plan_chunks(&[req("1", &["9"])], 20).is_err());
         let chain: Vec<BatchRequest> = (0..21)
-            .map(|i| {
-                if i == 0 {
-                    req("0", &[])
-                } else {
-                    req(&i.to_string(), &[&(i - 1).to_string()])
-                }
-            })
+            .map(|i| if i == 0 { req("0", &[]) } else { req(&i.to_string(), &[&(i - 1).to_string()]) })
             .collect();
         assert!(plan_chunks(&chain, 20).is_err());
     }

@@ -85,9 +85,7 @@ impl rcgen::PublicKeyData for RsaSigner {
 impl rcgen::SigningKey for RsaSigner {
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
         let digest = Sha256::digest(msg);
-        self.key
-            .sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest)
-            .map_err(|_| rcgen::Error::RemoteKeyError)
+        self.key.sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest).map_err(|_| rcgen::Error::RemoteKeyError)
     }
 }
 
@@ -104,18 +102,9 @@ pub fn generate_self_signed_certificate(
     let mut rng = rsa::rand_core::OsRng;
     let key = RsaPrivateKey::new(&mut rng, 2048).map_err(|e| CertError(e.to_string()))?;
     let public = key.to_public_key();
-    let public_pkcs1_der = public
-        .to_pkcs1_der()
-        .map_err(|e| CertError(e.to_string()))?
-        .as_bytes()
-        .to_vec();
-    let public_key_pem = public
-        .to_public_key_pem(LineEnding::LF)
-        .map_err(|e| CertError(e.to_string()))?;
-    let private_key_pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| CertError(e.to_string()))?
-        .to_string();
+    let public_pkcs1_der = public.to_pkcs1_der().map_err(|e| CertError(e.to_string()))?.as_bytes().to_vec();
+    let public_key_pem = public.to_public_key_pem(LineEnding::LF).map_err(|e| CertError(e.to_string()))?;
+    let private_key_pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| CertError(e.to_string()))?.to_string();
 
     let mut params = rcgen::CertificateParams::default();
     let mut dn = rcgen::DistinguishedName::new();
@@ -131,13 +120,8 @@ pub fn generate_self_signed_certificate(
         *first &= 0x7f;
     }
     params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
-    let signer = RsaSigner {
-        key,
-        public_pkcs1_der,
-    };
-    let cert = params
-        .self_signed(&signer)
-        .map_err(|e| CertError(e.to_string()))?;
+    let signer = RsaSigner { key, public_pkcs1_der };
+    let cert = params.self_signed(&signer).map_err(|e| CertError(e.to_string()))?;
     let cert_der = cert.der().to_vec();
     let cert_pem = cert.pem();
     Ok(GeneratedCertificate {

@@ -24,10 +24,7 @@ use crate::token::{ClientCredential, TokenClient, validate_tenant};
 pub enum GraphAuth {
     /// A delegated (user) access token. `tenant_id` selects the per-tenant
     /// concurrency lane.
-    Delegated {
-        tenant_id: String,
-        access_token: SecretString,
-    },
+    Delegated { tenant_id: String, access_token: SecretString },
     /// App-only: the [`TokenClient`] gets (and caches) a client-credentials
     /// token for the tenant.
     AppOnly { tenant_id: String },
@@ -35,16 +32,11 @@ pub enum GraphAuth {
 
 impl GraphAuth {
     pub fn delegated(tenant_id: impl Into<String>, access_token: SecretString) -> Self {
-        GraphAuth::Delegated {
-            tenant_id: tenant_id.into(),
-            access_token,
-        }
+        GraphAuth::Delegated { tenant_id: tenant_id.into(), access_token }
     }
 
     pub fn app_only(tenant_id: impl Into<String>) -> Self {
-        GraphAuth::AppOnly {
-            tenant_id: tenant_id.into(),
-        }
+        GraphAuth::AppOnly { tenant_id: tenant_id.into() }
     }
 
     pub fn tenant_id(&self) -> &str {
@@ -57,15 +49,10 @@ impl GraphAuth {
 impl fmt::Debug for GraphAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GraphAuth::Delegated { tenant_id, .. } => f
-                .debug_struct("Delegated")
-                .field("tenant_id", tenant_id)
-                .field("access_token", &"[REDACTED]")
-                .finish(),
-            GraphAuth::AppOnly { tenant_id } => f
-                .debug_struct("AppOnly")
-                .field("tenant_id", tenant_id)
-                .finish(),
+            GraphAuth::Delegated { tenant_id, .. } => {
+                f.debug_struct("Delegated").field("tenant_id", tenant_id).field("access_token", &"[REDACTED]").finish()
+            }
+            GraphAuth::AppOnly { tenant_id } => f.debug_struct("AppOnly").field("tenant_id", tenant_id).finish(),
         }
     }
 }
@@ -110,12 +97,7 @@ pub struct GraphRequest {
 
 impl GraphRequest {
     pub fn new(method: Method, target: impl Into<String>) -> Self {
-        GraphRequest {
-            method,
-            target: target.into(),
-            headers: Vec::new(),
-            body: RequestBody::Empty,
-        }
+        GraphRequest { method, target: target.into(), headers: Vec::new(), body: RequestBody::Empty }
     }
 
     pub fn get(target: impl Into<String>) -> Self {
@@ -131,8 +113,8 @@ impl GraphRequest {
         target: impl Into<String>,
         body: &B,
     ) -> Result<Self, GraphError> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| GraphError::InvalidRequest(format!("cannot serialize body: {e}")))?;
+        let bytes =
+            serde_json::to_vec(body).map_err(|e| GraphError::InvalidRequest(format!("cannot serialize body: {e}")))?;
         let mut r = Self::new(method, target);
         r.body = RequestBody::Json(bytes);
         Ok(r)
@@ -153,10 +135,7 @@ impl GraphRequest {
     }
 
     fn is_idempotent(&self) -> bool {
-        matches!(
-            self.method,
-            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
-        )
+        matches!(self.method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS)
     }
 }
 
@@ -178,8 +157,7 @@ impl GraphResponse {
     }
 
     pub fn request_id(&self) -> Option<&str> {
-        self.header("request-id")
-            .or_else(|| self.header("client-request-id"))
+        self.header("request-id").or_else(|| self.header("client-request-id"))
     }
 
     fn base_detail(&self) -> ErrorDetail {
@@ -188,35 +166,24 @@ impl GraphResponse {
 
     /// Decodes the JSON body.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, GraphError> {
-        serde_json::from_slice(&self.body).map_err(|e| GraphError::Decode {
-            message: e.to_string(),
-            detail: Box::new(self.base_detail()),
-        })
+        serde_json::from_slice(&self.body)
+            .map_err(|e| GraphError::Decode { message: e.to_string(), detail: Box::new(self.base_detail()) })
     }
 
     /// Maps a non-success response to the typed error.
     pub fn into_error(self) -> GraphError {
         let detail = ErrorDetail::from_response(self.status, Some(&self.headers), &self.body);
-        let retry_after = self
-            .header("retry-after")
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let retry_after = self.header("retry-after").and_then(|v| parse_retry_after(v, SystemTime::now()));
         let location = self.header("location").map(str::to_owned);
         match GraphError::from_status(self.status, detail, location) {
-            GraphError::Throttled { detail, .. } => GraphError::Throttled {
-                retry_after,
-                detail,
-            },
+            GraphError::Throttled { detail, .. } => GraphError::Throttled { retry_after, detail },
             other => other,
         }
     }
 
     /// `Ok(self)` for 2xx, the typed error otherwise.
     pub fn error_for_status(self) -> Result<Self, GraphError> {
-        if self.is_success() {
-            Ok(self)
-        } else {
-            Err(self.into_error())
-        }
+        if self.is_success() { Ok(self) } else { Err(self.into_error()) }
     }
 }
 
@@ -234,10 +201,7 @@ pub struct PageOptions {
 
 impl PageOptions {
     pub fn eventual() -> Self {
-        PageOptions {
-            eventual: true,
-            ..Self::default()
-        }
+        PageOptions { eventual: true, ..Self::default() }
     }
 
     fn request(&self, target: &str) -> GraphRequest {
@@ -259,17 +223,11 @@ struct Lane {
 
 impl Lane {
     fn paused_until(&self) -> Option<Instant> {
-        *self
-            .paused_until
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self.paused_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn pause(&self, until: Instant) {
-        let mut g = self
-            .paused_until
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut g = self.paused_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if g.is_none_or(|cur| cur < until) {
             *g = Some(until);
         }
@@ -307,13 +265,7 @@ impl fmt::Debug for GraphClient {
 pub(crate) fn log_path(url: &Url) -> String {
     url.path()
         .split('/')
-        .map(|s| {
-            if s.contains('@') || s.contains("%40") {
-                "{upn}"
-            } else {
-                s
-            }
-        })
+        .map(|s| if s.contains('@') || s.contains("%40") { "{upn}" } else { s })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -326,10 +278,7 @@ impl GraphClient {
     }
 
     /// Client with an explicit app credential (certificate for the sync job).
-    pub fn with_credential(
-        settings: GraphSettings,
-        credential: Option<ClientCredential>,
-    ) -> Result<Self, GraphError> {
+    pub fn with_credential(settings: GraphSettings, credential: Option<ClientCredential>) -> Result<Self, GraphError> {
         Self::build(settings, credential, default_sleeper())
     }
 
@@ -352,9 +301,7 @@ impl GraphClient {
         let version_root = Url::parse(&format!("{base}/v1.0/"))
             .map_err(|e| GraphError::InvalidRequest(format!("graph_base_url: {e}")))?;
         if !matches!(version_root.scheme(), "http" | "https") {
-            return Err(GraphError::InvalidRequest(
-                "graph_base_url must be http(s)".to_owned(),
-            ));
+            return Err(GraphError::InvalidRequest("graph_base_url must be http(s)".to_owned()));
         }
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
@@ -392,36 +339,25 @@ impl GraphClient {
     pub fn resolve(&self, target: &str) -> Result<Url, GraphError> {
         let root = &self.inner.version_root;
         if target.starts_with("http://") || target.starts_with("https://") {
-            let url = Url::parse(target)
-                .map_err(|e| GraphError::InvalidRequest(format!("bad link: {e}")))?;
+            let url = Url::parse(target).map_err(|e| GraphError::InvalidRequest(format!("bad link: {e}")))?;
             if url.origin() != root.origin() || !url.path().starts_with(root.path()) {
-                return Err(GraphError::InvalidRequest(
-                    "link is not under the configured Graph base URL".to_owned(),
-                ));
+                return Err(GraphError::InvalidRequest("link is not under the configured Graph base URL".to_owned()));
             }
             Ok(url)
         } else {
             let rel = target.trim_start_matches('/');
-            root.join(rel)
-                .map_err(|e| GraphError::InvalidRequest(format!("bad path: {e}")))
-                .and_then(|u| {
-                    if u.path().starts_with(root.path()) {
-                        Ok(u)
-                    } else {
-                        Err(GraphError::InvalidRequest(
-                            "path escapes the Graph version root".to_owned(),
-                        ))
-                    }
-                })
+            root.join(rel).map_err(|e| GraphError::InvalidRequest(format!("bad path: {e}"))).and_then(|u| {
+                if u.path().starts_with(root.path()) {
+                    Ok(u)
+                } else {
+                    Err(GraphError::InvalidRequest("path escapes the Graph version root".to_owned()))
+                }
+            })
         }
     }
 
     fn lane(&self, tenant: &str) -> Arc<Lane> {
-        let mut lanes = self
-            .inner
-            .lanes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut lanes = self.inner.lanes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         lanes
             .entry(tenant.to_ascii_lowercase())
             .or_insert_with(|| {
@@ -443,13 +379,8 @@ impl GraphClient {
     /// Sends a request with retries (429/503/504 on rewindable bodies,
     /// connect errors, timeouts of idempotent methods) and returns the final
     /// response whatever its status.
-    pub async fn send_raw(
-        &self,
-        auth: &GraphAuth,
-        mut req: GraphRequest,
-    ) -> Result<GraphResponse, GraphError> {
-        validate_tenant(auth.tenant_id())
-            .map_err(|_| GraphError::InvalidRequest("invalid tenant id".to_owned()))?;
+    pub async fn send_raw(&self, auth: &GraphAuth, mut req: GraphRequest) -> Result<GraphResponse, GraphError> {
+        validate_tenant(auth.tenant_id()).map_err(|_| GraphError::InvalidRequest("invalid tenant id".to_owned()))?;
         let url = self.resolve(&req.target)?;
         let path_for_log = log_path(&url);
         let settings = &self.inner.settings;
@@ -478,9 +409,7 @@ impl GraphClient {
                 let now = Instant::now();
                 if until > now {
                     let remaining = until - now;
-                    if remaining > settings.max_backoff
-                        || waited + remaining > settings.retry_budget
-                    {
+                    if remaining > settings.max_backoff || waited + remaining > settings.retry_budget {
                         // Do not park the caller for minutes: fail fast.
                         return Err(GraphError::Throttled {
                             retry_after: Some(remaining),
@@ -522,12 +451,10 @@ impl GraphClient {
             }
             rb = match &mut req.body {
                 RequestBody::Empty => rb,
-                RequestBody::Json(b) => rb
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(b.clone()),
-                RequestBody::Bytes { content_type, data } => rb
-                    .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
-                    .body(data.clone()),
+                RequestBody::Json(b) => rb.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.clone()),
+                RequestBody::Bytes { content_type, data } => {
+                    rb.header(reqwest::header::CONTENT_TYPE, content_type.as_str()).body(data.clone())
+                }
                 RequestBody::Stream { content_type, body } => {
                     let ct = content_type.clone();
                     let body = std::mem::replace(body, reqwest::Body::from(Vec::<u8>::new()));
@@ -539,11 +466,7 @@ impl GraphClient {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
-                    resp.bytes().await.map(|b| GraphResponse {
-                        status,
-                        headers,
-                        body: b.to_vec(),
-                    })
+                    resp.bytes().await.map(|b| GraphResponse { status, headers, body: b.to_vec() })
                 }
                 Err(e) => Err(e),
             };
@@ -579,10 +502,7 @@ impl GraphClient {
                     return Err(if timeout {
                         GraphError::Timeout(detail)
                     } else {
-                        GraphError::Transport {
-                            message: e.to_string(),
-                            detail,
-                        }
+                        GraphError::Transport { message: e.to_string(), detail }
                     });
                 }
                 Ok(resp) => {
@@ -608,9 +528,7 @@ impl GraphClient {
                     if !matches!(resp.status, 429 | 503 | 504) {
                         return Ok(resp);
                     }
-                    let retry_after = resp
-                        .header("retry-after")
-                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    let retry_after = resp.header("retry-after").and_then(|v| parse_retry_after(v, SystemTime::now()));
                     if let Some(ra) = retry_after
                         && resp.status == 429
                     {
@@ -665,31 +583,17 @@ impl GraphClient {
     }
 
     /// [`GraphClient::send_raw`] + mapping of non-2xx to [`GraphError`].
-    pub async fn send(
-        &self,
-        auth: &GraphAuth,
-        req: GraphRequest,
-    ) -> Result<GraphResponse, GraphError> {
+    pub async fn send(&self, auth: &GraphAuth, req: GraphRequest) -> Result<GraphResponse, GraphError> {
         self.send_raw(auth, req).await?.error_for_status()
     }
 
     /// GET + JSON decode.
-    pub async fn get<T: DeserializeOwned>(
-        &self,
-        auth: &GraphAuth,
-        path_and_query: &str,
-    ) -> Result<T, GraphError> {
-        self.send(auth, GraphRequest::get(path_and_query))
-            .await?
-            .json()
+    pub async fn get<T: DeserializeOwned>(&self, auth: &GraphAuth, path_and_query: &str) -> Result<T, GraphError> {
+        self.send(auth, GraphRequest::get(path_and_query)).await?.json()
     }
 
     /// GET with extra headers (e.g. `ConsistencyLevel`).
-    pub async fn get_with(
-        &self,
-        auth: &GraphAuth,
-        req: GraphRequest,
-    ) -> Result<GraphResponse, GraphError> {
+    pub async fn get_with(&self, auth: &GraphAuth, req: GraphRequest) -> Result<GraphResponse, GraphError> {
         self.send(auth, req).await
     }
 
@@ -700,9 +604,7 @@ impl GraphClient {
         path: &str,
         body: &B,
     ) -> Result<T, GraphError> {
-        self.send(auth, GraphRequest::json(Method::POST, path, body)?)
-            .await?
-            .json()
+        self.send(auth, GraphRequest::json(Method::POST, path, body)?).await?.json()
     }
 
     /// POST a JSON body (or none) where Graph answers 202/204 without body.
@@ -727,20 +629,12 @@ impl GraphClient {
         path: &str,
         body: &B,
     ) -> Result<Option<serde_json::Value>, GraphError> {
-        let resp = self
-            .send(auth, GraphRequest::json(Method::PATCH, path, body)?)
-            .await?;
-        if resp.body.iter().all(u8::is_ascii_whitespace) {
-            Ok(None)
-        } else {
-            resp.json().map(Some)
-        }
+        let resp = self.send(auth, GraphRequest::json(Method::PATCH, path, body)?).await?;
+        if resp.body.iter().all(u8::is_ascii_whitespace) { Ok(None) } else { resp.json().map(Some) }
     }
 
     pub async fn delete(&self, auth: &GraphAuth, path: &str) -> Result<(), GraphError> {
-        self.send(auth, GraphRequest::delete(path))
-            .await
-            .map(|_| ())
+        self.send(auth, GraphRequest::delete(path)).await.map(|_| ())
     }
 
     /// One page of a collection.
@@ -793,10 +687,7 @@ impl GraphClient {
             async move {
                 let target = target?;
                 if fetched >= max_pages {
-                    return Some((
-                        Err(GraphError::PageLimitExceeded { max_pages }),
-                        (None, fetched),
-                    ));
+                    return Some((Err(GraphError::PageLimitExceeded { max_pages }), (None, fetched)));
                 }
                 match client.get_page::<T>(&auth, &target, &opts).await {
                     Ok(page) => {

@@ -42,34 +42,23 @@ impl ErrorDetail {
         self.message.as_deref()
     }
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id
-            .as_deref()
-            .or(self.client_request_id.as_deref())
+        self.request_id.as_deref().or(self.client_request_id.as_deref())
     }
 
     /// True when the code (or any inner code) equals `code`, ignoring case.
     pub fn has_code(&self, code: &str) -> bool {
-        self.code
-            .iter()
-            .chain(self.inner_codes.iter())
-            .any(|c| c.eq_ignore_ascii_case(code))
+        self.code.iter().chain(self.inner_codes.iter()).any(|c| c.eq_ignore_ascii_case(code))
     }
 
     /// Builds the detail from a Graph error body (`{"error":{...}}`) and the
     /// response headers. Non-JSON or unexpected bodies still yield status and
     /// header request ids.
     pub fn from_response(status: u16, headers: Option<&HeaderMap>, body: &[u8]) -> Self {
-        let mut detail = serde_json::from_slice::<GraphErrorEnvelope>(body)
-            .map(|env| env.error.into_detail())
-            .unwrap_or_default();
+        let mut detail =
+            serde_json::from_slice::<GraphErrorEnvelope>(body).map(|env| env.error.into_detail()).unwrap_or_default();
         detail.status = Some(status);
         if let Some(headers) = headers {
-            detail.fill_from_headers(|name| {
-                headers
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            });
+            detail.fill_from_headers(|name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned));
         }
         detail
     }
@@ -152,11 +141,7 @@ pub struct GraphInnerError {
 
 impl GraphErrorBody {
     fn into_detail(self) -> ErrorDetail {
-        let mut d = ErrorDetail {
-            code: self.code,
-            message: self.message,
-            ..ErrorDetail::default()
-        };
+        let mut d = ErrorDetail { code: self.code, message: self.message, ..ErrorDetail::default() };
         let mut next = self.inner_error;
         // Bounded walk through nested innerErrors.
         let mut depth = 0;
@@ -198,10 +183,7 @@ pub enum GraphError {
     NotFound(Box<ErrorDetail>),
     /// 429 (or 503 with Retry-After) after the retry budget was used up.
     #[error("graph: throttled, retry after {retry_after:?} ({detail})")]
-    Throttled {
-        retry_after: Option<Duration>,
-        detail: Box<ErrorDetail>,
-    },
+    Throttled { retry_after: Option<Duration>, detail: Box<ErrorDetail> },
     /// 409 / 412.
     #[error("graph: conflict ({0})")]
     Conflict(Box<ErrorDetail>),
@@ -212,10 +194,7 @@ pub enum GraphError {
     /// `resyncRequired`. The caller must restart a full delta round.
     /// `location` is the `Location` header of a 410 (fresh delta URL) if sent.
     #[error("graph: delta resync required ({detail})")]
-    ResyncRequired {
-        location: Option<String>,
-        detail: Box<ErrorDetail>,
-    },
+    ResyncRequired { location: Option<String>, detail: Box<ErrorDetail> },
     /// 5xx (after retries for 503/504).
     #[error("graph: server error ({0})")]
     Server(Box<ErrorDetail>),
@@ -224,16 +203,10 @@ pub enum GraphError {
     Timeout(Box<ErrorDetail>),
     /// Connection / TLS / protocol error.
     #[error("graph: transport error: {message}")]
-    Transport {
-        message: String,
-        detail: Box<ErrorDetail>,
-    },
+    Transport { message: String, detail: Box<ErrorDetail> },
     /// Response body did not match the expected model.
     #[error("graph: cannot decode response: {message} ({detail})")]
-    Decode {
-        message: String,
-        detail: Box<ErrorDetail>,
-    },
+    Decode { message: String, detail: Box<ErrorDetail> },
     /// Getting an app-only token failed.
     #[error("graph: token acquisition failed: {0}")]
     Token(#[from] TokenError),
@@ -249,10 +222,7 @@ impl GraphError {
     /// Maps a non-success Graph response to the typed error.
     pub fn from_status(status: u16, detail: ErrorDetail, location: Option<String>) -> Self {
         let detail = Box::new(detail);
-        if status == 410
-            || detail.has_code("syncStateNotFound")
-            || detail.has_code("resyncRequired")
-        {
+        if status == 410 || detail.has_code("syncStateNotFound") || detail.has_code("resyncRequired") {
             return GraphError::ResyncRequired { location, detail };
         }
         match status {
@@ -260,10 +230,7 @@ impl GraphError {
             403 => GraphError::Forbidden(detail),
             404 => GraphError::NotFound(detail),
             409 | 412 => GraphError::Conflict(detail),
-            429 => GraphError::Throttled {
-                retry_after: None,
-                detail,
-            },
+            429 => GraphError::Throttled { retry_after: None, detail },
             500..=599 => GraphError::Server(detail),
             _ => GraphError::BadRequest(detail),
         }
@@ -283,9 +250,7 @@ impl GraphError {
             | GraphError::ResyncRequired { detail, .. }
             | GraphError::Transport { detail, .. }
             | GraphError::Decode { detail, .. } => Some(detail),
-            GraphError::Token(_)
-            | GraphError::InvalidRequest(_)
-            | GraphError::PageLimitExceeded { .. } => None,
+            GraphError::Token(_) | GraphError::InvalidRequest(_) | GraphError::PageLimitExceeded { .. } => None,
         }
     }
 
@@ -366,9 +331,7 @@ impl OAuthError {
         self.error == "interaction_required"
             || self.error == "login_required"
             || self.suberror.as_deref() == Some("basic_action")
-            || [50076, 50079, 50058, 53003]
-                .iter()
-                .any(|c| self.has_error_code(*c))
+            || [50076, 50079, 50058, 53003].iter().any(|c| self.has_error_code(*c))
     }
 
     /// Consent missing (AADSTS65001) or `consent_required`.
@@ -383,11 +346,7 @@ impl fmt::Display for OAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} (status {}", self.error, self.status)?;
         if !self.error_codes.is_empty() {
-            let codes: Vec<String> = self
-                .error_codes
-                .iter()
-                .map(|c| format!("AADSTS{c}"))
-                .collect();
+            let codes: Vec<String> = self.error_codes.iter().map(|c| format!("AADSTS{c}")).collect();
             write!(f, ", {}", codes.join(","))?;
         }
         if let Some(t) = &self.trace_id {

@@ -87,6 +87,6 @@ pub use models::{DeltaItem, DeltaPage, Page, RemovedReason};
 pub use query::{Query, odata_string, seg};
 pub use settings::{GraphSettings, Sleeper, TokioSleeper, parse_retry_after};
 pub use token::{
-    AssertionAlg, AssertionClaims, ClientCredential, TokenClient, TokenResponse,
-    build_client_assertion, x5t_s256, x5t_sha1,
+    AssertionAlg, AssertionClaims, ClientCredential, TokenClient, TokenResponse, build_client_assertion, x5t_s256,
+    x5t_sha1,
 };

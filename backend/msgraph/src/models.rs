@@ -336,20 +336,14 @@ pub struct PasswordProfile {
     pub force_change_password_next_sign_in: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub force_change_password_next_sign_in_with_mfa: Option<bool>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_secret_opt"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_secret_opt")]
     pub password: Option<SecretString>,
 }
 
 impl fmt::Debug for PasswordProfile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PasswordProfile")
-            .field(
-                "force_change_password_next_sign_in",
-                &self.force_change_password_next_sign_in,
-            )
+            .field("force_change_password_next_sign_in", &self.force_change_password_next_sign_in)
             .field("password", &self.password.as_ref().map(|_| "[REDACTED]"))
             .finish()
     }
@@ -402,12 +396,7 @@ pub struct Recipient {
 
 impl Recipient {
     pub fn new(address: impl Into<String>) -> Self {
-        Recipient {
-            email_address: EmailAddress {
-                address: address.into(),
-                name: None,
-            },
-        }
+        Recipient { email_address: EmailAddress { address: address.into(), name: None } }
     }
 }
 
@@ -473,10 +462,7 @@ pub struct Photo {
 
 impl fmt::Debug for Photo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Photo")
-            .field("content_type", &self.content_type)
-            .field("len", &self.bytes.len())
-            .finish()
+        f.debug_struct("Photo").field("content_type", &self.content_type).field("len", &self.bytes.len()).finish()
     }
 }
 
@@ -988,16 +974,8 @@ pub struct DriveItem {
     pub file: Option<serde_json::Value>,
 }
 
-pub const DRIVE_ITEM_SELECT: &[&str] = &[
-    "id",
-    "name",
-    "webUrl",
-    "size",
-    "lastModifiedDateTime",
-    "lastModifiedBy",
-    "folder",
-    "file",
-];
+pub const DRIVE_ITEM_SELECT: &[&str] =
+    &["id", "name", "webUrl", "size", "lastModifiedDateTime", "lastModifiedBy", "folder", "file"];
 
 /// Group `conversation`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -1016,14 +994,8 @@ pub struct Conversation {
     pub unique_senders: Vec<String>,
 }
 
-pub const CONVERSATION_SELECT: &[&str] = &[
-    "id",
-    "topic",
-    "hasAttachments",
-    "lastDeliveredDateTime",
-    "preview",
-    "uniqueSenders",
-];
+pub const CONVERSATION_SELECT: &[&str] =
+    &["id", "topic", "hasAttachments", "lastDeliveredDateTime", "preview", "uniqueSenders"];
 
 // ----------------------------------------------------------------------------
 // Delta
@@ -1072,21 +1044,13 @@ impl<T: serde::de::DeserializeOwned> DeltaPage<T> {
                     Some(other) => RemovedReason::Other(other.to_owned()),
                     None => RemovedReason::Other(String::new()),
                 };
-                let id = v
-                    .get("id")
-                    .and_then(|i| i.as_str())
-                    .unwrap_or_default()
-                    .to_owned();
+                let id = v.get("id").and_then(|i| i.as_str()).unwrap_or_default().to_owned();
                 items.push(DeltaItem::Removed { id, reason });
             } else {
                 items.push(DeltaItem::Upsert(serde_json::from_value(v)?));
             }
         }
-        Ok(DeltaPage {
-            items,
-            next_link: page.next_link,
-            delta_link: page.delta_link,
-        })
+        Ok(DeltaPage { items, next_link: page.next_link, delta_link: page.delta_link })
     }
 
     pub fn is_last(&self) -> bool {

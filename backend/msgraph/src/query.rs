@@ -107,13 +107,7 @@ impl Query {
         let parts: Vec<String> = self
             .params
             .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{}={}",
-                    utf8_percent_encode(k, QUERY_VALUE),
-                    utf8_percent_encode(v, QUERY_VALUE)
-                )
-            })
+            .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY_VALUE), utf8_percent_encode(v, QUERY_VALUE)))
             .collect();
         format!("?{}", parts.join("&"))
     }
@@ -150,10 +144,7 @@ mod tests {
     #[test]
     fn path_segments_are_encoded() {
         assert_eq!(seg("abc-123"), "abc-123");
-        assert_eq!(
-            seg("jane_contoso.com#EXT#@x.onmicrosoft.com"),
-            "jane_contoso.com%23EXT%23@x.onmicrosoft.com"
-        );
+        assert_eq!(seg("jane_contoso.com#EXT#@x.onmicrosoft.com"), "jane_contoso.com%23EXT%23@x.onmicrosoft.com");
         assert_eq!(seg("a/b?c"), "a%2Fb%3Fc");
         assert_eq!(seg(".."), "%2E%2E");
     }

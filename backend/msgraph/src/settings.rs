@@ -98,21 +98,14 @@ impl GraphSettings {
         let full = self.backoff_ceiling(retry);
         let half = full / 2;
         let jitter_range = full.saturating_sub(half).as_millis() as u64;
-        let jitter = if jitter_range == 0 {
-            0
-        } else {
-            rand::random_range(0..=jitter_range)
-        };
+        let jitter = if jitter_range == 0 { 0 } else { rand::random_range(0..=jitter_range) };
         half + Duration::from_millis(jitter)
     }
 
     /// Upper bound of [`GraphSettings::backoff_delay`] for retry `retry`.
     pub fn backoff_ceiling(&self, retry: u32) -> Duration {
         let factor = 1u32.checked_shl(retry.min(30)).unwrap_or(u32::MAX);
-        self.base_backoff
-            .checked_mul(factor)
-            .unwrap_or(self.max_backoff)
-            .min(self.max_backoff)
+        self.base_backoff.checked_mul(factor).unwrap_or(self.max_backoff).min(self.max_backoff)
     }
 }
 
@@ -162,23 +155,11 @@ mod tests {
     fn retry_after_formats() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
         assert_eq!(parse_retry_after("1", now), Some(Duration::from_secs(1)));
-        assert_eq!(
-            parse_retry_after(" 2.128 ", now),
-            Some(Duration::from_millis(2128))
-        );
-        assert_eq!(
-            parse_retry_after("0.5", now),
-            Some(Duration::from_millis(500))
-        );
+        assert_eq!(parse_retry_after(" 2.128 ", now), Some(Duration::from_millis(2128)));
+        assert_eq!(parse_retry_after("0.5", now), Some(Duration::from_millis(500)));
         // Wed, 21 Oct 2015 07:28:00 GMT == 1445412480
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now), Some(Duration::from_secs(30)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-1", now), None);
         assert_eq!(parse_retry_after("", now), None);

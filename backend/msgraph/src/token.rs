@@ -88,11 +88,7 @@ impl ClientCredential {
         if cert_der.is_empty() {
             return Err(TokenError::Config("empty certificate".to_owned()));
         }
-        Ok(ClientCredential::Certificate {
-            cert_der,
-            private_key_pem,
-            alg,
-        })
+        Ok(ClientCredential::Certificate { cert_der, private_key_pem, alg })
     }
 }
 
@@ -127,10 +123,7 @@ pub fn build_client_assertion(
     alg: AssertionAlg,
     now: SystemTime,
 ) -> Result<String, TokenError> {
-    let now = now
-        .duration_since(UNIX_EPOCH)
-        .map_err(|_| TokenError::Config("clock before 1970".to_owned()))?
-        .as_secs();
+    let now = now.duration_since(UNIX_EPOCH).map_err(|_| TokenError::Config("clock before 1970".to_owned()))?.as_secs();
     let mut header = match alg {
         AssertionAlg::Ps256 => {
             let mut h = Header::new(Algorithm::PS256);
@@ -179,10 +172,7 @@ impl fmt::Debug for TokenResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenResponse")
             .field("access_token", &"[REDACTED]")
-            .field(
-                "refresh_token",
-                &self.refresh_token.as_ref().map(|_| "[REDACTED]"),
-            )
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "[REDACTED]"))
             .field("id_token", &self.id_token.as_ref().map(|_| "[REDACTED]"))
             .field("token_type", &self.token_type)
             .field("expires_in", &self.expires_in)
@@ -228,8 +218,7 @@ impl TokenResponse {
     /// Parses a token endpoint success body. A missing `expires_in` is taken
     /// as 3599 s.
     pub fn from_json(body: &[u8]) -> Result<Self, TokenError> {
-        let raw: RawTokenResponse =
-            serde_json::from_slice(body).map_err(|e| TokenError::Decode(e.to_string()))?;
+        let raw: RawTokenResponse = serde_json::from_slice(body).map_err(|e| TokenError::Decode(e.to_string()))?;
         if raw.access_token.is_empty() {
             return Err(TokenError::Decode("empty access_token".to_owned()));
         }
@@ -286,15 +275,9 @@ impl fmt::Debug for TokenClient {
 pub(crate) fn validate_tenant(tenant: &str) -> Result<(), TokenError> {
     let ok = !tenant.is_empty()
         && tenant.len() <= 256
-        && tenant
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
         && !tenant.starts_with('.');
-    if ok {
-        Ok(())
-    } else {
-        Err(TokenError::Config("invalid tenant id".to_owned()))
-    }
+    if ok { Ok(()) } else { Err(TokenError::Config("invalid tenant id".to_owned())) }
 }
 
 impl TokenClient {
@@ -305,22 +288,14 @@ impl TokenClient {
     }
 
     /// Token client with an explicit credential (certificate for the sync job).
-    pub fn with_credential(
-        settings: &GraphSettings,
-        credential: Option<ClientCredential>,
-    ) -> Result<Self, TokenError> {
+    pub fn with_credential(settings: &GraphSettings, credential: Option<ClientCredential>) -> Result<Self, TokenError> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| TokenError::Config(e.to_string()))?;
-        Ok(Self::with_http(
-            settings,
-            credential,
-            http,
-            default_sleeper(),
-        ))
+        Ok(Self::with_http(settings, credential, http, default_sleeper()))
     }
 
     pub(crate) fn with_http(
@@ -347,10 +322,7 @@ impl TokenClient {
     /// `{authority}/{tenant}/oauth2/v2.0/token`.
     pub fn token_endpoint(&self, tenant: &str) -> Result<String, TokenError> {
         validate_tenant(tenant)?;
-        Ok(format!(
-            "{}/{tenant}/oauth2/v2.0/token",
-            self.inner.authority
-        ))
+        Ok(format!("{}/{tenant}/oauth2/v2.0/token", self.inner.authority))
     }
 
     /// App-only access token for `tenant`, from the cache when it is still
@@ -382,20 +354,13 @@ impl TokenClient {
     }
 
     fn slot(&self, tenant: &str) -> TenantSlot {
-        let mut map = self
-            .inner
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.inner.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.entry(tenant.to_ascii_lowercase()).or_default().clone()
     }
 
     /// One client-credentials request (no cache).
     pub async fn client_credentials(&self, tenant: &str) -> Result<TokenResponse, TokenError> {
-        let form = vec![
-            ("grant_type", "client_credentials".to_owned()),
-            ("scope", self.inner.app_scope.clone()),
-        ];
+        let form = vec![("grant_type", "client_credentials".to_owned()), ("scope", self.inner.app_scope.clone())];
         self.token_request(tenant, form, true).await
     }
 
@@ -443,9 +408,7 @@ impl TokenClient {
         let endpoint = self.token_endpoint(tenant)?;
         form.push(("client_id", self.inner.client_id.clone()));
         if self.inner.credential.is_none() && credential_required {
-            return Err(TokenError::Config(
-                "no client credential configured for app-only tokens".to_owned(),
-            ));
+            return Err(TokenError::Config("no client credential configured for app-only tokens".to_owned()));
         }
         let grant = form.first().map(|(_, v)| v.clone()).unwrap_or_default();
         // A redeemed code is single-use: never resend it after a timeout.
@@ -460,11 +423,7 @@ impl TokenClient {
                 Some(ClientCredential::Secret(s)) => {
                     attempt_form.push(("client_secret", s.expose_secret().to_owned()));
                 }
-                Some(ClientCredential::Certificate {
-                    cert_der,
-                    private_key_pem,
-                    alg,
-                }) => {
+                Some(ClientCredential::Certificate { cert_der, private_key_pem, alg }) => {
                     // A fresh assertion (new jti) for every attempt.
                     let assertion = build_client_assertion(
                         &self.inner.client_id,
@@ -486,10 +445,7 @@ impl TokenClient {
                 .inner
                 .http
                 .post(&endpoint)
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
+                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .header(reqwest::header::ACCEPT, "application/json")
                 .body(body)
                 .send()
@@ -521,11 +477,7 @@ impl TokenClient {
                         attempt += 1;
                         continue;
                     }
-                    return Err(if timeout {
-                        TokenError::Timeout
-                    } else {
-                        TokenError::Transport(e.to_string())
-                    });
+                    return Err(if timeout { TokenError::Timeout } else { TokenError::Transport(e.to_string()) });
                 }
             };
             tracing::debug!(

@@ -28,8 +28,7 @@ fn fixtures_dir() -> PathBuf {
 
 fn read(name: &str) -> String {
     let p = fixtures_dir().join(name);
-    std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", p.display()))
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", p.display()))
 }
 
 fn parse<T: DeserializeOwned>(name: &str) -> T {
@@ -46,10 +45,7 @@ fn replace_placeholders(v: &mut Value) {
     match v {
         Value::String(s) if s == "Boolean" => *v = Value::Bool(true),
         Value::Array(a) => {
-            a.retain(|e| {
-                !(e.as_object()
-                    .is_some_and(|o| o.len() == 1 && o.contains_key("@odata.type")))
-            });
+            a.retain(|e| !(e.as_object().is_some_and(|o| o.len() == 1 && o.contains_key("@odata.type"))));
             a.iter_mut().for_each(replace_placeholders);
         }
         Value::Object(o) => o.values_mut().for_each(replace_placeholders),
@@ -197,32 +193,13 @@ fn every_fixture_is_classified() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert!(
-        names.len() > 50,
-        "suspiciously few fixtures: {}",
-        names.len()
-    );
-    let known: Vec<&str> = [
-        GRAPH_RESPONSES,
-        GRAPH_REQUESTS,
-        OIDC_TOKEN_RESPONSES,
-        OIDC_TOKEN_ERRORS,
-        NOT_JSON_VERBATIM,
-        OUT_OF_SCOPE,
-    ]
-    .concat();
-    let unclassified: Vec<&String> = names
-        .iter()
-        .filter(|n| !known.contains(&n.as_str()))
-        .collect();
-    assert!(
-        unclassified.is_empty(),
-        "unclassified fixtures: {unclassified:?}"
-    );
-    let missing: Vec<&&str> = known
-        .iter()
-        .filter(|k| !names.iter().any(|n| n == *k))
-        .collect();
+    assert!(names.len() > 50, "suspiciously few fixtures: {}", names.len());
+    let known: Vec<&str> =
+        [GRAPH_RESPONSES, GRAPH_REQUESTS, OIDC_TOKEN_RESPONSES, OIDC_TOKEN_ERRORS, NOT_JSON_VERBATIM, OUT_OF_SCOPE]
+            .concat();
+    let unclassified: Vec<&String> = names.iter().filter(|n| !known.contains(&n.as_str())).collect();
+    assert!(unclassified.is_empty(), "unclassified fixtures: {unclassified:?}");
+    let missing: Vec<&&str> = known.iter().filter(|k| !names.iter().any(|n| n == *k)).collect();
     assert!(missing.is_empty(), "classified but missing: {missing:?}");
 }
 
@@ -230,10 +207,7 @@ fn every_fixture_is_classified() {
 fn verbatim_doc_samples_are_not_json_but_their_twins_are() {
     for name in NOT_JSON_VERBATIM {
         let text = read(name);
-        assert!(
-            serde_json::from_str::<Value>(&text).is_err(),
-            "{name} unexpectedly parses"
-        );
+        assert!(serde_json::from_str::<Value>(&text).is_err(), "{name} unexpectedly parses");
         let twin = name.replace(".verbatim.txt", ".json");
         serde_json::from_str::<Value>(&read(&twin)).unwrap_or_else(|e| panic!("{twin}: {e}"));
     }
@@ -291,21 +265,14 @@ fn users_and_directory_objects() {
     assert_eq!(depth, 3);
 
     // /users/$count is text/plain, a bare integer (not JSON-structured).
-    let n: u64 = read("graph_users_count_response.txt")
-        .trim()
-        .parse()
-        .unwrap();
+    let n: u64 = read("graph_users_count_response.txt").trim().parse().unwrap();
     assert_eq!(n, 893);
 }
 
 #[test]
 fn groups_and_members() {
     let page: Page<Group> = parse("graph_groups_list_response.json");
-    assert!(
-        page.value
-            .iter()
-            .any(|g| g.group_types.iter().any(|t| t == "Unified"))
-    );
+    assert!(page.value.iter().any(|g| g.group_types.iter().any(|t| t == "Unified")));
 
     let page: Page<Group> = parse("graph_groups_list_filter_startswith_count_response.json");
     assert!(page.count.is_some());
@@ -337,55 +304,15 @@ fn licensing_photo_and_skus() {
 #[test]
 fn graph_error_envelopes_keep_code_message_and_request_ids() {
     let cases = [
-        (
-            "graph_error_400_count_without_consistencylevel_response.json",
-            400,
-            "Request_BadRequest",
-            true,
-        ),
-        (
-            "graph_error_400_endswith_without_advanced_params_response.json",
-            400,
-            "Request_UnsupportedQuery",
-            true,
-        ),
-        (
-            "graph_error_400_search_without_consistencylevel_response.json",
-            400,
-            "Request_UnsupportedQuery",
-            true,
-        ),
-        (
-            "graph_error_400_unsupported_filter_property_response.json",
-            400,
-            "Request_UnsupportedQuery",
-            true,
-        ),
-        (
-            "graph_error_403_authorization_requestdenied_response.json",
-            403,
-            "Authorization_RequestDenied",
-            true,
-        ),
-        (
-            "graph_error_404_resource_not_found_response.json",
-            404,
-            "Request_ResourceNotFound",
-            true,
-        ),
-        (
-            "graph_error_501_notimplemented_response.json",
-            501,
-            "NotImplemented",
-            true,
-        ),
+        ("graph_error_400_count_without_consistencylevel_response.json", 400, "Request_BadRequest", true),
+        ("graph_error_400_endswith_without_advanced_params_response.json", 400, "Request_UnsupportedQuery", true),
+        ("graph_error_400_search_without_consistencylevel_response.json", 400, "Request_UnsupportedQuery", true),
+        ("graph_error_400_unsupported_filter_property_response.json", 400, "Request_UnsupportedQuery", true),
+        ("graph_error_403_authorization_requestdenied_response.json", 403, "Authorization_RequestDenied", true),
+        ("graph_error_404_resource_not_found_response.json", 404, "Request_ResourceNotFound", true),
+        ("graph_error_501_notimplemented_response.json", 501, "NotImplemented", true),
         // The sendMail doc sample has no innerError.
-        (
-            "graph_sendmail_error_invalid_mime_response.json",
-            400,
-            "ErrorMimeContentInvalidBase64String",
-            false,
-        ),
+        ("graph_sendmail_error_invalid_mime_response.json", 400, "ErrorMimeContentInvalidBase64String", false),
     ];
     for (name, status, code, has_request_id) in cases {
         let body = read(name);
@@ -410,39 +337,23 @@ fn graph_error_envelopes_keep_code_message_and_request_ids() {
 
 #[test]
 fn users_delta_rounds() {
-    let p: DeltaPage<User> =
-        DeltaPage::from_json(read("graph_users_delta_initial_response.json").as_bytes()).unwrap();
+    let p: DeltaPage<User> = DeltaPage::from_json(read("graph_users_delta_initial_response.json").as_bytes()).unwrap();
     assert!(p.next_link.as_deref().unwrap().contains("$skiptoken="));
     assert!(p.delta_link.is_none());
-    assert!(p.items.iter().any(|i| matches!(
-        i,
-        DeltaItem::Removed {
-            reason: RemovedReason::Deleted,
-            ..
-        }
-    )));
-    assert!(
-        p.items
-            .iter()
-            .any(|i| matches!(i, DeltaItem::Upsert(u) if !u.id.is_empty()))
-    );
+    assert!(p.items.iter().any(|i| matches!(i, DeltaItem::Removed { reason: RemovedReason::Deleted, .. })));
+    assert!(p.items.iter().any(|i| matches!(i, DeltaItem::Upsert(u) if !u.id.is_empty())));
 
     let p: DeltaPage<User> =
-        DeltaPage::from_json(read("graph_users_delta_nextlink_page_response.json").as_bytes())
-            .unwrap();
+        DeltaPage::from_json(read("graph_users_delta_nextlink_page_response.json").as_bytes()).unwrap();
     assert!(p.next_link.is_some() && !p.items.is_empty());
 
-    let p: DeltaPage<User> = DeltaPage::from_json(
-        read("graph_users_delta_final_page_with_deltalink_response.json").as_bytes(),
-    )
-    .unwrap();
+    let p: DeltaPage<User> =
+        DeltaPage::from_json(read("graph_users_delta_final_page_with_deltalink_response.json").as_bytes()).unwrap();
     assert!(p.is_last());
     assert!(p.delta_link.as_deref().unwrap().contains("$deltatoken="));
 
-    let p: DeltaPage<User> = DeltaPage::from_json(
-        read("graph_users_delta_deltalink_no_changes_response.json").as_bytes(),
-    )
-    .unwrap();
+    let p: DeltaPage<User> =
+        DeltaPage::from_json(read("graph_users_delta_deltalink_no_changes_response.json").as_bytes()).unwrap();
     assert!(p.items.is_empty());
     assert!(p.delta_link.is_some() && p.next_link.is_none());
 }
@@ -452,19 +363,12 @@ fn education_users_with_documented_placeholders() {
     // Placeholder artefact: the strict model rejects "Boolean" for a bool...
     let raw = read("graph_education_users_list_response.json");
     let err = serde_json::from_str::<Page<EducationUser>>(&raw).unwrap_err();
-    assert!(
-        err.to_string().contains("Boolean") || err.to_string().contains("bool"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("Boolean") || err.to_string().contains("bool"), "{err}");
 
-    for name in [
-        "graph_education_users_list_response.json",
-        "graph_education_users_delta_response.json",
-    ] {
+    for name in ["graph_education_users_list_response.json", "graph_education_users_delta_response.json"] {
         let mut v: Value = serde_json::from_str(&read(name)).unwrap();
         replace_placeholders(&mut v);
-        let page: Page<EducationUser> =
-            serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let page: Page<EducationUser> = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let u = &page.value[0];
         assert!(!u.id.is_empty());
         // "String" is not a known role: forward-compatible Unknown.
@@ -472,27 +376,20 @@ fn education_users_with_documented_placeholders() {
         assert_eq!(u.account_enabled, Some(true));
         assert!(u.student.is_some() && u.teacher.is_some());
         if name.contains("delta") {
-            let d: DeltaPage<EducationUser> =
-                DeltaPage::from_json(&serde_json::to_vec(&v).unwrap()).unwrap();
+            let d: DeltaPage<EducationUser> = DeltaPage::from_json(&serde_json::to_vec(&v).unwrap()).unwrap();
             assert!(d.next_link.is_some());
         }
     }
 
     // Doc bug: wrapped in "value": {...}; plus placeholders.
-    let mut v = unwrap_value_object(
-        serde_json::from_str(&read("graph_education_me_get_response.json")).unwrap(),
-    );
+    let mut v = unwrap_value_object(serde_json::from_str(&read("graph_education_me_get_response.json")).unwrap());
     replace_placeholders(&mut v);
     let me: EducationUser = serde_json::from_value(v).unwrap();
     assert_eq!(me.id, "90eedea1-dea1-90ee-a1de-ee90a1deee90");
 
     // Realistic sample: parses as-is.
     let page: Page<EducationUser> = parse("graph_education_school_users_list_response.json");
-    assert!(
-        page.value
-            .iter()
-            .any(|u| u.primary_role == PrimaryRole::Student)
-    );
+    assert!(page.value.iter().any(|u| u.primary_role == PrimaryRole::Student));
     assert!(page.value.iter().all(|u| u.mailing_address.is_some()));
 }
 
@@ -514,14 +411,8 @@ fn education_schools_and_classes() {
     let class: EducationClass = parse("graph_education_class_get_response.json");
     assert_eq!(class.mail_nickname.as_deref(), Some("Leadership101"));
     let d: DeltaPage<EducationClass> =
-        DeltaPage::from_json(read("graph_education_classes_delta_response.json").as_bytes())
-            .unwrap();
-    assert!(
-        d.next_link
-            .as_deref()
-            .unwrap()
-            .contains("/education/classes/delta?$skiptoken=")
-    );
+        DeltaPage::from_json(read("graph_education_classes_delta_response.json").as_bytes()).unwrap();
+    assert!(d.next_link.as_deref().unwrap().contains("/education/classes/delta?$skiptoken="));
     assert!(matches!(&d.items[0], DeltaItem::Upsert(c) if c.term.is_some()));
 }
 
@@ -541,34 +432,19 @@ fn education_assignments_resources_and_submissions() {
     ] {
         let page: Page<EducationAssignment> = parse(name);
         assert!(!page.value.is_empty(), "{name}");
-        assert!(
-            page.value
-                .iter()
-                .all(|a| a.status != AssignmentStatus::Unknown),
-            "{name}"
-        );
+        assert!(page.value.iter().all(|a| a.status != AssignmentStatus::Unknown), "{name}");
     }
 
-    let r: EducationAssignmentResource =
-        parse("graph_education_assignment_resource_create_link_response.json");
-    assert_eq!(
-        r.resource.odata_type.as_deref(),
-        Some("#microsoft.graph.educationLinkResource")
-    );
-    assert_eq!(
-        r.resource.link.as_deref(),
-        Some("https://wonderopolis.org/")
-    );
+    let r: EducationAssignmentResource = parse("graph_education_assignment_resource_create_link_response.json");
+    assert_eq!(r.resource.odata_type.as_deref(), Some("#microsoft.graph.educationLinkResource"));
+    assert_eq!(r.resource.link.as_deref(), Some("https://wonderopolis.org/"));
 
     let page: Page<EducationSubmission> =
         parse("graph_education_assignment_submissions_list_expand_outcomes_response.json");
     let s = &page.value[0];
     assert_eq!(s.status, SubmissionStatus::Returned);
     assert_eq!(s.outcomes.len(), 3);
-    assert_eq!(
-        s.recipient.as_ref().unwrap().user_id.as_deref(),
-        Some("80cefd93-8d88-40e2-b5d3-67898383e226")
-    );
+    assert_eq!(s.recipient.as_ref().unwrap().user_id.as_deref(), Some("80cefd93-8d88-40e2-b5d3-67898383e226"));
     // Empty identity sets are objects of nulls, not null.
     assert_eq!(s.unsubmitted_by.as_ref().unwrap().user_id(), None);
 
@@ -579,8 +455,7 @@ fn education_assignments_resources_and_submissions() {
     // Doc error: the unsubmit sample shows "returned" (should be "working").
     let s: EducationSubmission = parse("graph_education_submission_unsubmit_response.json");
     assert_eq!(s.status, SubmissionStatus::Returned);
-    let s: EducationSubmission =
-        parse("graph_education_submission_reassign_response_no_prefer.json");
+    let s: EducationSubmission = parse("graph_education_submission_reassign_response_no_prefer.json");
     assert_eq!(s.status, SubmissionStatus::Returned);
     assert!(s.reassigned_date_time.is_some());
     let s: EducationSubmission = parse("graph_education_submission_reassign_response_prefer.json");
@@ -591,19 +466,10 @@ fn education_assignments_resources_and_submissions() {
 fn request_body_fixtures_match_our_request_types() {
     let b: BatchRequestBody = parse("graph_batch_request.json");
     assert!(b.requests.len() <= edu_msgraph::MAX_BATCH_SIZE);
-    assert!(
-        b.requests
-            .iter()
-            .any(|r| r.body.is_some() && r.headers.contains_key("Content-Type"))
-    );
+    assert!(b.requests.iter().any(|r| r.body.is_some() && r.headers.contains_key("Content-Type")));
     let b: BatchRequestBody = parse("graph_batch_dependson_request.json");
     assert_eq!(b.requests[1].depends_on, vec!["1".to_owned()]);
-    assert!(
-        edu_msgraph::batch::plan_chunks(&b.requests, 20)
-            .unwrap()
-            .len()
-            == 1
-    );
+    assert!(edu_msgraph::batch::plan_chunks(&b.requests, 20).unwrap().len() == 1);
 
     let req: AssignLicenseRequest = parse("graph_user_assignlicense_request.json");
     assert_eq!(
@@ -612,45 +478,27 @@ fn request_body_fixtures_match_our_request_types() {
     );
 
     let mail: SendMailRequest = parse("graph_me_sendmail_with_attachment_request.json");
-    assert_eq!(
-        mail.message.attachments[0].odata_type,
-        "#microsoft.graph.fileAttachment"
-    );
+    assert_eq!(mail.message.attachments[0].odata_type, "#microsoft.graph.fileAttachment");
     // Doc artefact: "saveToSentItems": "false" as a string -> our bool model
     // rejects it (we always send a real boolean).
-    assert!(
-        serde_json::from_str::<SendMailRequest>(&read("graph_me_sendmail_request.json")).is_err()
-    );
+    assert!(serde_json::from_str::<SendMailRequest>(&read("graph_me_sendmail_request.json")).is_err());
     let mut v: Value = serde_json::from_str(&read("graph_me_sendmail_request.json")).unwrap();
     v["saveToSentItems"] = Value::Bool(false);
     let mail: SendMailRequest = serde_json::from_value(v).unwrap();
-    assert_eq!(
-        serde_json::to_value(&mail).unwrap()["saveToSentItems"],
-        false
-    );
+    assert_eq!(serde_json::to_value(&mail).unwrap()["saveToSentItems"], false);
 
     let new: NewAssignment = parse("graph_education_class_assignment_create_request.json");
     let ours = NewAssignment::for_class("x");
     assert_eq!(new.assign_to, ours.assign_to);
     assert_eq!(new.status.as_deref(), Some("draft"));
 
-    let r: EducationAssignmentResource =
-        parse("graph_education_assignment_resource_create_link_request.json");
+    let r: EducationAssignmentResource = parse("graph_education_assignment_resource_create_link_request.json");
     assert_eq!(r.distribute_for_student_work, Some(false));
     assert!(r.resource.link.is_some());
 
-    for name in [
-        "graph_group_members_add_ref_request.json",
-        "graph_education_class_members_add_ref_request.json",
-    ] {
+    for name in ["graph_group_members_add_ref_request.json", "graph_education_class_members_add_ref_request.json"] {
         let v: Value = parse(name);
-        assert!(
-            v["@odata.id"]
-                .as_str()
-                .unwrap()
-                .starts_with("https://graph.microsoft.com/v1.0/"),
-            "{name}"
-        );
+        assert!(v["@odata.id"].as_str().unwrap().starts_with("https://graph.microsoft.com/v1.0/"), "{name}");
     }
     let v: Value = parse("graph_group_members_add_bind_patch_request.json");
     assert!(v["members@odata.bind"].as_array().unwrap().len() <= 20);
@@ -659,13 +507,7 @@ fn request_body_fixtures_match_our_request_types() {
     let v: Value = parse("graph_user_patch_passwordprofile_request.json");
     assert!(v["passwordProfile"].get("password").is_some());
     let v: Value = parse("graph_user_create_request.json");
-    for k in [
-        "accountEnabled",
-        "displayName",
-        "mailNickname",
-        "userPrincipalName",
-        "passwordProfile",
-    ] {
+    for k in ["accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile"] {
         assert!(v.get(k).is_some(), "{k}");
     }
 }
@@ -673,42 +515,28 @@ fn request_body_fixtures_match_our_request_types() {
 #[test]
 fn oidc_token_responses_parse() {
     for name in OIDC_TOKEN_RESPONSES {
-        let t = TokenResponse::from_json(read(name).as_bytes())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let t = TokenResponse::from_json(read(name).as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(t.expires_in > 0, "{name}");
         assert_eq!(t.token_type, "Bearer", "{name}");
     }
-    let t = TokenResponse::from_json(
-        read("oidc_token_client_credentials_recorded_response.json").as_bytes(),
-    )
-    .unwrap();
+    let t = TokenResponse::from_json(read("oidc_token_client_credentials_recorded_response.json").as_bytes()).unwrap();
     assert!(t.scope.is_none() && t.refresh_token.is_none() && t.ext_expires_in.is_some());
-    let t =
-        TokenResponse::from_json(read("oidc_token_device_code_recorded_response.json").as_bytes())
-            .unwrap();
+    let t = TokenResponse::from_json(read("oidc_token_device_code_recorded_response.json").as_bytes()).unwrap();
     assert!(t.refresh_token.is_some() && t.id_token.is_some());
-    assert!(
-        t.scope
-            .unwrap()
-            .contains("https://graph.microsoft.com/User.ReadWrite.All")
-    );
+    assert!(t.scope.unwrap().contains("https://graph.microsoft.com/User.ReadWrite.All"));
 }
 
 #[test]
 fn oidc_token_errors_parse() {
     for name in OIDC_TOKEN_ERRORS {
-        let e = OAuthError::from_json(400, read(name).as_bytes())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let e = OAuthError::from_json(400, read(name).as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!e.error.is_empty(), "{name}");
         assert!(!e.error_codes.is_empty(), "{name}");
         assert!(e.trace_id.is_some() && e.correlation_id.is_some(), "{name}");
         assert!(!e.is_invalid_grant());
     }
-    let e = OAuthError::from_json(
-        401,
-        read("oidc_token_error_invalid_client_recorded_response.json").as_bytes(),
-    )
-    .unwrap();
+    let e =
+        OAuthError::from_json(401, read("oidc_token_error_invalid_client_recorded_response.json").as_bytes()).unwrap();
     assert_eq!(e.error, "invalid_client");
     assert_eq!(e.status, 401);
     assert!(e.has_error_code(7000216));
@@ -721,10 +549,9 @@ fn batch_inner_response_shape() {
     // status is a number, 204 has body null, headers optional.
     let r: BatchResponse = serde_json::from_str(r#"{"id":"4","status":204,"body":null}"#).unwrap();
     assert!(r.is_success() && r.body.is_none());
-    let r: BatchResponse = serde_json::from_str(
-        r#"{"id":"3","status":401,"body":{"error":{"code":"Forbidden","message":"..."}}}"#,
-    )
-    .unwrap();
+    let r: BatchResponse =
+        serde_json::from_str(r#"{"id":"3","status":401,"body":{"error":{"code":"Forbidden","message":"..."}}}"#)
+            .unwrap();
     assert!(matches!(r.to_error(), GraphError::Unauthorized(_)));
     assert_eq!(r.to_error().code(), Some("Forbidden"));
 }

@@ -50,8 +50,11 @@ async fn logs_have_method_path_status_request_id_but_no_secrets() {
         if req.path().starts_with("/auth/") {
             Resp::json(200, json!({"access_token": "APP-TOKEN-SECRET", "expires_in": 3599}))
         } else if req.path().contains("jane") {
-            Resp::json(404, json!({"error": {"code": "Request_ResourceNotFound", "message": "jane@contoso.com not found"}}))
-                .header("request-id", "rid-42")
+            Resp::json(
+                404,
+                json!({"error": {"code": "Request_ResourceNotFound", "message": "jane@contoso.com not found"}}),
+            )
+            .header("request-id", "rid-42")
         } else {
             Resp::json(200, json!({"value": []})).header("request-id", "rid-43")
         }
@@ -65,33 +68,20 @@ async fn logs_have_method_path_status_request_id_but_no_secrets() {
     let _ = c
         .list_users(
             &GraphAuth::app_only("t1"),
-            &ListUsersOptions {
-                filter: Some("mail eq 'bob@contoso.com'".into()),
-                ..Default::default()
-            },
+            &ListUsersOptions { filter: Some("mail eq 'bob@contoso.com'".into()), ..Default::default() },
         )
         .await
         .unwrap();
     let all = logs.lock().unwrap().join("\n");
     assert!(all.contains("graph.method=GET"), "{all}");
     assert!(all.contains("graph.status=404"), "{all}");
-    assert!(
-        all.contains("graph.request_id=\"rid-42\"") || all.contains("graph.request_id=rid-42"),
-        "{all}"
-    );
+    assert!(all.contains("graph.request_id=\"rid-42\"") || all.contains("graph.request_id=rid-42"), "{all}");
     assert!(all.contains("graph.path=/graph/v1.0/users/{upn}"), "{all}");
     assert!(all.contains("duration_ms="), "{all}");
     assert!(all.contains("retry=0"), "{all}");
-    for forbidden in [
-        "APP-TOKEN-SECRET",
-        "USER-TOKEN-SECRET",
-        "CLIENT-SECRET-VALUE",
-        "jane",
-        "bob",
-        "$filter",
-        "$select",
-        "?",
-    ] {
+    for forbidden in
+        ["APP-TOKEN-SECRET", "USER-TOKEN-SECRET", "CLIENT-SECRET-VALUE", "jane", "bob", "$filter", "$select", "?"]
+    {
         assert!(!all.contains(forbidden), "log leaks {forbidden:?}:\n{all}");
     }
 }

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use edu_msgraph::{
-    BatchRequest, DeltaItem, DeltaStart, GraphAuth, GraphClient, GraphError, GraphRequest,
-    GraphSettings, PageOptions, RemovedReason, RequestBody,
+    BatchRequest, DeltaItem, DeltaStart, GraphAuth, GraphClient, GraphError, GraphRequest, GraphSettings, PageOptions,
+    RemovedReason, RequestBody,
 };
 use reqwest::Method;
 use secrecy::SecretString;
@@ -53,11 +53,7 @@ fn throttled_body() -> serde_json::Value {
 
 #[tokio::test]
 async fn retry_after_integer_seconds_is_honoured() {
-    let server = flaky(
-        1,
-        Resp::json(429, throttled_body()).header("Retry-After", "1"),
-    )
-    .await;
+    let server = flaky(1, Resp::json(429, throttled_body()).header("Retry-After", "1")).await;
     let (c, sleeper) = client(&server, server.settings());
     let user: edu_msgraph::models::User = c.get(&auth(), "/users/u1?$select=id").await.unwrap();
     assert_eq!(user.id, "u1");
@@ -66,25 +62,16 @@ async fn retry_after_integer_seconds_is_honoured() {
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[0].header("Retry-Attempt"), None);
     assert_eq!(reqs[1].header("Retry-Attempt"), Some("1"));
-    assert_eq!(
-        reqs[0].header("client-request-id"),
-        reqs[1].header("client-request-id")
-    );
+    assert_eq!(reqs[0].header("client-request-id"), reqs[1].header("client-request-id"));
     assert_eq!(reqs[0].header("authorization"), Some("Bearer user-token-A"));
     assert_eq!(reqs[0].target, "/graph/v1.0/users/u1?$select=id");
 }
 
 #[tokio::test]
 async fn retry_after_decimal_seconds_is_honoured() {
-    let server = flaky(
-        1,
-        Resp::json(429, throttled_body()).header("Retry-After", "0.5"),
-    )
-    .await;
+    let server = flaky(1, Resp::json(429, throttled_body()).header("Retry-After", "0.5")).await;
     let (c, sleeper) = client(&server, server.settings());
-    c.get::<serde_json::Value>(&auth(), "/me?$select=id")
-        .await
-        .unwrap();
+    c.get::<serde_json::Value>(&auth(), "/me?$select=id").await.unwrap();
     assert_eq!(sleeper.delays(), vec![Duration::from_millis(500)]);
     assert_eq!(server.requests().len(), 2);
 }
@@ -92,39 +79,24 @@ async fn retry_after_decimal_seconds_is_honoured() {
 #[tokio::test]
 async fn retry_after_http_date_is_honoured() {
     let when = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
-    let server = flaky(
-        1,
-        Resp::json(429, throttled_body()).header("Retry-After", &when),
-    )
-    .await;
+    let server = flaky(1, Resp::json(429, throttled_body()).header("Retry-After", &when)).await;
     let (c, sleeper) = client(&server, server.settings());
-    c.get::<serde_json::Value>(&auth(), "/me?$select=id")
-        .await
-        .unwrap();
+    c.get::<serde_json::Value>(&auth(), "/me?$select=id").await.unwrap();
     let delays = sleeper.delays();
     assert_eq!(delays.len(), 1);
-    assert!(
-        delays[0] > Duration::from_secs(27) && delays[0] <= Duration::from_secs(30),
-        "{delays:?}"
-    );
+    assert!(delays[0] > Duration::from_secs(27) && delays[0] <= Duration::from_secs(30), "{delays:?}");
 }
 
 #[tokio::test]
 async fn service_unavailable_without_retry_after_backs_off_exponentially() {
     let server = flaky(3, Resp::empty(503)).await;
     let (c, sleeper) = client(&server, server.settings());
-    c.get::<serde_json::Value>(&auth(), "/me?$select=id")
-        .await
-        .unwrap();
+    c.get::<serde_json::Value>(&auth(), "/me?$select=id").await.unwrap();
     let delays = sleeper.delays();
     assert_eq!(delays.len(), 3);
     for (n, d) in delays.iter().enumerate() {
         let ceiling = Duration::from_secs(3 * (1 << n));
-        assert!(
-            *d >= ceiling / 2 && *d <= ceiling,
-            "retry {n}: {d:?} not in [{:?}, {ceiling:?}]",
-            ceiling / 2
-        );
+        assert!(*d >= ceiling / 2 && *d <= ceiling, "retry {n}: {d:?} not in [{:?}, {ceiling:?}]", ceiling / 2);
     }
     assert_eq!(server.requests().len(), 4);
 }
@@ -133,29 +105,20 @@ async fn service_unavailable_without_retry_after_backs_off_exponentially() {
 async fn gateway_timeout_is_retried() {
     let server = flaky(1, Resp::empty(504)).await;
     let (c, sleeper) = client(&server, server.settings());
-    c.get::<serde_json::Value>(&auth(), "/me?$select=id")
-        .await
-        .unwrap();
+    c.get::<serde_json::Value>(&auth(), "/me?$select=id").await.unwrap();
     assert_eq!(sleeper.delays().len(), 1);
     assert_eq!(server.requests().len(), 2);
 }
 
 #[tokio::test]
 async fn retries_are_bounded_and_end_in_throttled() {
-    let server = flaky(
-        usize::MAX,
-        Resp::json(429, throttled_body())
-            .header("Retry-After", "2")
-            .header("request-id", "hdr-id"),
-    )
-    .await;
+    let server =
+        flaky(usize::MAX, Resp::json(429, throttled_body()).header("Retry-After", "2").header("request-id", "hdr-id"))
+            .await;
     let mut s = server.settings();
     s.max_retries = 2;
     let (c, sleeper) = client(&server, s);
-    let err = c
-        .get::<serde_json::Value>(&auth(), "/me?$select=id")
-        .await
-        .unwrap_err();
+    let err = c.get::<serde_json::Value>(&auth(), "/me?$select=id").await.unwrap_err();
     assert_eq!(server.requests().len(), 3);
     assert_eq!(sleeper.delays(), vec![Duration::from_secs(2); 2]);
     match &err {
@@ -166,10 +129,7 @@ async fn retries_are_bounded_and_end_in_throttled() {
     }
     assert_eq!(err.code(), Some("TooManyRequests"));
     // innerError request-id wins over the header.
-    assert_eq!(
-        err.request_id(),
-        Some("94fb3b52-452a-4535-a601-69e0a90e3aa2")
-    );
+    assert_eq!(err.request_id(), Some("94fb3b52-452a-4535-a601-69e0a90e3aa2"));
     assert_eq!(err.status(), Some(429));
 }
 
@@ -180,26 +140,16 @@ async fn max_retries_is_clamped_to_ten() {
     s.max_retries = 50;
     s.retry_budget = Duration::from_secs(100_000);
     let (c, _sleeper) = client(&server, s);
-    let err = c
-        .get::<serde_json::Value>(&auth(), "/me?$select=id")
-        .await
-        .unwrap_err();
+    let err = c.get::<serde_json::Value>(&auth(), "/me?$select=id").await.unwrap_err();
     assert!(matches!(err, GraphError::Server(_)), "{err:?}");
     assert_eq!(server.requests().len(), 11);
 }
 
 #[tokio::test]
 async fn retry_after_above_the_cap_is_returned_not_waited() {
-    let server = flaky(
-        usize::MAX,
-        Resp::json(429, throttled_body()).header("Retry-After", "600"),
-    )
-    .await;
+    let server = flaky(usize::MAX, Resp::json(429, throttled_body()).header("Retry-After", "600")).await;
     let (c, sleeper) = client(&server, server.settings());
-    let err = c
-        .get::<serde_json::Value>(&auth(), "/me?$select=id")
-        .await
-        .unwrap_err();
+    let err = c.get::<serde_json::Value>(&auth(), "/me?$select=id").await.unwrap_err();
     assert!(sleeper.delays().is_empty());
     assert_eq!(server.requests().len(), 1);
     assert!(matches!(
@@ -221,10 +171,7 @@ async fn client_errors_are_not_retried() {
             "innerError": {"request-id": format!("rid-{status}"), "date": "2021-05-18T19:03:10"}}});
         let server = flaky(usize::MAX, Resp::json(status, body)).await;
         let (c, sleeper) = client(&server, server.settings());
-        let err = c
-            .get::<serde_json::Value>(&auth(), "/me?$select=id")
-            .await
-            .unwrap_err();
+        let err = c.get::<serde_json::Value>(&auth(), "/me?$select=id").await.unwrap_err();
         assert_eq!(server.requests().len(), 1, "status {status}");
         assert!(sleeper.delays().is_empty());
         let ok = match status {
@@ -248,9 +195,7 @@ async fn non_rewindable_bodies_are_not_retried() {
     let mut req = GraphRequest::new(Method::PUT, "/drives/d/items/i:/f.txt:/content");
     req.body = RequestBody::Stream {
         content_type: "text/plain".to_owned(),
-        body: reqwest::Body::wrap_stream(futures_util::stream::iter(vec![
-            Ok::<_, std::io::Error>(b"hello".to_vec()),
-        ])),
+        body: reqwest::Body::wrap_stream(futures_util::stream::iter(vec![Ok::<_, std::io::Error>(b"hello".to_vec())])),
     };
     let err = c.send(&auth(), req).await.unwrap_err();
     assert!(matches!(err, GraphError::Server(_)), "{err:?}");
@@ -263,10 +208,7 @@ async fn non_rewindable_bodies_are_not_retried() {
 async fn rewindable_post_bodies_are_resent_on_retry() {
     let server = flaky(1, Resp::empty(503)).await;
     let (c, _sleeper) = client(&server, server.settings());
-    let _: serde_json::Value = c
-        .post(&auth(), "/users", &json!({"displayName": "x"}))
-        .await
-        .unwrap();
+    let _: serde_json::Value = c.post(&auth(), "/users", &json!({"displayName": "x"})).await.unwrap();
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[0].body, reqs[1].body);
@@ -285,10 +227,7 @@ async fn timeouts_map_to_timeout_and_idempotent_gets_are_retried() {
     s.max_retries = 1;
     let (c, sleeper) = client(&server, s);
     let started = Instant::now();
-    let err = c
-        .get::<serde_json::Value>(&auth(), "/me?$select=id")
-        .await
-        .unwrap_err();
+    let err = c.get::<serde_json::Value>(&auth(), "/me?$select=id").await.unwrap_err();
     assert!(matches!(err, GraphError::Timeout(_)), "{err:?}");
     // Without the timeout the first attempt alone would succeed after 800 ms.
     assert!(started.elapsed() < Duration::from_millis(1500));
@@ -297,10 +236,7 @@ async fn timeouts_map_to_timeout_and_idempotent_gets_are_retried() {
 
     // A POST that timed out is not retried (it may have been processed).
     let before = server.requests().len();
-    let err = c
-        .post::<_, serde_json::Value>(&auth(), "/users", &json!({}))
-        .await
-        .unwrap_err();
+    let err = c.post::<_, serde_json::Value>(&auth(), "/users", &json!({})).await.unwrap_err();
     assert!(matches!(err, GraphError::Timeout(_)));
     assert_eq!(server.requests().len(), before + 1);
 }
@@ -338,20 +274,11 @@ async fn paging_follows_next_link_and_resends_consistency_level() {
     assert_eq!(count, Some(4));
     let reqs = server.requests();
     assert_eq!(reqs.len(), 3);
-    assert!(
-        reqs.iter()
-            .all(|r| r.header("ConsistencyLevel") == Some("eventual"))
-    );
-    assert!(
-        reqs[0]
-            .target
-            .starts_with("/graph/v1.0/users?$select=id,displayName")
-    );
+    assert!(reqs.iter().all(|r| r.header("ConsistencyLevel") == Some("eventual")));
+    assert!(reqs[0].target.starts_with("/graph/v1.0/users?$select=id,displayName"));
     // (the url crate percent-encodes `'` in queries; servers decode it)
     assert!(
-        reqs[0]
-            .target
-            .contains("&$filter=startswith(displayName,%27a%27)&$top=2&$count=true"),
+        reqs[0].target.contains("&$filter=startswith(displayName,%27a%27)&$top=2&$count=true"),
         "{}",
         reqs[0].target
     );
@@ -366,48 +293,28 @@ async fn paging_is_bounded_and_stream_stops_at_the_bound() {
     })
     .await;
     let (c, _) = client(&server, server.settings());
-    let opts = PageOptions {
-        max_pages: Some(3),
-        ..Default::default()
-    };
-    let err = c
-        .get_all_pages::<serde_json::Value>(&auth(), "/groups?$select=id", &opts)
-        .await
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        GraphError::PageLimitExceeded { max_pages: 3 }
-    ));
+    let opts = PageOptions { max_pages: Some(3), ..Default::default() };
+    let err = c.get_all_pages::<serde_json::Value>(&auth(), "/groups?$select=id", &opts).await.unwrap_err();
+    assert!(matches!(err, GraphError::PageLimitExceeded { max_pages: 3 }));
     assert_eq!(server.requests().len(), 3);
 
     use futures_util::StreamExt;
-    let pages: Vec<_> = c
-        .pages::<serde_json::Value>(auth(), "/groups?$select=id", opts)
-        .collect()
-        .await;
+    let pages: Vec<_> = c.pages::<serde_json::Value>(auth(), "/groups?$select=id", opts).collect().await;
     assert_eq!(pages.len(), 4);
     assert!(pages[..3].iter().all(Result::is_ok));
-    assert!(matches!(
-        pages[3],
-        Err(GraphError::PageLimitExceeded { .. })
-    ));
+    assert!(matches!(pages[3], Err(GraphError::PageLimitExceeded { .. })));
     assert_eq!(server.requests().len(), 6);
 }
 
 #[tokio::test]
 async fn foreign_next_links_are_refused() {
     let server = serve(|_req| async move {
-        Resp::json(
-            200,
-            json!({"value": [], "@odata.nextLink": "https://evil.example/v1.0/users?$skiptoken=x"}),
-        )
+        Resp::json(200, json!({"value": [], "@odata.nextLink": "https://evil.example/v1.0/users?$skiptoken=x"}))
     })
     .await;
     let (c, _) = client(&server, server.settings());
-    let err = c
-        .get_all_pages::<serde_json::Value>(&auth(), "/users?$select=id", &PageOptions::default())
-        .await
-        .unwrap_err();
+    let err =
+        c.get_all_pages::<serde_json::Value>(&auth(), "/users?$select=id", &PageOptions::default()).await.unwrap_err();
     assert!(matches!(err, GraphError::InvalidRequest(_)), "{err:?}");
     assert_eq!(server.requests().len(), 1);
     assert!(c.resolve("../../auth/x").is_err());
@@ -448,16 +355,11 @@ async fn batch_chunks_retries_inner_429_and_reports_per_item() {
     })
     .await;
     let (c, sleeper) = client(&server, server.settings());
-    let requests: Vec<BatchRequest> = (0..25)
-        .map(|i| BatchRequest::get(i.to_string(), format!("/users/{i}?$select=id")))
-        .collect();
+    let requests: Vec<BatchRequest> =
+        (0..25).map(|i| BatchRequest::get(i.to_string(), format!("/users/{i}?$select=id"))).collect();
     let results = c.batch(&auth(), requests).await.unwrap();
 
-    let sizes: Vec<usize> = server
-        .requests()
-        .iter()
-        .map(|r| r.json()["requests"].as_array().unwrap().len())
-        .collect();
+    let sizes: Vec<usize> = server.requests().iter().map(|r| r.json()["requests"].as_array().unwrap().len()).collect();
     assert_eq!(sizes, vec![20, 1, 5]);
     assert_eq!(sleeper.delays(), vec![Duration::from_millis(200)]);
 
@@ -509,10 +411,7 @@ async fn batch_inner_429_exhausted_is_throttled_and_depends_on_is_sent() {
     let results = c.batch(&auth(), reqs).await.unwrap();
     let first = server.requests()[0].json();
     assert_eq!(first["requests"][1]["dependsOn"], json!(["1"]));
-    assert_eq!(
-        first["requests"][0]["headers"]["Content-Type"],
-        "application/json"
-    );
+    assert_eq!(first["requests"][0]["headers"]["Content-Type"], "application/json");
     // 1 + 2 retries, both items resent each time.
     assert_eq!(server.requests().len(), 3);
     assert_eq!(sleeper.delays(), vec![Duration::from_secs(1); 2]);
@@ -520,10 +419,7 @@ async fn batch_inner_429_exhausted_is_throttled_and_depends_on_is_sent() {
         results.get("1"),
         Some(Err(GraphError::Throttled { retry_after: Some(d), .. })) if *d == Duration::from_secs(1)
     ));
-    assert!(matches!(
-        results.get("2"),
-        Some(Err(GraphError::BadRequest(_)))
-    ));
+    assert!(matches!(results.get("2"), Some(Err(GraphError::BadRequest(_)))));
 }
 
 #[tokio::test]
@@ -554,16 +450,12 @@ async fn per_tenant_concurrency_is_capped_while_other_tenants_proceed() {
     for _ in 0..6 {
         let (c, a) = (c.clone(), a.clone());
         handles.push(tokio::spawn(async move {
-            c.get::<serde_json::Value>(&a, "/me?$select=id")
-                .await
-                .unwrap();
+            c.get::<serde_json::Value>(&a, "/me?$select=id").await.unwrap();
             started.elapsed()
         }));
     }
     tokio::time::sleep(Duration::from_millis(30)).await;
-    c.get::<serde_json::Value>(&b, "/me?$select=id")
-        .await
-        .unwrap();
+    c.get::<serde_json::Value>(&b, "/me?$select=id").await.unwrap();
     let b_done = started.elapsed();
     let mut a_done = Vec::new();
     for h in handles {
@@ -574,10 +466,7 @@ async fn per_tenant_concurrency_is_capped_while_other_tenants_proceed() {
     // 6 requests, 2 at a time, 150 ms each: at least 3 waves.
     assert!(*last_a >= Duration::from_millis(440), "{last_a:?}");
     // Tenant B did not queue behind tenant A (A needs >= 3 waves of 150 ms).
-    assert!(
-        b_done + Duration::from_millis(200) < *last_a,
-        "{b_done:?} vs {last_a:?}"
-    );
+    assert!(b_done + Duration::from_millis(200) < *last_a, "{b_done:?} vs {last_a:?}");
 }
 
 #[tokio::test]
@@ -609,15 +498,8 @@ async fn graph_error_mapping_keeps_code_message_and_request_id() {
     let err = c.get_user(&auth(), "x", &[]).await.unwrap_err();
     assert!(err.is_not_found());
     assert_eq!(err.code(), Some("Request_ResourceNotFound"));
-    assert!(
-        err.message()
-            .unwrap()
-            .starts_with("Resource 'x' does not exist")
-    );
-    assert_eq!(
-        err.request_id(),
-        Some("9a1cc4a0-2ae8-4ab3-9a11-ebe5dc6a7c8d")
-    );
+    assert!(err.message().unwrap().starts_with("Resource 'x' does not exist"));
+    assert_eq!(err.request_id(), Some("9a1cc4a0-2ae8-4ab3-9a11-ebe5dc6a7c8d"));
     // Display carries status/code/request-id but not the message.
     let shown = err.to_string();
     assert!(shown.contains("404") && shown.contains("Request_ResourceNotFound"));
@@ -628,33 +510,20 @@ async fn graph_error_mapping_keeps_code_message_and_request_id() {
     assert!(matches!(err, GraphError::BadRequest(_)));
     assert_eq!(err.code(), Some("ErrorMimeContentInvalidBase64String"));
     assert_eq!(err.request_id(), Some("hdr-rid"));
-    assert_eq!(
-        err.detail().unwrap().client_request_id.as_deref(),
-        Some("hdr-crid")
-    );
+    assert_eq!(err.detail().unwrap().client_request_id.as_deref(), Some("hdr-crid"));
 
-    let err = c
-        .users_delta(&auth(), DeltaStart::Initial { select: &[] })
-        .await
-        .unwrap_err();
+    let err = c.users_delta(&auth(), DeltaStart::Initial { select: &[] }).await.unwrap_err();
     match &err {
-        GraphError::ResyncRequired { location, .. } => assert_eq!(
-            location.as_deref(),
-            Some("https://graph.microsoft.com/v1.0/users/delta?$deltatoken=")
-        ),
+        GraphError::ResyncRequired { location, .. } => {
+            assert_eq!(location.as_deref(), Some("https://graph.microsoft.com/v1.0/users/delta?$deltatoken="))
+        }
         other => panic!("{other:?}"),
     }
-    let err = c
-        .education_users_delta(&auth(), DeltaStart::Initial { select: &[] })
-        .await
-        .unwrap_err();
+    let err = c.education_users_delta(&auth(), DeltaStart::Initial { select: &[] }).await.unwrap_err();
     assert!(err.is_resync_required(), "{err:?}");
     assert_eq!(err.code(), Some("syncStateNotFound"));
 
-    let err = c
-        .get::<serde_json::Value>(&auth(), "/other")
-        .await
-        .unwrap_err();
+    let err = c.get::<serde_json::Value>(&auth(), "/other").await.unwrap_err();
     assert!(matches!(err, GraphError::Server(_)));
     assert_eq!(err.status(), Some(500));
     assert_eq!(err.code(), None);
@@ -682,44 +551,18 @@ async fn delta_pages_report_removed_items_and_links() {
     })
     .await;
     let (c, _) = client(&server, server.settings());
-    let p1 = c
-        .users_delta(
-            &auth(),
-            DeltaStart::Initial {
-                select: &["id", "displayName"],
-            },
-        )
-        .await
-        .unwrap();
+    let p1 = c.users_delta(&auth(), DeltaStart::Initial { select: &["id", "displayName"] }).await.unwrap();
     assert_eq!(p1.items.len(), 3);
     assert!(matches!(&p1.items[0], DeltaItem::Upsert(u) if u.id == "u1"));
-    assert_eq!(
-        p1.items[1],
-        DeltaItem::Removed {
-            id: "u2".into(),
-            reason: RemovedReason::Deleted
-        }
-    );
-    assert_eq!(
-        p1.items[2],
-        DeltaItem::Removed {
-            id: "u4".into(),
-            reason: RemovedReason::Changed
-        }
-    );
+    assert_eq!(p1.items[1], DeltaItem::Removed { id: "u2".into(), reason: RemovedReason::Deleted });
+    assert_eq!(p1.items[2], DeltaItem::Removed { id: "u4".into(), reason: RemovedReason::Changed });
     assert!(p1.delta_link.is_none());
     let next = p1.next_link.unwrap();
-    let p2 = c
-        .users_delta(&auth(), DeltaStart::Link(&next))
-        .await
-        .unwrap();
+    let p2 = c.users_delta(&auth(), DeltaStart::Link(&next)).await.unwrap();
     assert!(p2.is_last());
     assert!(p2.delta_link.unwrap().ends_with("$deltatoken=d1"));
     let reqs = server.requests();
-    assert_eq!(
-        reqs[0].target,
-        "/graph/v1.0/users/delta?$select=id,displayName"
-    );
+    assert_eq!(reqs[0].target, "/graph/v1.0/users/delta?$select=id,displayName");
     assert_eq!(reqs[1].target, "/graph/v1.0/users/delta?$skiptoken=s1");
 }
 
@@ -733,10 +576,7 @@ async fn photo_404_is_none_and_bytes_are_returned() {
                 body: vec![0xff, 0xd8, 0xff],
             }
         } else {
-            Resp::json(
-                404,
-                json!({"error": {"code": "ImageNotFound", "message": "no photo"}}),
-            )
+            Resp::json(404, json!({"error": {"code": "ImageNotFound", "message": "no photo"}}))
         }
     })
     .await;
@@ -747,15 +587,7 @@ async fn photo_404_is_none_and_bytes_are_returned() {
     assert_eq!(p.content_type.as_deref(), Some("image/jpeg"));
     let reqs = server.requests();
     assert!(reqs.iter().all(|r| r.header("accept") == Some("image/*")));
-    assert_eq!(
-        reqs.iter()
-            .filter(|r| r
-                .headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("accept")))
-            .count(),
-        2
-    );
+    assert_eq!(reqs.iter().filter(|r| r.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("accept"))).count(), 2);
 }
 
 #[tokio::test]
@@ -766,12 +598,8 @@ async fn typed_helpers_send_select_refs_and_encoded_ids() {
             ("POST", p) if p.ends_with("/sendMail") => Resp::empty(202),
             ("PATCH", _) => Resp::empty(204),
             ("DELETE", _) => Resp::empty(204),
-            ("POST", p) if p.ends_with("/publish") => {
-                Resp::json(200, json!({"id": "a1", "status": "published"}))
-            }
-            ("POST", p) if p.ends_with("/reassign") => {
-                Resp::json(200, json!({"id": "s1", "status": "reassigned"}))
-            }
+            ("POST", p) if p.ends_with("/publish") => Resp::json(200, json!({"id": "a1", "status": "published"})),
+            ("POST", p) if p.ends_with("/reassign") => Resp::json(200, json!({"id": "s1", "status": "reassigned"})),
             _ => Resp::json(200, json!({"id": "x", "value": []})),
         }
     })
@@ -781,60 +609,31 @@ async fn typed_helpers_send_select_refs_and_encoded_ids() {
     c.add_group_member(&a, "g1", "u1").await.unwrap();
     c.add_class_member(&a, "c1", "u2").await.unwrap();
     c.remove_group_member(&a, "g1", "u1").await.unwrap();
-    c.update_user(&a, "guest#EXT#@x.com", &json!({"jobTitle": "t"}))
-        .await
-        .unwrap();
+    c.update_user(&a, "guest#EXT#@x.com", &json!({"jobTitle": "t"})).await.unwrap();
     c.get_user(&a, "jane@contoso.com", &["id"]).await.unwrap();
     let asg = c.publish_assignment(&a, "c1", "a1").await.unwrap();
     assert_eq!(asg.status, edu_msgraph::models::AssignmentStatus::Published);
     let sub = c.reassign_submission(&a, "c1", "a1", "s1").await.unwrap();
-    assert_eq!(
-        sub.status,
-        edu_msgraph::models::SubmissionStatus::Reassigned
-    );
+    assert_eq!(sub.status, edu_msgraph::models::SubmissionStatus::Reassigned);
     c.delete_service_principal(&a, "sp1").await.unwrap();
-    c.send_mail(&a, Some("u1"), &Default::default())
-        .await
-        .unwrap();
+    c.send_mail(&a, Some("u1"), &Default::default()).await.unwrap();
     c.schools(&a).await.unwrap();
 
     let reqs = server.requests();
     let base = server.graph_base();
     assert_eq!(reqs[0].target, "/graph/v1.0/groups/g1/members/$ref");
-    assert_eq!(
-        reqs[0].json(),
-        json!({"@odata.id": format!("{base}/v1.0/directoryObjects/u1")})
-    );
-    assert_eq!(
-        reqs[1].target,
-        "/graph/v1.0/education/classes/c1/members/$ref"
-    );
-    assert_eq!(
-        reqs[1].json(),
-        json!({"@odata.id": format!("{base}/v1.0/education/users/u2")})
-    );
+    assert_eq!(reqs[0].json(), json!({"@odata.id": format!("{base}/v1.0/directoryObjects/u1")}));
+    assert_eq!(reqs[1].target, "/graph/v1.0/education/classes/c1/members/$ref");
+    assert_eq!(reqs[1].json(), json!({"@odata.id": format!("{base}/v1.0/education/users/u2")}));
     assert_eq!(reqs[2].method, "DELETE");
     assert_eq!(reqs[2].target, "/graph/v1.0/groups/g1/members/u1/$ref");
     assert_eq!(reqs[3].target, "/graph/v1.0/users/guest%23EXT%23@x.com");
-    assert_eq!(
-        reqs[4].target,
-        "/graph/v1.0/users/jane@contoso.com?$select=id"
-    );
-    assert_eq!(
-        reqs[5].target,
-        "/graph/v1.0/education/classes/c1/assignments/a1/publish"
-    );
-    assert_eq!(
-        reqs[6].header("Prefer"),
-        Some("include-unknown-enum-members")
-    );
+    assert_eq!(reqs[4].target, "/graph/v1.0/users/jane@contoso.com?$select=id");
+    assert_eq!(reqs[5].target, "/graph/v1.0/education/classes/c1/assignments/a1/publish");
+    assert_eq!(reqs[6].header("Prefer"), Some("include-unknown-enum-members"));
     assert_eq!(reqs[7].method, "DELETE");
     assert_eq!(reqs[8].target, "/graph/v1.0/users/u1/sendMail");
-    assert!(
-        reqs[9]
-            .target
-            .starts_with("/graph/v1.0/education/schools?$select=id,")
-    );
+    assert!(reqs[9].target.starts_with("/graph/v1.0/education/schools?$select=id,"));
     // Every GET carried $select.
     for r in reqs.iter().filter(|r| r.method == "GET") {
         assert!(r.target.contains("$select="), "{}", r.target);
@@ -847,9 +646,7 @@ async fn a_429_pauses_the_whole_tenant_lane() {
     let server = serve(move |req| {
         let first = first.clone();
         async move {
-            if req.header("authorization") == Some("Bearer tok-A")
-                && first.fetch_add(1, Ordering::SeqCst) == 0
-            {
+            if req.header("authorization") == Some("Bearer tok-A") && first.fetch_add(1, Ordering::SeqCst) == 0 {
                 Resp::json(429, throttled_body()).header("Retry-After", "1")
             } else {
                 Resp::json(200, json!({"id": "x"}))
@@ -860,25 +657,16 @@ async fn a_429_pauses_the_whole_tenant_lane() {
     let (c, sleeper) = client(&server, server.settings());
     let a = GraphAuth::delegated("tenant-A", SecretString::from("tok-A"));
     let b = GraphAuth::delegated("tenant-B", SecretString::from("tok-B"));
-    c.get::<serde_json::Value>(&a, "/me?$select=id")
-        .await
-        .unwrap();
+    c.get::<serde_json::Value>(&a, "/me?$select=id").await.unwrap();
     assert_eq!(sleeper.delays(), vec![Duration::from_secs(1)]);
     // Tenant B is not paused.
-    c.get::<serde_json::Value>(&b, "/me?$select=id")
-        .await
-        .unwrap();
+    c.get::<serde_json::Value>(&b, "/me?$select=id").await.unwrap();
     assert_eq!(sleeper.delays().len(), 1);
     // The next tenant-A request waits out the rest of the Retry-After.
-    c.get::<serde_json::Value>(&a, "/me?$select=id")
-        .await
-        .unwrap();
+    c.get::<serde_json::Value>(&a, "/me?$select=id").await.unwrap();
     let delays = sleeper.delays();
     assert_eq!(delays.len(), 2, "{delays:?}");
-    assert!(
-        delays[1] > Duration::from_millis(500) && delays[1] <= Duration::from_secs(1),
-        "{delays:?}"
-    );
+    assert!(delays[1] > Duration::from_millis(500) && delays[1] <= Duration::from_secs(1), "{delays:?}");
 }
 
 #[tokio::test]
@@ -900,20 +688,13 @@ async fn count_bulk_members_and_organization_helpers() {
     })
     .await;
     let (c, _) = client(&server, server.settings());
-    assert_eq!(
-        c.count_users(&auth(), Some("accountEnabled eq true"))
-            .await
-            .unwrap(),
-        893
-    );
+    assert_eq!(c.count_users(&auth(), Some("accountEnabled eq true")).await.unwrap(), 893);
     let org = c.organization(&auth()).await.unwrap().unwrap();
     assert_eq!(org.id, "tid-1");
     assert_eq!(org.verified_domains[0].is_default, Some(true));
     let ids: Vec<String> = (0..25).map(|i| format!("u{i}")).collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    c.add_group_members_bulk(&auth(), "g1", &refs)
-        .await
-        .unwrap();
+    c.add_group_members_bulk(&auth(), "g1", &refs).await.unwrap();
     let reqs = server.requests();
     assert_eq!(reqs[0].header("ConsistencyLevel"), Some("eventual"));
     assert_eq!(reqs[0].header("Accept"), Some("text/plain"));
@@ -921,10 +702,7 @@ async fn count_bulk_members_and_organization_helpers() {
     let patches: Vec<_> = reqs.iter().filter(|r| r.method == "PATCH").collect();
     assert_eq!(patches.len(), 2);
     assert_eq!(patches[0].target, "/graph/v1.0/groups/g1");
-    let binds = patches[0].json()["members@odata.bind"]
-        .as_array()
-        .unwrap()
-        .len();
+    let binds = patches[0].json()["members@odata.bind"].as_array().unwrap().len();
     assert_eq!(binds, 20);
     assert_eq!(
         patches[1].json()["members@odata.bind"][4],
@@ -934,19 +712,12 @@ async fn count_bulk_members_and_organization_helpers() {
 
 #[tokio::test]
 async fn retry_budget_bounds_total_waiting() {
-    let server = flaky(
-        usize::MAX,
-        Resp::json(429, throttled_body()).header("Retry-After", "2"),
-    )
-    .await;
+    let server = flaky(usize::MAX, Resp::json(429, throttled_body()).header("Retry-After", "2")).await;
     let mut s = server.settings();
     s.max_retries = 10;
     s.retry_budget = Duration::from_secs(5);
     let (c, sleeper) = client(&server, s);
-    let err = c
-        .get::<serde_json::Value>(&auth(), "/me?$select=id")
-        .await
-        .unwrap_err();
+    let err = c.get::<serde_json::Value>(&auth(), "/me?$select=id").await.unwrap_err();
     assert!(matches!(err, GraphError::Throttled { .. }));
     assert_eq!(sleeper.delays(), vec![Duration::from_secs(2); 2]);
     assert_eq!(server.requests().len(), 3);
@@ -976,11 +747,7 @@ async fn global_concurrency_cap_applies_across_tenants() {
     for i in 0..6 {
         let c = c.clone();
         let a = GraphAuth::delegated(format!("tenant-{i}"), SecretString::from("t"));
-        handles.push(tokio::spawn(async move {
-            c.get::<serde_json::Value>(&a, "/me?$select=id")
-                .await
-                .unwrap()
-        }));
+        handles.push(tokio::spawn(async move { c.get::<serde_json::Value>(&a, "/me?$select=id").await.unwrap() }));
     }
     for h in handles {
         h.await.unwrap();
@@ -990,34 +757,19 @@ async fn global_concurrency_cap_applies_across_tenants() {
 
 #[tokio::test]
 async fn a_long_tenant_pause_fails_fast_instead_of_parking_callers() {
-    let server = flaky(
-        1,
-        Resp::json(429, throttled_body()).header("Retry-After", "600"),
-    )
-    .await;
+    let server = flaky(1, Resp::json(429, throttled_body()).header("Retry-After", "600")).await;
     let (c, sleeper) = client(&server, server.settings());
-    let err = c
-        .get::<serde_json::Value>(&auth(), "/me?$select=id")
-        .await
-        .unwrap_err();
+    let err = c.get::<serde_json::Value>(&auth(), "/me?$select=id").await.unwrap_err();
     assert!(matches!(err, GraphError::Throttled { .. }));
     // The next call for the same tenant is refused locally (no request sent).
-    let err = c
-        .get::<serde_json::Value>(&auth(), "/me?$select=id")
-        .await
-        .unwrap_err();
+    let err = c.get::<serde_json::Value>(&auth(), "/me?$select=id").await.unwrap_err();
     match err {
-        GraphError::Throttled {
-            retry_after: Some(d),
-            ..
-        } => assert!(d > Duration::from_secs(590)),
+        GraphError::Throttled { retry_after: Some(d), .. } => assert!(d > Duration::from_secs(590)),
         other => panic!("{other:?}"),
     }
     assert_eq!(server.requests().len(), 1);
     assert!(sleeper.delays().is_empty());
     // Other tenants are unaffected.
     let b = GraphAuth::delegated("tenant-b", SecretString::from("t"));
-    c.get::<serde_json::Value>(&b, "/me?$select=id")
-        .await
-        .unwrap();
+    c.get::<serde_json::Value>(&b, "/me?$select=id").await.unwrap();
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use edu_msgraph::{
-    AssertionAlg, AssertionClaims, ClientCredential, GraphAuth, GraphClient, GraphSettings,
-    TokenClient, TokenError, build_client_assertion, generate_self_signed_certificate,
+    AssertionAlg, AssertionClaims, ClientCredential, GraphAuth, GraphClient, GraphSettings, TokenClient, TokenError,
+    build_client_assertion, generate_self_signed_certificate,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use secrecy::{ExposeSecret, SecretString};
@@ -21,12 +21,7 @@ use serde_json::json;
 use sha1::Digest as _;
 use support::{Resp, serve};
 
-fn verify(
-    token: &str,
-    public_key_pem: &str,
-    alg: Algorithm,
-    aud: &str,
-) -> (jsonwebtoken::Header, AssertionClaims) {
+fn verify(token: &str, public_key_pem: &str, alg: Algorithm, aud: &str) -> (jsonwebtoken::Header, AssertionClaims) {
     let header = jsonwebtoken::decode_header(token).unwrap();
     let mut v = Validation::new(alg);
     v.set_audience(&[aud]);
@@ -42,11 +37,7 @@ fn ps256_client_assertion_verifies_and_matches_the_certificate() {
     let cert = generate_self_signed_certificate("edugraph-sync", 365).unwrap();
     // The signing key's public half is the one inside the certificate.
     let spki = pem::parse(&cert.public_key_pem).unwrap().into_contents();
-    assert!(
-        cert.cert_der
-            .windows(spki.len())
-            .any(|w| w == spki.as_slice())
-    );
+    assert!(cert.cert_der.windows(spki.len()).any(|w| w == spki.as_slice()));
 
     let aud = "https://login.microsoftonline.com/contoso-tid/oauth2/v2.0/token";
     let mut jtis = HashSet::new();
@@ -75,24 +66,15 @@ fn ps256_client_assertion_verifies_and_matches_the_certificate() {
         assert!(jtis.insert(claims.jti), "jti reused");
     }
     // A PS256 assertion does not verify as RS256 (really PSS-signed).
-    let jwt = build_client_assertion(
-        "c",
-        aud,
-        &cert.cert_der,
-        &cert.private_key_pem,
-        AssertionAlg::Ps256,
-        SystemTime::now(),
-    )
-    .unwrap();
+    let jwt =
+        build_client_assertion("c", aud, &cert.cert_der, &cert.private_key_pem, AssertionAlg::Ps256, SystemTime::now())
+            .unwrap();
     let key = DecodingKey::from_rsa_pem(cert.public_key_pem.as_bytes()).unwrap();
     let mut v = Validation::new(Algorithm::RS256);
     v.set_audience(&[aud]);
     assert!(jsonwebtoken::decode::<AssertionClaims>(&jwt, &key, &v).is_err());
     // Thumbprints reported for Entra registration.
-    assert_eq!(
-        cert.x5t_s256,
-        URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&cert.cert_der))
-    );
+    assert_eq!(cert.x5t_s256, URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&cert.cert_der)));
     assert_eq!(cert.thumbprint_sha1_hex.len(), 40);
     assert_eq!(cert.thumbprint_sha256_hex.len(), 64);
     assert!(cert.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
@@ -123,29 +105,23 @@ fn rs256_client_assertion_uses_sha1_x5t() {
 async fn certificate_credential_posts_an_assertion_for_the_tenant_endpoint() {
     let cert = generate_self_signed_certificate("edugraph-sync", 30).unwrap();
     let server = serve(|_req| async move {
-        Resp::json(200, json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": "app-tok"}))
+        Resp::json(
+            200,
+            json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": "app-tok"}),
+        )
     })
     .await;
     let settings = server.settings();
-    let cred = ClientCredential::certificate_from_pem(
-        &cert.cert_pem,
-        cert.private_key_pem.clone(),
-        AssertionAlg::Ps256,
-    )
-    .unwrap();
+    let cred =
+        ClientCredential::certificate_from_pem(&cert.cert_pem, cert.private_key_pem.clone(), AssertionAlg::Ps256)
+            .unwrap();
     let tokens = TokenClient::with_credential(&settings, Some(cred)).unwrap();
     let tok = tokens.app_token("contoso-tid").await.unwrap();
     assert_eq!(tok.expose_secret(), "app-tok");
     let req = &server.requests()[0];
     assert_eq!(req.path(), "/auth/contoso-tid/oauth2/v2.0/token");
-    assert_eq!(
-        req.form_value("grant_type").as_deref(),
-        Some("client_credentials")
-    );
-    assert_eq!(
-        req.form_value("scope").as_deref(),
-        Some("https://graph.microsoft.com/.default")
-    );
+    assert_eq!(req.form_value("grant_type").as_deref(), Some("client_credentials"));
+    assert_eq!(req.form_value("scope").as_deref(), Some("https://graph.microsoft.com/.default"));
     assert_eq!(req.form_value("client_id").as_deref(), Some("app-id"));
     assert_eq!(req.form_value("client_secret"), None);
     assert_eq!(
@@ -153,12 +129,8 @@ async fn certificate_credential_posts_an_assertion_for_the_tenant_endpoint() {
         Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
     );
     let aud = format!("{}/auth/contoso-tid/oauth2/v2.0/token", server.base());
-    let (header, claims) = verify(
-        &req.form_value("client_assertion").unwrap(),
-        &cert.public_key_pem,
-        Algorithm::PS256,
-        &aud,
-    );
+    let (header, claims) =
+        verify(&req.form_value("client_assertion").unwrap(), &cert.public_key_pem, Algorithm::PS256, &aud);
     assert_eq!(header.x5t_s256.as_deref(), Some(cert.x5t_s256.as_str()));
     assert_eq!(claims.iss, "app-id");
 }
@@ -188,31 +160,19 @@ async fn app_only_token_is_fetched_once_for_concurrent_calls() {
     let mut handles = Vec::new();
     for _ in 0..10 {
         let (c, auth) = (c.clone(), auth.clone());
-        handles.push(tokio::spawn(async move {
-            c.get::<serde_json::Value>(&auth, "/users/x?$select=id")
-                .await
-                .unwrap()
-        }));
+        handles
+            .push(tokio::spawn(async move { c.get::<serde_json::Value>(&auth, "/users/x?$select=id").await.unwrap() }));
     }
     for h in handles {
         h.await.unwrap();
     }
     assert_eq!(token_calls.load(Ordering::SeqCst), 1);
     assert_eq!(server.count("/graph/"), 10);
-    let token_req = server
-        .requests()
-        .into_iter()
-        .find(|r| r.path().starts_with("/auth/"))
-        .unwrap();
-    assert_eq!(
-        token_req.form_value("client_secret").as_deref(),
-        Some("s3cr3t-value")
-    );
+    let token_req = server.requests().into_iter().find(|r| r.path().starts_with("/auth/")).unwrap();
+    assert_eq!(token_req.form_value("client_secret").as_deref(), Some("s3cr3t-value"));
 
     // Another tenant gets its own token.
-    c.get::<serde_json::Value>(&GraphAuth::app_only("other-tid"), "/users/x?$select=id")
-        .await
-        .unwrap();
+    c.get::<serde_json::Value>(&GraphAuth::app_only("other-tid"), "/users/x?$select=id").await.unwrap();
     assert_eq!(token_calls.load(Ordering::SeqCst), 2);
 }
 
@@ -227,15 +187,9 @@ async fn app_only_token_is_refreshed_ahead_of_expiry_and_after_401() {
             if req.path().starts_with("/auth/") {
                 let n = tc.fetch_add(1, Ordering::SeqCst);
                 // 120 s < the 300 s refresh margin: never reused.
-                Resp::json(
-                    200,
-                    json!({"access_token": format!("tok-{n}"), "expires_in": "120"}),
-                )
+                Resp::json(200, json!({"access_token": format!("tok-{n}"), "expires_in": "120"}))
             } else if gc.fetch_add(1, Ordering::SeqCst) == 1 {
-                Resp::json(
-                    401,
-                    json!({"error": {"code": "InvalidAuthenticationToken", "message": "expired"}}),
-                )
+                Resp::json(401, json!({"error": {"code": "InvalidAuthenticationToken", "message": "expired"}}))
             } else {
                 Resp::json(200, json!({"id": "x"}))
             }
@@ -246,13 +200,9 @@ async fn app_only_token_is_refreshed_ahead_of_expiry_and_after_401() {
     settings.client_secret = Some(SecretString::from("s"));
     let c = GraphClient::new(settings).unwrap();
     let auth = GraphAuth::app_only("contoso-tid");
-    c.get::<serde_json::Value>(&auth, "/me?$select=id")
-        .await
-        .unwrap();
+    c.get::<serde_json::Value>(&auth, "/me?$select=id").await.unwrap();
     // Second call: refetch (expiring) then a 401 -> invalidate, refetch, retry.
-    c.get::<serde_json::Value>(&auth, "/me?$select=id")
-        .await
-        .unwrap();
+    c.get::<serde_json::Value>(&auth, "/me?$select=id").await.unwrap();
     assert_eq!(token_calls.load(Ordering::SeqCst), 3);
     assert_eq!(graph_calls.load(Ordering::SeqCst), 3);
 }
@@ -261,23 +211,11 @@ async fn app_only_token_is_refreshed_ahead_of_expiry_and_after_401() {
 async fn app_only_without_credential_is_a_config_error() {
     let server = serve(|_req| async { Resp::empty(500) }).await;
     let c = GraphClient::new(server.settings()).unwrap();
-    let err = c
-        .get::<serde_json::Value>(&GraphAuth::app_only("t1"), "/me?$select=id")
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, edu_msgraph::GraphError::Token(TokenError::Config(_))),
-        "{err:?}"
-    );
+    let err = c.get::<serde_json::Value>(&GraphAuth::app_only("t1"), "/me?$select=id").await.unwrap_err();
+    assert!(matches!(err, edu_msgraph::GraphError::Token(TokenError::Config(_))), "{err:?}");
     assert!(server.requests().is_empty());
-    let err = c
-        .get::<serde_json::Value>(&GraphAuth::app_only("../evil"), "/me")
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, edu_msgraph::GraphError::InvalidRequest(_)),
-        "{err:?}"
-    );
+    let err = c.get::<serde_json::Value>(&GraphAuth::app_only("../evil"), "/me").await.unwrap_err();
+    assert!(matches!(err, edu_msgraph::GraphError::InvalidRequest(_)), "{err:?}");
 }
 
 #[tokio::test]
@@ -314,34 +252,16 @@ async fn code_exchange_and_refresh_send_the_right_form_and_parse_tokens() {
     assert_eq!(resp.id_token.as_deref(), Some("h.p.s"));
     assert_eq!(resp.expires_in, 3599);
     let dbg = format!("{resp:?}");
-    assert!(
-        !dbg.contains("at-1") && !dbg.contains("rt-1") && !dbg.contains("h.p.s"),
-        "{dbg}"
-    );
+    assert!(!dbg.contains("at-1") && !dbg.contains("rt-1") && !dbg.contains("h.p.s"), "{dbg}");
     let req = &server.requests()[0];
     assert_eq!(req.path(), "/auth/organizations/oauth2/v2.0/token");
     assert_eq!(req.form_value("code").as_deref(), Some("the-code"));
-    assert_eq!(
-        req.form_value("code_verifier").as_deref(),
-        Some("verifier-xyz")
-    );
-    assert_eq!(
-        req.form_value("redirect_uri").as_deref(),
-        Some("https://app/cb")
-    );
-    assert_eq!(
-        req.form_value("scope").as_deref(),
-        Some("openid profile offline_access User.Read")
-    );
-    assert_eq!(
-        req.form_value("client_secret").as_deref(),
-        Some("web-secret")
-    );
+    assert_eq!(req.form_value("code_verifier").as_deref(), Some("verifier-xyz"));
+    assert_eq!(req.form_value("redirect_uri").as_deref(), Some("https://app/cb"));
+    assert_eq!(req.form_value("scope").as_deref(), Some("openid profile offline_access User.Read"));
+    assert_eq!(req.form_value("client_secret").as_deref(), Some("web-secret"));
 
-    let err = tokens
-        .refresh("contoso-tid", &SecretString::from("rt-1"), &["User.Read"])
-        .await
-        .unwrap_err();
+    let err = tokens.refresh("contoso-tid", &SecretString::from("rt-1"), &["User.Read"]).await.unwrap_err();
     let oauth = err.oauth().expect("OAuth error");
     assert_eq!(oauth.status, 400);
     assert!(oauth.is_invalid_grant());
@@ -350,22 +270,13 @@ async fn code_exchange_and_refresh_send_the_right_form_and_parse_tokens() {
     assert_eq!(oauth.trace_id.as_deref(), Some("trace-1"));
     assert_eq!(oauth.correlation_id.as_deref(), Some("corr-1"));
     let shown = err.to_string();
-    assert!(
-        shown.contains("AADSTS65001") && !shown.contains("has not consented"),
-        "{shown}"
-    );
-    assert_eq!(
-        server.requests()[1].form_value("refresh_token").as_deref(),
-        Some("rt-1")
-    );
+    assert!(shown.contains("AADSTS65001") && !shown.contains("has not consented"), "{shown}");
+    assert_eq!(server.requests()[1].form_value("refresh_token").as_deref(), Some("rt-1"));
 }
 
 #[test]
 fn secrets_are_redacted_from_debug() {
-    let s = GraphSettings {
-        client_secret: Some(SecretString::from("super-secret-value")),
-        ..Default::default()
-    };
+    let s = GraphSettings { client_secret: Some(SecretString::from("super-secret-value")), ..Default::default() };
     assert!(!format!("{s:?}").contains("super-secret-value"));
     let a = GraphAuth::delegated("t", SecretString::from("bearer-value"));
     assert!(!format!("{a:?}").contains("bearer-value"));
@@ -375,10 +286,8 @@ fn secrets_are_redacted_from_debug() {
     assert!(!format!("{tokens:?}").contains("super-secret-value"));
     let client = GraphClient::new(s).unwrap();
     assert!(!format!("{client:?}").contains("super-secret-value"));
-    let p = edu_msgraph::models::PasswordProfile {
-        password: Some(SecretString::from("P@ssw0rd!")),
-        ..Default::default()
-    };
+    let p =
+        edu_msgraph::models::PasswordProfile { password: Some(SecretString::from("P@ssw0rd!")), ..Default::default() };
     assert!(!format!("{p:?}").contains("P@ssw0rd!"));
     // ...but the password is serialized for Graph.
     assert_eq!(serde_json::to_value(&p).unwrap()["password"], "P@ssw0rd!");
@@ -392,11 +301,8 @@ async fn token_endpoint_throttling_is_retried_with_a_fresh_assertion() {
         let calls = c2.clone();
         async move {
             match calls.fetch_add(1, Ordering::SeqCst) {
-                0 => Resp::json(
-                    429,
-                    json!({"error": "temporarily_unavailable", "error_codes": [], "trace_id": "t"}),
-                )
-                .header("Retry-After", "1"),
+                0 => Resp::json(429, json!({"error": "temporarily_unavailable", "error_codes": [], "trace_id": "t"}))
+                    .header("Retry-After", "1"),
                 1 => Resp::empty(503),
                 _ => Resp::json(200, json!({"access_token": "ok", "expires_in": 3599})),
             }
@@ -404,12 +310,8 @@ async fn token_endpoint_throttling_is_retried_with_a_fresh_assertion() {
     })
     .await;
     let cert = generate_self_signed_certificate("sync", 1).unwrap();
-    let cred = ClientCredential::certificate(
-        cert.cert_der.clone(),
-        cert.private_key_pem.clone(),
-        AssertionAlg::Ps256,
-    )
-    .unwrap();
+    let cred = ClientCredential::certificate(cert.cert_der.clone(), cert.private_key_pem.clone(), AssertionAlg::Ps256)
+        .unwrap();
     let sleeper = Arc::new(support::RecordingSleeper::default());
     let c = GraphClient::with_sleeper(server.settings(), Some(cred), sleeper.clone()).unwrap();
     let tok = c.tokens().app_token("tid").await.unwrap();
@@ -436,7 +338,10 @@ async fn token_endpoint_throttling_is_retried_with_a_fresh_assertion() {
 
     // OAuth errors other than throttling are not retried.
     let server = serve(|_req| async {
-        Resp::json(401, json!({"error": "invalid_client", "error_codes": [7000215], "trace_id": "t", "correlation_id": "c"}))
+        Resp::json(
+            401,
+            json!({"error": "invalid_client", "error_codes": [7000215], "trace_id": "t", "correlation_id": "c"}),
+        )
     })
     .await;
     let mut s = server.settings();

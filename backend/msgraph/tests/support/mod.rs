@@ -24,10 +24,7 @@ pub struct Req {
 
 impl Req {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
     pub fn path(&self) -> &str {
         self.target.split('?').next().unwrap_or("")
@@ -39,10 +36,7 @@ impl Req {
         serde_urlencoded::from_bytes(&self.body).expect("form body")
     }
     pub fn form_value(&self, key: &str) -> Option<String> {
-        self.form()
-            .into_iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
+        self.form().into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 }
 
@@ -69,11 +63,7 @@ impl Resp {
         }
     }
     pub fn empty(status: u16) -> Self {
-        Resp {
-            status,
-            headers: vec![],
-            body: vec![],
-        }
+        Resp { status, headers: vec![], body: vec![] }
     }
     pub fn header(mut self, k: &str, v: &str) -> Self {
         self.headers.push((k.to_owned(), v.to_owned()));
@@ -81,8 +71,7 @@ impl Resp {
     }
 }
 
-pub type Handler =
-    Arc<dyn Fn(Req) -> Pin<Box<dyn Future<Output = Resp> + Send>> + Send + Sync + 'static>;
+pub type Handler = Arc<dyn Fn(Req) -> Pin<Box<dyn Future<Output = Resp> + Send>> + Send + Sync + 'static>;
 
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -100,16 +89,12 @@ impl TestServer {
         self.requests.lock().unwrap().clone()
     }
     pub fn count(&self, path_prefix: &str) -> usize {
-        self.requests()
-            .iter()
-            .filter(|r| r.path().starts_with(path_prefix))
-            .count()
+        self.requests().iter().filter(|r| r.path().starts_with(path_prefix)).count()
     }
     /// Settings pointing at this server, realistic backoff values (the
     /// recording sleeper makes them instant).
     pub fn settings(&self) -> GraphSettings {
-        let mut s =
-            GraphSettings::new(self.graph_base(), format!("{}/auth", self.base()), "app-id");
+        let mut s = GraphSettings::new(self.graph_base(), format!("{}/auth", self.base()), "app-id");
         s.timeout = Duration::from_secs(5);
         s.connect_timeout = Duration::from_secs(2);
         s
@@ -145,10 +130,7 @@ where
                 for (k, v) in &resp.headers {
                     out.push_str(&format!("{k}: {v}\r\n"));
                 }
-                out.push_str(&format!(
-                    "Content-Length: {}\r\nConnection: close\r\n\r\n",
-                    resp.body.len()
-                ));
+                out.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", resp.body.len()));
                 let mut bytes = out.into_bytes();
                 bytes.extend_from_slice(&resp.body);
                 let _ = write.write_all(&bytes).await;
@@ -176,12 +158,8 @@ async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> Opt
         let (k, v) = h.split_once(':')?;
         headers.push((k.trim().to_owned(), v.trim().to_owned()));
     }
-    let get = |n: &str| {
-        headers
-            .iter()
-            .find(|(k, _): &&(String, String)| k.eq_ignore_ascii_case(n))
-            .map(|(_, v)| v.clone())
-    };
+    let get =
+        |n: &str| headers.iter().find(|(k, _): &&(String, String)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.clone());
     let mut body = Vec::new();
     if let Some(len) = get("content-length") {
         let len: usize = len.parse().ok()?;
@@ -200,12 +178,7 @@ async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> Opt
             body.extend_from_slice(&chunk[..n]);
         }
     }
-    Some(Req {
-        method,
-        target,
-        headers,
-        body,
-    })
+    Some(Req { method, target, headers, body })
 }
 
 /// Records every requested delay and sleeps only 1 ms.
