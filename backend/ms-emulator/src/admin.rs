@@ -117,10 +117,10 @@ pub fn set_consent(sh: &Shared, tid: &str, client: &str, on: bool) -> bool {
     }
     let tid = t.id.clone();
     let is_demo_app = client == st.demo.app_client_id;
-    if let Some(d) = st.demo.tenants.iter_mut().find(|d| d.id == tid) {
-        if is_demo_app {
-            d.consented = on;
-        }
+    if let Some(d) = st.demo.tenants.iter_mut().find(|d| d.id == tid)
+        && is_demo_app
+    {
+        d.consented = on;
     }
     true
 }
@@ -210,13 +210,13 @@ async fn post_app(sh: web::Data<Shared>, body: web::Json<Value>) -> HttpResponse
                 .to_string(),
         },
     );
-    if let Some(perms) = b.get("app_permissions").and_then(Value::as_array) {
-        if let Some(a) = sh.write().apps.get_mut(client_id) {
-            a.app_permissions = perms
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect();
-        }
+    if let Some(perms) = b.get("app_permissions").and_then(Value::as_array)
+        && let Some(a) = sh.write().apps.get_mut(client_id)
+    {
+        a.app_permissions = perms
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect();
     }
     HttpResponse::Created().json(json!({"client_id": client_id}))
 }
@@ -349,7 +349,7 @@ async fn create_user(
         vec![DEFAULT_USER_ROLE.to_string()]
     };
     let u = User {
-        id: id.clone(),
+        id,
         props,
         password: b
             .get("password")

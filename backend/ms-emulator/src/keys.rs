@@ -128,6 +128,7 @@ fn self_signed_cert(key: &RsaPrivateKey, cn: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Reads one DER TLV: (tag, content, whole element, rest).
+#[allow(clippy::type_complexity)]
 fn read_tlv(buf: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
     let tag = *buf.first()?;
     let l0 = *buf.get(1)? as usize;

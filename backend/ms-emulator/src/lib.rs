@@ -335,11 +335,11 @@ fn fault_response(kind: &FaultKind, is_graph: bool, req: &ServiceRequest) -> Htt
             50196,
             "The server is temporarily unavailable.",
         );
-        if let Some(ra) = retry {
-            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&ra) {
-                r.headers_mut()
-                    .insert(actix_web::http::header::RETRY_AFTER, v);
-            }
+        if let Some(ra) = retry
+            && let Ok(v) = actix_web::http::header::HeaderValue::from_str(&ra)
+        {
+            r.headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, v);
         }
         r
     }
@@ -364,10 +364,10 @@ impl RunningEmulator {
     }
     pub fn add_redirect_uri(&self, client_id: &str, uri: &str) {
         let mut st = self.shared.write();
-        if let Some(a) = st.apps.get_mut(client_id) {
-            if !a.redirect_uris.iter().any(|r| r == uri) {
-                a.redirect_uris.push(uri.to_string());
-            }
+        if let Some(a) = st.apps.get_mut(client_id)
+            && !a.redirect_uris.iter().any(|r| r == uri)
+        {
+            a.redirect_uris.push(uri.to_string());
         }
     }
     /// Replaces the application permissions (app roles) an app gets in consented tenants.

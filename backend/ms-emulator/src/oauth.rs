@@ -596,20 +596,20 @@ fn authorize_inner(
                 );
             }
         }
-        if let Some(pr) = &p.prompt {
-            if !matches!(
+        if let Some(pr) = &p.prompt
+            && !matches!(
                 pr.as_str(),
                 "login" | "none" | "consent" | "select_account" | "admin_consent"
-            ) {
-                return redirect_error(
-                    &p,
-                    "invalid_request",
-                    90023,
-                    &format!(
-                        "Invalid prompt value '{pr}'. The only valid values are 'login', 'none', 'consent' and 'select_account'."
-                    ),
-                );
-            }
+            )
+        {
+            return redirect_error(
+                &p,
+                "invalid_request",
+                90023,
+                &format!(
+                    "Invalid prompt value '{pr}'. The only valid values are 'login', 'none', 'consent' and 'select_account'."
+                ),
+            );
         }
     }
     // Accounts already signed in (sign-in cookie) that fit the request.
@@ -1039,7 +1039,7 @@ async fn login_post(
         }
         "other" => sign_in_page(&st, &seg_s, &ctx, &p, None),
         "accept" => {
-            let Some((tid, uid)) = pending.user.clone() else {
+            let Some((tid, uid)) = pending.user else {
                 return sign_in_page(&st, &seg_s, &ctx, &p, None);
             };
             let org = f("consent_org") == "on" || p.admin_consent;
@@ -1217,6 +1217,7 @@ fn split_scopes(scope: &str) -> Result<(Vec<String>, Vec<String>), OAuthErr> {
     Ok((graph, oidc))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn user_tokens(
     st: &mut Store,
     base: &str,
@@ -1375,21 +1376,18 @@ fn token_inner(
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
+        && let Some(b) = h.strip_prefix("Basic ")
+        && let Some(dec) = b64std_decode(b).and_then(|d| String::from_utf8(d).ok())
+        && let Some((u, p)) = dec.split_once(':')
     {
-        if let Some(b) = h.strip_prefix("Basic ") {
-            if let Some(dec) = b64std_decode(b).and_then(|d| String::from_utf8(d).ok()) {
-                if let Some((u, p)) = dec.split_once(':') {
-                    let dec = |s: &str| {
-                        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                            .next()
-                            .map(|(_, v)| v.into_owned())
-                            .unwrap_or_default()
-                    };
-                    client_id = client_id.or(Some(dec(u)));
-                    secret = Some(dec(p));
-                }
-            }
-        }
+        let dec = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        client_id = client_id.or(Some(dec(u)));
+        secret = Some(dec(p));
     }
     let client_id = client_id.ok_or_else(|| {
         err(
@@ -1462,15 +1460,15 @@ fn token_inner(
                     "The provided authorization code was issued to a different client.",
                 ));
             }
-            if let Seg::Tenant(t) = &seg {
-                if *t != c.tenant_id {
-                    return Err(err(
-                        400,
-                        "invalid_grant",
-                        700005,
-                        "Provided Authorization Code is intended to use against other tenant, thus rejected.",
-                    ));
-                }
+            if let Seg::Tenant(t) = &seg
+                && *t != c.tenant_id
+            {
+                return Err(err(
+                    400,
+                    "invalid_grant",
+                    700005,
+                    "Provided Authorization Code is intended to use against other tenant, thus rejected.",
+                ));
             }
             if f("redirect_uri").as_deref() != Some(c.redirect_uri.as_str()) {
                 return Err(err(
@@ -1485,7 +1483,7 @@ fn token_inner(
                 let computed = if c.code_challenge_method.as_deref() == Some("S256") {
                     b64url(&sha2::Sha256::digest(verifier.as_bytes()))
                 } else {
-                    verifier.clone()
+                    verifier
                 };
                 if computed != *ch {
                     return Err(err(
@@ -1553,15 +1551,15 @@ fn token_inner(
                     "The refresh token was issued to a different client.",
                 ));
             }
-            if let Seg::Tenant(t) = &seg {
-                if *t != g.tenant_id {
-                    return Err(err(
-                        400,
-                        "invalid_grant",
-                        700005,
-                        "Provided refresh token is intended to use against other tenant, thus rejected.",
-                    ));
-                }
+            if let Seg::Tenant(t) = &seg
+                && *t != g.tenant_id
+            {
+                return Err(err(
+                    400,
+                    "invalid_grant",
+                    700005,
+                    "Provided refresh token is intended to use against other tenant, thus rejected.",
+                ));
             }
             let scope = match f("scope") {
                 Some(s) => {

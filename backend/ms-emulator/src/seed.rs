@@ -158,7 +158,7 @@ impl<'a> Ctx<'a> {
         let id = det_id(&format!("tenant/{key}"));
         let t = Tenant::new(&id, name, domain);
         let d = DemoTenant {
-            id: id.clone(),
+            id,
             display_name: name.into(),
             domain: domain.into(),
             ..Default::default()
@@ -199,7 +199,7 @@ impl<'a> Ctx<'a> {
             SKU_FACULTY
         };
         props.insert("assignedLicenses".into(), license(sku));
-        let photo = kind != "student" || n % 3 == 0;
+        let photo = kind != "student" || n.is_multiple_of(3);
         let edu = match kind {
             "admin" => None,
             _ => Some(EduInfo {

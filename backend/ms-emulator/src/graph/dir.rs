@@ -353,12 +353,11 @@ fn get_user(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) 
     let t = tenant(&st, ctx)?;
     let u = t.find_user(&key).ok_or_else(|| GErr::not_found(&key))?;
     let mut v = user_view(u, q);
-    if q.expand.iter().any(|e| e == "manager") {
-        if let (Value::Object(o), Some(mgr)) =
+    if q.expand.iter().any(|e| e == "manager")
+        && let (Value::Object(o), Some(mgr)) =
             (&mut v, u.manager.as_ref().and_then(|m| t.users.get(m)))
-        {
-            o.insert("manager".into(), dir_user(mgr));
-        }
+    {
+        o.insert("manager".into(), dir_user(mgr));
     }
     Ok(entity(sh, req, "users", q, v))
 }
@@ -498,24 +497,23 @@ fn patch_user(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GR
             "Invalid value specified for property 'displayName' of resource 'User'.",
         ));
     }
-    if let Some(Value::Array(ph)) = obj.get("businessPhones") {
-        if ph.len() > 1 {
-            return Err(GErr::bad(
-                "Request_BadRequest",
-                "Only one business phone number can be set.",
-            ));
-        }
+    if let Some(Value::Array(ph)) = obj.get("businessPhones")
+        && ph.len() > 1
+    {
+        return Err(GErr::bad(
+            "Request_BadRequest",
+            "Only one business phone number can be set.",
+        ));
     }
-    if let Some(upn) = obj.get("userPrincipalName").and_then(Value::as_str) {
-        if t.upn_index
+    if let Some(upn) = obj.get("userPrincipalName").and_then(Value::as_str)
+        && t.upn_index
             .get(&upn.to_lowercase())
             .is_some_and(|x| *x != uid)
-        {
-            return Err(GErr::bad(
-                "Request_BadRequest",
-                "Another object with the same value for property userPrincipalName already exists.",
-            ));
-        }
+    {
+        return Err(GErr::bad(
+            "Request_BadRequest",
+            "Another object with the same value for property userPrincipalName already exists.",
+        ));
     }
     let Some(u) = t.users.get_mut(&uid) else {
         return Err(GErr::not_found(&key));
@@ -632,7 +630,7 @@ fn create_user(sh: &Shared, req: &GReq, ctx: &Ctx) -> GResult {
     }
     props.insert("id".into(), json!(id));
     let u = User {
-        id: id.clone(),
+        id,
         props,
         password,
         photo: None,
@@ -1833,18 +1831,16 @@ fn drive_mkdir(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> G
     if items.iter().any(|i| {
         i.get("_parent").and_then(Value::as_str) == Some(parent.as_str())
             && i.get("name").and_then(Value::as_str) == Some(name.as_str())
-    }) {
-        if body
-            .get("@microsoft.graph.conflictBehavior")
-            .and_then(Value::as_str)
-            == Some("fail")
-        {
-            return Err(GErr::new(
-                409,
-                "nameAlreadyExists",
-                "The specified item name already exists.",
-            ));
-        }
+    }) && body
+        .get("@microsoft.graph.conflictBehavior")
+        .and_then(Value::as_str)
+        == Some("fail")
+    {
+        return Err(GErr::new(
+            409,
+            "nameAlreadyExists",
+            "The specified item name already exists.",
+        ));
     }
     let item = new_drive_item(
         sh,

@@ -222,10 +222,11 @@ fn class<'a>(t: &'a Tenant, ctx: &Ctx, id: &str) -> Result<&'a Group, GErr> {
         .get(id)
         .filter(|g| g.class.is_some())
         .ok_or_else(|| GErr::not_found(id))?;
-    if let Some(u) = &ctx.user {
-        if !is_member(g, u) && !ctx.is_admin() {
-            return Err(GErr::denied());
-        }
+    if let Some(u) = &ctx.user
+        && !is_member(g, u)
+        && !ctx.is_admin()
+    {
+        return Err(GErr::denied());
     }
     Ok(g)
 }
@@ -984,13 +985,13 @@ fn create_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResul
     ctx.need(ASG_W_D, ASG_W_A)?;
     let body = req.json_body()?;
     let cid = p.first().cloned().unwrap_or_default();
-    if let Some(s) = body.get("status").and_then(Value::as_str) {
-        if s != "draft" {
-            return Err(GErr::bad(
-                "BadRequest",
-                "Status can only be set to 'draft' when creating an assignment. Use the publish action to publish it.",
-            ));
-        }
+    if let Some(s) = body.get("status").and_then(Value::as_str)
+        && s != "draft"
+    {
+        return Err(GErr::bad(
+            "BadRequest",
+            "Status can only be set to 'draft' when creating an assignment. Use the publish action to publish it.",
+        ));
     }
     if body
         .get("displayName")
@@ -1005,13 +1006,12 @@ fn create_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResul
     if let (Some(due), Some(close)) = (
         body.get("dueDateTime").and_then(Value::as_str),
         body.get("closeDateTime").and_then(Value::as_str),
-    ) {
-        if close < due {
-            return Err(GErr::bad(
-                "BadRequest",
-                "closeDateTime must be greater than or equal to dueDateTime.",
-            ));
-        }
+    ) && close < due
+    {
+        return Err(GErr::bad(
+            "BadRequest",
+            "closeDateTime must be greater than or equal to dueDateTime.",
+        ));
     }
     let mut st = sh.write();
     let t = st
@@ -1269,7 +1269,7 @@ fn resources_folder(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String])
                 drive_id(&cid)
             );
             a.props.insert("resourcesFolderUrl".into(), json!(url));
-            t.drive_items.entry(cid.clone()).or_default().push(item);
+            t.drive_items.entry(cid).or_default().push(item);
             url
         }
     };

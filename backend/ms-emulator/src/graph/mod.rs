@@ -296,12 +296,12 @@ pub fn segments(path: &str) -> Vec<String> {
     let mut out = vec![];
     for s in p.split('/').filter(|s| !s.is_empty()) {
         let s = percent_decode(s);
-        if let Some(open) = s.find("('") {
-            if s.ends_with("')") {
-                out.push(s[..open].to_string());
-                out.push(s[open + 2..s.len() - 2].to_string());
-                continue;
-            }
+        if let Some(open) = s.find("('")
+            && s.ends_with("')")
+        {
+            out.push(s[..open].to_string());
+            out.push(s[open + 2..s.len() - 2].to_string());
+            continue;
         }
         out.push(s.trim_end_matches(':').to_string());
     }
@@ -565,15 +565,16 @@ pub fn apply_filter(
             format!("Invalid filter clause: {e}"),
         )
     })?;
-    if directory && !q.advanced() {
-        if let Some(op) = parsed.advanced.first() {
-            return Err(GErr::bad(
-                "Request_UnsupportedQuery",
-                format!(
-                    "Operator '{op}' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information"
-                ),
-            ));
-        }
+    if directory
+        && !q.advanced()
+        && let Some(op) = parsed.advanced.first()
+    {
+        return Err(GErr::bad(
+            "Request_UnsupportedQuery",
+            format!(
+                "Operator '{op}' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information"
+            ),
+        ));
     }
     if !allowed.is_empty() {
         for p in &parsed.props {
@@ -1213,10 +1214,7 @@ pub fn delta(
     body.insert("@odata.context".into(), json!(ctx));
     let next_o = state.o + page.len();
     if next_o < total {
-        let ns = DeltaState {
-            o: next_o,
-            ..state.clone()
-        };
+        let ns = DeltaState { o: next_o, ..state };
         body.insert(
             "@odata.nextLink".into(),
             json!(format!(
@@ -1230,7 +1228,7 @@ pub fn delta(
             s: Some(state.u),
             o: 0,
             ts: now_secs(),
-            ..state.clone()
+            ..state
         };
         body.insert(
             "@odata.deltaLink".into(),
