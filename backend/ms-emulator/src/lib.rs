@@ -1,1 +1,448 @@
-//! Local Microsoft identity platform + Graph emulator (see issue 3). Placeholder until it lands.
+//! Local emulator of the Microsoft identity platform (login.microsoftonline.com v2.0) and
+//! Microsoft Graph v1.0 for EduGraph's tests, demo mode and benchmarks. See `README.md`.
+//!
+//! One listener serves three surfaces:
+//! * the identity platform at `/{tenant}/...` (`common`, `organizations`, tenant id or domain),
+//! * Graph at `/graph/v1.0/...` ([`RunningEmulator::graph_url`] + `/v1.0/...`),
+//! * the emulator's own admin API at `/_emulator/...`.
+
+mod admin;
+mod graph;
+pub mod keys;
+mod model;
+mod oauth;
+mod seed;
+mod util;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{App as ActixApp, HttpResponse, HttpServer, web};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+pub use keys::{AssertionAlg, ClientCertificate};
+pub use seed::{
+    ADMIN_PASSWORD, DEMO_APP_CLIENT_ID, DEMO_APP_SECRET, DemoClass, DemoDirectory, DemoSchool,
+    DemoTenant, DemoUser, STUDENT_PASSWORD, TEACHER_PASSWORD,
+};
+
+/// Application permissions (Graph app roles) an app registered through
+/// [`RunningEmulator::register_app`] receives when a tenant consents. Change them with
+/// [`RunningEmulator::set_app_permissions`].
+pub const DEFAULT_APP_PERMISSIONS: &[&str] = &[
+    "User.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "GroupMember.ReadWrite.All",
+    "Directory.Read.All",
+    "EduRoster.ReadWrite.All",
+    "EduAssignments.ReadWrite.All",
+    "LicenseAssignment.ReadWrite.All",
+    "Mail.Send",
+    "Files.ReadWrite.All",
+    "Application.Read.All",
+    "ProfilePhoto.Read.All",
+    "Member.Read.Hidden",
+];
+
+/// Emulator configuration. Construct with `..Default::default()` so new fields don't break you.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    /// Listen address; `127.0.0.1:0` picks a free port.
+    pub bind: SocketAddr,
+    pub seed: Seed,
+    /// Access-token lifetime; `None` = random 60–90 minutes like Microsoft.
+    pub token_lifetime: Option<Duration>,
+    /// actix worker threads (default 2).
+    pub workers: usize,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: Seed::Demo,
+            token_lifetime: None,
+            workers: 2,
+        }
+    }
+}
+
+/// Initial directory content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seed {
+    /// No tenants, no apps.
+    Empty,
+    /// The demo district (Contoso, consented) + Fabrikam (not consented) + the demo app.
+    Demo,
+    /// `Demo` plus a large consented tenant ("Northwind") with about `users` users.
+    Large { users: usize },
+}
+
+/// An app registration (the emulator's equivalent of an Entra app registration).
+#[derive(Clone, Debug, Default)]
+pub struct AppRegistration {
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub redirect_uris: Vec<String>,
+    /// DER of the X.509 certificate whose key signs client assertions.
+    pub certificate_der: Option<Vec<u8>>,
+    pub display_name: String,
+}
+
+/// A fault injected on a route. `route` is a route template as reported by the request log
+/// (e.g. `/users`, `/education/classes/{id}/members`, `/{tenant}/oauth2/v2.0/token`) or `*`.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    /// HTTP method to match (`None` = any).
+    pub method: Option<String>,
+    pub route: String,
+    pub kind: FaultKind,
+    /// How many matching requests get the fault (`None` = until cleared).
+    pub times: Option<u32>,
+}
+
+#[derive(Clone, Debug)]
+pub enum FaultKind {
+    /// Adds latency, then serves the request normally.
+    Latency(Duration),
+    /// 429 `TooManyRequests` with this `Retry-After` value (seconds, decimals allowed, e.g. "2.128").
+    Throttle { retry_after: String },
+    /// 503 `generalException`/`serviceNotAvailable`, optionally with `Retry-After`.
+    ServiceUnavailable { retry_after: Option<String> },
+    /// 504 `generalException`.
+    GatewayTimeout,
+    /// Headers are sent, then the connection is dropped mid-body.
+    DropConnection,
+}
+
+pub(crate) struct Shared {
+    pub base_url: String,
+    pub store: RwLock<model::Store>,
+    pub log: Mutex<HashMap<(String, String), u64>>,
+    pub faults: Mutex<Vec<Fault>>,
+}
+
+impl Shared {
+    pub fn graph_base(&self) -> String {
+        format!("{}/graph", self.base_url)
+    }
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, model::Store> {
+        self.store.read().unwrap_or_else(|p| p.into_inner())
+    }
+    pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, model::Store> {
+        self.store.write().unwrap_or_else(|p| p.into_inner())
+    }
+    pub fn count(&self, method: &str, template: &str) {
+        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        *log.entry((method.to_uppercase(), template.to_string()))
+            .or_default() += 1;
+    }
+    /// Takes the first matching fault (decrementing its counter).
+    pub fn take_fault(&self, method: &str, template: &str) -> Option<FaultKind> {
+        let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        let idx = faults.iter().position(|f| {
+            (f.route == "*" || f.route == template)
+                && f.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && f.times != Some(0)
+        })?;
+        let f = &mut faults[idx];
+        let kind = f.kind.clone();
+        if let Some(t) = f.times.as_mut() {
+            *t -= 1;
+            if *t == 0 {
+                faults.remove(idx);
+            }
+        }
+        Some(kind)
+    }
+}
+
+/// A running emulator. Dropping it does not stop the server; call [`RunningEmulator::stop`].
+pub struct RunningEmulator {
+    shared: Arc<Shared>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+/// Binds, seeds and serves in the background (works from `#[tokio::test]`).
+pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
+    let listener = std::net::TcpListener::bind(config.bind)?;
+    let addr = listener.local_addr()?;
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        addr.ip().to_string()
+    };
+    let base_url = format!("http://{host}:{}", addr.port());
+    let store = build_store(&config.seed, config.token_lifetime)?;
+    let shared = Arc::new(Shared {
+        base_url,
+        store: RwLock::new(store),
+        log: Mutex::new(HashMap::new()),
+        faults: Mutex::new(Vec::new()),
+    });
+    let data = web::Data::from(shared.clone());
+    let server = HttpServer::new(move || {
+        ActixApp::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
+            .wrap(actix_web::middleware::from_fn(surface_middleware))
+            .configure(admin::configure)
+            .configure(graph::configure)
+            .configure(oauth::configure)
+    })
+    .workers(config.workers.max(1))
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Ok(RunningEmulator { shared, handle })
+}
+
+pub(crate) fn build_store(
+    seed: &Seed,
+    token_lifetime: Option<Duration>,
+) -> anyhow::Result<model::Store> {
+    let mut store = model::Store {
+        tenants: vec![],
+        apps: HashMap::new(),
+        codes: HashMap::new(),
+        refresh: HashMap::new(),
+        sessions: HashMap::new(),
+        pending: HashMap::new(),
+        used_jti: Default::default(),
+        keys: vec![keys::initial_key()?],
+        token_lifetime,
+        mailboxes: HashMap::new(),
+        demo: DemoDirectory::default(),
+    };
+    let mut built = match seed {
+        Seed::Empty => vec![],
+        Seed::Demo => seed::demo_tenants(),
+        Seed::Large { users } => {
+            let mut v = seed::demo_tenants();
+            v.push(seed::large_tenant(*users));
+            v
+        }
+    };
+    if !built.is_empty() {
+        let app = seed::demo_app();
+        store.demo.app_client_id = app.client_id.clone();
+        store.demo.app_client_secret = app.secret.clone().unwrap_or_default();
+        for (i, b) in built.iter_mut().enumerate() {
+            // Fabrikam (index 1) has not consented.
+            if i != 1 {
+                b.tenant.service_principals.insert(
+                    app.client_id.clone(),
+                    util::det_id(&format!("sp/{}", b.tenant.id)),
+                );
+                b.demo.consented = true;
+            }
+        }
+        store.apps.insert(app.client_id.clone(), app);
+    }
+    for b in built {
+        store.demo.tenants.push(b.demo);
+        store.tenants.push(b.tenant);
+    }
+    Ok(store)
+}
+
+/// Request log + fault injection for the Microsoft surfaces (not for `/_emulator`).
+async fn surface_middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let path = req.path().to_string();
+    if path.starts_with("/_emulator") {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let Some(shared) = req.app_data::<web::Data<Shared>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let method = req.method().as_str().to_string();
+    let template = if let Some(rest) = path.strip_prefix("/graph") {
+        graph::route_template(&method, rest)
+    } else {
+        req.match_pattern().unwrap_or_else(|| "unknown".to_string())
+    };
+    shared.count(&method, &template);
+    let is_graph = path.starts_with("/graph");
+    match shared.take_fault(&method, &template) {
+        None => Ok(next.call(req).await?.map_into_boxed_body()),
+        Some(FaultKind::Latency(d)) => {
+            tokio::time::sleep(d).await;
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
+        Some(kind) => {
+            let resp = fault_response(&kind, is_graph, &req);
+            Ok(req.into_response(resp))
+        }
+    }
+}
+
+fn fault_response(kind: &FaultKind, is_graph: bool, req: &ServiceRequest) -> HttpResponse {
+    let crid = req
+        .headers()
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let (status, code, message, retry) = match kind {
+        FaultKind::Throttle { retry_after } => (
+            429u16,
+            "TooManyRequests",
+            "Please retry again later.",
+            Some(retry_after.clone()),
+        ),
+        FaultKind::ServiceUnavailable { retry_after } => (
+            503,
+            "generalException",
+            "An unspecified error has occurred.",
+            retry_after.clone(),
+        ),
+        FaultKind::GatewayTimeout => (
+            504,
+            "generalException",
+            "An unspecified error has occurred.",
+            None,
+        ),
+        FaultKind::DropConnection => {
+            return HttpResponse::Ok()
+                .content_type("application/json")
+                .body(BoxBody::new(graph::DropBody));
+        }
+        FaultKind::Latency(_) => (200, "", "", None),
+    };
+    if is_graph {
+        let mut g = graph::GResp::error(status, code, message, crid.as_deref());
+        if status == 429 {
+            g.body = graph::GBody::Json(graph::throttle_body(g.request_id()));
+        }
+        if let Some(r) = retry {
+            g.headers.push(("Retry-After".into(), r));
+        }
+        g.into_http()
+    } else {
+        let mut r = oauth::oauth_error_response(
+            status,
+            "temporarily_unavailable",
+            50196,
+            "The server is temporarily unavailable.",
+        );
+        if let Some(ra) = retry
+            && let Ok(v) = actix_web::http::header::HeaderValue::from_str(&ra)
+        {
+            r.headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, v);
+        }
+        r
+    }
+}
+
+impl RunningEmulator {
+    /// `http://127.0.0.1:PORT` — the authority host (EDUGRAPH_MS_AUTHORITY).
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+    /// `base_url + "/graph"`; append `/v1.0/...` (EDUGRAPH_GRAPH_URL).
+    pub fn graph_url(&self) -> String {
+        self.shared.graph_base()
+    }
+    /// `base_url + "/_emulator"`.
+    pub fn admin_url(&self) -> String {
+        format!("{}/_emulator", self.shared.base_url)
+    }
+    /// Registers an app, or merges redirect URIs / replaces credentials of an existing one.
+    pub fn register_app(&self, app: AppRegistration) {
+        admin::register_app(&self.shared, app);
+    }
+    pub fn add_redirect_uri(&self, client_id: &str, uri: &str) {
+        let mut st = self.shared.write();
+        if let Some(a) = st.apps.get_mut(client_id)
+            && !a.redirect_uris.iter().any(|r| r == uri)
+        {
+            a.redirect_uris.push(uri.to_string());
+        }
+    }
+    /// Replaces the application permissions (app roles) an app gets in consented tenants.
+    pub fn set_app_permissions(&self, client_id: &str, permissions: &[&str]) {
+        let mut st = self.shared.write();
+        if let Some(a) = st.apps.get_mut(client_id) {
+            a.app_permissions = permissions.iter().map(|s| s.to_string()).collect();
+        }
+    }
+    pub fn demo(&self) -> DemoDirectory {
+        self.shared.read().demo.clone()
+    }
+    /// Requests served for `method` + route template (e.g. `("GET", "/me")`,
+    /// `("GET", "/education/classes/{id}/members")`, `("POST", "/{tenant}/oauth2/v2.0/token")`).
+    pub fn request_count(&self, method: &str, route_template: &str) -> u64 {
+        let log = self.shared.log.lock().unwrap_or_else(|p| p.into_inner());
+        log.get(&(method.to_uppercase(), route_template.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+    /// All counters: ((method, template), count).
+    pub fn request_log(&self) -> Vec<((String, String), u64)> {
+        let log = self.shared.log.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<_> = log.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        v.sort();
+        v
+    }
+    pub fn reset_request_log(&self) {
+        self.shared
+            .log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+    pub fn set_fault(&self, fault: Fault) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(fault);
+    }
+    pub fn clear_faults(&self) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+    /// Messages received by (or sent from, in "Sent Items") a user, newest last.
+    pub fn mailbox(&self, user_upn_or_id: &str) -> Vec<serde_json::Value> {
+        admin::mailbox(&self.shared, user_upn_or_id)
+    }
+    pub fn grant_admin_consent(&self, tenant_id: &str, client_id: &str) {
+        admin::set_consent(&self.shared, tenant_id, client_id, true);
+    }
+    /// Deletes the app's service principal in the tenant (revokes consent).
+    pub fn revoke_consent(&self, tenant_id: &str, client_id: &str) {
+        admin::set_consent(&self.shared, tenant_id, client_id, false);
+    }
+    /// Every delta token issued so far becomes invalid (next use → 410 resync).
+    pub fn expire_delta_tokens(&self) {
+        let mut st = self.shared.write();
+        for t in st.tenants.iter_mut() {
+            t.delta_epoch += 1;
+        }
+    }
+    pub fn set_token_lifetime(&self, d: Duration) {
+        self.shared.write().token_lifetime = Some(d);
+    }
+    /// Adds a new signing key and makes it the active one; old keys stay in the JWKS.
+    /// Returns the new `kid`.
+    pub fn rotate_signing_key(&self) -> anyhow::Result<String> {
+        admin::rotate_key(&self.shared)
+    }
+    pub async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}

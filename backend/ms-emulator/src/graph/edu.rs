@@ -1,0 +1,1745 @@
+//! Education endpoints: schools, classes, education users, assignments, submissions.
+
+use super::dir::{drive_id, new_drive_item};
+use super::*;
+
+const EDU_D: &[&str] = &[
+    "EduRoster.ReadBasic",
+    "EduRoster.Read",
+    "EduRoster.ReadWrite",
+];
+const EDU_A: &[&str] = &[
+    "EduRoster.ReadBasic.All",
+    "EduRoster.Read.All",
+    "EduRoster.ReadWrite.All",
+];
+const EDU_A_FULL: &[&str] = &["EduRoster.Read.All", "EduRoster.ReadWrite.All"];
+const EDU_W_A: &[&str] = &["EduRoster.ReadWrite.All"];
+const ASG_R_D: &[&str] = &[
+    "EduAssignments.ReadBasic",
+    "EduAssignments.ReadWriteBasic",
+    "EduAssignments.Read",
+    "EduAssignments.ReadWrite",
+];
+const ASG_R_A: &[&str] = &[
+    "EduAssignments.ReadBasic.All",
+    "EduAssignments.ReadWriteBasic.All",
+    "EduAssignments.Read.All",
+    "EduAssignments.ReadWrite.All",
+];
+const ASG_W_D: &[&str] = &["EduAssignments.ReadWriteBasic", "EduAssignments.ReadWrite"];
+const ASG_W_A: &[&str] = &[
+    "EduAssignments.ReadWriteBasic.All",
+    "EduAssignments.ReadWrite.All",
+];
+const SUB_W_D: &[&str] = &["EduAssignments.ReadWrite", "EduAssignments.ReadWriteBasic"];
+const SUB_W_A: &[&str] = &["EduAssignments.ReadWrite.All"];
+
+// ---------------------------------------------------------------- renderers
+
+pub fn edu_user(u: &User, limited: bool) -> Value {
+    let e = u.edu.as_ref();
+    let role = e.map(|e| e.role.as_str()).unwrap_or("none");
+    let student = match e {
+        Some(e) if e.role == "student" => {
+            json!({"birthDate": null, "externalId": e.external_id, "gender": null, "grade": e.grade, "graduationYear": e.grade.as_ref().and_then(|g| g.parse::<u32>().ok()).map(|g| (2026 + 12 - g.min(12)).to_string()), "studentNumber": e.number})
+        }
+        _ => {
+            json!({"birthDate": null, "externalId": null, "gender": null, "grade": null, "graduationYear": null, "studentNumber": null})
+        }
+    };
+    let teacher = match e {
+        Some(e) if e.role == "teacher" => {
+            json!({"externalId": e.external_id, "teacherNumber": e.number})
+        }
+        _ => json!({"externalId": null, "teacherNumber": null}),
+    };
+    let g = |k: &str| u.props.get(k).cloned().unwrap_or(Value::Null);
+    if limited {
+        return json!({"id": u.id, "primaryRole": role, "accountEnabled": g("accountEnabled"), "displayName": g("displayName"), "givenName": g("givenName"),
+            "surname": g("surname"), "userPrincipalName": g("userPrincipalName"), "userType": g("userType"), "onPremisesInfo": {"immutableId": g("onPremisesImmutableId")},
+            "student": {"externalId": student.get("externalId")}, "teacher": {"externalId": teacher.get("externalId")}});
+    }
+    json!({
+        "id": u.id, "primaryRole": role, "middleName": null, "externalSource": if e.is_some() { "sis" } else { "manual" },
+        "externalSourceDetail": e.map(|_| "EduGraph demo SIS"), "residenceAddress": {"city": null, "countryOrRegion": null, "postalCode": null, "state": null, "street": null},
+        "mailingAddress": {"city": null, "countryOrRegion": null, "postalCode": null, "state": null, "street": null},
+        "student": student, "teacher": teacher, "createdBy": {"application": null, "device": null, "user": {"id": null, "displayName": "EduGraph SIS sync"}},
+        "accountEnabled": g("accountEnabled"), "assignedLicenses": u.props.get("assignedLicenses").cloned().unwrap_or(json!([])), "assignedPlans": [],
+        "businessPhones": u.props.get("businessPhones").cloned().unwrap_or(json!([])), "department": g("department"), "displayName": g("displayName"),
+        "givenName": g("givenName"), "mail": g("mail"), "mailNickname": g("mailNickname"), "mobilePhone": g("mobilePhone"), "passwordPolicies": null,
+        "passwordProfile": {"forceChangePasswordNextSignIn": false, "password": null}, "officeLocation": g("officeLocation"), "preferredLanguage": g("preferredLanguage"),
+        "provisionedPlans": [], "refreshTokensValidFromDateTime": g("createdDateTime"), "showInAddressList": true, "surname": g("surname"),
+        "usageLocation": g("usageLocation"), "userPrincipalName": g("userPrincipalName"), "userType": g("userType"),
+        "onPremisesInfo": {"immutableId": g("onPremisesImmutableId")},
+    })
+}
+
+pub fn class_obj(g: &Group) -> Value {
+    let gp = |k: &str| g.props.get(k).cloned().unwrap_or(Value::Null);
+    let mut m = Map::new();
+    m.insert("id".into(), json!(g.id));
+    m.insert("displayName".into(), gp("displayName"));
+    m.insert("mailNickname".into(), gp("mailNickname"));
+    m.insert("description".into(), gp("description"));
+    if let Some(c) = &g.class {
+        for k in [
+            "createdBy",
+            "classCode",
+            "externalName",
+            "externalId",
+            "externalSource",
+            "externalSourceDetail",
+            "grade",
+            "term",
+        ] {
+            m.insert(k.into(), c.props.get(k).cloned().unwrap_or(Value::Null));
+        }
+    }
+    Value::Object(m)
+}
+
+fn with_type(t: &str, v: Value) -> Value {
+    let mut o = Map::new();
+    o.insert("@odata.type".into(), json!(t));
+    if let Value::Object(m) = v {
+        o.extend(m);
+    }
+    Value::Object(o)
+}
+
+fn school_obj(s: &School) -> Value {
+    Value::Object(s.props.clone())
+}
+
+pub fn new_assignment_props(
+    id: &str,
+    class_id: &str,
+    creator: &str,
+    body: &Value,
+    created: &str,
+) -> Map<String, Value> {
+    let b = |k: &str| body.get(k).cloned();
+    let boolish = |k: &str, d: bool| match body.get(k) {
+        Some(Value::Bool(x)) => *x,
+        Some(Value::String(s)) => s == "true",
+        _ => d,
+    };
+    let web = format!(
+        "https://teams.microsoft.com/l/entity/66aeee93-507d-479a-a3ef-8f494af43945/classroom?context=%7B%22subEntityId%22%3A%22%7B%5C%22version%5C%22%3A%5C%221.0%5C%22,%5C%22config%5C%22%3A%7B%5C%22classes%5C%22%3A%5B%7B%5C%22id%5C%22%3A%5C%22{class_id}%5C%22,%5C%22assignmentIds%5C%22%3A%5B%5C%22{id}%5C%22%5D%7D%5D%7D,%5C%22action%5C%22%3A%5C%22navigate%5C%22,%5C%22view%5C%22%3A%5C%22assignment-viewer%5C%22%7D%22,%22channelId%22%3Anull%7D"
+    );
+    let v = json!({
+        "classId": class_id, "displayName": b("displayName").unwrap_or(Value::Null), "closeDateTime": b("closeDateTime").unwrap_or(Value::Null),
+        "dueDateTime": b("dueDateTime").unwrap_or(Value::Null), "assignDateTime": b("assignDateTime").unwrap_or(Value::Null), "assignedDateTime": null,
+        "allowLateSubmissions": boolish("allowLateSubmissions", true), "resourcesFolderUrl": null, "feedbackResourcesFolderUrl": null,
+        "createdDateTime": created, "lastModifiedDateTime": created,
+        "allowStudentsToAddResourcesToSubmission": boolish("allowStudentsToAddResourcesToSubmission", true), "status": "draft",
+        "notificationChannelUrl": b("notificationChannelUrl").unwrap_or(Value::Null), "webUrl": web,
+        "addToCalendarAction": b("addToCalendarAction").unwrap_or(json!("none")), "addedStudentAction": b("addedStudentAction").unwrap_or(json!("none")),
+        "moduleUrl": null, "id": id,
+        "instructions": b("instructions").unwrap_or(json!({"content": "", "contentType": "text"})),
+        "grading": b("grading").unwrap_or(Value::Null),
+        "assignTo": b("assignTo").unwrap_or(json!({"@odata.type": "#microsoft.graph.educationAssignmentClassRecipient"})),
+        "createdBy": identity_set(Some((creator, None))), "lastModifiedBy": identity_set(Some((creator, None))),
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+pub fn new_submission(key: &str, assignment_id: &str, user_id: &str) -> Submission {
+    let id = det_id(&format!("submission/{key}/{assignment_id}/{user_id}"));
+    let v = json!({
+        "status": "working", "submittedDateTime": null, "unsubmittedDateTime": null, "returnedDateTime": null, "reassignedDateTime": null,
+        "excusedDateTime": null, "resourcesFolderUrl": null, "webUrl": null, "id": id,
+        "recipient": {"@odata.type": "#microsoft.graph.educationSubmissionIndividualRecipient", "userId": user_id},
+        "submittedBy": identity_set(None), "unsubmittedBy": identity_set(None), "returnedBy": identity_set(None),
+        "reassignedBy": identity_set(None), "excusedBy": identity_set(None),
+    });
+    let props = match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    Submission {
+        id,
+        user_id: user_id.into(),
+        props,
+        resources: vec![],
+        submitted_resources: vec![],
+    }
+}
+
+fn prefer_unknown(req: &GReq) -> bool {
+    req.header("Prefer").is_some_and(|p| {
+        p.to_ascii_lowercase()
+            .contains("include-unknown-enum-members")
+    })
+}
+
+fn render_assignment(a: &Assignment, req: &GReq) -> Value {
+    let mut m = a.props.clone();
+    if m.get("status").and_then(Value::as_str) == Some("inactive") && !prefer_unknown(req) {
+        m.insert("status".into(), json!("unknownFutureValue"));
+    }
+    Value::Object(m)
+}
+
+fn render_submission(s: &Submission, req: &GReq) -> Value {
+    let mut m = s.props.clone();
+    let status = m
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("working")
+        .to_string();
+    if !prefer_unknown(req) && (status == "reassigned" || status == "excused") {
+        m.insert("status".into(), json!("returned"));
+        if status == "reassigned" {
+            if let Some(v) = m.get("reassignedDateTime").cloned() {
+                m.insert("returnedDateTime".into(), v);
+            }
+            if let Some(v) = m.get("reassignedBy").cloned() {
+                m.insert("returnedBy".into(), v);
+            }
+        }
+    }
+    Value::Object(m)
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn tenant<'a>(st: &'a Store, ctx: &Ctx) -> Result<&'a Tenant, GErr> {
+    st.tenant(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))
+}
+
+fn is_member(g: &Group, uid: &str) -> bool {
+    g.members.iter().any(|m| m == uid) || g.owners.iter().any(|m| m == uid)
+}
+
+fn class<'a>(t: &'a Tenant, ctx: &Ctx, id: &str) -> Result<&'a Group, GErr> {
+    let g = t
+        .groups
+        .get(id)
+        .filter(|g| g.class.is_some())
+        .ok_or_else(|| GErr::not_found(id))?;
+    if let Some(u) = &ctx.user
+        && !is_member(g, u)
+        && !ctx.is_admin()
+    {
+        return Err(GErr::denied());
+    }
+    Ok(g)
+}
+
+fn is_teacher(g: &Group, ctx: &Ctx) -> bool {
+    ctx.user.as_ref().is_some_and(|u| g.owners.contains(u))
+}
+
+fn user_key(ctx: &Ctx, tpl: &str, p: &[String]) -> Result<(String, bool), GErr> {
+    if tpl.starts_with("/education/me") {
+        Ok((ctx.me()?.to_string(), true))
+    } else {
+        Ok((p.first().cloned().unwrap_or_default(), false))
+    }
+}
+
+fn expand_user(t: &Tenant, u: &User, v: &mut Value, q: &Q) {
+    let Some(o) = v.as_object_mut() else { return };
+    if q.expand.iter().any(|e| e == "schools") {
+        let schools: Vec<Value> = t
+            .schools
+            .iter()
+            .filter(|s| u.edu.as_ref().is_some_and(|e| e.schools.contains(&s.id)))
+            .map(school_obj)
+            .collect();
+        o.insert("schools".into(), Value::Array(schools));
+    }
+    if q.expand.iter().any(|e| e == "classes") {
+        o.insert(
+            "classes".into(),
+            Value::Array(t.classes_of(&u.id).into_iter().map(class_obj).collect()),
+        );
+    }
+    if q.expand.iter().any(|e| e == "taughtClasses") {
+        o.insert(
+            "taughtClasses".into(),
+            Value::Array(
+                t.classes_of(&u.id)
+                    .into_iter()
+                    .filter(|g| g.owners.contains(&u.id))
+                    .map(class_obj)
+                    .collect(),
+            ),
+        );
+    }
+}
+
+fn expand_class(t: &Tenant, g: &Group, v: &mut Value, q: &Q) {
+    let Some(o) = v.as_object_mut() else { return };
+    if q.expand.iter().any(|e| e == "schools") {
+        let ids = g
+            .class
+            .as_ref()
+            .map(|c| c.schools.clone())
+            .unwrap_or_default();
+        o.insert(
+            "schools".into(),
+            Value::Array(
+                t.schools
+                    .iter()
+                    .filter(|s| ids.contains(&s.id))
+                    .map(school_obj)
+                    .collect(),
+            ),
+        );
+    }
+    if q.expand.iter().any(|e| e == "teachers") {
+        o.insert(
+            "teachers".into(),
+            Value::Array(
+                g.owners
+                    .iter()
+                    .filter_map(|u| t.users.get(u))
+                    .map(|u| edu_user(u, true))
+                    .collect(),
+            ),
+        );
+    }
+}
+
+// ---------------------------------------------------------------- routing
+
+pub fn route(
+    sh: &Shared,
+    req: &GReq,
+    ctx: &Ctx,
+    q: &Q,
+    m: &str,
+    tpl: &str,
+    p: &[String],
+) -> GResult {
+    match (m, tpl) {
+        ("GET", "/education/me") | ("GET", "/education/users/{id}") => {
+            get_user(sh, req, ctx, q, tpl, p)
+        }
+        ("GET", "/education/users") => list_users(sh, req, ctx, q),
+        ("GET", "/education/me/schools") | ("GET", "/education/users/{id}/schools") => {
+            user_schools(sh, req, ctx, q, tpl, p)
+        }
+        ("GET", "/education/me/classes")
+        | ("GET", "/education/users/{id}/classes")
+        | ("GET", "/education/me/taughtClasses")
+        | ("GET", "/education/users/{id}/taughtClasses") => user_classes(sh, req, ctx, q, tpl, p),
+        ("GET", "/education/me/assignments") | ("GET", "/education/users/{id}/assignments") => {
+            user_assignments(sh, req, ctx, q, tpl, p)
+        }
+        ("GET", "/education/schools") => schools(sh, req, ctx, q),
+        ("GET", "/education/schools/{id}") => school(sh, req, ctx, q, p),
+        ("GET", "/education/schools/{id}/classes") => school_classes(sh, req, ctx, q, p),
+        ("GET", "/education/schools/{id}/users") => school_users(sh, req, ctx, q, p),
+        ("GET", "/education/classes") => classes(sh, req, ctx, q),
+        ("POST", "/education/classes") => create_class(sh, req, ctx),
+        ("GET", "/education/classes/delta") => classes_delta(sh, req, ctx, q),
+        ("GET", "/education/users/delta") => users_delta(sh, req, ctx, q),
+        ("GET", "/education/classes/{id}") => get_class(sh, req, ctx, q, p),
+        ("DELETE", "/education/classes/{id}") => delete_class(sh, req, ctx, p),
+        ("GET", "/education/classes/{id}/members")
+        | ("GET", "/education/classes/{id}/teachers") => class_people(sh, req, ctx, q, tpl, p),
+        ("GET", "/education/classes/{id}/schools") => class_schools(sh, req, ctx, q, p),
+        ("POST", "/education/classes/{id}/members/$ref")
+        | ("POST", "/education/classes/{id}/teachers/$ref") => add_ref(sh, req, ctx, tpl, p),
+        ("DELETE", "/education/classes/{id}/members/{id}/$ref")
+        | ("DELETE", "/education/classes/{id}/teachers/{id}/$ref") => {
+            remove_ref(sh, req, ctx, tpl, p)
+        }
+        ("GET", "/education/classes/{id}/assignments") => list_assignments(sh, req, ctx, q, p),
+        ("POST", "/education/classes/{id}/assignments") => create_assignment(sh, req, ctx, p),
+        ("GET", "/education/classes/{id}/assignments/{id}") => get_assignment(sh, req, ctx, q, p),
+        ("PATCH", "/education/classes/{id}/assignments/{id}") => patch_assignment(sh, req, ctx, p),
+        ("DELETE", "/education/classes/{id}/assignments/{id}") => {
+            delete_assignment(sh, req, ctx, p)
+        }
+        ("POST", "/education/classes/{id}/assignments/{id}/publish") => publish(sh, req, ctx, p),
+        ("POST", "/education/classes/{id}/assignments/{id}/setUpResourcesFolder")
+        | ("GET", "/education/classes/{id}/assignments/{id}/GetResourcesFolderUrl") => {
+            resources_folder(sh, req, ctx, tpl, p)
+        }
+        ("GET", "/education/classes/{id}/assignments/{id}/resources") => {
+            list_resources(sh, req, ctx, q, p)
+        }
+        ("POST", "/education/classes/{id}/assignments/{id}/resources") => {
+            add_resource(sh, req, ctx, p)
+        }
+        ("GET", "/education/classes/{id}/assignments/{id}/submissions") => {
+            list_submissions(sh, req, ctx, q, p)
+        }
+        ("GET", "/education/classes/{id}/assignments/{id}/submissions/{id}") => {
+            get_submission(sh, req, ctx, q, p)
+        }
+        ("POST", "/education/classes/{id}/assignments/{id}/submissions/{id}/submit")
+        | ("POST", "/education/classes/{id}/assignments/{id}/submissions/{id}/unsubmit")
+        | ("POST", "/education/classes/{id}/assignments/{id}/submissions/{id}/return")
+        | ("POST", "/education/classes/{id}/assignments/{id}/submissions/{id}/reassign") => {
+            submission_action(sh, req, ctx, tpl, p)
+        }
+        ("GET", "/education/classes/{id}/assignments/{id}/submissions/{id}/resources")
+        | ("GET", "/education/classes/{id}/assignments/{id}/submissions/{id}/submittedResources")
+        | ("GET", "/education/classes/{id}/assignments/{id}/submissions/{id}/outcomes") => {
+            submission_children(sh, req, ctx, q, tpl, p)
+        }
+        ("POST", "/education/classes/{id}/assignments/{id}/submissions/{id}/resources") => {
+            add_submission_resource(sh, req, ctx, p)
+        }
+        (
+            "POST",
+            "/education/classes/{id}/assignments/{id}/submissions/{id}/setUpResourcesFolder",
+        ) => submission_folder(sh, req, ctx, p),
+        _ => Err(not_routed(req, tpl)),
+    }
+}
+
+fn get_user(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) -> GResult {
+    ctx.need(EDU_D, EDU_A)?;
+    let (key, _) = user_key(ctx, tpl, p)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let u = t.find_user(&key).ok_or_else(|| GErr::not_found(&key))?;
+    let mut v = edu_user(u, !ctx.app_only());
+    expand_user(t, u, &mut v, q);
+    Ok(entity(sh, req, "education/users", q, v))
+}
+
+fn list_users(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
+    ctx.need(&[], EDU_A_FULL)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let items: Vec<Value> = t
+        .user_order
+        .iter()
+        .filter_map(|id| t.users.get(id))
+        .map(|u| with_type("#microsoft.graph.educationUser", edu_user(u, false)))
+        .collect();
+    let items = apply_filter(items, q, "educationUser", &[], false)?;
+    collection(sh, req, q, "education/users", items, 100, 999)
+}
+
+fn user_schools(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) -> GResult {
+    ctx.need(EDU_D, EDU_A)?;
+    let (key, _) = user_key(ctx, tpl, p)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let u = t.find_user(&key).ok_or_else(|| GErr::not_found(&key))?;
+    if !ctx.app_only() && ctx.user.as_deref() != Some(u.id.as_str()) && !ctx.is_admin() {
+        return Err(GErr::denied());
+    }
+    let ids = u
+        .edu
+        .as_ref()
+        .map(|e| e.schools.clone())
+        .unwrap_or_default();
+    let items: Vec<Value> = t
+        .schools
+        .iter()
+        .filter(|s| ids.contains(&s.id))
+        .map(school_obj)
+        .collect();
+    collection(sh, req, q, "education/schools", items, 100, 999)
+}
+
+fn user_classes(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) -> GResult {
+    ctx.need(EDU_D, EDU_A)?;
+    let (key, _) = user_key(ctx, tpl, p)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let u = t.find_user(&key).ok_or_else(|| GErr::not_found(&key))?;
+    if !ctx.app_only() && ctx.user.as_deref() != Some(u.id.as_str()) && !ctx.is_admin() {
+        return Err(GErr::denied());
+    }
+    let taught = tpl.ends_with("taughtClasses");
+    let items: Vec<Value> = t
+        .classes_of(&u.id)
+        .into_iter()
+        .filter(|g| !taught || g.owners.contains(&u.id))
+        .map(|g| {
+            let mut v = class_obj(g);
+            expand_class(t, g, &mut v, q);
+            v
+        })
+        .collect();
+    let items = apply_filter(items, q, "educationClass", &[], false)?;
+    collection(sh, req, q, "education/classes", items, 100, 999)
+}
+
+fn visible_assignment(a: &Assignment, g: &Group, ctx: &Ctx) -> bool {
+    if ctx.app_only() || is_teacher(g, ctx) {
+        return true;
+    }
+    let status = a
+        .props
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    matches!(status, "assigned" | "published")
+        && ctx
+            .user
+            .as_ref()
+            .is_some_and(|u| a.submissions.iter().any(|s| s.user_id == *u))
+}
+
+fn user_assignments(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) -> GResult {
+    ctx.need(ASG_R_D, ASG_R_A)?;
+    let (key, _) = user_key(ctx, tpl, p)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let u = t.find_user(&key).ok_or_else(|| GErr::not_found(&key))?;
+    let mut items = vec![];
+    for g in t.classes_of(&u.id) {
+        for aid in t.class_assignments.get(&g.id).into_iter().flatten() {
+            if let Some(a) = t.assignments.get(aid) {
+                let mine =
+                    g.owners.contains(&u.id) || a.submissions.iter().any(|s| s.user_id == u.id);
+                if mine && visible_assignment(a, g, ctx) {
+                    items.push(render_assignment(a, req));
+                }
+            }
+        }
+    }
+    let items = apply_filter(items, q, "educationAssignment", &[], false)?;
+    collection(
+        sh,
+        req,
+        q,
+        "education/users('x')/assignments",
+        items,
+        100,
+        999,
+    )
+}
+
+fn schools(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
+    ctx.need(EDU_D, EDU_A)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let items = apply_filter(
+        t.schools.iter().map(school_obj).collect(),
+        q,
+        "educationSchool",
+        &[],
+        false,
+    )?;
+    collection(sh, req, q, "education/schools", items, 100, 999)
+}
+
+fn school(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GResult {
+    ctx.need(EDU_D, EDU_A)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let id = p.first().cloned().unwrap_or_default();
+    let s = t
+        .schools
+        .iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| GErr::not_found(&id))?;
+    Ok(entity(sh, req, "education/schools", q, school_obj(s)))
+}
+
+fn school_classes(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GResult {
+    ctx.need(EDU_D, EDU_A)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let id = p.first().cloned().unwrap_or_default();
+    if !t.schools.iter().any(|s| s.id == id) {
+        return Err(GErr::not_found(&id));
+    }
+    let items: Vec<Value> = t
+        .group_order
+        .iter()
+        .filter_map(|g| t.groups.get(g))
+        .filter(|g| g.class.as_ref().is_some_and(|c| c.schools.contains(&id)))
+        .map(|g| {
+            let mut v = class_obj(g);
+            expand_class(t, g, &mut v, q);
+            v
+        })
+        .collect();
+    let items = apply_filter(items, q, "educationClass", &[], false)?;
+    collection(sh, req, q, "education/classes", items, 100, 999)
+}
+
+fn school_users(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GResult {
+    ctx.need(&[], EDU_A_FULL)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let id = p.first().cloned().unwrap_or_default();
+    if !t.schools.iter().any(|s| s.id == id) {
+        return Err(GErr::not_found(&id));
+    }
+    let items: Vec<Value> = t
+        .user_order
+        .iter()
+        .filter_map(|u| t.users.get(u))
+        .filter(|u| u.edu.as_ref().is_some_and(|e| e.schools.contains(&id)))
+        .map(|u| with_type("#microsoft.graph.educationUser", edu_user(u, false)))
+        .collect();
+    let items = apply_filter(items, q, "educationUser", &[], false)?;
+    collection(sh, req, q, "education/users", items, 100, 999)
+}
+
+fn classes(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
+    ctx.need(EDU_D, EDU_A)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let items: Vec<Value> = t
+        .group_order
+        .iter()
+        .filter_map(|g| t.groups.get(g))
+        .filter(|g| g.class.is_some())
+        .filter(|g| ctx.user.as_ref().is_none_or(|u| is_member(g, u)))
+        .map(|g| {
+            let mut v = class_obj(g);
+            expand_class(t, g, &mut v, q);
+            v
+        })
+        .collect();
+    let items = apply_filter(items, q, "educationClass", &[], false)?;
+    collection(sh, req, q, "education/classes", items, 100, 999)
+}
+
+fn get_class(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GResult {
+    ctx.need(EDU_D, EDU_A)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let g = class(t, ctx, &p.first().cloned().unwrap_or_default())?;
+    let mut v = class_obj(g);
+    expand_class(t, g, &mut v, q);
+    Ok(entity(sh, req, "education/classes", q, v))
+}
+
+fn create_class(sh: &Shared, req: &GReq, ctx: &Ctx) -> GResult {
+    ctx.need(&[], EDU_W_A)?;
+    let body = req.json_body()?;
+    for f in ["displayName", "mailNickname"] {
+        if body
+            .get(f)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(GErr::bad(
+                "Request_BadRequest",
+                format!("Invalid value specified for property '{f}' of resource 'educationClass'."),
+            ));
+        }
+    }
+    let id = new_id();
+    let g = crate::admin::class_group(&id, &body, vec![]);
+    let mut st = sh.write();
+    let t = st
+        .tenant_mut(&ctx.tid)
+        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let v = class_obj(&g);
+    t.add_group(g);
+    let mut out = Map::new();
+    out.insert(
+        "@odata.context".into(),
+        json!(context(sh, "education/classes", &None, true)),
+    );
+    if let Value::Object(m) = v {
+        out.extend(m);
+    }
+    Ok(ok_json(req, 201, Value::Object(out)))
+}
+
+fn delete_class(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
+    ctx.need(&[], EDU_W_A)?;
+    let id = p.first().cloned().unwrap_or_default();
+    let mut st = sh.write();
+    let t = st
+        .tenant_mut(&ctx.tid)
+        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    if t.groups.get(&id).is_none_or(|g| g.class.is_none()) {
+        return Err(GErr::not_found(&id));
+    }
+    t.groups.remove(&id);
+    t.group_order.retain(|g| *g != id);
+    t.record(Kind::Class, &id, Some("deleted"));
+    Ok(no_content(req, 204))
+}
+
+fn class_people(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) -> GResult {
+    if ctx.app_only() {
+        ctx.need(&[], EDU_A)?;
+    } else {
+        ctx.need(EDU_D, &[])?;
+    }
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let g = class(t, ctx, &p.first().cloned().unwrap_or_default())?;
+    let list = if tpl.ends_with("/teachers") {
+        &g.owners
+    } else {
+        &g.members
+    };
+    let items: Vec<Value> = list
+        .iter()
+        .filter_map(|u| t.users.get(u))
+        .map(|u| {
+            with_type(
+                "#microsoft.graph.educationUser",
+                edu_user(u, !ctx.app_only()),
+            )
+        })
+        .collect();
+    let items = apply_filter(items, q, "educationUser", &[], false)?;
+    collection(sh, req, q, "education/users", items, 100, 999)
+}
+
+fn class_schools(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GResult {
+    ctx.need(EDU_D, EDU_A)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let g = class(t, ctx, &p.first().cloned().unwrap_or_default())?;
+    let ids = g
+        .class
+        .as_ref()
+        .map(|c| c.schools.clone())
+        .unwrap_or_default();
+    collection(
+        sh,
+        req,
+        q,
+        "education/schools",
+        t.schools
+            .iter()
+            .filter(|s| ids.contains(&s.id))
+            .map(school_obj)
+            .collect(),
+        100,
+        999,
+    )
+}
+
+fn add_ref(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GResult {
+    ctx.need(&[], EDU_W_A)?;
+    let body = req.json_body()?;
+    let r = body
+        .get("@odata.id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            GErr::bad(
+                "Request_BadRequest",
+                "The request body must contain '@odata.id'.",
+            )
+        })?;
+    let uid_key = r
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let id = p.first().cloned().unwrap_or_default();
+    let mut st = sh.write();
+    let t = st
+        .tenant_mut(&ctx.tid)
+        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let uid = t
+        .user_id(&uid_key)
+        .ok_or_else(|| GErr::not_found(&uid_key))?;
+    let teachers = tpl.contains("/teachers/");
+    let g = t
+        .groups
+        .get_mut(&id)
+        .filter(|g| g.class.is_some())
+        .ok_or_else(|| GErr::not_found(&id))?;
+    let list = if teachers {
+        &mut g.owners
+    } else {
+        &mut g.members
+    };
+    if list.contains(&uid) {
+        return Err(GErr::bad(
+            "Request_BadRequest",
+            format!(
+                "One or more added object references already exist for the following modified properties: '{}'.",
+                if teachers { "owners" } else { "members" }
+            ),
+        ));
+    }
+    list.push(uid.clone());
+    if teachers && !g.members.contains(&uid) {
+        g.members.push(uid);
+    }
+    t.record(Kind::Class, &id, None);
+    Ok(no_content(req, 204))
+}
+
+fn remove_ref(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GResult {
+    ctx.need(&[], EDU_W_A)?;
+    let id = p.first().cloned().unwrap_or_default();
+    let key = p.get(1).cloned().unwrap_or_default();
+    let mut st = sh.write();
+    let t = st
+        .tenant_mut(&ctx.tid)
+        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let uid = t.user_id(&key).unwrap_or(key.clone());
+    let g = t
+        .groups
+        .get_mut(&id)
+        .filter(|g| g.class.is_some())
+        .ok_or_else(|| GErr::not_found(&id))?;
+    let list = if tpl.contains("/teachers/") {
+        &mut g.owners
+    } else {
+        &mut g.members
+    };
+    let n = list.len();
+    list.retain(|m| *m != uid);
+    if n == list.len() {
+        return Err(GErr::not_found(&key));
+    }
+    t.record(Kind::Class, &id, None);
+    Ok(no_content(req, 204))
+}
+
+fn classes_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
+    ctx.need(EDU_D, EDU_A)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let user = ctx.user.clone();
+    let ids = || {
+        t.group_order
+            .iter()
+            .filter(|g| t.groups.get(*g).is_some_and(|g| g.class.is_some()))
+            .cloned()
+            .collect()
+    };
+    let render = |id: &str| {
+        t.groups
+            .get(id)
+            .filter(|g| g.class.is_some())
+            .filter(|g| user.as_ref().is_none_or(|u| is_member(g, u)))
+            .map(|g| with_type("#microsoft.graph.educationClass", class_obj(g)))
+    };
+    let c = format!(
+        "{}/v1.0/$metadata#Collection(educationClass)",
+        sh.graph_base()
+    );
+    super::delta(
+        sh,
+        req,
+        q,
+        t,
+        "educlasses",
+        Kind::Class,
+        "/education/classes/delta",
+        &c,
+        &c,
+        &ids,
+        &render,
+        false,
+    )
+}
+
+fn users_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
+    ctx.need(EDU_D, EDU_A)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let limited = !ctx.app_only();
+    let ids = || t.user_order.clone();
+    let render = |id: &str| {
+        t.users
+            .get(id)
+            .map(|u| with_type("#microsoft.graph.educationUser", edu_user(u, limited)))
+    };
+    let c = format!(
+        "{}/v1.0/$metadata#Collection(educationUser)",
+        sh.graph_base()
+    );
+    super::delta(
+        sh,
+        req,
+        q,
+        t,
+        "eduusers",
+        Kind::User,
+        "/education/users/delta",
+        &c,
+        &c,
+        &ids,
+        &render,
+        true,
+    )
+}
+
+// ---------------------------------------------------------------- assignments
+
+fn assignment<'a>(
+    t: &'a Tenant,
+    ctx: &Ctx,
+    p: &[String],
+) -> Result<(&'a Group, &'a Assignment), GErr> {
+    let cid = p.first().cloned().unwrap_or_default();
+    let aid = p.get(1).cloned().unwrap_or_default();
+    let g = class(t, ctx, &cid)?;
+    let a = t
+        .assignments
+        .get(&aid)
+        .filter(|a| a.class_id == cid)
+        .ok_or_else(|| {
+            GErr::new(
+                404,
+                "ResourceNotFound",
+                format!("Resource '{aid}' not found."),
+            )
+        })?;
+    if !visible_assignment(a, g, ctx) {
+        return Err(GErr::new(
+            404,
+            "ResourceNotFound",
+            format!("Resource '{aid}' not found."),
+        ));
+    }
+    Ok((g, a))
+}
+
+fn asg_ctx(sh: &Shared, cid: &str, aid: Option<&str>, rest: &str) -> String {
+    match aid {
+        Some(a) => format!(
+            "{}/v1.0/$metadata#education/classes('{cid}')/assignments('{a}'){rest}",
+            sh.graph_base()
+        ),
+        None => format!(
+            "{}/v1.0/$metadata#education/classes('{cid}')/assignments{rest}",
+            sh.graph_base()
+        ),
+    }
+}
+
+fn with_ctx(c: String, v: Value, odata_type: Option<&str>) -> Value {
+    let mut o = Map::new();
+    o.insert("@odata.context".into(), json!(c));
+    if let Some(t) = odata_type {
+        o.insert("@odata.type".into(), json!(t));
+    }
+    if let Value::Object(m) = v {
+        o.extend(m);
+    }
+    Value::Object(o)
+}
+
+fn list_assignments(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GResult {
+    ctx.need(ASG_R_D, ASG_R_A)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let cid = p.first().cloned().unwrap_or_default();
+    let g = class(t, ctx, &cid)?;
+    let mut items: Vec<Value> = t
+        .class_assignments
+        .get(&cid)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| t.assignments.get(a))
+        .filter(|a| visible_assignment(a, g, ctx))
+        .map(|a| render_assignment(a, req))
+        .collect();
+    if q.expand.iter().any(|e| e == "submissions" || e == "*") {
+        for (v, a) in items.iter_mut().zip(
+            t.class_assignments
+                .get(&cid)
+                .into_iter()
+                .flatten()
+                .filter_map(|a| t.assignments.get(a))
+                .filter(|a| visible_assignment(a, g, ctx)),
+        ) {
+            if let Some(o) = v.as_object_mut() {
+                o.insert(
+                    "submissions".into(),
+                    Value::Array(
+                        a.submissions
+                            .iter()
+                            .filter(|s| {
+                                ctx.app_only()
+                                    || is_teacher(g, ctx)
+                                    || ctx.user.as_deref() == Some(s.user_id.as_str())
+                            })
+                            .map(|s| render_submission(s, req))
+                            .collect(),
+                    ),
+                );
+            }
+        }
+    }
+    let mut items = apply_filter(items, q, "educationAssignment", &[], false)?;
+    apply_orderby(&mut items, q);
+    collection(
+        sh,
+        req,
+        q,
+        &format!("education/classes('{cid}')/assignments"),
+        items,
+        100,
+        999,
+    )
+}
+
+fn create_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
+    ctx.need(ASG_W_D, ASG_W_A)?;
+    let body = req.json_body()?;
+    let cid = p.first().cloned().unwrap_or_default();
+    if let Some(s) = body.get("status").and_then(Value::as_str)
+        && s != "draft"
+    {
+        return Err(GErr::bad(
+            "BadRequest",
+            "Status can only be set to 'draft' when creating an assignment. Use the publish action to publish it.",
+        ));
+    }
+    if body
+        .get("displayName")
+        .and_then(Value::as_str)
+        .is_none_or(|s| s.trim().is_empty())
+    {
+        return Err(GErr::bad(
+            "BadRequest",
+            "The displayName property is required.",
+        ));
+    }
+    if let (Some(due), Some(close)) = (
+        body.get("dueDateTime").and_then(Value::as_str),
+        body.get("closeDateTime").and_then(Value::as_str),
+    ) && close < due
+    {
+        return Err(GErr::bad(
+            "BadRequest",
+            "closeDateTime must be greater than or equal to dueDateTime.",
+        ));
+    }
+    let mut st = sh.write();
+    let t = st
+        .tenant_mut(&ctx.tid)
+        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let g = class(t, ctx, &cid)?;
+    if !ctx.app_only() && !is_teacher(g, ctx) {
+        return Err(GErr::new(
+            403,
+            "AccessDenied",
+            "Only a teacher of the class can create assignments.",
+        ));
+    }
+    let creator = ctx.user.clone().unwrap_or_else(|| ctx.client_id.clone());
+    let id = new_id();
+    let props = new_assignment_props(&id, &cid, &creator, &body, &iso_now());
+    let a = Assignment {
+        id: id.clone(),
+        class_id: cid.clone(),
+        props,
+        resources: vec![],
+        submissions: vec![],
+    };
+    let out = with_ctx(
+        asg_ctx(sh, &cid, None, "/$entity"),
+        render_assignment(&a, req),
+        None,
+    );
+    t.class_assignments.entry(cid).or_default().push(id.clone());
+    t.assignments.insert(id, a);
+    Ok(ok_json(req, 201, out))
+}
+
+fn get_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GResult {
+    ctx.need(ASG_R_D, ASG_R_A)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let (g, a) = assignment(t, ctx, p)?;
+    let mut v = render_assignment(a, req);
+    if let Some(o) = v.as_object_mut() {
+        if q.expand.iter().any(|e| e == "resources" || e == "*") {
+            o.insert("resources".into(), Value::Array(a.resources.clone()));
+        }
+        if q.expand.iter().any(|e| e == "submissions" || e == "*") {
+            o.insert(
+                "submissions".into(),
+                Value::Array(
+                    a.submissions
+                        .iter()
+                        .filter(|s| {
+                            ctx.app_only()
+                                || is_teacher(g, ctx)
+                                || ctx.user.as_deref() == Some(s.user_id.as_str())
+                        })
+                        .map(|s| render_submission(s, req))
+                        .collect(),
+                ),
+            );
+        }
+    }
+    Ok(ok_json(
+        req,
+        200,
+        with_ctx(
+            asg_ctx(sh, &a.class_id, None, "/$entity"),
+            project(&v, &q.select),
+            None,
+        ),
+    ))
+}
+
+fn teacher_of<'a>(t: &'a mut Tenant, ctx: &Ctx, p: &[String]) -> Result<&'a mut Assignment, GErr> {
+    let cid = p.first().cloned().unwrap_or_default();
+    let aid = p.get(1).cloned().unwrap_or_default();
+    let g = class(t, ctx, &cid)?;
+    if !ctx.app_only() && !is_teacher(g, ctx) {
+        return Err(GErr::new(
+            403,
+            "AccessDenied",
+            "Only a teacher in the class can make this call.",
+        ));
+    }
+    t.assignments
+        .get_mut(&aid)
+        .filter(|a| a.class_id == cid)
+        .ok_or_else(|| {
+            GErr::new(
+                404,
+                "ResourceNotFound",
+                format!("Resource '{aid}' not found."),
+            )
+        })
+}
+
+fn patch_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
+    ctx.need(ASG_W_D, ASG_W_A)?;
+    let body = req.json_body()?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| GErr::bad("BadRequest", "Invalid request body."))?
+        .clone();
+    if obj.contains_key("status") {
+        return Err(GErr::bad(
+            "BadRequest",
+            "The status property cannot be patched. Use the publish action.",
+        ));
+    }
+    let mut st = sh.write();
+    let t = st
+        .tenant_mut(&ctx.tid)
+        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let a = teacher_of(t, ctx, p)?;
+    for (k, v) in obj {
+        if !matches!(
+            k.as_str(),
+            "id" | "classId" | "createdBy" | "createdDateTime" | "assignedDateTime" | "webUrl"
+        ) {
+            a.props.insert(k, v);
+        }
+    }
+    a.props
+        .insert("lastModifiedDateTime".into(), json!(iso_now()));
+    if let Some(u) = &ctx.user {
+        a.props
+            .insert("lastModifiedBy".into(), identity_set(Some((u, None))));
+    }
+    let out = with_ctx(
+        asg_ctx(sh, &a.class_id, None, "/$entity"),
+        render_assignment(a, req),
+        None,
+    );
+    Ok(ok_json(req, 200, out))
+}
+
+fn delete_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
+    ctx.need(ASG_W_D, ASG_W_A)?;
+    let mut st = sh.write();
+    let t = st
+        .tenant_mut(&ctx.tid)
+        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let id = teacher_of(t, ctx, p)?.id.clone();
+    t.assignments.remove(&id);
+    for v in t.class_assignments.values_mut() {
+        v.retain(|x| *x != id);
+    }
+    Ok(no_content(req, 204))
+}
+
+fn publish(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
+    ctx.need(ASG_W_D, ASG_W_A)?;
+    let mut st = sh.write();
+    let t = st
+        .tenant_mut(&ctx.tid)
+        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let cid = p.first().cloned().unwrap_or_default();
+    let students: Vec<String> = t
+        .groups
+        .get(&cid)
+        .map(|g| {
+            g.members
+                .iter()
+                .filter(|m| !g.owners.contains(m))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let a = teacher_of(t, ctx, p)?;
+    let status = a
+        .props
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if status != "draft" && status != "scheduled" {
+        return Err(GErr::bad(
+            "BadRequest",
+            format!("The assignment is in status '{status}' and cannot be published."),
+        ));
+    }
+    // Respond "published" (publishing in progress); the stored state is already "assigned", as a
+    // client polling with GET will observe.
+    let mut shown = a.props.clone();
+    shown.insert("status".into(), json!("published"));
+    shown.insert("assignedDateTime".into(), Value::Null);
+    let now = iso_now();
+    a.props.insert("status".into(), json!("assigned"));
+    a.props.insert("assignedDateTime".into(), json!(now));
+    a.props.insert("lastModifiedDateTime".into(), json!(now));
+    let aid = a.id.clone();
+    for s in students {
+        if !a.submissions.iter().any(|x| x.user_id == s) {
+            let mut sub = new_submission(&new_id(), &aid, &s);
+            sub.resources = a
+                .resources
+                .iter()
+                .filter(|r| {
+                    r.get("distributeForStudentWork").and_then(Value::as_bool) == Some(true)
+                })
+                .cloned()
+                .collect();
+            a.submissions.push(sub);
+        }
+    }
+    let out = with_ctx(
+        format!("{}/v1.0/$metadata#educationAssignment", sh.graph_base()),
+        Value::Object(shown),
+        Some("#microsoft.graph.educationAssignment"),
+    );
+    Ok(ok_json(req, 200, out))
+}
+
+fn resources_folder(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GResult {
+    let mut st = sh.write();
+    let t = st
+        .tenant_mut(&ctx.tid)
+        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let cid = p.first().cloned().unwrap_or_default();
+    if tpl.ends_with("GetResourcesFolderUrl") {
+        ctx.need(ASG_R_D, ASG_R_A)?;
+    } else {
+        ctx.need(ASG_W_D, ASG_W_A)?;
+    }
+    let a = teacher_of(t, ctx, p)?;
+    let existing = a
+        .props
+        .get("resourcesFolderUrl")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let name = a
+        .props
+        .get("displayName")
+        .and_then(Value::as_str)
+        .unwrap_or("Assignment")
+        .to_string();
+    let url = match existing {
+        Some(u) => u,
+        None => {
+            let item = new_drive_item(
+                sh,
+                &cid,
+                "root",
+                &format!("Assignments - {name}"),
+                true,
+                None,
+                None,
+            );
+            let iid = item
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let url = format!(
+                "{}/v1.0/drives/{}/items/{iid}",
+                sh.graph_base(),
+                drive_id(&cid)
+            );
+            a.props.insert("resourcesFolderUrl".into(), json!(url));
+            t.drive_items.entry(cid).or_default().push(item);
+            url
+        }
+    };
+    if tpl.ends_with("GetResourcesFolderUrl") {
+        return Ok(ok_json(
+            req,
+            200,
+            json!({"@odata.context": format!("{}/v1.0/$metadata#Edm.String", sh.graph_base()), "value": url}),
+        ));
+    }
+    let a = t
+        .assignments
+        .get(p.get(1).map(String::as_str).unwrap_or_default())
+        .ok_or_else(|| GErr::not_found("assignment"))?;
+    let out = with_ctx(
+        format!("{}/v1.0/$metadata#educationAssignment", sh.graph_base()),
+        render_assignment(a, req),
+        Some("#microsoft.graph.educationAssignment"),
+    );
+    Ok(ok_json(req, 200, out))
+}
+
+fn list_resources(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GResult {
+    ctx.need(ASG_R_D, ASG_R_A)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let (_, a) = assignment(t, ctx, p)?;
+    collection(
+        sh,
+        req,
+        q,
+        &format!(
+            "education/classes('{}')/assignments('{}')/resources",
+            a.class_id, a.id
+        ),
+        a.resources.clone(),
+        100,
+        999,
+    )
+}
+
+const RESOURCE_TYPES: &[&str] = &[
+    "#microsoft.graph.educationFileResource",
+    "#microsoft.graph.educationWordResource",
+    "#microsoft.graph.educationExcelResource",
+    "#microsoft.graph.educationPowerPointResource",
+    "#microsoft.graph.educationLinkResource",
+    "#microsoft.graph.educationMediaResource",
+    "#microsoft.graph.educationTeamsAppResource",
+    "#microsoft.graph.educationChannelResource",
+];
+
+fn make_resource(body: &Value, by: &str, folder_needed: bool) -> Result<(Value, bool), GErr> {
+    let res = body
+        .get("resource")
+        .and_then(Value::as_object)
+        .ok_or_else(|| GErr::bad("BadRequest", "The 'resource' property is required."))?;
+    let ty = res
+        .get("@odata.type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !RESOURCE_TYPES.contains(&ty) {
+        return Err(GErr::bad(
+            "BadRequest",
+            format!("Resource type '{ty}' is not supported or cannot be created."),
+        ));
+    }
+    let is_file = !matches!(
+        ty,
+        "#microsoft.graph.educationLinkResource"
+            | "#microsoft.graph.educationTeamsAppResource"
+            | "#microsoft.graph.educationChannelResource"
+    );
+    if is_file && folder_needed {
+        return Err(GErr::bad(
+            "BadRequest",
+            "Resources folder is not set up. Call setUpResourcesFolder first.",
+        ));
+    }
+    let now = iso_now();
+    let mut r = res.clone();
+    r.insert("createdDateTime".into(), json!(now));
+    r.insert("lastModifiedDateTime".into(), json!(now));
+    r.insert("createdBy".into(), identity_set(Some((by, None))));
+    r.insert("lastModifiedBy".into(), identity_set(Some((by, None))));
+    Ok((
+        Value::Object(r),
+        body.get("distributeForStudentWork")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    ))
+}
+
+fn add_resource(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
+    ctx.need(ASG_W_D, ASG_W_A)?;
+    let body = req.json_body()?;
+    let mut st = sh.write();
+    let t = st
+        .tenant_mut(&ctx.tid)
+        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let by = ctx.user.clone().unwrap_or_else(|| ctx.client_id.clone());
+    let a = teacher_of(t, ctx, p)?;
+    let (res, distribute) = make_resource(
+        &body,
+        &by,
+        a.props.get("resourcesFolderUrl").is_none_or(Value::is_null),
+    )?;
+    let id = new_id();
+    let stored = json!({"distributeForStudentWork": distribute, "id": id, "resource": res});
+    a.resources.push(stored);
+    let out = with_ctx(
+        asg_ctx(sh, &a.class_id, Some(&a.id), "/resources/$entity"),
+        json!({"assignmentResourceUrl": null, "distributeForStudentWork": distribute, "id": id, "resource": res}),
+        None,
+    );
+    Ok(ok_json(req, 201, out))
+}
+
+fn list_submissions(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GResult {
+    ctx.need(ASG_R_D, ASG_R_A)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let (g, a) = assignment(t, ctx, p)?;
+    let teacher = ctx.app_only() || is_teacher(g, ctx);
+    let items: Vec<Value> = a
+        .submissions
+        .iter()
+        .filter(|s| teacher || ctx.user.as_deref() == Some(s.user_id.as_str()))
+        .map(|s| {
+            let mut v = render_submission(s, req);
+            if let Some(o) = v.as_object_mut() {
+                if q.expand.iter().any(|e| e == "outcomes" || e == "*") {
+                    o.insert("outcomes".into(), json!([]));
+                }
+                if q.expand.iter().any(|e| e == "resources" || e == "*") {
+                    o.insert("resources".into(), Value::Array(s.resources.clone()));
+                }
+                if q.expand
+                    .iter()
+                    .any(|e| e == "submittedResources" || e == "*")
+                {
+                    o.insert(
+                        "submittedResources".into(),
+                        Value::Array(s.submitted_resources.clone()),
+                    );
+                }
+            }
+            v
+        })
+        .collect();
+    let items = apply_filter(items, q, "educationSubmission", &[], false)?;
+    collection(
+        sh,
+        req,
+        q,
+        &format!(
+            "education/classes('{}')/assignments('{}')/submissions",
+            a.class_id, a.id
+        ),
+        items,
+        100,
+        999,
+    )
+}
+
+fn find_sub<'a>(a: &'a Assignment, sid: &str) -> Result<&'a Submission, GErr> {
+    a.submissions.iter().find(|s| s.id == sid).ok_or_else(|| {
+        GErr::new(
+            404,
+            "ResourceNotFound",
+            format!("Resource '{sid}' not found."),
+        )
+    })
+}
+
+fn get_submission(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GResult {
+    ctx.need(ASG_R_D, ASG_R_A)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let (g, a) = assignment(t, ctx, p)?;
+    let s = find_sub(a, p.get(2).map(String::as_str).unwrap_or_default())?;
+    if !(ctx.app_only() || is_teacher(g, ctx) || ctx.user.as_deref() == Some(s.user_id.as_str())) {
+        return Err(GErr::new(403, "AccessDenied", "Access denied."));
+    }
+    let v = render_submission(s, req);
+    Ok(ok_json(
+        req,
+        200,
+        with_ctx(
+            asg_ctx(sh, &a.class_id, Some(&a.id), "/submissions/$entity"),
+            project(&v, &q.select),
+            None,
+        ),
+    ))
+}
+
+fn submission_children(
+    sh: &Shared,
+    req: &GReq,
+    ctx: &Ctx,
+    q: &Q,
+    tpl: &str,
+    p: &[String],
+) -> GResult {
+    ctx.need(ASG_R_D, ASG_R_A)?;
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let (g, a) = assignment(t, ctx, p)?;
+    let s = find_sub(a, p.get(2).map(String::as_str).unwrap_or_default())?;
+    if !(ctx.app_only() || is_teacher(g, ctx) || ctx.user.as_deref() == Some(s.user_id.as_str())) {
+        return Err(GErr::new(403, "AccessDenied", "Access denied."));
+    }
+    let (items, name) = if tpl.ends_with("/submittedResources") {
+        (s.submitted_resources.clone(), "submittedResources")
+    } else if tpl.ends_with("/outcomes") {
+        (vec![], "outcomes")
+    } else {
+        (s.resources.clone(), "resources")
+    };
+    collection(
+        sh,
+        req,
+        q,
+        &format!(
+            "education/classes('{}')/assignments('{}')/submissions('{}')/{name}",
+            a.class_id, a.id, s.id
+        ),
+        items,
+        100,
+        999,
+    )
+}
+
+fn submission_action(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GResult {
+    let action = tpl.rsplit('/').next().unwrap_or_default().to_string();
+    if matches!(action.as_str(), "submit" | "unsubmit") {
+        ctx.need(SUB_W_D, SUB_W_A)?;
+    } else {
+        ctx.need(
+            &["EduAssignments.ReadWrite", "EduAssignments.ReadWriteBasic"],
+            SUB_W_A,
+        )?;
+    }
+    let mut st = sh.write();
+    let t = st
+        .tenant_mut(&ctx.tid)
+        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let cid = p.first().cloned().unwrap_or_default();
+    let aid = p.get(1).cloned().unwrap_or_default();
+    let sid = p.get(2).cloned().unwrap_or_default();
+    let g = class(t, ctx, &cid)?;
+    let teacher = is_teacher(g, ctx);
+    let a = t
+        .assignments
+        .get_mut(&aid)
+        .filter(|a| a.class_id == cid)
+        .ok_or_else(|| {
+            GErr::new(
+                404,
+                "ResourceNotFound",
+                format!("Resource '{aid}' not found."),
+            )
+        })?;
+    let s = a
+        .submissions
+        .iter_mut()
+        .find(|s| s.id == sid)
+        .ok_or_else(|| {
+            GErr::new(
+                404,
+                "ResourceNotFound",
+                format!("Resource '{sid}' not found."),
+            )
+        })?;
+    let own = ctx.user.as_deref() == Some(s.user_id.as_str());
+    let allowed = match action.as_str() {
+        "submit" => own || ctx.app_only(),
+        "unsubmit" => own || teacher || ctx.app_only(),
+        _ => teacher || ctx.app_only(),
+    };
+    if !allowed {
+        return Err(GErr::new(
+            403,
+            "AccessDenied",
+            format!("The caller is not allowed to {action} this submission."),
+        ));
+    }
+    let status = s
+        .props
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("working")
+        .to_string();
+    let next = match (action.as_str(), status.as_str()) {
+        ("submit", "working" | "returned" | "reassigned") => "submitted",
+        ("unsubmit", "submitted") => "working",
+        ("return", "working" | "submitted" | "returned" | "reassigned") => "returned",
+        ("reassign", "working" | "submitted" | "returned" | "reassigned") => "reassigned",
+        _ => {
+            return Err(GErr::bad(
+                "BadRequest",
+                format!(
+                    "The '{action}' action is not allowed for a submission in status '{status}'."
+                ),
+            ));
+        }
+    };
+    let by = identity_set(Some((
+        ctx.user.as_deref().unwrap_or(ctx.client_id.as_str()),
+        None,
+    )));
+    let now = iso_now();
+    let (when, who) = match action.as_str() {
+        "submit" => ("submittedDateTime", "submittedBy"),
+        "unsubmit" => ("unsubmittedDateTime", "unsubmittedBy"),
+        "return" => ("returnedDateTime", "returnedBy"),
+        _ => ("reassignedDateTime", "reassignedBy"),
+    };
+    s.props.insert("status".into(), json!(next));
+    s.props.insert(when.into(), json!(now));
+    s.props.insert(who.into(), by);
+    if action == "submit" {
+        s.submitted_resources = s
+            .resources
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                if let Some(o) = r.as_object_mut() {
+                    o.insert("id".into(), json!(new_id()));
+                }
+                r
+            })
+            .collect();
+    }
+    let out = with_ctx(
+        format!("{}/v1.0/$metadata#educationSubmission", sh.graph_base()),
+        render_submission(s, req),
+        Some("#microsoft.graph.educationSubmission"),
+    );
+    Ok(ok_json(req, 200, out))
+}
+
+fn add_submission_resource(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
+    ctx.need(SUB_W_D, SUB_W_A)?;
+    let body = req.json_body()?;
+    let mut st = sh.write();
+    let t = st
+        .tenant_mut(&ctx.tid)
+        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let cid = p.first().cloned().unwrap_or_default();
+    let aid = p.get(1).cloned().unwrap_or_default();
+    let sid = p.get(2).cloned().unwrap_or_default();
+    class(t, ctx, &cid)?;
+    let a = t
+        .assignments
+        .get_mut(&aid)
+        .filter(|a| a.class_id == cid)
+        .ok_or_else(|| GErr::not_found(&aid))?;
+    let allow = a
+        .props
+        .get("allowStudentsToAddResourcesToSubmission")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let s = a
+        .submissions
+        .iter_mut()
+        .find(|s| s.id == sid)
+        .ok_or_else(|| {
+            GErr::new(
+                404,
+                "ResourceNotFound",
+                format!("Resource '{sid}' not found."),
+            )
+        })?;
+    if !ctx.app_only() && ctx.user.as_deref() != Some(s.user_id.as_str()) {
+        return Err(GErr::new(
+            403,
+            "AccessDenied",
+            "Only the student who owns the submission can add resources.",
+        ));
+    }
+    if !allow {
+        return Err(GErr::new(
+            403,
+            "AccessDenied",
+            "Students are not allowed to add resources to this submission.",
+        ));
+    }
+    let by = ctx.user.clone().unwrap_or_default();
+    let (res, _) = make_resource(
+        &body,
+        &by,
+        s.props.get("resourcesFolderUrl").is_none_or(Value::is_null),
+    )?;
+    let id = new_id();
+    let v = json!({"assignmentResourceUrl": null, "id": id, "resource": res});
+    s.resources.push(v.clone());
+    let out = with_ctx(
+        format!(
+            "{}/v1.0/$metadata#education/classes('{cid}')/assignments('{aid}')/submissions('{sid}')/resources/$entity",
+            sh.graph_base()
+        ),
+        v,
+        None,
+    );
+    Ok(ok_json(req, 201, out))
+}
+
+fn submission_folder(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
+    ctx.need(SUB_W_D, SUB_W_A)?;
+    let mut st = sh.write();
+    let t = st
+        .tenant_mut(&ctx.tid)
+        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let cid = p.first().cloned().unwrap_or_default();
+    let aid = p.get(1).cloned().unwrap_or_default();
+    let sid = p.get(2).cloned().unwrap_or_default();
+    class(t, ctx, &cid)?;
+    let a = t
+        .assignments
+        .get_mut(&aid)
+        .filter(|a| a.class_id == cid)
+        .ok_or_else(|| GErr::not_found(&aid))?;
+    let s = a
+        .submissions
+        .iter_mut()
+        .find(|s| s.id == sid)
+        .ok_or_else(|| {
+            GErr::new(
+                404,
+                "ResourceNotFound",
+                format!("Resource '{sid}' not found."),
+            )
+        })?;
+    if !ctx.app_only() && ctx.user.as_deref() != Some(s.user_id.as_str()) {
+        return Err(GErr::new(403, "AccessDenied", "Access denied."));
+    }
+    let mut new_item = None;
+    if s.props.get("resourcesFolderUrl").is_none_or(Value::is_null) {
+        let item = new_drive_item(
+            sh,
+            &cid,
+            "root",
+            &format!("Submitted files - {sid}"),
+            true,
+            None,
+            None,
+        );
+        let iid = item
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        s.props.insert(
+            "resourcesFolderUrl".into(),
+            json!(format!(
+                "{}/v1.0/drives/{}/items/{iid}",
+                sh.graph_base(),
+                drive_id(&cid)
+            )),
+        );
+        new_item = Some(item);
+    }
+    let out = with_ctx(
+        format!("{}/v1.0/$metadata#educationSubmission", sh.graph_base()),
+        render_submission(s, req),
+        Some("#microsoft.graph.educationSubmission"),
+    );
+    if let Some(i) = new_item {
+        t.drive_items.entry(cid).or_default().push(i);
+    }
+    Ok(ok_json(req, 200, out))
+}
