@@ -26,6 +26,9 @@ enum Command {
         /// Port for the web app.
         #[arg(long, default_value_t = 8080)]
         port: u16,
+        /// Port for the local Microsoft emulator (sign-in pages and Graph).
+        #[arg(long, default_value_t = 8081)]
+        emulator_port: u16,
         /// Where the demo keeps its database and key.
         #[arg(long, default_value = ".edugraph-demo")]
         data_dir: PathBuf,
@@ -39,7 +42,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve => serve().await,
-        Command::Demo { port, data_dir } => demo(port, &data_dir).await,
+        Command::Demo { port, emulator_port, data_dir } => demo(port, emulator_port, &data_dir).await,
         Command::Migrate => migrate().await,
     };
     match result {
@@ -86,33 +89,69 @@ fn demo_token_key(dir: &Path) -> anyhow::Result<String> {
     Ok(encoded)
 }
 
-async fn demo(port: u16, data_dir: &Path) -> anyhow::Result<()> {
+#[cfg(not(feature = "demo"))]
+async fn demo(_port: u16, _emulator_port: u16, _data_dir: &Path) -> anyhow::Result<()> {
+    anyhow::bail!("this build has no demo mode (built without the `demo` feature); use `edugraph serve`")
+}
+
+#[cfg(feature = "demo")]
+async fn demo(port: u16, emulator_port: u16, data_dir: &Path) -> anyhow::Result<()> {
+    use edu_ms_emulator::{EmulatorConfig, Seed};
+
     std::fs::create_dir_all(data_dir).with_context(|| format!("Failed to create {}", data_dir.display()))?;
-    let db_path = data_dir.join("edugraph.sqlite");
+    edu_api::telemetry::init(LogFormat::Pretty);
+    let emulator = edu_ms_emulator::start(EmulatorConfig {
+        bind: std::net::SocketAddr::from(([127, 0, 0, 1], emulator_port)),
+        seed: Seed::Demo,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .with_context(|| format!("Failed to start the Microsoft emulator on port {emulator_port} (use --emulator-port)"))?;
+    let directory = emulator.demo();
     let public_url = format!("http://localhost:{port}");
+    for origin in [&public_url, &format!("http://127.0.0.1:{port}")] {
+        emulator.add_redirect_uri(&directory.app_client_id, &format!("{origin}/auth/microsoft/callback"));
+        emulator.add_redirect_uri(&directory.app_client_id, &format!("{origin}/auth/microsoft/consent/callback"));
+    }
+
+    let db_path = data_dir.join("edugraph.sqlite");
     let vars: HashMap<String, String> = [
         ("EDUGRAPH_DATABASE_URL", format!("sqlite://{}", db_path.display())),
         ("EDUGRAPH_BIND", format!("127.0.0.1:{port}")),
         ("EDUGRAPH_PUBLIC_URL", public_url.clone()),
         ("EDUGRAPH_ALLOWED_ORIGINS", format!("http://127.0.0.1:{port}")),
         ("EDUGRAPH_TOKEN_KEY", demo_token_key(data_dir)?),
-        // Until the emulator is wired in, Microsoft sign-in is unavailable in the demo.
-        ("EDUGRAPH_CLIENT_ID", "edugraph-demo".to_owned()),
-        ("EDUGRAPH_CLIENT_SECRET", "demo-only-secret".to_owned()),
+        ("EDUGRAPH_MS_AUTHORITY", emulator.base_url()),
+        ("EDUGRAPH_GRAPH_URL", emulator.graph_url()),
+        ("EDUGRAPH_CLIENT_ID", directory.app_client_id.clone()),
+        ("EDUGRAPH_CLIENT_SECRET", directory.app_client_secret.clone()),
         ("EDUGRAPH_LOG_FORMAT", "pretty".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     let config = Config::from_map(&vars).context("demo configuration")?;
-    edu_api::telemetry::init(LogFormat::Pretty);
     let app = edu_api::Application::build(config).await?;
+
     println!();
     println!("  EduGraph demo is running at {public_url}");
-    println!("  API docs:  {public_url}/api/docs/");
-    println!("  Data:      {}", data_dir.display());
+    println!("  API docs:            {public_url}/api/docs/");
+    println!("  Microsoft emulator:  {} (admin API: {})", emulator.base_url(), emulator.admin_url());
+    println!("  Data:                {}", data_dir.display());
+    println!();
+    println!("  Demo Microsoft 365 accounts (sign in with Microsoft):");
+    for tenant in &directory.tenants {
+        let consent = if tenant.consented { "consented" } else { "not consented yet" };
+        println!("    {} ({}, {consent})", tenant.display_name, tenant.domain);
+        let people = std::iter::once(&tenant.admin).chain(tenant.teachers.iter().take(2)).chain(tenant.students.iter().take(2));
+        for person in people {
+            println!("      {:<8} {:<40} password: {}", person.role, person.upn, person.password);
+        }
+    }
+    println!();
     println!("  Stop with Ctrl+C.");
     println!();
     app.run_until_stopped().await?;
+    emulator.stop().await;
     Ok(())
 }
