@@ -62,7 +62,7 @@ impl Metrics {
 
     /// The Prometheus text exposition.
     #[must_use]
-    pub fn render(&self, hashing_in_flight: usize) -> String {
+    pub fn render(&self, hashing_threads: usize) -> String {
         let mut out = String::new();
         out.push_str("# HELP edugraph_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE edugraph_http_requests_total counter\n");
@@ -103,9 +103,9 @@ impl Metrics {
                 let _ = writeln!(out, "edugraph_logins_total{{outcome=\"{outcome}\"}} {n}");
             }
         }
-        out.push_str("# HELP edugraph_password_hash_permits_available Password hashing slots free right now.\n");
-        out.push_str("# TYPE edugraph_password_hash_permits_available gauge\n");
-        let _ = writeln!(out, "edugraph_password_hash_permits_available {hashing_in_flight}");
+        out.push_str("# HELP edugraph_password_hash_threads Threads computing password hashes.\n");
+        out.push_str("# TYPE edugraph_password_hash_threads gauge\n");
+        let _ = writeln!(out, "edugraph_password_hash_threads {hashing_threads}");
         out.push_str("# HELP edugraph_process_start_time_seconds Start time of the process, unix seconds.\n");
         out.push_str("# TYPE edugraph_process_start_time_seconds gauge\n");
         let _ = writeln!(out, "edugraph_process_start_time_seconds {}", self.started_at_secs.load(Ordering::Relaxed));

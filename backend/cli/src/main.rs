@@ -143,7 +143,8 @@ async fn demo(port: u16, emulator_port: u16, data_dir: &Path) -> anyhow::Result<
     for tenant in &directory.tenants {
         let consent = if tenant.consented { "consented" } else { "not consented yet" };
         println!("    {} ({}, {consent})", tenant.display_name, tenant.domain);
-        let people = std::iter::once(&tenant.admin).chain(tenant.teachers.iter().take(2)).chain(tenant.students.iter().take(2));
+        let people =
+            std::iter::once(&tenant.admin).chain(tenant.teachers.iter().take(2)).chain(tenant.students.iter().take(2));
         for person in people {
             println!("      {:<8} {:<40} password: {}", person.role, person.upn, person.password);
         }

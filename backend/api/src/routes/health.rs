@@ -41,5 +41,5 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<HealthRespon
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(state.hasher.available_permits()))
+        .body(state.metrics.render(state.hasher.threads()))
 }
