@@ -122,7 +122,7 @@ mod tests {
         assert_eq!(c.open(&k(t, "oid-1", "access"), &row).unwrap_err(), OpenError::Tampered);
         assert_eq!(c.open(&k(TenantId::new(), "oid-1", "refresh"), &row).unwrap_err(), OpenError::Tampered);
         // Flipped bit: fails.
-        let mut bad = row.clone();
+        let mut bad = row;
         bad.ciphertext[0] ^= 1;
         assert_eq!(c.open(&k(t, "oid-1", "refresh"), &bad).unwrap_err(), OpenError::Tampered);
     }
