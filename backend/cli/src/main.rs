@@ -35,6 +35,8 @@ enum Command {
     },
     /// Apply database migrations to EDUGRAPH_DATABASE_URL and exit.
     Migrate,
+    /// Print the OpenAPI 3.1 document (the SPA's API client is generated from it).
+    Openapi,
 }
 
 #[tokio::main]
@@ -44,6 +46,10 @@ async fn main() -> ExitCode {
         Command::Serve => serve().await,
         Command::Demo { port, emulator_port, data_dir } => demo(port, emulator_port, &data_dir).await,
         Command::Migrate => migrate().await,
+        Command::Openapi => {
+            use utoipa::OpenApi as _;
+            edu_api::openapi::ApiDoc::openapi().to_pretty_json().map(|doc| println!("{doc}")).map_err(Into::into)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
