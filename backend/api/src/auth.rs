@@ -2,5 +2,6 @@
 
 pub mod csrf;
 pub mod password;
+pub mod roles;
 pub mod session;
 pub mod throttle;

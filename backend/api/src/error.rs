@@ -46,6 +46,9 @@ pub enum ApiError {
     /// No valid session (401).
     #[error("Sign in to continue.")]
     Unauthenticated,
+    /// The cached Microsoft tokens cannot be used; the person must sign in with Microsoft again (401).
+    #[error("Sign in with Microsoft again to continue.")]
+    MicrosoftSignInRequired,
     /// Wrong email or password, or no such account; deliberately indistinguishable (401).
     #[error("The email or password is incorrect.")]
     InvalidCredentials,
@@ -135,6 +138,7 @@ impl ApiError {
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. } => code,
             Self::Unauthenticated => "unauthenticated",
+            Self::MicrosoftSignInRequired => "microsoft_signin_required",
             Self::InvalidCredentials => "invalid_credentials",
             Self::Csrf(_) => "csrf_failed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
@@ -163,7 +167,7 @@ impl ResponseError for ApiError {
         match self {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::InvalidCredentials | Self::MicrosoftSignInRequired => StatusCode::UNAUTHORIZED,
             Self::Csrf(_) | Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,

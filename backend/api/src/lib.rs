@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod metrics;
+pub mod microsoft;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;

@@ -23,6 +23,7 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     logins: Mutex<BTreeMap<&'static str, u64>>,
+    token_refreshes: AtomicU64,
     started_at_secs: AtomicU64,
 }
 
@@ -58,6 +59,17 @@ impl Metrics {
         if let Ok(mut l) = self.logins.lock() {
             *l.entry(outcome).or_default() += 1;
         }
+    }
+
+    /// Records one refresh of a person's Microsoft access token.
+    pub fn observe_token_refresh(&self) {
+        self.token_refreshes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Refreshes of Microsoft access tokens so far.
+    #[must_use]
+    pub fn token_refreshes(&self) -> u64 {
+        self.token_refreshes.load(Ordering::Relaxed)
     }
 
     /// The Prometheus text exposition.
@@ -106,6 +118,9 @@ impl Metrics {
         out.push_str("# HELP edugraph_password_hash_threads Threads computing password hashes.\n");
         out.push_str("# TYPE edugraph_password_hash_threads gauge\n");
         let _ = writeln!(out, "edugraph_password_hash_threads {hashing_threads}");
+        out.push_str("# HELP edugraph_token_refreshes_total Refreshes of people's Microsoft access tokens.\n");
+        out.push_str("# TYPE edugraph_token_refreshes_total counter\n");
+        let _ = writeln!(out, "edugraph_token_refreshes_total {}", self.token_refreshes());
         out.push_str("# HELP edugraph_process_start_time_seconds Start time of the process, unix seconds.\n");
         out.push_str("# TYPE edugraph_process_start_time_seconds gauge\n");
         let _ = writeln!(out, "edugraph_process_start_time_seconds {}", self.started_at_secs.load(Ordering::Relaxed));

@@ -3,6 +3,7 @@
 pub mod auth_local;
 pub mod health;
 pub mod me;
+pub mod microsoft;
 
 use actix_web::web;
 
@@ -16,5 +17,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(auth_local::login_local)
         .service(auth_local::logout)
         .service(auth_local::change_password)
-        .service(me::get_me);
+        .service(me::get_me)
+        .service(microsoft::microsoft_login)
+        .service(microsoft::microsoft_callback)
+        .service(microsoft::microsoft_consent)
+        .service(microsoft::microsoft_onboard)
+        .service(microsoft::microsoft_consent_callback)
+        .service(microsoft::get_microsoft_account_hint);
 }

@@ -10,6 +10,8 @@ use crate::auth::throttle::IpLimiter;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::microsoft::id_token::IdTokenValidator;
+use crate::microsoft::tokens::RefreshLocks;
 use crate::token_cache::TokenCipher;
 
 /// What every handler can reach.
@@ -31,6 +33,12 @@ pub struct AppState {
     pub allowed_origins: Vec<String>,
     /// Seals and opens cached OAuth tokens.
     pub token_cipher: TokenCipher,
+    /// Microsoft Graph and token endpoint client.
+    pub graph: edu_msgraph::GraphClient,
+    /// ID-token validation (keys cached).
+    pub id_tokens: IdTokenValidator,
+    /// One token refresh at a time per person.
+    pub refresh_locks: RefreshLocks,
     csrf_key: [u8; 32],
 }
 
@@ -38,13 +46,26 @@ impl AppState {
     /// Builds the state.
     ///
     /// # Errors
-    /// The password hasher failing to initialise.
+    /// The password hasher or the HTTP clients failing to initialise.
     pub fn new(db: edu_db::Db, config: Config, clock: Arc<dyn Clock>) -> Result<Self, anyhow::Error> {
         let hasher = PasswordHasher::new(config.hash_concurrency)?;
         let ip_limiter = IpLimiter::new(&config.throttle);
         let allowed_origins = config.allowed_origins();
         let csrf_key = derive_key(config.token_key.expose(), b"edugraph csrf v1");
         let token_cipher = TokenCipher::new(&config.token_key, &config.previous_token_keys);
+        let authority = config.ms_authority.as_str().trim_end_matches('/').to_owned();
+        let mut settings = edu_msgraph::GraphSettings::new(
+            config.graph_url.as_str().trim_end_matches('/'),
+            authority.clone(),
+            config.client_id.clone(),
+        );
+        settings.client_secret.clone_from(&config.client_secret);
+        let graph = edu_msgraph::GraphClient::new(settings)?;
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let id_tokens = IdTokenValidator::new(http, &authority, &config.client_id);
         Ok(Self {
             db,
             config,
@@ -54,6 +75,9 @@ impl AppState {
             metrics: Metrics::new(),
             allowed_origins,
             token_cipher,
+            graph,
+            id_tokens,
+            refresh_locks: RefreshLocks::default(),
             csrf_key,
         })
     }

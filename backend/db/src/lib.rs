@@ -7,6 +7,8 @@
 
 pub mod audit;
 pub mod error;
+pub mod identities;
+pub mod oidc;
 pub mod sessions;
 pub mod tenants;
 pub mod throttle;

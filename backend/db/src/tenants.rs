@@ -83,3 +83,68 @@ pub async fn upsert_by_ms_id(db: &Db, ms_tenant_id: &str, display_name: &str, no
         Err(e) => Err(e.into()),
     }
 }
+
+/// A tenant by its Microsoft tenant id.
+///
+/// # Errors
+/// Database errors.
+pub async fn find_by_ms_id(db: &Db, ms_tenant_id: &str) -> Result<Option<TenantRecord>, DbError> {
+    let row = sqlx::query("SELECT id FROM tenants WHERE ms_tenant_id = ?").bind(ms_tenant_id).fetch_optional(db.pool()).await?;
+    match row {
+        Some(r) => {
+            let id = TenantId::parse(&r.try_get::<String, _>("id")?)
+                .map_err(|_| DbError::Corrupt { table: "tenants", detail: "bad id".into() })?;
+            get(db, id).await
+        }
+        None => Ok(None),
+    }
+}
+
+/// Records the tenant admin's consent: the granted scopes and who consented.
+///
+/// # Errors
+/// Database errors.
+pub async fn set_consented(
+    db: &Db,
+    tenant: TenantId,
+    scopes: &str,
+    by: Option<edu_domain::UserId>,
+    now: i64,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE tenants SET consent_state = 'consented', consented_scopes = ?, consented_by_user_id = ?, consented_at = ?,
+                            updated_at = ? WHERE id = ?",
+    )
+    .bind(scopes)
+    .bind(by.map(|u| u.to_string()))
+    .bind(now)
+    .bind(now)
+    .bind(tenant.to_string())
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Marks the consent revoked and removes every link, role, cached token and session of the
+/// tenant (people without a local password are deleted: they have no way left to sign in).
+///
+/// # Errors
+/// Database errors.
+pub async fn revoke(db: &Db, tenant: TenantId, now: i64) -> Result<(), DbError> {
+    let t = tenant.to_string();
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("UPDATE tenants SET consent_state = 'revoked', updated_at = ? WHERE id = ?").bind(now).bind(&t).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM token_cache WHERE tenant_id = ?").bind(&t).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM user_roles WHERE tenant_id = ?").bind(&t).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM sessions WHERE tenant_id = ?").bind(&t).execute(&mut *tx).await?;
+    sqlx::query(
+        "DELETE FROM users WHERE password_hash IS NULL AND id IN (SELECT user_id FROM external_identities WHERE tenant_id = ?)",
+    )
+    .bind(&t)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM external_identities WHERE tenant_id = ?").bind(&t).execute(&mut *tx).await?;
+    sqlx::query("UPDATE users SET tenant_id = NULL WHERE tenant_id = ?").bind(&t).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}

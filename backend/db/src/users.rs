@@ -264,3 +264,34 @@ pub async fn clear_password(db: &Db, user: UserId, now: i64) -> Result<(), DbErr
         .await?;
     Ok(())
 }
+
+/// Gives a person (known through Microsoft) a local sign-in: email and password hash.
+///
+/// # Errors
+/// [`DbError::Conflict`]`("email")` when the email is taken.
+pub async fn set_local_credentials(db: &Db, user: UserId, email: &Email, hash: &str, now: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE users SET email = ?, password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?")
+        .bind(email.as_str())
+        .bind(hash)
+        .bind(now)
+        .bind(now)
+        .bind(user.to_string())
+        .execute(db.pool())
+        .await
+        .map_err(|e| DbError::unique_as(e, "email"))?;
+    Ok(())
+}
+
+/// Sets a person's favourite colour (`#rrggbb`).
+///
+/// # Errors
+/// Database errors.
+pub async fn set_favorite_color(db: &Db, user: UserId, color: &str, now: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE users SET favorite_color = ?, updated_at = ? WHERE id = ?")
+        .bind(color)
+        .bind(now)
+        .bind(user.to_string())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

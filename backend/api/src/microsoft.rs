@@ -1,0 +1,6 @@
+//! Microsoft identity: OpenID Connect discovery, ID-token validation, the delegated token
+//! cache with refresh, and role detection.
+
+pub mod id_token;
+pub mod roles;
+pub mod tokens;

@@ -1,0 +1,122 @@
+//! The delegated token cache (R-A22, R-A24..R-A27): a person's Graph access and refresh tokens,
+//! sealed at rest, refreshed ahead of expiry with one refresh at a time per person (also under
+//! concurrent requests), the new refresh token stored with the new access token.
+//!
+//! Anything that makes the cached tokens unusable — none cached, a row that fails to open,
+//! `invalid_grant`, `interaction_required`, consent revoked — answers 401
+//! `microsoft_signin_required`, never a 500.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use edu_db::token_cache::TokenKey;
+use edu_domain::TenantId;
+use edu_msgraph::TokenResponse;
+use secrecy::SecretString;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The resource whose tokens we cache.
+pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
+/// Scopes asked for at sign-in and refresh: Graph (the app's consented permissions) + OIDC.
+pub const SIGN_IN_SCOPES: &[&str] = &["openid", "profile", "offline_access", "https://graph.microsoft.com/.default"];
+/// Refresh when an access token has less than this left (ms).
+const REFRESH_MARGIN_MS: i64 = 5 * 60 * 1000;
+
+/// One lock per (tenant, person), so concurrent requests cause one refresh.
+#[derive(Debug, Default)]
+pub struct RefreshLocks(Mutex<HashMap<(TenantId, String), Arc<tokio::sync::Mutex<()>>>>);
+
+impl RefreshLocks {
+    fn lock_for(&self, tenant: TenantId, oid: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let Ok(mut map) = self.0.lock() else {
+            return Arc::new(tokio::sync::Mutex::new(()));
+        };
+        if map.len() > 10_000 {
+            // Forget locks nobody holds, so the map stays small.
+            map.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        Arc::clone(map.entry((tenant, oid.to_owned())).or_default())
+    }
+}
+
+fn key<'a>(tenant: TenantId, oid: &'a str, kind: &'a str) -> TokenKey<'a> {
+    TokenKey { tenant, subject: oid, resource: GRAPH_RESOURCE, kind }
+}
+
+fn signin_required() -> ApiError {
+    ApiError::MicrosoftSignInRequired
+}
+
+/// Stores the tokens of a token response (sign-in or refresh). The refresh token is
+/// replaced only when a new one came back.
+///
+/// # Errors
+/// Database or encryption failures.
+pub async fn store(state: &AppState, tenant: TenantId, oid: &str, t: &TokenResponse) -> Result<(), ApiError> {
+    let now = state.clock.now_ms();
+    let expires_in_ms = i64::try_from(t.expires_in).unwrap_or(3600).saturating_mul(1000);
+    let access = key(tenant, oid, "access");
+    let sealed = state.token_cipher.seal(&access, &t.access_token, now + expires_in_ms).map_err(ApiError::internal)?;
+    edu_db::token_cache::put(&state.db, &access, &sealed, now).await?;
+    if let Some(rt) = &t.refresh_token {
+        let refresh = key(tenant, oid, "refresh");
+        // Refresh tokens live up to 90 days; expiry is enforced by Microsoft, not by us.
+        let sealed = state.token_cipher.seal(&refresh, rt, now + 90 * 86_400_000).map_err(ApiError::internal)?;
+        edu_db::token_cache::put(&state.db, &refresh, &sealed, now).await?;
+    }
+    Ok(())
+}
+
+async fn cached(state: &AppState, k: &TokenKey<'_>, min_valid_until: i64) -> Result<Option<SecretString>, ApiError> {
+    let Some(row) = edu_db::token_cache::get(&state.db, k).await? else { return Ok(None) };
+    if row.expires_at <= min_valid_until {
+        return Ok(None);
+    }
+    match state.token_cipher.open(k, &row) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) => {
+            tracing::warn!(error = %e, token.kind = k.kind, "cached token could not be opened; treating it as missing");
+            Ok(None)
+        }
+    }
+}
+
+/// A valid Graph access token for a person, refreshing it when it is about to expire.
+///
+/// # Errors
+/// 401 `microsoft_signin_required` when no usable token can be had; 503 when Microsoft is
+/// unreachable.
+pub async fn access_token(state: &AppState, tenant: TenantId, ms_tenant_id: &str, oid: &str) -> Result<SecretString, ApiError> {
+    let now = state.clock.now_ms();
+    let access = key(tenant, oid, "access");
+    if let Some(t) = cached(state, &access, now + REFRESH_MARGIN_MS).await? {
+        return Ok(t);
+    }
+    let lock = state.refresh_locks.lock_for(tenant, oid);
+    let _guard = lock.lock().await;
+    // Someone may have refreshed while we waited for the lock.
+    if let Some(t) = cached(state, &access, state.clock.now_ms() + REFRESH_MARGIN_MS).await? {
+        return Ok(t);
+    }
+    let refresh = key(tenant, oid, "refresh");
+    let Some(rt) = cached(state, &refresh, now).await? else {
+        return Err(signin_required());
+    };
+    let response = match state.graph.tokens().refresh(ms_tenant_id, &rt, SIGN_IN_SCOPES).await {
+        Ok(r) => r,
+        Err(edu_msgraph::TokenError::OAuth(e)) => {
+            tracing::info!(oauth.error = %e.error, "token refresh refused; the person must sign in again");
+            edu_db::token_cache::delete_subject(&state.db, tenant, oid).await?;
+            return Err(signin_required());
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "token refresh failed: Microsoft unreachable");
+            return Err(ApiError::Unavailable);
+        }
+    };
+    state.metrics.observe_token_refresh();
+    store(state, tenant, oid, &response).await?;
+    Ok(response.access_token)
+}

@@ -1,0 +1,539 @@
+//! Sign-in with Microsoft (authorization code + PKCE + state + nonce, R-A1..R-A7), linking a
+//! Microsoft account to a local one (R-B2, R-B3), and tenant admin consent (R-A28).
+//!
+//! These are browser navigations, not JSON calls: they answer with redirects. Every failure
+//! lands on the SPA's sign-in page with `?error=<code>` (see `backend/API.md`), never a 500.
+
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use base64::Engine as _;
+use edu_domain::{TenantId, UserId};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use url::Url;
+use utoipa::ToSchema;
+
+use crate::auth::session::{self, MaybeAuthenticated, SESSION_COOKIE};
+use crate::error::ApiError;
+use crate::microsoft::id_token::IdClaims;
+use crate::microsoft::{roles, tokens};
+use crate::state::AppState;
+
+/// Binds a pending round trip to the browser that started it.
+pub const OIDC_COOKIE: &str = "__Host-oidc";
+/// "Sign in again as <name>": the last Microsoft account used in this browser.
+pub const HINT_COOKIE: &str = "__Host-ms-hint";
+/// How long a round trip may take.
+const TRANSACTION_TTL_MS: i64 = 10 * 60 * 1000;
+
+/// `GET /auth/microsoft/login` parameters.
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    /// `signin` (default) or `link` (signed in locally: link a Microsoft account).
+    intent: Option<String>,
+    /// Pre-fills the account ("sign in again as").
+    login_hint: Option<String>,
+    /// `select_account` ("use a different account") or `login`.
+    prompt: Option<String>,
+    /// A path of ours to go to afterwards.
+    return_to: Option<String>,
+}
+
+/// The callback's parameters (success or error).
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    admin_consent: Option<String>,
+    tenant: Option<String>,
+    scope: Option<String>,
+}
+
+/// The last Microsoft account used in this browser.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountHint {
+    /// Sign-in name to pass as `login_hint`.
+    pub login_hint: String,
+    /// Display name.
+    pub name: String,
+}
+
+fn random_b64(bytes: usize) -> String {
+    let v: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
+}
+
+fn sha256_hex(s: &str) -> String {
+    Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn pkce_challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Only our own paths: `/x`, never `//host` or `/\host` or a URL.
+fn safe_return_to(r: Option<&str>) -> Option<String> {
+    r.filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") && p.len() <= 256 && !p.contains(['\r', '\n']))
+        .map(str::to_owned)
+}
+
+fn authority(state: &AppState) -> String {
+    state.config.ms_authority.as_str().trim_end_matches('/').to_owned()
+}
+
+fn public(state: &AppState, path: &str) -> String {
+    format!("{}{path}", state.config.public_url.as_str().trim_end_matches('/'))
+}
+
+fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::Found().insert_header((header::LOCATION, to.to_owned())).finish()
+}
+
+/// Sends the browser to the SPA's sign-in page with an error code.
+fn fail(code: &str) -> HttpResponse {
+    tracing::info!(signin.error = code, "Microsoft sign-in ended with an error");
+    let mut r = redirect(&format!("/signin?error={code}"));
+    let _ = r.add_cookie(&session::removal(OIDC_COOKIE));
+    r
+}
+
+async fn begin(
+    state: &AppState,
+    purpose: &str,
+    link_user: Option<UserId>,
+    tenant_hint: Option<String>,
+    return_to: Option<String>,
+) -> Result<(String, String, String), ApiError> {
+    let st = random_b64(32);
+    let nonce = random_b64(32);
+    let verifier = random_b64(48);
+    let now = state.clock.now_ms();
+    edu_db::oidc::create(
+        &state.db,
+        &sha256_hex(&st),
+        &edu_db::oidc::OidcTransaction {
+            purpose: purpose.to_owned(),
+            nonce: nonce.clone(),
+            pkce_verifier: verifier.clone(),
+            link_user_id: link_user.map(|u| u.to_string()),
+            tenant_hint,
+            return_to,
+            expires_at: now + TRANSACTION_TTL_MS,
+        },
+        now,
+    )
+    .await?;
+    Ok((st, nonce, verifier))
+}
+
+fn oidc_cookie(state_value: String) -> actix_web::cookie::Cookie<'static> {
+    let mut c = session::cookie(OIDC_COOKIE, state_value);
+    c.set_max_age(CookieDuration::minutes(10));
+    c
+}
+
+fn authorize_url(state: &AppState, st: &str, nonce: &str, verifier: &str, q: &LoginQuery) -> Result<String, ApiError> {
+    let mut url = Url::parse(&format!("{}/organizations/oauth2/v2.0/authorize", authority(state))).map_err(ApiError::internal)?;
+    {
+        let mut p = url.query_pairs_mut();
+        p.append_pair("client_id", &state.config.client_id)
+            .append_pair("response_type", "code")
+            .append_pair("redirect_uri", &public(state, "/auth/microsoft/callback"))
+            .append_pair("response_mode", "query")
+            .append_pair("scope", &tokens::SIGN_IN_SCOPES.join(" "))
+            .append_pair("state", st)
+            .append_pair("nonce", nonce)
+            .append_pair("code_challenge", &pkce_challenge(verifier))
+            .append_pair("code_challenge_method", "S256");
+        // Microsoft: login_hint and select_account cannot be combined.
+        match q.prompt.as_deref() {
+            Some(prompt @ ("select_account" | "login" | "consent")) => {
+                p.append_pair("prompt", prompt);
+            }
+            _ => {
+                if let Some(h) = q.login_hint.as_deref().filter(|h| !h.is_empty() && h.len() <= 320) {
+                    p.append_pair("login_hint", h);
+                }
+            }
+        }
+    }
+    Ok(url.into())
+}
+
+/// Starts sign-in with Microsoft (or, with `intent=link`, linking a Microsoft account to the
+/// signed-in local account).
+#[get("/auth/microsoft/login")]
+pub async fn microsoft_login(
+    state: web::Data<AppState>,
+    auth: MaybeAuthenticated,
+    q: web::Query<LoginQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let (purpose, link_user) = match q.intent.as_deref() {
+        None | Some("signin") => ("signin", None),
+        Some("link") => match &auth.0 {
+            Some(a) => ("link", Some(a.user_id)),
+            None => return Ok(fail("signin_required_to_link")),
+        },
+        Some(_) => return Err(ApiError::bad_request("invalid_query", "intent must be signin or link")),
+    };
+    let (st, nonce, verifier) = begin(&state, purpose, link_user, None, safe_return_to(q.return_to.as_deref())).await?;
+    let to = authorize_url(&state, &st, &nonce, &verifier, &q)?;
+    Ok(HttpResponse::Found().insert_header((header::LOCATION, to)).cookie(oidc_cookie(st)).finish())
+}
+
+/// Checks the callback's `state` against the browser's cookie and takes the transaction
+/// (single use, unexpired).
+async fn take_transaction(
+    state: &AppState,
+    req: &HttpRequest,
+    q: &CallbackQuery,
+) -> Result<edu_db::oidc::OidcTransaction, &'static str> {
+    let Some(st) = q.state.as_deref().filter(|s| !s.is_empty()) else { return Err("state_missing") };
+    let cookie = req.cookie(OIDC_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
+    if !bool::from(cookie.as_bytes().ct_eq(st.as_bytes())) {
+        return Err("state_mismatch");
+    }
+    let taken = edu_db::oidc::take(&state.db, &sha256_hex(st)).await.map_err(|e| {
+        tracing::error!(error = %e, "reading a sign-in transaction failed");
+        "temporarily_unavailable"
+    })?;
+    match taken {
+        Some(t) if t.expires_at > state.clock.now_ms() => Ok(t),
+        _ => Err("state_invalid"),
+    }
+}
+
+fn error_code_of(microsoft_error: &str) -> &'static str {
+    match microsoft_error {
+        "consent_required" => "consent_required",
+        "access_denied" => "access_denied",
+        "interaction_required" | "login_required" => "interaction_required",
+        "temporarily_unavailable" | "server_error" => "microsoft_unavailable",
+        _ => "microsoft_error",
+    }
+}
+
+/// Where Microsoft sends the browser back after sign-in.
+#[get("/auth/microsoft/callback")]
+pub async fn microsoft_callback(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: MaybeAuthenticated,
+    q: web::Query<CallbackQuery>,
+) -> HttpResponse {
+    let q = q.into_inner();
+    let txn = match take_transaction(&state, &req, &q).await {
+        Ok(t) => t,
+        Err(code) => return fail(code),
+    };
+    if let Some(e) = q.error.as_deref() {
+        return fail(error_code_of(e));
+    }
+    let Some(code) = q.code.as_deref() else { return fail("microsoft_error") };
+    match complete_sign_in(&state, &req, auth.0.as_ref(), &txn, code).await {
+        Ok(resp) => resp,
+        Err(code) => {
+            let _ = edu_db::audit::record(
+                &state.db,
+                &edu_db::audit::AuditEvent {
+                    tenant_id: None,
+                    actor: None,
+                    action: "auth.microsoft.login",
+                    target_type: None,
+                    target_id: None,
+                    result: "failure",
+                    detail: Some(code),
+                    at: state.clock.now_ms(),
+                },
+            )
+            .await;
+            fail(code)
+        }
+    }
+}
+
+async fn complete_sign_in(
+    state: &AppState,
+    req: &HttpRequest,
+    current: Option<&session::Authenticated>,
+    txn: &edu_db::oidc::OidcTransaction,
+    code: &str,
+) -> Result<HttpResponse, &'static str> {
+    let db_err = |e: edu_db::DbError| {
+        tracing::error!(error = %e, "database error during Microsoft sign-in");
+        "temporarily_unavailable"
+    };
+    let tokens = state
+        .graph
+        .tokens()
+        .exchange_code("organizations", code, &public(state, "/auth/microsoft/callback"), &txn.pkce_verifier, tokens::SIGN_IN_SCOPES)
+        .await
+        .map_err(|e| match e {
+            edu_msgraph::TokenError::OAuth(o) if o.is_consent_required() => "consent_required",
+            edu_msgraph::TokenError::OAuth(o) if o.is_invalid_grant() => "code_invalid",
+            edu_msgraph::TokenError::OAuth(_) => "microsoft_error",
+            _ => "microsoft_unavailable",
+        })?;
+    let raw_id = tokens.id_token.as_deref().ok_or("id_token_missing")?;
+    let claims: IdClaims = state.id_tokens.validate(raw_id, &txn.nonce).await.map_err(|e| {
+        tracing::warn!(error = %e, "ID token refused");
+        e.code()
+    })?;
+    let is_admin = roles::is_tenant_admin(&claims.wids);
+    let now = state.clock.now_ms();
+
+    // The tenant: known and consented, or an admin signing in to consent / onboard.
+    let tenant = edu_db::tenants::find_by_ms_id(&state.db, &claims.tid).await.map_err(db_err)?;
+    let consented = tenant.as_ref().is_some_and(|t| t.consent_state == "consented");
+    let onboarding = txn.purpose == "onboard" && txn.tenant_hint.as_deref() == Some(claims.tid.as_str());
+    if !consented && !is_admin {
+        return Err("tenant_not_onboarded");
+    }
+    let tenant_id = match tenant {
+        Some(t) => t.id,
+        None => {
+            let name = claims.preferred_username.as_deref().and_then(|u| u.split_once('@')).map_or("School", |(_, d)| d);
+            edu_db::tenants::upsert_by_ms_id(&state.db, &claims.tid, name, now).await.map_err(db_err)?
+        }
+    };
+    if onboarding && is_admin {
+        edu_db::tenants::set_consented(&state.db, tenant_id, "https://graph.microsoft.com/.default", None, now)
+            .await
+            .map_err(db_err)?;
+    }
+
+    let graph_auth = edu_msgraph::GraphAuth::delegated(claims.tid.clone(), tokens.access_token.clone());
+    let person_roles = roles::detect(&state.graph, &graph_auth, &claims.wids).await.map_err(|e| {
+        tracing::warn!(error = %e, "reading the education profile failed");
+        "microsoft_unavailable"
+    })?;
+
+    let profile = edu_db::identities::MsProfile {
+        ms_tenant_id: &claims.tid,
+        ms_object_id: &claims.oid,
+        upn: claims.preferred_username.as_deref(),
+        display_name: claims.name.as_deref(),
+    };
+    let existing = edu_db::identities::find(&state.db, &claims.tid, &claims.oid).await.map_err(db_err)?;
+    let user_id = if txn.purpose == "link" {
+        link_identity(state, current, txn, existing, tenant_id, &profile, now).await?
+    } else {
+        match existing {
+            Some(identity) => {
+                edu_db::identities::touch(&state.db, &identity.id, &profile, now).await.map_err(db_err)?;
+                identity.user_id
+            }
+            None => edu_db::identities::create_person(&state.db, tenant_id, &profile, now).await.map_err(db_err)?,
+        }
+    };
+    edu_db::users::set_roles(&state.db, tenant_id, user_id, &person_roles, now).await.map_err(db_err)?;
+    tokens::store(state, tenant_id, &claims.oid, &tokens).await.map_err(|_| "temporarily_unavailable")?;
+
+    let previous = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+    let secret = session::start(state, previous.as_deref(), user_id, Some(tenant_id), "microsoft")
+        .await
+        .map_err(|_| "temporarily_unavailable")?;
+    let _ = edu_db::audit::record(
+        &state.db,
+        &edu_db::audit::AuditEvent {
+            tenant_id: Some(tenant_id),
+            actor: Some(user_id),
+            action: if txn.purpose == "link" { "link.microsoft" } else { "auth.microsoft.login" },
+            target_type: Some("user"),
+            target_id: Some(user_id.to_string()),
+            result: "success",
+            detail: Some(&format!("roles={}", person_roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","))),
+            at: now,
+        },
+    )
+    .await;
+    tracing::info!(user.id = %user_id, tenant.id = %tenant_id, roles = person_roles.len(), "signed in with Microsoft");
+
+    let hint = AccountHint {
+        login_hint: claims.preferred_username.clone().unwrap_or_default(),
+        name: claims.name.clone().unwrap_or_default(),
+    };
+    let hint_value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&hint).unwrap_or_default());
+    let mut hint_cookie = session::cookie(HINT_COOKIE, hint_value);
+    hint_cookie.set_max_age(CookieDuration::days(90));
+    let to = txn.return_to.clone().unwrap_or_else(|| if txn.purpose == "link" { "/account?linked=1".into() } else { "/".into() });
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, to))
+        .cookie(session::cookie(SESSION_COOKIE, secret))
+        .cookie(session::removal(OIDC_COOKIE))
+        .cookie(session::removal(session::PRE_SESSION_COOKIE))
+        .cookie(hint_cookie)
+        .finish())
+}
+
+/// Links the signed-in Microsoft identity to the local account that asked for it (R-B2):
+/// never by email; refused when the identity belongs to another local account.
+async fn link_identity(
+    state: &AppState,
+    current: Option<&session::Authenticated>,
+    txn: &edu_db::oidc::OidcTransaction,
+    existing: Option<edu_db::identities::IdentityRecord>,
+    tenant_id: TenantId,
+    profile: &edu_db::identities::MsProfile<'_>,
+    now: i64,
+) -> Result<UserId, &'static str> {
+    let db_err = |e: edu_db::DbError| {
+        tracing::error!(error = %e, "database error while linking");
+        "temporarily_unavailable"
+    };
+    let link_user = txn.link_user_id.as_deref().and_then(|u| UserId::parse(u).ok()).ok_or("state_invalid")?;
+    // The browser must still be signed in as the person who started the link.
+    if current.map(|c| c.user_id) != Some(link_user) {
+        return Err("signin_required_to_link");
+    }
+    if let Some(mine) = edu_db::identities::of_user(&state.db, link_user).await.map_err(db_err)? {
+        return if mine.ms_tenant_id == profile.ms_tenant_id && mine.ms_object_id == profile.ms_object_id {
+            Ok(link_user)
+        } else {
+            Err("already_linked")
+        };
+    }
+    match existing {
+        Some(identity) if identity.user_has_password => Err("microsoft_account_already_linked"),
+        Some(identity) => {
+            // The Microsoft account was used alone before: its person merges into this one.
+            edu_db::identities::move_to(&state.db, &identity.id, identity.user_id, link_user, now)
+                .await
+                .map_err(|_| "microsoft_account_already_linked")?;
+            Ok(link_user)
+        }
+        None => {
+            edu_db::identities::attach(&state.db, tenant_id, profile, link_user, now).await.map_err(|e| match e {
+                edu_db::DbError::Conflict(_) => "microsoft_account_already_linked",
+                other => db_err(other),
+            })?;
+            Ok(link_user)
+        }
+    }
+}
+
+/// The last Microsoft account used in this browser, for "sign in again as <name>" (404 if none).
+#[utoipa::path(operation_id = "get_microsoft_account_hint", tag = "account", responses(
+    (status = 200, body = AccountHint),
+    (status = 404, description = "`not_found`: no Microsoft sign-in in this browser yet", body = crate::error::ErrorBody),
+))]
+#[get("/api/auth/microsoft/hint")]
+pub async fn get_microsoft_account_hint(req: HttpRequest) -> Result<web::Json<AccountHint>, ApiError> {
+    req.cookie(HINT_COOKIE)
+        .and_then(|c| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c.value()).ok())
+        .and_then(|b| serde_json::from_slice::<AccountHint>(&b).ok())
+        .filter(|h| !h.login_hint.is_empty())
+        .map(web::Json)
+        .ok_or_else(|| ApiError::not_found("not_found", "No Microsoft account has signed in in this browser."))
+}
+
+/// Admin consent from inside the app: a signed-in tenant admin grants the app's permissions.
+#[get("/auth/microsoft/consent")]
+pub async fn microsoft_consent(
+    state: web::Data<AppState>,
+    admin: crate::auth::roles::TenantAdmin,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = edu_db::tenants::get(&state.db, admin.0.tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("not_found", "Your tenant is not known."))?;
+    let (st, _, _) = begin(&state, "consent", Some(admin.0.auth.user_id), Some(tenant.ms_tenant_id.clone()), None).await?;
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, admin_consent_url(&state, &tenant.ms_tenant_id, &st)?))
+        .cookie(oidc_cookie(st))
+        .finish())
+}
+
+/// Public onboarding: the admin of a school that has never used EduGraph grants consent,
+/// then signs in (which proves they are that tenant's admin) to finish.
+#[get("/auth/microsoft/onboard")]
+pub async fn microsoft_onboard(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let (st, _, _) = begin(&state, "onboard", None, None, None).await?;
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, admin_consent_url(&state, "organizations", &st)?))
+        .cookie(oidc_cookie(st))
+        .finish())
+}
+
+fn admin_consent_url(state: &AppState, tenant: &str, st: &str) -> Result<String, ApiError> {
+    let mut url = Url::parse(&format!("{}/{tenant}/v2.0/adminconsent", authority(state))).map_err(ApiError::internal)?;
+    url.query_pairs_mut()
+        .append_pair("client_id", &state.config.client_id)
+        .append_pair("scope", "https://graph.microsoft.com/.default")
+        .append_pair("redirect_uri", &public(state, "/auth/microsoft/consent/callback"))
+        .append_pair("state", st);
+    Ok(url.into())
+}
+
+/// Where Microsoft sends the admin back after the consent prompt. The `tenant` parameter can
+/// be forged, so it is only trusted together with the signed-in admin of that tenant (in-app
+/// consent) or after the admin signs in (onboarding).
+#[get("/auth/microsoft/consent/callback")]
+pub async fn microsoft_consent_callback(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: MaybeAuthenticated,
+    q: web::Query<CallbackQuery>,
+) -> HttpResponse {
+    let q = q.into_inner();
+    let txn = match take_transaction(&state, &req, &q).await {
+        Ok(t) => t,
+        Err(code) => return fail(code),
+    };
+    if q.error.is_some() || q.admin_consent.as_deref().map(str::to_ascii_lowercase).as_deref() != Some("true") {
+        return fail("consent_declined");
+    }
+    let Some(tid) = q.tenant.as_deref().filter(|t| uuid::Uuid::parse_str(t).is_ok()) else {
+        return fail("consent_declined");
+    };
+    let now = state.clock.now_ms();
+    match txn.purpose.as_str() {
+        "consent" => {
+            let admin = txn.link_user_id.as_deref().and_then(|u| UserId::parse(u).ok());
+            let same_admin = auth.0.as_ref().map(|a| a.user_id) == admin && admin.is_some();
+            if !same_admin || txn.tenant_hint.as_deref() != Some(tid) {
+                return fail("consent_tenant_mismatch");
+            }
+            let Ok(Some(tenant)) = edu_db::tenants::find_by_ms_id(&state.db, tid).await else {
+                return fail("consent_tenant_mismatch");
+            };
+            let scopes = q.scope.as_deref().unwrap_or("https://graph.microsoft.com/.default");
+            if edu_db::tenants::set_consented(&state.db, tenant.id, scopes, admin, now).await.is_err() {
+                return fail("temporarily_unavailable");
+            }
+            let _ = edu_db::audit::record(
+                &state.db,
+                &edu_db::audit::AuditEvent {
+                    tenant_id: Some(tenant.id),
+                    actor: admin,
+                    action: "tenant.consent",
+                    target_type: Some("tenant"),
+                    target_id: Some(tenant.id.to_string()),
+                    result: "success",
+                    detail: None,
+                    at: now,
+                },
+            )
+            .await;
+            let mut r = redirect("/admin?consented=1");
+            let _ = r.add_cookie(&session::removal(OIDC_COOKIE));
+            r
+        }
+        "onboard" => {
+            // Now prove it: the admin signs in; the sign-in callback marks the tenant consented
+            // only if the ID token's tid is this tenant and the person is its admin.
+            let Ok((st, nonce, verifier)) = begin(&state, "onboard", None, Some(tid.to_owned()), None).await else {
+                return fail("temporarily_unavailable");
+            };
+            let login = LoginQuery { intent: None, login_hint: None, prompt: Some("select_account".into()), return_to: None };
+            match authorize_url(&state, &st, &nonce, &verifier, &login) {
+                Ok(to) => HttpResponse::Found().insert_header((header::LOCATION, to)).cookie(oidc_cookie(st)).finish(),
+                Err(_) => fail("temporarily_unavailable"),
+            }
+        }
+        _ => fail("state_invalid"),
+    }
+}
