@@ -5,6 +5,7 @@
 mod conventions;
 mod csrf;
 mod local_accounts;
+mod microsoft_signin;
 mod ops;
 mod sessions;
 mod throttling;

@@ -348,3 +348,171 @@ pub enum Body {
     /// Raw bytes with a content type.
     Raw(&'static str, Vec<u8>),
 }
+
+/// The redirect URIs the test app registers with the emulator.
+pub const CALLBACK: &str = "http://edugraph.test/auth/microsoft/callback";
+/// Admin-consent callback.
+pub const CONSENT_CALLBACK: &str = "http://edugraph.test/auth/microsoft/consent/callback";
+
+/// An app wired to its own in-process Microsoft emulator (demo district).
+pub struct MicrosoftTestApp {
+    /// The app.
+    pub app: TestApp,
+    /// The emulator.
+    pub emulator: edu_ms_emulator::RunningEmulator,
+}
+
+impl std::ops::Deref for MicrosoftTestApp {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
+}
+
+impl MicrosoftTestApp {
+    /// Starts the emulator (demo seed) and the app pointed at it.
+    ///
+    /// # Panics
+    /// When either cannot start.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// As [`MicrosoftTestApp::spawn`], with configuration overrides.
+    ///
+    /// # Panics
+    /// When either cannot start.
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut HashMap<String, String>)) -> Self {
+        let emulator = edu_ms_emulator::start(edu_ms_emulator::EmulatorConfig {
+            workers: 1,
+            ..edu_ms_emulator::EmulatorConfig::default()
+        })
+        .await
+        .expect("emulator starts");
+        let dir = emulator.demo();
+        emulator.add_redirect_uri(&dir.app_client_id, CALLBACK);
+        emulator.add_redirect_uri(&dir.app_client_id, CONSENT_CALLBACK);
+        let (authority, graph) = (emulator.base_url(), emulator.graph_url());
+        let app = TestApp::spawn_with(backend, |v| {
+            v.insert("EDUGRAPH_MS_AUTHORITY".into(), authority);
+            v.insert("EDUGRAPH_GRAPH_URL".into(), graph);
+            v.insert("EDUGRAPH_CLIENT_ID".into(), dir.app_client_id.clone());
+            v.insert("EDUGRAPH_CLIENT_SECRET".into(), dir.app_client_secret.clone());
+            tweak(v);
+        })
+        .await;
+        Self { app, emulator }
+    }
+
+    /// The demo tenant `i` (0 = Contoso, consented at Microsoft; 1 = Fabrikam, not consented).
+    #[must_use]
+    pub fn tenant(&self, i: usize) -> edu_ms_emulator::DemoTenant {
+        self.emulator.demo().tenants[i].clone()
+    }
+
+    /// Marks a demo tenant as onboarded in EduGraph's database (what a completed admin consent does).
+    ///
+    /// # Panics
+    /// On database errors.
+    pub async fn onboard(&self, i: usize) -> edu_domain::TenantId {
+        let t = self.tenant(i);
+        let db = &self.app.state.db;
+        let id = edu_db::tenants::upsert_by_ms_id(db, &t.id, &t.display_name, 0).await.expect("tenant");
+        edu_db::tenants::set_consented(db, id, "https://graph.microsoft.com/.default", None, 0).await.expect("consent");
+        id
+    }
+
+    /// Drives a browser through `start` (a path of the app that redirects to Microsoft),
+    /// the emulator's sign-in form (and consent page, accepted), back to the app; returns the
+    /// app's answer to the callback.
+    pub async fn browser_sign_in(&self, client: &Client, start: &str, upn: &str, password: &str) -> Resp {
+        let emu = MicrosoftBrowser::new();
+        self.browser_sign_in_with(client, &emu, start, upn, password).await
+    }
+
+    /// As [`MicrosoftTestApp::browser_sign_in`] with a given Microsoft-side browser (its
+    /// cookies: the emulator's sign-in session).
+    ///
+    /// # Panics
+    /// When a step does not look like Microsoft's.
+    pub async fn browser_sign_in_with(&self, client: &Client, emu: &MicrosoftBrowser, start: &str, upn: &str, password: &str) -> Resp {
+        let r = client.get(start).await;
+        assert_eq!(r.status, 302, "{start}: {}", r.text);
+        let to_microsoft = r.header("location").expect("redirect to Microsoft");
+        let callback = emu.sign_in(&to_microsoft, upn, password).await;
+        let path = callback.strip_prefix("http://edugraph.test").unwrap_or_else(|| panic!("back to the app: {callback}"));
+        client.get(path).await
+    }
+}
+
+/// The Microsoft side of a browser: a cookie jar for the emulator's pages.
+pub struct MicrosoftBrowser {
+    http: reqwest::Client,
+}
+
+impl Default for MicrosoftBrowser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn form_value(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\" value=\"");
+    let start = html.find(&needle)? + needle.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].replace("&amp;", "&"))
+}
+
+fn form_action(html: &str) -> Option<String> {
+    let start = html.find("action=\"")? + "action=\"".len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}
+
+impl MicrosoftBrowser {
+    /// A fresh browser (no Microsoft session).
+    ///
+    /// # Panics
+    /// Never in practice.
+    #[must_use]
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { http }
+    }
+
+    /// Opens a Microsoft URL (authorize or adminconsent), signs in if asked, accepts a consent
+    /// page if shown, and returns the URL Microsoft redirects back to (the app's callback).
+    ///
+    /// # Panics
+    /// When the pages are not as expected.
+    pub async fn sign_in(&self, url: &str, upn: &str, password: &str) -> String {
+        let base = {
+            let u = reqwest::Url::parse(url).expect("url");
+            format!("{}://{}", u.scheme(), u.host_str().unwrap_or_default()) + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
+        };
+        let mut resp = self.http.get(url).send().await.expect("authorize");
+        for _ in 0..6 {
+            if resp.status().is_redirection() {
+                return resp.headers()["location"].to_str().expect("location").to_owned();
+            }
+            let html = resp.text().await.expect("page");
+            let ctx = form_value(&html, "ctx").unwrap_or_else(|| panic!("no sign-in form: {html}"));
+            let action = form_action(&html).expect("form action");
+            let target = format!("{base}{action}");
+            let form: Vec<(&str, String)> = if html.contains("id=\"signin\"") {
+                vec![("ctx", ctx), ("action", "signin".into()), ("login", upn.into()), ("passwd", password.into())]
+            } else if html.contains("id=\"consent\"") {
+                vec![("ctx", ctx), ("action", "accept".into()), ("consent_org", "on".into())]
+            } else if html.contains("value=\"return\"") {
+                vec![("ctx", ctx), ("action", "return".into())]
+            } else if html.contains("value=\"pick\"") {
+                let account = form_value(&html, "account").expect("account");
+                vec![("ctx", ctx), ("action", "pick".into()), ("account", account)]
+            } else {
+                panic!("unexpected Microsoft page: {html}");
+            };
+            resp = self.http.post(&target).form(&form).send().await.expect("post");
+        }
+        panic!("too many Microsoft pages");
+    }
+}

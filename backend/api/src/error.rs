@@ -27,6 +27,20 @@ pub struct ErrorDetail {
     pub code: String,
     /// A message a person can read.
     pub message: String,
+    /// For failures of Microsoft Graph: what Graph said, to report to Microsoft.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph: Option<GraphErrorInfo>,
+}
+
+/// Microsoft Graph's own error details (no personal data: Graph's message is not included).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GraphErrorInfo {
+    /// HTTP status Graph answered with.
+    pub status: Option<u16>,
+    /// Graph's error code, e.g. `generalException`.
+    pub code: Option<String>,
+    /// Graph's request id.
+    pub request_id: Option<String>,
 }
 
 /// Everything a handler can fail with.
@@ -94,6 +108,18 @@ pub enum ApiError {
         /// When the client may retry.
         retry_after: Duration,
     },
+    /// Microsoft Graph failed (502, or 503 when throttled or unreachable).
+    #[error("{message}")]
+    Upstream {
+        /// Stable code.
+        code: &'static str,
+        /// Human message.
+        message: String,
+        /// 502 or 503.
+        status: u16,
+        /// Graph's details.
+        graph: GraphErrorInfo,
+    },
     /// A dependency (the database) is unavailable (503).
     #[error("The service is temporarily unavailable. Try again shortly.")]
     Unavailable,
@@ -136,7 +162,8 @@ impl ApiError {
             Self::BadRequest { code, .. }
             | Self::Forbidden { code, .. }
             | Self::NotFound { code, .. }
-            | Self::Conflict { code, .. } => code,
+            | Self::Conflict { code, .. }
+            | Self::Upstream { code, .. } => code,
             Self::Unauthenticated => "unauthenticated",
             Self::MicrosoftSignInRequired => "microsoft_signin_required",
             Self::InvalidCredentials => "invalid_credentials",
@@ -175,6 +202,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Upstream { status, .. } => StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -184,7 +212,11 @@ impl ResponseError for ApiError {
             // The whole chain, once; never returned to the client.
             tracing::error!(error.chain = format!("{cause:#}"), "request failed with an internal error");
         }
-        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message: self.to_string() } };
+        let graph = match self {
+            Self::Upstream { graph, .. } => Some(graph.clone()),
+            _ => None,
+        };
+        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message: self.to_string(), graph } };
         let mut resp = HttpResponse::build(self.status_code());
         if let Self::TooManyRequests { retry_after } = self {
             let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
@@ -224,4 +256,46 @@ pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
 /// Turns path extractor failures into our envelope.
 pub fn path_error(_err: actix_web::error::PathError) -> ApiError {
     ApiError::not_found("not_found", "There is nothing at this address.")
+}
+
+/// Maps a Microsoft Graph failure to our envelope, keeping Graph's code and request id.
+pub fn graph_error(e: edu_msgraph::GraphError) -> ApiError {
+    use edu_msgraph::GraphError as G;
+    let info = GraphErrorInfo {
+        status: e.status(),
+        code: e.code().map(str::to_owned),
+        request_id: e.request_id().map(str::to_owned),
+    };
+    match e {
+        G::Unauthorized(_) => ApiError::MicrosoftSignInRequired,
+        G::Token(t) => {
+            tracing::info!(error = %t, "Microsoft token failure");
+            ApiError::MicrosoftSignInRequired
+        }
+        G::NotFound(_) => ApiError::not_found("not_found", "Microsoft 365 has no such item, or you may not see it."),
+        G::Forbidden(_) => ApiError::Upstream {
+            code: "microsoft_forbidden",
+            message: "Microsoft 365 refused this request: the app or your account lacks the permission.".into(),
+            status: 403,
+            graph: info,
+        },
+        G::Throttled { .. } | G::Timeout(_) | G::Transport { .. } | G::Server(_) => {
+            tracing::warn!(graph.code = info.code.as_deref().unwrap_or(""), graph.request_id = info.request_id.as_deref().unwrap_or(""), "Microsoft Graph unavailable");
+            ApiError::Upstream {
+                code: "microsoft_unavailable",
+                message: "Microsoft 365 is not answering right now. Try again in a minute.".into(),
+                status: 503,
+                graph: info,
+            }
+        }
+        other => {
+            tracing::warn!(error = %other, "Microsoft Graph error");
+            ApiError::Upstream {
+                code: "microsoft_error",
+                message: "Microsoft 365 answered with an error.".into(),
+                status: 502,
+                graph: info,
+            }
+        }
+    }
 }

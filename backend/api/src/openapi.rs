@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{auth_local, health, me};
+use crate::routes::{admin_tenant, auth_local, health, linking, me, microsoft};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -24,12 +24,25 @@ use crate::routes::{auth_local, health, me};
         auth_local::logout,
         auth_local::change_password,
         me::get_me,
+        microsoft::get_microsoft_account_hint,
+        linking::create_local_account_for_microsoft_user,
+        linking::link_existing_local_account,
+        linking::unlink_microsoft_account,
+        linking::set_favorite_color,
+        linking::get_my_microsoft_profile,
+        admin_tenant::get_admin_tenant,
+        admin_tenant::unconsent_tenant,
+        admin_tenant::list_linked_accounts,
+        admin_tenant::unlink_account,
+        admin_tenant::clear_token_cache,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, edu_domain::Role)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "account", description = "Local accounts, sessions, who am I"),
         (name = "ops", description = "Health, readiness, metrics"),
+        (name = "linking", description = "Linking local and Microsoft accounts"),
+        (name = "admin", description = "Tenant administration (tenant admins only)"),
     )
 )]
 pub struct ApiDoc;

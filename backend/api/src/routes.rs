@@ -1,7 +1,9 @@
 //! The one route table.
 
+pub mod admin_tenant;
 pub mod auth_local;
 pub mod health;
+pub mod linking;
 pub mod me;
 pub mod microsoft;
 
@@ -23,5 +25,15 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(microsoft::microsoft_consent)
         .service(microsoft::microsoft_onboard)
         .service(microsoft::microsoft_consent_callback)
-        .service(microsoft::get_microsoft_account_hint);
+        .service(microsoft::get_microsoft_account_hint)
+        .service(linking::create_local_account_for_microsoft_user)
+        .service(linking::link_existing_local_account)
+        .service(linking::unlink_microsoft_account)
+        .service(linking::set_favorite_color)
+        .service(linking::get_my_microsoft_profile)
+        .service(admin_tenant::get_admin_tenant)
+        .service(admin_tenant::unconsent_tenant)
+        .service(admin_tenant::list_linked_accounts)
+        .service(admin_tenant::unlink_account)
+        .service(admin_tenant::clear_token_cache);
 }
