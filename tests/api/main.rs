@@ -2,11 +2,14 @@
 //! test run on SQLite (`sqlite::…`) and on MySQL (`mysql::…`).
 #![expect(clippy::unwrap_used, reason = "a test should fail loudly on an unexpected value")]
 
+mod admin_tenant;
 mod conventions;
 mod csrf;
+mod linking;
 mod local_accounts;
 mod microsoft_signin;
 mod ops;
 mod sessions;
 mod throttling;
 mod token_cache;
+mod token_refresh;

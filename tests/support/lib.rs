@@ -441,7 +441,12 @@ impl MicrosoftTestApp {
         let to_microsoft = r.header("location").expect("redirect to Microsoft");
         let callback = emu.sign_in(&to_microsoft, upn, password).await;
         let path = callback.strip_prefix("http://edugraph.test").unwrap_or_else(|| panic!("back to the app: {callback}"));
-        client.get(path).await
+        let landed = client.get(path).await;
+        // As the SPA does on landing: ask who am I, which hands over the new session's CSRF token.
+        if landed.set_cookies().iter().any(|c| c.starts_with("__Host-sid=") && !c.starts_with("__Host-sid=;")) {
+            client.get("/api/me").await;
+        }
+        landed
     }
 }
 

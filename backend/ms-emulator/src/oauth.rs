@@ -25,6 +25,7 @@ pub const DEFAULT_DELEGATED: &[&str] = &[
     "Group.ReadWrite.All",
     "GroupMember.ReadWrite.All",
     "Directory.Read.All",
+    "Application.ReadWrite.All",
     "EduRoster.ReadBasic",
     "EduRoster.Read",
     "EduRoster.ReadWrite",

@@ -82,7 +82,8 @@ pub async fn get_admin_tenant(state: web::Data<AppState>, admin: TenantAdmin) ->
 }
 
 /// Withdraws the tenant's consent: deletes the app's service principal in the tenant through
-/// Graph, then every link, role, cached token and session of the tenant.
+/// Graph (with the admin's own delegated token), then every link, role, cached token and
+/// session of the tenant.
 #[utoipa::path(operation_id = "unconsent_tenant", tag = "admin", responses(
     (status = 204, description = "Consent withdrawn; the admin's session ended too"),
     (status = 403, description = "`role_required`, `microsoft_forbidden`", body = crate::error::ErrorBody),
@@ -91,15 +92,14 @@ pub async fn get_admin_tenant(state: web::Data<AppState>, admin: TenantAdmin) ->
 #[post("/api/admin/tenant/unconsent")]
 pub async fn unconsent_tenant(state: web::Data<AppState>, admin: TenantAdmin) -> Result<HttpResponse, ApiError> {
     let tenant = edu_db::tenants::get(&state.db, admin.0.tenant_id).await?.ok_or_else(|| ApiError::not_found("not_found", "No such tenant."))?;
-    let auth = edu_msgraph::GraphAuth::app_only(tenant.ms_tenant_id.clone());
-    match state.graph.service_principal_by_app_id(&auth, &state.config.client_id).await {
-        Ok(Some(sp)) => state.graph.delete_service_principal(&auth, &sp.id).await.map_err(graph_error)?,
-        Ok(None) => tracing::info!("no service principal to delete: consent was already withdrawn at Microsoft"),
-        // The app-only token is refused when consent is already gone: nothing left to delete there.
-        Err(edu_msgraph::GraphError::Token(_) | edu_msgraph::GraphError::Unauthorized(_)) => {
-            tracing::info!("app-only token refused: consent already withdrawn at Microsoft");
-        }
-        Err(e) => return Err(graph_error(e)),
+    // The admin's own delegated token: deleting the service principal is the admin's act
+    // (it needs an admin with Application.ReadWrite.All, as Microsoft requires).
+    let identity = edu_db::identities::of_user(&state.db, admin.0.auth.user_id).await?.ok_or(ApiError::MicrosoftSignInRequired)?;
+    let token = crate::microsoft::tokens::access_token(&state, tenant.id, &identity.ms_tenant_id, &identity.ms_object_id).await?;
+    let auth = edu_msgraph::GraphAuth::delegated(tenant.ms_tenant_id.clone(), token);
+    match state.graph.service_principal_by_app_id(&auth, &state.config.client_id).await.map_err(graph_error)? {
+        Some(sp) => state.graph.delete_service_principal(&auth, &sp.id).await.map_err(graph_error)?,
+        None => tracing::info!("no service principal to delete: consent was already withdrawn at Microsoft"),
     }
     audit(&state, &admin, "tenant.unconsent", None).await?;
     edu_db::tenants::revoke(&state.db, tenant.id, state.clock.now_ms()).await?;

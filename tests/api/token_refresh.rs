@@ -1,0 +1,58 @@
+//! Delegated tokens: refresh ahead of expiry, one refresh under a stampede, sign-in again
+//! when the refresh token no longer works (R-A24..R-A27).
+
+use std::time::Duration;
+
+use edu_tests::{Backend, MicrosoftTestApp, both_backends};
+
+both_backends!(fifty_concurrent_calls_with_an_expired_access_token_cause_exactly_one_refresh, a_dead_refresh_token_means_sign_in_again_not_500);
+
+async fn fifty_concurrent_calls_with_an_expired_access_token_cause_exactly_one_refresh(backend: Backend) {
+    let app = MicrosoftTestApp::spawn_with(backend, |v| {
+        v.insert("EDUGRAPH_DATABASE_MAX_CONNECTIONS".into(), "10".into());
+        v.insert("EDUGRAPH_SESSION_IDLE_SECS".into(), "86400".into());
+    })
+    .await;
+    app.onboard(0).await;
+    let t = app.tenant(0);
+    let c = app.client();
+    app.browser_sign_in(&c, "/auth/microsoft/login", &t.teachers[0].upn, &t.teachers[0].password).await;
+    assert_eq!(c.get("/api/me/microsoft").await.status, 200);
+    let token_calls_before = app.emulator.request_count("POST", "/{tenant}/oauth2/v2.0/token");
+
+    // Our clock says the access token (60–90 min) has expired.
+    app.clock.advance(Duration::from_secs(2 * 3600));
+    let mut calls = Vec::new();
+    for _ in 0..50 {
+        let c = c.clone();
+        calls.push(tokio::spawn(async move { c.get("/api/me/microsoft").await.status }));
+    }
+    for call in calls {
+        assert_eq!(call.await.unwrap(), 200);
+    }
+    assert_eq!(app.state.metrics.token_refreshes(), 1);
+    assert_eq!(app.emulator.request_count("POST", "/{tenant}/oauth2/v2.0/token") - token_calls_before, 1);
+}
+
+async fn a_dead_refresh_token_means_sign_in_again_not_500(backend: Backend) {
+    let app = MicrosoftTestApp::spawn_with(backend, |v| {
+        v.insert("EDUGRAPH_SESSION_IDLE_SECS".into(), "86400".into());
+    })
+    .await;
+    app.onboard(0).await;
+    let t = app.tenant(0);
+    let c = app.client();
+    app.browser_sign_in(&c, "/auth/microsoft/login", &t.teachers[0].upn, &t.teachers[0].password).await;
+    // Consent withdrawn at Microsoft behind our back. Issued access tokens stay valid until
+    // they expire (as at Microsoft); the refresh then fails.
+    app.emulator.revoke_consent(&t.id, &app.emulator.demo().app_client_id);
+    assert_eq!(c.get("/api/me/microsoft").await.status, 200, "the cached access token still works");
+    app.clock.advance(Duration::from_secs(2 * 3600));
+    let r = c.get("/api/me/microsoft").await;
+    assert_eq!((r.status, r.code()), (401, "microsoft_signin_required"), "{}", r.text);
+    assert_eq!(c.get("/api/me").await.status, 200, "the EduGraph session itself is fine");
+    // The dead tokens were dropped: no second refresh attempt.
+    let before = app.emulator.request_count("POST", "/{tenant}/oauth2/v2.0/token");
+    assert_eq!(c.get("/api/me/microsoft").await.code(), "microsoft_signin_required");
+    assert_eq!(app.emulator.request_count("POST", "/{tenant}/oauth2/v2.0/token"), before);
+}
