@@ -21,7 +21,8 @@ async fn a_local_account_links_a_microsoft_account_through_a_fresh_sign_in(backe
     let local_id = c.get("/api/me").await.body["user"]["id"].clone();
     let before = c.session_cookie();
 
-    let r = app.browser_sign_in(&c, "/auth/microsoft/login?intent=link", &t.teachers[0].upn, &t.teachers[0].password).await;
+    let r =
+        app.browser_sign_in(&c, "/auth/microsoft/login?intent=link", &t.teachers[0].upn, &t.teachers[0].password).await;
     assert_eq!(r.header("location").as_deref(), Some("/account?linked=1"), "{}", r.text);
     assert_ne!(c.session_cookie(), before, "session rotated at link (R-A11)");
     let me = c.get("/api/me").await.body;
@@ -48,7 +49,9 @@ async fn a_microsoft_account_linked_elsewhere_cannot_be_linked_again(backend: Ba
     app.browser_sign_in(&ann, "/auth/microsoft/login?intent=link", &t.students[0].upn, &t.students[0].password).await;
 
     let eve = app.registered("eve@school.edu", "eve's own long password").await;
-    let r = app.browser_sign_in(&eve, "/auth/microsoft/login?intent=link", &t.students[0].upn, &t.students[0].password).await;
+    let r = app
+        .browser_sign_in(&eve, "/auth/microsoft/login?intent=link", &t.students[0].upn, &t.students[0].password)
+        .await;
     assert_eq!(r.header("location").as_deref(), Some("/signin?error=microsoft_account_already_linked"));
     assert_eq!(eve.get("/api/me").await.body["link"]["microsoft"], json!(null), "nothing changed");
     assert_eq!(ann.get("/api/me").await.body["link"]["microsoft"]["upn"], t.students[0].upn.as_str());
@@ -64,11 +67,17 @@ async fn a_microsoft_person_creates_a_local_account_with_a_real_password(backend
 
     let empty = c.post("/api/me/link/local/create", json!({"email": "liam@home.example", "password": ""})).await;
     assert_eq!(empty.status, 422, "never an empty password");
-    let r = c.post("/api/me/link/local/create", json!({"email": "liam@home.example", "password": "a real passphrase", "favorite_color": "teal"})).await;
+    let r = c
+        .post(
+            "/api/me/link/local/create",
+            json!({"email": "liam@home.example", "password": "a real passphrase", "favorite_color": "teal"}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["link"]["local"], true);
     assert_eq!(r.body["user"]["favorite_color"], "#00796b");
-    let again = c.post("/api/me/link/local/create", json!({"email": "x@home.example", "password": "a real passphrase"})).await;
+    let again =
+        c.post("/api/me/link/local/create", json!({"email": "x@home.example", "password": "a real passphrase"})).await;
     assert_eq!(again.code(), "local_account_exists");
 
     let local = app.client();
@@ -85,12 +94,16 @@ async fn a_microsoft_person_links_an_existing_local_account_only_with_its_passwo
 
     let c = app.client();
     app.browser_sign_in(&c, "/auth/microsoft/login", &t.students[0].upn, &t.students[0].password).await;
-    let r = c.post("/api/me/link/local/existing", json!({"email": "liam@home.example", "password": "wrong password"})).await;
+    let r = c
+        .post("/api/me/link/local/existing", json!({"email": "liam@home.example", "password": "wrong password"}))
+        .await;
     assert_eq!(r.status, 401);
     assert_eq!(r.code(), "invalid_credentials");
     assert_eq!(local.get("/api/me").await.body["link"]["microsoft"], json!(null));
 
-    let r = c.post("/api/me/link/local/existing", json!({"email": "liam@home.example", "password": "correct horse battery"})).await;
+    let r = c
+        .post("/api/me/link/local/existing", json!({"email": "liam@home.example", "password": "correct horse battery"}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["user"]["id"], local_id, "the session now belongs to the local account");
     assert_eq!(r.body["link"]["microsoft"]["upn"], t.students[0].upn.as_str());
@@ -109,7 +122,9 @@ async fn an_already_linked_local_account_cannot_be_linked_again(backend: Backend
 
     let c = app.client();
     app.browser_sign_in(&c, "/auth/microsoft/login", &t.students[0].upn, &t.students[0].password).await;
-    let r = c.post("/api/me/link/local/existing", json!({"email": "ann@school.edu", "password": "correct horse battery"})).await;
+    let r = c
+        .post("/api/me/link/local/existing", json!({"email": "ann@school.edu", "password": "correct horse battery"}))
+        .await;
     assert_eq!(r.status, 409);
     assert_eq!(r.code(), "local_account_already_linked");
     assert_eq!(ann.get("/api/me").await.body["link"]["microsoft"]["upn"], t.teachers[0].upn.as_str());

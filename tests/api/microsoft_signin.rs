@@ -75,7 +75,11 @@ async fn a_replayed_or_foreign_state_is_refused(backend: Backend) {
     let c = app.client();
     let r = c.get("/auth/microsoft/login").await;
     let authorize = r.header("location").unwrap();
-    assert!(authorize.contains("code_challenge_method=S256") && authorize.contains("nonce=") && authorize.contains("state="));
+    assert!(
+        authorize.contains("code_challenge_method=S256")
+            && authorize.contains("nonce=")
+            && authorize.contains("state=")
+    );
     let callback = MicrosoftBrowser::new().sign_in(&authorize, &t.students[0].upn, &t.students[0].password).await;
     let path = callback.strip_prefix("http://edugraph.test").unwrap().to_owned();
     let oidc_cookie = c.cookies.lock().unwrap().get("__Host-oidc").cloned().unwrap();
@@ -101,14 +105,25 @@ async fn a_replayed_authorization_code_is_refused(backend: Backend) {
     let t = app.tenant(0);
     let c = app.client();
     let r = c.get("/auth/microsoft/login").await;
-    let callback = MicrosoftBrowser::new().sign_in(&r.header("location").unwrap(), &t.students[0].upn, &t.students[0].password).await;
+    let callback = MicrosoftBrowser::new()
+        .sign_in(&r.header("location").unwrap(), &t.students[0].upn, &t.students[0].password)
+        .await;
     let code = reqwest::Url::parse(&callback).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
-    assert_eq!(c.get(callback.strip_prefix("http://edugraph.test").unwrap()).await.header("location").as_deref(), Some("/"));
+    assert_eq!(
+        c.get(callback.strip_prefix("http://edugraph.test").unwrap()).await.header("location").as_deref(),
+        Some("/")
+    );
 
     // A new round trip (fresh state) presenting the old code.
     let c2 = app.client();
     let r = c2.get("/auth/microsoft/login").await;
-    let state = reqwest::Url::parse(&r.header("location").unwrap()).unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    let state = reqwest::Url::parse(&r.header("location").unwrap())
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
     let r = c2.get(&format!("/auth/microsoft/callback?code={code}&state={state}")).await;
     assert_eq!(r.header("location").as_deref(), Some("/signin?error=code_invalid"));
     assert_eq!(c2.get("/api/me").await.status, 401);
@@ -169,7 +184,9 @@ async fn one_sign_in_costs_one_graph_call(backend: Backend) {
         .emulator
         .request_log()
         .into_iter()
-        .filter(|((_, route), _)| !route.starts_with("/{tenant}") && !route.starts_with("/common") && !route.starts_with("/organizations"))
+        .filter(|((_, route), _)| {
+            !route.starts_with("/{tenant}") && !route.starts_with("/common") && !route.starts_with("/organizations")
+        })
         .map(|(_, n)| n)
         .sum();
     // The original made 5; we read only the education profile (roles come from the ID token's wids).

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use edu_tests::{Backend, MicrosoftTestApp, both_backends};
 
-both_backends!(fifty_concurrent_calls_with_an_expired_access_token_cause_exactly_one_refresh, a_dead_refresh_token_means_sign_in_again_not_500);
+both_backends!(
+    fifty_concurrent_calls_with_an_expired_access_token_cause_exactly_one_refresh,
+    a_dead_refresh_token_means_sign_in_again_not_500
+);
 
 async fn fifty_concurrent_calls_with_an_expired_access_token_cause_exactly_one_refresh(backend: Backend) {
     let app = MicrosoftTestApp::spawn_with(backend, |v| {

@@ -435,12 +435,20 @@ impl MicrosoftTestApp {
     ///
     /// # Panics
     /// When a step does not look like Microsoft's.
-    pub async fn browser_sign_in_with(&self, client: &Client, emu: &MicrosoftBrowser, start: &str, upn: &str, password: &str) -> Resp {
+    pub async fn browser_sign_in_with(
+        &self,
+        client: &Client,
+        emu: &MicrosoftBrowser,
+        start: &str,
+        upn: &str,
+        password: &str,
+    ) -> Resp {
         let r = client.get(start).await;
         assert_eq!(r.status, 302, "{start}: {}", r.text);
         let to_microsoft = r.header("location").expect("redirect to Microsoft");
         let callback = emu.sign_in(&to_microsoft, upn, password).await;
-        let path = callback.strip_prefix("http://edugraph.test").unwrap_or_else(|| panic!("back to the app: {callback}"));
+        let path =
+            callback.strip_prefix("http://edugraph.test").unwrap_or_else(|| panic!("back to the app: {callback}"));
         let landed = client.get(path).await;
         // As the SPA does on landing: ask who am I, which hands over the new session's CSRF token.
         if landed.set_cookies().iter().any(|c| c.starts_with("__Host-sid=") && !c.starts_with("__Host-sid=;")) {
@@ -481,7 +489,11 @@ impl MicrosoftBrowser {
     /// Never in practice.
     #[must_use]
     pub fn new() -> Self {
-        let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
         Self { http }
     }
 
@@ -493,7 +505,8 @@ impl MicrosoftBrowser {
     pub async fn sign_in(&self, url: &str, upn: &str, password: &str) -> String {
         let base = {
             let u = reqwest::Url::parse(url).expect("url");
-            format!("{}://{}", u.scheme(), u.host_str().unwrap_or_default()) + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
+            format!("{}://{}", u.scheme(), u.host_str().unwrap_or_default())
+                + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
         };
         let mut resp = self.http.get(url).send().await.expect("authorize");
         for _ in 0..6 {

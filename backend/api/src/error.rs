@@ -194,7 +194,9 @@ impl ResponseError for ApiError {
         match self {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated | Self::InvalidCredentials | Self::MicrosoftSignInRequired => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::InvalidCredentials | Self::MicrosoftSignInRequired => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::Csrf(_) | Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -280,7 +282,11 @@ pub fn graph_error(e: edu_msgraph::GraphError) -> ApiError {
             graph: info,
         },
         G::Throttled { .. } | G::Timeout(_) | G::Transport { .. } | G::Server(_) => {
-            tracing::warn!(graph.code = info.code.as_deref().unwrap_or(""), graph.request_id = info.request_id.as_deref().unwrap_or(""), "Microsoft Graph unavailable");
+            tracing::warn!(
+                graph.code = info.code.as_deref().unwrap_or(""),
+                graph.request_id = info.request_id.as_deref().unwrap_or(""),
+                "Microsoft Graph unavailable"
+            );
             ApiError::Upstream {
                 code: "microsoft_unavailable",
                 message: "Microsoft 365 is not answering right now. Try again in a minute.".into(),

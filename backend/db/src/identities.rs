@@ -253,7 +253,10 @@ pub async fn remove(db: &Db, identity: &IdentityRecord) -> Result<(), DbError> {
         .execute(&mut *tx)
         .await?;
     if identity.user_has_password {
-        sqlx::query("UPDATE users SET tenant_id = NULL WHERE id = ?").bind(identity.user_id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("UPDATE users SET tenant_id = NULL WHERE id = ?")
+            .bind(identity.user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
         // Sessions that signed in through Microsoft end; local sessions stay.
         sqlx::query("DELETE FROM sessions WHERE user_id = ? AND auth_method = 'microsoft'")
             .bind(identity.user_id.to_string())

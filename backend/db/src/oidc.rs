@@ -60,7 +60,8 @@ pub async fn take(db: &Db, state_hash: &str) -> Result<Option<OidcTransaction>, 
     .fetch_optional(db.pool())
     .await?;
     let Some(r) = row else { return Ok(None) };
-    let deleted = sqlx::query("DELETE FROM oidc_transactions WHERE state_hash = ?").bind(state_hash).execute(db.pool()).await?;
+    let deleted =
+        sqlx::query("DELETE FROM oidc_transactions WHERE state_hash = ?").bind(state_hash).execute(db.pool()).await?;
     if deleted.rows_affected() != 1 {
         return Ok(None);
     }

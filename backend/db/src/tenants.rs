@@ -89,7 +89,10 @@ pub async fn upsert_by_ms_id(db: &Db, ms_tenant_id: &str, display_name: &str, no
 /// # Errors
 /// Database errors.
 pub async fn find_by_ms_id(db: &Db, ms_tenant_id: &str) -> Result<Option<TenantRecord>, DbError> {
-    let row = sqlx::query("SELECT id FROM tenants WHERE ms_tenant_id = ?").bind(ms_tenant_id).fetch_optional(db.pool()).await?;
+    let row = sqlx::query("SELECT id FROM tenants WHERE ms_tenant_id = ?")
+        .bind(ms_tenant_id)
+        .fetch_optional(db.pool())
+        .await?;
     match row {
         Some(r) => {
             let id = TenantId::parse(&r.try_get::<String, _>("id")?)
@@ -133,7 +136,11 @@ pub async fn set_consented(
 pub async fn revoke(db: &Db, tenant: TenantId, now: i64) -> Result<(), DbError> {
     let t = tenant.to_string();
     let mut tx = db.pool().begin().await?;
-    sqlx::query("UPDATE tenants SET consent_state = 'revoked', updated_at = ? WHERE id = ?").bind(now).bind(&t).execute(&mut *tx).await?;
+    sqlx::query("UPDATE tenants SET consent_state = 'revoked', updated_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(&t)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("DELETE FROM token_cache WHERE tenant_id = ?").bind(&t).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM user_roles WHERE tenant_id = ?").bind(&t).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM sessions WHERE tenant_id = ?").bind(&t).execute(&mut *tx).await?;

@@ -132,6 +132,7 @@ pub struct IdTokenValidator {
     discovery_url: String,
     client_id: String,
     keys: RwLock<Option<Keys>>,
+    min_refresh: Duration,
 }
 
 impl std::fmt::Debug for IdTokenValidator {
@@ -161,10 +162,21 @@ impl IdTokenValidator {
     pub fn new(http: reqwest::Client, authority: &str, client_id: &str) -> Self {
         Self {
             http,
-            discovery_url: format!("{}/organizations/v2.0/.well-known/openid-configuration", authority.trim_end_matches('/')),
+            discovery_url: format!(
+                "{}/organizations/v2.0/.well-known/openid-configuration",
+                authority.trim_end_matches('/')
+            ),
             client_id: client_id.to_owned(),
             keys: RwLock::new(None),
+            min_refresh: JWKS_MIN_REFRESH,
         }
+    }
+
+    /// Changes how soon after a fetch an unknown `kid` may trigger another (tests).
+    #[must_use]
+    pub fn with_min_refresh(mut self, d: Duration) -> Self {
+        self.min_refresh = d;
+        self
     }
 
     async fn fetch(&self) -> Result<Keys, IdTokenError> {
@@ -214,14 +226,14 @@ impl IdTokenValidator {
                 if let Some((k, iss)) = keys.by_kid.get(kid) {
                     return Ok((k.clone(), iss.clone(), keys.issuer_template.clone()));
                 }
-                if keys.fetched_at.elapsed() < JWKS_MIN_REFRESH {
+                if keys.fetched_at.elapsed() < self.min_refresh {
                     return Err(IdTokenError::UnknownKey);
                 }
             }
         }
         let mut guard = self.keys.write().await;
         // Another request may have refreshed while we waited.
-        let fresh = guard.as_ref().is_some_and(|k| k.fetched_at.elapsed() < JWKS_MIN_REFRESH);
+        let fresh = guard.as_ref().is_some_and(|k| k.fetched_at.elapsed() < self.min_refresh);
         if !fresh {
             *guard = Some(self.fetch().await?);
         }

@@ -24,9 +24,11 @@ pub const SIGN_IN_SCOPES: &[&str] = &["openid", "profile", "offline_access", "ht
 /// Refresh when an access token has less than this left (ms).
 const REFRESH_MARGIN_MS: i64 = 5 * 60 * 1000;
 
+type LockMap = HashMap<(TenantId, String), Arc<tokio::sync::Mutex<()>>>;
+
 /// One lock per (tenant, person), so concurrent requests cause one refresh.
 #[derive(Debug, Default)]
-pub struct RefreshLocks(Mutex<HashMap<(TenantId, String), Arc<tokio::sync::Mutex<()>>>>);
+pub struct RefreshLocks(Mutex<LockMap>);
 
 impl RefreshLocks {
     fn lock_for(&self, tenant: TenantId, oid: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -88,7 +90,12 @@ async fn cached(state: &AppState, k: &TokenKey<'_>, min_valid_until: i64) -> Res
 /// # Errors
 /// 401 `microsoft_signin_required` when no usable token can be had; 503 when Microsoft is
 /// unreachable.
-pub async fn access_token(state: &AppState, tenant: TenantId, ms_tenant_id: &str, oid: &str) -> Result<SecretString, ApiError> {
+pub async fn access_token(
+    state: &AppState,
+    tenant: TenantId,
+    ms_tenant_id: &str,
+    oid: &str,
+) -> Result<SecretString, ApiError> {
     let now = state.clock.now_ms();
     let access = key(tenant, oid, "access");
     if let Some(t) = cached(state, &access, now + REFRESH_MARGIN_MS).await? {

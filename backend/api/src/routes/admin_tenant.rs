@@ -71,8 +71,13 @@ async fn audit(state: &AppState, admin: &TenantAdmin, action: &str, target: Opti
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
 ), security(("session" = [])))]
 #[get("/api/admin/tenant")]
-pub async fn get_admin_tenant(state: web::Data<AppState>, admin: TenantAdmin) -> Result<web::Json<TenantAdminView>, ApiError> {
-    let t = edu_db::tenants::get(&state.db, admin.0.tenant_id).await?.ok_or_else(|| ApiError::not_found("not_found", "No such tenant."))?;
+pub async fn get_admin_tenant(
+    state: web::Data<AppState>,
+    admin: TenantAdmin,
+) -> Result<web::Json<TenantAdminView>, ApiError> {
+    let t = edu_db::tenants::get(&state.db, admin.0.tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("not_found", "No such tenant."))?;
     Ok(web::Json(TenantAdminView {
         id: t.id.to_string(),
         ms_tenant_id: t.ms_tenant_id,
@@ -91,11 +96,16 @@ pub async fn get_admin_tenant(state: web::Data<AppState>, admin: TenantAdmin) ->
 ), security(("session" = []), ("csrf" = [])))]
 #[post("/api/admin/tenant/unconsent")]
 pub async fn unconsent_tenant(state: web::Data<AppState>, admin: TenantAdmin) -> Result<HttpResponse, ApiError> {
-    let tenant = edu_db::tenants::get(&state.db, admin.0.tenant_id).await?.ok_or_else(|| ApiError::not_found("not_found", "No such tenant."))?;
+    let tenant = edu_db::tenants::get(&state.db, admin.0.tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("not_found", "No such tenant."))?;
     // The admin's own delegated token: deleting the service principal is the admin's act
     // (it needs an admin with Application.ReadWrite.All, as Microsoft requires).
-    let identity = edu_db::identities::of_user(&state.db, admin.0.auth.user_id).await?.ok_or(ApiError::MicrosoftSignInRequired)?;
-    let token = crate::microsoft::tokens::access_token(&state, tenant.id, &identity.ms_tenant_id, &identity.ms_object_id).await?;
+    let identity =
+        edu_db::identities::of_user(&state.db, admin.0.auth.user_id).await?.ok_or(ApiError::MicrosoftSignInRequired)?;
+    let token =
+        crate::microsoft::tokens::access_token(&state, tenant.id, &identity.ms_tenant_id, &identity.ms_object_id)
+            .await?;
     let auth = edu_msgraph::GraphAuth::delegated(tenant.ms_tenant_id.clone(), token);
     match state.graph.service_principal_by_app_id(&auth, &state.config.client_id).await.map_err(graph_error)? {
         Some(sp) => state.graph.delete_service_principal(&auth, &sp.id).await.map_err(graph_error)?,
@@ -112,7 +122,10 @@ pub async fn unconsent_tenant(state: web::Data<AppState>, admin: TenantAdmin) ->
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
 ), security(("session" = [])))]
 #[get("/api/admin/linked-accounts")]
-pub async fn list_linked_accounts(state: web::Data<AppState>, admin: TenantAdmin) -> Result<web::Json<LinkedAccountsResponse>, ApiError> {
+pub async fn list_linked_accounts(
+    state: web::Data<AppState>,
+    admin: TenantAdmin,
+) -> Result<web::Json<LinkedAccountsResponse>, ApiError> {
     let items = edu_db::identities::list_for_tenant(&state.db, admin.0.tenant_id)
         .await?
         .into_iter()
@@ -135,7 +148,11 @@ pub async fn list_linked_accounts(state: web::Data<AppState>, admin: TenantAdmin
     (status = 404, description = "`not_found` (also for another tenant's ids)", body = crate::error::ErrorBody),
 ), security(("session" = []), ("csrf" = [])))]
 #[post("/api/admin/linked-accounts/{id}/unlink")]
-pub async fn unlink_account(state: web::Data<AppState>, admin: TenantAdmin, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn unlink_account(
+    state: web::Data<AppState>,
+    admin: TenantAdmin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let identity = edu_db::identities::get_in_tenant(&state.db, admin.0.tenant_id, &id)
         .await?
@@ -151,7 +168,10 @@ pub async fn unlink_account(state: web::Data<AppState>, admin: TenantAdmin, path
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
 ), security(("session" = []), ("csrf" = [])))]
 #[post("/api/admin/token-cache/clear")]
-pub async fn clear_token_cache(state: web::Data<AppState>, admin: TenantAdmin) -> Result<web::Json<ClearedResponse>, ApiError> {
+pub async fn clear_token_cache(
+    state: web::Data<AppState>,
+    admin: TenantAdmin,
+) -> Result<web::Json<ClearedResponse>, ApiError> {
     let deleted = edu_db::token_cache::delete_tenant(&state.db, admin.0.tenant_id).await?;
     audit(&state, &admin, "admin.token_cache.clear", None).await?;
     Ok(web::Json(ClearedResponse { deleted }))

@@ -44,21 +44,40 @@ pub struct FavoriteColorRequest {
 }
 
 /// The Microsoft identity of the session, required by these endpoints.
-async fn microsoft_identity(state: &AppState, auth: &Authenticated) -> Result<edu_db::identities::IdentityRecord, ApiError> {
+async fn microsoft_identity(
+    state: &AppState,
+    auth: &Authenticated,
+) -> Result<edu_db::identities::IdentityRecord, ApiError> {
     edu_db::identities::of_user(&state.db, auth.user_id).await?.ok_or_else(|| {
-        ApiError::conflict("microsoft_account_required", "Sign in with Microsoft first; this links a Microsoft account.")
+        ApiError::conflict(
+            "microsoft_account_required",
+            "Sign in with Microsoft first; this links a Microsoft account.",
+        )
     })
 }
 
-async fn rotated(state: &AppState, req: &HttpRequest, auth: &Authenticated, user: edu_domain::UserId) -> Result<HttpResponse, ApiError> {
+async fn rotated(
+    state: &AppState,
+    req: &HttpRequest,
+    auth: &Authenticated,
+    user: edu_domain::UserId,
+) -> Result<HttpResponse, ApiError> {
     // A new session id after every change of who the session is (R-A11).
-    let secret = session::start(state, req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()).as_deref(), user, auth.tenant_id, &auth.auth_method).await?;
+    let secret = session::start(
+        state,
+        req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()).as_deref(),
+        user,
+        auth.tenant_id,
+        &auth.auth_method,
+    )
+    .await?;
     let new_auth = Authenticated {
         user_id: user,
         tenant_id: auth.tenant_id,
         auth_method: auth.auth_method.clone(),
         session_hash: session::hash_secret(&secret),
-        expires_at: state.clock.now_ms() + i64::try_from(state.config.session.absolute_timeout.as_millis()).unwrap_or(0),
+        expires_at: state.clock.now_ms()
+            + i64::try_from(state.config.session.absolute_timeout.as_millis()).unwrap_or(0),
         secret: secret.clone(),
     };
     let body = me_view(state, &new_auth).await?;
@@ -141,7 +160,10 @@ pub async fn link_existing_local_account(
     let body = body.into_inner();
     let identity = microsoft_identity(&state, &auth).await?;
     if identity.user_has_password {
-        return Err(ApiError::conflict("local_account_exists", "Your Microsoft account is already linked to a local account."));
+        return Err(ApiError::conflict(
+            "local_account_exists",
+            "Your Microsoft account is already linked to a local account.",
+        ));
     }
     let email = Email::parse(&body.email).map_err(|_| ApiError::InvalidCredentials)?;
     let key = account_key("login", email.as_str());
@@ -171,10 +193,14 @@ pub async fn link_existing_local_account(
             "That local account is already linked to a Microsoft account. Unlink it there first.",
         ));
     }
-    edu_db::identities::move_to(&state.db, &identity.id, auth.user_id, local.user_id, now).await.map_err(|e| match e {
-        edu_db::DbError::Conflict(_) => ApiError::conflict("local_account_already_linked", "That local account is already linked."),
-        other => other.into(),
-    })?;
+    edu_db::identities::move_to(&state.db, &identity.id, auth.user_id, local.user_id, now).await.map_err(
+        |e| match e {
+            edu_db::DbError::Conflict(_) => {
+                ApiError::conflict("local_account_already_linked", "That local account is already linked.")
+            }
+            other => other.into(),
+        },
+    )?;
     audit(&state, &auth, "link.local.existing", "success").await?;
     rotated(&state, &req, &auth, local.user_id).await
 }
@@ -187,7 +213,10 @@ pub async fn link_existing_local_account(
     (status = 409, description = "`not_linked`, `local_password_required`", body = crate::error::ErrorBody),
 ), security(("session" = []), ("csrf" = [])))]
 #[post("/api/me/link/microsoft/remove")]
-pub async fn unlink_microsoft_account(state: web::Data<AppState>, auth: Authenticated) -> Result<HttpResponse, ApiError> {
+pub async fn unlink_microsoft_account(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<HttpResponse, ApiError> {
     let identity = edu_db::identities::of_user(&state.db, auth.user_id)
         .await?
         .ok_or_else(|| ApiError::conflict("not_linked", "No Microsoft account is linked."))?;
@@ -249,11 +278,21 @@ pub async fn get_my_microsoft_profile(
     state: web::Data<AppState>,
     member: crate::auth::roles::TenantMember,
 ) -> Result<web::Json<MicrosoftProfileResponse>, ApiError> {
-    let identity = edu_db::identities::of_user(&state.db, member.auth.user_id).await?.ok_or(ApiError::MicrosoftSignInRequired)?;
-    let token =
-        crate::microsoft::tokens::access_token(&state, member.tenant_id, &identity.ms_tenant_id, &identity.ms_object_id).await?;
+    let identity =
+        edu_db::identities::of_user(&state.db, member.auth.user_id).await?.ok_or(ApiError::MicrosoftSignInRequired)?;
+    let token = crate::microsoft::tokens::access_token(
+        &state,
+        member.tenant_id,
+        &identity.ms_tenant_id,
+        &identity.ms_object_id,
+    )
+    .await?;
     let auth = edu_msgraph::GraphAuth::delegated(identity.ms_tenant_id.clone(), token);
-    let me = state.graph.me(&auth, &["displayName", "mail", "userPrincipalName", "jobTitle", "department"]).await.map_err(crate::error::graph_error)?;
+    let me = state
+        .graph
+        .me(&auth, &["displayName", "mail", "userPrincipalName", "jobTitle", "department"])
+        .await
+        .map_err(crate::error::graph_error)?;
     Ok(web::Json(MicrosoftProfileResponse {
         display_name: me.display_name,
         mail: me.mail,

@@ -76,8 +76,14 @@ fn pkce_challenge(verifier: &str) -> String {
 
 /// Only our own paths: `/x`, never `//host` or `/\host` or a URL.
 fn safe_return_to(r: Option<&str>) -> Option<String> {
-    r.filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") && p.len() <= 256 && !p.contains(['\r', '\n']))
-        .map(str::to_owned)
+    r.filter(|p| {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && !p.starts_with("/\\")
+            && p.len() <= 256
+            && !p.contains(['\r', '\n'])
+    })
+    .map(str::to_owned)
 }
 
 fn authority(state: &AppState) -> String {
@@ -136,7 +142,8 @@ fn oidc_cookie(state_value: String) -> actix_web::cookie::Cookie<'static> {
 }
 
 fn authorize_url(state: &AppState, st: &str, nonce: &str, verifier: &str, q: &LoginQuery) -> Result<String, ApiError> {
-    let mut url = Url::parse(&format!("{}/organizations/oauth2/v2.0/authorize", authority(state))).map_err(ApiError::internal)?;
+    let mut url =
+        Url::parse(&format!("{}/organizations/oauth2/v2.0/authorize", authority(state))).map_err(ApiError::internal)?;
     {
         let mut p = url.query_pairs_mut();
         p.append_pair("client_id", &state.config.client_id)
@@ -270,7 +277,13 @@ async fn complete_sign_in(
     let tokens = state
         .graph
         .tokens()
-        .exchange_code("organizations", code, &public(state, "/auth/microsoft/callback"), &txn.pkce_verifier, tokens::SIGN_IN_SCOPES)
+        .exchange_code(
+            "organizations",
+            code,
+            &public(state, "/auth/microsoft/callback"),
+            &txn.pkce_verifier,
+            tokens::SIGN_IN_SCOPES,
+        )
         .await
         .map_err(|e| match e {
             edu_msgraph::TokenError::OAuth(o) if o.is_consent_required() => "consent_required",
@@ -296,7 +309,8 @@ async fn complete_sign_in(
     let tenant_id = match tenant {
         Some(t) => t.id,
         None => {
-            let name = claims.preferred_username.as_deref().and_then(|u| u.split_once('@')).map_or("School", |(_, d)| d);
+            let name =
+                claims.preferred_username.as_deref().and_then(|u| u.split_once('@')).map_or("School", |(_, d)| d);
             edu_db::tenants::upsert_by_ms_id(&state.db, &claims.tid, name, now).await.map_err(db_err)?
         }
     };
@@ -357,10 +371,14 @@ async fn complete_sign_in(
         login_hint: claims.preferred_username.clone().unwrap_or_default(),
         name: claims.name.clone().unwrap_or_default(),
     };
-    let hint_value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&hint).unwrap_or_default());
+    let hint_value =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&hint).unwrap_or_default());
     let mut hint_cookie = session::cookie(HINT_COOKIE, hint_value);
     hint_cookie.set_max_age(CookieDuration::days(90));
-    let to = txn.return_to.clone().unwrap_or_else(|| if txn.purpose == "link" { "/account?linked=1".into() } else { "/".into() });
+    let to = txn
+        .return_to
+        .clone()
+        .unwrap_or_else(|| if txn.purpose == "link" { "/account?linked=1".into() } else { "/".into() });
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, to))
         .cookie(session::cookie(SESSION_COOKIE, secret))
@@ -440,7 +458,8 @@ pub async fn microsoft_consent(
     let tenant = edu_db::tenants::get(&state.db, admin.0.tenant_id)
         .await?
         .ok_or_else(|| ApiError::not_found("not_found", "Your tenant is not known."))?;
-    let (st, _, _) = begin(&state, "consent", Some(admin.0.auth.user_id), Some(tenant.ms_tenant_id.clone()), None).await?;
+    let (st, _, _) =
+        begin(&state, "consent", Some(admin.0.auth.user_id), Some(tenant.ms_tenant_id.clone()), None).await?;
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, admin_consent_url(&state, &tenant.ms_tenant_id, &st)?))
         .cookie(oidc_cookie(st))
@@ -459,7 +478,8 @@ pub async fn microsoft_onboard(state: web::Data<AppState>) -> Result<HttpRespons
 }
 
 fn admin_consent_url(state: &AppState, tenant: &str, st: &str) -> Result<String, ApiError> {
-    let mut url = Url::parse(&format!("{}/{tenant}/v2.0/adminconsent", authority(state))).map_err(ApiError::internal)?;
+    let mut url =
+        Url::parse(&format!("{}/{tenant}/v2.0/adminconsent", authority(state))).map_err(ApiError::internal)?;
     url.query_pairs_mut()
         .append_pair("client_id", &state.config.client_id)
         .append_pair("scope", "https://graph.microsoft.com/.default")
@@ -528,7 +548,8 @@ pub async fn microsoft_consent_callback(
             let Ok((st, nonce, verifier)) = begin(&state, "onboard", None, Some(tid.to_owned()), None).await else {
                 return fail("temporarily_unavailable");
             };
-            let login = LoginQuery { intent: None, login_hint: None, prompt: Some("select_account".into()), return_to: None };
+            let login =
+                LoginQuery { intent: None, login_hint: None, prompt: Some("select_account".into()), return_to: None };
             match authorize_url(&state, &st, &nonce, &verifier, &login) {
                 Ok(to) => HttpResponse::Found().insert_header((header::LOCATION, to)).cookie(oidc_cookie(st)).finish(),
                 Err(_) => fail("temporarily_unavailable"),
