@@ -28,6 +28,8 @@ pub const DEFAULT_DELEGATED: &[&str] = &[
     "EduRoster.ReadBasic",
     "EduRoster.Read",
     "EduRoster.ReadWrite",
+    "Mail.Read",
+    "Application.ReadWrite.All",
     "EduAssignments.ReadWrite",
     "Mail.Send",
     "Files.ReadWrite.All",
@@ -1054,6 +1056,13 @@ async fn login_post(
                 } else {
                     t.user_consents.insert((uid.clone(), p.client_id.clone()));
                 }
+            }
+            if org
+                && is_admin
+                && st.demo.app_client_id == p.client_id
+                && let Some(d) = st.demo.tenants.iter_mut().find(|d| d.id == tid)
+            {
+                d.consented = true;
             }
             st.pending.remove(&ctx);
             complete(&mut st, &shared, &p, &tid, &uid)

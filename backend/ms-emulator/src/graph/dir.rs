@@ -153,6 +153,16 @@ const FILES_W: &[&str] = &["Files.ReadWrite.All", "Sites.ReadWrite.All"];
 
 pub fn user_full(u: &User) -> Value {
     let mut m = u.props.clone();
+    for (k, v) in [
+        ("assignedPlans", json!([])),
+        ("city", Value::Null),
+        ("companyName", Value::Null),
+        ("country", Value::Null),
+        ("otherMails", json!([])),
+        ("proxyAddresses", json!([])),
+    ] {
+        m.entry(k).or_insert(v);
+    }
     m.insert("id".into(), json!(u.id));
     Value::Object(m)
 }
@@ -906,7 +916,7 @@ fn assign_license(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -
         lic.push(json!({"disabledPlans": a.get("disabledPlans").cloned().unwrap_or(json!([])), "skuId": sku}));
     }
     u.props.insert("assignedLicenses".into(), Value::Array(lic));
-    let v = user_default(u);
+    let v = user_full(u);
     t.record(Kind::User, &uid, None);
     let q = Q::default();
     Ok(entity(sh, req, "users", &q, v))

@@ -622,6 +622,17 @@ pub fn project(v: &Value, select: &Option<Vec<String>>) -> Value {
                     o.insert(k.clone(), val.clone());
                 }
             }
+            // Selected properties that have no value come back as null (unless it's a removed item).
+            if !m.contains_key("@removed") {
+                for s in sel {
+                    if !s.contains('/')
+                        && !s.is_empty()
+                        && !o.keys().any(|k| k.eq_ignore_ascii_case(s))
+                    {
+                        o.insert(s.clone(), Value::Null);
+                    }
+                }
+            }
             Value::Object(o)
         }
         _ => v.clone(),
