@@ -382,6 +382,19 @@ fn list_users(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     }
     let st = sh.read();
     let t = tenant(&st, ctx)?;
+    if q.filter.is_none() && q.search.is_none() && q.orderby.is_none() {
+        // Fast path (large tenants): render only the requested page.
+        let (top, offset) = page_params(q, 100, 999)?;
+        let page: Vec<Value> = t
+            .user_order
+            .iter()
+            .skip(offset)
+            .take(top)
+            .filter_map(|id| t.users.get(id))
+            .map(|u| user_view(u, q))
+            .collect();
+        return collection_page(sh, req, q, "users", page, offset, t.user_order.len());
+    }
     let all: Vec<Value> = t
         .user_order
         .iter()

@@ -652,15 +652,8 @@ pub fn context(sh: &Shared, set: &str, select: &Option<Vec<String>>, entity: boo
 }
 
 /// Serves a collection with `$top`/`$skiptoken` paging, `$count`, `$select`.
-pub fn collection(
-    sh: &Shared,
-    req: &GReq,
-    q: &Q,
-    ctx_set: &str,
-    items: Vec<Value>,
-    default_top: usize,
-    max_top: usize,
-) -> GResult {
+/// `$top` / `$skiptoken` → (top, offset).
+pub fn page_params(q: &Q, default_top: usize, max_top: usize) -> Result<(usize, usize), GErr> {
     let top = q.top.unwrap_or(default_top);
     if top == 0 || top > max_top {
         return Err(GErr::bad(
@@ -676,13 +669,35 @@ pub fn collection(
             decode_skip(t).ok_or_else(|| GErr::bad("Request_BadRequest", "Invalid skip token."))?
         }
     };
+    Ok((top, offset))
+}
+
+pub fn collection(
+    sh: &Shared,
+    req: &GReq,
+    q: &Q,
+    ctx_set: &str,
+    items: Vec<Value>,
+    default_top: usize,
+    max_top: usize,
+) -> GResult {
+    let (top, offset) = page_params(q, default_top, max_top)?;
     let total = items.len();
-    let page: Vec<Value> = items
-        .into_iter()
-        .skip(offset)
-        .take(top)
-        .map(|v| project(&v, &q.select))
-        .collect();
+    let page: Vec<Value> = items.into_iter().skip(offset).take(top).collect();
+    collection_page(sh, req, q, ctx_set, page, offset, total)
+}
+
+/// Serves one already-sliced page (`page` starts at `offset` of `total` items).
+pub fn collection_page(
+    sh: &Shared,
+    req: &GReq,
+    q: &Q,
+    ctx_set: &str,
+    page: Vec<Value>,
+    offset: usize,
+    total: usize,
+) -> GResult {
+    let page: Vec<Value> = page.iter().map(|v| project(v, &q.select)).collect();
     let mut body = Map::new();
     body.insert(
         "@odata.context".into(),
@@ -1160,44 +1175,40 @@ pub fn delta(
             s
         }
     };
-    let mut items: Vec<Value> = vec![];
-    match state.s {
-        None => {
-            for id in all_ids() {
-                if let Some(v) = render(&id) {
-                    items.push(v);
-                }
-            }
-        }
+    // (id, removed reason) in delivery order; rendering happens for the requested page only.
+    let initial = state.s.is_none();
+    let entries: Vec<(String, Option<&'static str>)> = match state.s {
+        None => all_ids().into_iter().map(|id| (id, None)).collect(),
         Some(since) => {
-            let mut last: Vec<(String, Option<&'static str>)> = vec![];
-            for c in tenant
-                .changes
+            let start = tenant.changes.partition_point(|c| c.seq <= since);
+            let mut pos: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+            let mut last: Vec<Option<(String, Option<&'static str>)>> = vec![];
+            for c in tenant.changes[start..]
                 .iter()
-                .filter(|c| c.kind == kind && c.seq > since && c.seq <= state.u)
+                .filter(|c| c.kind == kind && c.seq <= state.u)
             {
-                last.retain(|(id, _)| *id != c.id);
-                last.push((c.id.clone(), c.removed));
-            }
-            for (id, removed) in last {
-                match (removed, render(&id)) {
-                    (None, Some(v)) => items.push(v),
-                    (Some(r), _) if include_removed => {
-                        items.push(json!({"id": id, "@removed": {"reason": r}}))
-                    }
-                    (None, None) if include_removed => {
-                        items.push(json!({"id": id, "@removed": {"reason": "deleted"}}))
-                    }
-                    _ => {}
+                if let Some(&i) = pos.get(c.id.as_str()) {
+                    last[i] = None;
                 }
+                pos.insert(c.id.as_str(), last.len());
+                last.push(Some((c.id.clone(), c.removed)));
             }
+            last.into_iter().flatten().collect()
         }
-    }
-    let total = items.len();
-    let page: Vec<Value> = items
+    };
+    let total = entries.len();
+    let page: Vec<Value> = entries
         .into_iter()
         .skip(state.o)
         .take(page_size)
+        .filter_map(|(id, removed)| match (removed, render(&id)) {
+            (None, Some(v)) => Some(v),
+            (Some(r), _) if include_removed => Some(json!({"id": id, "@removed": {"reason": r}})),
+            (None, None) if include_removed && !initial => {
+                Some(json!({"id": id, "@removed": {"reason": "deleted"}}))
+            }
+            _ => None,
+        })
         .map(|v| {
             if v.get("@removed").is_some() {
                 return v;
@@ -1223,7 +1234,7 @@ pub fn delta(
         ctx_next.to_string()
     };
     body.insert("@odata.context".into(), json!(ctx));
-    let next_o = state.o + page.len();
+    let next_o = (state.o + page_size).min(total);
     if next_o < total {
         let ns = DeltaState { o: next_o, ..state };
         body.insert(
