@@ -891,3 +891,109 @@ async fn faults_and_request_log() {
     );
     e.stop().await;
 }
+
+#[tokio::test]
+async fn admin_api_changes_show_in_delta_and_sign_in() {
+    let e = emu().await;
+    let t = contoso(&e);
+    let app = app_token(&e, &t.id).await;
+    let admin = e.admin_url();
+    // Baseline delta links.
+    let mut classes_link = None;
+    let mut link = format!("{}/v1.0/education/classes/delta", e.graph_url());
+    while classes_link.is_none() {
+        let r: Value = http()
+            .get(&link)
+            .bearer_auth(&app)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        match r["@odata.deltaLink"].as_str() {
+            Some(d) => classes_link = Some(d.to_string()),
+            None => link = r["@odata.nextLink"].as_str().unwrap().to_string(),
+        }
+    }
+    let (_, u) = get(&e, &app, "/users/delta?$deltatoken=latest").await;
+    let users_link = u["@odata.deltaLink"].as_str().unwrap().to_string();
+    assert_eq!(u["value"].as_array().unwrap().len(), 0);
+    // Create a user and a class through the control API.
+    let r = http().post(format!("{admin}/tenants/{}/users", t.id)).json(&json!({"mailNickname": "zoe.new", "displayName": "Zoe New", "password": "Pw#12345", "role": "student", "schoolIds": [t.schools[0].id]})).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let uid = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = http().post(format!("{admin}/tenants/{}/classes", t.id)).json(&json!({"displayName": "Robotics", "mailNickname": "robotics", "schoolIds": [t.schools[0].id], "teacherIds": [t.teachers[0].id], "studentIds": [uid]})).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let cid = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r: Value = http()
+        .get(&users_link)
+        .bearer_auth(&app)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        r["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == uid),
+        "{r}"
+    );
+    let r: Value = http()
+        .get(classes_link.unwrap())
+        .bearer_auth(&app)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        r["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == cid),
+        "{r}"
+    );
+    // The new student can sign in and sees the class.
+    let tok = user_token(&e, &t.id, &format!("zoe.new@{}", t.domain), "Pw#12345").await;
+    let (_, mine) = get(&e, &tok, "/education/me/classes").await;
+    assert_eq!(mine["value"][0]["id"], cid);
+    // prompt=consent shows the consent page even though the tenant consented.
+    let b = browser();
+    let loc = sign_in(
+        &b,
+        &e.base_url(),
+        &t.id,
+        &t.students[5].upn,
+        &t.students[5].password,
+        &[],
+    )
+    .await;
+    assert!(param(&loc, "code").is_some());
+    let page = b
+        .get(authorize_url(
+            &e.base_url(),
+            &t.id,
+            &[("prompt", "consent")],
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Permissions requested"));
+    e.stop().await;
+}
