@@ -394,16 +394,8 @@ fn unauth(msg: &str) -> GErr {
     e
 }
 
-pub fn authenticate(sh: &Shared, req: &GReq) -> Result<Ctx, GErr> {
-    let h = req.header("authorization").unwrap_or_default();
-    let token = h
-        .strip_prefix("Bearer ")
-        .or_else(|| h.strip_prefix("bearer "))
-        .unwrap_or_default()
-        .trim();
-    if token.is_empty() {
-        return Err(unauth("Access token is empty."));
-    }
+/// Signature, audience and lifetime checks (result cached per token string).
+fn verify_token(sh: &Shared, token: &str) -> Result<Value, GErr> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| unauth("IDX14100: JWT is not well formed, there are no dots (.).\nThe token needs to be in JWS or JWE Compact Serialization Format."))?;
     let key = {
         let st = sh.read();
@@ -429,7 +421,43 @@ pub fn authenticate(sh: &Shared, req: &GReq) -> Result<Ctx, GErr> {
             }
             _ => unauth("Access token validation failure."),
         })?;
-    let c = data.claims;
+    Ok(data.claims)
+}
+
+pub fn authenticate(sh: &Shared, req: &GReq) -> Result<Ctx, GErr> {
+    let h = req.header("authorization").unwrap_or_default();
+    let token = h
+        .strip_prefix("Bearer ")
+        .or_else(|| h.strip_prefix("bearer "))
+        .unwrap_or_default()
+        .trim();
+    if token.is_empty() {
+        return Err(unauth("Access token is empty."));
+    }
+    let cached = sh
+        .token_cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(token)
+        .cloned();
+    let c: std::sync::Arc<Value> = match cached {
+        Some(c) => {
+            if c.get("exp").and_then(Value::as_u64).unwrap_or(0) <= now_secs() {
+                return Err(unauth("Lifetime validation failed, the token is expired."));
+            }
+            c
+        }
+        None => {
+            let c = std::sync::Arc::new(verify_token(sh, token)?);
+            let mut cache = sh.token_cache.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() > 50_000 {
+                cache.clear();
+            }
+            cache.insert(token.to_string(), c.clone());
+            c
+        }
+    };
+
     let s = |k: &str| {
         c.get(k)
             .and_then(Value::as_str)
@@ -528,7 +556,7 @@ pub fn parse_q(req: &GReq) -> Result<Q, GErr> {
                     )
                 })?)
             }
-            "skiptoken" => q.skiptoken = Some(v.clone()),
+            "skiptoken" if !v.is_empty() => q.skiptoken = Some(v.clone()),
             "count" => q.count = v == "true",
             "expand" => {
                 q.expand = v
