@@ -691,7 +691,12 @@ fn users_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let select = q.select.clone();
-    let ids = || t.user_order.clone();
+    let ids = |o: usize, n: usize| {
+        (
+            t.user_order.iter().skip(o).take(n).cloned().collect(),
+            t.user_order.len(),
+        )
+    };
     let render = |id: &str| {
         t.users.get(id).map(|u| {
             if select.is_some() {

@@ -811,12 +811,14 @@ fn classes_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let user = ctx.user.clone();
-    let ids = || {
-        t.group_order
+    let ids = |o: usize, n: usize| {
+        let all: Vec<&String> = t
+            .group_order
             .iter()
             .filter(|g| t.groups.get(*g).is_some_and(|g| g.class.is_some()))
-            .cloned()
-            .collect()
+            .collect();
+        let total = all.len();
+        (all.into_iter().skip(o).take(n).cloned().collect(), total)
     };
     let render = |id: &str| {
         t.groups
@@ -850,7 +852,12 @@ fn users_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let limited = !ctx.app_only();
-    let ids = || t.user_order.clone();
+    let ids = |o: usize, n: usize| {
+        (
+            t.user_order.iter().skip(o).take(n).cloned().collect(),
+            t.user_order.len(),
+        )
+    };
     let render = |id: &str| {
         t.users
             .get(id)

@@ -1119,7 +1119,7 @@ pub fn delta(
     link_path: &str,
     ctx_first: &str,
     ctx_next: &str,
-    all_ids: &dyn Fn() -> Vec<String>,
+    all_ids: &dyn Fn(usize, usize) -> (Vec<String>, usize),
     render: &dyn Fn(&str) -> Option<Value>,
     include_removed: bool,
 ) -> GResult {
@@ -1205,8 +1205,13 @@ pub fn delta(
     };
     // (id, removed reason) in delivery order; rendering happens for the requested page only.
     let initial = state.s.is_none();
-    let entries: Vec<(String, Option<&'static str>)> = match state.s {
-        None => all_ids().into_iter().map(|id| (id, None)).collect(),
+    let (entries, total, skip): (Vec<(String, Option<&'static str>)>, usize, usize) = match state.s
+    {
+        None => {
+            // Initial round: only the requested window of ids.
+            let (ids, total) = all_ids(state.o, page_size);
+            (ids.into_iter().map(|id| (id, None)).collect(), total, 0)
+        }
         Some(since) => {
             let start = tenant.changes.partition_point(|c| c.seq <= since);
             let mut pos: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
@@ -1221,13 +1226,14 @@ pub fn delta(
                 pos.insert(c.id.as_str(), last.len());
                 last.push(Some((c.id.clone(), c.removed)));
             }
-            last.into_iter().flatten().collect()
+            let v: Vec<(String, Option<&'static str>)> = last.into_iter().flatten().collect();
+            let total = v.len();
+            (v, total, state.o)
         }
     };
-    let total = entries.len();
     let page: Vec<Value> = entries
         .into_iter()
-        .skip(state.o)
+        .skip(skip)
         .take(page_size)
         .filter_map(|(id, removed)| match (removed, render(&id)) {
             (None, Some(v)) => Some(v),
