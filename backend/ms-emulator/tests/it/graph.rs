@@ -997,3 +997,27 @@ async fn admin_api_changes_show_in_delta_and_sign_in() {
     assert!(page.contains("Permissions requested"));
     e.stop().await;
 }
+
+#[tokio::test]
+async fn seed_is_deterministic_and_large_generator_works() {
+    let a = emu().await;
+    let b = edu_ms_emulator::start(EmulatorConfig { seed: Seed::Large { users: 3000 }, workers: 1, ..Default::default() }).await.unwrap();
+    let (da, db) = (serde_json::to_value(a.demo()).unwrap(), serde_json::to_value(b.demo()).unwrap());
+    assert_eq!(da["tenants"][0], db["tenants"][0], "same ids every run");
+    assert_eq!(da["tenants"][1], db["tenants"][1]);
+    let big = b.demo().tenants[2].clone();
+    assert_eq!(big.display_name, "Northwind School District");
+    assert!(big.consented);
+    let tok = app_token(&b, &big.id).await;
+    let r = http().get(format!("{}/v1.0/users/$count", b.graph_url())).bearer_auth(&tok).header("ConsistencyLevel", "eventual").send().await.unwrap();
+    assert_eq!(r.text().await.unwrap(), "3000");
+    let (_, classes) = get(&b, &tok, "/education/classes?$top=999").await;
+    assert!(classes["value"].as_array().unwrap().len() > 100);
+    let s = &big.students[0];
+    let stok = user_token(&b, &big.id, &s.upn, &s.password).await;
+    let (st, mine) = get(&b, &stok, "/education/me/classes").await;
+    assert_eq!(st, 200);
+    assert!(!mine["value"].as_array().unwrap().is_empty());
+    a.stop().await;
+    b.stop().await;
+}
