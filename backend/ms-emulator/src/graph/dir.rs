@@ -374,6 +374,18 @@ fn get_user(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) 
 
 fn list_users(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     ctx.need(USERS_READ_D, USERS_READ_A)?;
+    // Properties only returned for a single user (user-list.md / query-parameters.md).
+    if let Some(sel) = &q.select
+        && sel
+            .iter()
+            .any(|p| APP_ONLY_FORBIDDEN.contains(&p.as_str()) || p == "mailboxSettings")
+    {
+        return Err(GErr::new(
+            501,
+            "NotImplemented",
+            "This operation target is not yet supported.",
+        ));
+    }
     if q.search.is_some() && !q.eventual {
         return Err(GErr::bad(
             "Request_UnsupportedQuery",
