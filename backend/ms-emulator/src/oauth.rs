@@ -1502,13 +1502,6 @@ fn token_inner(
                         "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
                     ));
                 }
-            } else if !app.confidential() && f("code_verifier").is_none() {
-                return Err(err(
-                    400,
-                    "invalid_request",
-                    9002325,
-                    "Proof Key for Code Exchange is required for cross-origin authorization code redemption.",
-                ));
             }
             if let Some(cc) = st.codes.get_mut(&code) {
                 cc.used = true;

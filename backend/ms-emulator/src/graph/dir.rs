@@ -413,6 +413,12 @@ fn list_users(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
         .filter_map(|id| t.users.get(id))
         .map(user_full)
         .collect();
+    if q.filter.is_some() && q.orderby.is_some() && !q.advanced() {
+        return Err(GErr::bad(
+            "Request_UnsupportedQuery",
+            "Sorting not supported for current query.",
+        ));
+    }
     let mut items = apply_filter(all, q, "User", USER_FILTERABLE, true)?;
     if let Some(s) = &q.search {
         let s = s.trim_matches('"');
