@@ -334,7 +334,7 @@ fn found(loc: &str) -> HttpResponse {
 fn redirect_error(p: &AuthParams, error: &str, code: u32, msg: &str) -> HttpResponse {
     let (desc, _, _, _) = described(code, msg);
     let mut params: Vec<(&str, String)> = vec![];
-    if p.admin_consent && p.v2_adminconsent {
+    if p.admin_consent && p.v2_adminconsent && !p.legacy_adminconsent {
         params.push(("admin_consent", "True".into()));
     }
     params.push(("error", error.into()));
@@ -505,6 +505,7 @@ fn authorize_inner(
         code_challenge_method: get(q, "code_challenge_method").map(str::to_string),
         admin_consent: admin_consent || get(q, "prompt") == Some("admin_consent"),
         v2_adminconsent: admin_consent,
+        legacy_adminconsent: admin_consent && !v2_admin,
     };
     if !matches!(p.response_mode.as_str(), "query" | "fragment" | "form_post") {
         p.response_mode = default_mode.into();
@@ -1069,14 +1070,14 @@ async fn login_post(
         }
         "cancel" => {
             st.pending.remove(&ctx);
-            if p.v2_adminconsent {
+            if p.v2_adminconsent && !p.legacy_adminconsent {
                 redirect_error(
                     &p,
                     "consent_required",
                     65004,
                     "The resource owner or authorization server denied the request.",
                 )
-            } else if p.admin_consent {
+            } else if p.legacy_adminconsent {
                 let params = vec![
                     ("error", "permission_denied".to_string()),
                     (

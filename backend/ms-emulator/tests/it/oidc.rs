@@ -977,3 +977,114 @@ async fn key_rollover_keeps_old_key_published() {
     assert_eq!(get(&e, &new_tok, "/users?$top=1").await.0, 200);
     e.stop().await;
 }
+
+#[tokio::test]
+async fn public_client_and_legacy_admin_consent() {
+    let e = emu().await;
+    let t = contoso(&e);
+    let f = fabrikam(&e);
+    let base = e.base_url();
+    let client_id = "22222222-3333-4444-5555-666666666666";
+    e.register_app(AppRegistration {
+        client_id: client_id.into(),
+        client_secret: None,
+        redirect_uris: vec!["http://localhost/native".into()],
+        certificate_der: None,
+        display_name: "native".into(),
+    });
+    e.grant_admin_consent(&t.id, client_id);
+    // Loopback redirect URIs match on any port.
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let url = authorize_url(
+        &base,
+        &t.id,
+        &[
+            ("client_id", client_id),
+            ("redirect_uri", "http://localhost:61234/native"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let b = browser();
+    let page = b.get(url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("Demo accounts"),
+        "the sign-in page lists demo accounts"
+    );
+    let s = &t.students[7];
+    let loc = location(&submit_login(&b, &base, &t.id, &page, &s.upn, &s.password).await);
+    assert!(loc.starts_with("http://localhost:61234/native?"), "{loc}");
+    let code = param(&loc, "code").unwrap();
+    let token = |extra: Vec<(&'static str, String)>| {
+        let base = base.clone();
+        let tid = t.id.clone();
+        let code = code.clone();
+        async move {
+            let mut form = vec![
+                ("grant_type", "authorization_code".to_string()),
+                ("client_id", client_id.to_string()),
+                ("code", code),
+                ("redirect_uri", "http://localhost:61234/native".to_string()),
+                ("code_verifier", verifier.to_string()),
+            ];
+            form.extend(extra);
+            let r = http()
+                .post(format!("{base}/{tid}/oauth2/v2.0/token"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (st, v) = token(vec![("client_secret", "nope".into())]).await;
+    assert_eq!(
+        (st, v["error_codes"][0].as_u64()),
+        (401, Some(700025)),
+        "public clients must not send secrets"
+    );
+    let (st, v) = token(vec![]).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        decode_claims(v["access_token"].as_str().unwrap())["azpacr"],
+        "0"
+    );
+    // Legacy /{tenant}/adminconsent (no scope).
+    let url = format!(
+        "{base}/{}/adminconsent?{}",
+        f.id,
+        serde_urlencoded::to_string([
+            ("client_id", DEMO_APP_CLIENT_ID),
+            ("redirect_uri", REDIRECT),
+            ("state", "12345")
+        ])
+        .unwrap()
+    );
+    let a = browser();
+    let page = a.get(&url).send().await.unwrap().text().await.unwrap();
+    let page = submit_login(&a, &base, &f.id, &page, &f.admin.upn, &f.admin.password)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let ctx = hidden(&page, "ctx").unwrap();
+    let r = a
+        .post(format!("{base}/{}/login", f.id))
+        .form(&[("ctx", ctx.as_str()), ("action", "accept")])
+        .send()
+        .await
+        .unwrap();
+    let loc = location(&r);
+    assert_eq!(
+        param(&loc, "admin_consent").as_deref(),
+        Some("True"),
+        "{loc}"
+    );
+    assert_eq!(param(&loc, "tenant").as_deref(), Some(f.id.as_str()));
+    assert_eq!(param(&loc, "state").as_deref(), Some("12345"));
+    assert!(e.demo().tenants[1].consented);
+    e.stop().await;
+}
