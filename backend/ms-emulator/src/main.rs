@@ -102,7 +102,7 @@ async fn bench(users: usize) -> anyhow::Result<()> {
         .map(|u| u.id.clone())
         .unwrap_or_default();
     let path = format!("/graph/v1.0/users/{user}");
-    let n = 5_000usize;
+    let n = 20_000usize;
     let conc = 16usize;
     let t1 = Instant::now();
     let mut tasks = vec![];
