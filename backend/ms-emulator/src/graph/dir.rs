@@ -832,7 +832,17 @@ fn photo(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String], value: boo
             "@odata.mediaContentType": photo_type(bytes), "@odata.mediaEtag": format!("\"{:08X}\"", bytes.len()),
             "id": "240x240", "width": 240, "height": 240}),
         )),
-        (None, _) => Err(GErr::new(
+        // Metadata of a user without a photo: Microsoft's 1x1 placeholder.
+        (None, false) => Ok(ok_json(
+            req,
+            200,
+            json!({
+            "@odata.context": format!("{}/v1.0/$metadata#users('{}')/photo/$entity", sh.graph_base(), u.id),
+            "@odata.id": format!("{}/v1.0/users('{}@{}')/photo", sh.graph_base(), u.id, t.id),
+            "@odata.mediaContentType": "image/gif", "@odata.mediaEtag": "",
+            "id": "1x1", "width": 1, "height": 1}),
+        )),
+        (None, true) => Err(GErr::new(
             404,
             "ImageNotFound",
             "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.",

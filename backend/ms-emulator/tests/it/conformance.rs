@@ -282,6 +282,21 @@ async fn directory_conformance() {
         &get(&e, &app, &format!("/users/{}/photo", with.id)).await.1,
         &["@odata.context"],
     );
+    let without = t.students.iter().find(|u| !u.has_photo).unwrap();
+    let (s, meta) = get(&e, &app, &format!("/users/{}/photo", without.id)).await;
+    assert_eq!((s, meta["id"].as_str()), (200, Some("1x1")));
+    c(
+        "graph_me_photo_metadata_no_photo_response.json",
+        &meta,
+        &["@odata.context"],
+    );
+    c(
+        "graph_group_transitivemembers_list_response.json",
+        &get(&e, &app, &format!("/groups/{gid}/transitiveMembers"))
+            .await
+            .1,
+        &[],
+    );
     // Users delta pages.
     let d1: Value = http()
         .get(format!(
