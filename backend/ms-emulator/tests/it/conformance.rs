@@ -566,3 +566,97 @@ async fn education_conformance() {
     assert!(errs.is_empty(), "{errs:#?}");
     e.stop().await;
 }
+
+#[tokio::test]
+async fn request_fixtures_are_accepted() {
+    let e = emu().await;
+    let t = contoso(&e);
+    let app = app_token(&e, &t.id).await;
+    let mut errs = vec![];
+    let v: Value = http()
+        .get(format!(
+            "{}/common/discovery/instance?api-version=1.1&authorization_endpoint=x",
+            e.base_url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    errs.extend(conforms("oidc_instance_discovery_response.json", &v, &[]));
+    let r: Value = http()
+        .get(format!("{}/v1.0/groups?$filter=startswith(displayName,'a')&$count=true&$select=displayName,mailNickname", e.graph_url()))
+        .bearer_auth(&app)
+        .header("ConsistencyLevel", "eventual")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    errs.extend(conforms(
+        "graph_groups_list_filter_startswith_count_response.json",
+        &r,
+        &["@odata.context"],
+    ));
+    assert!(r["@odata.count"].as_u64().unwrap() >= 1);
+    assert!(errs.is_empty(), "{errs:#?}");
+    // sendMail bodies from the docs (external recipients land in address-keyed mailboxes).
+    let teacher = &t.teachers[0];
+    let ttok = user_token(&e, &t.id, &teacher.upn, &teacher.password).await;
+    for f in [
+        "graph_me_sendmail_request.json",
+        "graph_me_sendmail_with_attachment_request.json",
+    ] {
+        let (s, b) = send(&e, &ttok, Method::POST, "/me/sendMail", Some(fixture(f))).await;
+        assert_eq!(s, 202, "{f}: {b}");
+    }
+    assert_eq!(e.mailbox("frannis@contoso.com").len(), 1);
+    assert_eq!(e.mailbox("meganb@contoso.com")[0]["hasAttachments"], true);
+    assert_eq!(
+        e.mailbox(&teacher.upn).len(),
+        1,
+        "saveToSentItems \"false\" honoured for the first message only"
+    );
+    // Class member $ref and group members@odata.bind bodies.
+    let class = &t.classes[1];
+    let newbie = t
+        .students
+        .iter()
+        .find(|s| !class.student_ids.contains(&s.id))
+        .unwrap();
+    let body: Value = serde_json::from_str(
+        &fixture("graph_education_class_members_add_ref_request.json")
+            .to_string()
+            .replace("13015", &newbie.id),
+    )
+    .unwrap();
+    let (s, b) = send(
+        &e,
+        &app,
+        Method::POST,
+        &format!("/education/classes/{}/members/$ref", class.id),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, 204, "{b}");
+    let (_, g) = get(&e, &app, "/groups?$filter=displayName eq 'All Teachers'").await;
+    let gid = g["value"][0]["id"].as_str().unwrap();
+    let mut text = fixture("graph_group_members_add_bind_patch_request.json").to_string();
+    for s in &t.students[10..13] {
+        text = text.replacen("{id}", &s.id, 1);
+    }
+    let (s, b) = send(
+        &e,
+        &app,
+        Method::PATCH,
+        &format!("/groups/{gid}"),
+        Some(serde_json::from_str(&text).unwrap()),
+    )
+    .await;
+    assert_eq!(s, 204, "{b}");
+    let (_, m) = get(&e, &app, &format!("/groups/{gid}/members")).await;
+    assert_eq!(m["value"].as_array().unwrap().len(), 13);
+    e.stop().await;
+}
