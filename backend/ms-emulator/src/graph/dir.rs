@@ -362,14 +362,78 @@ fn get_user(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) 
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let u = t.find_user(&key).ok_or_else(|| GErr::not_found(&key))?;
-    let mut v = user_view(u, q);
+    let v = user_view(u, q);
+    let mut resp = entity(sh, req, "users", q, v);
     if q.expand.iter().any(|e| e == "manager")
-        && let (Value::Object(o), Some(mgr)) =
-            (&mut v, u.manager.as_ref().and_then(|m| t.users.get(m)))
+        && let GBody::Json(Value::Object(o)) = &mut resp.body
+        && let Some(chain) = manager_chain(t, u, &expand_options(req, "manager"))
     {
-        o.insert("manager".into(), dir_user(mgr));
+        o.insert("manager".into(), chain);
     }
-    Ok(entity(sh, req, "users", q, v))
+    Ok(resp)
+}
+
+/// Nested options of one `$expand` item, e.g. `manager($levels=max;$select=id,displayName)`.
+fn expand_options(req: &GReq, item: &str) -> Vec<(String, String)> {
+    let raw = req.q("$expand").unwrap_or_default();
+    let Some(start) = raw.find(&format!("{item}(")) else {
+        return vec![];
+    };
+    let inner = &raw[start + item.len() + 1..];
+    let inner = inner.rsplit_once(')').map(|x| x.0).unwrap_or(inner);
+    inner
+        .split(';')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| {
+            (
+                k.trim().trim_start_matches('$').to_ascii_lowercase(),
+                v.trim().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `manager` expansion; `$levels=max|N` follows the chain (cycle-safe), `$select` projects each level.
+fn manager_chain(t: &Tenant, u: &User, opts: &[(String, String)]) -> Option<Value> {
+    let levels = match opts
+        .iter()
+        .find(|(k, _)| k == "levels")
+        .map(|(_, v)| v.as_str())
+    {
+        Some("max") => 1000,
+        Some(n) => n.parse::<usize>().unwrap_or(1).clamp(1, 1000),
+        None => 1,
+    };
+    let select: Option<Vec<String>> = opts
+        .iter()
+        .find(|(k, _)| k == "select")
+        .map(|(_, v)| v.split(',').map(|s| s.trim().to_string()).collect());
+    let mut chain = vec![];
+    let mut cur = u;
+    let mut seen = vec![u.id.clone()];
+    while chain.len() < levels {
+        let Some(m) = cur.manager.as_ref().and_then(|m| t.users.get(m)) else {
+            break;
+        };
+        if seen.contains(&m.id) {
+            break;
+        }
+        seen.push(m.id.clone());
+        chain.push(m);
+        cur = m;
+    }
+    let mut out: Option<Value> = None;
+    for m in chain.into_iter().rev() {
+        let mut v = match &select {
+            Some(sel) => project(&user_full(m), &Some(sel.clone())),
+            None => dir_user(m),
+        };
+        if let (Some(inner), Value::Object(o)) = (out.take(), &mut v) {
+            o.insert("manager".into(), inner);
+        }
+        out = Some(v);
+    }
+    out
 }
 
 fn list_users(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {

@@ -297,6 +297,39 @@ async fn directory_conformance() {
             .1,
         &[],
     );
+    // Manager chain: teacher0 → admin → teacher1 → teacher2 → a student.
+    for (who, mgr) in [
+        (&t.admin.id, &t.teachers[1].id),
+        (&t.teachers[1].id, &t.teachers[2].id),
+        (&t.teachers[2].id, &t.students[9].id),
+    ] {
+        let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/users/{mgr}")});
+        assert_eq!(
+            send(
+                &e,
+                &app,
+                Method::PUT,
+                &format!("/users/{who}/manager/$ref"),
+                Some(body)
+            )
+            .await
+            .0,
+            204
+        );
+    }
+    let r: Value = http()
+        .get(format!("{}/v1.0/users/{}?$expand=manager($levels=max;$select=id,displayName)&$select=id,displayName&$count=true", e.graph_url(), teacher.id))
+        .bearer_auth(&app)
+        .header("ConsistencyLevel", "eventual")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["manager"]["id"], t.admin.id, "{r}");
+    assert!(r["manager"].get("mail").is_none());
+    c("graph_me_expand_manager_levels_max_response.json", &r, &[]);
     // Users delta pages.
     let d1: Value = http()
         .get(format!(
