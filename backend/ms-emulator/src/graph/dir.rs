@@ -305,7 +305,9 @@ pub fn route(
         ("PATCH", "/groups/{id}") => patch_group(sh, req, ctx, p),
         ("GET", "/groups/{id}/members")
         | ("GET", "/groups/{id}/owners")
-        | ("GET", "/groups/{id}/transitiveMembers") => group_members(sh, req, ctx, q, tpl, p),
+        | ("GET", "/groups/{id}/transitiveMembers")
+        | ("GET", "/groups/{id}/members/{id}")
+        | ("GET", "/groups/{id}/transitiveMembers/{id}") => group_members(sh, req, ctx, q, tpl, p),
         ("POST", "/groups/{id}/members/$ref") | ("POST", "/groups/{id}/owners/$ref") => {
             add_member(sh, req, ctx, tpl, p)
         }
@@ -1332,12 +1334,43 @@ fn group_members(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[Stri
     let t = tenant(&st, ctx)?;
     let id = p.first().cloned().unwrap_or_default();
     let g = t.groups.get(&id).ok_or_else(|| GErr::not_found(&id))?;
-    let list = if tpl.ends_with("/owners") {
-        &g.owners
+    // Optional OData cast segment: /members/microsoft.graph.user, /transitiveMembers/microsoft.graph.group.
+    let cast = p.get(1).map(|c| c.trim_start_matches('#').to_string());
+    let transitive = tpl.contains("/transitiveMembers");
+    if let Some(c) = &cast {
+        if c != "microsoft.graph.user" && c != "microsoft.graph.group" {
+            return Err(GErr::bad(
+                "Request_BadRequest",
+                format!("Unsupported cast '{c}'."),
+            ));
+        }
+        if transitive && q.count && !q.eventual {
+            return Err(GErr::bad(
+                "Request_BadRequest",
+                "$count is not currently supported.",
+            ));
+        }
+    }
+    let mut ids: Vec<String> = if tpl.contains("/owners") {
+        g.owners.clone()
     } else {
-        &g.members
+        g.members.clone()
     };
-    let items: Vec<Value> = list
+    if transitive {
+        // Breadth-first over nested groups, without duplicates.
+        let mut i = 0;
+        while i < ids.len() {
+            if let Some(inner) = t.groups.get(&ids[i]) {
+                for m in &inner.members {
+                    if !ids.contains(m) && *m != id {
+                        ids.push(m.clone());
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+    let items: Vec<Value> = ids
         .iter()
         .filter_map(|m| {
             t.users.get(m).map(dir_user).or_else(|| {
@@ -1346,9 +1379,18 @@ fn group_members(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[Stri
                     .map(|g| typed("#microsoft.graph.group", group_full(g)))
             })
         })
+        .filter(|v| match cast.as_deref() {
+            Some(c) => v.get("@odata.type").and_then(Value::as_str) == Some(&format!("#{c}")),
+            None => true,
+        })
         .collect();
     let items = apply_filter(items, q, "DirectoryObject", &[], false)?;
-    collection(sh, req, q, "directoryObjects", items, 100, 999)
+    let set = match cast.as_deref() {
+        Some("microsoft.graph.group") => "groups",
+        Some(_) => "users",
+        None => "directoryObjects",
+    };
+    collection(sh, req, q, set, items, 100, 999)
 }
 
 fn add_member(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GResult {

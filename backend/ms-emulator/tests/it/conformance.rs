@@ -297,6 +297,52 @@ async fn directory_conformance() {
             .1,
         &[],
     );
+    // Nested group + OData cast on a transitive list.
+    let (_, g) = get(&e, &app, "/groups?$filter=displayName eq 'All Teachers'").await;
+    let teachers_group = g["value"][0]["id"].as_str().unwrap().to_string();
+    let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{teachers_group}")});
+    assert_eq!(
+        send(
+            &e,
+            &app,
+            Method::POST,
+            &format!("/groups/{gid}/members/$ref"),
+            Some(body)
+        )
+        .await
+        .0,
+        204
+    );
+    let r: Value = http()
+        .get(format!(
+            "{}/v1.0/groups/{gid}/transitiveMembers/microsoft.graph.group?$count=true",
+            e.graph_url()
+        ))
+        .bearer_auth(&app)
+        .header("ConsistencyLevel", "eventual")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["@odata.count"], 1, "{r}");
+    c(
+        "graph_group_transitivemembers_cast_group_count_response.json",
+        &r,
+        &["@odata.id", "organizationId"],
+    );
+    let (_, all) = get(
+        &e,
+        &app,
+        &format!("/groups/{gid}/transitiveMembers?$top=999"),
+    )
+    .await;
+    let (_, direct) = get(&e, &app, &format!("/groups/{gid}/members?$top=999")).await;
+    assert!(
+        all["value"].as_array().unwrap().len() > direct["value"].as_array().unwrap().len(),
+        "teachers of the nested group are transitive members"
+    );
     // Manager chain: teacher0 → admin → teacher1 → teacher2 → a student.
     for (who, mgr) in [
         (&t.admin.id, &t.teachers[1].id),
