@@ -739,3 +739,104 @@ async fn request_fixtures_are_accepted() {
     assert_eq!(m["value"].as_array().unwrap().len(), 13);
     e.stop().await;
 }
+
+#[tokio::test]
+async fn more_error_and_token_shapes() {
+    let e = emu().await;
+    let t = contoso(&e);
+    let base = e.base_url();
+    let app = app_token(&e, &t.id).await;
+    let mut errs = vec![];
+    // Access token claims (delegated).
+    let s = &t.students[0];
+    let tok = user_token(&e, &t.id, &s.upn, &s.password).await;
+    errs.extend(conforms("oidc_access_token_v2_decoded_claims.json", &json!({"header": {"typ": "JWT", "alg": "RS256", "kid": "k"}, "payload": decode_claims(&tok)}), &[]));
+    // invalid_scope on a code redemption with a foreign resource.
+    let loc = sign_in(&browser(), &base, &t.id, &s.upn, &s.password, &[]).await;
+    let r = http()
+        .post(format!("{base}/{}/oauth2/v2.0/token", t.id))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", edu_ms_emulator::DEMO_APP_CLIENT_ID),
+            ("client_secret", edu_ms_emulator::DEMO_APP_SECRET),
+            ("code", &param(&loc, "code").unwrap()),
+            ("redirect_uri", REDIRECT),
+            ("scope", "api://someone-else/read"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    errs.extend(conforms(
+        "oidc_token_error_invalid_scope_response.json",
+        &v,
+        &[],
+    ));
+    errs.extend(conforms(
+        "oidc_token_error_with_error_uri_response.json",
+        &v,
+        &[],
+    ));
+    // $search without ConsistencyLevel.
+    errs.extend(conforms(
+        "graph_error_400_search_without_consistencylevel_response.json",
+        &get(&e, &app, "/users?$search=\"displayName:ava\"").await.1,
+        &[],
+    ));
+    // Bad MIME.
+    let ttok = user_token(&e, &t.id, &t.teachers[0].upn, &t.teachers[0].password).await;
+    let r = http()
+        .post(format!("{}/v1.0/me/sendMail", e.graph_url()))
+        .bearer_auth(&ttok)
+        .header("Content-Type", "text/plain")
+        .body("%%%")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    errs.extend(conforms(
+        "graph_sendmail_error_invalid_mime_response.json",
+        &r.json::<Value>().await.unwrap(),
+        &[],
+    ));
+    // Delta: final page and a no-change round.
+    let mut link = format!("{}/v1.0/users/delta", e.graph_url());
+    let last = loop {
+        let r: Value = http()
+            .get(&link)
+            .bearer_auth(&app)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        match r["@odata.nextLink"].as_str() {
+            Some(n) => link = n.to_string(),
+            None => break r,
+        }
+    };
+    errs.extend(conforms(
+        "graph_users_delta_final_page_with_deltalink_response.json",
+        &last,
+        &[],
+    ));
+    let none: Value = http()
+        .get(last["@odata.deltaLink"].as_str().unwrap())
+        .bearer_auth(&app)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    errs.extend(conforms(
+        "graph_users_delta_deltalink_no_changes_response.json",
+        &none,
+        &[],
+    ));
+    assert_eq!(none["value"].as_array().unwrap().len(), 0);
+    assert!(errs.is_empty(), "{errs:#?}");
+    e.stop().await;
+}
