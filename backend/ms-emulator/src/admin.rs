@@ -336,10 +336,15 @@ async fn create_user(
                 .collect()
         })
         .unwrap_or_default();
+    let short: String = id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(8)
+        .collect();
     let edu = (role == "student" || role == "teacher").then(|| EduInfo {
         role: role.clone(),
-        external_id: format!("X{}", &id[..8]),
-        number: id[..8].to_string(),
+        external_id: format!("X{}", &short),
+        number: short.clone(),
         grade: b.get("grade").and_then(Value::as_str).map(str::to_string),
         schools,
     });

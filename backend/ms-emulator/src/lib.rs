@@ -123,6 +123,8 @@ pub(crate) struct Shared {
     pub store: RwLock<model::Store>,
     pub log: Mutex<HashMap<(String, String), u64>>,
     pub faults: Mutex<Vec<Fault>>,
+    /// Verified Graph access tokens → claims (verification is the expensive part of a request).
+    pub token_cache: Mutex<HashMap<String, Arc<serde_json::Value>>>,
 }
 
 impl Shared {
@@ -184,6 +186,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         store: RwLock::new(store),
         log: Mutex::new(HashMap::new()),
         faults: Mutex::new(Vec::new()),
+        token_cache: Mutex::new(HashMap::new()),
     });
     let data = web::Data::from(shared.clone());
     let server = HttpServer::new(move || {

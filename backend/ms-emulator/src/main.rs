@@ -102,7 +102,7 @@ async fn bench(users: usize) -> anyhow::Result<()> {
         .map(|u| u.id.clone())
         .unwrap_or_default();
     let path = format!("/graph/v1.0/users/{user}");
-    let n = 5_000usize;
+    let n = 20_000usize;
     let conc = 16usize;
     let t1 = Instant::now();
     let mut tasks = vec![];
@@ -136,6 +136,27 @@ async fn bench(users: usize) -> anyhow::Result<()> {
     println!(
         "listed all users of the large tenant with $top=999: {pages} pages in {:.2} s",
         t2.elapsed().as_secs_f64()
+    );
+    let t3 = Instant::now();
+    let (mut pages, mut items) = (0usize, 0usize);
+    let mut next =
+        Some("/graph/v1.0/users/delta?$select=displayName,userPrincipalName".to_string());
+    while let Some(p) = next.take() {
+        let body = client.get_json(&p, &token).await?;
+        pages += 1;
+        items += body
+            .get("value")
+            .and_then(|v| v.as_array())
+            .map(Vec::len)
+            .unwrap_or(0);
+        next = body
+            .get("@odata.nextLink")
+            .and_then(|v| v.as_str())
+            .map(|s| s.trim_start_matches(&emu.base_url()).to_string());
+    }
+    println!(
+        "initial /users/delta sync of the large tenant: {items} users, {pages} pages in {:.2} s",
+        t3.elapsed().as_secs_f64()
     );
     emu.stop().await;
     Ok(())

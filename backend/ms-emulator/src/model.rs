@@ -281,7 +281,10 @@ pub struct AuthParams {
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
     pub admin_consent: bool,
+    /// Came from an admin consent endpoint (`/v2.0/adminconsent` or legacy `/adminconsent`).
     pub v2_adminconsent: bool,
+    /// The legacy `/{tenant}/adminconsent` endpoint.
+    pub legacy_adminconsent: bool,
 }
 
 #[derive(Clone, Debug)]

@@ -29,6 +29,8 @@ pub const DEFAULT_DELEGATED: &[&str] = &[
     "EduRoster.ReadBasic",
     "EduRoster.Read",
     "EduRoster.ReadWrite",
+    "Mail.Read",
+    "Application.ReadWrite.All",
     "EduAssignments.ReadWrite",
     "Mail.Send",
     "Files.ReadWrite.All",
@@ -333,7 +335,7 @@ fn found(loc: &str) -> HttpResponse {
 fn redirect_error(p: &AuthParams, error: &str, code: u32, msg: &str) -> HttpResponse {
     let (desc, _, _, _) = described(code, msg);
     let mut params: Vec<(&str, String)> = vec![];
-    if p.admin_consent && p.v2_adminconsent {
+    if p.admin_consent && p.v2_adminconsent && !p.legacy_adminconsent {
         params.push(("admin_consent", "True".into()));
     }
     params.push(("error", error.into()));
@@ -504,6 +506,7 @@ fn authorize_inner(
         code_challenge_method: get(q, "code_challenge_method").map(str::to_string),
         admin_consent: admin_consent || get(q, "prompt") == Some("admin_consent"),
         v2_adminconsent: admin_consent,
+        legacy_adminconsent: admin_consent && !v2_admin,
     };
     if !matches!(p.response_mode.as_str(), "query" | "fragment" | "form_post") {
         p.response_mode = default_mode.into();
@@ -1056,19 +1059,26 @@ async fn login_post(
                     t.user_consents.insert((uid.clone(), p.client_id.clone()));
                 }
             }
+            if org
+                && is_admin
+                && st.demo.app_client_id == p.client_id
+                && let Some(d) = st.demo.tenants.iter_mut().find(|d| d.id == tid)
+            {
+                d.consented = true;
+            }
             st.pending.remove(&ctx);
             complete(&mut st, &shared, &p, &tid, &uid)
         }
         "cancel" => {
             st.pending.remove(&ctx);
-            if p.v2_adminconsent {
+            if p.v2_adminconsent && !p.legacy_adminconsent {
                 redirect_error(
                     &p,
                     "consent_required",
                     65004,
                     "The resource owner or authorization server denied the request.",
                 )
-            } else if p.admin_consent {
+            } else if p.legacy_adminconsent {
                 let params = vec![
                     ("error", "permission_denied".to_string()),
                     (
@@ -1494,13 +1504,6 @@ fn token_inner(
                         "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
                     ));
                 }
-            } else if !app.confidential() && f("code_verifier").is_none() {
-                return Err(err(
-                    400,
-                    "invalid_request",
-                    9002325,
-                    "Proof Key for Code Exchange is required for cross-origin authorization code redemption.",
-                ));
             }
             if let Some(cc) = st.codes.get_mut(&code) {
                 cc.used = true;

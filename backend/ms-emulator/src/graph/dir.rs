@@ -153,6 +153,16 @@ const FILES_W: &[&str] = &["Files.ReadWrite.All", "Sites.ReadWrite.All"];
 
 pub fn user_full(u: &User) -> Value {
     let mut m = u.props.clone();
+    for (k, v) in [
+        ("assignedPlans", json!([])),
+        ("city", Value::Null),
+        ("companyName", Value::Null),
+        ("country", Value::Null),
+        ("otherMails", json!([])),
+        ("proxyAddresses", json!([])),
+    ] {
+        m.entry(k).or_insert(v);
+    }
     m.insert("id".into(), json!(u.id));
     Value::Object(m)
 }
@@ -295,7 +305,9 @@ pub fn route(
         ("PATCH", "/groups/{id}") => patch_group(sh, req, ctx, p),
         ("GET", "/groups/{id}/members")
         | ("GET", "/groups/{id}/owners")
-        | ("GET", "/groups/{id}/transitiveMembers") => group_members(sh, req, ctx, q, tpl, p),
+        | ("GET", "/groups/{id}/transitiveMembers")
+        | ("GET", "/groups/{id}/members/{id}")
+        | ("GET", "/groups/{id}/transitiveMembers/{id}") => group_members(sh, req, ctx, q, tpl, p),
         ("POST", "/groups/{id}/members/$ref") | ("POST", "/groups/{id}/owners/$ref") => {
             add_member(sh, req, ctx, tpl, p)
         }
@@ -352,18 +364,94 @@ fn get_user(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) 
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let u = t.find_user(&key).ok_or_else(|| GErr::not_found(&key))?;
-    let mut v = user_view(u, q);
+    let v = user_view(u, q);
+    let mut resp = entity(sh, req, "users", q, v);
     if q.expand.iter().any(|e| e == "manager")
-        && let (Value::Object(o), Some(mgr)) =
-            (&mut v, u.manager.as_ref().and_then(|m| t.users.get(m)))
+        && let GBody::Json(Value::Object(o)) = &mut resp.body
+        && let Some(chain) = manager_chain(t, u, &expand_options(req, "manager"))
     {
-        o.insert("manager".into(), dir_user(mgr));
+        o.insert("manager".into(), chain);
     }
-    Ok(entity(sh, req, "users", q, v))
+    Ok(resp)
+}
+
+/// Nested options of one `$expand` item, e.g. `manager($levels=max;$select=id,displayName)`.
+fn expand_options(req: &GReq, item: &str) -> Vec<(String, String)> {
+    let raw = req.q("$expand").unwrap_or_default();
+    let Some(start) = raw.find(&format!("{item}(")) else {
+        return vec![];
+    };
+    let inner = &raw[start + item.len() + 1..];
+    let inner = inner.rsplit_once(')').map(|x| x.0).unwrap_or(inner);
+    inner
+        .split(';')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| {
+            (
+                k.trim().trim_start_matches('$').to_ascii_lowercase(),
+                v.trim().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `manager` expansion; `$levels=max|N` follows the chain (cycle-safe), `$select` projects each level.
+fn manager_chain(t: &Tenant, u: &User, opts: &[(String, String)]) -> Option<Value> {
+    let levels = match opts
+        .iter()
+        .find(|(k, _)| k == "levels")
+        .map(|(_, v)| v.as_str())
+    {
+        Some("max") => 1000,
+        Some(n) => n.parse::<usize>().unwrap_or(1).clamp(1, 1000),
+        None => 1,
+    };
+    let select: Option<Vec<String>> = opts
+        .iter()
+        .find(|(k, _)| k == "select")
+        .map(|(_, v)| v.split(',').map(|s| s.trim().to_string()).collect());
+    let mut chain = vec![];
+    let mut cur = u;
+    let mut seen = vec![u.id.clone()];
+    while chain.len() < levels {
+        let Some(m) = cur.manager.as_ref().and_then(|m| t.users.get(m)) else {
+            break;
+        };
+        if seen.contains(&m.id) {
+            break;
+        }
+        seen.push(m.id.clone());
+        chain.push(m);
+        cur = m;
+    }
+    let mut out: Option<Value> = None;
+    for m in chain.into_iter().rev() {
+        let mut v = match &select {
+            Some(sel) => project(&user_full(m), &Some(sel.clone())),
+            None => dir_user(m),
+        };
+        if let (Some(inner), Value::Object(o)) = (out.take(), &mut v) {
+            o.insert("manager".into(), inner);
+        }
+        out = Some(v);
+    }
+    out
 }
 
 fn list_users(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     ctx.need(USERS_READ_D, USERS_READ_A)?;
+    // Properties only returned for a single user (user-list.md / query-parameters.md).
+    if let Some(sel) = &q.select
+        && sel
+            .iter()
+            .any(|p| APP_ONLY_FORBIDDEN.contains(&p.as_str()) || p == "mailboxSettings")
+    {
+        return Err(GErr::new(
+            501,
+            "NotImplemented",
+            "This operation target is not yet supported.",
+        ));
+    }
     if q.search.is_some() && !q.eventual {
         return Err(GErr::bad(
             "Request_UnsupportedQuery",
@@ -372,12 +460,31 @@ fn list_users(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     }
     let st = sh.read();
     let t = tenant(&st, ctx)?;
+    if q.filter.is_none() && q.search.is_none() && q.orderby.is_none() {
+        // Fast path (large tenants): render only the requested page.
+        let (top, offset) = page_params(q, 100, 999)?;
+        let page: Vec<Value> = t
+            .user_order
+            .iter()
+            .skip(offset)
+            .take(top)
+            .filter_map(|id| t.users.get(id))
+            .map(|u| user_view(u, q))
+            .collect();
+        return collection_page(sh, req, q, "users", page, offset, t.user_order.len());
+    }
     let all: Vec<Value> = t
         .user_order
         .iter()
         .filter_map(|id| t.users.get(id))
         .map(user_full)
         .collect();
+    if q.filter.is_some() && q.orderby.is_some() && !q.advanced() {
+        return Err(GErr::bad(
+            "Request_UnsupportedQuery",
+            "Sorting not supported for current query.",
+        ));
+    }
     let mut items = apply_filter(all, q, "User", USER_FILTERABLE, true)?;
     if let Some(s) = &q.search {
         let s = s.trim_matches('"');
@@ -668,7 +775,12 @@ fn users_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let select = q.select.clone();
-    let ids = || t.user_order.clone();
+    let ids = |o: usize, n: usize| {
+        (
+            t.user_order.iter().skip(o).take(n).cloned().collect(),
+            t.user_order.len(),
+        )
+    };
     let render = |id: &str| {
         t.users.get(id).map(|u| {
             if select.is_some() {
@@ -786,7 +898,17 @@ fn photo(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String], value: boo
             "@odata.mediaContentType": photo_type(bytes), "@odata.mediaEtag": format!("\"{:08X}\"", bytes.len()),
             "id": "240x240", "width": 240, "height": 240}),
         )),
-        (None, _) => Err(GErr::new(
+        // Metadata of a user without a photo: Microsoft's 1x1 placeholder.
+        (None, false) => Ok(ok_json(
+            req,
+            200,
+            json!({
+            "@odata.context": format!("{}/v1.0/$metadata#users('{}')/photo/$entity", sh.graph_base(), u.id),
+            "@odata.id": format!("{}/v1.0/users('{}@{}')/photo", sh.graph_base(), u.id, t.id),
+            "@odata.mediaContentType": "image/gif", "@odata.mediaEtag": "",
+            "id": "1x1", "width": 1, "height": 1}),
+        )),
+        (None, true) => Err(GErr::new(
             404,
             "ImageNotFound",
             "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.",
@@ -906,7 +1028,7 @@ fn assign_license(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -
         lic.push(json!({"disabledPlans": a.get("disabledPlans").cloned().unwrap_or(json!([])), "skuId": sku}));
     }
     u.props.insert("assignedLicenses".into(), Value::Array(lic));
-    let v = user_default(u);
+    let v = user_full(u);
     t.record(Kind::User, &uid, None);
     let q = Q::default();
     Ok(entity(sh, req, "users", &q, v))
@@ -1212,12 +1334,43 @@ fn group_members(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[Stri
     let t = tenant(&st, ctx)?;
     let id = p.first().cloned().unwrap_or_default();
     let g = t.groups.get(&id).ok_or_else(|| GErr::not_found(&id))?;
-    let list = if tpl.ends_with("/owners") {
-        &g.owners
+    // Optional OData cast segment: /members/microsoft.graph.user, /transitiveMembers/microsoft.graph.group.
+    let cast = p.get(1).map(|c| c.trim_start_matches('#').to_string());
+    let transitive = tpl.contains("/transitiveMembers");
+    if let Some(c) = &cast {
+        if c != "microsoft.graph.user" && c != "microsoft.graph.group" {
+            return Err(GErr::bad(
+                "Request_BadRequest",
+                format!("Unsupported cast '{c}'."),
+            ));
+        }
+        if transitive && q.count && !q.eventual {
+            return Err(GErr::bad(
+                "Request_BadRequest",
+                "$count is not currently supported.",
+            ));
+        }
+    }
+    let mut ids: Vec<String> = if tpl.contains("/owners") {
+        g.owners.clone()
     } else {
-        &g.members
+        g.members.clone()
     };
-    let items: Vec<Value> = list
+    if transitive {
+        // Breadth-first over nested groups, without duplicates.
+        let mut i = 0;
+        while i < ids.len() {
+            if let Some(inner) = t.groups.get(&ids[i]) {
+                for m in &inner.members {
+                    if !ids.contains(m) && *m != id {
+                        ids.push(m.clone());
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+    let items: Vec<Value> = ids
         .iter()
         .filter_map(|m| {
             t.users.get(m).map(dir_user).or_else(|| {
@@ -1226,9 +1379,18 @@ fn group_members(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[Stri
                     .map(|g| typed("#microsoft.graph.group", group_full(g)))
             })
         })
+        .filter(|v| match cast.as_deref() {
+            Some(c) => v.get("@odata.type").and_then(Value::as_str) == Some(&format!("#{c}")),
+            None => true,
+        })
         .collect();
     let items = apply_filter(items, q, "DirectoryObject", &[], false)?;
-    collection(sh, req, q, "directoryObjects", items, 100, 999)
+    let set = match cast.as_deref() {
+        Some("microsoft.graph.group") => "groups",
+        Some(_) => "users",
+        None => "directoryObjects",
+    };
+    collection(sh, req, q, set, items, 100, 999)
 }
 
 fn add_member(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GResult {

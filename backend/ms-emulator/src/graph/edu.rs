@@ -109,7 +109,10 @@ fn with_type(t: &str, v: Value) -> Value {
 }
 
 fn school_obj(s: &School) -> Value {
-    Value::Object(s.props.clone())
+    with_type(
+        "#microsoft.graph.educationSchool",
+        Value::Object(s.props.clone()),
+    )
 }
 
 pub fn new_assignment_props(
@@ -404,7 +407,10 @@ fn get_user(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) 
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let u = t.find_user(&key).ok_or_else(|| GErr::not_found(&key))?;
-    let mut v = edu_user(u, !ctx.app_only());
+    let mut v = with_type(
+        "#microsoft.graph.educationUser",
+        edu_user(u, !ctx.app_only()),
+    );
     expand_user(t, u, &mut v, q);
     Ok(entity(sh, req, "education/users", q, v))
 }
@@ -461,7 +467,7 @@ fn user_classes(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[Strin
         .into_iter()
         .filter(|g| !taught || g.owners.contains(&u.id))
         .map(|g| {
-            let mut v = class_obj(g);
+            let mut v = with_type("#microsoft.graph.educationClass", class_obj(g));
             expand_class(t, g, &mut v, q);
             v
         })
@@ -557,7 +563,7 @@ fn school_classes(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GR
         .filter_map(|g| t.groups.get(g))
         .filter(|g| g.class.as_ref().is_some_and(|c| c.schools.contains(&id)))
         .map(|g| {
-            let mut v = class_obj(g);
+            let mut v = with_type("#microsoft.graph.educationClass", class_obj(g));
             expand_class(t, g, &mut v, q);
             v
         })
@@ -596,7 +602,7 @@ fn classes(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
         .filter(|g| g.class.is_some())
         .filter(|g| ctx.user.as_ref().is_none_or(|u| is_member(g, u)))
         .map(|g| {
-            let mut v = class_obj(g);
+            let mut v = with_type("#microsoft.graph.educationClass", class_obj(g));
             expand_class(t, g, &mut v, q);
             v
         })
@@ -805,12 +811,14 @@ fn classes_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let user = ctx.user.clone();
-    let ids = || {
-        t.group_order
+    let ids = |o: usize, n: usize| {
+        let all: Vec<&String> = t
+            .group_order
             .iter()
             .filter(|g| t.groups.get(*g).is_some_and(|g| g.class.is_some()))
-            .cloned()
-            .collect()
+            .collect();
+        let total = all.len();
+        (all.into_iter().skip(o).take(n).cloned().collect(), total)
     };
     let render = |id: &str| {
         t.groups
@@ -844,7 +852,12 @@ fn users_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let limited = !ctx.app_only();
-    let ids = || t.user_order.clone();
+    let ids = |o: usize, n: usize| {
+        (
+            t.user_order.iter().skip(o).take(n).cloned().collect(),
+            t.user_order.len(),
+        )
+    };
     let render = |id: &str| {
         t.users
             .get(id)
@@ -1421,12 +1434,18 @@ fn list_submissions(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> 
         })
         .collect();
     let items = apply_filter(items, q, "educationSubmission", &[], false)?;
+    let expand = if q.expand.is_empty() {
+        String::new()
+    } else {
+        let e: Vec<String> = q.expand.iter().map(|e| format!("{e}()")).collect();
+        format!("({})", e.join(","))
+    };
     collection(
         sh,
         req,
         q,
         &format!(
-            "education/classes('{}')/assignments('{}')/submissions",
+            "education/classes('{}')/assignments('{}')/submissions{expand}",
             a.class_id, a.id
         ),
         items,

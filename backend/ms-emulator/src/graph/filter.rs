@@ -205,7 +205,14 @@ impl P {
                         return Err("expected lambda variable".into());
                     };
                     self.expect(Tok::Colon)?;
+                    let before = self.props.len();
                     let inner = self.or()?;
+                    // Properties inside the lambda are relative to the range variable.
+                    let tail: Vec<String> = self.props.split_off(before);
+                    self.props.extend(
+                        tail.into_iter()
+                            .filter(|p| p.split('/').next() != Some(var.as_str())),
+                    );
                     self.expect(Tok::RParen)?;
                     return Ok(Expr::Any(path, var, Box::new(inner), all));
                 }

@@ -394,16 +394,8 @@ fn unauth(msg: &str) -> GErr {
     e
 }
 
-pub fn authenticate(sh: &Shared, req: &GReq) -> Result<Ctx, GErr> {
-    let h = req.header("authorization").unwrap_or_default();
-    let token = h
-        .strip_prefix("Bearer ")
-        .or_else(|| h.strip_prefix("bearer "))
-        .unwrap_or_default()
-        .trim();
-    if token.is_empty() {
-        return Err(unauth("Access token is empty."));
-    }
+/// Signature, audience and lifetime checks (result cached per token string).
+fn verify_token(sh: &Shared, token: &str) -> Result<Value, GErr> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| unauth("IDX14100: JWT is not well formed, there are no dots (.).\nThe token needs to be in JWS or JWE Compact Serialization Format."))?;
     let key = {
         let st = sh.read();
@@ -429,7 +421,43 @@ pub fn authenticate(sh: &Shared, req: &GReq) -> Result<Ctx, GErr> {
             }
             _ => unauth("Access token validation failure."),
         })?;
-    let c = data.claims;
+    Ok(data.claims)
+}
+
+pub fn authenticate(sh: &Shared, req: &GReq) -> Result<Ctx, GErr> {
+    let h = req.header("authorization").unwrap_or_default();
+    let token = h
+        .strip_prefix("Bearer ")
+        .or_else(|| h.strip_prefix("bearer "))
+        .unwrap_or_default()
+        .trim();
+    if token.is_empty() {
+        return Err(unauth("Access token is empty."));
+    }
+    let cached = sh
+        .token_cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(token)
+        .cloned();
+    let c: std::sync::Arc<Value> = match cached {
+        Some(c) => {
+            if c.get("exp").and_then(Value::as_u64).unwrap_or(0) <= now_secs() {
+                return Err(unauth("Lifetime validation failed, the token is expired."));
+            }
+            c
+        }
+        None => {
+            let c = std::sync::Arc::new(verify_token(sh, token)?);
+            let mut cache = sh.token_cache.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() > 50_000 {
+                cache.clear();
+            }
+            cache.insert(token.to_string(), c.clone());
+            c
+        }
+    };
+
     let s = |k: &str| {
         c.get(k)
             .and_then(Value::as_str)
@@ -528,7 +556,7 @@ pub fn parse_q(req: &GReq) -> Result<Q, GErr> {
                     )
                 })?)
             }
-            "skiptoken" => q.skiptoken = Some(v.clone()),
+            "skiptoken" if !v.is_empty() => q.skiptoken = Some(v.clone()),
             "count" => q.count = v == "true",
             "expand" => {
                 q.expand = v
@@ -622,6 +650,17 @@ pub fn project(v: &Value, select: &Option<Vec<String>>) -> Value {
                     o.insert(k.clone(), val.clone());
                 }
             }
+            // Selected properties that have no value come back as null (unless it's a removed item).
+            if !m.contains_key("@removed") {
+                for s in sel {
+                    if !s.contains('/')
+                        && !s.is_empty()
+                        && !o.keys().any(|k| k.eq_ignore_ascii_case(s))
+                    {
+                        o.insert(s.clone(), Value::Null);
+                    }
+                }
+            }
             Value::Object(o)
         }
         _ => v.clone(),
@@ -641,15 +680,8 @@ pub fn context(sh: &Shared, set: &str, select: &Option<Vec<String>>, entity: boo
 }
 
 /// Serves a collection with `$top`/`$skiptoken` paging, `$count`, `$select`.
-pub fn collection(
-    sh: &Shared,
-    req: &GReq,
-    q: &Q,
-    ctx_set: &str,
-    items: Vec<Value>,
-    default_top: usize,
-    max_top: usize,
-) -> GResult {
+/// `$top` / `$skiptoken` → (top, offset).
+pub fn page_params(q: &Q, default_top: usize, max_top: usize) -> Result<(usize, usize), GErr> {
     let top = q.top.unwrap_or(default_top);
     if top == 0 || top > max_top {
         return Err(GErr::bad(
@@ -665,13 +697,35 @@ pub fn collection(
             decode_skip(t).ok_or_else(|| GErr::bad("Request_BadRequest", "Invalid skip token."))?
         }
     };
+    Ok((top, offset))
+}
+
+pub fn collection(
+    sh: &Shared,
+    req: &GReq,
+    q: &Q,
+    ctx_set: &str,
+    items: Vec<Value>,
+    default_top: usize,
+    max_top: usize,
+) -> GResult {
+    let (top, offset) = page_params(q, default_top, max_top)?;
     let total = items.len();
-    let page: Vec<Value> = items
-        .into_iter()
-        .skip(offset)
-        .take(top)
-        .map(|v| project(&v, &q.select))
-        .collect();
+    let page: Vec<Value> = items.into_iter().skip(offset).take(top).collect();
+    collection_page(sh, req, q, ctx_set, page, offset, total)
+}
+
+/// Serves one already-sliced page (`page` starts at `offset` of `total` items).
+pub fn collection_page(
+    sh: &Shared,
+    req: &GReq,
+    q: &Q,
+    ctx_set: &str,
+    page: Vec<Value>,
+    offset: usize,
+    total: usize,
+) -> GResult {
+    let page: Vec<Value> = page.iter().map(|v| project(v, &q.select)).collect();
     let mut body = Map::new();
     body.insert(
         "@odata.context".into(),
@@ -1065,7 +1119,7 @@ pub fn delta(
     link_path: &str,
     ctx_first: &str,
     ctx_next: &str,
-    all_ids: &dyn Fn() -> Vec<String>,
+    all_ids: &dyn Fn(usize, usize) -> (Vec<String>, usize),
     render: &dyn Fn(&str) -> Option<Value>,
     include_removed: bool,
 ) -> GResult {
@@ -1149,44 +1203,46 @@ pub fn delta(
             s
         }
     };
-    let mut items: Vec<Value> = vec![];
-    match state.s {
+    // (id, removed reason) in delivery order; rendering happens for the requested page only.
+    let initial = state.s.is_none();
+    let (entries, total, skip): (Vec<(String, Option<&'static str>)>, usize, usize) = match state.s
+    {
         None => {
-            for id in all_ids() {
-                if let Some(v) = render(&id) {
-                    items.push(v);
-                }
-            }
+            // Initial round: only the requested window of ids.
+            let (ids, total) = all_ids(state.o, page_size);
+            (ids.into_iter().map(|id| (id, None)).collect(), total, 0)
         }
         Some(since) => {
-            let mut last: Vec<(String, Option<&'static str>)> = vec![];
-            for c in tenant
-                .changes
+            let start = tenant.changes.partition_point(|c| c.seq <= since);
+            let mut pos: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+            let mut last: Vec<Option<(String, Option<&'static str>)>> = vec![];
+            for c in tenant.changes[start..]
                 .iter()
-                .filter(|c| c.kind == kind && c.seq > since && c.seq <= state.u)
+                .filter(|c| c.kind == kind && c.seq <= state.u)
             {
-                last.retain(|(id, _)| *id != c.id);
-                last.push((c.id.clone(), c.removed));
-            }
-            for (id, removed) in last {
-                match (removed, render(&id)) {
-                    (None, Some(v)) => items.push(v),
-                    (Some(r), _) if include_removed => {
-                        items.push(json!({"id": id, "@removed": {"reason": r}}))
-                    }
-                    (None, None) if include_removed => {
-                        items.push(json!({"id": id, "@removed": {"reason": "deleted"}}))
-                    }
-                    _ => {}
+                if let Some(&i) = pos.get(c.id.as_str()) {
+                    last[i] = None;
                 }
+                pos.insert(c.id.as_str(), last.len());
+                last.push(Some((c.id.clone(), c.removed)));
             }
+            let v: Vec<(String, Option<&'static str>)> = last.into_iter().flatten().collect();
+            let total = v.len();
+            (v, total, state.o)
         }
-    }
-    let total = items.len();
-    let page: Vec<Value> = items
+    };
+    let page: Vec<Value> = entries
         .into_iter()
-        .skip(state.o)
+        .skip(skip)
         .take(page_size)
+        .filter_map(|(id, removed)| match (removed, render(&id)) {
+            (None, Some(v)) => Some(v),
+            (Some(r), _) if include_removed => Some(json!({"id": id, "@removed": {"reason": r}})),
+            (None, None) if include_removed && !initial => {
+                Some(json!({"id": id, "@removed": {"reason": "deleted"}}))
+            }
+            _ => None,
+        })
         .map(|v| {
             if v.get("@removed").is_some() {
                 return v;
@@ -1212,7 +1268,7 @@ pub fn delta(
         ctx_next.to_string()
     };
     body.insert("@odata.context".into(), json!(ctx));
-    let next_o = state.o + page.len();
+    let next_o = (state.o + page_size).min(total);
     if next_o < total {
         let ns = DeltaState { o: next_o, ..state };
         body.insert(
