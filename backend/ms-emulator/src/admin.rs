@@ -13,35 +13,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/_emulator")
             .route("/demo", web::get().to(demo))
             .route("/apps", web::post().to(post_app))
-            .route(
-                "/apps/{client}/redirect_uris",
-                web::post().to(post_redirect),
-            )
-            .route(
-                "/tenants/{tid}/consent/{client}",
-                web::post().to(consent_on),
-            )
-            .route(
-                "/tenants/{tid}/consent/{client}",
-                web::delete().to(consent_off),
-            )
+            .route("/apps/{client}/redirect_uris", web::post().to(post_redirect))
+            .route("/tenants/{tid}/consent/{client}", web::post().to(consent_on))
+            .route("/tenants/{tid}/consent/{client}", web::delete().to(consent_off))
             .route("/tenants/{tid}/users", web::post().to(create_user))
             .route("/tenants/{tid}/users/{uid}", web::patch().to(patch_user))
             .route("/tenants/{tid}/users/{uid}", web::delete().to(delete_user))
             .route("/tenants/{tid}/classes", web::post().to(create_class))
             .route("/tenants/{tid}/classes/{cid}", web::patch().to(patch_class))
-            .route(
-                "/tenants/{tid}/classes/{cid}",
-                web::delete().to(delete_class),
-            )
-            .route(
-                "/tenants/{tid}/classes/{cid}/members",
-                web::post().to(add_class_member),
-            )
-            .route(
-                "/tenants/{tid}/classes/{cid}/members/{uid}",
-                web::delete().to(remove_class_member),
-            )
+            .route("/tenants/{tid}/classes/{cid}", web::delete().to(delete_class))
+            .route("/tenants/{tid}/classes/{cid}/members", web::post().to(add_class_member))
+            .route("/tenants/{tid}/classes/{cid}/members/{uid}", web::delete().to(remove_class_member))
             .route("/delta/expire", web::post().to(expire_delta))
             .route("/faults", web::get().to(get_faults))
             .route("/faults", web::post().to(post_fault))
@@ -84,19 +66,12 @@ pub fn register_app(sh: &Shared, app: AppRegistration) {
         None => {
             let a = App {
                 client_id: app.client_id.clone(),
-                display_name: if app.display_name.is_empty() {
-                    app.client_id.clone()
-                } else {
-                    app.display_name
-                },
+                display_name: if app.display_name.is_empty() { app.client_id.clone() } else { app.display_name },
                 secret: app.client_secret,
                 redirect_uris: app.redirect_uris,
                 certificate_der: app.certificate_der,
                 any_loopback: false,
-                app_permissions: crate::DEFAULT_APP_PERMISSIONS
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
+                app_permissions: crate::DEFAULT_APP_PERMISSIONS.iter().map(|s| s.to_string()).collect(),
             };
             st.apps.insert(app.client_id, a);
         }
@@ -127,17 +102,12 @@ pub fn set_consent(sh: &Shared, tid: &str, client: &str, on: bool) -> bool {
 
 pub fn mailbox(sh: &Shared, key: &str) -> Vec<Value> {
     let st = sh.read();
-    let id = st
-        .find_user_any(key)
-        .map(|(_, u)| u.id.clone())
-        .unwrap_or_else(|| key.to_lowercase());
+    let id = st.find_user_any(key).map(|(_, u)| u.id.clone()).unwrap_or_else(|| key.to_lowercase());
     st.mailboxes.get(&id).cloned().unwrap_or_default()
 }
 
 pub fn rotate_key(sh: &Shared) -> anyhow::Result<String> {
-    let k = crate::keys::SigningKey::generate(
-        "EduGraph MS emulator signing key (rolled over, TEST ONLY)",
-    )?;
+    let k = crate::keys::SigningKey::generate("EduGraph MS emulator signing key (rolled over, TEST ONLY)")?;
     let kid = k.kid.clone();
     sh.write().keys.push(Arc::new(k));
     Ok(kid)
@@ -146,11 +116,7 @@ pub fn rotate_key(sh: &Shared) -> anyhow::Result<String> {
 /// Builds a class group from an admin/Graph body.
 pub fn class_group(id: &str, body: &Value, schools: Vec<String>) -> Group {
     let s = |k: &str| body.get(k).cloned().unwrap_or(Value::Null);
-    let nick = body
-        .get("mailNickname")
-        .and_then(Value::as_str)
-        .unwrap_or(id)
-        .to_string();
+    let nick = body.get("mailNickname").and_then(Value::as_str).unwrap_or(id).to_string();
     let props = json!({"id": id, "displayName": s("displayName"), "description": s("description"), "mailNickname": nick, "groupTypes": ["Unified"],
         "mailEnabled": true, "securityEnabled": false, "visibility": "HiddenMembership", "createdDateTime": iso(now_secs()), "deletedDateTime": null,
         "creationOptions": ["classAssignments"], "resourceProvisioningOptions": ["Team"], "mail": null});
@@ -162,10 +128,7 @@ pub fn class_group(id: &str, body: &Value, schools: Vec<String>) -> Group {
         props: props.as_object().cloned().unwrap_or_default(),
         members: vec![],
         owners: vec![],
-        class: Some(ClassInfo {
-            schools,
-            props: class.as_object().cloned().unwrap_or_default(),
-        }),
+        class: Some(ClassInfo { schools, props: class.as_object().cloned().unwrap_or_default() }),
     }
 }
 
@@ -189,43 +152,25 @@ async fn post_app(sh: web::Data<Shared>, body: web::Json<Value>) -> HttpResponse
         &sh,
         AppRegistration {
             client_id: client_id.to_string(),
-            client_secret: b
-                .get("client_secret")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            client_secret: b.get("client_secret").and_then(Value::as_str).map(str::to_string),
             redirect_uris: b
                 .get("redirect_uris")
                 .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
+                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
                 .unwrap_or_default(),
             certificate_der: cert,
-            display_name: b
-                .get("display_name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
+            display_name: b.get("display_name").and_then(Value::as_str).unwrap_or_default().to_string(),
         },
     );
     if let Some(perms) = b.get("app_permissions").and_then(Value::as_array)
         && let Some(a) = sh.write().apps.get_mut(client_id)
     {
-        a.app_permissions = perms
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect();
+        a.app_permissions = perms.iter().filter_map(|x| x.as_str().map(str::to_string)).collect();
     }
     HttpResponse::Created().json(json!({"client_id": client_id}))
 }
 
-async fn post_redirect(
-    sh: web::Data<Shared>,
-    path: web::Path<String>,
-    body: web::Json<Value>,
-) -> HttpResponse {
+async fn post_redirect(sh: web::Data<Shared>, path: web::Path<String>, body: web::Json<Value>) -> HttpResponse {
     let client = path.into_inner();
     let Some(uri) = body.get("uri").and_then(Value::as_str) else {
         return bad("uri is required");
@@ -242,36 +187,21 @@ async fn post_redirect(
 
 async fn consent_on(sh: web::Data<Shared>, path: web::Path<(String, String)>) -> HttpResponse {
     let (t, c) = path.into_inner();
-    if set_consent(&sh, &t, &c, true) {
-        HttpResponse::NoContent().finish()
-    } else {
-        not_found("tenant")
-    }
+    if set_consent(&sh, &t, &c, true) { HttpResponse::NoContent().finish() } else { not_found("tenant") }
 }
 
 async fn consent_off(sh: web::Data<Shared>, path: web::Path<(String, String)>) -> HttpResponse {
     let (t, c) = path.into_inner();
-    if set_consent(&sh, &t, &c, false) {
-        HttpResponse::NoContent().finish()
-    } else {
-        not_found("tenant")
-    }
+    if set_consent(&sh, &t, &c, false) { HttpResponse::NoContent().finish() } else { not_found("tenant") }
 }
 
-async fn create_user(
-    sh: web::Data<Shared>,
-    path: web::Path<String>,
-    body: web::Json<Value>,
-) -> HttpResponse {
+async fn create_user(sh: web::Data<Shared>, path: web::Path<String>, body: web::Json<Value>) -> HttpResponse {
     let b = body.into_inner();
     let mut st = sh.write();
     let Some(t) = st.tenant_mut(&path) else {
         return not_found("tenant");
     };
-    let nick = b
-        .get("mailNickname")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let nick = b.get("mailNickname").and_then(Value::as_str).map(str::to_string);
     let upn = match (b.get("userPrincipalName").and_then(Value::as_str), &nick) {
         (Some(u), _) => u.to_string(),
         (None, Some(n)) => format!("{n}@{}", t.domain),
@@ -280,28 +210,14 @@ async fn create_user(
     if t.upn_index.contains_key(&upn.to_lowercase()) {
         return HttpResponse::Conflict().json(json!({"error": "userPrincipalName already exists"}));
     }
-    let id = b
-        .get("id")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(new_id);
-    let display = b
-        .get("displayName")
-        .and_then(Value::as_str)
-        .unwrap_or(&upn)
-        .to_string();
+    let id = b.get("id").and_then(Value::as_str).map(str::to_string).unwrap_or_else(new_id);
+    let display = b.get("displayName").and_then(Value::as_str).unwrap_or(&upn).to_string();
     let mut props = Map::new();
     for (k, v) in [
         ("businessPhones", json!([])),
         ("displayName", json!(display)),
-        (
-            "givenName",
-            b.get("givenName").cloned().unwrap_or(Value::Null),
-        ),
-        (
-            "jobTitle",
-            b.get("jobTitle").cloned().unwrap_or(Value::Null),
-        ),
+        ("givenName", b.get("givenName").cloned().unwrap_or(Value::Null)),
+        ("jobTitle", b.get("jobTitle").cloned().unwrap_or(Value::Null)),
         ("mail", json!(upn)),
         ("mobilePhone", Value::Null),
         ("officeLocation", Value::Null),
@@ -309,10 +225,7 @@ async fn create_user(
         ("surname", b.get("surname").cloned().unwrap_or(Value::Null)),
         ("userPrincipalName", json!(upn)),
         ("accountEnabled", json!(true)),
-        (
-            "mailNickname",
-            json!(upn.split('@').next().unwrap_or_default()),
-        ),
+        ("mailNickname", json!(upn.split('@').next().unwrap_or_default())),
         ("userType", json!("Member")),
         ("usageLocation", json!("US")),
         ("assignedLicenses", json!([])),
@@ -322,25 +235,13 @@ async fn create_user(
         props.insert(k.into(), v);
     }
     props.insert("id".into(), json!(id));
-    let role = b
-        .get("role")
-        .and_then(Value::as_str)
-        .unwrap_or("student")
-        .to_string();
+    let role = b.get("role").and_then(Value::as_str).unwrap_or("student").to_string();
     let schools: Vec<String> = b
         .get("schoolIds")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
         .unwrap_or_default();
-    let short: String = id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .take(8)
-        .collect();
+    let short: String = id.chars().filter(|c| c.is_ascii_alphanumeric()).take(8).collect();
     let edu = (role == "student" || role == "teacher").then(|| EduInfo {
         role: role.clone(),
         external_id: format!("X{}", &short),
@@ -348,19 +249,11 @@ async fn create_user(
         grade: b.get("grade").and_then(Value::as_str).map(str::to_string),
         schools,
     });
-    let wids = if role == "admin" {
-        vec![GLOBAL_ADMIN_ROLE.to_string()]
-    } else {
-        vec![DEFAULT_USER_ROLE.to_string()]
-    };
+    let wids = if role == "admin" { vec![GLOBAL_ADMIN_ROLE.to_string()] } else { vec![DEFAULT_USER_ROLE.to_string()] };
     let u = User {
         id,
         props,
-        password: b
-            .get("password")
-            .and_then(Value::as_str)
-            .unwrap_or(crate::STUDENT_PASSWORD)
-            .to_string(),
+        password: b.get("password").and_then(Value::as_str).unwrap_or(crate::STUDENT_PASSWORD).to_string(),
         photo: None,
         manager: None,
         wids,
@@ -371,11 +264,7 @@ async fn create_user(
     HttpResponse::Created().json(out)
 }
 
-async fn patch_user(
-    sh: web::Data<Shared>,
-    path: web::Path<(String, String)>,
-    body: web::Json<Value>,
-) -> HttpResponse {
+async fn patch_user(sh: web::Data<Shared>, path: web::Path<(String, String)>, body: web::Json<Value>) -> HttpResponse {
     let (tid, uid) = path.into_inner();
     let Some(obj) = body.as_object().cloned() else {
         return bad("object expected");
@@ -411,11 +300,7 @@ async fn patch_user(
     HttpResponse::Ok().json(out)
 }
 
-async fn delete_user(
-    sh: web::Data<Shared>,
-    path: web::Path<(String, String)>,
-    req: HttpRequest,
-) -> HttpResponse {
+async fn delete_user(sh: web::Data<Shared>, path: web::Path<(String, String)>, req: HttpRequest) -> HttpResponse {
     let (tid, uid) = path.into_inner();
     let permanent = req.query_string().contains("permanent=true");
     let mut st = sh.write();
@@ -432,19 +317,11 @@ async fn delete_user(
 fn ids(b: &Value, k: &str) -> Vec<String> {
     b.get(k)
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
         .unwrap_or_default()
 }
 
-async fn create_class(
-    sh: web::Data<Shared>,
-    path: web::Path<String>,
-    body: web::Json<Value>,
-) -> HttpResponse {
+async fn create_class(sh: web::Data<Shared>, path: web::Path<String>, body: web::Json<Value>) -> HttpResponse {
     let b = body.into_inner();
     if b.get("displayName").and_then(Value::as_str).is_none() {
         return bad("displayName is required");
@@ -453,11 +330,7 @@ async fn create_class(
     let Some(t) = st.tenant_mut(&path) else {
         return not_found("tenant");
     };
-    let id = b
-        .get("id")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(new_id);
+    let id = b.get("id").and_then(Value::as_str).map(str::to_string).unwrap_or_else(new_id);
     let mut g = class_group(&id, &b, ids(&b, "schoolIds"));
     g.owners = ids(&b, "teacherIds");
     g.members = g.owners.clone();
@@ -467,11 +340,7 @@ async fn create_class(
     HttpResponse::Created().json(out)
 }
 
-async fn patch_class(
-    sh: web::Data<Shared>,
-    path: web::Path<(String, String)>,
-    body: web::Json<Value>,
-) -> HttpResponse {
+async fn patch_class(sh: web::Data<Shared>, path: web::Path<(String, String)>, body: web::Json<Value>) -> HttpResponse {
     let (tid, cid) = path.into_inner();
     let Some(obj) = body.as_object().cloned() else {
         return bad("object expected");
@@ -524,10 +393,7 @@ async fn add_class_member(
     let Some(uid) = body.get("userId").and_then(Value::as_str) else {
         return bad("userId is required");
     };
-    let teacher = body
-        .get("teacher")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let teacher = body.get("teacher").and_then(Value::as_bool).unwrap_or(false);
     let mut st = sh.write();
     let Some(t) = st.tenant_mut(&tid) else {
         return not_found("tenant");
@@ -548,10 +414,7 @@ async fn add_class_member(
     HttpResponse::NoContent().finish()
 }
 
-async fn remove_class_member(
-    sh: web::Data<Shared>,
-    path: web::Path<(String, String, String)>,
-) -> HttpResponse {
+async fn remove_class_member(sh: web::Data<Shared>, path: web::Path<(String, String, String)>) -> HttpResponse {
     let (tid, cid, uid) = path.into_inner();
     let mut st = sh.write();
     let Some(t) = st.tenant_mut(&tid) else {
@@ -578,38 +441,24 @@ async fn expire_delta(sh: web::Data<Shared>) -> HttpResponse {
 /// `{"route": "/users", "method": "GET", "kind": "throttle", "retry_after": "2.5", "latency_ms": 0, "times": 1}`;
 /// kind ∈ latency | throttle | unavailable | timeout | drop.
 pub fn parse_fault(b: &Value) -> Result<Fault, String> {
-    let route = b
-        .get("route")
-        .and_then(Value::as_str)
-        .unwrap_or("*")
-        .to_string();
+    let route = b.get("route").and_then(Value::as_str).unwrap_or("*").to_string();
     let kind = match b.get("kind").and_then(Value::as_str).unwrap_or_default() {
-        "latency" => FaultKind::Latency(Duration::from_millis(
-            b.get("latency_ms").and_then(Value::as_u64).unwrap_or(100),
-        )),
+        "latency" => {
+            FaultKind::Latency(Duration::from_millis(b.get("latency_ms").and_then(Value::as_u64).unwrap_or(100)))
+        }
         "throttle" => FaultKind::Throttle {
             retry_after: b
                 .get("retry_after")
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string())
-                })
+                .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
                 .unwrap_or_else(|| "1".into()),
         },
         "unavailable" => FaultKind::ServiceUnavailable {
-            retry_after: b.get("retry_after").map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string())
-            }),
+            retry_after: b.get("retry_after").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())),
         },
         "timeout" => FaultKind::GatewayTimeout,
         "drop" => FaultKind::DropConnection,
         other => {
-            return Err(format!(
-                "unknown fault kind '{other}' (latency|throttle|unavailable|timeout|drop)"
-            ));
+            return Err(format!("unknown fault kind '{other}' (latency|throttle|unavailable|timeout|drop)"));
         }
     };
     Ok(Fault {
@@ -632,7 +481,10 @@ async fn post_fault(sh: web::Data<Shared>, body: web::Json<Value>) -> HttpRespon
 
 async fn get_faults(sh: web::Data<Shared>) -> HttpResponse {
     let f = sh.faults.lock().unwrap_or_else(|p| p.into_inner());
-    let list: Vec<Value> = f.iter().map(|f| json!({"method": f.method, "route": f.route, "kind": format!("{:?}", f.kind), "times": f.times})).collect();
+    let list: Vec<Value> = f
+        .iter()
+        .map(|f| json!({"method": f.method, "route": f.route, "kind": format!("{:?}", f.kind), "times": f.times}))
+        .collect();
     HttpResponse::Ok().json(list)
 }
 
@@ -650,10 +502,7 @@ async fn get_requests(sh: web::Data<Shared>) -> HttpResponse {
     let mut v: Vec<(&(String, String), &u64)> = log.iter().collect();
     v.sort();
     let total: u64 = v.iter().map(|(_, c)| **c).sum();
-    let counts: Vec<Value> = v
-        .into_iter()
-        .map(|((m, r), c)| json!({"method": m, "route": r, "count": c}))
-        .collect();
+    let counts: Vec<Value> = v.into_iter().map(|((m, r), c)| json!({"method": m, "route": r, "count": c})).collect();
     HttpResponse::Ok().json(json!({"total": total, "counts": counts}))
 }
 

@@ -35,14 +35,7 @@ impl SigningKey {
         let der = key.to_pkcs1_der()?;
         let encoding = jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes());
         let decoding = jsonwebtoken::DecodingKey::from_rsa_components(&n, &e)?;
-        Ok(SigningKey {
-            kid,
-            cert_der,
-            n,
-            e,
-            encoding,
-            decoding,
-        })
+        Ok(SigningKey { kid, cert_der, n, e, encoding, decoding })
     }
 
     pub fn jwk(&self, issuer: &str) -> serde_json::Value {
@@ -61,9 +54,7 @@ pub fn initial_key() -> anyhow::Result<Arc<SigningKey>> {
     if let Some(k) = FIRST_KEY.get() {
         return Ok(k.clone());
     }
-    let k = Arc::new(SigningKey::generate(
-        "EduGraph MS emulator signing key (TEST ONLY)",
-    )?);
+    let k = Arc::new(SigningKey::generate("EduGraph MS emulator signing key (TEST ONLY)")?);
     Ok(FIRST_KEY.get_or_init(|| k).clone())
 }
 
@@ -75,12 +66,7 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     if n < 128 {
         o.push(n as u8);
     } else {
-        let bytes: Vec<u8> = n
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|b| *b == 0)
-            .collect();
+        let bytes: Vec<u8> = n.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect();
         o.push(0x80 | bytes.len() as u8);
         o.extend_from_slice(&bytes);
     }
@@ -99,12 +85,7 @@ fn name(cn: &str) -> Vec<u8> {
 
 fn self_signed_cert(key: &RsaPrivateKey, cn: &str) -> anyhow::Result<Vec<u8>> {
     let spki = key.to_public_key().to_public_key_der()?;
-    let alg = seq(&[
-        &[
-            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b,
-        ],
-        &[0x05, 0x00],
-    ]);
+    let alg = seq(&[&[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b], &[0x05, 0x00]]);
     let mut serial = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut serial);
     serial[0] &= 0x7f;
@@ -210,20 +191,12 @@ impl ClientCertificate {
 
     /// Private key as PKCS#1 PEM (what a product would load from disk).
     pub fn private_key_pem(&self) -> anyhow::Result<String> {
-        Ok(self
-            .key
-            .to_pkcs1_pem(rsa::pkcs1::LineEnding::LF)?
-            .to_string())
+        Ok(self.key.to_pkcs1_pem(rsa::pkcs1::LineEnding::LF)?.to_string())
     }
 
     /// Builds a client assertion JWT as MSAL does: `aud` = token endpoint, `iss` = `sub` =
     /// client id, `jti` = GUID, `nbf`/`iat` = now, `exp` = now + 10 min.
-    pub fn client_assertion(
-        &self,
-        client_id: &str,
-        token_endpoint: &str,
-        alg: AssertionAlg,
-    ) -> anyhow::Result<String> {
+    pub fn client_assertion(&self, client_id: &str, token_endpoint: &str, alg: AssertionAlg) -> anyhow::Result<String> {
         let now = crate::util::now_secs();
         let claims = serde_json::json!({
             "aud": token_endpoint, "iss": client_id, "sub": client_id,
@@ -233,11 +206,7 @@ impl ClientCertificate {
     }
 
     /// Signs arbitrary assertion claims (for negative tests).
-    pub fn sign_assertion(
-        &self,
-        claims: &serde_json::Value,
-        alg: AssertionAlg,
-    ) -> anyhow::Result<String> {
+    pub fn sign_assertion(&self, claims: &serde_json::Value, alg: AssertionAlg) -> anyhow::Result<String> {
         let mut header = match alg {
             AssertionAlg::Ps256 => jsonwebtoken::Header::new(jsonwebtoken::Algorithm::PS256),
             AssertionAlg::Rs256 => jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),

@@ -25,8 +25,8 @@ use std::time::Duration;
 
 pub use keys::{AssertionAlg, ClientCertificate};
 pub use seed::{
-    ADMIN_PASSWORD, DEMO_APP_CLIENT_ID, DEMO_APP_SECRET, DemoClass, DemoDirectory, DemoSchool,
-    DemoTenant, DemoUser, STUDENT_PASSWORD, TEACHER_PASSWORD,
+    ADMIN_PASSWORD, DEMO_APP_CLIENT_ID, DEMO_APP_SECRET, DemoClass, DemoDirectory, DemoSchool, DemoTenant, DemoUser,
+    STUDENT_PASSWORD, TEACHER_PASSWORD,
 };
 
 /// Application permissions (Graph app roles) an app registered through
@@ -139,17 +139,14 @@ impl Shared {
     }
     pub fn count(&self, method: &str, template: &str) {
         let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
-        *log.entry((method.to_uppercase(), template.to_string()))
-            .or_default() += 1;
+        *log.entry((method.to_uppercase(), template.to_string())).or_default() += 1;
     }
     /// Takes the first matching fault (decrementing its counter).
     pub fn take_fault(&self, method: &str, template: &str) -> Option<FaultKind> {
         let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
         let idx = faults.iter().position(|f| {
             (f.route == "*" || f.route == template)
-                && f.method
-                    .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
                 && f.times != Some(0)
         })?;
         let f = &mut faults[idx];
@@ -174,11 +171,7 @@ pub struct RunningEmulator {
 pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
     let listener = std::net::TcpListener::bind(config.bind)?;
     let addr = listener.local_addr()?;
-    let host = if addr.ip().is_unspecified() {
-        "127.0.0.1".to_string()
-    } else {
-        addr.ip().to_string()
-    };
+    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
     let base_url = format!("http://{host}:{}", addr.port());
     let store = build_store(&config.seed, config.token_lifetime)?;
     let shared = Arc::new(Shared {
@@ -208,10 +201,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
     Ok(RunningEmulator { shared, handle })
 }
 
-pub(crate) fn build_store(
-    seed: &Seed,
-    token_lifetime: Option<Duration>,
-) -> anyhow::Result<model::Store> {
+pub(crate) fn build_store(seed: &Seed, token_lifetime: Option<Duration>) -> anyhow::Result<model::Store> {
     let mut store = model::Store {
         tenants: vec![],
         apps: HashMap::new(),
@@ -241,10 +231,7 @@ pub(crate) fn build_store(
         for (i, b) in built.iter_mut().enumerate() {
             // Fabrikam (index 1) has not consented.
             if i != 1 {
-                b.tenant.service_principals.insert(
-                    app.client_id.clone(),
-                    util::det_id(&format!("sp/{}", b.tenant.id)),
-                );
+                b.tenant.service_principals.insert(app.client_id.clone(), util::det_id(&format!("sp/{}", b.tenant.id)));
                 b.demo.consented = true;
             }
         }
@@ -291,34 +278,17 @@ async fn surface_middleware(
 }
 
 fn fault_response(kind: &FaultKind, is_graph: bool, req: &ServiceRequest) -> HttpResponse {
-    let crid = req
-        .headers()
-        .get("client-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let crid = req.headers().get("client-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
     let (status, code, message, retry) = match kind {
-        FaultKind::Throttle { retry_after } => (
-            429u16,
-            "TooManyRequests",
-            "Please retry again later.",
-            Some(retry_after.clone()),
-        ),
-        FaultKind::ServiceUnavailable { retry_after } => (
-            503,
-            "generalException",
-            "An unspecified error has occurred.",
-            retry_after.clone(),
-        ),
-        FaultKind::GatewayTimeout => (
-            504,
-            "generalException",
-            "An unspecified error has occurred.",
-            None,
-        ),
+        FaultKind::Throttle { retry_after } => {
+            (429u16, "TooManyRequests", "Please retry again later.", Some(retry_after.clone()))
+        }
+        FaultKind::ServiceUnavailable { retry_after } => {
+            (503, "generalException", "An unspecified error has occurred.", retry_after.clone())
+        }
+        FaultKind::GatewayTimeout => (504, "generalException", "An unspecified error has occurred.", None),
         FaultKind::DropConnection => {
-            return HttpResponse::Ok()
-                .content_type("application/json")
-                .body(BoxBody::new(graph::DropBody));
+            return HttpResponse::Ok().content_type("application/json").body(BoxBody::new(graph::DropBody));
         }
         FaultKind::Latency(_) => (200, "", "", None),
     };
@@ -341,8 +311,7 @@ fn fault_response(kind: &FaultKind, is_graph: bool, req: &ServiceRequest) -> Htt
         if let Some(ra) = retry
             && let Ok(v) = actix_web::http::header::HeaderValue::from_str(&ra)
         {
-            r.headers_mut()
-                .insert(actix_web::http::header::RETRY_AFTER, v);
+            r.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
         }
         r
     }
@@ -387,9 +356,7 @@ impl RunningEmulator {
     /// `("GET", "/education/classes/{id}/members")`, `("POST", "/{tenant}/oauth2/v2.0/token")`).
     pub fn request_count(&self, method: &str, route_template: &str) -> u64 {
         let log = self.shared.log.lock().unwrap_or_else(|p| p.into_inner());
-        log.get(&(method.to_uppercase(), route_template.to_string()))
-            .copied()
-            .unwrap_or(0)
+        log.get(&(method.to_uppercase(), route_template.to_string())).copied().unwrap_or(0)
     }
     /// All counters: ((method, template), count).
     pub fn request_log(&self) -> Vec<((String, String), u64)> {
@@ -399,25 +366,13 @@ impl RunningEmulator {
         v
     }
     pub fn reset_request_log(&self) {
-        self.shared
-            .log
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.shared.log.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
     pub fn set_fault(&self, fault: Fault) {
-        self.shared
-            .faults
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(fault);
+        self.shared.faults.lock().unwrap_or_else(|p| p.into_inner()).push(fault);
     }
     pub fn clear_faults(&self) {
-        self.shared
-            .faults
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.shared.faults.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
     /// Messages received by (or sent from, in "Sent Items") a user, newest last.
     pub fn mailbox(&self, user_upn_or_id: &str) -> Vec<serde_json::Value> {

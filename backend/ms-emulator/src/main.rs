@@ -5,10 +5,7 @@ use edu_ms_emulator::{EmulatorConfig, Seed};
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "ms-emulator",
-    about = "Local emulator of login.microsoftonline.com (v2.0) and Microsoft Graph v1.0"
-)]
+#[command(name = "ms-emulator", about = "Local emulator of login.microsoftonline.com (v2.0) and Microsoft Graph v1.0")]
 struct Args {
     /// Listen address.
     #[arg(long, default_value = "127.0.0.1:8400")]
@@ -52,20 +49,14 @@ async fn main() -> anyhow::Result<()> {
     println!("  graph     (EDUGRAPH_GRAPH_URL):    {}", emu.graph_url());
     println!("  admin API:                         {}", emu.admin_url());
     if !demo.app_client_id.is_empty() {
-        println!(
-            "  demo app: client_id={} client_secret={}",
-            demo.app_client_id, demo.app_client_secret
-        );
+        println!("  demo app: client_id={} client_secret={}", demo.app_client_id, demo.app_client_secret);
         for t in &demo.tenants {
             println!(
                 "  tenant {} ({}) consented={} admin={} / {}",
                 t.display_name, t.id, t.consented, t.admin.upn, t.admin.password
             );
             if let (Some(te), Some(s)) = (t.teachers.first(), t.students.first()) {
-                println!(
-                    "    teacher {} / {}   student {} / {}",
-                    te.upn, te.password, s.upn, s.password
-                );
+                println!("    teacher {} / {}   student {} / {}", te.upn, te.password, s.upn, s.password);
             }
         }
     }
@@ -76,31 +67,15 @@ async fn main() -> anyhow::Result<()> {
 
 async fn bench(users: usize) -> anyhow::Result<()> {
     let t0 = Instant::now();
-    let emu = edu_ms_emulator::start(EmulatorConfig {
-        seed: Seed::Large { users },
-        workers: 1,
-        ..Default::default()
-    })
-    .await?;
-    let seed_time = t0.elapsed();
-    println!(
-        "seeded demo district + a {users}-user tenant in {:.2} s",
-        seed_time.as_secs_f64()
-    );
-    let demo = emu.demo();
-    let big = demo
-        .tenants
-        .last()
-        .ok_or_else(|| anyhow::anyhow!("no tenant"))?;
-    let client = reqwest_free::Client::new(&emu.base_url());
-    let token = client
-        .app_token(&big.id, &demo.app_client_id, &demo.app_client_secret)
+    let emu = edu_ms_emulator::start(EmulatorConfig { seed: Seed::Large { users }, workers: 1, ..Default::default() })
         .await?;
-    let user = big
-        .students
-        .first()
-        .map(|u| u.id.clone())
-        .unwrap_or_default();
+    let seed_time = t0.elapsed();
+    println!("seeded demo district + a {users}-user tenant in {:.2} s", seed_time.as_secs_f64());
+    let demo = emu.demo();
+    let big = demo.tenants.last().ok_or_else(|| anyhow::anyhow!("no tenant"))?;
+    let client = reqwest_free::Client::new(&emu.base_url());
+    let token = client.app_token(&big.id, &demo.app_client_id, &demo.app_client_secret).await?;
+    let user = big.students.first().map(|u| u.id.clone()).unwrap_or_default();
     let path = format!("/graph/v1.0/users/{user}");
     let n = 20_000usize;
     let conc = 16usize;
@@ -109,9 +84,7 @@ async fn bench(users: usize) -> anyhow::Result<()> {
     for _ in 0..conc {
         let c = client.clone();
         let (p, tok) = (path.clone(), token.clone());
-        tasks.push(tokio::spawn(
-            async move { c.get_loop(&p, &tok, n / conc).await },
-        ));
+        tasks.push(tokio::spawn(async move { c.get_loop(&p, &tok, n / conc).await }));
     }
     let mut ok = 0usize;
     for t in tasks {
@@ -139,16 +112,11 @@ async fn bench(users: usize) -> anyhow::Result<()> {
     );
     let t3 = Instant::now();
     let (mut pages, mut items) = (0usize, 0usize);
-    let mut next =
-        Some("/graph/v1.0/users/delta?$select=displayName,userPrincipalName".to_string());
+    let mut next = Some("/graph/v1.0/users/delta?$select=displayName,userPrincipalName".to_string());
     while let Some(p) = next.take() {
         let body = client.get_json(&p, &token).await?;
         pages += 1;
-        items += body
-            .get("value")
-            .and_then(|v| v.as_array())
-            .map(Vec::len)
-            .unwrap_or(0);
+        items += body.get("value").and_then(|v| v.as_array()).map(Vec::len).unwrap_or(0);
         next = body
             .get("@odata.nextLink")
             .and_then(|v| v.as_str())
@@ -174,9 +142,7 @@ mod reqwest_free {
 
     impl Client {
         pub fn new(base: &str) -> Client {
-            Client {
-                host: base.trim_start_matches("http://").to_string(),
-            }
+            Client { host: base.trim_start_matches("http://").to_string() }
         }
 
         async fn request(
@@ -196,11 +162,7 @@ mod reqwest_free {
             stream.get_mut().write_all(body).await?;
             let mut line = String::new();
             stream.read_line(&mut line).await?;
-            let status: u16 = line
-                .split_whitespace()
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
+            let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
             let mut len = 0usize;
             loop {
                 line.clear();
@@ -223,12 +185,7 @@ mod reqwest_free {
             Ok(BufReader::new(TcpStream::connect(&self.host).await?))
         }
 
-        pub async fn app_token(
-            &self,
-            tenant: &str,
-            client_id: &str,
-            secret: &str,
-        ) -> anyhow::Result<String> {
+        pub async fn app_token(&self, tenant: &str, client_id: &str, secret: &str) -> anyhow::Result<String> {
             let mut s = self.connect().await?;
             let body = format!(
                 "grant_type=client_credentials&client_id={client_id}&client_secret={secret}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
@@ -265,13 +222,7 @@ mod reqwest_free {
         pub async fn get_json(&self, path: &str, token: &str) -> anyhow::Result<serde_json::Value> {
             let mut s = self.connect().await?;
             let (_, b) = self
-                .request(
-                    &mut s,
-                    "GET",
-                    &path.replace(' ', "%20"),
-                    &format!("Authorization: Bearer {token}\r\n"),
-                    b"",
-                )
+                .request(&mut s, "GET", &path.replace(' ', "%20"), &format!("Authorization: Bearer {token}\r\n"), b"")
                 .await?;
             Ok(serde_json::from_slice(&b)?)
         }

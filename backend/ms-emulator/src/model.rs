@@ -32,25 +32,16 @@ pub struct EduInfo {
 
 impl User {
     pub fn upn(&self) -> &str {
-        self.props
-            .get("userPrincipalName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        self.props.get("userPrincipalName").and_then(Value::as_str).unwrap_or_default()
     }
     pub fn display_name(&self) -> &str {
-        self.props
-            .get("displayName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        self.props.get("displayName").and_then(Value::as_str).unwrap_or_default()
     }
     pub fn is_global_admin(&self) -> bool {
         self.wids.iter().any(|w| w == GLOBAL_ADMIN_ROLE)
     }
     pub fn enabled(&self) -> bool {
-        self.props
-            .get("accountEnabled")
-            .and_then(Value::as_bool)
-            .unwrap_or(true)
+        self.props.get("accountEnabled").and_then(Value::as_bool).unwrap_or(true)
     }
 }
 
@@ -140,22 +131,12 @@ pub struct Tenant {
 
 impl Tenant {
     pub fn new(id: &str, name: &str, domain: &str) -> Tenant {
-        Tenant {
-            id: id.into(),
-            name: name.into(),
-            domain: domain.into(),
-            ..Default::default()
-        }
+        Tenant { id: id.into(), name: name.into(), domain: domain.into(), ..Default::default() }
     }
 
     pub fn record(&mut self, kind: Kind, id: &str, removed: Option<&'static str>) {
         self.change_seq += 1;
-        self.changes.push(Change {
-            seq: self.change_seq,
-            kind,
-            id: id.to_string(),
-            removed,
-        });
+        self.changes.push(Change { seq: self.change_seq, kind, id: id.to_string(), removed });
     }
 
     pub fn add_user(&mut self, u: User) {
@@ -208,18 +189,13 @@ impl Tenant {
             .iter()
             .filter_map(|g| self.groups.get(g))
             .filter(|g| g.class.is_some())
-            .filter(|g| {
-                g.members.iter().any(|m| m == user_id) || g.owners.iter().any(|m| m == user_id)
-            })
+            .filter(|g| g.members.iter().any(|m| m == user_id) || g.owners.iter().any(|m| m == user_id))
             .collect()
     }
 
     pub fn consented(&self, client_id: &str, user_id: Option<&str>) -> bool {
         self.service_principals.contains_key(client_id)
-            || user_id.is_some_and(|u| {
-                self.user_consents
-                    .contains(&(u.to_string(), client_id.to_string()))
-            })
+            || user_id.is_some_and(|u| self.user_consents.contains(&(u.to_string(), client_id.to_string())))
     }
 }
 
@@ -337,9 +313,7 @@ pub struct Store {
 impl Store {
     pub fn tenant_idx(&self, key: &str) -> Option<usize> {
         let k = key.to_lowercase();
-        self.tenants
-            .iter()
-            .position(|t| t.id == k || t.domain.to_lowercase() == k)
+        self.tenants.iter().position(|t| t.id == k || t.domain.to_lowercase() == k)
     }
     pub fn tenant(&self, key: &str) -> Option<&Tenant> {
         self.tenant_idx(key).map(|i| &self.tenants[i])
@@ -350,17 +324,10 @@ impl Store {
     /// Finds a user by UPN across tenants.
     pub fn find_upn(&self, upn: &str) -> Option<(&Tenant, &User)> {
         let k = upn.trim().to_lowercase();
-        self.tenants.iter().find_map(|t| {
-            t.upn_index
-                .get(&k)
-                .and_then(|id| t.users.get(id))
-                .map(|u| (t, u))
-        })
+        self.tenants.iter().find_map(|t| t.upn_index.get(&k).and_then(|id| t.users.get(id)).map(|u| (t, u)))
     }
     pub fn find_user_any(&self, key: &str) -> Option<(&Tenant, &User)> {
-        self.tenants
-            .iter()
-            .find_map(|t| t.find_user(key).map(|u| (t, u)))
+        self.tenants.iter().find_map(|t| t.find_user(key).map(|u| (t, u)))
     }
     pub fn active_key(&self) -> Option<Arc<SigningKey>> {
         self.keys.last().cloned()

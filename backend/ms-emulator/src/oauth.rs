@@ -30,36 +30,23 @@ pub const DEFAULT_DELEGATED: &[&str] = &[
     "EduRoster.Read",
     "EduRoster.ReadWrite",
     "Mail.Read",
-    "Application.ReadWrite.All",
     "EduAssignments.ReadWrite",
     "Mail.Send",
     "Files.ReadWrite.All",
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/common/discovery/instance",
-        web::get().to(instance_discovery),
-    )
-    .route(
-        "/{tenant}/v2.0/.well-known/openid-configuration",
-        web::get().to(discovery),
-    )
-    .route("/{tenant}/discovery/v2.0/keys", web::get().to(jwks))
-    .route("/{tenant}/discovery/keys", web::get().to(jwks))
-    .route("/{tenant}/oauth2/v2.0/authorize", web::get().to(authorize))
-    .route(
-        "/{tenant}/oauth2/v2.0/authorize",
-        web::post().to(authorize_post),
-    )
-    .route("/{tenant}/login", web::post().to(login_post))
-    .route("/{tenant}/oauth2/v2.0/token", web::post().to(token))
-    .route("/{tenant}/oauth2/v2.0/logout", web::get().to(logout))
-    .route(
-        "/{tenant}/v2.0/adminconsent",
-        web::get().to(adminconsent_v2),
-    )
-    .route("/{tenant}/adminconsent", web::get().to(adminconsent_v1));
+    cfg.route("/common/discovery/instance", web::get().to(instance_discovery))
+        .route("/{tenant}/v2.0/.well-known/openid-configuration", web::get().to(discovery))
+        .route("/{tenant}/discovery/v2.0/keys", web::get().to(jwks))
+        .route("/{tenant}/discovery/keys", web::get().to(jwks))
+        .route("/{tenant}/oauth2/v2.0/authorize", web::get().to(authorize))
+        .route("/{tenant}/oauth2/v2.0/authorize", web::post().to(authorize_post))
+        .route("/{tenant}/login", web::post().to(login_post))
+        .route("/{tenant}/oauth2/v2.0/token", web::post().to(token))
+        .route("/{tenant}/oauth2/v2.0/logout", web::get().to(logout))
+        .route("/{tenant}/v2.0/adminconsent", web::get().to(adminconsent_v2))
+        .route("/{tenant}/adminconsent", web::get().to(adminconsent_v1));
 }
 
 // ---------------------------------------------------------------- tenant segments
@@ -92,11 +79,7 @@ fn seg_allows(seg: &Seg, tenant_id: &str) -> bool {
 // ---------------------------------------------------------------- discovery + keys
 
 async fn instance_discovery(shared: web::Data<Shared>) -> HttpResponse {
-    let host = shared
-        .base_url
-        .trim_start_matches("http://")
-        .trim_start_matches("https://")
-        .to_string();
+    let host = shared.base_url.trim_start_matches("http://").trim_start_matches("https://").to_string();
     let body = json!({
         "tenant_discovery_endpoint": format!("{}/common/v2.0/.well-known/openid-configuration", shared.base_url),
         "api-version": "1.1",
@@ -121,11 +104,7 @@ pub fn discovery_document(base: &str, seg: &str, tenant_id: Option<&str>) -> Val
         None => (format!("{base}/{{tenantid}}/v2.0"), Value::Null),
     };
     let s = tenant_id.unwrap_or(seg);
-    let graph_host = format!(
-        "{}/graph",
-        base.trim_start_matches("http://")
-            .trim_start_matches("https://")
-    );
+    let graph_host = format!("{}/graph", base.trim_start_matches("http://").trim_start_matches("https://"));
     json!({
         "token_endpoint": format!("{base}/{s}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -158,11 +137,9 @@ async fn discovery(shared: web::Data<Shared>, path: web::Path<String>) -> HttpRe
     let st = shared.read();
     match resolve(&st, &seg) {
         Some(Seg::Tenant(t)) => json_cached(discovery_document(&shared.base_url, &seg, Some(&t))),
-        Some(Seg::Common) | Some(Seg::Organizations) => json_cached(discovery_document(
-            &shared.base_url,
-            &seg.to_ascii_lowercase(),
-            None,
-        )),
+        Some(Seg::Common) | Some(Seg::Organizations) => {
+            json_cached(discovery_document(&shared.base_url, &seg.to_ascii_lowercase(), None))
+        }
         _ => tenant_not_found_json(&seg),
     }
 }
@@ -208,40 +185,18 @@ pub struct OAuthErr {
 }
 
 fn err(status: u16, error: &'static str, code: u32, msg: impl Into<String>) -> OAuthErr {
-    OAuthErr {
-        status,
-        error,
-        code,
-        msg: msg.into(),
-        suberror: None,
-    }
+    OAuthErr { status, error, code, msg: msg.into(), suberror: None }
 }
 
 fn described(code: u32, msg: &str) -> (String, String, String, String) {
     let trace = new_id();
     let corr = new_id();
     let ts = oauth_timestamp();
-    (
-        format!(
-            "AADSTS{code}: {msg}\r\nTrace ID: {trace}\r\nCorrelation ID: {corr}\r\nTimestamp: {ts}"
-        ),
-        trace,
-        corr,
-        ts,
-    )
+    (format!("AADSTS{code}: {msg}\r\nTrace ID: {trace}\r\nCorrelation ID: {corr}\r\nTimestamp: {ts}"), trace, corr, ts)
 }
 
 pub fn oauth_error_response(status: u16, error: &str, code: u32, msg: &str) -> HttpResponse {
-    oauth_err_resp(
-        &OAuthErr {
-            status,
-            error: "",
-            code,
-            msg: msg.into(),
-            suberror: None,
-        },
-        error,
-    )
+    oauth_err_resp(&OAuthErr { status, error: "", code, msg: msg.into(), suberror: None }, error)
 }
 
 fn oauth_err_resp(e: &OAuthErr, error: &str) -> HttpResponse {
@@ -304,11 +259,7 @@ fn respond(redirect_uri: &str, mode: &str, params: Vec<(&str, String)>) -> HttpR
             let inputs: String = params
                 .iter()
                 .map(|(k, v)| {
-                    format!(
-                        "<input type=\"hidden\" name=\"{}\" value=\"{}\" />",
-                        html_escape(k),
-                        html_escape(v)
-                    )
+                    format!("<input type=\"hidden\" name=\"{}\" value=\"{}\" />", html_escape(k), html_escape(v))
                 })
                 .collect();
             let html = format!(
@@ -317,9 +268,7 @@ fn respond(redirect_uri: &str, mode: &str, params: Vec<(&str, String)>) -> HttpR
 <script language=\"javascript\">document.forms[0].submit();</script></body></html>",
                 html_escape(redirect_uri)
             );
-            HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .body(html)
+            HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html)
         }
         "fragment" => found(&append_params(redirect_uri, '#', &params)),
         _ => found(&append_params(redirect_uri, '?', &params)),
@@ -327,9 +276,7 @@ fn respond(redirect_uri: &str, mode: &str, params: Vec<(&str, String)>) -> HttpR
 }
 
 fn found(loc: &str) -> HttpResponse {
-    HttpResponse::Found()
-        .insert_header(("Location", loc))
-        .finish()
+    HttpResponse::Found().insert_header(("Location", loc)).finish()
 }
 
 fn redirect_error(p: &AuthParams, error: &str, code: u32, msg: &str) -> HttpResponse {
@@ -343,11 +290,7 @@ fn redirect_error(p: &AuthParams, error: &str, code: u32, msg: &str) -> HttpResp
     if let Some(s) = &p.state {
         params.push(("state", s.clone()));
     }
-    let mode = if p.v2_adminconsent {
-        "query"
-    } else {
-        p.response_mode.as_str()
-    };
+    let mode = if p.v2_adminconsent { "query" } else { p.response_mode.as_str() };
     respond(&p.redirect_uri, mode, params)
 }
 
@@ -358,17 +301,10 @@ fn query_map(req: &HttpRequest) -> Vec<(String, String)> {
 }
 
 fn get<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
-    q.iter()
-        .find(|(a, _)| a == k)
-        .map(|(_, v)| v.as_str())
-        .filter(|v| !v.is_empty())
+    q.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
 }
 
-async fn authorize(
-    shared: web::Data<Shared>,
-    path: web::Path<String>,
-    req: HttpRequest,
-) -> HttpResponse {
+async fn authorize(shared: web::Data<Shared>, path: web::Path<String>, req: HttpRequest) -> HttpResponse {
     let q = query_map(&req);
     authorize_inner(&shared, &path.into_inner(), &q, &req, false, false)
 }
@@ -383,20 +319,12 @@ async fn authorize_post(
     authorize_inner(&shared, &path.into_inner(), &q, &req, false, false)
 }
 
-async fn adminconsent_v2(
-    shared: web::Data<Shared>,
-    path: web::Path<String>,
-    req: HttpRequest,
-) -> HttpResponse {
+async fn adminconsent_v2(shared: web::Data<Shared>, path: web::Path<String>, req: HttpRequest) -> HttpResponse {
     let q = query_map(&req);
     authorize_inner(&shared, &path.into_inner(), &q, &req, true, true)
 }
 
-async fn adminconsent_v1(
-    shared: web::Data<Shared>,
-    path: web::Path<String>,
-    req: HttpRequest,
-) -> HttpResponse {
+async fn adminconsent_v1(shared: web::Data<Shared>, path: web::Path<String>, req: HttpRequest) -> HttpResponse {
     let q = query_map(&req);
     authorize_inner(&shared, &path.into_inner(), &q, &req, true, false)
 }
@@ -429,11 +357,7 @@ fn authorize_inner(
         );
     };
     if seg == Seg::Consumers {
-        return error_page(
-            400,
-            50020,
-            "Personal Microsoft accounts are not supported by this emulator.",
-        );
+        return error_page(400, 50020, "Personal Microsoft accounts are not supported by this emulator.");
     }
     if admin_consent && seg == Seg::Common && v2_admin {
         return error_page(
@@ -443,11 +367,7 @@ fn authorize_inner(
         );
     }
     let Some(client_id) = get(q, "client_id") else {
-        return error_page(
-            400,
-            900144,
-            "The request body must contain the following parameter: 'client_id'.",
-        );
+        return error_page(400, 900144, "The request body must contain the following parameter: 'client_id'.");
     };
     let Some(app) = st.apps.get(client_id).cloned() else {
         return error_page(
@@ -463,11 +383,7 @@ fn authorize_inner(
         None => match app.redirect_uris.first() {
             Some(r) => r.clone(),
             None => {
-                return error_page(
-                    400,
-                    500113,
-                    "No reply address is registered for the application.",
-                );
+                return error_page(400, 500113, "No reply address is registered for the application.");
             }
         },
     };
@@ -480,13 +396,8 @@ fn authorize_inner(
             ),
         );
     }
-    let response_type = get(q, "response_type")
-        .unwrap_or(if admin_consent && !v2_admin {
-            "code"
-        } else {
-            ""
-        })
-        .to_string();
+    let response_type =
+        get(q, "response_type").unwrap_or(if admin_consent && !v2_admin { "code" } else { "" }).to_string();
     let mut rt_parts: Vec<&str> = response_type.split(' ').filter(|s| !s.is_empty()).collect();
     rt_parts.sort_unstable();
     let wants_id = rt_parts.contains(&"id_token");
@@ -535,19 +446,13 @@ fn authorize_inner(
                 "The request body must contain the following parameter: 'response_type'.",
             );
         }
-        let ok = matches!(
-            p.response_type.as_str(),
-            "code" | "id_token" | "code id_token"
-        );
+        let ok = matches!(p.response_type.as_str(), "code" | "id_token" | "code id_token");
         if !ok {
             return redirect_error(
                 &p,
                 "unsupported_response_type",
                 700054,
-                &format!(
-                    "response_type '{}' is not enabled for the application.",
-                    p.response_type
-                ),
+                &format!("response_type '{}' is not enabled for the application.", p.response_type),
             );
         }
         if wants_id && p.response_mode == "query" {
@@ -575,12 +480,7 @@ fn authorize_inner(
             );
         }
         if wants_id && p.nonce.is_none() {
-            return redirect_error(
-                &p,
-                "invalid_request",
-                90014,
-                "The required field 'nonce' is missing.",
-            );
+            return redirect_error(&p, "invalid_request", 90014, "The required field 'nonce' is missing.");
         }
         if let Some(m) = &p.code_challenge_method {
             if m != "S256" && m != "plain" {
@@ -601,10 +501,7 @@ fn authorize_inner(
             }
         }
         if let Some(pr) = &p.prompt
-            && !matches!(
-                pr.as_str(),
-                "login" | "none" | "consent" | "select_account" | "admin_consent"
-            )
+            && !matches!(pr.as_str(), "login" | "none" | "consent" | "select_account" | "admin_consent")
         {
             return redirect_error(
                 &p,
@@ -629,23 +526,15 @@ fn authorize_inner(
             };
             seg_allows(&seg, tid)
                 && u.enabled()
-                && p.login_hint
+                && p.login_hint.as_deref().is_none_or(|h| h.eq_ignore_ascii_case(u.upn()))
+                && p.domain_hint
                     .as_deref()
-                    .is_none_or(|h| h.eq_ignore_ascii_case(u.upn()))
-                && p.domain_hint.as_deref().is_none_or(|h| {
-                    matches!(h, "organizations") || h.eq_ignore_ascii_case(&t.domain) || h == t.id
-                })
+                    .is_none_or(|h| matches!(h, "organizations") || h.eq_ignore_ascii_case(&t.domain) || h == t.id)
         })
         .collect();
     let ctx = random_token(18);
-    st.pending
-        .retain(|_, v| v.created + PENDING_TTL > now_secs());
-    let pending = Pending {
-        tenant_segment: seg_s.to_string(),
-        params: p.clone(),
-        created: now_secs(),
-        user: None,
-    };
+    st.pending.retain(|_, v| v.created + PENDING_TTL > now_secs());
+    let pending = Pending { tenant_segment: seg_s.to_string(), params: p.clone(), created: now_secs(), user: None };
     let prompt = p.prompt.clone().unwrap_or_default();
     if prompt == "none" {
         return match fitting.as_slice() {
@@ -695,11 +584,7 @@ fn authorize_inner(
 /// The user is authenticated: handle consent, then complete.
 fn after_auth(st: &mut Store, shared: &Shared, ctx: &str, tid: &str, uid: &str) -> HttpResponse {
     let Some(pending) = st.pending.get_mut(ctx) else {
-        return error_page(
-            400,
-            90117,
-            "The sign-in request has expired. Go back to the application and try again.",
-        );
+        return error_page(400, 90117, "The sign-in request has expired. Go back to the application and try again.");
     };
     pending.user = Some((tid.to_string(), uid.to_string()));
     let pending = pending.clone();
@@ -710,11 +595,7 @@ fn after_auth(st: &mut Store, shared: &Shared, ctx: &str, tid: &str, uid: &str) 
     let Some(u) = t.users.get(uid) else {
         return error_page(500, 90000, "user vanished");
     };
-    let app_name = st
-        .apps
-        .get(&p.client_id)
-        .map(|a| a.display_name.clone())
-        .unwrap_or_default();
+    let app_name = st.apps.get(&p.client_id).map(|a| a.display_name.clone()).unwrap_or_default();
     if p.admin_consent {
         if !u.is_global_admin() {
             st.pending.remove(ctx);
@@ -745,8 +626,7 @@ fn after_auth(st: &mut Store, shared: &Shared, ctx: &str, tid: &str, uid: &str) 
 fn complete(st: &mut Store, shared: &Shared, p: &AuthParams, tid: &str, uid: &str) -> HttpResponse {
     if p.v2_adminconsent || (p.admin_consent && p.response_type.is_empty()) {
         // Admin consent endpoints.
-        let mut params: Vec<(&str, String)> =
-            vec![("admin_consent", "True".into()), ("tenant", tid.into())];
+        let mut params: Vec<(&str, String)> = vec![("admin_consent", "True".into()), ("tenant", tid.into())];
         if !p.scope.is_empty() {
             params.push(("scope", p.scope.clone()));
         }
@@ -789,15 +669,7 @@ fn complete(st: &mut Store, shared: &Shared, p: &AuthParams, tid: &str, uid: &st
     }
     if p.response_type.split(' ').any(|x| x == "id_token") {
         let c_hash = code_val.as_deref().map(half_hash);
-        match id_token(
-            st,
-            &shared.base_url,
-            tid,
-            &u,
-            &app,
-            p.nonce.as_deref(),
-            c_hash,
-        ) {
+        match id_token(st, &shared.base_url, tid, &u, &app, p.nonce.as_deref(), c_hash) {
             Ok(t) => params.push(("id_token", t)),
             Err(e) => return error_page(500, 90000, &e.to_string()),
         }
@@ -825,22 +697,10 @@ fn page(title: &str, inner: &str) -> HttpResponse {
         .body(format!("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title>{STYLE}</head><body><main><div><b>Microsoft</b> <small>(EduGraph local emulator)</small></div>{inner}</main></body></html>", html_escape(title)))
 }
 
-fn sign_in_page(
-    st: &Store,
-    seg: &str,
-    ctx: &str,
-    p: &AuthParams,
-    error: Option<&str>,
-) -> HttpResponse {
+fn sign_in_page(st: &Store, seg: &str, ctx: &str, p: &AuthParams, error: Option<&str>) -> HttpResponse {
     let login = p.login_hint.clone().unwrap_or_default();
-    let err = error
-        .map(|e| {
-            format!(
-                "<p class=\"err\" id=\"passwordError\">{}</p>",
-                html_escape(e)
-            )
-        })
-        .unwrap_or_default();
+    let err =
+        error.map(|e| format!("<p class=\"err\" id=\"passwordError\">{}</p>", html_escape(e))).unwrap_or_default();
     // Demo accounts a person can pick (admin, teachers, a few students per tenant).
     let mut demo = String::new();
     for t in &st.demo.tenants {
@@ -886,19 +746,9 @@ fn picker_page(st: &Store, seg: &str, ctx: &str, accounts: &[(String, String)]) 
     page("Pick an account", &inner)
 }
 
-fn consent_page(
-    seg: &str,
-    ctx: &str,
-    app_name: &str,
-    scope: &str,
-    u: &User,
-    org: bool,
-) -> HttpResponse {
-    let scopes: String = scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("<li>{}</li>", html_escape(s)))
-        .collect();
+fn consent_page(seg: &str, ctx: &str, app_name: &str, scope: &str, u: &User, org: bool) -> HttpResponse {
+    let scopes: String =
+        scope.split(' ').filter(|s| !s.is_empty()).map(|s| format!("<li>{}</li>", html_escape(s))).collect();
     let org_box = if org {
         "<p><label><input type=\"checkbox\" name=\"consent_org\" value=\"on\" checked/> Consent on behalf of your organization</label></p>"
     } else {
@@ -941,12 +791,7 @@ async fn login_post(
 ) -> HttpResponse {
     let seg_s = path.into_inner();
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let f = |k: &str| {
-        form.iter()
-            .find(|(a, _)| a == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let f = |k: &str| form.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let ctx = f("ctx");
     let action = f("action");
     let mut st = shared.write();
@@ -965,15 +810,9 @@ async fn login_post(
         "signin" | "" => {
             let login = f("login");
             let pass = f("passwd");
-            let found = st.find_upn(&login).map(|(t, u)| {
-                (
-                    t.id.clone(),
-                    t.name.clone(),
-                    u.id.clone(),
-                    u.password.clone(),
-                    u.enabled(),
-                )
-            });
+            let found = st
+                .find_upn(&login)
+                .map(|(t, u)| (t.id.clone(), t.name.clone(), u.id.clone(), u.password.clone(), u.enabled()));
             let Some((tid, tname, uid, pw, enabled)) = found else {
                 let tn = match &seg {
                     Seg::Tenant(t) => st.tenant(t).map(|t| t.name.clone()).unwrap_or_default(),
@@ -999,35 +838,20 @@ async fn login_post(
                     &seg_s,
                     &ctx,
                     &p,
-                    Some(
-                        "AADSTS50126: Error validating credentials due to invalid username or password.",
-                    ),
+                    Some("AADSTS50126: Error validating credentials due to invalid username or password."),
                 );
             }
             if !enabled {
-                return sign_in_page(
-                    &st,
-                    &seg_s,
-                    &ctx,
-                    &p,
-                    Some("AADSTS50057: The user account is disabled."),
-                );
+                return sign_in_page(&st, &seg_s, &ctx, &p, Some("AADSTS50057: The user account is disabled."));
             }
             // Sign-in cookie: add the account to the browser session.
             let (sid, _) = session_accounts(&st, &req);
-            let sid = sid
-                .filter(|s| st.sessions.contains_key(s))
-                .unwrap_or_else(|| random_token(24));
+            let sid = sid.filter(|s| st.sessions.contains_key(s)).unwrap_or_else(|| random_token(24));
             let accts = st.sessions.entry(sid.clone()).or_default();
             accts.retain(|(t, u)| !(t == &tid && u == &uid));
             accts.insert(0, (tid.clone(), uid.clone()));
             let mut resp = after_auth(&mut st, &shared, &ctx, &tid, &uid);
-            let _ = resp.add_cookie(
-                &Cookie::build(SESSION_COOKIE, sid)
-                    .path("/")
-                    .http_only(true)
-                    .finish(),
-            );
+            let _ = resp.add_cookie(&Cookie::build(SESSION_COOKIE, sid).path("/").http_only(true).finish());
             resp
         }
         "pick" => {
@@ -1047,10 +871,7 @@ async fn login_post(
                 return sign_in_page(&st, &seg_s, &ctx, &p, None);
             };
             let org = f("consent_org") == "on" || p.admin_consent;
-            let is_admin = st
-                .tenant(&tid)
-                .and_then(|t| t.users.get(&uid))
-                .is_some_and(|u| u.is_global_admin());
+            let is_admin = st.tenant(&tid).and_then(|t| t.users.get(&uid)).is_some_and(|u| u.is_global_admin());
             if let Some(t) = st.tenant_mut(&tid) {
                 if org && is_admin {
                     let sp = det_id(&format!("sp/{}/{}", t.id, p.client_id));
@@ -1081,28 +902,16 @@ async fn login_post(
             } else if p.legacy_adminconsent {
                 let params = vec![
                     ("error", "permission_denied".to_string()),
-                    (
-                        "error_description",
-                        "The admin canceled the request".to_string(),
-                    ),
+                    ("error_description", "The admin canceled the request".to_string()),
                 ];
                 respond(&p.redirect_uri, "query", params)
             } else {
-                redirect_error(
-                    &p,
-                    "access_denied",
-                    65004,
-                    "User declined to consent to access the app.",
-                )
+                redirect_error(&p, "access_denied", 65004, "User declined to consent to access the app.")
             }
         }
         "return" => {
             st.pending.remove(&ctx);
-            let app_name = st
-                .apps
-                .get(&p.client_id)
-                .map(|a| a.display_name.clone())
-                .unwrap_or_default();
+            let app_name = st.apps.get(&p.client_id).map(|a| a.display_name.clone()).unwrap_or_default();
             redirect_error(
                 &p,
                 "consent_required",
@@ -1148,9 +957,7 @@ fn lifetime(st: &Store) -> u64 {
 }
 
 fn sign(st: &Store, claims: &Value) -> anyhow::Result<String> {
-    let key = st
-        .active_key()
-        .ok_or_else(|| anyhow::anyhow!("no signing key"))?;
+    let key = st.active_key().ok_or_else(|| anyhow::anyhow!("no signing key"))?;
     let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     h.kid = Some(key.kid.clone());
     Ok(jsonwebtoken::encode(&h, claims, &key.encoding)?)
@@ -1244,24 +1051,14 @@ fn user_tokens(
     if graph.is_empty() {
         graph.push("User.Read".into());
     }
-    let t = st
-        .tenant(tid)
-        .ok_or_else(|| err(400, "invalid_grant", 90002, "Tenant not found."))?;
-    let u = t.users.get(uid).cloned().ok_or_else(|| {
-        err(
-            400,
-            "invalid_grant",
-            50034,
-            "The user account does not exist in the directory.",
-        )
-    })?;
+    let t = st.tenant(tid).ok_or_else(|| err(400, "invalid_grant", 90002, "Tenant not found."))?;
+    let u = t
+        .users
+        .get(uid)
+        .cloned()
+        .ok_or_else(|| err(400, "invalid_grant", 50034, "The user account does not exist in the directory."))?;
     if !u.enabled() {
-        return Err(err(
-            400,
-            "invalid_grant",
-            50057,
-            "The user account is disabled.",
-        ));
+        return Err(err(400, "invalid_grant", 50057, "The user account is disabled."));
     }
     if !t.consented(&app.client_id, Some(uid)) {
         let mut e = err(
@@ -1288,15 +1085,9 @@ fn user_tokens(
     let at = sign(st, &claims).map_err(|e| err(500, "server_error", 90000, e.to_string()))?;
     let mut full: Vec<String> = oidc.clone();
     full.sort();
-    full.extend(
-        graph
-            .iter()
-            .map(|g| format!("https://graph.microsoft.com/{g}")),
-    );
+    full.extend(graph.iter().map(|g| format!("https://graph.microsoft.com/{g}")));
     let mut body = json!({"token_type": "Bearer", "scope": full.join(" "), "expires_in": life, "ext_expires_in": life, "access_token": at});
-    let o = body
-        .as_object_mut()
-        .ok_or_else(|| err(500, "server_error", 90000, "json"))?;
+    let o = body.as_object_mut().ok_or_else(|| err(500, "server_error", 90000, "json"))?;
     if oidc.iter().any(|s| s == "offline_access") {
         let rt = format!("1.{}", random_token(64));
         st.refresh.insert(
@@ -1317,12 +1108,7 @@ fn user_tokens(
         o.insert("id_token".into(), json!(it));
     }
     if client_info {
-        o.insert(
-            "client_info".into(),
-            json!(b64url(
-                json!({"uid": uid, "utid": tid}).to_string().as_bytes()
-            )),
-        );
+        o.insert("client_info".into(), json!(b64url(json!({"uid": uid, "utid": tid}).to_string().as_bytes())));
     }
     Ok(body)
 }
@@ -1337,12 +1123,7 @@ fn token_success(body: Value) -> HttpResponse {
         .body(body.to_string())
 }
 
-async fn token(
-    shared: web::Data<Shared>,
-    path: web::Path<String>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
+async fn token(shared: web::Data<Shared>, path: web::Path<String>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let seg_s = path.into_inner();
     match token_inner(&shared, &seg_s, &req, &body) {
         Ok(v) => token_success(v),
@@ -1350,43 +1131,20 @@ async fn token(
     }
 }
 
-fn token_inner(
-    shared: &Shared,
-    seg_s: &str,
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<Value, OAuthErr> {
+fn token_inner(shared: &Shared, seg_s: &str, req: &HttpRequest, body: &[u8]) -> Result<Value, OAuthErr> {
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
-        err(
-            400,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'grant_type'.",
-        )
+        err(400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
     })?;
-    let f = |k: &str| {
-        form.iter()
-            .find(|(a, _)| a == k)
-            .map(|(_, v)| v.clone())
-            .filter(|v| !v.is_empty())
-    };
+    let f = |k: &str| form.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
     let mut st = shared.write();
     let seg = resolve(&st, seg_s).ok_or_else(|| err(400, "invalid_request", 90002, format!("Tenant '{seg_s}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.")))?;
     let grant = f("grant_type").ok_or_else(|| {
-        err(
-            400,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'grant_type'.",
-        )
+        err(400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
     })?;
     // Client identification: body or HTTP Basic.
     let mut client_id = f("client_id");
     let mut secret = f("client_secret");
-    if let Some(h) = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
+    if let Some(h) = req.headers().get("authorization").and_then(|v| v.to_str().ok())
         && let Some(b) = h.strip_prefix("Basic ")
         && let Some(dec) = b64std_decode(b).and_then(|d| String::from_utf8(d).ok())
         && let Some((u, p)) = dec.split_once(':')
@@ -1401,12 +1159,7 @@ fn token_inner(
         secret = Some(dec(p));
     }
     let client_id = client_id.ok_or_else(|| {
-        err(
-            400,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'client_id'.",
-        )
+        err(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
     })?;
     let app = st.apps.get(&client_id).cloned().ok_or_else(|| {
         err(400, "unauthorized_client", 700016, format!("Application with identifier '{client_id}' was not found in the directory '{seg_s}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."))
@@ -1432,20 +1185,10 @@ fn token_inner(
     match grant.as_str() {
         "authorization_code" => {
             let code = f("code").ok_or_else(|| {
-                err(
-                    400,
-                    "invalid_request",
-                    900144,
-                    "The request body must contain the following parameter: 'code'.",
-                )
+                err(400, "invalid_request", 900144, "The request body must contain the following parameter: 'code'.")
             })?;
             let c = st.codes.get(&code).cloned().ok_or_else(|| {
-                err(
-                    400,
-                    "invalid_grant",
-                    9002313,
-                    "Invalid request. Request is malformed or invalid.",
-                )
+                err(400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
             })?;
             if c.used {
                 return Err(err(
@@ -1490,7 +1233,14 @@ fn token_inner(
                 ));
             }
             if let Some(ch) = &c.code_challenge {
-                let verifier = f("code_verifier").ok_or_else(|| err(400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request."))?;
+                let verifier = f("code_verifier").ok_or_else(|| {
+                    err(
+                        400,
+                        "invalid_grant",
+                        501481,
+                        "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+                    )
+                })?;
                 let computed = if c.code_challenge_method.as_deref() == Some("S256") {
                     b64url(&sha2::Sha256::digest(verifier.as_bytes()))
                 } else {
@@ -1532,28 +1282,13 @@ fn token_inner(
                 )
             })?;
             let g = st.refresh.get(&rt).cloned().ok_or_else(|| {
-                err(
-                    400,
-                    "invalid_grant",
-                    9002313,
-                    "Invalid request. Request is malformed or invalid.",
-                )
+                err(400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
             })?;
             if g.created + RT_TTL < now_secs() {
-                return Err(err(
-                    400,
-                    "invalid_grant",
-                    700082,
-                    "The refresh token has expired due to inactivity.",
-                ));
+                return Err(err(400, "invalid_grant", 700082, "The refresh token has expired due to inactivity."));
             }
             if g.client_id != app.client_id {
-                return Err(err(
-                    400,
-                    "invalid_grant",
-                    70000,
-                    "The refresh token was issued to a different client.",
-                ));
+                return Err(err(400, "invalid_grant", 70000, "The refresh token was issued to a different client."));
             }
             if let Seg::Tenant(t) = &seg
                 && *t != g.tenant_id
@@ -1584,17 +1319,7 @@ fn token_inner(
                 }
                 None => g.scope.clone(),
             };
-            user_tokens(
-                &mut st,
-                &shared.base_url,
-                &app,
-                &g.tenant_id,
-                &g.user_id,
-                &scope,
-                None,
-                azpacr,
-                client_info,
-            )
+            user_tokens(&mut st, &shared.base_url, &app, &g.tenant_id, &g.user_id, &scope, None, azpacr, client_info)
         }
         "client_credentials" => {
             let tid = match &seg {
@@ -1609,12 +1334,7 @@ fn token_inner(
                 }
             };
             let scope = f("scope").ok_or_else(|| {
-                err(
-                    400,
-                    "invalid_request",
-                    900144,
-                    "The request body must contain the following parameter: 'scope'.",
-                )
+                err(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
             })?;
             let parts: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
             if parts.len() > 1 {
@@ -1622,10 +1342,7 @@ fn token_inner(
             }
             let s = parts.first().copied().unwrap_or_default();
             let resource = s.strip_suffix("/.default").ok_or_else(|| err(400, "invalid_scope", 1002012, format!("The provided value for scope {s} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")))?;
-            if resource != GRAPH_RESOURCE
-                && resource != GRAPH_APP_ID
-                && resource != "https://graph.microsoft.com/"
-            {
+            if resource != GRAPH_RESOURCE && resource != GRAPH_APP_ID && resource != "https://graph.microsoft.com/" {
                 return Err(err(
                     400,
                     "invalid_resource",
@@ -1635,9 +1352,7 @@ fn token_inner(
                     ),
                 ));
             }
-            let t = st
-                .tenant(&tid)
-                .ok_or_else(|| err(400, "invalid_request", 90002, "Tenant not found."))?;
+            let t = st.tenant(&tid).ok_or_else(|| err(400, "invalid_request", 90002, "Tenant not found."))?;
             let Some(sp) = t.service_principals.get(&app.client_id).cloned() else {
                 return Err(err(
                     400,
@@ -1657,11 +1372,8 @@ fn token_inner(
                 "idtyp": "app", "oid": sp, "rh": "0.emu.", "roles": app.app_permissions, "sub": sp, "tid": tid,
                 "uti": random_token(16), "ver": "2.0", "wids": ["0997a1d0-0d1d-4acb-b408-d5ca73121e90"],
             });
-            let at =
-                sign(&st, &claims).map_err(|e| err(500, "server_error", 90000, e.to_string()))?;
-            Ok(
-                json!({"token_type": "Bearer", "expires_in": life, "ext_expires_in": life, "access_token": at}),
-            )
+            let at = sign(&st, &claims).map_err(|e| err(500, "server_error", 90000, e.to_string()))?;
+            Ok(json!({"token_type": "Bearer", "expires_in": life, "ext_expires_in": life, "access_token": at}))
         }
         other => Err(err(
             400,
@@ -1764,14 +1476,7 @@ fn verify_assertion(
     app: &App,
     assertion: &str,
 ) -> Result<(), OAuthErr> {
-    let malformed = || {
-        err(
-            401,
-            "invalid_client",
-            50027,
-            "JWT token is invalid or malformed.",
-        )
-    };
+    let malformed = || err(401, "invalid_client", 50027, "JWT token is invalid or malformed.");
     let header = jsonwebtoken::decode_header(assertion).map_err(|_| malformed())?;
     let cert = app.certificate_der.as_deref().ok_or_else(|| {
         err(
@@ -1814,12 +1519,16 @@ fn verify_assertion(
             ),
         ));
     }
-    let pk = crate::keys::cert_public_key(cert).ok_or_else(|| err(401, "invalid_client", 700027, "Client assertion failed signature validation. The registered certificate could not be read."))?;
+    let pk = crate::keys::cert_public_key(cert).ok_or_else(|| {
+        err(
+            401,
+            "invalid_client",
+            700027,
+            "Client assertion failed signature validation. The registered certificate could not be read.",
+        )
+    })?;
     use rsa::traits::PublicKeyParts as _;
-    let key = jsonwebtoken::DecodingKey::from_rsa_raw_components(
-        &pk.n().to_bytes_be(),
-        &pk.e().to_bytes_be(),
-    );
+    let key = jsonwebtoken::DecodingKey::from_rsa_raw_components(&pk.n().to_bytes_be(), &pk.e().to_bytes_be());
     let mut auds = vec![
         format!("{base}/{seg_s}/oauth2/v2.0/token"),
         format!("{base}/{seg_s}/oauth2/token"),
@@ -1849,12 +1558,7 @@ fn verify_assertion(
     let iss = c.get("iss").and_then(Value::as_str).unwrap_or_default();
     let sub = c.get("sub").and_then(Value::as_str).unwrap_or_default();
     if sub != iss {
-        return Err(err(
-            401,
-            "invalid_client",
-            50048,
-            "Subject mismatches Issuer claim in the client assertion.",
-        ));
+        return Err(err(401, "invalid_client", 50048, "Subject mismatches Issuer claim in the client assertion."));
     }
     if iss != app.client_id {
         return Err(err(
@@ -1865,12 +1569,7 @@ fn verify_assertion(
         ));
     }
     let jti = c.get("jti").and_then(Value::as_str).ok_or_else(|| {
-        err(
-            401,
-            "invalid_client",
-            50027,
-            "JWT token is invalid or malformed: the 'jti' claim is required.",
-        )
+        err(401, "invalid_client", 50027, "JWT token is invalid or malformed: the 'jti' claim is required.")
     })?;
     if !st.used_jti.insert(format!("{}/{jti}", app.client_id)) {
         return Err(err(

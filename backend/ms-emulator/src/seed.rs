@@ -67,23 +67,19 @@ pub struct DemoClass {
 
 impl DemoDirectory {
     pub fn tenant(&self, id_or_domain: &str) -> Option<&DemoTenant> {
-        self.tenants
-            .iter()
-            .find(|t| t.id == id_or_domain || t.domain.eq_ignore_ascii_case(id_or_domain))
+        self.tenants.iter().find(|t| t.id == id_or_domain || t.domain.eq_ignore_ascii_case(id_or_domain))
     }
 }
 
 const FIRST: &[&str] = &[
-    "Ava", "Liam", "Olivia", "Noah", "Emma", "Mateo", "Sophia", "Lucas", "Isabella", "Ethan",
-    "Mia", "Amir", "Zoe", "Kenji", "Chloe", "Diego", "Priya", "Jonas", "Lea", "Omar", "Nora",
-    "Felix", "Yara", "Hugo", "Ines", "Theo", "Maya", "Leo", "Sara", "Ivan", "Aisha", "Ben",
-    "Clara", "Dev", "Elif", "Finn", "Grace",
+    "Ava", "Liam", "Olivia", "Noah", "Emma", "Mateo", "Sophia", "Lucas", "Isabella", "Ethan", "Mia", "Amir", "Zoe",
+    "Kenji", "Chloe", "Diego", "Priya", "Jonas", "Lea", "Omar", "Nora", "Felix", "Yara", "Hugo", "Ines", "Theo",
+    "Maya", "Leo", "Sara", "Ivan", "Aisha", "Ben", "Clara", "Dev", "Elif", "Finn", "Grace",
 ];
 const LAST: &[&str] = &[
-    "Garcia", "Smith", "Nguyen", "Kowalski", "Okafor", "Rossi", "Muller", "Silva", "Kim", "Haddad",
-    "Larsen", "Patel", "Dubois", "Novak", "Tanaka", "Jensen", "Costa", "Ivanova", "Brown",
-    "Moreau", "Lopez", "Fischer", "Sato", "Ali", "Berg", "Meyer", "Hughes", "Quinn", "Reyes",
-    "Stone", "Varga",
+    "Garcia", "Smith", "Nguyen", "Kowalski", "Okafor", "Rossi", "Muller", "Silva", "Kim", "Haddad", "Larsen", "Patel",
+    "Dubois", "Novak", "Tanaka", "Jensen", "Costa", "Ivanova", "Brown", "Moreau", "Lopez", "Fischer", "Sato", "Ali",
+    "Berg", "Meyer", "Hughes", "Quinn", "Reyes", "Stone", "Varga",
 ];
 const SUBJECTS: &[&str] = &[
     "Mathematics",
@@ -157,18 +153,8 @@ impl<'a> Ctx<'a> {
     fn new(key: &'a str, name: &str, domain: &str) -> Ctx<'a> {
         let id = det_id(&format!("tenant/{key}"));
         let t = Tenant::new(&id, name, domain);
-        let d = DemoTenant {
-            id,
-            display_name: name.into(),
-            domain: domain.into(),
-            ..Default::default()
-        };
-        Ctx {
-            key,
-            t,
-            d,
-            created: iso(1_754_006_400),
-        }
+        let d = DemoTenant { id, display_name: name.into(), domain: domain.into(), ..Default::default() };
+        Ctx { key, t, d, created: iso(1_754_006_400) }
     }
 
     fn add_person(&mut self, kind: &str, n: usize, school: Option<&str>, list: bool) -> String {
@@ -177,10 +163,7 @@ impl<'a> Ctx<'a> {
             ("Alex".to_string(), "Admin".to_string())
         } else {
             let off = if kind == "teacher" { 7 } else { 0 };
-            (
-                FIRST[(n + off) % FIRST.len()].to_string(),
-                LAST[(n * 7 + n / FIRST.len() + off) % LAST.len()].to_string(),
-            )
+            (FIRST[(n + off) % FIRST.len()].to_string(), LAST[(n * 7 + n / FIRST.len() + off) % LAST.len()].to_string())
         };
         let nick = match kind {
             "admin" => "admin".to_string(),
@@ -193,11 +176,7 @@ impl<'a> Ctx<'a> {
             _ => (None, "Students", STUDENT_PASSWORD),
         };
         let mut props = user_props(self, &id, &first, &last, &nick, job, dept);
-        let sku = if kind == "student" {
-            SKU_STUDENT
-        } else {
-            SKU_FACULTY
-        };
+        let sku = if kind == "student" { SKU_STUDENT } else { SKU_FACULTY };
         props.insert("assignedLicenses".into(), license(sku));
         let photo = kind != "student" || n.is_multiple_of(3);
         let edu = match kind {
@@ -256,15 +235,9 @@ impl<'a> Ctx<'a> {
             "address": {"city": "Redmond", "countryOrRegion": "United States", "postalCode": "98052", "state": "WA", "street": format!("{} School Way", 100 + n)},
         });
         if let Value::Object(m) = props {
-            self.t.schools.push(School {
-                id: id.clone(),
-                props: m,
-            });
+            self.t.schools.push(School { id: id.clone(), props: m });
         }
-        self.d.schools.push(DemoSchool {
-            id: id.clone(),
-            display_name: name.into(),
-        });
+        self.d.schools.push(DemoSchool { id: id.clone(), display_name: name.into() });
         id
     }
 
@@ -311,10 +284,7 @@ impl<'a> Ctx<'a> {
             props: p,
             members,
             owners: vec![teacher.to_string()],
-            class: Some(ClassInfo {
-                schools: vec![school.to_string()],
-                props: cp,
-            }),
+            class: Some(ClassInfo { schools: vec![school.to_string()], props: cp }),
         });
         if list {
             self.d.classes.push(DemoClass {
@@ -328,13 +298,7 @@ impl<'a> Ctx<'a> {
         id
     }
 
-    fn add_assignments(
-        &mut self,
-        class_no: usize,
-        class_id: &str,
-        teacher: &str,
-        students: &[String],
-    ) {
+    fn add_assignments(&mut self, class_no: usize, class_id: &str, teacher: &str, students: &[String]) {
         for k in 0..2 {
             let id = det_id(&format!("assignment/{}/{class_no}/{k}", self.key));
             let published = k == 0;
@@ -353,44 +317,28 @@ impl<'a> Ctx<'a> {
                 }),
                 &created,
             );
-            let mut a = Assignment {
-                id: id.clone(),
-                class_id: class_id.into(),
-                props,
-                resources: vec![],
-                submissions: vec![],
-            };
+            let mut a =
+                Assignment { id: id.clone(), class_id: class_id.into(), props, resources: vec![], submissions: vec![] };
             if published {
                 a.props.insert("status".into(), json!("assigned"));
                 a.props.insert("assignedDateTime".into(), json!(created));
                 for (i, s) in students.iter().enumerate() {
-                    let mut sub = crate::graph::edu::new_submission(
-                        &format!("{}/{class_no}/{i}", self.key),
-                        &id,
-                        s,
-                    );
+                    let mut sub = crate::graph::edu::new_submission(&format!("{}/{class_no}/{i}", self.key), &id, s);
                     if i % 3 == 1 {
                         sub.props.insert("status".into(), json!("submitted"));
                         sub.props.insert("submittedDateTime".into(), json!(due));
-                        sub.props
-                            .insert("submittedBy".into(), identity_set(Some((s, None))));
+                        sub.props.insert("submittedBy".into(), identity_set(Some((s, None))));
                     } else if i % 3 == 2 {
                         sub.props.insert("status".into(), json!("returned"));
                         sub.props.insert("submittedDateTime".into(), json!(due));
-                        sub.props
-                            .insert("submittedBy".into(), identity_set(Some((s, None))));
+                        sub.props.insert("submittedBy".into(), identity_set(Some((s, None))));
                         sub.props.insert("returnedDateTime".into(), json!(due));
-                        sub.props
-                            .insert("returnedBy".into(), identity_set(Some((teacher, None))));
+                        sub.props.insert("returnedBy".into(), identity_set(Some((teacher, None))));
                     }
                     a.submissions.push(sub);
                 }
             }
-            self.t
-                .class_assignments
-                .entry(class_id.to_string())
-                .or_default()
-                .push(id.clone());
+            self.t.class_assignments.entry(class_id.to_string()).or_default().push(id.clone());
             self.t.assignments.insert(id, a);
         }
     }
@@ -399,21 +347,10 @@ impl<'a> Ctx<'a> {
         // Baseline: changes recorded while seeding are part of the initial state, not deltas.
         self.t.changes.clear();
         self.t.skus = vec![
-            Sku {
-                sku_id: SKU_FACULTY.into(),
-                part: "STANDARDWOFFPACK_FACULTY".into(),
-                enabled: 500,
-            },
-            Sku {
-                sku_id: SKU_STUDENT.into(),
-                part: "STANDARDWOFFPACK_STUDENT".into(),
-                enabled: 1_000_000,
-            },
+            Sku { sku_id: SKU_FACULTY.into(), part: "STANDARDWOFFPACK_FACULTY".into(), enabled: 500 },
+            Sku { sku_id: SKU_STUDENT.into(), part: "STANDARDWOFFPACK_STUDENT".into(), enabled: 1_000_000 },
         ];
-        Built {
-            tenant: self.t,
-            demo: self.d,
-        }
+        Built { tenant: self.t, demo: self.d }
     }
 }
 
@@ -431,11 +368,7 @@ pub fn district(
 ) -> Built {
     let mut c = Ctx::new(key, name, domain);
     let admin = c.add_person("admin", 0, None, true);
-    let school_ids: Vec<String> = schools
-        .iter()
-        .enumerate()
-        .map(|(i, (n, l, h))| c.add_school(i, n, l, h))
-        .collect();
+    let school_ids: Vec<String> = schools.iter().enumerate().map(|(i, (n, l, h))| c.add_school(i, n, l, h)).collect();
     let nschools = school_ids.len().max(1);
     let teacher_ids: Vec<String> = (0..teachers)
         .map(|i| {
@@ -456,14 +389,7 @@ pub fn district(
     }
     // Students of school s are those with index % nschools == s.
     let by_school: Vec<Vec<String>> = (0..nschools)
-        .map(|s| {
-            student_ids
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i % nschools == s)
-                .map(|(_, id)| id.clone())
-                .collect()
-        })
+        .map(|s| student_ids.iter().enumerate().filter(|(i, _)| i % nschools == s).map(|(_, id)| id.clone()).collect())
         .collect();
     let list_classes = classes <= 200;
     for n in 0..classes {
@@ -471,15 +397,10 @@ pub fn district(
         let Some(school) = school_ids.get(s).cloned() else {
             break;
         };
-        let teachers_in_school: Vec<&String> = teacher_ids
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % nschools == s)
-            .map(|(_, t)| t)
-            .collect();
-        let Some(teacher) = teachers_in_school
-            .get((n / nschools) % teachers_in_school.len().max(1))
-            .map(|t| (*t).clone())
+        let teachers_in_school: Vec<&String> =
+            teacher_ids.iter().enumerate().filter(|(i, _)| i % nschools == s).map(|(_, t)| t).collect();
+        let Some(teacher) =
+            teachers_in_school.get((n / nschools) % teachers_in_school.len().max(1)).map(|t| (*t).clone())
         else {
             break;
         };
@@ -502,13 +423,7 @@ pub fn district(
     let gid = det_id(&format!("group/{key}/teachers"));
     let props = json!({"id": gid, "displayName": "All Teachers", "description": "All teaching staff", "groupTypes": [], "mail": null, "mailEnabled": false, "mailNickname": "allteachers", "securityEnabled": true, "visibility": null, "createdDateTime": c.created, "deletedDateTime": null});
     if let Value::Object(p) = props {
-        c.t.add_group(Group {
-            id: gid,
-            props: p,
-            members: teacher_ids.clone(),
-            owners: vec![admin],
-            class: None,
-        });
+        c.t.add_group(Group { id: gid, props: p, members: teacher_ids.clone(), owners: vec![admin], class: None });
     }
     c.finish()
 }
@@ -545,19 +460,9 @@ pub fn large_tenant(users: usize) -> Built {
     let teachers = (users / 30).max(1);
     let students = users.saturating_sub(teachers + 1);
     let schools_n = (users / 2000).clamp(1, 50);
-    let names: Vec<(String, String, String)> = (0..schools_n)
-        .map(|i| {
-            (
-                format!("Northwind School {}", i + 1),
-                "1".to_string(),
-                "12".to_string(),
-            )
-        })
-        .collect();
-    let refs: Vec<(&str, &str, &str)> = names
-        .iter()
-        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
-        .collect();
+    let names: Vec<(String, String, String)> =
+        (0..schools_n).map(|i| (format!("Northwind School {}", i + 1), "1".to_string(), "12".to_string())).collect();
+    let refs: Vec<(&str, &str, &str)> = names.iter().map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str())).collect();
     let classes = (students / 25).max(1);
     district(
         "northwind",
@@ -579,9 +484,6 @@ pub fn demo_app() -> App {
         redirect_uris: vec!["http://localhost/auth/callback".into()],
         certificate_der: None,
         any_loopback: true,
-        app_permissions: crate::DEFAULT_APP_PERMISSIONS
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        app_permissions: crate::DEFAULT_APP_PERMISSIONS.iter().map(|s| s.to_string()).collect(),
     }
 }

@@ -5,9 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Seconds and sub-second nanos since the Unix epoch.
 pub fn now() -> (u64, u32) {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     (d.as_secs(), d.subsec_nanos())
 }
 
@@ -35,10 +33,7 @@ fn civil(secs: u64) -> (i64, u32, u32, u64, u64, u64) {
 /// Graph entity timestamp: `2021-09-03T23:57:14.6088791Z`.
 pub fn iso_precise(secs: u64, nanos: u32) -> String {
     let (y, mo, d, h, mi, s) = civil(secs);
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:07}Z",
-        nanos / 100
-    )
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:07}Z", nanos / 100)
 }
 
 /// Graph timestamp without fraction: `2021-09-03T23:57:14Z`.
@@ -81,9 +76,7 @@ pub fn b64url(bytes: &[u8]) -> String {
 }
 
 pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s.trim_end_matches('='))
-        .ok()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok()
 }
 
 pub fn b64std(bytes: &[u8]) -> String {
@@ -91,9 +84,7 @@ pub fn b64std(bytes: &[u8]) -> String {
 }
 
 pub fn b64std_decode(s: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::STANDARD
-        .decode(s.trim())
-        .ok()
+    base64::engine::general_purpose::STANDARD.decode(s.trim()).ok()
 }
 
 /// Random opaque token (URL safe).
@@ -126,10 +117,7 @@ mod tests {
     fn formats() {
         assert_eq!(iso(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso(1_536_361_411), "2018-09-07T23:03:31Z");
-        assert_eq!(
-            iso_precise(951_782_400, 500_000_000),
-            "2000-02-29T00:00:00.5000000Z"
-        );
+        assert_eq!(iso_precise(951_782_400, 500_000_000), "2000-02-29T00:00:00.5000000Z");
         assert_eq!(det_id("a"), det_id("a"));
         assert_ne!(det_id("a"), det_id("b"));
     }

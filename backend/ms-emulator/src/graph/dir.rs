@@ -105,18 +105,9 @@ pub const USERS_READ_D: &[&str] = &[
     "Directory.ReadWrite.All",
     "Directory.AccessAsUser.All",
 ];
-pub const USERS_READ_A: &[&str] = &[
-    "User.Read.All",
-    "User.ReadWrite.All",
-    "User.ReadBasic.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
-const USERS_WRITE: &[&str] = &[
-    "User.ReadWrite.All",
-    "Directory.ReadWrite.All",
-    "Directory.AccessAsUser.All",
-];
+pub const USERS_READ_A: &[&str] =
+    &["User.Read.All", "User.ReadWrite.All", "User.ReadBasic.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+const USERS_WRITE: &[&str] = &["User.ReadWrite.All", "Directory.ReadWrite.All", "Directory.AccessAsUser.All"];
 const ME_READ: &[&str] = &[
     "User.Read",
     "User.ReadWrite",
@@ -137,18 +128,9 @@ const GROUP_READ: &[&str] = &[
     "Directory.ReadWrite.All",
     "Directory.AccessAsUser.All",
 ];
-const MEMBER_WRITE: &[&str] = &[
-    "GroupMember.ReadWrite.All",
-    "Group.ReadWrite.All",
-    "Directory.ReadWrite.All",
-    "Directory.AccessAsUser.All",
-];
-const FILES: &[&str] = &[
-    "Files.Read.All",
-    "Files.ReadWrite.All",
-    "Sites.Read.All",
-    "Sites.ReadWrite.All",
-];
+const MEMBER_WRITE: &[&str] =
+    &["GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All", "Directory.AccessAsUser.All"];
+const FILES: &[&str] = &["Files.Read.All", "Files.ReadWrite.All", "Sites.Read.All", "Sites.ReadWrite.All"];
 const FILES_W: &[&str] = &["Files.ReadWrite.All", "Sites.ReadWrite.All"];
 
 pub fn user_full(u: &User) -> Value {
@@ -172,14 +154,7 @@ pub fn user_default(u: &User) -> Value {
     for k in USER_DEFAULT {
         m.insert(
             (*k).to_string(),
-            u.props
-                .get(*k)
-                .cloned()
-                .unwrap_or(if *k == "businessPhones" {
-                    json!([])
-                } else {
-                    Value::Null
-                }),
+            u.props.get(*k).cloned().unwrap_or(if *k == "businessPhones" { json!([]) } else { Value::Null }),
         );
     }
     m.insert("id".into(), json!(u.id));
@@ -187,11 +162,7 @@ pub fn user_default(u: &User) -> Value {
 }
 
 fn user_view(u: &User, q: &Q) -> Value {
-    if q.select.is_some() {
-        user_full(u)
-    } else {
-        user_default(u)
-    }
+    if q.select.is_some() { user_full(u) } else { user_default(u) }
 }
 
 fn dir_user(u: &User) -> Value {
@@ -230,8 +201,7 @@ fn tenant<'a>(st: &'a Store, ctx: &Ctx) -> Result<&'a Tenant, GErr> {
 }
 
 fn tenant_mut<'a>(st: &'a mut Store, ctx: &Ctx) -> Result<&'a mut Tenant, GErr> {
-    st.tenant_mut(&ctx.tid)
-        .ok_or_else(|| GErr::not_found(&ctx.tid))
+    st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))
 }
 
 /// `me` or a user id/UPN.
@@ -247,12 +217,7 @@ fn ref_id(body: &Value) -> Result<String, GErr> {
     let s = body
         .get("@odata.id")
         .and_then(Value::as_str)
-        .ok_or_else(|| {
-            GErr::bad(
-                "Request_BadRequest",
-                "The request body must contain '@odata.id'.",
-            )
-        })?;
+        .ok_or_else(|| GErr::bad("Request_BadRequest", "The request body must contain '@odata.id'."))?;
     let s = s.trim_end_matches('/');
     let last = s.rsplit('/').next().unwrap_or_default();
     let last = last
@@ -263,15 +228,7 @@ fn ref_id(body: &Value) -> Result<String, GErr> {
     Ok(last.to_string())
 }
 
-pub fn route(
-    sh: &Shared,
-    req: &GReq,
-    ctx: &Ctx,
-    q: &Q,
-    m: &str,
-    tpl: &str,
-    p: &[String],
-) -> GResult {
+pub fn route(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, m: &str, tpl: &str, p: &[String]) -> GResult {
     match (m, tpl) {
         ("GET", "/me") | ("GET", "/users/{id}") => get_user(sh, req, ctx, q, tpl, p),
         ("PATCH", "/me") | ("PATCH", "/users/{id}") => patch_user(sh, req, ctx, tpl, p),
@@ -282,16 +239,10 @@ pub fn route(
         ("GET", "/users/delta") => users_delta(sh, req, ctx, q),
         ("GET", "/me/manager") | ("GET", "/users/{id}/manager") => manager(sh, req, ctx, tpl, p),
         ("PUT", "/users/{id}/manager/$ref") => set_manager(sh, req, ctx, p),
-        ("GET", "/me/photo/$value") | ("GET", "/users/{id}/photo/$value") => {
-            photo(sh, req, ctx, tpl, p, true)
-        }
+        ("GET", "/me/photo/$value") | ("GET", "/users/{id}/photo/$value") => photo(sh, req, ctx, tpl, p, true),
         ("GET", "/me/photo") | ("GET", "/users/{id}/photo") => photo(sh, req, ctx, tpl, p, false),
-        ("PUT", "/me/photo/$value") | ("PUT", "/users/{id}/photo/$value") => {
-            put_photo(sh, req, ctx, tpl, p)
-        }
-        ("POST", "/me/assignLicense") | ("POST", "/users/{id}/assignLicense") => {
-            assign_license(sh, req, ctx, tpl, p)
-        }
+        ("PUT", "/me/photo/$value") | ("PUT", "/users/{id}/photo/$value") => put_photo(sh, req, ctx, tpl, p),
+        ("POST", "/me/assignLicense") | ("POST", "/users/{id}/assignLicense") => assign_license(sh, req, ctx, tpl, p),
         ("GET", "/subscribedSkus") => subscribed_skus(sh, req, ctx, q),
         ("GET", "/organization") | ("GET", "/organization/{id}") => organization(sh, req, ctx, tpl),
         ("GET", "/me/memberOf")
@@ -311,13 +262,12 @@ pub fn route(
         ("POST", "/groups/{id}/members/$ref") | ("POST", "/groups/{id}/owners/$ref") => {
             add_member(sh, req, ctx, tpl, p)
         }
-        ("DELETE", "/groups/{id}/members/{id}/$ref")
-        | ("DELETE", "/groups/{id}/owners/{id}/$ref") => remove_member(sh, req, ctx, tpl, p),
+        ("DELETE", "/groups/{id}/members/{id}/$ref") | ("DELETE", "/groups/{id}/owners/{id}/$ref") => {
+            remove_member(sh, req, ctx, tpl, p)
+        }
         ("GET", "/servicePrincipals") => service_principals(sh, req, ctx, q),
         ("DELETE", "/servicePrincipals/{id}") => delete_sp(sh, req, ctx, p),
-        ("POST", "/me/sendMail") | ("POST", "/users/{id}/sendMail") => {
-            send_mail(sh, req, ctx, tpl, p)
-        }
+        ("POST", "/me/sendMail") | ("POST", "/users/{id}/sendMail") => send_mail(sh, req, ctx, tpl, p),
         ("GET", "/me/messages")
         | ("GET", "/users/{id}/messages")
         | ("GET", "/me/mailFolders/{id}/messages")
@@ -355,8 +305,7 @@ fn get_user(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) 
     if me {
         ctx.need(ME_READ, &[])?;
     } else {
-        let self_read = ctx.user.as_deref() == Some(key.as_str())
-            && ctx.has_any(&["User.Read", "User.ReadWrite"]);
+        let self_read = ctx.user.as_deref() == Some(key.as_str()) && ctx.has_any(&["User.Read", "User.ReadWrite"]);
         if !self_read {
             ctx.need(USERS_READ_D, USERS_READ_A)?;
         }
@@ -386,30 +335,19 @@ fn expand_options(req: &GReq, item: &str) -> Vec<(String, String)> {
     inner
         .split(';')
         .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| {
-            (
-                k.trim().trim_start_matches('$').to_ascii_lowercase(),
-                v.trim().to_string(),
-            )
-        })
+        .map(|(k, v)| (k.trim().trim_start_matches('$').to_ascii_lowercase(), v.trim().to_string()))
         .collect()
 }
 
 /// `manager` expansion; `$levels=max|N` follows the chain (cycle-safe), `$select` projects each level.
 fn manager_chain(t: &Tenant, u: &User, opts: &[(String, String)]) -> Option<Value> {
-    let levels = match opts
-        .iter()
-        .find(|(k, _)| k == "levels")
-        .map(|(_, v)| v.as_str())
-    {
+    let levels = match opts.iter().find(|(k, _)| k == "levels").map(|(_, v)| v.as_str()) {
         Some("max") => 1000,
         Some(n) => n.parse::<usize>().unwrap_or(1).clamp(1, 1000),
         None => 1,
     };
-    let select: Option<Vec<String>> = opts
-        .iter()
-        .find(|(k, _)| k == "select")
-        .map(|(_, v)| v.split(',').map(|s| s.trim().to_string()).collect());
+    let select: Option<Vec<String>> =
+        opts.iter().find(|(k, _)| k == "select").map(|(_, v)| v.split(',').map(|s| s.trim().to_string()).collect());
     let mut chain = vec![];
     let mut cur = u;
     let mut seen = vec![u.id.clone()];
@@ -442,15 +380,9 @@ fn list_users(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     ctx.need(USERS_READ_D, USERS_READ_A)?;
     // Properties only returned for a single user (user-list.md / query-parameters.md).
     if let Some(sel) = &q.select
-        && sel
-            .iter()
-            .any(|p| APP_ONLY_FORBIDDEN.contains(&p.as_str()) || p == "mailboxSettings")
+        && sel.iter().any(|p| APP_ONLY_FORBIDDEN.contains(&p.as_str()) || p == "mailboxSettings")
     {
-        return Err(GErr::new(
-            501,
-            "NotImplemented",
-            "This operation target is not yet supported.",
-        ));
+        return Err(GErr::new(501, "NotImplemented", "This operation target is not yet supported."));
     }
     if q.search.is_some() && !q.eventual {
         return Err(GErr::bad(
@@ -473,40 +405,20 @@ fn list_users(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
             .collect();
         return collection_page(sh, req, q, "users", page, offset, t.user_order.len());
     }
-    let all: Vec<Value> = t
-        .user_order
-        .iter()
-        .filter_map(|id| t.users.get(id))
-        .map(user_full)
-        .collect();
+    let all: Vec<Value> = t.user_order.iter().filter_map(|id| t.users.get(id)).map(user_full).collect();
     if q.filter.is_some() && q.orderby.is_some() && !q.advanced() {
-        return Err(GErr::bad(
-            "Request_UnsupportedQuery",
-            "Sorting not supported for current query.",
-        ));
+        return Err(GErr::bad("Request_UnsupportedQuery", "Sorting not supported for current query."));
     }
     let mut items = apply_filter(all, q, "User", USER_FILTERABLE, true)?;
     if let Some(s) = &q.search {
         let s = s.trim_matches('"');
         let (prop, val) = s.split_once(':').unwrap_or(("displayName", s));
         let val = val.to_lowercase();
-        items.retain(|v| {
-            v.get(prop)
-                .and_then(Value::as_str)
-                .is_some_and(|x| x.to_lowercase().contains(&val))
-        });
+        items.retain(|v| v.get(prop).and_then(Value::as_str).is_some_and(|x| x.to_lowercase().contains(&val)));
     }
     apply_orderby(&mut items, q);
     if q.select.is_none() {
-        items = items
-            .iter()
-            .map(|v| {
-                project(
-                    v,
-                    &Some(USER_DEFAULT.iter().map(|s| s.to_string()).collect()),
-                )
-            })
-            .collect();
+        items = items.iter().map(|v| project(v, &Some(USER_DEFAULT.iter().map(|s| s.to_string()).collect()))).collect();
     }
     collection(sh, req, q, "users", items, 100, 999)
 }
@@ -514,37 +426,20 @@ fn list_users(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
 fn count_users(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     ctx.need(USERS_READ_D, USERS_READ_A)?;
     if !q.eventual {
-        return Err(GErr::bad(
-            "Request_BadRequest",
-            "$count is not currently supported.",
-        ));
+        return Err(GErr::bad("Request_BadRequest", "$count is not currently supported."));
     }
     let st = sh.read();
     let t = tenant(&st, ctx)?;
-    let all: Vec<Value> = t
-        .user_order
-        .iter()
-        .filter_map(|id| t.users.get(id))
-        .map(user_full)
-        .collect();
-    let q2 = Q {
-        count: true,
-        ..q.clone()
-    };
+    let all: Vec<Value> = t.user_order.iter().filter_map(|id| t.users.get(id)).map(user_full).collect();
+    let q2 = Q { count: true, ..q.clone() };
     let n = apply_filter(all, &q2, "User", USER_FILTERABLE, true)?.len();
-    Ok(GResp::new(
-        200,
-        GBody::Text(n.to_string()),
-        req.header("client-request-id"),
-    ))
+    Ok(GResp::new(200, GBody::Text(n.to_string()), req.header("client-request-id")))
 }
 
 fn patch_user(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GResult {
     let (key, _) = target(ctx, tpl, p)?;
     let body = req.json_body()?;
-    let obj = body
-        .as_object()
-        .ok_or_else(|| GErr::bad("Request_BadRequest", "Invalid request body."))?;
+    let obj = body.as_object().ok_or_else(|| GErr::bad("Request_BadRequest", "Invalid request body."))?;
     let mut st = sh.write();
     let t = tenant_mut(&mut st, ctx)?;
     let uid = t.user_id(&key).ok_or_else(|| GErr::not_found(&key))?;
@@ -555,50 +450,27 @@ fn patch_user(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GR
             return Err(GErr::denied());
         }
         if obj.contains_key("passwordProfile")
-            && !ctx.has_any(&[
-                "User-PasswordProfile.ReadWrite.All",
-                "Directory.ReadWrite.All",
-            ])
+            && !ctx.has_any(&["User-PasswordProfile.ReadWrite.All", "Directory.ReadWrite.All"])
         {
             return Err(GErr::denied());
         }
     } else if is_self && !ctx.is_admin() {
-        ctx.need(
-            &[
-                "User.ReadWrite",
-                "User.ReadWrite.All",
-                "Directory.AccessAsUser.All",
-            ],
-            &[],
-        )?;
+        ctx.need(&["User.ReadWrite", "User.ReadWrite.All", "Directory.AccessAsUser.All"], &[])?;
         if obj.keys().any(|k| !SELF_EDITABLE.contains(&k.as_str())) {
             return Err(GErr::denied());
         }
     } else {
-        ctx.need(
-            &[
-                "User.ReadWrite.All",
-                "Directory.AccessAsUser.All",
-                "User.ReadWrite",
-            ],
-            &[],
-        )?;
+        ctx.need(&["User.ReadWrite.All", "Directory.AccessAsUser.All", "User.ReadWrite"], &[])?;
         if !ctx.is_admin() || (!is_self && !ctx.has_any(USERS_WRITE)) {
             return Err(GErr::denied());
         }
     }
     for k in obj.keys() {
         if READ_ONLY.contains(&k.as_str()) {
-            return Err(GErr::bad(
-                "Request_BadRequest",
-                format!("Property '{k}' is read-only and cannot be set."),
-            ));
+            return Err(GErr::bad("Request_BadRequest", format!("Property '{k}' is read-only and cannot be set.")));
         }
     }
-    if obj
-        .get("displayName")
-        .is_some_and(|v| v.as_str().is_none_or(str::is_empty))
-    {
+    if obj.get("displayName").is_some_and(|v| v.as_str().is_none_or(str::is_empty)) {
         return Err(GErr::bad(
             "Request_BadRequest",
             "Invalid value specified for property 'displayName' of resource 'User'.",
@@ -607,15 +479,10 @@ fn patch_user(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GR
     if let Some(Value::Array(ph)) = obj.get("businessPhones")
         && ph.len() > 1
     {
-        return Err(GErr::bad(
-            "Request_BadRequest",
-            "Only one business phone number can be set.",
-        ));
+        return Err(GErr::bad("Request_BadRequest", "Only one business phone number can be set."));
     }
     if let Some(upn) = obj.get("userPrincipalName").and_then(Value::as_str)
-        && t.upn_index
-            .get(&upn.to_lowercase())
-            .is_some_and(|x| *x != uid)
+        && t.upn_index.get(&upn.to_lowercase()).is_some_and(|x| *x != uid)
     {
         return Err(GErr::bad(
             "Request_BadRequest",
@@ -663,16 +530,8 @@ fn create_user(sh: &Shared, req: &GReq, ctx: &Ctx) -> GResult {
         return Err(GErr::denied());
     }
     let body = req.json_body()?;
-    let obj = body
-        .as_object()
-        .ok_or_else(|| GErr::bad("Request_BadRequest", "Invalid request body."))?;
-    for f in [
-        "accountEnabled",
-        "displayName",
-        "mailNickname",
-        "passwordProfile",
-        "userPrincipalName",
-    ] {
+    let obj = body.as_object().ok_or_else(|| GErr::bad("Request_BadRequest", "Invalid request body."))?;
+    for f in ["accountEnabled", "displayName", "mailNickname", "passwordProfile", "userPrincipalName"] {
         if obj.get(f).is_none_or(Value::is_null) {
             return Err(GErr::bad(
                 "Request_BadRequest",
@@ -680,27 +539,15 @@ fn create_user(sh: &Shared, req: &GReq, ctx: &Ctx) -> GResult {
             ));
         }
     }
-    let upn = obj
-        .get("userPrincipalName")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let upn = obj.get("userPrincipalName").and_then(Value::as_str).unwrap_or_default().to_string();
     let mut st = sh.write();
     let t = tenant_mut(&mut st, ctx)?;
-    let valid_chars = upn.split('@').next().is_some_and(|l| {
-        !l.is_empty()
-            && l.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c))
-    });
-    if !valid_chars
-        || !upn
-            .to_lowercase()
-            .ends_with(&format!("@{}", t.domain.to_lowercase()))
-    {
-        return Err(GErr::bad(
-            "Request_BadRequest",
-            "Property userPrincipalName is invalid.",
-        ));
+    let valid_chars = upn
+        .split('@')
+        .next()
+        .is_some_and(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c)));
+    if !valid_chars || !upn.to_lowercase().ends_with(&format!("@{}", t.domain.to_lowercase())) {
+        return Err(GErr::bad("Request_BadRequest", "Property userPrincipalName is invalid."));
     }
     if t.upn_index.contains_key(&upn.to_lowercase()) {
         return Err(GErr::bad(
@@ -711,14 +558,7 @@ fn create_user(sh: &Shared, req: &GReq, ctx: &Ctx) -> GResult {
     let id = new_id();
     let mut props = Map::new();
     for k in USER_DEFAULT {
-        props.insert(
-            (*k).to_string(),
-            if *k == "businessPhones" {
-                json!([])
-            } else {
-                Value::Null
-            },
-        );
+        props.insert((*k).to_string(), if *k == "businessPhones" { json!([]) } else { Value::Null });
     }
     props.insert("assignedLicenses".into(), json!([]));
     props.insert("userType".into(), json!("Member"));
@@ -726,30 +566,15 @@ fn create_user(sh: &Shared, req: &GReq, ctx: &Ctx) -> GResult {
     let mut password = String::new();
     for (k, v) in obj {
         if k == "passwordProfile" {
-            password = v
-                .get("password")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
+            password = v.get("password").and_then(Value::as_str).unwrap_or_default().to_string();
             continue;
         }
         props.insert(k.clone(), v.clone());
     }
     props.insert("id".into(), json!(id));
-    let u = User {
-        id,
-        props,
-        password,
-        photo: None,
-        manager: None,
-        wids: vec![DEFAULT_USER_ROLE.into()],
-        edu: None,
-    };
+    let u = User { id, props, password, photo: None, manager: None, wids: vec![DEFAULT_USER_ROLE.into()], edu: None };
     let mut out = Map::new();
-    out.insert(
-        "@odata.context".into(),
-        json!(context(sh, "users", &None, true)),
-    );
+    out.insert("@odata.context".into(), json!(context(sh, "users", &None, true)));
     if let Value::Object(m) = user_default(&u) {
         out.extend(m);
     }
@@ -759,65 +584,23 @@ fn create_user(sh: &Shared, req: &GReq, ctx: &Ctx) -> GResult {
 
 fn users_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     ctx.need(
-        &[
-            "User.Read.All",
-            "User.ReadWrite.All",
-            "Directory.Read.All",
-            "Directory.ReadWrite.All",
-        ],
-        &[
-            "User.Read.All",
-            "User.ReadWrite.All",
-            "Directory.Read.All",
-            "Directory.ReadWrite.All",
-        ],
+        &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+        &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
     )?;
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let select = q.select.clone();
-    let ids = |o: usize, n: usize| {
-        (
-            t.user_order.iter().skip(o).take(n).cloned().collect(),
-            t.user_order.len(),
-        )
-    };
-    let render = |id: &str| {
-        t.users.get(id).map(|u| {
-            if select.is_some() {
-                user_full(u)
-            } else {
-                user_default(u)
-            }
-        })
-    };
+    let ids = |o: usize, n: usize| (t.user_order.iter().skip(o).take(n).cloned().collect(), t.user_order.len());
+    let render = |id: &str| t.users.get(id).map(|u| if select.is_some() { user_full(u) } else { user_default(u) });
     let ctx_first = context(sh, "users", &None, false);
-    super::delta(
-        sh,
-        req,
-        q,
-        t,
-        "users",
-        Kind::User,
-        "/users/delta",
-        &ctx_first,
-        &ctx_first,
-        &ids,
-        &render,
-        true,
-    )
+    super::delta(sh, req, q, t, "users", Kind::User, "/users/delta", &ctx_first, &ctx_first, &ids, &render, true)
 }
 
 fn manager(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GResult {
     let (key, me) = target(ctx, tpl, p)?;
     if me {
         ctx.need(
-            &[
-                "User.Read",
-                "User.ReadBasic.All",
-                "User.Read.All",
-                "User.ReadWrite.All",
-                "Directory.Read.All",
-            ],
+            &["User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All"],
             &[],
         )?;
     } else {
@@ -826,16 +609,9 @@ fn manager(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GResu
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let u = t.find_user(&key).ok_or_else(|| GErr::not_found(&key))?;
-    let m = u
-        .manager
-        .as_ref()
-        .and_then(|m| t.users.get(m))
-        .ok_or_else(|| GErr::not_found("manager"))?;
+    let m = u.manager.as_ref().and_then(|m| t.users.get(m)).ok_or_else(|| GErr::not_found("manager"))?;
     let mut out = Map::new();
-    out.insert(
-        "@odata.context".into(),
-        json!(context(sh, "directoryObjects", &None, true)),
-    );
+    out.insert("@odata.context".into(), json!(context(sh, "directoryObjects", &None, true)));
     if let Value::Object(o) = dir_user(m) {
         out.extend(o);
     }
@@ -880,13 +656,9 @@ fn photo(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String], value: boo
     let u = t.find_user(&key).ok_or_else(|| GErr::not_found(&key))?;
     match (&u.photo, value) {
         (Some(bytes), true) => {
-            let mut r = GResp::new(
-                200,
-                GBody::Bytes(photo_type(bytes).into(), bytes.clone()),
-                req.header("client-request-id"),
-            );
-            r.headers
-                .push(("ETag".into(), format!("\"{:08X}\"", bytes.len())));
+            let mut r =
+                GResp::new(200, GBody::Bytes(photo_type(bytes).into(), bytes.clone()), req.header("client-request-id"));
+            r.headers.push(("ETag".into(), format!("\"{:08X}\"", bytes.len())));
             Ok(r)
         }
         (Some(bytes), false) => Ok(ok_json(
@@ -931,16 +703,10 @@ fn put_photo(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GRe
     if me {
         ctx.need(&["User.ReadWrite", "User.ReadWrite.All"], &[])?;
     } else {
-        ctx.need(
-            USERS_WRITE,
-            &["User.ReadWrite.All", "ProfilePhoto.ReadWrite.All"],
-        )?;
+        ctx.need(USERS_WRITE, &["User.ReadWrite.All", "ProfilePhoto.ReadWrite.All"])?;
     }
     if req.body.is_empty() {
-        return Err(GErr::bad(
-            "ErrorInvalidRequest",
-            "The request body is empty.",
-        ));
+        return Err(GErr::bad("ErrorInvalidRequest", "The request body is empty."));
     }
     let mut st = sh.write();
     let t = tenant_mut(&mut st, ctx)?;
@@ -953,26 +719,17 @@ fn put_photo(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GRe
 
 fn assign_license(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GResult {
     ctx.need(
-        &[
-            "LicenseAssignment.ReadWrite.All",
-            "User.ReadWrite.All",
-            "Directory.ReadWrite.All",
-        ],
-        &[
-            "LicenseAssignment.ReadWrite.All",
-            "User.ReadWrite.All",
-            "Directory.ReadWrite.All",
-        ],
+        &["LicenseAssignment.ReadWrite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"],
+        &["LicenseAssignment.ReadWrite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"],
     )?;
     if !ctx.app_only() && !ctx.is_admin() {
         return Err(GErr::denied());
     }
     let (key, _) = target(ctx, tpl, p)?;
     let body = req.json_body()?;
-    let (Some(add), Some(remove)) = (
-        body.get("addLicenses").and_then(Value::as_array),
-        body.get("removeLicenses").and_then(Value::as_array),
-    ) else {
+    let (Some(add), Some(remove)) =
+        (body.get("addLicenses").and_then(Value::as_array), body.get("removeLicenses").and_then(Value::as_array))
+    else {
         return Err(GErr::bad(
             "Request_BadRequest",
             "Invalid value specified for property 'addLicenses' or 'removeLicenses': both are required.",
@@ -982,11 +739,7 @@ fn assign_license(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -
     let t = tenant_mut(&mut st, ctx)?;
     let uid = t.user_id(&key).ok_or_else(|| GErr::not_found(&key))?;
     for a in add {
-        let sku = a
-            .get("skuId")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_lowercase();
+        let sku = a.get("skuId").and_then(Value::as_str).unwrap_or_default().to_lowercase();
         if !t.skus.iter().any(|s| s.sku_id == sku) {
             return Err(GErr::bad(
                 "Request_BadRequest",
@@ -1003,27 +756,11 @@ fn assign_license(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -
             "License assignment cannot be done for user with invalid usage location.",
         ));
     }
-    let mut lic: Vec<Value> = u
-        .props
-        .get("assignedLicenses")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let removes: Vec<String> = remove
-        .iter()
-        .filter_map(|r| r.as_str().map(str::to_lowercase))
-        .collect();
-    lic.retain(|l| {
-        !l.get("skuId")
-            .and_then(Value::as_str)
-            .is_some_and(|s| removes.contains(&s.to_lowercase()))
-    });
+    let mut lic: Vec<Value> = u.props.get("assignedLicenses").and_then(Value::as_array).cloned().unwrap_or_default();
+    let removes: Vec<String> = remove.iter().filter_map(|r| r.as_str().map(str::to_lowercase)).collect();
+    lic.retain(|l| !l.get("skuId").and_then(Value::as_str).is_some_and(|s| removes.contains(&s.to_lowercase())));
     for a in add {
-        let sku = a
-            .get("skuId")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_lowercase();
+        let sku = a.get("skuId").and_then(Value::as_str).unwrap_or_default().to_lowercase();
         lic.retain(|l| l.get("skuId").and_then(Value::as_str) != Some(sku.as_str()));
         lic.push(json!({"disabledPlans": a.get("disabledPlans").cloned().unwrap_or(json!([])), "skuId": sku}));
     }
@@ -1078,17 +815,8 @@ fn subscribed_skus(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
 
 fn organization(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str) -> GResult {
     ctx.need(
-        &[
-            "User.Read",
-            "Organization.Read.All",
-            "Directory.Read.All",
-            "User.Read.All",
-        ],
-        &[
-            "Organization.Read.All",
-            "Directory.Read.All",
-            "User.Read.All",
-        ],
+        &["User.Read", "Organization.Read.All", "Directory.Read.All", "User.Read.All"],
+        &["Organization.Read.All", "Directory.Read.All", "User.Read.All"],
     )?;
     let st = sh.read();
     let t = tenant(&st, ctx)?;
@@ -1122,30 +850,11 @@ fn role_obj(tid: &str, template: &str) -> Value {
 fn member_of(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) -> GResult {
     let (key, me) = target(ctx, tpl, p)?;
     if me {
-        ctx.need(
-            &[
-                "User.Read",
-                "GroupMember.Read.All",
-                "Group.Read.All",
-                "Directory.Read.All",
-                "User.Read.All",
-            ],
-            &[],
-        )?;
+        ctx.need(&["User.Read", "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All", "User.Read.All"], &[])?;
     } else {
         ctx.need(
-            &[
-                "GroupMember.Read.All",
-                "Group.Read.All",
-                "Directory.Read.All",
-                "User.Read.All",
-            ],
-            &[
-                "GroupMember.Read.All",
-                "Group.Read.All",
-                "Directory.Read.All",
-                "User.Read.All",
-            ],
+            &["GroupMember.Read.All", "Group.Read.All", "Directory.Read.All", "User.Read.All"],
+            &["GroupMember.Read.All", "Group.Read.All", "Directory.Read.All", "User.Read.All"],
         )?;
     }
     let st = sh.read();
@@ -1158,12 +867,7 @@ fn member_of(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String])
         .filter(|g| g.members.contains(&u.id))
         .map(|g| typed("#microsoft.graph.group", group_full(g)))
         .collect();
-    items.extend(
-        u.wids
-            .iter()
-            .filter(|w| *w != DEFAULT_USER_ROLE)
-            .map(|w| role_obj(&t.id, w)),
-    );
+    items.extend(u.wids.iter().filter(|w| *w != DEFAULT_USER_ROLE).map(|w| role_obj(&t.id, w)));
     let items = apply_filter(items, q, "DirectoryObject", &[], false)?;
     collection(sh, req, q, "directoryObjects", items, 100, 999)
 }
@@ -1232,12 +936,7 @@ fn list_groups(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     ctx.need(GROUP_READ, GROUP_READ)?;
     let st = sh.read();
     let t = tenant(&st, ctx)?;
-    let all: Vec<Value> = t
-        .group_order
-        .iter()
-        .filter_map(|g| t.groups.get(g))
-        .map(group_full)
-        .collect();
+    let all: Vec<Value> = t.group_order.iter().filter_map(|g| t.groups.get(g)).map(group_full).collect();
     let mut items = apply_filter(all, q, "Group", GROUP_FILTERABLE, true)?;
     apply_orderby(&mut items, q);
     collection(sh, req, q, "groups", items, 100, 999)
@@ -1258,22 +957,11 @@ fn can_manage_group(ctx: &Ctx, g: &Group) -> bool {
 
 fn patch_group(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
     ctx.need(
-        &[
-            "Group.ReadWrite.All",
-            "Directory.ReadWrite.All",
-            "GroupMember.ReadWrite.All",
-            "Directory.AccessAsUser.All",
-        ],
-        &[
-            "Group.ReadWrite.All",
-            "Directory.ReadWrite.All",
-            "GroupMember.ReadWrite.All",
-        ],
+        &["Group.ReadWrite.All", "Directory.ReadWrite.All", "GroupMember.ReadWrite.All", "Directory.AccessAsUser.All"],
+        &["Group.ReadWrite.All", "Directory.ReadWrite.All", "GroupMember.ReadWrite.All"],
     )?;
     let body = req.json_body()?;
-    let obj = body
-        .as_object()
-        .ok_or_else(|| GErr::bad("Request_BadRequest", "Invalid request body."))?;
+    let obj = body.as_object().ok_or_else(|| GErr::bad("Request_BadRequest", "Invalid request body."))?;
     let id = p.first().cloned().unwrap_or_default();
     let mut st = sh.write();
     let t = tenant_mut(&mut st, ctx)?;
@@ -1283,12 +971,8 @@ fn patch_group(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
     }
     let mut add = vec![];
     if let Some(binds) = obj.get("members@odata.bind") {
-        let arr = binds.as_array().ok_or_else(|| {
-            GErr::bad(
-                "Request_BadRequest",
-                "Invalid value for members@odata.bind.",
-            )
-        })?;
+        let arr =
+            binds.as_array().ok_or_else(|| GErr::bad("Request_BadRequest", "Invalid value for members@odata.bind."))?;
         if arr.len() > 20 {
             return Err(GErr::bad(
                 "Request_BadRequest",
@@ -1339,23 +1023,13 @@ fn group_members(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[Stri
     let transitive = tpl.contains("/transitiveMembers");
     if let Some(c) = &cast {
         if c != "microsoft.graph.user" && c != "microsoft.graph.group" {
-            return Err(GErr::bad(
-                "Request_BadRequest",
-                format!("Unsupported cast '{c}'."),
-            ));
+            return Err(GErr::bad("Request_BadRequest", format!("Unsupported cast '{c}'.")));
         }
         if transitive && q.count && !q.eventual {
-            return Err(GErr::bad(
-                "Request_BadRequest",
-                "$count is not currently supported.",
-            ));
+            return Err(GErr::bad("Request_BadRequest", "$count is not currently supported."));
         }
     }
-    let mut ids: Vec<String> = if tpl.contains("/owners") {
-        g.owners.clone()
-    } else {
-        g.members.clone()
-    };
+    let mut ids: Vec<String> = if tpl.contains("/owners") { g.owners.clone() } else { g.members.clone() };
     if transitive {
         // Breadth-first over nested groups, without duplicates.
         let mut i = 0;
@@ -1373,11 +1047,10 @@ fn group_members(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[Stri
     let items: Vec<Value> = ids
         .iter()
         .filter_map(|m| {
-            t.users.get(m).map(dir_user).or_else(|| {
-                t.groups
-                    .get(m)
-                    .map(|g| typed("#microsoft.graph.group", group_full(g)))
-            })
+            t.users
+                .get(m)
+                .map(dir_user)
+                .or_else(|| t.groups.get(m).map(|g| typed("#microsoft.graph.group", group_full(g))))
         })
         .filter(|v| match cast.as_deref() {
             Some(c) => v.get("@odata.type").and_then(Value::as_str) == Some(&format!("#{c}")),
@@ -1412,11 +1085,7 @@ fn add_member(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GR
     let Some(g) = t.groups.get_mut(&id) else {
         return Err(GErr::not_found(&id));
     };
-    let list = if owners {
-        &mut g.owners
-    } else {
-        &mut g.members
-    };
+    let list = if owners { &mut g.owners } else { &mut g.members };
     if list.contains(&uid) {
         let prop = if owners { "owners" } else { "members" };
         return Err(GErr::bad(
@@ -1448,11 +1117,7 @@ fn remove_member(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) ->
     let Some(g) = t.groups.get_mut(&id) else {
         return Err(GErr::not_found(&id));
     };
-    let list = if owners {
-        &mut g.owners
-    } else {
-        &mut g.members
-    };
+    let list = if owners { &mut g.owners } else { &mut g.members };
     let before = list.len();
     list.retain(|m| *m != uid);
     if list.len() == before {
@@ -1481,35 +1146,21 @@ fn service_principals(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     let mut sps: Vec<(&String, &String)> = t.service_principals.iter().collect();
     sps.sort();
     for (client, sp) in sps {
-        let name = st
-            .apps
-            .get(client)
-            .map(|a| a.display_name.clone())
-            .unwrap_or_default();
+        let name = st.apps.get(client).map(|a| a.display_name.clone()).unwrap_or_default();
         items.push(json!({"id": sp, "appId": client, "displayName": name, "accountEnabled": true, "servicePrincipalType": "Application", "appOwnerOrganizationId": null, "appRoles": [], "tags": ["WindowsAzureActiveDirectoryIntegratedApp"]}));
     }
     let items = apply_filter(
         items,
         q,
         "ServicePrincipal",
-        &[
-            "appId",
-            "displayName",
-            "id",
-            "servicePrincipalType",
-            "tags",
-            "accountEnabled",
-        ],
+        &["appId", "displayName", "id", "servicePrincipalType", "tags", "accountEnabled"],
         true,
     )?;
     collection(sh, req, q, "servicePrincipals", items, 100, 999)
 }
 
 fn delete_sp(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
-    ctx.need(
-        &["Application.ReadWrite.All", "Directory.AccessAsUser.All"],
-        &["Application.ReadWrite.All"],
-    )?;
+    ctx.need(&["Application.ReadWrite.All", "Directory.AccessAsUser.All"], &["Application.ReadWrite.All"])?;
     if !ctx.app_only() && !ctx.is_admin() {
         return Err(GErr::denied());
     }
@@ -1534,10 +1185,7 @@ fn addresses(v: Option<&Value>) -> Vec<String> {
         .into_iter()
         .flatten()
         .filter_map(|r| {
-            r.get("emailAddress")
-                .and_then(|e| e.get("address"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
+            r.get("emailAddress").and_then(|e| e.get("address")).and_then(Value::as_str).map(str::to_string)
         })
         .collect()
 }
@@ -1545,28 +1193,16 @@ fn addresses(v: Option<&Value>) -> Vec<String> {
 fn send_mail(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GResult {
     let (key, me) = target(ctx, tpl, p)?;
     ctx.need(&["Mail.Send"], &["Mail.Send"])?;
-    let ct = req
-        .header("content-type")
-        .unwrap_or("application/json")
-        .to_ascii_lowercase();
+    let ct = req.header("content-type").unwrap_or("application/json").to_ascii_lowercase();
     let message = if ct.starts_with("text/plain") {
-        let raw =
-            b64std_decode(std::str::from_utf8(&req.body).unwrap_or_default()).ok_or_else(|| {
-                GErr::bad(
-                    "ErrorMimeContentInvalidBase64String",
-                    "Invalid base64 string for MIME content.",
-                )
-            })?;
+        let raw = b64std_decode(std::str::from_utf8(&req.body).unwrap_or_default()).ok_or_else(|| {
+            GErr::bad("ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.")
+        })?;
         let text = String::from_utf8_lossy(&raw).to_string();
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .or_else(|| text.split_once("\n\n"))
-            .unwrap_or((&text, ""));
+        let (head, body) = text.split_once("\r\n\r\n").or_else(|| text.split_once("\n\n")).unwrap_or((&text, ""));
         let h = |n: &str| {
             head.lines().find_map(|l| {
-                l.split_once(':')
-                    .filter(|(k, _)| k.trim().eq_ignore_ascii_case(n))
-                    .map(|(_, v)| v.trim().to_string())
+                l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case(n)).map(|(_, v)| v.trim().to_string())
             })
         };
         let to: Vec<Value> = h("To")
@@ -1578,12 +1214,9 @@ fn send_mail(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GRe
         json!({"subject": h("Subject").unwrap_or_default(), "body": {"contentType": "text", "content": body}, "toRecipients": to})
     } else {
         let b = req.json_body()?;
-        b.get("message").cloned().ok_or_else(|| {
-            GErr::bad(
-                "ErrorInvalidRequest",
-                "The 'message' parameter is required.",
-            )
-        })?
+        b.get("message")
+            .cloned()
+            .ok_or_else(|| GErr::bad("ErrorInvalidRequest", "The 'message' parameter is required."))?
     };
     let save = !req
         .json_body()
@@ -1592,26 +1225,13 @@ fn send_mail(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GRe
         .is_some_and(|v| v == json!(false) || v == json!("false"));
     let mut st = sh.write();
     let t = tenant(&st, ctx)?;
-    let sender = t.find_user(&key).ok_or_else(|| {
-        GErr::new(
-            404,
-            "ErrorInvalidUser",
-            format!("The requested user '{key}' is invalid."),
-        )
-    })?;
+    let sender = t
+        .find_user(&key)
+        .ok_or_else(|| GErr::new(404, "ErrorInvalidUser", format!("The requested user '{key}' is invalid.")))?;
     if !ctx.app_only() && !me && ctx.user.as_deref() != Some(sender.id.as_str()) {
-        return Err(GErr::new(
-            403,
-            "ErrorAccessDenied",
-            "Access is denied. Check credentials and try again.",
-        ));
+        return Err(GErr::new(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."));
     }
-    let from_addr = sender
-        .props
-        .get("mail")
-        .and_then(Value::as_str)
-        .unwrap_or(sender.upn())
-        .to_string();
+    let from_addr = sender.props.get("mail").and_then(Value::as_str).unwrap_or(sender.upn()).to_string();
     let from_name = sender.display_name().to_string();
     let sender_id = sender.id.clone();
     let mut rcpts = addresses(message.get("toRecipients"));
@@ -1625,37 +1245,21 @@ fn send_mail(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GRe
     }
     let now = iso(now_secs());
     let mut msg = message.as_object().cloned().unwrap_or_default();
-    msg.insert(
-        "from".into(),
-        json!({"emailAddress": {"name": from_name, "address": from_addr}}),
-    );
-    msg.insert(
-        "sender".into(),
-        json!({"emailAddress": {"name": from_name, "address": from_addr}}),
-    );
+    msg.insert("from".into(), json!({"emailAddress": {"name": from_name, "address": from_addr}}));
+    msg.insert("sender".into(), json!({"emailAddress": {"name": from_name, "address": from_addr}}));
     msg.insert("sentDateTime".into(), json!(now));
     msg.insert("receivedDateTime".into(), json!(now));
     msg.insert(
         "hasAttachments".into(),
-        json!(
-            msg.get("attachments")
-                .and_then(Value::as_array)
-                .is_some_and(|a| !a.is_empty())
-        ),
+        json!(msg.get("attachments").and_then(Value::as_array).is_some_and(|a| !a.is_empty())),
     );
-    msg.insert(
-        "internetMessageId".into(),
-        json!(format!("<{}@emulator.local>", new_id())),
-    );
+    msg.insert("internetMessageId".into(), json!(format!("<{}@emulator.local>", new_id())));
     msg.insert("isRead".into(), json!(false));
     for r in rcpts {
         let mut m = msg.clone();
         m.insert("id".into(), json!(random_token(24)));
         m.insert("parentFolderId".into(), json!("inbox"));
-        let key = st
-            .find_upn(&r)
-            .map(|(_, u)| u.id.clone())
-            .unwrap_or_else(|| r.to_lowercase());
+        let key = st.find_upn(&r).map(|(_, u)| u.id.clone()).unwrap_or_else(|| r.to_lowercase());
         st.mailboxes.entry(key).or_default().push(Value::Object(m));
     }
     if save {
@@ -1663,10 +1267,7 @@ fn send_mail(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GRe
         m.insert("id".into(), json!(random_token(24)));
         m.insert("parentFolderId".into(), json!("sentitems"));
         m.insert("isRead".into(), json!(true));
-        st.mailboxes
-            .entry(sender_id)
-            .or_default()
-            .push(Value::Object(m));
+        st.mailboxes.entry(sender_id).or_default().push(Value::Object(m));
     }
     Ok(no_content(req, 202))
 }
@@ -1679,40 +1280,20 @@ fn messages(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) 
     )?;
     let st = sh.read();
     let t = tenant(&st, ctx)?;
-    let u = t.find_user(&key).ok_or_else(|| {
-        GErr::new(
-            404,
-            "ErrorInvalidUser",
-            format!("The requested user '{key}' is invalid."),
-        )
-    })?;
+    let u = t
+        .find_user(&key)
+        .ok_or_else(|| GErr::new(404, "ErrorInvalidUser", format!("The requested user '{key}' is invalid.")))?;
     if !ctx.app_only() && !me && ctx.user.as_deref() != Some(u.id.as_str()) {
-        return Err(GErr::new(
-            403,
-            "ErrorAccessDenied",
-            "Access is denied. Check credentials and try again.",
-        ));
+        return Err(GErr::new(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."));
     }
-    let folder = if tpl.contains("mailFolders") {
-        p.last().map(|f| f.to_lowercase())
-    } else {
-        None
-    };
+    let folder = if tpl.contains("mailFolders") { p.last().map(|f| f.to_lowercase()) } else { None };
     let mut items: Vec<Value> = st.mailboxes.get(&u.id).cloned().unwrap_or_default();
     if let Some(f) = folder {
         items.retain(|m| m.get("parentFolderId").and_then(Value::as_str) == Some(f.as_str()));
     }
     items.reverse();
     let items = apply_filter(items, q, "Message", &[], false)?;
-    collection(
-        sh,
-        req,
-        q,
-        &format!("users('{}')/messages", u.id),
-        items,
-        10,
-        1000,
-    )
+    collection(sh, req, q, &format!("users('{}')/messages", u.id), items, 10, 1000)
 }
 
 // ---------------------------------------------------------------- drive
@@ -1737,11 +1318,7 @@ fn root_item(sh: &Shared, t: &Tenant, gid: &str) -> Value {
     let children = t
         .drive_items
         .get(gid)
-        .map(|v| {
-            v.iter()
-                .filter(|i| i.get("_parent").and_then(Value::as_str) == Some("root"))
-                .count()
-        })
+        .map(|v| v.iter().filter(|i| i.get("_parent").and_then(Value::as_str) == Some("root")).count())
         .unwrap_or(0);
     json!({"id": format!("root-{}", &gid[..8.min(gid.len())]), "name": "root", "root": {}, "folder": {"childCount": children}, "size": 0,
         "webUrl": format!("{}/sites/{}/Shared%20Documents", sh.base_url, gid), "createdDateTime": "2025-08-01T00:00:00Z", "lastModifiedDateTime": "2025-08-01T00:00:00Z",
@@ -1752,8 +1329,7 @@ fn root_item(sh: &Shared, t: &Tenant, gid: &str) -> Value {
 fn drive_target(t: &Tenant, tpl: &str, p: &[String]) -> Result<String, GErr> {
     let first = p.first().cloned().unwrap_or_default();
     if tpl.starts_with("/drives/") {
-        group_of_drive(t, &first)
-            .ok_or_else(|| GErr::new(404, "itemNotFound", "The requested drive was not found."))
+        group_of_drive(t, &first).ok_or_else(|| GErr::new(404, "itemNotFound", "The requested drive was not found."))
     } else if t.groups.contains_key(&first) {
         Ok(first)
     } else {
@@ -1762,10 +1338,7 @@ fn drive_target(t: &Tenant, tpl: &str, p: &[String]) -> Result<String, GErr> {
 }
 
 fn drive_access(ctx: &Ctx, t: &Tenant, gid: &str, write: bool) -> Result<(), GErr> {
-    ctx.need(
-        if write { FILES_W } else { FILES },
-        if write { FILES_W } else { FILES },
-    )?;
+    ctx.need(if write { FILES_W } else { FILES }, if write { FILES_W } else { FILES })?;
     if !ctx.app_only() {
         let g = t.groups.get(gid).ok_or_else(|| GErr::not_found(gid))?;
         let u = ctx.user.clone().unwrap_or_default();
@@ -1796,13 +1369,7 @@ fn drive_get(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String])
         ));
     }
     if tpl.ends_with("/root") {
-        return Ok(entity(
-            sh,
-            req,
-            "drives('x')/root",
-            q,
-            root_item(sh, t, &gid),
-        ));
+        return Ok(entity(sh, req, "drives('x')/root", q, root_item(sh, t, &gid)));
     }
     let parent = if tpl.contains("/root/children") {
         Some("root".to_string())
@@ -1812,16 +1379,8 @@ fn drive_get(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String])
         None
     };
     if let Some(parent) = parent {
-        if parent != "root"
-            && !items
-                .iter()
-                .any(|i| i.get("id").and_then(Value::as_str) == Some(parent.as_str()))
-        {
-            return Err(GErr::new(
-                404,
-                "itemNotFound",
-                "The resource could not be found.",
-            ));
+        if parent != "root" && !items.iter().any(|i| i.get("id").and_then(Value::as_str) == Some(parent.as_str())) {
+            return Err(GErr::new(404, "itemNotFound", "The resource could not be found."));
         }
         let list: Vec<Value> = items
             .iter()
@@ -1836,24 +1395,14 @@ fn drive_get(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String])
         .find(|i| i.get("id").and_then(Value::as_str) == Some(id.as_str()))
         .ok_or_else(|| GErr::new(404, "itemNotFound", "The resource could not be found."))?;
     if tpl.ends_with("/content") {
-        let bytes = item
-            .get("_content")
-            .and_then(Value::as_str)
-            .and_then(b64std_decode)
-            .unwrap_or_default();
+        let bytes = item.get("_content").and_then(Value::as_str).and_then(b64std_decode).unwrap_or_default();
         return Ok(GResp::new(
             200,
             GBody::Bytes("application/octet-stream".into(), bytes),
             req.header("client-request-id"),
         ));
     }
-    Ok(entity(
-        sh,
-        req,
-        "drives('x')/items",
-        q,
-        strip_internal(item),
-    ))
+    Ok(entity(sh, req, "drives('x')/items", q, strip_internal(item)))
 }
 
 pub fn new_drive_item(
@@ -1865,10 +1414,7 @@ pub fn new_drive_item(
     content: Option<&[u8]>,
     by: Option<(&str, &str)>,
 ) -> Value {
-    let id = format!(
-        "01{}",
-        random_token(24).to_uppercase().replace(['-', '_'], "X")
-    );
+    let id = format!("01{}", random_token(24).to_uppercase().replace(['-', '_'], "X"));
     let now = iso(now_secs());
     let by = by
         .map(|(i, n)| json!({"user": {"id": i, "displayName": n}}))
@@ -1880,24 +1426,15 @@ pub fn new_drive_item(
         if folder {
             o.insert("folder".into(), json!({"childCount": 0}));
         } else {
-            o.insert(
-                "file".into(),
-                json!({"mimeType": "application/octet-stream"}),
-            );
-            o.insert(
-                "_content".into(),
-                json!(b64std(content.unwrap_or_default())),
-            );
+            o.insert("file".into(), json!({"mimeType": "application/octet-stream"}));
+            o.insert("_content".into(), json!(b64std(content.unwrap_or_default())));
         }
     }
     v
 }
 
 fn by_user(t: &Tenant, ctx: &Ctx) -> Option<(String, String)> {
-    ctx.user
-        .as_ref()
-        .and_then(|u| t.users.get(u))
-        .map(|u| (u.id.clone(), u.display_name().to_string()))
+    ctx.user.as_ref().and_then(|u| t.users.get(u)).map(|u| (u.id.clone(), u.display_name().to_string()))
 }
 
 fn drive_put(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GResult {
@@ -1911,21 +1448,11 @@ fn drive_put(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GRe
     let (parent, name) = if tpl.contains("/root/{id}/content") {
         ("root".to_string(), p.get(1).cloned().unwrap_or_default())
     } else if tpl.ends_with("/{id}/{id}/content") {
-        (
-            p.get(1).cloned().unwrap_or_default(),
-            p.get(2).cloned().unwrap_or_default(),
-        )
+        (p.get(1).cloned().unwrap_or_default(), p.get(2).cloned().unwrap_or_default())
     } else {
         let id = p.get(1).cloned().unwrap_or_default();
-        let Some(item) = items
-            .iter_mut()
-            .find(|i| i.get("id").and_then(Value::as_str) == Some(id.as_str()))
-        else {
-            return Err(GErr::new(
-                404,
-                "itemNotFound",
-                "The resource could not be found.",
-            ));
+        let Some(item) = items.iter_mut().find(|i| i.get("id").and_then(Value::as_str) == Some(id.as_str())) else {
+            return Err(GErr::new(404, "itemNotFound", "The resource could not be found."));
         };
         if let Some(o) = item.as_object_mut() {
             o.insert("_content".into(), json!(b64std(&req.body)));
@@ -1936,16 +1463,11 @@ fn drive_put(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GRe
         return Ok(ok_json(req, 200, v));
     };
     if parent != "root"
-        && !items.iter().any(|i| {
-            i.get("id").and_then(Value::as_str) == Some(parent.as_str())
-                && i.get("folder").is_some()
-        })
+        && !items
+            .iter()
+            .any(|i| i.get("id").and_then(Value::as_str) == Some(parent.as_str()) && i.get("folder").is_some())
     {
-        return Err(GErr::new(
-            404,
-            "itemNotFound",
-            "The resource could not be found.",
-        ));
+        return Err(GErr::new(404, "itemNotFound", "The resource could not be found."));
     }
     if let Some(existing) = items.iter_mut().find(|i| {
         i.get("_parent").and_then(Value::as_str) == Some(parent.as_str())
@@ -1984,25 +1506,14 @@ fn drive_mkdir(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> G
     let gid = drive_target(t, tpl, p)?;
     drive_access(ctx, t, &gid, true)?;
     let by = by_user(t, ctx);
-    let parent = if tpl.contains("/root/") {
-        "root".to_string()
-    } else {
-        p.get(1).cloned().unwrap_or_default()
-    };
+    let parent = if tpl.contains("/root/") { "root".to_string() } else { p.get(1).cloned().unwrap_or_default() };
     let items = t.drive_items.entry(gid.clone()).or_default();
     if items.iter().any(|i| {
         i.get("_parent").and_then(Value::as_str) == Some(parent.as_str())
             && i.get("name").and_then(Value::as_str) == Some(name.as_str())
-    }) && body
-        .get("@microsoft.graph.conflictBehavior")
-        .and_then(Value::as_str)
-        == Some("fail")
+    }) && body.get("@microsoft.graph.conflictBehavior").and_then(Value::as_str) == Some("fail")
     {
-        return Err(GErr::new(
-            409,
-            "nameAlreadyExists",
-            "The specified item name already exists.",
-        ));
+        return Err(GErr::new(409, "nameAlreadyExists", "The specified item name already exists."));
     }
     let item = new_drive_item(
         sh,
@@ -2021,33 +1532,17 @@ fn drive_mkdir(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> G
 // ---------------------------------------------------------------- conversations
 
 fn default_conversation(t: &Tenant, g: &Group) -> Value {
-    let name = g
-        .props
-        .get("displayName")
-        .and_then(Value::as_str)
-        .unwrap_or("the class");
-    let teacher = g
-        .owners
-        .first()
-        .and_then(|o| t.users.get(o))
-        .map(|u| u.display_name().to_string())
-        .unwrap_or_default();
+    let name = g.props.get("displayName").and_then(Value::as_str).unwrap_or("the class");
+    let teacher =
+        g.owners.first().and_then(|o| t.users.get(o)).map(|u| u.display_name().to_string()).unwrap_or_default();
     json!({"id": det_id(&format!("conv/{}", g.id)), "topic": format!("Welcome to {name}"), "hasAttachments": false,
         "lastDeliveredDateTime": "2025-09-01T08:00:00Z", "uniqueSenders": [teacher], "preview": format!("Welcome to {name}! Please check the assignments tab.")})
 }
 
 fn conversations(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GResult {
     ctx.need(
-        &[
-            "Group.Read.All",
-            "Group.ReadWrite.All",
-            "Directory.Read.All",
-        ],
-        &[
-            "Group.Read.All",
-            "Group.ReadWrite.All",
-            "Directory.Read.All",
-        ],
+        &["Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All"],
+        &["Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All"],
     )?;
     let st = sh.read();
     let t = tenant(&st, ctx)?;
@@ -2056,15 +1551,7 @@ fn conversations(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GRe
     let mut items = vec![default_conversation(t, g)];
     items.extend(t.conversations.get(&id).cloned().unwrap_or_default());
     items.reverse();
-    collection(
-        sh,
-        req,
-        q,
-        &format!("groups('{id}')/conversations"),
-        items,
-        100,
-        999,
-    )
+    collection(sh, req, q, &format!("groups('{id}')/conversations"), items, 100, 999)
 }
 
 fn post_conversation(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
@@ -2081,9 +1568,7 @@ fn post_conversation(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResul
     if !t.groups.contains_key(&id) {
         return Err(GErr::not_found(&id));
     }
-    let sender = by_user(t, ctx)
-        .map(|(_, n)| n)
-        .unwrap_or_else(|| "EduGraph".into());
+    let sender = by_user(t, ctx).map(|(_, n)| n).unwrap_or_else(|| "EduGraph".into());
     let preview = body
         .pointer("/threads/0/posts/0/body/content")
         .and_then(Value::as_str)
@@ -2092,18 +1577,12 @@ fn post_conversation(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResul
         .take(255)
         .collect::<String>();
     let c = json!({"id": random_token(30), "topic": topic, "hasAttachments": false, "lastDeliveredDateTime": iso(now_secs()), "uniqueSenders": [sender], "preview": preview});
-    t.conversations
-        .entry(id.clone())
-        .or_default()
-        .push(c.clone());
+    t.conversations.entry(id.clone()).or_default().push(c.clone());
     let mut out = c;
     if let Some(o) = out.as_object_mut() {
         o.insert(
             "@odata.context".into(),
-            json!(format!(
-                "{}/v1.0/$metadata#groups('{id}')/conversations/$entity",
-                sh.graph_base()
-            )),
+            json!(format!("{}/v1.0/$metadata#groups('{id}')/conversations/$entity", sh.graph_base())),
         );
     }
     Ok(ok_json(req, 201, out))
@@ -2116,11 +1595,7 @@ pub fn userinfo(sh: &Shared, req: &GReq) -> GResp {
     match authenticate(sh, req) {
         Ok(ctx) => {
             let st = sh.read();
-            match ctx
-                .user
-                .as_ref()
-                .and_then(|u| st.tenant(&ctx.tid).and_then(|t| t.users.get(u)))
-            {
+            match ctx.user.as_ref().and_then(|u| st.tenant(&ctx.tid).and_then(|t| t.users.get(u))) {
                 Some(u) => ok_json(
                     req,
                     200,
@@ -2128,12 +1603,9 @@ pub fn userinfo(sh: &Shared, req: &GReq) -> GResp {
                     "family_name": u.props.get("surname"), "given_name": u.props.get("givenName"), "picture": format!("{}/v1.0/me/photo/$value", sh.graph_base()),
                     "email": u.props.get("mail")}),
                 ),
-                None => GResp::error(
-                    401,
-                    "InvalidAuthenticationToken",
-                    "The token is not a user token.",
-                    crid.as_deref(),
-                ),
+                None => {
+                    GResp::error(401, "InvalidAuthenticationToken", "The token is not a user token.", crid.as_deref())
+                }
             }
         }
         Err(e) => {

@@ -3,24 +3,12 @@
 use super::dir::{drive_id, new_drive_item};
 use super::*;
 
-const EDU_D: &[&str] = &[
-    "EduRoster.ReadBasic",
-    "EduRoster.Read",
-    "EduRoster.ReadWrite",
-];
-const EDU_A: &[&str] = &[
-    "EduRoster.ReadBasic.All",
-    "EduRoster.Read.All",
-    "EduRoster.ReadWrite.All",
-];
+const EDU_D: &[&str] = &["EduRoster.ReadBasic", "EduRoster.Read", "EduRoster.ReadWrite"];
+const EDU_A: &[&str] = &["EduRoster.ReadBasic.All", "EduRoster.Read.All", "EduRoster.ReadWrite.All"];
 const EDU_A_FULL: &[&str] = &["EduRoster.Read.All", "EduRoster.ReadWrite.All"];
 const EDU_W_A: &[&str] = &["EduRoster.ReadWrite.All"];
-const ASG_R_D: &[&str] = &[
-    "EduAssignments.ReadBasic",
-    "EduAssignments.ReadWriteBasic",
-    "EduAssignments.Read",
-    "EduAssignments.ReadWrite",
-];
+const ASG_R_D: &[&str] =
+    &["EduAssignments.ReadBasic", "EduAssignments.ReadWriteBasic", "EduAssignments.Read", "EduAssignments.ReadWrite"];
 const ASG_R_A: &[&str] = &[
     "EduAssignments.ReadBasic.All",
     "EduAssignments.ReadWriteBasic.All",
@@ -28,10 +16,7 @@ const ASG_R_A: &[&str] = &[
     "EduAssignments.ReadWrite.All",
 ];
 const ASG_W_D: &[&str] = &["EduAssignments.ReadWriteBasic", "EduAssignments.ReadWrite"];
-const ASG_W_A: &[&str] = &[
-    "EduAssignments.ReadWriteBasic.All",
-    "EduAssignments.ReadWrite.All",
-];
+const ASG_W_A: &[&str] = &["EduAssignments.ReadWriteBasic.All", "EduAssignments.ReadWrite.All"];
 const SUB_W_D: &[&str] = &["EduAssignments.ReadWrite", "EduAssignments.ReadWriteBasic"];
 const SUB_W_A: &[&str] = &["EduAssignments.ReadWrite.All"];
 
@@ -109,10 +94,7 @@ fn with_type(t: &str, v: Value) -> Value {
 }
 
 fn school_obj(s: &School) -> Value {
-    with_type(
-        "#microsoft.graph.educationSchool",
-        Value::Object(s.props.clone()),
-    )
+    with_type("#microsoft.graph.educationSchool", Value::Object(s.props.clone()))
 }
 
 pub fn new_assignment_props(
@@ -164,20 +146,11 @@ pub fn new_submission(key: &str, assignment_id: &str, user_id: &str) -> Submissi
         Value::Object(m) => m,
         _ => Map::new(),
     };
-    Submission {
-        id,
-        user_id: user_id.into(),
-        props,
-        resources: vec![],
-        submitted_resources: vec![],
-    }
+    Submission { id, user_id: user_id.into(), props, resources: vec![], submitted_resources: vec![] }
 }
 
 fn prefer_unknown(req: &GReq) -> bool {
-    req.header("Prefer").is_some_and(|p| {
-        p.to_ascii_lowercase()
-            .contains("include-unknown-enum-members")
-    })
+    req.header("Prefer").is_some_and(|p| p.to_ascii_lowercase().contains("include-unknown-enum-members"))
 }
 
 fn render_assignment(a: &Assignment, req: &GReq) -> Value {
@@ -190,11 +163,7 @@ fn render_assignment(a: &Assignment, req: &GReq) -> Value {
 
 fn render_submission(s: &Submission, req: &GReq) -> Value {
     let mut m = s.props.clone();
-    let status = m
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or("working")
-        .to_string();
+    let status = m.get("status").and_then(Value::as_str).unwrap_or("working").to_string();
     if !prefer_unknown(req) && (status == "reassigned" || status == "excused") {
         m.insert("status".into(), json!("returned"));
         if status == "reassigned" {
@@ -220,11 +189,7 @@ fn is_member(g: &Group, uid: &str) -> bool {
 }
 
 fn class<'a>(t: &'a Tenant, ctx: &Ctx, id: &str) -> Result<&'a Group, GErr> {
-    let g = t
-        .groups
-        .get(id)
-        .filter(|g| g.class.is_some())
-        .ok_or_else(|| GErr::not_found(id))?;
+    let g = t.groups.get(id).filter(|g| g.class.is_some()).ok_or_else(|| GErr::not_found(id))?;
     if let Some(u) = &ctx.user
         && !is_member(g, u)
         && !ctx.is_admin()
@@ -258,21 +223,12 @@ fn expand_user(t: &Tenant, u: &User, v: &mut Value, q: &Q) {
         o.insert("schools".into(), Value::Array(schools));
     }
     if q.expand.iter().any(|e| e == "classes") {
-        o.insert(
-            "classes".into(),
-            Value::Array(t.classes_of(&u.id).into_iter().map(class_obj).collect()),
-        );
+        o.insert("classes".into(), Value::Array(t.classes_of(&u.id).into_iter().map(class_obj).collect()));
     }
     if q.expand.iter().any(|e| e == "taughtClasses") {
         o.insert(
             "taughtClasses".into(),
-            Value::Array(
-                t.classes_of(&u.id)
-                    .into_iter()
-                    .filter(|g| g.owners.contains(&u.id))
-                    .map(class_obj)
-                    .collect(),
-            ),
+            Value::Array(t.classes_of(&u.id).into_iter().filter(|g| g.owners.contains(&u.id)).map(class_obj).collect()),
         );
     }
 }
@@ -280,51 +236,25 @@ fn expand_user(t: &Tenant, u: &User, v: &mut Value, q: &Q) {
 fn expand_class(t: &Tenant, g: &Group, v: &mut Value, q: &Q) {
     let Some(o) = v.as_object_mut() else { return };
     if q.expand.iter().any(|e| e == "schools") {
-        let ids = g
-            .class
-            .as_ref()
-            .map(|c| c.schools.clone())
-            .unwrap_or_default();
+        let ids = g.class.as_ref().map(|c| c.schools.clone()).unwrap_or_default();
         o.insert(
             "schools".into(),
-            Value::Array(
-                t.schools
-                    .iter()
-                    .filter(|s| ids.contains(&s.id))
-                    .map(school_obj)
-                    .collect(),
-            ),
+            Value::Array(t.schools.iter().filter(|s| ids.contains(&s.id)).map(school_obj).collect()),
         );
     }
     if q.expand.iter().any(|e| e == "teachers") {
         o.insert(
             "teachers".into(),
-            Value::Array(
-                g.owners
-                    .iter()
-                    .filter_map(|u| t.users.get(u))
-                    .map(|u| edu_user(u, true))
-                    .collect(),
-            ),
+            Value::Array(g.owners.iter().filter_map(|u| t.users.get(u)).map(|u| edu_user(u, true)).collect()),
         );
     }
 }
 
 // ---------------------------------------------------------------- routing
 
-pub fn route(
-    sh: &Shared,
-    req: &GReq,
-    ctx: &Ctx,
-    q: &Q,
-    m: &str,
-    tpl: &str,
-    p: &[String],
-) -> GResult {
+pub fn route(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, m: &str, tpl: &str, p: &[String]) -> GResult {
     match (m, tpl) {
-        ("GET", "/education/me") | ("GET", "/education/users/{id}") => {
-            get_user(sh, req, ctx, q, tpl, p)
-        }
+        ("GET", "/education/me") | ("GET", "/education/users/{id}") => get_user(sh, req, ctx, q, tpl, p),
         ("GET", "/education/users") => list_users(sh, req, ctx, q),
         ("GET", "/education/me/schools") | ("GET", "/education/users/{id}/schools") => {
             user_schools(sh, req, ctx, q, tpl, p)
@@ -346,39 +276,29 @@ pub fn route(
         ("GET", "/education/users/delta") => users_delta(sh, req, ctx, q),
         ("GET", "/education/classes/{id}") => get_class(sh, req, ctx, q, p),
         ("DELETE", "/education/classes/{id}") => delete_class(sh, req, ctx, p),
-        ("GET", "/education/classes/{id}/members")
-        | ("GET", "/education/classes/{id}/teachers") => class_people(sh, req, ctx, q, tpl, p),
-        ("GET", "/education/classes/{id}/schools") => class_schools(sh, req, ctx, q, p),
-        ("POST", "/education/classes/{id}/members/$ref")
-        | ("POST", "/education/classes/{id}/teachers/$ref") => add_ref(sh, req, ctx, tpl, p),
-        ("DELETE", "/education/classes/{id}/members/{id}/$ref")
-        | ("DELETE", "/education/classes/{id}/teachers/{id}/$ref") => {
-            remove_ref(sh, req, ctx, tpl, p)
+        ("GET", "/education/classes/{id}/members") | ("GET", "/education/classes/{id}/teachers") => {
+            class_people(sh, req, ctx, q, tpl, p)
         }
+        ("GET", "/education/classes/{id}/schools") => class_schools(sh, req, ctx, q, p),
+        ("POST", "/education/classes/{id}/members/$ref") | ("POST", "/education/classes/{id}/teachers/$ref") => {
+            add_ref(sh, req, ctx, tpl, p)
+        }
+        ("DELETE", "/education/classes/{id}/members/{id}/$ref")
+        | ("DELETE", "/education/classes/{id}/teachers/{id}/$ref") => remove_ref(sh, req, ctx, tpl, p),
         ("GET", "/education/classes/{id}/assignments") => list_assignments(sh, req, ctx, q, p),
         ("POST", "/education/classes/{id}/assignments") => create_assignment(sh, req, ctx, p),
         ("GET", "/education/classes/{id}/assignments/{id}") => get_assignment(sh, req, ctx, q, p),
         ("PATCH", "/education/classes/{id}/assignments/{id}") => patch_assignment(sh, req, ctx, p),
-        ("DELETE", "/education/classes/{id}/assignments/{id}") => {
-            delete_assignment(sh, req, ctx, p)
-        }
+        ("DELETE", "/education/classes/{id}/assignments/{id}") => delete_assignment(sh, req, ctx, p),
         ("POST", "/education/classes/{id}/assignments/{id}/publish") => publish(sh, req, ctx, p),
         ("POST", "/education/classes/{id}/assignments/{id}/setUpResourcesFolder")
         | ("GET", "/education/classes/{id}/assignments/{id}/GetResourcesFolderUrl") => {
             resources_folder(sh, req, ctx, tpl, p)
         }
-        ("GET", "/education/classes/{id}/assignments/{id}/resources") => {
-            list_resources(sh, req, ctx, q, p)
-        }
-        ("POST", "/education/classes/{id}/assignments/{id}/resources") => {
-            add_resource(sh, req, ctx, p)
-        }
-        ("GET", "/education/classes/{id}/assignments/{id}/submissions") => {
-            list_submissions(sh, req, ctx, q, p)
-        }
-        ("GET", "/education/classes/{id}/assignments/{id}/submissions/{id}") => {
-            get_submission(sh, req, ctx, q, p)
-        }
+        ("GET", "/education/classes/{id}/assignments/{id}/resources") => list_resources(sh, req, ctx, q, p),
+        ("POST", "/education/classes/{id}/assignments/{id}/resources") => add_resource(sh, req, ctx, p),
+        ("GET", "/education/classes/{id}/assignments/{id}/submissions") => list_submissions(sh, req, ctx, q, p),
+        ("GET", "/education/classes/{id}/assignments/{id}/submissions/{id}") => get_submission(sh, req, ctx, q, p),
         ("POST", "/education/classes/{id}/assignments/{id}/submissions/{id}/submit")
         | ("POST", "/education/classes/{id}/assignments/{id}/submissions/{id}/unsubmit")
         | ("POST", "/education/classes/{id}/assignments/{id}/submissions/{id}/return")
@@ -393,10 +313,9 @@ pub fn route(
         ("POST", "/education/classes/{id}/assignments/{id}/submissions/{id}/resources") => {
             add_submission_resource(sh, req, ctx, p)
         }
-        (
-            "POST",
-            "/education/classes/{id}/assignments/{id}/submissions/{id}/setUpResourcesFolder",
-        ) => submission_folder(sh, req, ctx, p),
+        ("POST", "/education/classes/{id}/assignments/{id}/submissions/{id}/setUpResourcesFolder") => {
+            submission_folder(sh, req, ctx, p)
+        }
         _ => Err(not_routed(req, tpl)),
     }
 }
@@ -407,10 +326,7 @@ fn get_user(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) 
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let u = t.find_user(&key).ok_or_else(|| GErr::not_found(&key))?;
-    let mut v = with_type(
-        "#microsoft.graph.educationUser",
-        edu_user(u, !ctx.app_only()),
-    );
+    let mut v = with_type("#microsoft.graph.educationUser", edu_user(u, !ctx.app_only()));
     expand_user(t, u, &mut v, q);
     Ok(entity(sh, req, "education/users", q, v))
 }
@@ -438,17 +354,8 @@ fn user_schools(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[Strin
     if !ctx.app_only() && ctx.user.as_deref() != Some(u.id.as_str()) && !ctx.is_admin() {
         return Err(GErr::denied());
     }
-    let ids = u
-        .edu
-        .as_ref()
-        .map(|e| e.schools.clone())
-        .unwrap_or_default();
-    let items: Vec<Value> = t
-        .schools
-        .iter()
-        .filter(|s| ids.contains(&s.id))
-        .map(school_obj)
-        .collect();
+    let ids = u.edu.as_ref().map(|e| e.schools.clone()).unwrap_or_default();
+    let items: Vec<Value> = t.schools.iter().filter(|s| ids.contains(&s.id)).map(school_obj).collect();
     collection(sh, req, q, "education/schools", items, 100, 999)
 }
 
@@ -480,16 +387,9 @@ fn visible_assignment(a: &Assignment, g: &Group, ctx: &Ctx) -> bool {
     if ctx.app_only() || is_teacher(g, ctx) {
         return true;
     }
-    let status = a
-        .props
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let status = a.props.get("status").and_then(Value::as_str).unwrap_or_default();
     matches!(status, "assigned" | "published")
-        && ctx
-            .user
-            .as_ref()
-            .is_some_and(|u| a.submissions.iter().any(|s| s.user_id == *u))
+        && ctx.user.as_ref().is_some_and(|u| a.submissions.iter().any(|s| s.user_id == *u))
 }
 
 fn user_assignments(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) -> GResult {
@@ -502,8 +402,7 @@ fn user_assignments(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[S
     for g in t.classes_of(&u.id) {
         for aid in t.class_assignments.get(&g.id).into_iter().flatten() {
             if let Some(a) = t.assignments.get(aid) {
-                let mine =
-                    g.owners.contains(&u.id) || a.submissions.iter().any(|s| s.user_id == u.id);
+                let mine = g.owners.contains(&u.id) || a.submissions.iter().any(|s| s.user_id == u.id);
                 if mine && visible_assignment(a, g, ctx) {
                     items.push(render_assignment(a, req));
                 }
@@ -511,28 +410,14 @@ fn user_assignments(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[S
         }
     }
     let items = apply_filter(items, q, "educationAssignment", &[], false)?;
-    collection(
-        sh,
-        req,
-        q,
-        "education/users('x')/assignments",
-        items,
-        100,
-        999,
-    )
+    collection(sh, req, q, "education/users('x')/assignments", items, 100, 999)
 }
 
 fn schools(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     ctx.need(EDU_D, EDU_A)?;
     let st = sh.read();
     let t = tenant(&st, ctx)?;
-    let items = apply_filter(
-        t.schools.iter().map(school_obj).collect(),
-        q,
-        "educationSchool",
-        &[],
-        false,
-    )?;
+    let items = apply_filter(t.schools.iter().map(school_obj).collect(), q, "educationSchool", &[], false)?;
     collection(sh, req, q, "education/schools", items, 100, 999)
 }
 
@@ -541,11 +426,7 @@ fn school(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GResult {
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let id = p.first().cloned().unwrap_or_default();
-    let s = t
-        .schools
-        .iter()
-        .find(|s| s.id == id)
-        .ok_or_else(|| GErr::not_found(&id))?;
+    let s = t.schools.iter().find(|s| s.id == id).ok_or_else(|| GErr::not_found(&id))?;
     Ok(entity(sh, req, "education/schools", q, school_obj(s)))
 }
 
@@ -625,11 +506,7 @@ fn create_class(sh: &Shared, req: &GReq, ctx: &Ctx) -> GResult {
     ctx.need(&[], EDU_W_A)?;
     let body = req.json_body()?;
     for f in ["displayName", "mailNickname"] {
-        if body
-            .get(f)
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
+        if body.get(f).and_then(Value::as_str).is_none_or(str::is_empty) {
             return Err(GErr::bad(
                 "Request_BadRequest",
                 format!("Invalid value specified for property '{f}' of resource 'educationClass'."),
@@ -639,16 +516,11 @@ fn create_class(sh: &Shared, req: &GReq, ctx: &Ctx) -> GResult {
     let id = new_id();
     let g = crate::admin::class_group(&id, &body, vec![]);
     let mut st = sh.write();
-    let t = st
-        .tenant_mut(&ctx.tid)
-        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     let v = class_obj(&g);
     t.add_group(g);
     let mut out = Map::new();
-    out.insert(
-        "@odata.context".into(),
-        json!(context(sh, "education/classes", &None, true)),
-    );
+    out.insert("@odata.context".into(), json!(context(sh, "education/classes", &None, true)));
     if let Value::Object(m) = v {
         out.extend(m);
     }
@@ -659,9 +531,7 @@ fn delete_class(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
     ctx.need(&[], EDU_W_A)?;
     let id = p.first().cloned().unwrap_or_default();
     let mut st = sh.write();
-    let t = st
-        .tenant_mut(&ctx.tid)
-        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     if t.groups.get(&id).is_none_or(|g| g.class.is_none()) {
         return Err(GErr::not_found(&id));
     }
@@ -680,20 +550,11 @@ fn class_people(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[Strin
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let g = class(t, ctx, &p.first().cloned().unwrap_or_default())?;
-    let list = if tpl.ends_with("/teachers") {
-        &g.owners
-    } else {
-        &g.members
-    };
+    let list = if tpl.ends_with("/teachers") { &g.owners } else { &g.members };
     let items: Vec<Value> = list
         .iter()
         .filter_map(|u| t.users.get(u))
-        .map(|u| {
-            with_type(
-                "#microsoft.graph.educationUser",
-                edu_user(u, !ctx.app_only()),
-            )
-        })
+        .map(|u| with_type("#microsoft.graph.educationUser", edu_user(u, !ctx.app_only())))
         .collect();
     let items = apply_filter(items, q, "educationUser", &[], false)?;
     collection(sh, req, q, "education/users", items, 100, 999)
@@ -704,21 +565,13 @@ fn class_schools(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GRe
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let g = class(t, ctx, &p.first().cloned().unwrap_or_default())?;
-    let ids = g
-        .class
-        .as_ref()
-        .map(|c| c.schools.clone())
-        .unwrap_or_default();
+    let ids = g.class.as_ref().map(|c| c.schools.clone()).unwrap_or_default();
     collection(
         sh,
         req,
         q,
         "education/schools",
-        t.schools
-            .iter()
-            .filter(|s| ids.contains(&s.id))
-            .map(school_obj)
-            .collect(),
+        t.schools.iter().filter(|s| ids.contains(&s.id)).map(school_obj).collect(),
         100,
         999,
     )
@@ -730,37 +583,15 @@ fn add_ref(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GResu
     let r = body
         .get("@odata.id")
         .and_then(Value::as_str)
-        .ok_or_else(|| {
-            GErr::bad(
-                "Request_BadRequest",
-                "The request body must contain '@odata.id'.",
-            )
-        })?;
-    let uid_key = r
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+        .ok_or_else(|| GErr::bad("Request_BadRequest", "The request body must contain '@odata.id'."))?;
+    let uid_key = r.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_string();
     let id = p.first().cloned().unwrap_or_default();
     let mut st = sh.write();
-    let t = st
-        .tenant_mut(&ctx.tid)
-        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
-    let uid = t
-        .user_id(&uid_key)
-        .ok_or_else(|| GErr::not_found(&uid_key))?;
+    let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let uid = t.user_id(&uid_key).ok_or_else(|| GErr::not_found(&uid_key))?;
     let teachers = tpl.contains("/teachers/");
-    let g = t
-        .groups
-        .get_mut(&id)
-        .filter(|g| g.class.is_some())
-        .ok_or_else(|| GErr::not_found(&id))?;
-    let list = if teachers {
-        &mut g.owners
-    } else {
-        &mut g.members
-    };
+    let g = t.groups.get_mut(&id).filter(|g| g.class.is_some()).ok_or_else(|| GErr::not_found(&id))?;
+    let list = if teachers { &mut g.owners } else { &mut g.members };
     if list.contains(&uid) {
         return Err(GErr::bad(
             "Request_BadRequest",
@@ -783,20 +614,10 @@ fn remove_ref(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GR
     let id = p.first().cloned().unwrap_or_default();
     let key = p.get(1).cloned().unwrap_or_default();
     let mut st = sh.write();
-    let t = st
-        .tenant_mut(&ctx.tid)
-        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     let uid = t.user_id(&key).unwrap_or(key.clone());
-    let g = t
-        .groups
-        .get_mut(&id)
-        .filter(|g| g.class.is_some())
-        .ok_or_else(|| GErr::not_found(&id))?;
-    let list = if tpl.contains("/teachers/") {
-        &mut g.owners
-    } else {
-        &mut g.members
-    };
+    let g = t.groups.get_mut(&id).filter(|g| g.class.is_some()).ok_or_else(|| GErr::not_found(&id))?;
+    let list = if tpl.contains("/teachers/") { &mut g.owners } else { &mut g.members };
     let n = list.len();
     list.retain(|m| *m != uid);
     if n == list.len() {
@@ -812,11 +633,8 @@ fn classes_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     let t = tenant(&st, ctx)?;
     let user = ctx.user.clone();
     let ids = |o: usize, n: usize| {
-        let all: Vec<&String> = t
-            .group_order
-            .iter()
-            .filter(|g| t.groups.get(*g).is_some_and(|g| g.class.is_some()))
-            .collect();
+        let all: Vec<&String> =
+            t.group_order.iter().filter(|g| t.groups.get(*g).is_some_and(|g| g.class.is_some())).collect();
         let total = all.len();
         (all.into_iter().skip(o).take(n).cloned().collect(), total)
     };
@@ -827,24 +645,8 @@ fn classes_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
             .filter(|g| user.as_ref().is_none_or(|u| is_member(g, u)))
             .map(|g| with_type("#microsoft.graph.educationClass", class_obj(g)))
     };
-    let c = format!(
-        "{}/v1.0/$metadata#Collection(educationClass)",
-        sh.graph_base()
-    );
-    super::delta(
-        sh,
-        req,
-        q,
-        t,
-        "educlasses",
-        Kind::Class,
-        "/education/classes/delta",
-        &c,
-        &c,
-        &ids,
-        &render,
-        false,
-    )
+    let c = format!("{}/v1.0/$metadata#Collection(educationClass)", sh.graph_base());
+    super::delta(sh, req, q, t, "educlasses", Kind::Class, "/education/classes/delta", &c, &c, &ids, &render, false)
 }
 
 fn users_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
@@ -852,44 +654,15 @@ fn users_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let limited = !ctx.app_only();
-    let ids = |o: usize, n: usize| {
-        (
-            t.user_order.iter().skip(o).take(n).cloned().collect(),
-            t.user_order.len(),
-        )
-    };
-    let render = |id: &str| {
-        t.users
-            .get(id)
-            .map(|u| with_type("#microsoft.graph.educationUser", edu_user(u, limited)))
-    };
-    let c = format!(
-        "{}/v1.0/$metadata#Collection(educationUser)",
-        sh.graph_base()
-    );
-    super::delta(
-        sh,
-        req,
-        q,
-        t,
-        "eduusers",
-        Kind::User,
-        "/education/users/delta",
-        &c,
-        &c,
-        &ids,
-        &render,
-        true,
-    )
+    let ids = |o: usize, n: usize| (t.user_order.iter().skip(o).take(n).cloned().collect(), t.user_order.len());
+    let render = |id: &str| t.users.get(id).map(|u| with_type("#microsoft.graph.educationUser", edu_user(u, limited)));
+    let c = format!("{}/v1.0/$metadata#Collection(educationUser)", sh.graph_base());
+    super::delta(sh, req, q, t, "eduusers", Kind::User, "/education/users/delta", &c, &c, &ids, &render, true)
 }
 
 // ---------------------------------------------------------------- assignments
 
-fn assignment<'a>(
-    t: &'a Tenant,
-    ctx: &Ctx,
-    p: &[String],
-) -> Result<(&'a Group, &'a Assignment), GErr> {
+fn assignment<'a>(t: &'a Tenant, ctx: &Ctx, p: &[String]) -> Result<(&'a Group, &'a Assignment), GErr> {
     let cid = p.first().cloned().unwrap_or_default();
     let aid = p.get(1).cloned().unwrap_or_default();
     let g = class(t, ctx, &cid)?;
@@ -897,33 +670,17 @@ fn assignment<'a>(
         .assignments
         .get(&aid)
         .filter(|a| a.class_id == cid)
-        .ok_or_else(|| {
-            GErr::new(
-                404,
-                "ResourceNotFound",
-                format!("Resource '{aid}' not found."),
-            )
-        })?;
+        .ok_or_else(|| GErr::new(404, "ResourceNotFound", format!("Resource '{aid}' not found.")))?;
     if !visible_assignment(a, g, ctx) {
-        return Err(GErr::new(
-            404,
-            "ResourceNotFound",
-            format!("Resource '{aid}' not found."),
-        ));
+        return Err(GErr::new(404, "ResourceNotFound", format!("Resource '{aid}' not found.")));
     }
     Ok((g, a))
 }
 
 fn asg_ctx(sh: &Shared, cid: &str, aid: Option<&str>, rest: &str) -> String {
     match aid {
-        Some(a) => format!(
-            "{}/v1.0/$metadata#education/classes('{cid}')/assignments('{a}'){rest}",
-            sh.graph_base()
-        ),
-        None => format!(
-            "{}/v1.0/$metadata#education/classes('{cid}')/assignments{rest}",
-            sh.graph_base()
-        ),
+        Some(a) => format!("{}/v1.0/$metadata#education/classes('{cid}')/assignments('{a}'){rest}", sh.graph_base()),
+        None => format!("{}/v1.0/$metadata#education/classes('{cid}')/assignments{rest}", sh.graph_base()),
     }
 }
 
@@ -970,9 +727,7 @@ fn list_assignments(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> 
                         a.submissions
                             .iter()
                             .filter(|s| {
-                                ctx.app_only()
-                                    || is_teacher(g, ctx)
-                                    || ctx.user.as_deref() == Some(s.user_id.as_str())
+                                ctx.app_only() || is_teacher(g, ctx) || ctx.user.as_deref() == Some(s.user_id.as_str())
                             })
                             .map(|s| render_submission(s, req))
                             .collect(),
@@ -983,15 +738,7 @@ fn list_assignments(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> 
     }
     let mut items = apply_filter(items, q, "educationAssignment", &[], false)?;
     apply_orderby(&mut items, q);
-    collection(
-        sh,
-        req,
-        q,
-        &format!("education/classes('{cid}')/assignments"),
-        items,
-        100,
-        999,
-    )
+    collection(sh, req, q, &format!("education/classes('{cid}')/assignments"), items, 100, 999)
 }
 
 fn create_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
@@ -1006,53 +753,26 @@ fn create_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResul
             "Status can only be set to 'draft' when creating an assignment. Use the publish action to publish it.",
         ));
     }
-    if body
-        .get("displayName")
-        .and_then(Value::as_str)
-        .is_none_or(|s| s.trim().is_empty())
-    {
-        return Err(GErr::bad(
-            "BadRequest",
-            "The displayName property is required.",
-        ));
+    if body.get("displayName").and_then(Value::as_str).is_none_or(|s| s.trim().is_empty()) {
+        return Err(GErr::bad("BadRequest", "The displayName property is required."));
     }
-    if let (Some(due), Some(close)) = (
-        body.get("dueDateTime").and_then(Value::as_str),
-        body.get("closeDateTime").and_then(Value::as_str),
-    ) && close < due
+    if let (Some(due), Some(close)) =
+        (body.get("dueDateTime").and_then(Value::as_str), body.get("closeDateTime").and_then(Value::as_str))
+        && close < due
     {
-        return Err(GErr::bad(
-            "BadRequest",
-            "closeDateTime must be greater than or equal to dueDateTime.",
-        ));
+        return Err(GErr::bad("BadRequest", "closeDateTime must be greater than or equal to dueDateTime."));
     }
     let mut st = sh.write();
-    let t = st
-        .tenant_mut(&ctx.tid)
-        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     let g = class(t, ctx, &cid)?;
     if !ctx.app_only() && !is_teacher(g, ctx) {
-        return Err(GErr::new(
-            403,
-            "AccessDenied",
-            "Only a teacher of the class can create assignments.",
-        ));
+        return Err(GErr::new(403, "AccessDenied", "Only a teacher of the class can create assignments."));
     }
     let creator = ctx.user.clone().unwrap_or_else(|| ctx.client_id.clone());
     let id = new_id();
     let props = new_assignment_props(&id, &cid, &creator, &body, &iso_now());
-    let a = Assignment {
-        id: id.clone(),
-        class_id: cid.clone(),
-        props,
-        resources: vec![],
-        submissions: vec![],
-    };
-    let out = with_ctx(
-        asg_ctx(sh, &cid, None, "/$entity"),
-        render_assignment(&a, req),
-        None,
-    );
+    let a = Assignment { id: id.clone(), class_id: cid.clone(), props, resources: vec![], submissions: vec![] };
+    let out = with_ctx(asg_ctx(sh, &cid, None, "/$entity"), render_assignment(&a, req), None);
     t.class_assignments.entry(cid).or_default().push(id.clone());
     t.assignments.insert(id, a);
     Ok(ok_json(req, 201, out))
@@ -1075,9 +795,7 @@ fn get_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GR
                     a.submissions
                         .iter()
                         .filter(|s| {
-                            ctx.app_only()
-                                || is_teacher(g, ctx)
-                                || ctx.user.as_deref() == Some(s.user_id.as_str())
+                            ctx.app_only() || is_teacher(g, ctx) || ctx.user.as_deref() == Some(s.user_id.as_str())
                         })
                         .map(|s| render_submission(s, req))
                         .collect(),
@@ -1085,15 +803,7 @@ fn get_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GR
             );
         }
     }
-    Ok(ok_json(
-        req,
-        200,
-        with_ctx(
-            asg_ctx(sh, &a.class_id, None, "/$entity"),
-            project(&v, &q.select),
-            None,
-        ),
-    ))
+    Ok(ok_json(req, 200, with_ctx(asg_ctx(sh, &a.class_id, None, "/$entity"), project(&v, &q.select), None)))
 }
 
 fn teacher_of<'a>(t: &'a mut Tenant, ctx: &Ctx, p: &[String]) -> Result<&'a mut Assignment, GErr> {
@@ -1101,70 +811,41 @@ fn teacher_of<'a>(t: &'a mut Tenant, ctx: &Ctx, p: &[String]) -> Result<&'a mut 
     let aid = p.get(1).cloned().unwrap_or_default();
     let g = class(t, ctx, &cid)?;
     if !ctx.app_only() && !is_teacher(g, ctx) {
-        return Err(GErr::new(
-            403,
-            "AccessDenied",
-            "Only a teacher in the class can make this call.",
-        ));
+        return Err(GErr::new(403, "AccessDenied", "Only a teacher in the class can make this call."));
     }
     t.assignments
         .get_mut(&aid)
         .filter(|a| a.class_id == cid)
-        .ok_or_else(|| {
-            GErr::new(
-                404,
-                "ResourceNotFound",
-                format!("Resource '{aid}' not found."),
-            )
-        })
+        .ok_or_else(|| GErr::new(404, "ResourceNotFound", format!("Resource '{aid}' not found.")))
 }
 
 fn patch_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
     ctx.need(ASG_W_D, ASG_W_A)?;
     let body = req.json_body()?;
-    let obj = body
-        .as_object()
-        .ok_or_else(|| GErr::bad("BadRequest", "Invalid request body."))?
-        .clone();
+    let obj = body.as_object().ok_or_else(|| GErr::bad("BadRequest", "Invalid request body."))?.clone();
     if obj.contains_key("status") {
-        return Err(GErr::bad(
-            "BadRequest",
-            "The status property cannot be patched. Use the publish action.",
-        ));
+        return Err(GErr::bad("BadRequest", "The status property cannot be patched. Use the publish action."));
     }
     let mut st = sh.write();
-    let t = st
-        .tenant_mut(&ctx.tid)
-        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     let a = teacher_of(t, ctx, p)?;
     for (k, v) in obj {
-        if !matches!(
-            k.as_str(),
-            "id" | "classId" | "createdBy" | "createdDateTime" | "assignedDateTime" | "webUrl"
-        ) {
+        if !matches!(k.as_str(), "id" | "classId" | "createdBy" | "createdDateTime" | "assignedDateTime" | "webUrl") {
             a.props.insert(k, v);
         }
     }
-    a.props
-        .insert("lastModifiedDateTime".into(), json!(iso_now()));
+    a.props.insert("lastModifiedDateTime".into(), json!(iso_now()));
     if let Some(u) = &ctx.user {
-        a.props
-            .insert("lastModifiedBy".into(), identity_set(Some((u, None))));
+        a.props.insert("lastModifiedBy".into(), identity_set(Some((u, None))));
     }
-    let out = with_ctx(
-        asg_ctx(sh, &a.class_id, None, "/$entity"),
-        render_assignment(a, req),
-        None,
-    );
+    let out = with_ctx(asg_ctx(sh, &a.class_id, None, "/$entity"), render_assignment(a, req), None);
     Ok(ok_json(req, 200, out))
 }
 
 fn delete_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
     ctx.need(ASG_W_D, ASG_W_A)?;
     let mut st = sh.write();
-    let t = st
-        .tenant_mut(&ctx.tid)
-        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     let id = teacher_of(t, ctx, p)?.id.clone();
     t.assignments.remove(&id);
     for v in t.class_assignments.values_mut() {
@@ -1176,28 +857,15 @@ fn delete_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResul
 fn publish(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
     ctx.need(ASG_W_D, ASG_W_A)?;
     let mut st = sh.write();
-    let t = st
-        .tenant_mut(&ctx.tid)
-        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     let cid = p.first().cloned().unwrap_or_default();
     let students: Vec<String> = t
         .groups
         .get(&cid)
-        .map(|g| {
-            g.members
-                .iter()
-                .filter(|m| !g.owners.contains(m))
-                .cloned()
-                .collect()
-        })
+        .map(|g| g.members.iter().filter(|m| !g.owners.contains(m)).cloned().collect())
         .unwrap_or_default();
     let a = teacher_of(t, ctx, p)?;
-    let status = a
-        .props
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let status = a.props.get("status").and_then(Value::as_str).unwrap_or_default().to_string();
     if status != "draft" && status != "scheduled" {
         return Err(GErr::bad(
             "BadRequest",
@@ -1220,9 +888,7 @@ fn publish(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
             sub.resources = a
                 .resources
                 .iter()
-                .filter(|r| {
-                    r.get("distributeForStudentWork").and_then(Value::as_bool) == Some(true)
-                })
+                .filter(|r| r.get("distributeForStudentWork").and_then(Value::as_bool) == Some(true))
                 .cloned()
                 .collect();
             a.submissions.push(sub);
@@ -1238,9 +904,7 @@ fn publish(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
 
 fn resources_folder(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GResult {
     let mut st = sh.write();
-    let t = st
-        .tenant_mut(&ctx.tid)
-        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     let cid = p.first().cloned().unwrap_or_default();
     if tpl.ends_with("GetResourcesFolderUrl") {
         ctx.need(ASG_R_D, ASG_R_A)?;
@@ -1248,39 +912,14 @@ fn resources_folder(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String])
         ctx.need(ASG_W_D, ASG_W_A)?;
     }
     let a = teacher_of(t, ctx, p)?;
-    let existing = a
-        .props
-        .get("resourcesFolderUrl")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let name = a
-        .props
-        .get("displayName")
-        .and_then(Value::as_str)
-        .unwrap_or("Assignment")
-        .to_string();
+    let existing = a.props.get("resourcesFolderUrl").and_then(Value::as_str).map(str::to_string);
+    let name = a.props.get("displayName").and_then(Value::as_str).unwrap_or("Assignment").to_string();
     let url = match existing {
         Some(u) => u,
         None => {
-            let item = new_drive_item(
-                sh,
-                &cid,
-                "root",
-                &format!("Assignments - {name}"),
-                true,
-                None,
-                None,
-            );
-            let iid = item
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let url = format!(
-                "{}/v1.0/drives/{}/items/{iid}",
-                sh.graph_base(),
-                drive_id(&cid)
-            );
+            let item = new_drive_item(sh, &cid, "root", &format!("Assignments - {name}"), true, None, None);
+            let iid = item.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+            let url = format!("{}/v1.0/drives/{}/items/{iid}", sh.graph_base(), drive_id(&cid));
             a.props.insert("resourcesFolderUrl".into(), json!(url));
             t.drive_items.entry(cid).or_default().push(item);
             url
@@ -1314,10 +953,7 @@ fn list_resources(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GR
         sh,
         req,
         q,
-        &format!(
-            "education/classes('{}')/assignments('{}')/resources",
-            a.class_id, a.id
-        ),
+        &format!("education/classes('{}')/assignments('{}')/resources", a.class_id, a.id),
         a.resources.clone(),
         100,
         999,
@@ -1340,15 +976,9 @@ fn make_resource(body: &Value, by: &str, folder_needed: bool) -> Result<(Value, 
         .get("resource")
         .and_then(Value::as_object)
         .ok_or_else(|| GErr::bad("BadRequest", "The 'resource' property is required."))?;
-    let ty = res
-        .get("@odata.type")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let ty = res.get("@odata.type").and_then(Value::as_str).unwrap_or_default();
     if !RESOURCE_TYPES.contains(&ty) {
-        return Err(GErr::bad(
-            "BadRequest",
-            format!("Resource type '{ty}' is not supported or cannot be created."),
-        ));
+        return Err(GErr::bad("BadRequest", format!("Resource type '{ty}' is not supported or cannot be created.")));
     }
     let is_file = !matches!(
         ty,
@@ -1357,10 +987,7 @@ fn make_resource(body: &Value, by: &str, folder_needed: bool) -> Result<(Value, 
             | "#microsoft.graph.educationChannelResource"
     );
     if is_file && folder_needed {
-        return Err(GErr::bad(
-            "BadRequest",
-            "Resources folder is not set up. Call setUpResourcesFolder first.",
-        ));
+        return Err(GErr::bad("BadRequest", "Resources folder is not set up. Call setUpResourcesFolder first."));
     }
     let now = iso_now();
     let mut r = res.clone();
@@ -1368,28 +995,17 @@ fn make_resource(body: &Value, by: &str, folder_needed: bool) -> Result<(Value, 
     r.insert("lastModifiedDateTime".into(), json!(now));
     r.insert("createdBy".into(), identity_set(Some((by, None))));
     r.insert("lastModifiedBy".into(), identity_set(Some((by, None))));
-    Ok((
-        Value::Object(r),
-        body.get("distributeForStudentWork")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-    ))
+    Ok((Value::Object(r), body.get("distributeForStudentWork").and_then(Value::as_bool).unwrap_or(false)))
 }
 
 fn add_resource(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
     ctx.need(ASG_W_D, ASG_W_A)?;
     let body = req.json_body()?;
     let mut st = sh.write();
-    let t = st
-        .tenant_mut(&ctx.tid)
-        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     let by = ctx.user.clone().unwrap_or_else(|| ctx.client_id.clone());
     let a = teacher_of(t, ctx, p)?;
-    let (res, distribute) = make_resource(
-        &body,
-        &by,
-        a.props.get("resourcesFolderUrl").is_none_or(Value::is_null),
-    )?;
+    let (res, distribute) = make_resource(&body, &by, a.props.get("resourcesFolderUrl").is_none_or(Value::is_null))?;
     let id = new_id();
     let stored = json!({"distributeForStudentWork": distribute, "id": id, "resource": res});
     a.resources.push(stored);
@@ -1420,14 +1036,8 @@ fn list_submissions(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> 
                 if q.expand.iter().any(|e| e == "resources" || e == "*") {
                     o.insert("resources".into(), Value::Array(s.resources.clone()));
                 }
-                if q.expand
-                    .iter()
-                    .any(|e| e == "submittedResources" || e == "*")
-                {
-                    o.insert(
-                        "submittedResources".into(),
-                        Value::Array(s.submitted_resources.clone()),
-                    );
+                if q.expand.iter().any(|e| e == "submittedResources" || e == "*") {
+                    o.insert("submittedResources".into(), Value::Array(s.submitted_resources.clone()));
                 }
             }
             v
@@ -1444,10 +1054,7 @@ fn list_submissions(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> 
         sh,
         req,
         q,
-        &format!(
-            "education/classes('{}')/assignments('{}')/submissions{expand}",
-            a.class_id, a.id
-        ),
+        &format!("education/classes('{}')/assignments('{}')/submissions{expand}", a.class_id, a.id),
         items,
         100,
         999,
@@ -1455,13 +1062,10 @@ fn list_submissions(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> 
 }
 
 fn find_sub<'a>(a: &'a Assignment, sid: &str) -> Result<&'a Submission, GErr> {
-    a.submissions.iter().find(|s| s.id == sid).ok_or_else(|| {
-        GErr::new(
-            404,
-            "ResourceNotFound",
-            format!("Resource '{sid}' not found."),
-        )
-    })
+    a.submissions
+        .iter()
+        .find(|s| s.id == sid)
+        .ok_or_else(|| GErr::new(404, "ResourceNotFound", format!("Resource '{sid}' not found.")))
 }
 
 fn get_submission(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GResult {
@@ -1477,22 +1081,11 @@ fn get_submission(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GR
     Ok(ok_json(
         req,
         200,
-        with_ctx(
-            asg_ctx(sh, &a.class_id, Some(&a.id), "/submissions/$entity"),
-            project(&v, &q.select),
-            None,
-        ),
+        with_ctx(asg_ctx(sh, &a.class_id, Some(&a.id), "/submissions/$entity"), project(&v, &q.select), None),
     ))
 }
 
-fn submission_children(
-    sh: &Shared,
-    req: &GReq,
-    ctx: &Ctx,
-    q: &Q,
-    tpl: &str,
-    p: &[String],
-) -> GResult {
+fn submission_children(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, tpl: &str, p: &[String]) -> GResult {
     ctx.need(ASG_R_D, ASG_R_A)?;
     let st = sh.read();
     let t = tenant(&st, ctx)?;
@@ -1512,10 +1105,7 @@ fn submission_children(
         sh,
         req,
         q,
-        &format!(
-            "education/classes('{}')/assignments('{}')/submissions('{}')/{name}",
-            a.class_id, a.id, s.id
-        ),
+        &format!("education/classes('{}')/assignments('{}')/submissions('{}')/{name}", a.class_id, a.id, s.id),
         items,
         100,
         999,
@@ -1527,15 +1117,10 @@ fn submission_action(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]
     if matches!(action.as_str(), "submit" | "unsubmit") {
         ctx.need(SUB_W_D, SUB_W_A)?;
     } else {
-        ctx.need(
-            &["EduAssignments.ReadWrite", "EduAssignments.ReadWriteBasic"],
-            SUB_W_A,
-        )?;
+        ctx.need(&["EduAssignments.ReadWrite", "EduAssignments.ReadWriteBasic"], SUB_W_A)?;
     }
     let mut st = sh.write();
-    let t = st
-        .tenant_mut(&ctx.tid)
-        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     let cid = p.first().cloned().unwrap_or_default();
     let aid = p.get(1).cloned().unwrap_or_default();
     let sid = p.get(2).cloned().unwrap_or_default();
@@ -1545,24 +1130,12 @@ fn submission_action(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]
         .assignments
         .get_mut(&aid)
         .filter(|a| a.class_id == cid)
-        .ok_or_else(|| {
-            GErr::new(
-                404,
-                "ResourceNotFound",
-                format!("Resource '{aid}' not found."),
-            )
-        })?;
+        .ok_or_else(|| GErr::new(404, "ResourceNotFound", format!("Resource '{aid}' not found.")))?;
     let s = a
         .submissions
         .iter_mut()
         .find(|s| s.id == sid)
-        .ok_or_else(|| {
-            GErr::new(
-                404,
-                "ResourceNotFound",
-                format!("Resource '{sid}' not found."),
-            )
-        })?;
+        .ok_or_else(|| GErr::new(404, "ResourceNotFound", format!("Resource '{sid}' not found.")))?;
     let own = ctx.user.as_deref() == Some(s.user_id.as_str());
     let allowed = match action.as_str() {
         "submit" => own || ctx.app_only(),
@@ -1570,18 +1143,9 @@ fn submission_action(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]
         _ => teacher || ctx.app_only(),
     };
     if !allowed {
-        return Err(GErr::new(
-            403,
-            "AccessDenied",
-            format!("The caller is not allowed to {action} this submission."),
-        ));
+        return Err(GErr::new(403, "AccessDenied", format!("The caller is not allowed to {action} this submission.")));
     }
-    let status = s
-        .props
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or("working")
-        .to_string();
+    let status = s.props.get("status").and_then(Value::as_str).unwrap_or("working").to_string();
     let next = match (action.as_str(), status.as_str()) {
         ("submit", "working" | "returned" | "reassigned") => "submitted",
         ("unsubmit", "submitted") => "working",
@@ -1590,16 +1154,11 @@ fn submission_action(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]
         _ => {
             return Err(GErr::bad(
                 "BadRequest",
-                format!(
-                    "The '{action}' action is not allowed for a submission in status '{status}'."
-                ),
+                format!("The '{action}' action is not allowed for a submission in status '{status}'."),
             ));
         }
     };
-    let by = identity_set(Some((
-        ctx.user.as_deref().unwrap_or(ctx.client_id.as_str()),
-        None,
-    )));
+    let by = identity_set(Some((ctx.user.as_deref().unwrap_or(ctx.client_id.as_str()), None)));
     let now = iso_now();
     let (when, who) = match action.as_str() {
         "submit" => ("submittedDateTime", "submittedBy"),
@@ -1635,54 +1194,26 @@ fn add_submission_resource(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> 
     ctx.need(SUB_W_D, SUB_W_A)?;
     let body = req.json_body()?;
     let mut st = sh.write();
-    let t = st
-        .tenant_mut(&ctx.tid)
-        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     let cid = p.first().cloned().unwrap_or_default();
     let aid = p.get(1).cloned().unwrap_or_default();
     let sid = p.get(2).cloned().unwrap_or_default();
     class(t, ctx, &cid)?;
-    let a = t
-        .assignments
-        .get_mut(&aid)
-        .filter(|a| a.class_id == cid)
-        .ok_or_else(|| GErr::not_found(&aid))?;
-    let allow = a
-        .props
-        .get("allowStudentsToAddResourcesToSubmission")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
+    let a = t.assignments.get_mut(&aid).filter(|a| a.class_id == cid).ok_or_else(|| GErr::not_found(&aid))?;
+    let allow = a.props.get("allowStudentsToAddResourcesToSubmission").and_then(Value::as_bool).unwrap_or(true);
     let s = a
         .submissions
         .iter_mut()
         .find(|s| s.id == sid)
-        .ok_or_else(|| {
-            GErr::new(
-                404,
-                "ResourceNotFound",
-                format!("Resource '{sid}' not found."),
-            )
-        })?;
+        .ok_or_else(|| GErr::new(404, "ResourceNotFound", format!("Resource '{sid}' not found.")))?;
     if !ctx.app_only() && ctx.user.as_deref() != Some(s.user_id.as_str()) {
-        return Err(GErr::new(
-            403,
-            "AccessDenied",
-            "Only the student who owns the submission can add resources.",
-        ));
+        return Err(GErr::new(403, "AccessDenied", "Only the student who owns the submission can add resources."));
     }
     if !allow {
-        return Err(GErr::new(
-            403,
-            "AccessDenied",
-            "Students are not allowed to add resources to this submission.",
-        ));
+        return Err(GErr::new(403, "AccessDenied", "Students are not allowed to add resources to this submission."));
     }
     let by = ctx.user.clone().unwrap_or_default();
-    let (res, _) = make_resource(
-        &body,
-        &by,
-        s.props.get("resourcesFolderUrl").is_none_or(Value::is_null),
-    )?;
+    let (res, _) = make_resource(&body, &by, s.props.get("resourcesFolderUrl").is_none_or(Value::is_null))?;
     let id = new_id();
     let v = json!({"assignmentResourceUrl": null, "id": id, "resource": res});
     s.resources.push(v.clone());
@@ -1700,55 +1231,27 @@ fn add_submission_resource(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> 
 fn submission_folder(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
     ctx.need(SUB_W_D, SUB_W_A)?;
     let mut st = sh.write();
-    let t = st
-        .tenant_mut(&ctx.tid)
-        .ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     let cid = p.first().cloned().unwrap_or_default();
     let aid = p.get(1).cloned().unwrap_or_default();
     let sid = p.get(2).cloned().unwrap_or_default();
     class(t, ctx, &cid)?;
-    let a = t
-        .assignments
-        .get_mut(&aid)
-        .filter(|a| a.class_id == cid)
-        .ok_or_else(|| GErr::not_found(&aid))?;
+    let a = t.assignments.get_mut(&aid).filter(|a| a.class_id == cid).ok_or_else(|| GErr::not_found(&aid))?;
     let s = a
         .submissions
         .iter_mut()
         .find(|s| s.id == sid)
-        .ok_or_else(|| {
-            GErr::new(
-                404,
-                "ResourceNotFound",
-                format!("Resource '{sid}' not found."),
-            )
-        })?;
+        .ok_or_else(|| GErr::new(404, "ResourceNotFound", format!("Resource '{sid}' not found.")))?;
     if !ctx.app_only() && ctx.user.as_deref() != Some(s.user_id.as_str()) {
         return Err(GErr::new(403, "AccessDenied", "Access denied."));
     }
     let mut new_item = None;
     if s.props.get("resourcesFolderUrl").is_none_or(Value::is_null) {
-        let item = new_drive_item(
-            sh,
-            &cid,
-            "root",
-            &format!("Submitted files - {sid}"),
-            true,
-            None,
-            None,
-        );
-        let iid = item
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let item = new_drive_item(sh, &cid, "root", &format!("Submitted files - {sid}"), true, None, None);
+        let iid = item.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
         s.props.insert(
             "resourcesFolderUrl".into(),
-            json!(format!(
-                "{}/v1.0/drives/{}/items/{iid}",
-                sh.graph_base(),
-                drive_id(&cid)
-            )),
+            json!(format!("{}/v1.0/drives/{}/items/{iid}", sh.graph_base(), drive_id(&cid))),
         );
         new_item = Some(item);
     }

@@ -122,11 +122,7 @@ impl P {
         matches!(self.peek(), Some(Tok::Ident(w)) if w.eq_ignore_ascii_case(k))
     }
     fn expect(&mut self, t: Tok) -> Result<(), String> {
-        if self.next() == Some(t.clone()) {
-            Ok(())
-        } else {
-            Err(format!("expected {t:?}"))
-        }
+        if self.next() == Some(t.clone()) { Ok(()) } else { Err(format!("expected {t:?}")) }
     }
     fn or(&mut self) -> Result<Expr, String> {
         let mut l = self.and()?;
@@ -171,9 +167,7 @@ impl P {
             }
             Some(Tok::Ident(w)) => {
                 let lw = w.to_ascii_lowercase();
-                if (lw == "startswith" || lw == "endswith" || lw == "contains")
-                    && self.peek() == Some(&Tok::LParen)
-                {
+                if (lw == "startswith" || lw == "endswith" || lw == "contains") && self.peek() == Some(&Tok::LParen) {
                     self.i += 1;
                     let Some(Tok::Ident(path)) = self.next() else {
                         return Err("expected property".into());
@@ -184,19 +178,13 @@ impl P {
                     };
                     self.expect(Tok::RParen)?;
                     if lw != "startswith" {
-                        self.advanced.push(if lw == "endswith" {
-                            "endsWith".into()
-                        } else {
-                            "contains".into()
-                        });
+                        self.advanced.push(if lw == "endswith" { "endsWith".into() } else { "contains".into() });
                     }
                     self.props.push(path.clone());
                     return Ok(Expr::Func(lw, path, v));
                 }
                 let lower = w.to_ascii_lowercase();
-                if (lower.ends_with("/any") || lower.ends_with("/all"))
-                    && self.peek() == Some(&Tok::LParen)
-                {
+                if (lower.ends_with("/any") || lower.ends_with("/all")) && self.peek() == Some(&Tok::LParen) {
                     let all = lower.ends_with("/all");
                     let path = w[..w.len() - 4].to_string();
                     self.props.push(path.clone());
@@ -209,10 +197,7 @@ impl P {
                     let inner = self.or()?;
                     // Properties inside the lambda are relative to the range variable.
                     let tail: Vec<String> = self.props.split_off(before);
-                    self.props.extend(
-                        tail.into_iter()
-                            .filter(|p| p.split('/').next() != Some(var.as_str())),
-                    );
+                    self.props.extend(tail.into_iter().filter(|p| p.split('/').next() != Some(var.as_str())));
                     self.expect(Tok::RParen)?;
                     return Ok(Expr::Any(path, var, Box::new(inner), all));
                 }
@@ -258,21 +243,12 @@ pub struct Parsed {
 }
 
 pub fn parse(s: &str) -> Result<Parsed, String> {
-    let mut p = P {
-        t: lex(s)?,
-        i: 0,
-        advanced: vec![],
-        props: vec![],
-    };
+    let mut p = P { t: lex(s)?, i: 0, advanced: vec![], props: vec![] };
     let e = p.or()?;
     if p.i != p.t.len() {
         return Err("trailing tokens".into());
     }
-    Ok(Parsed {
-        expr: e,
-        advanced: p.advanced,
-        props: p.props,
-    })
+    Ok(Parsed { expr: e, advanced: p.advanced, props: p.props })
 }
 
 fn resolve<'a>(obj: &'a Value, path: &str, var: Option<(&str, &'a Value)>) -> Option<&'a Value> {
@@ -292,17 +268,12 @@ fn cmp(a: Option<&Value>, op: Op, b: &Value) -> bool {
     let a = a.unwrap_or(&Value::Null);
     let ord = match (a, b) {
         (Value::String(x), Value::String(y)) => Some(x.to_lowercase().cmp(&y.to_lowercase())),
-        (Value::Number(x), Value::Number(y)) => x
-            .as_f64()
-            .zip(y.as_f64())
-            .and_then(|(x, y)| x.partial_cmp(&y)),
+        (Value::Number(x), Value::Number(y)) => x.as_f64().zip(y.as_f64()).and_then(|(x, y)| x.partial_cmp(&y)),
         (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
         (Value::Null, Value::Null) => Some(std::cmp::Ordering::Equal),
-        (Value::String(x), Value::Number(y)) => x
-            .parse::<f64>()
-            .ok()
-            .zip(y.as_f64())
-            .and_then(|(x, y)| x.partial_cmp(&y)),
+        (Value::String(x), Value::Number(y)) => {
+            x.parse::<f64>().ok().zip(y.as_f64()).and_then(|(x, y)| x.partial_cmp(&y))
+        }
         _ => None,
     };
     match (op, ord) {
@@ -330,10 +301,7 @@ fn eval_in<'a>(e: &Expr, obj: &'a Value, var: Option<(&str, &'a Value)>) -> bool
             vals.iter().any(|v| cmp(a, Op::Eq, v))
         }
         Expr::Func(f, p, v) => {
-            let s = resolve(obj, p, var)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_lowercase();
+            let s = resolve(obj, p, var).and_then(Value::as_str).unwrap_or_default().to_lowercase();
             let v = v.to_lowercase();
             match f.as_str() {
                 "startswith" => s.starts_with(&v),
@@ -346,13 +314,9 @@ fn eval_in<'a>(e: &Expr, obj: &'a Value, var: Option<(&str, &'a Value)>) -> bool
                 return false;
             };
             if *all {
-                items
-                    .iter()
-                    .all(|it| eval_in(inner, obj, Some((v.as_str(), it))))
+                items.iter().all(|it| eval_in(inner, obj, Some((v.as_str(), it))))
             } else {
-                items
-                    .iter()
-                    .any(|it| eval_in(inner, obj, Some((v.as_str(), it))))
+                items.iter().any(|it| eval_in(inner, obj, Some((v.as_str(), it))))
             }
         }
         Expr::And(a, b) => eval_in(a, obj, var) && eval_in(b, obj, var),
@@ -373,23 +337,14 @@ mod tests {
         let u = json!({"displayName": "Ava Garcia", "accountEnabled": true, "assignedLicenses": [{"skuId": "94763226-9b3c-4e75-a931-5c89701abe66"}], "groupTypes": ["Unified"], "submittedBy": {"user": {"id": "x"}}});
         assert!(m("displayName eq 'ava garcia'", &u));
         assert!(!m("displayName eq 'Bob'", &u));
-        assert!(m(
-            "startswith(displayName,'Av') and accountEnabled eq true",
-            &u
-        ));
-        assert!(m(
-            "assignedLicenses/any(u:u/skuId eq 94763226-9b3c-4e75-a931-5c89701abe66)",
-            &u
-        ));
+        assert!(m("startswith(displayName,'Av') and accountEnabled eq true", &u));
+        assert!(m("assignedLicenses/any(u:u/skuId eq 94763226-9b3c-4e75-a931-5c89701abe66)", &u));
         assert!(m("groupTypes/any(c:c eq 'Unified')", &u));
         assert!(m("submittedBy/user/id eq 'x'", &u));
         assert!(m("displayName in ('a', 'Ava Garcia')", &u));
         assert!(m("(displayName eq 'z' or displayName eq 'Ava Garcia')", &u));
         assert!(parse("displayName eq").is_err());
         assert!(parse("displayName eq 'it''s'").is_ok());
-        assert_eq!(
-            parse("displayName ne 'x'").expect("p").advanced,
-            vec!["ne".to_string()]
-        );
+        assert_eq!(parse("displayName ne 'x'").expect("p").advanced, vec!["ne".to_string()]);
     }
 }

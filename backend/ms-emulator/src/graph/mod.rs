@@ -27,10 +27,7 @@ impl MessageBody for DropBody {
     fn size(&self) -> BodySize {
         BodySize::Stream
     }
-    fn poll_next(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+    fn poll_next(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
         Poll::Ready(Some(Err(std::io::Error::new(
             std::io::ErrorKind::ConnectionAborted,
             "emulated dropped connection",
@@ -51,25 +48,17 @@ pub struct GReq {
 
 impl GReq {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
     pub fn q(&self, name: &str) -> Option<&str> {
         self.query
             .iter()
-            .find(|(k, _)| {
-                k.eq_ignore_ascii_case(name) || k.eq_ignore_ascii_case(name.trim_start_matches('$'))
-            })
+            .find(|(k, _)| k.eq_ignore_ascii_case(name) || k.eq_ignore_ascii_case(name.trim_start_matches('$')))
             .map(|(_, v)| v.as_str())
     }
     pub fn json_body(&self) -> Result<Value, GErr> {
         if self.body.is_empty() {
-            return Err(GErr::bad(
-                "BadRequest",
-                "Empty Payload. JSON content expected.",
-            ));
+            return Err(GErr::bad("BadRequest", "Empty Payload. JSON content expected."));
         }
         serde_json::from_slice(&self.body).map_err(|_| GErr::bad("BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."))
     }
@@ -92,41 +81,22 @@ impl GResp {
     pub fn new(status: u16, body: GBody, crid: Option<&str>) -> GResp {
         let rid = new_id();
         let crid = crid.map(str::to_string).unwrap_or_else(|| rid.clone());
-        GResp {
-            status,
-            headers: vec![
-                ("request-id".into(), rid),
-                ("client-request-id".into(), crid),
-            ],
-            body,
-        }
+        GResp { status, headers: vec![("request-id".into(), rid), ("client-request-id".into(), crid)], body }
     }
     pub fn request_id(&self) -> &str {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == "request-id")
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
+        self.headers.iter().find(|(k, _)| k == "request-id").map(|(_, v)| v.as_str()).unwrap_or_default()
     }
     fn client_request_id(&self) -> &str {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == "client-request-id")
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
+        self.headers.iter().find(|(k, _)| k == "client-request-id").map(|(_, v)| v.as_str()).unwrap_or_default()
     }
     pub fn error(status: u16, code: &str, message: &str, crid: Option<&str>) -> GResp {
         let mut r = GResp::new(status, GBody::Empty, crid);
-        r.body = GBody::Json(
-            json!({"error": {"code": code, "message": message, "innerError": {
-            "date": inner_error_date(), "request-id": r.request_id(), "client-request-id": r.client_request_id()}}}),
-        );
+        r.body = GBody::Json(json!({"error": {"code": code, "message": message, "innerError": {
+            "date": inner_error_date(), "request-id": r.request_id(), "client-request-id": r.client_request_id()}}}));
         r
     }
     pub fn into_http(self) -> HttpResponse {
-        let mut b = HttpResponse::build(
-            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        );
+        let mut b = HttpResponse::build(StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
         for (k, v) in &self.headers {
             b.insert_header((k.as_str(), v.as_str()));
         }
@@ -154,12 +124,7 @@ pub struct GErr {
 
 impl GErr {
     pub fn new(status: u16, code: &str, msg: impl Into<String>) -> GErr {
-        GErr {
-            status,
-            code: code.into(),
-            msg: msg.into(),
-            headers: vec![],
-        }
+        GErr { status, code: code.into(), msg: msg.into(), headers: vec![] }
     }
     pub fn bad(code: &str, msg: impl Into<String>) -> GErr {
         GErr::new(400, code, msg)
@@ -168,17 +133,11 @@ impl GErr {
         GErr::new(
             404,
             "Request_ResourceNotFound",
-            format!(
-                "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
-            ),
+            format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
         )
     }
     pub fn denied() -> GErr {
-        GErr::new(
-            403,
-            "Authorization_RequestDenied",
-            "Insufficient privileges to complete the operation.",
-        )
+        GErr::new(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
     }
 }
 
@@ -186,11 +145,7 @@ pub type GResult = Result<GResp, GErr>;
 
 // ---------------------------------------------------------------- actix entry
 
-async fn graph_handler(
-    shared: web::Data<Shared>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
+async fn graph_handler(shared: web::Data<Shared>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let full = req.path().strip_prefix("/graph").unwrap_or("");
     let greq = GReq {
         method: req.method().as_str().to_string(),
@@ -199,11 +154,7 @@ async fn graph_handler(
         headers: req
             .headers()
             .iter()
-            .filter_map(|(k, v)| {
-                v.to_str()
-                    .ok()
-                    .map(|v| (k.as_str().to_string(), v.to_string()))
-            })
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
             .collect(),
         body: body.to_vec(),
     };
@@ -215,10 +166,7 @@ async fn graph_handler(
         return GResp::error(
             400,
             "BadRequest",
-            &format!(
-                "Invalid version: {}",
-                greq.path.split('/').nth(1).unwrap_or("")
-            ),
+            &format!("Invalid version: {}", greq.path.split('/').nth(1).unwrap_or("")),
             crid.as_deref(),
         )
         .into_http();
@@ -360,31 +308,20 @@ impl Ctx {
         self.user.is_none()
     }
     pub fn has_any(&self, perms: &[&str]) -> bool {
-        self.perms
-            .iter()
-            .any(|p| perms.iter().any(|q| q.eq_ignore_ascii_case(p)))
+        self.perms.iter().any(|p| perms.iter().any(|q| q.eq_ignore_ascii_case(p)))
     }
     /// Delegated needs one of `delegated`, app-only needs one of `app`.
     pub fn need(&self, delegated: &[&str], app: &[&str]) -> Result<(), GErr> {
-        let ok = if self.app_only() {
-            self.has_any(app)
-        } else {
-            self.has_any(delegated)
-        };
+        let ok = if self.app_only() { self.has_any(app) } else { self.has_any(delegated) };
         if ok { Ok(()) } else { Err(GErr::denied()) }
     }
     pub fn me(&self) -> Result<&str, GErr> {
-        self.user.as_deref().ok_or_else(|| {
-            GErr::bad(
-                "BadRequest",
-                "/me request is only valid with delegated authentication flow.",
-            )
-        })
+        self.user
+            .as_deref()
+            .ok_or_else(|| GErr::bad("BadRequest", "/me request is only valid with delegated authentication flow."))
     }
     pub fn is_admin(&self) -> bool {
-        self.wids
-            .iter()
-            .any(|w| w == GLOBAL_ADMIN_ROLE || w == USER_ADMIN_ROLE)
+        self.wids.iter().any(|w| w == GLOBAL_ADMIN_ROLE || w == USER_ADMIN_ROLE)
     }
 }
 
@@ -399,47 +336,32 @@ fn verify_token(sh: &Shared, token: &str) -> Result<Value, GErr> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| unauth("IDX14100: JWT is not well formed, there are no dots (.).\nThe token needs to be in JWS or JWE Compact Serialization Format."))?;
     let key = {
         let st = sh.read();
-        st.keys
-            .iter()
-            .find(|k| Some(&k.kid) == header.kid.as_ref())
-            .cloned()
+        st.keys.iter().find(|k| Some(&k.kid) == header.kid.as_ref()).cloned()
     };
-    let key = key.ok_or_else(|| {
-        unauth("Access token validation failure. Invalid audience or signature key.")
-    })?;
+    let key = key.ok_or_else(|| unauth("Access token validation failure. Invalid audience or signature key."))?;
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     v.set_audience(&[crate::oauth::GRAPH_RESOURCE, GRAPH_APP_ID]);
     v.leeway = 0;
     v.set_required_spec_claims(&["exp", "aud"]);
-    let data =
-        jsonwebtoken::decode::<Value>(token, &key.decoding, &v).map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                unauth("Lifetime validation failed, the token is expired.")
-            }
-            jsonwebtoken::errors::ErrorKind::InvalidAudience => {
-                unauth("Access token validation failure. Invalid audience.")
-            }
-            _ => unauth("Access token validation failure."),
-        })?;
+    let data = jsonwebtoken::decode::<Value>(token, &key.decoding, &v).map_err(|e| match e.kind() {
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+            unauth("Lifetime validation failed, the token is expired.")
+        }
+        jsonwebtoken::errors::ErrorKind::InvalidAudience => {
+            unauth("Access token validation failure. Invalid audience.")
+        }
+        _ => unauth("Access token validation failure."),
+    })?;
     Ok(data.claims)
 }
 
 pub fn authenticate(sh: &Shared, req: &GReq) -> Result<Ctx, GErr> {
     let h = req.header("authorization").unwrap_or_default();
-    let token = h
-        .strip_prefix("Bearer ")
-        .or_else(|| h.strip_prefix("bearer "))
-        .unwrap_or_default()
-        .trim();
+    let token = h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")).unwrap_or_default().trim();
     if token.is_empty() {
         return Err(unauth("Access token is empty."));
     }
-    let cached = sh
-        .token_cache
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(token)
-        .cloned();
+    let cached = sh.token_cache.lock().unwrap_or_else(|p| p.into_inner()).get(token).cloned();
     let c: std::sync::Arc<Value> = match cached {
         Some(c) => {
             if c.get("exp").and_then(Value::as_u64).unwrap_or(0) <= now_secs() {
@@ -458,59 +380,33 @@ pub fn authenticate(sh: &Shared, req: &GReq) -> Result<Ctx, GErr> {
         }
     };
 
-    let s = |k: &str| {
-        c.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
+    let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let tid = s("tid");
     if s("iss") != format!("{}/{tid}/v2.0", sh.base_url) {
         return Err(unauth("Access token validation failure. Invalid issuer."));
     }
     let st = sh.read();
-    let t = st
-        .tenant(&tid)
-        .ok_or_else(|| unauth("Access token validation failure. Unknown tenant."))?;
+    let t = st.tenant(&tid).ok_or_else(|| unauth("Access token validation failure. Unknown tenant."))?;
     let idtyp = s("idtyp");
     let (user, perms) = if idtyp == "app" {
         let roles = c
             .get("roles")
             .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
             .unwrap_or_default();
         (None, roles)
     } else {
         let oid = s("oid");
         if !t.users.contains_key(&oid) {
-            return Err(unauth(
-                "Access token validation failure. The user does not exist in the tenant.",
-            ));
+            return Err(unauth("Access token validation failure. The user does not exist in the tenant."));
         }
-        (
-            Some(oid),
-            s("scp")
-                .split(' ')
-                .filter(|x| !x.is_empty())
-                .map(str::to_string)
-                .collect(),
-        )
+        (Some(oid), s("scp").split(' ').filter(|x| !x.is_empty()).map(str::to_string).collect())
     };
     let wids = match &user {
         Some(u) => t.users.get(u).map(|u| u.wids.clone()).unwrap_or_default(),
         None => vec![],
     };
-    Ok(Ctx {
-        tid,
-        user,
-        perms,
-        client_id: s("azp"),
-        wids,
-    })
+    Ok(Ctx { tid, user, perms, client_id: s("azp"), wids })
 }
 
 // ---------------------------------------------------------------- query options
@@ -532,38 +428,21 @@ pub struct Q {
 pub fn parse_q(req: &GReq) -> Result<Q, GErr> {
     let mut q = Q {
         raw: req.query.clone(),
-        eventual: req
-            .header("ConsistencyLevel")
-            .is_some_and(|v| v.eq_ignore_ascii_case("eventual")),
+        eventual: req.header("ConsistencyLevel").is_some_and(|v| v.eq_ignore_ascii_case("eventual")),
         ..Default::default()
     };
     for (k, v) in &req.query {
         match k.trim_start_matches('$').to_ascii_lowercase().as_str() {
-            "select" => {
-                q.select = Some(
-                    v.split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect(),
-                )
-            }
+            "select" => q.select = Some(v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()),
             "filter" => q.filter = Some(v.clone()),
             "top" => {
                 q.top = Some(v.parse().map_err(|_| {
-                    GErr::bad(
-                        "Request_BadRequest",
-                        format!("Invalid value '{v}' for query parameter $top."),
-                    )
+                    GErr::bad("Request_BadRequest", format!("Invalid value '{v}' for query parameter $top."))
                 })?)
             }
             "skiptoken" if !v.is_empty() => q.skiptoken = Some(v.clone()),
             "count" => q.count = v == "true",
-            "expand" => {
-                q.expand = v
-                    .split(',')
-                    .map(|s| s.trim().split('(').next().unwrap_or("").to_string())
-                    .collect()
-            }
+            "expand" => q.expand = v.split(',').map(|s| s.trim().split('(').next().unwrap_or("").to_string()).collect(),
             "orderby" => q.orderby = Some(v.clone()),
             "search" => q.search = Some(v.clone()),
             _ => {}
@@ -587,12 +466,8 @@ pub fn apply_filter(
     directory: bool,
 ) -> Result<Vec<Value>, GErr> {
     let Some(f) = &q.filter else { return Ok(items) };
-    let parsed = filter::parse(f).map_err(|e| {
-        GErr::bad(
-            "Request_UnsupportedQuery",
-            format!("Invalid filter clause: {e}"),
-        )
-    })?;
+    let parsed =
+        filter::parse(f).map_err(|e| GErr::bad("Request_UnsupportedQuery", format!("Invalid filter clause: {e}")))?;
     if directory
         && !q.advanced()
         && let Some(op) = parsed.advanced.first()
@@ -617,10 +492,7 @@ pub fn apply_filter(
             }
         }
     }
-    Ok(items
-        .into_iter()
-        .filter(|v| filter::eval(&parsed.expr, v))
-        .collect())
+    Ok(items.into_iter().filter(|v| filter::eval(&parsed.expr, v)).collect())
 }
 
 pub fn apply_orderby(items: &mut [Value], q: &Q) {
@@ -629,14 +501,8 @@ pub fn apply_orderby(items: &mut [Value], q: &Q) {
     let prop = parts.next().unwrap_or("displayName").to_string();
     let desc = parts.next().is_some_and(|d| d.eq_ignore_ascii_case("desc"));
     items.sort_by(|a, b| {
-        let x = a
-            .get(&prop)
-            .map(|v| v.to_string().to_lowercase())
-            .unwrap_or_default();
-        let y = b
-            .get(&prop)
-            .map(|v| v.to_string().to_lowercase())
-            .unwrap_or_default();
+        let x = a.get(&prop).map(|v| v.to_string().to_lowercase()).unwrap_or_default();
+        let y = b.get(&prop).map(|v| v.to_string().to_lowercase()).unwrap_or_default();
         if desc { y.cmp(&x) } else { x.cmp(&y) }
     });
 }
@@ -653,10 +519,7 @@ pub fn project(v: &Value, select: &Option<Vec<String>>) -> Value {
             // Selected properties that have no value come back as null (unless it's a removed item).
             if !m.contains_key("@removed") {
                 for s in sel {
-                    if !s.contains('/')
-                        && !s.is_empty()
-                        && !o.keys().any(|k| k.eq_ignore_ascii_case(s))
-                    {
+                    if !s.contains('/') && !s.is_empty() && !o.keys().any(|k| k.eq_ignore_ascii_case(s)) {
                         o.insert(s.clone(), Value::Null);
                     }
                 }
@@ -668,15 +531,8 @@ pub fn project(v: &Value, select: &Option<Vec<String>>) -> Value {
 }
 
 pub fn context(sh: &Shared, set: &str, select: &Option<Vec<String>>, entity: bool) -> String {
-    let sel = select
-        .as_ref()
-        .map(|s| format!("({})", s.join(",")))
-        .unwrap_or_default();
-    format!(
-        "{}/v1.0/$metadata#{set}{sel}{}",
-        sh.graph_base(),
-        if entity { "/$entity" } else { "" }
-    )
+    let sel = select.as_ref().map(|s| format!("({})", s.join(","))).unwrap_or_default();
+    format!("{}/v1.0/$metadata#{set}{sel}{}", sh.graph_base(), if entity { "/$entity" } else { "" })
 }
 
 /// Serves a collection with `$top`/`$skiptoken` paging, `$count`, `$select`.
@@ -686,16 +542,12 @@ pub fn page_params(q: &Q, default_top: usize, max_top: usize) -> Result<(usize, 
     if top == 0 || top > max_top {
         return Err(GErr::bad(
             "Request_BadRequest",
-            format!(
-                "Invalid page size specified: '{top}'. Must be between 1 and {max_top} inclusive."
-            ),
+            format!("Invalid page size specified: '{top}'. Must be between 1 and {max_top} inclusive."),
         ));
     }
     let offset = match &q.skiptoken {
         None => 0,
-        Some(t) => {
-            decode_skip(t).ok_or_else(|| GErr::bad("Request_BadRequest", "Invalid skip token."))?
-        }
+        Some(t) => decode_skip(t).ok_or_else(|| GErr::bad("Request_BadRequest", "Invalid skip token."))?,
     };
     Ok((top, offset))
 }
@@ -727,28 +579,16 @@ pub fn collection_page(
 ) -> GResult {
     let page: Vec<Value> = page.iter().map(|v| project(v, &q.select)).collect();
     let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(context(sh, ctx_set, &q.select, false)),
-    );
+    body.insert("@odata.context".into(), json!(context(sh, ctx_set, &q.select, false)));
     if q.count && q.eventual && q.skiptoken.is_none() {
         body.insert("@odata.count".into(), json!(total));
     }
     if offset + page.len() < total {
-        let mut params: Vec<(String, String)> = q
-            .raw
-            .iter()
-            .filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken"))
-            .cloned()
-            .collect();
+        let mut params: Vec<(String, String)> =
+            q.raw.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken")).cloned().collect();
         params.push(("$skiptoken".into(), encode_skip(offset + page.len())));
-        let qs = serde_urlencoded::to_string(&params)
-            .unwrap_or_default()
-            .replace("%24", "$");
-        body.insert(
-            "@odata.nextLink".into(),
-            json!(format!("{}/v1.0{}?{qs}", sh.graph_base(), req.path)),
-        );
+        let qs = serde_urlencoded::to_string(&params).unwrap_or_default().replace("%24", "$");
+        body.insert("@odata.nextLink".into(), json!(format!("{}/v1.0{}?{qs}", sh.graph_base(), req.path)));
     }
     body.insert("value".into(), Value::Array(page));
     Ok(ok_json(req, 200, Value::Object(body)))
@@ -760,11 +600,7 @@ pub fn encode_skip(n: usize) -> String {
 
 fn decode_skip(t: &str) -> Option<usize> {
     let raw = b64url_decode(t.strip_prefix("RFNwdAIAAQAAA")?)?;
-    String::from_utf8(raw)
-        .ok()?
-        .strip_prefix("emu:")?
-        .parse()
-        .ok()
+    String::from_utf8(raw).ok()?.strip_prefix("emu:")?.parse().ok()
 }
 
 pub fn ok_json(req: &GReq, status: u16, v: Value) -> GResp {
@@ -777,10 +613,7 @@ pub fn no_content(req: &GReq, status: u16) -> GResp {
 
 pub fn entity(sh: &Shared, req: &GReq, set: &str, q: &Q, v: Value) -> GResp {
     let mut out = Map::new();
-    out.insert(
-        "@odata.context".into(),
-        json!(context(sh, set, &q.select, true)),
-    );
+    out.insert("@odata.context".into(), json!(context(sh, set, &q.select, true)));
     if let Value::Object(m) = project(&v, &q.select) {
         out.extend(m);
     }
@@ -797,10 +630,7 @@ pub fn dispatch(sh: &Shared, req: &GReq, allow_batch: bool) -> GResp {
         if allow_batch {
             batch(sh, req)
         } else {
-            Err(GErr::bad(
-                "BadRequest",
-                "Nested batch requests are not supported.",
-            ))
+            Err(GErr::bad("BadRequest", "Nested batch requests are not supported."))
         }
     } else {
         match authenticate(sh, req) {
@@ -834,10 +664,7 @@ pub fn not_routed(req: &GReq, tpl: &str) -> GErr {
         GErr::new(
             405,
             "Request_BadRequest",
-            format!(
-                "The HTTP method '{}' is not supported for '{}'.",
-                req.method, req.path
-            ),
+            format!("The HTTP method '{}' is not supported for '{}'.", req.method, req.path),
         )
     } else {
         GErr::new(
@@ -845,11 +672,7 @@ pub fn not_routed(req: &GReq, tpl: &str) -> GErr {
             "BadRequest",
             format!(
                 "Resource not found for the segment '{}'.",
-                req.path
-                    .trim_start_matches('/')
-                    .split('/')
-                    .next()
-                    .unwrap_or("")
+                req.path.trim_start_matches('/').split('/').next().unwrap_or("")
             ),
         )
     }
@@ -858,37 +681,27 @@ pub fn not_routed(req: &GReq, tpl: &str) -> GErr {
 // ---------------------------------------------------------------- $batch
 
 fn batch(sh: &Shared, req: &GReq) -> GResult {
-    let body: Value = serde_json::from_slice(&req.body)
-        .map_err(|_| GErr::bad("BadRequest", "Invalid batch payload format."))?;
+    let body: Value =
+        serde_json::from_slice(&req.body).map_err(|_| GErr::bad("BadRequest", "Invalid batch payload format."))?;
     let reqs = body
         .get("requests")
         .and_then(Value::as_array)
         .ok_or_else(|| GErr::bad("BadRequest", "Invalid batch payload format."))?;
     if reqs.len() > 20 {
-        return Err(GErr::bad(
-            "BadRequest",
-            "The number of requests in a batch cannot exceed 20.",
-        ));
+        return Err(GErr::bad("BadRequest", "The number of requests in a batch cannot exceed 20."));
     }
     let mut ids: Vec<String> = vec![];
     for r in reqs {
-        let id = r.get("id").and_then(Value::as_str).ok_or_else(|| {
-            GErr::bad("BadRequest", "Each batch request must have an 'id' string.")
-        })?;
+        let id = r
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| GErr::bad("BadRequest", "Each batch request must have an 'id' string."))?;
         if ids.iter().any(|x| x == id) {
-            return Err(GErr::bad(
-                "BadRequest",
-                format!("Batch request contains duplicate id '{id}'."),
-            ));
+            return Err(GErr::bad("BadRequest", format!("Batch request contains duplicate id '{id}'.")));
         }
         ids.push(id.to_string());
-        if r.get("method").and_then(Value::as_str).is_none()
-            || r.get("url").and_then(Value::as_str).is_none()
-        {
-            return Err(GErr::bad(
-                "BadRequest",
-                format!("Batch request '{id}' is missing 'method' or 'url'."),
-            ));
+        if r.get("method").and_then(Value::as_str).is_none() || r.get("url").and_then(Value::as_str).is_none() {
+            return Err(GErr::bad("BadRequest", format!("Batch request '{id}' is missing 'method' or 'url'.")));
         }
         if r.get("body").is_some_and(|b| !b.is_null())
             && !r
@@ -903,17 +716,9 @@ fn batch(sh: &Shared, req: &GReq) -> GResult {
         }
     }
     for r in reqs {
-        for d in r
-            .get("dependsOn")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for d in r.get("dependsOn").and_then(Value::as_array).into_iter().flatten() {
             if !d.as_str().is_some_and(|d| ids.iter().any(|x| x == d)) {
-                return Err(GErr::bad(
-                    "BadRequest",
-                    format!("dependsOn refers to an unknown request id {d}."),
-                ));
+                return Err(GErr::bad("BadRequest", format!("dependsOn refers to an unknown request id {d}.")));
             }
         }
     }
@@ -926,32 +731,19 @@ fn batch(sh: &Shared, req: &GReq) -> GResult {
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .all(|d| {
-                    done.iter()
-                        .any(|(id, _, _)| Some(id.as_str()) == d.as_str())
-                })
+                .all(|d| done.iter().any(|(id, _, _)| Some(id.as_str()) == d.as_str()))
         });
         let Some(pos) = pos else {
-            return Err(GErr::bad(
-                "BadRequest",
-                "Circular dependsOn in batch request.",
-            ));
+            return Err(GErr::bad("BadRequest", "Circular dependsOn in batch request."));
         };
         let r = remaining.remove(pos);
-        let id = r
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let id = r.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
         let failed_dep = r
             .get("dependsOn")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .any(|d| {
-                done.iter()
-                    .any(|(i, s, _)| Some(i.as_str()) == d.as_str() && *s >= 400)
-            });
+            .any(|d| done.iter().any(|(i, s, _)| Some(i.as_str()) == d.as_str() && *s >= 400));
         if failed_dep {
             let e = GResp::error(
                 424,
@@ -972,20 +764,9 @@ fn batch(sh: &Shared, req: &GReq) -> GResult {
 }
 
 fn run_inner(sh: &Shared, outer: &GReq, r: &Value) -> GResp {
-    let method = r
-        .get("method")
-        .and_then(Value::as_str)
-        .unwrap_or("GET")
-        .to_uppercase();
-    let mut url = r
-        .get("url")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    for prefix in [
-        "https://graph.microsoft.com/v1.0",
-        &format!("{}/v1.0", sh.graph_base()),
-    ] {
+    let method = r.get("method").and_then(Value::as_str).unwrap_or("GET").to_uppercase();
+    let mut url = r.get("url").and_then(Value::as_str).unwrap_or_default().to_string();
+    for prefix in ["https://graph.microsoft.com/v1.0", &format!("{}/v1.0", sh.graph_base())] {
         if let Some(rest) = url.strip_prefix(prefix) {
             url = rest.to_string();
         }
@@ -993,16 +774,10 @@ fn run_inner(sh: &Shared, outer: &GReq, r: &Value) -> GResp {
     if !url.starts_with('/') {
         url.insert(0, '/');
     }
-    let (path, qs) = url
-        .split_once('?')
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .unwrap_or((url.clone(), String::new()));
-    let mut headers: Vec<(String, String)> = outer
-        .headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-        .cloned()
-        .collect();
+    let (path, qs) =
+        url.split_once('?').map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or((url.clone(), String::new()));
+    let mut headers: Vec<(String, String)> =
+        outer.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("authorization")).cloned().collect();
     if let Some(h) = r.get("headers").and_then(Value::as_object) {
         for (k, v) in h {
             headers.push((k.clone(), v.as_str().unwrap_or_default().to_string()));
@@ -1031,24 +806,14 @@ fn run_inner(sh: &Shared, outer: &GReq, r: &Value) -> GResp {
                 return g;
             }
             crate::FaultKind::ServiceUnavailable { retry_after } => {
-                let mut g = GResp::error(
-                    503,
-                    "generalException",
-                    "An unspecified error has occurred.",
-                    None,
-                );
+                let mut g = GResp::error(503, "generalException", "An unspecified error has occurred.", None);
                 if let Some(r) = retry_after {
                     g.headers.push(("Retry-After".into(), r));
                 }
                 return g;
             }
             crate::FaultKind::GatewayTimeout => {
-                return GResp::error(
-                    504,
-                    "generalException",
-                    "An unspecified error has occurred.",
-                    None,
-                );
+                return GResp::error(504, "generalException", "An unspecified error has occurred.", None);
             }
             _ => {}
         }
@@ -1126,11 +891,7 @@ pub fn delta(
     let page_size = req
         .header("Prefer")
         .and_then(|p| {
-            p.split(',').find_map(|x| {
-                x.trim()
-                    .strip_prefix("odata.maxpagesize=")
-                    .and_then(|n| n.parse::<usize>().ok())
-            })
+            p.split(',').find_map(|x| x.trim().strip_prefix("odata.maxpagesize=").and_then(|n| n.parse::<usize>().ok()))
         })
         .unwrap_or(200)
         .clamp(1, 1000);
@@ -1140,16 +901,10 @@ pub fn delta(
             "resyncRequired",
             "Resync required. Replace any local items with the server's version (including deletes) if you're sure that the service was up to date with your local changes when you last sync'd. Upload any local changes that the server doesn't know about.",
         );
-        e.headers.push((
-            "Location".into(),
-            format!("{}/v1.0{link_path}?$deltatoken=", sh.graph_base()),
-        ));
+        e.headers.push(("Location".into(), format!("{}/v1.0{link_path}?$deltatoken=", sh.graph_base())));
         e
     };
-    let token = req
-        .q("$skiptoken")
-        .map(|t| (t, true))
-        .or_else(|| req.q("$deltatoken").map(|t| (t, false)));
+    let token = req.q("$skiptoken").map(|t| (t, true)).or_else(|| req.q("$deltatoken").map(|t| (t, false)));
     let state = match token {
         None | Some(("", _)) => DeltaState {
             k: kind_name.into(),
@@ -1179,34 +934,24 @@ pub fn delta(
             ));
         }
         Some((t, is_skip)) => {
-            let mut s = decode_delta(t)
-                .ok_or_else(|| GErr::bad("Request_BadRequest", "Invalid delta or skip token."))?;
+            let mut s =
+                decode_delta(t).ok_or_else(|| GErr::bad("Request_BadRequest", "Invalid delta or skip token."))?;
             if s.k != kind_name || s.t != tenant.id {
-                return Err(GErr::bad(
-                    "Request_BadRequest",
-                    "The delta or skip token is not valid for this resource.",
-                ));
+                return Err(GErr::bad("Request_BadRequest", "The delta or skip token is not valid for this resource."));
             }
             if s.e != tenant.delta_epoch || s.ts + DELTA_TTL < now_secs() {
                 return Err(gone());
             }
             if !is_skip {
                 // A deltaLink: changes after s.u up to now.
-                s = DeltaState {
-                    s: Some(s.u),
-                    u: tenant.change_seq,
-                    o: 0,
-                    ts: now_secs(),
-                    ..s
-                };
+                s = DeltaState { s: Some(s.u), u: tenant.change_seq, o: 0, ts: now_secs(), ..s };
             }
             s
         }
     };
     // (id, removed reason) in delivery order; rendering happens for the requested page only.
     let initial = state.s.is_none();
-    let (entries, total, skip): (Vec<(String, Option<&'static str>)>, usize, usize) = match state.s
-    {
+    let (entries, total, skip): (Vec<(String, Option<&'static str>)>, usize, usize) = match state.s {
         None => {
             // Initial round: only the requested window of ids.
             let (ids, total) = all_ids(state.o, page_size);
@@ -1216,10 +961,7 @@ pub fn delta(
             let start = tenant.changes.partition_point(|c| c.seq <= since);
             let mut pos: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
             let mut last: Vec<Option<(String, Option<&'static str>)>> = vec![];
-            for c in tenant.changes[start..]
-                .iter()
-                .filter(|c| c.kind == kind && c.seq <= state.u)
-            {
+            for c in tenant.changes[start..].iter().filter(|c| c.kind == kind && c.seq <= state.u) {
                 if let Some(&i) = pos.get(c.id.as_str()) {
                     last[i] = None;
                 }
@@ -1238,9 +980,7 @@ pub fn delta(
         .filter_map(|(id, removed)| match (removed, render(&id)) {
             (None, Some(v)) => Some(v),
             (Some(r), _) if include_removed => Some(json!({"id": id, "@removed": {"reason": r}})),
-            (None, None) if include_removed && !initial => {
-                Some(json!({"id": id, "@removed": {"reason": "deleted"}}))
-            }
+            (None, None) if include_removed && !initial => Some(json!({"id": id, "@removed": {"reason": "deleted"}})),
             _ => None,
         })
         .map(|v| {
@@ -1273,26 +1013,13 @@ pub fn delta(
         let ns = DeltaState { o: next_o, ..state };
         body.insert(
             "@odata.nextLink".into(),
-            json!(format!(
-                "{}/v1.0{link_path}?$skiptoken={}",
-                sh.graph_base(),
-                encode_delta(&ns)
-            )),
+            json!(format!("{}/v1.0{link_path}?$skiptoken={}", sh.graph_base(), encode_delta(&ns))),
         );
     } else {
-        let ns = DeltaState {
-            s: Some(state.u),
-            o: 0,
-            ts: now_secs(),
-            ..state
-        };
+        let ns = DeltaState { s: Some(state.u), o: 0, ts: now_secs(), ..state };
         body.insert(
             "@odata.deltaLink".into(),
-            json!(format!(
-                "{}/v1.0{link_path}?$deltatoken={}",
-                sh.graph_base(),
-                encode_delta(&ns)
-            )),
+            json!(format!("{}/v1.0{link_path}?$deltatoken={}", sh.graph_base(), encode_delta(&ns))),
         );
     }
     body.insert("value".into(), Value::Array(page));

@@ -11,9 +11,7 @@ fn fixture(name: &str) -> Value {
     let v: Value = serde_json::from_str(&text).unwrap();
     // Doc bug: single entities wrapped in "value": {...}.
     match v.get("value") {
-        Some(inner @ Value::Object(_)) if v.as_object().map(|o| o.len()) == Some(1) => {
-            inner.clone()
-        }
+        Some(inner @ Value::Object(_)) if v.as_object().map(|o| o.len()) == Some(1) => inner.clone(),
         _ => v,
     }
 }
@@ -45,11 +43,7 @@ fn check(fx: &Value, ac: &Value, path: &str, ignore: &[&str], errs: &mut Vec<Str
         (_, _) if placeholder(fx) => {}
         (Value::Null, _) | (_, Value::Null) => {}
         (Value::Object(f), Value::Object(a)) => {
-            if f.len() == 1
-                && f.get("@odata.type")
-                    .and_then(Value::as_str)
-                    .is_some_and(|t| !t.starts_with('#'))
-            {
+            if f.len() == 1 && f.get("@odata.type").and_then(Value::as_str).is_some_and(|t| !t.starts_with('#')) {
                 return; // placeholder object ("@odata.type": "microsoft.graph.identitySet")
             }
             for (k, fv) in f {
@@ -95,16 +89,11 @@ async fn identity_platform_conformance() {
     let mut errs = vec![];
     for (f, seg) in [
         ("oidc_discovery_common_v2.json", "common".to_string()),
-        (
-            "oidc_discovery_organizations_v2.json",
-            "organizations".into(),
-        ),
+        ("oidc_discovery_organizations_v2.json", "organizations".into()),
         ("oidc_discovery_tenant_v2.json", t.id.clone()),
     ] {
         let v: Value = http()
-            .get(format!(
-                "{base}/{seg}/v2.0/.well-known/openid-configuration"
-            ))
+            .get(format!("{base}/{seg}/v2.0/.well-known/openid-configuration"))
             .send()
             .await
             .unwrap()
@@ -118,14 +107,7 @@ async fn identity_platform_conformance() {
         fk.sort();
         assert_eq!(fk, ak, "exactly Microsoft's key set for {f}");
     }
-    let k: Value = http()
-        .get(format!("{base}/common/discovery/v2.0/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let k: Value = http().get(format!("{base}/common/discovery/v2.0/keys")).send().await.unwrap().json().await.unwrap();
     errs.extend(conforms("oidc_jwks_common.json", &k, &[]));
     let r = http()
         .post(format!("{base}/{}/oauth2/v2.0/token", t.id))
@@ -139,26 +121,10 @@ async fn identity_platform_conformance() {
         .await
         .unwrap();
     let cc: Value = r.json().await.unwrap();
-    errs.extend(conforms(
-        "oidc_token_client_credentials_response.json",
-        &cc,
-        &[],
-    ));
-    errs.extend(conforms(
-        "oidc_token_client_credentials_recorded_response.json",
-        &cc,
-        &[],
-    ));
+    errs.extend(conforms("oidc_token_client_credentials_response.json", &cc, &[]));
+    errs.extend(conforms("oidc_token_client_credentials_recorded_response.json", &cc, &[]));
     let s = &t.students[0];
-    let loc = sign_in(
-        &browser(),
-        &base,
-        &t.id,
-        &s.upn,
-        &s.password,
-        &[("nonce", "n1")],
-    )
-    .await;
+    let loc = sign_in(&browser(), &base, &t.id, &s.upn, &s.password, &[("nonce", "n1")]).await;
     let (_, ac) = redeem(&base, &t.id, &param(&loc, "code").unwrap(), None).await;
     errs.extend(conforms("oidc_token_authcode_response.json", &ac, &[]));
     let idc = decode_claims(ac["id_token"].as_str().unwrap());
@@ -179,16 +145,8 @@ async fn identity_platform_conformance() {
         .await
         .unwrap();
     let err: Value = r.json().await.unwrap();
-    errs.extend(conforms(
-        "oidc_token_client_credentials_error_response.json",
-        &err,
-        &[],
-    ));
-    errs.extend(conforms(
-        "oidc_token_error_invalid_client_recorded_response.json",
-        &err,
-        &[],
-    ));
+    errs.extend(conforms("oidc_token_client_credentials_error_response.json", &err, &[]));
+    errs.extend(conforms("oidc_token_error_invalid_client_recorded_response.json", &err, &[]));
     assert!(errs.is_empty(), "{errs:#?}");
     e.stop().await;
 }
@@ -202,60 +160,33 @@ async fn directory_conformance() {
     let ttok = user_token(&e, &t.id, &teacher.upn, &teacher.password).await;
     let mut errs = vec![];
     let mut c = |name: &str, v: &Value, ignore: &[&str]| errs.extend(conforms(name, v, ignore));
-    c(
-        "graph_users_list_response.json",
-        &get(&e, &app, "/users").await.1,
-        &[],
-    );
-    c(
-        "graph_me_get_response.json",
-        &get(&e, &ttok, "/me").await.1,
-        &[],
-    );
+    c("graph_users_list_response.json", &get(&e, &app, "/users").await.1, &[]);
+    c("graph_me_get_response.json", &get(&e, &ttok, "/me").await.1, &[]);
     c(
         "graph_user_get_select_response.json",
-        &get(
-            &e,
-            &app,
-            &format!(
-                "/users/{}?$select=displayName,givenName,postalCode,identities",
-                teacher.id
-            ),
-        )
+        &get(&e, &app, &format!("/users/{}?$select=displayName,givenName,postalCode,identities", teacher.id)).await.1,
+        &[],
+    );
+    let r: Value = http()
+        .get(format!(
+            "{}/v1.0/users?$filter=startswith(displayName,'a')&$orderby=displayName&$count=true&$top=1",
+            e.graph_url()
+        ))
+        .bearer_auth(&app)
+        .header("ConsistencyLevel", "eventual")
+        .send()
         .await
-        .1,
-        &[],
-    );
-    let r: Value = http().get(format!("{}/v1.0/users?$filter=startswith(displayName,'a')&$orderby=displayName&$count=true&$top=1", e.graph_url())).bearer_auth(&app).header("ConsistencyLevel", "eventual").send().await.unwrap().json().await.unwrap();
-    c(
-        "graph_users_list_filter_count_consistencylevel_response.json",
-        &r,
-        &["mailNickname"],
-    );
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    c("graph_users_list_filter_count_consistencylevel_response.json", &r, &["mailNickname"]);
     c("graph_users_list_filter_assignedlicenses_response.json", &get(&e, &app, "/users?$select=id,mail,assignedLicenses&$filter=assignedLicenses/any(u:u/skuId eq 94763226-9b3c-4e75-a931-5c89701abe66)").await.1, &[]);
-    c(
-        "graph_user_manager_get_response.json",
-        &get(&e, &app, &format!("/users/{}/manager", teacher.id))
-            .await
-            .1,
-        &[],
-    );
-    c(
-        "graph_subscribedskus_list_response.json",
-        &get(&e, &app, "/subscribedSkus").await.1,
-        &[],
-    );
-    c(
-        "graph_groups_list_response.json",
-        &get(&e, &app, "/groups").await.1,
-        &[],
-    );
+    c("graph_user_manager_get_response.json", &get(&e, &app, &format!("/users/{}/manager", teacher.id)).await.1, &[]);
+    c("graph_subscribedskus_list_response.json", &get(&e, &app, "/subscribedSkus").await.1, &[]);
+    c("graph_groups_list_response.json", &get(&e, &app, "/groups").await.1, &[]);
     let gid = t.classes[0].id.clone();
-    c(
-        "graph_group_members_list_response.json",
-        &get(&e, &app, &format!("/groups/{gid}/members")).await.1,
-        &[],
-    );
+    c("graph_group_members_list_response.json", &get(&e, &app, &format!("/groups/{gid}/members")).await.1, &[]);
     let create = fixture("graph_user_create_request.json");
     let mut body = create.clone();
     body["userPrincipalName"] = json!(format!("adelev@{}", t.domain));
@@ -263,17 +194,9 @@ async fn directory_conformance() {
     assert_eq!(s, 201);
     c("graph_user_create_response.json", &created, &[]);
     let mut lic = fixture("graph_user_assignlicense_request.json");
-    lic["addLicenses"] =
-        json!([{"disabledPlans": [], "skuId": "314c4481-f395-4525-be8b-2ec4bb1e9d91"}]);
+    lic["addLicenses"] = json!([{"disabledPlans": [], "skuId": "314c4481-f395-4525-be8b-2ec4bb1e9d91"}]);
     lic["removeLicenses"] = json!([]);
-    let (s, l) = send(
-        &e,
-        &app,
-        Method::POST,
-        &format!("/users/{}/assignLicense", teacher.id),
-        Some(lic),
-    )
-    .await;
+    let (s, l) = send(&e, &app, Method::POST, &format!("/users/{}/assignLicense", teacher.id), Some(lic)).await;
     assert_eq!(s, 200, "{l}");
     c("graph_user_assignlicense_response.json", &l, &[]);
     let with = t.students.iter().find(|u| u.has_photo).unwrap();
@@ -285,39 +208,19 @@ async fn directory_conformance() {
     let without = t.students.iter().find(|u| !u.has_photo).unwrap();
     let (s, meta) = get(&e, &app, &format!("/users/{}/photo", without.id)).await;
     assert_eq!((s, meta["id"].as_str()), (200, Some("1x1")));
-    c(
-        "graph_me_photo_metadata_no_photo_response.json",
-        &meta,
-        &["@odata.context"],
-    );
+    c("graph_me_photo_metadata_no_photo_response.json", &meta, &["@odata.context"]);
     c(
         "graph_group_transitivemembers_list_response.json",
-        &get(&e, &app, &format!("/groups/{gid}/transitiveMembers"))
-            .await
-            .1,
+        &get(&e, &app, &format!("/groups/{gid}/transitiveMembers")).await.1,
         &[],
     );
     // Nested group + OData cast on a transitive list.
     let (_, g) = get(&e, &app, "/groups?$filter=displayName eq 'All Teachers'").await;
     let teachers_group = g["value"][0]["id"].as_str().unwrap().to_string();
     let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{teachers_group}")});
-    assert_eq!(
-        send(
-            &e,
-            &app,
-            Method::POST,
-            &format!("/groups/{gid}/members/$ref"),
-            Some(body)
-        )
-        .await
-        .0,
-        204
-    );
+    assert_eq!(send(&e, &app, Method::POST, &format!("/groups/{gid}/members/$ref"), Some(body)).await.0, 204);
     let r: Value = http()
-        .get(format!(
-            "{}/v1.0/groups/{gid}/transitiveMembers/microsoft.graph.group?$count=true",
-            e.graph_url()
-        ))
+        .get(format!("{}/v1.0/groups/{gid}/transitiveMembers/microsoft.graph.group?$count=true", e.graph_url()))
         .bearer_auth(&app)
         .header("ConsistencyLevel", "eventual")
         .send()
@@ -327,17 +230,8 @@ async fn directory_conformance() {
         .await
         .unwrap();
     assert_eq!(r["@odata.count"], 1, "{r}");
-    c(
-        "graph_group_transitivemembers_cast_group_count_response.json",
-        &r,
-        &["@odata.id", "organizationId"],
-    );
-    let (_, all) = get(
-        &e,
-        &app,
-        &format!("/groups/{gid}/transitiveMembers?$top=999"),
-    )
-    .await;
+    c("graph_group_transitivemembers_cast_group_count_response.json", &r, &["@odata.id", "organizationId"]);
+    let (_, all) = get(&e, &app, &format!("/groups/{gid}/transitiveMembers?$top=999")).await;
     let (_, direct) = get(&e, &app, &format!("/groups/{gid}/members?$top=999")).await;
     assert!(
         all["value"].as_array().unwrap().len() > direct["value"].as_array().unwrap().len(),
@@ -350,21 +244,14 @@ async fn directory_conformance() {
         (&t.teachers[2].id, &t.students[9].id),
     ] {
         let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/users/{mgr}")});
-        assert_eq!(
-            send(
-                &e,
-                &app,
-                Method::PUT,
-                &format!("/users/{who}/manager/$ref"),
-                Some(body)
-            )
-            .await
-            .0,
-            204
-        );
+        assert_eq!(send(&e, &app, Method::PUT, &format!("/users/{who}/manager/$ref"), Some(body)).await.0, 204);
     }
     let r: Value = http()
-        .get(format!("{}/v1.0/users/{}?$expand=manager($levels=max;$select=id,displayName)&$select=id,displayName&$count=true", e.graph_url(), teacher.id))
+        .get(format!(
+            "{}/v1.0/users/{}?$expand=manager($levels=max;$select=id,displayName)&$select=id,displayName&$count=true",
+            e.graph_url(),
+            teacher.id
+        ))
         .bearer_auth(&app)
         .header("ConsistencyLevel", "eventual")
         .send()
@@ -378,10 +265,7 @@ async fn directory_conformance() {
     c("graph_me_expand_manager_levels_max_response.json", &r, &[]);
     // Users delta pages.
     let d1: Value = http()
-        .get(format!(
-            "{}/v1.0/users/delta?$select=displayName,givenName,surname",
-            e.graph_url()
-        ))
+        .get(format!("{}/v1.0/users/delta?$select=displayName,givenName,surname", e.graph_url()))
         .bearer_auth(&app)
         .header("Prefer", "odata.maxpagesize=100")
         .send()
@@ -405,21 +289,13 @@ async fn directory_conformance() {
     // Errors.
     c(
         "graph_error_404_resource_not_found_response.json",
-        &get(&e, &app, "/users/c527a470-a882-481c-981c-ee6efaba85c7")
-            .await
-            .1,
+        &get(&e, &app, "/users/c527a470-a882-481c-981c-ee6efaba85c7").await.1,
         &[],
     );
-    c(
-        "graph_error_400_count_without_consistencylevel_response.json",
-        &get(&e, &app, "/users/$count").await.1,
-        &[],
-    );
+    c("graph_error_400_count_without_consistencylevel_response.json", &get(&e, &app, "/users/$count").await.1, &[]);
     c(
         "graph_error_400_unsupported_filter_property_response.json",
-        &get(&e, &app, "/groups?$filter=createdDateTime ge 2021-01-01")
-            .await
-            .1,
+        &get(&e, &app, "/groups?$filter=createdDateTime ge 2021-01-01").await.1,
         &[],
     );
     c(
@@ -430,15 +306,7 @@ async fn directory_conformance() {
     let stok = user_token(&e, &t.id, &t.students[0].upn, &t.students[0].password).await;
     c(
         "graph_error_403_authorization_requestdenied_response.json",
-        &send(
-            &e,
-            &stok,
-            Method::PATCH,
-            &format!("/users/{}", teacher.id),
-            Some(json!({"jobTitle": "x"})),
-        )
-        .await
-        .1,
+        &send(&e, &stok, Method::PATCH, &format!("/users/{}", teacher.id), Some(json!({"jobTitle": "x"}))).await.1,
         &[],
     );
     assert!(errs.is_empty(), "{errs:#?}");
@@ -451,71 +319,29 @@ async fn education_conformance() {
     let t = contoso(&e);
     let app = app_token(&e, &t.id).await;
     let class = t.classes[0].clone();
-    let teacher = t
-        .teachers
-        .iter()
-        .find(|u| u.id == class.teacher_ids[0])
-        .unwrap()
-        .clone();
-    let student = t
-        .students
-        .iter()
-        .find(|u| class.student_ids.contains(&u.id))
-        .unwrap()
-        .clone();
+    let teacher = t.teachers.iter().find(|u| u.id == class.teacher_ids[0]).unwrap().clone();
+    let student = t.students.iter().find(|u| class.student_ids.contains(&u.id)).unwrap().clone();
     let ttok = user_token(&e, &t.id, &teacher.upn, &teacher.password).await;
     let stok = user_token(&e, &t.id, &student.upn, &student.password).await;
     let school = &t.schools[0].id;
     let mut errs = vec![];
     let mut c = |name: &str, v: &Value, ignore: &[&str]| errs.extend(conforms(name, v, ignore));
-    c(
-        "graph_education_schools_list_response.json",
-        &get(&e, &app, "/education/schools").await.1,
-        &[],
-    );
-    c(
-        "graph_education_school_get_response.json",
-        &get(&e, &app, &format!("/education/schools/{school}"))
-            .await
-            .1,
-        &[],
-    );
+    c("graph_education_schools_list_response.json", &get(&e, &app, "/education/schools").await.1, &[]);
+    c("graph_education_school_get_response.json", &get(&e, &app, &format!("/education/schools/{school}")).await.1, &[]);
     c(
         "graph_education_school_users_list_response.json",
-        &get(&e, &app, &format!("/education/schools/{school}/users"))
-            .await
-            .1,
+        &get(&e, &app, &format!("/education/schools/{school}/users")).await.1,
         &[],
     );
-    c(
-        "graph_education_me_schools_list_response.json",
-        &get(&e, &stok, "/education/me/schools").await.1,
-        &["status"],
-    );
-    c(
-        "graph_education_classes_list_response.json",
-        &get(&e, &app, "/education/classes").await.1,
-        &[],
-    );
+    c("graph_education_me_schools_list_response.json", &get(&e, &stok, "/education/me/schools").await.1, &["status"]);
+    c("graph_education_classes_list_response.json", &get(&e, &app, "/education/classes").await.1, &[]);
     c(
         "graph_education_class_get_response.json",
-        &get(&e, &ttok, &format!("/education/classes/{}", class.id))
-            .await
-            .1,
+        &get(&e, &ttok, &format!("/education/classes/{}", class.id)).await.1,
         &[],
     );
-    c(
-        "graph_education_users_list_response.json",
-        &get(&e, &app, "/education/users").await.1,
-        &[],
-    );
-    c(
-        "graph_education_me_get_response.json",
-        &get(&e, &app, &format!("/education/users/{}", student.id))
-            .await
-            .1,
-        &[],
-    );
+    c("graph_education_users_list_response.json", &get(&e, &app, "/education/users").await.1, &[]);
+    c("graph_education_me_get_response.json", &get(&e, &app, &format!("/education/users/{}", student.id)).await.1, &[]);
     let cd: Value = http()
         .get(format!("{}/v1.0/education/classes/delta", e.graph_url()))
         .bearer_auth(&app)
@@ -527,34 +353,15 @@ async fn education_conformance() {
         .await
         .unwrap();
     c("graph_education_classes_delta_response.json", &cd, &[]);
-    c(
-        "graph_education_users_delta_response.json",
-        &get(&e, &app, "/education/users/delta").await.1,
-        &[],
-    );
+    c("graph_education_users_delta_response.json", &get(&e, &app, "/education/users/delta").await.1, &[]);
     c(
         "graph_education_class_assignments_list_response.json",
-        &get(
-            &e,
-            &ttok,
-            &format!("/education/classes/{}/assignments", class.id),
-        )
-        .await
-        .1,
+        &get(&e, &ttok, &format!("/education/classes/{}/assignments", class.id)).await.1,
         &[],
     );
     c(
         "graph_education_class_assignments_list_filter_status_response.json",
-        &get(
-            &e,
-            &ttok,
-            &format!(
-                "/education/classes/{}/assignments?$filter=status eq 'assigned'",
-                class.id
-            ),
-        )
-        .await
-        .1,
+        &get(&e, &ttok, &format!("/education/classes/{}/assignments?$filter=status eq 'assigned'", class.id)).await.1,
         &[],
     );
     let (s, a) = send(
@@ -562,84 +369,51 @@ async fn education_conformance() {
         &ttok,
         Method::POST,
         &format!("/education/classes/{}/assignments", class.id),
-        Some(fixture(
-            "graph_education_class_assignment_create_request.json",
-        )),
+        Some(fixture("graph_education_class_assignment_create_request.json")),
     )
     .await;
     assert_eq!(s, 201, "{a}");
-    c(
-        "graph_education_class_assignment_create_response.json",
-        &a,
-        &[],
-    );
-    let apath = format!(
-        "/education/classes/{}/assignments/{}",
-        class.id,
-        a["id"].as_str().unwrap()
-    );
+    c("graph_education_class_assignment_create_response.json", &a, &[]);
+    let apath = format!("/education/classes/{}/assignments/{}", class.id, a["id"].as_str().unwrap());
     let (s, r) = send(
         &e,
         &ttok,
         Method::POST,
         &format!("{apath}/resources"),
-        Some(fixture(
-            "graph_education_assignment_resource_create_link_request.json",
-        )),
+        Some(fixture("graph_education_assignment_resource_create_link_request.json")),
     )
     .await;
     assert_eq!(s, 201);
-    c(
-        "graph_education_assignment_resource_create_link_response.json",
-        &r,
-        &[],
-    );
+    c("graph_education_assignment_resource_create_link_response.json", &r, &[]);
     let (_, p) = send(&e, &ttok, Method::POST, &format!("{apath}/publish"), None).await;
     c("graph_education_assignment_publish_response.json", &p, &[]);
-    c(
-        "graph_education_assignment_get_response.json",
-        &get(&e, &ttok, &apath).await.1,
-        &[],
-    );
+    c("graph_education_assignment_get_response.json", &get(&e, &ttok, &apath).await.1, &[]);
     c(
         "graph_education_assignment_submissions_list_expand_outcomes_response.json",
-        &get(&e, &ttok, &format!("{apath}/submissions?$expand=outcomes"))
-            .await
-            .1,
+        &get(&e, &ttok, &format!("{apath}/submissions?$expand=outcomes")).await.1,
         &[],
     );
     let (_, subs) = get(&e, &stok, &format!("{apath}/submissions")).await;
-    let spath = format!(
-        "{apath}/submissions/{}",
-        subs["value"][0]["id"].as_str().unwrap()
-    );
+    let spath = format!("{apath}/submissions/{}", subs["value"][0]["id"].as_str().unwrap());
     c(
         "graph_education_submission_submit_response.json",
-        &send(&e, &stok, Method::POST, &format!("{spath}/submit"), None)
-            .await
-            .1,
+        &send(&e, &stok, Method::POST, &format!("{spath}/submit"), None).await.1,
         &[],
     );
     c(
         "graph_education_submission_unsubmit_response.json",
-        &send(&e, &stok, Method::POST, &format!("{spath}/unsubmit"), None)
-            .await
-            .1,
+        &send(&e, &stok, Method::POST, &format!("{spath}/unsubmit"), None).await.1,
         &[],
     );
     send(&e, &stok, Method::POST, &format!("{spath}/submit"), None).await;
     c(
         "graph_education_submission_return_response.json",
-        &send(&e, &ttok, Method::POST, &format!("{spath}/return"), None)
-            .await
-            .1,
+        &send(&e, &ttok, Method::POST, &format!("{spath}/return"), None).await.1,
         &[],
     );
     c(
         "graph_education_submission_reassign_response_no_prefer.json",
-        &send(&e, &ttok, Method::POST, &format!("{spath}/reassign"), None)
-            .await
-            .1,
+        &send(&e, &ttok, Method::POST, &format!("{spath}/reassign"), None).await.1,
         &[],
     );
     assert!(errs.is_empty(), "{errs:#?}");
@@ -653,10 +427,7 @@ async fn request_fixtures_are_accepted() {
     let app = app_token(&e, &t.id).await;
     let mut errs = vec![];
     let v: Value = http()
-        .get(format!(
-            "{}/common/discovery/instance?api-version=1.1&authorization_endpoint=x",
-            e.base_url()
-        ))
+        .get(format!("{}/common/discovery/instance?api-version=1.1&authorization_endpoint=x", e.base_url()))
         .send()
         .await
         .unwrap()
@@ -665,7 +436,10 @@ async fn request_fixtures_are_accepted() {
         .unwrap();
     errs.extend(conforms("oidc_instance_discovery_response.json", &v, &[]));
     let r: Value = http()
-        .get(format!("{}/v1.0/groups?$filter=startswith(displayName,'a')&$count=true&$select=displayName,mailNickname", e.graph_url()))
+        .get(format!(
+            "{}/v1.0/groups?$filter=startswith(displayName,'a')&$count=true&$select=displayName,mailNickname",
+            e.graph_url()
+        ))
         .bearer_auth(&app)
         .header("ConsistencyLevel", "eventual")
         .send()
@@ -674,51 +448,28 @@ async fn request_fixtures_are_accepted() {
         .json()
         .await
         .unwrap();
-    errs.extend(conforms(
-        "graph_groups_list_filter_startswith_count_response.json",
-        &r,
-        &["@odata.context"],
-    ));
+    errs.extend(conforms("graph_groups_list_filter_startswith_count_response.json", &r, &["@odata.context"]));
     assert!(r["@odata.count"].as_u64().unwrap() >= 1);
     assert!(errs.is_empty(), "{errs:#?}");
     // sendMail bodies from the docs (external recipients land in address-keyed mailboxes).
     let teacher = &t.teachers[0];
     let ttok = user_token(&e, &t.id, &teacher.upn, &teacher.password).await;
-    for f in [
-        "graph_me_sendmail_request.json",
-        "graph_me_sendmail_with_attachment_request.json",
-    ] {
+    for f in ["graph_me_sendmail_request.json", "graph_me_sendmail_with_attachment_request.json"] {
         let (s, b) = send(&e, &ttok, Method::POST, "/me/sendMail", Some(fixture(f))).await;
         assert_eq!(s, 202, "{f}: {b}");
     }
     assert_eq!(e.mailbox("frannis@contoso.com").len(), 1);
     assert_eq!(e.mailbox("meganb@contoso.com")[0]["hasAttachments"], true);
-    assert_eq!(
-        e.mailbox(&teacher.upn).len(),
-        1,
-        "saveToSentItems \"false\" honoured for the first message only"
-    );
+    assert_eq!(e.mailbox(&teacher.upn).len(), 1, "saveToSentItems \"false\" honoured for the first message only");
     // Class member $ref and group members@odata.bind bodies.
     let class = &t.classes[1];
-    let newbie = t
-        .students
-        .iter()
-        .find(|s| !class.student_ids.contains(&s.id))
-        .unwrap();
+    let newbie = t.students.iter().find(|s| !class.student_ids.contains(&s.id)).unwrap();
     let body: Value = serde_json::from_str(
-        &fixture("graph_education_class_members_add_ref_request.json")
-            .to_string()
-            .replace("13015", &newbie.id),
+        &fixture("graph_education_class_members_add_ref_request.json").to_string().replace("13015", &newbie.id),
     )
     .unwrap();
-    let (s, b) = send(
-        &e,
-        &app,
-        Method::POST,
-        &format!("/education/classes/{}/members/$ref", class.id),
-        Some(body),
-    )
-    .await;
+    let (s, b) =
+        send(&e, &app, Method::POST, &format!("/education/classes/{}/members/$ref", class.id), Some(body)).await;
     assert_eq!(s, 204, "{b}");
     let (_, g) = get(&e, &app, "/groups?$filter=displayName eq 'All Teachers'").await;
     let gid = g["value"][0]["id"].as_str().unwrap();
@@ -726,14 +477,8 @@ async fn request_fixtures_are_accepted() {
     for s in &t.students[10..13] {
         text = text.replacen("{id}", &s.id, 1);
     }
-    let (s, b) = send(
-        &e,
-        &app,
-        Method::PATCH,
-        &format!("/groups/{gid}"),
-        Some(serde_json::from_str(&text).unwrap()),
-    )
-    .await;
+    let (s, b) =
+        send(&e, &app, Method::PATCH, &format!("/groups/{gid}"), Some(serde_json::from_str(&text).unwrap())).await;
     assert_eq!(s, 204, "{b}");
     let (_, m) = get(&e, &app, &format!("/groups/{gid}/members")).await;
     assert_eq!(m["value"].as_array().unwrap().len(), 13);
@@ -750,7 +495,11 @@ async fn more_error_and_token_shapes() {
     // Access token claims (delegated).
     let s = &t.students[0];
     let tok = user_token(&e, &t.id, &s.upn, &s.password).await;
-    errs.extend(conforms("oidc_access_token_v2_decoded_claims.json", &json!({"header": {"typ": "JWT", "alg": "RS256", "kid": "k"}, "payload": decode_claims(&tok)}), &[]));
+    errs.extend(conforms(
+        "oidc_access_token_v2_decoded_claims.json",
+        &json!({"header": {"typ": "JWT", "alg": "RS256", "kid": "k"}, "payload": decode_claims(&tok)}),
+        &[],
+    ));
     // invalid_scope on a code redemption with a foreign resource.
     let loc = sign_in(&browser(), &base, &t.id, &s.upn, &s.password, &[]).await;
     let r = http()
@@ -768,16 +517,8 @@ async fn more_error_and_token_shapes() {
         .unwrap();
     assert_eq!(r.status(), 400);
     let v: Value = r.json().await.unwrap();
-    errs.extend(conforms(
-        "oidc_token_error_invalid_scope_response.json",
-        &v,
-        &[],
-    ));
-    errs.extend(conforms(
-        "oidc_token_error_with_error_uri_response.json",
-        &v,
-        &[],
-    ));
+    errs.extend(conforms("oidc_token_error_invalid_scope_response.json", &v, &[]));
+    errs.extend(conforms("oidc_token_error_with_error_uri_response.json", &v, &[]));
     // $search without ConsistencyLevel.
     errs.extend(conforms(
         "graph_error_400_search_without_consistencylevel_response.json",
@@ -795,33 +536,17 @@ async fn more_error_and_token_shapes() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    errs.extend(conforms(
-        "graph_sendmail_error_invalid_mime_response.json",
-        &r.json::<Value>().await.unwrap(),
-        &[],
-    ));
+    errs.extend(conforms("graph_sendmail_error_invalid_mime_response.json", &r.json::<Value>().await.unwrap(), &[]));
     // Delta: final page and a no-change round.
     let mut link = format!("{}/v1.0/users/delta", e.graph_url());
     let last = loop {
-        let r: Value = http()
-            .get(&link)
-            .bearer_auth(&app)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r: Value = http().get(&link).bearer_auth(&app).send().await.unwrap().json().await.unwrap();
         match r["@odata.nextLink"].as_str() {
             Some(n) => link = n.to_string(),
             None => break r,
         }
     };
-    errs.extend(conforms(
-        "graph_users_delta_final_page_with_deltalink_response.json",
-        &last,
-        &[],
-    ));
+    errs.extend(conforms("graph_users_delta_final_page_with_deltalink_response.json", &last, &[]));
     let none: Value = http()
         .get(last["@odata.deltaLink"].as_str().unwrap())
         .bearer_auth(&app)
@@ -831,11 +556,7 @@ async fn more_error_and_token_shapes() {
         .json()
         .await
         .unwrap();
-    errs.extend(conforms(
-        "graph_users_delta_deltalink_no_changes_response.json",
-        &none,
-        &[],
-    ));
+    errs.extend(conforms("graph_users_delta_deltalink_no_changes_response.json", &none, &[]));
     assert_eq!(none["value"].as_array().unwrap().len(), 0);
     assert!(errs.is_empty(), "{errs:#?}");
     e.stop().await;

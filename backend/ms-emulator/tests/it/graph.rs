@@ -15,10 +15,7 @@ async fn tokens_are_checked() {
     assert_graph_error(&b, "InvalidAuthenticationToken");
     // Foreign token (signed by a key the emulator never published).
     let cert = ClientCertificate::generate("foreign").unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let forged = cert.sign_assertion(&json!({"aud": "https://graph.microsoft.com", "iss": format!("{}/{}/v2.0", e.base_url(), t.id), "tid": t.id, "oid": t.admin.id, "idtyp": "user", "scp": "User.Read", "exp": now + 600, "iat": now}), AssertionAlg::Rs256).unwrap();
     assert_eq!(get(&e, &forged, "/me").await.0, 401);
     // Expired token.
@@ -49,25 +46,12 @@ async fn users_paging_select_filter_count() {
     let (s, page1) = get(&e, &tok, "/users?$top=100&$select=id,displayName").await;
     assert_eq!(s, 200);
     assert_eq!(page1["value"].as_array().unwrap().len(), 100);
-    assert!(
-        page1["@odata.context"]
-            .as_str()
-            .unwrap()
-            .ends_with("$metadata#users(id,displayName)")
-    );
+    assert!(page1["@odata.context"].as_str().unwrap().ends_with("$metadata#users(id,displayName)"));
     assert!(page1["value"][0].get("mail").is_none());
     let mut next = page1["@odata.nextLink"].as_str().map(str::to_string);
     let mut total = 100;
     while let Some(n) = next {
-        let r: Value = http()
-            .get(&n)
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r: Value = http().get(&n).bearer_auth(&tok).send().await.unwrap().json().await.unwrap();
         total += r["value"].as_array().unwrap().len();
         next = r["@odata.nextLink"].as_str().map(str::to_string);
     }
@@ -83,18 +67,10 @@ async fn users_paging_select_filter_count() {
         .send()
         .await
         .unwrap();
-    assert!(
-        r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     assert_eq!(r.text().await.unwrap(), "311");
     let r: Value = http()
-        .get(format!(
-            "{}/v1.0/users?$filter=startswith(displayName,'Ava')&$count=true&$top=1",
-            e.graph_url()
-        ))
+        .get(format!("{}/v1.0/users?$filter=startswith(displayName,'Ava')&$count=true&$top=1", e.graph_url()))
         .bearer_auth(&tok)
         .header("ConsistencyLevel", "eventual")
         .send()
@@ -104,34 +80,18 @@ async fn users_paging_select_filter_count() {
         .await
         .unwrap();
     assert!(r["@odata.count"].as_u64().unwrap() >= 1);
-    let (_, r) = get(
-        &e,
-        &tok,
-        "/users?$filter=startswith(displayName,'Ava')&$count=true",
-    )
-    .await;
-    assert!(
-        r.get("@odata.count").is_none(),
-        "silently ignored without ConsistencyLevel"
-    );
-    let (_, r) = get(
-        &e,
-        &tok,
-        &format!(
-            "/users?$filter=userPrincipalName eq '{}'",
-            t.teachers[0].upn
-        ),
-    )
-    .await;
+    let (_, r) = get(&e, &tok, "/users?$filter=startswith(displayName,'Ava')&$count=true").await;
+    assert!(r.get("@odata.count").is_none(), "silently ignored without ConsistencyLevel");
+    let (_, r) = get(&e, &tok, &format!("/users?$filter=userPrincipalName eq '{}'", t.teachers[0].upn)).await;
     assert_eq!(r["value"][0]["id"], t.teachers[0].id);
-    let (_, r) = get(&e, &tok, "/users?$filter=assignedLicenses/any(x:x/skuId eq 94763226-9b3c-4e75-a931-5c89701abe66)&$select=id").await;
-    assert_eq!(r["value"].as_array().unwrap().len(), 11);
-    let (s, b) = get(
+    let (_, r) = get(
         &e,
         &tok,
-        "/users?$filter=endswith(mail,'contosoedu.onmicrosoft.com')",
+        "/users?$filter=assignedLicenses/any(x:x/skuId eq 94763226-9b3c-4e75-a931-5c89701abe66)&$select=id",
     )
     .await;
+    assert_eq!(r["value"].as_array().unwrap().len(), 11);
+    let (s, b) = get(&e, &tok, "/users?$filter=endswith(mail,'contosoedu.onmicrosoft.com')").await;
     assert_eq!(s, 400);
     assert_graph_error(&b, "Request_UnsupportedQuery");
     let (s, _) = get(&e, &tok, "/users?$filter=favouriteColour eq 'blue'").await;
@@ -151,109 +111,55 @@ async fn user_writes_manager_photo_licenses() {
     let t = contoso(&e);
     let app = app_token(&e, &t.id).await;
     let s0 = &t.students[0];
-    let (s, _) = send(
-        &e,
-        &app,
-        Method::PATCH,
-        &format!("/users/{}", s0.id),
-        Some(json!({"jobTitle": "Class rep"})),
-    )
-    .await;
+    let (s, _) =
+        send(&e, &app, Method::PATCH, &format!("/users/{}", s0.id), Some(json!({"jobTitle": "Class rep"}))).await;
     assert_eq!(s, 204);
-    let (_, u) = get(
-        &e,
-        &app,
-        &format!("/users/{}?$select=jobTitle,displayName", s0.id),
-    )
-    .await;
+    let (_, u) = get(&e, &app, &format!("/users/{}?$select=jobTitle,displayName", s0.id)).await;
     assert_eq!(u["jobTitle"], "Class rep");
-    assert!(
-        u["@odata.context"]
-            .as_str()
-            .unwrap()
-            .ends_with("users(jobTitle,displayName)/$entity")
-    );
-    let (s, b) = send(
-        &e,
-        &app,
-        Method::PATCH,
-        &format!("/users/{}", s0.id),
-        Some(json!({"skills": ["rust"]})),
-    )
-    .await;
+    assert!(u["@odata.context"].as_str().unwrap().ends_with("users(jobTitle,displayName)/$entity"));
+    let (s, b) = send(&e, &app, Method::PATCH, &format!("/users/{}", s0.id), Some(json!({"skills": ["rust"]}))).await;
     assert_eq!(s, 403, "app-only can't change skills: {b}");
-    let (s, _) = send(
-        &e,
-        &app,
-        Method::PATCH,
-        &format!("/users/{}", s0.id),
-        Some(json!({"displayName": ""})),
-    )
-    .await;
+    let (s, _) = send(&e, &app, Method::PATCH, &format!("/users/{}", s0.id), Some(json!({"displayName": ""}))).await;
     assert_eq!(s, 400);
     // A student can't change someone else.
     let stok = user_token(&e, &t.id, &s0.upn, &s0.password).await;
-    let (s, _) = send(
-        &e,
-        &stok,
-        Method::PATCH,
-        &format!("/users/{}", t.students[1].id),
-        Some(json!({"jobTitle": "x"})),
-    )
-    .await;
+    let (s, _) =
+        send(&e, &stok, Method::PATCH, &format!("/users/{}", t.students[1].id), Some(json!({"jobTitle": "x"}))).await;
     assert_eq!(s, 403);
     // POST /users.
     let body = json!({"accountEnabled": true, "displayName": "New Kid", "mailNickname": "newkid", "userPrincipalName": format!("newkid@{}", t.domain), "usageLocation": "US", "passwordProfile": {"forceChangePasswordNextSignIn": true, "password": "P@ss-1234"}});
     let (s, u) = send(&e, &app, Method::POST, "/users", Some(body.clone())).await;
     assert_eq!(s, 201);
-    assert!(
-        u["@odata.context"]
-            .as_str()
-            .unwrap()
-            .ends_with("#users/$entity")
-    );
-    assert_eq!(
-        send(&e, &app, Method::POST, "/users", Some(body)).await.0,
-        400
-    );
+    assert!(u["@odata.context"].as_str().unwrap().ends_with("#users/$entity"));
+    assert_eq!(send(&e, &app, Method::POST, "/users", Some(body)).await.0, 400);
     // Manager.
     let (s, m) = get(&e, &app, &format!("/users/{}/manager", t.teachers[0].id)).await;
     assert_eq!(s, 200);
     assert_eq!(m["id"], t.admin.id);
-    assert_eq!(
-        get(&e, &app, &format!("/users/{}/manager", s0.id)).await.0,
-        404
-    );
+    assert_eq!(get(&e, &app, &format!("/users/{}/manager", s0.id)).await.0, 404);
     // Photo.
     let with = t.students.iter().find(|u| u.has_photo).unwrap();
     let without = t.students.iter().find(|u| !u.has_photo).unwrap();
     let r = http()
-        .get(format!(
-            "{}/v1.0/users/{}/photo/$value",
-            e.graph_url(),
-            with.id
-        ))
+        .get(format!("{}/v1.0/users/{}/photo/$value", e.graph_url(), with.id))
         .bearer_auth(&app)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(
-        r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("image/")
-    );
-    assert_eq!(
-        get(&e, &app, &format!("/users/{}/photo/$value", without.id))
-            .await
-            .0,
-        404
-    );
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("image/"));
+    assert_eq!(get(&e, &app, &format!("/users/{}/photo/$value", without.id)).await.0, 404);
     // Licences.
     let (s, u) = send(&e, &app, Method::POST, &format!("/users/{}/assignLicense", u["id"].as_str().unwrap()), Some(json!({"addLicenses": [{"disabledPlans": [], "skuId": "314c4481-f395-4525-be8b-2ec4bb1e9d91"}], "removeLicenses": []}))).await;
     assert_eq!(s, 200, "{u}");
-    let (s, _) = send(&e, &app, Method::POST, &format!("/users/{}/assignLicense", s0.id), Some(json!({"addLicenses": [{"skuId": "00000000-0000-0000-0000-000000000000"}], "removeLicenses": []}))).await;
+    let (s, _) = send(
+        &e,
+        &app,
+        Method::POST,
+        &format!("/users/{}/assignLicense", s0.id),
+        Some(json!({"addLicenses": [{"skuId": "00000000-0000-0000-0000-000000000000"}], "removeLicenses": []})),
+    )
+    .await;
     assert_eq!(s, 400);
     let (_, skus) = get(&e, &app, "/subscribedSkus").await;
     assert_eq!(skus["value"][1]["consumedUnits"], 301);
@@ -269,36 +175,11 @@ async fn groups_members_roles_mail() {
     let gid = g["value"][0]["id"].as_str().unwrap().to_string();
     let path = format!("/groups/{gid}/members/$ref");
     let member = |id: &str| json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{id}")});
-    assert_eq!(
-        send(
-            &e,
-            &app,
-            Method::POST,
-            &path,
-            Some(member(&t.students[0].id))
-        )
-        .await
-        .0,
-        204
-    );
-    let (s, b) = send(
-        &e,
-        &app,
-        Method::POST,
-        &path,
-        Some(member(&t.students[0].id)),
-    )
-    .await;
+    assert_eq!(send(&e, &app, Method::POST, &path, Some(member(&t.students[0].id))).await.0, 204);
+    let (s, b) = send(&e, &app, Method::POST, &path, Some(member(&t.students[0].id))).await;
     assert_eq!(s, 400);
     assert_graph_error(&b, "Request_BadRequest");
-    let (s, b) = send(
-        &e,
-        &app,
-        Method::POST,
-        &path,
-        Some(member("00000000-0000-0000-0000-00000000dead")),
-    )
-    .await;
+    let (s, b) = send(&e, &app, Method::POST, &path, Some(member("00000000-0000-0000-0000-00000000dead"))).await;
     assert_eq!(s, 404);
     assert_graph_error(&b, "Request_ResourceNotFound");
     let (_, m) = get(&e, &app, &format!("/groups/{gid}/members")).await;
@@ -308,22 +189,12 @@ async fn groups_members_roles_mail() {
     let atok = user_token(&e, &t.id, &t.admin.upn, &t.admin.password).await;
     let (_, mo) = get(&e, &atok, "/me/memberOf").await;
     assert!(
-        mo["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|o| o["roleTemplateId"] == "62e90394-69f5-4237-9190-012177145e10")
+        mo["value"].as_array().unwrap().iter().any(|o| o["roleTemplateId"] == "62e90394-69f5-4237-9190-012177145e10")
     );
     let (_, roles) = get(&e, &atok, "/directoryRoles?$expand=members").await;
     assert_eq!(roles["value"][0]["members"][0]["id"], t.admin.id);
     let id_claims = decode_claims(&atok);
-    assert!(
-        id_claims["wids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|w| w == "62e90394-69f5-4237-9190-012177145e10")
-    );
+    assert!(id_claims["wids"].as_array().unwrap().iter().any(|w| w == "62e90394-69f5-4237-9190-012177145e10"));
     // sendMail → 202, mailbox readable by test and by the user.
     let teacher = &t.teachers[0];
     let ttok = user_token(&e, &t.id, &teacher.upn, &teacher.password).await;
@@ -336,10 +207,7 @@ async fn groups_members_roles_mail() {
     assert_eq!(e.mailbox(&teacher.id).len(), 1, "saved to Sent Items");
     let stok = user_token(&e, &t.id, &t.students[0].upn, &t.students[0].password).await;
     let (_, msgs) = get(&e, &stok, "/me/messages").await;
-    assert_eq!(
-        msgs["value"][0]["from"]["emailAddress"]["address"],
-        teacher.upn
-    );
+    assert_eq!(msgs["value"][0]["from"]["emailAddress"]["address"], teacher.upn);
     let r = http()
         .post(format!("{}/v1.0/me/sendMail", e.graph_url()))
         .bearer_auth(&ttok)
@@ -357,18 +225,9 @@ async fn education_views_and_assignment_lifecycle() {
     let e = emu().await;
     let t = contoso(&e);
     let class = t.classes[0].clone();
-    let teacher = t
-        .teachers
-        .iter()
-        .find(|u| u.id == class.teacher_ids[0])
-        .unwrap()
-        .clone();
-    let student = t
-        .students
-        .iter()
-        .find(|u| class.student_ids.contains(&u.id))
-        .cloned()
-        .expect("a listed student in class 0");
+    let teacher = t.teachers.iter().find(|u| u.id == class.teacher_ids[0]).unwrap().clone();
+    let student =
+        t.students.iter().find(|u| class.student_ids.contains(&u.id)).cloned().expect("a listed student in class 0");
     let ttok = user_token(&e, &t.id, &teacher.upn, &teacher.password).await;
     let stok = user_token(&e, &t.id, &student.upn, &student.password).await;
     // A student sees only their classes; limited educationUser properties.
@@ -376,207 +235,78 @@ async fn education_views_and_assignment_lifecycle() {
     assert_eq!(me["primaryRole"], "student");
     assert!(me.get("mail").is_none(), "delegated: limited property set");
     let (_, classes) = get(&e, &stok, "/education/me/classes").await;
-    assert!(
-        classes["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["id"] == class.id)
-    );
+    assert!(classes["value"].as_array().unwrap().iter().any(|c| c["id"] == class.id));
     let (_, all) = get(&e, &stok, "/education/classes").await;
     assert!(all["value"].as_array().unwrap().len() < 30);
-    let other = t
-        .classes
-        .iter()
-        .find(|c| !c.student_ids.contains(&student.id))
-        .unwrap();
-    assert_eq!(
-        get(
-            &e,
-            &stok,
-            &format!("/education/classes/{}/members", other.id)
-        )
-        .await
-        .0,
-        403
-    );
-    assert_eq!(
-        get(&e, &stok, "/education/users").await.0,
-        403,
-        "delegated /education/users is not supported"
-    );
+    let other = t.classes.iter().find(|c| !c.student_ids.contains(&student.id)).unwrap();
+    assert_eq!(get(&e, &stok, &format!("/education/classes/{}/members", other.id)).await.0, 403);
+    assert_eq!(get(&e, &stok, "/education/users").await.0, 403, "delegated /education/users is not supported");
     let (_, schools) = get(&e, &stok, "/education/me/schools").await;
     assert_eq!(schools["value"].as_array().unwrap().len(), 1);
-    let (_, teachers) = get(
-        &e,
-        &stok,
-        &format!("/education/classes/{}/teachers", class.id),
-    )
-    .await;
+    let (_, teachers) = get(&e, &stok, &format!("/education/classes/{}/teachers", class.id)).await;
     assert_eq!(teachers["value"][0]["id"], teacher.id);
     // Student can't create assignments; teacher can.
     let body = json!({"displayName": "Essay", "dueDateTime": "2030-01-01T00:00:00Z", "instructions": {"content": "Write", "contentType": "text"}, "grading": {"@odata.type": "#microsoft.graph.educationAssignmentPointsGradeType", "maxPoints": 10}, "assignTo": {"@odata.type": "#microsoft.graph.educationAssignmentClassRecipient"}, "status": "draft"});
     assert_eq!(
-        send(
-            &e,
-            &stok,
-            Method::POST,
-            &format!("/education/classes/{}/assignments", class.id),
-            Some(body.clone())
-        )
-        .await
-        .0,
+        send(&e, &stok, Method::POST, &format!("/education/classes/{}/assignments", class.id), Some(body.clone()))
+            .await
+            .0,
         403
     );
-    let (s, a) = send(
-        &e,
-        &ttok,
-        Method::POST,
-        &format!("/education/classes/{}/assignments", class.id),
-        Some(body),
-    )
-    .await;
+    let (s, a) =
+        send(&e, &ttok, Method::POST, &format!("/education/classes/{}/assignments", class.id), Some(body)).await;
     assert_eq!(s, 201, "{a}");
     assert_eq!(a["status"], "draft");
     let aid = a["id"].as_str().unwrap().to_string();
     let apath = format!("/education/classes/{}/assignments/{aid}", class.id);
     // Drafts are invisible to students.
     assert_eq!(get(&e, &stok, &apath).await.0, 404);
-    let (s, _) = send(
-        &e,
-        &ttok,
-        Method::PATCH,
-        &apath,
-        Some(json!({"displayName": "Essay v2"})),
-    )
-    .await;
+    let (s, _) = send(&e, &ttok, Method::PATCH, &apath, Some(json!({"displayName": "Essay v2"}))).await;
     assert_eq!(s, 200);
-    assert_eq!(
-        send(
-            &e,
-            &ttok,
-            Method::PATCH,
-            &apath,
-            Some(json!({"status": "assigned"}))
-        )
-        .await
-        .0,
-        400
-    );
+    assert_eq!(send(&e, &ttok, Method::PATCH, &apath, Some(json!({"status": "assigned"}))).await.0, 400);
     // Resources: link works; a file resource needs setUpResourcesFolder first.
     let link = json!({"distributeForStudentWork": false, "resource": {"displayName": "Wonderopolis", "link": "https://wonderopolis.org/", "@odata.type": "#microsoft.graph.educationLinkResource"}});
-    assert_eq!(
-        send(
-            &e,
-            &ttok,
-            Method::POST,
-            &format!("{apath}/resources"),
-            Some(link)
-        )
-        .await
-        .0,
-        201
-    );
+    assert_eq!(send(&e, &ttok, Method::POST, &format!("{apath}/resources"), Some(link)).await.0, 201);
     let file = json!({"resource": {"displayName": "sheet.xlsx", "@odata.type": "#microsoft.graph.educationExcelResource", "file": {"odataid": "x"}}});
-    assert_eq!(
-        send(
-            &e,
-            &ttok,
-            Method::POST,
-            &format!("{apath}/resources"),
-            Some(file.clone())
-        )
-        .await
-        .0,
-        400
-    );
-    let (s, a2) = send(
-        &e,
-        &ttok,
-        Method::POST,
-        &format!("{apath}/setUpResourcesFolder"),
-        None,
-    )
-    .await;
+    assert_eq!(send(&e, &ttok, Method::POST, &format!("{apath}/resources"), Some(file.clone())).await.0, 400);
+    let (s, a2) = send(&e, &ttok, Method::POST, &format!("{apath}/setUpResourcesFolder"), None).await;
     assert_eq!(s, 200);
     let folder = a2["resourcesFolderUrl"].as_str().unwrap().to_string();
-    let upload = format!(
-        "{}:/notes.txt:/content",
-        folder.trim_start_matches(&format!("{}/v1.0", e.graph_url()))
-    );
-    let r = http()
-        .put(format!("{}/v1.0{upload}", e.graph_url()))
-        .bearer_auth(&ttok)
-        .body("hello")
-        .send()
-        .await
-        .unwrap();
+    let upload = format!("{}:/notes.txt:/content", folder.trim_start_matches(&format!("{}/v1.0", e.graph_url())));
+    let r =
+        http().put(format!("{}/v1.0{upload}", e.graph_url())).bearer_auth(&ttok).body("hello").send().await.unwrap();
     assert_eq!(r.status(), 201, "upload into the resources folder");
-    assert_eq!(
-        send(
-            &e,
-            &ttok,
-            Method::POST,
-            &format!("{apath}/resources"),
-            Some(file)
-        )
-        .await
-        .0,
-        201
-    );
+    assert_eq!(send(&e, &ttok, Method::POST, &format!("{apath}/resources"), Some(file)).await.0, 201);
     // Publish → "published" now, "assigned" when polled.
     let (s, p) = send(&e, &ttok, Method::POST, &format!("{apath}/publish"), None).await;
     assert_eq!(s, 200);
     assert_eq!(p["status"], "published");
     let (_, a3) = get(&e, &ttok, &apath).await;
     assert_eq!(a3["status"], "assigned");
-    assert_eq!(
-        send(&e, &ttok, Method::POST, &format!("{apath}/publish"), None)
-            .await
-            .0,
-        400
-    );
+    assert_eq!(send(&e, &ttok, Method::POST, &format!("{apath}/publish"), None).await.0, 400);
     // The student sees only their own submission.
     let (_, subs) = get(&e, &stok, &format!("{apath}/submissions")).await;
     assert_eq!(subs["value"].as_array().unwrap().len(), 1);
     let sid = subs["value"][0]["id"].as_str().unwrap().to_string();
     let (_, all_subs) = get(&e, &ttok, &format!("{apath}/submissions")).await;
-    assert_eq!(
-        all_subs["value"].as_array().unwrap().len(),
-        class.student_ids.len()
-    );
+    assert_eq!(all_subs["value"].as_array().unwrap().len(), class.student_ids.len());
     let spath = format!("{apath}/submissions/{sid}");
     assert_eq!(
-        send(&e, &ttok, Method::POST, &format!("{spath}/submit"), None)
-            .await
-            .0,
+        send(&e, &ttok, Method::POST, &format!("{spath}/submit"), None).await.0,
         403,
         "only the student submits"
     );
     let (s, sub) = send(&e, &stok, Method::POST, &format!("{spath}/submit"), None).await;
     assert_eq!((s, sub["status"].as_str()), (200, Some("submitted")));
-    assert_eq!(
-        send(&e, &stok, Method::POST, &format!("{spath}/submit"), None)
-            .await
-            .0,
-        400
-    );
+    assert_eq!(send(&e, &stok, Method::POST, &format!("{spath}/submit"), None).await.0, 400);
     let (_, sub) = send(&e, &stok, Method::POST, &format!("{spath}/unsubmit"), None).await;
     assert_eq!(sub["status"], "working");
     send(&e, &stok, Method::POST, &format!("{spath}/submit"), None).await;
-    assert_eq!(
-        send(&e, &stok, Method::POST, &format!("{spath}/return"), None)
-            .await
-            .0,
-        403
-    );
+    assert_eq!(send(&e, &stok, Method::POST, &format!("{spath}/return"), None).await.0, 403);
     let (_, sub) = send(&e, &ttok, Method::POST, &format!("{spath}/return"), None).await;
     assert_eq!(sub["status"], "returned");
     let (_, sub) = send(&e, &ttok, Method::POST, &format!("{spath}/reassign"), None).await;
-    assert_eq!(
-        sub["status"], "returned",
-        "reassigned is reported as returned without Prefer"
-    );
+    assert_eq!(sub["status"], "returned", "reassigned is reported as returned without Prefer");
     let r: Value = http()
         .get(format!("{}/v1.0{spath}", e.graph_url()))
         .bearer_auth(&ttok)
@@ -589,12 +319,7 @@ async fn education_views_and_assignment_lifecycle() {
         .unwrap();
     assert_eq!(r["status"], "reassigned");
     // Group drive and conversations.
-    let (_, kids) = get(
-        &e,
-        &ttok,
-        &format!("/groups/{}/drive/root/children", class.id),
-    )
-    .await;
+    let (_, kids) = get(&e, &ttok, &format!("/groups/{}/drive/root/children", class.id)).await;
     assert!(!kids["value"].as_array().unwrap().is_empty());
     let (_, conv) = get(&e, &ttok, &format!("/groups/{}/conversations", class.id)).await;
     assert!(conv["value"][0]["topic"].is_string());
@@ -609,25 +334,12 @@ async fn delta_rounds_changes_and_expiry() {
     let app = app_token(&e, &t.id).await;
     let (s, p1) = get(&e, &app, "/users/delta?$select=displayName,givenName").await;
     assert_eq!(s, 200);
-    assert!(
-        p1["@odata.context"]
-            .as_str()
-            .unwrap()
-            .ends_with("#users(displayName,givenName)")
-    );
+    assert!(p1["@odata.context"].as_str().unwrap().ends_with("#users(displayName,givenName)"));
     let mut link = p1["@odata.nextLink"].as_str().unwrap().to_string();
     assert!(link.contains("$skiptoken="));
     let mut n = p1["value"].as_array().unwrap().len();
     let delta_link = loop {
-        let r: Value = http()
-            .get(&link)
-            .bearer_auth(&app)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r: Value = http().get(&link).bearer_auth(&app).send().await.unwrap().json().await.unwrap();
         assert!(r["@odata.context"].as_str().unwrap().ends_with("#users"));
         n += r["value"].as_array().unwrap().len();
         if let Some(d) = r["@odata.deltaLink"].as_str() {
@@ -637,94 +349,37 @@ async fn delta_rounds_changes_and_expiry() {
     };
     assert_eq!(n, 311);
     // No changes.
-    let r: Value = http()
-        .get(&delta_link)
-        .bearer_auth(&app)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = http().get(&delta_link).bearer_auth(&app).send().await.unwrap().json().await.unwrap();
     assert_eq!(r["value"].as_array().unwrap().len(), 0);
     let delta_link = r["@odata.deltaLink"].as_str().unwrap().to_string();
     // Changes: a PATCH, a soft delete (Graph), a hard delete (admin API).
-    send(
-        &e,
-        &app,
-        Method::PATCH,
-        &format!("/users/{}", t.students[0].id),
-        Some(json!({"givenName": "Eva"})),
-    )
-    .await;
-    send(
-        &e,
-        &app,
-        Method::DELETE,
-        &format!("/users/{}", t.students[1].id),
-        None,
-    )
-    .await;
+    send(&e, &app, Method::PATCH, &format!("/users/{}", t.students[0].id), Some(json!({"givenName": "Eva"}))).await;
+    send(&e, &app, Method::DELETE, &format!("/users/{}", t.students[1].id), None).await;
     let r = http()
-        .delete(format!(
-            "{}/tenants/{}/users/{}?permanent=true",
-            e.admin_url(),
-            t.id,
-            t.students[2].id
-        ))
+        .delete(format!("{}/tenants/{}/users/{}?permanent=true", e.admin_url(), t.id, t.students[2].id))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    let r: Value = http()
-        .get(&delta_link)
-        .bearer_auth(&app)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = http().get(&delta_link).bearer_auth(&app).send().await.unwrap().json().await.unwrap();
     let v = r["value"].as_array().unwrap();
     assert_eq!(v.len(), 3, "{r}");
-    assert!(
-        v.iter()
-            .any(|x| x["id"] == t.students[0].id && x["givenName"] == "Eva")
-    );
-    assert!(
-        v.iter()
-            .any(|x| x["id"] == t.students[1].id && x["@removed"]["reason"] == "changed")
-    );
-    assert!(
-        v.iter()
-            .any(|x| x["id"] == t.students[2].id && x["@removed"]["reason"] == "deleted")
-    );
+    assert!(v.iter().any(|x| x["id"] == t.students[0].id && x["givenName"] == "Eva"));
+    assert!(v.iter().any(|x| x["id"] == t.students[1].id && x["@removed"]["reason"] == "changed"));
+    assert!(v.iter().any(|x| x["id"] == t.students[2].id && x["@removed"]["reason"] == "deleted"));
     let next = r["@odata.deltaLink"].as_str().unwrap().to_string();
     // Expiry → 410 with Location to restart.
     e.expire_delta_tokens();
     let r = http().get(&next).bearer_auth(&app).send().await.unwrap();
     assert_eq!(r.status(), 410);
-    assert!(
-        r.headers()["location"]
-            .to_str()
-            .unwrap()
-            .contains("/users/delta")
-    );
+    assert!(r.headers()["location"].to_str().unwrap().contains("/users/delta"));
     let b: Value = r.json().await.unwrap();
     assert_graph_error(&b, "resyncRequired");
     // Education deltas.
     let (s, c) = get(&e, &app, "/education/classes/delta").await;
     assert_eq!(s, 200);
-    assert!(
-        c["@odata.context"]
-            .as_str()
-            .unwrap()
-            .ends_with("#Collection(educationClass)")
-    );
-    assert_eq!(
-        c["value"][0]["@odata.type"],
-        "#microsoft.graph.educationClass"
-    );
+    assert!(c["@odata.context"].as_str().unwrap().ends_with("#Collection(educationClass)"));
+    assert_eq!(c["value"][0]["@odata.type"], "#microsoft.graph.educationClass");
     let (s, u) = get(&e, &app, "/education/users/delta").await;
     assert_eq!(s, 200);
     assert!(u["@odata.nextLink"].is_string());
@@ -744,16 +399,7 @@ async fn batch_depends_on_and_limits() {
         {"id": "4", "method": "PATCH", "url": format!("/users/{}", t.students[0].id), "body": {"jobTitle": "x"}, "headers": {"Content-Type": "application/json"}},
         {"id": "5", "method": "GET", "url": "/users/$count", "headers": {"ConsistencyLevel": "eventual"}}
     ]});
-    let r: Value = http()
-        .post(&url)
-        .bearer_auth(&app)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = http().post(&url).bearer_auth(&app).json(&body).send().await.unwrap().json().await.unwrap();
     let resp = r["responses"].as_array().unwrap();
     assert_eq!(resp.len(), 5);
     let by = |id: &str| resp.iter().find(|x| x["id"] == id).unwrap().clone();
@@ -764,23 +410,11 @@ async fn batch_depends_on_and_limits() {
     assert!(by("4")["body"].is_null());
     assert_eq!(by("5")["body"], "311");
     assert_ne!(resp[0]["id"], "1", "responses are not in request order");
-    let too_many: Vec<Value> = (0..21)
-        .map(|i| json!({"id": i.to_string(), "method": "GET", "url": "/me"}))
-        .collect();
-    let r = http()
-        .post(&url)
-        .bearer_auth(&app)
-        .json(&json!({"requests": too_many}))
-        .send()
-        .await
-        .unwrap();
+    let too_many: Vec<Value> = (0..21).map(|i| json!({"id": i.to_string(), "method": "GET", "url": "/me"})).collect();
+    let r = http().post(&url).bearer_auth(&app).json(&json!({"requests": too_many})).send().await.unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(e.request_count("POST", "/$batch"), 2);
-    assert_eq!(
-        e.request_count("GET", "/users"),
-        1,
-        "inner requests are logged per route (3 never ran)"
-    );
+    assert_eq!(e.request_count("GET", "/users"), 1, "inner requests are logged per route (3 never ran)");
     e.stop().await;
 }
 
@@ -793,17 +427,10 @@ async fn faults_and_request_log() {
     e.set_fault(Fault {
         method: Some("GET".into()),
         route: "/users".into(),
-        kind: FaultKind::Throttle {
-            retry_after: "2.128".into(),
-        },
+        kind: FaultKind::Throttle { retry_after: "2.128".into() },
         times: Some(1),
     });
-    let r = http()
-        .get(format!("{}/v1.0/users", e.graph_url()))
-        .bearer_auth(&app)
-        .send()
-        .await
-        .unwrap();
+    let r = http().get(format!("{}/v1.0/users", e.graph_url())).bearer_auth(&app).send().await.unwrap();
     assert_eq!(r.status(), 429);
     assert_eq!(r.headers()["retry-after"], "2.128");
     let b: Value = r.json().await.unwrap();
@@ -812,26 +439,15 @@ async fn faults_and_request_log() {
     e.set_fault(Fault {
         method: None,
         route: "/education/classes".into(),
-        kind: FaultKind::ServiceUnavailable {
-            retry_after: Some("3".into()),
-        },
+        kind: FaultKind::ServiceUnavailable { retry_after: Some("3".into()) },
         times: None,
     });
     let (s, b) = get(&e, &app, "/education/classes").await;
     assert_eq!(s, 503);
     assert_graph_error(&b, "generalException");
     e.clear_faults();
-    e.set_fault(Fault {
-        method: None,
-        route: "/me".into(),
-        kind: FaultKind::DropConnection,
-        times: Some(1),
-    });
-    let r = http()
-        .get(format!("{}/v1.0/me", e.graph_url()))
-        .bearer_auth(&app)
-        .send()
-        .await;
+    e.set_fault(Fault { method: None, route: "/me".into(), kind: FaultKind::DropConnection, times: Some(1) });
+    let r = http().get(format!("{}/v1.0/me", e.graph_url())).bearer_auth(&app).send().await;
     let dropped = match r {
         Err(_) => true,
         Ok(r) => r.bytes().await.is_err(),
@@ -863,14 +479,7 @@ async fn faults_and_request_log() {
     assert_eq!(e.request_count("GET", "/users"), 2);
     assert_eq!(e.request_count("GET", "/me"), 1);
     // Admin API view of the log and faults over HTTP.
-    let log: Value = http()
-        .get(format!("{}/requests", e.admin_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Value = http().get(format!("{}/requests", e.admin_url())).send().await.unwrap().json().await.unwrap();
     assert!(log["total"].as_u64().unwrap() >= 6);
     let r = http()
         .post(format!("{}/faults", e.admin_url()))
@@ -879,19 +488,8 @@ async fn faults_and_request_log() {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    let r = http()
-        .get(format!("{}/v1.0/users", e.graph_url()))
-        .bearer_auth(&app)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        (
-            r.status().as_u16(),
-            r.headers()["retry-after"].to_str().unwrap()
-        ),
-        (429, "5")
-    );
+    let r = http().get(format!("{}/v1.0/users", e.graph_url())).bearer_auth(&app).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["retry-after"].to_str().unwrap()), (429, "5"));
     e.stop().await;
 }
 
@@ -905,15 +503,7 @@ async fn admin_api_changes_show_in_delta_and_sign_in() {
     let mut classes_link = None;
     let mut link = format!("{}/v1.0/education/classes/delta", e.graph_url());
     while classes_link.is_none() {
-        let r: Value = http()
-            .get(&link)
-            .bearer_auth(&app)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r: Value = http().get(&link).bearer_auth(&app).send().await.unwrap().json().await.unwrap();
         match r["@odata.deltaLink"].as_str() {
             Some(d) => classes_link = Some(d.to_string()),
             None => link = r["@odata.nextLink"].as_str().unwrap().to_string(),
@@ -925,72 +515,24 @@ async fn admin_api_changes_show_in_delta_and_sign_in() {
     // Create a user and a class through the control API.
     let r = http().post(format!("{admin}/tenants/{}/users", t.id)).json(&json!({"mailNickname": "zoe.new", "displayName": "Zoe New", "password": "Pw#12345", "role": "student", "schoolIds": [t.schools[0].id]})).send().await.unwrap();
     assert_eq!(r.status(), 201);
-    let uid = r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let uid = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
     let r = http().post(format!("{admin}/tenants/{}/classes", t.id)).json(&json!({"displayName": "Robotics", "mailNickname": "robotics", "schoolIds": [t.schools[0].id], "teacherIds": [t.teachers[0].id], "studentIds": [uid]})).send().await.unwrap();
     assert_eq!(r.status(), 201);
-    let cid = r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let r: Value = http()
-        .get(&users_link)
-        .bearer_auth(&app)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        r["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|x| x["id"] == uid),
-        "{r}"
-    );
-    let r: Value = http()
-        .get(classes_link.unwrap())
-        .bearer_auth(&app)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        r["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|x| x["id"] == cid),
-        "{r}"
-    );
+    let cid = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let r: Value = http().get(&users_link).bearer_auth(&app).send().await.unwrap().json().await.unwrap();
+    assert!(r["value"].as_array().unwrap().iter().any(|x| x["id"] == uid), "{r}");
+    let r: Value = http().get(classes_link.unwrap()).bearer_auth(&app).send().await.unwrap().json().await.unwrap();
+    assert!(r["value"].as_array().unwrap().iter().any(|x| x["id"] == cid), "{r}");
     // The new student can sign in and sees the class.
     let tok = user_token(&e, &t.id, &format!("zoe.new@{}", t.domain), "Pw#12345").await;
     let (_, mine) = get(&e, &tok, "/education/me/classes").await;
     assert_eq!(mine["value"][0]["id"], cid);
     // prompt=consent shows the consent page even though the tenant consented.
     let b = browser();
-    let loc = sign_in(
-        &b,
-        &e.base_url(),
-        &t.id,
-        &t.students[5].upn,
-        &t.students[5].password,
-        &[],
-    )
-    .await;
+    let loc = sign_in(&b, &e.base_url(), &t.id, &t.students[5].upn, &t.students[5].password, &[]).await;
     assert!(param(&loc, "code").is_some());
     let page = b
-        .get(authorize_url(
-            &e.base_url(),
-            &t.id,
-            &[("prompt", "consent")],
-        ))
+        .get(authorize_url(&e.base_url(), &t.id, &[("prompt", "consent")]))
         .send()
         .await
         .unwrap()
@@ -1004,17 +546,11 @@ async fn admin_api_changes_show_in_delta_and_sign_in() {
 #[tokio::test]
 async fn seed_is_deterministic_and_large_generator_works() {
     let a = emu().await;
-    let b = edu_ms_emulator::start(EmulatorConfig {
-        seed: Seed::Large { users: 3000 },
-        workers: 1,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let (da, db) = (
-        serde_json::to_value(a.demo()).unwrap(),
-        serde_json::to_value(b.demo()).unwrap(),
-    );
+    let b =
+        edu_ms_emulator::start(EmulatorConfig { seed: Seed::Large { users: 3000 }, workers: 1, ..Default::default() })
+            .await
+            .unwrap();
+    let (da, db) = (serde_json::to_value(a.demo()).unwrap(), serde_json::to_value(b.demo()).unwrap());
     assert_eq!(da["tenants"][0], db["tenants"][0], "same ids every run");
     assert_eq!(da["tenants"][1], db["tenants"][1]);
     let big = b.demo().tenants[2].clone();
