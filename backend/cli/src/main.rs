@@ -138,6 +138,13 @@ async fn demo(port: u16, emulator_port: u16, data_dir: &Path) -> anyhow::Result<
     .collect();
     let config = Config::from_map(&vars).context("demo configuration")?;
     let app = edu_api::Application::build(config).await?;
+    // The district's admin consented at (emulated) Microsoft already: record it as onboarded,
+    // so teachers and students can sign in right away. Fabrikam stays new, to show onboarding.
+    let db = &app.state().db;
+    for tenant in directory.tenants.iter().filter(|t| t.consented) {
+        let id = edu_db::tenants::upsert_by_ms_id(db, &tenant.id, &tenant.display_name, 0).await?;
+        edu_db::tenants::set_consented(db, id, "https://graph.microsoft.com/.default", None, 0).await?;
+    }
 
     println!();
     println!("  EduGraph demo is running at {public_url}");
@@ -145,9 +152,10 @@ async fn demo(port: u16, emulator_port: u16, data_dir: &Path) -> anyhow::Result<
     println!("  Microsoft emulator:  {} (admin API: {})", emulator.base_url(), emulator.admin_url());
     println!("  Data:                {}", data_dir.display());
     println!();
-    println!("  Demo Microsoft 365 accounts (sign in with Microsoft):");
+    println!("  Sign in with Microsoft: {public_url}/auth/microsoft/login   (new school: {public_url}/auth/microsoft/onboard)");
+    println!("  Demo Microsoft 365 accounts:");
     for tenant in &directory.tenants {
-        let consent = if tenant.consented { "consented" } else { "not consented yet" };
+        let consent = if tenant.consented { "onboarded" } else { "not onboarded yet: its admin can onboard it" };
         println!("    {} ({}, {consent})", tenant.display_name, tenant.domain);
         let people =
             std::iter::once(&tenant.admin).chain(tenant.teachers.iter().take(2)).chain(tenant.students.iter().take(2));
