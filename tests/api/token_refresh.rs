@@ -7,8 +7,53 @@ use edu_tests::{Backend, MicrosoftTestApp, both_backends};
 
 both_backends!(
     fifty_concurrent_calls_with_an_expired_access_token_cause_exactly_one_refresh,
-    a_dead_refresh_token_means_sign_in_again_not_500
+    a_dead_refresh_token_means_sign_in_again_not_500,
+    signing_out_everywhere_ends_every_session_and_deletes_the_tokens,
+    a_local_sign_in_to_a_linked_account_uses_the_cached_microsoft_tokens_only_while_they_work,
 );
+
+async fn signing_out_everywhere_ends_every_session_and_deletes_the_tokens(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    app.onboard(0).await;
+    let t = app.tenant(0);
+    let laptop = app.client();
+    app.browser_sign_in(&laptop, "/auth/microsoft/login", &t.teachers[0].upn, &t.teachers[0].password).await;
+    let phone = app.client();
+    app.browser_sign_in(&phone, "/auth/microsoft/login", &t.teachers[0].upn, &t.teachers[0].password).await;
+    assert_eq!(phone.post("/api/auth/logout-all", serde_json::json!({})).await.status, 204);
+    assert_eq!(laptop.get("/api/me").await.status, 401);
+    assert_eq!(phone.get("/api/me").await.status, 401);
+    let tenant = edu_db::tenants::find_by_ms_id(&app.state.db, &t.id).await.unwrap().unwrap();
+    let key = edu_db::token_cache::TokenKey {
+        tenant: tenant.id,
+        subject: &t.teachers[0].id,
+        resource: "https://graph.microsoft.com",
+        kind: "refresh",
+    };
+    assert!(edu_db::token_cache::get(&app.state.db, &key).await.unwrap().is_none());
+}
+
+async fn a_local_sign_in_to_a_linked_account_uses_the_cached_microsoft_tokens_only_while_they_work(backend: Backend) {
+    let app = MicrosoftTestApp::spawn_with(backend, |v| {
+        v.insert("EDUGRAPH_SESSION_IDLE_SECS".into(), "86400".into());
+    })
+    .await;
+    app.onboard(0).await;
+    let t = app.tenant(0);
+    let ann = app.registered("ann@school.edu", "correct horse battery").await;
+    app.browser_sign_in(&ann, "/auth/microsoft/login?intent=link", &t.teachers[0].upn, &t.teachers[0].password).await;
+    let local = app.client();
+    local.login("ann@school.edu", "correct horse battery").await;
+    assert_eq!(local.get("/api/me/microsoft").await.status, 200, "cached tokens still work");
+    app.emulator.revoke_consent(&t.id, &app.emulator.demo().app_client_id);
+    app.clock.advance(Duration::from_secs(2 * 3600));
+    let r = local.get("/api/me/microsoft").await;
+    assert_eq!(
+        (r.status, r.code()),
+        (401, "microsoft_signin_required"),
+        "a local password alone grants no Microsoft data"
+    );
+}
 
 async fn fifty_concurrent_calls_with_an_expired_access_token_cause_exactly_one_refresh(backend: Backend) {
     let app = MicrosoftTestApp::spawn_with(backend, |v| {

@@ -46,13 +46,19 @@ async fn main() {
         .emulator
         .request_log()
         .into_iter()
-        .filter(|((_, route), _)| !route.starts_with("/{tenant}") && !route.starts_with("/common") && !route.starts_with("/organizations"))
+        .filter(|((_, route), _)| {
+            !route.starts_with("/{tenant}") && !route.starts_with("/common") && !route.starts_with("/organizations")
+        })
         .map(|(_, n)| n)
         .sum();
     #[expect(clippy::cast_precision_loss, reason = "small counts")]
     let per = graph as f64 / people.len() as f64;
     println!("Microsoft sign-ins through the emulator: {}", people.len());
     println!("  whole browser round trip: p50 {} p95 {}", ms(pct(&mut whole, 0.5)), ms(pct(&mut whole, 0.95)));
-    println!("  our callback (exchange + validate + Graph + DB + session): p50 {} p95 {}", ms(pct(&mut callback, 0.5)), ms(pct(&mut callback, 0.95)));
+    println!(
+        "  our callback (exchange + validate + Graph + DB + session): p50 {} p95 {}",
+        ms(pct(&mut callback, 0.5)),
+        ms(pct(&mut callback, 0.95))
+    );
     println!("  Graph calls per sign-in: {per:.1} (the original sample made 5)");
 }

@@ -22,6 +22,7 @@ use crate::routes::{admin_tenant, auth_local, health, linking, me, microsoft};
         auth_local::register_local_account,
         auth_local::login_local,
         auth_local::logout,
+        auth_local::logout_everywhere,
         auth_local::change_password,
         me::get_me,
         microsoft::get_microsoft_account_hint,

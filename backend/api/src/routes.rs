@@ -18,6 +18,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(auth_local::register_local_account)
         .service(auth_local::login_local)
         .service(auth_local::logout)
+        .service(auth_local::logout_everywhere)
         .service(auth_local::change_password)
         .service(me::get_me)
         .service(microsoft::microsoft_login)

@@ -152,7 +152,9 @@ async fn demo(port: u16, emulator_port: u16, data_dir: &Path) -> anyhow::Result<
     println!("  Microsoft emulator:  {} (admin API: {})", emulator.base_url(), emulator.admin_url());
     println!("  Data:                {}", data_dir.display());
     println!();
-    println!("  Sign in with Microsoft: {public_url}/auth/microsoft/login   (new school: {public_url}/auth/microsoft/onboard)");
+    println!(
+        "  Sign in with Microsoft: {public_url}/auth/microsoft/login   (new school: {public_url}/auth/microsoft/onboard)"
+    );
     println!("  Demo Microsoft 365 accounts:");
     for tenant in &directory.tenants {
         let consent = if tenant.consented { "onboarded" } else { "not onboarded yet: its admin can onboard it" };

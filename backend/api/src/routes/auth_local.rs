@@ -276,6 +276,23 @@ pub async fn logout(state: web::Data<AppState>, auth: MaybeAuthenticated) -> Res
     Ok(HttpResponse::NoContent().cookie(session::removal(SESSION_COOKIE)).finish())
 }
 
+/// Signs out everywhere: every session of the person ends and their cached Microsoft tokens
+/// are deleted (the next Microsoft call needs a fresh Microsoft sign-in).
+#[utoipa::path(operation_id = "logout_everywhere", tag = "account", responses(
+    (status = 204, description = "Every session ended"),
+    (status = 401, description = "`unauthenticated`", body = crate::error::ErrorBody),
+), security(("session" = []), ("csrf" = [])))]
+#[post("/api/auth/logout-all")]
+pub async fn logout_everywhere(state: web::Data<AppState>, auth: Authenticated) -> Result<HttpResponse, ApiError> {
+    let ended = edu_db::sessions::delete_for_user(&state.db, auth.user_id, None).await?;
+    if let Some(identity) = edu_db::identities::of_user(&state.db, auth.user_id).await? {
+        edu_db::token_cache::delete_subject(&state.db, identity.tenant_id, &identity.ms_object_id).await?;
+    }
+    audit(&state, Some(auth.user_id), auth.tenant_id, "auth.logout_all", "success", None).await?;
+    tracing::info!(user.id = %auth.user_id, sessions.ended = ended, "signed out everywhere");
+    Ok(HttpResponse::NoContent().cookie(session::removal(SESSION_COOKIE)).finish())
+}
+
 /// Changes the local password. Needs the current one; ends every other session of the
 /// person and rotates this one (a new cookie and CSRF token come back).
 #[utoipa::path(operation_id = "change_password", tag = "account", request_body = ChangePasswordRequest, responses(
