@@ -2,8 +2,8 @@
 //!
 //! Two release `edugraph serve` processes against one MySQL/MariaDB database, in the same run:
 //! 1. Requests/s of ONE instance vs TWO instances (load spread evenly) for `GET /healthz`
-//!    (no I/O) and `GET /api/me` (session check: one indexed SELECT of the session row, plus
-//!    the user), closed loop, `BENCH_CONCURRENCY` connections (default 32), `BENCH_SECONDS`
+//!    (no I/O) and `GET /api/me` (the session check, then the user and their linked
+//!    identity: three indexed SELECTs for a local account), closed loop, `BENCH_CONCURRENCY` connections (default 32), `BENCH_SECONDS`
 //!    per measurement (default 10).
 //! 2. The session check's cost per request: `/api/me` minus `/healthz` latency on one
 //!    connection without load (`BENCH_LATENCY_SECONDS`, default 3), and server + database
