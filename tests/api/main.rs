@@ -7,5 +7,6 @@ mod csrf;
 mod local_accounts;
 mod ops;
 mod sessions;
+mod spa;
 mod throttling;
 mod token_cache;
