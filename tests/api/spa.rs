@@ -1,6 +1,6 @@
 //! Serving the built single-page app (issue 8): `index.html` for client-side routes with a
 //! strict CSP and `no-cache`, immutable hashed assets, the JSON 404 kept for the API, no path
-//! traversal, and a clear 503 when the frontend is not built.
+//! traversal, and a clear 503 at `/` when the frontend is not built.
 
 use std::io::{Read as _, Write as _};
 use std::path::Path;
@@ -194,10 +194,11 @@ async fn a_missing_build_answers_a_clear_503(backend: Backend) {
     for dir in [tmp.path().join("not-there"), tmp.path().to_owned()] {
         let app = spawn_serving(backend, &dir).await;
         let c = app.client();
-        for path in ["/", "/register"] {
+        // `/` explains; client-side routes keep the JSON 404 they had before the SPA, with the hint.
+        for (path, status, code) in [("/", 503, "frontend_not_built"), ("/register", 404, "not_found")] {
             let r = c.get(path).await;
-            assert_eq!(r.status, 503, "{path}");
-            assert_eq!(r.code(), "frontend_not_built", "{path}");
+            assert_eq!(r.status, status, "{path}");
+            assert_eq!(r.code(), code, "{path}");
             let message = r.body["error"]["message"].as_str().unwrap();
             assert!(message.contains("npm run build") && message.contains("EDUGRAPH_STATIC_DIR"), "{message}");
         }

@@ -8,7 +8,8 @@
 //!   routes such as `/register`): `index.html`, `Cache-Control: no-cache`, an `ETag`, and the
 //!   SPA's strict CSP ([`SPA_CSP`]; the app has no inline script or style, so it needs no
 //!   nonce). Setting the CSP here makes `security_headers` keep it instead of the API's.
-//! - No build: a JSON 503 `frontend_not_built` saying how to build it.
+//! - No build: `/` answers a JSON 503 `frontend_not_built` saying how to build it; other paths
+//!   keep the JSON 404 `not_found` (with the same hint), as before the SPA existed.
 //!
 //! Paths are checked segment by segment against a small alphabet before touching the file
 //! system (no `..`, no percent-escapes, no hidden files), and the resolved file must still be
@@ -99,7 +100,7 @@ async fn serve(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 async fn index(req: &HttpRequest, root: &Path) -> HttpResponse {
     let index = root.join("index.html");
     let Some(bytes) = read_file(index).await else {
-        return not_built(root);
+        return not_built(root, req.path() == "/");
     };
     let digest = Sha256::digest(&bytes);
     let etag = format!("\"{}\"", digest.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>());
@@ -175,17 +176,22 @@ fn not_found() -> HttpResponse {
     ApiError::not_found("not_found", "There is nothing at this address.").error_response()
 }
 
-fn not_built(root: &Path) -> HttpResponse {
-    tracing::warn!(static_dir = %root.display(), "the frontend is not built; serving a 503 instead of the SPA");
-    let message = format!(
+/// No build: `/` answers 503 `frontend_not_built`; other paths keep the usual JSON 404
+/// (`not_found`), both saying how to build the app.
+fn not_built(root: &Path, is_root: bool) -> HttpResponse {
+    let how = format!(
         "The web app is not built: {} has no index.html. Build it with `cd frontend && npm ci && npm run build` \
          (or run infra/scripts/demo, which does), or point EDUGRAPH_STATIC_DIR at a build. The API under /api works.",
         root.display()
     );
-    let body = ErrorBody { error: ErrorDetail { code: "frontend_not_built".to_owned(), message } };
-    HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE)
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(body)
+    let (status, code, message) = if is_root {
+        tracing::warn!(static_dir = %root.display(), "the frontend is not built; / answers 503");
+        (StatusCode::SERVICE_UNAVAILABLE, "frontend_not_built", how)
+    } else {
+        (StatusCode::NOT_FOUND, "not_found", format!("There is nothing at this address. {how}"))
+    };
+    let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message } };
+    HttpResponse::build(status).insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store"))).json(body)
 }
 
 #[cfg(test)]
