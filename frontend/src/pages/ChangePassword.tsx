@@ -2,7 +2,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, type Me } from '../api/client';
 import { fieldFor, humanError } from '../api/errors';
 import { ApiError } from '../api/http';
-import { Link } from '../router';
+import { Link, useNav } from '../router';
 import { useSession } from '../session';
 import { Alert, Field, Page, focusFirstInvalid } from '../ui';
 import { PASSWORD_MAX, PASSWORD_MIN, validateChangePassword, type ChangePasswordForm, type Errors } from '../validation';
@@ -11,6 +11,7 @@ const EMPTY: ChangePasswordForm = { current_password: '', new_password: '', conf
 
 export function ChangePassword({ me }: { me: Me }) {
   const { setMe } = useSession();
+  const { navigate } = useNav();
   const [form, setForm] = useState(EMPTY);
   const [errors, setErrors] = useState<Errors<keyof ChangePasswordForm>>({});
   const [failure, setFailure] = useState<string>();
@@ -53,6 +54,11 @@ export function ChangePassword({ me }: { me: Me }) {
       setDone(true);
     } catch (err) {
       const field = err instanceof ApiError ? fieldFor(err.code, 'new_password') : undefined;
+      if (err instanceof ApiError && err.code === 'unauthenticated') {
+        setMe(null);
+        navigate('/signin', { flash: 'Your session has ended. Sign in again to change your password.' });
+        return;
+      }
       if (err instanceof ApiError && err.code === 'invalid_credentials') {
         setForm((f) => ({ ...f, current_password: '' }));
         setErrors({ current_password: 'wrong_current' });

@@ -52,7 +52,7 @@ export function SignIn() {
 
   return (
     <Page title="Sign in" narrow>
-      {flash && <Alert kind="success">{flash}</Alert>}
+      {flash && <Alert kind="info">{flash}</Alert>}
       {known && (
         <div className="card known-account">
           <p>
