@@ -288,6 +288,18 @@ async function run(browser, base) {
     (await p2.evaluate(() => document.activeElement?.textContent)) === 'Skip to content',
     'the first Tab reaches "Skip to content"',
   );
+  // A server-side error lands next to its field, in words: the email is taken. A custom colour too.
+  await p2.getByLabel('Email').fill(email);
+  await p2.getByLabel('Password', { exact: true }).fill('another long passphrase');
+  await p2.getByLabel('Other').check();
+  await p2.getByLabel('Pick a colour').fill('#123abc');
+  await p2.getByRole('button', { name: 'Create account' }).click();
+  await p2.getByText('An account with this email already exists.').waitFor();
+  check(
+    (await p2.getByLabel('Email').getAttribute('aria-invalid')) === 'true',
+    'email_taken is shown at the email field',
+  );
+  await shot('12-register-email-taken-phone', p2);
   await phone.close();
 
   const events = await cspEvents();
