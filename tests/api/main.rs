@@ -11,6 +11,7 @@ mod local_accounts;
 mod microsoft_signin;
 mod ops;
 mod sessions;
+mod spa;
 mod throttling;
 mod token_cache;
 mod token_refresh;

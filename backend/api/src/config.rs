@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -134,6 +135,8 @@ pub struct Config {
     pub api_docs: bool,
     /// Honour `X-Forwarded-For` for the client address (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// The built single-page app (`index.html` + `assets/`), served by [`crate::spa`].
+    pub static_dir: PathBuf,
 }
 
 /// A configuration problem: the variable and what it expects.
@@ -283,6 +286,7 @@ impl Config {
             max_json_bytes: env.parse("EDUGRAPH_MAX_JSON_BYTES", 64 * 1024, "a number of bytes")?,
             api_docs: env.parse("EDUGRAPH_API_DOCS", true, "true or false")?,
             trust_forwarded_for: env.parse("EDUGRAPH_TRUST_FORWARDED_FOR", false, "true or false")?,
+            static_dir: PathBuf::from(env.raw("EDUGRAPH_STATIC_DIR").unwrap_or("frontend/dist")),
         })
     }
 

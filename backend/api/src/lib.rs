@@ -10,6 +10,7 @@ pub mod microsoft;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
+pub mod spa;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -111,7 +111,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>, workers: usize) -> a
         } else {
             app
         };
-        app.default_service(web::to(not_found))
+        app.configure(crate::spa::config).default_service(web::to(not_found))
     })
     .workers(workers)
     .shutdown_timeout(30)

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { fieldFor, hasMessage, humanError, messageFor } from './errors';
+import { ApiError } from './http';
+// The API conventions document, as text (kept in sync with the codes the server sends).
+import doc from '../../../backend/API.md?raw';
+
+describe('error messages', () => {
+  it('has a human message for every error code listed in backend/API.md', () => {
+    const table = doc.slice(doc.indexOf('| Status | Codes |'), doc.indexOf('## Sessions'));
+    const codes = [...table.matchAll(/`([a-z][a-z_]+)`/g)].map((m) => m[1]!);
+    expect(codes.length).toBeGreaterThan(15);
+    expect(codes.filter((c) => !hasMessage(c))).toEqual([]);
+  });
+
+  it('prefers per-form wording, then ours, then the server message, then a generic one', () => {
+    expect(messageFor('invalid_credentials', 'x', { invalid_credentials: 'Wrong current password.' })).toBe(
+      'Wrong current password.',
+    );
+    expect(messageFor('invalid_credentials', 'server text')).toBe('The email or password is incorrect.');
+    expect(messageFor('brand_new_code', 'The server explains it.')).toBe('The server explains it.');
+    expect(messageFor('brand_new_code', '  ')).toBe('Something went wrong. Please try again.');
+  });
+
+  it('says how long to wait after too many attempts', () => {
+    expect(humanError(new ApiError(429, 'too_many_requests', 'x', 30))).toBe(
+      'Too many attempts. Wait 30 seconds and try again.',
+    );
+    expect(humanError(new ApiError(429, 'too_many_requests', 'x', 1))).toContain('Wait 1 second ');
+    expect(humanError(new ApiError(429, 'too_many_requests', 'x', 600))).toContain('Wait 10 minutes');
+    expect(humanError(new ApiError(429, 'too_many_requests'))).toBe('Too many attempts. Wait a moment and try again.');
+  });
+
+  it('never shows internals for unexpected throws or server failures', () => {
+    expect(humanError(new TypeError('x is undefined'))).toBe('Something went wrong. Please try again.');
+    expect(humanError(new ApiError(500, 'internal_error', 'Something went wrong on our side.'))).toMatch(/our side/);
+    expect(humanError(new ApiError(0, 'network_error'))).toMatch(/Could not reach EduGraph/);
+  });
+
+  it('puts validation errors next to their field', () => {
+    expect(fieldFor('email_taken')).toBe('email');
+    expect(fieldFor('password_too_common')).toBe('password');
+    expect(fieldFor('password_too_short', 'new_password')).toBe('new_password');
+    expect(fieldFor('invalid_color')).toBe('favorite_color');
+    expect(fieldFor('invalid_credentials')).toBeUndefined();
+  });
+});

@@ -1,0 +1,80 @@
+// Error codes (backend/API.md) become messages a person can act on. Unknown codes fall back
+// to the server's own message, then to a generic one.
+import { ApiError } from './http';
+
+export type Field = 'email' | 'password' | 'current_password' | 'new_password' | 'favorite_color' | 'display_name';
+
+const MESSAGES: Record<string, string> = {
+  invalid_json: 'The app sent something the server could not read. Reload the page and try again.',
+  invalid_query: 'The app sent something the server could not read. Reload the page and try again.',
+  invalid_body: 'The app sent something the server could not read. Reload the page and try again.',
+  unauthenticated: 'You are not signed in, or your session has ended. Please sign in.',
+  invalid_credentials: 'The email or password is incorrect.',
+  csrf_failed: 'Your session changed in another tab or expired. Reload the page and try again.',
+  account_disabled: "This account is disabled. Ask your school's administrator.",
+  not_found: 'We could not find what you were looking for.',
+  email_taken: 'An account with this email already exists. Sign in instead, or use another email.',
+  no_local_password: 'This account has no EduGraph password yet (it signs in with Microsoft).',
+  payload_too_large: 'What you sent is too large.',
+  unsupported_media_type: 'The app sent a request the server did not accept. Reload the page and try again.',
+  invalid_email: 'Enter a valid email address, like name@school.edu.',
+  password_too_short: 'The password must be at least 8 characters long.',
+  password_too_long: 'The password must be at most 256 characters long.',
+  password_too_common: 'This password is too common. Choose a less predictable one, such as a short sentence.',
+  invalid_color: 'Choose a colour from the palette, or a hex value like #1e90ff.',
+  invalid_id: 'This link is not valid.',
+  too_many_requests: 'Too many attempts. Wait a moment and try again.',
+  internal_error: 'Something went wrong on our side. Please try again in a moment.',
+  service_unavailable: 'EduGraph is temporarily unavailable. Please try again shortly.',
+  bad_gateway: 'EduGraph is not answering properly right now. Please try again shortly.',
+  network_error: 'Could not reach EduGraph. Check your connection and try again.',
+  unexpected_response: 'EduGraph answered in an unexpected way. Reload the page and try again.',
+  required: 'This field is required.',
+  passwords_differ: 'The two new passwords are not the same.',
+  wrong_current: 'Your current password is incorrect.',
+};
+
+/** Whether a code has a message of ours (tests check every code of backend/API.md has one). */
+export function hasMessage(code: string): boolean {
+  return Object.hasOwn(MESSAGES, code);
+}
+
+/** Per-form wording where a code means something more specific. */
+export type Overrides = Partial<Record<string, string>>;
+
+const GENERIC = 'Something went wrong. Please try again.';
+
+/** A human message for an error code. */
+export function messageFor(code: string, serverMessage?: string, overrides: Overrides = {}): string {
+  return overrides[code] ?? MESSAGES[code] ?? (serverMessage?.trim() || GENERIC);
+}
+
+/** A human message for anything thrown by the API client. */
+export function humanError(err: unknown, overrides: Overrides = {}): string {
+  if (err instanceof ApiError) {
+    if (err.code === 'too_many_requests' && err.retryAfter && !overrides[err.code]) {
+      const s = err.retryAfter;
+      const wait = s < 90 ? `${s} second${s === 1 ? '' : 's'}` : `${Math.ceil(s / 60)} minutes`;
+      return `Too many attempts. Wait ${wait} and try again.`;
+    }
+    return messageFor(err.code, err.serverMessage, overrides);
+  }
+  return GENERIC;
+}
+
+/** The form field an error code is about, so it can be shown next to that field. */
+export function fieldFor(code: string, passwordField: Field = 'password'): Field | undefined {
+  switch (code) {
+    case 'invalid_email':
+    case 'email_taken':
+      return 'email';
+    case 'password_too_short':
+    case 'password_too_long':
+    case 'password_too_common':
+      return passwordField;
+    case 'invalid_color':
+      return 'favorite_color';
+    default:
+      return undefined;
+  }
+}

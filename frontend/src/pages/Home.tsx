@@ -1,0 +1,98 @@
+import type { Me } from '../api/client';
+import { Link, useNav } from '../router';
+import { Alert, Page } from '../ui';
+
+const ROLE_NAMES: Record<string, string> = { admin: 'School IT admin', teacher: 'Teacher', student: 'Student' };
+const CONSENT: Record<string, string> = {
+  none: 'not yet approved by its administrator',
+  consented: 'approved by its administrator',
+  revoked: 'approval withdrawn by its administrator',
+};
+
+export function Home({ me }: { me: Me }) {
+  const { flash } = useNav();
+  const { user, roles, tenant, link } = me;
+  return (
+    <Page title={`Hello, ${user.display_name}`}>
+      {flash && <Alert kind="success">{flash}</Alert>}
+      {user.must_change_password && (
+        <Alert kind="info">
+          Your password must be changed before you continue. <Link to="/password">Change it now</Link>.
+        </Alert>
+      )}
+      <div className="card">
+        <h2>About you</h2>
+        <dl className="facts">
+          <dt>Name</dt>
+          <dd>
+            {user.favorite_color && (
+              // A validated #rrggbb value set through the CSSOM (allowed by the CSP, unlike style attributes).
+              <span
+                className="swatch swatch-inline"
+                ref={(el) => el?.style.setProperty('background-color', user.favorite_color ?? '')}
+                title={`Favourite colour ${user.favorite_color}`}
+                aria-hidden="true"
+              />
+            )}
+            {user.display_name}
+          </dd>
+          <dt>Email</dt>
+          <dd>{user.email ?? <span className="muted">No email: you sign in with Microsoft only.</span>}</dd>
+          <dt>Roles</dt>
+          <dd>
+            {roles.length ? (
+              <ul className="tags">
+                {roles.map((r) => (
+                  <li key={r}>{ROLE_NAMES[r] ?? r}</li>
+                ))}
+              </ul>
+            ) : (
+              <span className="muted">
+                No roles yet. Roles come from your school’s Microsoft 365 account once it is linked.
+              </span>
+            )}
+          </dd>
+          <dt>School</dt>
+          <dd>
+            {tenant ? (
+              <>
+                {tenant.display_name}{' '}
+                <span className="muted">({CONSENT[tenant.consent_state] ?? tenant.consent_state})</span>
+              </>
+            ) : (
+              <span className="muted">Not part of a school yet.</span>
+            )}
+          </dd>
+          <dt>Favourite colour</dt>
+          <dd>{user.favorite_color ?? <span className="muted">None chosen.</span>}</dd>
+        </dl>
+      </div>
+      <div className="card">
+        <h2>How you sign in</h2>
+        <dl className="facts">
+          <dt>This session</dt>
+          <dd>{me.auth_method === 'microsoft' ? 'Microsoft account' : 'EduGraph password'}</dd>
+          <dt>EduGraph password</dt>
+          <dd>{link.local && user.has_local_password ? 'Set' : <span className="muted">Not set</span>}</dd>
+          <dt>Microsoft account</dt>
+          <dd>
+            {link.microsoft ? (
+              <>Linked: {link.microsoft.display_name ?? link.microsoft.upn ?? 'Microsoft account'}
+                {link.microsoft.upn && link.microsoft.display_name && <span className="muted"> ({link.microsoft.upn})</span>}
+              </>
+            ) : (
+              <span className="muted">Not linked.</span>
+            )}
+          </dd>
+          <dt>Session ends</dt>
+          <dd>at the latest {new Date(me.session_expires_at).toLocaleString()}</dd>
+        </dl>
+        {user.has_local_password && (
+          <p>
+            <Link to="/password">Change your password</Link>
+          </p>
+        )}
+      </div>
+    </Page>
+  );
+}

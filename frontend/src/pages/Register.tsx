@@ -1,0 +1,148 @@
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { api } from '../api/client';
+import { fieldFor, humanError } from '../api/errors';
+import { ApiError } from '../api/http';
+import { Link, useNav } from '../router';
+import { useSession } from '../session';
+import { Alert, Field, Page, focusFirstInvalid } from '../ui';
+import { PALETTE, PASSWORD_MAX, PASSWORD_MIN, validateRegister, type Errors, type RegisterForm } from '../validation';
+import { messageFor } from '../api/errors';
+
+type ColorChoice = 'none' | 'custom' | (typeof PALETTE)[number]['name'];
+
+export function Register() {
+  const { setMe } = useSession();
+  const { navigate } = useNav();
+  const [form, setForm] = useState({ email: '', display_name: '', password: '' });
+  const [choice, setChoice] = useState<ColorChoice>('none');
+  const [custom, setCustom] = useState('#1e90ff');
+  const [show, setShow] = useState(false);
+  const [errors, setErrors] = useState<Errors<keyof RegisterForm>>({});
+  const [failure, setFailure] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const formRef = useRef<HTMLFormElement>(null);
+
+  useEffect(() => {
+    if (Object.keys(errors).length) focusFirstInvalid(formRef.current);
+  }, [errors]);
+
+  const color = choice === 'none' ? '' : choice === 'custom' ? custom : choice;
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setFailure(undefined);
+    const values: RegisterForm = { ...form, favorite_color: color };
+    const found = validateRegister(values);
+    setErrors(found);
+    if (Object.keys(found).length) return;
+    setBusy(true);
+    try {
+      const me = await api.register({
+        email: form.email.trim(),
+        password: form.password,
+        display_name: form.display_name.trim() || null,
+        favorite_color: color || null,
+      });
+      setMe(me);
+      navigate('/', { replace: true, flash: `Welcome to EduGraph, ${me.user.display_name}!` });
+    } catch (err) {
+      const field = err instanceof ApiError ? fieldFor(err.code) : undefined;
+      if (err instanceof ApiError && field && field in values) setErrors({ [field]: err.code });
+      else setFailure(humanError(err));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Page title="Create an account" narrow>
+      <form ref={formRef} onSubmit={submit} noValidate>
+        {failure && <Alert kind="error">{failure}</Alert>}
+        <Field
+          label="Email"
+          name="email"
+          type="email"
+          autoComplete="email"
+          value={form.email}
+          error={errors.email}
+          onChange={(e) => setForm({ ...form, email: e.target.value })}
+        />
+        <Field
+          label="Your name (optional)"
+          name="display_name"
+          autoComplete="name"
+          maxLength={256}
+          hint="How EduGraph shows you. Leave it empty to use the part of your email before the @."
+          value={form.display_name}
+          onChange={(e) => setForm({ ...form, display_name: e.target.value })}
+        />
+        <Field
+          label="Password"
+          name="password"
+          type={show ? 'text' : 'password'}
+          autoComplete="new-password"
+          hint={`${PASSWORD_MIN} to ${PASSWORD_MAX} characters. No other rules: a short sentence is easy to remember and hard to guess. Very common passwords are refused.`}
+          value={form.password}
+          error={errors.password}
+          onChange={(e) => setForm({ ...form, password: e.target.value })}
+        />
+        <div className="check">
+          <input id="show-password" type="checkbox" checked={show} onChange={(e) => setShow(e.target.checked)} />
+          <label htmlFor="show-password">Show password</label>
+        </div>
+        <fieldset
+          className={errors.favorite_color ? 'colors field-invalid' : 'colors'}
+          aria-describedby={errors.favorite_color ? 'color-error' : undefined}
+        >
+          <legend>Favourite colour (optional)</legend>
+          {errors.favorite_color && (
+            <p className="field-error" id="color-error">
+              {messageFor(errors.favorite_color)}
+            </p>
+          )}
+          <div className="swatches">
+            <label className="swatch-option">
+              <input type="radio" name="color" checked={choice === 'none'} onChange={() => setChoice('none')} />
+              <span className="swatch swatch-none" aria-hidden="true" />
+              None
+            </label>
+            {PALETTE.map((p) => (
+              <label key={p.name} className="swatch-option">
+                <input
+                  type="radio"
+                  name="color"
+                  value={p.name}
+                  checked={choice === p.name}
+                  onChange={() => setChoice(p.name)}
+                />
+                <span className={`swatch swatch-${p.name}`} aria-hidden="true" />
+                {p.name[0]?.toUpperCase() + p.name.slice(1)}
+              </label>
+            ))}
+            <label className="swatch-option">
+              <input type="radio" name="color" checked={choice === 'custom'} onChange={() => setChoice('custom')} />
+              Other
+            </label>
+          </div>
+          {choice === 'custom' && (
+            <div className="field">
+              <label htmlFor="custom-color">Pick a colour</label>
+              <input
+                id="custom-color"
+                type="color"
+                value={custom}
+                onChange={(e) => setCustom(e.target.value)}
+                aria-invalid={errors.favorite_color ? true : undefined}
+              />
+            </div>
+          )}
+        </fieldset>
+        <button type="submit" className="button" disabled={busy}>
+          {busy ? 'Creating your account…' : 'Create account'}
+        </button>
+      </form>
+      <p>
+        Already have an account? <Link to="/signin">Sign in</Link>
+      </p>
+    </Page>
+  );
+}

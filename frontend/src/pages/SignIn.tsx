@@ -1,0 +1,117 @@
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { api } from '../api/client';
+import { humanError } from '../api/errors';
+import { Link, useNav } from '../router';
+import { forgetAccount, lastAccount, useSession, type LastAccount } from '../session';
+import { Alert, Field, Page, focusFirstInvalid } from '../ui';
+import { validateSignIn, type Errors, type SignInForm } from '../validation';
+
+export function SignIn() {
+  const { setMe } = useSession();
+  const { navigate, flash } = useNav();
+  const [form, setForm] = useState<SignInForm>({ email: '', password: '' });
+  const [errors, setErrors] = useState<Errors<keyof SignInForm>>({});
+  const [failure, setFailure] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const [known, setKnown] = useState<LastAccount | null>(() => lastAccount());
+  const formRef = useRef<HTMLFormElement>(null);
+  const passwordRef = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    if (Object.keys(errors).length) focusFirstInvalid(formRef.current);
+  }, [errors]);
+
+  const again = (account: LastAccount) => {
+    setForm({ email: account.email, password: '' });
+    setKnown(null);
+    passwordRef.current?.focus();
+  };
+  const differentAccount = () => {
+    forgetAccount();
+    setKnown(null);
+    setForm({ email: '', password: '' });
+  };
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setFailure(undefined);
+    const found = validateSignIn(form);
+    setErrors(found);
+    if (Object.keys(found).length) return;
+    setBusy(true);
+    try {
+      const me = await api.login({ email: form.email.trim(), password: form.password });
+      setMe(me);
+      navigate('/', { replace: true });
+    } catch (err) {
+      setFailure(humanError(err));
+      setForm((f) => ({ ...f, password: '' }));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Page title="Sign in" narrow>
+      {flash && <Alert kind="info">{flash}</Alert>}
+      {known && (
+        <div className="card known-account">
+          <p>
+            Welcome back. You last signed in as <strong>{known.name}</strong> ({known.email}).
+          </p>
+          <div className="actions">
+            <button type="button" className="button" onClick={() => again(known)}>
+              Sign in again as {known.name}
+            </button>
+            <button type="button" className="button button-secondary" onClick={differentAccount}>
+              Use a different account
+            </button>
+          </div>
+        </div>
+      )}
+      <a className="button button-microsoft" href="/auth/microsoft/login">
+        <span className="ms-logo" aria-hidden="true">
+          <span />
+          <span />
+          <span />
+          <span />
+        </span>
+        Sign in with Microsoft
+      </a>
+      <p className="divider">
+        <span>or with your EduGraph password</span>
+      </p>
+      <form ref={formRef} onSubmit={submit} noValidate aria-describedby={failure ? 'signin-failure' : undefined}>
+        {failure && (
+          <div id="signin-failure">
+            <Alert kind="error">{failure}</Alert>
+          </div>
+        )}
+        <Field
+          label="Email"
+          name="email"
+          type="email"
+          autoComplete="username"
+          value={form.email}
+          error={errors.email}
+          onChange={(e) => setForm({ ...form, email: e.target.value })}
+        />
+        <Field
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          ref={passwordRef}
+          value={form.password}
+          error={errors.password}
+          onChange={(e) => setForm({ ...form, password: e.target.value })}
+        />
+        <button type="submit" className="button" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+      <p>
+        New here? <Link to="/register">Create an account</Link>
+      </p>
+    </Page>
+  );
+}
