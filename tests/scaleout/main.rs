@@ -44,13 +44,11 @@ async fn pair(test: &str) -> Option<Pair> {
     Some(Pair { a, b, _db: db })
 }
 
-/// Replicas that start together on a database with pending migrations. Fails on MariaDB:
-/// sqlx's migration lock is `GET_LOCK(name, -1)`, which MariaDB refuses (NULL, warning 1411
-/// "Incorrect timeout value") and sqlx ignores the result, so both replicas apply migration 1
-/// and one dies with `Duplicate entry '20261122000001'`. Production is safe because the
-/// migration Job runs first; un-ignore when `edu_db::Db::migrate` takes a lock of its own.
+/// Replicas that start together on a database with pending migrations. sqlx's own migration
+/// lock is `GET_LOCK(name, -1)`, which MariaDB refuses (NULL, warning 1411) — both replicas
+/// then applied migration 1 and one died with `Duplicate entry '20261122000001'`.
+/// `edu_db::Db::migrate` now takes a lock of its own; this test guards that.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "backend bug: sqlx's MySQL migration lock is not taken on MariaDB (see the doc comment)"]
 async fn two_replicas_starting_together_on_an_unmigrated_database_both_become_ready() {
     if !edu_tests::mysql_available("two_replicas_starting_together_on_an_unmigrated_database_both_become_ready") {
         return;

@@ -190,7 +190,7 @@ fn not_built(root: &Path, is_root: bool) -> HttpResponse {
     } else {
         (StatusCode::NOT_FOUND, "not_found", format!("There is nothing at this address. {how}"))
     };
-    let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message } };
+    let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message, graph: None } };
     HttpResponse::build(status).insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store"))).json(body)
 }
 

@@ -54,7 +54,6 @@ pub struct Db {
     dialect: Dialect,
 }
 
-static MYSQL_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/mysql");
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
 impl Db {
@@ -75,7 +74,8 @@ impl Db {
             Dialect::Sqlite => url.to_owned(),
         };
         let pool = AnyPoolOptions::new()
-            .max_connections(max_connections.max(1))
+            // At least two: migrations on MySQL hold a lock on one connection while running on another.
+            .max_connections(max_connections.max(2))
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
@@ -101,14 +101,35 @@ impl Db {
 
     /// Applies the pending migrations of this dialect (`migrations/mysql` or `migrations/sqlite`).
     ///
+    /// Several instances may start at once against one database. On MySQL/MariaDB we take a
+    /// named lock of our own on a dedicated connection first: sqlx's own lock uses
+    /// `GET_LOCK(name, -1)`, which MariaDB refuses (warning 1411), so it never locks there and
+    /// two instances would apply the same migration.
+    ///
     /// # Errors
-    /// A migration that fails or was changed after it was applied.
+    /// A migration that fails or was changed after it was applied; the lock not granted in 10 minutes.
     pub async fn migrate(&self) -> Result<(), DbError> {
-        let migrator = match self.dialect {
-            Dialect::MySql => &MYSQL_MIGRATOR,
-            Dialect::Sqlite => &SQLITE_MIGRATOR,
-        };
-        migrator.run(&self.pool).await?;
+        match self.dialect {
+            Dialect::Sqlite => {
+                SQLITE_MIGRATOR.run(&self.pool).await?;
+            }
+            Dialect::MySql => {
+                let mut lock_conn = self.pool.acquire().await?;
+                let got: Option<i64> =
+                    sqlx::query_scalar("SELECT GET_LOCK('edugraph_migrate', 600)").fetch_one(&mut *lock_conn).await?;
+                if got != Some(1) {
+                    return Err(DbError::Corrupt {
+                        table: "migrations",
+                        detail: "could not take the migration lock within 10 minutes".into(),
+                    });
+                }
+                let mut migrator = sqlx::migrate!("../../migrations/mysql");
+                migrator.set_locking(false);
+                let result = migrator.run(&self.pool).await;
+                let _ = sqlx::query("SELECT RELEASE_LOCK('edugraph_migrate')").execute(&mut *lock_conn).await;
+                result?;
+            }
+        }
         Ok(())
     }
 

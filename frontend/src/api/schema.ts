@@ -4,6 +4,95 @@
  */
 
 export interface paths {
+    "/api/admin/linked-accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's linked accounts. */
+        get: operations["list_linked_accounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/linked-accounts/{id}/unlink": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Unlinks one account of the tenant (its cached tokens go too). */
+        post: operations["unlink_account"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/tenant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The admin's tenant and its consent state. */
+        get: operations["get_admin_tenant"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/tenant/unconsent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraws the tenant's consent: deletes the app's service principal in the tenant through
+         *     Graph (with the admin's own delegated token), then every link, role, cached token and
+         *     session of the tenant.
+         */
+        post: operations["unconsent_tenant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/token-cache/clear": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deletes every cached Microsoft token of the tenant; people sign in with Microsoft again. */
+        post: operations["clear_token_cache"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/csrf": {
         parameters: {
             query?: never;
@@ -78,6 +167,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/logout-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Signs out everywhere: every session of the person ends and their cached Microsoft tokens
+         *     are deleted (the next Microsoft call needs a fresh Microsoft sign-in).
+         */
+        post: operations["logout_everywhere"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/microsoft/hint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The last Microsoft account used in this browser, for "sign in again as <name>" (404 if none). */
+        get: operations["get_microsoft_account_hint"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me": {
         parameters: {
             query?: never;
@@ -87,6 +213,100 @@ export interface paths {
         };
         /** Who am I: the person, their tenant and roles, link state, and the CSRF token. */
         get: operations["get_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/favorite-color": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sets the favourite colour (palette or hex only: never free text into CSS). */
+        post: operations["set_favorite_color"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/link/local/create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Signed in with Microsoft and no local account yet: create one (a real password is required). */
+        post: operations["create_local_account_for_microsoft_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/link/local/existing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Signed in with Microsoft: link an existing local account, proven by its password. Refused
+         *     when that local account is already linked to a Microsoft account.
+         */
+        post: operations["link_existing_local_account"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/link/microsoft/remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Removes the link to the Microsoft account. Needs a local password (or the person could
+         *     no longer sign in). Microsoft data and the cached tokens are gone afterwards.
+         */
+        post: operations["unlink_microsoft_account"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/microsoft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in person's Microsoft profile (`GET /me` on Graph). 401
+         *     `microsoft_signin_required` when the cached Microsoft sign-in no longer works.
+         */
+        get: operations["get_my_microsoft_profile"];
         put?: never;
         post?: never;
         delete?: never;
@@ -170,12 +390,36 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The last Microsoft account used in this browser. */
+        AccountHint: {
+            /** @description Sign-in name to pass as `login_hint`. */
+            login_hint: string;
+            /** @description Display name. */
+            name: string;
+        };
         /** @description `POST /api/me/password`. */
         ChangePasswordRequest: {
             /** @description The current password (re-authentication, ASVS 6.2.3). */
             current_password: string;
             /** @description The new password, 8 to 256 characters. */
             new_password: string;
+        };
+        /** @description How many rows were deleted. */
+        ClearedResponse: {
+            /**
+             * Format: int64
+             * @description Token rows deleted.
+             */
+            deleted: number;
+        };
+        /** @description Create a local account for the signed-in Microsoft person. */
+        CreateLocalRequest: {
+            /** @description Sign-in email for the new local account. */
+            email: string;
+            /** @description Palette name or `#rrggbb`. */
+            favorite_color?: string | null;
+            /** @description 8 to 256 characters (never empty). */
+            password: string;
         };
         /** @description A CSRF token for the next state-changing request. */
         CsrfResponse: {
@@ -194,8 +438,26 @@ export interface components {
              * @example invalid_credentials
              */
             code: string;
+            graph?: components["schemas"]["GraphErrorInfo"] | null;
             /** @description A message a person can read. */
             message: string;
+        };
+        /** @description Set the favourite colour. */
+        FavoriteColorRequest: {
+            /** @description Palette name or `#rrggbb`. */
+            favorite_color: string;
+        };
+        /** @description Microsoft Graph's own error details (no personal data: Graph's message is not included). */
+        GraphErrorInfo: {
+            /** @description Graph's error code, e.g. `generalException`. */
+            code?: string | null;
+            /** @description Graph's request id. */
+            request_id?: string | null;
+            /**
+             * Format: int32
+             * @description HTTP status Graph answered with.
+             */
+            status?: number | null;
         };
         /** @description Health status. */
         HealthResponse: {
@@ -207,6 +469,36 @@ export interface components {
             /** @description A local account (email + password) exists. */
             local: boolean;
             microsoft?: components["schemas"]["MicrosoftAccountDto"] | null;
+        };
+        /** @description Link an existing local account, proving it with its password. */
+        LinkExistingRequest: {
+            /** @description The local account's email. */
+            email: string;
+            /** @description The local account's password. */
+            password: string;
+        };
+        /** @description A linked account of the tenant. */
+        LinkedAccount: {
+            /** @description Microsoft display name. */
+            display_name?: string | null;
+            /** @description Id of the link (use it to unlink). */
+            id: string;
+            /**
+             * Format: int64
+             * @description Last Microsoft sign-in, unix ms.
+             */
+            last_sign_in_at?: number | null;
+            /** @description The linked local account's email, if any. */
+            local_email?: string | null;
+            /** @description Microsoft sign-in name. */
+            upn?: string | null;
+            /** @description The person. */
+            user_id: string;
+        };
+        /** @description Linked accounts. */
+        LinkedAccountsResponse: {
+            /** @description The accounts. */
+            items: components["schemas"]["LinkedAccount"][];
         };
         /** @description `POST /api/auth/local/login`. */
         LoginRequest: {
@@ -241,6 +533,19 @@ export interface components {
             /** @description User principal name. */
             upn?: string | null;
         };
+        /** @description The person's Microsoft profile, read live from Graph with their delegated token. */
+        MicrosoftProfileResponse: {
+            /** @description Department. */
+            department?: string | null;
+            /** @description Display name. */
+            display_name?: string | null;
+            /** @description Job title. */
+            job_title?: string | null;
+            /** @description Mail. */
+            mail?: string | null;
+            /** @description UPN. */
+            user_principal_name?: string | null;
+        };
         /** @description `POST /api/auth/local/register`. */
         RegisterRequest: {
             /** @description Defaults to the part of the email before `@`. */
@@ -258,6 +563,17 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "teacher" | "student";
+        /** @description The tenant as its admin sees it. */
+        TenantAdminView: {
+            /** @description `none`, `consented` or `revoked`. */
+            consent_state: string;
+            /** @description Name. */
+            display_name: string;
+            /** @description Our id. */
+            id: string;
+            /** @description Microsoft tenant id. */
+            ms_tenant_id: string;
+        };
         /** @description The person's school tenant. */
         TenantDto: {
             /** @description `none`, `consented` or `revoked`. */
@@ -293,6 +609,165 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_linked_accounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkedAccountsResponse"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unlink_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Link id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unlinked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` (also for another tenant's ids) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_admin_tenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantAdminView"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unconsent_tenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Consent withdrawn; the admin's session ended too */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `role_required`, `microsoft_forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `microsoft_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    clear_token_cache: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClearedResponse"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_csrf_token: {
         parameters: {
             query?: never;
@@ -432,6 +907,61 @@ export interface operations {
             };
         };
     };
+    logout_everywhere: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every session ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_microsoft_account_hint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountHint"];
+                };
+            };
+            /** @description `not_found`: no Microsoft sign-in in this browser yet */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_me: {
         parameters: {
             query?: never;
@@ -451,6 +981,204 @@ export interface operations {
             };
             /** @description Not signed in */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_favorite_color: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FavoriteColorRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeResponse"];
+                };
+            };
+            /** @description `invalid_color` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_local_account_for_microsoft_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateLocalRequest"];
+            };
+        };
+        responses: {
+            /** @description Created and linked; the session was rotated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeResponse"];
+                };
+            };
+            /** @description `microsoft_account_required`, `local_account_exists`, `email_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid email, password or colour */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    link_existing_local_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkExistingRequest"];
+            };
+        };
+        responses: {
+            /** @description Linked; the session now belongs to the local account */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeResponse"];
+                };
+            };
+            /** @description `invalid_credentials` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `microsoft_account_required`, `local_account_exists`, `local_account_already_linked` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many wrong passwords */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unlink_microsoft_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unlinked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeResponse"];
+                };
+            };
+            /** @description Unlinked; this session was a Microsoft sign-in and ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_linked`, `local_password_required` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_my_microsoft_profile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MicrosoftProfileResponse"];
+                };
+            };
+            /** @description `unauthenticated`, `microsoft_signin_required` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `school_account_required` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
