@@ -274,6 +274,31 @@ async function run(browser, base) {
   check((await heading()) === 'Page not found', 'unknown paths show Not found');
   await shot('10-not-found');
 
+  // A teacher signs in with Microsoft through the (emulated) Microsoft sign-in page.
+  {
+    const ms = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 860 } });
+    const mp = await ms.newPage();
+    await mp.goto('/signin');
+    await mp.getByRole('link', { name: 'Sign in with Microsoft' }).click();
+    await mp.locator('#i0116').waitFor();
+    await shot('13-microsoft-sign-in-page', mp);
+    await mp.locator('#i0116').fill('lucas.silva.t0@contosoedu.onmicrosoft.com');
+    await mp.locator('#i0118').fill('Teacher#2026');
+    await mp.locator('#idSIButton9').click();
+    await mp.getByRole('heading', { name: 'Hello, Lucas Silva' }).waitFor();
+    check((await mp.locator('main').textContent()).includes('Teacher'), 'a teacher signs in with Microsoft and has the Teacher role');
+    await shot('14-home-microsoft-teacher', mp);
+    check((await cspEvents(mp)).length === 0, 'no CSP violations after the Microsoft round trip');
+    // A failed Microsoft sign-in lands on Sign in with what to do next.
+    const anon = await browser.newContext({ baseURL: base });
+    const ap = await anon.newPage();
+    await ap.goto('/signin?error=tenant_not_onboarded');
+    check((await ap.getByRole('alert').textContent()).includes('has not set up EduGraph'), 'sign-in errors are explained');
+    await shot('15-signin-microsoft-error', ap);
+    await anon.close();
+    await ms.close();
+  }
+
   // An anonymous phone-sized visit to sign in.
   const phone = await browser.newContext({ baseURL: base, viewport: { width: 375, height: 740 } });
   const p2 = await phone.newPage();

@@ -20,7 +20,7 @@ async fn an_admin_consents_from_inside_the_app(backend: Backend) {
     app.browser_sign_in_with(&admin, &ms, "/auth/microsoft/login", &t.admin.upn, &t.admin.password).await;
     assert_eq!(admin.get("/api/admin/tenant").await.body["consent_state"], "none");
     let r = app.browser_sign_in_with(&admin, &ms, "/auth/microsoft/consent", &t.admin.upn, &t.admin.password).await;
-    assert_eq!(r.header("location").as_deref(), Some("/admin?consented=1"), "{}", r.text);
+    assert_eq!(r.header("location").as_deref(), Some("/?notice=tenant_consented"), "{}", r.text);
     assert_eq!(admin.get("/api/admin/tenant").await.body["consent_state"], "consented");
     // Teachers can sign in now.
     let teacher = app.client();

@@ -23,7 +23,7 @@ async fn a_local_account_links_a_microsoft_account_through_a_fresh_sign_in(backe
 
     let r =
         app.browser_sign_in(&c, "/auth/microsoft/login?intent=link", &t.teachers[0].upn, &t.teachers[0].password).await;
-    assert_eq!(r.header("location").as_deref(), Some("/account?linked=1"), "{}", r.text);
+    assert_eq!(r.header("location").as_deref(), Some("/?notice=microsoft_linked"), "{}", r.text);
     assert_ne!(c.session_cookie(), before, "session rotated at link (R-A11)");
     let me = c.get("/api/me").await.body;
     assert_eq!(me["user"]["id"], local_id, "the same person");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fieldFor, hasMessage, humanError, messageFor } from './errors';
+import { fieldFor, hasMessage, hasSignInMessage, humanError, messageFor, signInErrorMessage } from './errors';
 import { ApiError } from './http';
 // The API conventions document, as text (kept in sync with the codes the server sends).
 import doc from '../../../backend/API.md?raw';
@@ -10,6 +10,16 @@ describe('error messages', () => {
     const codes = [...table.matchAll(/`([a-z][a-z_]+)`/g)].map((m) => m[1]!);
     expect(codes.length).toBeGreaterThan(15);
     expect(codes.filter((c) => !hasMessage(c))).toEqual([]);
+  });
+
+  it('explains every Microsoft sign-in error code listed in backend/API.md', () => {
+    const start = doc.indexOf('Failures redirect to `/signin?error=<code>`');
+    const table = doc.slice(start, doc.indexOf('JSON endpoints:', start));
+    const codes = [...table.matchAll(/`([a-z][a-z_]+)`/g)].map((m) => m[1]!).filter((c) => c !== 'signin');
+    expect(codes.length).toBeGreaterThan(12);
+    expect(codes.filter((c) => !hasSignInMessage(c))).toEqual([]);
+    expect(signInErrorMessage('id_token_wrong_issuer')).toMatch(/could not be verified/);
+    expect(signInErrorMessage('something_new')).toMatch(/Microsoft answered with an error/);
   });
 
   it('prefers per-form wording, then ours, then the server message, then a generic one', () => {

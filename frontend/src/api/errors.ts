@@ -34,6 +34,44 @@ const MESSAGES: Record<string, string> = {
   wrong_current: 'Your current password is incorrect.',
 };
 
+// Codes the Microsoft sign-in callback puts in `/signin?error=<code>` (backend/API.md,
+// "Sign-in with Microsoft"): what happened, and what to do next.
+const SIGNIN_MESSAGES: Record<string, string> = {
+  tenant_not_onboarded:
+    "Your school has not set up EduGraph yet. Ask your school's Microsoft 365 administrator to onboard it at /auth/microsoft/onboard.",
+  consent_required:
+    "Microsoft says EduGraph is not approved for your school yet. Ask your school's Microsoft 365 administrator to approve it.",
+  access_denied: 'You cancelled the Microsoft sign-in. Sign in again when you are ready.',
+  consent_declined: 'The approval was cancelled, so nothing changed. Try again when you are ready.',
+  consent_tenant_mismatch: 'The approval came back for a different school than the one you are signed in to. Try again.',
+  interaction_required: 'Microsoft needs you to sign in again. Choose "Sign in with Microsoft".',
+  state_missing: 'That sign-in link is incomplete. Start again with "Sign in with Microsoft".',
+  state_mismatch:
+    'That sign-in was started in another browser or tab. Start again here with "Sign in with Microsoft".',
+  state_invalid: 'That sign-in link expired or was already used. Start again with "Sign in with Microsoft".',
+  code_invalid: "Microsoft's one-time code expired or was already used. Start again.",
+  id_token_missing: "Microsoft's answer could not be verified. Start again; if it keeps happening, tell your administrator.",
+  microsoft_account_already_linked:
+    'That Microsoft account is already linked to another EduGraph account. Sign in with it, or unlink it there first.',
+  already_linked: 'Your account is already linked to a different Microsoft account. Unlink it first.',
+  signin_required_to_link: 'Sign in to your EduGraph account first, then link your Microsoft account.',
+  microsoft_unavailable: 'Microsoft is not answering right now. Try again in a minute.',
+  microsoft_error: 'Microsoft answered with an error. Try again; if it keeps happening, tell your administrator.',
+  temporarily_unavailable: 'EduGraph is temporarily unavailable. Try again in a minute.',
+};
+
+/** The message for a `/signin?error=<code>` redirect; `id_token_*` codes share one. */
+export function signInErrorMessage(code: string): string {
+  if (SIGNIN_MESSAGES[code]) return SIGNIN_MESSAGES[code];
+  if (code.startsWith('id_token_')) return SIGNIN_MESSAGES.id_token_missing!;
+  return SIGNIN_MESSAGES.microsoft_error!;
+}
+
+/** Whether a sign-in redirect code has a message of its own. */
+export function hasSignInMessage(code: string): boolean {
+  return Object.hasOwn(SIGNIN_MESSAGES, code) || code.startsWith('id_token_');
+}
+
 /** Whether a code has a message of ours (tests check every code of backend/API.md has one). */
 export function hasMessage(code: string): boolean {
   return Object.hasOwn(MESSAGES, code);

@@ -9,12 +9,20 @@ const CONSENT: Record<string, string> = {
   revoked: 'approval withdrawn by its administrator',
 };
 
+// Set by the server's redirects after a Microsoft round trip (`/?notice=<code>`).
+const NOTICES: Record<string, string> = {
+  microsoft_linked: 'Your Microsoft 365 account is now linked to this account.',
+  tenant_consented: 'Thank you: EduGraph is now approved for your school. Teachers and students can sign in.',
+};
+
 export function Home({ me }: { me: Me }) {
   const { flash } = useNav();
   const { user, roles, tenant, link } = me;
+  const notice = NOTICES[new URLSearchParams(window.location.search).get('notice') ?? ''];
   return (
     <Page title={`Hello, ${user.display_name}`}>
       {flash && <Alert kind="success">{flash}</Alert>}
+      {notice && <Alert kind="success">{notice}</Alert>}
       {user.must_change_password && (
         <Alert kind="info">
           Your password must be changed before you continue. <Link to="/password">Change it now</Link>.

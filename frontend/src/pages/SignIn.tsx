@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api } from '../api/client';
-import { humanError } from '../api/errors';
+import { humanError, signInErrorMessage } from '../api/errors';
 import { Link, useNav } from '../router';
 import { forgetAccount, lastAccount, useSession, type LastAccount } from '../session';
 import { Alert, Field, Page, focusFirstInvalid } from '../ui';
@@ -14,6 +14,11 @@ export function SignIn() {
   const [failure, setFailure] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [known, setKnown] = useState<LastAccount | null>(() => lastAccount());
+  // A Microsoft sign-in that failed comes back as /signin?error=<code>.
+  const [microsoftError] = useState(() => {
+    const code = new URLSearchParams(window.location.search).get('error');
+    return code && /^[a-z_]{1,64}$/.test(code) ? signInErrorMessage(code) : undefined;
+  });
   const formRef = useRef<HTMLFormElement>(null);
   const passwordRef = useRef<HTMLInputElement>(null);
 
@@ -53,6 +58,7 @@ export function SignIn() {
   return (
     <Page title="Sign in" narrow>
       {flash && <Alert kind="info">{flash}</Alert>}
+      {microsoftError && <Alert kind="error">{microsoftError}</Alert>}
       {known && (
         <div className="card known-account">
           <p>

@@ -378,7 +378,7 @@ async fn complete_sign_in(
     let to = txn
         .return_to
         .clone()
-        .unwrap_or_else(|| if txn.purpose == "link" { "/account?linked=1".into() } else { "/".into() });
+        .unwrap_or_else(|| if txn.purpose == "link" { "/?notice=microsoft_linked".into() } else { "/".into() });
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, to))
         .cookie(session::cookie(SESSION_COOKIE, secret))
@@ -538,7 +538,7 @@ pub async fn microsoft_consent_callback(
                 },
             )
             .await;
-            let mut r = redirect("/admin?consented=1");
+            let mut r = redirect("/?notice=tenant_consented");
             let _ = r.add_cookie(&session::removal(OIDC_COOKIE));
             r
         }
