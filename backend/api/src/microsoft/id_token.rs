@@ -179,31 +179,21 @@ impl IdTokenValidator {
         self
     }
 
-    async fn fetch(&self) -> Result<Keys, IdTokenError> {
-        let unavailable = |e: reqwest::Error| {
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, IdTokenError> {
+        let response = self.http.get(url).send().await.and_then(reqwest::Response::error_for_status);
+        let parsed = match response {
+            Ok(r) => r.json::<T>().await,
+            Err(e) => Err(e),
+        };
+        parsed.map_err(|e| {
             tracing::warn!(error = %e, "fetching Microsoft OpenID metadata failed");
             IdTokenError::KeysUnavailable
-        };
-        let doc: Discovery = self
-            .http
-            .get(&self.discovery_url)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(unavailable)?
-            .json()
-            .await
-            .map_err(unavailable)?;
-        let set: JwkSet = self
-            .http
-            .get(&doc.jwks_uri)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(unavailable)?
-            .json()
-            .await
-            .map_err(unavailable)?;
+        })
+    }
+
+    async fn fetch(&self) -> Result<Keys, IdTokenError> {
+        let doc: Discovery = self.get_json(&self.discovery_url).await?;
+        let set: JwkSet = self.get_json(&doc.jwks_uri).await?;
         let mut by_kid = HashMap::new();
         for k in set.keys {
             if let (Some(kid), "RSA", Some(n), Some(e)) = (k.kid, k.kty.as_str(), k.n, k.e)

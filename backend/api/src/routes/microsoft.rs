@@ -98,6 +98,31 @@ fn redirect(to: &str) -> HttpResponse {
     HttpResponse::Found().insert_header((header::LOCATION, to.to_owned())).finish()
 }
 
+/// Records an audit event. These routes answer with redirects whatever happens, so a failed
+/// write is logged rather than turned into an error page.
+async fn audit(
+    state: &AppState,
+    tenant: Option<TenantId>,
+    actor: Option<UserId>,
+    action: &str,
+    result: &str,
+    detail: Option<&str>,
+) {
+    let event = edu_db::audit::AuditEvent {
+        tenant_id: tenant,
+        actor,
+        action,
+        target_type: actor.map(|_| "user"),
+        target_id: actor.map(|a| a.to_string()),
+        result,
+        detail,
+        at: state.clock.now_ms(),
+    };
+    if let Err(e) = edu_db::audit::record(&state.db, &event).await {
+        tracing::error!(error = %e, audit.action = action, "audit event could not be written");
+    }
+}
+
 /// Sends the browser to the SPA's sign-in page with an error code.
 fn fail(code: &str) -> HttpResponse {
     tracing::info!(signin.error = code, "Microsoft sign-in ended with an error");
@@ -244,20 +269,7 @@ pub async fn microsoft_callback(
     match complete_sign_in(&state, &req, auth.0.as_ref(), &txn, code).await {
         Ok(resp) => resp,
         Err(code) => {
-            let _ = edu_db::audit::record(
-                &state.db,
-                &edu_db::audit::AuditEvent {
-                    tenant_id: None,
-                    actor: None,
-                    action: "auth.microsoft.login",
-                    target_type: None,
-                    target_id: None,
-                    result: "failure",
-                    detail: Some(code),
-                    at: state.clock.now_ms(),
-                },
-            )
-            .await;
+            audit(&state, None, None, "auth.microsoft.login", "failure", Some(code)).await;
             fail(code)
         }
     }
@@ -351,20 +363,9 @@ async fn complete_sign_in(
     let secret = session::start(state, previous.as_deref(), user_id, Some(tenant_id), "microsoft")
         .await
         .map_err(|_| "temporarily_unavailable")?;
-    let _ = edu_db::audit::record(
-        &state.db,
-        &edu_db::audit::AuditEvent {
-            tenant_id: Some(tenant_id),
-            actor: Some(user_id),
-            action: if txn.purpose == "link" { "link.microsoft" } else { "auth.microsoft.login" },
-            target_type: Some("user"),
-            target_id: Some(user_id.to_string()),
-            result: "success",
-            detail: Some(&format!("roles={}", person_roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","))),
-            at: now,
-        },
-    )
-    .await;
+    let action = if txn.purpose == "link" { "link.microsoft" } else { "auth.microsoft.login" };
+    let roles_detail = format!("roles={}", person_roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","));
+    audit(state, Some(tenant_id), Some(user_id), action, "success", Some(&roles_detail)).await;
     tracing::info!(user.id = %user_id, tenant.id = %tenant_id, roles = person_roles.len(), "signed in with Microsoft");
 
     let hint = AccountHint {
@@ -524,20 +525,7 @@ pub async fn microsoft_consent_callback(
             if edu_db::tenants::set_consented(&state.db, tenant.id, scopes, admin, now).await.is_err() {
                 return fail("temporarily_unavailable");
             }
-            let _ = edu_db::audit::record(
-                &state.db,
-                &edu_db::audit::AuditEvent {
-                    tenant_id: Some(tenant.id),
-                    actor: admin,
-                    action: "tenant.consent",
-                    target_type: Some("tenant"),
-                    target_id: Some(tenant.id.to_string()),
-                    result: "success",
-                    detail: None,
-                    at: now,
-                },
-            )
-            .await;
+            audit(&state, Some(tenant.id), admin, "tenant.consent", "success", None).await;
             let mut r = redirect("/?notice=tenant_consented");
             let _ = r.add_cookie(&session::removal(OIDC_COOKIE));
             r
