@@ -11,7 +11,26 @@ both_backends!(
     changing_the_password_needs_the_current_one_and_ends_other_sessions,
     an_account_without_a_local_password_cannot_change_it,
     old_parameter_hashes_are_upgraded_at_sign_in,
+    the_favourite_colour_is_a_palette_name_or_hex_never_free_text,
 );
+
+async fn the_favourite_colour_is_a_palette_name_or_hex_never_free_text(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.registered("ann@school.edu", "correct horse battery").await;
+    let r = c.post("/api/me/favorite-color", json!({"favorite_color": "Purple"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["user"]["favorite_color"], "#6a1b9a");
+    let r = c.post("/api/me/favorite-color", json!({"favorite_color": "#ABCDEF"})).await;
+    assert_eq!(r.body["user"]["favorite_color"], "#abcdef");
+    for bad in ["red;background:url(//evil)", "expression(alert(1))", "#abc", ""] {
+        let r = c.post("/api/me/favorite-color", json!({"favorite_color": bad})).await;
+        assert_eq!((r.status, r.code()), (422, "invalid_color"), "{bad}");
+    }
+    assert_eq!(c.get("/api/me").await.body["user"]["favorite_color"], "#abcdef", "unchanged by refusals");
+    let anon = app.client();
+    anon.fetch_csrf().await;
+    assert_eq!(anon.post("/api/me/favorite-color", json!({"favorite_color": "blue"})).await.status, 401);
+}
 
 async fn a_newcomer_registers_signs_out_signs_in_and_sees_who_they_are(backend: Backend) {
     // Arrange
