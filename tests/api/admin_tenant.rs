@@ -10,7 +10,32 @@ both_backends!(
     admins_list_and_unlink_their_tenants_accounts_only,
     teachers_and_students_cannot_reach_admin_endpoints,
     clearing_the_token_cache_makes_people_sign_in_with_microsoft_again,
+    a_declined_or_forged_consent_callback_changes_nothing,
 );
+
+async fn a_declined_or_forged_consent_callback_changes_nothing(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    let t = app.tenant(0);
+    let admin = app.client();
+    app.browser_sign_in(&admin, "/auth/microsoft/login", &t.admin.upn, &t.admin.password).await;
+    let state_of =
+        |loc: &str| reqwest::Url::parse(loc).unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    // Declined.
+    let r = admin.get("/auth/microsoft/consent").await;
+    let st = state_of(&r.header("location").unwrap());
+    let r = admin
+        .get(&format!("/auth/microsoft/consent/callback?admin_consent=True&error=consent_required&state={st}"))
+        .await;
+    assert_eq!(r.header("location").as_deref(), Some("/signin?error=consent_declined"));
+    // A `tenant` parameter naming another tenant (it can be forged) is not believed.
+    let r = admin.get("/auth/microsoft/consent").await;
+    let st = state_of(&r.header("location").unwrap());
+    let other = app.tenant(1).id;
+    let r = admin.get(&format!("/auth/microsoft/consent/callback?admin_consent=True&tenant={other}&state={st}")).await;
+    assert_eq!(r.header("location").as_deref(), Some("/signin?error=consent_tenant_mismatch"));
+    assert_eq!(admin.get("/api/admin/tenant").await.body["consent_state"], "none");
+    assert!(edu_db::tenants::find_by_ms_id(&app.state.db, &other).await.unwrap().is_none());
+}
 
 async fn an_admin_consents_from_inside_the_app(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;
