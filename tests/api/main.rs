@@ -5,6 +5,7 @@
 mod admin_tenant;
 mod conventions;
 mod csrf;
+mod education;
 mod id_token;
 mod linking;
 mod local_accounts;

@@ -49,6 +49,14 @@ pub enum ApiError {
     /// A value failed domain validation (422).
     #[error("{0}")]
     Validation(#[from] DomainError),
+    /// A request that is well-formed but breaks a rule of the resource (422), with its own code.
+    #[error("{message}")]
+    Validation422 {
+        /// Stable code.
+        code: &'static str,
+        /// Human message.
+        message: String,
+    },
     /// The request body or query could not be read (400).
     #[error("{message}")]
     BadRequest {
@@ -160,6 +168,7 @@ impl ApiError {
         match self {
             Self::Validation(d) => d.code(),
             Self::BadRequest { code, .. }
+            | Self::Validation422 { code, .. }
             | Self::Forbidden { code, .. }
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. }
@@ -192,7 +201,7 @@ impl From<edu_db::DbError> for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation(_) | Self::Validation422 { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthenticated | Self::InvalidCredentials | Self::MicrosoftSignInRequired => {
                 StatusCode::UNAUTHORIZED

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin_tenant, auth_local, health, linking, me, microsoft};
+use crate::routes::{admin_tenant, auth_local, education, health, linking, me, microsoft};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -36,6 +36,11 @@ use crate::routes::{admin_tenant, auth_local, health, linking, me, microsoft};
         admin_tenant::list_linked_accounts,
         admin_tenant::unlink_account,
         admin_tenant::clear_token_cache,
+        education::list_schools,
+        education::list_classes,
+        education::get_class,
+        education::get_seating,
+        education::put_seating,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, edu_domain::Role)),
     modifiers(&SecuritySchemes),
@@ -44,6 +49,7 @@ use crate::routes::{admin_tenant, auth_local, health, linking, me, microsoft};
         (name = "ops", description = "Health, readiness, metrics"),
         (name = "linking", description = "Linking local and Microsoft accounts"),
         (name = "admin", description = "Tenant administration (tenant admins only)"),
+        (name = "education", description = "Schools, classes, class details, seating charts"),
     )
 )]
 pub struct ApiDoc;

@@ -2,6 +2,7 @@
 
 pub mod admin_tenant;
 pub mod auth_local;
+pub mod education;
 pub mod health;
 pub mod linking;
 pub mod me;
@@ -36,5 +37,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(admin_tenant::unconsent_tenant)
         .service(admin_tenant::list_linked_accounts)
         .service(admin_tenant::unlink_account)
-        .service(admin_tenant::clear_token_cache);
+        .service(admin_tenant::clear_token_cache)
+        .service(education::list_schools)
+        .service(education::list_classes)
+        .service(education::get_class)
+        .service(education::get_seating)
+        .service(education::put_seating);
 }

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod error;
 pub mod identities;
 pub mod oidc;
+pub mod seating;
 pub mod sessions;
 pub mod tenants;
 pub mod throttle;

@@ -204,6 +204,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/classes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Classes: yours (`scope=mine`) or a school's (`scope=all&school_id=…`), a page at a time,
+         *     each with its term and teachers (two Graph round trips: the page, then one `$batch` for
+         *     the teachers of every class on it).
+         */
+        get: operations["list_classes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The whole class page: class, term, teachers, students with favourite colours and seats,
+         *     assignments, documents and conversations — one `$batch` (one Graph round trip; two for a
+         *     class of more than 999 members). A failing part (e.g. documents 403) comes back as that
+         *     part's error; the rest is still there.
+         */
+        get: operations["get_class"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{id}/seating": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The seating chart: teachers (and admins) see every seat, a student only their own. */
+        get: operations["get_seating"];
+        /**
+         * Replaces the seating chart. Only the class's teachers; every seat inside the 6 × 6 grid,
+         *     every student a student of this class, no seat taken twice.
+         */
+        put: operations["put_seating"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me": {
         parameters: {
             query?: never;
@@ -335,6 +399,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/schools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your schools first, then the others (one Graph round trip: a `$batch` of two requests). */
+        get: operations["list_schools"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -397,12 +478,62 @@ export interface components {
             /** @description Display name. */
             name: string;
         };
+        /** @description An assignment (summary). */
+        AssignmentSummary: {
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description Due (UTC, RFC 3339). */
+            due_date_time?: string | null;
+            /** @description Id. */
+            id: string;
+            /** @description `draft`, `assigned`, … */
+            status?: string | null;
+        };
         /** @description `POST /api/me/password`. */
         ChangePasswordRequest: {
             /** @description The current password (re-authentication, ASVS 6.2.3). */
             current_password: string;
             /** @description The new password, 8 to 256 characters. */
             new_password: string;
+        };
+        /** @description `GET /api/classes/{id}`: the whole class page in one call. */
+        ClassDetailsResponse: {
+            /** @description Assignments, or why they could not be read. */
+            assignments?: components["schemas"]["AssignmentSummary"][] | null;
+            assignments_error?: components["schemas"]["PartError"] | null;
+            /** @description The class. */
+            class: components["schemas"]["ClassDto"];
+            /** @description Conversations of the class group. */
+            conversations?: components["schemas"]["ConversationDto"][] | null;
+            conversations_error?: components["schemas"]["PartError"] | null;
+            /** @description Documents of the class group drive. */
+            documents?: components["schemas"]["DocumentDto"][] | null;
+            documents_error?: components["schemas"]["PartError"] | null;
+            /** @description Teachers and students, with colours and seats (students see only their own seat). */
+            members: components["schemas"]["MemberDto"][];
+            /** @description The caller's role in it: `teacher`, `student` or `admin`. */
+            my_role: string;
+        };
+        /** @description A class. */
+        ClassDto: {
+            /** @description Code. */
+            class_code?: string | null;
+            /** @description Description. */
+            description?: string | null;
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description Graph id (also the class group's id). */
+            id: string;
+            /** @description Teachers. */
+            teachers: components["schemas"]["PersonDto"][];
+            term?: components["schemas"]["TermDto"] | null;
+        };
+        /** @description `GET /api/classes`. */
+        ClassesResponse: {
+            /** @description This page. */
+            items: components["schemas"]["ClassDto"][];
+            /** @description Pass as `cursor` for the next page ("see more"); absent on the last page. */
+            next_cursor?: string | null;
         };
         /** @description How many rows were deleted. */
         ClearedResponse: {
@@ -411,6 +542,17 @@ export interface components {
              * @description Token rows deleted.
              */
             deleted: number;
+        };
+        /** @description A class conversation. */
+        ConversationDto: {
+            /** @description Id. */
+            id: string;
+            /** @description Last post (UTC). */
+            last_delivered_date_time?: string | null;
+            /** @description Preview text. */
+            preview?: string | null;
+            /** @description Topic. */
+            topic?: string | null;
         };
         /** @description Create a local account for the signed-in Microsoft person. */
         CreateLocalRequest: {
@@ -425,6 +567,19 @@ export interface components {
         CsrfResponse: {
             /** @description Send as `X-CSRF-Token`. */
             csrf_token: string;
+        };
+        /** @description A class document. */
+        DocumentDto: {
+            /** @description Id. */
+            id: string;
+            /** @description Who changed it last. */
+            last_modified_by?: string | null;
+            /** @description Last change (UTC). */
+            last_modified_date_time?: string | null;
+            /** @description File or folder name. */
+            name?: string | null;
+            /** @description Open in Microsoft 365. */
+            web_url?: string | null;
         };
         /** @description The error envelope. */
         ErrorBody: {
@@ -526,6 +681,18 @@ export interface components {
             /** @description The person. */
             user: components["schemas"]["UserDto"];
         };
+        /** @description A student or teacher of a class, with local data. */
+        MemberDto: {
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description `#rrggbb`, if they chose one in EduGraph. */
+            favorite_color?: string | null;
+            /** @description Microsoft object id. */
+            id: string;
+            /** @description `teacher` or `student`. */
+            role: string;
+            seat?: components["schemas"]["SeatDto"] | null;
+        };
         /** @description A linked Microsoft account (for display only). */
         MicrosoftAccountDto: {
             /** @description Display name. */
@@ -546,6 +713,21 @@ export interface components {
             /** @description UPN. */
             user_principal_name?: string | null;
         };
+        /** @description A part of the class page that can fail on its own. */
+        PartError: {
+            /** @description `microsoft_forbidden`, `microsoft_unavailable`, `microsoft_error`, `not_found`. */
+            code: string;
+            graph?: components["schemas"]["GraphErrorInfo"] | null;
+            /** @description Human message. */
+            message: string;
+        };
+        /** @description A person in a class. */
+        PersonDto: {
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description Microsoft object id. */
+            id: string;
+        };
         /** @description `POST /api/auth/local/register`. */
         RegisterRequest: {
             /** @description Defaults to the part of the email before `@`. */
@@ -563,6 +745,74 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "teacher" | "student";
+        /** @description A school. */
+        SchoolDto: {
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description Highest grade. */
+            highest_grade?: string | null;
+            /** @description Graph id. */
+            id: string;
+            /** @description Lowest grade. */
+            lowest_grade?: string | null;
+            /** @description Principal. */
+            principal_name?: string | null;
+        };
+        /** @description `GET /api/schools`. */
+        SchoolsResponse: {
+            /** @description The person's own schools. */
+            mine: components["schemas"]["SchoolDto"][];
+            /** @description Every other school of the tenant. */
+            others: components["schemas"]["SchoolDto"][];
+        };
+        /** @description A student's seat. */
+        SeatAssignment: {
+            /**
+             * Format: int64
+             * @description Column, 0..6.
+             */
+            col: number;
+            /**
+             * Format: int64
+             * @description Row, 0..6.
+             */
+            row: number;
+            /** @description The student's Microsoft object id. */
+            student_id: string;
+        };
+        /** @description A seat. */
+        SeatDto: {
+            /**
+             * Format: int64
+             * @description Column, 0..6.
+             */
+            col: number;
+            /**
+             * Format: int64
+             * @description Row, 0..6.
+             */
+            row: number;
+        };
+        /** @description `PUT /api/classes/{id}/seating`. */
+        SeatingRequest: {
+            /** @description Every seated student; students not listed have no seat. */
+            seats: components["schemas"]["SeatAssignment"][];
+        };
+        /** @description `GET|PUT /api/classes/{id}/seating`. */
+        SeatingResponse: {
+            /**
+             * Format: int64
+             * @description Grid columns.
+             */
+            cols: number;
+            /**
+             * Format: int64
+             * @description Grid rows.
+             */
+            rows: number;
+            /** @description Seats (a student sees only their own). */
+            seats: components["schemas"]["SeatAssignment"][];
+        };
         /** @description The tenant as its admin sees it. */
         TenantAdminView: {
             /** @description `none`, `consented` or `revoked`. */
@@ -584,6 +834,15 @@ export interface components {
             id: string;
             /** @description Microsoft tenant id. */
             ms_tenant_id: string;
+        };
+        /** @description A class term. */
+        TermDto: {
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description Last day. */
+            end_date?: string | null;
+            /** @description First day (YYYY-MM-DD). */
+            start_date?: string | null;
         };
         /** @description The signed-in person. */
         UserDto: {
@@ -962,6 +1221,185 @@ export interface operations {
             };
         };
     };
+    list_classes: {
+        parameters: {
+            query?: {
+                /** @description `mine` (default) or `all` (needs `school_id`). */
+                scope?: string | null;
+                /** @description The school, for `scope=all`. */
+                school_id?: string | null;
+                /** @description Case-insensitive part of the name or code. */
+                q?: string | null;
+                /** @description From a previous page's `next_cursor`. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassesResponse"];
+                };
+            };
+            /** @description `invalid_query`, `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`, `microsoft_signin_required` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_class: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Class id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassDetailsResponse"];
+                };
+            };
+            /** @description `unauthenticated`, `microsoft_signin_required` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such class, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_seating: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Class id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeatingResponse"];
+                };
+            };
+            /** @description `not_found`: no such class, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_seating: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Class id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SeatingRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeatingResponse"];
+                };
+            };
+            /** @description `role_required`: only this class's teachers */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `seat_out_of_grid`, `seat_taken`, `not_a_student_of_this_class`, `student_seated_twice` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_me: {
         parameters: {
             query?: never;
@@ -1239,6 +1677,43 @@ export interface operations {
             };
             /** @description Too many wrong current passwords */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_schools: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchoolsResponse"];
+                };
+            };
+            /** @description `unauthenticated`, `microsoft_signin_required` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `school_account_required` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,236 @@
+//! Schools, classes, class details, seating: server-side role and class checks (issue 5).
+
+use edu_tests::{Backend, Client, MicrosoftTestApp, both_backends};
+use serde_json::json;
+
+both_backends!(
+    a_teacher_sees_their_schools_first_and_their_classes_with_teachers_and_terms,
+    the_class_page_costs_one_graph_round_trip,
+    only_the_classes_teachers_arrange_seats_and_students_see_only_their_own,
+    seats_are_validated_against_the_grid_and_the_roster,
+    people_outside_a_class_or_tenant_get_404_and_change_nothing,
+    a_tampered_see_more_cursor_is_refused,
+);
+
+struct Cast {
+    app: MicrosoftTestApp,
+    class: edu_ms_emulator::DemoClass,
+}
+
+impl Cast {
+    async fn new(backend: Backend) -> Self {
+        let app = MicrosoftTestApp::spawn(backend).await;
+        app.onboard(0).await;
+        let class = app.tenant(0).classes[0].clone();
+        Self { app, class }
+    }
+
+    fn person(&self, id: &str) -> edu_ms_emulator::DemoUser {
+        let t = self.app.tenant(0);
+        t.teachers
+            .iter()
+            .chain(t.students.iter())
+            .chain(std::iter::once(&t.admin))
+            .find(|p| p.id == id)
+            .unwrap()
+            .clone()
+    }
+
+    async fn signed_in(&self, id: &str) -> Client {
+        let p = self.person(id);
+        let c = self.app.client();
+        let r = self.app.browser_sign_in(&c, "/auth/microsoft/login", &p.upn, &p.password).await;
+        assert_eq!(r.header("location").as_deref(), Some("/"), "{}", r.text);
+        c
+    }
+
+    async fn teacher(&self) -> Client {
+        self.signed_in(&self.class.teacher_ids[0].clone()).await
+    }
+
+    async fn student(&self, i: usize) -> Client {
+        self.signed_in(&self.class.student_ids[i].clone()).await
+    }
+
+    /// A teacher who does not teach this class.
+    async fn other_teacher(&self) -> Client {
+        let t = self.app.tenant(0);
+        let other = t.teachers.iter().find(|p| !self.class.teacher_ids.contains(&p.id)).unwrap().id.clone();
+        self.signed_in(&other).await
+    }
+}
+
+async fn a_teacher_sees_their_schools_first_and_their_classes_with_teachers_and_terms(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let t = cast.teacher().await;
+    let schools = t.get("/api/schools").await;
+    assert_eq!(schools.status, 200, "{}", schools.text);
+    let mine: Vec<String> =
+        schools.body["mine"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
+    assert!(mine.contains(&cast.class.school_id), "{}", schools.text);
+    assert!(
+        schools.body["others"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| !mine.contains(&s["id"].as_str().unwrap().to_owned()))
+    );
+    assert_eq!(mine.len() + schools.body["others"].as_array().unwrap().len(), 3, "Contoso has 3 schools");
+
+    let classes = t.get("/api/classes").await;
+    assert_eq!(classes.status, 200, "{}", classes.text);
+    let ours = classes.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == cast.class.id.as_str())
+        .expect("my class")
+        .clone();
+    assert_eq!(ours["display_name"], cast.class.display_name.as_str());
+    assert!(ours["teachers"].as_array().unwrap().iter().any(|p| p["id"] == cast.class.teacher_ids[0].as_str()));
+    assert!(ours["term"]["display_name"].is_string(), "{ours}");
+
+    let all = t.get(&format!("/api/classes?scope=all&school_id={}", cast.class.school_id)).await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    assert!(all.body["items"].as_array().unwrap().len() >= 2);
+    let search = t
+        .get(&format!("/api/classes?scope=all&school_id={}&q={}", cast.class.school_id, &cast.class.display_name[..6]))
+        .await;
+    assert!(
+        search.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["display_name"].as_str().unwrap().contains(&cast.class.display_name[..6]))
+    );
+    assert_eq!(t.get("/api/classes?scope=all").await.code(), "invalid_query");
+    assert_eq!(t.get("/api/classes?scope=everything").await.code(), "invalid_query");
+}
+
+async fn the_class_page_costs_one_graph_round_trip(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let t = cast.teacher().await;
+    cast.app.emulator.reset_request_log();
+    let page = t.get(&format!("/api/classes/{}", cast.class.id)).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(page.body["my_role"], "teacher");
+    let students = page.body["members"].as_array().unwrap().iter().filter(|m| m["role"] == "student").count();
+    assert_eq!(students, cast.class.student_ids.len());
+    for part in ["assignments", "documents", "conversations"] {
+        assert!(page.body[part].is_array(), "{part}: {}", page.text);
+        assert!(page.body[format!("{part}_error")].is_null());
+    }
+    // The original made 9 sequential calls; we make one $batch.
+    assert_eq!(cast.app.emulator.request_count("POST", "/$batch"), 1, "{:?}", cast.app.emulator.request_log());
+    // The emulator counts each $batch item under its own route too: exactly the six parts,
+    // and nothing else reached Graph.
+    let log = cast.app.emulator.request_log();
+    let items: u64 =
+        log.iter().filter(|((_, r), _)| r.starts_with("/education") || r.starts_with("/groups")).map(|(_, n)| n).sum();
+    let total: u64 = log.iter().map(|(_, n)| n).sum();
+    assert_eq!(items, 6, "{log:?}");
+    assert_eq!(total, 7, "one $batch carrying six requests: {log:?}");
+}
+
+async fn only_the_classes_teachers_arrange_seats_and_students_see_only_their_own(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let t = cast.teacher().await;
+    let (s0, s1) = (cast.class.student_ids[0].clone(), cast.class.student_ids[1].clone());
+    let url = format!("/api/classes/{}/seating", cast.class.id);
+    let seats = json!({"seats": [{"student_id": s0, "row": 0, "col": 0}, {"student_id": s1, "row": 2, "col": 5}]});
+    let r = t.send(reqwest::Method::PUT, &url, edu_tests::Body::Json(seats.clone()), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(t.get(&url).await.body["seats"].as_array().unwrap().len(), 2);
+
+    let student = cast.student(0).await;
+    let mine = student.get(&url).await;
+    assert_eq!(mine.status, 200);
+    assert_eq!(mine.body["seats"], json!([{"student_id": s0, "row": 0, "col": 0}]), "only their own seat");
+    let page = student.get(&format!("/api/classes/{}", cast.class.id)).await;
+    assert_eq!(page.body["my_role"], "student");
+    let seen_seats = page.body["members"].as_array().unwrap().iter().filter(|m| !m["seat"].is_null()).count();
+    assert_eq!(seen_seats, 1);
+    let r = student.send(reqwest::Method::PUT, &url, edu_tests::Body::Json(json!({"seats": []})), &[]).await;
+    assert_eq!((r.status, r.code()), (403, "role_required"));
+    assert_eq!(t.get(&url).await.body["seats"].as_array().unwrap().len(), 2, "unchanged");
+}
+
+async fn seats_are_validated_against_the_grid_and_the_roster(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let t = cast.teacher().await;
+    let (s0, s1) = (cast.class.student_ids[0].clone(), cast.class.student_ids[1].clone());
+    let url = format!("/api/classes/{}/seating", cast.class.id);
+    let outsider =
+        cast.app.tenant(0).students.iter().find(|s| !cast.class.student_ids.contains(&s.id)).unwrap().id.clone();
+    let cases = [
+        (json!([{"student_id": s0, "row": 6, "col": 0}]), "seat_out_of_grid"),
+        (json!([{"student_id": s0, "row": 0, "col": -1}]), "seat_out_of_grid"),
+        (json!([{"student_id": outsider, "row": 0, "col": 0}]), "not_a_student_of_this_class"),
+        (json!([{"student_id": cast.class.teacher_ids[0], "row": 0, "col": 0}]), "not_a_student_of_this_class"),
+        (json!([{"student_id": s0, "row": 1, "col": 1}, {"student_id": s1, "row": 1, "col": 1}]), "seat_taken"),
+        (
+            json!([{"student_id": s0, "row": 1, "col": 1}, {"student_id": s0, "row": 1, "col": 2}]),
+            "student_seated_twice",
+        ),
+    ];
+    for (seats, code) in cases {
+        let r = t.send(reqwest::Method::PUT, &url, edu_tests::Body::Json(json!({ "seats": seats })), &[]).await;
+        assert_eq!((r.status, r.code()), (422, code), "{seats}");
+    }
+    let r = t.send(reqwest::Method::PUT, &url, edu_tests::Body::Json(json!({"seats": "all"})), &[]).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(t.get(&url).await.body["seats"], json!([]), "nothing stored");
+}
+
+async fn people_outside_a_class_or_tenant_get_404_and_change_nothing(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let t = cast.teacher().await;
+    let url = format!("/api/classes/{}/seating", cast.class.id);
+    let s0 = cast.class.student_ids[0].clone();
+    t.send(
+        reqwest::Method::PUT,
+        &url,
+        edu_tests::Body::Json(json!({"seats": [{"student_id": s0, "row": 3, "col": 3}]})),
+        &[],
+    )
+    .await;
+
+    let other_teacher = cast.other_teacher().await;
+    assert_eq!(other_teacher.get(&format!("/api/classes/{}", cast.class.id)).await.status, 404);
+    let r = other_teacher.send(reqwest::Method::PUT, &url, edu_tests::Body::Json(json!({"seats": []})), &[]).await;
+    assert_eq!(r.status, 404);
+    let outsider_student = {
+        let id =
+            cast.app.tenant(0).students.iter().find(|s| !cast.class.student_ids.contains(&s.id)).unwrap().id.clone();
+        cast.signed_in(&id).await
+    };
+    assert_eq!(outsider_student.get(&url).await.status, 404);
+
+    // Another tenant's teacher (Fabrikam, onboarded here) cannot reach Contoso's class.
+    cast.app.onboard(1).await;
+    let f = cast.app.tenant(1);
+    let fab = cast.app.client();
+    cast.app.emulator.grant_admin_consent(&f.id, &cast.app.emulator.demo().app_client_id);
+    cast.app.browser_sign_in(&fab, "/auth/microsoft/login", &f.teachers[0].upn, &f.teachers[0].password).await;
+    assert_eq!(fab.get(&format!("/api/classes/{}", cast.class.id)).await.status, 404);
+    assert_eq!(
+        fab.send(reqwest::Method::PUT, &url, edu_tests::Body::Json(json!({"seats": []})), &[]).await.status,
+        404
+    );
+
+    // Local-only and anonymous people.
+    let local = cast.app.registered("ann@school.edu", "correct horse battery").await;
+    assert_eq!(local.get(&url).await.code(), "school_account_required");
+    assert_eq!(cast.app.client().get(&url).await.status, 401);
+    assert_eq!(t.get(&url).await.body["seats"].as_array().unwrap().len(), 1, "unchanged");
+    assert_eq!(t.get("/api/classes/..%2F..%2Fusers").await.status, 404);
+}
+
+async fn a_tampered_see_more_cursor_is_refused(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let t = cast.teacher().await;
+    let forged = "L3VzZXJzPyR0b3A9OTk5.AAAA";
+    let r = t.get(&format!("/api/classes?cursor={forged}")).await;
+    assert_eq!((r.status, r.code()), (400, "invalid_cursor"));
+    assert_eq!(t.get("/api/classes?cursor=garbage").await.code(), "invalid_cursor");
+}
