@@ -479,6 +479,7 @@ pub fn large_tenant(users: usize) -> Built {
 /// Every 4th student (0, 4, 8, …) already holds the default access role on the app's service
 /// principal `sp`, as if someone had assigned them by hand.
 pub fn assign_some_students(t: &mut Tenant, sp: &str) {
+    #[allow(clippy::needless_collect, reason = "the ids are collected to end the borrow of `t` before it is mutated")]
     let students: Vec<String> = t
         .user_order
         .iter()
