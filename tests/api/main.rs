@@ -14,3 +14,4 @@ mod sessions;
 mod throttling;
 mod token_cache;
 mod token_refresh;
+mod user_access;

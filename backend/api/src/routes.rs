@@ -1,5 +1,6 @@
 //! The one route table.
 
+pub mod admin_jobs;
 pub mod admin_tenant;
 pub mod auth_local;
 pub mod health;
@@ -36,5 +37,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(admin_tenant::unconsent_tenant)
         .service(admin_tenant::list_linked_accounts)
         .service(admin_tenant::unlink_account)
-        .service(admin_tenant::clear_token_cache);
+        .service(admin_tenant::clear_token_cache)
+        .service(admin_jobs::enable_user_access)
+        .service(admin_jobs::get_latest_user_access_job)
+        .service(admin_jobs::get_admin_job);
 }
