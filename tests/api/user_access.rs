@@ -2,8 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+use edu_db::jobs::{self, Progress};
 use edu_ms_emulator::{Fault, FaultKind};
-use edu_tests::{Backend, Client, MicrosoftTestApp, both_backends};
+use edu_tests::{Backend, Client, MicrosoftTestApp, TestApp, both_backends};
 use serde_json::{Value, json};
 
 both_backends!(
@@ -12,6 +13,8 @@ both_backends!(
     throttled_items_are_retried_not_failed,
     teachers_and_students_cannot_start_it,
     another_tenants_admin_cannot_see_the_job,
+    a_run_that_cannot_proceed_fails_with_its_code,
+    storage_allows_one_active_job_per_tenant,
 );
 
 const ENABLE: &str = "/api/admin/user-access/enable";
@@ -243,4 +246,52 @@ async fn another_tenants_admin_cannot_see_the_job(backend: Backend) {
     let r = other.get(&format!("/api/admin/jobs/{id}")).await;
     assert_eq!((r.status, r.code()), (404, "not_found"), "{}", r.text);
     assert_eq!(other.get("/api/admin/user-access/latest").await.status, 404);
+}
+
+async fn a_run_that_cannot_proceed_fails_with_its_code(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    app.onboard(0).await;
+    let admin = signed_in_admin(&app, 0).await;
+    // Consent withdrawn at Microsoft behind EduGraph's back: the app has no service principal.
+    app.emulator.revoke_consent(&app.tenant(0).id, edu_ms_emulator::DEMO_APP_CLIENT_ID);
+    let r = admin.post(ENABLE, json!({})).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let job = wait_for(&admin, r.body["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["last_error"], "service_principal_not_found");
+    assert!(job["finished_at"].is_i64());
+    assert_eq!(app.emulator.request_count("POST", "/$batch"), 0);
+    // A failed job does not block the next start.
+    let r = admin.post(ENABLE, json!({})).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    wait_for(&admin, r.body["id"].as_str().unwrap()).await;
+}
+
+async fn storage_allows_one_active_job_per_tenant(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let db = &app.state.db;
+    let a = edu_db::tenants::upsert_by_ms_id(db, "11111111-1111-1111-1111-111111111111", "A", 0).await.unwrap();
+    let b = edu_db::tenants::upsert_by_ms_id(db, "22222222-2222-2222-2222-222222222222", "B", 0).await.unwrap();
+    let kind = "enable_user_access";
+    let first = jobs::create(db, a, kind, None, 1_000, 0).await.unwrap();
+    assert_eq!(first.status, "queued");
+    // The unique key refuses a second active job of the tenant (whatever instance asks).
+    assert!(matches!(jobs::create(db, a, kind, None, 1_001, 0).await, Err(edu_db::DbError::Conflict(_))));
+    // Other tenants and other kinds are independent.
+    let other = jobs::create(db, b, kind, None, 1_002, 0).await.unwrap();
+    jobs::create(db, a, "other_kind", None, 1_002, 0).await.unwrap();
+    assert!(jobs::get_in_tenant(db, b, &first.id).await.unwrap().is_none(), "no cross-tenant reads");
+    let p = Progress { total: 10, done: 3, failed: 1, already: 2, last_error: Some("Request_BadRequest".into()) };
+    jobs::update_progress(db, a, &first.id, &p, 1_100).await.unwrap();
+    let got = jobs::get_in_tenant(db, a, &first.id).await.unwrap().unwrap();
+    assert_eq!((got.status.as_str(), got.total, got.done, got.failed, got.already), ("running", 10, 3, 1, 2));
+    jobs::finish(db, a, &first.id, "succeeded", &p, 1_200).await.unwrap();
+    let second = jobs::create(db, a, kind, None, 1_300, 0).await.unwrap();
+    assert_eq!(jobs::latest_for_tenant(db, a, kind).await.unwrap().unwrap().id, second.id);
+    // A job that stopped reporting (its instance died) no longer blocks once stale.
+    let third = jobs::create(db, a, kind, None, 2_000, 1_500).await.unwrap();
+    let abandoned = jobs::get_in_tenant(db, a, &second.id).await.unwrap().unwrap();
+    assert_eq!((abandoned.status.as_str(), abandoned.last_error.as_deref()), ("failed", Some("abandoned")));
+    assert_eq!(jobs::latest_for_tenant(db, a, kind).await.unwrap().unwrap().id, third.id);
+    assert_eq!(jobs::get_in_tenant(db, b, &other.id).await.unwrap().unwrap().status, "queued");
 }
