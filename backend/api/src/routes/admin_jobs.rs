@@ -140,7 +140,14 @@ pub async fn enable_user_access(state: web::Data<AppState>, admin: TenantAdmin) 
         }
         Err(e) => return Err(e.into()),
     };
-    audit(&state, tenant.id, admin.0.auth.user_id, &job.id, "success", Some("started")).await?;
+    if let Err(e) = audit(&state, tenant.id, admin.0.auth.user_id, &job.id, "success", Some("started")).await {
+        // Not audited, not run: release the tenant's slot at once.
+        let failed = Progress { last_error: Some("audit_failed".into()), ..Progress::default() };
+        if let Err(db) = jobs::finish(&state.db, tenant.id, &job.id, jobs::status::FAILED, &failed, now).await {
+            tracing::error!(job.id = %job.id, error = %db, "could not record the end of a background job");
+        }
+        return Err(e);
+    }
     tracing::info!(job.id = %job.id, job.kind = ENABLE_USER_ACCESS, "background job started");
     let run = JobRun {
         tenant: tenant.id,
