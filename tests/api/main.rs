@@ -16,3 +16,4 @@ mod spa;
 mod throttling;
 mod token_cache;
 mod token_refresh;
+mod user_access;

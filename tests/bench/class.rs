@@ -19,7 +19,12 @@ async fn main() {
     let path = format!("/api/classes/{}", class.id);
     assert_eq!(c.get(&path).await.status, 200);
 
-    app.emulator.set_fault(Fault { method: None, route: "*".into(), kind: FaultKind::Latency(Duration::from_millis(100)), times: None });
+    app.emulator.set_fault(Fault {
+        method: None,
+        route: "*".into(),
+        kind: FaultKind::Latency(Duration::from_millis(100)),
+        times: None,
+    });
     app.emulator.reset_request_log();
     let n = 20;
     let mut lat = Vec::new();
@@ -31,8 +36,11 @@ async fn main() {
     }
     lat.sort();
     let batches = app.emulator.request_count("POST", "/$batch");
-    println!("class details with +100 ms per Graph call: p50 {:.0} ms, p95 {:.0} ms over {n} requests (target p50 <= 250 ms)",
-        lat[n / 2].as_secs_f64() * 1000.0, lat[n * 95 / 100].as_secs_f64() * 1000.0);
+    println!(
+        "class details with +100 ms per Graph call: p50 {:.0} ms, p95 {:.0} ms over {n} requests (target p50 <= 250 ms)",
+        lat[n / 2].as_secs_f64() * 1000.0,
+        lat[n * 95 / 100].as_secs_f64() * 1000.0
+    );
     #[expect(clippy::cast_precision_loss, reason = "small counts")]
     let per = batches as f64 / n as f64;
     println!("Graph round trips per class page: {per:.1} (one $batch of 6 requests; the original: 9 sequential)");

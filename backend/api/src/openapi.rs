@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin_tenant, auth_local, education, health, linking, me, microsoft};
+use crate::routes::{admin_jobs, admin_tenant, auth_local, education, health, linking, me, microsoft};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -41,6 +41,9 @@ use crate::routes::{admin_tenant, auth_local, education, health, linking, me, mi
         education::get_class,
         education::get_seating,
         education::put_seating,
+        admin_jobs::enable_user_access,
+        admin_jobs::get_admin_job,
+        admin_jobs::get_latest_user_access_job,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, edu_domain::Role)),
     modifiers(&SecuritySchemes),

@@ -1,5 +1,6 @@
 //! The one route table.
 
+pub mod admin_jobs;
 pub mod admin_tenant;
 pub mod auth_local;
 pub mod education;
@@ -42,5 +43,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(education::list_classes)
         .service(education::get_class)
         .service(education::get_seating)
-        .service(education::put_seating);
+        .service(education::put_seating)
+        .service(admin_jobs::enable_user_access)
+        .service(admin_jobs::get_latest_user_access_job)
+        .service(admin_jobs::get_admin_job);
 }

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod error;
 pub mod identities;
+pub mod jobs;
 pub mod oidc;
 pub mod seating;
 pub mod sessions;

@@ -87,8 +87,7 @@ pub fn set_consent(sh: &Shared, tid: &str, client: &str, on: bool) -> bool {
         let sp = det_id(&format!("sp/{}/{client}", t.id));
         t.service_principals.insert(client.to_string(), sp);
     } else {
-        t.service_principals.remove(client);
-        t.user_consents.retain(|(_, c)| c != client);
+        t.remove_service_principal(client);
     }
     let tid = t.id.clone();
     let is_demo_app = client == st.demo.app_client_id;

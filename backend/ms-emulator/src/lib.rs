@@ -231,8 +231,10 @@ pub(crate) fn build_store(seed: &Seed, token_lifetime: Option<Duration>) -> anyh
         for (i, b) in built.iter_mut().enumerate() {
             // Fabrikam (index 1) has not consented.
             if i != 1 {
-                b.tenant.service_principals.insert(app.client_id.clone(), util::det_id(&format!("sp/{}", b.tenant.id)));
+                let sp = util::det_id(&format!("sp/{}", b.tenant.id));
+                b.tenant.service_principals.insert(app.client_id.clone(), sp.clone());
                 b.demo.consented = true;
+                seed::assign_some_students(&mut b.tenant, &sp);
             }
         }
         store.apps.insert(app.client_id.clone(), app);

@@ -98,6 +98,22 @@ pub struct Change {
     pub removed: Option<&'static str>,
 }
 
+/// An app role granted to a user or group on a resource service principal.
+#[derive(Clone, Debug)]
+pub struct AppRoleAssignment {
+    pub id: String,
+    /// The resource service principal's object id.
+    pub resource_id: String,
+    pub principal_id: String,
+    /// `User` or `Group`.
+    pub principal_type: String,
+    pub app_role_id: String,
+    pub created: String,
+}
+
+/// The default access role (`appRoleId` of an assignment to an app that defines no roles).
+pub const DEFAULT_ACCESS_ROLE: &str = "00000000-0000-0000-0000-000000000000";
+
 #[derive(Clone, Debug)]
 pub struct Sku {
     pub sku_id: String,
@@ -121,6 +137,10 @@ pub struct Tenant {
     /// client_id -> service principal object id (admin consent).
     pub service_principals: HashMap<String, String>,
     pub user_consents: HashSet<(String, String)>,
+    /// App role assignments granted to principals of this tenant (`appRoleAssignedTo`), in creation order.
+    pub app_role_assignments: Vec<AppRoleAssignment>,
+    /// (resource id, principal id, app role id) of every assignment, for duplicate checks.
+    pub app_role_index: HashSet<(String, String, String)>,
     pub skus: Vec<Sku>,
     pub changes: Vec<Change>,
     pub change_seq: u64,
@@ -191,6 +211,30 @@ impl Tenant {
             .filter(|g| g.class.is_some())
             .filter(|g| g.members.iter().any(|m| m == user_id) || g.owners.iter().any(|m| m == user_id))
             .collect()
+    }
+
+    /// Whether `principal` already holds `app_role` on `resource`.
+    pub fn has_app_role(&self, resource: &str, principal: &str, app_role: &str) -> bool {
+        self.app_role_index.contains(&(resource.to_string(), principal.to_string(), app_role.to_string()))
+    }
+
+    /// Records an assignment; `false` (nothing recorded) when it already exists.
+    pub fn add_app_role_assignment(&mut self, a: AppRoleAssignment) -> bool {
+        let key = (a.resource_id.clone(), a.principal_id.clone(), a.app_role_id.clone());
+        if !self.app_role_index.insert(key) {
+            return false;
+        }
+        self.app_role_assignments.push(a);
+        true
+    }
+
+    /// Removes a service principal (consent withdrawn) and the assignments on it.
+    pub fn remove_service_principal(&mut self, client_id: &str) {
+        if let Some(sp) = self.service_principals.remove(client_id) {
+            self.app_role_assignments.retain(|a| a.resource_id != sp);
+            self.app_role_index.retain(|(r, _, _)| *r != sp);
+        }
+        self.user_consents.retain(|(_, c)| c != client_id);
     }
 
     pub fn consented(&self, client_id: &str, user_id: Option<&str>) -> bool {

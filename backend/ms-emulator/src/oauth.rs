@@ -26,6 +26,7 @@ pub const DEFAULT_DELEGATED: &[&str] = &[
     "GroupMember.ReadWrite.All",
     "Directory.Read.All",
     "Application.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
     "EduRoster.ReadBasic",
     "EduRoster.Read",
     "EduRoster.ReadWrite",

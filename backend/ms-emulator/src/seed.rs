@@ -476,6 +476,28 @@ pub fn large_tenant(users: usize) -> Built {
     )
 }
 
+/// Every 4th student (0, 4, 8, …) already holds the default access role on the app's service
+/// principal `sp`, as if someone had assigned them by hand.
+pub fn assign_some_students(t: &mut Tenant, sp: &str) {
+    #[allow(clippy::needless_collect, reason = "the ids are collected to end the borrow of `t` before it is mutated")]
+    let students: Vec<String> = t
+        .user_order
+        .iter()
+        .filter(|id| t.users.get(*id).and_then(|u| u.edu.as_ref()).is_some_and(|e| e.role == "student"))
+        .cloned()
+        .collect();
+    for (i, id) in students.into_iter().enumerate().filter(|(i, _)| i % 4 == 0) {
+        t.add_app_role_assignment(AppRoleAssignment {
+            id: det_id(&format!("approle/{sp}/{id}")),
+            resource_id: sp.to_string(),
+            principal_id: id,
+            principal_type: "User".into(),
+            app_role_id: DEFAULT_ACCESS_ROLE.into(),
+            created: iso(1_754_006_400 + i as u64),
+        });
+    }
+}
+
 pub fn demo_app() -> App {
     App {
         client_id: DEMO_APP_CLIENT_ID.into(),

@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/admin/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One background job of the admin's tenant. */
+        get: operations["get_admin_job"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/linked-accounts": {
         parameters: {
             query?: never;
@@ -87,6 +104,40 @@ export interface paths {
         put?: never;
         /** Deletes every cached Microsoft token of the tenant; people sign in with Microsoft again. */
         post: operations["clear_token_cache"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/user-access/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Starts "Enable user access" for the admin's tenant. */
+        post: operations["enable_user_access"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/user-access/latest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's most recent "Enable user access" job. */
+        get: operations["get_latest_user_access_job"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -619,6 +670,52 @@ export interface components {
             /** @description `ok`. */
             status: string;
         };
+        /** @description A background job and its progress. */
+        JobView: {
+            /**
+             * Format: int64
+             * @description Users who already had access.
+             */
+            already: number;
+            /**
+             * Format: int64
+             * @description Unix ms.
+             */
+            created_at: number;
+            /**
+             * Format: int64
+             * @description Users granted access by this job.
+             */
+            done: number;
+            /**
+             * Format: int64
+             * @description Users whose assignment failed.
+             */
+            failed: number;
+            /**
+             * Format: int64
+             * @description Unix ms, once finished.
+             */
+            finished_at?: number | null;
+            /** @description Job id. */
+            id: string;
+            /** @description `enable_user_access`. */
+            kind: string;
+            /** @description The last Microsoft Graph error code (no personal data). */
+            last_error?: string | null;
+            /** @description `queued`, `running`, `succeeded` (per-item failures are in `failed`) or `failed`. */
+            status: string;
+            /**
+             * Format: int64
+             * @description Users of the tenant (known once the job has read them).
+             */
+            total: number;
+            /**
+             * Format: int64
+             * @description Unix ms of the last progress.
+             */
+            updated_at: number;
+        };
         /** @description Link state between the local account and a Microsoft account. */
         LinkDto: {
             /** @description A local account (email + password) exists. */
@@ -868,6 +965,46 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    get_admin_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` (also for another tenant's ids) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_linked_accounts: {
         parameters: {
             query?: never;
@@ -1018,6 +1155,90 @@ export interface operations {
             };
             /** @description `role_required` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    enable_user_access: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job was started; poll `GET /api/admin/jobs/{id}` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
+            };
+            /** @description `microsoft_signin_required`: sign in with Microsoft again */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `job_already_running` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_latest_user_access_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: it never ran */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -267,6 +267,8 @@ pub fn route(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, m: &str, tpl: &str, p: &
         }
         ("GET", "/servicePrincipals") => service_principals(sh, req, ctx, q),
         ("DELETE", "/servicePrincipals/{id}") => delete_sp(sh, req, ctx, p),
+        ("GET", "/servicePrincipals/{id}/appRoleAssignedTo") => app_role_assigned_to(sh, req, ctx, q, p),
+        ("POST", "/servicePrincipals/{id}/appRoleAssignedTo") => assign_app_role(sh, req, ctx, p),
         ("POST", "/me/sendMail") | ("POST", "/users/{id}/sendMail") => send_mail(sh, req, ctx, tpl, p),
         ("GET", "/me/messages")
         | ("GET", "/users/{id}/messages")
@@ -1173,9 +1175,142 @@ fn delete_sp(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
         .find(|(_, sp)| **sp == id)
         .map(|(c, _)| c.clone())
         .ok_or_else(|| GErr::not_found(&id))?;
-    t.service_principals.remove(&client);
-    t.user_consents.retain(|(_, c)| *c != client);
+    t.remove_service_principal(&client);
     Ok(no_content(req, 204))
+}
+
+// ------------------------------------------------------- app role assignments
+
+/// The resource service principal `id` of the tenant: (display name) or 404.
+fn resource_sp(st: &Store, t: &Tenant, id: &str) -> Result<String, GErr> {
+    if id == det_id(&format!("sp/{}/graph", t.id)) {
+        return Ok("Microsoft Graph".into());
+    }
+    let client = t.service_principals.iter().find(|(_, sp)| *sp == id).map(|(c, _)| c.clone());
+    let client = client.ok_or_else(|| GErr::not_found(id))?;
+    Ok(st.apps.get(&client).map(|a| a.display_name.clone()).unwrap_or_default())
+}
+
+fn principal_name(t: &Tenant, a: &AppRoleAssignment) -> Value {
+    let name = match a.principal_type.as_str() {
+        "User" => t.users.get(&a.principal_id).map(|u| u.display_name().to_string()),
+        _ => t
+            .groups
+            .get(&a.principal_id)
+            .and_then(|g| g.props.get("displayName"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    };
+    json!(name)
+}
+
+fn assignment_json(t: &Tenant, a: &AppRoleAssignment, resource_name: &str) -> Value {
+    json!({
+        "id": a.id,
+        "deletedDateTime": null,
+        "appRoleId": a.app_role_id,
+        "createdDateTime": a.created,
+        "principalDisplayName": principal_name(t, a),
+        "principalId": a.principal_id,
+        "principalType": a.principal_type,
+        "resourceDisplayName": resource_name,
+        "resourceId": a.resource_id,
+    })
+}
+
+/// `GET /servicePrincipals/{id}/appRoleAssignedTo`: who was granted an app role on this resource.
+fn app_role_assigned_to(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GResult {
+    let perms = &[
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+        "AppRoleAssignment.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+        "Directory.AccessAsUser.All",
+    ];
+    ctx.need(perms, perms)?;
+    let id = p.first().cloned().unwrap_or_default();
+    let st = sh.read();
+    let t = tenant(&st, ctx)?;
+    let resource_name = resource_sp(&st, t, &id)?;
+    let items: Vec<Value> = t
+        .app_role_assignments
+        .iter()
+        .filter(|a| a.resource_id == id)
+        .map(|a| assignment_json(t, a, &resource_name))
+        .collect();
+    let items = apply_filter(
+        items,
+        q,
+        "AppRoleAssignment",
+        &["principalId", "principalType", "appRoleId", "resourceId"],
+        false,
+    )?;
+    collection(sh, req, q, &format!("servicePrincipals('{id}')/appRoleAssignedTo"), items, 100, 999)
+}
+
+/// `POST /servicePrincipals/{id}/appRoleAssignedTo`: grants `appRoleId` on this resource to a user or group.
+fn assign_app_role(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
+    ctx.need(&["AppRoleAssignment.ReadWrite.All", "Directory.AccessAsUser.All"], &["AppRoleAssignment.ReadWrite.All"])?;
+    if !ctx.app_only() && !ctx.is_admin() {
+        return Err(GErr::denied());
+    }
+    let id = p.first().cloned().unwrap_or_default();
+    let body = req.json_body()?;
+    let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    let invalid = |prop: &str| {
+        GErr::bad(
+            "Request_BadRequest",
+            format!("Invalid value specified for property '{prop}' of resource 'AppRoleAssignment'."),
+        )
+    };
+    let principal = field("principalId").ok_or_else(|| invalid("principalId"))?;
+    let resource = field("resourceId").ok_or_else(|| invalid("resourceId"))?;
+    let role = field("appRoleId").ok_or_else(|| invalid("appRoleId"))?;
+    let mut st = sh.write();
+    let resource_name = {
+        let t = tenant(&st, ctx)?;
+        resource_sp(&st, t, &id)?
+    };
+    let t = tenant_mut(&mut st, ctx)?;
+    if !resource.eq_ignore_ascii_case(&id) {
+        return Err(invalid("resourceId"));
+    }
+    // The emulated service principals define no app roles: only the default access role exists.
+    if role != DEFAULT_ACCESS_ROLE {
+        return Err(GErr::bad(
+            "Request_BadRequest",
+            format!("Permission being assigned was not found on application '{id}'."),
+        ));
+    }
+    let principal_type = if t.users.contains_key(&principal) {
+        "User"
+    } else if t.groups.contains_key(&principal) {
+        "Group"
+    } else {
+        return Err(invalid("principalId"));
+    };
+    if t.has_app_role(&id, &principal, &role) {
+        return Err(GErr::bad("Request_BadRequest", "Permission being assigned already exists on the object."));
+    }
+    let a = AppRoleAssignment {
+        id: random_token(32),
+        resource_id: id.clone(),
+        principal_id: principal,
+        principal_type: principal_type.into(),
+        app_role_id: role,
+        created: iso_now(),
+    };
+    t.add_app_role_assignment(a.clone());
+    let mut out = Map::new();
+    out.insert(
+        "@odata.context".into(),
+        json!(format!("{}/v1.0/$metadata#servicePrincipals('{id}')/appRoleAssignedTo/$entity", sh.graph_base())),
+    );
+    if let Value::Object(m) = assignment_json(t, &a, &resource_name) {
+        out.extend(m);
+    }
+    Ok(ok_json(req, 201, Value::Object(out)))
 }
 
 // ---------------------------------------------------------------- mail

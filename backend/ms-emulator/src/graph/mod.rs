@@ -207,6 +207,7 @@ const LITERALS: &[&str] = &[
     "transitiveMemberOf",
     "directoryRoles",
     "servicePrincipals",
+    "appRoleAssignedTo",
     "sendMail",
     "drive",
     "drives",

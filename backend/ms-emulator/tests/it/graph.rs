@@ -575,3 +575,145 @@ async fn seed_is_deterministic_and_large_generator_works() {
     a.stop().await;
     b.stop().await;
 }
+
+/// The demo app's service principal id in a tenant (`GET /servicePrincipals?$filter=appId eq …`).
+async fn demo_sp(e: &RunningEmulator, token: &str) -> String {
+    let (s, b) = get(
+        e,
+        token,
+        &format!("/servicePrincipals?$filter=appId%20eq%20'{}'&$select=id,appId", edu_ms_emulator::DEMO_APP_CLIENT_ID),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    b["value"][0]["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn app_role_assigned_to_lists_pages_and_assigns() {
+    let e = emu().await;
+    let t = contoso(&e);
+    let admin = user_token(&e, &t.id, &t.admin.upn, &t.admin.password).await;
+    let sp = demo_sp(&e, &admin).await;
+    let path = format!("/servicePrincipals/{sp}/appRoleAssignedTo");
+
+    // Seed: every 4th student (75 of 300) already has the default access role.
+    let (s, page1) = get(&e, &admin, &format!("{path}?$top=50")).await;
+    assert_eq!(s, 200, "{page1}");
+    assert!(
+        page1["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("$metadata#servicePrincipals('{sp}')/appRoleAssignedTo"))
+    );
+    let first = &page1["value"][0];
+    for k in [
+        "id",
+        "appRoleId",
+        "createdDateTime",
+        "principalDisplayName",
+        "principalId",
+        "principalType",
+        "resourceDisplayName",
+        "resourceId",
+    ] {
+        assert!(first[k].is_string(), "{k} in {first}");
+    }
+    assert_eq!(first["appRoleId"], "00000000-0000-0000-0000-000000000000");
+    assert_eq!(first["principalType"], "User");
+    assert_eq!(first["resourceId"], sp.as_str());
+    assert_eq!(first["resourceDisplayName"], "EduGraph (demo)");
+    assert_eq!(first["principalId"], t.students[0].id.as_str());
+    let mut all: Vec<Value> = page1["value"].as_array().unwrap().clone();
+    let mut next = page1["@odata.nextLink"].as_str().map(str::to_string);
+    while let Some(n) = next {
+        let r: Value = http().get(&n).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+        all.extend(r["value"].as_array().unwrap().iter().cloned());
+        next = r["@odata.nextLink"].as_str().map(str::to_string);
+    }
+    assert_eq!(all.len(), 75);
+
+    // Assign a teacher: 201 with the object; then a duplicate → 400.
+    let body =
+        json!({"principalId": t.teachers[0].id, "resourceId": sp, "appRoleId": "00000000-0000-0000-0000-000000000000"});
+    let (s, b) = send(&e, &admin, Method::POST, &path, Some(body.clone())).await;
+    assert_eq!(s, 201, "{b}");
+    assert!(b["@odata.context"].as_str().unwrap().ends_with("/appRoleAssignedTo/$entity"));
+    assert_eq!(b["principalId"], t.teachers[0].id.as_str());
+    assert_eq!(b["principalDisplayName"], t.teachers[0].display_name.as_str());
+    assert_eq!(b["principalType"], "User");
+    assert!(b["id"].is_string() && b["createdDateTime"].is_string());
+    let (s, b) = send(&e, &admin, Method::POST, &path, Some(body)).await;
+    assert_eq!(s, 400);
+    assert_graph_error(&b, "Request_BadRequest");
+    assert_eq!(b["error"]["message"], "Permission being assigned already exists on the object.");
+    assert_eq!(get(&e, &admin, &format!("{path}?$top=999")).await.1["value"].as_array().unwrap().len(), 76);
+
+    // Unknown principal, mismatched resource, unknown role → 400; unknown service principal → 404.
+    let zero = "00000000-0000-0000-0000-000000000000";
+    for bad in [
+        json!({"principalId": "00000000-0000-0000-0000-00000000dead", "resourceId": sp, "appRoleId": zero}),
+        json!({"principalId": t.teachers[1].id, "resourceId": "00000000-0000-0000-0000-00000000beef", "appRoleId": zero}),
+        json!({"principalId": t.teachers[1].id, "resourceId": sp, "appRoleId": "11111111-1111-1111-1111-111111111111"}),
+    ] {
+        let (s, b) = send(&e, &admin, Method::POST, &path, Some(bad)).await;
+        assert_eq!(s, 400, "{b}");
+        assert_graph_error(&b, "Request_BadRequest");
+    }
+    let (s, _) = get(&e, &admin, "/servicePrincipals/00000000-0000-0000-0000-00000000beef/appRoleAssignedTo").await;
+    assert_eq!(s, 404);
+
+    // Inside $batch too (the product's way), counted under the route template.
+    let batch = json!({"requests": [
+        {"id": "1", "method": "POST", "url": path, "headers": {"Content-Type": "application/json"},
+         "body": {"principalId": t.teachers[1].id, "resourceId": sp, "appRoleId": zero}},
+        {"id": "2", "method": "POST", "url": path, "headers": {"Content-Type": "application/json"},
+         "body": {"principalId": t.students[0].id, "resourceId": sp, "appRoleId": zero}},
+    ]});
+    let r: Value = http()
+        .post(format!("{}/v1.0/$batch", e.graph_url()))
+        .bearer_auth(&admin)
+        .json(&batch)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let by = |id: &str| r["responses"].as_array().unwrap().iter().find(|x| x["id"] == id).unwrap().clone();
+    assert_eq!(by("1")["status"], 201, "{r}");
+    assert_eq!(by("2")["status"], 400);
+    assert_eq!(by("2")["body"]["error"]["message"], "Permission being assigned already exists on the object.");
+    assert_eq!(e.request_count("POST", "/servicePrincipals/{id}/appRoleAssignedTo"), 7);
+    e.stop().await;
+}
+
+#[tokio::test]
+async fn app_role_assignment_needs_permission() {
+    let e = emu().await;
+    let t = contoso(&e);
+    let admin = user_token(&e, &t.id, &t.admin.upn, &t.admin.password).await;
+    let sp = demo_sp(&e, &admin).await;
+    let path = format!("/servicePrincipals/{sp}/appRoleAssignedTo");
+    let body =
+        json!({"principalId": t.students[1].id, "resourceId": sp, "appRoleId": "00000000-0000-0000-0000-000000000000"});
+    // A teacher's delegated token (the scope is granted, but the user is no admin).
+    let teacher = user_token(&e, &t.id, &t.teachers[0].upn, &t.teachers[0].password).await;
+    let (s, b) = send(&e, &teacher, Method::POST, &path, Some(body.clone())).await;
+    assert_eq!(s, 403);
+    assert_graph_error(&b, "Authorization_RequestDenied");
+    // App-only without AppRoleAssignment.ReadWrite.All.
+    let app = app_token(&e, &t.id).await;
+    let (s, b) = send(&e, &app, Method::POST, &path, Some(body.clone())).await;
+    assert_eq!(s, 403);
+    assert_graph_error(&b, "Authorization_RequestDenied");
+    // App-only with it.
+    e.set_app_permissions(edu_ms_emulator::DEMO_APP_CLIENT_ID, &["AppRoleAssignment.ReadWrite.All"]);
+    let app = app_token(&e, &t.id).await;
+    let (s, b) = send(&e, &app, Method::POST, &path, Some(body)).await;
+    assert_eq!(s, 201, "{b}");
+    // Withdrawing consent removes the service principal and its assignments.
+    let (s, _) = send(&e, &admin, Method::DELETE, &format!("/servicePrincipals/{sp}"), None).await;
+    assert_eq!(s, 204);
+    assert_eq!(get(&e, &admin, &path).await.0, 404);
+    e.stop().await;
+}

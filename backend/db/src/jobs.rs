@@ -1,0 +1,211 @@
+//! Background jobs of a tenant (e.g. the admin's "enable user access"), with their progress.
+//!
+//! At most one job of a kind is active (queued or running) per tenant, across every instance:
+//! the `active` column is 1 while a job is active and NULL afterwards, under a unique key
+//! `(tenant_id, kind, active)`. A job whose instance died stops blocking once it has not
+//! reported progress for the caller's staleness window (see [`create`]).
+
+use edu_domain::{TenantId, UserId};
+use sqlx::Row;
+
+use crate::{Db, DbError};
+
+/// Job statuses.
+pub mod status {
+    /// Accepted, not started yet.
+    pub const QUEUED: &str = "queued";
+    /// Working.
+    pub const RUNNING: &str = "running";
+    /// Finished (per-item failures are in the counts).
+    pub const SUCCEEDED: &str = "succeeded";
+    /// Stopped by an error (see `last_error`).
+    pub const FAILED: &str = "failed";
+}
+
+/// A stored job.
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    /// Job id.
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// What it does, e.g. `enable_user_access`.
+    pub kind: String,
+    /// See [`status`].
+    pub status: String,
+    /// Items to look at.
+    pub total: i64,
+    /// Items done by this job.
+    pub done: i64,
+    /// Items that failed.
+    pub failed: i64,
+    /// Items that needed nothing (already done before).
+    pub already: i64,
+    /// The last error code (no personal data).
+    pub last_error: Option<String>,
+    /// Who started it.
+    pub started_by: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms of the last progress.
+    pub updated_at: i64,
+    /// Unix ms, once finished.
+    pub finished_at: Option<i64>,
+}
+
+/// Counters reported by a running job.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Items to look at.
+    pub total: i64,
+    /// Items done.
+    pub done: i64,
+    /// Items failed.
+    pub failed: i64,
+    /// Items already done before.
+    pub already: i64,
+    /// The last error code (no personal data), at most 1000 characters are kept.
+    pub last_error: Option<String>,
+}
+
+const SELECT: &str = "SELECT id, tenant_id, kind, status, total, done, failed, already, last_error, started_by,
+                             created_at, updated_at, finished_at FROM background_jobs";
+
+fn record(r: &sqlx::any::AnyRow) -> Result<JobRecord, DbError> {
+    Ok(JobRecord {
+        id: r.try_get("id")?,
+        tenant_id: TenantId::parse(&r.try_get::<String, _>("tenant_id")?)
+            .map_err(|_| DbError::Corrupt { table: "background_jobs", detail: "bad tenant id".into() })?,
+        kind: r.try_get("kind")?,
+        status: r.try_get("status")?,
+        total: r.try_get("total")?,
+        done: r.try_get("done")?,
+        failed: r.try_get("failed")?,
+        already: r.try_get("already")?,
+        last_error: r.try_get("last_error")?,
+        started_by: r.try_get("started_by")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        finished_at: r.try_get("finished_at")?,
+    })
+}
+
+fn clip(s: Option<&str>) -> Option<String> {
+    s.map(|s| s.chars().take(1000).collect())
+}
+
+/// Creates a queued job of `kind` for the tenant, unless one is already active.
+///
+/// An active job that has not reported progress since `stale_before` (unix ms) is considered
+/// abandoned (its instance stopped): it is marked failed (`abandoned`) first.
+///
+/// # Errors
+/// [`DbError::Conflict`]`("active_job")` when another job of this kind is active in the tenant.
+pub async fn create(
+    db: &Db,
+    tenant: TenantId,
+    kind: &str,
+    started_by: Option<UserId>,
+    now: i64,
+    stale_before: i64,
+) -> Result<JobRecord, DbError> {
+    sqlx::query(
+        "UPDATE background_jobs SET status = 'failed', active = NULL, last_error = 'abandoned', finished_at = ?,
+                updated_at = ?
+         WHERE tenant_id = ? AND kind = ? AND active IS NOT NULL AND updated_at < ?",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(tenant.to_string())
+    .bind(kind)
+    .bind(stale_before)
+    .execute(db.pool())
+    .await?;
+    let id = UserId::new().to_string();
+    sqlx::query(
+        "INSERT INTO background_jobs (id, tenant_id, kind, status, total, done, failed, already, last_error, started_by,
+                                      active, created_at, updated_at, finished_at)
+         VALUES (?, ?, ?, 'queued', 0, 0, 0, 0, NULL, ?, 1, ?, ?, NULL)",
+    )
+    .bind(&id)
+    .bind(tenant.to_string())
+    .bind(kind)
+    .bind(started_by.map(|u| u.to_string()))
+    .bind(now)
+    .bind(now)
+    .execute(db.pool())
+    .await
+    .map_err(|e| DbError::unique_as(e, "active_job"))?;
+    get_in_tenant(db, tenant, &id)
+        .await?
+        .ok_or(DbError::Corrupt { table: "background_jobs", detail: "vanished".into() })
+}
+
+/// Records progress of an active job (and marks it running).
+///
+/// # Errors
+/// Database errors.
+pub async fn update_progress(db: &Db, tenant: TenantId, id: &str, p: &Progress, now: i64) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE background_jobs SET status = 'running', total = ?, done = ?, failed = ?, already = ?, last_error = ?,
+                updated_at = ?
+         WHERE tenant_id = ? AND id = ? AND active IS NOT NULL",
+    )
+    .bind(p.total)
+    .bind(p.done)
+    .bind(p.failed)
+    .bind(p.already)
+    .bind(clip(p.last_error.as_deref()))
+    .bind(now)
+    .bind(tenant.to_string())
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Finishes an active job with `status` (`succeeded` or `failed`) and its final counts; a
+/// new job of its kind can start afterwards.
+///
+/// # Errors
+/// Database errors.
+pub async fn finish(db: &Db, tenant: TenantId, id: &str, status: &str, p: &Progress, now: i64) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE background_jobs SET status = ?, total = ?, done = ?, failed = ?, already = ?, last_error = ?,
+                active = NULL, updated_at = ?, finished_at = ?
+         WHERE tenant_id = ? AND id = ? AND active IS NOT NULL",
+    )
+    .bind(status)
+    .bind(p.total)
+    .bind(p.done)
+    .bind(p.failed)
+    .bind(p.already)
+    .bind(clip(p.last_error.as_deref()))
+    .bind(now)
+    .bind(now)
+    .bind(tenant.to_string())
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// One job of the tenant; `None` for another tenant's id (no existence oracle).
+///
+/// # Errors
+/// Database errors.
+pub async fn get_in_tenant(db: &Db, tenant: TenantId, id: &str) -> Result<Option<JobRecord>, DbError> {
+    let sql = format!("{SELECT} WHERE tenant_id = ? AND id = ?");
+    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(id).fetch_optional(db.pool()).await?;
+    row.as_ref().map(record).transpose()
+}
+
+/// The tenant's most recent job of `kind`, if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn latest_for_tenant(db: &Db, tenant: TenantId, kind: &str) -> Result<Option<JobRecord>, DbError> {
+    let sql = format!("{SELECT} WHERE tenant_id = ? AND kind = ? ORDER BY created_at DESC, id DESC LIMIT 1");
+    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(kind).fetch_optional(db.pool()).await?;
+    row.as_ref().map(record).transpose()
+}
