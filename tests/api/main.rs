@@ -11,6 +11,7 @@ mod linking;
 mod local_accounts;
 mod microsoft_signin;
 mod ops;
+mod people;
 mod sessions;
 mod spa;
 mod throttling;

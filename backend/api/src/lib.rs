@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod microsoft;
 pub mod middleware;
 pub mod openapi;
+pub mod photos;
 pub mod routes;
 pub mod spa;
 pub mod startup;

@@ -43,7 +43,8 @@ pub async fn security_headers(
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(if is_docs { DOCS_CSP } else { API_CSP }));
     }
-    if path.starts_with("/api/") && !is_docs || path == "/metrics" {
+    // API answers are never cached, unless a handler chose otherwise (photos: private, 1 h).
+    if (path.starts_with("/api/") && !is_docs || path == "/metrics") && !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin_jobs, admin_tenant, auth_local, education, health, linking, me, microsoft};
+use crate::routes::{admin_jobs, admin_tenant, auth_local, education, health, linking, me, microsoft, people};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -41,6 +41,9 @@ use crate::routes::{admin_jobs, admin_tenant, auth_local, education, health, lin
         education::get_class,
         education::get_seating,
         education::put_seating,
+        people::get_person_photo,
+        people::get_about_me,
+        people::add_class_teacher,
         admin_jobs::enable_user_access,
         admin_jobs::get_admin_job,
         admin_jobs::get_latest_user_access_job,

@@ -8,6 +8,7 @@ pub mod health;
 pub mod linking;
 pub mod me;
 pub mod microsoft;
+pub mod people;
 
 use actix_web::web;
 
@@ -44,6 +45,9 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(education::get_class)
         .service(education::get_seating)
         .service(education::put_seating)
+        .service(people::get_person_photo)
+        .service(people::get_about_me)
+        .service(people::add_class_teacher)
         .service(admin_jobs::enable_user_access)
         .service(admin_jobs::get_latest_user_access_job)
         .service(admin_jobs::get_admin_job);

@@ -39,6 +39,8 @@ pub struct AppState {
     pub id_tokens: IdTokenValidator,
     /// One token refresh at a time per person.
     pub refresh_locks: RefreshLocks,
+    /// Profile photos, cached for an hour.
+    pub photos: crate::photos::PhotoCache,
     csrf_key: [u8; 32],
 }
 
@@ -78,6 +80,7 @@ impl AppState {
             graph,
             id_tokens,
             refresh_locks: RefreshLocks::default(),
+            photos: crate::photos::PhotoCache::default(),
             csrf_key,
         })
     }

@@ -319,6 +319,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/classes/{id}/teachers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Adds a co-teacher to a class. Only the class's teachers; the new person must be a
+         *     teacher of the tenant. The Graph write uses the app's own token (Graph supports no
+         *     delegated permission for it) after EduGraph's check.
+         */
+        post: operations["add_class_teacher"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me": {
         parameters: {
             query?: never;
@@ -328,6 +349,23 @@ export interface paths {
         };
         /** Who am I: the person, their tenant and roles, link state, and the CSRF token. */
         get: operations["get_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/about": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** About me: Microsoft profile, roles, favourite colour and my classes (one `$batch`). */
+        get: operations["get_about_me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -450,6 +488,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/people/{id}/photo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A person's profile photo (JPEG/PNG/GIF), or a default avatar when they have none.
+         *     Cached for an hour on the server and in the browser (`ETag`, `Cache-Control: private`).
+         */
+        get: operations["get_person_photo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/schools": {
         parameters: {
             query?: never;
@@ -522,12 +580,38 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description About me. */
+        AboutResponse: {
+            /** @description My classes. */
+            classes: components["schemas"]["PersonDto"][];
+            /** @description Department. */
+            department?: string | null;
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description `#rrggbb`. */
+            favorite_color?: string | null;
+            /** @description Job title. */
+            job_title?: string | null;
+            /** @description Mail. */
+            mail?: string | null;
+            /** @description Mobile phone. */
+            mobile_phone?: string | null;
+            /** @description Office. */
+            office_location?: string | null;
+            /** @description Roles in EduGraph. */
+            roles: components["schemas"]["Role"][];
+        };
         /** @description The last Microsoft account used in this browser. */
         AccountHint: {
             /** @description Sign-in name to pass as `login_hint`. */
             login_hint: string;
             /** @description Display name. */
             name: string;
+        };
+        /** @description Add a co-teacher. */
+        AddTeacherRequest: {
+            /** @description The teacher's Microsoft object id. */
+            teacher_id: string;
         };
         /** @description An assignment (summary). */
         AssignmentSummary: {
@@ -1621,6 +1705,67 @@ export interface operations {
             };
         };
     };
+    add_class_teacher: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Class id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddTeacherRequest"];
+            };
+        };
+        responses: {
+            /** @description Added */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `role_required`: only this class's teachers */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such class, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `already_a_teacher` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_a_teacher` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_me: {
         parameters: {
             query?: never;
@@ -1640,6 +1785,43 @@ export interface operations {
             };
             /** @description Not signed in */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_about_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AboutResponse"];
+                };
+            };
+            /** @description `unauthenticated`, `microsoft_signin_required` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `school_account_required` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1898,6 +2080,45 @@ export interface operations {
             };
             /** @description Too many wrong current passwords */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_person_photo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Microsoft object id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The photo, or the default avatar (image/svg+xml) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": unknown;
+                };
+            };
+            /** @description Not modified */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated`, `microsoft_signin_required` */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

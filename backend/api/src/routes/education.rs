@@ -306,7 +306,7 @@ fn item(results: &mut Answers, id: &str) -> Result<Value, edu_msgraph::GraphErro
 
 /// Graph ids are opaque but never contain `/`, `?` or `#`: refuse anything else before it
 /// reaches a URL (404, like an unknown id).
-fn graph_id(id: &str) -> Result<&str, ApiError> {
+pub(crate) fn graph_id(id: &str) -> Result<&str, ApiError> {
     let ok = !id.is_empty()
         && id.len() <= 128
         && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
@@ -515,6 +515,26 @@ async fn class_view(
         return Err(not_found());
     };
     Ok(ClassView { class, teachers, students, my_role: my_role.to_owned(), results })
+}
+
+/// The caller's role in a class and the class's teacher ids (one `$batch`).
+pub(crate) struct ClassRoles {
+    /// `teacher`, `student` or `admin`.
+    pub my_role: String,
+    /// Microsoft object ids of the class's teachers.
+    pub teacher_ids: HashSet<String>,
+}
+
+/// Reads the caller's role in a class; 404 when they are not in it (and not the admin).
+pub(crate) async fn class_roles(
+    state: &AppState,
+    member: &TenantMember,
+    auth: &GraphAuth,
+    my_oid: &str,
+    class_id: &str,
+) -> Result<ClassRoles, ApiError> {
+    let view = class_view(state, member, auth, my_oid, class_id, false).await?;
+    Ok(ClassRoles { my_role: view.my_role, teacher_ids: view.teachers.iter().filter_map(|t| s(t, "id")).collect() })
 }
 
 /// The whole class page: class, term, teachers, students with favourite colours and seats,
