@@ -12,6 +12,7 @@ mod local_accounts;
 mod microsoft_signin;
 mod ops;
 mod people;
+mod self_service;
 mod sessions;
 mod spa;
 mod throttling;

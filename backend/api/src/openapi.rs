@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin_jobs, admin_tenant, auth_local, education, health, linking, me, microsoft, people};
+use crate::routes::{
+    admin_jobs, admin_tenant, auth_local, education, health, linking, me, microsoft, people, self_service,
+};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -44,6 +46,11 @@ use crate::routes::{admin_jobs, admin_tenant, auth_local, education, health, lin
         people::get_person_photo,
         people::get_about_me,
         people::add_class_teacher,
+        self_service::get_profile_fields,
+        self_service::put_profile_fields,
+        self_service::get_my_profile,
+        self_service::update_my_profile,
+        self_service::send_class_mail,
         admin_jobs::enable_user_access,
         admin_jobs::get_admin_job,
         admin_jobs::get_latest_user_access_job,

@@ -9,6 +9,7 @@ pub mod linking;
 pub mod me;
 pub mod microsoft;
 pub mod people;
+pub mod self_service;
 
 use actix_web::web;
 
@@ -48,6 +49,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(people::get_person_photo)
         .service(people::get_about_me)
         .service(people::add_class_teacher)
+        .service(self_service::get_profile_fields)
+        .service(self_service::put_profile_fields)
+        .service(self_service::get_my_profile)
+        .service(self_service::update_my_profile)
+        .service(self_service::send_class_mail)
         .service(admin_jobs::enable_user_access)
         .service(admin_jobs::get_latest_user_access_job)
         .service(admin_jobs::get_admin_job);

@@ -98,3 +98,19 @@ pub async fn for_actor(db: &Db, user: UserId, limit: i64) -> Result<Vec<AuditRec
         })
         .collect()
 }
+
+/// How many events of `action` by `actor` happened at or after `since` (rate limits that hold
+/// across every API instance).
+///
+/// # Errors
+/// Database errors.
+pub async fn count_since(db: &Db, actor: UserId, action: &str, since: i64) -> Result<i64, DbError> {
+    let row =
+        sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE actor_user_id = ? AND action = ? AND created_at >= ?")
+            .bind(actor.to_string())
+            .bind(action)
+            .bind(since)
+            .fetch_one(db.pool())
+            .await?;
+    Ok(row.try_get("n")?)
+}

@@ -155,3 +155,33 @@ pub async fn revoke(db: &Db, tenant: TenantId, now: i64) -> Result<(), DbError> 
     tx.commit().await?;
     Ok(())
 }
+
+/// The Microsoft profile fields the tenant's admin lets people edit themselves (seed 000).
+///
+/// # Errors
+/// Database errors.
+pub async fn editable_profile_fields(db: &Db, tenant: TenantId) -> Result<Vec<String>, DbError> {
+    let row = sqlx::query("SELECT editable_profile_fields FROM tenants WHERE id = ?")
+        .bind(tenant.to_string())
+        .fetch_optional(db.pool())
+        .await?;
+    let raw: Option<String> = match row {
+        Some(r) => r.try_get("editable_profile_fields")?,
+        None => None,
+    };
+    Ok(raw.unwrap_or_default().split(',').filter(|f| !f.is_empty()).map(str::to_owned).collect())
+}
+
+/// Sets the editable profile fields.
+///
+/// # Errors
+/// Database errors.
+pub async fn set_editable_profile_fields(db: &Db, tenant: TenantId, fields: &[&str], now: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE tenants SET editable_profile_fields = ?, updated_at = ? WHERE id = ?")
+        .bind(fields.join(","))
+        .bind(now)
+        .bind(tenant.to_string())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

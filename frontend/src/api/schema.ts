@@ -55,6 +55,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/profile-fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which profile fields people of the tenant may edit themselves. */
+        get: operations["get_profile_fields"];
+        /** Chooses the editable profile fields. */
+        put: operations["put_profile_fields"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/tenant": {
         parameters: {
             query?: never;
@@ -298,6 +316,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/classes/{id}/mail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A teacher mails their class, its students, some students, or its teachers, from their own
+         *     mailbox (`/me/sendMail`). Recipients must belong to the class; at most 20 mails an hour.
+         */
+        post: operations["send_class_mail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/classes/{id}/seating": {
         parameters: {
             query?: never;
@@ -488,6 +526,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your editable profile fields and their current values. */
+        get: operations["get_my_profile"];
+        put?: never;
+        /**
+         * Changes your own Microsoft profile fields (those your admin opened). The write uses the
+         *     app's token and only ever your own object id; every change is audited (field names only).
+         */
+        post: operations["update_my_profile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/people/{id}/photo": {
         parameters: {
             query?: never;
@@ -662,6 +721,22 @@ export interface components {
             /** @description Teachers. */
             teachers: components["schemas"]["PersonDto"][];
             term?: components["schemas"]["TermDto"] | null;
+        };
+        /** @description Mail to a class. */
+        ClassMailRequest: {
+            /** @description `class` (everyone), `students`, `teachers`, or `selected` (with `student_ids`). */
+            audience: string;
+            /** @description Plain-text body, 1..=20000 characters. */
+            body: string;
+            /** @description For `selected`: students of this class. */
+            student_ids?: string[];
+            /** @description Subject, 1..=255 characters. */
+            subject: string;
+        };
+        /** @description What was sent. */
+        ClassMailResponse: {
+            /** @description How many people it went to. */
+            recipients: number;
         };
         /** @description `GET /api/classes`. */
         ClassesResponse: {
@@ -894,6 +969,15 @@ export interface components {
             /** @description UPN. */
             user_principal_name?: string | null;
         };
+        /** @description `GET /api/me/profile`. */
+        MyProfileResponse: {
+            /** @description Fields you may edit. */
+            editable: string[];
+            /** @description Current values of those fields (Microsoft's names; `businessPhones` as its first number). */
+            values: {
+                [key: string]: unknown;
+            };
+        };
         /** @description A part of the class page that can fail on its own. */
         PartError: {
             /** @description `microsoft_forbidden`, `microsoft_unavailable`, `microsoft_error`, `not_found`. */
@@ -908,6 +992,20 @@ export interface components {
             display_name?: string | null;
             /** @description Microsoft object id. */
             id: string;
+        };
+        /** @description `POST /api/me/profile`: the fields to change (`null` clears one). */
+        ProfileChangeRequest: {
+            /** @description Field → new value. */
+            changes: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description `GET|PUT /api/admin/profile-fields`. */
+        ProfileFieldsConfig: {
+            /** @description Every field that can be opened (ignored on PUT). */
+            available?: string[];
+            /** @description Fields people may edit themselves (a subset of `available`). */
+            editable: string[];
         };
         /** @description `POST /api/auth/local/register`. */
         RegisterRequest: {
@@ -1147,6 +1245,57 @@ export interface operations {
             };
             /** @description `not_found` (also for another tenant's ids) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_profile_fields: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileFieldsConfig"];
+                };
+            };
+        };
+    };
+    put_profile_fields: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileFieldsConfig"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileFieldsConfig"];
+                };
+            };
+            /** @description `unknown_profile_field` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1621,6 +1770,68 @@ export interface operations {
             };
         };
     };
+    send_class_mail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Class id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClassMailRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassMailResponse"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_audience`, `not_a_student_of_this_class`, `invalid_mail`, `no_recipients` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `too_many_requests` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_seating: {
         parameters: {
             query?: never;
@@ -2080,6 +2291,75 @@ export interface operations {
             };
             /** @description Too many wrong current passwords */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_my_profile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyProfileResponse"];
+                };
+            };
+            /** @description `school_account_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_my_profile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileChangeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyProfileResponse"];
+                };
+            };
+            /** @description `field_not_editable`, `school_account_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_profile_value` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -467,10 +467,15 @@ async fn class_view(
             "class",
             format!("/education/classes/{id}?$select=id,displayName,classCode,description,term"),
         ),
-        BatchRequest::get("teachers", format!("/education/classes/{id}/teachers?$select=id,displayName")),
+        BatchRequest::get(
+            "teachers",
+            format!("/education/classes/{id}/teachers?$select=id,displayName,mail,userPrincipalName"),
+        ),
         BatchRequest::get(
             "members",
-            format!("/education/classes/{id}/members?$select=id,displayName,primaryRole&$top=999"),
+            format!(
+                "/education/classes/{id}/members?$select=id,displayName,primaryRole,mail,userPrincipalName&$top=999"
+            ),
         ),
     ];
     if extra {
@@ -517,12 +522,16 @@ async fn class_view(
     Ok(ClassView { class, teachers, students, my_role: my_role.to_owned(), results })
 }
 
-/// The caller's role in a class and the class's teacher ids (one `$batch`).
+/// The caller's role in a class and the class's people (one `$batch`).
 pub(crate) struct ClassRoles {
     /// `teacher`, `student` or `admin`.
     pub my_role: String,
     /// Microsoft object ids of the class's teachers.
     pub teacher_ids: HashSet<String>,
+    /// (object id, mail address) of each teacher.
+    pub teachers: Vec<(String, Option<String>)>,
+    /// (object id, mail address) of each student.
+    pub students: Vec<(String, Option<String>)>,
 }
 
 /// Reads the caller's role in a class; 404 when they are not in it (and not the admin).
@@ -534,7 +543,15 @@ pub(crate) async fn class_roles(
     class_id: &str,
 ) -> Result<ClassRoles, ApiError> {
     let view = class_view(state, member, auth, my_oid, class_id, false).await?;
-    Ok(ClassRoles { my_role: view.my_role, teacher_ids: view.teachers.iter().filter_map(|t| s(t, "id")).collect() })
+    let people = |list: &[Value]| -> Vec<(String, Option<String>)> {
+        list.iter().filter_map(|m| Some((s(m, "id")?, s(m, "mail").or_else(|| s(m, "userPrincipalName"))))).collect()
+    };
+    Ok(ClassRoles {
+        my_role: view.my_role,
+        teacher_ids: view.teachers.iter().filter_map(|t| s(t, "id")).collect(),
+        teachers: people(&view.teachers),
+        students: people(&view.students),
+    })
 }
 
 /// The whole class page: class, term, teachers, students with favourite colours and seats,

@@ -1,0 +1,326 @@
+//! Self-service profile edits (seed 000) and mail to a class (seed 004).
+
+use std::collections::HashSet;
+
+use actix_web::{HttpResponse, get, post, put, web};
+use edu_msgraph::GraphAuth;
+use edu_msgraph::models::{ItemBody, MailMessage, Recipient, SendMailRequest};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::auth::roles::{TenantAdmin, TenantMember};
+use crate::error::{ApiError, graph_error};
+use crate::microsoft::tokens;
+use crate::routes::education::class_roles;
+use crate::state::AppState;
+
+/// Profile fields a tenant admin may open for self-service, with their longest value.
+pub const PROFILE_FIELDS: [(&str, usize); 8] = [
+    ("mobilePhone", 64),
+    ("businessPhones", 64),
+    ("streetAddress", 128),
+    ("city", 64),
+    ("state", 64),
+    ("postalCode", 16),
+    ("country", 64),
+    ("officeLocation", 128),
+];
+
+/// Mails a teacher may send per hour (all instances together).
+const MAILS_PER_HOUR: i64 = 20;
+
+/// `GET|PUT /api/admin/profile-fields`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFieldsConfig {
+    /// Fields people may edit themselves (a subset of `available`).
+    pub editable: Vec<String>,
+    /// Every field that can be opened (ignored on PUT).
+    #[serde(default)]
+    pub available: Vec<String>,
+}
+
+/// `GET /api/me/profile`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyProfileResponse {
+    /// Fields you may edit.
+    pub editable: Vec<String>,
+    /// Current values of those fields (Microsoft's names; `businessPhones` as its first number).
+    pub values: Map<String, Value>,
+}
+
+/// `POST /api/me/profile`: the fields to change (`null` clears one).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileChangeRequest {
+    /// Field → new value.
+    pub changes: Map<String, Value>,
+}
+
+async fn delegated(state: &AppState, member: &TenantMember) -> Result<(GraphAuth, String), ApiError> {
+    let identity =
+        edu_db::identities::of_user(&state.db, member.auth.user_id).await?.ok_or(ApiError::MicrosoftSignInRequired)?;
+    let token = tokens::access_token(state, member.tenant_id, &identity.ms_tenant_id, &identity.ms_object_id).await?;
+    Ok((GraphAuth::delegated(identity.ms_tenant_id.clone(), token), identity.ms_object_id))
+}
+
+fn available() -> Vec<String> {
+    PROFILE_FIELDS.iter().map(|(f, _)| (*f).to_owned()).collect()
+}
+
+async fn audit(
+    state: &AppState,
+    member: &TenantMember,
+    action: &str,
+    target: Option<String>,
+    detail: Option<&str>,
+) -> Result<(), ApiError> {
+    edu_db::audit::record(
+        &state.db,
+        &edu_db::audit::AuditEvent {
+            tenant_id: Some(member.tenant_id),
+            actor: Some(member.auth.user_id),
+            action,
+            target_type: target.as_ref().map(|_| "object"),
+            target_id: target,
+            result: "success",
+            detail,
+            at: state.clock.now_ms(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Which profile fields people of the tenant may edit themselves.
+#[utoipa::path(operation_id = "get_profile_fields", tag = "admin", responses((status = 200, body = ProfileFieldsConfig)), security(("session" = [])))]
+#[get("/api/admin/profile-fields")]
+pub async fn get_profile_fields(
+    state: web::Data<AppState>,
+    admin: TenantAdmin,
+) -> Result<web::Json<ProfileFieldsConfig>, ApiError> {
+    let editable = edu_db::tenants::editable_profile_fields(&state.db, admin.0.tenant_id).await?;
+    Ok(web::Json(ProfileFieldsConfig { editable, available: available() }))
+}
+
+/// Chooses the editable profile fields.
+#[utoipa::path(operation_id = "put_profile_fields", tag = "admin", request_body = ProfileFieldsConfig, responses(
+    (status = 200, body = ProfileFieldsConfig),
+    (status = 422, description = "`unknown_profile_field`", body = crate::error::ErrorBody),
+), security(("session" = []), ("csrf" = [])))]
+#[put("/api/admin/profile-fields")]
+pub async fn put_profile_fields(
+    state: web::Data<AppState>,
+    admin: TenantAdmin,
+    body: web::Json<ProfileFieldsConfig>,
+) -> Result<web::Json<ProfileFieldsConfig>, ApiError> {
+    let mut fields = Vec::new();
+    for f in &body.editable {
+        let known = PROFILE_FIELDS.iter().find(|(name, _)| name == f).map(|(name, _)| *name).ok_or_else(|| {
+            ApiError::Validation422 {
+                code: "unknown_profile_field",
+                message: format!("Profile fields that can be opened: {}.", available().join(", ")),
+            }
+        })?;
+        if !fields.contains(&known) {
+            fields.push(known);
+        }
+    }
+    edu_db::tenants::set_editable_profile_fields(&state.db, admin.0.tenant_id, &fields, state.clock.now_ms()).await?;
+    audit(&state, &admin.0, "admin.profile_fields.update", None, Some(&fields.join(","))).await?;
+    Ok(web::Json(ProfileFieldsConfig {
+        editable: fields.iter().map(|f| (*f).to_owned()).collect(),
+        available: available(),
+    }))
+}
+
+/// Your editable profile fields and their current values.
+#[utoipa::path(operation_id = "get_my_profile", tag = "account", responses(
+    (status = 200, body = MyProfileResponse),
+    (status = 403, description = "`school_account_required`", body = crate::error::ErrorBody),
+), security(("session" = [])))]
+#[get("/api/me/profile")]
+pub async fn get_my_profile(
+    state: web::Data<AppState>,
+    member: TenantMember,
+) -> Result<web::Json<MyProfileResponse>, ApiError> {
+    my_profile(&state, &member).await.map(web::Json)
+}
+
+async fn my_profile(state: &AppState, member: &TenantMember) -> Result<MyProfileResponse, ApiError> {
+    let editable = edu_db::tenants::editable_profile_fields(&state.db, member.tenant_id).await?;
+    let (auth, _) = delegated(state, member).await?;
+    let me: Value =
+        state.graph.get(&auth, &format!("/me?$select=id,{}", available().join(","))).await.map_err(graph_error)?;
+    let mut values = Map::new();
+    for f in &editable {
+        let v = match (f.as_str(), me.get(f)) {
+            ("businessPhones", Some(Value::Array(a))) => a.first().cloned().unwrap_or(Value::Null),
+            (_, Some(v)) => v.clone(),
+            _ => Value::Null,
+        };
+        values.insert(f.clone(), v);
+    }
+    Ok(MyProfileResponse { editable, values })
+}
+
+fn valid_value(field: &str, max: usize, v: &Value) -> Option<Value> {
+    let s = match v {
+        Value::Null => return Some(if field == "businessPhones" { Value::Array(vec![]) } else { Value::Null }),
+        Value::String(s) => s.trim(),
+        _ => return None,
+    };
+    if s.chars().count() > max || s.chars().any(char::is_control) {
+        return None;
+    }
+    let phone = matches!(field, "mobilePhone" | "businessPhones");
+    if phone && !s.chars().all(|c| c.is_ascii_digit() || " +()-./x".contains(c)) {
+        return None;
+    }
+    if field == "postalCode" && !s.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-') {
+        return None;
+    }
+    Some(if field == "businessPhones" {
+        Value::Array(if s.is_empty() { vec![] } else { vec![Value::String(s.to_owned())] })
+    } else if s.is_empty() {
+        Value::Null
+    } else {
+        Value::String(s.to_owned())
+    })
+}
+
+/// Changes your own Microsoft profile fields (those your admin opened). The write uses the
+/// app's token and only ever your own object id; every change is audited (field names only).
+#[utoipa::path(operation_id = "update_my_profile", tag = "account", request_body = ProfileChangeRequest, responses(
+    (status = 200, body = MyProfileResponse),
+    (status = 403, description = "`field_not_editable`, `school_account_required`", body = crate::error::ErrorBody),
+    (status = 422, description = "`invalid_profile_value`", body = crate::error::ErrorBody),
+), security(("session" = []), ("csrf" = [])))]
+#[post("/api/me/profile")]
+pub async fn update_my_profile(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    body: web::Json<ProfileChangeRequest>,
+) -> Result<web::Json<MyProfileResponse>, ApiError> {
+    let editable = edu_db::tenants::editable_profile_fields(&state.db, member.tenant_id).await?;
+    let mut patch = Map::new();
+    for (field, value) in &body.changes {
+        if !editable.contains(field) {
+            return Err(ApiError::forbidden(
+                "field_not_editable",
+                format!("Your school does not let you change {field} here."),
+            ));
+        }
+        let max = PROFILE_FIELDS.iter().find(|(f, _)| f == field).map_or(0, |(_, m)| *m);
+        let v = valid_value(field, max, value).ok_or_else(|| ApiError::Validation422 {
+            code: "invalid_profile_value",
+            message: format!("The value for {field} is not valid (at most {max} characters; phone numbers only digits and + ( ) - . /)."),
+        })?;
+        patch.insert(field.clone(), v);
+    }
+    if patch.is_empty() {
+        return Err(ApiError::bad_request("invalid_json", "Send at least one change."));
+    }
+    let (auth, my_oid) = delegated(&state, &member).await?;
+    let app = GraphAuth::app_only(auth.tenant_id().to_owned());
+    // Only ever the signed-in person's own object id.
+    state.graph.update_user(&app, &my_oid, &Value::Object(patch.clone())).await.map_err(graph_error)?;
+    let names = patch.keys().cloned().collect::<Vec<_>>().join(",");
+    audit(&state, &member, "profile.update", Some(my_oid), Some(&names)).await?;
+    my_profile(&state, &member).await.map(web::Json)
+}
+
+/// Mail to a class.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassMailRequest {
+    /// `class` (everyone), `students`, `teachers`, or `selected` (with `student_ids`).
+    pub audience: String,
+    /// For `selected`: students of this class.
+    #[serde(default)]
+    pub student_ids: Vec<String>,
+    /// Subject, 1..=255 characters.
+    pub subject: String,
+    /// Plain-text body, 1..=20000 characters.
+    pub body: String,
+}
+
+/// What was sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClassMailResponse {
+    /// How many people it went to.
+    pub recipients: usize,
+}
+
+/// A teacher mails their class, its students, some students, or its teachers, from their own
+/// mailbox (`/me/sendMail`). Recipients must belong to the class; at most 20 mails an hour.
+#[utoipa::path(operation_id = "send_class_mail", tag = "education", params(("id" = String, Path, description = "Class id")), request_body = ClassMailRequest, responses(
+    (status = 202, body = ClassMailResponse),
+    (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
+    (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
+    (status = 422, description = "`invalid_audience`, `not_a_student_of_this_class`, `invalid_mail`, `no_recipients`", body = crate::error::ErrorBody),
+    (status = 429, description = "`too_many_requests`", body = crate::error::ErrorBody),
+), security(("session" = []), ("csrf" = [])))]
+#[post("/api/classes/{id}/mail")]
+pub async fn send_class_mail(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    path: web::Path<String>,
+    body: web::Json<ClassMailRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let class_id = path.into_inner();
+    let body = body.into_inner();
+    let invalid = |code: &'static str, message: &str| ApiError::Validation422 { code, message: message.to_owned() };
+    let subject = body.subject.trim();
+    if subject.is_empty() || subject.chars().count() > 255 || subject.chars().any(char::is_control) {
+        return Err(invalid("invalid_mail", "Give the mail a subject of at most 255 characters."));
+    }
+    if body.body.trim().is_empty() || body.body.chars().count() > 20_000 {
+        return Err(invalid("invalid_mail", "Write a message of at most 20,000 characters."));
+    }
+    let (auth, my_oid) = delegated(&state, &member).await?;
+    let roster = class_roles(&state, &member, &auth, &my_oid, &class_id).await?;
+    if roster.my_role != "teacher" {
+        return Err(ApiError::forbidden("role_required", "Only this class's teachers can mail it."));
+    }
+    let students: HashSet<&str> = roster.students.iter().map(|(id, _)| id.as_str()).collect();
+    let people: Vec<&(String, Option<String>)> = match body.audience.as_str() {
+        "class" => roster.teachers.iter().chain(roster.students.iter()).collect(),
+        "students" => roster.students.iter().collect(),
+        "teachers" => roster.teachers.iter().collect(),
+        "selected" => {
+            if body.student_ids.iter().any(|id| !students.contains(id.as_str())) {
+                return Err(invalid("not_a_student_of_this_class", "Every recipient must be a student of this class."));
+            }
+            roster.students.iter().filter(|(id, _)| body.student_ids.contains(id)).collect()
+        }
+        _ => return Err(invalid("invalid_audience", "audience must be class, students, teachers or selected.")),
+    };
+    let recipients: Vec<Recipient> = people
+        .iter()
+        .filter(|(id, _)| *id != my_oid)
+        .filter_map(|(_, mail)| mail.clone())
+        .map(Recipient::new)
+        .collect();
+    if recipients.is_empty() {
+        return Err(invalid("no_recipients", "Nobody to send to: choose at least one person with a mailbox."));
+    }
+    let since = state.clock.now_ms() - 3_600_000;
+    if edu_db::audit::count_since(&state.db, member.auth.user_id, "class.mail", since).await? >= MAILS_PER_HOUR {
+        return Err(ApiError::TooManyRequests { retry_after: std::time::Duration::from_secs(3600) });
+    }
+    let mail = SendMailRequest {
+        message: MailMessage {
+            subject: subject.to_owned(),
+            body: ItemBody { content_type: Some("Text".into()), content: Some(body.body) },
+            to_recipients: recipients,
+            ..MailMessage::default()
+        },
+        save_to_sent_items: Some(true),
+    };
+    let count = mail.message.to_recipients.len();
+    state.graph.send_mail(&auth, None, &mail).await.map_err(graph_error)?;
+    audit(&state, &member, "class.mail", Some(class_id), Some(&format!("recipients={count}"))).await?;
+    Ok(HttpResponse::Accepted().json(ClassMailResponse { recipients: count }))
+}
