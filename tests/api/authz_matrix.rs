@@ -1,0 +1,77 @@
+//! Authorization matrix (issue 5, R-A13, R-A20): every education endpoint × (anonymous,
+//! local-only, student of the class, teacher of another class, teacher of this class,
+//! tenant admin, teacher of another tenant) → the expected status, and nothing changes on
+//! a refusal.
+
+use edu_tests::{Backend, Body, Client, MicrosoftTestApp, both_backends};
+use reqwest::Method;
+use serde_json::json;
+
+both_backends!(every_education_endpoint_answers_each_kind_of_caller_as_expected);
+
+async fn sign_in(app: &MicrosoftTestApp, upn: &str, password: &str) -> Client {
+    let c = app.client();
+    let r = app.browser_sign_in(&c, "/auth/microsoft/login", upn, password).await;
+    assert_eq!(r.header("location").as_deref(), Some("/"), "{upn}: {}", r.text);
+    c
+}
+
+async fn every_education_endpoint_answers_each_kind_of_caller_as_expected(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    app.onboard(0).await;
+    app.onboard(1).await;
+    app.emulator.grant_admin_consent(&app.tenant(1).id, &app.emulator.demo().app_client_id);
+    let t = app.tenant(0);
+    let f = app.tenant(1);
+    let class = t.classes[0].clone();
+    let find = |id: &str| t.teachers.iter().chain(t.students.iter()).find(|p| p.id == id).unwrap().clone();
+    let this_teacher = find(&class.teacher_ids[0]);
+    let other_teacher = t.teachers.iter().find(|p| !class.teacher_ids.contains(&p.id)).unwrap().clone();
+    let student = find(&class.student_ids[0]);
+
+    let anonymous = app.client();
+    anonymous.fetch_csrf().await;
+    let actors: Vec<(&str, Client)> = vec![
+        ("anonymous", anonymous),
+        ("local-only", app.registered("ann@school.edu", "correct horse battery").await),
+        ("student", sign_in(&app, &student.upn, &student.password).await),
+        ("other-teacher", sign_in(&app, &other_teacher.upn, &other_teacher.password).await),
+        ("teacher", sign_in(&app, &this_teacher.upn, &this_teacher.password).await),
+        ("admin", sign_in(&app, &t.admin.upn, &t.admin.password).await),
+        ("other-tenant", sign_in(&app, &f.teachers[0].upn, &f.teachers[0].password).await),
+    ];
+
+    let c = &class.id;
+    let seat = json!({"seats": [{"student_id": class.student_ids[1], "row": 5, "col": 5}]});
+    let mail =
+        json!({"audience": "selected", "student_ids": [class.student_ids[0]], "subject": "matrix", "body": "test"});
+    let co = json!({"teacher_id": other_teacher.id});
+    // (method, path, body, expected per actor in the order above)
+    let cases: Vec<(Method, String, Option<serde_json::Value>, [u16; 7])> = vec![
+        (Method::GET, "/api/schools".into(), None, [401, 403, 200, 200, 200, 200, 200]),
+        (Method::GET, "/api/classes".into(), None, [401, 403, 200, 200, 200, 200, 200]),
+        (Method::GET, "/api/me/about".into(), None, [401, 403, 200, 200, 200, 200, 200]),
+        (Method::GET, format!("/api/classes/{c}"), None, [401, 403, 200, 404, 200, 200, 404]),
+        (Method::GET, format!("/api/classes/{c}/seating"), None, [401, 403, 200, 404, 200, 200, 404]),
+        (Method::PUT, format!("/api/classes/{c}/seating"), Some(seat.clone()), [401, 403, 403, 404, 200, 403, 404]),
+        (Method::POST, format!("/api/classes/{c}/mail"), Some(mail), [401, 403, 403, 404, 202, 403, 404]),
+        // Last: it changes the roster (the other teacher then teaches this class).
+        (Method::POST, format!("/api/classes/{c}/teachers"), Some(co), [401, 403, 403, 404, 204, 403, 404]),
+    ];
+    for (method, path, body, expected) in &cases {
+        for ((who, client), want) in actors.iter().zip(expected) {
+            let b = body.clone().map_or(Body::None, Body::Json);
+            let r = client.send(method.clone(), path, b, &[]).await;
+            assert_eq!(r.status, *want, "{who} {method} {path}: {}", r.text);
+            if r.status >= 400 {
+                assert!(r.code().len() > 3, "{who} {method} {path}: error envelope expected, got {}", r.text);
+            }
+        }
+    }
+    // Refusals changed nothing: one seat (the teacher's PUT), one mail batch, one co-teacher added.
+    let teacher = &actors[4].1;
+    let seats = teacher.get(&format!("/api/classes/{c}/seating")).await.body;
+    assert_eq!(seats["seats"], json!([{"student_id": class.student_ids[1], "row": 5, "col": 5}]));
+    let matrix_mails = app.emulator.mailbox(&student.upn).iter().filter(|m| m.to_string().contains("matrix")).count();
+    assert_eq!(matrix_mails, 1, "only the class teacher's mail went out");
+}
