@@ -3,6 +3,7 @@
 #![expect(clippy::unwrap_used, reason = "a test should fail loudly on an unexpected value")]
 
 mod admin_tenant;
+mod assignments;
 mod authz_matrix;
 mod conventions;
 mod csrf;

@@ -4,7 +4,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    admin_jobs, admin_tenant, auth_local, education, health, linking, me, microsoft, people, self_service,
+    admin_jobs, admin_tenant, assignments, auth_local, education, health, linking, me, microsoft, people, self_service,
 };
 
 /// The API's OpenAPI document.
@@ -51,6 +51,13 @@ use crate::routes::{
         self_service::get_my_profile,
         self_service::update_my_profile,
         self_service::send_class_mail,
+        assignments::list_assignments,
+        assignments::create_assignment,
+        assignments::add_assignment_link,
+        assignments::publish_assignment,
+        assignments::delete_assignment,
+        assignments::list_submissions,
+        assignments::submission_action,
         admin_jobs::enable_user_access,
         admin_jobs::get_admin_job,
         admin_jobs::get_latest_user_access_job,
@@ -63,6 +70,7 @@ use crate::routes::{
         (name = "linking", description = "Linking local and Microsoft accounts"),
         (name = "admin", description = "Tenant administration (tenant admins only)"),
         (name = "education", description = "Schools, classes, class details, seating charts"),
+        (name = "assignments", description = "Assignments and submissions"),
     )
 )]
 pub struct ApiDoc;

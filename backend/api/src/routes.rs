@@ -2,6 +2,7 @@
 
 pub mod admin_jobs;
 pub mod admin_tenant;
+pub mod assignments;
 pub mod auth_local;
 pub mod education;
 pub mod health;
@@ -54,6 +55,13 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(self_service::get_my_profile)
         .service(self_service::update_my_profile)
         .service(self_service::send_class_mail)
+        .service(assignments::list_assignments)
+        .service(assignments::create_assignment)
+        .service(assignments::add_assignment_link)
+        .service(assignments::publish_assignment)
+        .service(assignments::delete_assignment)
+        .service(assignments::list_submissions)
+        .service(assignments::submission_action)
         .service(admin_jobs::enable_user_access)
         .service(admin_jobs::get_latest_user_access_job)
         .service(admin_jobs::get_admin_job);

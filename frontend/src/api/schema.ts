@@ -316,6 +316,121 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/classes/{id}/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The class's assignments (a student sees those assigned to them). */
+        get: operations["list_assignments"];
+        put?: never;
+        /**
+         * Creates a draft assignment (teachers of the class). The due time arrives with the
+         *     person's UTC offset and is stored in UTC.
+         */
+        post: operations["create_assignment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{id}/assignments/{aid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Deletes an assignment (teachers of the class). */
+        delete: operations["delete_assignment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{id}/assignments/{aid}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Attaches a link to an assignment (teachers of the class; `https://` links only). */
+        post: operations["add_assignment_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{id}/assignments/{aid}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publishes (assigns) an assignment. Graph finishes asynchronously: the answer may say
+         *     `published`; a later read shows `assigned`.
+         */
+        post: operations["publish_assignment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{id}/assignments/{aid}/submissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Submissions of an assignment, with names from the class roster (no call per
+         *     submission). A student sees only their own.
+         */
+        get: operations["list_submissions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{id}/assignments/{aid}/submissions/{sid}/{action}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A submission action: `submit`/`unsubmit` (the student, on their own submission) or
+         *     `return`/`reassign` (teachers of the class).
+         */
+        post: operations["submission_action"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/classes/{id}/mail": {
         parameters: {
             query?: never;
@@ -672,6 +787,19 @@ export interface components {
             /** @description The teacher's Microsoft object id. */
             teacher_id: string;
         };
+        /** @description An assignment. */
+        AssignmentDto: {
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description Due, UTC (RFC 3339). */
+            due_date_time?: string | null;
+            /** @description Id. */
+            id: string;
+            /** @description Instructions (text). */
+            instructions?: string | null;
+            /** @description `draft`, `published`, `assigned`, … */
+            status: string;
+        };
         /** @description An assignment (summary). */
         AssignmentSummary: {
             /** @description Name. */
@@ -888,6 +1016,13 @@ export interface components {
             /** @description The local account's password. */
             password: string;
         };
+        /** @description A link resource. */
+        LinkResourceRequest: {
+            /** @description Shown name. */
+            display_name: string;
+            /** @description An `https://` URL. */
+            link: string;
+        };
         /** @description A linked account of the tenant. */
         LinkedAccount: {
             /** @description Microsoft display name. */
@@ -977,6 +1112,18 @@ export interface components {
             values: {
                 [key: string]: unknown;
             };
+        };
+        /** @description `POST /api/classes/{id}/assignments`. */
+        NewAssignmentRequest: {
+            /** @description Name, 1..=256 characters. */
+            display_name: string;
+            /**
+             * @description Due date and time in the person's time zone, with its offset (RFC 3339, e.g.
+             *     `2026-12-01T17:00:00+01:00`); stored as UTC.
+             */
+            due?: string | null;
+            /** @description Instructions (plain text). */
+            instructions?: string | null;
         };
         /** @description A part of the class page that can fail on its own. */
         PartError: {
@@ -1091,6 +1238,19 @@ export interface components {
             rows: number;
             /** @description Seats (a student sees only their own). */
             seats: components["schemas"]["SeatAssignment"][];
+        };
+        /** @description A submission, with the student's name. */
+        SubmissionDto: {
+            /** @description Id. */
+            id: string;
+            /** @description `working`, `submitted`, `returned`, `reassigned`, … */
+            status: string;
+            /** @description The student's Microsoft object id. */
+            student_id?: string | null;
+            /** @description The student's name (from the class roster). */
+            student_name?: string | null;
+            /** @description When submitted (UTC). */
+            submitted_date_time?: string | null;
         };
         /** @description The tenant as its admin sees it. */
         TenantAdminView: {
@@ -1760,6 +1920,221 @@ export interface operations {
                 };
             };
             /** @description `not_found`: no such class, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_assignments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentDto"][];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_assignment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewAssignmentRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentDto"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_assignment`, `invalid_due_date` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_assignment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                aid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    add_assignment_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                aid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkResourceRequest"];
+            };
+        };
+        responses: {
+            /** @description Attached */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_link` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    publish_assignment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                aid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentDto"];
+                };
+            };
+        };
+    };
+    list_submissions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                aid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmissionDto"][];
+                };
+            };
+        };
+    };
+    submission_action: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                aid: string;
+                sid: string;
+                /** @description submit | unsubmit | return | reassign */
+                action: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmissionDto"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;

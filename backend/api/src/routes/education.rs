@@ -532,6 +532,8 @@ pub(crate) struct ClassRoles {
     pub teachers: Vec<(String, Option<String>)>,
     /// (object id, mail address) of each student.
     pub students: Vec<(String, Option<String>)>,
+    /// (object id, display name) of each student.
+    pub student_names: Vec<(String, Option<String>)>,
 }
 
 /// Reads the caller's role in a class; 404 when they are not in it (and not the admin).
@@ -551,6 +553,7 @@ pub(crate) async fn class_roles(
         teacher_ids: view.teachers.iter().filter_map(|t| s(t, "id")).collect(),
         teachers: people(&view.teachers),
         students: people(&view.students),
+        student_names: view.students.iter().filter_map(|m| Some((s(m, "id")?, s(m, "displayName")))).collect(),
     })
 }
 

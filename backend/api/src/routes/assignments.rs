@@ -1,0 +1,362 @@
+//! Assignments and submissions (issue 5): teachers of a class create, link resources,
+//! publish, delete and see submissions (with names, no call per submission), return and
+//! reassign; students see theirs, submit and unsubmit. Every check is on the server.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use edu_msgraph::GraphAuth;
+use edu_msgraph::models::{
+    EducationAssignment, EducationAssignmentResource, EducationSubmission, ItemBody, NewAssignment,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
+
+use crate::auth::roles::TenantMember;
+use crate::error::{ApiError, graph_error};
+use crate::microsoft::tokens;
+use crate::routes::education::{ClassRoles, class_roles, graph_id};
+use crate::state::AppState;
+
+/// An assignment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignmentDto {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub display_name: Option<String>,
+    /// `draft`, `published`, `assigned`, …
+    pub status: String,
+    /// Instructions (text).
+    pub instructions: Option<String>,
+    /// Due, UTC (RFC 3339).
+    pub due_date_time: Option<String>,
+}
+
+/// `POST /api/classes/{id}/assignments`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAssignmentRequest {
+    /// Name, 1..=256 characters.
+    pub display_name: String,
+    /// Instructions (plain text).
+    pub instructions: Option<String>,
+    /// Due date and time in the person's time zone, with its offset (RFC 3339, e.g.
+    /// `2026-12-01T17:00:00+01:00`); stored as UTC.
+    pub due: Option<String>,
+}
+
+/// A link resource.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkResourceRequest {
+    /// Shown name.
+    pub display_name: String,
+    /// An `https://` URL.
+    pub link: String,
+}
+
+/// A submission, with the student's name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubmissionDto {
+    /// Id.
+    pub id: String,
+    /// `working`, `submitted`, `returned`, `reassigned`, …
+    pub status: String,
+    /// The student's Microsoft object id.
+    pub student_id: Option<String>,
+    /// The student's name (from the class roster).
+    pub student_name: Option<String>,
+    /// When submitted (UTC).
+    pub submitted_date_time: Option<String>,
+}
+
+fn status_str<T: Serialize>(s: &T) -> String {
+    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| "unknown".into())
+}
+
+fn dto(a: EducationAssignment) -> AssignmentDto {
+    AssignmentDto {
+        status: status_str(&a.status),
+        id: a.id,
+        display_name: a.display_name,
+        instructions: a.instructions.and_then(|i| i.content),
+        due_date_time: a.due_date_time,
+    }
+}
+
+async fn context(
+    state: &AppState,
+    member: &TenantMember,
+    class_id: &str,
+) -> Result<(GraphAuth, String, ClassRoles), ApiError> {
+    let identity =
+        edu_db::identities::of_user(&state.db, member.auth.user_id).await?.ok_or(ApiError::MicrosoftSignInRequired)?;
+    let token = tokens::access_token(state, member.tenant_id, &identity.ms_tenant_id, &identity.ms_object_id).await?;
+    let auth = GraphAuth::delegated(identity.ms_tenant_id.clone(), token);
+    let roles = class_roles(state, member, &auth, &identity.ms_object_id, class_id).await?;
+    Ok((auth, identity.ms_object_id, roles))
+}
+
+fn teacher_only(roles: &ClassRoles) -> Result<(), ApiError> {
+    if roles.my_role == "teacher" {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("role_required", "Only this class's teachers can do this."))
+    }
+}
+
+fn student_only(roles: &ClassRoles) -> Result<(), ApiError> {
+    if roles.my_role == "student" {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("role_required", "Only students of this class can do this."))
+    }
+}
+
+async fn audit(state: &AppState, member: &TenantMember, action: &str, target: String) -> Result<(), ApiError> {
+    edu_db::audit::record(
+        &state.db,
+        &edu_db::audit::AuditEvent {
+            tenant_id: Some(member.tenant_id),
+            actor: Some(member.auth.user_id),
+            action,
+            target_type: Some("assignment"),
+            target_id: Some(target),
+            result: "success",
+            detail: None,
+            at: state.clock.now_ms(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The class's assignments (a student sees those assigned to them).
+#[utoipa::path(operation_id = "list_assignments", tag = "assignments", params(("id" = String, Path)), responses(
+    (status = 200, body = [AssignmentDto]),
+    (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
+), security(("session" = [])))]
+#[get("/api/classes/{id}/assignments")]
+pub async fn list_assignments(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    path: web::Path<String>,
+) -> Result<web::Json<Vec<AssignmentDto>>, ApiError> {
+    let class_id = path.into_inner();
+    let (auth, _, _) = context(&state, &member, &class_id).await?;
+    let list = state.graph.class_assignments(&auth, &class_id, None).await.map_err(graph_error)?;
+    Ok(web::Json(list.into_iter().map(dto).collect()))
+}
+
+/// Creates a draft assignment (teachers of the class). The due time arrives with the
+/// person's UTC offset and is stored in UTC.
+#[utoipa::path(operation_id = "create_assignment", tag = "assignments", params(("id" = String, Path)), request_body = NewAssignmentRequest, responses(
+    (status = 201, body = AssignmentDto),
+    (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
+    (status = 422, description = "`invalid_assignment`, `invalid_due_date`", body = crate::error::ErrorBody),
+), security(("session" = []), ("csrf" = [])))]
+#[post("/api/classes/{id}/assignments")]
+pub async fn create_assignment(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    path: web::Path<String>,
+    body: web::Json<NewAssignmentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let class_id = path.into_inner();
+    let body = body.into_inner();
+    let name = body.display_name.trim();
+    if name.is_empty() || name.chars().count() > 256 {
+        return Err(ApiError::Validation422 {
+            code: "invalid_assignment",
+            message: "Give the assignment a name of at most 256 characters.".into(),
+        });
+    }
+    let due = body
+        .due
+        .as_deref()
+        .map(|d| {
+            OffsetDateTime::parse(d, &Rfc3339)
+                .ok()
+                .and_then(|t| t.to_offset(time::UtcOffset::UTC).format(&Rfc3339).ok())
+                .ok_or_else(|| ApiError::Validation422 {
+                    code: "invalid_due_date",
+                    message: "Give the due date and time with its time zone offset, e.g. 2026-12-01T17:00:00+01:00."
+                        .into(),
+                })
+        })
+        .transpose()?;
+    let (auth, _, roles) = context(&state, &member, &class_id).await?;
+    teacher_only(&roles)?;
+    let mut new = NewAssignment::for_class(name);
+    new.due_date_time = due;
+    new.instructions =
+        body.instructions.map(|text| ItemBody { content_type: Some("text".into()), content: Some(text) });
+    let created = state.graph.create_assignment(&auth, &class_id, &new).await.map_err(graph_error)?;
+    audit(&state, &member, "assignment.create", created.id.clone()).await?;
+    Ok(HttpResponse::Created().json(dto(created)))
+}
+
+/// Attaches a link to an assignment (teachers of the class; `https://` links only).
+#[utoipa::path(operation_id = "add_assignment_link", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), request_body = LinkResourceRequest, responses(
+    (status = 201, description = "Attached"),
+    (status = 422, description = "`invalid_link`", body = crate::error::ErrorBody),
+), security(("session" = []), ("csrf" = [])))]
+#[post("/api/classes/{id}/assignments/{aid}/links")]
+pub async fn add_assignment_link(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    path: web::Path<(String, String)>,
+    body: web::Json<LinkResourceRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (class_id, aid) = path.into_inner();
+    graph_id(&aid)?;
+    let link = url::Url::parse(body.link.trim()).ok().filter(|u| u.scheme() == "https" && u.host().is_some());
+    let name = body.display_name.trim();
+    let (Some(link), false) = (link, name.is_empty() || name.chars().count() > 256) else {
+        return Err(ApiError::Validation422 {
+            code: "invalid_link",
+            message: "Give a name and an https:// link.".into(),
+        });
+    };
+    let (auth, _, roles) = context(&state, &member, &class_id).await?;
+    teacher_only(&roles)?;
+    let resource: EducationAssignmentResource = serde_json::from_value(serde_json::json!({
+        "distributeForStudentWork": false,
+        "resource": {"@odata.type": "#microsoft.graph.educationLinkResource", "displayName": name, "link": link.as_str()}
+    }))
+    .map_err(ApiError::internal)?;
+    state.graph.add_assignment_resource(&auth, &class_id, &aid, &resource).await.map_err(graph_error)?;
+    audit(&state, &member, "assignment.resource.add", aid).await?;
+    Ok(HttpResponse::Created().finish())
+}
+
+/// Publishes (assigns) an assignment. Graph finishes asynchronously: the answer may say
+/// `published`; a later read shows `assigned`.
+#[utoipa::path(operation_id = "publish_assignment", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), responses(
+    (status = 200, body = AssignmentDto),
+), security(("session" = []), ("csrf" = [])))]
+#[post("/api/classes/{id}/assignments/{aid}/publish")]
+pub async fn publish_assignment(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<AssignmentDto>, ApiError> {
+    let (class_id, aid) = path.into_inner();
+    graph_id(&aid)?;
+    let (auth, _, roles) = context(&state, &member, &class_id).await?;
+    teacher_only(&roles)?;
+    let a = state.graph.publish_assignment(&auth, &class_id, &aid).await.map_err(graph_error)?;
+    audit(&state, &member, "assignment.publish", aid).await?;
+    Ok(web::Json(dto(a)))
+}
+
+/// Deletes an assignment (teachers of the class).
+#[utoipa::path(operation_id = "delete_assignment", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), responses(
+    (status = 204, description = "Deleted"),
+), security(("session" = []), ("csrf" = [])))]
+#[delete("/api/classes/{id}/assignments/{aid}")]
+pub async fn delete_assignment(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (class_id, aid) = path.into_inner();
+    graph_id(&aid)?;
+    let (auth, _, roles) = context(&state, &member, &class_id).await?;
+    teacher_only(&roles)?;
+    state.graph.delete_assignment(&auth, &class_id, &aid).await.map_err(graph_error)?;
+    audit(&state, &member, "assignment.delete", aid).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Submissions of an assignment, with names from the class roster (no call per
+/// submission). A student sees only their own.
+#[utoipa::path(operation_id = "list_submissions", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), responses(
+    (status = 200, body = [SubmissionDto]),
+), security(("session" = [])))]
+#[get("/api/classes/{id}/assignments/{aid}/submissions")]
+pub async fn list_submissions(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<Vec<SubmissionDto>>, ApiError> {
+    let (class_id, aid) = path.into_inner();
+    graph_id(&aid)?;
+    let (auth, my_oid, roles) = context(&state, &member, &class_id).await?;
+    let names: HashMap<String, Option<String>> = roles.student_names.iter().cloned().collect();
+    let list: Vec<EducationSubmission> =
+        state.graph.submissions(&auth, &class_id, &aid, None, None).await.map_err(graph_error)?;
+    let items = list
+        .into_iter()
+        .map(|s| {
+            let student = s.recipient.as_ref().and_then(|r| r.user_id.clone());
+            SubmissionDto {
+                status: status_str(&s.status),
+                student_name: student.as_ref().and_then(|id| names.get(id).cloned().flatten()),
+                student_id: student,
+                submitted_date_time: s.submitted_date_time,
+                id: s.id,
+            }
+        })
+        .filter(|s| roles.my_role != "student" || s.student_id.as_deref() == Some(my_oid.as_str()))
+        .collect();
+    Ok(web::Json(items))
+}
+
+/// A submission action: `submit`/`unsubmit` (the student, on their own submission) or
+/// `return`/`reassign` (teachers of the class).
+#[utoipa::path(operation_id = "submission_action", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path), ("sid" = String, Path), ("action" = String, Path, description = "submit | unsubmit | return | reassign")), responses(
+    (status = 200, body = SubmissionDto),
+    (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
+    (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
+), security(("session" = []), ("csrf" = [])))]
+#[post("/api/classes/{id}/assignments/{aid}/submissions/{sid}/{action}")]
+pub async fn submission_action(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    path: web::Path<(String, String, String, String)>,
+) -> Result<web::Json<SubmissionDto>, ApiError> {
+    let (class_id, aid, sid, action) = path.into_inner();
+    graph_id(&aid)?;
+    graph_id(&sid)?;
+    let (auth, my_oid, roles) = context(&state, &member, &class_id).await?;
+    let s = match action.as_str() {
+        "submit" | "unsubmit" => {
+            student_only(&roles)?;
+            // Only their own submission: Graph would refuse others, but say so ourselves.
+            let mine = state.graph.submissions(&auth, &class_id, &aid, None, None).await.map_err(graph_error)?;
+            if !mine.iter().any(|s| {
+                s.id == sid && s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid.as_str())
+            }) {
+                return Err(ApiError::not_found("not_found", "No such submission of yours."));
+            }
+            if action == "submit" {
+                state.graph.submit_submission(&auth, &class_id, &aid, &sid).await
+            } else {
+                state.graph.unsubmit_submission(&auth, &class_id, &aid, &sid).await
+            }
+        }
+        "return" | "reassign" => {
+            teacher_only(&roles)?;
+            if action == "return" {
+                state.graph.return_submission(&auth, &class_id, &aid, &sid).await
+            } else {
+                state.graph.reassign_submission(&auth, &class_id, &aid, &sid).await
+            }
+        }
+        _ => return Err(ApiError::not_found("not_found", "No such action.")),
+    }
+    .map_err(graph_error)?;
+    audit(&state, &member, &format!("submission.{action}"), sid).await?;
+    let student = s.recipient.as_ref().and_then(|r| r.user_id.clone());
+    Ok(web::Json(SubmissionDto {
+        status: status_str(&s.status),
+        student_name: None,
+        student_id: student,
+        submitted_date_time: s.submitted_date_time,
+        id: s.id,
+    }))
+}
