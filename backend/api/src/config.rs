@@ -137,6 +137,8 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// The built single-page app (`index.html` + `assets/`), served by [`crate::spa`].
     pub static_dir: PathBuf,
+    /// On SIGTERM, how long in-flight requests may take before the process exits.
+    pub shutdown_timeout: Duration,
 }
 
 /// A configuration problem: the variable and what it expects.
@@ -286,6 +288,7 @@ impl Config {
             max_json_bytes: env.parse("EDUGRAPH_MAX_JSON_BYTES", 64 * 1024, "a number of bytes")?,
             api_docs: env.parse("EDUGRAPH_API_DOCS", true, "true or false")?,
             trust_forwarded_for: env.parse("EDUGRAPH_TRUST_FORWARDED_FOR", false, "true or false")?,
+            shutdown_timeout: env.secs("EDUGRAPH_SHUTDOWN_TIMEOUT_SECS", 30)?,
             static_dir: PathBuf::from(env.raw("EDUGRAPH_STATIC_DIR").unwrap_or("frontend/dist")),
         })
     }

@@ -86,6 +86,7 @@ impl Application {
 fn serve(listener: TcpListener, state: web::Data<AppState>, workers: usize) -> anyhow::Result<Server> {
     let json_limit = state.config.max_json_bytes;
     let docs = state.config.api_docs;
+    let shutdown_secs = state.config.shutdown_timeout.as_secs();
     let server = HttpServer::new(move || {
         let app = App::new()
             .app_data(state.clone())
@@ -114,7 +115,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>, workers: usize) -> a
         app.configure(crate::spa::config).default_service(web::to(not_found))
     })
     .workers(workers)
-    .shutdown_timeout(30)
+    .shutdown_timeout(shutdown_secs)
     .listen(listener)?
     .run();
     Ok(server)

@@ -60,7 +60,12 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    tokio::signal::ctrl_c().await?;
+    // Stop on Ctrl+C or SIGTERM (the signal a container runtime sends).
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
     emu.stop().await;
     Ok(())
 }
