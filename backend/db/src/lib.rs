@@ -10,6 +10,7 @@ pub mod error;
 pub mod identities;
 pub mod oidc;
 pub mod sessions;
+pub mod sync;
 pub mod tenants;
 pub mod throttle;
 pub mod token_cache;
