@@ -282,3 +282,53 @@ fn configuration_errors_name_the_variable_and_exit_2() {
     let out = bare(&full, &["run", "--every", "soon"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn sigterm(child: &tokio::process::Child) {
+    let pid = child.id().unwrap().to_string();
+    let ok = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(ok.success());
+}
+
+async fn every_runs_repeatedly_until_sigterm(backend: Backend) {
+    let env = Env::start(backend).await;
+    let files = generated_cert(&env).await;
+    let mut child = command(&env, &files, &env.url, &[]).args(["run", "--every", "1s"]).spawn().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().unwrap()));
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap().unwrap();
+    assert!(first.contains("status=ok") && first.contains("full=true"), "{first}");
+    let second = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap().unwrap();
+    assert!(second.contains("status=ok") && second.contains("full=false"), "{second}");
+    sigterm(&child);
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+async fn sigterm_finishes_the_page_and_releases_the_lease(backend: Backend) {
+    let env = Env::start(backend).await;
+    let files = generated_cert(&env).await;
+    env.emu.set_fault(Fault {
+        method: Some("GET".into()),
+        route: "/users/delta".into(),
+        kind: FaultKind::Latency(Duration::from_millis(300)),
+        times: None,
+    });
+    // A long lease: a run that did not release it would block the next one for a minute.
+    let long = [("EDUGRAPH_SYNC_LEASE_SECS", "60"), ("EDUGRAPH_SYNC_PAGE_SIZE", "5")];
+    let child = command(&env, &files, &env.url, &long).args(["run", "--once"]).spawn().unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    sigterm(&child);
+    let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output()).await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("status=stopped"), "{stdout}");
+    let cp = edu_db::sync::checkpoint(&env.db, env.tenant, "users").await.unwrap().unwrap();
+    assert!(cp.next_link.is_some(), "stopped mid-round at a committed page");
+    env.emu.clear_faults();
+    let r = run(command(&env, &files, &env.url, &long), &["run", "--once"]).await;
+    assert!(r.stdout.contains("status=ok") && r.stdout.contains("full=true"), "resumed at once: {}", r.stdout);
+}
+
+mod signals {
+    use super::*;
+    both_backends!(every_runs_repeatedly_until_sigterm, sigterm_finishes_the_page_and_releases_the_lease);
+}

@@ -200,7 +200,49 @@ async fn one_runner_per_tenant(backend: Backend) {
     assert_eq!(again.outcome, Outcome::Completed);
 }
 
+async fn a_runner_whose_lease_was_taken_over_commits_nothing(backend: Backend) {
+    use edu_db::sync::{PageEnd, ProfileChange, ProfileData};
+    let env = Env::start(backend).await;
+    let db = &env.db;
+    let first = edu_db::sync::acquire_lease(db, env.tenant, "users", "a", 1000, 10_000).await.unwrap().unwrap();
+    // While held (and not expired), nobody else gets it.
+    assert!(edu_db::sync::acquire_lease(db, env.tenant, "users", "b", 1000, 10_500).await.unwrap().is_none());
+    let cp = edu_db::sync::begin_full_round(db, &first, 1000, 10_600).await.unwrap();
+    let change = [ProfileChange::Upsert(ProfileData { ms_object_id: "x".into(), ..Default::default() })];
+    if backend == Backend::Sqlite {
+        // Expired (the holder was paused): another runner takes over with a new fencing token.
+        let second = edu_db::sync::acquire_lease(db, env.tenant, "users", "b", 1000, 20_000).await.unwrap().unwrap();
+        assert!(second.fencing_token > first.fencing_token);
+        let zombie = edu_db::sync::commit_page(
+            db,
+            &first,
+            &env.ms_tenant,
+            &cp,
+            &change,
+            &PageEnd::Next("n".into()),
+            1000,
+            20_001,
+        )
+        .await;
+        assert!(matches!(zombie, Err(edu_db::DbError::Conflict("sync lease"))), "{zombie:?}");
+        assert!(!edu_db::sync::renew_lease(db, &first, 1000, 20_002).await.unwrap());
+        assert!(env.profiles().await.is_empty(), "the zombie wrote nothing");
+        edu_db::sync::release_lease(db, second, 20_003).await.unwrap();
+    } else {
+        // MySQL: GET_LOCK is held by the live runner's connection; the row cannot be taken over.
+        assert!(edu_db::sync::acquire_lease(db, env.tenant, "users", "b", 1000, 99_000).await.unwrap().is_none());
+        edu_db::sync::commit_page(db, &first, &env.ms_tenant, &cp, &change, &PageEnd::Next("n".into()), 1000, 99_001)
+            .await
+            .unwrap();
+    }
+    edu_db::sync::release_lease(db, first, 99_002).await.unwrap();
+    // Released: free for the next runner at once.
+    let third = edu_db::sync::acquire_lease(db, env.tenant, "users", "c", 1000, 99_003).await.unwrap().unwrap();
+    edu_db::sync::release_lease(db, third, 99_004).await.unwrap();
+}
+
 both_backends!(
+    a_runner_whose_lease_was_taken_over_commits_nothing,
     initial_then_incremental,
     removals,
     expired_delta_token_resyncs_with_mark_and_sweep,
