@@ -447,11 +447,72 @@ pub struct ProfileData {
     pub account_enabled: bool,
 }
 
+/// The properties a delta item carried. Graph sends "at least the changed properties" of
+/// an updated user: a property that is absent (`None`) keeps its stored value; a property
+/// sent as `null` (`Some(None)`) clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(clippy::option_option, reason = "absent vs null is the point")]
+pub struct ProfilePatch {
+    /// Object id (lower-case GUID).
+    pub ms_object_id: String,
+    /// Display name.
+    pub display_name: Option<Option<String>>,
+    /// Mail.
+    pub mail: Option<Option<String>>,
+    /// UPN.
+    pub user_principal_name: Option<Option<String>>,
+    /// Job title.
+    pub job_title: Option<Option<String>>,
+    /// Department.
+    pub department: Option<Option<String>>,
+    /// Mobile phone.
+    pub mobile_phone: Option<Option<String>>,
+    /// Office location.
+    pub office_location: Option<Option<String>>,
+    /// Whether the account may sign in (`null` counts as enabled, Graph's default).
+    pub account_enabled: Option<Option<bool>>,
+}
+
+impl ProfilePatch {
+    /// A patch that sets every field (a full representation).
+    #[must_use]
+    pub fn full(p: &ProfileData) -> Self {
+        Self {
+            ms_object_id: p.ms_object_id.clone(),
+            display_name: Some(p.display_name.clone()),
+            mail: Some(p.mail.clone()),
+            user_principal_name: Some(p.user_principal_name.clone()),
+            job_title: Some(p.job_title.clone()),
+            department: Some(p.department.clone()),
+            mobile_phone: Some(p.mobile_phone.clone()),
+            office_location: Some(p.office_location.clone()),
+            account_enabled: Some(Some(p.account_enabled)),
+        }
+    }
+
+    /// `base` with this patch applied.
+    #[must_use]
+    pub fn apply(&self, base: &ProfileData) -> ProfileData {
+        let pick = |new: &Option<Option<String>>, old: &Option<String>| new.clone().unwrap_or_else(|| old.clone());
+        ProfileData {
+            ms_object_id: self.ms_object_id.clone(),
+            display_name: pick(&self.display_name, &base.display_name),
+            mail: pick(&self.mail, &base.mail),
+            user_principal_name: pick(&self.user_principal_name, &base.user_principal_name),
+            job_title: pick(&self.job_title, &base.job_title),
+            department: pick(&self.department, &base.department),
+            mobile_phone: pick(&self.mobile_phone, &base.mobile_phone),
+            office_location: pick(&self.office_location, &base.office_location),
+            account_enabled: self.account_enabled.map_or(base.account_enabled, |v| v.unwrap_or(true)),
+        }
+    }
+}
+
 /// One change of a delta page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProfileChange {
     /// Created or updated (also restores a disabled or archived profile).
-    Upsert(ProfileData),
+    Upsert(ProfilePatch),
     /// `@removed: changed`: soft-deleted in Entra (restorable): disabled locally.
     Disable(String),
     /// `@removed: deleted`: permanently deleted: identity data and tokens removed, the
@@ -633,8 +694,14 @@ pub async fn commit_page(
 
     for change in changes {
         match change {
-            ProfileChange::Upsert(p) => {
-                let before = existing.get(&p.ms_object_id);
+            ProfileChange::Upsert(patch) => {
+                let before = existing.get(&patch.ms_object_id);
+                let fresh = ProfileData {
+                    ms_object_id: patch.ms_object_id.clone(),
+                    account_enabled: true,
+                    ..Default::default()
+                };
+                let p = &patch.apply(before.map_or(&fresh, |b| &b.data));
                 match before {
                     None => {
                         sqlx::query(

@@ -14,11 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use edu_db::sync::{self as store, Checkpoint, Lease, PageEnd, Phase, ProfileChange, ProfileData, SyncTenant};
+use edu_db::sync::{self as store, Checkpoint, Lease, PageEnd, Phase, ProfileChange, ProfilePatch, SyncTenant};
 use edu_db::{Db, DbError};
 use edu_msgraph::{
-    AssertionAlg, ClientCredential, DeltaItem, DeltaPage, GraphAuth, GraphClient, GraphError, GraphRequest,
-    GraphSettings, Query, RemovedReason, models::User,
+    AssertionAlg, ClientCredential, GraphAuth, GraphClient, GraphError, GraphRequest, GraphSettings, Query,
 };
 use futures_util::StreamExt as _;
 use secrecy::SecretString;
@@ -341,39 +340,54 @@ fn ttl_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
 }
 
-fn profile_of(u: User) -> ProfileData {
-    ProfileData {
-        ms_object_id: u.id.to_ascii_lowercase(),
-        display_name: u.display_name,
-        mail: u.mail,
-        user_principal_name: u.user_principal_name,
-        job_title: u.job_title,
-        department: u.department,
-        mobile_phone: u.mobile_phone,
-        office_location: u.office_location,
-        account_enabled: u.account_enabled.unwrap_or(true),
-    }
+/// A delta page, parsed from the raw JSON so that absent properties (Graph sends "at least
+/// the changed properties" of an updated user) are told apart from `null` ones.
+struct Page {
+    changes: Vec<ProfileChange>,
+    next_link: Option<String>,
+    delta_link: Option<String>,
 }
 
-fn changes_of(page: DeltaPage<User>) -> (Vec<ProfileChange>, Option<String>, Option<String>) {
-    let changes = page
-        .items
-        .into_iter()
-        .filter_map(|item| match item {
-            DeltaItem::Upsert(u) if !u.id.is_empty() => Some(ProfileChange::Upsert(profile_of(u))),
-            DeltaItem::Upsert(_) => None,
-            DeltaItem::Removed { id, .. } if id.is_empty() => None,
-            DeltaItem::Removed { id, reason: RemovedReason::Deleted } => {
-                Some(ProfileChange::Delete(id.to_ascii_lowercase()))
+#[allow(clippy::option_option, reason = "absent vs null")]
+fn text(o: &serde_json::Map<String, serde_json::Value>, key: &str) -> Option<Option<String>> {
+    o.get(key).map(|v| v.as_str().map(str::to_owned))
+}
+
+fn parse_page(body: &[u8]) -> Result<Page, String> {
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let link = |k: &str| v.get(k).and_then(serde_json::Value::as_str).map(str::to_owned);
+    let items = v.get("value").and_then(serde_json::Value::as_array).ok_or("no `value` array")?;
+    let mut changes = Vec::with_capacity(items.len());
+    for item in items {
+        let Some(o) = item.as_object() else { continue };
+        let Some(id) = o.get("id").and_then(serde_json::Value::as_str).filter(|id| !id.is_empty()) else {
+            continue;
+        };
+        let id = id.to_ascii_lowercase();
+        if let Some(removed) = o.get("@removed") {
+            match removed.get("reason").and_then(serde_json::Value::as_str) {
+                Some("deleted") => changes.push(ProfileChange::Delete(id)),
+                // `changed` (soft delete) and unknown reasons: the conservative, restorable choice.
+                _ => changes.push(ProfileChange::Disable(id)),
             }
-            // `changed` (soft delete) and unknown reasons: the conservative, restorable choice.
-            DeltaItem::Removed { id, .. } => Some(ProfileChange::Disable(id.to_ascii_lowercase())),
-        })
-        .collect();
-    (changes, page.next_link, page.delta_link)
+            continue;
+        }
+        changes.push(ProfileChange::Upsert(ProfilePatch {
+            ms_object_id: id,
+            display_name: text(o, "displayName"),
+            mail: text(o, "mail"),
+            user_principal_name: text(o, "userPrincipalName"),
+            job_title: text(o, "jobTitle"),
+            department: text(o, "department"),
+            mobile_phone: text(o, "mobilePhone"),
+            office_location: text(o, "officeLocation"),
+            account_enabled: o.get("accountEnabled").map(serde_json::Value::as_bool),
+        }));
+    }
+    Ok(Page { changes, next_link: link("@odata.nextLink"), delta_link: link("@odata.deltaLink") })
 }
 
-async fn fetch_page(deps: &SyncDeps, auth: &GraphAuth, cp: &Checkpoint) -> Result<DeltaPage<User>, GraphError> {
+async fn fetch_page(deps: &SyncDeps, auth: &GraphAuth, cp: &Checkpoint) -> Result<Page, GraphError> {
     let target = match &cp.next_link {
         Some(link) => link.clone(),
         None => Query::new().select(USER_SELECT).apply("/users/delta"),
@@ -383,8 +397,8 @@ async fn fetch_page(deps: &SyncDeps, auth: &GraphAuth, cp: &Checkpoint) -> Resul
         req = req.header("Prefer", format!("odata.maxpagesize={n}"));
     }
     let resp = deps.graph.send(auth, req).await?;
-    DeltaPage::from_json(&resp.body).map_err(|e| GraphError::Decode {
-        message: e.to_string(),
+    parse_page(&resp.body).map_err(|message| GraphError::Decode {
+        message,
         detail: Box::new(edu_msgraph::ErrorDetail::from_response(resp.status, Some(&resp.headers), &[])),
     })
 }
@@ -423,7 +437,7 @@ async fn sync_users(
             }
             Err(e) => return Err(e.into()),
         };
-        let (changes, next_link, delta_link) = changes_of(page);
+        let Page { changes, next_link, delta_link } = page;
         let end = match (next_link, delta_link) {
             (Some(next), _) => PageEnd::Next(next),
             (None, Some(delta)) => PageEnd::Done(delta),
@@ -532,5 +546,51 @@ pub async fn tenants_to_sync(db: &Db, only: Option<&str>) -> Result<Vec<SyncTena
             Some(t) => Ok(vec![t]),
             None => Err(SyncError::Protocol(format!("tenant {ms} is unknown or has not consented"))),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_properties_are_kept_null_ones_cleared() {
+        let body = br#"{"@odata.nextLink":"https://graph/next","value":[
+            {"id":"AB-1","displayName":"A","department":null},
+            {"id":"ab-2","@removed":{"reason":"changed"}},
+            {"id":"ab-3","@removed":{"reason":"deleted"}},
+            {"id":"ab-4","@removed":{"reason":"somethingNew"}},
+            {"displayName":"no id"}]}"#;
+        let page = parse_page(body).unwrap();
+        assert_eq!(page.next_link.as_deref(), Some("https://graph/next"));
+        assert_eq!(page.delta_link, None);
+        assert_eq!(page.changes.len(), 4);
+        let ProfileChange::Upsert(p) = &page.changes[0] else { panic!() };
+        assert_eq!(p.ms_object_id, "ab-1");
+        assert_eq!(p.display_name, Some(Some("A".into())));
+        assert_eq!(p.department, Some(None));
+        assert_eq!(p.job_title, None);
+        let base = edu_db::sync::ProfileData {
+            ms_object_id: "ab-1".into(),
+            job_title: Some("Teacher".into()),
+            department: Some("Maths".into()),
+            account_enabled: false,
+            ..Default::default()
+        };
+        let merged = p.apply(&base);
+        assert_eq!(merged.job_title.as_deref(), Some("Teacher"));
+        assert_eq!(merged.department, None);
+        assert!(!merged.account_enabled);
+        assert_eq!(page.changes[1], ProfileChange::Disable("ab-2".into()));
+        assert_eq!(page.changes[2], ProfileChange::Delete("ab-3".into()));
+        assert_eq!(page.changes[3], ProfileChange::Disable("ab-4".into()));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert!(parse_duration("0s").is_err() && parse_duration("soon").is_err() && parse_duration("5w").is_err());
     }
 }

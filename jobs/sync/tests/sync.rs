@@ -201,14 +201,14 @@ async fn one_runner_per_tenant(backend: Backend) {
 }
 
 async fn a_runner_whose_lease_was_taken_over_commits_nothing(backend: Backend) {
-    use edu_db::sync::{PageEnd, ProfileChange, ProfileData};
+    use edu_db::sync::{PageEnd, ProfileChange, ProfilePatch};
     let env = Env::start(backend).await;
     let db = &env.db;
     let first = edu_db::sync::acquire_lease(db, env.tenant, "users", "a", 1000, 10_000).await.unwrap().unwrap();
     // While held (and not expired), nobody else gets it.
     assert!(edu_db::sync::acquire_lease(db, env.tenant, "users", "b", 1000, 10_500).await.unwrap().is_none());
     let cp = edu_db::sync::begin_full_round(db, &first, 1000, 10_600).await.unwrap();
-    let change = [ProfileChange::Upsert(ProfileData { ms_object_id: "x".into(), ..Default::default() })];
+    let change = [ProfileChange::Upsert(ProfilePatch { ms_object_id: "x".into(), ..Default::default() })];
     if backend == Backend::Sqlite {
         // Expired (the holder was paused): another runner takes over with a new fencing token.
         let second = edu_db::sync::acquire_lease(db, env.tenant, "users", "b", 1000, 20_000).await.unwrap().unwrap();
