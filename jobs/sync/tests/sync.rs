@@ -241,7 +241,32 @@ async fn a_runner_whose_lease_was_taken_over_commits_nothing(backend: Backend) {
     edu_db::sync::release_lease(db, third, 99_004).await.unwrap();
 }
 
+async fn tenants_run_in_parallel_with_a_bound(backend: Backend) {
+    let env = Env::start(backend).await;
+    let fabrikam = env.emu.demo().tenants[1].clone();
+    env.emu.grant_admin_consent(&fabrikam.id, &env.client_id);
+    let fid = common::onboard(&env.db, &fabrikam.id, &fabrikam.display_name).await;
+    let deps = env.deps(Some(20));
+    let tenants = edu_sync::tenants_to_sync(&env.db, None).await.unwrap();
+    assert_eq!(tenants.len(), 2);
+    let results = edu_sync::run_tenants(&deps, tenants, 2).await;
+    assert_eq!(results.len(), 2);
+    for (t, r) in &results {
+        let r = r.as_ref().unwrap();
+        assert_eq!(r.outcome, Outcome::Completed, "{}", t.ms_tenant_id);
+        assert!(r.added > 0);
+    }
+    let contoso = env.profiles().await;
+    let fab = edu_db::sync::profiles(&env.db, fid).await.unwrap();
+    assert!(!contoso.is_empty() && !fab.is_empty());
+    assert!(fab.iter().all(|p| contoso.iter().all(|c| c.data.ms_object_id != p.data.ms_object_id)));
+    // --tenant: only the one named; unknown or unconsented ones are an error.
+    assert_eq!(edu_sync::tenants_to_sync(&env.db, Some(&fabrikam.id)).await.unwrap().len(), 1);
+    assert!(edu_sync::tenants_to_sync(&env.db, Some("00000000-0000-0000-0000-000000000000")).await.is_err());
+}
+
 both_backends!(
+    tenants_run_in_parallel_with_a_bound,
     a_runner_whose_lease_was_taken_over_commits_nothing,
     initial_then_incremental,
     removals,
