@@ -85,6 +85,19 @@ async fn removals(backend: Backend) {
     };
     edu_db::token_cache::put(&env.db, &key, &row, 1).await.unwrap();
 
+    // Something the person did, in the audit trail.
+    let event = edu_db::audit::AuditEvent {
+        tenant_id: Some(env.tenant),
+        actor: Some(user),
+        action: "seating.update",
+        target_type: Some("class"),
+        target_id: Some("c1".into()),
+        result: "ok",
+        detail: None,
+        at: 2,
+    };
+    edu_db::audit::record(&env.db, &event).await.unwrap();
+
     env.delete_user(&soft, false).await;
     env.delete_user(&hard, true).await;
     let r = run_once(&deps, &t).await.unwrap();
@@ -101,6 +114,8 @@ async fn removals(backend: Backend) {
     assert!(edu_db::identities::find(&env.db, &env.ms_tenant, &hard).await.unwrap().is_none());
     assert!(edu_db::identities::of_user(&env.db, user).await.unwrap().is_none());
     assert!(edu_db::token_cache::get(&env.db, &key).await.unwrap().is_none());
+    let trail = edu_db::audit::for_actor(&env.db, user, 10).await.unwrap();
+    assert!(trail.iter().any(|e| e.action == "seating.update"), "the audit trail is kept");
 
     // Replaying the same state changes nothing.
     let r = run_once(&deps, &t).await.unwrap();
@@ -265,7 +280,70 @@ async fn tenants_run_in_parallel_with_a_bound(backend: Backend) {
     assert!(edu_sync::tenants_to_sync(&env.db, Some("00000000-0000-0000-0000-000000000000")).await.is_err());
 }
 
+async fn a_disabled_profile_is_restored_by_a_later_upsert(backend: Backend) {
+    use edu_db::sync::{PageEnd, ProfileChange, ProfilePatch};
+    let env = Env::start(backend).await;
+    let db = &env.db;
+    let lease = edu_db::sync::acquire_lease(db, env.tenant, "users", "a", 60_000, 1).await.unwrap().unwrap();
+    let cp = edu_db::sync::begin_full_round(db, &lease, 60_000, 2).await.unwrap();
+    let patch = ProfilePatch {
+        ms_object_id: "u1".into(),
+        display_name: Some(Some("Una".into())),
+        job_title: Some(Some("Teacher".into())),
+        ..Default::default()
+    };
+    let (c1, cp) = edu_db::sync::commit_page(
+        db,
+        &lease,
+        &env.ms_tenant,
+        &cp,
+        &[ProfileChange::Upsert(patch)],
+        &PageEnd::Next("n1".into()),
+        60_000,
+        3,
+    )
+    .await
+    .unwrap();
+    assert_eq!(c1.added, 1);
+    let (c2, cp) = edu_db::sync::commit_page(
+        db,
+        &lease,
+        &env.ms_tenant,
+        &cp,
+        &[ProfileChange::Disable("u1".into())],
+        &PageEnd::Next("n2".into()),
+        60_000,
+        4,
+    )
+    .await
+    .unwrap();
+    assert_eq!(c2.disabled, 1);
+    assert_eq!(env.profiles().await[0].state, "disabled");
+    // Restored in Entra: the user comes back with only a changed property.
+    let back =
+        ProfilePatch { ms_object_id: "u1".into(), display_name: Some(Some("Una B".into())), ..Default::default() };
+    let (c3, _) = edu_db::sync::commit_page(
+        db,
+        &lease,
+        &env.ms_tenant,
+        &cp,
+        &[ProfileChange::Upsert(back)],
+        &PageEnd::Done("d".into()),
+        60_000,
+        5,
+    )
+    .await
+    .unwrap();
+    assert_eq!((c3.changed, c3.archived), (1, 0));
+    let p = &env.profiles().await[0];
+    assert_eq!(p.state, "active");
+    assert_eq!(p.data.display_name.as_deref(), Some("Una B"));
+    assert_eq!(p.data.job_title.as_deref(), Some("Teacher"), "absent property kept");
+    edu_db::sync::release_lease(db, lease, 6).await.unwrap();
+}
+
 both_backends!(
+    a_disabled_profile_is_restored_by_a_later_upsert,
     tenants_run_in_parallel_with_a_bound,
     a_runner_whose_lease_was_taken_over_commits_nothing,
     initial_then_incremental,
