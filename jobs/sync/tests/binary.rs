@@ -202,7 +202,7 @@ async fn two_processes_at_once(backend: Backend) {
     env.emu.set_fault(Fault {
         method: Some("GET".into()),
         route: "/users/delta".into(),
-        kind: FaultKind::Latency(Duration::from_millis(30)),
+        kind: FaultKind::Latency(Duration::from_millis(80)),
         times: None,
     });
     // Migrate first so both processes start on an up-to-date schema.
