@@ -104,7 +104,9 @@ async fn main() {
     println!("initial sync: {n} profiles, page size {page_size}, wall {t1:?}, peak RSS {} MiB", rss1 / 1024);
     println!("  {line1}");
     let (t2, rss2, line2) = run_binary(&bin, &vars, &northwind.id).await;
-    println!("incremental (no changes): wall {t2:?}, peak RSS {} MiB", rss2 / 1024);
+    let rss2 =
+        if rss2 == 0 { "n/a (exited before the first sample)".to_owned() } else { format!("{} MiB", rss2 / 1024) };
+    println!("incremental (no changes): wall {t2:?}, peak RSS {rss2}");
     println!("  {line2}");
     db.close().await;
     if let Some((server, name)) = mysql {
