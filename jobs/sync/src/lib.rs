@@ -206,6 +206,9 @@ pub struct SyncDeps {
     pub instance: String,
     /// Set to stop after the current page (SIGTERM): the checkpoint is committed, the lease released.
     pub stop: Arc<AtomicBool>,
+    /// Start a full round (mark and sweep) instead of an incremental one: the periodic full
+    /// reconciliation (R-C5). A round in progress is finished first.
+    pub force_full: bool,
 }
 
 impl std::fmt::Debug for SyncDeps {
@@ -225,6 +228,7 @@ impl SyncDeps {
             lease_ttl: Duration::from_secs(120),
             instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             stop: Arc::new(AtomicBool::new(false)),
+            force_full: false,
         }
     }
 }
@@ -415,7 +419,9 @@ async fn sync_users(
     let mut cp = match saved {
         // Resume a round where the last committed page left it.
         Some(cp) if cp.next_link.is_some() && cp.phase != Phase::Idle => cp,
-        Some(cp) if cp.phase == Phase::Idle && cp.delta_link.is_some() => store::incremental_round(&cp),
+        Some(cp) if cp.phase == Phase::Idle && cp.delta_link.is_some() && !deps.force_full => {
+            store::incremental_round(&cp)
+        }
         _ => store::begin_full_round(db, lease, ttl, now_ms()).await.map_err(db_err)?,
     };
     report.full = cp.phase == Phase::Full;

@@ -31,6 +31,10 @@ enum Command {
         /// Only this tenant (Microsoft tenant id).
         #[arg(long, value_name = "MS_TENANT_ID")]
         tenant: Option<String>,
+        /// A full round (mark and sweep) instead of the incremental delta: the periodic
+        /// (e.g. weekly) reconciliation.
+        #[arg(long)]
+        full: bool,
     },
     /// Certificate tools.
     Cert {
@@ -65,7 +69,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Cert { command: CertCommand::Generate { cn, out, days } } => cert_generate(&cn, &out, days),
-        Command::Run { once: _, every, tenant } => {
+        Command::Run { once: _, every, tenant, full } => {
             init_logs();
             let config = match Config::from_lookup(|k| std::env::var(k).ok()) {
                 Ok(c) => c,
@@ -81,7 +85,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(1);
                 }
             };
-            runtime.block_on(run(config, every, tenant))
+            runtime.block_on(run(config, every, tenant, full))
         }
     }
 }
@@ -129,7 +133,7 @@ fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
     std::fs::write(path, content)
 }
 
-async fn run(config: Config, every: Option<Duration>, tenant: Option<String>) -> ExitCode {
+async fn run(config: Config, every: Option<Duration>, tenant: Option<String>, full: bool) -> ExitCode {
     let credential = match config.credential() {
         Ok(c) => c,
         Err(e) => {
@@ -159,6 +163,7 @@ async fn run(config: Config, every: Option<Duration>, tenant: Option<String>) ->
     let mut deps = SyncDeps::new(db, graph);
     deps.page_size = config.page_size;
     deps.lease_ttl = config.lease_ttl;
+    deps.force_full = full;
     let stop = Arc::clone(&deps.stop);
     tokio::spawn(async move {
         wait_for_signal().await;

@@ -149,6 +149,14 @@ async fn expired_delta_token_resyncs_with_mark_and_sweep(backend: Backend) {
     // And the stream is healthy again: an incremental round.
     let next = run_once(&deps, &t).await.unwrap();
     assert!(!next.full && !next.resynced);
+
+    // The periodic full reconciliation (`run --full`): a full round that changes nothing.
+    let mut full = env.deps(Some(10));
+    full.force_full = true;
+    let r = run_once(&full, &t).await.unwrap();
+    assert!(r.full && !r.resynced, "{}", r.summary_line());
+    assert_eq!((r.added, r.changed, r.archived), (0, 0, 0), "{}", r.summary_line());
+    assert_eq!(comparable(&env.profiles().await), comparable(&after));
 }
 
 async fn throttling_storms_are_absorbed(backend: Backend) {
