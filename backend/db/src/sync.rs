@@ -131,14 +131,22 @@ pub async fn acquire_lease(
         }
         lock_conn = Some(conn);
     }
+    let force = i64::from(lock_conn.is_some());
+    // From here on the lock connection lives in the lease: an error below drops the lease,
+    // whose Drop closes that connection (freeing GET_LOCK) instead of pooling it.
+    let mut lease = Lease {
+        tenant,
+        stream: stream.to_owned(),
+        owner: owner.to_owned(),
+        fencing_token: 0,
+        lock_conn: std::sync::Mutex::new(lock_conn),
+    };
     let t = tenant.to_string();
     let insert = match db.dialect() {
         Dialect::MySql => "INSERT IGNORE INTO sync_leases (tenant_id, stream, updated_at) VALUES (?, ?, ?)",
         Dialect::Sqlite => "INSERT OR IGNORE INTO sync_leases (tenant_id, stream, updated_at) VALUES (?, ?, ?)",
     };
     sqlx::query(insert).bind(&t).bind(stream).bind(now).execute(db.pool()).await?;
-    let force = i64::from(lock_conn.is_some());
-    let lock_conn = std::sync::Mutex::new(lock_conn);
     let taken = sqlx::query(
         "UPDATE sync_leases SET owner = ?, fencing_token = fencing_token + 1, expires_at = ?, beats = beats + 1,
                                 updated_at = ?
@@ -154,7 +162,6 @@ pub async fn acquire_lease(
     .execute(db.pool())
     .await?
     .rows_affected();
-    let mut lease = Lease { tenant, stream: stream.to_owned(), owner: owner.to_owned(), fencing_token: 0, lock_conn };
     if taken != 1 {
         release_lock(&mut lease).await;
         return Ok(None);
