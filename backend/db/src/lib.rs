@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod oidc;
 pub mod seating;
 pub mod sessions;
+pub mod sync;
 pub mod tenants;
 pub mod throttle;
 pub mod token_cache;

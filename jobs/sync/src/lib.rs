@@ -1,0 +1,602 @@
+//! `edugraph-sync`: keeps `ms_profiles` in step with each consented tenant through
+//! Microsoft Graph `/users/delta`, app-only with a certificate client assertion.
+//!
+//! Crash safety (R-C3): every page's changes and the next checkpoint (nextLink) commit in
+//! one transaction (`edu_db::sync::commit_page`); the deltaLink is stored with the last
+//! page. A run resumes from the last committed checkpoint. An expired delta token (410
+//! `resyncRequired` / `syncStateNotFound`) starts a full round with a new mark; at its end
+//! active profiles not seen are archived (kept), never deleted (R-C4).
+//!
+//! Single runner (R-C6): a fenced lease row per (tenant, stream), plus `GET_LOCK` on a
+//! dedicated connection on MySQL/MariaDB; every page commit checks the fencing token.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use edu_db::sync::{self as store, Checkpoint, Lease, PageEnd, Phase, ProfileChange, ProfilePatch, SyncTenant};
+use edu_db::{Db, DbError};
+use edu_msgraph::{
+    AssertionAlg, ClientCredential, GraphAuth, GraphClient, GraphError, GraphRequest, GraphSettings, Query,
+};
+use futures_util::StreamExt as _;
+use secrecy::SecretString;
+
+pub use edu_db::sync::SyncTenant as Tenant;
+
+/// The stream name of the users delta in `sync_checkpoints` / `sync_leases`.
+pub const USERS_STREAM: &str = "users";
+
+/// The user properties we keep (the `$select` of the users delta).
+pub const USER_SELECT: &[&str] = &[
+    "id",
+    "displayName",
+    "mail",
+    "userPrincipalName",
+    "jobTitle",
+    "department",
+    "mobilePhone",
+    "officeLocation",
+    "accountEnabled",
+];
+
+// ------------------------------------------------------------------ configuration
+
+/// A configuration problem: which variable, and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub var: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+fn cfg_err(var: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { var, problem: problem.into() }
+}
+
+/// The job's configuration (environment variables).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `EDUGRAPH_DATABASE_URL`.
+    pub database_url: String,
+    /// `EDUGRAPH_MS_AUTHORITY` (e.g. `https://login.microsoftonline.com`).
+    pub authority: String,
+    /// `EDUGRAPH_GRAPH_URL` (e.g. `https://graph.microsoft.com`).
+    pub graph_url: String,
+    /// `EDUGRAPH_CLIENT_ID`.
+    pub client_id: String,
+    /// `EDUGRAPH_SYNC_CERT_FILE` (PEM).
+    pub cert_file: String,
+    /// `EDUGRAPH_SYNC_KEY_FILE` (PEM).
+    pub key_file: String,
+    /// `EDUGRAPH_SYNC_ALG`: `ps256` (default, `x5t#S256`) or `rs256` (`x5t`).
+    pub alg: AssertionAlg,
+    /// `EDUGRAPH_SYNC_CONCURRENCY`: tenants synced in parallel (default 4).
+    pub concurrency: usize,
+    /// `EDUGRAPH_SYNC_PAGE_SIZE`: `Prefer: odata.maxpagesize` (optional).
+    pub page_size: Option<u32>,
+    /// `EDUGRAPH_SYNC_LEASE_SECS`: lease time to live (default 120 s).
+    pub lease_ttl: Duration,
+}
+
+impl Config {
+    /// Reads the configuration through `get` (the process environment in the binary).
+    ///
+    /// # Errors
+    /// The first missing or malformed variable.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let need = |var: &'static str| -> Result<String, ConfigError> {
+            match get(var) {
+                Some(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
+                _ => Err(cfg_err(var, "missing")),
+            }
+        };
+        let url = |var: &'static str| -> Result<String, ConfigError> {
+            let v = need(var)?;
+            if v.starts_with("http://") || v.starts_with("https://") {
+                Ok(v.trim_end_matches('/').to_owned())
+            } else {
+                Err(cfg_err(var, "must be an http(s) URL"))
+            }
+        };
+        let database_url = need("EDUGRAPH_DATABASE_URL")?;
+        edu_db::Dialect::of_url(&database_url)
+            .map_err(|_| cfg_err("EDUGRAPH_DATABASE_URL", "must be mysql://… or sqlite://…"))?;
+        let alg = match get("EDUGRAPH_SYNC_ALG").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("" | "ps256") => AssertionAlg::Ps256,
+            Some("rs256") => AssertionAlg::Rs256,
+            Some(_) => return Err(cfg_err("EDUGRAPH_SYNC_ALG", "must be ps256 or rs256")),
+        };
+        let positive = |var: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match get(var).map(|v| v.trim().to_owned()) {
+                None => Ok(default),
+                Some(v) if v.is_empty() => Ok(default),
+                Some(v) => match v.parse::<u64>() {
+                    Ok(n) if n > 0 => Ok(n),
+                    _ => Err(cfg_err(var, "must be a positive integer")),
+                },
+            }
+        };
+        let concurrency = usize::try_from(positive("EDUGRAPH_SYNC_CONCURRENCY", 4)?.min(64)).unwrap_or(4);
+        let page_size = match get("EDUGRAPH_SYNC_PAGE_SIZE") {
+            Some(v) if !v.trim().is_empty() => Some(
+                u32::try_from(positive("EDUGRAPH_SYNC_PAGE_SIZE", 200)?.min(999))
+                    .map_err(|_| cfg_err("EDUGRAPH_SYNC_PAGE_SIZE", "too large"))?,
+            ),
+            _ => None,
+        };
+        let lease_ttl = Duration::from_secs(positive("EDUGRAPH_SYNC_LEASE_SECS", 120)?);
+        Ok(Self {
+            database_url,
+            authority: url("EDUGRAPH_MS_AUTHORITY")?,
+            graph_url: url("EDUGRAPH_GRAPH_URL")?,
+            client_id: need("EDUGRAPH_CLIENT_ID")?,
+            cert_file: need("EDUGRAPH_SYNC_CERT_FILE")?,
+            key_file: need("EDUGRAPH_SYNC_KEY_FILE")?,
+            alg,
+            concurrency,
+            page_size,
+            lease_ttl,
+        })
+    }
+
+    /// Reads the certificate and key files into a credential.
+    ///
+    /// # Errors
+    /// Unreadable files or PEM that does not parse (naming the variable).
+    pub fn credential(&self) -> Result<ClientCredential, ConfigError> {
+        let cert = std::fs::read_to_string(&self.cert_file)
+            .map_err(|e| cfg_err("EDUGRAPH_SYNC_CERT_FILE", format!("cannot read: {e}")))?;
+        let key = std::fs::read_to_string(&self.key_file)
+            .map_err(|e| cfg_err("EDUGRAPH_SYNC_KEY_FILE", format!("cannot read: {e}")))?;
+        ClientCredential::certificate_from_pem(&cert, SecretString::from(key), self.alg).map_err(|e| {
+            let var = if e.to_string().contains("private key") {
+                "EDUGRAPH_SYNC_KEY_FILE"
+            } else {
+                "EDUGRAPH_SYNC_CERT_FILE"
+            };
+            cfg_err(var, e.to_string())
+        })
+    }
+
+    /// The Graph settings (shared client: retries 429/503/504 honouring `Retry-After`).
+    #[must_use]
+    pub fn graph_settings(&self) -> GraphSettings {
+        GraphSettings::new(&self.graph_url, &self.authority, &self.client_id)
+    }
+}
+
+/// Parses `90s`, `15m`, `1h`, `1d` or plain seconds.
+///
+/// # Errors
+/// Anything else, or zero.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, ""), |i| s.split_at(i));
+    let n: u64 = num.parse().map_err(|_| format!("invalid duration `{s}` (e.g. 30s, 15m, 1h)"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => return Err(format!("invalid duration `{s}` (e.g. 30s, 15m, 1h)")),
+    };
+    if secs == 0 {
+        return Err("duration must be positive".into());
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+// ------------------------------------------------------------------ running
+
+/// What a run needs.
+#[derive(Clone)]
+pub struct SyncDeps {
+    /// The database.
+    pub db: Db,
+    /// The Graph client (certificate credential for app-only tokens).
+    pub graph: GraphClient,
+    /// `Prefer: odata.maxpagesize`, if set.
+    pub page_size: Option<u32>,
+    /// Lease time to live (renewed every third of it and at every page commit).
+    pub lease_ttl: Duration,
+    /// Identifies this process in lease rows (each run adds a random suffix).
+    pub instance: String,
+    /// Set to stop after the current page (SIGTERM): the checkpoint is committed, the lease released.
+    pub stop: Arc<AtomicBool>,
+    /// Start a full round (mark and sweep) instead of an incremental one: the periodic full
+    /// reconciliation (R-C5). A round in progress is finished first.
+    pub force_full: bool,
+}
+
+impl std::fmt::Debug for SyncDeps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncDeps").field("instance", &self.instance).finish_non_exhaustive()
+    }
+}
+
+impl SyncDeps {
+    /// Deps with defaults: no page size, 120 s lease, a random instance name.
+    #[must_use]
+    pub fn new(db: Db, graph: GraphClient) -> Self {
+        Self {
+            db,
+            graph,
+            page_size: None,
+            lease_ttl: Duration::from_secs(120),
+            instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            stop: Arc::new(AtomicBool::new(false)),
+            force_full: false,
+        }
+    }
+}
+
+/// Why a tenant's run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// Database error.
+    #[error("database: {0}")]
+    Db(#[from] DbError),
+    /// Graph error (after the client's retries).
+    #[error("{0}")]
+    Graph(#[from] GraphError),
+    /// Another runner took the lease over (ours had expired): this run stopped without writing.
+    #[error("lease lost: another runner took over")]
+    LeaseLost,
+    /// Graph sent a page with neither a nextLink nor a deltaLink, or kept asking for resyncs.
+    #[error("protocol: {0}")]
+    Protocol(String),
+}
+
+fn db_err(e: DbError) -> SyncError {
+    match e {
+        DbError::Conflict("sync lease") => SyncError::LeaseLost,
+        e => SyncError::Db(e),
+    }
+}
+
+/// How a tenant's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The round completed; the deltaLink is stored.
+    Completed,
+    /// Another runner holds the tenant: nothing done (not a failure).
+    Busy,
+    /// Stopped on request after a committed page; the next run resumes.
+    Stopped,
+}
+
+/// One tenant's summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantReport {
+    /// Microsoft tenant id.
+    pub ms_tenant_id: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// New profiles.
+    pub added: u64,
+    /// Changed (or restored) profiles.
+    pub changed: u64,
+    /// Disabled (`@removed: changed`).
+    pub disabled: u64,
+    /// Deleted (`@removed: deleted`).
+    pub deleted: u64,
+    /// Archived by a full round's sweep.
+    pub archived: u64,
+    /// Pages committed in this run.
+    pub pages: u64,
+    /// Whether a full resync was started (expired delta token).
+    pub resynced: bool,
+    /// Whether this run was (or continued) a full round.
+    pub full: bool,
+    /// Wall time.
+    pub duration: Duration,
+}
+
+impl TenantReport {
+    fn new(ms_tenant_id: &str) -> Self {
+        Self {
+            ms_tenant_id: ms_tenant_id.to_owned(),
+            outcome: Outcome::Completed,
+            added: 0,
+            changed: 0,
+            disabled: 0,
+            deleted: 0,
+            archived: 0,
+            pages: 0,
+            resynced: false,
+            full: false,
+            duration: Duration::ZERO,
+        }
+    }
+
+    /// The one summary line printed per tenant.
+    #[must_use]
+    pub fn summary_line(&self) -> String {
+        let status = match self.outcome {
+            Outcome::Completed => "ok",
+            Outcome::Busy => "busy",
+            Outcome::Stopped => "stopped",
+        };
+        format!(
+            "tenant={} status={status} added={} changed={} disabled={} deleted={} archived={} pages={} full={} resync={} duration_ms={}",
+            self.ms_tenant_id,
+            self.added,
+            self.changed,
+            self.disabled,
+            self.deleted,
+            self.archived,
+            self.pages,
+            self.full,
+            self.resynced,
+            self.duration.as_millis()
+        )
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn ttl_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+/// A delta page, parsed from the raw JSON so that absent properties (Graph sends "at least
+/// the changed properties" of an updated user) are told apart from `null` ones.
+struct Page {
+    changes: Vec<ProfileChange>,
+    next_link: Option<String>,
+    delta_link: Option<String>,
+}
+
+#[allow(clippy::option_option, reason = "absent vs null")]
+fn text(o: &serde_json::Map<String, serde_json::Value>, key: &str) -> Option<Option<String>> {
+    o.get(key).map(|v| v.as_str().map(str::to_owned))
+}
+
+fn parse_page(body: &[u8]) -> Result<Page, String> {
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let link = |k: &str| v.get(k).and_then(serde_json::Value::as_str).map(str::to_owned);
+    let items = v.get("value").and_then(serde_json::Value::as_array).ok_or("no `value` array")?;
+    let mut changes = Vec::with_capacity(items.len());
+    for item in items {
+        let Some(o) = item.as_object() else { continue };
+        let Some(id) = o.get("id").and_then(serde_json::Value::as_str).filter(|id| !id.is_empty()) else {
+            continue;
+        };
+        let id = id.to_ascii_lowercase();
+        if let Some(removed) = o.get("@removed") {
+            match removed.get("reason").and_then(serde_json::Value::as_str) {
+                Some("deleted") => changes.push(ProfileChange::Delete(id)),
+                // `changed` (soft delete) and unknown reasons: the conservative, restorable choice.
+                _ => changes.push(ProfileChange::Disable(id)),
+            }
+            continue;
+        }
+        changes.push(ProfileChange::Upsert(ProfilePatch {
+            ms_object_id: id,
+            display_name: text(o, "displayName"),
+            mail: text(o, "mail"),
+            user_principal_name: text(o, "userPrincipalName"),
+            job_title: text(o, "jobTitle"),
+            department: text(o, "department"),
+            mobile_phone: text(o, "mobilePhone"),
+            office_location: text(o, "officeLocation"),
+            account_enabled: o.get("accountEnabled").map(serde_json::Value::as_bool),
+        }));
+    }
+    Ok(Page { changes, next_link: link("@odata.nextLink"), delta_link: link("@odata.deltaLink") })
+}
+
+async fn fetch_page(deps: &SyncDeps, auth: &GraphAuth, cp: &Checkpoint) -> Result<Page, GraphError> {
+    let target = match &cp.next_link {
+        Some(link) => link.clone(),
+        None => Query::new().select(USER_SELECT).apply("/users/delta"),
+    };
+    let mut req = GraphRequest::get(target);
+    if let Some(n) = deps.page_size {
+        req = req.header("Prefer", format!("odata.maxpagesize={n}"));
+    }
+    let resp = deps.graph.send(auth, req).await?;
+    parse_page(&resp.body).map_err(|message| GraphError::Decode {
+        message,
+        detail: Box::new(edu_msgraph::ErrorDetail::from_response(resp.status, Some(&resp.headers), &[])),
+    })
+}
+
+async fn sync_users(
+    deps: &SyncDeps,
+    tenant: &SyncTenant,
+    lease: &Lease,
+    report: &mut TenantReport,
+) -> Result<(), SyncError> {
+    let db = &deps.db;
+    let ttl = ttl_ms(deps.lease_ttl);
+    let saved = store::checkpoint(db, tenant.id, USERS_STREAM).await?;
+    let mut cp = match saved {
+        // Resume a round where the last committed page left it.
+        Some(cp) if cp.next_link.is_some() && cp.phase != Phase::Idle => cp,
+        Some(cp) if cp.phase == Phase::Idle && cp.delta_link.is_some() && !deps.force_full => {
+            store::incremental_round(&cp)
+        }
+        _ => store::begin_full_round(db, lease, ttl, now_ms()).await.map_err(db_err)?,
+    };
+    report.full = cp.phase == Phase::Full;
+    let auth = GraphAuth::app_only(tenant.ms_tenant_id.clone());
+    let mut resyncs = 0u32;
+    loop {
+        let page = match fetch_page(deps, &auth, &cp).await {
+            Ok(p) => p,
+            Err(e) if e.is_resync_required() && resyncs < 2 => {
+                resyncs += 1;
+                tracing::warn!(tenant = %tenant.ms_tenant_id, code = ?e.code(), "delta token expired: full resync (mark and sweep)");
+                report.resynced = true;
+                report.full = true;
+                cp = store::begin_full_round(db, lease, ttl, now_ms()).await.map_err(db_err)?;
+                continue;
+            }
+            Err(e) if e.is_resync_required() => {
+                return Err(SyncError::Protocol("resync required again right after a resync".into()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let Page { changes, next_link, delta_link } = page;
+        let end = match (next_link, delta_link) {
+            (Some(next), _) => PageEnd::Next(next),
+            (None, Some(delta)) => PageEnd::Done(delta),
+            (None, None) => return Err(SyncError::Protocol("delta page without nextLink or deltaLink".into())),
+        };
+        let (counts, next) = store::commit_page(db, lease, &tenant.ms_tenant_id, &cp, &changes, &end, ttl, now_ms())
+            .await
+            .map_err(db_err)?;
+        report.added += counts.added;
+        report.changed += counts.changed;
+        report.disabled += counts.disabled;
+        report.deleted += counts.deleted;
+        report.archived += counts.archived;
+        report.pages += 1;
+        tracing::debug!(tenant = %tenant.ms_tenant_id, page = next.pages, items = changes.len(), "page committed");
+        if matches!(end, PageEnd::Done(_)) {
+            return Ok(());
+        }
+        if deps.stop.load(Ordering::SeqCst) {
+            report.outcome = Outcome::Stopped;
+            return Ok(());
+        }
+        cp = next;
+    }
+}
+
+/// Syncs one tenant's users: takes the lease (or reports [`Outcome::Busy`]), resumes or
+/// starts a delta round, commits page by page, stores the deltaLink, releases the lease.
+///
+/// # Errors
+/// Graph errors after the client's retries, database errors, a lost lease. The
+/// checkpoint keeps the last committed page: the next run resumes from there.
+pub async fn run_once(deps: &SyncDeps, tenant: &SyncTenant) -> Result<TenantReport, SyncError> {
+    let started = Instant::now();
+    let mut report = TenantReport::new(&tenant.ms_tenant_id);
+    let owner = format!("{}:{}", deps.instance, uuid::Uuid::new_v4().simple());
+    let ttl = ttl_ms(deps.lease_ttl);
+    let Some(lease) = store::acquire_lease(&deps.db, tenant.id, USERS_STREAM, &owner, ttl, now_ms()).await? else {
+        tracing::info!(tenant = %tenant.ms_tenant_id, "already running elsewhere: skipped");
+        report.outcome = Outcome::Busy;
+        report.duration = started.elapsed();
+        return Ok(report);
+    };
+    let lease = Arc::new(lease);
+    let heartbeat = {
+        let (db, lease, every) = (deps.db.clone(), Arc::clone(&lease), deps.lease_ttl / 3);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match store::renew_lease(&db, &lease, ttl, now_ms()).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(tenant = %lease.tenant, "lease lost");
+                        return;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "lease renewal failed"),
+                }
+            }
+        })
+    };
+    let result = sync_users(deps, tenant, &lease, &mut report).await;
+    heartbeat.abort();
+    let _ = heartbeat.await;
+    if let Err(e) = &result
+        && let Err(e2) = store::record_error(&deps.db, &lease, &e.to_string(), now_ms()).await
+    {
+        tracing::warn!(error = %e2, "could not record the error on the checkpoint");
+    }
+    match Arc::try_unwrap(lease) {
+        Ok(lease) => {
+            if let Err(e) = store::release_lease(&deps.db, lease, now_ms()).await {
+                tracing::warn!(error = %e, "could not release the lease (it will expire)");
+            }
+        }
+        Err(_) => tracing::warn!("lease still shared: left to expire"),
+    }
+    result?;
+    report.duration = started.elapsed();
+    Ok(report)
+}
+
+/// Runs every tenant (at most `concurrency` at once); results in completion order.
+pub async fn run_tenants(
+    deps: &SyncDeps,
+    tenants: Vec<SyncTenant>,
+    concurrency: usize,
+) -> Vec<(SyncTenant, Result<TenantReport, SyncError>)> {
+    futures_util::stream::iter(tenants)
+        .map(|t| async move {
+            let r = run_once(deps, &t).await;
+            (t, r)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await
+}
+
+/// The tenants to sync: every consented one, or the one named (by Microsoft tenant id).
+///
+/// # Errors
+/// Database errors; a named tenant that is unknown or not consented.
+pub async fn tenants_to_sync(db: &Db, only: Option<&str>) -> Result<Vec<SyncTenant>, SyncError> {
+    match only {
+        None => Ok(store::consented_tenants(db).await?),
+        Some(ms) => match store::consented_tenant(db, &ms.to_ascii_lowercase()).await? {
+            Some(t) => Ok(vec![t]),
+            None => Err(SyncError::Protocol(format!("tenant {ms} is unknown or has not consented"))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_properties_are_kept_null_ones_cleared() {
+        let body = br#"{"@odata.nextLink":"https://graph/next","value":[
+            {"id":"AB-1","displayName":"A","department":null},
+            {"id":"ab-2","@removed":{"reason":"changed"}},
+            {"id":"ab-3","@removed":{"reason":"deleted"}},
+            {"id":"ab-4","@removed":{"reason":"somethingNew"}},
+            {"displayName":"no id"}]}"#;
+        let page = parse_page(body).unwrap();
+        assert_eq!(page.next_link.as_deref(), Some("https://graph/next"));
+        assert_eq!(page.delta_link, None);
+        assert_eq!(page.changes.len(), 4);
+        let ProfileChange::Upsert(p) = &page.changes[0] else { panic!() };
+        assert_eq!(p.ms_object_id, "ab-1");
+        assert_eq!(p.display_name, Some(Some("A".into())));
+        assert_eq!(p.department, Some(None));
+        assert_eq!(p.job_title, None);
+        let base = edu_db::sync::ProfileData {
+            ms_object_id: "ab-1".into(),
+            job_title: Some("Teacher".into()),
+            department: Some("Maths".into()),
+            account_enabled: false,
+            ..Default::default()
+        };
+        let merged = p.apply(&base);
+        assert_eq!(merged.job_title.as_deref(), Some("Teacher"));
+        assert_eq!(merged.department, None);
+        assert!(!merged.account_enabled);
+        assert_eq!(page.changes[1], ProfileChange::Disable("ab-2".into()));
+        assert_eq!(page.changes[2], ProfileChange::Delete("ab-3".into()));
+        assert_eq!(page.changes[3], ProfileChange::Disable("ab-4".into()));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert!(parse_duration("0s").is_err() && parse_duration("soon").is_err() && parse_duration("5w").is_err());
+    }
+}
