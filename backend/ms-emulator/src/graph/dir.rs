@@ -591,9 +591,9 @@ fn users_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     )?;
     let st = sh.read();
     let t = tenant(&st, ctx)?;
-    let select = q.select.clone();
     let ids = |o: usize, n: usize| (t.user_order.iter().skip(o).take(n).cloned().collect(), t.user_order.len());
-    let render = |id: &str| t.users.get(id).map(|u| if select.is_some() { user_full(u) } else { user_default(u) });
+    let render =
+        |id: &str, selected: bool| t.users.get(id).map(|u| if selected { user_full(u) } else { user_default(u) });
     let ctx_first = context(sh, "users", &None, false);
     super::delta(sh, req, q, t, "users", Kind::User, "/users/delta", &ctx_first, &ctx_first, &ids, &render, true)
 }

@@ -638,7 +638,7 @@ fn classes_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
         let total = all.len();
         (all.into_iter().skip(o).take(n).cloned().collect(), total)
     };
-    let render = |id: &str| {
+    let render = |id: &str, _selected: bool| {
         t.groups
             .get(id)
             .filter(|g| g.class.is_some())
@@ -655,7 +655,9 @@ fn users_delta(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     let t = tenant(&st, ctx)?;
     let limited = !ctx.app_only();
     let ids = |o: usize, n: usize| (t.user_order.iter().skip(o).take(n).cloned().collect(), t.user_order.len());
-    let render = |id: &str| t.users.get(id).map(|u| with_type("#microsoft.graph.educationUser", edu_user(u, limited)));
+    let render = |id: &str, _selected: bool| {
+        t.users.get(id).map(|u| with_type("#microsoft.graph.educationUser", edu_user(u, limited)))
+    };
     let c = format!("{}/v1.0/$metadata#Collection(educationUser)", sh.graph_base());
     super::delta(sh, req, q, t, "eduusers", Kind::User, "/education/users/delta", &c, &c, &ids, &render, true)
 }

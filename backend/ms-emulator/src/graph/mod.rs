@@ -886,7 +886,9 @@ pub fn delta(
     ctx_first: &str,
     ctx_next: &str,
     all_ids: &dyn Fn(usize, usize) -> (Vec<String>, usize),
-    render: &dyn Fn(&str) -> Option<Value>,
+    // Renders one object; the flag says whether the delta query has a `$select` (from the
+    // token on later pages, not from the request URL, which no longer carries it).
+    render: &dyn Fn(&str, bool) -> Option<Value>,
     include_removed: bool,
 ) -> GResult {
     let page_size = req
@@ -978,7 +980,7 @@ pub fn delta(
         .into_iter()
         .skip(skip)
         .take(page_size)
-        .filter_map(|(id, removed)| match (removed, render(&id)) {
+        .filter_map(|(id, removed)| match (removed, render(&id, state.sel.is_some())) {
             (None, Some(v)) => Some(v),
             (Some(r), _) if include_removed => Some(json!({"id": id, "@removed": {"reason": r}})),
             (None, None) if include_removed && !initial => Some(json!({"id": id, "@removed": {"reason": "deleted"}})),

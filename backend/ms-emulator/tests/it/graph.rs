@@ -717,3 +717,31 @@ async fn app_role_assignment_needs_permission() {
     assert_eq!(get(&e, &admin, &path).await.0, 404);
     e.stop().await;
 }
+
+/// Later delta pages (and deltaLink rounds) keep the `$select` of the first request, which
+/// the token carries; non-default properties such as `department` must not turn null there.
+#[tokio::test]
+async fn delta_pages_after_the_first_keep_the_selected_properties() {
+    let e = emu().await;
+    let t = contoso(&e);
+    let app = app_token(&e, &t.id).await;
+    let (s, p1) = get(&e, &app, "/users/delta?$select=displayName,department,accountEnabled").await;
+    assert_eq!(s, 200);
+    let mut link = p1["@odata.nextLink"].as_str().unwrap().to_string();
+    let mut later = Vec::new();
+    loop {
+        let r: Value = http().get(&link).bearer_auth(&app).send().await.unwrap().json().await.unwrap();
+        later.extend(r["value"].as_array().unwrap().iter().cloned());
+        match r["@odata.nextLink"].as_str() {
+            Some(n) => link = n.to_string(),
+            None => break,
+        }
+    }
+    assert!(!later.is_empty());
+    assert!(
+        later.iter().all(|u| u["department"].is_string()),
+        "{:?}",
+        later.iter().find(|u| !u["department"].is_string())
+    );
+    assert!(later.iter().all(|u| u["accountEnabled"].is_boolean()));
+}
