@@ -1,14 +1,33 @@
 import { useEffect, useState } from 'react';
-import { api } from './api/client';
+import { api, type Me } from './api/client';
 import { humanError } from './api/errors';
+import { About } from './pages/About';
+import { Account } from './pages/Account';
+import { Admin } from './pages/Admin';
+import { AssignmentPage } from './pages/Assignment';
 import { ChangePassword } from './pages/ChangePassword';
+import { ClassPage } from './pages/ClassPage';
+import { Classes } from './pages/Classes';
 import { Home } from './pages/Home';
 import { NotFound } from './pages/NotFound';
 import { Register } from './pages/Register';
+import { Schools } from './pages/Schools';
 import { SignIn } from './pages/SignIn';
-import { Link, routeOf, useNav } from './router';
+import { Link, matchRoute, useNav } from './router';
 import { rememberAccount, useSession } from './session';
-import { Alert, Loading, Page } from './ui';
+import { Alert, Loading, NotAllowed, Page } from './ui';
+
+/** The main navigation a person sees: only what their roles can use (the server checks anyway). */
+export function navItems(me: Me): Array<{ to: string; label: string }> {
+  const items = [{ to: '/', label: 'Home' }];
+  if (me.tenant) {
+    items.push({ to: '/classes', label: 'Classes' }, { to: '/schools', label: 'Schools' }, { to: '/about', label: 'About me' });
+  }
+  items.push({ to: '/account', label: 'Account' });
+  if (me.roles.includes('admin')) items.push({ to: '/admin', label: 'Admin' });
+  if (me.user.has_local_password) items.push({ to: '/password', label: 'Password' });
+  return items;
+}
 
 export function App() {
   return (
@@ -26,7 +45,7 @@ export function App() {
 
 function Header() {
   const { state, setMe } = useSession();
-  const { navigate } = useNav();
+  const { navigate, path } = useNav();
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<string>();
   const me = state.status === 'signed-in' ? state.me : null;
@@ -56,16 +75,13 @@ function Header() {
         <nav aria-label="Main">
           <ul>
             {me ? (
-              <>
-                <li>
-                  <Link to="/">Home</Link>
+              navItems(me).map((item) => (
+                <li key={item.to}>
+                  <Link to={item.to} current={item.to === '/' ? path === '/' : path.startsWith(item.to)}>
+                    {item.label}
+                  </Link>
                 </li>
-                {me.user.has_local_password && (
-                  <li>
-                    <Link to="/password">Password</Link>
-                  </li>
-                )}
-              </>
+              ))
             ) : (
               <>
                 <li>
@@ -106,10 +122,10 @@ function Redirect({ to }: { to: string }) {
 
 function Content() {
   const { state, reload } = useSession();
-  const { path } = useNav();
-  const route = routeOf(path);
+  const { path, search } = useNav();
+  const route = matchRoute(path);
 
-  if (route === 'notfound') return <NotFound />;
+  if (route.name === 'notfound') return <NotFound />;
   if (state.status === 'loading') return <Loading label="Loading EduGraph…" />;
   if (state.status === 'error') {
     return (
@@ -122,14 +138,36 @@ function Content() {
     );
   }
   const me = state.status === 'signed-in' ? state.me : null;
-  switch (route) {
-    case 'signin':
-      return me ? <Redirect to="/" /> : <SignIn />;
-    case 'register':
-      return me ? <Redirect to="/" /> : <Register />;
+  if (route.name === 'signin') {
+    if (!me) return <SignIn />;
+    // A refused link comes back as /signin?error=<code> while signed in: explain it on Account.
+    const error = new URLSearchParams(search).get('error');
+    return <Redirect to={error && /^[a-z_]{1,64}$/.test(error) ? `/account?error=${error}` : '/'} />;
+  }
+  if (route.name === 'register') return me ? <Redirect to="/" /> : <Register />;
+  if (!me) return <Redirect to="/signin" />;
+  switch (route.name) {
     case 'home':
-      return me ? <Home me={me} /> : <Redirect to="/signin" />;
+      return <Home me={me} />;
     case 'password':
-      return me ? <ChangePassword me={me} /> : <Redirect to="/signin" />;
+      return <ChangePassword me={me} />;
+    case 'account':
+      return <Account me={me} />;
+    case 'about':
+      return <About me={me} />;
+    case 'schools':
+      return <Schools me={me} />;
+    case 'classes':
+      return <Classes me={me} />;
+    case 'class':
+      return <ClassPage me={me} id={route.id} tab={route.tab} />;
+    case 'assignment':
+      return <AssignmentPage me={me} id={route.id} aid={route.aid} />;
+    case 'admin':
+      return me.roles.includes('admin') ? (
+        <Admin me={me} />
+      ) : (
+        <NotAllowed what="The admin pages are for your school's IT administrators. Your account does not have that role." />
+      );
   }
 }

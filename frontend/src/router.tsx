@@ -1,27 +1,86 @@
 // A small client-side router (the app has a handful of pages; no dependency needed).
 import { createContext, useCallback, useContext, useEffect, useState, type MouseEvent, type ReactNode } from 'react';
 
-export type RouteName = 'home' | 'signin' | 'register' | 'password' | 'notfound';
+export type ClassTab = 'students' | 'seating' | 'assignments' | 'documents' | 'conversations' | 'mail';
+
+export type Route =
+  | { name: 'home' }
+  | { name: 'signin' }
+  | { name: 'register' }
+  | { name: 'password' }
+  | { name: 'account' }
+  | { name: 'about' }
+  | { name: 'schools' }
+  | { name: 'classes' }
+  | { name: 'class'; id: string; tab: ClassTab }
+  | { name: 'assignment'; id: string; aid: string }
+  | { name: 'admin' }
+  | { name: 'notfound' };
+
+export type RouteName = Route['name'];
+
+const TABS: readonly ClassTab[] = ['students', 'seating', 'assignments', 'documents', 'conversations', 'mail'];
+
+/** A path segment that can be a Graph id (letters, digits, `-`, `_`, `.`, `=`), decoded. */
+function idSegment(seg: string | undefined): string | undefined {
+  if (!seg) return undefined;
+  let v: string;
+  try {
+    v = decodeURIComponent(seg);
+  } catch {
+    return undefined;
+  }
+  return /^[A-Za-z0-9._=-]{1,200}$/.test(v) ? v : undefined;
+}
 
 /** Path -> page. Unknown paths are the Not found page. */
-export function routeOf(pathname: string): RouteName {
+export function matchRoute(pathname: string): Route {
   const p = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
   switch (p) {
     case '/':
-      return 'home';
+      return { name: 'home' };
     case '/signin':
-      return 'signin';
     case '/register':
-      return 'register';
     case '/password':
-      return 'password';
-    default:
-      return 'notfound';
+    case '/account':
+    case '/about':
+    case '/schools':
+    case '/classes':
+    case '/admin':
+      return { name: p.slice(1) as 'signin' };
   }
+  const parts = p.split('/').slice(1);
+  if (parts[0] === 'classes') {
+    const id = idSegment(parts[1]);
+    if (!id) return { name: 'notfound' };
+    if (parts.length === 2) return { name: 'class', id, tab: 'students' };
+    if (parts.length === 3 && (TABS as readonly string[]).includes(parts[2]!)) {
+      return { name: 'class', id, tab: parts[2] as ClassTab };
+    }
+    const aid = idSegment(parts[3]);
+    if (parts.length === 4 && parts[2] === 'assignments' && aid) return { name: 'assignment', id, aid };
+  }
+  return { name: 'notfound' };
+}
+
+/** Path -> page name (kept for callers that only need the name). */
+export function routeOf(pathname: string): RouteName {
+  return matchRoute(pathname).name;
+}
+
+export function classPath(id: string, tab: ClassTab = 'students'): string {
+  const base = `/classes/${encodeURIComponent(id)}`;
+  return tab === 'students' ? base : `${base}/${tab}`;
+}
+
+export function assignmentPath(id: string, aid: string): string {
+  return `/classes/${encodeURIComponent(id)}/assignments/${encodeURIComponent(aid)}`;
 }
 
 interface Nav {
   path: string;
+  /** The query string of the current address (with `?`, or empty). */
+  search: string;
   /** A one-off message carried to the next page ("You are signed out."). */
   flash: string | undefined;
   navigate: (to: string, opts?: { replace?: boolean; flash?: string }) => void;
@@ -36,13 +95,13 @@ export function useNav(): Nav {
 }
 
 export function Router({ children }: { children: ReactNode }) {
-  const [path, setPath] = useState(() => window.location.pathname);
+  const [loc, setLoc] = useState(() => ({ path: window.location.pathname, search: window.location.search }));
   const [flash, setFlash] = useState<string | undefined>(undefined);
 
   useEffect(() => {
     const onPop = () => {
       setFlash(undefined);
-      setPath(window.location.pathname);
+      setLoc({ path: window.location.pathname, search: window.location.search });
     };
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
@@ -52,22 +111,36 @@ export function Router({ children }: { children: ReactNode }) {
     if (opts.replace) window.history.replaceState(null, '', to);
     else window.history.pushState(null, '', to);
     setFlash(opts.flash);
-    setPath(window.location.pathname);
+    setLoc({ path: window.location.pathname, search: window.location.search });
   }, []);
 
-  return <NavContext.Provider value={{ path, flash, navigate }}>{children}</NavContext.Provider>;
+  return (
+    <NavContext.Provider value={{ path: loc.path, search: loc.search, flash, navigate }}>{children}</NavContext.Provider>
+  );
 }
 
 /** An `<a>` that navigates inside the app (modified clicks open new tabs as usual). */
-export function Link({ to, children, className }: { to: string; children: ReactNode; className?: string }) {
+export function Link({
+  to,
+  children,
+  className,
+  current,
+}: {
+  to: string;
+  children: ReactNode;
+  className?: string;
+  /** Marks the link as the current page (defaults to an exact path match). */
+  current?: boolean;
+}) {
   const { navigate, path } = useNav();
   const onClick = (e: MouseEvent<HTMLAnchorElement>) => {
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     e.preventDefault();
     navigate(to);
   };
+  const isCurrent = current ?? path === to;
   return (
-    <a href={to} onClick={onClick} className={className} aria-current={path === to ? 'page' : undefined}>
+    <a href={to} onClick={onClick} className={className} aria-current={isCurrent ? 'page' : undefined}>
       {children}
     </a>
   );

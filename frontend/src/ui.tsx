@@ -1,7 +1,20 @@
 // Small accessible building blocks: page frame (title + focus on navigation), labelled
 // fields with hints and errors, alerts and loading states.
-import { useEffect, useId, useRef, type InputHTMLAttributes, type ReactNode, type Ref } from 'react';
-import { messageFor } from './api/errors';
+import {
+  useCallback,
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type InputHTMLAttributes,
+  type ReactNode,
+  type Ref,
+  type TextareaHTMLAttributes,
+} from 'react';
+import { photoUrl } from './api/client';
+import { graphDetail, humanError, messageFor } from './api/errors';
+import { ApiError } from './api/http';
+import { Link } from './router';
 
 /** Whether a page has been shown since the document loaded. */
 let shownOne = false;
@@ -78,4 +91,238 @@ export function Field({ label, error, hint, id, ref, ...input }: FieldProps) {
 /** The first invalid field of a form gets focus after a failed submit. */
 export function focusFirstInvalid(form: HTMLFormElement | null): void {
   form?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+}
+
+/** A colour dot for a validated `#rrggbb` value, set through the CSSOM (the CSP forbids style attributes). */
+export function Swatch({ color, label }: { color: string | null | undefined; label?: string }) {
+  if (!color || !/^#[0-9a-fA-F]{6}$/.test(color)) return null;
+  return (
+    <span
+      className="swatch swatch-inline"
+      ref={(el) => el?.style.setProperty('background-color', color)}
+      role={label ? 'img' : undefined}
+      aria-label={label}
+      aria-hidden={label ? undefined : true}
+      title={label}
+    />
+  );
+}
+
+/** A person's photo from the photo proxy (a default avatar when they have none). Decorative: the name is beside it. */
+export function Avatar({ personId, size = 'normal' }: { personId: string; size?: 'normal' | 'small' }) {
+  return (
+    <img
+      className={size === 'small' ? 'avatar avatar-small' : 'avatar'}
+      src={photoUrl(personId)}
+      alt=""
+      loading="lazy"
+      decoding="async"
+      width={size === 'small' ? 28 : 40}
+      height={size === 'small' ? 28 : 40}
+    />
+  );
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return <div className="empty">{children}</div>;
+}
+
+/** "You may not see this" — for a page the person's role does not allow. */
+export function NotAllowed({ what, children }: { what: string; children?: ReactNode }) {
+  return (
+    <Page title="Not allowed" narrow>
+      <Alert kind="info">{what}</Alert>
+      {children}
+      <p>
+        <Link to="/">Go to the home page</Link>
+      </p>
+    </Page>
+  );
+}
+
+/** A failed load: the human message, Microsoft's request id when Graph failed, and "Try again". */
+export function ErrorState({ error, retry }: { error: unknown; retry?: () => void }) {
+  const detail = graphDetail(error);
+  const needsMicrosoft = error instanceof ApiError && error.code === 'microsoft_signin_required';
+  const needsSchool = error instanceof ApiError && error.code === 'school_account_required';
+  return (
+    <div className="error-state">
+      <Alert kind="error">
+        {humanError(error)}
+        {detail && <span className="detail">{detail}</span>}
+      </Alert>
+      <div className="actions">
+        {needsMicrosoft && (
+          <a className="button" href={`/auth/microsoft/login?return_to=${encodeURIComponent(window.location.pathname)}`}>
+            Sign in with Microsoft
+          </a>
+        )}
+        {needsSchool && (
+          <Link to="/account" className="button">
+            Link your Microsoft 365 account
+          </Link>
+        )}
+        {retry && !needsSchool && (
+          <button type="button" className="button button-secondary" onClick={retry}>
+            Try again
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}
+
+export type Loadable<T> =
+  | { status: 'loading'; data?: undefined; error?: undefined }
+  | { status: 'ready'; data: T; error?: undefined }
+  | { status: 'error'; data?: undefined; error: unknown };
+
+/** Loads data when `key` changes; `reload` fetches again; answers for an older key are dropped. */
+export function useLoad<T>(
+  load: () => Promise<T>,
+  key: string,
+): Loadable<T> & { reload: () => void; setData: (f: (d: T) => T) => void } {
+  const [state, setState] = useState<Loadable<T>>({ status: 'loading' });
+  const [attempt, setAttempt] = useState(0);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  useEffect(() => {
+    let live = true;
+    setState({ status: 'loading' });
+    loadRef.current().then(
+      (data) => live && setState({ status: 'ready', data }),
+      (error: unknown) => live && setState({ status: 'error', error }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [key, attempt]);
+  const reload = useCallback(() => setAttempt((n) => n + 1), []);
+  const setData = useCallback(
+    (f: (d: T) => T) => setState((s) => (s.status === 'ready' ? { status: 'ready', data: f(s.data) } : s)),
+    [],
+  );
+  return { ...state, reload, setData };
+}
+
+/** A button that asks "are you sure?" inline (no browser pop-up), then runs `onConfirm`. */
+export function ConfirmButton({
+  label,
+  question,
+  confirmLabel,
+  onConfirm,
+  busy,
+  danger,
+  small,
+}: {
+  label: string;
+  question: string;
+  confirmLabel: string;
+  onConfirm: () => void;
+  busy?: boolean;
+  danger?: boolean;
+  small?: boolean;
+}) {
+  const [asking, setAsking] = useState(false);
+  const yes = useRef<HTMLButtonElement>(null);
+  const ask = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (asking) yes.current?.focus();
+  }, [asking]);
+  const size = small ? ' button-small' : '';
+  if (!asking) {
+    return (
+      <button
+        ref={ask}
+        type="button"
+        className={`button button-secondary${danger ? ' button-danger-outline' : ''}${size}`}
+        onClick={() => setAsking(true)}
+        disabled={busy}
+      >
+        {label}
+      </button>
+    );
+  }
+  return (
+    <span className="confirm" role="group" aria-label={question}>
+      <span className="confirm-question">{question}</span>
+      <button
+        ref={yes}
+        type="button"
+        className={`button${danger ? ' button-danger' : ''}${size}`}
+        onClick={() => {
+          setAsking(false);
+          onConfirm();
+        }}
+        disabled={busy}
+      >
+        {confirmLabel}
+      </button>
+      <button type="button" className={`button button-secondary${size}`} onClick={() => setAsking(false)}>
+        Cancel
+      </button>
+    </span>
+  );
+}
+
+/** A modal dialog on the native `<dialog>` (focus is kept inside; Escape closes it). */
+export function Dialog({
+  open,
+  title,
+  onClose,
+  children,
+}: {
+  open: boolean;
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (open && !d.open) d.showModal();
+    if (!open && d.open) d.close();
+  }, [open]);
+  return (
+    <dialog ref={ref} className="dialog" aria-labelledby={titleId} onClose={onClose} onCancel={onClose}>
+      <div className="dialog-head">
+        <h2 id={titleId}>{title}</h2>
+        <button type="button" className="button button-secondary button-small" onClick={onClose} aria-label="Close">
+          ×
+        </button>
+      </div>
+      {open && children}
+    </dialog>
+  );
+}
+
+/** A labelled multi-line text field. */
+export function TextArea({
+  label,
+  error,
+  hint,
+  id,
+  ...rest
+}: { label: string; error?: string; hint?: ReactNode } & TextareaHTMLAttributes<HTMLTextAreaElement>) {
+  const auto = useId();
+  const fieldId = id ?? auto;
+  const describedBy = [hint ? `${fieldId}-hint` : '', error ? `${fieldId}-error` : ''].filter(Boolean).join(' ') || undefined;
+  return (
+    <div className={error ? 'field field-invalid' : 'field'}>
+      <label htmlFor={fieldId}>{label}</label>
+      {hint && (
+        <p className="hint" id={`${fieldId}-hint`}>
+          {hint}
+        </p>
+      )}
+      {error && (
+        <p className="field-error" id={`${fieldId}-error`}>
+          {messageFor(error)}
+        </p>
+      )}
+      <textarea id={fieldId} aria-invalid={error ? true : undefined} aria-describedby={describedBy} {...rest} />
+    </div>
+  );
 }

@@ -64,7 +64,8 @@ describe('routes', () => {
     expect(routeOf('/signin/')).toBe('signin');
     expect(routeOf('/register')).toBe('register');
     expect(routeOf('/password')).toBe('password');
-    expect(routeOf('/admin')).toBe('notfound');
+    expect(routeOf('/admin')).toBe('admin');
+    expect(routeOf('/administrator')).toBe('notfound');
     expect(routeOf('/signin/extra')).toBe('notfound');
   });
 });

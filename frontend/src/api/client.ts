@@ -24,6 +24,22 @@ export type Ok<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] ex
       : undefined
   : never;
 
+export type SubmissionAction = 'submit' | 'unsubmit' | 'return' | 'reassign';
+export type ClassDetails = Schemas['ClassDetailsResponse'];
+export type Member = Schemas['MemberDto'];
+export type Assignment = Schemas['AssignmentDto'];
+export type Submission = Schemas['SubmissionDto'];
+export type ClassItem = Schemas['ClassDto'];
+export type School = Schemas['SchoolDto'];
+
+/** One path segment (ids come from the API, but never trust them into a URL unescaped). */
+const seg = (s: string) => encodeURIComponent(s);
+
+/** The URL of a person's photo (the server answers a default avatar when there is none). */
+export function photoUrl(personId: string): string {
+  return `/api/people/${seg(personId)}/photo`;
+}
+
 export function createApi(http: HttpClient = createHttpClient()) {
   return {
     http,
@@ -38,6 +54,86 @@ export function createApi(http: HttpClient = createHttpClient()) {
       await http.request<Ok<'/api/auth/logout', 'post'>>('POST', '/api/auth/logout');
       http.resetCsrf();
     },
+    logoutAll: async () => {
+      await http.request<Ok<'/api/auth/logout-all', 'post'>>('POST', '/api/auth/logout-all');
+      http.resetCsrf();
+    },
+    microsoftHint: () => http.request<Ok<'/api/auth/microsoft/hint', 'get'>>('GET', '/api/auth/microsoft/hint'),
+
+    // Linking
+    createLocal: (body: RequestBody<'/api/me/link/local/create', 'post'>) =>
+      http.request<Ok<'/api/me/link/local/create', 'post'>>('POST', '/api/me/link/local/create', body),
+    linkExisting: (body: RequestBody<'/api/me/link/local/existing', 'post'>) =>
+      http.request<Ok<'/api/me/link/local/existing', 'post'>>('POST', '/api/me/link/local/existing', body),
+    /** Unlinks; resolves with the new state, or undefined when this (Microsoft) session ended. */
+    unlinkMicrosoft: () => http.request<Me | undefined>('POST', '/api/me/link/microsoft/remove'),
+    microsoftProfile: () => http.request<Ok<'/api/me/microsoft', 'get'>>('GET', '/api/me/microsoft'),
+    setFavoriteColor: (favorite_color: string) =>
+      http.request<Ok<'/api/me/favorite-color', 'post'>>('POST', '/api/me/favorite-color', { favorite_color }),
+
+    // About me, profile
+    about: () => http.request<Ok<'/api/me/about', 'get'>>('GET', '/api/me/about'),
+    myProfile: () => http.request<Ok<'/api/me/profile', 'get'>>('GET', '/api/me/profile'),
+    updateProfile: (changes: Record<string, string | null>) =>
+      http.request<Ok<'/api/me/profile', 'post'>>('POST', '/api/me/profile', { changes }),
+
+    // Schools and classes
+    schools: () => http.request<Ok<'/api/schools', 'get'>>('GET', '/api/schools'),
+    classes: (q: { scope: 'mine' | 'all'; school_id?: string; q?: string; cursor?: string | null }) => {
+      const p = new URLSearchParams({ scope: q.scope });
+      if (q.scope === 'all' && q.school_id) p.set('school_id', q.school_id);
+      if (q.q?.trim()) p.set('q', q.q.trim());
+      if (q.cursor) p.set('cursor', q.cursor);
+      return http.request<Ok<'/api/classes', 'get'>>('GET', `/api/classes?${p.toString()}`);
+    },
+    classDetails: (id: string) => http.request<Ok<'/api/classes/{id}', 'get'>>('GET', `/api/classes/${seg(id)}`),
+    seating: (id: string) => http.request<Ok<'/api/classes/{id}/seating', 'get'>>('GET', `/api/classes/${seg(id)}/seating`),
+    saveSeating: (id: string, body: RequestBody<'/api/classes/{id}/seating', 'put'>) =>
+      http.request<Ok<'/api/classes/{id}/seating', 'put'>>('PUT', `/api/classes/${seg(id)}/seating`, body),
+    addTeacher: (id: string, teacher_id: string) =>
+      http.request<undefined>('POST', `/api/classes/${seg(id)}/teachers`, { teacher_id }),
+    sendMail: (id: string, body: RequestBody<'/api/classes/{id}/mail', 'post'>) =>
+      http.request<Schemas['ClassMailResponse']>('POST', `/api/classes/${seg(id)}/mail`, body),
+
+    // Assignments
+    assignments: (id: string) =>
+      http.request<Ok<'/api/classes/{id}/assignments', 'get'>>('GET', `/api/classes/${seg(id)}/assignments`),
+    createAssignment: (id: string, body: RequestBody<'/api/classes/{id}/assignments', 'post'>) =>
+      http.request<Ok<'/api/classes/{id}/assignments', 'post'>>('POST', `/api/classes/${seg(id)}/assignments`, body),
+    addLink: (id: string, aid: string, body: RequestBody<'/api/classes/{id}/assignments/{aid}/links', 'post'>) =>
+      http.request<undefined>('POST', `/api/classes/${seg(id)}/assignments/${seg(aid)}/links`, body),
+    publishAssignment: (id: string, aid: string) =>
+      http.request<Ok<'/api/classes/{id}/assignments/{aid}/publish', 'post'>>(
+        'POST',
+        `/api/classes/${seg(id)}/assignments/${seg(aid)}/publish`,
+      ),
+    deleteAssignment: (id: string, aid: string) =>
+      http.request<undefined>('DELETE', `/api/classes/${seg(id)}/assignments/${seg(aid)}`),
+    submissions: (id: string, aid: string) =>
+      http.request<Ok<'/api/classes/{id}/assignments/{aid}/submissions', 'get'>>(
+        'GET',
+        `/api/classes/${seg(id)}/assignments/${seg(aid)}/submissions`,
+      ),
+    submissionAction: (id: string, aid: string, sid: string, action: SubmissionAction) =>
+      http.request<Ok<'/api/classes/{id}/assignments/{aid}/submissions/{sid}/{action}', 'post'>>(
+        'POST',
+        `/api/classes/${seg(id)}/assignments/${seg(aid)}/submissions/${seg(sid)}/${action}`,
+      ),
+
+    // Tenant admins
+    adminTenant: () => http.request<Ok<'/api/admin/tenant', 'get'>>('GET', '/api/admin/tenant'),
+    unconsent: () => http.request<undefined>('POST', '/api/admin/tenant/unconsent'),
+    linkedAccounts: () => http.request<Ok<'/api/admin/linked-accounts', 'get'>>('GET', '/api/admin/linked-accounts'),
+    unlinkAccount: (id: string) => http.request<undefined>('POST', `/api/admin/linked-accounts/${seg(id)}/unlink`),
+    clearTokenCache: () =>
+      http.request<Ok<'/api/admin/token-cache/clear', 'post'>>('POST', '/api/admin/token-cache/clear'),
+    enableUserAccess: () => http.request<Schemas['JobView']>('POST', '/api/admin/user-access/enable'),
+    latestUserAccess: () =>
+      http.request<Ok<'/api/admin/user-access/latest', 'get'>>('GET', '/api/admin/user-access/latest'),
+    job: (id: string) => http.request<Ok<'/api/admin/jobs/{id}', 'get'>>('GET', `/api/admin/jobs/${seg(id)}`),
+    profileFields: () => http.request<Ok<'/api/admin/profile-fields', 'get'>>('GET', '/api/admin/profile-fields'),
+    setProfileFields: (editable: string[]) =>
+      http.request<Ok<'/api/admin/profile-fields', 'put'>>('PUT', '/api/admin/profile-fields', { editable }),
   };
 }
 

@@ -54,6 +54,9 @@ const MESSAGES: Record<string, string> = {
   invalid_mail: 'Give the mail a subject (at most 255 characters) and a message (at most 20,000 characters).',
   invalid_audience: 'Choose who gets the mail: the class, its students, its teachers, or selected students.',
   no_recipients: 'Nobody to send to: choose at least one person with a mailbox.',
+  invalid_assignment: 'Give the assignment a name of at most 256 characters.',
+  invalid_due_date: 'Choose a valid due date and time.',
+  invalid_link: 'Give the link a name and an address that starts with https://.',
   required: 'This field is required.',
   passwords_differ: 'The two new passwords are not the same.',
   wrong_current: 'Your current password is incorrect.',
@@ -123,6 +126,19 @@ export function humanError(err: unknown, overrides: Overrides = {}): string {
     return messageFor(err.code, err.serverMessage, overrides);
   }
   return GENERIC;
+}
+
+/** Whether an error means "you may not do or see this" (show a "not allowed" page, not a broken one). */
+export function isNotAllowed(err: unknown): boolean {
+  return err instanceof ApiError && (err.code === 'role_required' || err.code === 'school_account_required');
+}
+
+/** Microsoft's request id and code for a Graph failure, for a report to the administrator. */
+export function graphDetail(err: unknown): string | undefined {
+  if (!(err instanceof ApiError) || !err.graph) return undefined;
+  const { status, code, request_id: requestId } = err.graph;
+  const bits = [code, status ? `HTTP ${status}` : '', requestId ? `request id ${requestId}` : ''].filter(Boolean);
+  return bits.length ? `Microsoft Graph: ${bits.join(', ')}` : undefined;
 }
 
 /** The form field an error code is about, so it can be shown next to that field. */

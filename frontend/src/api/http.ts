@@ -13,15 +13,24 @@ export class ApiError extends Error {
   readonly serverMessage: string | undefined;
   /** Seconds to wait (429 `Retry-After`). */
   readonly retryAfter: number | undefined;
+  /** Microsoft Graph's own status, code and request id, when Graph refused (for support). */
+  readonly graph: GraphInfo | undefined;
 
-  constructor(status: number, code: string, serverMessage?: string, retryAfter?: number) {
+  constructor(status: number, code: string, serverMessage?: string, retryAfter?: number, graph?: GraphInfo) {
     super(serverMessage ?? code);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.serverMessage = serverMessage;
     this.retryAfter = retryAfter;
+    this.graph = graph;
   }
+}
+
+export interface GraphInfo {
+  status?: number | null;
+  code?: string | null;
+  request_id?: string | null;
 }
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -55,9 +64,10 @@ function errorFrom(res: Response, body: unknown): ApiError {
   if (body && typeof body === 'object' && 'error' in body) {
     const e = (body as { error: unknown }).error;
     if (e && typeof e === 'object') {
-      const { code, message } = e as { code?: unknown; message?: unknown };
+      const { code, message, graph } = e as { code?: unknown; message?: unknown; graph?: unknown };
       if (typeof code === 'string') {
-        return new ApiError(res.status, code, typeof message === 'string' ? message : undefined, retryAfter);
+        const g = graph && typeof graph === 'object' ? (graph as GraphInfo) : undefined;
+        return new ApiError(res.status, code, typeof message === 'string' ? message : undefined, retryAfter, g);
       }
     }
   }

@@ -28,6 +28,43 @@ export function Home({ me }: { me: Me }) {
           Your password must be changed before you continue. <Link to="/password">Change it now</Link>.
         </Alert>
       )}
+      <nav className="card" aria-labelledby="shortcuts">
+        <h2 id="shortcuts">Where to go</h2>
+        <ul className="shortcuts">
+          {tenant && (
+            <>
+              <li>
+                <Link to="/classes">Your classes</Link>
+                <span className="muted"> — people, seating chart, assignments, documents</span>
+              </li>
+              <li>
+                <Link to="/schools">Schools</Link>
+                <span className="muted"> — yours first</span>
+              </li>
+              <li>
+                <Link to="/about">About me</Link>
+                <span className="muted"> — your profile and favourite colour</span>
+              </li>
+            </>
+          )}
+          {!link.microsoft && (
+            <li>
+              <Link to="/account">Link your school’s Microsoft 365 account</Link>
+              <span className="muted"> — to see your classes and schools</span>
+            </li>
+          )}
+          {roles.includes('admin') && (
+            <li>
+              <Link to="/admin">Administration</Link>
+              <span className="muted"> — approval, user access, linked accounts</span>
+            </li>
+          )}
+          <li>
+            <Link to="/account">Your account</Link>
+            <span className="muted"> — how you sign in, linking</span>
+          </li>
+        </ul>
+      </nav>
       <div className="card">
         <h2>About you</h2>
         <dl className="facts">

@@ -1,10 +1,12 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { api } from '../api/client';
+import { api, type Schemas } from '../api/client';
 import { humanError, signInErrorMessage } from '../api/errors';
 import { Link, useNav } from '../router';
 import { forgetAccount, lastAccount, useSession, type LastAccount } from '../session';
 import { Alert, Field, Page, focusFirstInvalid } from '../ui';
 import { validateSignIn, type Errors, type SignInForm } from '../validation';
+
+type AccountHint = Schemas['AccountHint'];
 
 export function SignIn() {
   const { setMe } = useSession();
@@ -21,6 +23,19 @@ export function SignIn() {
   });
   const formRef = useRef<HTMLFormElement>(null);
   const passwordRef = useRef<HTMLInputElement>(null);
+  // The Microsoft account last used in this browser (an HttpOnly cookie the server reads back).
+  const [msHint, setMsHint] = useState<AccountHint | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    api.microsoftHint().then(
+      (h) => live && setMsHint(h),
+      () => live && setMsHint(null), // 404: none yet; anything else: the button is optional
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
 
   useEffect(() => {
     if (Object.keys(errors).length) focusFirstInvalid(formRef.current);
@@ -71,6 +86,22 @@ export function SignIn() {
             <button type="button" className="button button-secondary" onClick={differentAccount}>
               Use a different account
             </button>
+          </div>
+        </div>
+      )}
+      {msHint && (
+        <div className="card known-account">
+          <p>
+            You last used Microsoft 365 here as <strong>{msHint.name || msHint.login_hint}</strong>
+            {msHint.name && <> ({msHint.login_hint})</>}.
+          </p>
+          <div className="actions">
+            <a className="button" href={`/auth/microsoft/login?login_hint=${encodeURIComponent(msHint.login_hint)}`}>
+              Sign in again as {msHint.name || msHint.login_hint}
+            </a>
+            <a className="button button-secondary" href="/auth/microsoft/login?prompt=select_account">
+              Use a different account
+            </a>
           </div>
         </div>
       )}

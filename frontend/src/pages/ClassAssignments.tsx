@@ -1,0 +1,276 @@
+// A class's assignments. Teachers create drafts (due date in their own time zone, links to
+// resources), publish and delete them; everyone opens one to see its submissions.
+import { useState, type FormEvent } from 'react';
+import { api, type Assignment, type ClassDetails } from '../api/client';
+import { humanError } from '../api/errors';
+import { browserTimeZone, defaultDue, formatWhen, localToRfc3339 } from '../lib/time';
+import { Link, assignmentPath } from '../router';
+import { Alert, ConfirmButton, Dialog, Empty, ErrorState, Field, Loading, TextArea, useLoad } from '../ui';
+
+export function statusText(status: string | null | undefined): string {
+  switch (status) {
+    case 'draft':
+      return 'Draft';
+    case 'published':
+      return 'Publishing…';
+    case 'assigned':
+      return 'Published';
+    case 'working':
+      return 'Not handed in';
+    case 'submitted':
+      return 'Handed in';
+    case 'returned':
+      return 'Returned';
+    case 'reassigned':
+      return 'Sent back for changes';
+    default:
+      return status ? status[0]!.toUpperCase() + status.slice(1) : 'Unknown';
+  }
+}
+
+export function ClassAssignments({ classId, d }: { classId: string; d: ClassDetails }) {
+  const isTeacher = d.my_role === 'teacher';
+  const list = useLoad(() => api.assignments(classId), classId);
+  const [creating, setCreating] = useState(false);
+  const [notice, setNotice] = useState<{ kind: 'success' | 'error'; text: string }>();
+  const [busy, setBusy] = useState<string | null>(null);
+
+  const publish = async (a: Assignment) => {
+    setBusy(a.id);
+    setNotice(undefined);
+    try {
+      const updated = await api.publishAssignment(classId, a.id);
+      list.setData((xs) => xs.map((x) => (x.id === a.id ? { ...x, ...updated } : x)));
+      setNotice({ kind: 'success', text: `“${a.display_name ?? 'The assignment'}” is published: students can see it now.` });
+    } catch (err) {
+      setNotice({ kind: 'error', text: humanError(err) });
+    } finally {
+      setBusy(null);
+    }
+  };
+  const remove = async (a: Assignment) => {
+    setBusy(a.id);
+    setNotice(undefined);
+    try {
+      await api.deleteAssignment(classId, a.id);
+      list.setData((xs) => xs.filter((x) => x.id !== a.id));
+      setNotice({ kind: 'success', text: `“${a.display_name ?? 'The assignment'}” was deleted.` });
+    } catch (err) {
+      setNotice({ kind: 'error', text: humanError(err) });
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <>
+      <div className="section-head">
+        <h2>Assignments</h2>
+        {isTeacher && (
+          <button type="button" className="button" onClick={() => setCreating(true)}>
+            New assignment
+          </button>
+        )}
+      </div>
+      {notice && <Alert kind={notice.kind}>{notice.text}</Alert>}
+      {list.status === 'loading' && <Loading label="Loading assignments…" />}
+      {list.status === 'error' && <ErrorState error={list.error} retry={list.reload} />}
+      {list.status === 'ready' && !list.data.length && (
+        <Empty>
+          <p>{isTeacher ? 'No assignments yet. Create the first one.' : 'You have no assignments in this class.'}</p>
+        </Empty>
+      )}
+      {list.status === 'ready' && list.data.length > 0 && (
+        <ul className="cards">
+          {list.data.map((a) => (
+            <li key={a.id} className="card assignment">
+              <h3>
+                <Link to={assignmentPath(classId, a.id)}>{a.display_name ?? 'Untitled assignment'}</Link>{' '}
+                <span className={`badge badge-${a.status}`}>{statusText(a.status)}</span>
+              </h3>
+              <p className="muted">{a.due_date_time ? `Due ${formatWhen(a.due_date_time)}` : 'No due date'}</p>
+              {isTeacher && (
+                <div className="actions">
+                  {a.status === 'draft' && (
+                    <button type="button" className="button button-small" onClick={() => publish(a)} disabled={busy === a.id}>
+                      {busy === a.id ? 'Publishing…' : 'Publish'}
+                    </button>
+                  )}
+                  <Link to={assignmentPath(classId, a.id)} className="button button-secondary button-small">
+                    Submissions
+                  </Link>
+                  <ConfirmButton
+                    small
+                    danger
+                    label="Delete"
+                    question={`Delete “${a.display_name ?? 'this assignment'}” and its submissions?`}
+                    confirmLabel="Yes, delete"
+                    onConfirm={() => remove(a)}
+                    busy={busy === a.id}
+                  />
+                </div>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {isTeacher && (
+        <Dialog open={creating} title="New assignment" onClose={() => setCreating(false)}>
+          <NewAssignmentForm
+            classId={classId}
+            onDone={(a, message) => {
+              setCreating(false);
+              setNotice({ kind: message ? 'error' : 'success', text: message ?? `“${a.display_name}” was created.` });
+              list.setData((xs) => [a, ...xs.filter((x) => x.id !== a.id)]);
+            }}
+          />
+        </Dialog>
+      )}
+    </>
+  );
+}
+
+interface LinkRow {
+  name: string;
+  url: string;
+}
+
+export function validLink(l: LinkRow): 'required' | 'invalid_link' | undefined {
+  if (!l.name.trim() && !l.url.trim()) return undefined; // an empty row is ignored
+  if (!l.name.trim() || !l.url.trim()) return 'invalid_link';
+  try {
+    const u = new URL(l.url.trim());
+    return u.protocol === 'https:' && u.hostname ? undefined : 'invalid_link';
+  } catch {
+    return 'invalid_link';
+  }
+}
+
+function NewAssignmentForm({
+  classId,
+  onDone,
+}: {
+  classId: string;
+  onDone: (a: Assignment, problem?: string) => void;
+}) {
+  const zone = browserTimeZone();
+  const [name, setName] = useState('');
+  const [instructions, setInstructions] = useState('');
+  const [hasDue, setHasDue] = useState(true);
+  const [due, setDue] = useState(defaultDue());
+  const [links, setLinks] = useState<LinkRow[]>([{ name: '', url: '' }]);
+  const [publishNow, setPublishNow] = useState(false);
+  const [errors, setErrors] = useState<{ name?: string; due?: string; links?: Record<number, string> }>({});
+  const [failure, setFailure] = useState<string>();
+  const [progress, setProgress] = useState<string>();
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setFailure(undefined);
+    const found: typeof errors = {};
+    if (!name.trim()) found.name = 'required';
+    else if (Array.from(name.trim()).length > 256) found.name = 'invalid_assignment';
+    const dueValue = hasDue ? localToRfc3339(due, zone) : undefined;
+    if (hasDue && !dueValue) found.due = 'invalid_due_date';
+    const linkErrors: Record<number, string> = {};
+    links.forEach((l, i) => {
+      const problem = validLink(l);
+      if (problem) linkErrors[i] = problem;
+    });
+    if (Object.keys(linkErrors).length) found.links = linkErrors;
+    setErrors(found);
+    if (found.name || found.due || found.links) return;
+
+    let created: Assignment;
+    try {
+      setProgress('Creating the assignment…');
+      created = await api.createAssignment(classId, {
+        display_name: name.trim(),
+        instructions: instructions.trim() || null,
+        due: dueValue ?? null,
+      });
+    } catch (err) {
+      setProgress(undefined);
+      setFailure(humanError(err));
+      return;
+    }
+    // The assignment exists now: later failures are reported, not retried blindly.
+    const wanted = links.filter((l) => l.name.trim() && l.url.trim());
+    for (const [i, l] of wanted.entries()) {
+      setProgress(`Adding link ${i + 1} of ${wanted.length}…`);
+      try {
+        await api.addLink(classId, created.id, { display_name: l.name.trim(), link: l.url.trim() });
+      } catch (err) {
+        onDone(created, `The assignment was created as a draft, but the link “${l.name}” was not added: ${humanError(err)}`);
+        return;
+      }
+    }
+    if (publishNow) {
+      setProgress('Publishing…');
+      try {
+        created = { ...created, ...(await api.publishAssignment(classId, created.id)) };
+      } catch (err) {
+        onDone(created, `The assignment was created as a draft but not published: ${humanError(err)}`);
+        return;
+      }
+    }
+    onDone(created);
+  };
+
+  return (
+    <form onSubmit={submit} noValidate>
+      {failure && <Alert kind="error">{failure}</Alert>}
+      <Field label="Name" name="assignment-name" value={name} error={errors.name} maxLength={256} onChange={(e) => setName(e.target.value)} />
+      <TextArea label="Instructions (optional)" rows={4} value={instructions} onChange={(e) => setInstructions(e.target.value)} />
+      <div className="check">
+        <input id="has-due" type="checkbox" checked={hasDue} onChange={(e) => setHasDue(e.target.checked)} />
+        <label htmlFor="has-due">Has a due date</label>
+      </div>
+      {hasDue && (
+        <Field
+          label="Due"
+          name="due"
+          type="datetime-local"
+          value={due}
+          error={errors.due}
+          hint={`In your time zone (${zone}). Students see it in theirs.`}
+          onChange={(e) => setDue(e.target.value)}
+        />
+      )}
+      <fieldset className="links">
+        <legend>Links for students (optional)</legend>
+        {links.map((l, i) => (
+          <div key={i} className="link-row">
+            <Field
+              label={`Link ${i + 1} name`}
+              value={l.name}
+              onChange={(e) => setLinks(links.map((x, j) => (j === i ? { ...x, name: e.target.value } : x)))}
+            />
+            <Field
+              label={`Link ${i + 1} address`}
+              type="url"
+              inputMode="url"
+              placeholder="https://"
+              value={l.url}
+              error={errors.links?.[i]}
+              onChange={(e) => setLinks(links.map((x, j) => (j === i ? { ...x, url: e.target.value } : x)))}
+            />
+          </div>
+        ))}
+        <button type="button" className="button button-secondary button-small" onClick={() => setLinks([...links, { name: '', url: '' }])}>
+          Add another link
+        </button>
+      </fieldset>
+      <div className="check">
+        <input id="publish-now" type="checkbox" checked={publishNow} onChange={(e) => setPublishNow(e.target.checked)} />
+        <label htmlFor="publish-now">Publish to students now (otherwise it stays a draft)</label>
+      </div>
+      {progress && <Loading label={progress} />}
+      <div className="actions">
+        <button type="submit" className="button" disabled={Boolean(progress)}>
+          Create assignment
+        </button>
+      </div>
+    </form>
+  );
+}

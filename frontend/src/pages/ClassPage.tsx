@@ -1,0 +1,287 @@
+// A class: its people (photos, favourite colours), seating chart, assignments, documents and
+// conversations, as tabs (each tab has its own address); teachers also mail the class and add
+// co-teachers. One API call loads the page; a part Microsoft refused shows its own error.
+import { useState, type FormEvent } from 'react';
+import { api, type ClassDetails, type Me, type Member, type Schemas } from '../api/client';
+import { humanError, messageFor } from '../api/errors';
+import { ApiError } from '../api/http';
+import { formatWhen } from '../lib/time';
+import { Link, classPath, type ClassTab } from '../router';
+import { Alert, Avatar, Empty, ErrorState, Loading, NotAllowed, Page, Swatch, useLoad } from '../ui';
+import { ClassAssignments } from './ClassAssignments';
+import { ClassMail } from './ClassMail';
+import { SeatingChart } from './Seating';
+
+const TAB_LABELS: Record<ClassTab, string> = {
+  students: 'People',
+  seating: 'Seating chart',
+  assignments: 'Assignments',
+  documents: 'Documents',
+  conversations: 'Conversations',
+  mail: 'Send mail',
+};
+
+export function ClassPage({ me, id, tab }: { me: Me; id: string; tab: ClassTab }) {
+  const details = useLoad(() => api.classDetails(id), `${me.user.id}:${id}`);
+  if (details.status === 'loading') {
+    return (
+      <Page title="Class">
+        <Loading label="Loading the class…" />
+      </Page>
+    );
+  }
+  if (details.status === 'error') {
+    if (details.error instanceof ApiError && details.error.code === 'not_found') {
+      return (
+        <Page title="Class not found" narrow>
+          <p>There is no such class, or you are not one of its teachers or students.</p>
+          <p>
+            <Link to="/classes">Back to your classes</Link>
+          </p>
+        </Page>
+      );
+    }
+    return (
+      <Page title="Class">
+        <ErrorState error={details.error} retry={details.reload} />
+      </Page>
+    );
+  }
+  const d = details.data;
+  const isTeacher = d.my_role === 'teacher';
+  if (tab === 'mail' && !isTeacher) {
+    return <NotAllowed what="Only this class's teachers can send mail to it." />;
+  }
+  const tabs: ClassTab[] = ['students', 'seating', 'assignments', 'documents', 'conversations'];
+  if (isTeacher) tabs.push('mail');
+  const name = d.class.display_name ?? 'Class';
+  const setMembers = (f: (m: Member[]) => Member[]) => details.setData((x) => ({ ...x, members: f(x.members) }));
+
+  return (
+    <Page title={name}>
+      <p className="muted class-meta">
+        {[d.class.class_code, d.class.term?.display_name, roleText(d.my_role)].filter(Boolean).join(' · ')}
+      </p>
+      {d.class.description && <p>{d.class.description}</p>}
+      <nav aria-label="Class sections" className="tabs">
+        {tabs.map((t) => (
+          <Link key={t} to={classPath(id, t)} current={t === tab}>
+            {TAB_LABELS[t]}
+          </Link>
+        ))}
+      </nav>
+      <section aria-label={TAB_LABELS[tab]} className="tab-panel">
+        {tab === 'students' && <People d={d} isTeacher={isTeacher} classId={id} onChanged={details.reload} />}
+        {tab === 'seating' && <SeatingChart me={me} d={d} classId={id} setMembers={setMembers} />}
+        {tab === 'assignments' && <ClassAssignments classId={id} d={d} />}
+        {tab === 'documents' && <Documents d={d} />}
+        {tab === 'conversations' && <Conversations d={d} />}
+        {tab === 'mail' && <ClassMail classId={id} d={d} />}
+      </section>
+    </Page>
+  );
+}
+
+function roleText(role: string): string {
+  return role === 'teacher' ? 'You teach this class' : role === 'student' ? 'You are a student here' : 'You see it as an admin';
+}
+
+function PersonRow({ m }: { m: Member }) {
+  const name = m.display_name ?? 'Unnamed person';
+  return (
+    <li className="person">
+      <Avatar personId={m.id} />
+      <span className="person-name">{name}</span>
+      {m.favorite_color && (
+        <span className="person-color">
+          <Swatch color={m.favorite_color} label={`${name}'s favourite colour ${m.favorite_color}`} />
+        </span>
+      )}
+    </li>
+  );
+}
+
+function People({ d, isTeacher, classId, onChanged }: { d: ClassDetails; isTeacher: boolean; classId: string; onChanged: () => void }) {
+  const teachers = d.members.filter((m) => m.role === 'teacher');
+  const students = d.members.filter((m) => m.role === 'student');
+  return (
+    <>
+      <h2>Teachers</h2>
+      {teachers.length ? (
+        <ul className="people">{teachers.map((m) => <PersonRow key={m.id} m={m} />)}</ul>
+      ) : (
+        <Empty>
+          <p>This class has no teacher yet.</p>
+        </Empty>
+      )}
+      {isTeacher && <AddCoTeacher classId={classId} current={teachers.map((t) => t.id)} onAdded={onChanged} />}
+      <h2>
+        Students <span className="muted">({students.length})</span>
+      </h2>
+      {students.length ? (
+        <ul className="people">{students.map((m) => <PersonRow key={m.id} m={m} />)}</ul>
+      ) : (
+        <Empty>
+          <p>No students are enrolled in this class yet.</p>
+        </Empty>
+      )}
+    </>
+  );
+}
+
+type Person = Schemas['PersonDto'];
+
+/** Teachers of the person's schools, gathered from the first page of each school's classes. */
+async function teacherCandidates(): Promise<Person[]> {
+  const schools = await api.schools();
+  const list = (schools.mine.length ? schools.mine : schools.others).slice(0, 3);
+  const pages = await Promise.all(list.map((s) => api.classes({ scope: 'all', school_id: s.id })));
+  const byId = new Map<string, Person>();
+  for (const page of pages) for (const c of page.items) for (const t of c.teachers) byId.set(t.id, t);
+  return [...byId.values()].sort((a, b) => (a.display_name ?? '').localeCompare(b.display_name ?? ''));
+}
+
+function AddCoTeacher({ classId, current, onAdded }: { classId: string; current: string[]; onAdded: () => void }) {
+  const [open, setOpen] = useState(false);
+  const [candidates, setCandidates] = useState<Person[] | null>(null);
+  const [loadError, setLoadError] = useState<unknown>();
+  const [choice, setChoice] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<{ kind: 'success' | 'error'; text: string }>();
+
+  const start = () => {
+    setOpen(true);
+    setLoadError(undefined);
+    teacherCandidates().then(setCandidates, setLoadError);
+  };
+  const available = (candidates ?? []).filter((c) => !current.includes(c.id));
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!choice) {
+      setResult({ kind: 'error', text: 'Choose a teacher first.' });
+      return;
+    }
+    setBusy(true);
+    setResult(undefined);
+    try {
+      await api.addTeacher(classId, choice);
+      const who = candidates?.find((c) => c.id === choice)?.display_name ?? 'The teacher';
+      setResult({ kind: 'success', text: `${who} now teaches this class too.` });
+      setChoice('');
+      onAdded();
+    } catch (err) {
+      setResult({ kind: 'error', text: humanError(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (!open) {
+    return (
+      <p>
+        <button type="button" className="button button-secondary" onClick={start}>
+          Add a co-teacher
+        </button>
+      </p>
+    );
+  }
+  return (
+    <form className="card inline-form" onSubmit={submit} aria-label="Add a co-teacher">
+      {loadError !== undefined && <ErrorState error={loadError} retry={start} />}
+      {candidates === null && loadError === undefined && <Loading label="Finding the teachers of your school…" />}
+      {candidates !== null && (
+        <div className="field">
+          <label htmlFor="co-teacher">Teacher to add</label>
+          {available.length ? (
+            <select id="co-teacher" value={choice} onChange={(e) => setChoice(e.target.value)}>
+              <option value="">Choose a teacher…</option>
+              {available.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.display_name ?? c.id}
+                </option>
+              ))}
+            </select>
+          ) : (
+            <p className="muted">No other teachers found in your school.</p>
+          )}
+        </div>
+      )}
+      {result && <Alert kind={result.kind}>{result.text}</Alert>}
+      <div className="actions">
+        <button type="submit" className="button" disabled={busy || !available.length}>
+          {busy ? 'Adding…' : 'Add co-teacher'}
+        </button>
+        <button type="button" className="button button-secondary" onClick={() => setOpen(false)}>
+          Close
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** A part of the class page Microsoft refused (e.g. documents 403), in words. */
+function PartFailure({ error, what }: { error: Schemas['PartError']; what: string }) {
+  return (
+    <Alert kind="error">
+      {what} could not be loaded: {messageFor(error.code, error.message)}
+      {error.graph?.request_id && <span className="detail">Microsoft Graph request id {error.graph.request_id}</span>}
+    </Alert>
+  );
+}
+
+function Documents({ d }: { d: ClassDetails }) {
+  if (d.documents_error) return <PartFailure error={d.documents_error} what="The class documents" />;
+  const docs = d.documents ?? [];
+  if (!docs.length) {
+    return (
+      <Empty>
+        <p>No documents in this class’s files yet.</p>
+      </Empty>
+    );
+  }
+  return (
+    <ul className="list">
+      {docs.map((doc) => (
+        <li key={doc.id}>
+          {doc.web_url && /^https:\/\//.test(doc.web_url) ? (
+            <a href={doc.web_url} target="_blank" rel="noreferrer noopener">
+              {doc.name ?? 'Untitled'} <span className="visually-hidden">(opens Microsoft 365 in a new tab)</span>
+            </a>
+          ) : (
+            <span>{doc.name ?? 'Untitled'}</span>
+          )}
+          <span className="muted">
+            {' '}
+            {[doc.last_modified_by && `changed by ${doc.last_modified_by}`, doc.last_modified_date_time && formatWhen(doc.last_modified_date_time)]
+              .filter(Boolean)
+              .join(', ')}
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Conversations({ d }: { d: ClassDetails }) {
+  if (d.conversations_error) return <PartFailure error={d.conversations_error} what="The conversations" />;
+  const list = d.conversations ?? [];
+  if (!list.length) {
+    return (
+      <Empty>
+        <p>No conversations in this class yet.</p>
+      </Empty>
+    );
+  }
+  return (
+    <ul className="list">
+      {list.map((c) => (
+        <li key={c.id}>
+          <strong>{c.topic ?? '(no topic)'}</strong>
+          {c.last_delivered_date_time && <span className="muted"> · {formatWhen(c.last_delivered_date_time)}</span>}
+          {c.preview && <p className="preview">{c.preview}</p>}
+        </li>
+      ))}
+    </ul>
+  );
+}

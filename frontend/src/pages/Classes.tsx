@@ -1,0 +1,168 @@
+// Classes: mine, or all classes of a school; search by name or code; "See more" pages with the
+// API's cursor. The query lives in the address (`?scope=all&school=…&q=…`), so Back and links work.
+import { useEffect, useReducer, useState, type FormEvent } from 'react';
+import { api, type ClassItem, type Me } from '../api/client';
+import { humanError } from '../api/errors';
+import { canLoadMore, classesKey, initialPaged, pagedReducer, type PagedState } from '../lib/paging';
+import { Link, classPath, useNav } from '../router';
+import { Alert, Empty, ErrorState, Loading, Page, useLoad } from '../ui';
+
+function classesUrl(scope: 'mine' | 'all', school: string, q: string): string {
+  const p = new URLSearchParams({ scope });
+  if (scope === 'all' && school) p.set('school', school);
+  if (q.trim()) p.set('q', q.trim());
+  return `/classes?${p.toString()}`;
+}
+
+export function Classes({ me }: { me: Me }) {
+  const { search, navigate } = useNav();
+  const params = new URLSearchParams(search);
+  const scope = params.get('scope') === 'all' ? 'all' : 'mine';
+  const q = params.get('q') ?? '';
+  const schools = useLoad(() => api.schools(), `${me.user.id}:${scope}`);
+  const schoolList = schools.status === 'ready' ? [...schools.data.mine, ...schools.data.others] : [];
+  const school = params.get('school') ?? (schools.status === 'ready' ? (schoolList[0]?.id ?? '') : '');
+  const [draft, setDraft] = useState(q);
+  useEffect(() => setDraft(q), [q]);
+
+  const key = classesKey(scope, school, q);
+  const [state, dispatch] = useReducer(pagedReducer<ClassItem>, initialPaged<ClassItem>());
+  const ready = scope === 'mine' || Boolean(school);
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    if (!ready) return;
+    dispatch({ type: 'start', key });
+    api.classes({ scope, school_id: school, q }).then(
+      (page) => dispatch({ type: 'page', key, items: page.items, next: page.next_cursor, append: false }),
+      (error: unknown) => dispatch({ type: 'failed', key, error }),
+    );
+  }, [key, ready, scope, school, q, attempt]);
+
+  const more = () => {
+    if (!canLoadMore(state)) return;
+    const cursor = state.next;
+    dispatch({ type: 'more' });
+    api.classes({ scope, school_id: school, q, cursor }).then(
+      (page) => dispatch({ type: 'page', key, items: page.items, next: page.next_cursor, append: true }),
+      (error: unknown) => dispatch({ type: 'failed', key, error }),
+    );
+  };
+
+  const onSearch = (e: FormEvent) => {
+    e.preventDefault();
+    navigate(classesUrl(scope, school, draft));
+  };
+
+  return (
+    <Page title="Classes">
+      <nav aria-label="Which classes" className="tabs">
+        <Link to={classesUrl('mine', school, q)} current={scope === 'mine'}>
+          My classes
+        </Link>
+        <Link to={classesUrl('all', school, q)} current={scope === 'all'}>
+          All classes of a school
+        </Link>
+      </nav>
+      <form className="toolbar" role="search" onSubmit={onSearch}>
+        {scope === 'all' && (
+          <div className="field">
+            <label htmlFor="school">School</label>
+            {schools.status === 'error' ? (
+              <Alert kind="error">{humanError(schools.error)}</Alert>
+            ) : (
+              <select
+                id="school"
+                value={school}
+                disabled={schools.status !== 'ready'}
+                onChange={(e) => navigate(classesUrl('all', e.target.value, draft))}
+              >
+                {schools.status !== 'ready' && <option value="">Loading schools…</option>}
+                {schoolList.map((s) => (
+                  <option key={s.id} value={s.id}>
+                    {s.display_name ?? s.id}
+                  </option>
+                ))}
+              </select>
+            )}
+          </div>
+        )}
+        <div className="field">
+          <label htmlFor="class-search">Search by name or code</label>
+          <input id="class-search" type="search" value={draft} onChange={(e) => setDraft(e.target.value)} />
+        </div>
+        <div className="toolbar-actions">
+          <button type="submit" className="button">
+            Search
+          </button>
+          {q && (
+            <button type="button" className="button button-secondary" onClick={() => navigate(classesUrl(scope, school, ''))}>
+              Clear
+            </button>
+          )}
+        </div>
+      </form>
+      {scope === 'all' && schools.status === 'ready' && !schoolList.length && (
+        <Empty>
+          <p>There are no schools to list classes for.</p>
+        </Empty>
+      )}
+      <ClassList state={state} q={q} onMore={more} retry={() => setAttempt((n) => n + 1)} />
+    </Page>
+  );
+}
+
+function ClassList({
+  state,
+  q,
+  onMore,
+  retry,
+}: {
+  state: PagedState<ClassItem>;
+  q: string;
+  onMore: () => void;
+  retry: () => void;
+}) {
+  if (state.status === 'idle') return null;
+  if (state.status === 'loading') return <Loading label="Loading classes…" />;
+  if (state.status === 'error' && !state.items.length) return <ErrorState error={state.error} retry={retry} />;
+  return (
+    <>
+      <p className="muted" aria-live="polite">
+        {state.items.length} class{state.items.length === 1 ? '' : 'es'} shown{q && <> matching “{q}”</>}
+        {state.next ? ' — there are more.' : '.'}
+      </p>
+      {state.items.length === 0 && !state.next && (
+        <Empty>
+          <p>{q ? `No class matches “${q}”.` : 'No classes here yet.'}</p>
+        </Empty>
+      )}
+      {state.items.length > 0 && (
+        <ul className="cards">
+          {state.items.map((c) => (
+            <li key={c.id} className="card">
+              <h3>
+                <Link to={classPath(c.id)}>{c.display_name ?? 'Unnamed class'}</Link>
+              </h3>
+              <p className="muted">
+                {[c.class_code, c.term?.display_name].filter(Boolean).join(' · ')}
+                {c.teachers.length > 0 && (
+                  <>
+                    <br />
+                    Taught by {c.teachers.map((t) => t.display_name ?? 'a teacher').join(', ')}
+                  </>
+                )}
+              </p>
+            </li>
+          ))}
+        </ul>
+      )}
+      {state.status === 'error' && <ErrorState error={state.error} />}
+      {(state.next || state.status === 'loading-more') && (
+        <button type="button" className="button button-secondary" onClick={onMore} disabled={state.status === 'loading-more'}>
+          {state.status === 'loading-more' ? 'Loading more…' : 'See more'}
+        </button>
+      )}
+    </>
+  );
+}
