@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { flows } from './flows.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const frontend = resolve(here, '..');
@@ -64,6 +65,9 @@ async function waitFor(url, ms) {
   throw new Error(`${url} did not answer within ${ms} ms (${last})`);
 }
 
+const violations = [];
+const pageErrors = [];
+
 function check(cond, what) {
   if (!cond) throw new Error(`check failed: ${what}`);
   log(`ok: ${what}`);
@@ -78,16 +82,20 @@ async function main() {
   const work = mkdtempSync(join(tmpdir(), 'edugraph-e2e-'));
   rmSync(shots, { recursive: true, force: true });
   mkdirSync(shots, { recursive: true });
-  const bin = binary(work);
+  // E2E_BASE=http://host:port: drive an already running `edugraph demo` (development only).
+  const external = process.env.E2E_BASE;
+  const bin = external ? '' : binary(work);
   const [port, emulatorPort] = [await freePort(), await freePort()];
-  const base = `http://localhost:${port}`;
+  const base = external ?? `http://localhost:${port}`;
 
   log(`edugraph demo on ${base}`);
-  const server = spawn(
-    bin,
-    ['demo', '--port', String(port), '--emulator-port', String(emulatorPort), '--data-dir', join(work, 'data')],
-    { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const server = external
+    ? spawn('sleep', ['3600'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(
+        bin,
+        ['demo', '--port', String(port), '--emulator-port', String(emulatorPort), '--data-dir', join(work, 'data')],
+        { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
   let serverLog = '';
   server.stdout.on('data', (d) => (serverLog += d));
   server.stderr.on('data', (d) => (serverLog += d));
@@ -111,7 +119,10 @@ async function main() {
         '--no-first-run',
       ],
     });
-    await run(browser, base);
+    if (!process.env.E2E_FLOWS_ONLY) await run(browser, base);
+    await flows(browser, base, { check, log, shots, violations, pageErrors });
+    check(violations.length === 0, `zero CSP violations in every flow (${violations.join(' | ')})`);
+    check(pageErrors.length === 0, `no script errors in any flow (${pageErrors.join(' | ')})`);
     log(`screenshots in ${shots}`);
   } catch (e) {
     console.error(`\n--- edugraph demo output (last 4000 characters) ---\n${serverLog.slice(-4000)}`);
@@ -129,8 +140,6 @@ async function run(browser, base) {
   const context = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
-  const violations = [];
-  const pageErrors = [];
   page.on('console', (m) => {
     if (/Content.Security.Policy|violates/i.test(m.text())) violations.push(m.text());
   });

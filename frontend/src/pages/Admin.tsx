@@ -119,7 +119,7 @@ function Progress({ job }: { job: Job }) {
       </div>
       <p aria-live="polite">
         {pct !== undefined && <strong>{pct}% · </strong>}
-        {jobSummary(job)}
+        <span className="job-summary">{jobSummary(job)}</span>
       </p>
       {job.status === 'failed' && job.last_error && (
         <Alert kind="error">It stopped: {humanError(new ApiError(0, job.last_error))} (code {job.last_error})</Alert>
@@ -247,7 +247,8 @@ function LinkedAccountsCard() {
                   </td>
                   <td>{a.local_email ?? <span className="muted">none</span>}</td>
                   <td>{a.last_sign_in_at ? formatWhen(a.last_sign_in_at) : '—'}</td>
-                  <td className="actions-cell">
+                  <td>
+                    <div className="actions-cell">
                     <ConfirmButton
                       small
                       danger
@@ -257,6 +258,7 @@ function LinkedAccountsCard() {
                       onConfirm={() => unlink(a)}
                       busy={busy === a.id}
                     />
+                    </div>
                   </td>
                 </tr>
               ))}

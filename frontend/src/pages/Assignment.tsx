@@ -24,6 +24,15 @@ export function submissionActions(status: string, role: string): SubmissionActio
   return [];
 }
 
+/** An action's answer merged into the listed submission (the answer may lack the roster name). */
+export function mergeSubmission(listed: Submission, answer: Partial<Submission>): Submission {
+  const merged = { ...listed };
+  for (const [k, v] of Object.entries(answer) as Array<[keyof Submission, unknown]>) {
+    if (v !== null && v !== undefined) (merged as Record<string, unknown>)[k] = v;
+  }
+  return merged;
+}
+
 const ACTION_LABELS: Record<SubmissionAction, string> = {
   submit: 'Hand in',
   unsubmit: 'Take back',
@@ -103,7 +112,7 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
     setNotice(undefined);
     try {
       const updated = await api.submissionAction(id, aid, s.id, action);
-      data.setData((d) => ({ ...d, submissions: d.submissions.map((x) => (x.id === s.id ? { ...x, ...updated } : x)) }));
+      data.setData((d) => ({ ...d, submissions: d.submissions.map((x) => (x.id === s.id ? mergeSubmission(x, updated) : x)) }));
       setNotice({ kind: 'success', text: isTeacher ? `${s.student_name ?? 'Student'}: ${ACTION_DONE[action]}` : ACTION_DONE[action] });
     } catch (err) {
       setNotice({ kind: 'error', text: humanError(err) });
@@ -188,8 +197,9 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
                   <td>
                     <span className={`badge badge-${s.status}`}>{statusText(s.status)}</span>
                   </td>
-                  <td>{s.submitted_date_time && s.status === 'submitted' ? formatWhen(s.submitted_date_time) : '—'}</td>
-                  <td className="actions-cell">
+                  <td>{s.submitted_date_time && s.status !== 'working' ? formatWhen(s.submitted_date_time) : '—'}</td>
+                  <td>
+                    <div className="actions-cell">
                     {submissionActions(s.status, role).map((action) => (
                       <button
                         key={action}
@@ -202,6 +212,7 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
                         {ACTION_LABELS[action]}
                       </button>
                     ))}
+                    </div>
                   </td>
                 </tr>
               ))}

@@ -1,0 +1,386 @@
+// End-to-end flows of the school portal against `edugraph demo` and its Microsoft emulator
+// (called by run.mjs): a tenant admin (consent, profile fields, enable user access, linked
+// accounts, token cache), a new school onboarding and withdrawing consent, a teacher (class
+// page, seating chart by drag and drop and keyboard, an assignment with a link, returning a
+// submission), a student (their seat, handing in, "sign in again as", pages they may not
+// reach), and a local account linking a Microsoft account (and a refused second link).
+import { join } from 'node:path';
+
+const CONTOSO = 'contosoedu.onmicrosoft.com';
+const FABRIKAM = 'fabrikamacademy.onmicrosoft.com';
+const CLASS = 'Mathematics 9 - S1 P1';
+const ASSIGNMENT = 'E2E: fractions practice';
+
+export async function flows(browser, base, ctx) {
+  const pages = [];
+  try {
+    await allFlows(browser, base, ctx, pages);
+  } catch (e) {
+    // Show where it stopped.
+    for (const [i, p] of pages.entries()) {
+      if (!p.isClosed()) await p.screenshot({ path: join(ctx.shots, `failed-${i}.png`), fullPage: true }).catch(() => {});
+    }
+    throw e;
+  }
+}
+
+async function allFlows(browser, base, { check, log, shots, violations, pageErrors }, pages) {
+  /** A fresh browser profile with CSP and script-error watchers. */
+  const open = async (opts = {}) => {
+    const context = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 860 }, ...opts });
+    await context.addInitScript(() => {
+      window.__csp = [];
+      document.addEventListener('securitypolicyviolation', (e) =>
+        window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`),
+      );
+    });
+    const page = await context.newPage();
+    pages.push(page);
+    page.setDefaultTimeout(15_000);
+    page.on('console', (m) => {
+      if (/Content.Security.Policy|violates/i.test(m.text())) violations.push(m.text());
+    });
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    return { context, page };
+  };
+  const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const noOverflow = async (page, what) => {
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+    check(!wide, `no horizontal scrolling at phone width: ${what}`);
+  };
+  const cspClean = async (page, what) => {
+    const events = await page.evaluate(() => window.__csp ?? []);
+    check(events.length === 0, `no CSP violations: ${what} (${events.join(' | ')})`);
+  };
+  /** Microsoft sign-in through the emulator's pages, starting from the SPA's Sign in page. */
+  const microsoftSignIn = async (page, upn, password, name) => {
+    await page.goto('/signin');
+    await page.getByRole('link', { name: 'Sign in with Microsoft' }).click();
+    await page.locator('#i0116').fill(upn);
+    await page.locator('#i0118').fill(password);
+    await page.locator('#idSIButton9').click();
+    await page.getByRole('heading', { name: `Hello, ${name}` }).waitFor();
+  };
+  const nav = (page) => page.getByRole('navigation', { name: 'Main' });
+  const openClass = async (page) => {
+    await nav(page).getByRole('link', { name: 'Classes' }).click();
+    await page.getByRole('link', { name: CLASS }).click();
+    await page.getByRole('heading', { name: CLASS, level: 1 }).waitFor();
+    return page.url();
+  };
+
+  // ---- A tenant admin: approval, profile fields, enable user access, linked accounts, token cache.
+  log('flow: Contoso admin');
+  {
+    const { context, page } = await open();
+    await microsoftSignIn(page, `admin@${CONTOSO}`, 'Admin#2026', 'Alex Admin');
+    await nav(page).getByRole('link', { name: 'Admin' }).click();
+    await page.getByRole('heading', { name: 'Administration' }).waitFor();
+    await page.getByText('Approved: teachers and students can sign in.').waitFor();
+    check(true, 'the admin sees the school approved (consented)');
+    // Open "Mobile phone" for self-service editing (the teacher edits it below).
+    await page.getByLabel('Mobile phone').check();
+    await page.getByRole('button', { name: 'Save editable fields' }).click();
+    await page.getByText('People may now edit: Mobile phone.').waitFor();
+    check(true, 'the admin opens a profile field for self-service');
+    // Enable user access: the progress bar moves to 100 % and the summary says what happened.
+    await page.getByRole('button', { name: 'Enable user access' }).click();
+    const bar = page.getByRole('progressbar', { name: 'Enable user access' });
+    await bar.waitFor();
+    const finished = page.locator('.job-summary', { hasText: /^Finished: \d+ given access, \d+ already had it/ });
+    await finished.waitFor({ timeout: 60_000 });
+    check((await bar.getAttribute('aria-valuenow')) === '100', 'enable user access: the progress bar reaches 100 %');
+    const summary = await finished.textContent();
+    const [, given, already] = summary.match(/(\d+) given access, (\d+) already had it/) ?? [];
+    check(Number(given) > 0 && Number(already) > 0, `enable user access granted the missing ones (${summary})`);
+    const linked = page.getByRole('table');
+    await linked.getByText(`admin@${CONTOSO}`).waitFor();
+    check(true, 'linked accounts list the admin');
+    await shot(page, '20-admin');
+    // Re-consent through Microsoft's (emulated) consent page.
+    await page.getByRole('link', { name: 'Approve again (re-consent)' }).click();
+    await page.locator('#idBtn_Accept').click();
+    await page.getByText('Thank you: EduGraph is now approved for your school.').waitFor();
+    check(true, 're-consent round trip returns to the app with a thank-you');
+    // Phone width.
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.goto('/admin');
+    await page.getByText('Approved: teachers and students can sign in.').waitFor();
+    await noOverflow(page, 'admin page');
+    await shot(page, '21-admin-phone');
+    await page.setViewportSize({ width: 1280, height: 860 });
+    // The token cache last (the admin's own Microsoft sign-in goes too).
+    await page.getByRole('button', { name: 'Clear the token cache' }).click();
+    await page.getByRole('button', { name: 'Yes, clear' }).click();
+    await page.getByText(/cached Microsoft sign-ins? (was|were) deleted/).waitFor();
+    check(true, 'the token cache is cleared with a count');
+    await cspClean(page, 'admin pages');
+    await context.close();
+  }
+
+  // ---- A school that never used EduGraph: its admin onboards it, then withdraws the approval.
+  log('flow: Fabrikam onboarding and unconsent');
+  {
+    const { context, page } = await open();
+    await page.goto('/auth/microsoft/onboard');
+    await page.locator('#i0116').fill(`admin@${FABRIKAM}`);
+    await page.locator('#i0118').fill('Admin#2026');
+    await page.locator('#idSIButton9').click();
+    await page.locator('#idBtn_Accept').click();
+    // After consent the admin proves who they are (account picker of the emulator's session).
+    const picker = page.locator('button.acct').first();
+    const hello = page.getByRole('heading', { name: /^Hello, / });
+    await Promise.race([picker.waitFor(), hello.waitFor()]);
+    if (await picker.isVisible()) await picker.click();
+    await hello.waitFor();
+    await page.goto('/admin');
+    await page.getByText('Approved: teachers and students can sign in.').waitFor();
+    check((await page.locator('main').textContent()).includes('72274542-37b7-5b01-bf9f-535cfed21abf'), 'Fabrikam is onboarded and approved');
+    await shot(page, '22-admin-fabrikam-onboarded');
+    await page.getByRole('button', { name: 'Withdraw approval' }).click();
+    await page.getByRole('button', { name: 'Yes, withdraw' }).click();
+    await page.waitForURL('**/signin');
+    await page.getByText(/EduGraph's approval for .* was withdrawn/).waitFor();
+    check(true, 'withdrawing the approval signs the admin out with an explanation');
+    await shot(page, '23-unconsented');
+    await context.close();
+  }
+
+  // ---- A teacher: class page, seating chart, an assignment with a link; profile and colour.
+  log('flow: teacher');
+  const teacher = await open({ timezoneId: 'Europe/Paris' });
+  const tp = teacher.page;
+  await microsoftSignIn(tp, `lucas.silva.t0@${CONTOSO}`, 'Teacher#2026', 'Lucas Silva');
+  check(!(await nav(tp).getByRole('link', { name: 'Admin' }).count()), 'a teacher has no Admin link');
+  await nav(tp).getByRole('link', { name: 'Classes' }).click();
+  await tp.getByRole('link', { name: CLASS }).waitFor();
+  await shot(tp, '24-classes');
+  // Search narrows the list.
+  await tp.getByLabel('Search by name or code').fill('biology');
+  await tp.getByRole('button', { name: 'Search' }).click();
+  await tp.getByText(/class(es)? shown matching “biology”/).waitFor();
+  check(!(await tp.getByRole('link', { name: CLASS }).count()), 'searching classes narrows the list');
+  // All classes of a school, with "See more".
+  await tp.getByRole('link', { name: 'All classes of a school' }).click();
+  await tp.getByRole('button', { name: 'Clear' }).click();
+  await tp.getByText(/class(es)? shown/).waitFor();
+  await shot(tp, '25-classes-all');
+  const classUrl = await openClass(tp);
+  const classId = new URL(classUrl).pathname.split('/')[2];
+  await tp.getByRole('heading', { name: /^Students/ }).waitFor();
+  await tp.locator('img.avatar').first().evaluate((img) => img.decode());
+  const photo = await tp.locator('img.avatar').first().evaluate((img) => img.naturalWidth > 0 && img.src.includes('/api/people/'));
+  check(photo, 'class members show photos from the photo proxy');
+  await shot(tp, '26-class-people');
+
+  // Seating chart: drag and drop, then the keyboard path, then a swap by dragging.
+  await tp.getByRole('link', { name: 'Seating chart' }).click();
+  await tp.getByRole('button', { name: 'Save seating chart' }).waitFor();
+  await tp.locator('.pool [data-student]', { hasText: 'Ava Garcia' }).dragTo(tp.locator('[data-seat="0-0"]'));
+  check((await tp.locator('[data-seat="0-0"]').textContent()).includes('Ava G.'), 'drag and drop seats a student');
+  await tp.locator('.pool [data-student]', { hasText: 'Ethan Smith' }).focus();
+  await tp.keyboard.press('Enter');
+  await tp.locator('[data-seat="0-1"]').focus();
+  await tp.keyboard.press('Enter');
+  check((await tp.locator('[data-seat="0-1"]').textContent()).includes('Ethan S.'), 'keyboard: choose a student, then a seat');
+  await tp.locator('[data-seat="0-0"]').dragTo(tp.locator('[data-seat="0-1"]'));
+  check(
+    (await tp.locator('[data-seat="0-1"]').textContent()).includes('Ava G.') &&
+      (await tp.locator('[data-seat="0-0"]').textContent()).includes('Ethan S.'),
+    'dropping on a taken seat swaps the two students',
+  );
+  await tp.getByRole('button', { name: 'Save seating chart' }).click();
+  await tp.getByText('Seating chart saved.').waitFor();
+  await tp.reload();
+  await tp.locator('[data-seat="0-1"]', { hasText: 'Ava G.' }).waitFor();
+  check(true, 'the seating chart is saved (still there after a reload)');
+  await shot(tp, '27-seating-teacher');
+
+  // An assignment with a link, due in the teacher's time zone (Europe/Paris), published.
+  await tp.getByRole('link', { name: 'Assignments' }).click();
+  await tp.getByRole('button', { name: 'New assignment' }).click();
+  const dialog = tp.getByRole('dialog', { name: 'New assignment' });
+  await dialog.getByLabel('Name', { exact: true }).fill(ASSIGNMENT);
+  await dialog.getByLabel('Instructions (optional)').fill('Do exercises 1 to 10. Show your working.');
+  await dialog.getByLabel('Due', { exact: true }).fill('2026-12-01T17:00');
+  await dialog.getByLabel('Link 1 name').fill('Fractions explained');
+  await dialog.getByLabel('Link 1 address').fill('http://example.com/fractions');
+  await dialog.getByRole('button', { name: 'Create assignment' }).click();
+  await dialog.getByText('Give the link a name and an address that starts with https://.').waitFor();
+  check(true, 'a non-https link is explained before anything is sent');
+  await dialog.getByLabel('Link 1 address').fill('https://example.com/fractions');
+  await dialog.getByLabel('Publish to students now (otherwise it stays a draft)').check();
+  await shot(tp, '28-new-assignment-dialog');
+  const created = tp.waitForRequest((r) => r.method() === 'POST' && /\/assignments$/.test(new URL(r.url()).pathname));
+  const linked = tp.waitForRequest((r) => r.method() === 'POST' && /\/links$/.test(new URL(r.url()).pathname));
+  await dialog.getByRole('button', { name: 'Create assignment' }).click();
+  const due = (await created).postDataJSON().due;
+  check(due === '2026-12-01T17:00:00+01:00', `the due date is sent with the teacher's offset (${due})`);
+  check((await linked).postDataJSON().link === 'https://example.com/fractions', 'the link resource is attached');
+  await tp.getByText(`“${ASSIGNMENT}” was created.`).waitFor();
+  const card = tp.locator('.assignment', { hasText: ASSIGNMENT });
+  check(/Publishing…|Published/.test(await card.textContent()), 'the new assignment is published');
+  check((await card.textContent()).includes('Dec 1, 2026, 5:00'), 'the due date is shown in the teacher’s time zone');
+  await shot(tp, '29-assignments-teacher');
+
+  // Self-service profile (the field the admin opened) and a favourite colour.
+  await nav(tp).getByRole('link', { name: 'About me' }).click();
+  await tp.getByLabel('Mobile phone').fill('+1 555 0100');
+  await tp.getByRole('button', { name: 'Save profile' }).click();
+  await tp.getByText('Saved in Microsoft 365: Mobile phone.').waitFor();
+  await tp.getByText('+1 555 0100').first().waitFor();
+  check(true, 'the teacher edits their own profile field');
+  await tp.getByLabel('Teal').check();
+  await tp.getByRole('button', { name: 'Save colour' }).click();
+  await tp.getByText('Saved: your favourite colour is now #00796b.').waitFor();
+  check(true, 'the teacher sets a favourite colour');
+  await shot(tp, '30-about-me');
+  await cspClean(tp, 'teacher pages');
+
+  // ---- A student: their seat, hand in, no teacher or admin pages, "sign in again as".
+  log('flow: student');
+  {
+    const { context, page } = await open();
+    await microsoftSignIn(page, `ava.garcia0@${CONTOSO}`, 'Student#2026', 'Ava Garcia');
+    await openClass(page);
+    check(!(await page.getByRole('link', { name: 'Send mail' }).count()), 'a student has no "Send mail" tab');
+    await page.getByRole('link', { name: 'Seating chart' }).click();
+    await page.getByText('You sit in').waitFor();
+    check((await page.locator('.your-seat').textContent()).includes('Row 1, seat 2'), 'the student sees their seat');
+    check(!(await page.getByRole('button', { name: 'Save seating chart' }).count()), 'a student cannot arrange seats');
+    await shot(page, '31-seating-student');
+    await page.getByRole('link', { name: 'Assignments' }).click();
+    check(!(await page.getByRole('button', { name: 'New assignment' }).count()), 'a student cannot create assignments');
+    await page.getByRole('link', { name: ASSIGNMENT }).click();
+    await page.getByRole('heading', { name: ASSIGNMENT }).waitFor();
+    await page.getByRole('button', { name: 'Hand in' }).click();
+    await page.getByText('Handed in.', { exact: true }).waitFor();
+    check(true, 'the student hands in (submits)');
+    await shot(page, '32-assignment-student');
+    // Teacher and admin pages: a clear "not allowed", and the server refuses too.
+    await page.goto(`/classes/${classId}/mail`);
+    await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
+    check(true, 'a student going to the class mail page sees "Not allowed"');
+    await page.goto('/admin');
+    await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
+    check(!(await nav(page).getByRole('link', { name: 'Admin' }).count()), 'a student sees "Not allowed" on /admin and has no Admin link');
+    await shot(page, '33-student-not-allowed');
+    const refused = await page.evaluate(async (id) => {
+      const me = await (await fetch('/api/me')).json();
+      const put = await fetch(`/api/classes/${id}/seating`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },
+        body: JSON.stringify({ seats: [] }),
+      });
+      const admin = await fetch('/api/admin/tenant');
+      return [put.status, (await put.json()).error.code, admin.status, (await admin.json()).error.code];
+    }, classId);
+    check(
+      JSON.stringify(refused) === JSON.stringify([403, 'role_required', 403, 'role_required']),
+      `the server refuses the student too (${refused.join(' ')})`,
+    );
+    // Phone width: the class page with the student's seat.
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.goto(`/classes/${classId}/seating`);
+    await page.getByText('You sit in').waitFor();
+    await noOverflow(page, 'student seat');
+    await shot(page, '34-seating-student-phone');
+    await page.setViewportSize({ width: 1280, height: 860 });
+    // Sign out, then "Sign in again as Ava Garcia" with Microsoft (the account hint).
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.waitForURL('**/signin');
+    const again = page.getByRole('link', { name: 'Sign in again as Ava Garcia' });
+    await again.waitFor();
+    check(
+      (await page.getByRole('link', { name: 'Use a different account' }).getAttribute('href')).includes('prompt=select_account'),
+      '"Use a different account" asks Microsoft for the account picker',
+    );
+    await shot(page, '35-signin-again-microsoft');
+    check((await again.getAttribute('href')).includes(`login_hint=ava.garcia0%40${CONTOSO}`), '"Sign in again as" passes the login hint');
+    await again.click();
+    await page.getByRole('heading', { name: 'Hello, Ava Garcia' }).waitFor();
+    check(true, '"Sign in again as <name>" signs the student back in');
+    await cspClean(page, 'student pages');
+    await context.close();
+  }
+
+  // ---- The teacher sees the submission and returns it.
+  log('flow: teacher returns the submission');
+  await tp.goto(classUrl + '/assignments');
+  await tp.getByRole('link', { name: ASSIGNMENT }).click();
+  await tp.getByRole('heading', { name: ASSIGNMENT }).waitFor();
+  const row = tp.getByRole('row', { name: /Ava Garcia/ });
+  check((await row.textContent()).includes('Handed in'), 'the teacher sees Ava’s submission handed in');
+  await row.getByRole('button', { name: 'Return: Ava Garcia' }).click();
+  await tp.getByText('Ava Garcia: Returned to the student.').waitFor();
+  check((await row.textContent()).includes('Returned'), 'the teacher returns the submission');
+  await shot(tp, '36-submissions-teacher');
+  // Mail page (teachers only), shown, not sent.
+  await tp.goto(classUrl + '/mail');
+  await tp.getByRole('heading', { name: 'Send mail to the class' }).waitFor();
+  await shot(tp, '37-class-mail');
+  // Phone width: the seating chart editor.
+  await tp.setViewportSize({ width: 375, height: 740 });
+  await tp.goto(classUrl + '/seating');
+  await tp.getByRole('button', { name: 'Save seating chart' }).waitFor();
+  await noOverflow(tp, 'teacher seating chart');
+  await shot(tp, '38-seating-teacher-phone');
+  await teacher.context.close();
+
+  // ---- A local account links a Microsoft account; a second local account is refused it.
+  log('flow: local account links Microsoft');
+  {
+    const { context, page } = await open();
+    const register = async (email, name) => {
+      await page.goto('/register');
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Your name (optional)').fill(name);
+      await page.getByLabel('Password', { exact: true }).fill('linking is fun 2026');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.getByRole('heading', { name: `Hello, ${name}` }).waitFor();
+    };
+    const first = `link-${Date.now()}@school.edu`;
+    await register(first, 'Lina Local');
+    await nav(page).getByRole('link', { name: 'Account' }).click();
+    await page.getByRole('heading', { name: 'Your account' }).waitFor();
+    await shot(page, '39-account-local');
+    await page.getByRole('link', { name: 'Link a Microsoft 365 account' }).click();
+    await page.locator('#i0116').fill(`liam.silva1@${CONTOSO}`);
+    await page.locator('#i0118').fill('Student#2026');
+    await page.locator('#idSIButton9').click();
+    await page.getByText('Your Microsoft 365 account is now linked to this account.').waitFor();
+    check((await page.locator('main').textContent()).includes('Linked: Liam Silva'), 'a local account links a Microsoft account');
+    await shot(page, '40-account-linked');
+    // A second local account tries to link the same Microsoft account: refused, in words.
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.waitForURL('**/signin');
+    await register(`other-${Date.now()}@school.edu`, 'Otto Other');
+    await nav(page).getByRole('link', { name: 'Account' }).click();
+    await page.getByRole('link', { name: 'Link a Microsoft 365 account' }).click();
+    const form = page.locator('#i0116');
+    const refusal = page.getByText('That Microsoft account is already linked to another EduGraph account.');
+    await Promise.race([form.waitFor(), refusal.waitFor()]);
+    if (await form.isVisible()) {
+      await form.fill(`liam.silva1@${CONTOSO}`);
+      await page.locator('#i0118').fill('Student#2026');
+      await page.locator('#idSIButton9').click();
+    }
+    await refusal.waitFor();
+    check(new URL(page.url()).pathname === '/account', 'a refused link is explained on the Account page');
+    await shot(page, '41-account-link-refused');
+    // The first account unlinks (it has a password, so it keeps signing in).
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByRole('button', { name: 'Use a different account' }).click();
+    await page.getByLabel('Email').fill(first);
+    await page.getByLabel('Password').fill('linking is fun 2026');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Hello, Lina Local' }).waitFor();
+    await page.goto('/account');
+    await page.getByRole('button', { name: 'Unlink Microsoft account' }).click();
+    await page.getByRole('button', { name: 'Yes, unlink' }).click();
+    await page.getByText('Your Microsoft 365 account is no longer linked.').waitFor();
+    check(true, 'unlinking works for an account with a password');
+    await cspClean(page, 'linking pages');
+    await context.close();
+  }
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { navItems } from '../App';
+import type { Me } from '../api/client';
+import { fieldLabel, profileChanges } from './About';
+import { mergeSubmission, submissionActions } from './Assignment';
+import { statusText, validLink } from './ClassAssignments';
+import { grades } from './Schools';
+import { shortName } from './Seating';
+
+const me = (roles: Me['roles'], tenant = true, local = false): Me => ({
+  auth_method: 'microsoft',
+  csrf_token: 't',
+  link: { local },
+  roles,
+  session_expires_at: 0,
+  tenant: tenant ? { consent_state: 'consented', display_name: 'Contoso', id: 't1', ms_tenant_id: 'm1' } : null,
+  user: { display_name: 'X', has_local_password: local, id: 'u1', must_change_password: false },
+});
+
+describe('role-aware navigation', () => {
+  it('shows admins the admin page, and nobody else', () => {
+    const labels = (m: Me) => navItems(m).map((i) => i.label);
+    expect(labels(me(['admin']))).toContain('Admin');
+    expect(labels(me(['teacher']))).not.toContain('Admin');
+    expect(labels(me(['student']))).not.toContain('Admin');
+    expect(labels(me(['student']))).toEqual(['Home', 'Classes', 'Schools', 'About me', 'Account']);
+  });
+  it('a local account without a school sees no school pages, but Password', () => {
+    expect(navItems(me([], false, true)).map((i) => i.label)).toEqual(['Home', 'Account', 'Password']);
+  });
+});
+
+describe('submissions', () => {
+  it('offers each role only the actions Microsoft allows in that state', () => {
+    expect(submissionActions('working', 'student')).toEqual(['submit']);
+    expect(submissionActions('submitted', 'student')).toEqual(['unsubmit']);
+    expect(submissionActions('returned', 'student')).toEqual(['submit']);
+    expect(submissionActions('submitted', 'teacher')).toEqual(['return', 'reassign']);
+    expect(submissionActions('returned', 'teacher')).toEqual(['reassign']);
+    expect(submissionActions('working', 'teacher')).toEqual([]);
+    expect(submissionActions('submitted', 'admin')).toEqual([]);
+  });
+  it('keeps the roster name when an action answer lacks it', () => {
+    const listed = { id: 's1', status: 'submitted', student_id: 'a', student_name: 'Ava Garcia' };
+    expect(mergeSubmission(listed, { id: 's1', status: 'returned', student_name: null, student_id: null })).toEqual({
+      id: 's1',
+      status: 'returned',
+      student_id: 'a',
+      student_name: 'Ava Garcia',
+    });
+  });
+  it('names statuses in words', () => {
+    expect(statusText('assigned')).toBe('Published');
+    expect(statusText('submitted')).toBe('Handed in');
+    expect(statusText('something')).toBe('Something');
+    expect(statusText(null)).toBe('Unknown');
+  });
+});
+
+describe('forms', () => {
+  it('accepts https links only, and ignores empty link rows', () => {
+    expect(validLink({ name: '', url: '' })).toBeUndefined();
+    expect(validLink({ name: 'Doc', url: 'https://example.com/x' })).toBeUndefined();
+    expect(validLink({ name: 'Doc', url: 'http://example.com/x' })).toBe('invalid_link');
+    expect(validLink({ name: '', url: 'https://example.com' })).toBe('invalid_link');
+    expect(validLink({ name: 'Doc', url: 'javascript:alert(1)' })).toBe('invalid_link');
+    expect(validLink({ name: 'Doc', url: 'not a url' })).toBe('invalid_link');
+  });
+  it('sends only changed profile fields; an emptied field clears it', () => {
+    expect(profileChanges({ mobilePhone: '+1 555', city: 'Paris', state: null }, { mobilePhone: '+1 555 ', city: '', state: 'IDF' })).toEqual({
+      city: null,
+      state: 'IDF',
+    });
+    expect(fieldLabel('mobilePhone')).toBe('Mobile phone');
+    expect(fieldLabel('someNewField')).toBe('Some New Field');
+  });
+  it('formats grades and short names', () => {
+    expect(grades({ lowest_grade: '9', highest_grade: '12' })).toBe('Grades 9–12');
+    expect(grades({ lowest_grade: null, highest_grade: null })).toBeUndefined();
+    expect(shortName('Ava Maria Garcia')).toBe('Ava G.');
+    expect(shortName('Plato')).toBe('Plato');
+  });
+});
