@@ -244,6 +244,8 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     await microsoftSignIn(page, `ava.garcia0@${CONTOSO}`, 'Student#2026', 'Ava Garcia');
     await openClass(page);
     check(!(await page.getByRole('link', { name: 'Send mail' }).count()), 'a student has no "Send mail" tab');
+    await page.getByRole('img', { name: "Lucas Silva's favourite colour #00796b" }).waitFor();
+    check(true, 'classmates see the teacher’s favourite colour next to his name');
     await page.getByRole('link', { name: 'Seating chart' }).click();
     await page.getByText('You sit in').waitFor();
     check((await page.locator('.your-seat').textContent()).includes('Row 1, seat 2'), 'the student sees their seat');
@@ -341,6 +343,13 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     };
     const first = `link-${Date.now()}@school.edu`;
     await register(first, 'Lina Local');
+    // Without a school account the school pages explain what to do instead of breaking.
+    await page.goto('/classes');
+    await page.getByText("This needs your school's Microsoft 365 account.").waitFor();
+    check(
+      (await page.getByRole('link', { name: 'Link your Microsoft 365 account' }).getAttribute('href')) === '/account',
+      'a local account on a school page is told to link Microsoft 365',
+    );
     await nav(page).getByRole('link', { name: 'Account' }).click();
     await page.getByRole('heading', { name: 'Your account' }).waitFor();
     await shot(page, '39-account-local');

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { fieldFor, hasMessage, hasSignInMessage, humanError, messageFor, signInErrorMessage } from './errors';
+import {
+  fieldFor,
+  graphDetail,
+  hasMessage,
+  hasSignInMessage,
+  humanError,
+  isNotAllowed,
+  messageFor,
+  signInErrorMessage,
+} from './errors';
 import { ApiError } from './http';
 // The API conventions document, as text (kept in sync with the codes the server sends).
 import doc from '../../../backend/API.md?raw';
@@ -52,5 +61,29 @@ describe('error messages', () => {
     expect(fieldFor('password_too_short', 'new_password')).toBe('new_password');
     expect(fieldFor('invalid_color')).toBe('favorite_color');
     expect(fieldFor('invalid_credentials')).toBeUndefined();
+  });
+
+  it('tells "not allowed" apart from other failures', () => {
+    expect(isNotAllowed(new ApiError(403, 'role_required'))).toBe(true);
+    expect(isNotAllowed(new ApiError(403, 'school_account_required'))).toBe(true);
+    expect(isNotAllowed(new ApiError(403, 'csrf_failed'))).toBe(false);
+    expect(isNotAllowed(new Error('x'))).toBe(false);
+  });
+
+  it('keeps Microsoft Graph’s code and request id for a report', () => {
+    const err = new ApiError(502, 'microsoft_error', 'Graph failed', undefined, {
+      status: 503,
+      code: 'serviceNotAvailable',
+      request_id: 'req-1',
+    });
+    expect(graphDetail(err)).toBe('Microsoft Graph: serviceNotAvailable, HTTP 503, request id req-1');
+    expect(graphDetail(new ApiError(404, 'not_found'))).toBeUndefined();
+    expect(humanError(err)).toMatch(/Microsoft 365 answered with an error/);
+  });
+
+  it('explains the assignment codes', () => {
+    expect(messageFor('invalid_link')).toMatch(/https:\/\//);
+    expect(messageFor('invalid_due_date')).toMatch(/due date/);
+    expect(messageFor('invalid_assignment')).toMatch(/256/);
   });
 });

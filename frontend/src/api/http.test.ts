@@ -139,4 +139,15 @@ describe('the CSRF-aware client', () => {
     http.resetCsrf();
     expect(http.currentCsrf()).toBeNull();
   });
+
+  it("keeps Microsoft Graph's status, code and request id from the error envelope", async () => {
+    const graph = { status: 403, code: 'Authorization_RequestDenied', request_id: 'r-42' };
+    const { fetchImpl } = fakeFetch({
+      'GET /api/classes/x': [() => json(403, { error: { code: 'microsoft_forbidden', message: 'No.', graph } })],
+    });
+    await expect(createHttpClient(fetchImpl).request('GET', '/api/classes/x')).rejects.toMatchObject({
+      code: 'microsoft_forbidden',
+      graph,
+    });
+  });
 });
