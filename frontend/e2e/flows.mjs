@@ -24,7 +24,16 @@ export async function flows(browser, base, ctx) {
   }
 }
 
-async function allFlows(browser, base, { check, log, shots, violations, pageErrors }, pages) {
+/** A demo person's Microsoft object id, from the emulator's control API (not a Microsoft surface). */
+async function teacherId(emulator, upn) {
+  const demo = await (await fetch(`${emulator}/_emulator/demo`)).json();
+  for (const t of demo.tenants) {
+    for (const p of [t.admin, ...t.teachers, ...t.students]) if (p.upn === upn) return p.id;
+  }
+  throw new Error(`no demo person ${upn}`);
+}
+
+async function allFlows(browser, base, { check, log, shots, violations, pageErrors, emulator }, pages) {
   /** A fresh browser profile with CSP and script-error watchers. */
   const open = async (opts = {}) => {
     const context = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 860 }, ...opts });
@@ -320,7 +329,41 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
   // Mail page (teachers only), shown, not sent.
   await tp.goto(classUrl + '/mail');
   await tp.getByRole('heading', { name: 'Send mail to the class' }).waitFor();
+  await tp.getByLabel('Chosen students').check();
+  await tp.getByLabel('Ava Garcia').check();
+  await tp.getByLabel('Subject').fill('Fractions homework');
+  await tp.getByLabel('Message').fill('Remember to hand in the fractions practice by Tuesday.');
   await shot(tp, '37-class-mail');
+  await tp.getByRole('button', { name: 'Send mail' }).click();
+  await tp.getByText('Sent to 1 person from your mailbox.').waitFor();
+  check(true, 'the teacher mails a chosen student of the class');
+  // Documents and conversations tabs.
+  await tp.getByRole('link', { name: 'Documents' }).click();
+  await tp.locator('.tab-panel').waitFor();
+  await shot(tp, '37a-class-documents');
+  await tp.getByRole('link', { name: 'Conversations' }).click();
+  await shot(tp, '37b-class-conversations');
+  // Add a co-teacher from the teachers of the school.
+  await tp.getByRole('link', { name: 'People' }).click();
+  await tp.getByRole('button', { name: 'Add a co-teacher' }).click();
+  // Microsoft shows a teacher only their own classes' teachers: others are added by object id.
+  const coTeacher = await teacherId(emulator, `isabella.tanaka.t1@${CONTOSO}`);
+  const avaId = await teacherId(emulator, `ava.garcia0@${CONTOSO}`);
+  const idField = tp.getByLabel("Teacher's Microsoft 365 object id");
+  if (!(await idField.isVisible())) await tp.getByLabel('Teacher to add').selectOption({ label: 'Someone else (by Microsoft 365 object id)' });
+  await idField.fill(avaId);
+  await tp.getByRole('button', { name: 'Add co-teacher', exact: true }).click();
+  await tp.getByText('Choose a teacher of your school.').waitFor();
+  check(true, 'adding a student as co-teacher is refused in words');
+  await idField.fill(coTeacher);
+  await tp.getByRole('button', { name: 'Add co-teacher', exact: true }).click();
+  await tp.getByText('The teacher now teaches this class too.').waitFor();
+  await tp.locator('.people .person', { hasText: 'Isabella Tanaka' }).waitFor();
+  check(true, 'the teacher adds a co-teacher');
+  await tp.goto('/schools');
+  await tp.getByRole('heading', { name: 'Your schools' }).waitFor();
+  await tp.locator('.cards .card').first().waitFor();
+  await shot(tp, '37c-schools');
   // Phone width: the seating chart editor.
   await tp.setViewportSize({ width: 375, height: 740 });
   await tp.goto(classUrl + '/seating');
@@ -329,6 +372,7 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
   await shot(tp, '38-seating-teacher-phone');
   await teacher.context.close();
 
+  let otto = '';
   // ---- A local account links a Microsoft account; a second local account is refused it.
   log('flow: local account links Microsoft');
   {
@@ -363,7 +407,8 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     // A second local account tries to link the same Microsoft account: refused, in words.
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.waitForURL('**/signin');
-    await register(`other-${Date.now()}@school.edu`, 'Otto Other');
+    otto = `other-${Date.now()}@school.edu`;
+    await register(otto, 'Otto Other');
     await nav(page).getByRole('link', { name: 'Account' }).click();
     await page.getByRole('link', { name: 'Link a Microsoft 365 account' }).click();
     const form = page.locator('#i0116');
@@ -390,6 +435,44 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     await page.getByText('Your Microsoft 365 account is no longer linked.').waitFor();
     check(true, 'unlinking works for an account with a password');
     await cspClean(page, 'linking pages');
+    await context.close();
+  }
+
+  // ---- People who signed in with Microsoft: create an EduGraph password, or link an existing one.
+  log('flow: Microsoft people add a password or link an existing account');
+  {
+    const { context, page } = await open();
+    await microsoftSignIn(page, `ethan.fischer.t2@${CONTOSO}`, 'Teacher#2026', 'Ethan Fischer');
+    await nav(page).getByRole('link', { name: 'Account' }).click();
+    await shot(page, '42-account-microsoft');
+    const create = page.getByRole('form', { name: 'Create an EduGraph password' });
+    await create.getByLabel('Sign-in email').fill(`ethan-${Date.now()}@school.edu`);
+    await create.getByLabel('New password').fill('short');
+    await create.getByRole('button', { name: 'Create password' }).click();
+    await create.getByText('The password must be at least 8 characters long.').waitFor();
+    await create.getByLabel('New password').fill('ethan has a passphrase');
+    await create.getByRole('button', { name: 'Create password' }).click();
+    await page.getByRole('button', { name: 'Unlink Microsoft account' }).waitFor();
+    check((await page.locator('main').textContent()).includes('Set for ethan-'), 'a Microsoft person creates an EduGraph password');
+    check(await nav(page).getByRole('link', { name: 'Password' }).isVisible(), 'the Password page appears once a password exists');
+    await context.close();
+  }
+  {
+    const { context, page } = await open();
+    await microsoftSignIn(page, `isabella.tanaka.t1@${CONTOSO}`, 'Teacher#2026', 'Isabella Tanaka');
+    await page.goto('/account');
+    const existing = page.getByRole('form', { name: 'Link an existing EduGraph account' });
+    await existing.getByLabel('EduGraph email').fill(otto);
+    await existing.getByLabel('EduGraph password').fill('not the password');
+    await existing.getByRole('button', { name: 'Link account' }).click();
+    await existing.getByText('The email or password is incorrect.').waitFor();
+    check(true, 'linking an existing account with a wrong password is refused in words');
+    await existing.getByLabel('EduGraph password').fill('linking is fun 2026');
+    await existing.getByRole('button', { name: 'Link account' }).click();
+    await page.getByText(`Set for ${otto}`).waitFor();
+    check(true, 'a Microsoft person links an existing EduGraph account');
+    await shot(page, '43-account-linked-existing');
+    await cspClean(page, 'Microsoft linking pages');
     await context.close();
   }
 }

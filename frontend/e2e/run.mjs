@@ -120,7 +120,8 @@ async function main() {
       ],
     });
     if (!process.env.E2E_FLOWS_ONLY) await run(browser, base);
-    await flows(browser, base, { check, log, shots, violations, pageErrors });
+    const emulator = process.env.E2E_EMULATOR ?? `http://127.0.0.1:${emulatorPort}`;
+    await flows(browser, base, { check, log, shots, violations, pageErrors, emulator });
     check(violations.length === 0, `zero CSP violations in every flow (${violations.join(' | ')})`);
     check(pageErrors.length === 0, `no script errors in any flow (${pageErrors.join(' | ')})`);
     log(`screenshots in ${shots}`);

@@ -181,7 +181,7 @@ export type Loadable<T> =
 export function useLoad<T>(
   load: () => Promise<T>,
   key: string,
-): Loadable<T> & { reload: () => void; setData: (f: (d: T) => T) => void } {
+): Loadable<T> & { reload: () => void; refresh: () => Promise<void>; setData: (f: (d: T) => T) => void } {
   const [state, setState] = useState<Loadable<T>>({ status: 'loading' });
   const [attempt, setAttempt] = useState(0);
   const loadRef = useRef(load);
@@ -198,11 +198,20 @@ export function useLoad<T>(
     };
   }, [key, attempt]);
   const reload = useCallback(() => setAttempt((n) => n + 1), []);
+  /** Fetches again in the background, keeping what is shown until the answer arrives. */
+  const refresh = useCallback(async () => {
+    try {
+      const data = await loadRef.current();
+      setState({ status: 'ready', data });
+    } catch {
+      /* keep what is shown; the next action reports its own error */
+    }
+  }, []);
   const setData = useCallback(
     (f: (d: T) => T) => setState((s) => (s.status === 'ready' ? { status: 'ready', data: f(s.data) } : s)),
     [],
   );
-  return { ...state, reload, setData };
+  return { ...state, reload, refresh, setData };
 }
 
 /** A button that asks "are you sure?" inline (no browser pop-up), then runs `onConfirm`. */

@@ -7,7 +7,7 @@ import { humanError, messageFor } from '../api/errors';
 import { ApiError } from '../api/http';
 import { formatWhen } from '../lib/time';
 import { Link, classPath, type ClassTab } from '../router';
-import { Alert, Avatar, Empty, ErrorState, Loading, NotAllowed, Page, Swatch, useLoad } from '../ui';
+import { Alert, Avatar, Empty, ErrorState, Field, Loading, NotAllowed, Page, Swatch, useLoad } from '../ui';
 import { ClassAssignments } from './ClassAssignments';
 import { ClassMail } from './ClassMail';
 import { SeatingChart } from './Seating';
@@ -71,7 +71,7 @@ export function ClassPage({ me, id, tab }: { me: Me; id: string; tab: ClassTab }
         ))}
       </nav>
       <section aria-label={TAB_LABELS[tab]} className="tab-panel">
-        {tab === 'students' && <People d={d} isTeacher={isTeacher} classId={id} onChanged={details.reload} />}
+        {tab === 'students' && <People d={d} isTeacher={isTeacher} classId={id} onChanged={() => void details.refresh()} />}
         {tab === 'seating' && <SeatingChart me={me} d={d} classId={id} setMembers={setMembers} />}
         {tab === 'assignments' && <ClassAssignments classId={id} d={d} />}
         {tab === 'documents' && <Documents d={d} />}
@@ -131,21 +131,28 @@ function People({ d, isTeacher, classId, onChanged }: { d: ClassDetails; isTeach
 
 type Person = Schemas['PersonDto'];
 
-/** Teachers of the person's schools, gathered from the first page of each school's classes. */
+/**
+ * Teachers the person can see: those of their own classes and of the classes listed for their
+ * schools (Microsoft shows a teacher the teachers of their own classes only). Anyone else is
+ * added by their Microsoft 365 object id.
+ */
 async function teacherCandidates(): Promise<Person[]> {
-  const schools = await api.schools();
-  const list = (schools.mine.length ? schools.mine : schools.others).slice(0, 3);
-  const pages = await Promise.all(list.map((s) => api.classes({ scope: 'all', school_id: s.id })));
+  const [mine, schools] = await Promise.all([api.classes({ scope: 'mine' }), api.schools()]);
+  const list = schools.mine.slice(0, 3);
+  const pages = [mine, ...(await Promise.all(list.map((s) => api.classes({ scope: 'all', school_id: s.id }))))];
   const byId = new Map<string, Person>();
   for (const page of pages) for (const c of page.items) for (const t of c.teachers) byId.set(t.id, t);
   return [...byId.values()].sort((a, b) => (a.display_name ?? '').localeCompare(b.display_name ?? ''));
 }
+
+const OTHER = '__other__';
 
 function AddCoTeacher({ classId, current, onAdded }: { classId: string; current: string[]; onAdded: () => void }) {
   const [open, setOpen] = useState(false);
   const [candidates, setCandidates] = useState<Person[] | null>(null);
   const [loadError, setLoadError] = useState<unknown>();
   const [choice, setChoice] = useState('');
+  const [typed, setTyped] = useState('');
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ kind: 'success' | 'error'; text: string }>();
 
@@ -155,23 +162,28 @@ function AddCoTeacher({ classId, current, onAdded }: { classId: string; current:
     teacherCandidates().then(setCandidates, setLoadError);
   };
   const available = (candidates ?? []).filter((c) => !current.includes(c.id));
+  const manual = choice === OTHER || (candidates !== null && !available.length);
+  const teacherId = manual ? typed.trim() : choice;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (!choice) {
-      setResult({ kind: 'error', text: 'Choose a teacher first.' });
+    if (!teacherId) {
+      setResult({ kind: 'error', text: manual ? "Enter the teacher's Microsoft 365 object id." : 'Choose a teacher first.' });
       return;
     }
     setBusy(true);
     setResult(undefined);
     try {
-      await api.addTeacher(classId, choice);
-      const who = candidates?.find((c) => c.id === choice)?.display_name ?? 'The teacher';
+      await api.addTeacher(classId, teacherId);
+      const who = candidates?.find((c) => c.id === teacherId)?.display_name ?? 'The teacher';
       setResult({ kind: 'success', text: `${who} now teaches this class too.` });
       setChoice('');
+      setTyped('');
       onAdded();
     } catch (err) {
-      setResult({ kind: 'error', text: humanError(err) });
+      // An id that is not a Graph id at all answers not_found: it is not a teacher either.
+      const code = err instanceof ApiError && err.code === 'not_found' ? 'not_a_teacher' : undefined;
+      setResult({ kind: 'error', text: code ? messageFor(code) : humanError(err) });
     } finally {
       setBusy(false);
     }
@@ -187,29 +199,36 @@ function AddCoTeacher({ classId, current, onAdded }: { classId: string; current:
     );
   }
   return (
-    <form className="card inline-form" onSubmit={submit} aria-label="Add a co-teacher">
+    <form className="card inline-form" onSubmit={submit} aria-label="Add a co-teacher" noValidate>
       {loadError !== undefined && <ErrorState error={loadError} retry={start} />}
-      {candidates === null && loadError === undefined && <Loading label="Finding the teachers of your school…" />}
-      {candidates !== null && (
+      {candidates === null && loadError === undefined && <Loading label="Finding the teachers you work with…" />}
+      {candidates !== null && available.length > 0 && (
         <div className="field">
           <label htmlFor="co-teacher">Teacher to add</label>
-          {available.length ? (
-            <select id="co-teacher" value={choice} onChange={(e) => setChoice(e.target.value)}>
-              <option value="">Choose a teacher…</option>
-              {available.map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.display_name ?? c.id}
-                </option>
-              ))}
-            </select>
-          ) : (
-            <p className="muted">No other teachers found in your school.</p>
-          )}
+          <select id="co-teacher" value={choice} onChange={(e) => setChoice(e.target.value)}>
+            <option value="">Choose a teacher…</option>
+            {available.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.display_name ?? c.id}
+              </option>
+            ))}
+            <option value={OTHER}>Someone else (by Microsoft 365 object id)</option>
+          </select>
         </div>
+      )}
+      {manual && (
+        <Field
+          label="Teacher's Microsoft 365 object id"
+          hint="Your administrator can find it in the Microsoft 365 admin center (Users → the teacher → Object ID)."
+          value={typed}
+          spellCheck={false}
+          autoComplete="off"
+          onChange={(e) => setTyped(e.target.value)}
+        />
       )}
       {result && <Alert kind={result.kind}>{result.text}</Alert>}
       <div className="actions">
-        <button type="submit" className="button" disabled={busy || !available.length}>
+        <button type="submit" className="button" disabled={busy}>
           {busy ? 'Adding…' : 'Add co-teacher'}
         </button>
         <button type="button" className="button button-secondary" onClick={() => setOpen(false)}>
