@@ -170,9 +170,23 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
   await tp.getByText(/class(es)? shown matching “biology”/).waitFor();
   check(!(await tp.getByRole('link', { name: CLASS }).count()), 'searching classes narrows the list');
   // All classes of a school, with "See more".
+  // "See more" sends the page's cursor; a cursor the server no longer accepts (here: one the
+  // browser altered) is explained and what was loaded stays.
+  await tp.route(/\/api\/classes\?scope=all/, async (route) => {
+    const response = await route.fetch();
+    const json = await response.json();
+    if (!route.request().url().includes('cursor=')) json.next_cursor = 'expired-cursor';
+    await route.fulfill({ response, json });
+  });
   await tp.getByRole('link', { name: 'All classes of a school' }).click();
   await tp.getByRole('button', { name: 'Clear' }).click();
-  await tp.getByText(/class(es)? shown/).waitFor();
+  await tp.getByText(/class(es)? shown — there are more/).waitFor();
+  const seeMore = tp.waitForRequest((r) => r.url().includes('cursor=expired-cursor'));
+  await tp.getByRole('button', { name: 'See more' }).click();
+  await seeMore;
+  await tp.getByText('This list changed or the link expired. Reload the list.').waitFor();
+  check(await tp.getByRole('link', { name: CLASS }).isVisible(), '"See more" sends the cursor; a refused one is explained, the list stays');
+  await tp.unroute(/\/api\/classes\?scope=all/);
   await shot(tp, '25-classes-all');
   const classUrl = await openClass(tp);
   const classId = new URL(classUrl).pathname.split('/')[2];
@@ -320,6 +334,7 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
   await tp.goto(classUrl + '/assignments');
   await tp.getByRole('link', { name: ASSIGNMENT }).click();
   await tp.getByRole('heading', { name: ASSIGNMENT }).waitFor();
+  const assignmentUrl = tp.url();
   const row = tp.getByRole('row', { name: /Ava Garcia/ });
   check((await row.textContent()).includes('Handed in'), 'the teacher sees Ava’s submission handed in');
   await row.getByRole('button', { name: 'Return: Ava Garcia' }).click();
@@ -350,7 +365,9 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
   const coTeacher = await teacherId(emulator, `isabella.tanaka.t1@${CONTOSO}`);
   const avaId = await teacherId(emulator, `ava.garcia0@${CONTOSO}`);
   const idField = tp.getByLabel("Teacher's Microsoft 365 object id");
-  if (!(await idField.isVisible())) await tp.getByLabel('Teacher to add').selectOption({ label: 'Someone else (by Microsoft 365 object id)' });
+  const picker = tp.getByLabel('Teacher to add');
+  await Promise.race([idField.waitFor(), picker.waitFor()]);
+  if (!(await idField.isVisible())) await picker.selectOption({ label: 'Someone else (by Microsoft 365 object id)' });
   await idField.fill(avaId);
   await tp.getByRole('button', { name: 'Add co-teacher', exact: true }).click();
   await tp.getByText('Choose a teacher of your school.').waitFor();
@@ -370,6 +387,20 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
   await tp.getByRole('button', { name: 'Save seating chart' }).waitFor();
   await noOverflow(tp, 'teacher seating chart');
   await shot(tp, '38-seating-teacher-phone');
+  for (const [path, ready] of [
+    ['/classes', tp.getByRole('link', { name: CLASS })],
+    [new URL(classUrl).pathname, tp.getByRole('heading', { name: /^Students/ })],
+    [new URL(classUrl).pathname + '/assignments', tp.getByRole('link', { name: ASSIGNMENT })],
+    [new URL(assignmentUrl).pathname, tp.getByRole('heading', { name: 'Submissions' })],
+    ['/about', tp.getByRole('heading', { name: 'Edit your profile' })],
+    ['/schools', tp.getByRole('heading', { name: 'Your schools' })],
+    ['/account', tp.getByRole('heading', { name: 'How you sign in' })],
+  ]) {
+    await tp.goto(path);
+    await ready.waitFor();
+    await noOverflow(tp, path);
+  }
+  await shot(tp, '38b-account-teacher-phone');
   await teacher.context.close();
 
   let otto = '';

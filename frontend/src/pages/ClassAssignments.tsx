@@ -220,7 +220,7 @@ function NewAssignmentForm({
   return (
     <form onSubmit={submit} noValidate>
       {failure && <Alert kind="error">{failure}</Alert>}
-      <Field label="Name" name="assignment-name" value={name} error={errors.name} maxLength={256} onChange={(e) => setName(e.target.value)} />
+      <Field label="Name" name="assignment-name" autoFocus value={name} error={errors.name} maxLength={256} onChange={(e) => setName(e.target.value)} />
       <TextArea label="Instructions (optional)" rows={4} value={instructions} onChange={(e) => setInstructions(e.target.value)} />
       <div className="check">
         <input id="has-due" type="checkbox" checked={hasDue} onChange={(e) => setHasDue(e.target.checked)} />

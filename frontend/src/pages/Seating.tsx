@@ -236,13 +236,23 @@ function SeatingEditor({
     <>
       <h2>Seating chart</h2>
       <p className="hint" id="seating-help">
-        Drag a student onto a seat, or use the keyboard: choose a student (Enter or Space), then choose a seat. A
-        student dropped on a taken seat swaps places. Row 1 is at the front of the room. Save when you are done.
+        Drag a student onto a seat, or use the keyboard: choose a student (Enter or Space), then choose a seat
+        (Escape cancels). A student dropped on a taken seat swaps places. Row 1 is at the front of the room. Save
+        when you are done.
       </p>
       <p className="visually-hidden" aria-live="polite" role="status">
         {announce}
       </p>
-      <div className="seating">
+      <div
+        className="seating"
+        onKeyDown={(e) => {
+          if (e.key === 'Escape' && selected) {
+            e.preventDefault();
+            setSelected(null);
+            setAnnounce('Nobody selected.');
+          }
+        }}
+      >
         <div
           className={dropTarget === 'pool' ? 'pool drop-target' : 'pool'}
           onDragOver={(e) => allowDrop(e, 'pool')}
