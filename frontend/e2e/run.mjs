@@ -2,12 +2,15 @@
 // End-to-end test of the built SPA in a real browser: starts `edugraph demo` on free ports
 // (from the repository root, so it serves frontend/dist), drives Debian's Chromium through
 // playwright-core, and saves a screenshot of every page under frontend/e2e/screenshots/.
+// This file covers local accounts; flows.mjs the school portal (admin, teacher, student, linking).
 //
 //   npm run e2e                    # builds the binary with cargo first (CARGO_TARGET_DIR honoured)
 //   EDUGRAPH_BIN=path npm run e2e  # use an already built binary
 //   CHROMIUM=/path/to/chromium     # another browser binary (default /usr/bin/chromium)
+//   Development only: E2E_BASE=http://localhost:8080 E2E_EMULATOR=http://127.0.0.1:8090 drive a
+//   running fresh `edugraph demo`; E2E_FLOWS_ONLY=1 runs flows.mjs alone.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -80,7 +83,8 @@ async function main() {
     if (b.status !== 0) throw new Error('npm run build failed');
   }
   const work = mkdtempSync(join(tmpdir(), 'edugraph-e2e-'));
-  rmSync(shots, { recursive: true, force: true });
+  if (!process.env.E2E_FLOWS_ONLY) rmSync(shots, { recursive: true, force: true });
+  for (const f of existsSync(shots) ? readdirSync(shots) : []) if (f.startsWith('failed-')) rmSync(join(shots, f));
   mkdirSync(shots, { recursive: true });
   // E2E_BASE=http://host:port: drive an already running `edugraph demo` (development only).
   const external = process.env.E2E_BASE;

@@ -19,9 +19,14 @@ export function Classes({ me }: { me: Me }) {
   const params = new URLSearchParams(search);
   const scope = params.get('scope') === 'all' ? 'all' : 'mine';
   const q = params.get('q') ?? '';
-  const schools = useLoad(() => api.schools(), `${me.user.id}:${scope}`);
+  // The school picker is needed for "All" only.
+  const schools = useLoad(
+    () => (scope === 'all' ? api.schools() : Promise.resolve({ mine: [], others: [] })),
+    `${me.user.id}:${scope}`,
+  );
   const schoolList = schools.status === 'ready' ? [...schools.data.mine, ...schools.data.others] : [];
-  const school = params.get('school') ?? (schools.status === 'ready' ? (schoolList[0]?.id ?? '') : '');
+  const school =
+    scope === 'all' ? (params.get('school') ?? (schools.status === 'ready' ? (schoolList[0]?.id ?? '') : '')) : '';
   const [draft, setDraft] = useState(q);
   useEffect(() => setDraft(q), [q]);
 
