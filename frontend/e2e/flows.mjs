@@ -280,6 +280,11 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     await page.getByRole('heading', { name: ASSIGNMENT }).waitFor();
     await page.getByRole('button', { name: 'Hand in' }).click();
     await page.getByText('Handed in.', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Take back' }).click();
+    await page.getByText('Taken back: you can change your work and hand it in again.').waitFor();
+    check(true, 'the student takes the work back (unsubmits)');
+    await page.getByRole('button', { name: 'Hand in' }).click();
+    await page.getByText('Handed in.', { exact: true }).waitFor();
     check(true, 'the student hands in (submits)');
     await shot(page, '32-assignment-student');
     // Teacher and admin pages: a clear "not allowed", and the server refuses too.
@@ -341,6 +346,22 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
   await tp.getByText('Ava Garcia: Returned to the student.').waitFor();
   check((await row.textContent()).includes('Returned'), 'the teacher returns the submission');
   await shot(tp, '36-submissions-teacher');
+  await row.getByRole('button', { name: 'Send back for changes: Ava Garcia' }).click();
+  await tp.getByText('Ava Garcia: Sent back to the student for changes.').waitFor();
+  check((await row.textContent()).includes('Sent back for changes'), 'the teacher reassigns the submission');
+  // A draft that is deleted again.
+  await tp.goto(classUrl + '/assignments');
+  await tp.getByRole('button', { name: 'New assignment' }).click();
+  await tp.getByRole('dialog').getByLabel('Name', { exact: true }).fill('E2E: draft to delete');
+  await tp.getByRole('dialog').getByLabel('Has a due date').uncheck();
+  await tp.getByRole('dialog').getByRole('button', { name: 'Create assignment' }).click();
+  const draft = tp.locator('.assignment', { hasText: 'E2E: draft to delete' });
+  await draft.getByText('Draft', { exact: true }).waitFor();
+  check((await draft.textContent()).includes('No due date'), 'a draft without a due date stays a draft');
+  await draft.getByRole('button', { name: 'Delete' }).click();
+  await draft.getByRole('button', { name: 'Yes, delete' }).click();
+  await tp.getByText('“E2E: draft to delete” was deleted.').waitFor();
+  check(!(await draft.count()), 'the teacher deletes an assignment');
   // Mail page (teachers only), shown, not sent.
   await tp.goto(classUrl + '/mail');
   await tp.getByRole('heading', { name: 'Send mail to the class' }).waitFor();
