@@ -203,9 +203,10 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
   check((await tp.locator('[data-seat="0-0"]').textContent()).includes('Ava G.'), 'drag and drop seats a student');
   await tp.locator('.pool [data-student]', { hasText: 'Ethan Smith' }).focus();
   await tp.keyboard.press('Enter');
-  await tp.locator('[data-seat="0-1"]').focus();
+  await tp.locator('[data-seat="0-0"]').focus();
+  await tp.keyboard.press('ArrowRight');
   await tp.keyboard.press('Enter');
-  check((await tp.locator('[data-seat="0-1"]').textContent()).includes('Ethan S.'), 'keyboard: choose a student, then a seat');
+  check((await tp.locator('[data-seat="0-1"]').textContent()).includes('Ethan S.'), 'keyboard: choose a student, then a seat (arrow keys move between seats)');
   await tp.locator('[data-seat="0-0"]').dragTo(tp.locator('[data-seat="0-1"]'));
   check(
     (await tp.locator('[data-seat="0-1"]').textContent()).includes('Ava G.') &&

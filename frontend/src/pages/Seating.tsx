@@ -237,7 +237,7 @@ function SeatingEditor({
       <h2>Seating chart</h2>
       <p className="hint" id="seating-help">
         Drag a student onto a seat, or use the keyboard: choose a student (Enter or Space), then choose a seat
-        (Escape cancels). A student dropped on a taken seat swaps places. Row 1 is at the front of the room. Save
+        (arrow keys move between seats; Escape cancels). A student dropped on a taken seat swaps places. Row 1 is at the front of the room. Save
         when you are done.
       </p>
       <p className="visually-hidden" aria-live="polite" role="status">
@@ -288,7 +288,30 @@ function SeatingEditor({
             </button>
           )}
         </div>
-        <div className="seat-grid" ref={gridRef} role="group" aria-label="Seats: 6 rows of 6, row 1 at the front" aria-describedby="seating-help">
+        <div
+          className="seat-grid"
+          ref={gridRef}
+          role="group"
+          aria-label="Seats: 6 rows of 6, row 1 at the front"
+          aria-describedby="seating-help"
+          onKeyDown={(e) => {
+            // Arrow keys move between seats.
+            const from = (e.target as HTMLElement).dataset.seat;
+            const step: Record<string, [number, number]> = {
+              ArrowLeft: [0, -1],
+              ArrowRight: [0, 1],
+              ArrowUp: [-1, 0],
+              ArrowDown: [1, 0],
+            };
+            const d = step[e.key];
+            if (!from || !d) return;
+            const [r, c] = from.split('-').map(Number) as [number, number];
+            const [nr, nc] = [r + d[0], c + d[1]];
+            if (nr < 0 || nc < 0 || nr >= GRID || nc >= GRID) return;
+            e.preventDefault();
+            gridRef.current?.querySelector<HTMLButtonElement>(`[data-seat="${nr}-${nc}"]`)?.focus();
+          }}
+        >
           <div className="front" aria-hidden="true">
             Front of the room
           </div>
