@@ -227,7 +227,7 @@ function LinkedAccountsCard() {
       )}
       {list.status === 'ready' && list.data.items.length > 0 && (
         <div className="table-wrap">
-          <table className="table">
+          <table className="table table-stack">
             <thead>
               <tr>
                 <th scope="col">Person</th>
@@ -245,8 +245,8 @@ function LinkedAccountsCard() {
                     {a.display_name ?? '—'}
                     {a.upn && <div className="muted small">{a.upn}</div>}
                   </td>
-                  <td>{a.local_email ?? <span className="muted">none</span>}</td>
-                  <td>{a.last_sign_in_at ? formatWhen(a.last_sign_in_at) : '—'}</td>
+                  <td data-label="EduGraph password account">{a.local_email ?? <span className="muted">none</span>}</td>
+                  <td data-label="Last Microsoft sign-in">{a.last_sign_in_at ? formatWhen(a.last_sign_in_at) : '—'}</td>
                   <td>
                     <div className="actions-cell">
                     <ConfirmButton

@@ -178,7 +178,7 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
         </Empty>
       ) : (
         <div className="table-wrap">
-          <table className="table">
+          <table className="table table-stack">
             <caption className="visually-hidden">{isTeacher ? 'Submissions by student' : 'Your submission'}</caption>
             <thead>
               <tr>
@@ -194,10 +194,10 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
               {submissions.map((s) => (
                 <tr key={s.id}>
                   {isTeacher && <td>{s.student_name ?? 'Unknown student'}</td>}
-                  <td>
+                  <td data-label="Status">
                     <span className={`badge badge-${s.status}`}>{statusText(s.status)}</span>
                   </td>
-                  <td>{s.submitted_date_time && s.status !== 'working' ? formatWhen(s.submitted_date_time) : '—'}</td>
+                  <td data-label="Handed in">{s.submitted_date_time && s.status !== 'working' ? formatWhen(s.submitted_date_time) : '—'}</td>
                   <td>
                     <div className="actions-cell">
                     {submissionActions(s.status, role).map((action) => (
