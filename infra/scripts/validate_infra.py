@@ -179,6 +179,28 @@ def check_manifests(rendered: Path, known: set[str]) -> None:
     for var in ("EDUGRAPH_SYNC_CERT_FILE", "EDUGRAPH_SYNC_KEY_FILE"):
         value = next((e.get("value", "") for e in sync.get("env", []) if e["name"] == var), "")
         check(any(value.startswith(m + "/") for m in mounts), f"sync {var} points into a mounted secret")
+    ing = by_kind["Ingress"]["edugraph-api"]["spec"]
+    backends = [p["backend"]["service"] for r in ing["rules"] for p in r["http"]["paths"]]
+    check(all(b["name"] == "edugraph-api" and b["port"].get("name") in {p["name"] for p in svc["ports"]}
+              for b in backends), "Ingress routes to the API Service's named port")
+    check(bool(ing.get("tls")), "Ingress terminates TLS (the __Host- cookies need https)")
+    pols = by_kind["NetworkPolicy"]
+    api_pol = pols["edugraph-api"]["spec"]
+    check(all(labels.get(k) == v for k, v in api_pol["podSelector"]["matchLabels"].items()),
+          "API NetworkPolicy selects the API pods")
+    check(set(api_pol["policyTypes"]) == {"Ingress", "Egress"}, "API NetworkPolicy restricts both directions")
+    check([p["port"] for r in api_pol["ingress"] for p in r["ports"]] == ["http"],
+          "API NetworkPolicy admits only the HTTP port")
+    jobs_pol = pols["edugraph-jobs"]["spec"]
+    selected = set(jobs_pol["podSelector"]["matchExpressions"][0]["values"])
+    check(selected == {"edugraph-sync", "edugraph-migrate"}, "jobs NetworkPolicy selects sync and migrate pods")
+    check(jobs_pol.get("ingress") == [], "job pods accept no connections")
+    for name, pol in (("api", api_pol), ("jobs", jobs_pol)):
+        egress = {p["port"] for r in pol["egress"] for p in r["ports"]}
+        check(egress == {53, 3306, 443}, f"{name} egress only DNS, MySQL and HTTPS (got {sorted(egress)})")
+    if known and "EDUGRAPH_TRUST_FORWARDED_FOR" in by_kind["ConfigMap"].get("edugraph-config", {}).get("data", {}):
+        check(by_kind["ConfigMap"]["edugraph-config"]["data"]["EDUGRAPH_TRUST_FORWARDED_FOR"] == "true",
+              "behind the Ingress, the API trusts the proxy's X-Forwarded-For entry")
 
 
 def main() -> int:

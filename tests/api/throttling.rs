@@ -2,13 +2,15 @@
 
 use std::time::Duration;
 
-use edu_tests::{Backend, TestApp, both_backends};
+use edu_tests::{Backend, Body, TestApp, both_backends};
+use reqwest::Method;
 use serde_json::json;
 
 both_backends!(
     five_failures_lock_the_account_with_retry_after_and_the_lock_expires,
     unknown_accounts_lock_exactly_like_known_ones,
     one_address_hammering_the_sign_in_gets_429,
+    behind_a_trusted_proxy_forged_forwarded_for_entries_do_not_escape_the_address_limit,
 );
 
 async fn five_failures_lock_the_account_with_retry_after_and_the_lock_expires(backend: Backend) {
@@ -86,4 +88,33 @@ async fn one_address_hammering_the_sign_in_gets_429(backend: Backend) {
     app.clock.advance(Duration::from_secs(10));
     let r = c.post("/api/auth/local/login", json!({"email": "u9@school.edu", "password": "guess guess"})).await;
     assert_eq!(r.status, 401);
+}
+
+/// R-A18 behind a proxy: the proxy appends the address it saw to `X-Forwarded-For`; a client
+/// that sends its own (changing) entries in front must still land in its real address's bucket,
+/// while two real clients behind the same proxy get separate buckets.
+async fn behind_a_trusted_proxy_forged_forwarded_for_entries_do_not_escape_the_address_limit(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |v| {
+        v.insert("EDUGRAPH_LOGIN_IP_BURST".into(), "4".into());
+        v.insert("EDUGRAPH_LOGIN_IP_PER_MINUTE".into(), "6".into());
+        v.insert("EDUGRAPH_TRUST_FORWARDED_FOR".into(), "true".into());
+    })
+    .await;
+    let c = app.client();
+    c.fetch_csrf().await;
+    let login = |i: usize, xff: String| {
+        let c = &c;
+        async move {
+            let body = Body::Json(json!({"email": format!("u{i}@school.edu"), "password": "guess guess"}));
+            c.send(Method::POST, "/api/auth/local/login", body, &[("x-forwarded-for", xff.as_str())]).await.status
+        }
+    };
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        // A new forged address each time; the proxy's entry (last) stays 203.0.113.7.
+        statuses.push(login(i, format!("198.51.100.{i}, 203.0.113.7")).await);
+    }
+    assert_eq!(statuses, vec![401, 401, 401, 401, 429, 429], "forged entries picked a fresh bucket");
+    // Another real client behind the same proxy has its own bucket.
+    assert_eq!(login(7, "203.0.113.8".to_owned()).await, 401);
 }

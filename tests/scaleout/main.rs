@@ -276,6 +276,50 @@ async fn sigterm_finishes_in_flight_requests_then_exits_zero_within_the_bound() 
     assert_eq!(Client::new(&p.a.address).get("/healthz").await.status, 200);
 }
 
+/// With `EDUGRAPH_SHUTDOWN_DELAY_SECS`, SIGTERM first turns readiness to 503 `shutting_down` while
+/// the instance still serves requests (a load balancer that polls `/readyz` stops routing to it),
+/// and only then closes the listener and exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_turns_readiness_to_503_while_still_serving_during_the_shutdown_delay() {
+    let test = "sigterm_turns_readiness_to_503_while_still_serving_during_the_shutdown_delay";
+    if !edu_tests::mysql_available(test) {
+        return;
+    }
+    let bin = edugraph_binary();
+    let (_db, url) = TestDatabase::create(Backend::MySql).await;
+    instance::migrate(&bin, &url);
+    let mut b = Instance::start(&bin, &url, &[("EDUGRAPH_SHUTDOWN_DELAY_SECS", "5")]);
+    b.wait_ready(READY_LIMIT).await;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).timeout(Duration::from_secs(2)).build().unwrap();
+    assert_eq!(http.get(format!("{}/readyz", b.address)).send().await.unwrap().status(), 200);
+
+    let signalled = Instant::now();
+    b.terminate();
+    // Not ready within a moment of the signal...
+    let mut code = String::new();
+    while signalled.elapsed() < Duration::from_secs(2) {
+        let r = http.get(format!("{}/readyz", b.address)).send().await.unwrap();
+        if r.status() == 503 {
+            let body: serde_json::Value = r.json().await.unwrap();
+            code = body["error"]["code"].as_str().unwrap_or_default().to_owned();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(code, "shutting_down", "readiness did not turn 503 within 2 s of SIGTERM");
+    // ...while still serving real requests during the delay.
+    let served = Client::new(&b.address);
+    assert_eq!(served.register("ann@school.edu", "correct horse battery").await.status, 201);
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "the registration was not inside the delay; test proved nothing"
+    );
+    // Then the listener closes and the process exits 0, after the delay and within the bound.
+    let status = b.wait_exit(SHUTDOWN_BOUND).await.unwrap_or_else(|| panic!("still running after SIGTERM"));
+    assert!(status.success(), "exited with {status}");
+    assert!(signalled.elapsed() >= Duration::from_secs(5), "exited before the shutdown delay ended");
+}
+
 // Two sync-job processes on one database at once (one syncs, the other reports busy and
 // exits 0; no double work) is tested with the real binary and the emulator in
 // `jobs/sync/tests/binary.rs` (`two_processes_at_once`, SQLite and MariaDB).

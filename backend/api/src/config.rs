@@ -139,6 +139,9 @@ pub struct Config {
     pub static_dir: PathBuf,
     /// On SIGTERM, how long in-flight requests may take before the process exits.
     pub shutdown_timeout: Duration,
+    /// On SIGTERM, how long `/readyz` answers 503 `shutting_down` (while still serving) before
+    /// the listener closes, so load balancers that poll readiness stop sending new requests.
+    pub shutdown_delay: Duration,
 }
 
 /// A configuration problem: the variable and what it expects.
@@ -289,6 +292,11 @@ impl Config {
             api_docs: env.parse("EDUGRAPH_API_DOCS", true, "true or false")?,
             trust_forwarded_for: env.parse("EDUGRAPH_TRUST_FORWARDED_FOR", false, "true or false")?,
             shutdown_timeout: env.secs("EDUGRAPH_SHUTDOWN_TIMEOUT_SECS", 30)?,
+            shutdown_delay: Duration::from_secs(env.parse(
+                "EDUGRAPH_SHUTDOWN_DELAY_SECS",
+                0,
+                "a whole number of seconds",
+            )?),
             static_dir: PathBuf::from(env.raw("EDUGRAPH_STATIC_DIR").unwrap_or("frontend/dist")),
         })
     }

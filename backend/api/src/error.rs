@@ -131,6 +131,9 @@ pub enum ApiError {
     /// A dependency (the database) is unavailable (503).
     #[error("The service is temporarily unavailable. Try again shortly.")]
     Unavailable,
+    /// The process received SIGTERM and is draining (503 on `/readyz`).
+    #[error("This instance is shutting down; another instance will answer.")]
+    ShuttingDown,
     /// A bug or an unexpected failure (500); the cause is logged, not returned.
     #[error("Something went wrong on our side. The error has been logged.")]
     Internal(#[source] anyhow::Error),
@@ -181,6 +184,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable => "service_unavailable",
+            Self::ShuttingDown => "shutting_down",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -212,7 +216,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Upstream { status, .. } => StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

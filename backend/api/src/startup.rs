@@ -74,12 +74,27 @@ impl Application {
         self.state.clone()
     }
 
-    /// Runs until the server stops (SIGTERM/SIGINT: stop accepting, drain in-flight requests for up to 30 s).
+    /// Runs until the server stops. On SIGTERM/SIGINT: `/readyz` answers 503 `shutting_down`
+    /// for `EDUGRAPH_SHUTDOWN_DELAY_SECS` while requests are still served (load balancers that
+    /// poll readiness stop routing here), then the listener closes and in-flight requests get up
+    /// to `EDUGRAPH_SHUTDOWN_TIMEOUT_SECS` to finish.
     ///
     /// # Errors
     /// I/O errors of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        let stopper = tokio::spawn(async move {
+            wait_for_stop_signal().await;
+            state.start_draining();
+            let delay = state.config.shutdown_delay;
+            tracing::info!(delay_secs = delay.as_secs(), "stop signal received: readiness now 503, draining");
+            tokio::time::sleep(delay).await;
+            handle.stop(true).await;
+        });
+        let result = self.server.await;
+        stopper.abort();
+        result
     }
 }
 
@@ -115,6 +130,8 @@ fn serve(listener: TcpListener, state: web::Data<AppState>, workers: usize) -> a
         app.configure(crate::spa::config).default_service(web::to(not_found))
     })
     .workers(workers)
+    // Signals are handled by `Application::run_until_stopped` (readiness flips before the listener closes).
+    .disable_signals()
     .shutdown_timeout(shutdown_secs)
     .listen(listener)?
     .run();
@@ -131,6 +148,25 @@ async fn docs_redirect() -> HttpResponse {
 
 async fn not_found() -> HttpResponse {
     ApiError::not_found("not_found", "There is nothing at this address.").error_response()
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl+C).
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    if tokio::signal::ctrl_c().await.is_err() {
+        // No signal handling available: never resolve (the server is stopped through its handle).
+        std::future::pending::<()>().await;
+    }
 }
 
 /// Deletes expired sessions every ten minutes, so the table does not grow without bound.

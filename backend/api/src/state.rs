@@ -1,6 +1,7 @@
 //! Shared application state, one per process, cloned into every worker.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -42,9 +43,21 @@ pub struct AppState {
     /// Profile photos, cached for an hour.
     pub photos: crate::photos::PhotoCache,
     csrf_key: [u8; 32],
+    draining: AtomicBool,
 }
 
 impl AppState {
+    /// Whether a stop signal arrived (readiness answers 503 from then on).
+    #[must_use]
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Marks the process as stopping.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
     /// Builds the state.
     ///
     /// # Errors
@@ -82,6 +95,7 @@ impl AppState {
             refresh_locks: RefreshLocks::default(),
             photos: crate::photos::PhotoCache::default(),
             csrf_key,
+            draining: AtomicBool::new(false),
         })
     }
 

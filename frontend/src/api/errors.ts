@@ -26,6 +26,7 @@ const MESSAGES: Record<string, string> = {
   too_many_requests: 'Too many attempts. Wait a moment and try again.',
   internal_error: 'Something went wrong on our side. Please try again in a moment.',
   service_unavailable: 'EduGraph is temporarily unavailable. Please try again shortly.',
+  shutting_down: 'This server is restarting. Please try again in a moment.',
   bad_gateway: 'EduGraph is not answering properly right now. Please try again shortly.',
   network_error: 'Could not reach EduGraph. Check your connection and try again.',
   unexpected_response: 'EduGraph answered in an unexpected way. Reload the page and try again.',

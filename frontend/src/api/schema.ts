@@ -740,7 +740,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The process can serve requests: the database answers. */
+        /** The process can serve requests: the database answers and no stop signal has arrived. */
         get: operations["get_readyz"];
         put?: never;
         post?: never;
@@ -2875,7 +2875,7 @@ export interface operations {
                     "application/json": components["schemas"]["HealthResponse"];
                 };
             };
-            /** @description The database is unreachable */
+            /** @description `service_unavailable` (the database is unreachable) or `shutting_down` (SIGTERM received; draining) */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -55,13 +55,29 @@ pub struct CsrfResponse {
     pub csrf_token: String,
 }
 
+/// The client address for throttling. Behind a trusted proxy (`EDUGRAPH_TRUST_FORWARDED_FOR`)
+/// it is the LAST `X-Forwarded-For` entry: the address our proxy saw and appended. Entries to its
+/// left come from the client and are forgeable, so a client cannot pick its own bucket (R-A18).
 fn client_ip(req: &HttpRequest, state: &AppState) -> IpAddr {
-    let info = req.connection_info();
-    let forwarded = state.config.trust_forwarded_for.then(|| info.realip_remote_addr().map(str::to_owned)).flatten();
-    forwarded
-        .and_then(|s| s.parse::<IpAddr>().ok().or_else(|| s.parse::<std::net::SocketAddr>().ok().map(|a| a.ip())))
-        .or_else(|| req.peer_addr().map(|a| a.ip()))
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    let forwarded = state
+        .config
+        .trust_forwarded_for
+        .then(|| {
+            req.headers()
+                .get_all("x-forwarded-for")
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .last()
+                .and_then(parse_ip)
+        })
+        .flatten();
+    forwarded.or_else(|| req.peer_addr().map(|a| a.ip())).unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+fn parse_ip(s: &str) -> Option<IpAddr> {
+    s.parse::<IpAddr>().ok().or_else(|| s.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
 }
 
 fn check_ip(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {

@@ -21,13 +21,16 @@ pub async fn healthz() -> web::Json<HealthResponse> {
     web::Json(HealthResponse { status: "ok" })
 }
 
-/// The process can serve requests: the database answers.
+/// The process can serve requests: the database answers and no stop signal has arrived.
 #[utoipa::path(operation_id = "get_readyz", tag = "ops", responses(
     (status = 200, body = HealthResponse),
-    (status = 503, description = "The database is unreachable", body = crate::error::ErrorBody),
+    (status = 503, description = "`service_unavailable` (the database is unreachable) or `shutting_down` (SIGTERM received; draining)", body = crate::error::ErrorBody),
 ))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<HealthResponse>, ApiError> {
+    if state.is_draining() {
+        return Err(ApiError::ShuttingDown);
+    }
     state.db.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed: database unreachable");
         ApiError::Unavailable
