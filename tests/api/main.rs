@@ -8,6 +8,7 @@ mod authz_matrix;
 mod conventions;
 mod csrf;
 mod education;
+mod exports;
 mod id_token;
 mod linking;
 mod local_accounts;

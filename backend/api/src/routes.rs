@@ -1,5 +1,6 @@
 //! The one route table.
 
+pub mod admin_exports;
 pub mod admin_jobs;
 pub mod admin_tenant;
 pub mod assignments;
@@ -64,5 +65,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(assignments::submission_action)
         .service(admin_jobs::enable_user_access)
         .service(admin_jobs::get_latest_user_access_job)
-        .service(admin_jobs::get_admin_job);
+        .service(admin_jobs::get_admin_job)
+        // CSV exports and directory sync (issue 6)
+        .service(admin_exports::export_users_csv)
+        .service(admin_exports::export_groups_csv);
 }

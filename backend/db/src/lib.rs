@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod error;
+pub mod exports;
 pub mod identities;
 pub mod jobs;
 pub mod oidc;

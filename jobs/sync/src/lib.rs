@@ -24,6 +24,8 @@ use secrecy::SecretString;
 
 pub use edu_db::sync::SyncTenant as Tenant;
 
+pub mod export;
+
 /// The stream name of the users delta in `sync_checkpoints` / `sync_leases`.
 pub const USERS_STREAM: &str = "users";
 

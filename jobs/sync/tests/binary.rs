@@ -332,3 +332,92 @@ mod signals {
     use super::*;
     both_backends!(every_runs_repeatedly_until_sigterm, sigterm_finishes_the_page_and_releases_the_lease);
 }
+
+mod exports {
+    use super::*;
+    both_backends!(export_users_and_groups_as_csv_files_and_stdout);
+}
+
+/// `edugraph-sync export users|groups` (seed 001): the synced users from the database and the
+/// groups from Graph, RFC 4180 with formula neutralisation, to a file (0600, written whole) or
+/// stdout; audited.
+async fn export_users_and_groups_as_csv_files_and_stdout(backend: Backend) {
+    let env = Env::start(backend).await;
+    let files = generated_cert(&env).await;
+    let evil = env.create_user("evil", "=cmd|' /C calc'!A0").await;
+    env.patch_user(&evil, serde_json::json!({"jobTitle": "Head, \"Science\"\nDept"})).await;
+    run_to_completion(&env, &files, &env.url).await;
+    let profiles = env.profiles().await;
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let users_csv = out_dir.path().join("users.csv");
+    let r = run(
+        command(&env, &files, &env.url, &[]),
+        &["export", "users", "--tenant", &env.ms_tenant, "--out", users_csv.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("exported {} users", profiles.len())), "{}", r.stderr);
+    let text = std::fs::read_to_string(&users_csv).unwrap();
+    assert!(!out_dir.path().join("users.csv.partial").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&users_csv).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert!(text.starts_with("id,display_name,user_principal_name,mail,job_title,"));
+    assert_eq!(text.matches("\r\n").count(), profiles.len() + 1, "header + one record per profile");
+    let line = text.split("\r\n").find(|l| l.starts_with(&evil)).unwrap();
+    assert!(line.starts_with(&format!("{evil},'=cmd|' /C calc'!A0,")), "formula neutralised: {line}");
+    assert!(text.contains(",\"Head, \"\"Science\"\"\nDept\","), "RFC 4180 quoting: {text}");
+
+    // To stdout, identical bytes; only the database is needed for users.
+    let r = run(
+        {
+            let mut c = tokio::process::Command::new(BIN);
+            c.env_clear().env("EDUGRAPH_DATABASE_URL", &env.url).stdout(Stdio::piped()).stderr(Stdio::piped());
+            c
+        },
+        &["export", "users", "--tenant", &env.ms_tenant, "--out", "-"],
+    )
+    .await;
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.stdout, text);
+
+    // Groups come from Graph (app-only with the certificate).
+    let groups_csv = out_dir.path().join("groups.csv");
+    let r = run(
+        command(&env, &files, &env.url, &[]),
+        &["export", "groups", "--tenant", &env.ms_tenant, "--out", groups_csv.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let groups = std::fs::read_to_string(&groups_csv).unwrap();
+    assert!(groups.starts_with("id,display_name,description,mail,mail_nickname,group_types,security_enabled,"));
+    assert!(groups.contains(",All Teachers,All teaching staff,,allteachers,,true,false\r\n"), "{groups}");
+    let demo = env.emu.demo();
+    for class in &demo.tenants[0].classes {
+        assert!(groups.contains(&class.id), "class group {}", class.display_name);
+    }
+
+    // An unknown tenant: exit 1, no file left behind.
+    let nowhere = out_dir.path().join("nowhere.csv");
+    let r = run(
+        command(&env, &files, &env.url, &[]),
+        &["export", "users", "--tenant", "00000000-0000-0000-0000-000000000000", "--out", nowhere.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(!nowhere.exists());
+
+    // Both exports are audited (actor: none, detail: the CLI).
+    let trail = edu_db::audit::for_tenant(&env.db, env.tenant, 100).await.unwrap();
+    let exports: Vec<_> = trail.iter().filter(|e| e.action == "export.csv").collect();
+    assert_eq!(exports.len(), 3, "{exports:?}");
+    assert!(
+        exports
+            .iter()
+            .all(|e| e.actor_user_id.is_none() && e.detail.as_deref().is_some_and(|d| d.contains("edugraph-sync")))
+    );
+    assert_eq!(exports.iter().filter(|e| e.target_id.as_deref() == Some("groups")).count(), 1);
+}
