@@ -7,6 +7,7 @@ mod assignments;
 mod authz_matrix;
 mod conventions;
 mod csrf;
+mod directory_sync;
 mod education;
 mod exports;
 mod id_token;

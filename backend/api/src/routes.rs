@@ -1,5 +1,6 @@
 //! The one route table.
 
+pub mod admin_directory;
 pub mod admin_exports;
 pub mod admin_jobs;
 pub mod admin_tenant;
@@ -68,5 +69,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(admin_jobs::get_admin_job)
         // CSV exports and directory sync (issue 6)
         .service(admin_exports::export_users_csv)
-        .service(admin_exports::export_groups_csv);
+        .service(admin_exports::export_groups_csv)
+        .service(admin_directory::get_directory_sync)
+        .service(admin_directory::set_directory_sync_group)
+        .service(admin_directory::clear_directory_sync_group);
 }

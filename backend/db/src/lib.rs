@@ -6,6 +6,7 @@
 //! long values are blobs. Every tenant-owned query takes a [`TenantId`](edu_domain::TenantId).
 
 pub mod audit;
+pub mod directory;
 pub mod error;
 pub mod exports;
 pub mod identities;

@@ -54,6 +54,9 @@ const MESSAGES: Record<string, string> = {
   invalid_mail: 'Give the mail a subject (at most 255 characters) and a message (at most 20,000 characters).',
   invalid_audience: 'Choose who gets the mail: the class, its students, its teachers, or selected students.',
   no_recipients: 'Nobody to send to: choose at least one person with a mailbox.',
+  // Directory sync (issue 6)
+  group_not_found: 'Microsoft 365 has no such group in your school. Check the name or id.',
+  group_name_ambiguous: 'Several groups have this name. Choose the group by its id instead.',
   required: 'This field is required.',
   passwords_differ: 'The two new passwords are not the same.',
   wrong_current: 'Your current password is incorrect.',
