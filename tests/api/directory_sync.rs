@@ -6,7 +6,11 @@ use edu_tests::{Backend, Body, MicrosoftTestApp, both_backends};
 use reqwest::Method;
 use serde_json::json;
 
-both_backends!(an_admin_names_checks_and_clears_the_directory_group, only_admins_manage_the_directory_sync);
+both_backends!(
+    an_admin_names_checks_and_clears_the_directory_group,
+    only_admins_manage_the_directory_sync,
+    metrics_show_how_stale_each_tenants_sync_is,
+);
 
 async fn all_teachers_id(app: &MicrosoftTestApp) -> String {
     let auth = edu_msgraph::GraphAuth::app_only(app.tenant(0).id);
@@ -110,4 +114,40 @@ async fn only_admins_manage_the_directory_sync(backend: Backend) {
     let r = admin.send(Method::DELETE, "/api/admin/directory-sync", Body::None, &[]).await;
     assert_eq!((r.status, r.code()), (403, "csrf_failed"));
     assert_eq!(edu_db::directory::group(&app.state.db, tenant).await.unwrap().as_deref(), Some(group.as_str()));
+}
+
+/// R-C5: the age of each consented tenant's last sync progress, per stream, on /metrics (an
+/// alert on "> 1 day" catches a job that keeps failing or is stuck), and whether its last
+/// attempt failed.
+async fn metrics_show_how_stale_each_tenants_sync_is(backend: Backend) {
+    use edu_api::clock::Clock as _;
+    let app = MicrosoftTestApp::spawn(backend).await;
+    let tenant = app.onboard(0).await;
+    let ms = app.tenant(0).id;
+    let c = app.client();
+    assert!(!c.get("/metrics").await.text.contains(&format!("tenant=\"{ms}\"")), "never synced: no series yet");
+
+    let db = &app.state.db;
+    let synced_at = app.clock.now_ms();
+    let lease = edu_db::sync::acquire_lease(db, tenant, "users", "test", 60_000, synced_at).await.unwrap().unwrap();
+    edu_db::sync::begin_full_round(db, &lease, 60_000, synced_at).await.unwrap();
+    app.clock.advance(std::time::Duration::from_secs(90_000));
+    let m = c.get("/metrics").await.text;
+    assert!(m.contains("# TYPE edugraph_sync_last_progress_age_seconds gauge"), "{m}");
+    assert!(
+        m.contains(&format!("edugraph_sync_last_progress_age_seconds{{tenant=\"{ms}\",stream=\"users\"}} 90000")),
+        "{m}"
+    );
+    assert!(m.contains(&format!("edugraph_sync_last_round_failed{{tenant=\"{ms}\",stream=\"users\"}} 0")), "{m}");
+
+    // A failed attempt does not count as progress: the age keeps growing, the flag is set.
+    edu_db::sync::record_error(db, &lease, "graph: 503", app.clock.now_ms()).await.unwrap();
+    app.clock.advance(std::time::Duration::from_secs(10));
+    let m = c.get("/metrics").await.text;
+    assert!(
+        m.contains(&format!("edugraph_sync_last_progress_age_seconds{{tenant=\"{ms}\",stream=\"users\"}} 90010")),
+        "{m}"
+    );
+    assert!(m.contains(&format!("edugraph_sync_last_round_failed{{tenant=\"{ms}\",stream=\"users\"}} 1")), "{m}");
+    assert!(!m.contains("graph: 503"), "no error text in metrics");
 }
