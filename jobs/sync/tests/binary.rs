@@ -421,3 +421,105 @@ async fn export_users_and_groups_as_csv_files_and_stdout(backend: Backend) {
     );
     assert_eq!(exports.iter().filter(|e| e.target_id.as_deref() == Some("groups")).count(), 1);
 }
+
+mod directory_crash {
+    use super::*;
+    both_backends!(directory_rounds_killed_at_random_points_end_identical);
+}
+
+/// Runs `run --once` until the directory round completed too.
+async fn run_until_directory_done(env: &Env, files: &Files, url: &str, extra: &[(&str, &str)]) -> String {
+    for _ in 0..20 {
+        let r = run(command(env, files, url, extra), &["run", "--once"]).await;
+        assert_eq!(r.code, Some(0), "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+        if r.stdout.contains("status=ok") && r.stdout.contains("directory=ok") {
+            return r.stdout;
+        }
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    panic!("the directory round never completed");
+}
+
+type DirRow = (String, Option<String>, String, Option<String>);
+
+async fn directory_of(db: &edu_db::Db, tenant: edu_domain::TenantId) -> Vec<DirRow> {
+    edu_db::directory::members(db, tenant)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.member.ms_object_id, m.member.display_name, m.state, m.manager.map(|x| x.ms_object_id)))
+        .collect()
+}
+
+/// R-C3 for the directory stream: SIGKILL the real binary at random points of directory
+/// rounds (pages of 2 members, each slowed down), re-run, and compare with a clean run.
+async fn directory_rounds_killed_at_random_points_end_identical(backend: Backend) {
+    let env = Env::start(backend).await;
+    // Graph changes below use the test's own certificate: its app-only token is fetched (and
+    // cached) before the binary's generated certificate replaces the registered one.
+    let deps = env.deps(None);
+    let auth = edu_msgraph::GraphAuth::app_only(env.ms_tenant.clone());
+    let group =
+        deps.graph.list_groups(&auth, Some("displayName eq 'All Teachers'"), &["id"]).await.unwrap()[0].id.clone();
+    let files = generated_cert(&env).await;
+    let (clean_guard, clean_url) = common::TestDatabase::create(backend).await;
+    let clean_db = edu_db::Db::connect(&clean_url, 4).await.unwrap();
+    clean_db.migrate().await.unwrap();
+    let clean_tenant = common::onboard(&clean_db, &env.ms_tenant, "Contoso").await;
+    for (db, t) in [(&env.db, env.tenant), (&clean_db, clean_tenant)] {
+        edu_db::directory::set_group(db, t, Some(&group), None, 1).await.unwrap();
+    }
+    let small = [("EDUGRAPH_SYNC_PAGE_SIZE", "2")];
+    // The users delta first, in both (fast); then slow member pages so kills land mid-round.
+    run_until_directory_done(&env, &files, &clean_url, &small).await;
+    env.emu.set_fault(Fault {
+        method: Some("GET".into()),
+        route: "/groups/{id}/members/{id}".into(),
+        kind: FaultKind::Latency(Duration::from_millis(120)),
+        times: None,
+    });
+    let mut kills = 0;
+    for round in 0..2 {
+        if round == 1 {
+            // Someone leaves, someone gets a new manager; the clean database syncs it whole.
+            let teachers = env.emu.demo().tenants[0].teachers.clone();
+            deps.graph.remove_group_member(&auth, &group, &teachers[1].id).await.unwrap();
+            let body =
+                serde_json::json!({"@odata.id": format!("{}/v1.0/users/{}", env.emu.graph_url(), teachers[2].id)});
+            let req = edu_msgraph::GraphRequest::json(
+                reqwest::Method::PUT,
+                format!("/users/{}/manager/$ref", teachers[0].id),
+                &body,
+            )
+            .unwrap();
+            deps.graph.send(&auth, req).await.unwrap();
+            run_until_directory_done(&env, &files, &clean_url, &small).await;
+        }
+        for _ in 0..6 {
+            let mut child = command(&env, &files, &env.url, &small).args(["run", "--once"]).spawn().unwrap();
+            tokio::select! {
+                _ = child.wait() => {}
+                () = tokio::time::sleep(Duration::from_millis(150 + random_below(600))) => {
+                    child.start_kill().unwrap();
+                    let _ = child.wait().await;
+                    kills += 1;
+                }
+            }
+            if backend == Backend::Sqlite {
+                tokio::time::sleep(Duration::from_millis(1100)).await; // the dead run's leases expire
+            }
+        }
+        run_until_directory_done(&env, &files, &env.url, &small).await;
+        assert_eq!(
+            directory_of(&env.db, env.tenant).await,
+            directory_of(&clean_db, clean_tenant).await,
+            "after round {round}"
+        );
+    }
+    let dir = directory_of(&env.db, env.tenant).await;
+    assert!(dir.iter().any(|r| r.2 == "left"), "the departure is in both");
+    eprintln!("{kills} directory runs were killed");
+    assert!(kills >= 4, "only {kills} runs were interrupted");
+    clean_db.close().await;
+    drop(clean_guard);
+}
