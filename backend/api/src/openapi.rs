@@ -4,7 +4,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    admin_jobs, admin_tenant, assignments, auth_local, education, health, linking, me, microsoft, people, self_service,
+    admin_directory, admin_exports, admin_jobs, admin_tenant, assignments, auth_local, education, health, linking, me,
+    microsoft, people, self_service,
 };
 
 /// The API's OpenAPI document.
@@ -61,6 +62,12 @@ use crate::routes::{
         admin_jobs::enable_user_access,
         admin_jobs::get_admin_job,
         admin_jobs::get_latest_user_access_job,
+        // CSV exports and directory sync (issue 6)
+        admin_exports::export_users_csv,
+        admin_exports::export_groups_csv,
+        admin_directory::get_directory_sync,
+        admin_directory::set_directory_sync_group,
+        admin_directory::clear_directory_sync_group,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, edu_domain::Role)),
     modifiers(&SecuritySchemes),

@@ -1,5 +1,7 @@
 //! The one route table.
 
+pub mod admin_directory;
+pub mod admin_exports;
 pub mod admin_jobs;
 pub mod admin_tenant;
 pub mod assignments;
@@ -64,5 +66,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(assignments::submission_action)
         .service(admin_jobs::enable_user_access)
         .service(admin_jobs::get_latest_user_access_job)
-        .service(admin_jobs::get_admin_job);
+        .service(admin_jobs::get_admin_job)
+        // CSV exports and directory sync (issue 6)
+        .service(admin_exports::export_users_csv)
+        .service(admin_exports::export_groups_csv)
+        .service(admin_directory::get_directory_sync)
+        .service(admin_directory::set_directory_sync_group)
+        .service(admin_directory::clear_directory_sync_group);
 }

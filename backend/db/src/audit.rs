@@ -99,6 +99,35 @@ pub async fn for_actor(db: &Db, user: UserId, limit: i64) -> Result<Vec<AuditRec
         .collect()
 }
 
+/// The events of a tenant, newest first (for tests and an admin's audit view).
+///
+/// # Errors
+/// Database errors.
+pub async fn for_tenant(db: &Db, tenant: TenantId, limit: i64) -> Result<Vec<AuditRecord>, DbError> {
+    let rows = sqlx::query(
+        "SELECT id, actor_user_id, action, target_type, target_id, result, detail, created_at
+         FROM audit_log WHERE tenant_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+    )
+    .bind(tenant.to_string())
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(AuditRecord {
+                id: r.try_get("id")?,
+                actor_user_id: r.try_get("actor_user_id")?,
+                action: r.try_get("action")?,
+                target_type: r.try_get("target_type")?,
+                target_id: r.try_get("target_id")?,
+                result: r.try_get("result")?,
+                detail: r.try_get("detail")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
 /// How many events of `action` by `actor` happened at or after `since` (rate limits that hold
 /// across every API instance).
 ///

@@ -6,7 +6,9 @@
 //! long values are blobs. Every tenant-owned query takes a [`TenantId`](edu_domain::TenantId).
 
 pub mod audit;
+pub mod directory;
 pub mod error;
+pub mod exports;
 pub mod identities;
 pub mod jobs;
 pub mod oidc;

@@ -243,7 +243,12 @@ pub async fn release_lease(db: &Db, mut lease: Lease, now: i64) -> Result<(), Db
 }
 
 /// Fails the transaction's caller with `Conflict("sync lease")` unless the lease still holds.
-async fn fence(tx: &mut sqlx::Transaction<'_, Any>, lease: &Lease, ttl_ms: i64, now: i64) -> Result<(), DbError> {
+pub(crate) async fn fence(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    lease: &Lease,
+    ttl_ms: i64,
+    now: i64,
+) -> Result<(), DbError> {
     let n = sqlx::query(FENCE)
         .bind(now + ttl_ms)
         .bind(now)
@@ -335,7 +340,7 @@ pub async fn checkpoint(db: &Db, tenant: TenantId, stream: &str) -> Result<Optio
     .transpose()
 }
 
-async fn put_checkpoint(
+pub(crate) async fn put_checkpoint(
     tx: &mut sqlx::Transaction<'_, Any>,
     dialect: Dialect,
     lease: &Lease,
@@ -406,18 +411,19 @@ pub async fn begin_full_round(db: &Db, lease: &Lease, ttl_ms: i64, now: i64) -> 
     Ok(cp)
 }
 
-/// Records a failure on the checkpoint (position unchanged), if the lease still holds.
+/// Records a failure on the checkpoint, if the lease still holds. The position and
+/// `updated_at` stay: `updated_at` is the time of the last committed progress, which the
+/// staleness signal reads.
 ///
 /// # Errors
 /// Database errors.
-pub async fn record_error(db: &Db, lease: &Lease, error: &str, now: i64) -> Result<(), DbError> {
+pub async fn record_error(db: &Db, lease: &Lease, error: &str, _now: i64) -> Result<(), DbError> {
     sqlx::query(
-        "UPDATE sync_checkpoints SET last_error = ?, updated_at = ? WHERE tenant_id = ? AND stream = ?
+        "UPDATE sync_checkpoints SET last_error = ? WHERE tenant_id = ? AND stream = ?
            AND EXISTS (SELECT 1 FROM sync_leases l WHERE l.tenant_id = ? AND l.stream = ? AND l.owner = ?
                        AND l.fencing_token = ?)",
     )
     .bind(error.chars().take(1000).collect::<String>())
-    .bind(now)
     .bind(lease.tenant.to_string())
     .bind(&lease.stream)
     .bind(lease.tenant.to_string())
@@ -910,6 +916,53 @@ pub async fn profiles(db: &Db, tenant: TenantId) -> Result<Vec<StoredProfile>, D
                 },
                 state: r.try_get("state")?,
                 sync_mark: r.try_get("sync_mark")?,
+            })
+        })
+        .collect()
+}
+
+/// Where a stream of a tenant stands, for status views and staleness checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamStatus {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// Microsoft tenant id.
+    pub ms_tenant_id: String,
+    /// The stream.
+    pub stream: String,
+    /// `idle` (last round completed), `full` or `delta` (a round in progress).
+    pub status: String,
+    /// When the checkpoint was last written (unix ms): for `idle`, when the last round completed.
+    pub updated_at: i64,
+    /// The last error recorded (cleared by the next committed page).
+    pub last_error: Option<String>,
+}
+
+/// The status of every (consented tenant, stream) checkpoint, or of one tenant's.
+///
+/// # Errors
+/// Database errors.
+pub async fn stream_statuses(db: &Db, tenant: Option<TenantId>) -> Result<Vec<StreamStatus>, DbError> {
+    let rows = sqlx::query(
+        "SELECT c.tenant_id, t.ms_tenant_id, c.stream, c.status, c.updated_at, c.last_error
+         FROM sync_checkpoints c JOIN tenants t ON t.id = c.tenant_id
+         WHERE t.consent_state = 'consented' AND (? = '' OR c.tenant_id = ?)
+         ORDER BY t.ms_tenant_id, c.stream",
+    )
+    .bind(tenant.map(|t| t.to_string()).unwrap_or_default())
+    .bind(tenant.map(|t| t.to_string()).unwrap_or_default())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StreamStatus {
+                tenant_id: TenantId::parse(&r.try_get::<String, _>("tenant_id")?)
+                    .map_err(|_| DbError::Corrupt { table: "sync_checkpoints", detail: "bad tenant id".into() })?,
+                ms_tenant_id: r.try_get("ms_tenant_id")?,
+                stream: r.try_get("stream")?,
+                status: r.try_get("status")?,
+                updated_at: r.try_get("updated_at")?,
+                last_error: r.try_get("last_error")?,
             })
         })
         .collect()

@@ -4,6 +4,7 @@
 //! outside (request bodies, Graph payloads) become domain types only through the
 //! fallible `parse` constructors, so a `Email` or a `Password` in hand is valid.
 
+pub mod csv;
 pub mod error;
 pub mod ids;
 pub mod role;

@@ -58,6 +58,9 @@ const MESSAGES: Record<string, string> = {
   invalid_assignment: 'Give the assignment a name of at most 256 characters.',
   invalid_due_date: 'Choose a valid due date and time.',
   invalid_link: 'Give the link a name and an address that starts with https://.',
+  // Directory sync (issue 6)
+  group_not_found: 'Microsoft 365 has no such group in your school. Check the name or id.',
+  group_name_ambiguous: 'Several groups have this name. Choose the group by its id instead.',
   required: 'This field is required.',
   passwords_differ: 'The two new passwords are not the same.',
   wrong_current: 'Your current password is incorrect.',

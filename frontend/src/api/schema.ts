@@ -4,6 +4,74 @@
  */
 
 export interface paths {
+    "/api/admin/directory-sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How the directory sync stands. */
+        get: operations["get_directory_sync"];
+        /**
+         * Names the group whose members the sync job keeps in the local directory. A different group
+         *     than before starts a fresh round (the previous group's members are marked as left).
+         *     Audited as `admin.directory_sync.set`.
+         */
+        put: operations["set_directory_sync_group"];
+        post?: never;
+        /**
+         * Turns directory sync off. The local directory is kept as it was (nothing is deleted).
+         *     Audited as `admin.directory_sync.clear`.
+         */
+        delete: operations["clear_directory_sync_group"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/groups.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's groups as CSV (`id, display_name, description, mail, mail_nickname,
+         *     group_types, security_enabled, mail_enabled`), read from Microsoft Graph page by page with
+         *     the app's own (app-only) access to the tenant. Audited as `export.csv` / `groups`.
+         */
+        get: operations["export_groups_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/exports/users.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's users as CSV (`id, display_name, user_principal_name, mail, job_title,
+         *     department, mobile_phone, office_location, account_enabled, state, synced_at`), from the
+         *     profiles the sync job keeps. Audited as `export.csv` / `users`.
+         */
+        get: operations["export_users_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/jobs/{id}": {
         parameters: {
             query?: never;
@@ -906,6 +974,35 @@ export interface components {
             /** @description Send as `X-CSRF-Token`. */
             csrf_token: string;
         };
+        /** @description The directory sync as the admin sees it. */
+        DirectorySyncView: {
+            /**
+             * Format: int64
+             * @description Members currently in the group (as of the last sync).
+             */
+            active_members: number;
+            /** @description The group's Microsoft object id (`null`: directory sync is off). */
+            group_id?: string | null;
+            /** @description The last error the job recorded, if any. */
+            last_error?: string | null;
+            /**
+             * Format: int64
+             * @description When the sync job last committed progress on the directory (unix ms).
+             */
+            last_progress_at?: number | null;
+            /**
+             * Format: int64
+             * @description People who left the group (soft-deleted; restored if they come back).
+             */
+            left_members: number;
+            /** @description `idle` (last round complete) or `full` (a round in progress). */
+            round?: string | null;
+            /**
+             * Format: int64
+             * @description Members with a manager on record.
+             */
+            supervisors: number;
+        };
         /** @description A class document. */
         DocumentDto: {
             /** @description Id. */
@@ -1239,6 +1336,16 @@ export interface components {
             /** @description Seats (a student sees only their own). */
             seats: components["schemas"]["SeatAssignment"][];
         };
+        /**
+         * @description The group to sync: exactly one of `group_id` (object id) or `group_name` (display name,
+         *     as the original tool's `MSGRAPH_GROUP_NAME_TO_SYNC`; must match exactly one group).
+         */
+        SetDirectoryGroupRequest: {
+            /** @description The group's object id. */
+            group_id?: string | null;
+            /** @description The group's display name. */
+            group_name?: string | null;
+        };
         /** @description A submission, with the student's name. */
         SubmissionDto: {
             /** @description Id. */
@@ -1307,6 +1414,187 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    get_directory_sync: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectorySyncView"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_directory_sync_group: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetDirectoryGroupRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectorySyncView"];
+                };
+            };
+            /** @description `invalid_body` (neither or both of `group_id`, `group_name`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `role_required`, `microsoft_forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `group_not_found`, `group_name_ambiguous` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `microsoft_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    clear_directory_sync_group: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Directory sync is off */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_groups_csv: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV (RFC 4180, CRLF; formula-like cells prefixed with `'`), streamed as an attachment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description `role_required`, `microsoft_forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `microsoft_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_users_csv: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV (RFC 4180, CRLF; formula-like cells prefixed with `'`), streamed as an attachment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_admin_job: {
         parameters: {
             query?: never;

@@ -2,13 +2,16 @@
 //!
 //! ```text
 //! cargo build --release -p edu_sync --bins --examples
-//! target/release/examples/bench_sync [--users 10000] [--page-size 999] [--db mysql://root@127.0.0.1:3306]
+//! target/release/examples/bench_sync [--users 10000] [--page-size 999] [--changes 100] [--db mysql://root@127.0.0.1:3306]
 //! ```
 //! Starts the emulator (`Seed::Large`), registers a fresh certificate, creates a database
 //! (SQLite in a temp dir, or a fresh MySQL database on the given server), onboards the
 //! "Northwind" tenant, runs `edugraph-sync run --once --tenant <northwind>` (the binary next
 //! to this example's directory, or `EDUGRAPH_SYNC_BIN`), and prints its wall time and peak
-//! RSS (VmHWM from /proc, sampled every 20 ms) plus a second, incremental run's time.
+//! RSS (VmHWM from /proc, sampled every 20 ms), then an incremental run with no changes, then
+//! `--changes N` users edited in the emulator (job title and department; default 100) and the
+//! incremental run that picks them up (its wall time and peak RSS, and a check that every
+//! change landed in the database).
 #![expect(clippy::unwrap_used, reason = "benchmark tool")]
 
 use std::path::PathBuf;
@@ -56,6 +59,7 @@ async fn run_binary(bin: &PathBuf, vars: &[(&str, String)], tenant: &str) -> (Du
 async fn main() {
     let users: usize = arg("--users").map_or(10_000, |u| u.parse().unwrap());
     let page_size = arg("--page-size").unwrap_or_else(|| "999".into());
+    let changes: usize = arg("--changes").map_or(100, |c| c.parse().unwrap());
     let bin = std::env::var("EDUGRAPH_SYNC_BIN").map_or_else(
         |_| std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("edugraph-sync"),
         PathBuf::from,
@@ -108,6 +112,31 @@ async fn main() {
         if rss2 == 0 { "n/a (exited before the first sample)".to_owned() } else { format!("{} MiB", rss2 / 1024) };
     println!("incremental (no changes): wall {t2:?}, peak RSS {rss2}");
     println!("  {line2}");
+
+    // N changed users, then the incremental run that picks them up.
+    let profiles = edu_db::sync::profiles(&db, id).await.unwrap();
+    let step = (profiles.len() / changes.max(1)).max(1);
+    let targets: Vec<String> =
+        profiles.iter().step_by(step).take(changes).map(|p| p.data.ms_object_id.clone()).collect();
+    let http = reqwest::Client::new();
+    let admin = emu.admin_url();
+    let edits = targets.iter().enumerate().map(|(i, uid)| {
+        let (http, url) = (http.clone(), format!("{admin}/tenants/{}/users/{uid}", northwind.id));
+        async move {
+            let body = serde_json::json!({"jobTitle": format!("Bench title {i}"), "department": "Benchmarking"});
+            let r = http.patch(url).json(&body).send().await.unwrap();
+            assert!(r.status().is_success(), "patch: {}", r.status());
+        }
+    });
+    futures_util::future::join_all(edits).await;
+    let (t3, rss3, line3) = run_binary(&bin, &vars, &northwind.id).await;
+    let after = edu_db::sync::profiles(&db, id).await.unwrap();
+    let landed = after.iter().filter(|p| p.data.department.as_deref() == Some("Benchmarking")).count();
+    assert_eq!(landed, targets.len(), "every change is in the database");
+    let rss3 =
+        if rss3 == 0 { "n/a (exited before the first sample)".to_owned() } else { format!("{} MiB", rss3 / 1024) };
+    println!("incremental ({} changed users of {n}): wall {t3:?}, peak RSS {rss3}", targets.len());
+    println!("  {line3}");
     db.close().await;
     if let Some((server, name)) = mysql {
         edu_db::testing::drop_mysql_database(&server, &name).await.unwrap();

@@ -24,6 +24,9 @@ use secrecy::SecretString;
 
 pub use edu_db::sync::SyncTenant as Tenant;
 
+pub mod directory;
+pub mod export;
+
 /// The stream name of the users delta in `sync_checkpoints` / `sync_leases`.
 pub const USERS_STREAM: &str = "users";
 
@@ -250,7 +253,7 @@ pub enum SyncError {
     Protocol(String),
 }
 
-fn db_err(e: DbError) -> SyncError {
+pub(crate) fn db_err(e: DbError) -> SyncError {
     match e {
         DbError::Conflict("sync lease") => SyncError::LeaseLost,
         e => SyncError::Db(e),
@@ -293,6 +296,8 @@ pub struct TenantReport {
     pub full: bool,
     /// Wall time.
     pub duration: Duration,
+    /// The group-scoped directory round, when the tenant named a group.
+    pub directory: Option<directory::DirectoryReport>,
 }
 
 impl TenantReport {
@@ -309,6 +314,7 @@ impl TenantReport {
             resynced: false,
             full: false,
             duration: Duration::ZERO,
+            directory: None,
         }
     }
 
@@ -320,8 +326,9 @@ impl TenantReport {
             Outcome::Busy => "busy",
             Outcome::Stopped => "stopped",
         };
+        let directory = self.directory.as_ref().map(|d| format!(" {}", d.summary())).unwrap_or_default();
         format!(
-            "tenant={} status={status} added={} changed={} disabled={} deleted={} archived={} pages={} full={} resync={} duration_ms={}",
+            "tenant={} status={status} added={} changed={} disabled={} deleted={} archived={} pages={} full={} resync={} duration_ms={}{directory}",
             self.ms_tenant_id,
             self.added,
             self.changed,
@@ -336,11 +343,11 @@ impl TenantReport {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-fn ttl_ms(d: Duration) -> i64 {
+pub(crate) fn ttl_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
 }
 
@@ -470,22 +477,19 @@ async fn sync_users(
     }
 }
 
-/// Syncs one tenant's users: takes the lease (or reports [`Outcome::Busy`]), resumes or
-/// starts a delta round, commits page by page, stores the deltaLink, releases the lease.
-///
-/// # Errors
-/// Graph errors after the client's retries, database errors, a lost lease. The
-/// checkpoint keeps the last committed page: the next run resumes from there.
-pub async fn run_once(deps: &SyncDeps, tenant: &SyncTenant) -> Result<TenantReport, SyncError> {
-    let started = Instant::now();
-    let mut report = TenantReport::new(&tenant.ms_tenant_id);
+/// A held lease with its heartbeat.
+struct Held {
+    lease: Arc<Lease>,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+/// Takes the lease of (tenant, stream) and starts renewing it; `None` when another runner holds it.
+async fn hold(deps: &SyncDeps, tenant: &SyncTenant, stream: &str) -> Result<Option<Held>, SyncError> {
     let owner = format!("{}:{}", deps.instance, uuid::Uuid::new_v4().simple());
     let ttl = ttl_ms(deps.lease_ttl);
-    let Some(lease) = store::acquire_lease(&deps.db, tenant.id, USERS_STREAM, &owner, ttl, now_ms()).await? else {
-        tracing::info!(tenant = %tenant.ms_tenant_id, "already running elsewhere: skipped");
-        report.outcome = Outcome::Busy;
-        report.duration = started.elapsed();
-        return Ok(report);
+    let Some(lease) = store::acquire_lease(&deps.db, tenant.id, stream, &owner, ttl, now_ms()).await? else {
+        tracing::info!(tenant = %tenant.ms_tenant_id, stream, "already running elsewhere: skipped");
+        return Ok(None);
     };
     let lease = Arc::new(lease);
     let heartbeat = {
@@ -496,7 +500,7 @@ pub async fn run_once(deps: &SyncDeps, tenant: &SyncTenant) -> Result<TenantRepo
                 match store::renew_lease(&db, &lease, ttl, now_ms()).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        tracing::warn!(tenant = %lease.tenant, "lease lost");
+                        tracing::warn!(tenant = %lease.tenant, stream = %lease.stream, "lease lost");
                         return;
                     }
                     Err(e) => tracing::warn!(error = %e, "lease renewal failed"),
@@ -504,15 +508,19 @@ pub async fn run_once(deps: &SyncDeps, tenant: &SyncTenant) -> Result<TenantRepo
             }
         })
     };
-    let result = sync_users(deps, tenant, &lease, &mut report).await;
-    heartbeat.abort();
-    let _ = heartbeat.await;
-    if let Err(e) = &result
-        && let Err(e2) = store::record_error(&deps.db, &lease, &e.to_string(), now_ms()).await
+    Ok(Some(Held { lease, heartbeat }))
+}
+
+/// Stops the heartbeat, records `error` on the checkpoint, releases the lease.
+async fn release(deps: &SyncDeps, held: Held, error: Option<&SyncError>) {
+    held.heartbeat.abort();
+    let _ = held.heartbeat.await;
+    if let Some(e) = error
+        && let Err(e2) = store::record_error(&deps.db, &held.lease, &e.to_string(), now_ms()).await
     {
         tracing::warn!(error = %e2, "could not record the error on the checkpoint");
     }
-    match Arc::try_unwrap(lease) {
+    match Arc::try_unwrap(held.lease) {
         Ok(lease) => {
             if let Err(e) = store::release_lease(&deps.db, lease, now_ms()).await {
                 tracing::warn!(error = %e, "could not release the lease (it will expire)");
@@ -520,7 +528,41 @@ pub async fn run_once(deps: &SyncDeps, tenant: &SyncTenant) -> Result<TenantRepo
         }
         Err(_) => tracing::warn!("lease still shared: left to expire"),
     }
+}
+
+/// Syncs one tenant: the users delta (takes the lease or reports [`Outcome::Busy`], resumes
+/// or starts a delta round, commits page by page, stores the deltaLink, releases the lease),
+/// then, when the tenant named a group, the group-scoped directory (its own lease and
+/// checkpoint, see [`directory`]).
+///
+/// # Errors
+/// Graph errors after the client's retries, database errors, a lost lease. The
+/// checkpoint keeps the last committed page: the next run resumes from there.
+pub async fn run_once(deps: &SyncDeps, tenant: &SyncTenant) -> Result<TenantReport, SyncError> {
+    let started = Instant::now();
+    let mut report = TenantReport::new(&tenant.ms_tenant_id);
+    let Some(held) = hold(deps, tenant, USERS_STREAM).await? else {
+        report.outcome = Outcome::Busy;
+        report.duration = started.elapsed();
+        return Ok(report);
+    };
+    let result = sync_users(deps, tenant, &held.lease, &mut report).await;
+    release(deps, held, result.as_ref().err()).await;
     result?;
+    if report.outcome == Outcome::Completed
+        && let Some(group) = edu_db::directory::group(&deps.db, tenant.id).await?
+    {
+        let mut dir = directory::DirectoryReport::new();
+        match hold(deps, tenant, edu_db::directory::STREAM).await? {
+            None => dir.outcome = Outcome::Busy,
+            Some(held) => {
+                let r = directory::sync_directory(deps, tenant, &group, &held.lease, &mut dir).await;
+                release(deps, held, r.as_ref().err()).await;
+                r?;
+            }
+        }
+        report.directory = Some(dir);
+    }
     report.duration = started.elapsed();
     Ok(report)
 }

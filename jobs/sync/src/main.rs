@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use edu_domain::csv::ExportKind;
 use edu_msgraph::{GraphClient, generate_self_signed_certificate};
 use edu_sync::{Config, SyncDeps, parse_duration, run_tenants, tenants_to_sync};
 use secrecy::ExposeSecret as _;
@@ -36,11 +37,29 @@ enum Command {
         #[arg(long)]
         full: bool,
     },
+    /// Writes a tenant's users (synced profiles) or groups (read from Graph) as CSV.
+    Export {
+        /// `users` or `groups`.
+        #[arg(value_enum)]
+        what: ExportWhat,
+        /// The tenant (Microsoft tenant id).
+        #[arg(long, value_name = "MS_TENANT_ID")]
+        tenant: String,
+        /// Output file (written as FILE.partial, mode 0600, renamed when complete), or `-` for stdout.
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
     /// Certificate tools.
     Cert {
         #[command(subcommand)]
         command: CertCommand,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportWhat {
+    Users,
+    Groups,
 }
 
 #[derive(Subcommand)]
@@ -69,6 +88,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Cert { command: CertCommand::Generate { cn, out, days } } => cert_generate(&cn, &out, days),
+        Command::Export { what, tenant, out } => {
+            init_logs();
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("cannot start the runtime: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let kind = match what {
+                ExportWhat::Users => ExportKind::Users,
+                ExportWhat::Groups => ExportKind::Groups,
+            };
+            runtime.block_on(export(kind, &tenant, &out))
+        }
         Command::Run { once: _, every, tenant, full } => {
             init_logs();
             let config = match Config::from_lookup(|k| std::env::var(k).ok()) {
@@ -233,4 +267,115 @@ async fn wait_for_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `export users|groups`: users need only the database; groups need the Graph settings and
+/// the certificate as `run` does.
+async fn export(kind: ExportKind, ms_tenant: &str, out: &std::path::Path) -> ExitCode {
+    let env = |k: &str| std::env::var(k).ok();
+    let (database_url, graph) = match kind {
+        ExportKind::Users => match env("EDUGRAPH_DATABASE_URL").filter(|v| !v.trim().is_empty()) {
+            Some(url) => (url, None),
+            None => {
+                eprintln!("configuration error: EDUGRAPH_DATABASE_URL: missing");
+                return ExitCode::from(2);
+            }
+        },
+        ExportKind::Groups => {
+            let client = Config::from_lookup(env).and_then(|c| {
+                let cred = c.credential()?;
+                let g = GraphClient::with_credential(c.graph_settings(), Some(cred)).map_err(|e| {
+                    edu_sync::ConfigError { var: "EDUGRAPH_GRAPH_URL", problem: format!("Graph client: {e}") }
+                })?;
+                Ok((c.database_url, g))
+            });
+            match client {
+                Ok((url, g)) => (url, Some(g)),
+                Err(e) => {
+                    eprintln!("configuration error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    let db = match edu_db::Db::connect(&database_url, 2).await {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("cannot open the database: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(e) = db.migrate().await {
+        eprintln!("migrations failed: {e}");
+        return ExitCode::from(1);
+    }
+    let tenant = match edu_db::tenants::find_by_ms_id(&db, &ms_tenant.to_ascii_lowercase()).await {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            eprintln!("tenant {ms_tenant} is unknown");
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            eprintln!("cannot read the tenant: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let to_stdout = out.as_os_str() == "-";
+    let partial = {
+        let mut p = out.as_os_str().to_owned();
+        p.push(".partial");
+        std::path::PathBuf::from(p)
+    };
+    let mut sink: Box<dyn std::io::Write> = if to_stdout {
+        Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+    } else {
+        match create_private(&partial) {
+            Ok(f) => Box::new(std::io::BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("cannot write {}: {e}", partial.display());
+                return ExitCode::from(1);
+            }
+        }
+    };
+    let result = match &graph {
+        None => edu_sync::export::export_users(&db, tenant.id, &mut sink).await,
+        Some(g) => edu_sync::export::export_groups(g, &tenant.ms_tenant_id, &mut sink).await,
+    };
+    let result = result.and_then(|rows| sink.flush().map(|()| rows).map_err(Into::into));
+    drop(sink);
+    let rows = match result {
+        Ok(rows) => rows,
+        Err(e) => {
+            if !to_stdout {
+                let _ = std::fs::remove_file(&partial);
+            }
+            eprintln!("export failed: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if !to_stdout && let Err(e) = std::fs::rename(&partial, out) {
+        eprintln!("cannot move {} to {}: {e}", partial.display(), out.display());
+        return ExitCode::from(1);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    if let Err(e) = edu_sync::export::audit_export(&db, tenant.id, kind, rows, now).await {
+        eprintln!("export written, but the audit event failed: {e}");
+        return ExitCode::from(1);
+    }
+    let target = if to_stdout { "stdout".to_owned() } else { out.display().to_string() };
+    eprintln!("exported {rows} {} of tenant {} to {target}", kind.as_str(), tenant.ms_tenant_id);
+    ExitCode::SUCCESS
+}
+
+#[cfg(unix)]
+fn create_private(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)
+}
+
+#[cfg(not(unix))]
+fn create_private(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::create(path)
 }

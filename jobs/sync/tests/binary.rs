@@ -332,3 +332,194 @@ mod signals {
     use super::*;
     both_backends!(every_runs_repeatedly_until_sigterm, sigterm_finishes_the_page_and_releases_the_lease);
 }
+
+mod exports {
+    use super::*;
+    both_backends!(export_users_and_groups_as_csv_files_and_stdout);
+}
+
+/// `edugraph-sync export users|groups` (seed 001): the synced users from the database and the
+/// groups from Graph, RFC 4180 with formula neutralisation, to a file (0600, written whole) or
+/// stdout; audited.
+async fn export_users_and_groups_as_csv_files_and_stdout(backend: Backend) {
+    let env = Env::start(backend).await;
+    let files = generated_cert(&env).await;
+    let evil = env.create_user("evil", "=cmd|' /C calc'!A0").await;
+    env.patch_user(&evil, serde_json::json!({"jobTitle": "Head, \"Science\"\nDept"})).await;
+    run_to_completion(&env, &files, &env.url).await;
+    let profiles = env.profiles().await;
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let users_csv = out_dir.path().join("users.csv");
+    let r = run(
+        command(&env, &files, &env.url, &[]),
+        &["export", "users", "--tenant", &env.ms_tenant, "--out", users_csv.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("exported {} users", profiles.len())), "{}", r.stderr);
+    let text = std::fs::read_to_string(&users_csv).unwrap();
+    assert!(!out_dir.path().join("users.csv.partial").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&users_csv).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert!(text.starts_with("id,display_name,user_principal_name,mail,job_title,"));
+    assert_eq!(text.matches("\r\n").count(), profiles.len() + 1, "header + one record per profile");
+    let line = text.split("\r\n").find(|l| l.starts_with(&evil)).unwrap();
+    assert!(line.starts_with(&format!("{evil},'=cmd|' /C calc'!A0,")), "formula neutralised: {line}");
+    assert!(text.contains(",\"Head, \"\"Science\"\"\nDept\","), "RFC 4180 quoting: {text}");
+
+    // To stdout, identical bytes; only the database is needed for users.
+    let r = run(
+        {
+            let mut c = tokio::process::Command::new(BIN);
+            c.env_clear().env("EDUGRAPH_DATABASE_URL", &env.url).stdout(Stdio::piped()).stderr(Stdio::piped());
+            c
+        },
+        &["export", "users", "--tenant", &env.ms_tenant, "--out", "-"],
+    )
+    .await;
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.stdout, text);
+
+    // Groups come from Graph (app-only with the certificate).
+    let groups_csv = out_dir.path().join("groups.csv");
+    let r = run(
+        command(&env, &files, &env.url, &[]),
+        &["export", "groups", "--tenant", &env.ms_tenant, "--out", groups_csv.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let groups = std::fs::read_to_string(&groups_csv).unwrap();
+    assert!(groups.starts_with("id,display_name,description,mail,mail_nickname,group_types,security_enabled,"));
+    assert!(groups.contains(",All Teachers,All teaching staff,,allteachers,,true,false\r\n"), "{groups}");
+    let demo = env.emu.demo();
+    for class in &demo.tenants[0].classes {
+        assert!(groups.contains(&class.id), "class group {}", class.display_name);
+    }
+
+    // An unknown tenant: exit 1, no file left behind.
+    let nowhere = out_dir.path().join("nowhere.csv");
+    let r = run(
+        command(&env, &files, &env.url, &[]),
+        &["export", "users", "--tenant", "00000000-0000-0000-0000-000000000000", "--out", nowhere.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(!nowhere.exists());
+
+    // Both exports are audited (actor: none, detail: the CLI).
+    let trail = edu_db::audit::for_tenant(&env.db, env.tenant, 100).await.unwrap();
+    let exports: Vec<_> = trail.iter().filter(|e| e.action == "export.csv").collect();
+    assert_eq!(exports.len(), 3, "{exports:?}");
+    assert!(
+        exports
+            .iter()
+            .all(|e| e.actor_user_id.is_none() && e.detail.as_deref().is_some_and(|d| d.contains("edugraph-sync")))
+    );
+    assert_eq!(exports.iter().filter(|e| e.target_id.as_deref() == Some("groups")).count(), 1);
+}
+
+mod directory_crash {
+    use super::*;
+    both_backends!(directory_rounds_killed_at_random_points_end_identical);
+}
+
+/// Runs `run --once` until the directory round completed too.
+async fn run_until_directory_done(env: &Env, files: &Files, url: &str, extra: &[(&str, &str)]) -> String {
+    for _ in 0..20 {
+        let r = run(command(env, files, url, extra), &["run", "--once"]).await;
+        assert_eq!(r.code, Some(0), "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+        if r.stdout.contains("status=ok") && r.stdout.contains("directory=ok") {
+            return r.stdout;
+        }
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    panic!("the directory round never completed");
+}
+
+type DirRow = (String, Option<String>, String, Option<String>);
+
+async fn directory_of(db: &edu_db::Db, tenant: edu_domain::TenantId) -> Vec<DirRow> {
+    edu_db::directory::members(db, tenant)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.member.ms_object_id, m.member.display_name, m.state, m.manager.map(|x| x.ms_object_id)))
+        .collect()
+}
+
+/// R-C3 for the directory stream: SIGKILL the real binary at random points of directory
+/// rounds (pages of 2 members, each slowed down), re-run, and compare with a clean run.
+async fn directory_rounds_killed_at_random_points_end_identical(backend: Backend) {
+    let env = Env::start(backend).await;
+    // Graph changes below use the test's own certificate: its app-only token is fetched (and
+    // cached) before the binary's generated certificate replaces the registered one.
+    let deps = env.deps(None);
+    let auth = edu_msgraph::GraphAuth::app_only(env.ms_tenant.clone());
+    let group =
+        deps.graph.list_groups(&auth, Some("displayName eq 'All Teachers'"), &["id"]).await.unwrap()[0].id.clone();
+    let files = generated_cert(&env).await;
+    let (clean_guard, clean_url) = common::TestDatabase::create(backend).await;
+    let clean_db = edu_db::Db::connect(&clean_url, 4).await.unwrap();
+    clean_db.migrate().await.unwrap();
+    let clean_tenant = common::onboard(&clean_db, &env.ms_tenant, "Contoso").await;
+    for (db, t) in [(&env.db, env.tenant), (&clean_db, clean_tenant)] {
+        edu_db::directory::set_group(db, t, Some(&group), None, 1).await.unwrap();
+    }
+    let small = [("EDUGRAPH_SYNC_PAGE_SIZE", "2")];
+    // The users delta first, in both (fast); then slow member pages so kills land mid-round.
+    run_until_directory_done(&env, &files, &clean_url, &small).await;
+    env.emu.set_fault(Fault {
+        method: Some("GET".into()),
+        route: "/groups/{id}/members/{id}".into(),
+        kind: FaultKind::Latency(Duration::from_millis(120)),
+        times: None,
+    });
+    let mut kills = 0;
+    for round in 0..2 {
+        if round == 1 {
+            // Someone leaves, someone gets a new manager; the clean database syncs it whole.
+            let teachers = env.emu.demo().tenants[0].teachers.clone();
+            deps.graph.remove_group_member(&auth, &group, &teachers[1].id).await.unwrap();
+            let body =
+                serde_json::json!({"@odata.id": format!("{}/v1.0/users/{}", env.emu.graph_url(), teachers[2].id)});
+            let req = edu_msgraph::GraphRequest::json(
+                reqwest::Method::PUT,
+                format!("/users/{}/manager/$ref", teachers[0].id),
+                &body,
+            )
+            .unwrap();
+            deps.graph.send(&auth, req).await.unwrap();
+            run_until_directory_done(&env, &files, &clean_url, &small).await;
+        }
+        for _ in 0..6 {
+            let mut child = command(&env, &files, &env.url, &small).args(["run", "--once"]).spawn().unwrap();
+            tokio::select! {
+                _ = child.wait() => {}
+                () = tokio::time::sleep(Duration::from_millis(150 + random_below(600))) => {
+                    child.start_kill().unwrap();
+                    let _ = child.wait().await;
+                    kills += 1;
+                }
+            }
+            if backend == Backend::Sqlite {
+                tokio::time::sleep(Duration::from_millis(1100)).await; // the dead run's leases expire
+            }
+        }
+        run_until_directory_done(&env, &files, &env.url, &small).await;
+        assert_eq!(
+            directory_of(&env.db, env.tenant).await,
+            directory_of(&clean_db, clean_tenant).await,
+            "after round {round}"
+        );
+    }
+    let dir = directory_of(&env.db, env.tenant).await;
+    assert!(dir.iter().any(|r| r.2 == "left"), "the departure is in both");
+    eprintln!("{kills} directory runs were killed");
+    assert!(kills >= 4, "only {kills} runs were interrupted");
+    clean_db.close().await;
+    drop(clean_guard);
+}

@@ -1,0 +1,166 @@
+//! Group-scoped directory sync (seed 001), the admin's side: name the group whose members
+//! `edugraph-sync` keeps in the local directory (with their managers), see how it stands,
+//! stop it. The group is checked against Microsoft Graph (app-only) before it is saved.
+
+use actix_web::{HttpResponse, delete, get, put, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::roles::TenantAdmin;
+use crate::error::{ApiError, graph_error};
+use crate::state::AppState;
+
+/// The directory sync as the admin sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectorySyncView {
+    /// The group's Microsoft object id (`null`: directory sync is off).
+    pub group_id: Option<String>,
+    /// Members currently in the group (as of the last sync).
+    pub active_members: i64,
+    /// People who left the group (soft-deleted; restored if they come back).
+    pub left_members: i64,
+    /// Members with a manager on record.
+    pub supervisors: i64,
+    /// When the sync job last committed progress on the directory (unix ms).
+    pub last_progress_at: Option<i64>,
+    /// `idle` (last round complete) or `full` (a round in progress).
+    pub round: Option<String>,
+    /// The last error the job recorded, if any.
+    pub last_error: Option<String>,
+}
+
+/// The group to sync: exactly one of `group_id` (object id) or `group_name` (display name,
+/// as the original tool's `MSGRAPH_GROUP_NAME_TO_SYNC`; must match exactly one group).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetDirectoryGroupRequest {
+    /// The group's object id.
+    #[serde(default)]
+    pub group_id: Option<String>,
+    /// The group's display name.
+    #[serde(default)]
+    pub group_name: Option<String>,
+}
+
+async fn view(state: &AppState, admin: &TenantAdmin) -> Result<DirectorySyncView, ApiError> {
+    let tenant = admin.0.tenant_id;
+    let group_id = edu_db::directory::group(&state.db, tenant).await?;
+    let (active_members, left_members, supervisors) = edu_db::directory::counts(&state.db, tenant).await?;
+    let status = edu_db::sync::stream_statuses(&state.db, Some(tenant))
+        .await?
+        .into_iter()
+        .find(|s| s.stream == edu_db::directory::STREAM);
+    Ok(DirectorySyncView {
+        group_id,
+        active_members,
+        left_members,
+        supervisors,
+        last_progress_at: status.as_ref().map(|s| s.updated_at),
+        round: status.as_ref().map(|s| s.status.clone()),
+        last_error: status.and_then(|s| s.last_error),
+    })
+}
+
+fn group_not_found() -> ApiError {
+    ApiError::Validation422 {
+        code: "group_not_found",
+        message: "Microsoft 365 has no such group in your school's directory.".into(),
+    }
+}
+
+/// How the directory sync stands.
+#[utoipa::path(operation_id = "get_directory_sync", tag = "admin", responses(
+    (status = 200, body = DirectorySyncView),
+    (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
+), security(("session" = [])))]
+#[get("/api/admin/directory-sync")]
+pub async fn get_directory_sync(
+    state: web::Data<AppState>,
+    admin: TenantAdmin,
+) -> Result<web::Json<DirectorySyncView>, ApiError> {
+    Ok(web::Json(view(&state, &admin).await?))
+}
+
+/// Names the group whose members the sync job keeps in the local directory. A different group
+/// than before starts a fresh round (the previous group's members are marked as left).
+/// Audited as `admin.directory_sync.set`.
+#[utoipa::path(operation_id = "set_directory_sync_group", tag = "admin", request_body = SetDirectoryGroupRequest, responses(
+    (status = 200, body = DirectorySyncView),
+    (status = 400, description = "`invalid_body` (neither or both of `group_id`, `group_name`)", body = crate::error::ErrorBody),
+    (status = 403, description = "`role_required`, `microsoft_forbidden`", body = crate::error::ErrorBody),
+    (status = 422, description = "`group_not_found`, `group_name_ambiguous`", body = crate::error::ErrorBody),
+    (status = 503, description = "`microsoft_unavailable`", body = crate::error::ErrorBody),
+), security(("session" = []), ("csrf" = [])))]
+#[put("/api/admin/directory-sync")]
+pub async fn set_directory_sync_group(
+    state: web::Data<AppState>,
+    admin: TenantAdmin,
+    body: web::Json<SetDirectoryGroupRequest>,
+) -> Result<web::Json<DirectorySyncView>, ApiError> {
+    let body = body.into_inner();
+    let tenant = edu_db::tenants::get(&state.db, admin.0.tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("not_found", "No such tenant."))?;
+    let auth = edu_msgraph::GraphAuth::app_only(tenant.ms_tenant_id);
+    let group_id = match (body.group_id.map(|g| g.trim().to_ascii_lowercase()), body.group_name) {
+        (Some(id), None) => {
+            // A Graph object id is a GUID; anything else could not name a group (and must not
+            // reach the URL path).
+            if id.len() != 36 || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+                return Err(group_not_found());
+            }
+            let target = edu_msgraph::Query::new().select(&["id"]).apply(&format!("/groups/{id}"));
+            match state.graph.get::<serde_json::Value>(&auth, &target).await {
+                Ok(_) => id,
+                Err(edu_msgraph::GraphError::NotFound(_)) => return Err(group_not_found()),
+                Err(e) => return Err(graph_error(e)),
+            }
+        }
+        (None, Some(name)) if !name.trim().is_empty() && name.len() <= 256 => {
+            let filter = format!("displayName eq {}", edu_msgraph::odata_string(name.trim()));
+            let groups =
+                state.graph.list_groups(&auth, Some(&filter), &["id", "displayName"]).await.map_err(graph_error)?;
+            match groups.as_slice() {
+                [] => return Err(group_not_found()),
+                [one] => one.id.to_ascii_lowercase(),
+                _ => {
+                    return Err(ApiError::Validation422 {
+                        code: "group_name_ambiguous",
+                        message: format!("{} groups are called that: name the group by its id instead.", groups.len()),
+                    });
+                }
+            }
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "Send exactly one of `group_id` or `group_name` (not empty, at most 256 characters).",
+            ));
+        }
+    };
+    edu_db::directory::set_group(
+        &state.db,
+        admin.0.tenant_id,
+        Some(&group_id),
+        Some(admin.0.auth.user_id),
+        state.clock.now_ms(),
+    )
+    .await?;
+    Ok(web::Json(view(&state, &admin).await?))
+}
+
+/// Turns directory sync off. The local directory is kept as it was (nothing is deleted).
+/// Audited as `admin.directory_sync.clear`.
+#[utoipa::path(operation_id = "clear_directory_sync_group", tag = "admin", responses(
+    (status = 204, description = "Directory sync is off"),
+    (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
+), security(("session" = []), ("csrf" = [])))]
+#[delete("/api/admin/directory-sync")]
+pub async fn clear_directory_sync_group(
+    state: web::Data<AppState>,
+    admin: TenantAdmin,
+) -> Result<HttpResponse, ApiError> {
+    edu_db::directory::set_group(&state.db, admin.0.tenant_id, None, Some(admin.0.auth.user_id), state.clock.now_ms())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
