@@ -41,6 +41,10 @@ pub struct GraphErrorInfo {
     pub code: Option<String>,
     /// Graph's request id.
     pub request_id: Option<String>,
+    /// Graph's own message, only on the tenant admin's endpoints (it may name objects of the
+    /// admin's own directory; it is never logged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// Everything a handler can fail with.
@@ -273,6 +277,17 @@ pub fn path_error(_err: actix_web::error::PathError) -> ApiError {
     ApiError::not_found("not_found", "There is nothing at this address.")
 }
 
+/// [`graph_error`] for a tenant admin's own request: Graph's message is included too, so the
+/// admin can report the failure to Microsoft (code, message, request id).
+pub fn admin_graph_error(e: edu_msgraph::GraphError) -> ApiError {
+    let message = e.message().map(|m| m.chars().take(500).collect::<String>());
+    let mut api = graph_error(e);
+    if let ApiError::Upstream { graph, .. } = &mut api {
+        graph.message = message;
+    }
+    api
+}
+
 /// Maps a Microsoft Graph failure to our envelope, keeping Graph's code and request id.
 pub fn graph_error(e: edu_msgraph::GraphError) -> ApiError {
     use edu_msgraph::GraphError as G;
@@ -280,6 +295,7 @@ pub fn graph_error(e: edu_msgraph::GraphError) -> ApiError {
         status: e.status(),
         code: e.code().map(str::to_owned),
         request_id: e.request_id().map(str::to_owned),
+        message: None,
     };
     match e {
         G::Unauthorized(_) => ApiError::MicrosoftSignInRequired,

@@ -4,7 +4,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    admin_directory, admin_exports, admin_jobs, admin_tenant, assignments, auth_local, education, health, linking, me,
+    admin_audit, admin_bulk, admin_directory, admin_exports, admin_groups, admin_jobs, admin_licenses,
+    admin_local_accounts, admin_tenant, admin_users, assignments, auth_local, education, health, linking, me,
     microsoft, people, self_service,
 };
 
@@ -68,6 +69,25 @@ use crate::routes::{
         admin_directory::get_directory_sync,
         admin_directory::set_directory_sync_group,
         admin_directory::clear_directory_sync_group,
+        // Tenant admin console (issue 7).
+        admin_users::list_admin_users,
+        admin_users::create_admin_user,
+        admin_users::get_admin_user,
+        admin_users::update_admin_user,
+        admin_users::enable_admin_user,
+        admin_users::disable_admin_user,
+        admin_licenses::list_admin_licenses,
+        admin_licenses::assign_admin_user_licenses,
+        admin_bulk::bulk_assign_admin_licenses,
+        admin_groups::list_admin_groups,
+        admin_groups::list_admin_group_members,
+        admin_groups::add_admin_group_member,
+        admin_groups::remove_admin_group_member,
+        admin_bulk::bulk_add_admin_group_members,
+        admin_bulk::list_admin_job_items,
+        admin_local_accounts::list_admin_local_accounts,
+        admin_local_accounts::delete_admin_local_account,
+        admin_audit::list_admin_audit,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, edu_domain::Role)),
     modifiers(&SecuritySchemes),

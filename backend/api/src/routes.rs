@@ -1,9 +1,16 @@
 //! The one route table.
 
+pub mod admin_audit;
+pub mod admin_bulk;
+pub(crate) mod admin_console;
 pub mod admin_directory;
 pub mod admin_exports;
+pub mod admin_groups;
 pub mod admin_jobs;
+pub mod admin_licenses;
+pub mod admin_local_accounts;
 pub mod admin_tenant;
+pub mod admin_users;
 pub mod assignments;
 pub mod auth_local;
 pub mod education;
@@ -72,5 +79,24 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(admin_exports::export_groups_csv)
         .service(admin_directory::get_directory_sync)
         .service(admin_directory::set_directory_sync_group)
-        .service(admin_directory::clear_directory_sync_group);
+        .service(admin_directory::clear_directory_sync_group)
+        // Tenant admin console (issue 7).
+        .service(admin_users::list_admin_users)
+        .service(admin_users::create_admin_user)
+        .service(admin_users::get_admin_user)
+        .service(admin_users::update_admin_user)
+        .service(admin_users::enable_admin_user)
+        .service(admin_users::disable_admin_user)
+        .service(admin_licenses::assign_admin_user_licenses)
+        .service(admin_licenses::list_admin_licenses)
+        .service(admin_bulk::bulk_assign_admin_licenses)
+        .service(admin_groups::list_admin_groups)
+        .service(admin_bulk::bulk_add_admin_group_members)
+        .service(admin_groups::list_admin_group_members)
+        .service(admin_groups::add_admin_group_member)
+        .service(admin_groups::remove_admin_group_member)
+        .service(admin_bulk::list_admin_job_items)
+        .service(admin_local_accounts::list_admin_local_accounts)
+        .service(admin_local_accounts::delete_admin_local_account)
+        .service(admin_audit::list_admin_audit);
 }

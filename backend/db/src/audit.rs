@@ -99,35 +99,6 @@ pub async fn for_actor(db: &Db, user: UserId, limit: i64) -> Result<Vec<AuditRec
         .collect()
 }
 
-/// The events of a tenant, newest first (for tests and an admin's audit view).
-///
-/// # Errors
-/// Database errors.
-pub async fn for_tenant(db: &Db, tenant: TenantId, limit: i64) -> Result<Vec<AuditRecord>, DbError> {
-    let rows = sqlx::query(
-        "SELECT id, actor_user_id, action, target_type, target_id, result, detail, created_at
-         FROM audit_log WHERE tenant_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
-    )
-    .bind(tenant.to_string())
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(AuditRecord {
-                id: r.try_get("id")?,
-                actor_user_id: r.try_get("actor_user_id")?,
-                action: r.try_get("action")?,
-                target_type: r.try_get("target_type")?,
-                target_id: r.try_get("target_id")?,
-                result: r.try_get("result")?,
-                detail: r.try_get("detail")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
-}
-
 /// How many events of `action` by `actor` happened at or after `since` (rate limits that hold
 /// across every API instance).
 ///
@@ -142,4 +113,77 @@ pub async fn count_since(db: &Db, actor: UserId, action: &str, since: i64) -> Re
             .fetch_one(db.pool())
             .await?;
     Ok(row.try_get("n")?)
+}
+
+/// A filter over a tenant's audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct TenantQuery<'a> {
+    /// Only actions equal to this, or starting with it when it ends with `.` (e.g. `admin.`).
+    pub action: Option<&'a str>,
+    /// Only events by this person.
+    pub actor: Option<UserId>,
+    /// Only events with this result.
+    pub result: Option<&'a str>,
+    /// Keyset paging: only events older than this `(created_at, id)`.
+    pub before: Option<(i64, String)>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// The tenant's audit trail, newest first, filtered and paged (keyset on `(created_at, id)`).
+///
+/// # Errors
+/// Database errors.
+pub async fn for_tenant(db: &Db, tenant: TenantId, q: &TenantQuery<'_>) -> Result<Vec<AuditRecord>, DbError> {
+    let mut sql = String::from(
+        "SELECT id, actor_user_id, action, target_type, target_id, result, detail, created_at
+         FROM audit_log WHERE tenant_id = ?",
+    );
+    let action_prefix = q.action.filter(|a| a.ends_with('.'));
+    if q.action.is_some() {
+        sql.push_str(if action_prefix.is_some() { " AND action LIKE ?" } else { " AND action = ?" });
+    }
+    if q.actor.is_some() {
+        sql.push_str(" AND actor_user_id = ?");
+    }
+    if q.result.is_some() {
+        sql.push_str(" AND result = ?");
+    }
+    if q.before.is_some() {
+        sql.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+    let mut query = sqlx::query(&sql).bind(tenant.to_string());
+    if let Some(a) = q.action {
+        query = match action_prefix {
+            // Action names are dotted snake_case: no LIKE wildcards to escape besides `_`,
+            // which matches itself too (a superset only if a name differed just there).
+            Some(p) => query.bind(format!("{p}%")),
+            None => query.bind(a.to_owned()),
+        };
+    }
+    if let Some(u) = q.actor {
+        query = query.bind(u.to_string());
+    }
+    if let Some(r) = q.result {
+        query = query.bind(r.to_owned());
+    }
+    if let Some((at, id)) = &q.before {
+        query = query.bind(*at).bind(*at).bind(id.clone());
+    }
+    let rows = query.bind(q.limit).fetch_all(db.pool()).await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(AuditRecord {
+                id: r.try_get("id")?,
+                actor_user_id: r.try_get("actor_user_id")?,
+                action: r.try_get("action")?,
+                target_type: r.try_get("target_type")?,
+                target_id: r.try_get("target_id")?,
+                result: r.try_get("result")?,
+                detail: r.try_get("detail")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
 }

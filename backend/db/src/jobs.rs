@@ -209,3 +209,81 @@ pub async fn latest_for_tenant(db: &Db, tenant: TenantId, kind: &str) -> Result<
     let row = sqlx::query(&sql).bind(tenant.to_string()).bind(kind).fetch_optional(db.pool()).await?;
     row.as_ref().map(record).transpose()
 }
+
+/// The result of one item of a bulk job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemResult {
+    /// Position in the request (0-based).
+    pub seq: i64,
+    /// What the item was about (a Graph object id).
+    pub item_id: String,
+    /// `done`, `already` or `failed`.
+    pub result: String,
+    /// For a failure: Graph's code and message (no tokens); at most 1000 characters are kept.
+    pub error: Option<String>,
+}
+
+/// Records per-item results of a job of the tenant (after each batch). Nothing is written for
+/// another tenant's job.
+///
+/// # Errors
+/// Database errors.
+pub async fn record_items(db: &Db, tenant: TenantId, job_id: &str, items: &[ItemResult]) -> Result<(), DbError> {
+    let mut tx = db.pool().begin().await?;
+    let owned = sqlx::query("SELECT id FROM background_jobs WHERE tenant_id = ? AND id = ?")
+        .bind(tenant.to_string())
+        .bind(job_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if owned.is_none() {
+        return Ok(());
+    }
+    for i in items {
+        sqlx::query(
+            "INSERT INTO background_job_items (job_id, tenant_id, seq, item_id, result, error) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(job_id)
+        .bind(tenant.to_string())
+        .bind(i.seq)
+        .bind(i.item_id.chars().take(64).collect::<String>())
+        .bind(&i.result)
+        .bind(clip(i.error.as_deref()))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Per-item results of a job of the tenant, in request order, from `after_seq` (exclusive).
+///
+/// # Errors
+/// Database errors.
+pub async fn items(
+    db: &Db,
+    tenant: TenantId,
+    job_id: &str,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<ItemResult>, DbError> {
+    let rows = sqlx::query(
+        "SELECT seq, item_id, result, error FROM background_job_items
+         WHERE tenant_id = ? AND job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    )
+    .bind(tenant.to_string())
+    .bind(job_id)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ItemResult {
+                seq: r.try_get("seq")?,
+                item_id: r.try_get("item_id")?,
+                result: r.try_get("result")?,
+                error: r.try_get("error")?,
+            })
+        })
+        .collect()
+}

@@ -295,3 +295,88 @@ pub async fn set_favorite_color(db: &Db, user: UserId, color: &str, now: i64) ->
         .await?;
     Ok(())
 }
+
+/// A local account (email + password) of a tenant: a person with local credentials whose
+/// tenant is this one (they signed in with, or linked, a Microsoft account of the tenant) and
+/// who has no Microsoft identity in another tenant.
+#[derive(Debug, Clone)]
+pub struct LocalAccount {
+    /// The person.
+    pub user_id: UserId,
+    /// Local sign-in email.
+    pub email: String,
+    /// Display name.
+    pub display_name: String,
+    /// Disabled.
+    pub disabled: bool,
+    /// Unix ms.
+    pub created_at: i64,
+    /// The linked Microsoft identity's id (the link), if any.
+    pub link_id: Option<String>,
+    /// The linked Microsoft sign-in name, if any.
+    pub ms_upn: Option<String>,
+}
+
+const LOCAL_OF_TENANT: &str = "SELECT u.id, u.email, u.display_name, u.disabled, u.created_at, e.id AS link_id, e.upn
+     FROM users u LEFT JOIN external_identities e ON e.user_id = u.id AND e.tenant_id = ?
+     WHERE u.email IS NOT NULL AND u.tenant_id = ?
+       AND NOT EXISTS (SELECT 1 FROM external_identities x WHERE x.user_id = u.id AND x.tenant_id <> ?)";
+
+fn local_account(r: &sqlx::any::AnyRow) -> Result<LocalAccount, DbError> {
+    Ok(LocalAccount {
+        user_id: parse_user_id(&r.try_get::<String, _>("id")?)?,
+        email: r.try_get("email")?,
+        display_name: r.try_get("display_name")?,
+        disabled: flag(r.try_get("disabled")?),
+        created_at: r.try_get("created_at")?,
+        link_id: r.try_get("link_id")?,
+        ms_upn: r.try_get("upn")?,
+    })
+}
+
+/// The tenant's local accounts, by email.
+///
+/// # Errors
+/// Database errors.
+pub async fn local_accounts_of_tenant(db: &Db, tenant: TenantId) -> Result<Vec<LocalAccount>, DbError> {
+    let sql = format!("{LOCAL_OF_TENANT} ORDER BY u.email, u.id");
+    let t = tenant.to_string();
+    let rows = sqlx::query(&sql).bind(&t).bind(&t).bind(&t).fetch_all(db.pool()).await?;
+    rows.iter().map(local_account).collect()
+}
+
+/// Deletes a local account of the tenant with, in one transaction, its Microsoft link, the
+/// link's cached tokens, its roles and its sessions. `Ok(None)` (nothing changed) when the
+/// person is not a local account of this tenant; otherwise the deleted account.
+///
+/// # Errors
+/// Database errors.
+pub async fn delete_local_account(db: &Db, tenant: TenantId, user: UserId) -> Result<Option<LocalAccount>, DbError> {
+    let t = tenant.to_string();
+    let u = user.to_string();
+    let mut tx = db.pool().begin().await?;
+    let sql = format!("{LOCAL_OF_TENANT} AND u.id = ?");
+    let Some(row) = sqlx::query(&sql).bind(&t).bind(&t).bind(&t).bind(&u).fetch_optional(&mut *tx).await? else {
+        return Ok(None);
+    };
+    let account = local_account(&row)?;
+    sqlx::query(
+        "DELETE FROM token_cache WHERE tenant_id = ? AND subject IN
+           (SELECT ms_object_id FROM external_identities WHERE user_id = ? AND tenant_id = ?)",
+    )
+    .bind(&t)
+    .bind(&u)
+    .bind(&t)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM external_identities WHERE user_id = ? AND tenant_id = ?")
+        .bind(&u)
+        .bind(&t)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM user_roles WHERE user_id = ?").bind(&u).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(&u).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM users WHERE id = ? AND tenant_id = ?").bind(&u).bind(&t).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(Some(account))
+}

@@ -456,6 +456,11 @@ pub fn parse_fault(b: &Value) -> Result<Fault, String> {
         },
         "timeout" => FaultKind::GatewayTimeout,
         "drop" => FaultKind::DropConnection,
+        "error" => FaultKind::Error {
+            status: b.get("status").and_then(Value::as_u64).and_then(|s| u16::try_from(s).ok()).unwrap_or(500),
+            code: b.get("code").and_then(Value::as_str).unwrap_or("generalException").to_string(),
+            message: b.get("message").and_then(Value::as_str).unwrap_or("The operation has timed out.").to_string(),
+        },
         other => {
             return Err(format!("unknown fault kind '{other}' (latency|throttle|unavailable|timeout|drop)"));
         }

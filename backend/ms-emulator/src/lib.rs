@@ -116,6 +116,9 @@ pub enum FaultKind {
     GatewayTimeout,
     /// Headers are sent, then the connection is dropped mid-body.
     DropConnection,
+    /// Any Graph error envelope, e.g. 500 `generalException` "The operation has timed out."
+    /// (what Graph answers when a directory write times out inside Microsoft).
+    Error { status: u16, code: String, message: String },
 }
 
 pub(crate) struct Shared {
@@ -289,6 +292,7 @@ fn fault_response(kind: &FaultKind, is_graph: bool, req: &ServiceRequest) -> Htt
             (503, "generalException", "An unspecified error has occurred.", retry_after.clone())
         }
         FaultKind::GatewayTimeout => (504, "generalException", "An unspecified error has occurred.", None),
+        FaultKind::Error { status, code, message } => (*status, code.as_str(), message.as_str(), None),
         FaultKind::DropConnection => {
             return HttpResponse::Ok().content_type("application/json").body(BoxBody::new(graph::DropBody));
         }
@@ -401,6 +405,48 @@ impl RunningEmulator {
     /// Returns the new `kid`.
     pub fn rotate_signing_key(&self) -> anyhow::Result<String> {
         admin::rotate_key(&self.shared)
+    }
+    /// Sets how many units of a SKU the tenant bought (`prepaidUnits.enabled`); `false` if
+    /// the tenant or SKU does not exist.
+    pub fn set_sku_units(&self, tenant_id: &str, sku_id: &str, enabled: i64) -> bool {
+        let mut st = self.shared.write();
+        let Some(t) = st.tenant_mut(tenant_id) else { return false };
+        match t.skus.iter_mut().find(|s| s.sku_id.eq_ignore_ascii_case(sku_id)) {
+            Some(s) => {
+                s.enabled = enabled;
+                true
+            }
+            None => false,
+        }
+    }
+    /// A user of a tenant (by id or UPN) with every stored property, as Graph would return it
+    /// with `$select` of everything: lets tests check what changed at Microsoft.
+    pub fn user(&self, tenant_id: &str, id_or_upn: &str) -> Option<serde_json::Value> {
+        let st = self.shared.read();
+        let t = st.tenant(tenant_id)?;
+        let id = t.user_id(id_or_upn)?;
+        t.users.get(&id).map(graph::dir::user_full)
+    }
+    /// The direct member ids of a group of a tenant (empty if there is no such group).
+    pub fn group_members(&self, tenant_id: &str, group_id: &str) -> Vec<String> {
+        let st = self.shared.read();
+        st.tenant(tenant_id).and_then(|t| t.groups.get(group_id)).map(|g| g.members.clone()).unwrap_or_default()
+    }
+    /// The ids and display names of a tenant's groups, in creation order.
+    pub fn groups(&self, tenant_id: &str) -> Vec<(String, String)> {
+        let st = self.shared.read();
+        st.tenant(tenant_id)
+            .map(|t| {
+                t.group_order
+                    .iter()
+                    .filter_map(|id| t.groups.get(id))
+                    .map(|g| {
+                        let name = g.props.get("displayName").and_then(serde_json::Value::as_str).unwrap_or_default();
+                        (g.id.clone(), name.to_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
     pub async fn stop(self) {
         self.handle.stop(false).await;

@@ -27,6 +27,15 @@ pub struct ListUsersOptions<'a> {
     pub count: bool,
 }
 
+impl ListUsersOptions<'_> {
+    /// Whether Graph needs `ConsistencyLevel: eventual` for these options (advanced query:
+    /// `$count=true` or `$search`).
+    #[must_use]
+    pub fn needs_eventual(&self) -> bool {
+        self.count || self.search.is_some()
+    }
+}
+
 /// Where a delta round starts: the initial query or a saved link.
 #[derive(Debug, Clone, Copy)]
 pub enum DeltaStart<'a> {
@@ -285,6 +294,75 @@ impl GraphClient {
             )
             .await?;
         Ok(page.value.into_iter().next())
+    }
+
+    /// One page of a directory collection (`/users`, `/groups`, `/groups/{id}/members`…) with
+    /// `$select`, `$filter`, `$search`, `$orderby`, `$top` and `$count`. `ConsistencyLevel:
+    /// eventual` is sent when Graph requires it (`$count=true`, `$search`); pass the same
+    /// `eventual` to [`GraphClient::next_directory_page`] for the following pages (Graph does
+    /// not carry the header over to nextLinks).
+    pub async fn directory_page<T: DeserializeOwned>(
+        &self,
+        auth: &GraphAuth,
+        path: &str,
+        default_select: &[&str],
+        opts: &ListUsersOptions<'_>,
+    ) -> Result<Page<T>, GraphError> {
+        let mut q = Query::new().select(sel(opts.select, default_select));
+        if let Some(f) = &opts.filter {
+            q = q.filter(f.clone());
+        }
+        if let Some(s) = &opts.search {
+            q = q.search(s.clone());
+        }
+        if let Some(o) = &opts.orderby {
+            q = q.orderby(o.clone());
+        }
+        if let Some(t) = opts.top {
+            q = q.top(t);
+        }
+        if opts.count {
+            q = q.count();
+        }
+        let page_opts = PageOptions { eventual: opts.needs_eventual(), ..PageOptions::default() };
+        self.get_page(auth, &q.apply(path), &page_opts).await
+    }
+
+    /// The page at a saved `@odata.nextLink` (only links to the configured Graph host are followed).
+    pub async fn next_directory_page<T: DeserializeOwned>(
+        &self,
+        auth: &GraphAuth,
+        next_link: &str,
+        eventual: bool,
+    ) -> Result<Page<T>, GraphError> {
+        self.get_page(auth, next_link, &PageOptions { eventual, ..PageOptions::default() }).await
+    }
+
+    /// One page of `GET /users` (see [`GraphClient::directory_page`]).
+    pub async fn users_page(&self, auth: &GraphAuth, opts: &ListUsersOptions<'_>) -> Result<Page<User>, GraphError> {
+        self.directory_page(auth, "/users", USER_SELECT, opts).await
+    }
+
+    /// One page of `GET /groups` (see [`GraphClient::directory_page`]).
+    pub async fn groups_page(&self, auth: &GraphAuth, opts: &ListUsersOptions<'_>) -> Result<Page<Group>, GraphError> {
+        self.directory_page(auth, "/groups", GROUP_SELECT, opts).await
+    }
+
+    /// One page of `GET /groups/{id}/members` (direct members; see [`GraphClient::directory_page`]).
+    pub async fn group_members_page(
+        &self,
+        auth: &GraphAuth,
+        group_id: &str,
+        opts: &ListUsersOptions<'_>,
+    ) -> Result<Page<DirectoryObject>, GraphError> {
+        let path = format!("/groups/{}/members", seg(group_id));
+        self.directory_page(auth, &path, &["id", "displayName", "mail", "userPrincipalName", "jobTitle"], opts).await
+    }
+
+    /// `GET /groups/{id}`.
+    pub async fn get_group(&self, auth: &GraphAuth, id: &str, select: &[&str]) -> Result<Group, GraphError> {
+        let path = format!("/groups/{}", seg(id));
+        self.get(auth, &Query::new().select(sel(select, GROUP_SELECT)).apply(&path)).await
     }
 
     // ----------------------------------------------------------------- groups

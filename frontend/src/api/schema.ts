@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's audit log, newest first. */
+        get: operations["list_admin_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/directory-sync": {
         parameters: {
             query?: never;
@@ -72,6 +89,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's groups, searchable, a page at a time. */
+        get: operations["list_admin_groups"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/groups/{id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The direct members of a group of the tenant. */
+        get: operations["list_admin_group_members"];
+        put?: never;
+        /** Adds a member to a group of the tenant. */
+        post: operations["add_admin_group_member"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/groups/{id}/members/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Adds many members to a group of the tenant, as a background job (`$batch`, 20 per request). */
+        post: operations["bulk_add_admin_group_members"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/groups/{id}/members/{member_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Removes a member from a group of the tenant. */
+        delete: operations["remove_admin_group_member"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/jobs/{id}": {
         parameters: {
             query?: never;
@@ -83,6 +169,60 @@ export interface paths {
         get: operations["get_admin_job"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/jobs/{id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Per-item results of a bulk job of the admin's tenant, as they are recorded. */
+        get: operations["list_admin_job_items"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/licenses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's subscribed licences with consumed and available units. */
+        get: operations["list_admin_licenses"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/licenses/bulk-assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assigns one licence to many people of the tenant, as a background job (`$batch`, 20 per
+         *     request). People for whom no unit is left fail with `no_licenses_available`.
+         */
+        post: operations["bulk_assign_admin_licenses"];
         delete?: never;
         options?: never;
         head?: never;
@@ -118,6 +258,43 @@ export interface paths {
         /** Unlinks one account of the tenant (its cached tokens go too). */
         post: operations["unlink_account"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/local-accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's local accounts. */
+        get: operations["list_admin_local_accounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/local-accounts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Deletes a local account of the tenant with its link, cached tokens, roles and sessions
+         *     (one transaction). You cannot delete yourself.
+         */
+        delete: operations["delete_admin_local_account"];
         options?: never;
         head?: never;
         patch?: never;
@@ -224,6 +401,96 @@ export interface paths {
         get: operations["get_latest_user_access_job"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's users: search, filters, chosen fields, a page at a time. */
+        get: operations["list_admin_users"];
+        put?: never;
+        /**
+         * Creates a user in the tenant with a generated temporary password (shown once; the person
+         *     must change it at the first sign-in). The UPN must be in a verified domain of the tenant.
+         */
+        post: operations["create_admin_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One user of the tenant, with every field. */
+        get: operations["get_admin_user"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Updates properties of a user of the tenant. */
+        patch: operations["update_admin_user"];
+        trace?: never;
+    };
+    "/api/admin/users/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Blocks a user of the tenant from signing in (not yourself). */
+        post: operations["disable_admin_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Lets a user of the tenant sign in again. */
+        post: operations["enable_admin_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{id}/licenses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Assigns and/or removes licences of a person of the tenant. */
+        post: operations["assign_admin_user_licenses"];
         delete?: never;
         options?: never;
         head?: never;
@@ -850,10 +1117,173 @@ export interface components {
             /** @description Display name. */
             name: string;
         };
+        /** @description A member to add. */
+        AddGroupMemberRequest: {
+            /** @description Graph id of a user (or group) of the tenant. */
+            member_id: string;
+        };
         /** @description Add a co-teacher. */
         AddTeacherRequest: {
             /** @description The teacher's Microsoft object id. */
             teacher_id: string;
+        };
+        /** @description A group of the tenant. */
+        AdminGroup: {
+            /** @description Description. */
+            description?: string | null;
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description E.g. `Unified` for Microsoft 365 groups. */
+            group_types: string[];
+            /** @description Graph id. */
+            id: string;
+            /** @description Mail address, for mail-enabled groups. */
+            mail?: string | null;
+            /** @description Mail-enabled. */
+            mail_enabled?: boolean | null;
+            /** @description Security group. */
+            security_enabled?: boolean | null;
+        };
+        /** @description A direct member of a group. */
+        AdminGroupMember: {
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description Graph id. */
+            id: string;
+            /** @description `user`, `group` or `other`. */
+            kind: string;
+            /** @description Mail. */
+            mail?: string | null;
+            /** @description Sign-in name (users). */
+            user_principal_name?: string | null;
+        };
+        /** @description A page of members. */
+        AdminGroupMembersPage: {
+            /** @description The members. */
+            items: components["schemas"]["AdminGroupMember"][];
+            /** @description Pass as `cursor` for the next page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of groups. */
+        AdminGroupsPage: {
+            /** @description The groups. */
+            items: components["schemas"]["AdminGroup"][];
+            /** @description Pass as `cursor` for the next page. */
+            next_cursor?: string | null;
+            /**
+             * Format: int64
+             * @description How many groups match (first page only).
+             */
+            total?: number | null;
+        };
+        /** @description A licence (SKU) the tenant subscribes to. */
+        AdminLicense: {
+            /**
+             * Format: int64
+             * @description Units left to assign (never negative).
+             */
+            available_units: number;
+            /** @description `Enabled`, `Warning`, `Suspended`, `Deleted`, `LockedOut`. */
+            capability_status?: string | null;
+            /**
+             * Format: int64
+             * @description Units assigned.
+             */
+            consumed_units: number;
+            /**
+             * Format: int64
+             * @description Units bought and active.
+             */
+            enabled_units: number;
+            /** @description SKU id (use it to assign). */
+            sku_id: string;
+            /** @description Product name, e.g. `STANDARDWOFFPACK_FACULTY`. */
+            sku_part_number?: string | null;
+        };
+        /** @description The tenant's licences. */
+        AdminLicensesResponse: {
+            /** @description The licences. */
+            items: components["schemas"]["AdminLicense"][];
+        };
+        /** @description A local account of the tenant. */
+        AdminLocalAccount: {
+            /**
+             * Format: int64
+             * @description Unix ms.
+             */
+            created_at: number;
+            /** @description Disabled. */
+            disabled: boolean;
+            /** @description Display name. */
+            display_name: string;
+            /** @description Local sign-in email. */
+            email: string;
+            /** @description The Microsoft link's id, if linked. */
+            link_id?: string | null;
+            /** @description The linked Microsoft sign-in name, if linked. */
+            microsoft_upn?: string | null;
+            /** @description The person (use it to delete). */
+            user_id: string;
+        };
+        /** @description The tenant's local accounts. */
+        AdminLocalAccountsResponse: {
+            /** @description The accounts, by email. */
+            items: components["schemas"]["AdminLocalAccount"][];
+        };
+        /** @description A user of the tenant's directory. Only the requested (or default) fields are present. */
+        AdminUser: {
+            /** @description Whether the account can sign in. */
+            account_enabled?: boolean | null;
+            /** @description SKU ids of the licences assigned directly. */
+            assigned_licenses?: string[] | null;
+            /** @description When the account was created (ISO 8601, from Graph). */
+            created_at?: string | null;
+            /** @description Department. */
+            department?: string | null;
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description First name. */
+            given_name?: string | null;
+            /** @description Graph object id. */
+            id: string;
+            /** @description Job title. */
+            job_title?: string | null;
+            /** @description Mail. */
+            mail?: string | null;
+            /** @description Mobile phone. */
+            mobile_phone?: string | null;
+            /** @description Office. */
+            office_location?: string | null;
+            /** @description Last name. */
+            surname?: string | null;
+            /** @description Two-letter country code (needed for licences). */
+            usage_location?: string | null;
+            /** @description Sign-in name. */
+            user_principal_name?: string | null;
+        };
+        /** @description A page of users. */
+        AdminUsersPage: {
+            /** @description The users. */
+            items: components["schemas"]["AdminUser"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+            /**
+             * Format: int64
+             * @description How many users match (Graph's `@odata.count`; first page only).
+             */
+            total?: number | null;
+        };
+        /** @description Licences to add and remove for a person. */
+        AssignLicensesRequest: {
+            /** @description SKU ids to assign. */
+            add?: string[];
+            /** @description SKU ids to remove. */
+            remove?: string[];
+        };
+        /** @description The person's licences after the change. */
+        AssignLicensesResponse: {
+            /** @description SKU ids now assigned directly. */
+            assigned_licenses: string[];
         };
         /** @description An assignment. */
         AssignmentDto: {
@@ -878,6 +1308,47 @@ export interface components {
             id: string;
             /** @description `draft`, `assigned`, … */
             status?: string | null;
+        };
+        /** @description One audit event. */
+        AuditEntry: {
+            /** @description What, e.g. `admin.user.create`, `tenant.consent`, `link.microsoft`, `profile.update`. */
+            action: string;
+            /** @description Who (our user id), if known. */
+            actor_user_id?: string | null;
+            /**
+             * Format: int64
+             * @description When, unix ms.
+             */
+            at: number;
+            /** @description Short detail (no personal data or secrets). */
+            detail?: string | null;
+            /** @description Event id. */
+            id: string;
+            /** @description `success`, `failure` or `denied`. */
+            result: string;
+            /** @description Target id. */
+            target_id?: string | null;
+            /** @description Kind of target, e.g. `user`, `group`, `job`. */
+            target_type?: string | null;
+        };
+        /** @description A page of the audit log. */
+        AuditPage: {
+            /** @description Newest first. */
+            items: components["schemas"]["AuditEntry"][];
+            /** @description Pass as `cursor` for older events; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description Members to add. */
+        BulkAddMembersRequest: {
+            /** @description Graph ids of users (or groups) of the tenant, 1–1000 (duplicates are ignored). */
+            member_ids: string[];
+        };
+        /** @description People to license. */
+        BulkAssignLicenseRequest: {
+            /** @description The licence (SKU id) to assign. */
+            sku_id: string;
+            /** @description Graph ids of users of the tenant, 1–1000 (duplicates are ignored). */
+            user_ids: string[];
         };
         /** @description `POST /api/me/password`. */
         ChangePasswordRequest: {
@@ -960,6 +1431,27 @@ export interface components {
             /** @description Topic. */
             topic?: string | null;
         };
+        /** @description A new user of the tenant. */
+        CreateAdminUserRequest: {
+            /** @description Default true. */
+            account_enabled?: boolean | null;
+            /** @description Department. */
+            department?: string | null;
+            /** @description Name shown everywhere. */
+            display_name: string;
+            /** @description First name. */
+            given_name?: string | null;
+            /** @description Job title. */
+            job_title?: string | null;
+            /** @description Mail alias (default: the UPN's part before `@`). */
+            mail_nickname?: string | null;
+            /** @description Last name. */
+            surname?: string | null;
+            /** @description Two-letter country code (needed before licences can be assigned). */
+            usage_location?: string | null;
+            /** @description Sign-in name, in one of the tenant's verified domains. */
+            user_principal_name: string;
+        };
         /** @description Create a local account for the signed-in Microsoft person. */
         CreateLocalRequest: {
             /** @description Sign-in email for the new local account. */
@@ -968,6 +1460,18 @@ export interface components {
             favorite_color?: string | null;
             /** @description 8 to 256 characters (never empty). */
             password: string;
+        };
+        /** @description The created user and their temporary password (shown only in this answer). */
+        CreatedAdminUser: {
+            /** @description Always true. */
+            force_change_password_next_sign_in: boolean;
+            /**
+             * @description Temporary password: give it to the person; they must change it at their first sign-in.
+             *     EduGraph does not keep it.
+             */
+            temporary_password: string;
+            /** @description The user. */
+            user: components["schemas"]["AdminUser"];
         };
         /** @description A CSRF token for the next state-changing request. */
         CsrfResponse: {
@@ -1041,6 +1545,11 @@ export interface components {
         GraphErrorInfo: {
             /** @description Graph's error code, e.g. `generalException`. */
             code?: string | null;
+            /**
+             * @description Graph's own message, only on the tenant admin's endpoints (it may name objects of the
+             *     admin's own directory; it is never logged).
+             */
+            message?: string | null;
             /** @description Graph's request id. */
             request_id?: string | null;
             /**
@@ -1053,6 +1562,33 @@ export interface components {
         HealthResponse: {
             /** @description `ok`. */
             status: string;
+        };
+        /** @description The result of one item of a bulk job. */
+        JobItemView: {
+            /**
+             * @description For a failure: the code (ours where we know it, e.g. `no_licenses_available`, else
+             *     Graph's) and Graph's message.
+             */
+            error?: string | null;
+            /** @description The id the item was about. */
+            item_id: string;
+            /** @description `done`, `already` or `failed`. */
+            result: string;
+            /**
+             * Format: int64
+             * @description Position in the request (0-based).
+             */
+            seq: number;
+        };
+        /** @description A page of item results. */
+        JobItemsPage: {
+            /** @description Results in request order. */
+            items: components["schemas"]["JobItemView"][];
+            /**
+             * Format: int64
+             * @description Pass as `after` for the next page; absent on the last page.
+             */
+            next_after?: number | null;
         };
         /** @description A background job and its progress. */
         JobView: {
@@ -1390,6 +1926,25 @@ export interface components {
             /** @description First day (YYYY-MM-DD). */
             start_date?: string | null;
         };
+        /** @description Properties to change (only those present are changed). */
+        UpdateAdminUserRequest: {
+            /** @description Department. */
+            department?: string | null;
+            /** @description Name (cannot be cleared). */
+            display_name?: string | null;
+            /** @description First name. */
+            given_name?: string | null;
+            /** @description Job title. */
+            job_title?: string | null;
+            /** @description Mobile phone. */
+            mobile_phone?: string | null;
+            /** @description Office. */
+            office_location?: string | null;
+            /** @description Last name. */
+            surname?: string | null;
+            /** @description Two-letter country code. */
+            usage_location?: string | null;
+        };
         /** @description The signed-in person. */
         UserDto: {
             /** @description Display name. */
@@ -1414,6 +1969,54 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_admin_audit: {
+        parameters: {
+            query?: {
+                /** @description An action (`admin.user.create`) or a prefix ending with a dot (`admin.`). */
+                action?: string;
+                /** @description Only events by this person (our user id). */
+                actor?: string;
+                /** @description `success`, `failure` or `denied`. */
+                result?: string;
+                /** @description Page size, 1–200 (default 50). */
+                limit?: number;
+                /** @description From a previous page's `next_cursor`. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description `invalid_query`, `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_directory_sync: {
         parameters: {
             query?: never;
@@ -1595,6 +2198,269 @@ export interface operations {
             };
         };
     };
+    list_admin_groups: {
+        parameters: {
+            query?: {
+                /** @description Search in group names (word prefixes). */
+                search?: string;
+                /** @description Page size, 1–100 (default 25). */
+                top?: number;
+                /** @description From a previous page's `next_cursor`. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminGroupsPage"];
+                };
+            };
+            /** @description `invalid_query`, `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `microsoft_error` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_admin_group_members: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100 (default 25). */
+                top?: number;
+                /** @description From a previous page's `next_cursor`. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Group id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminGroupMembersPage"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` (also for another tenant's ids) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_admin_group_member: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Group id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddGroupMemberRequest"];
+            };
+        };
+        responses: {
+            /** @description Added */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `role_required`, `microsoft_forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such group, or no such user in your school */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `already_a_member` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    bulk_add_admin_group_members: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Group id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkAddMembersRequest"];
+            };
+        };
+        responses: {
+            /** @description Started; poll `GET /api/admin/jobs/{id}`, results per item at `/items` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
+            };
+            /** @description `invalid_body` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` (no such group in your school) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `job_already_running` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    remove_admin_group_member: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Group id */
+                id: string;
+                /** @description Member id */
+                member_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `role_required`, `microsoft_forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` (no such group), `not_a_member` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_admin_job: {
         parameters: {
             query?: never;
@@ -1626,6 +2492,157 @@ export interface operations {
             };
             /** @description `not_found` (also for another tenant's ids) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_admin_job_items: {
+        parameters: {
+            query?: {
+                /** @description Only items after this `seq` (default: from the start). */
+                after?: number;
+                /** @description Page size, 1–500 (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobItemsPage"];
+                };
+            };
+            /** @description `invalid_query` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` (also for another tenant's ids) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_admin_licenses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminLicensesResponse"];
+                };
+            };
+            /** @description `role_required`, `microsoft_forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `microsoft_error` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    bulk_assign_admin_licenses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkAssignLicenseRequest"];
+            };
+        };
+        responses: {
+            /** @description Started; poll `GET /api/admin/jobs/{id}`, results per item at `/items` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
+            };
+            /** @description `invalid_body` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `job_already_running` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_id`, `unknown_license` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1693,6 +2710,82 @@ export interface operations {
             };
             /** @description `not_found` (also for another tenant's ids) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_admin_local_accounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminLocalAccountsResponse"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_admin_local_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` (also for another tenant's accounts) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `cannot_delete_self` */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1920,6 +3013,407 @@ export interface operations {
             };
             /** @description `not_found`: it never ran */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_admin_users: {
+        parameters: {
+            query?: {
+                /** @description Search in display names (word prefixes, as Microsoft's `$search`). */
+                search?: string;
+                /** @description Exact department. */
+                department?: string;
+                /** @description Exact job title. */
+                job_title?: string;
+                /** @description Only enabled (`true`) or disabled (`false`) accounts. */
+                enabled?: boolean;
+                /**
+                 * @description Comma-separated fields: `id, display_name, user_principal_name, mail, given_name, surname,
+                 *     job_title, department, office_location, mobile_phone, usage_location, account_enabled,
+                 *     created_at, assigned_licenses`.
+                 */
+                select?: string;
+                /** @description Page size, 1–100 (default 25). */
+                top?: number;
+                /** @description From a previous page's `next_cursor` (the other parameters are then ignored, except `select`). */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUsersPage"];
+                };
+            };
+            /** @description `invalid_query`, `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `microsoft_signin_required` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `role_required`, `microsoft_forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `microsoft_error` with Graph's code, message and request id */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `microsoft_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_admin_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAdminUserRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedAdminUser"];
+                };
+            };
+            /** @description `role_required`, `microsoft_forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upn_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_upn`, `upn_domain_not_verified`, `invalid_profile_value` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `microsoft_error` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_admin_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Graph user id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` (also for another tenant's ids) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_admin_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Graph user id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateAdminUserRequest"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_body` (nothing to change) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `role_required`, `microsoft_forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` (also for another tenant's ids) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_profile_value` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    disable_admin_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Graph user id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Disabled */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `role_required`, `microsoft_forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` (also for another tenant's ids) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `cannot_disable_self` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    enable_admin_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Graph user id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Enabled */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `role_required`, `microsoft_forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` (also for another tenant's ids) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    assign_admin_user_licenses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Graph user id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignLicensesRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignLicensesResponse"];
+                };
+            };
+            /** @description `invalid_body` (nothing to change) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `role_required`, `microsoft_forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` (also for another tenant's ids) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `no_licenses_available` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unknown_license`, `usage_location_required` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -411,7 +411,13 @@ async fn export_users_and_groups_as_csv_files_and_stdout(backend: Backend) {
     assert!(!nowhere.exists());
 
     // Both exports are audited (actor: none, detail: the CLI).
-    let trail = edu_db::audit::for_tenant(&env.db, env.tenant, 100).await.unwrap();
+    let trail = edu_db::audit::for_tenant(
+        &env.db,
+        env.tenant,
+        &edu_db::audit::TenantQuery { limit: 100, ..Default::default() },
+    )
+    .await
+    .unwrap();
     let exports: Vec<_> = trail.iter().filter(|e| e.action == "export.csv").collect();
     assert_eq!(exports.len(), 3, "{exports:?}");
     assert!(

@@ -102,7 +102,13 @@ async fn a_groups_members_and_their_managers_follow_the_directory(backend: Backe
     );
 
     // The audit trail has the admin's choice, the departure and the return.
-    let trail = edu_db::audit::for_tenant(&env.db, env.tenant, 200).await.unwrap();
+    let trail = edu_db::audit::for_tenant(
+        &env.db,
+        env.tenant,
+        &edu_db::audit::TenantQuery { limit: 200, ..Default::default() },
+    )
+    .await
+    .unwrap();
     for action in ["admin.directory_sync.set", "sync.directory_members_left", "sync.directory_member_restored"] {
         assert!(trail.iter().any(|e| e.action == action), "{action} audited");
     }

@@ -141,7 +141,7 @@ pub struct PartError {
     /// Human message.
     pub message: String,
     /// Graph's details.
-    pub graph: Option<GraphErrorInfo>,
+    pub graph: Option<Box<GraphErrorInfo>>,
 }
 
 /// An assignment (summary).
@@ -287,7 +287,7 @@ fn class(v: &Value, teachers: Vec<PersonDto>) -> ClassDto {
 fn part_error(e: edu_msgraph::GraphError) -> PartError {
     let api = graph_error(e);
     let graph = match &api {
-        ApiError::Upstream { graph, .. } => Some(graph.clone()),
+        ApiError::Upstream { graph, .. } => Some(Box::new(graph.clone())),
         _ => None,
     };
     PartError { code: api.code().to_owned(), message: api.to_string(), graph }

@@ -749,6 +749,32 @@ fn assign_license(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -
             ));
         }
     }
+    // Seats: a SKU whose enabled units are all consumed refuses new assignments (a user who
+    // already holds it keeps it; removals first free seats).
+    let removing: Vec<String> = remove.iter().filter_map(|r| r.as_str().map(str::to_lowercase)).collect();
+    let holds = |u: &User, sku: &str| {
+        u.props
+            .get("assignedLicenses")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|l| l.get("skuId").and_then(Value::as_str) == Some(sku)))
+    };
+    for a in add {
+        let sku = a.get("skuId").and_then(Value::as_str).unwrap_or_default().to_lowercase();
+        let Some(target) = t.users.get(&uid) else {
+            return Err(GErr::not_found(&key));
+        };
+        if holds(target, &sku) || removing.contains(&sku) {
+            continue;
+        }
+        let consumed = t.users.values().filter(|u| holds(u, &sku)).count();
+        let enabled = t.skus.iter().find(|s| s.sku_id == sku).map_or(0, |s| s.enabled);
+        if i64::try_from(consumed).unwrap_or(i64::MAX) >= enabled {
+            return Err(GErr::bad(
+                "Request_BadRequest",
+                format!("Subscription with SKU {sku} does not have any available licenses."),
+            ));
+        }
+    }
     let Some(u) = t.users.get_mut(&uid) else {
         return Err(GErr::not_found(&key));
     };
@@ -936,10 +962,33 @@ fn role_members(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GRes
 
 fn list_groups(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     ctx.need(GROUP_READ, GROUP_READ)?;
+    if q.search.is_some() && !q.eventual {
+        return Err(GErr::bad(
+            "Request_UnsupportedQuery",
+            "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+        ));
+    }
     let st = sh.read();
     let t = tenant(&st, ctx)?;
     let all: Vec<Value> = t.group_order.iter().filter_map(|g| t.groups.get(g)).map(group_full).collect();
     let mut items = apply_filter(all, q, "Group", GROUP_FILTERABLE, true)?;
+    if let Some(s) = &q.search {
+        // `"displayName:wa"`: tokenized (word-prefix) matching on displayName and description only.
+        let s = s.trim_matches('"');
+        let (prop, val) = s.split_once(':').unwrap_or(("displayName", s));
+        if prop != "displayName" && prop != "description" {
+            return Err(GErr::bad(
+                "Request_UnsupportedQuery",
+                format!("Unsupported or invalid query: the property '{prop}' does not support $search."),
+            ));
+        }
+        let val = val.to_lowercase();
+        items.retain(|v| {
+            v.get(prop).and_then(Value::as_str).is_some_and(|x| {
+                x.to_lowercase().split(|c: char| !c.is_alphanumeric()).any(|w| w.starts_with(val.as_str()))
+            })
+        });
+    }
     apply_orderby(&mut items, q);
     collection(sh, req, q, "groups", items, 100, 999)
 }

@@ -816,6 +816,9 @@ fn run_inner(sh: &Shared, outer: &GReq, r: &Value) -> GResp {
             crate::FaultKind::GatewayTimeout => {
                 return GResp::error(504, "generalException", "An unspecified error has occurred.", None);
             }
+            crate::FaultKind::Error { status, code, message } => {
+                return GResp::error(status, &code, &message, None);
+            }
             _ => {}
         }
     }

@@ -561,3 +561,101 @@ async fn more_error_and_token_shapes() {
     assert!(errs.is_empty(), "{errs:#?}");
     e.stop().await;
 }
+
+/// The admin console's error cases (issue 7): duplicate member, missing member, UPN outside
+/// the verified domains, no licences left, `$search` without `ConsistencyLevel` on groups.
+#[tokio::test]
+async fn admin_console_error_conformance() {
+    let e = emu().await;
+    let t = contoso(&e);
+    let tok = user_token(&e, &t.id, &t.admin.upn, &t.admin.password).await;
+    let g = format!("{}/v1.0", e.graph_url());
+
+    // Groups: $search needs ConsistencyLevel (same error as /users; fixture text).
+    let (s, b) = get(&e, &tok, "/groups?$search=%22displayName:all%22").await;
+    assert_eq!(s, 400);
+    assert_graph_error(&b, "Request_UnsupportedQuery");
+    let fx = fixture("graph_error_400_search_without_consistencylevel_response.json");
+    assert_eq!(b["error"]["message"], fx["error"]["message"]);
+    let r = http()
+        .get(format!("{g}/groups?$search=%22displayName:teach%22&$select=id,displayName"))
+        .bearer_auth(&tok)
+        .header("ConsistencyLevel", "eventual")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    let names: Vec<&str> = v["value"].as_array().unwrap().iter().filter_map(|x| x["displayName"].as_str()).collect();
+    assert!(names.contains(&"All Teachers"), "{names:?}");
+    assert!(names.iter().all(|n| n.to_lowercase().split(' ').any(|w| w.starts_with("teach"))), "{names:?}");
+
+    // Membership: adding twice → 400 with Graph's documented text; removing a non-member → 404.
+    let (gid, _) = e.groups(&t.id).into_iter().find(|(_, n)| n == "All Teachers").unwrap();
+    let student = &t.students[0];
+    let body = json!({"@odata.id": format!("{g}/directoryObjects/{}", student.id)});
+    let (s, _) = send(&e, &tok, Method::POST, &format!("/groups/{gid}/members/$ref"), Some(body.clone())).await;
+    assert_eq!(s, 204);
+    let (s, b) = send(&e, &tok, Method::POST, &format!("/groups/{gid}/members/$ref"), Some(body)).await;
+    assert_eq!(s, 400);
+    assert_graph_error(&b, "Request_BadRequest");
+    assert_eq!(
+        b["error"]["message"],
+        "One or more added object references already exist for the following modified properties: 'members'."
+    );
+    let missing = json!({"@odata.id": format!("{g}/directoryObjects/00000000-0000-0000-0000-00000000abcd")});
+    let (s, b) = send(&e, &tok, Method::POST, &format!("/groups/{gid}/members/$ref"), Some(missing)).await;
+    assert_eq!(s, 404);
+    assert_graph_error(&b, "Request_ResourceNotFound");
+    let (s, _) = send(&e, &tok, Method::DELETE, &format!("/groups/{gid}/members/{}/$ref", student.id), None).await;
+    assert_eq!(s, 204);
+    let (s, b) = send(&e, &tok, Method::DELETE, &format!("/groups/{gid}/members/{}/$ref", student.id), None).await;
+    assert_eq!(s, 404);
+    assert_graph_error(&b, "Request_ResourceNotFound");
+
+    // Users: a UPN outside the tenant's verified domains is refused.
+    let new_user = |upn: &str| {
+        json!({"accountEnabled": true, "displayName": "New Person", "mailNickname": "newperson",
+               "userPrincipalName": upn, "passwordProfile": {"forceChangePasswordNextSignIn": true, "password": "Xy9!long-enough"}})
+    };
+    let (s, b) = send(&e, &tok, Method::POST, "/users", Some(new_user("new.person@not-verified.example"))).await;
+    assert_eq!(s, 400);
+    assert_graph_error(&b, "Request_BadRequest");
+    assert_eq!(b["error"]["message"], "Property userPrincipalName is invalid.");
+    let (s, b) = send(&e, &tok, Method::POST, "/users", Some(new_user(&format!("new.person@{}", t.domain)))).await;
+    assert_eq!(s, 201, "{b}");
+    let new_id = b["id"].as_str().unwrap().to_owned();
+
+    // Licences: when every unit of a SKU is consumed, assignments are refused and nothing changes.
+    let (_, skus) = get(&e, &tok, "/subscribedSkus").await;
+    let faculty = skus["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["skuPartNumber"] == "STANDARDWOFFPACK_FACULTY")
+        .unwrap()
+        .clone();
+    let sku = faculty["skuId"].as_str().unwrap();
+    let consumed = faculty["consumedUnits"].as_i64().unwrap();
+    assert!(e.set_sku_units(&t.id, sku, consumed));
+    let (s, _) = send(&e, &tok, Method::PATCH, &format!("/users/{new_id}"), Some(json!({"usageLocation": "US"}))).await;
+    assert_eq!(s, 204);
+    let assign = json!({"addLicenses": [{"disabledPlans": [], "skuId": sku}], "removeLicenses": []});
+    let (s, b) = send(&e, &tok, Method::POST, &format!("/users/{new_id}/assignLicense"), Some(assign.clone())).await;
+    assert_eq!(s, 400);
+    assert_graph_error(&b, "Request_BadRequest");
+    assert_eq!(b["error"]["message"], format!("Subscription with SKU {sku} does not have any available licenses."));
+    assert_eq!(e.user(&t.id, &new_id).unwrap()["assignedLicenses"], json!([]));
+    // A holder re-assigning keeps working; a freed seat can be taken again.
+    let (s, _) =
+        send(&e, &tok, Method::POST, &format!("/users/{}/assignLicense", t.teachers[0].id), Some(assign.clone())).await;
+    assert_eq!(s, 200);
+    let free = json!({"addLicenses": [], "removeLicenses": [sku]});
+    let (s, _) = send(&e, &tok, Method::POST, &format!("/users/{}/assignLicense", t.teachers[0].id), Some(free)).await;
+    assert_eq!(s, 200);
+    let (s, b) = send(&e, &tok, Method::POST, &format!("/users/{new_id}/assignLicense"), Some(assign)).await;
+    assert_eq!(s, 200, "{b}");
+    let (_, skus) = get(&e, &tok, "/subscribedSkus").await;
+    let f = skus["value"].as_array().unwrap().iter().find(|s| s["skuId"] == sku).unwrap().clone();
+    assert_eq!(f["consumedUnits"].as_i64(), f["prepaidUnits"]["enabled"].as_i64());
+}
