@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use edu_db::roster::RosterKind;
 use edu_db::sync::{self as store, Checkpoint, Lease, PageEnd, Phase, ProfileChange, ProfilePatch, SyncTenant};
 use edu_db::{Db, DbError};
 use edu_msgraph::{
@@ -26,6 +27,7 @@ pub use edu_db::sync::SyncTenant as Tenant;
 
 pub mod directory;
 pub mod export;
+pub mod roster;
 
 /// The stream name of the users delta in `sync_checkpoints` / `sync_leases`.
 pub const USERS_STREAM: &str = "users";
@@ -82,6 +84,9 @@ pub struct Config {
     pub page_size: Option<u32>,
     /// `EDUGRAPH_SYNC_LEASE_SECS`: lease time to live (default 120 s).
     pub lease_ttl: Duration,
+    /// `EDUGRAPH_SYNC_ROSTER`: also sync the education roster (classes and education users
+    /// delta); `true` by default, `false` for a tenant without Microsoft 365 Education.
+    pub roster: bool,
 }
 
 impl Config {
@@ -131,6 +136,11 @@ impl Config {
             _ => None,
         };
         let lease_ttl = Duration::from_secs(positive("EDUGRAPH_SYNC_LEASE_SECS", 120)?);
+        let roster = match get("EDUGRAPH_SYNC_ROSTER").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("" | "true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") => false,
+            Some(_) => return Err(cfg_err("EDUGRAPH_SYNC_ROSTER", "must be true or false")),
+        };
         Ok(Self {
             database_url,
             authority: url("EDUGRAPH_MS_AUTHORITY")?,
@@ -142,6 +152,7 @@ impl Config {
             concurrency,
             page_size,
             lease_ttl,
+            roster,
         })
     }
 
@@ -212,6 +223,8 @@ pub struct SyncDeps {
     /// Start a full round (mark and sweep) instead of an incremental one: the periodic full
     /// reconciliation (R-C5). A round in progress is finished first.
     pub force_full: bool,
+    /// Also sync the education roster streams (`edu_classes`, `edu_users`).
+    pub roster: bool,
 }
 
 impl std::fmt::Debug for SyncDeps {
@@ -232,6 +245,7 @@ impl SyncDeps {
             instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             stop: Arc::new(AtomicBool::new(false)),
             force_full: false,
+            roster: true,
         }
     }
 }
@@ -298,6 +312,8 @@ pub struct TenantReport {
     pub duration: Duration,
     /// The group-scoped directory round, when the tenant named a group.
     pub directory: Option<directory::DirectoryReport>,
+    /// The education roster streams (classes, then users), unless switched off.
+    pub roster: Vec<roster::RosterReport>,
 }
 
 impl TenantReport {
@@ -315,6 +331,7 @@ impl TenantReport {
             full: false,
             duration: Duration::ZERO,
             directory: None,
+            roster: Vec::new(),
         }
     }
 
@@ -326,7 +343,11 @@ impl TenantReport {
             Outcome::Busy => "busy",
             Outcome::Stopped => "stopped",
         };
-        let directory = self.directory.as_ref().map(|d| format!(" {}", d.summary())).unwrap_or_default();
+        let mut directory = self.directory.as_ref().map(|d| format!(" {}", d.summary())).unwrap_or_default();
+        for r in &self.roster {
+            directory.push(' ');
+            directory.push_str(&r.summary());
+        }
         format!(
             "tenant={} status={status} added={} changed={} disabled={} deleted={} archived={} pages={} full={} resync={} duration_ms={}{directory}",
             self.ms_tenant_id,
@@ -562,6 +583,24 @@ pub async fn run_once(deps: &SyncDeps, tenant: &SyncTenant) -> Result<TenantRepo
             }
         }
         report.directory = Some(dir);
+    }
+    if report.outcome == Outcome::Completed && deps.roster && !deps.stop.load(Ordering::SeqCst) {
+        for kind in [RosterKind::Classes, RosterKind::Users] {
+            let mut r = roster::RosterReport::new(kind);
+            match hold(deps, tenant, kind.stream()).await? {
+                None => r.outcome = Outcome::Busy,
+                Some(held) => {
+                    let res = roster::sync_roster(deps, tenant, kind, &held.lease, &mut r).await;
+                    release(deps, held, res.as_ref().err()).await;
+                    res?;
+                }
+            }
+            let stopped = r.outcome == Outcome::Stopped;
+            report.roster.push(r);
+            if stopped || deps.stop.load(Ordering::SeqCst) {
+                break;
+            }
+        }
     }
     report.duration = started.elapsed();
     Ok(report)

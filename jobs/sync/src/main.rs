@@ -197,6 +197,7 @@ async fn run(config: Config, every: Option<Duration>, tenant: Option<String>, fu
     let mut deps = SyncDeps::new(db, graph);
     deps.page_size = config.page_size;
     deps.lease_ttl = config.lease_ttl;
+    deps.roster = config.roster;
     deps.force_full = full;
     let stop = Arc::clone(&deps.stop);
     tokio::spawn(async move {
