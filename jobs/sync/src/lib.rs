@@ -26,6 +26,7 @@ use secrecy::SecretString;
 pub use edu_db::sync::SyncTenant as Tenant;
 
 pub mod directory;
+pub mod display;
 pub mod export;
 pub mod roster;
 
@@ -205,6 +206,32 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 // ------------------------------------------------------------------ running
 
+/// What a run reports as it goes, for a display (`edugraph-sync run` on a terminal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress<'a> {
+    /// A page of `stream` was committed: the stream's pages and items so far in this run.
+    Page {
+        /// Microsoft tenant id.
+        tenant: &'a str,
+        /// `users`, `directory`, `edu_classes`, `edu_users`.
+        stream: &'a str,
+        /// Pages committed so far in this run of the stream.
+        pages: u64,
+        /// Items (changes, members) in those pages.
+        items: u64,
+    },
+    /// A tenant's run ended.
+    TenantDone {
+        /// Microsoft tenant id.
+        tenant: &'a str,
+        /// Whether it failed.
+        failed: bool,
+    },
+}
+
+/// Receives [`Progress`]; called from the sync tasks, so it must be cheap.
+pub type ProgressFn = Arc<dyn Fn(Progress<'_>) + Send + Sync>;
+
 /// What a run needs.
 #[derive(Clone)]
 pub struct SyncDeps {
@@ -225,6 +252,8 @@ pub struct SyncDeps {
     pub force_full: bool,
     /// Also sync the education roster streams (`edu_classes`, `edu_users`).
     pub roster: bool,
+    /// Told about every committed page and finished tenant (a progress display), if set.
+    pub progress: Option<ProgressFn>,
 }
 
 impl std::fmt::Debug for SyncDeps {
@@ -246,6 +275,13 @@ impl SyncDeps {
             stop: Arc::new(AtomicBool::new(false)),
             force_full: false,
             roster: true,
+            progress: None,
+        }
+    }
+
+    pub(crate) fn page_done(&self, tenant: &str, stream: &str, pages: u64, items: u64) {
+        if let Some(p) = &self.progress {
+            p(Progress::Page { tenant, stream, pages, items });
         }
     }
 }
@@ -455,6 +491,7 @@ async fn sync_users(
     report.full = cp.phase == Phase::Full;
     let auth = GraphAuth::app_only(tenant.ms_tenant_id.clone());
     let mut resyncs = 0u32;
+    let mut items = 0u64;
     loop {
         let page = match fetch_page(deps, &auth, &cp).await {
             Ok(p) => p,
@@ -486,6 +523,8 @@ async fn sync_users(
         report.deleted += counts.deleted;
         report.archived += counts.archived;
         report.pages += 1;
+        items += changes.len() as u64;
+        deps.page_done(&tenant.ms_tenant_id, USERS_STREAM, report.pages, items);
         tracing::debug!(tenant = %tenant.ms_tenant_id, page = next.pages, items = changes.len(), "page committed");
         if matches!(end, PageEnd::Done(_)) {
             return Ok(());
@@ -615,6 +654,9 @@ pub async fn run_tenants(
     futures_util::stream::iter(tenants)
         .map(|t| async move {
             let r = run_once(deps, &t).await;
+            if let Some(p) = &deps.progress {
+                p(Progress::TenantDone { tenant: &t.ms_tenant_id, failed: r.is_err() });
+            }
             (t, r)
         })
         .buffer_unordered(concurrency.max(1))

@@ -195,6 +195,7 @@ pub async fn sync_roster(
     report.full = cp.phase == Phase::Full;
     let auth = GraphAuth::app_only(tenant.ms_tenant_id.clone());
     let mut resyncs = 0u32;
+    let mut items = 0u64;
     let result = loop {
         let page = match fetch_page(deps, kind, &auth, &cp).await {
             Ok(p) => p,
@@ -221,6 +222,8 @@ pub async fn sync_roster(
             store::commit_page(db, kind, lease, &cp, &changes, &end, ttl, now_ms()).await.map_err(db_err)?;
         report.counts.add(counts);
         report.pages += 1;
+        items += changes.len() as u64;
+        deps.page_done(&tenant.ms_tenant_id, kind.stream(), report.pages, items);
         if matches!(end, PageEnd::Done(_)) {
             break Ok(());
         }

@@ -174,7 +174,43 @@ async fn switched_off_for_a_tenant_without_education(backend: Backend) {
     assert!(r.added > 0, "the users delta still ran");
 }
 
+/// The progress callback (the terminal display's source) hears every committed page of every
+/// stream, in order, and the tenant's end.
+async fn progress_reports_every_committed_page(backend: Backend) {
+    let env = Env::start(backend).await;
+    let mut deps = env.deps(Some(9));
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<(String, u64, u64)>>> = std::sync::Arc::default();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (s2, d2) = (seen.clone(), done.clone());
+    deps.progress = Some(std::sync::Arc::new(move |p| match p {
+        edu_sync::Progress::Page { stream, pages, items, .. } => {
+            s2.lock().unwrap().push((stream.to_owned(), pages, items));
+        }
+        edu_sync::Progress::TenantDone { failed, .. } => {
+            assert!(!failed);
+            d2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }));
+    let results = edu_sync::run_tenants(&deps, vec![env.sync_tenant()], 1).await;
+    let tr = results.into_iter().next().unwrap().1.unwrap();
+    assert_eq!(done.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let seen = seen.lock().unwrap().clone();
+    let pages_of = |stream: &str| seen.iter().filter(|(s, _, _)| s == stream).count() as u64;
+    assert_eq!(pages_of("users"), tr.pages);
+    assert_eq!(pages_of("edu_users"), report(&tr, RosterKind::Users).pages);
+    assert_eq!(pages_of("edu_classes"), report(&tr, RosterKind::Classes).pages);
+    // Per stream, pages count up from 1 and items never go down.
+    for stream in ["users", "edu_classes", "edu_users"] {
+        let mine: Vec<_> = seen.iter().filter(|(s, _, _)| s == stream).collect();
+        assert!(mine.iter().enumerate().all(|(i, (_, p, _))| *p == i as u64 + 1), "{stream}: {mine:?}");
+        assert!(mine.windows(2).all(|w| w[0].2 <= w[1].2), "{stream}: {mine:?}");
+    }
+    let last_users = seen.iter().rev().find(|(s, _, _)| s == "users").unwrap();
+    assert_eq!(last_users.2, tr.added, "every user of the first round is an item");
+}
+
 both_backends!(
+    progress_reports_every_committed_page,
     initial_incremental_removals_and_sweep,
     an_expired_token_resyncs_without_deleting,
     switched_off_for_a_tenant_without_education
