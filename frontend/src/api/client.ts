@@ -134,6 +134,50 @@ export function createApi(http: HttpClient = createHttpClient()) {
     profileFields: () => http.request<Ok<'/api/admin/profile-fields', 'get'>>('GET', '/api/admin/profile-fields'),
     setProfileFields: (editable: string[]) =>
       http.request<Ok<'/api/admin/profile-fields', 'put'>>('PUT', '/api/admin/profile-fields', { editable }),
+
+    // Tenant admin console (issue 7): query strings come from src/lib/admin.ts.
+    adminUsers: (query: string) => http.request<Ok<'/api/admin/users', 'get'>>('GET', `/api/admin/users?${query}`),
+    adminUser: (id: string) => http.request<Ok<'/api/admin/users/{id}', 'get'>>('GET', `/api/admin/users/${seg(id)}`),
+    createAdminUser: (body: RequestBody<'/api/admin/users', 'post'>) =>
+      http.request<Ok<'/api/admin/users', 'post'>>('POST', '/api/admin/users', body),
+    updateAdminUser: (id: string, body: RequestBody<'/api/admin/users/{id}', 'patch'>) =>
+      http.request<undefined>('PATCH', `/api/admin/users/${seg(id)}`, body),
+    setAdminUserEnabled: (id: string, enabled: boolean) =>
+      http.request<undefined>('POST', `/api/admin/users/${seg(id)}/${enabled ? 'enable' : 'disable'}`),
+    assignLicenses: (id: string, body: RequestBody<'/api/admin/users/{id}/licenses', 'post'>) =>
+      http.request<Ok<'/api/admin/users/{id}/licenses', 'post'>>('POST', `/api/admin/users/${seg(id)}/licenses`, body),
+    adminGroups: (q: { search?: string; cursor?: string | null }) => {
+      const p = new URLSearchParams();
+      if (q.cursor) p.set('cursor', q.cursor);
+      else if (q.search?.trim()) p.set('search', q.search.trim());
+      return http.request<Ok<'/api/admin/groups', 'get'>>('GET', `/api/admin/groups?${p.toString()}`);
+    },
+    groupMembers: (id: string, cursor?: string | null) =>
+      http.request<Ok<'/api/admin/groups/{id}/members', 'get'>>(
+        'GET',
+        `/api/admin/groups/${seg(id)}/members${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`,
+      ),
+    addGroupMember: (id: string, member_id: string) =>
+      http.request<undefined>('POST', `/api/admin/groups/${seg(id)}/members`, { member_id }),
+    removeGroupMember: (id: string, memberId: string) =>
+      http.request<undefined>('DELETE', `/api/admin/groups/${seg(id)}/members/${seg(memberId)}`),
+    bulkAddMembers: (id: string, member_ids: string[]) =>
+      http.request<Schemas['JobView']>('POST', `/api/admin/groups/${seg(id)}/members/bulk`, { member_ids }),
+    licenses: () => http.request<Ok<'/api/admin/licenses', 'get'>>('GET', '/api/admin/licenses'),
+    bulkAssignLicense: (sku_id: string, user_ids: string[]) =>
+      http.request<Schemas['JobView']>('POST', '/api/admin/licenses/bulk-assign', { sku_id, user_ids }),
+    jobItems: (id: string, after?: number | null) =>
+      http.request<Ok<'/api/admin/jobs/{id}/items', 'get'>>(
+        'GET',
+        `/api/admin/jobs/${seg(id)}/items?limit=100${after !== undefined && after !== null ? `&after=${after}` : ''}`,
+      ),
+    localAccounts: () => http.request<Ok<'/api/admin/local-accounts', 'get'>>('GET', '/api/admin/local-accounts'),
+    deleteLocalAccount: (id: string) => http.request<undefined>('DELETE', `/api/admin/local-accounts/${seg(id)}`),
+    audit: (query: string) => http.request<Ok<'/api/admin/audit', 'get'>>('GET', `/api/admin/audit?${query}`),
+    directorySync: () => http.request<Ok<'/api/admin/directory-sync', 'get'>>('GET', '/api/admin/directory-sync'),
+    setDirectorySync: (body: RequestBody<'/api/admin/directory-sync', 'put'>) =>
+      http.request<Ok<'/api/admin/directory-sync', 'put'>>('PUT', '/api/admin/directory-sync', body),
+    clearDirectorySync: () => http.request<undefined>('DELETE', '/api/admin/directory-sync'),
   };
 }
 

@@ -30,6 +30,8 @@ export class ApiError extends Error {
 export interface GraphInfo {
   status?: number | null;
   code?: string | null;
+  /** Graph's own message (tenant admin endpoints only). */
+  message?: string | null;
   request_id?: string | null;
 }
 
