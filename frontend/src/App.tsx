@@ -4,6 +4,11 @@ import { humanError } from './api/errors';
 import { About } from './pages/About';
 import { Account } from './pages/Account';
 import { Admin } from './pages/Admin';
+import { AdminAudit } from './pages/admin/Audit';
+import { AdminDirectory } from './pages/admin/Directory';
+import { AdminGroupPage, AdminGroups } from './pages/admin/Groups';
+import { AdminLicenses } from './pages/admin/Licenses';
+import { AdminLocalAccounts } from './pages/admin/LocalAccounts';
 import { AdminUserPage } from './pages/admin/UserDetail';
 import { AdminUsers } from './pages/admin/Users';
 import { AssignmentPage } from './pages/Assignment';
@@ -177,7 +182,17 @@ function Content() {
       return <AdminUsers />;
     case 'admin-user':
       return <AdminUserPage id={route.id} />;
-    default:
-      return <NotFound />;
+    case 'admin-groups':
+      return <AdminGroups />;
+    case 'admin-group':
+      return <AdminGroupPage id={route.id} />;
+    case 'admin-licenses':
+      return <AdminLicenses />;
+    case 'admin-local-accounts':
+      return <AdminLocalAccounts me={me} />;
+    case 'admin-audit':
+      return <AdminAudit />;
+    case 'admin-directory':
+      return <AdminDirectory />;
   }
 }

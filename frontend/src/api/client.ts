@@ -2,7 +2,7 @@
 // generated from the OpenAPI document the backend prints (`npm run schema`); when the API
 // changes a field, the app stops compiling instead of drifting.
 import type { components, paths } from './schema';
-import { createHttpClient, type HttpClient } from './http';
+import { ApiError, createHttpClient, errorOfResponse, type HttpClient } from './http';
 
 export type Schemas = components['schemas'];
 export type Me = Schemas['MeResponse'];
@@ -38,6 +38,23 @@ const seg = (s: string) => encodeURIComponent(s);
 /** The URL of a person's photo (the server answers a default avatar when there is none). */
 export function photoUrl(personId: string): string {
   return `/api/people/${seg(personId)}/photo`;
+}
+
+/** Downloads a file of the API (a CSV export) as a Blob; a refusal becomes an ApiError. */
+export async function downloadFile(path: string, fetchImpl: typeof fetch = (i, init) => fetch(i, init)): Promise<Blob> {
+  let res: Response;
+  try {
+    res = await fetchImpl(path, { credentials: 'same-origin', headers: { Accept: 'text/csv, application/json' } });
+  } catch {
+    throw new ApiError(0, 'network_error');
+  }
+  if (!res.ok) throw await errorOfResponse(res);
+  try {
+    return await res.blob();
+  } catch {
+    // The server cuts a stream short when Microsoft fails in the middle of it.
+    throw new ApiError(0, 'download_interrupted');
+  }
 }
 
 export function createApi(http: HttpClient = createHttpClient()) {

@@ -76,6 +76,7 @@ const MESSAGES: Record<string, string> = {
   service_principal_not_found: 'EduGraph is not set up in your Microsoft 365 tenant any more. Approve EduGraph again.',
   audit_failed: 'The action could not be recorded in the audit log, so it was not started. Try again.',
   database_error: 'EduGraph could not save the progress. Try again.',
+  download_interrupted: 'The download stopped before the end (Microsoft 365 stopped answering). Try again.',
   // Client-side checks of the admin forms
   invalid_usage_location: 'Use a two-letter country code, like US or FR.',
   too_many_ids: 'At most 1,000 ids at a time. Split the list.',

@@ -76,6 +76,11 @@ function errorFrom(res: Response, body: unknown): ApiError {
   return new ApiError(res.status, res.status >= 500 ? 'bad_gateway' : 'unexpected_response', undefined, retryAfter);
 }
 
+/** The error of a failed non-JSON request (a file download): the server's envelope when it sent one. */
+export async function errorOfResponse(res: Response): Promise<ApiError> {
+  return errorFrom(res, await readBody(res));
+}
+
 function csrfTokenOf(body: unknown): string | undefined {
   if (body && typeof body === 'object' && 'csrf_token' in body) {
     const t = (body as { csrf_token: unknown }).csrf_token;

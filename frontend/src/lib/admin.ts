@@ -274,8 +274,27 @@ const ACTIONS: Record<string, string> = {
   'admin.user_access.enable': 'Enable user access',
   'admin.directory_sync.set': 'Chose the directory sync group',
   'admin.directory_sync.clear': 'Turned directory sync off',
+  'admin.profile_fields.update': 'Changed the editable profile fields',
+  'admin.token_cache.clear': 'Cleared the token cache',
+  'admin.unlink': 'Unlinked an account',
   'export.csv': 'Downloaded a CSV export',
+  'auth.local.login': 'Signed in with a password',
+  'auth.local.register': 'Registered',
+  'auth.logout': 'Signed out',
+  'auth.logout_all': 'Signed out everywhere',
+  'auth.microsoft.login': 'Signed in with Microsoft',
+  'auth.password.change': 'Changed their password',
+  'link.local.create': 'Added an EduGraph password',
+  'link.local.existing': 'Linked an existing EduGraph account',
+  'link.microsoft': 'Linked a Microsoft account',
+  'link.microsoft.remove': 'Unlinked their Microsoft account',
+  'profile.update': 'Edited their profile',
+  'tenant.consent': 'Approved EduGraph (consent)',
+  'tenant.unconsent': 'Withdrew EduGraph’s approval',
 };
+
+/** Suggestions for the audit log's action filter: the prefixes, then every known action. */
+export const AUDIT_ACTION_SUGGESTIONS = ['admin.', 'auth.', 'link.', 'tenant.', ...Object.keys(ACTIONS)];
 
 /** A readable name for an audit action (the code itself when we have none). */
 export function auditActionLabel(action: string): string {
