@@ -105,6 +105,7 @@ describe('licences', () => {
     expect(none.canAssign).toBe(false);
     expect(none.text).toMatch(/^None left: all 500 are in use\. Remove this licence from someone/);
     expect(availability(sku({ capability_status: 'Suspended' })).canAssign).toBe(false);
+    expect(availability(sku({ enabled_units: 1_000_000, available_units: 999_700 })).text).toBe('999,700 of 1,000,000 left.');
     expect(usedPercent(sku({}))).toBe(2);
     expect(usedPercent(sku({ enabled_units: 0, consumed_units: 0 }))).toBe(100);
   });
@@ -175,6 +176,7 @@ describe('audit log', () => {
 
   it('names known actions and shows unknown ones as they are', () => {
     expect(auditActionLabel('admin.user.create')).toBe('Created a user');
-    expect(auditActionLabel('tenant.consent')).toBe('tenant.consent');
+    expect(auditActionLabel('tenant.consent')).toBe('Approved EduGraph (consent)');
+    expect(auditActionLabel('something.new')).toBe('something.new');
   });
 });

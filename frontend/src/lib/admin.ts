@@ -155,6 +155,11 @@ export function licenceName(l: Pick<AdminLicense, 'sku_id' | 'sku_part_number'> 
   return part ?? l.sku_id;
 }
 
+/** 1,000,000 (grouped digits, the same in every browser). */
+export function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
 /** Whether a unit is left, and the sentence that says so (or why not). */
 export function availability(l: AdminLicense): { canAssign: boolean; text: string } {
   if (l.capability_status && l.capability_status !== 'Enabled' && l.capability_status !== 'Warning') {
@@ -163,10 +168,10 @@ export function availability(l: AdminLicense): { canAssign: boolean; text: strin
   if (l.available_units <= 0) {
     return {
       canAssign: false,
-      text: `None left: all ${l.enabled_units} are in use. Remove this licence from someone who no longer needs it, or buy more in the Microsoft 365 admin center.`,
+      text: `None left: all ${count(l.enabled_units)} are in use. Remove this licence from someone who no longer needs it, or buy more in the Microsoft 365 admin center.`,
     };
   }
-  return { canAssign: true, text: `${l.available_units} of ${l.enabled_units} left.` };
+  return { canAssign: true, text: `${count(l.available_units)} of ${count(l.enabled_units)} left.` };
 }
 
 /** Share of the units in use, 0..100. */

@@ -14,7 +14,7 @@ import { AdminPage, JobProgress, JobResults, PersonPicker, useJobPolling } from 
 type Group = Schemas['AdminGroup'];
 type Member = Schemas['AdminGroupMember'];
 
-function groupKind(g: Group): string {
+export function groupKind(g: Pick<Group, 'group_types' | 'security_enabled' | 'mail_enabled'>): string {
   if (g.group_types.includes('Unified')) return 'Microsoft 365 group';
   if (g.security_enabled && g.mail_enabled) return 'Mail-enabled security group';
   if (g.security_enabled) return 'Security group';
@@ -289,7 +289,11 @@ export function AdminGroupPage({ id }: { id: string }) {
               </>
             )}
           </section>
-          <BulkAddCard groupId={id} onDone={() => setAttempt((n) => n + 1)} />
+          <BulkAddCard
+            groupId={id}
+            onDone={() => setAttempt((n) => n + 1)}
+            nameOf={(mid) => members.items.find((m) => m.id === mid)?.display_name ?? undefined}
+          />
         </>
       )}
     </AdminPage>
@@ -320,7 +324,15 @@ function useGroupName(id: string): string | undefined {
   return name;
 }
 
-function BulkAddCard({ groupId, onDone }: { groupId: string; onDone: () => void }) {
+function BulkAddCard({
+  groupId,
+  onDone,
+  nameOf,
+}: {
+  groupId: string;
+  onDone: () => void;
+  nameOf: (id: string) => string | undefined;
+}) {
   const [text, setText] = useState('');
   const [error, setError] = useState<string>();
   const [failure, setFailure] = useState<unknown>();
@@ -377,7 +389,7 @@ function BulkAddCard({ groupId, onDone }: { groupId: string; onDone: () => void 
       {failure !== undefined && <ActionError error={failure} />}
       {pollError !== undefined && <ActionError error={pollError} />}
       {job && <JobProgress job={job} />}
-      {job && <JobResults job={job} />}
+      {job && <JobResults job={job} nameOf={nameOf} />}
     </section>
   );
 }

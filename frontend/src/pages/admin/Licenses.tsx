@@ -3,7 +3,7 @@
 // job with a progress bar and a result for each.
 import { useState, type FormEvent } from 'react';
 import { api, type Schemas } from '../../api/client';
-import { availability, licenceName, parseIds, plural, usedPercent, type AdminLicense } from '../../lib/admin';
+import { availability, count, licenceName, parseIds, plural, usedPercent, type AdminLicense } from '../../lib/admin';
 import { jobFinished } from '../../lib/jobs';
 import { Link, adminUserPath } from '../../router';
 import { ActionError, Alert, Empty, ErrorState, Loading, TextArea, useLoad } from '../../ui';
@@ -49,9 +49,9 @@ export function AdminLicenses() {
                         </div>
                         <div className={a.canAssign ? 'muted small' : 'small field-error'}>{a.text}</div>
                       </td>
-                      <td data-label="Bought">{l.enabled_units}</td>
-                      <td data-label="In use">{l.consumed_units}</td>
-                      <td data-label="Left">{l.available_units}</td>
+                      <td data-label="Bought">{count(l.enabled_units)}</td>
+                      <td data-label="In use">{count(l.consumed_units)}</td>
+                      <td data-label="Left">{count(l.available_units)}</td>
                     </tr>
                   );
                 })}
@@ -73,7 +73,7 @@ function SkuSelect({ id, skus, value, onChange }: { id: string; skus: AdminLicen
       <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
         {skus.map((l) => (
           <option key={l.sku_id} value={l.sku_id}>
-            {licenceName(l)} — {l.available_units} left
+            {licenceName(l)} — {count(l.available_units)} left
           </option>
         ))}
       </select>

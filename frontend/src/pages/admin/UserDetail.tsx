@@ -154,7 +154,7 @@ function PropertiesCard({ user, onSaved }: { user: AdminUser; onSaved: (u: Admin
   return (
     <section className="card" aria-labelledby="props-title">
       <h2 id="props-title">Properties</h2>
-      <form ref={form} onSubmit={save} noValidate className="grid-choices">
+      <form ref={form} onSubmit={save} noValidate className="grid-choices user-props">
         {EDITABLE_USER_FIELDS.map((f) => (
           <Field
             key={f}
