@@ -25,6 +25,9 @@ export async function adminConsole(h) {
   await nav(page).getByRole('link', { name: 'Admin' }).click();
   const adminNav = page.getByRole('navigation', { name: 'Administration' });
 
+  let groupUrl = '';
+  let userUrl = '';
+
   // ---- Users: search, filters, "see more".
   await timed('users: search and filters', async () => {
     await adminNav.getByRole('link', { name: 'Users' }).click();
@@ -66,13 +69,16 @@ export async function adminConsole(h) {
     const created = page.getByRole('dialog', { name: 'User created' });
     const code = created.getByLabel('Temporary password');
     await code.waitFor();
-    password = (await code.textContent()).trim();
+    password = await code.inputValue();
     check(password.length === 16, 'the temporary password is shown after creating a user');
     await shot(page, '51-admin-user-created');
     await created.getByRole('button', { name: 'I have noted the password' }).click();
     await page.getByRole('button', { name: 'New user' }).click();
     await page.getByRole('dialog', { name: 'New user' }).getByLabel('Display name').waitFor();
-    const shown = await page.evaluate((pw) => document.body.innerText.includes(pw), password);
+    const shown = await page.evaluate(
+      (pw) => document.body.innerHTML.includes(pw) || [...document.querySelectorAll('input')].some((i) => i.value === pw),
+      password,
+    );
     check(!shown, 'the temporary password is shown once: gone once the dialog is closed');
     await page.getByRole('dialog', { name: 'New user' }).getByRole('button', { name: 'Cancel' }).click();
   });
@@ -103,6 +109,13 @@ export async function adminConsole(h) {
     await page.getByText(/Office 365 A1 for faculty \(STANDARDWOFFPACK_FACULTY\) assigned to E2E Newcomer\./).waitFor();
     check(await page.getByRole('button', { name: 'Remove STANDARDWOFFPACK_FACULTY' }).isVisible(), 'an admin assigns a licence to a person');
     await shot(page, '52-admin-user-page');
+    await page.getByRole('button', { name: 'Assign STANDARDWOFFPACK_STUDENT' }).click();
+    await page.getByText(/\(STANDARDWOFFPACK_STUDENT\) assigned to E2E Newcomer\./).waitFor();
+    await page.getByRole('button', { name: 'Remove STANDARDWOFFPACK_STUDENT' }).click();
+    await page.getByRole('button', { name: 'Yes, remove' }).click();
+    await page.getByText(/\(STANDARDWOFFPACK_STUDENT\) removed from E2E Newcomer\./).waitFor();
+    check(await page.getByRole('button', { name: 'Assign STANDARDWOFFPACK_STUDENT' }).isVisible(), 'an admin removes a licence after confirming');
+    userUrl = page.url();
   });
 
   // ---- Groups: add a member ("already a member" explained), bulk add with per-item results.
@@ -133,7 +146,7 @@ export async function adminConsole(h) {
     await fetch(`${emulator}/_emulator/faults`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ method: 'POST', route: '/$batch', kind: 'latency', latency_ms: 2000, times: 2 }),
+      body: JSON.stringify({ method: 'POST', route: '/$batch', kind: 'latency', latency_ms: 3000, times: 2 }),
     });
     await page.getByRole('button', { name: 'Add members' }).click();
     const bar = page.getByRole('progressbar', { name: 'Add members' });
@@ -161,6 +174,12 @@ export async function adminConsole(h) {
     await page.getByRole('button', { name: 'See more' }).click();
     await page.getByText('36 members shown.').waitFor();
     check(true, 'the members list pages with "See more" (36 members after the bulk add)');
+    await page.getByRole('button', { name: 'Remove E2E Newcomer from the group' }).click();
+    await page.getByRole('button', { name: 'Yes, remove' }).click();
+    await page.getByText('E2E Newcomer was removed from All Teachers.').waitFor();
+    await page.getByText('35 members shown.').waitFor();
+    check(true, 'an admin removes a member after confirming');
+    groupUrl = page.url();
     await shot(page, '54-admin-bulk-add-members');
   });
 
@@ -211,7 +230,7 @@ export async function adminConsole(h) {
     const row = rows.filter({ hasText: '@school.edu' }).first();
     const email = (await row.locator('.muted.small').first().textContent()).trim();
     await shot(page, '57-admin-local-accounts');
-    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.getByRole('button', { name: `Delete ${email}` }).click();
     await page.getByRole('button', { name: 'Yes, delete' }).click();
     await page.getByText(`The account ${email} was deleted`).waitFor();
     check((await rows.count()) === before - 1, `an admin deletes a local account after confirming (${email})`);
@@ -234,6 +253,12 @@ export async function adminConsole(h) {
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.getByText('1 event shown matching the filters.').waitFor();
     check((await page.locator('td[data-label="Details"]').textContent()).includes('already_a_member'), 'the refused "already a member" is in the audit log');
+    // "Only this person": the admin's own events.
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.getByRole('button', { name: /^Only events by / }).first().click();
+    await page.getByText(/events? shown matching the filters/).waitFor();
+    const actors = await page.locator('td[data-label="What"]').allTextContents();
+    check(actors.length > 0 && new Set(actors.map((a) => a.match(/by ([0-9a-f-]+)/)?.[1])).size === 1, 'the audit log filters by person');
     await page.getByRole('button', { name: 'Clear' }).click();
     const count = page.getByText(/^\d+ events? shown/);
     await count.waitFor();
@@ -308,9 +333,14 @@ export async function adminConsole(h) {
     ['/admin/users', '61-admin-users-phone'],
     ['/admin/licenses', '62-admin-licences-phone'],
     ['/admin/audit', '63-admin-audit-phone'],
+    [new URL(groupUrl).pathname, '64-admin-group-phone'],
+    [new URL(userUrl).pathname, '65-admin-user-phone'],
+    ['/admin/local-accounts', '66-admin-local-accounts-phone'],
+    ['/admin/directory', '67-admin-directory-phone'],
   ]) {
     await page.goto(path);
-    await page.locator('main table, main .empty').first().waitFor();
+    await page.locator('main table, main .empty, main .facts, main .muted').first().waitFor();
+    await page.waitForFunction(() => !document.querySelector('main .loading'));
     await noOverflow(page, path);
     await shot(page, name);
   }

@@ -261,8 +261,11 @@ export function ConfirmButton({
   busy,
   danger,
   small,
+  ariaLabel,
 }: {
   label: string;
+  /** A fuller name for screen readers when the visible label is short ("Remove" → "Remove Ava Garcia"). */
+  ariaLabel?: string;
   question: string;
   confirmLabel: string;
   onConfirm: () => void;
@@ -285,6 +288,7 @@ export function ConfirmButton({
         className={`button button-secondary${danger ? ' button-danger-outline' : ''}${size}`}
         onClick={() => setAsking(true)}
         disabled={busy}
+        aria-label={ariaLabel}
       >
         {label}
       </button>

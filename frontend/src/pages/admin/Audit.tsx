@@ -52,6 +52,11 @@ export function AdminAudit() {
     if (!err) setFilters(draft);
   };
   const filtered = Boolean(filters.action || filters.result || filters.actor);
+  const only = (actor: string) => {
+    const next = { ...filters, actor };
+    setDraft(next);
+    setFilters(next);
+  };
 
   return (
     <AdminPage title="Audit log">
@@ -89,7 +94,7 @@ export function AdminAudit() {
           label="Person (user id)"
           value={draft.actor}
           onChange={(e) => setDraft({ ...draft, actor: e.target.value })}
-          hint="Copy it from a row’s “by”"
+          hint="Or choose “Only this person” in a row"
         />
         <div className="toolbar-actions">
           <button type="submit" className="button">
@@ -146,7 +151,17 @@ export function AdminAudit() {
                         {auditActionLabel(e.action) !== e.action && <div className="muted small mono">{e.action}</div>}
                         {e.actor_user_id && (
                           <div className="muted small">
-                            by <span className="mono">{e.actor_user_id}</span>
+                            by <span className="mono">{e.actor_user_id}</span>{' '}
+                            {filters.actor !== e.actor_user_id && (
+                              <button
+                                type="button"
+                                className="button button-secondary button-small"
+                                onClick={() => only(e.actor_user_id!)}
+                                aria-label={`Only events by ${e.actor_user_id}`}
+                              >
+                                Only this person
+                              </button>
+                            )}
                           </div>
                         )}
                       </td>

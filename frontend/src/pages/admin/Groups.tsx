@@ -262,6 +262,7 @@ export function AdminGroupPage({ id }: { id: string }) {
                                   small
                                   danger
                                   label="Remove"
+                                  ariaLabel={`Remove ${m.display_name ?? m.user_principal_name ?? 'member'} from the group`}
                                   question={`Remove ${m.display_name ?? 'this member'} from the group?`}
                                   confirmLabel="Yes, remove"
                                   onConfirm={() => remove(m)}
@@ -323,6 +324,11 @@ function useGroupName(id: string): string | undefined {
   }, [id]);
   return name;
 }
+
+/** A bulk start refused because one of its kind runs: there is no progress to show here. */
+export const BULK_WORDING: Overrides = {
+  job_already_running: 'A bulk operation of this kind is already running for your school. Wait for it to finish, then try again.',
+};
 
 function BulkAddCard({
   groupId,
@@ -386,7 +392,7 @@ function BulkAddCard({
           </button>
         </div>
       </form>
-      {failure !== undefined && <ActionError error={failure} />}
+      {failure !== undefined && <ActionError error={failure} overrides={BULK_WORDING} />}
       {pollError !== undefined && <ActionError error={pollError} />}
       {job && <JobProgress job={job} />}
       {job && <JobResults job={job} nameOf={nameOf} />}

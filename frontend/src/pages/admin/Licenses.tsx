@@ -8,6 +8,7 @@ import { jobFinished } from '../../lib/jobs';
 import { Link, adminUserPath } from '../../router';
 import { ActionError, Alert, Empty, ErrorState, Loading, TextArea, useLoad } from '../../ui';
 import { AdminPage, JobProgress, JobResults, PersonPicker, useJobPolling } from './common';
+import { BULK_WORDING } from './Groups';
 
 export function AdminLicenses() {
   const skus = useLoad(() => api.licenses(), 'licenses');
@@ -189,7 +190,7 @@ function BulkAssignCard({ skus, onDone }: { skus: AdminLicense[]; onDone: () => 
           </button>
         </div>
       </form>
-      {failure !== undefined && <ActionError error={failure} />}
+      {failure !== undefined && <ActionError error={failure} overrides={BULK_WORDING} />}
       {pollError !== undefined && <ActionError error={pollError} />}
       {job && <JobProgress job={job} />}
       {job && <JobResults job={job} />}

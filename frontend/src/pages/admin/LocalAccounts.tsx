@@ -77,6 +77,7 @@ export function AdminLocalAccounts({ me }: { me: Me }) {
                           small
                           danger
                           label="Delete"
+                          ariaLabel={`Delete ${a.email}`}
                           question={`Delete ${a.email}${a.link_id ? ' and its link to Microsoft' : ''}? This cannot be undone.`}
                           confirmLabel="Yes, delete"
                           onConfirm={() => remove(a)}

@@ -238,7 +238,8 @@ function LicencesCard({ user, onChange }: { user: AdminUser; onChange: (ids: str
                     <ConfirmButton
                       small
                       danger
-                      label={`Remove ${l.sku_part_number ?? 'licence'}`}
+                      label="Remove"
+                      ariaLabel={`Remove ${l.sku_part_number ?? licenceName(l)}`}
                       question={`Remove ${licenceName(l)} from ${user.display_name ?? 'this user'}?`}
                       confirmLabel="Yes, remove"
                       onConfirm={() => change(l, false)}
@@ -250,9 +251,10 @@ function LicencesCard({ user, onChange }: { user: AdminUser; onChange: (ids: str
                       className="button button-small"
                       onClick={() => change(l, true)}
                       disabled={busy === l.sku_id || !a.canAssign}
+                      aria-label={`Assign ${l.sku_part_number ?? licenceName(l)}`}
                       aria-describedby={`sku-${l.sku_id}`}
                     >
-                      {busy === l.sku_id ? 'Assigning…' : `Assign ${l.sku_part_number ?? 'licence'}`}
+                      {busy === l.sku_id ? 'Assigning…' : 'Assign'}
                     </button>
                   )}
                 </div>

@@ -199,6 +199,7 @@ export function AdminUsers() {
                               small
                               danger
                               label="Disable"
+                              ariaLabel={`Disable ${u.display_name ?? u.user_principal_name ?? 'user'}`}
                               question={`Disable ${u.display_name ?? 'this user'}? They can no longer sign in.`}
                               confirmLabel="Yes, disable"
                               onConfirm={() => setEnabled(u, false)}
@@ -259,12 +260,12 @@ function CreateUserDialog({ open, onClose, onCreated }: { open: boolean; onClose
   const [busy, setBusy] = useState(false);
   // The answer with the password lives only here, and is dropped when the dialog closes.
   const [created, setCreated] = useState<Created | null>(null);
-  const [copied, setCopied] = useState(false);
+  const [copied, setCopied] = useState<'no' | 'yes' | 'failed'>('no');
   const formRef = useRef<HTMLFormElement>(null);
 
   const close = () => {
     setCreated(null);
-    setCopied(false);
+    setCopied('no');
     setForm(EMPTY_NEW);
     setErrors({});
     setFailure(undefined);
@@ -311,9 +312,9 @@ function CreateUserDialog({ open, onClose, onCreated }: { open: boolean; onClose
     if (!created) return;
     try {
       await navigator.clipboard.writeText(created.temporary_password);
-      setCopied(true);
+      setCopied('yes');
     } catch {
-      setCopied(false);
+      setCopied('failed');
     }
   };
 
@@ -331,13 +332,22 @@ function CreateUserDialog({ open, onClose, onCreated }: { open: boolean; onClose
             they must choose a new one when they first sign in.
           </p>
           <div className="secret">
-            <code aria-label="Temporary password" className="temporary-password">
-              {created.temporary_password}
-            </code>
+            <label htmlFor="temporary-password">Temporary password</label>
+            <input
+              id="temporary-password"
+              className="mono temporary-password"
+              type="text"
+              readOnly
+              value={created.temporary_password}
+              onFocus={(e) => e.currentTarget.select()}
+              autoComplete="off"
+              spellCheck={false}
+            />
             <button type="button" className="button button-secondary button-small" onClick={copy}>
-              {copied ? 'Copied' : 'Copy'}
+              {copied === 'yes' ? 'Copied' : 'Copy'}
             </button>
           </div>
+          {copied === 'failed' && <p className="hint">Copying is not allowed here: select the password and copy it by hand.</p>}
           <div className="actions">
             <button type="button" className="button" onClick={close}>
               I have noted the password

@@ -1,6 +1,6 @@
 // Shared parts of the tenant admin console: the section navigation, a background job's
 // progress bar with its per-item results, and a person picker (search the directory by name).
-import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { api, type Schemas } from '../../api/client';
 import { humanError } from '../../api/errors';
 import { ApiError } from '../../api/http';
@@ -200,7 +200,7 @@ export function PersonPicker({
   const [state, setState] = useState<
     { status: 'idle' } | { status: 'loading' } | { status: 'ready'; items: PickedUser[] } | { status: 'error'; error: unknown }
   >({ status: 'idle' });
-  const id = useRef(`picker-${Math.random().toString(36).slice(2)}`).current;
+  const id = useId();
 
   const search = (e: FormEvent) => {
     e.preventDefault();
