@@ -39,7 +39,7 @@ export async function adminConsole(h) {
     await page.getByLabel('Name starts with').fill('Ava');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByText(/users? shown named “Ava”\.$/).waitFor();
-    const names = await page.locator('tbody tr td:first-child a').allTextContents();
+    const names = await page.locator('tbody tr td:nth-child(2) a').allTextContents();
     check(names.length > 0 && names.every((n) => n.startsWith('Ava')), `searching users by name (${names.join(', ')})`);
     await page.getByRole('button', { name: 'Clear' }).click();
     await page.getByLabel('Department').fill('Faculty');
@@ -151,7 +151,7 @@ export async function adminConsole(h) {
     await page.getByRole('button', { name: 'Add members' }).click();
     const bar = page.getByRole('progressbar', { name: 'Add members' });
     await bar.waitFor();
-    await page.locator('.job-summary', { hasText: /^20 of 27 members handled \(20 added, 0 already members, 0 failed\)\.$/ }).waitFor();
+    await page.locator('.job-summary', { hasText: /^20 of 27 members handled \(20 added, 0 already in the group, 0 failed\)\.$/ }).waitFor();
     const midway = Number(await bar.getAttribute('aria-valuenow'));
     check(midway === 74, `bulk add: the progress bar shows the job part-way (${midway} % after the first batch)`);
     await shot(page, '54a-admin-bulk-add-running');
@@ -159,7 +159,7 @@ export async function adminConsole(h) {
     await done.waitFor({ timeout: 60_000 });
     check((await bar.getAttribute('aria-valuenow')) === '100', 'bulk add: the progress bar reaches 100 %');
     check(
-      (await done.textContent()) === 'Finished: 25 added, 1 already members, 1 failed out of 27 members.',
+      (await done.textContent()) === 'Finished: 25 added, 1 already in the group, 1 failed out of 27 members.',
       `bulk add: the summary counts each outcome (${await done.textContent()})`,
     );
     const results = page.locator('table.job-results tbody tr');
@@ -181,6 +181,32 @@ export async function adminConsole(h) {
     check(true, 'an admin removes a member after confirming');
     groupUrl = page.url();
     await shot(page, '54-admin-bulk-add-members');
+  });
+
+  // ---- Users chosen in the list, added to a group in one bulk job (names in the results).
+  await timed('users: bulk from a selection', async () => {
+    await page.goto('/admin/users?search=Ava');
+    const shownText = await page.getByText(/users? shown named “Ava”\.$/).textContent();
+    const n = Number(shownText.match(/^(\d+)/)[1]);
+    await page.getByRole('checkbox', { name: 'Select everyone shown' }).check();
+    await page.getByRole('heading', { name: `${n} people chosen` }).waitFor();
+    await page.getByRole('checkbox', { name: 'Select Ava Garcia' }).uncheck();
+    await page.getByRole('heading', { name: `${n - 1} people chosen` }).waitFor();
+    await page.getByRole('checkbox', { name: 'Select Ava Garcia' }).check();
+    check((await page.getByRole('checkbox', { name: 'Select everyone shown' }).isChecked()), 'choosing users one by one or all shown at once');
+    await page.getByLabel('Add to a group').check();
+    await page.getByLabel('Group name starts with').fill('All');
+    await page.getByRole('button', { name: 'Find groups' }).click();
+    await page.getByRole('button', { name: 'Choose the group All Teachers' }).click();
+    await page.getByRole('button', { name: `Add ${n} people to All Teachers` }).click();
+    const done = page.locator('.selection .job-summary', { hasText: /^Finished: / });
+    await done.waitFor({ timeout: 60_000 });
+    const rows = page.locator('.selection table.job-results tbody tr');
+    await rows.nth(n - 1).waitFor();
+    check((await rows.count()) === n, `bulk from a selection: a result for each of the ${n} people (${await done.textContent()})`);
+    const ava = rows.filter({ hasText: 'Ava Garcia' });
+    check((await ava.textContent()).includes('Already done'), 'bulk results name the people; Ava Garcia was a member already');
+    await shot(page, '54b-admin-users-bulk-selection');
   });
 
   // ---- Licences: units, bulk assign with results, "none left" explained.

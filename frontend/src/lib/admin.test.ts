@@ -13,6 +13,9 @@ import {
   licenceName,
   mergeItems,
   parseIds,
+  selectShown,
+  shownState,
+  toggleSelected,
   usedPercent,
   userChanges,
   userDraftErrors,
@@ -57,6 +60,31 @@ describe('users list', () => {
       '1 user shown named “ava”, who are disabled.',
     );
     expect(usersShown(2, 1, NO_USER_FILTERS)).toBe('2 users shown.');
+  });
+});
+
+describe('choosing users for a bulk operation', () => {
+  const a: AdminUser = { id: 'a', display_name: 'Ava' };
+  const b: AdminUser = { id: 'b', user_principal_name: 'ben@x.edu' };
+  const c: AdminUser = { id: 'c' };
+
+  it('toggles one, selects or clears everyone shown, and keeps earlier choices', () => {
+    let sel = toggleSelected(new Map(), a, true);
+    expect([...sel]).toEqual([['a', 'Ava']]);
+    expect(shownState(sel, [a, b])).toBe('some');
+    sel = selectShown(sel, [b, c], true);
+    expect([...sel]).toEqual([['a', 'Ava'], ['b', 'ben@x.edu'], ['c', 'c']]);
+    expect(shownState(sel, [b, c])).toBe('all');
+    sel = selectShown(sel, [b, c], false);
+    expect([...sel.keys()]).toEqual(['a']);
+    expect(shownState(sel, [b, c])).toBe('none');
+    expect([...toggleSelected(sel, a, false)]).toEqual([]);
+  });
+
+  it('stops at the bulk limit', () => {
+    let sel: ReadonlyMap<string, string> = new Map();
+    for (let i = 0; i < MAX_BULK + 5; i++) sel = toggleSelected(sel, { id: `u${i}` }, true);
+    expect(sel.size).toBe(MAX_BULK);
   });
 });
 
@@ -151,7 +179,7 @@ describe('bulk operations', () => {
       created_at: 0, updated_at: 0, ...o,
     });
     expect(jobTitle(job({}))).toBe('Add members');
-    expect(jobSummary(job({}))).toBe('22 of 47 members handled (20 added, 1 already members, 1 failed).');
+    expect(jobSummary(job({}))).toBe('22 of 47 members handled (20 added, 1 already in the group, 1 failed).');
     expect(jobSummary(job({ kind: 'bulk_assign_licenses', status: 'succeeded', done: 45 }))).toBe(
       'Finished: 45 licensed, 1 already licensed, 1 failed out of 47 people.',
     );

@@ -89,6 +89,34 @@ export function usersShown(shown: number, total: number | null | undefined, f: U
   return `${of} shown${bits.length ? ` ${bits.join(', ')}` : ''}.`;
 }
 
+// ---- Selecting users for a bulk operation (id -> name, in the order chosen)
+
+export type Selection = ReadonlyMap<string, string>;
+
+function nameOfUser(u: Pick<AdminUser, 'id' | 'display_name' | 'user_principal_name'>): string {
+  return u.display_name ?? u.user_principal_name ?? u.id;
+}
+
+export function toggleSelected(sel: Selection, u: Pick<AdminUser, 'id' | 'display_name' | 'user_principal_name'>, on: boolean): Selection {
+  const next = new Map(sel);
+  if (on && next.size < MAX_BULK) next.set(u.id, nameOfUser(u));
+  if (!on) next.delete(u.id);
+  return next;
+}
+
+/** Selects (or clears) every user shown, keeping the others chosen earlier; at most MAX_BULK. */
+export function selectShown(sel: Selection, shown: AdminUser[], on: boolean): Selection {
+  let next: Selection = sel;
+  for (const u of shown) next = toggleSelected(next, u, on);
+  return next;
+}
+
+/** Whether the "select all shown" box is checked, unchecked or mixed. */
+export function shownState(sel: Selection, shown: AdminUser[]): 'all' | 'none' | 'some' {
+  const n = shown.filter((u) => sel.has(u.id)).length;
+  return n === 0 ? 'none' : n === shown.length ? 'all' : 'some';
+}
+
 // ---- Editing a user: send only what changed
 
 export const EDITABLE_USER_FIELDS = [

@@ -31,7 +31,7 @@ const WORDS: Record<string, { done: string; already: string; noun: string; title
   },
   bulk_add_members: {
     done: 'added',
-    already: 'already members',
+    already: 'already in the group',
     noun: 'members',
     title: 'Add members',
     reading: 'Checking the list…',

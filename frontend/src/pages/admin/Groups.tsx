@@ -9,7 +9,7 @@ import { parseIds, plural } from '../../lib/admin';
 import { canLoadMore, initialPaged, pagedReducer } from '../../lib/paging';
 import { Link, adminGroupPath, adminUserPath, useNav } from '../../router';
 import { ActionError, Alert, ConfirmButton, Empty, ErrorState, Loading, TextArea } from '../../ui';
-import { AdminPage, JobProgress, JobResults, PersonPicker, useJobPolling } from './common';
+import { AdminPage, BULK_WORDING, JobProgress, JobResults, PersonPicker, useJobPolling } from './common';
 
 type Group = Schemas['AdminGroup'];
 type Member = Schemas['AdminGroupMember'];
@@ -324,11 +324,6 @@ function useGroupName(id: string): string | undefined {
   }, [id]);
   return name;
 }
-
-/** A bulk start refused because one of its kind runs: there is no progress to show here. */
-export const BULK_WORDING: Overrides = {
-  job_already_running: 'A bulk operation of this kind is already running for your school. Wait for it to finish, then try again.',
-};
 
 function BulkAddCard({
   groupId,

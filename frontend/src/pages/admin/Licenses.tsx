@@ -7,8 +7,7 @@ import { availability, count, licenceName, parseIds, plural, usedPercent, type A
 import { jobFinished } from '../../lib/jobs';
 import { Link, adminUserPath } from '../../router';
 import { ActionError, Alert, Empty, ErrorState, Loading, TextArea, useLoad } from '../../ui';
-import { AdminPage, JobProgress, JobResults, PersonPicker, useJobPolling } from './common';
-import { BULK_WORDING } from './Groups';
+import { AdminPage, BULK_WORDING, JobProgress, JobResults, PersonPicker, useJobPolling } from './common';
 
 export function AdminLicenses() {
   const skus = useLoad(() => api.licenses(), 'licenses');

@@ -5,6 +5,13 @@ import { useEffect, useReducer, useRef, useState, type FormEvent } from 'react';
 import { api, type Schemas } from '../../api/client';
 import {
   NO_USER_FILTERS,
+  availability,
+  count,
+  licenceName,
+  plural,
+  selectShown,
+  shownState,
+  toggleSelected,
   userDraftErrors,
   userFiltersFrom,
   userFiltersPath,
@@ -12,12 +19,14 @@ import {
   usersQuery,
   usersShown,
   type AdminUser,
+  type Selection,
   type UserFilters,
 } from '../../lib/admin';
+import { jobFinished } from '../../lib/jobs';
 import { canLoadMore, initialPaged, pagedReducer } from '../../lib/paging';
 import { Link, adminUserPath, useNav } from '../../router';
-import { ActionError, Alert, ConfirmButton, Dialog, Empty, ErrorState, Field, Loading, focusFirstInvalid } from '../../ui';
-import { AdminPage } from './common';
+import { ActionError, Alert, ConfirmButton, Dialog, Empty, ErrorState, Field, Loading, focusFirstInvalid, useLoad } from '../../ui';
+import { AdminPage, BULK_WORDING, JobProgress, JobResults, useJobPolling } from './common';
 
 export function AdminUsers() {
   const { search, navigate } = useNav();
@@ -31,6 +40,12 @@ export function AdminUsers() {
   const [creating, setCreating] = useState(false);
   const [notice, setNotice] = useState<{ kind: 'success' | 'error'; text?: string; error?: unknown }>();
   const [busy, setBusy] = useState<string | null>(null);
+  const [selected, setSelected] = useState<Selection>(new Map());
+  const allBox = useRef<HTMLInputElement>(null);
+  const shown = shownState(selected, state.items);
+  useEffect(() => {
+    if (allBox.current) allBox.current.indeterminate = shown === 'some';
+  }, [shown]);
 
   useEffect(() => {
     dispatch({ type: 'start', key });
@@ -142,6 +157,7 @@ export function AdminUsers() {
       </form>
       {notice?.kind === 'success' && <Alert kind="success">{notice.text}</Alert>}
       {notice?.kind === 'error' && <ActionError error={notice.error} />}
+      {selected.size > 0 && <SelectionCard selected={selected} onClear={() => setSelected(new Map())} />}
       {state.status === 'loading' && <Loading label="Loading users…" />}
       {state.status === 'error' && !state.items.length && (
         <ErrorState error={state.error} retry={() => setAttempt((n) => n + 1)} />
@@ -161,6 +177,15 @@ export function AdminUsers() {
               <table className="table table-stack">
                 <thead>
                   <tr>
+                    <th scope="col">
+                      <input
+                        ref={allBox}
+                        type="checkbox"
+                        aria-label="Select everyone shown"
+                        checked={shown === 'all'}
+                        onChange={(e) => setSelected(selectShown(selected, state.items, e.target.checked))}
+                      />
+                    </th>
                     <th scope="col">Name</th>
                     <th scope="col">Job title</th>
                     <th scope="col">Department</th>
@@ -173,6 +198,14 @@ export function AdminUsers() {
                 <tbody>
                   {state.items.map((u) => (
                     <tr key={u.id}>
+                      <td className="select-cell">
+                        <input
+                          type="checkbox"
+                          aria-label={`Select ${u.display_name ?? u.user_principal_name ?? u.id}`}
+                          checked={selected.has(u.id)}
+                          onChange={(e) => setSelected(toggleSelected(selected, u, e.target.checked))}
+                        />
+                      </td>
                       <td>
                         <Link to={adminUserPath(u.id)}>{u.display_name ?? u.user_principal_name ?? u.id}</Link>
                         {u.user_principal_name && <div className="muted small">{u.user_principal_name}</div>}
@@ -390,5 +423,149 @@ function CreateUserDialog({ open, onClose, onCreated }: { open: boolean; onClose
         </form>
       )}
     </Dialog>
+  );
+}
+
+/** Bulk operations on the chosen users: assign a licence, or add them to a group. */
+function SelectionCard({ selected, onClear }: { selected: Selection; onClear: () => void }) {
+  const [action, setAction] = useState<'licence' | 'group'>('licence');
+  const [failure, setFailure] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const skus = useLoad(() => api.licenses(), 'licenses');
+  const [sku, setSku] = useState('');
+  const [groupQuery, setGroupQuery] = useState('');
+  const [groups, setGroups] = useState<{ items: Schemas['AdminGroup'][] } | { error: unknown } | null>(null);
+  const [group, setGroup] = useState<Schemas['AdminGroup'] | null>(null);
+  const { job, error: pollError, start } = useJobPolling(null);
+  // The names of the people of the job, kept as they were when it started.
+  const [names, setNames] = useState<Selection>(new Map());
+  const running = Boolean(job && !jobFinished(job));
+  const skuList = skus.status === 'ready' ? skus.data.items : [];
+  const chosenSku = skuList.find((l) => l.sku_id === sku) ?? skuList[0];
+  const n = selected.size;
+
+  const findGroups = (e: FormEvent) => {
+    e.preventDefault();
+    setGroups(null);
+    api.adminGroups({ search: groupQuery }).then(
+      (page) => setGroups({ items: page.items }),
+      (error: unknown) => setGroups({ error }),
+    );
+  };
+
+  const run = async () => {
+    setFailure(undefined);
+    setBusy(true);
+    const ids = [...selected.keys()];
+    try {
+      const j =
+        action === 'licence'
+          ? chosenSku
+            ? await api.bulkAssignLicense(chosenSku.sku_id, ids)
+            : null
+          : group
+            ? await api.bulkAddMembers(group.id, ids)
+            : null;
+      if (j) {
+        setNames(new Map(selected));
+        start(j);
+      }
+    } catch (err) {
+      setFailure(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const ready = action === 'licence' ? Boolean(chosenSku) : Boolean(group);
+  return (
+    <section className="card selection" aria-labelledby="selection-title">
+      <div className="section-head">
+        <h2 id="selection-title">{plural(n, 'person', 'people')} chosen</h2>
+        <button type="button" className="button button-secondary button-small" onClick={onClear}>
+          Clear the choice
+        </button>
+      </div>
+      <fieldset className="choices">
+        <legend>What to do for them</legend>
+        <div className="check">
+          <input id="bulk-licence" type="radio" name="bulk-action" checked={action === 'licence'} onChange={() => setAction('licence')} />
+          <label htmlFor="bulk-licence">Assign a licence</label>
+        </div>
+        <div className="check">
+          <input id="bulk-group" type="radio" name="bulk-action" checked={action === 'group'} onChange={() => setAction('group')} />
+          <label htmlFor="bulk-group">Add to a group</label>
+        </div>
+      </fieldset>
+      {action === 'licence' && (
+        <>
+          {skus.status === 'loading' && <Loading label="Loading licences…" />}
+          {skus.status === 'error' && <ErrorState error={skus.error} retry={skus.reload} />}
+          {chosenSku && (
+            <div className="field">
+              <label htmlFor="selection-sku">Licence</label>
+              <select id="selection-sku" value={chosenSku.sku_id} onChange={(e) => setSku(e.target.value)}>
+                {skuList.map((l) => (
+                  <option key={l.sku_id} value={l.sku_id}>
+                    {licenceName(l)} — {count(l.available_units)} left
+                  </option>
+                ))}
+              </select>
+              <p className="hint">{availability(chosenSku).text}</p>
+            </div>
+          )}
+        </>
+      )}
+      {action === 'group' && (
+        <>
+          <form className="toolbar" role="search" onSubmit={findGroups}>
+            <div className="field">
+              <label htmlFor="selection-group">Group name starts with</label>
+              <input id="selection-group" type="search" value={groupQuery} onChange={(e) => setGroupQuery(e.target.value)} />
+            </div>
+            <div className="toolbar-actions">
+              <button type="submit" className="button button-secondary">
+                Find groups
+              </button>
+            </div>
+          </form>
+          {groups && 'error' in groups && <ActionError error={groups.error} />}
+          {groups && 'items' in groups && groups.items.length === 0 && <p className="muted">No group’s name starts with “{groupQuery}”.</p>}
+          {groups && 'items' in groups && groups.items.length > 0 && (
+            <ul className="picker-results" aria-label="Groups found">
+              {groups.items.map((g) => (
+                <li key={g.id}>
+                  <span>{g.display_name ?? g.id}</span>
+                  <button
+                    type="button"
+                    className="button button-small"
+                    aria-pressed={group?.id === g.id}
+                    aria-label={`Choose the group ${g.display_name ?? g.id}`}
+                    onClick={() => setGroup(g)}
+                  >
+                    {group?.id === g.id ? 'Chosen' : 'Choose'}
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
+      {failure !== undefined && <ActionError error={failure} overrides={BULK_WORDING} />}
+      {pollError !== undefined && <ActionError error={pollError} />}
+      <div className="actions">
+        <button type="button" className="button" onClick={run} disabled={!ready || busy || running}>
+          {running
+            ? 'Running…'
+            : busy
+              ? 'Starting…'
+              : action === 'licence'
+                ? `Assign to ${plural(n, 'person', 'people')}`
+                : `Add ${plural(n, 'person', 'people')} to ${group?.display_name ?? 'the group'}`}
+        </button>
+      </div>
+      {job && <JobProgress job={job} />}
+      {job && <JobResults job={job} nameOf={(id) => names.get(id)} />}
+    </section>
   );
 }

@@ -2,7 +2,7 @@
 // progress bar with its per-item results, and a person picker (search the directory by name).
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { api, type Schemas } from '../../api/client';
-import { humanError } from '../../api/errors';
+import { humanError, type Overrides } from '../../api/errors';
 import { ApiError } from '../../api/http';
 import { ITEM_RESULT, itemError, mergeItems, usersQuery, NO_USER_FILTERS, type JobItem } from '../../lib/admin';
 import { jobFinished, jobPercent, jobSummary, jobTitle, pollDelay, type Job } from '../../lib/jobs';
@@ -37,6 +37,12 @@ export function AdminPage({ title, children }: { title: string; children: ReactN
     </Page>
   );
 }
+
+/** A bulk start refused because one of its kind runs: there is no progress to show here. */
+export const BULK_WORDING: Overrides = {
+  job_already_running:
+    'A bulk operation of this kind is already running for your school. Wait for it to finish, then try again.',
+};
 
 /** A job's progress bar and summary (the bar is named after the job kind). */
 export function JobProgress({ job }: { job: Job }) {
