@@ -14,7 +14,32 @@ import { ApiError } from './http';
 // The API conventions document, as text (kept in sync with the codes the server sends).
 import doc from '../../../backend/API.md?raw';
 
+// The admin console's route sources, as text: every code they answer with needs a message.
+const adminRoutes = import.meta.glob('../../../backend/api/src/routes/admin_*.rs', {
+  query: '?raw',
+  import: 'default',
+  eager: true,
+}) as Record<string, string>;
+
 describe('error messages', () => {
+  it('has a human message for every error code the admin console routes send (and their jobs stop with)', () => {
+    const files = Object.keys(adminRoutes);
+    expect(files.length).toBeGreaterThan(8);
+    const codes = new Set<string>();
+    const patterns = [
+      /(?:conflict|not_found|bad_request|forbidden)\(\s*"([a-z][a-z_]+)"/g,
+      /code: "([a-z][a-z_]+)"/g,
+      /Stop\("([a-z][a-z_]+)"/g,
+    ];
+    for (const src of Object.values(adminRoutes)) {
+      for (const re of patterns) for (const m of src.matchAll(re)) codes.add(m[1]!);
+    }
+    expect(codes.size).toBeGreaterThan(20);
+    expect(codes).toContain('no_licenses_available');
+    expect(codes).toContain('job_already_running');
+    expect([...codes].filter((c) => !hasMessage(c))).toEqual([]);
+  });
+
   it('has a human message for every error code listed in backend/API.md', () => {
     const table = doc.slice(doc.indexOf('| Status | Codes |'), doc.indexOf('## Sessions'));
     const codes = [...table.matchAll(/`([a-z][a-z_]+)`/g)].map((m) => m[1]!);
