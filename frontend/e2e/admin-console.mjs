@@ -266,6 +266,10 @@ export async function adminConsole(h) {
   await timed('audit log', async () => {
     await adminNav.getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
+    await page.getByLabel('Action').fill('admin user');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByText('An action is a dotted name like admin.user.create, or a prefix like admin.').waitFor();
+    check((await page.getByLabel('Action').getAttribute('aria-invalid')) === 'true', 'a malformed action filter is explained at the field');
     await page.getByLabel('Action').fill('admin.user.');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.getByText(/events? shown matching the filters/).waitFor();

@@ -81,6 +81,7 @@ const MESSAGES: Record<string, string> = {
   invalid_usage_location: 'Use a two-letter country code, like US or FR.',
   too_many_ids: 'At most 1,000 ids at a time. Split the list.',
   invalid_audit_action: 'An action is a dotted name like admin.user.create, or a prefix like admin.',
+  invalid_audit_actor: 'A person is given by their user id, like 01a23abb-318f-721b-ba8e-cb8090ba038f.',
   required: 'This field is required.',
   passwords_differ: 'The two new passwords are not the same.',
   wrong_current: 'Your current password is incorrect.',

@@ -4,6 +4,7 @@ import {
   NO_AUDIT_FILTERS,
   NO_USER_FILTERS,
   auditActionError,
+  auditActorError,
   auditActionLabel,
   auditKey,
   auditQuery,
@@ -200,6 +201,9 @@ describe('audit log', () => {
     expect(auditActionError('admin.user.create')).toBeUndefined();
     expect(auditActionError('admin user')).toBe('invalid_audit_action');
     expect(auditActionError('')).toBeUndefined();
+    expect(auditActorError('01a23abb-318f-721b-ba8e-cb8090ba038f')).toBeUndefined();
+    expect(auditActorError(' ')).toBeUndefined();
+    expect(auditActorError('Alex Admin')).toBe('invalid_audit_actor');
   });
 
   it('names known actions and shows unknown ones as they are', () => {

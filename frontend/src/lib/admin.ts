@@ -293,6 +293,12 @@ export function auditActionError(action: string): string | undefined {
   return a && !/^[a-z_.]{1,64}$/.test(a) ? 'invalid_audit_action' : undefined;
 }
 
+/** Client check of the person filter: a user id (a UUID), as the server expects. */
+export function auditActorError(actor: string): string | undefined {
+  const a = actor.trim();
+  return a && !/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(a) ? 'invalid_audit_actor' : undefined;
+}
+
 const ACTIONS: Record<string, string> = {
   'admin.user.create': 'Created a user',
   'admin.user.update': 'Changed a user',

@@ -6,6 +6,7 @@ import {
   AUDIT_ACTION_SUGGESTIONS,
   NO_AUDIT_FILTERS,
   auditActionError,
+  auditActorError,
   auditActionLabel,
   auditKey,
   auditQuery,
@@ -21,7 +22,7 @@ import { AdminPage } from './common';
 export function AdminAudit() {
   const [filters, setFilters] = useState<AuditFilters>(NO_AUDIT_FILTERS);
   const [draft, setDraft] = useState<AuditFilters>(NO_AUDIT_FILTERS);
-  const [draftError, setDraftError] = useState<string>();
+  const [draftError, setDraftError] = useState<{ action?: string; actor?: string }>({});
   const key = auditKey(filters);
   const [state, dispatch] = useReducer(pagedReducer<AuditEntry>, initialPaged<AuditEntry>());
   const [attempt, setAttempt] = useState(0);
@@ -47,14 +48,15 @@ export function AdminAudit() {
 
   const apply = (e: FormEvent) => {
     e.preventDefault();
-    const err = auditActionError(draft.action);
-    setDraftError(err);
-    if (!err) setFilters(draft);
+    const errs = { action: auditActionError(draft.action), actor: auditActorError(draft.actor) };
+    setDraftError(errs);
+    if (!errs.action && !errs.actor) setFilters(draft);
   };
   const filtered = Boolean(filters.action || filters.result || filters.actor);
   const only = (actor: string) => {
     const next = { ...filters, actor };
     setDraft(next);
+    setDraftError({});
     setFilters(next);
   };
 
@@ -65,7 +67,7 @@ export function AdminAudit() {
           label="Action"
           value={draft.action}
           onChange={(e) => setDraft({ ...draft, action: e.target.value })}
-          error={draftError}
+          error={draftError.action}
           hint="e.g. admin.user.create, or admin. for every admin action"
           list="audit-actions"
           autoComplete="off"
@@ -94,6 +96,7 @@ export function AdminAudit() {
           label="Person (user id)"
           value={draft.actor}
           onChange={(e) => setDraft({ ...draft, actor: e.target.value })}
+          error={draftError.actor}
           hint="Or choose “Only this person” in a row"
         />
         <div className="toolbar-actions">
@@ -106,7 +109,7 @@ export function AdminAudit() {
               className="button button-secondary"
               onClick={() => {
                 setDraft(NO_AUDIT_FILTERS);
-                setDraftError(undefined);
+                setDraftError({});
                 setFilters(NO_AUDIT_FILTERS);
               }}
             >
