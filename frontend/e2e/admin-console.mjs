@@ -37,7 +37,7 @@ export async function adminConsole(h) {
     await page.getByText(/^50 of \d+ users shown\.$/).waitFor();
     check(true, 'the users list pages with "See more"');
     await page.getByLabel('Name starts with').fill('Ava');
-    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByLabel('Name starts with').press('Enter');
     await page.getByText(/users? shown named “Ava”\.$/).waitFor();
     const names = await page.locator('tbody tr td:nth-child(2) a').allTextContents();
     check(names.length > 0 && names.every((n) => n.startsWith('Ava')), `searching users by name (${names.join(', ')})`);
@@ -80,7 +80,9 @@ export async function adminConsole(h) {
       password,
     );
     check(!shown, 'the temporary password is shown once: gone once the dialog is closed');
-    await page.getByRole('dialog', { name: 'New user' }).getByRole('button', { name: 'Cancel' }).click();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'New user' }).waitFor({ state: 'hidden' });
+    check(true, 'keyboard: Enter searches, Escape closes the new-user dialog');
   });
 
   // ---- The new user's page: disable and enable, edit, assign a licence.
