@@ -330,10 +330,30 @@ const ACTIONS: Record<string, string> = {
   'profile.update': 'Edited their profile',
   'tenant.consent': 'Approved EduGraph (consent)',
   'tenant.unconsent': 'Withdrew EduGraph’s approval',
+  'class.mail': 'Sent mail to a class',
+  'class.seating.update': 'Changed a seating chart',
+  'class.teacher.add': 'Added a co-teacher',
+  'assignment.create': 'Created an assignment',
+  'assignment.delete': 'Deleted an assignment',
+  'assignment.publish': 'Published an assignment',
+  'assignment.resource.add': 'Added a resource to an assignment',
+  'submission.submit': 'Handed in work',
+  'submission.unsubmit': 'Took back handed-in work',
+  'submission.return': 'Returned work to a student',
+  'submission.reassign': 'Sent work back for changes',
 };
 
 /** Suggestions for the audit log's action filter: the prefixes, then every known action. */
-export const AUDIT_ACTION_SUGGESTIONS = ['admin.', 'auth.', 'link.', 'tenant.', ...Object.keys(ACTIONS)];
+export const AUDIT_ACTION_SUGGESTIONS = [
+  'admin.',
+  'auth.',
+  'link.',
+  'tenant.',
+  'class.',
+  'assignment.',
+  'submission.',
+  ...Object.keys(ACTIONS),
+];
 
 /** A readable name for an audit action (the code itself when we have none). */
 export function auditActionLabel(action: string): string {

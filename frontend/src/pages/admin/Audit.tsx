@@ -97,7 +97,7 @@ export function AdminAudit() {
           value={draft.actor}
           onChange={(e) => setDraft({ ...draft, actor: e.target.value })}
           error={draftError.actor}
-          hint="Or choose “Only this person” in a row"
+          hint="Or choose the id after “by” in a row"
         />
         <div className="toolbar-actions">
           <button type="submit" className="button">
@@ -154,15 +154,18 @@ export function AdminAudit() {
                         {auditActionLabel(e.action) !== e.action && <div className="muted small mono">{e.action}</div>}
                         {e.actor_user_id && (
                           <div className="muted small">
-                            by <span className="mono">{e.actor_user_id}</span>{' '}
-                            {filters.actor !== e.actor_user_id && (
+                            by{' '}
+                            {filters.actor === e.actor_user_id ? (
+                              <span className="mono">{e.actor_user_id}</span>
+                            ) : (
                               <button
                                 type="button"
-                                className="button button-secondary button-small"
+                                className="link-button mono"
                                 onClick={() => only(e.actor_user_id!)}
                                 aria-label={`Only events by ${e.actor_user_id}`}
+                                title="Show only this person’s events"
                               >
-                                Only this person
+                                {e.actor_user_id}
                               </button>
                             )}
                           </div>
