@@ -223,9 +223,22 @@ export async function adminConsole(h) {
     await bulk.getByLabel('Licence').selectOption({ index: 0 });
     check((await bulk.getByLabel('Licence').locator('option:checked').textContent()).includes('FACULTY'), 'bulk assign: the faculty licence is chosen');
     await bulk.getByLabel('People (object ids)').fill(contoso.students.slice(0, 3).map((s) => s.id).join('\n'));
+    // The first two polls of the job fail (EduGraph briefly unavailable): shown, then retried.
+    let failures = 0;
+    await page.route('**/api/admin/jobs/*', async (route) => {
+      if (failures >= 2) return route.fallback();
+      failures += 1;
+      await route.fulfill({ status: 503, json: { error: { code: 'service_unavailable', message: 'down' } } });
+    });
     await bulk.getByRole('button', { name: 'Assign to everyone listed' }).click();
+    await bulk.getByText('EduGraph is temporarily unavailable. Please try again shortly.').waitFor();
     const done = bulk.locator('.job-summary', { hasText: /^Finished: / });
     await done.waitFor({ timeout: 60_000 });
+    await page.unroute('**/api/admin/jobs/*');
+    check(
+      failures === 2 && !(await bulk.getByText('EduGraph is temporarily unavailable.').count()),
+      'a failed progress poll is shown, retried, and cleared once the job answers',
+    );
     check((await done.textContent()) === 'Finished: 3 licensed, 0 already licensed, 0 failed out of 3 people.', 'bulk assign: 3 people licensed');
     await bulk.locator('table.job-results tbody tr').nth(2).waitFor();
     await page.locator('tbody tr', { hasText: 'STANDARDWOFFPACK_FACULTY' }).locator('td[data-label="In use"]', { hasText: String(used + 3) }).waitFor();

@@ -83,10 +83,12 @@ export function JobProgress({ job }: { job: Job }) {
   );
 }
 
-/** Polls a job until it finishes; `onFinished` runs once at the end. */
+/** Polls a job until it finishes (a failed poll is shown and retried, more slowly); `onFinished`
+ * runs once at the end. */
 export function useJobPolling(initial: Job | null, onFinished?: (job: Job) => void) {
   const [job, setJob] = useState<Job | null>(initial);
   const [error, setError] = useState<unknown>();
+  const [retries, setRetries] = useState(0);
   const attempt = useRef(0);
   const finished = useRef(onFinished);
   finished.current = onFinished;
@@ -96,12 +98,27 @@ export function useJobPolling(initial: Job | null, onFinished?: (job: Job) => vo
       finished.current?.(job);
       return;
     }
+    let live = true;
     const t = setTimeout(() => {
       attempt.current += 1;
-      api.job(job.id).then(setJob, setError);
+      api.job(job.id).then(
+        (j) => {
+          if (!live) return;
+          setError(undefined);
+          setJob(j);
+        },
+        (e: unknown) => {
+          if (!live) return;
+          setError(e);
+          setRetries((n) => n + 1);
+        },
+      );
     }, pollDelay(attempt.current));
-    return () => clearTimeout(t);
-  }, [job]);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [job, retries]);
   const start = (j: Job) => {
     attempt.current = 0;
     setError(undefined);
