@@ -3,7 +3,8 @@
 // accounts, token cache), a new school onboarding and withdrawing consent, a teacher (class
 // page, seating chart by drag and drop and keyboard, an assignment with a link, returning a
 // submission), a student (their seat, handing in, "sign in again as", pages they may not
-// reach), and a local account linking a Microsoft account (and a refused second link).
+// reach), a local account linking a Microsoft account (and a refused second link), and last the
+// tenant admin console (admin-console.mjs).
 import { join } from 'node:path';
 import { adminConsole } from './admin-console.mjs';
 
