@@ -202,10 +202,17 @@ export function GraphDiagnostics({ error }: { error: unknown }) {
 
 /** A failed action: the human message and, for Graph failures, Graph's diagnostics. */
 export function ActionError({ error, overrides }: { error: unknown; overrides?: Overrides }) {
+  const needsMicrosoft = error instanceof ApiError && error.code === 'microsoft_signin_required';
   return (
     <Alert kind="error">
       {humanError(error, overrides)}
       <GraphDiagnostics error={error} />
+      {needsMicrosoft && (
+        <span className="detail">
+          <a href={`/auth/microsoft/login?return_to=${encodeURIComponent(window.location.pathname)}`}>Sign in with Microsoft</a>{' '}
+          and try again.
+        </span>
+      )}
     </Alert>
   );
 }
