@@ -3,8 +3,10 @@
 // accounts, token cache), a new school onboarding and withdrawing consent, a teacher (class
 // page, seating chart by drag and drop and keyboard, an assignment with a link, returning a
 // submission), a student (their seat, handing in, "sign in again as", pages they may not
-// reach), and a local account linking a Microsoft account (and a refused second link).
+// reach), a local account linking a Microsoft account (and a refused second link), and last the
+// tenant admin console (admin-console.mjs).
 import { join } from 'node:path';
+import { adminConsole } from './admin-console.mjs';
 
 const CONTOSO = 'contosoedu.onmicrosoft.com';
 const FABRIKAM = 'fabrikamacademy.onmicrosoft.com';
@@ -295,6 +297,11 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     await page.goto('/admin');
     await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
     check(!(await nav(page).getByRole('link', { name: 'Admin' }).count()), 'a student sees "Not allowed" on /admin and has no Admin link');
+    for (const p of ['/admin/users', '/admin/groups', '/admin/licenses', '/admin/audit']) {
+      await page.goto(p);
+      await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
+    }
+    check(true, 'a student sees "Not allowed" on every admin console page (users, groups, licences, audit log)');
     await shot(page, '33-student-not-allowed');
     const refused = await page.evaluate(async (id) => {
       const me = await (await fetch('/api/me')).json();
@@ -304,10 +311,19 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
         body: JSON.stringify({ seats: [] }),
       });
       const admin = await fetch('/api/admin/tenant');
-      return [put.status, (await put.json()).error.code, admin.status, (await admin.json()).error.code];
+      const users = await fetch('/api/admin/users');
+      const create = await fetch('/api/admin/users', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },
+        body: JSON.stringify({ display_name: 'Sneaky', user_principal_name: 'sneaky@contosoedu.onmicrosoft.com' }),
+      });
+      return [
+        put.status, (await put.json()).error.code, admin.status, (await admin.json()).error.code,
+        users.status, (await users.json()).error.code, create.status, (await create.json()).error.code,
+      ];
     }, classId);
     check(
-      JSON.stringify(refused) === JSON.stringify([403, 'role_required', 403, 'role_required']),
+      JSON.stringify(refused) === JSON.stringify([403, 'role_required', 403, 'role_required', 403, 'role_required', 403, 'role_required']),
       `the server refuses the student too (${refused.join(' ')})`,
     );
     // Phone width: the class page with the student's seat.
@@ -528,4 +544,7 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     await cspClean(page, 'Microsoft linking pages');
     await context.close();
   }
+
+  // ---- The tenant admin console (last: the school now has local accounts to manage).
+  await adminConsole({ open, shot, check, log, noOverflow, cspClean, microsoftSignIn, nav, emulator });
 }

@@ -4,6 +4,13 @@ import { humanError } from './api/errors';
 import { About } from './pages/About';
 import { Account } from './pages/Account';
 import { Admin } from './pages/Admin';
+import { AdminAudit } from './pages/admin/Audit';
+import { AdminDirectory } from './pages/admin/Directory';
+import { AdminGroupPage, AdminGroups } from './pages/admin/Groups';
+import { AdminLicenses } from './pages/admin/Licenses';
+import { AdminLocalAccounts } from './pages/admin/LocalAccounts';
+import { AdminUserPage } from './pages/admin/UserDetail';
+import { AdminUsers } from './pages/admin/Users';
 import { AssignmentPage } from './pages/Assignment';
 import { ChangePassword } from './pages/ChangePassword';
 import { ClassPage } from './pages/ClassPage';
@@ -13,7 +20,7 @@ import { NotFound } from './pages/NotFound';
 import { Register } from './pages/Register';
 import { Schools } from './pages/Schools';
 import { SignIn } from './pages/SignIn';
-import { Link, matchRoute, useNav } from './router';
+import { Link, isAdminRoute, matchRoute, useNav } from './router';
 import { rememberAccount, useSession } from './session';
 import { Alert, Loading, NotAllowed, Page } from './ui';
 
@@ -146,6 +153,12 @@ function Content() {
   }
   if (route.name === 'register') return me ? <Redirect to="/" /> : <Register />;
   if (!me) return <Redirect to="/signin" />;
+  // Route guard: the admin console is for tenant admins (the server answers 403 anyway).
+  if (isAdminRoute(route) && !me.roles.includes('admin')) {
+    return (
+      <NotAllowed what="The admin pages are for your school's IT administrators. Your account does not have that role." />
+    );
+  }
   switch (route.name) {
     case 'home':
       return <Home me={me} />;
@@ -164,10 +177,22 @@ function Content() {
     case 'assignment':
       return <AssignmentPage me={me} id={route.id} aid={route.aid} />;
     case 'admin':
-      return me.roles.includes('admin') ? (
-        <Admin me={me} />
-      ) : (
-        <NotAllowed what="The admin pages are for your school's IT administrators. Your account does not have that role." />
-      );
+      return <Admin me={me} />;
+    case 'admin-users':
+      return <AdminUsers />;
+    case 'admin-user':
+      return <AdminUserPage id={route.id} />;
+    case 'admin-groups':
+      return <AdminGroups />;
+    case 'admin-group':
+      return <AdminGroupPage id={route.id} />;
+    case 'admin-licenses':
+      return <AdminLicenses />;
+    case 'admin-local-accounts':
+      return <AdminLocalAccounts me={me} />;
+    case 'admin-audit':
+      return <AdminAudit />;
+    case 'admin-directory':
+      return <AdminDirectory />;
   }
 }

@@ -15,7 +15,30 @@ export type Route =
   | { name: 'class'; id: string; tab: ClassTab }
   | { name: 'assignment'; id: string; aid: string }
   | { name: 'admin' }
+  | { name: 'admin-users' }
+  | { name: 'admin-user'; id: string }
+  | { name: 'admin-groups' }
+  | { name: 'admin-group'; id: string }
+  | { name: 'admin-licenses' }
+  | { name: 'admin-local-accounts' }
+  | { name: 'admin-audit' }
+  | { name: 'admin-directory' }
   | { name: 'notfound' };
+
+/** The tenant admin console's sections (`/admin/<section>`). */
+export const ADMIN_SECTIONS = {
+  users: 'admin-users',
+  groups: 'admin-groups',
+  licenses: 'admin-licenses',
+  'local-accounts': 'admin-local-accounts',
+  audit: 'admin-audit',
+  directory: 'admin-directory',
+} as const;
+
+/** Whether a route is one of the admin pages (admins only: the route guard and the server's 403). */
+export function isAdminRoute(r: Route): boolean {
+  return r.name === 'admin' || r.name.startsWith('admin-');
+}
 
 export type RouteName = Route['name'];
 
@@ -50,6 +73,14 @@ export function matchRoute(pathname: string): Route {
       return { name: p.slice(1) as 'signin' };
   }
   const parts = p.split('/').slice(1);
+  if (parts[0] === 'admin' && parts.length === 2 && Object.hasOwn(ADMIN_SECTIONS, parts[1]!)) {
+    return { name: ADMIN_SECTIONS[parts[1] as keyof typeof ADMIN_SECTIONS] };
+  }
+  if (parts[0] === 'admin' && parts.length === 3 && (parts[1] === 'users' || parts[1] === 'groups')) {
+    const id = idSegment(parts[2]);
+    if (!id) return { name: 'notfound' };
+    return parts[1] === 'users' ? { name: 'admin-user', id } : { name: 'admin-group', id };
+  }
   if (parts[0] === 'classes') {
     const id = idSegment(parts[1]);
     if (!id) return { name: 'notfound' };
@@ -71,6 +102,14 @@ export function routeOf(pathname: string): RouteName {
 export function classPath(id: string, tab: ClassTab = 'students'): string {
   const base = `/classes/${encodeURIComponent(id)}`;
   return tab === 'students' ? base : `${base}/${tab}`;
+}
+
+export function adminUserPath(id: string): string {
+  return `/admin/users/${encodeURIComponent(id)}`;
+}
+
+export function adminGroupPath(id: string): string {
+  return `/admin/groups/${encodeURIComponent(id)}`;
 }
 
 export function assignmentPath(id: string, aid: string): string {

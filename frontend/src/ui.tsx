@@ -12,7 +12,7 @@ import {
   type TextareaHTMLAttributes,
 } from 'react';
 import { photoUrl } from './api/client';
-import { graphDetail, humanError, messageFor } from './api/errors';
+import { graphDiagnostics, humanError, messageFor, type Overrides } from './api/errors';
 import { ApiError } from './api/http';
 import { Link } from './router';
 
@@ -142,14 +142,13 @@ export function NotAllowed({ what, children }: { what: string; children?: ReactN
 
 /** A failed load: the human message, Microsoft's request id when Graph failed, and "Try again". */
 export function ErrorState({ error, retry }: { error: unknown; retry?: () => void }) {
-  const detail = graphDetail(error);
   const needsMicrosoft = error instanceof ApiError && error.code === 'microsoft_signin_required';
   const needsSchool = error instanceof ApiError && error.code === 'school_account_required';
   return (
     <div className="error-state">
       <Alert kind="error">
         {humanError(error)}
-        {detail && <span className="detail">{detail}</span>}
+        <GraphDiagnostics error={error} />
       </Alert>
       <div className="actions">
         {needsMicrosoft && (
@@ -169,6 +168,52 @@ export function ErrorState({ error, retry }: { error: unknown; retry?: () => voi
         )}
       </div>
     </div>
+  );
+}
+
+/** What Microsoft Graph said (status, code, its own message, request id) when Graph refused,
+ * so the person can report it to Microsoft. Nothing for other failures. */
+export function GraphDiagnostics({ error }: { error: unknown }) {
+  const d = graphDiagnostics(error);
+  if (!d) return null;
+  return (
+    <dl className="detail graph-diagnostics" aria-label="Microsoft Graph diagnostics">
+      {(d.code || d.status) && (
+        <>
+          <dt>Microsoft Graph error</dt>
+          <dd className="mono">{[d.code, d.status ? `HTTP ${d.status}` : ''].filter(Boolean).join(', ')}</dd>
+        </>
+      )}
+      {d.message && (
+        <>
+          <dt>Microsoft’s message</dt>
+          <dd>{d.message}</dd>
+        </>
+      )}
+      {d.requestId && (
+        <>
+          <dt>Request id</dt>
+          <dd className="mono">{d.requestId}</dd>
+        </>
+      )}
+    </dl>
+  );
+}
+
+/** A failed action: the human message and, for Graph failures, Graph's diagnostics. */
+export function ActionError({ error, overrides }: { error: unknown; overrides?: Overrides }) {
+  const needsMicrosoft = error instanceof ApiError && error.code === 'microsoft_signin_required';
+  return (
+    <Alert kind="error">
+      {humanError(error, overrides)}
+      <GraphDiagnostics error={error} />
+      {needsMicrosoft && (
+        <span className="detail">
+          <a href={`/auth/microsoft/login?return_to=${encodeURIComponent(window.location.pathname)}`}>Sign in with Microsoft</a>{' '}
+          and try again.
+        </span>
+      )}
+    </Alert>
   );
 }
 
@@ -223,8 +268,11 @@ export function ConfirmButton({
   busy,
   danger,
   small,
+  ariaLabel,
 }: {
   label: string;
+  /** A fuller name for screen readers when the visible label is short ("Remove" → "Remove Ava Garcia"). */
+  ariaLabel?: string;
   question: string;
   confirmLabel: string;
   onConfirm: () => void;
@@ -247,6 +295,7 @@ export function ConfirmButton({
         className={`button button-secondary${danger ? ' button-danger-outline' : ''}${size}`}
         onClick={() => setAsking(true)}
         disabled={busy}
+        aria-label={ariaLabel}
       >
         {label}
       </button>

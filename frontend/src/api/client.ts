@@ -2,7 +2,7 @@
 // generated from the OpenAPI document the backend prints (`npm run schema`); when the API
 // changes a field, the app stops compiling instead of drifting.
 import type { components, paths } from './schema';
-import { createHttpClient, type HttpClient } from './http';
+import { ApiError, createHttpClient, errorOfResponse, type HttpClient } from './http';
 
 export type Schemas = components['schemas'];
 export type Me = Schemas['MeResponse'];
@@ -38,6 +38,23 @@ const seg = (s: string) => encodeURIComponent(s);
 /** The URL of a person's photo (the server answers a default avatar when there is none). */
 export function photoUrl(personId: string): string {
   return `/api/people/${seg(personId)}/photo`;
+}
+
+/** Downloads a file of the API (a CSV export) as a Blob; a refusal becomes an ApiError. */
+export async function downloadFile(path: string, fetchImpl: typeof fetch = (i, init) => fetch(i, init)): Promise<Blob> {
+  let res: Response;
+  try {
+    res = await fetchImpl(path, { credentials: 'same-origin', headers: { Accept: 'text/csv, application/json' } });
+  } catch {
+    throw new ApiError(0, 'network_error');
+  }
+  if (!res.ok) throw await errorOfResponse(res);
+  try {
+    return await res.blob();
+  } catch {
+    // The server cuts a stream short when Microsoft fails in the middle of it.
+    throw new ApiError(0, 'download_interrupted');
+  }
 }
 
 export function createApi(http: HttpClient = createHttpClient()) {
@@ -134,6 +151,50 @@ export function createApi(http: HttpClient = createHttpClient()) {
     profileFields: () => http.request<Ok<'/api/admin/profile-fields', 'get'>>('GET', '/api/admin/profile-fields'),
     setProfileFields: (editable: string[]) =>
       http.request<Ok<'/api/admin/profile-fields', 'put'>>('PUT', '/api/admin/profile-fields', { editable }),
+
+    // Tenant admin console (issue 7): query strings come from src/lib/admin.ts.
+    adminUsers: (query: string) => http.request<Ok<'/api/admin/users', 'get'>>('GET', `/api/admin/users?${query}`),
+    adminUser: (id: string) => http.request<Ok<'/api/admin/users/{id}', 'get'>>('GET', `/api/admin/users/${seg(id)}`),
+    createAdminUser: (body: RequestBody<'/api/admin/users', 'post'>) =>
+      http.request<Ok<'/api/admin/users', 'post'>>('POST', '/api/admin/users', body),
+    updateAdminUser: (id: string, body: RequestBody<'/api/admin/users/{id}', 'patch'>) =>
+      http.request<undefined>('PATCH', `/api/admin/users/${seg(id)}`, body),
+    setAdminUserEnabled: (id: string, enabled: boolean) =>
+      http.request<undefined>('POST', `/api/admin/users/${seg(id)}/${enabled ? 'enable' : 'disable'}`),
+    assignLicenses: (id: string, body: RequestBody<'/api/admin/users/{id}/licenses', 'post'>) =>
+      http.request<Ok<'/api/admin/users/{id}/licenses', 'post'>>('POST', `/api/admin/users/${seg(id)}/licenses`, body),
+    adminGroups: (q: { search?: string; cursor?: string | null }) => {
+      const p = new URLSearchParams();
+      if (q.cursor) p.set('cursor', q.cursor);
+      else if (q.search?.trim()) p.set('search', q.search.trim());
+      return http.request<Ok<'/api/admin/groups', 'get'>>('GET', `/api/admin/groups?${p.toString()}`);
+    },
+    groupMembers: (id: string, cursor?: string | null) =>
+      http.request<Ok<'/api/admin/groups/{id}/members', 'get'>>(
+        'GET',
+        `/api/admin/groups/${seg(id)}/members${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`,
+      ),
+    addGroupMember: (id: string, member_id: string) =>
+      http.request<undefined>('POST', `/api/admin/groups/${seg(id)}/members`, { member_id }),
+    removeGroupMember: (id: string, memberId: string) =>
+      http.request<undefined>('DELETE', `/api/admin/groups/${seg(id)}/members/${seg(memberId)}`),
+    bulkAddMembers: (id: string, member_ids: string[]) =>
+      http.request<Schemas['JobView']>('POST', `/api/admin/groups/${seg(id)}/members/bulk`, { member_ids }),
+    licenses: () => http.request<Ok<'/api/admin/licenses', 'get'>>('GET', '/api/admin/licenses'),
+    bulkAssignLicense: (sku_id: string, user_ids: string[]) =>
+      http.request<Schemas['JobView']>('POST', '/api/admin/licenses/bulk-assign', { sku_id, user_ids }),
+    jobItems: (id: string, after?: number | null) =>
+      http.request<Ok<'/api/admin/jobs/{id}/items', 'get'>>(
+        'GET',
+        `/api/admin/jobs/${seg(id)}/items?limit=100${after !== undefined && after !== null ? `&after=${after}` : ''}`,
+      ),
+    localAccounts: () => http.request<Ok<'/api/admin/local-accounts', 'get'>>('GET', '/api/admin/local-accounts'),
+    deleteLocalAccount: (id: string) => http.request<undefined>('DELETE', `/api/admin/local-accounts/${seg(id)}`),
+    audit: (query: string) => http.request<Ok<'/api/admin/audit', 'get'>>('GET', `/api/admin/audit?${query}`),
+    directorySync: () => http.request<Ok<'/api/admin/directory-sync', 'get'>>('GET', '/api/admin/directory-sync'),
+    setDirectorySync: (body: RequestBody<'/api/admin/directory-sync', 'put'>) =>
+      http.request<Ok<'/api/admin/directory-sync', 'put'>>('PUT', '/api/admin/directory-sync', body),
+    clearDirectorySync: () => http.request<undefined>('DELETE', '/api/admin/directory-sync'),
   };
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   fieldFor,
   graphDetail,
+  graphDiagnostics,
   hasMessage,
   hasSignInMessage,
   humanError,
@@ -13,7 +14,32 @@ import { ApiError } from './http';
 // The API conventions document, as text (kept in sync with the codes the server sends).
 import doc from '../../../backend/API.md?raw';
 
+// The admin console's route sources, as text: every code they answer with needs a message.
+const adminRoutes = import.meta.glob('../../../backend/api/src/routes/admin_*.rs', {
+  query: '?raw',
+  import: 'default',
+  eager: true,
+}) as Record<string, string>;
+
 describe('error messages', () => {
+  it('has a human message for every error code the admin console routes send (and their jobs stop with)', () => {
+    const files = Object.keys(adminRoutes);
+    expect(files.length).toBeGreaterThan(8);
+    const codes = new Set<string>();
+    const patterns = [
+      /(?:conflict|not_found|bad_request|forbidden)\(\s*"([a-z][a-z_]+)"/g,
+      /code: "([a-z][a-z_]+)"/g,
+      /Stop\("([a-z][a-z_]+)"/g,
+    ];
+    for (const src of Object.values(adminRoutes)) {
+      for (const re of patterns) for (const m of src.matchAll(re)) codes.add(m[1]!);
+    }
+    expect(codes.size).toBeGreaterThan(20);
+    expect(codes).toContain('no_licenses_available');
+    expect(codes).toContain('job_already_running');
+    expect([...codes].filter((c) => !hasMessage(c))).toEqual([]);
+  });
+
   it('has a human message for every error code listed in backend/API.md', () => {
     const table = doc.slice(doc.indexOf('| Status | Codes |'), doc.indexOf('## Sessions'));
     const codes = [...table.matchAll(/`([a-z][a-z_]+)`/g)].map((m) => m[1]!);
@@ -85,5 +111,38 @@ describe('error messages', () => {
     expect(messageFor('invalid_link')).toMatch(/https:\/\//);
     expect(messageFor('invalid_due_date')).toMatch(/due date/);
     expect(messageFor('invalid_assignment')).toMatch(/256/);
+  });
+
+  it('shows an admin what Microsoft Graph said: code, status, its message and the request id', () => {
+    const err = new ApiError(503, 'microsoft_unavailable', 'x', undefined, {
+      status: 500,
+      code: 'generalException',
+      message: 'The operation has timed out.',
+      request_id: 'req-2',
+    });
+    expect(graphDiagnostics(err)).toEqual({
+      status: 500,
+      code: 'generalException',
+      message: 'The operation has timed out.',
+      requestId: 'req-2',
+    });
+    expect(graphDiagnostics(new ApiError(503, 'microsoft_unavailable', 'x', undefined, {}))).toBeUndefined();
+    expect(graphDiagnostics(new ApiError(409, 'already_a_member'))).toBeUndefined();
+    expect(graphDiagnostics(new Error('x'))).toBeUndefined();
+  });
+
+  it('explains the admin console codes, with the server’s specifics where it names them', () => {
+    const none = 'No licences are left for STANDARDWOFFPACK_FACULTY (500 of 500 in use). Remove a licence…';
+    expect(humanError(new ApiError(409, 'no_licenses_available', none))).toBe(none);
+    expect(messageFor('no_licenses_available')).toMatch(/^None of this licence is left/);
+    const domains = 'example.com is not a verified domain of your school. Use one of: contoso.edu.';
+    expect(humanError(new ApiError(422, 'upn_domain_not_verified', domains))).toBe(domains);
+    expect(messageFor('upn_domain_not_verified', domains, { upn_domain_not_verified: 'Ours.' })).toBe('Ours.');
+    expect(humanError(new ApiError(409, 'already_a_member', 'server words'))).toBe(
+      'This person is already a member of the group.',
+    );
+    for (const c of ['not_a_member', 'cannot_disable_self', 'cannot_delete_self', 'upn_taken', 'invalid_upn', 'usage_location_required', 'unknown_license', 'service_principal_not_found', 'too_many_ids', 'invalid_usage_location', 'invalid_audit_action', 'download_interrupted']) {
+      expect(hasMessage(c), c).toBe(true);
+    }
   });
 });

@@ -61,18 +61,28 @@ const MESSAGES: Record<string, string> = {
   // Directory sync (issue 6)
   group_not_found: 'Microsoft 365 has no such group in your school. Check the name or id.',
   group_name_ambiguous: 'Several groups have this name. Choose the group by its id instead.',
-  // Admin console (issue 7)
+  // Tenant admin console (issue 7)
   already_a_member: 'This person is already a member of the group.',
-  not_a_member: 'This person is not a member of the group.',
+  not_a_member: 'This person is not (or no longer) a member of the group. Reload the members.',
+  cannot_disable_self: 'You cannot disable your own account: another administrator has to.',
   cannot_delete_self: 'You cannot delete your own account here.',
-  cannot_disable_self: 'You cannot disable your own account.',
-  invalid_upn: 'Enter a sign-in name like name@your-school-domain, using letters, digits, dots, hyphens or underscores.',
-  upn_domain_not_verified: "The part after @ must be one of your school's verified domains.",
-  upn_taken: 'Someone in your school already has this sign-in name.',
-  unknown_license: 'This is not a licence of your school.',
-  usage_location_required: "Set this person's usage location (country) before assigning a licence.",
-  no_licenses_available: 'No units of this licence are left. Free one up or buy more, then try again.',
-  license_not_assigned: 'This person does not hold that licence, so there is nothing to remove.',
+  upn_taken: 'Someone in your school already has this sign-in name. Choose another.',
+  invalid_upn: "A sign-in name looks like name@your-school-domain; the name may use letters, digits and ' . - _ ! # ^ ~.",
+  upn_domain_not_verified: 'The part after @ must be a verified domain of your school.',
+  usage_location_required: "Set this person's usage location (a two-letter country code, like US) before assigning a licence.",
+  unknown_license: 'This is not a licence of your school. Reload the licences.',
+  no_licenses_available:
+    'None of this licence is left. Remove it from someone who no longer needs it, or buy more in the Microsoft 365 admin center.',
+  service_principal_not_found: 'EduGraph is not set up in your Microsoft 365 tenant any more. Approve EduGraph again.',
+  audit_failed: 'The action could not be recorded in the audit log, so it was not started. Try again.',
+  database_error: 'EduGraph could not save the progress. Try again.',
+  download_interrupted: 'The download stopped before the end (Microsoft 365 stopped answering). Try again.',
+  license_not_assigned: 'This person does not hold that licence, so there is nothing to remove. Reload their licences.',
+  // Client-side checks of the admin forms
+  invalid_usage_location: 'Use a two-letter country code, like US or FR.',
+  too_many_ids: 'At most 1,000 ids at a time. Split the list.',
+  invalid_audit_action: 'An action is a dotted name like admin.user.create, or a prefix like admin.',
+  invalid_audit_actor: 'A person is given by their user id, like 01a23abb-318f-721b-ba8e-cb8090ba038f.',
   required: 'This field is required.',
   passwords_differ: 'The two new passwords are not the same.',
   wrong_current: 'Your current password is incorrect.',
@@ -126,8 +136,13 @@ export type Overrides = Partial<Record<string, string>>;
 
 const GENERIC = 'Something went wrong. Please try again.';
 
+/** Codes whose server message carries the specifics (which licence and how many are in use,
+ * which domains are verified): that message is shown rather than our general one. */
+const SPECIFIC: ReadonlySet<string> = new Set(['no_licenses_available', 'upn_domain_not_verified']);
+
 /** A human message for an error code. */
 export function messageFor(code: string, serverMessage?: string, overrides: Overrides = {}): string {
+  if (!overrides[code] && SPECIFIC.has(code) && serverMessage?.trim()) return serverMessage.trim();
   return overrides[code] ?? MESSAGES[code] ?? (serverMessage?.trim() || GENERIC);
 }
 
@@ -155,6 +170,22 @@ export function graphDetail(err: unknown): string | undefined {
   const { status, code, request_id: requestId } = err.graph;
   const bits = [code, status ? `HTTP ${status}` : '', requestId ? `request id ${requestId}` : ''].filter(Boolean);
   return bits.length ? `Microsoft Graph: ${bits.join(', ')}` : undefined;
+}
+
+/** What Microsoft Graph said, for the admin to report to Microsoft (admin endpoints only carry
+ * Graph's own message). Undefined when the failure did not come from Graph. */
+export function graphDiagnostics(
+  err: unknown,
+): { status?: number; code?: string; message?: string; requestId?: string } | undefined {
+  if (!(err instanceof ApiError) || !err.graph) return undefined;
+  const { status, code, message, request_id: requestId } = err.graph;
+  const d = {
+    status: status ?? undefined,
+    code: code ?? undefined,
+    message: message ?? undefined,
+    requestId: requestId ?? undefined,
+  };
+  return d.status || d.code || d.message || d.requestId ? d : undefined;
 }
 
 /** The form field an error code is about, so it can be shown next to that field. */

@@ -30,6 +30,8 @@ export class ApiError extends Error {
 export interface GraphInfo {
   status?: number | null;
   code?: string | null;
+  /** Graph's own message (tenant admin endpoints only). */
+  message?: string | null;
   request_id?: string | null;
 }
 
@@ -72,6 +74,11 @@ function errorFrom(res: Response, body: unknown): ApiError {
     }
   }
   return new ApiError(res.status, res.status >= 500 ? 'bad_gateway' : 'unexpected_response', undefined, retryAfter);
+}
+
+/** The error of a failed non-JSON request (a file download): the server's envelope when it sent one. */
+export async function errorOfResponse(res: Response): Promise<ApiError> {
+  return errorFrom(res, await readBody(res));
 }
 
 function csrfTokenOf(body: unknown): string | undefined {

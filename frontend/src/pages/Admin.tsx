@@ -1,14 +1,16 @@
-// School IT admins: the school's approval (consent) of EduGraph, "Enable user access" with
-// progress, linked accounts, the profile fields people may edit, and the token cache.
+// School IT admins, overview: the school's approval (consent) of EduGraph, "Enable user access"
+// with progress, linked accounts, the profile fields people may edit, and the token cache. The
+// other sections of the console are in ./admin/.
 import { useEffect, useRef, useState } from 'react';
 import { api, type Me, type Schemas } from '../api/client';
 import { humanError } from '../api/errors';
 import { ApiError } from '../api/http';
-import { jobFinished, jobPercent, jobSummary, pollDelay, type Job } from '../lib/jobs';
+import { jobFinished, pollDelay, type Job } from '../lib/jobs';
 import { formatWhen } from '../lib/time';
 import { useNav } from '../router';
 import { useSession } from '../session';
-import { Alert, ConfirmButton, Empty, ErrorState, Loading, Page, useLoad } from '../ui';
+import { Alert, ConfirmButton, Empty, ErrorState, Loading, useLoad } from '../ui';
+import { AdminPage, JobProgress } from './admin/common';
 import { fieldLabel } from './About';
 
 const CONSENT: Record<string, string> = {
@@ -18,16 +20,14 @@ const CONSENT: Record<string, string> = {
 };
 
 export function Admin({ me }: { me: Me }) {
-  const { flash } = useNav();
   return (
-    <Page title="Administration">
-      {flash && <Alert kind="success">{flash}</Alert>}
+    <AdminPage title="Administration">
       <TenantCard me={me} />
       <UserAccessCard />
       <LinkedAccountsCard />
       <ProfileFieldsCard />
       <TokenCacheCard />
-    </Page>
+    </AdminPage>
   );
 }
 
@@ -99,39 +99,6 @@ function TenantCard({ me }: { me: Me }) {
   );
 }
 
-function Progress({ job }: { job: Job }) {
-  const pct = jobPercent(job);
-  return (
-    <div className="job">
-      <div
-        className="progress"
-        role="progressbar"
-        aria-label="Enable user access"
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={pct}
-        aria-valuetext={pct === undefined ? 'Starting' : `${pct}%`}
-      >
-        <div
-          className={pct === undefined ? 'progress-bar progress-indeterminate' : 'progress-bar'}
-          ref={(el) => el?.style.setProperty('width', `${pct ?? 30}%`)}
-        />
-      </div>
-      <p aria-live="polite">
-        {pct !== undefined && <strong>{pct}% · </strong>}
-        <span className="job-summary">{jobSummary(job)}</span>
-      </p>
-      {job.status === 'failed' && job.last_error && (
-        <Alert kind="error">It stopped: {humanError(new ApiError(0, job.last_error))} (code {job.last_error})</Alert>
-      )}
-      {job.status === 'succeeded' && job.failed > 0 && job.last_error && (
-        <p className="muted">Last Microsoft error for the failed users: {job.last_error}</p>
-      )}
-      <p className="muted">Started {formatWhen(job.created_at)}{job.finished_at ? `, finished ${formatWhen(job.finished_at)}` : ''}.</p>
-    </div>
-  );
-}
-
 function UserAccessCard() {
   const [job, setJob] = useState<Job | null | undefined>(undefined);
   const [loadError, setLoadError] = useState<unknown>();
@@ -183,7 +150,7 @@ function UserAccessCard() {
       {loadError !== undefined && <ErrorState error={loadError} retry={loadLatest} />}
       {job === undefined && loadError === undefined && <Loading />}
       {job === null && <p className="muted">It has not been run from EduGraph yet.</p>}
-      {job && <Progress job={job} />}
+      {job && <JobProgress job={job} />}
       {failure && <Alert kind="error">{failure}</Alert>}
       <button type="button" className="button" onClick={start} disabled={busy || running}>
         {running ? 'Running…' : busy ? 'Starting…' : job ? 'Run again' : 'Enable user access'}

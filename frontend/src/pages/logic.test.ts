@@ -6,6 +6,8 @@ import { mergeSubmission, submissionActions } from './Assignment';
 import { statusText, validLink } from './ClassAssignments';
 import { grades } from './Schools';
 import { shortName } from './Seating';
+import { formatBytes } from './admin/Directory';
+import { groupKind } from './admin/Groups';
 
 const me = (roles: Me['roles'], tenant = true, local = false): Me => ({
   auth_method: 'microsoft',
@@ -79,5 +81,21 @@ describe('forms', () => {
     expect(grades({ lowest_grade: null, highest_grade: null })).toBeUndefined();
     expect(shortName('Ava Maria Garcia')).toBe('Ava G.');
     expect(shortName('Plato')).toBe('Plato');
+  });
+});
+
+describe('admin console helpers', () => {
+  it('names the kind of a group as Microsoft 365 does', () => {
+    expect(groupKind({ group_types: ['Unified'], security_enabled: false, mail_enabled: true })).toBe('Microsoft 365 group');
+    expect(groupKind({ group_types: [], security_enabled: true, mail_enabled: false })).toBe('Security group');
+    expect(groupKind({ group_types: [], security_enabled: true, mail_enabled: true })).toBe('Mail-enabled security group');
+    expect(groupKind({ group_types: [], security_enabled: false, mail_enabled: true })).toBe('Distribution list');
+    expect(groupKind({ group_types: [], security_enabled: null, mail_enabled: null })).toBe('Group');
+  });
+
+  it('says how big a download was', () => {
+    expect(formatBytes(124)).toBe('124 bytes');
+    expect(formatBytes(2048)).toBe('2.0 KB');
+    expect(formatBytes(3 * 1024 * 1024)).toBe('3.0 MB');
   });
 });

@@ -1,0 +1,396 @@
+// Groups of the school's directory: search by name, "See more"; a group's members with add
+// (pick a person) and remove, "already a member" / "not found" explained, and adding many
+// members at once as a background job with a progress bar and a result for each.
+import { useEffect, useReducer, useState, type FormEvent } from 'react';
+import { api, type Schemas } from '../../api/client';
+import type { Overrides } from '../../api/errors';
+import { ApiError } from '../../api/http';
+import { parseIds, plural } from '../../lib/admin';
+import { canLoadMore, initialPaged, pagedReducer } from '../../lib/paging';
+import { Link, adminGroupPath, adminUserPath, useNav } from '../../router';
+import { ActionError, Alert, ConfirmButton, Empty, ErrorState, Loading, TextArea } from '../../ui';
+import { AdminPage, BULK_WORDING, JobProgress, JobResults, PersonPicker, useJobPolling } from './common';
+
+type Group = Schemas['AdminGroup'];
+type Member = Schemas['AdminGroupMember'];
+
+export function groupKind(g: Pick<Group, 'group_types' | 'security_enabled' | 'mail_enabled'>): string {
+  if (g.group_types.includes('Unified')) return 'Microsoft 365 group';
+  if (g.security_enabled && g.mail_enabled) return 'Mail-enabled security group';
+  if (g.security_enabled) return 'Security group';
+  if (g.mail_enabled) return 'Distribution list';
+  return 'Group';
+}
+
+export function AdminGroups() {
+  const { search, navigate } = useNav();
+  const q = new URLSearchParams(search).get('search') ?? '';
+  const [draft, setDraft] = useState(q);
+  useEffect(() => setDraft(q), [q]);
+  const key = q.trim().toLowerCase();
+  const [state, dispatch] = useReducer(pagedReducer<Group>, initialPaged<Group>());
+  const [total, setTotal] = useState<number | null>(null);
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    dispatch({ type: 'start', key });
+    api.adminGroups({ search: q }).then(
+      (page) => {
+        setTotal(page.total ?? null);
+        dispatch({ type: 'page', key, items: page.items, next: page.next_cursor, append: false });
+      },
+      (error: unknown) => dispatch({ type: 'failed', key, error }),
+    );
+    // `key` is `q`, normalised.
+  }, [key, attempt]);
+
+  const more = () => {
+    if (!canLoadMore(state)) return;
+    const cursor = state.next;
+    dispatch({ type: 'more' });
+    api.adminGroups({ cursor }).then(
+      (page) => dispatch({ type: 'page', key, items: page.items, next: page.next_cursor, append: true }),
+      (error: unknown) => dispatch({ type: 'failed', key, error }),
+    );
+  };
+
+  const onSearch = (e: FormEvent) => {
+    e.preventDefault();
+    navigate(draft.trim() ? `/admin/groups?search=${encodeURIComponent(draft.trim())}` : '/admin/groups');
+  };
+
+  return (
+    <AdminPage title="Groups">
+      <form className="toolbar" role="search" onSubmit={onSearch}>
+        <div className="field">
+          <label htmlFor="group-search">Group name starts with</label>
+          <input id="group-search" type="search" value={draft} onChange={(e) => setDraft(e.target.value)} />
+        </div>
+        <div className="toolbar-actions">
+          <button type="submit" className="button">
+            Search
+          </button>
+          {q && (
+            <button type="button" className="button button-secondary" onClick={() => navigate('/admin/groups')}>
+              Clear
+            </button>
+          )}
+        </div>
+      </form>
+      {state.status === 'loading' && <Loading label="Loading groups…" />}
+      {state.status === 'error' && !state.items.length && (
+        <ErrorState error={state.error} retry={() => setAttempt((n) => n + 1)} />
+      )}
+      {state.status !== 'loading' && state.status !== 'idle' && !(state.status === 'error' && !state.items.length) && (
+        <>
+          <p className="muted" aria-live="polite">
+            {typeof total === 'number' ? `${state.items.length} of ${plural(total, 'group')}` : plural(state.items.length, 'group')} shown
+            {q && <> matching “{q}”</>}.
+          </p>
+          {state.items.length === 0 && (
+            <Empty>
+              <p>{q ? `No group’s name starts with “${q}”.` : 'Your school has no groups yet.'}</p>
+            </Empty>
+          )}
+          {state.items.length > 0 && (
+            <ul className="cards group-cards">
+              {state.items.map((g) => (
+                <li key={g.id} className="card">
+                  <h3>
+                    <Link to={adminGroupPath(g.id)}>{g.display_name ?? 'Unnamed group'}</Link>
+                  </h3>
+                  <p className="muted">
+                    {groupKind(g)}
+                    {g.mail && <> · {g.mail}</>}
+                  </p>
+                  {g.description && <p>{g.description}</p>}
+                </li>
+              ))}
+            </ul>
+          )}
+          {state.status === 'error' && <ErrorState error={state.error} />}
+          {(state.next || state.status === 'loading-more') && (
+            <button type="button" className="button button-secondary" onClick={more} disabled={state.status === 'loading-more'}>
+              {state.status === 'loading-more' ? 'Loading more…' : 'See more'}
+            </button>
+          )}
+        </>
+      )}
+    </AdminPage>
+  );
+}
+
+export function AdminGroupPage({ id }: { id: string }) {
+  const [members, dispatch] = useReducer(pagedReducer<Member>, initialPaged<Member>());
+  const [attempt, setAttempt] = useState(0);
+  const [notice, setNotice] = useState<{ kind: 'success' | 'error' | 'info'; text?: string; error?: unknown; overrides?: Overrides }>();
+  const [busy, setBusy] = useState<string | null>(null);
+  const name = useGroupName(id);
+
+  useEffect(() => {
+    dispatch({ type: 'start', key: id });
+    api.groupMembers(id).then(
+      (page) => dispatch({ type: 'page', key: id, items: page.items, next: page.next_cursor, append: false }),
+      (error: unknown) => dispatch({ type: 'failed', key: id, error }),
+    );
+  }, [id, attempt]);
+
+  const more = () => {
+    if (!canLoadMore(members)) return;
+    const cursor = members.next;
+    dispatch({ type: 'more' });
+    api.groupMembers(id, cursor).then(
+      (page) => dispatch({ type: 'page', key: id, items: page.items, next: page.next_cursor, append: true }),
+      (error: unknown) => dispatch({ type: 'failed', key: id, error }),
+    );
+  };
+
+  const add = async (u: Schemas['AdminUser']) => {
+    const who = u.display_name ?? u.user_principal_name ?? 'This person';
+    setBusy(u.id);
+    setNotice(undefined);
+    try {
+      await api.addGroupMember(id, u.id);
+      setNotice({ kind: 'success', text: `${who} is now a member of ${name ?? 'the group'}.` });
+      setAttempt((n) => n + 1);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'already_a_member') {
+        setNotice({ kind: 'info', text: `${who} is already a member of ${name ?? 'this group'}: nothing changed.` });
+      } else if (err instanceof ApiError && err.code === 'not_found') {
+        setNotice({
+          kind: 'error',
+          error: err,
+          overrides: { not_found: `${who} or the group was not found in your school’s directory (deleted meanwhile?). Reload and try again.` },
+        });
+      } else {
+        setNotice({ kind: 'error', error: err });
+      }
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const remove = async (m: Member) => {
+    const who = m.display_name ?? m.user_principal_name ?? 'This member';
+    setBusy(m.id);
+    setNotice(undefined);
+    try {
+      await api.removeGroupMember(id, m.id);
+      setNotice({ kind: 'success', text: `${who} was removed from ${name ?? 'the group'}.` });
+      dispatch({ type: 'page', key: id, items: members.items.filter((x) => x.id !== m.id), next: members.next, append: false });
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'not_a_member') {
+        setNotice({ kind: 'info', text: `${who} was not a member any more: nothing changed.` });
+        setAttempt((n) => n + 1);
+      } else {
+        setNotice({ kind: 'error', error: err });
+      }
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const missing = members.status === 'error' && members.error instanceof ApiError && members.error.code === 'not_found';
+  return (
+    <AdminPage title={name ?? 'Group'}>
+      <p>
+        <Link to="/admin/groups">← All groups</Link>
+      </p>
+      {missing ? (
+        <Alert kind="error">There is no such group in your school’s directory.</Alert>
+      ) : (
+        <>
+          <section className="card" aria-labelledby="add-title">
+            <h2 id="add-title">Add a member</h2>
+            <PersonPicker
+              label="Find a person by name"
+              actionLabel={(u) => `Add ${u.display_name ?? u.user_principal_name ?? 'this person'} to the group`}
+              onPick={add}
+              busyId={busy}
+            />
+          </section>
+          {notice?.kind === 'error' ? (
+            <ActionError error={notice.error} overrides={notice.overrides} />
+          ) : (
+            notice && <Alert kind={notice.kind}>{notice.text}</Alert>
+          )}
+          <section className="card" aria-labelledby="members-title">
+            <h2 id="members-title">Members</h2>
+            {members.status === 'loading' && <Loading label="Loading members…" />}
+            {members.status === 'error' && !members.items.length && (
+              <ErrorState error={members.error} retry={() => setAttempt((n) => n + 1)} />
+            )}
+            {(members.status === 'ready' || members.status === 'loading-more' || members.items.length > 0) && (
+              <>
+                <p className="muted" aria-live="polite">
+                  {plural(members.items.length, 'member')} shown{members.next ? ' — there are more.' : '.'}
+                </p>
+                {members.items.length === 0 && !members.next && (
+                  <Empty>
+                    <p>This group has no direct members.</p>
+                  </Empty>
+                )}
+                {members.items.length > 0 && (
+                  <div className="table-wrap">
+                    <table className="table table-stack">
+                      <thead>
+                        <tr>
+                          <th scope="col">Member</th>
+                          <th scope="col">Kind</th>
+                          <th scope="col">
+                            <span className="visually-hidden">Actions</span>
+                          </th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        {members.items.map((m) => (
+                          <tr key={m.id}>
+                            <td>
+                              {m.kind === 'user' ? (
+                                <Link to={adminUserPath(m.id)}>{m.display_name ?? m.id}</Link>
+                              ) : (
+                                (m.display_name ?? m.id)
+                              )}
+                              {(m.user_principal_name ?? m.mail) && (
+                                <div className="muted small">{m.user_principal_name ?? m.mail}</div>
+                              )}
+                            </td>
+                            <td data-label="Kind">{m.kind === 'user' ? 'Person' : m.kind === 'group' ? 'Group' : 'Other'}</td>
+                            <td>
+                              <div className="actions-cell">
+                                <ConfirmButton
+                                  small
+                                  danger
+                                  label="Remove"
+                                  ariaLabel={`Remove ${m.display_name ?? m.user_principal_name ?? 'member'} from the group`}
+                                  question={`Remove ${m.display_name ?? 'this member'} from the group?`}
+                                  confirmLabel="Yes, remove"
+                                  onConfirm={() => remove(m)}
+                                  busy={busy === m.id}
+                                />
+                              </div>
+                            </td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </div>
+                )}
+                {members.status === 'error' && <ErrorState error={members.error} />}
+                {(members.next || members.status === 'loading-more') && (
+                  <button
+                    type="button"
+                    className="button button-secondary"
+                    onClick={more}
+                    disabled={members.status === 'loading-more'}
+                  >
+                    {members.status === 'loading-more' ? 'Loading more…' : 'See more'}
+                  </button>
+                )}
+              </>
+            )}
+          </section>
+          <BulkAddCard
+            groupId={id}
+            onDone={() => setAttempt((n) => n + 1)}
+            nameOf={(mid) => members.items.find((m) => m.id === mid)?.display_name ?? undefined}
+          />
+        </>
+      )}
+    </AdminPage>
+  );
+}
+
+/** The group's display name (Graph's members list does not carry it): looked up by id in the
+ * first pages of the groups list; the page works without it. */
+function useGroupName(id: string): string | undefined {
+  const [name, setName] = useState<string>();
+  useEffect(() => {
+    let live = true;
+    setName(undefined);
+    const look = async (cursor: string | null, left: number): Promise<void> => {
+      const page = await api.adminGroups({ cursor });
+      const g = page.items.find((x) => x.id === id);
+      if (g) {
+        if (live) setName(g.display_name ?? undefined);
+      } else if (page.next_cursor && left > 0) {
+        await look(page.next_cursor, left - 1);
+      }
+    };
+    look(null, 3).catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, [id]);
+  return name;
+}
+
+function BulkAddCard({
+  groupId,
+  onDone,
+  nameOf,
+}: {
+  groupId: string;
+  onDone: () => void;
+  nameOf: (id: string) => string | undefined;
+}) {
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string>();
+  const [failure, setFailure] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const { job, error: pollError, start } = useJobPolling(null, onDone);
+  const running = Boolean(job && job.status !== 'succeeded' && job.status !== 'failed');
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setFailure(undefined);
+    const parsed = parseIds(text);
+    setError(parsed.error);
+    if (parsed.error) return;
+    setBusy(true);
+    try {
+      start(await api.bulkAddMembers(groupId, parsed.ids));
+    } catch (err) {
+      setFailure(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const parsed = parseIds(text);
+  return (
+    <section className="card" aria-labelledby="bulk-title">
+      <h2 id="bulk-title">Add many members</h2>
+      <p className="hint">
+        Paste the object ids of people (or groups), one a line — for example the <code>id</code> column of the users
+        CSV export. Up to 1,000 at a time; it runs in the background.
+      </p>
+      <form onSubmit={submit} noValidate>
+        <TextArea
+          label="Object ids"
+          rows={5}
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          error={error}
+          hint={
+            parsed.invalid.length
+              ? `Not ids: ${parsed.invalid.slice(0, 3).join(', ')}${parsed.invalid.length > 3 ? '…' : ''}`
+              : parsed.ids.length
+                ? `${plural(parsed.ids.length, 'id')} to add`
+                : undefined
+          }
+          className="mono"
+        />
+        <div className="actions">
+          <button type="submit" className="button" disabled={busy || running}>
+            {running ? 'Running…' : busy ? 'Starting…' : 'Add members'}
+          </button>
+        </div>
+      </form>
+      {failure !== undefined && <ActionError error={failure} overrides={BULK_WORDING} />}
+      {pollError !== undefined && <ActionError error={pollError} />}
+      {job && <JobProgress job={job} />}
+      {job && <JobResults job={job} nameOf={nameOf} />}
+    </section>
+  );
+}

@@ -1,0 +1,278 @@
+// Shared parts of the tenant admin console: the section navigation, a background job's
+// progress bar with its per-item results, and a person picker (search the directory by name).
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { api, type Schemas } from '../../api/client';
+import { humanError, type Overrides } from '../../api/errors';
+import { ApiError } from '../../api/http';
+import { ITEM_RESULT, itemError, mergeItems, usersQuery, NO_USER_FILTERS, type JobItem } from '../../lib/admin';
+import { jobFinished, jobPercent, jobSummary, jobTitle, pollDelay, type Job } from '../../lib/jobs';
+import { formatWhen } from '../../lib/time';
+import { Link, useNav } from '../../router';
+import { ActionError, Alert, Page } from '../../ui';
+
+const SECTIONS: Array<{ to: string; label: string }> = [
+  { to: '/admin', label: 'Overview' },
+  { to: '/admin/users', label: 'Users' },
+  { to: '/admin/groups', label: 'Groups' },
+  { to: '/admin/licenses', label: 'Licences' },
+  { to: '/admin/local-accounts', label: 'Local accounts' },
+  { to: '/admin/audit', label: 'Audit log' },
+  { to: '/admin/directory', label: 'Directory sync & exports' },
+];
+
+/** An admin page: its title and the console's section navigation. */
+export function AdminPage({ title, children }: { title: string; children: ReactNode }) {
+  const { path, flash } = useNav();
+  return (
+    <Page title={title}>
+      <nav aria-label="Administration" className="tabs admin-nav">
+        {SECTIONS.map((s) => (
+          <Link key={s.to} to={s.to} current={s.to === '/admin' ? path === '/admin' : path.startsWith(s.to)}>
+            {s.label}
+          </Link>
+        ))}
+      </nav>
+      {flash && <Alert kind="success">{flash}</Alert>}
+      {children}
+    </Page>
+  );
+}
+
+/** A bulk start refused because one of its kind runs: there is no progress to show here. */
+export const BULK_WORDING: Overrides = {
+  job_already_running:
+    'A bulk operation of this kind is already running for your school. Wait for it to finish, then try again.',
+};
+
+/** A job's progress bar and summary (the bar is named after the job kind). */
+export function JobProgress({ job }: { job: Job }) {
+  const pct = jobPercent(job);
+  return (
+    <div className="job">
+      <div
+        className="progress"
+        role="progressbar"
+        aria-label={jobTitle(job)}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={pct}
+        aria-valuetext={pct === undefined ? 'Starting' : `${pct}%`}
+      >
+        <div
+          className={pct === undefined ? 'progress-bar progress-indeterminate' : 'progress-bar'}
+          ref={(el) => el?.style.setProperty('width', `${pct ?? 30}%`)}
+        />
+      </div>
+      <p aria-live="polite">
+        {pct !== undefined && <strong>{pct}% · </strong>}
+        <span className="job-summary">{jobSummary(job)}</span>
+      </p>
+      {job.status === 'failed' && job.last_error && (
+        <Alert kind="error">
+          It stopped: {humanError(new ApiError(0, job.last_error))} (code {job.last_error})
+        </Alert>
+      )}
+      {job.status === 'succeeded' && job.failed > 0 && job.last_error && (
+        <p className="muted">Last error for the failed items: {job.last_error}</p>
+      )}
+      <p className="muted">
+        Started {formatWhen(job.created_at)}
+        {job.finished_at ? `, finished ${formatWhen(job.finished_at)}` : ''}.
+      </p>
+    </div>
+  );
+}
+
+/** Polls a job until it finishes (a failed poll is shown and retried, more slowly); `onFinished`
+ * runs once at the end. */
+export function useJobPolling(initial: Job | null, onFinished?: (job: Job) => void) {
+  const [job, setJob] = useState<Job | null>(initial);
+  const [error, setError] = useState<unknown>();
+  const [retries, setRetries] = useState(0);
+  const attempt = useRef(0);
+  const finished = useRef(onFinished);
+  finished.current = onFinished;
+  useEffect(() => {
+    if (!job) return;
+    if (jobFinished(job)) {
+      finished.current?.(job);
+      return;
+    }
+    let live = true;
+    const t = setTimeout(() => {
+      attempt.current += 1;
+      api.job(job.id).then(
+        (j) => {
+          if (!live) return;
+          setError(undefined);
+          setJob(j);
+        },
+        (e: unknown) => {
+          if (!live) return;
+          setError(e);
+          setRetries((n) => n + 1);
+        },
+      );
+    }, pollDelay(attempt.current));
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [job, retries]);
+  const start = (j: Job) => {
+    attempt.current = 0;
+    setError(undefined);
+    setJob(j);
+  };
+  return { job, error, start };
+}
+
+/** The per-item results of a finished bulk job, a page at a time ("See more"). */
+export function JobResults({ job, nameOf }: { job: Job; nameOf?: (id: string) => string | undefined }) {
+  const [items, setItems] = useState<JobItem[]>([]);
+  const [next, setNext] = useState<number | null | undefined>(undefined);
+  const [status, setStatus] = useState<'loading' | 'ready' | 'error'>('loading');
+  const [error, setError] = useState<unknown>();
+  const done = jobFinished(job);
+
+  const load = (after: number | null) => {
+    setStatus('loading');
+    api.jobItems(job.id, after).then(
+      (page) => {
+        setItems((have) => (after === null ? page.items : mergeItems(have, page.items)));
+        setNext(page.next_after ?? null);
+        setStatus('ready');
+      },
+      (e: unknown) => {
+        setError(e);
+        setStatus('error');
+      },
+    );
+  };
+  useEffect(() => {
+    if (done) load(null);
+  }, [job.id, done]);
+
+  if (!done) return null;
+  return (
+    <section aria-labelledby={`results-${job.id}`}>
+      <h3 id={`results-${job.id}`}>Result for each item</h3>
+      {status === 'error' && <ActionError error={error} />}
+      {items.length === 0 && status === 'ready' && <p className="muted">No item was recorded.</p>}
+      {items.length > 0 && (
+        <div className="table-wrap">
+          <table className="table table-stack job-results">
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">Item</th>
+                <th scope="col">Result</th>
+                <th scope="col">Details</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((i) => {
+                const e = itemError(i.error);
+                const name = nameOf?.(i.item_id);
+                return (
+                  <tr key={i.seq}>
+                    <td data-label="#">{i.seq + 1}</td>
+                    <td data-label="Item">
+                      {name ?? <span className="mono">{i.item_id}</span>}
+                      {name && <div className="muted small mono">{i.item_id}</div>}
+                    </td>
+                    <td data-label="Result">
+                      <span className={`badge badge-result-${i.result}`}>{ITEM_RESULT[i.result] ?? i.result}</span>
+                    </td>
+                    <td data-label="Details">
+                      {e.text}
+                      {e.code && <div className="muted small mono">{e.code}</div>}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {status === 'loading' && <p className="muted" role="status">Loading the results…</p>}
+      {next !== null && next !== undefined && status !== 'loading' && (
+        <button type="button" className="button button-secondary" onClick={() => load(next)}>
+          See more results
+        </button>
+      )}
+    </section>
+  );
+}
+
+type PickedUser = Schemas['AdminUser'];
+
+/** Search the directory by name and pick a person (keyboard: type, Enter, Tab to a result). */
+export function PersonPicker({
+  label,
+  actionLabel,
+  onPick,
+  busyId,
+}: {
+  label: string;
+  actionLabel: (u: PickedUser) => string;
+  onPick: (u: PickedUser) => void;
+  busyId?: string | null;
+}) {
+  const [q, setQ] = useState('');
+  const [state, setState] = useState<
+    { status: 'idle' } | { status: 'loading' } | { status: 'ready'; items: PickedUser[] } | { status: 'error'; error: unknown }
+  >({ status: 'idle' });
+  const id = useId();
+
+  const search = (e: FormEvent) => {
+    e.preventDefault();
+    e.stopPropagation();
+    if (!q.trim()) return;
+    setState({ status: 'loading' });
+    api.adminUsers(usersQuery({ ...NO_USER_FILTERS, search: q })).then(
+      (page) => setState({ status: 'ready', items: page.items }),
+      (error: unknown) => setState({ status: 'error', error }),
+    );
+  };
+
+  return (
+    <div className="picker">
+      <form className="toolbar" role="search" onSubmit={search}>
+        <div className="field">
+          <label htmlFor={id}>{label}</label>
+          <input id={id} type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Start of a name" />
+        </div>
+        <div className="toolbar-actions">
+          <button type="submit" className="button button-secondary">
+            Find
+          </button>
+        </div>
+      </form>
+      {state.status === 'loading' && <p className="muted" role="status">Searching…</p>}
+      {state.status === 'error' && <ActionError error={state.error} />}
+      {state.status === 'ready' && state.items.length === 0 && <p className="muted">Nobody’s name starts with “{q}”.</p>}
+      {state.status === 'ready' && state.items.length > 0 && (
+        <ul className="picker-results" aria-label="Search results">
+          {state.items.map((u) => (
+            <li key={u.id}>
+              <span>
+                {u.display_name ?? u.id}
+                {u.user_principal_name && <span className="muted small"> · {u.user_principal_name}</span>}
+              </span>
+              <button
+                type="button"
+                className="button button-small"
+                onClick={() => onPick(u)}
+                disabled={busyId === u.id}
+                aria-label={actionLabel(u)}
+              >
+                {busyId === u.id ? 'Working…' : 'Choose'}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
