@@ -261,6 +261,15 @@ async fn group_members_are_added_and_removed_with_clear_errors(backend: Backend)
     assert_eq!(group["security_enabled"], true);
     let all = admin.get("/api/admin/groups?top=3").await;
     assert!(all.body["total"].as_i64().unwrap() > 3 && all.body["next_cursor"].is_string(), "{}", all.body);
+    // One group: the same fields as in the list; another tenant's group and a bad id are 404.
+    let one = admin.get(&format!("/api/admin/groups/{gid}")).await;
+    assert_eq!(one.status, 200, "{}", one.text);
+    assert_eq!(one.body, group);
+    let foreign = app.tenant(1).classes[0].id.clone();
+    let r = admin.get(&format!("/api/admin/groups/{foreign}")).await;
+    assert_eq!((r.status, r.code()), (404, "not_found"), "{}", r.text);
+    let r = admin.get("/api/admin/groups/not-an-id").await;
+    assert_eq!(r.status / 100, 4, "{}", r.text);
 
     let members = admin.get(&format!("/api/admin/groups/{gid}/members?top=100")).await;
     assert_eq!(members.status, 200, "{}", members.text);
@@ -702,6 +711,7 @@ async fn the_cross_tenant_matrix_refuses_and_changes_nothing(backend: Backend) {
             [422, 403, 403],
         ),
         (Method::GET, "/api/admin/groups".into(), None, [200, 403, 403]),
+        (Method::GET, format!("/api/admin/groups/{gid}"), None, [404, 403, 403]),
         (Method::GET, format!("/api/admin/groups/{gid}/members"), None, [404, 403, 403]),
         (Method::POST, format!("/api/admin/groups/{gid}/members"), Some(json!({"member_id": user})), [404, 403, 403]),
         (Method::DELETE, format!("/api/admin/groups/{gid}/members/{}", t.teachers[0].id), None, [404, 403, 403]),

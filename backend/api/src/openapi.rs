@@ -81,6 +81,7 @@ use crate::routes::{
         admin_bulk::bulk_assign_admin_licenses,
         admin_groups::list_admin_groups,
         admin_groups::list_admin_group_members,
+        admin_groups::get_admin_group,
         admin_groups::add_admin_group_member,
         admin_groups::remove_admin_group_member,
         admin_bulk::bulk_add_admin_group_members,

@@ -93,6 +93,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(admin_groups::list_admin_groups)
         .service(admin_bulk::bulk_add_admin_group_members)
         .service(admin_groups::list_admin_group_members)
+        .service(admin_groups::get_admin_group)
         .service(admin_groups::add_admin_group_member)
         .service(admin_groups::remove_admin_group_member)
         .service(admin_bulk::list_admin_job_items)

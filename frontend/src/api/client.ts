@@ -169,6 +169,7 @@ export function createApi(http: HttpClient = createHttpClient()) {
       else if (q.search?.trim()) p.set('search', q.search.trim());
       return http.request<Ok<'/api/admin/groups', 'get'>>('GET', `/api/admin/groups?${p.toString()}`);
     },
+    adminGroup: (id: string) => http.request<Ok<'/api/admin/groups/{id}', 'get'>>('GET', `/api/admin/groups/${seg(id)}`),
     groupMembers: (id: string, cursor?: string | null) =>
       http.request<Ok<'/api/admin/groups/{id}/members', 'get'>>(
         'GET',

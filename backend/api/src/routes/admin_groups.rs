@@ -190,6 +190,30 @@ pub async fn list_admin_groups(
     }))
 }
 
+/// One group of the tenant (the group page's title and kind).
+#[utoipa::path(operation_id = "get_admin_group", tag = "admin", params(("id" = String, Path, description = "Group id")), responses(
+    (status = 200, body = AdminGroup),
+    (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
+    (status = 404, description = "`not_found` (also for another tenant's ids)", body = crate::error::ErrorBody),
+    (status = 502, description = "`microsoft_error`", body = crate::error::ErrorBody),
+), security(("session" = [])))]
+#[get("/api/admin/groups/{id}")]
+pub async fn get_admin_group(
+    state: web::Data<AppState>,
+    admin: TenantAdmin,
+    path: web::Path<String>,
+) -> Result<web::Json<AdminGroup>, ApiError> {
+    let id = path.into_inner();
+    let id = object_id(&id)?;
+    let g = admin_graph(&state, &admin).await?;
+    let group = state
+        .graph
+        .get_group(&g.auth, id, &[])
+        .await
+        .map_err(|e| if e.is_not_found() { no_group() } else { admin_graph_error(e) })?;
+    Ok(web::Json(AdminGroup::from(group)))
+}
+
 /// The direct members of a group of the tenant.
 #[utoipa::path(operation_id = "list_admin_group_members", tag = "admin",
     params(("id" = String, Path, description = "Group id"), AdminGroupMembersQuery), responses(

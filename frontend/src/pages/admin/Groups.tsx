@@ -301,23 +301,19 @@ export function AdminGroupPage({ id }: { id: string }) {
   );
 }
 
-/** The group's display name (Graph's members list does not carry it): looked up by id in the
- * first pages of the groups list; the page works without it. */
+/** The group's display name (Graph's members list does not carry it), from
+ * `GET /api/admin/groups/{id}`; the page works without it. */
 function useGroupName(id: string): string | undefined {
   const [name, setName] = useState<string>();
   useEffect(() => {
     let live = true;
     setName(undefined);
-    const look = async (cursor: string | null, left: number): Promise<void> => {
-      const page = await api.adminGroups({ cursor });
-      const g = page.items.find((x) => x.id === id);
-      if (g) {
+    api.adminGroup(id).then(
+      (g) => {
         if (live) setName(g.display_name ?? undefined);
-      } else if (page.next_cursor && left > 0) {
-        await look(page.next_cursor, left - 1);
-      }
-    };
-    look(null, 3).catch(() => {});
+      },
+      () => {},
+    );
     return () => {
       live = false;
     };
