@@ -148,7 +148,7 @@ export async function adminConsole(h) {
     await fetch(`${emulator}/_emulator/faults`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ method: 'POST', route: '/$batch', kind: 'latency', latency_ms: 3000, times: 2 }),
+      body: JSON.stringify({ method: 'POST', route: '/$batch', kind: 'latency', latency_ms: 3000, times: 3 }),
     });
     await page.getByRole('button', { name: 'Add members' }).click();
     const bar = page.getByRole('progressbar', { name: 'Add members' });
@@ -157,6 +157,10 @@ export async function adminConsole(h) {
     const midway = Number(await bar.getAttribute('aria-valuenow'));
     check(midway === 74, `bulk add: the progress bar shows the job part-way (${midway} % after the first batch)`);
     await shot(page, '54a-admin-bulk-add-running');
+    // Leaving and coming back while it runs: the page shows the job again (GET /api/admin/jobs?kind=…).
+    await page.reload();
+    await bar.waitFor();
+    check(true, 'bulk add: after a reload the running job is shown again, still moving');
     const done = page.locator('.job-summary', { hasText: /^Finished: / });
     await done.waitFor({ timeout: 60_000 });
     check((await bar.getAttribute('aria-valuenow')) === '100', 'bulk add: the progress bar reaches 100 %');

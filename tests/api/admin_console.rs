@@ -360,6 +360,18 @@ async fn bulk_member_adds_are_batched_retried_and_reported_per_item(backend: Bac
     assert!(all[46]["error"].as_str().unwrap().starts_with("not_found: "), "{}", all[46]);
     assert!(all[..45].iter().all(|i| i["result"] == "done"));
 
+    // Coming back to the page: the tenant's recent jobs of the kind, newest first.
+    let recent = admin.get("/api/admin/jobs?kind=bulk_add_members").await;
+    assert_eq!(recent.status, 200, "{}", recent.text);
+    assert_eq!(recent.body["items"][0]["id"], id.as_str());
+    assert_eq!(recent.body["items"][0]["status"], "succeeded");
+    let none = admin.get("/api/admin/jobs?kind=bulk_assign_licenses").await;
+    assert_eq!(none.body["items"], json!([]));
+    let r = admin.get("/api/admin/jobs?kind=drop_tables").await;
+    assert_eq!((r.status, r.code()), (400, "invalid_query"));
+    let r = admin.get("/api/admin/jobs?kind=bulk_add_members&limit=0").await;
+    assert_eq!((r.status, r.code()), (400, "invalid_query"));
+
     // Bad requests start nothing.
     let r = admin.post(&format!("/api/admin/groups/{gid}/members/bulk"), json!({ "member_ids": [] })).await;
     assert_eq!((r.status, r.code()), (400, "invalid_body"));
@@ -712,6 +724,7 @@ async fn the_cross_tenant_matrix_refuses_and_changes_nothing(backend: Backend) {
         ),
         (Method::GET, "/api/admin/groups".into(), None, [200, 403, 403]),
         (Method::GET, format!("/api/admin/groups/{gid}"), None, [404, 403, 403]),
+        (Method::GET, "/api/admin/jobs?kind=bulk_add_members".into(), None, [200, 403, 403]),
         (Method::GET, format!("/api/admin/groups/{gid}/members"), None, [404, 403, 403]),
         (Method::POST, format!("/api/admin/groups/{gid}/members"), Some(json!({"member_id": user})), [404, 403, 403]),
         (Method::DELETE, format!("/api/admin/groups/{gid}/members/{}", t.teachers[0].id), None, [404, 403, 403]),
@@ -744,6 +757,11 @@ async fn the_cross_tenant_matrix_refuses_and_changes_nothing(backend: Backend) {
                 assert_eq!(r.code(), "role_required", "{who} {method} {path}");
             }
         }
+    }
+    // The other tenant's admin lists only their own tenant's jobs (R-A20).
+    for kind in ["bulk_add_members", "bulk_assign_licenses", "enable_user_access"] {
+        let r = send(&other_admin, Method::GET, &format!("/api/admin/jobs?kind={kind}"), None).await;
+        assert!(r.body["items"].as_array().unwrap().iter().all(|j| j["id"] != job.as_str()), "{kind}: {}", r.text);
     }
     // Fabrikam's admin saw only Fabrikam.
     let theirs = other_admin.get("/api/admin/users?top=100").await.body;

@@ -61,6 +61,7 @@ use crate::routes::{
         assignments::list_submissions,
         assignments::submission_action,
         admin_jobs::enable_user_access,
+        admin_jobs::list_admin_jobs,
         admin_jobs::get_admin_job,
         admin_jobs::get_latest_user_access_job,
         // CSV exports and directory sync (issue 6)

@@ -73,6 +73,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(assignments::submission_action)
         .service(admin_jobs::enable_user_access)
         .service(admin_jobs::get_latest_user_access_job)
+        .service(admin_jobs::list_admin_jobs)
         .service(admin_jobs::get_admin_job)
         // CSV exports and directory sync (issue 6)
         .service(admin_exports::export_users_csv)

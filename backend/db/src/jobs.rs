@@ -210,6 +210,17 @@ pub async fn latest_for_tenant(db: &Db, tenant: TenantId, kind: &str) -> Result<
     row.as_ref().map(record).transpose()
 }
 
+/// The tenant's most recent jobs of `kind`, newest first, at most `limit`.
+///
+/// # Errors
+/// Database errors.
+pub async fn recent_for_tenant(db: &Db, tenant: TenantId, kind: &str, limit: i64) -> Result<Vec<JobRecord>, DbError> {
+    let sql = format!("{SELECT} WHERE tenant_id = ? AND kind = ? ORDER BY created_at DESC, id DESC LIMIT ?");
+    let rows =
+        sqlx::query(&sql).bind(tenant.to_string()).bind(kind).bind(limit.clamp(1, 100)).fetch_all(db.pool()).await?;
+    rows.iter().map(record).collect()
+}
+
 /// The result of one item of a bulk job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemResult {

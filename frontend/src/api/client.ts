@@ -148,6 +148,11 @@ export function createApi(http: HttpClient = createHttpClient()) {
     latestUserAccess: () =>
       http.request<Ok<'/api/admin/user-access/latest', 'get'>>('GET', '/api/admin/user-access/latest'),
     job: (id: string) => http.request<Ok<'/api/admin/jobs/{id}', 'get'>>('GET', `/api/admin/jobs/${seg(id)}`),
+    recentJobs: (kind: string, limit = 5) =>
+      http.request<Ok<'/api/admin/jobs', 'get'>>(
+        'GET',
+        `/api/admin/jobs?kind=${encodeURIComponent(kind)}&limit=${limit}`,
+      ),
     profileFields: () => http.request<Ok<'/api/admin/profile-fields', 'get'>>('GET', '/api/admin/profile-fields'),
     setProfileFields: (editable: string[]) =>
       http.request<Ok<'/api/admin/profile-fields', 'put'>>('PUT', '/api/admin/profile-fields', { editable }),

@@ -175,6 +175,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's recent background jobs of one kind, newest first: a page that starts jobs
+         *     shows a running one again when the admin comes back.
+         */
+        get: operations["list_admin_jobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/jobs/{id}": {
         parameters: {
             query?: never;
@@ -1653,6 +1673,11 @@ export interface components {
              */
             updated_at: number;
         };
+        /** @description Recent jobs of a kind. */
+        JobsPage: {
+            /** @description Newest first. At most one of a kind is `queued` or `running` at a time. */
+            items: components["schemas"]["JobView"][];
+        };
         /** @description Link state between the local account and a Microsoft account. */
         LinkDto: {
             /** @description A local account (email + password) exists. */
@@ -2518,6 +2543,48 @@ export interface operations {
             };
             /** @description `not_found` (no such group), `not_a_member` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_admin_jobs: {
+        parameters: {
+            query: {
+                /** @description `enable_user_access`, `bulk_add_members` or `bulk_assign_licenses`. */
+                kind: string;
+                /** @description At most this many, newest first (1–20, default 5). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobsPage"];
+                };
+            };
+            /** @description `invalid_query`: unknown kind or limit out of range */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

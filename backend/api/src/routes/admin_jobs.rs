@@ -178,6 +178,52 @@ pub async fn get_admin_job(
     Ok(web::Json(job.into()))
 }
 
+/// Which jobs to list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobsQuery {
+    /// `enable_user_access`, `bulk_add_members` or `bulk_assign_licenses`.
+    pub kind: String,
+    /// At most this many, newest first (1–20, default 5).
+    pub limit: Option<i64>,
+}
+
+/// Recent jobs of a kind.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobsPage {
+    /// Newest first. At most one of a kind is `queued` or `running` at a time.
+    pub items: Vec<JobView>,
+}
+
+/// The tenant's recent background jobs of one kind, newest first: a page that starts jobs
+/// shows a running one again when the admin comes back.
+#[utoipa::path(operation_id = "list_admin_jobs", tag = "admin", params(JobsQuery), responses(
+    (status = 200, body = JobsPage),
+    (status = 400, description = "`invalid_query`: unknown kind or limit out of range", body = crate::error::ErrorBody),
+    (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
+), security(("session" = [])))]
+#[get("/api/admin/jobs")]
+pub async fn list_admin_jobs(
+    state: web::Data<AppState>,
+    admin: TenantAdmin,
+    q: web::Query<JobsQuery>,
+) -> Result<web::Json<JobsPage>, ApiError> {
+    let kinds = [
+        ENABLE_USER_ACCESS,
+        crate::routes::admin_bulk::BULK_ADD_MEMBERS,
+        crate::routes::admin_bulk::BULK_ASSIGN_LICENSES,
+    ];
+    let Some(kind) = kinds.iter().find(|k| **k == q.kind) else {
+        return Err(ApiError::bad_request("invalid_query", format!("Unknown job kind; one of: {}.", kinds.join(", "))));
+    };
+    let limit = q.limit.unwrap_or(5);
+    if !(1..=20).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 20."));
+    }
+    let items = jobs::recent_for_tenant(&state.db, admin.0.tenant_id, kind, limit).await?;
+    Ok(web::Json(JobsPage { items: items.into_iter().map(JobView::from).collect() }))
+}
+
 /// The tenant's most recent "Enable user access" job.
 #[utoipa::path(operation_id = "get_latest_user_access_job", tag = "admin", responses(
     (status = 200, body = JobView),

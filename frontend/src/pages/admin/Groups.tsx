@@ -334,7 +334,7 @@ function BulkAddCard({
   const [error, setError] = useState<string>();
   const [failure, setFailure] = useState<unknown>();
   const [busy, setBusy] = useState(false);
-  const { job, error: pollError, start } = useJobPolling(null, onDone);
+  const { job, error: pollError, start } = useJobPolling(null, onDone, 'bulk_add_members');
   const running = Boolean(job && job.status !== 'succeeded' && job.status !== 'failed');
 
   const submit = async (e: FormEvent) => {

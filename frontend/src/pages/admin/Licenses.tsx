@@ -133,7 +133,7 @@ function BulkAssignCard({ skus, onDone }: { skus: AdminLicense[]; onDone: () => 
   const [error, setError] = useState<string>();
   const [failure, setFailure] = useState<unknown>();
   const [busy, setBusy] = useState(false);
-  const { job, error: pollError, start } = useJobPolling(null, onDone);
+  const { job, error: pollError, start } = useJobPolling(null, onDone, 'bulk_assign_licenses');
   const running = Boolean(job && !jobFinished(job));
   const parsed = parseIds(text);
   const chosen = skus.find((l) => l.sku_id === sku);

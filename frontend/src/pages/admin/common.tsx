@@ -85,13 +85,29 @@ export function JobProgress({ job }: { job: Job }) {
 
 /** Polls a job until it finishes (a failed poll is shown and retried, more slowly); `onFinished`
  * runs once at the end. */
-export function useJobPolling(initial: Job | null, onFinished?: (job: Job) => void) {
+export function useJobPolling(initial: Job | null, onFinished?: (job: Job) => void, resumeKind?: string) {
   const [job, setJob] = useState<Job | null>(initial);
   const [error, setError] = useState<unknown>();
   const [retries, setRetries] = useState(0);
   const attempt = useRef(0);
   const finished = useRef(onFinished);
   finished.current = onFinished;
+  // Coming back to the page: a job of this kind still running in the background is shown
+  // again (at most one of a kind runs per school at a time).
+  useEffect(() => {
+    if (!resumeKind) return;
+    let live = true;
+    api.recentJobs(resumeKind, 1).then(
+      (page) => {
+        const latest = page.items[0];
+        if (live && latest && !jobFinished(latest)) setJob((current) => current ?? latest);
+      },
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [resumeKind]);
   useEffect(() => {
     if (!job) return;
     if (jobFinished(job)) {
