@@ -219,6 +219,40 @@ impl PageOptions {
 struct Lane {
     semaphore: Semaphore,
     paused_until: Mutex<Option<Instant>>,
+    breaker: Mutex<Breaker>,
+}
+
+/// A tenant's circuit breaker (R-C9): closed, open until an instant, or half-open with one
+/// probe in flight.
+#[derive(Debug, Default)]
+struct Breaker {
+    /// Calls in a row that ended in an outage (timeout, connection failure, 5xx).
+    failures: u32,
+    /// Refuse calls until then; once passed, the next call is the probe.
+    open_until: Option<Instant>,
+    /// A probe is in flight: other calls are refused until it ends.
+    probing: bool,
+}
+
+/// How one call ended, for the breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Graph answered (any status but 5xx; 429 is [`Outcome::Neutral`]).
+    Answered,
+    /// Timeout, connection failure, or a 5xx after the retries.
+    Outage,
+    /// Says nothing about Graph's health (throttling, a bad request of ours, a token error).
+    Neutral,
+}
+
+fn outcome(r: &Result<GraphResponse, GraphError>) -> Outcome {
+    match r {
+        Ok(resp) if matches!(resp.status, 500 | 502 | 503 | 504) => Outcome::Outage,
+        Ok(resp) if resp.status == 429 => Outcome::Neutral,
+        Ok(_) => Outcome::Answered,
+        Err(GraphError::Timeout(_) | GraphError::Transport { .. }) => Outcome::Outage,
+        Err(_) => Outcome::Neutral,
+    }
 }
 
 impl Lane {
@@ -230,6 +264,45 @@ impl Lane {
         let mut g = self.paused_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if g.is_none_or(|cur| cur < until) {
             *g = Some(until);
+        }
+    }
+
+    /// `Err(wait)` while the circuit is open (or a probe is in flight); `Ok(probe)` otherwise.
+    fn admit(&self, now: Instant) -> Result<bool, (std::time::Duration, u32)> {
+        let mut b = self.breaker.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match b.open_until {
+            None => Ok(false),
+            Some(until) if now < until => Err((until - now, b.failures)),
+            Some(_) if b.probing => Err((std::time::Duration::from_secs(1), b.failures)),
+            Some(_) => {
+                b.probing = true;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Records how a call ended; `true` when this opened the circuit.
+    fn record(&self, o: Outcome, probe: bool, settings: &GraphSettings, now: Instant) -> bool {
+        let mut b = self.breaker.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if probe {
+            b.probing = false;
+        }
+        match o {
+            Outcome::Answered => {
+                *b = Breaker::default();
+                false
+            }
+            Outcome::Neutral => false,
+            Outcome::Outage => {
+                b.failures = b.failures.saturating_add(1);
+                let open = probe || b.failures >= settings.breaker_threshold;
+                if open {
+                    let was_closed = b.open_until.is_none();
+                    b.open_until = Some(now + settings.breaker_cooldown);
+                    return was_closed || probe;
+                }
+                false
+            }
         }
     }
 }
@@ -364,6 +437,7 @@ impl GraphClient {
                 Arc::new(Lane {
                     semaphore: Semaphore::new(self.inner.settings.per_tenant_concurrency.max(1)),
                     paused_until: Mutex::new(None),
+                    breaker: Mutex::new(Breaker::default()),
                 })
             })
             .clone()
@@ -378,9 +452,44 @@ impl GraphClient {
 
     /// Sends a request with retries (429/503/504 on rewindable bodies,
     /// connect errors, timeouts of idempotent methods) and returns the final
-    /// response whatever its status.
-    pub async fn send_raw(&self, auth: &GraphAuth, mut req: GraphRequest) -> Result<GraphResponse, GraphError> {
+    /// response whatever its status. Behind a per-tenant circuit breaker (R-C9): after
+    /// [`GraphSettings::breaker_threshold`] calls in a row end in an outage, calls for the
+    /// tenant fail at once with [`GraphError::Transport`] ("circuit open") for
+    /// [`GraphSettings::breaker_cooldown`], then one call probes Graph again.
+    pub async fn send_raw(&self, auth: &GraphAuth, req: GraphRequest) -> Result<GraphResponse, GraphError> {
         validate_tenant(auth.tenant_id()).map_err(|_| GraphError::InvalidRequest("invalid tenant id".to_owned()))?;
+        let settings = &self.inner.settings;
+        if settings.breaker_threshold == 0 {
+            return self.send_once(auth, req).await;
+        }
+        let lane = self.lane(auth.tenant_id());
+        let probe = match lane.admit(Instant::now()) {
+            Ok(probe) => probe,
+            Err((wait, failures)) => {
+                return Err(GraphError::Transport {
+                    message: format!(
+                        "circuit open: Microsoft Graph failed {failures} calls in a row for this tenant; not called for another {} s",
+                        wait.as_secs().max(1)
+                    ),
+                    detail: Box::new(ErrorDetail::default()),
+                });
+            }
+        };
+        let result = self.send_once(auth, req).await;
+        let o = outcome(&result);
+        if lane.record(o, probe, settings, Instant::now()) {
+            tracing::warn!(
+                cooldown_s = settings.breaker_cooldown.as_secs(),
+                "Microsoft Graph circuit opened for a tenant: calls fail at once until a probe succeeds"
+            );
+        } else if probe && o == Outcome::Answered {
+            tracing::info!("Microsoft Graph circuit closed: the probe was answered");
+        }
+        result
+    }
+
+    /// One call with its retries (see [`GraphClient::send_raw`]), without the breaker.
+    async fn send_once(&self, auth: &GraphAuth, mut req: GraphRequest) -> Result<GraphResponse, GraphError> {
         let url = self.resolve(&req.target)?;
         let path_for_log = log_path(&url);
         let settings = &self.inner.settings;

@@ -49,6 +49,12 @@ pub struct GraphSettings {
     pub max_pages: usize,
     /// App-only tokens are refreshed this long before they expire.
     pub token_refresh_margin: Duration,
+    /// Circuit breaker (R-C9): after this many calls in a row for one tenant end in a
+    /// timeout, a connection failure or a 5xx (after retries), calls for that tenant fail
+    /// at once for [`GraphSettings::breaker_cooldown`]; then one call probes. 0 turns it off.
+    pub breaker_threshold: u32,
+    /// How long an open circuit refuses calls before a probe.
+    pub breaker_cooldown: Duration,
 }
 
 impl Default for GraphSettings {
@@ -69,6 +75,8 @@ impl Default for GraphSettings {
             retry_budget: Duration::from_secs(600),
             max_pages: 1000,
             token_refresh_margin: Duration::from_secs(300),
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(30),
         }
     }
 }

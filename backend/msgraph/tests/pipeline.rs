@@ -773,3 +773,73 @@ async fn a_long_tenant_pause_fails_fast_instead_of_parking_callers() {
     let b = GraphAuth::delegated("tenant-b", SecretString::from("t"));
     c.get::<serde_json::Value>(&b, "/me?$select=id").await.unwrap();
 }
+
+fn breaker_settings(server: &TestServer, threshold: u32, cooldown_ms: u64) -> GraphSettings {
+    let mut s = server.settings();
+    s.max_retries = 0;
+    s.breaker_threshold = threshold;
+    s.breaker_cooldown = Duration::from_millis(cooldown_ms);
+    s
+}
+
+fn server_error() -> Resp {
+    Resp::json(500, json!({"error": {"code": "generalException", "message": "The operation has timed out."}}))
+}
+
+/// R-C9: after repeated outages a tenant's calls fail at once (Graph is not called), other
+/// tenants are not affected, and after the cool-down one probe that is answered closes it.
+#[tokio::test]
+async fn the_circuit_opens_after_repeated_outages_and_an_answered_probe_closes_it() {
+    let server = flaky(4, server_error()).await;
+    let (c, _) = client(&server, breaker_settings(&server, 3, 300));
+    for _ in 0..3 {
+        let e = c.get::<serde_json::Value>(&auth(), "/me").await.unwrap_err();
+        assert!(matches!(e, GraphError::Server(_)), "{e:?}");
+    }
+    assert_eq!(server.requests().len(), 3);
+    let started = Instant::now();
+    let e = c.get::<serde_json::Value>(&auth(), "/me").await.unwrap_err();
+    assert!(matches!(&e, GraphError::Transport { message, .. } if message.starts_with("circuit open")), "{e:?}");
+    assert!(started.elapsed() < Duration::from_millis(100), "fails at once");
+    assert_eq!(server.requests().len(), 3, "Graph was not called while the circuit is open");
+    // Another tenant has its own breaker.
+    let other = GraphAuth::delegated("tenant-b", SecretString::from("user-token-B"));
+    let e = c.get::<serde_json::Value>(&other, "/me").await.unwrap_err();
+    assert!(matches!(e, GraphError::Server(_)), "{e:?}");
+    assert_eq!(server.requests().len(), 4);
+    // After the cool-down the probe is answered: closed again.
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    c.get::<serde_json::Value>(&auth(), "/me").await.unwrap();
+    c.get::<serde_json::Value>(&auth(), "/me").await.unwrap();
+    assert_eq!(server.requests().len(), 6);
+}
+
+/// A probe that fails opens the circuit again at once; answers of any 4xx are not outages.
+#[tokio::test]
+async fn a_failed_probe_reopens_the_circuit_and_client_errors_do_not_count() {
+    let server = serve(|_req| async { server_error() }).await;
+    let (c, _) = client(&server, breaker_settings(&server, 2, 150));
+    for _ in 0..2 {
+        c.get::<serde_json::Value>(&auth(), "/me").await.unwrap_err();
+    }
+    c.get::<serde_json::Value>(&auth(), "/me").await.unwrap_err();
+    assert_eq!(server.requests().len(), 2);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let e = c.get::<serde_json::Value>(&auth(), "/me").await.unwrap_err();
+    assert!(matches!(e, GraphError::Server(_)), "the probe reached Graph: {e:?}");
+    assert_eq!(server.requests().len(), 3);
+    let e = c.get::<serde_json::Value>(&auth(), "/me").await.unwrap_err();
+    assert!(matches!(&e, GraphError::Transport { message, .. } if message.starts_with("circuit open")), "{e:?}");
+    assert_eq!(server.requests().len(), 3);
+
+    let not_found = serve(|_req| async {
+        Resp::json(404, json!({"error": {"code": "Request_ResourceNotFound", "message": "Resource does not exist."}}))
+    })
+    .await;
+    let (c, _) = client(&not_found, breaker_settings(&not_found, 2, 60_000));
+    for _ in 0..5 {
+        let e = c.get::<serde_json::Value>(&auth(), "/users/x").await.unwrap_err();
+        assert!(matches!(e, GraphError::NotFound(_)), "{e:?}");
+    }
+    assert_eq!(not_found.requests().len(), 5, "4xx answers never open the circuit");
+}
