@@ -217,6 +217,7 @@ pub(crate) fn build_store(seed: &Seed, token_lifetime: Option<Duration>) -> anyh
         token_lifetime,
         mailboxes: HashMap::new(),
         demo: DemoDirectory::default(),
+        upload_sessions: HashMap::new(),
     };
     let mut built = match seed {
         Seed::Empty => vec![],
@@ -431,6 +432,23 @@ impl RunningEmulator {
     pub fn group_members(&self, tenant_id: &str, group_id: &str) -> Vec<String> {
         let st = self.shared.read();
         st.tenant(tenant_id).and_then(|t| t.groups.get(group_id)).map(|g| g.members.clone()).unwrap_or_default()
+    }
+    /// The content of the files named `name` in a group's drive (any folder), for tests to
+    /// check what arrived at Microsoft.
+    pub fn drive_files(&self, tenant_id: &str, group_id: &str, name: &str) -> Vec<Vec<u8>> {
+        let st = self.shared.read();
+        st.tenant(tenant_id)
+            .and_then(|t| t.drive_items.get(group_id))
+            .map(|items| {
+                items
+                    .iter()
+                    .filter(|i| {
+                        i.get("name").and_then(serde_json::Value::as_str) == Some(name) && i.get("file").is_some()
+                    })
+                    .filter_map(|i| i.get("_content").and_then(serde_json::Value::as_str).and_then(util::b64std_decode))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
     /// The ids and display names of a tenant's groups, in creation order.
     pub fn groups(&self, tenant_id: &str) -> Vec<(String, String)> {
