@@ -124,13 +124,21 @@ async fn users_are_listed_searched_filtered_selected_and_paged(backend: Backend)
     let r = admin.get(&format!("/api/admin/users?search={first_name}&top=100")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(ids(&r.body).contains(&t.teachers[0].id), "{}", r.body);
-    assert!(
-        r.body["items"].as_array().unwrap().iter().all(|u| u["display_name"]
-            .as_str()
-            .unwrap()
-            .to_lowercase()
-            .contains(&first_name.to_lowercase()))
-    );
+    let hit = |u: &Value, needle: &str| {
+        ["display_name", "mail", "user_principal_name"]
+            .iter()
+            .any(|k| u[*k].as_str().is_some_and(|v| v.to_lowercase().contains(&needle.to_lowercase())))
+    };
+    assert!(r.body["items"].as_array().unwrap().iter().all(|u| hit(u, &first_name)), "{}", r.body);
+    // Search by sign-in name: the part before the @ of a student's UPN finds that student.
+    let local = t.students[0].upn.split('@').next().unwrap().to_owned();
+    let r = admin.get(&format!("/api/admin/users?search={local}&top=100")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(ids(&r.body).contains(&t.students[0].id), "{}", r.body);
+    assert!(r.body["items"].as_array().unwrap().iter().all(|u| hit(u, &local)), "{}", r.body);
+    // A term holding Graph's operators and quotes stays one search term.
+    let r = admin.get("/api/admin/users?search=%22a%22%20OR%20%22b").await;
+    assert_eq!(r.status, 200, "{}", r.text);
     assert!(app.emulator.request_count("GET", "/users") >= 6);
 
     // One user; another tenant's user is not found.
@@ -388,6 +396,10 @@ async fn licences_show_units_and_explain_when_none_are_left(backend: Backend) {
     assert_eq!(r.body["assigned_licenses"], json!([sku]));
     let r = admin.post(&lic, json!({"remove": [sku]})).await;
     assert_eq!((r.status, r.body["assigned_licenses"].clone()), (200, json!([])));
+    // Removing it again: the person does not hold it, said plainly (and audited as a failure).
+    let r = admin.post(&lic, json!({"remove": [sku]})).await;
+    assert_eq!((r.status, r.code()), (409, "license_not_assigned"), "{}", r.text);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains(&sku), "{}", r.text);
     let r = admin.post(&lic, json!({})).await;
     assert_eq!((r.status, r.code()), (400, "invalid_body"));
     let r = admin.post(&lic, json!({"add": ["00000000-0000-0000-0000-000000000001"]})).await;

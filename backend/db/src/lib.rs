@@ -12,6 +12,7 @@ pub mod exports;
 pub mod identities;
 pub mod jobs;
 pub mod oidc;
+pub mod roster;
 pub mod seating;
 pub mod sessions;
 pub mod sync;

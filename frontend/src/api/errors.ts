@@ -69,6 +69,18 @@ const MESSAGES: Record<string, string> = {
   // Directory sync (issue 6)
   group_not_found: 'Microsoft 365 has no such group in your school. Check the name or id.',
   group_name_ambiguous: 'Several groups have this name. Choose the group by its id instead.',
+  // Admin console (issue 7)
+  already_a_member: 'This person is already a member of the group.',
+  not_a_member: 'This person is not a member of the group.',
+  cannot_delete_self: 'You cannot delete your own account here.',
+  cannot_disable_self: 'You cannot disable your own account.',
+  invalid_upn: 'Enter a sign-in name like name@your-school-domain, using letters, digits, dots, hyphens or underscores.',
+  upn_domain_not_verified: "The part after @ must be one of your school's verified domains.",
+  upn_taken: 'Someone in your school already has this sign-in name.',
+  unknown_license: 'This is not a licence of your school.',
+  usage_location_required: "Set this person's usage location (country) before assigning a licence.",
+  no_licenses_available: 'No units of this licence are left. Free one up or buy more, then try again.',
+  license_not_assigned: 'This person does not hold that licence, so there is nothing to remove.',
   required: 'This field is required.',
   passwords_differ: 'The two new passwords are not the same.',
   wrong_current: 'Your current password is incorrect.',

@@ -3154,7 +3154,10 @@ export interface operations {
     list_admin_users: {
         parameters: {
             query?: {
-                /** @description Search in display names (word prefixes, as Microsoft's `$search`). */
+                /**
+                 * @description Search in display names, mail addresses and sign-in names (word prefixes, as
+                 *     Microsoft's `$search`).
+                 */
                 search?: string;
                 /** @description Exact department. */
                 department?: string;
@@ -3532,7 +3535,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `no_licenses_available` */
+            /** @description `no_licenses_available`, `license_not_assigned` (removing a licence the person does not hold) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -182,6 +182,7 @@ pub(crate) async fn sync_directory(
         let (c, next_cp) = store::commit_page(db, lease, &cp, &page, &end, ttl, now_ms()).await.map_err(db_err)?;
         report.seen += page.len() as u64;
         report.pages += 1;
+        deps.page_done(&tenant.ms_tenant_id, store::STREAM, report.pages, report.seen);
         report.counts.added += c.added;
         report.counts.changed += c.changed;
         report.counts.restored += c.restored;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use edu_db::roster::RosterKind;
 use edu_db::sync::{self as store, Checkpoint, Lease, PageEnd, Phase, ProfileChange, ProfilePatch, SyncTenant};
 use edu_db::{Db, DbError};
 use edu_msgraph::{
@@ -25,7 +26,9 @@ use secrecy::SecretString;
 pub use edu_db::sync::SyncTenant as Tenant;
 
 pub mod directory;
+pub mod display;
 pub mod export;
+pub mod roster;
 
 /// The stream name of the users delta in `sync_checkpoints` / `sync_leases`.
 pub const USERS_STREAM: &str = "users";
@@ -82,6 +85,9 @@ pub struct Config {
     pub page_size: Option<u32>,
     /// `EDUGRAPH_SYNC_LEASE_SECS`: lease time to live (default 120 s).
     pub lease_ttl: Duration,
+    /// `EDUGRAPH_SYNC_ROSTER`: also sync the education roster (classes and education users
+    /// delta); `true` by default, `false` for a tenant without Microsoft 365 Education.
+    pub roster: bool,
 }
 
 impl Config {
@@ -131,6 +137,11 @@ impl Config {
             _ => None,
         };
         let lease_ttl = Duration::from_secs(positive("EDUGRAPH_SYNC_LEASE_SECS", 120)?);
+        let roster = match get("EDUGRAPH_SYNC_ROSTER").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("" | "true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") => false,
+            Some(_) => return Err(cfg_err("EDUGRAPH_SYNC_ROSTER", "must be true or false")),
+        };
         Ok(Self {
             database_url,
             authority: url("EDUGRAPH_MS_AUTHORITY")?,
@@ -142,6 +153,7 @@ impl Config {
             concurrency,
             page_size,
             lease_ttl,
+            roster,
         })
     }
 
@@ -194,6 +206,32 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 // ------------------------------------------------------------------ running
 
+/// What a run reports as it goes, for a display (`edugraph-sync run` on a terminal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress<'a> {
+    /// A page of `stream` was committed: the stream's pages and items so far in this run.
+    Page {
+        /// Microsoft tenant id.
+        tenant: &'a str,
+        /// `users`, `directory`, `edu_classes`, `edu_users`.
+        stream: &'a str,
+        /// Pages committed so far in this run of the stream.
+        pages: u64,
+        /// Items (changes, members) in those pages.
+        items: u64,
+    },
+    /// A tenant's run ended.
+    TenantDone {
+        /// Microsoft tenant id.
+        tenant: &'a str,
+        /// Whether it failed.
+        failed: bool,
+    },
+}
+
+/// Receives [`Progress`]; called from the sync tasks, so it must be cheap.
+pub type ProgressFn = Arc<dyn Fn(Progress<'_>) + Send + Sync>;
+
 /// What a run needs.
 #[derive(Clone)]
 pub struct SyncDeps {
@@ -212,6 +250,10 @@ pub struct SyncDeps {
     /// Start a full round (mark and sweep) instead of an incremental one: the periodic full
     /// reconciliation (R-C5). A round in progress is finished first.
     pub force_full: bool,
+    /// Also sync the education roster streams (`edu_classes`, `edu_users`).
+    pub roster: bool,
+    /// Told about every committed page and finished tenant (a progress display), if set.
+    pub progress: Option<ProgressFn>,
 }
 
 impl std::fmt::Debug for SyncDeps {
@@ -232,6 +274,14 @@ impl SyncDeps {
             instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             stop: Arc::new(AtomicBool::new(false)),
             force_full: false,
+            roster: true,
+            progress: None,
+        }
+    }
+
+    pub(crate) fn page_done(&self, tenant: &str, stream: &str, pages: u64, items: u64) {
+        if let Some(p) = &self.progress {
+            p(Progress::Page { tenant, stream, pages, items });
         }
     }
 }
@@ -298,6 +348,8 @@ pub struct TenantReport {
     pub duration: Duration,
     /// The group-scoped directory round, when the tenant named a group.
     pub directory: Option<directory::DirectoryReport>,
+    /// The education roster streams (classes, then users), unless switched off.
+    pub roster: Vec<roster::RosterReport>,
 }
 
 impl TenantReport {
@@ -315,6 +367,7 @@ impl TenantReport {
             full: false,
             duration: Duration::ZERO,
             directory: None,
+            roster: Vec::new(),
         }
     }
 
@@ -326,7 +379,11 @@ impl TenantReport {
             Outcome::Busy => "busy",
             Outcome::Stopped => "stopped",
         };
-        let directory = self.directory.as_ref().map(|d| format!(" {}", d.summary())).unwrap_or_default();
+        let mut directory = self.directory.as_ref().map(|d| format!(" {}", d.summary())).unwrap_or_default();
+        for r in &self.roster {
+            directory.push(' ');
+            directory.push_str(&r.summary());
+        }
         format!(
             "tenant={} status={status} added={} changed={} disabled={} deleted={} archived={} pages={} full={} resync={} duration_ms={}{directory}",
             self.ms_tenant_id,
@@ -434,6 +491,7 @@ async fn sync_users(
     report.full = cp.phase == Phase::Full;
     let auth = GraphAuth::app_only(tenant.ms_tenant_id.clone());
     let mut resyncs = 0u32;
+    let mut items = 0u64;
     loop {
         let page = match fetch_page(deps, &auth, &cp).await {
             Ok(p) => p,
@@ -465,6 +523,8 @@ async fn sync_users(
         report.deleted += counts.deleted;
         report.archived += counts.archived;
         report.pages += 1;
+        items += changes.len() as u64;
+        deps.page_done(&tenant.ms_tenant_id, USERS_STREAM, report.pages, items);
         tracing::debug!(tenant = %tenant.ms_tenant_id, page = next.pages, items = changes.len(), "page committed");
         if matches!(end, PageEnd::Done(_)) {
             return Ok(());
@@ -563,6 +623,24 @@ pub async fn run_once(deps: &SyncDeps, tenant: &SyncTenant) -> Result<TenantRepo
         }
         report.directory = Some(dir);
     }
+    if report.outcome == Outcome::Completed && deps.roster && !deps.stop.load(Ordering::SeqCst) {
+        for kind in [RosterKind::Classes, RosterKind::Users] {
+            let mut r = roster::RosterReport::new(kind);
+            match hold(deps, tenant, kind.stream()).await? {
+                None => r.outcome = Outcome::Busy,
+                Some(held) => {
+                    let res = roster::sync_roster(deps, tenant, kind, &held.lease, &mut r).await;
+                    release(deps, held, res.as_ref().err()).await;
+                    res?;
+                }
+            }
+            let stopped = r.outcome == Outcome::Stopped;
+            report.roster.push(r);
+            if stopped || deps.stop.load(Ordering::SeqCst) {
+                break;
+            }
+        }
+    }
     report.duration = started.elapsed();
     Ok(report)
 }
@@ -576,6 +654,9 @@ pub async fn run_tenants(
     futures_util::stream::iter(tenants)
         .map(|t| async move {
             let r = run_once(deps, &t).await;
+            if let Some(p) = &deps.progress {
+                p(Progress::TenantDone { tenant: &t.ms_tenant_id, failed: r.is_err() });
+            }
             (t, r)
         })
         .buffer_unordered(concurrency.max(1))

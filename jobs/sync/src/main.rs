@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use edu_domain::csv::ExportKind;
 use edu_msgraph::{GraphClient, generate_self_signed_certificate};
+use edu_sync::display::Terminal;
 use edu_sync::{Config, SyncDeps, parse_duration, run_tenants, tenants_to_sync};
 use secrecy::ExposeSecret as _;
 
@@ -197,6 +198,7 @@ async fn run(config: Config, every: Option<Duration>, tenant: Option<String>, fu
     let mut deps = SyncDeps::new(db, graph);
     deps.page_size = config.page_size;
     deps.lease_ttl = config.lease_ttl;
+    deps.roster = config.roster;
     deps.force_full = full;
     let stop = Arc::clone(&deps.stop);
     tokio::spawn(async move {
@@ -233,7 +235,15 @@ async fn pass(deps: &SyncDeps, config: &Config, only: Option<&str>) -> bool {
         }
     };
     let mut failed = false;
-    for (tenant, result) in run_tenants(deps, tenants, config.concurrency).await {
+    // A progress line on a terminal only: piped output and logs stay clean.
+    let display = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| Terminal::new(tenants.len()));
+    let mut run_deps = deps.clone();
+    run_deps.progress = display.as_ref().map(Terminal::callback);
+    let results = run_tenants(&run_deps, tenants, config.concurrency).await;
+    if let Some(d) = &display {
+        d.finish();
+    }
+    for (tenant, result) in results {
         match result {
             Ok(report) => {
                 tracing::info!(

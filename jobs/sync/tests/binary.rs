@@ -10,6 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{Backend, Env, comparable};
+use edu_db::roster::RosterKind;
 use edu_ms_emulator::{AppRegistration, Fault, FaultKind};
 
 const BIN: &str = env!("CARGO_BIN_EXE_edugraph-sync");
@@ -98,10 +99,11 @@ async fn run_to_completion(env: &Env, files: &Files, url: &str) -> String {
     for _ in 0..20 {
         let r = run(command(env, files, url, &[]), &["run", "--once"]).await;
         assert_eq!(r.code, Some(0), "stdout: {}\nstderr: {}", r.stdout, r.stderr);
-        if r.stdout.contains("status=ok") {
+        // Every stream of the run done: the users delta and the roster streams after it.
+        if r.stdout.contains("status=ok") && !r.stdout.contains("=busy") {
             return r.stdout;
         }
-        assert!(r.stdout.contains("status=busy"), "{}", r.stdout);
+        assert!(r.stdout.contains("=busy"), "{}", r.stdout);
         tokio::time::sleep(Duration::from_millis(600)).await;
     }
     panic!("never completed");
@@ -156,6 +158,13 @@ async fn crash_at_random_points_then_identical(backend: Backend) {
         kind: FaultKind::Latency(Duration::from_millis(100)),
         times: None,
     });
+    // The roster streams after it too, so that kills also land in them.
+    env.emu.set_fault(Fault {
+        method: Some("GET".into()),
+        route: "/education/users/delta".into(),
+        kind: FaultKind::Latency(Duration::from_millis(60)),
+        times: None,
+    });
     // The reference: an uninterrupted database, synced at the same moments.
     let (clean_guard, clean_url) = common::TestDatabase::create(backend).await;
     let clean_db = edu_db::Db::connect(&clean_url, 4).await.unwrap();
@@ -164,13 +173,14 @@ async fn crash_at_random_points_then_identical(backend: Backend) {
 
     // Round 1: the initial full sync.
     run_to_completion(&env, &files, &clean_url).await;
-    let mut interrupted = kill_until_done(&env, &files, backend, 700, 25).await;
+    let mut interrupted = kill_until_done(&env, &files, backend, 1100, 25).await;
     run_to_completion(&env, &files, &env.url).await;
     assert_eq!(
         comparable(&env.profiles().await),
         comparable(&edu_db::sync::profiles(&clean_db, clean_tenant).await.unwrap()),
         "after round 1"
     );
+    assert_same_roster(&env, &clean_db, clean_tenant, "after round 1").await;
 
     // Round 2: incremental changes of every kind, crash again.
     for i in 0..25 {
@@ -181,8 +191,17 @@ async fn crash_at_random_points_then_identical(backend: Backend) {
     env.patch_user(&students[0].id, serde_json::json!({"jobTitle": "Captain"})).await;
     env.delete_user(&students[1].id, false).await;
     env.delete_user(&students[2].id, true).await;
+    let class = &demo.tenants[0].classes[0];
+    let r = env
+        .http
+        .patch(format!("{}/tenants/{}/classes/{}", env.emu.admin_url(), env.ms_tenant, class.id))
+        .json(&serde_json::json!({"displayName": "Renamed Mid-Crash"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
     run_to_completion(&env, &files, &clean_url).await;
-    interrupted += kill_until_done(&env, &files, backend, 350, 8).await;
+    interrupted += kill_until_done(&env, &files, backend, 500, 8).await;
     run_to_completion(&env, &files, &env.url).await;
     let crashed = comparable(&env.profiles().await);
     let clean = comparable(&edu_db::sync::profiles(&clean_db, clean_tenant).await.unwrap());
@@ -190,10 +209,24 @@ async fn crash_at_random_points_then_identical(backend: Backend) {
     assert_eq!(crashed, clean, "after round 2");
     assert!(crashed.iter().any(|(p, s)| p.ms_object_id == students[1].id && s == "disabled"));
     assert!(crashed.iter().any(|(p, s)| p.ms_object_id == students[2].id && s == "deleted"));
+    assert_same_roster(&env, &clean_db, clean_tenant, "after round 2").await;
+    let classes = edu_db::roster::rows(&env.db, RosterKind::Classes, env.tenant).await.unwrap();
+    let renamed = classes.iter().find(|c| c.id == class.id).unwrap();
+    assert_eq!(renamed.get(RosterKind::Classes, "display_name"), Some("Renamed Mid-Crash"));
     eprintln!("{interrupted} runs were killed mid-run");
     assert!(interrupted >= 5, "only {interrupted} runs were interrupted");
     clean_db.close().await;
     drop(clean_guard);
+}
+
+/// The education roster (R-C3): both kinds' rows, data and state, equal to the clean run's.
+async fn assert_same_roster(env: &Env, clean: &edu_db::Db, clean_tenant: edu_domain::TenantId, when: &str) {
+    for kind in [RosterKind::Classes, RosterKind::Users] {
+        let crashed = edu_db::roster::rows(&env.db, kind, env.tenant).await.unwrap();
+        let reference = edu_db::roster::rows(clean, kind, clean_tenant).await.unwrap();
+        assert!(!reference.is_empty(), "{kind:?} {when}");
+        assert_eq!(crashed, reference, "{kind:?} {when}");
+    }
 }
 
 async fn two_processes_at_once(backend: Backend) {

@@ -161,7 +161,7 @@ fn sku_id(s: &str) -> Result<String, ApiError> {
     (status = 400, description = "`invalid_body` (nothing to change)", body = crate::error::ErrorBody),
     (status = 403, description = "`role_required`, `microsoft_forbidden`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found` (also for another tenant's ids)", body = crate::error::ErrorBody),
-    (status = 409, description = "`no_licenses_available`", body = crate::error::ErrorBody),
+    (status = 409, description = "`no_licenses_available`, `license_not_assigned` (removing a licence the person does not hold)", body = crate::error::ErrorBody),
     (status = 422, description = "`unknown_license`, `usage_location_required`", body = crate::error::ErrorBody),
 ), security(("session" = []), ("csrf" = [])))]
 #[post("/api/admin/users/{id}/licenses")]
@@ -184,11 +184,30 @@ pub async fn assign_admin_user_licenses(
     let add = b.add.iter().map(|s| sku_id(s)).collect::<Result<Vec<_>, _>>()?;
     let remove = b.remove.iter().map(|s| sku_id(s)).collect::<Result<Vec<_>, _>>()?;
     let g = admin_graph(&state, &admin).await?;
+    let target = Some(("user", id));
+    if !remove.is_empty() {
+        // Graph's answer to removing a licence the person does not hold is not one we can
+        // explain well; check first and say it plainly.
+        let user = state.graph.get_user(&g.auth, id, &["id", "assignedLicenses"]).await.map_err(|e| {
+            if e.is_not_found() {
+                ApiError::not_found("not_found", "There is no such user in your school.")
+            } else {
+                admin_graph_error(e)
+            }
+        })?;
+        let held: Vec<String> = user.assigned_licenses.iter().map(|l| l.sku_id.to_lowercase()).collect();
+        if let Some(missing) = remove.iter().find(|s| !held.contains(s)) {
+            let err = ApiError::Conflict {
+                code: "license_not_assigned",
+                message: format!("This person does not hold the licence {missing}, so it cannot be removed."),
+            };
+            return Err(audit_failure(&state, &admin, ACTION, target, err).await);
+        }
+    }
     let request = AssignLicenseRequest {
         add_licenses: add.iter().map(|s| AssignedLicense { disabled_plans: vec![], sku_id: s.clone() }).collect(),
         remove_licenses: remove.clone(),
     };
-    let target = Some(("user", id));
     let user = match state.graph.assign_license(&g.auth, id, &request).await {
         Ok(u) => u,
         Err(e) => {

@@ -128,7 +128,8 @@ pub struct AdminUsersPage {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AdminUsersQuery {
-    /// Search in display names (word prefixes, as Microsoft's `$search`).
+    /// Search in display names, mail addresses and sign-in names (word prefixes, as
+    /// Microsoft's `$search`).
     pub search: Option<String>,
     /// Exact department.
     pub department: Option<String>,
@@ -211,7 +212,9 @@ pub async fn list_admin_users(
             let opts = ListUsersOptions {
                 select: &select,
                 filter: (!filters.is_empty()).then(|| filters.join(" and ")),
-                search: search_term(q.search.as_deref()).map(|s| format!("\"displayName:{s}\"")),
+                // Name, mail or sign-in name (Graph tokenizes each: word prefixes).
+                search: search_term(q.search.as_deref())
+                    .map(|s| format!("\"displayName:{s}\" OR \"mail:{s}\" OR \"userPrincipalName:{s}\"")),
                 top: Some(top),
                 count: true,
                 ..ListUsersOptions::default()

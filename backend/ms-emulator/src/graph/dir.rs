@@ -417,10 +417,8 @@ fn list_users(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     }
     let mut items = apply_filter(all, q, "User", USER_FILTERABLE, true)?;
     if let Some(s) = &q.search {
-        let s = s.trim_matches('"');
-        let (prop, val) = s.split_once(':').unwrap_or(("displayName", s));
-        let val = val.to_lowercase();
-        items.retain(|v| v.get(prop).and_then(Value::as_str).is_some_and(|x| x.to_lowercase().contains(&val)));
+        let expr = parse_search(s, USER_SEARCHABLE)?;
+        items.retain(|v| expr.matches(v));
     }
     apply_orderby(&mut items, q);
     if q.select.is_none() {
@@ -964,6 +962,66 @@ fn role_members(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, p: &[String]) -> GRes
     collection(sh, req, q, "directoryObjects", items, 100, 999)
 }
 
+/// Properties of a user that `$search` tokenizes.
+const USER_SEARCHABLE: &[&str] = &["displayName", "mail", "userPrincipalName", "givenName", "surname", "mailNickname"];
+
+/// A `$search` expression: `"prop:value"` clauses joined by `OR` / `AND` (AND binds tighter),
+/// as directory objects accept it (`$search="mail:a" OR "displayName:b"`). Matching is by word
+/// prefix, case-insensitive, as Microsoft's tokenized search.
+struct SearchExpr {
+    /// OR of ANDs of (property, lower-case value).
+    any_of: Vec<Vec<(String, String)>>,
+}
+
+impl SearchExpr {
+    fn matches(&self, v: &Value) -> bool {
+        self.any_of.iter().any(|all| {
+            all.iter().all(|(prop, val)| {
+                v.get(prop.as_str()).and_then(Value::as_str).is_some_and(|x| {
+                    x.to_lowercase().split(|c: char| !c.is_alphanumeric()).any(|w| w.starts_with(val.as_str()))
+                        || x.to_lowercase().starts_with(val.as_str())
+                })
+            })
+        })
+    }
+}
+
+fn parse_search(s: &str, searchable: &[&str]) -> Result<SearchExpr, GErr> {
+    let invalid = || GErr::bad("Request_UnsupportedQuery", format!("Syntax error: invalid $search expression '{s}'."));
+    // Tokens: quoted clauses and the operators between them (quotes may hold spaces and "OR").
+    let mut any_of = vec![vec![]];
+    let mut rest = s.trim();
+    let mut expect_clause = true;
+    while !rest.is_empty() {
+        if expect_clause {
+            let body = rest.strip_prefix('"').ok_or_else(invalid)?;
+            let close = body.find('"').ok_or_else(invalid)?;
+            let inner = &body[..close];
+            let (prop, val) = inner.split_once(':').unwrap_or(("displayName", inner));
+            if !searchable.contains(&prop) {
+                return Err(GErr::bad(
+                    "Request_UnsupportedQuery",
+                    format!("Unsupported or invalid query: the property '{prop}' does not support $search."),
+                ));
+            }
+            any_of.last_mut().ok_or_else(invalid)?.push((prop.to_owned(), val.trim().to_lowercase()));
+            rest = body[close + 1..].trim_start();
+        } else if let Some(r) = rest.strip_prefix("OR ") {
+            any_of.push(vec![]);
+            rest = r.trim_start();
+        } else if let Some(r) = rest.strip_prefix("AND ") {
+            rest = r.trim_start();
+        } else {
+            return Err(invalid());
+        }
+        expect_clause = !expect_clause;
+    }
+    if expect_clause {
+        return Err(invalid());
+    }
+    Ok(SearchExpr { any_of })
+}
+
 fn list_groups(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     ctx.need(GROUP_READ, GROUP_READ)?;
     if q.search.is_some() && !q.eventual {
@@ -977,21 +1035,9 @@ fn list_groups(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q) -> GResult {
     let all: Vec<Value> = t.group_order.iter().filter_map(|g| t.groups.get(g)).map(group_full).collect();
     let mut items = apply_filter(all, q, "Group", GROUP_FILTERABLE, true)?;
     if let Some(s) = &q.search {
-        // `"displayName:wa"`: tokenized (word-prefix) matching on displayName and description only.
-        let s = s.trim_matches('"');
-        let (prop, val) = s.split_once(':').unwrap_or(("displayName", s));
-        if prop != "displayName" && prop != "description" {
-            return Err(GErr::bad(
-                "Request_UnsupportedQuery",
-                format!("Unsupported or invalid query: the property '{prop}' does not support $search."),
-            ));
-        }
-        let val = val.to_lowercase();
-        items.retain(|v| {
-            v.get(prop).and_then(Value::as_str).is_some_and(|x| {
-                x.to_lowercase().split(|c: char| !c.is_alphanumeric()).any(|w| w.starts_with(val.as_str()))
-            })
-        });
+        // Tokenized (word-prefix) matching on displayName and description only.
+        let expr = parse_search(s, &["displayName", "description"])?;
+        items.retain(|v| expr.matches(v));
     }
     apply_orderby(&mut items, q);
     collection(sh, req, q, "groups", items, 100, 999)
