@@ -10,6 +10,7 @@ both_backends!(
     files_reach_the_resources_folder_directly_or_through_an_upload_session,
     a_student_adds_files_only_to_their_own_submission_while_it_is_not_turned_in,
     an_upload_over_the_limit_or_of_the_wrong_type_is_refused_before_it_is_read,
+    a_slow_publish_is_reported_as_publishing_until_microsoft_has_finished,
 );
 
 async fn sign_in(app: &MicrosoftTestApp, id: &str) -> Client {
@@ -195,4 +196,34 @@ async fn an_upload_over_the_limit_or_of_the_wrong_type_is_refused_before_it_is_r
     assert_eq!(r.status, 415, "a cross-site form's types are refused");
     assert!(app.emulator.request_log().is_empty(), "refused before any Graph call: {:?}", app.emulator.request_log());
     assert_eq!(teacher.send(Method::POST, &files, octets(vec![7; 65_536]), &[]).await.status, 201);
+}
+
+async fn a_slow_publish_is_reported_as_publishing_until_microsoft_has_finished(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    app.onboard(0).await;
+    app.emulator.set_publish_delay(std::time::Duration::from_millis(700));
+    let class = app.tenant(0).classes[0].clone();
+    let teacher = sign_in(&app, &class.teacher_ids[0]).await;
+    let base = format!("/api/classes/{}/assignments", class.id);
+    let aid = teacher.post(&base, json!({"display_name": "Slow"})).await.body["id"].as_str().unwrap().to_owned();
+    let one = format!("{base}/{aid}");
+    let r = teacher.post(&format!("{one}/publish"), json!({})).await;
+    assert_eq!((r.body["status"].as_str(), r.body["publishing"].as_bool()), (Some("published"), Some(true)));
+    // Every read asks Microsoft again: still publishing right after, assigned once it is done.
+    let got = teacher.get(&one).await;
+    assert_eq!((got.body["status"].as_str(), got.body["publishing"].as_bool()), (Some("published"), Some(true)));
+    let listed = teacher.get(&base).await;
+    let row = listed.body.as_array().unwrap().iter().find(|a| a["id"] == aid.as_str()).unwrap().clone();
+    assert_eq!(row["publishing"], true);
+    let started = std::time::Instant::now();
+    let done = loop {
+        let got = teacher.get(&one).await;
+        if got.body["publishing"] == false {
+            break got;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "still publishing: {}", got.text);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(done.body["status"], "assigned");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300), "not before Microsoft finished");
 }

@@ -218,6 +218,7 @@ pub(crate) fn build_store(seed: &Seed, token_lifetime: Option<Duration>) -> anyh
         mailboxes: HashMap::new(),
         demo: DemoDirectory::default(),
         upload_sessions: HashMap::new(),
+        publish_delay: Duration::ZERO,
     };
     let mut built = match seed {
         Seed::Empty => vec![],
@@ -398,6 +399,12 @@ impl RunningEmulator {
         for t in st.tenants.iter_mut() {
             t.delta_epoch += 1;
         }
+    }
+    /// Makes publishing take this long: until then the assignment reads as `published`
+    /// (the answer of the publish call), afterwards as `assigned`, as a client polling
+    /// Microsoft observes.
+    pub fn set_publish_delay(&self, d: Duration) {
+        self.shared.write().publish_delay = d;
     }
     pub fn set_token_lifetime(&self, d: Duration) {
         self.shared.write().token_lifetime = Some(d);

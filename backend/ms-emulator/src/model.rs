@@ -354,6 +354,9 @@ pub struct Store {
     pub demo: crate::DemoDirectory,
     /// driveItem upload sessions by the token in their `uploadUrl`.
     pub upload_sessions: HashMap<String, UploadSession>,
+    /// How long a publish stays in `published` before the assignment reads as `assigned`
+    /// (Microsoft publishes asynchronously); zero: at once.
+    pub publish_delay: std::time::Duration,
 }
 
 /// A driveItem `createUploadSession` in progress.

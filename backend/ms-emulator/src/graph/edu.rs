@@ -153,8 +153,19 @@ fn prefer_unknown(req: &GReq) -> bool {
     req.header("Prefer").is_some_and(|p| p.to_ascii_lowercase().contains("include-unknown-enum-members"))
 }
 
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
 fn render_assignment(a: &Assignment, req: &GReq) -> Value {
     let mut m = a.props.clone();
+    // Publishing finishes in the background: once its time has come, it reads as assigned.
+    if let Some(at) = m.remove("_assignedAtMs").and_then(|v| v.as_u64()) {
+        if m.get("status").and_then(Value::as_str) == Some("published") && now_ms() >= at {
+            m.insert("status".into(), json!("assigned"));
+            m.insert("assignedDateTime".into(), json!(iso(at / 1000)));
+        }
+    }
     if m.get("status").and_then(Value::as_str) == Some("inactive") && !prefer_unknown(req) {
         m.insert("status".into(), json!("unknownFutureValue"));
     }
@@ -904,6 +915,7 @@ fn delete_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResul
 fn publish(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
     ctx.need(ASG_W_D, ASG_W_A)?;
     let mut st = sh.write();
+    let delay = st.publish_delay;
     let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     let cid = p.first().cloned().unwrap_or_default();
     let students: Vec<String> = t
@@ -925,8 +937,13 @@ fn publish(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
     shown.insert("status".into(), json!("published"));
     shown.insert("assignedDateTime".into(), Value::Null);
     let now = iso_now();
-    a.props.insert("status".into(), json!("assigned"));
-    a.props.insert("assignedDateTime".into(), json!(now));
+    if delay.is_zero() {
+        a.props.insert("status".into(), json!("assigned"));
+        a.props.insert("assignedDateTime".into(), json!(now));
+    } else {
+        a.props.insert("status".into(), json!("published"));
+        a.props.insert("_assignedAtMs".into(), json!(now_ms() + delay.as_millis() as u64));
+    }
     a.props.insert("lastModifiedDateTime".into(), json!(now));
     let aid = a.id.clone();
     for s in students {
