@@ -3,6 +3,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, type Assignment, type ClassDetails } from '../api/client';
 import { humanError } from '../api/errors';
+import { waitUntilPublished } from '../lib/publish';
 import { browserTimeZone, defaultDue, formatWhen, localToRfc3339 } from '../lib/time';
 import { Link, assignmentPath } from '../router';
 import { Alert, ConfirmButton, Dialog, Empty, ErrorState, Field, Loading, TextArea, useLoad } from '../ui';
@@ -32,7 +33,7 @@ export function ClassAssignments({ classId, d }: { classId: string; d: ClassDeta
   const isTeacher = d.my_role === 'teacher';
   const list = useLoad(() => api.assignments(classId), classId);
   const [creating, setCreating] = useState(false);
-  const [notice, setNotice] = useState<{ kind: 'success' | 'error'; text: string }>();
+  const [notice, setNotice] = useState<{ kind: 'success' | 'error' | 'info'; text: string }>();
   const [busy, setBusy] = useState<string | null>(null);
 
   const publish = async (a: Assignment) => {
@@ -40,7 +41,16 @@ export function ClassAssignments({ classId, d }: { classId: string; d: ClassDeta
     setNotice(undefined);
     try {
       const updated = await api.publishAssignment(classId, a.id);
-      list.setData((xs) => xs.map((x) => (x.id === a.id ? { ...x, ...updated } : x)));
+      const put = (u: Partial<Assignment>) => list.setData((xs) => xs.map((x) => (x.id === a.id ? { ...x, ...u } : x)));
+      put(updated);
+      if (updated.publishing) {
+        setNotice({ kind: 'info', text: `Microsoft 365 is publishing “${a.display_name ?? 'the assignment'}”…` });
+        const last = await waitUntilPublished({ get: () => api.assignment(classId, a.id), onUpdate: put });
+        if (last?.publishing) {
+          setNotice({ kind: 'info', text: 'Microsoft 365 is still publishing. Reload the page in a minute to see it finished.' });
+          return;
+        }
+      }
       setNotice({ kind: 'success', text: `“${a.display_name ?? 'The assignment'}” is published: students can see it now.` });
     } catch (err) {
       setNotice({ kind: 'error', text: humanError(err) });
