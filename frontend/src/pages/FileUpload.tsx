@@ -14,7 +14,7 @@ export interface UploadState {
 }
 
 /** The progress bar of one upload (role progressbar, with the percent as text too). */
-export function UploadProgress({ upload, label }: { upload: UploadState; label: string }) {
+export function UploadProgress({ upload, label, done }: { upload: UploadState; label: string; done?: boolean }) {
   const pct = percent(upload.loaded, upload.total);
   const sent = upload.total > 0 && upload.loaded >= upload.total;
   return (
@@ -32,7 +32,8 @@ export function UploadProgress({ upload, label }: { upload: UploadState; label: 
       </div>
       <p className="small" aria-live="polite">
         <strong>{pct}%</strong> · {formatBytes(Math.min(upload.loaded, upload.total))} of {formatBytes(upload.total)}
-        {sent && ' — sent; saving it in Microsoft 365…'}
+        {sent && !done && ' — sent; saving it in Microsoft 365…'}
+        {done && ' — attached.'}
       </p>
     </div>
   );
@@ -62,6 +63,8 @@ export function FileUpload({
   const [file, setFile] = useState<File | null>(null);
   const [problem, setProblem] = useState<string>();
   const [upload, setUpload] = useState<UploadState | null>(null);
+  /** The upload is over (the bar stays at 100 % next to the result until another file is chosen). */
+  const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ kind: 'success' | 'error'; text: string }>();
   const abort = useRef<AbortController | null>(null);
   useEffect(() => () => abort.current?.abort(), []);
@@ -69,6 +72,7 @@ export function FileUpload({
   const choose = (f: File | null) => {
     setFile(f);
     setResult(undefined);
+    setUpload(null);
     setProblem(f ? fileProblem(f) : undefined);
   };
 
@@ -90,6 +94,7 @@ export function FileUpload({
     abort.current = ctrl;
     setResult(undefined);
     setUpload({ name, loaded: 0, total: file.size });
+    setBusy(true);
     onBusy?.(true);
     try {
       const r = await uploadFile<Resource>({
@@ -100,14 +105,16 @@ export function FileUpload({
         onProgress: (loaded, total) => setUpload({ name, loaded, total }),
       });
       setResult({ kind: 'success', text: `“${r.display_name ?? name}” is attached.` });
+      setUpload({ name, loaded: file.size, total: file.size });
       onUploaded(r, name);
       setFile(null);
       if (input.current) input.current.value = '';
     } catch (err) {
       setResult({ kind: 'error', text: `“${name}” was not attached: ${humanError(err)}` });
+      setUpload(null);
     } finally {
       abort.current = null;
-      setUpload(null);
+      setBusy(false);
       onBusy?.(false);
     }
   };
@@ -131,19 +138,19 @@ export function FileUpload({
           ref={input}
           id={id}
           type="file"
-          disabled={Boolean(disabledReason) || Boolean(upload)}
+          disabled={Boolean(disabledReason) || busy}
           aria-invalid={problem ? true : undefined}
           aria-describedby={[hintId, problem ? errorId : ''].filter(Boolean).join(' ')}
           onChange={(e) => choose(e.target.files?.[0] ?? null)}
         />
       </div>
-      {upload && <UploadProgress upload={upload} label={`Uploading ${upload.name}`} />}
+      {upload && !(disabledReason && !busy) && <UploadProgress upload={upload} label={`${busy ? 'Uploading' : 'Uploaded'} ${upload.name}`} done={!busy} />}
       {result && <Alert kind={result.kind}>{result.text}</Alert>}
       <div className="actions">
-        <button type="submit" className="button" disabled={Boolean(disabledReason) || Boolean(upload)}>
-          {upload ? 'Attaching…' : 'Attach file'}
+        <button type="submit" className="button" disabled={Boolean(disabledReason) || busy}>
+          {busy ? 'Attaching…' : 'Attach file'}
         </button>
-        {upload && (
+        {busy && (
           <button type="button" className="button button-secondary" onClick={() => abort.current?.abort()}>
             Cancel upload
           </button>
