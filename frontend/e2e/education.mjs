@@ -42,11 +42,19 @@ export async function educationFlows({ open, shot, check, log, noOverflow, cspCl
   const dialog = tp.getByRole('dialog', { name: 'New assignment' });
   await dialog.getByLabel('Name', { exact: true }).fill(NAME);
   await dialog.getByLabel('Due', { exact: true }).fill('2026-12-04T16:30');
+  // A file chosen in the dialog is attached right after the assignment is created.
+  await dialog.getByLabel('Files for students (optional)').setInputFiles({
+    name: 'instructions.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('Measure the boiling point of water.\n'),
+  });
   await dialog.getByRole('button', { name: 'Create assignment' }).click();
   await tp.getByText(`“${NAME}” was created.`).waitFor();
   await tp.getByRole('link', { name: NAME }).click();
   await tp.getByRole('heading', { name: NAME, level: 1 }).waitFor();
   check((await tp.locator('.facts').textContent()).includes('Draft'), 'the new assignment is a draft');
+  await tp.locator('.resources', { hasText: 'instructions.txt' }).waitFor();
+  check(true, 'the file chosen in the New assignment dialog is attached');
 
   // Edit: the due date comes back in the teacher's zone; only the changed fields are sent.
   await tp.getByRole('button', { name: 'Edit', exact: true }).click();
@@ -206,7 +214,8 @@ export async function educationFlows({ open, shot, check, log, noOverflow, cspCl
     await page.goto(new URL(assignmentUrl).pathname);
     await page.getByRole('heading', { name: EDITED, level: 1 }).waitFor();
     await page.locator('.resources', { hasText: 'lab-sheet.pdf' }).waitFor();
-    check(true, 'the student sees the file the teacher attached');
+    await page.locator('.resources', { hasText: 'instructions.txt' }).waitFor();
+    check(true, 'the student sees the files the teacher attached');
     const mine = page.getByRole('form', { name: 'Add a file to your work' });
     await mine.getByLabel('Add a file to your work').setInputFiles({
       name: 'my-report.txt',
@@ -264,5 +273,13 @@ export async function educationFlows({ open, shot, check, log, noOverflow, cspCl
   await tp.getByText('Ava Garcia: Returned to the student.').waitFor();
   check((await row.textContent()).includes('Returned'), 'the teacher returns it');
   await shot(tp, '81-submission-returned');
+  // The list's Edit opens the same dialog, filled in; Escape closes it (keyboard).
+  await tp.getByRole('link', { name: /: assignments$/ }).click();
+  await tp.getByRole('button', { name: `Edit “${EDITED}”` }).first().click();
+  const listEdit = tp.getByRole('dialog', { name: 'Edit assignment' });
+  check((await listEdit.getByLabel('Name', { exact: true }).inputValue()) === EDITED, 'Edit on the assignments list opens the dialog filled in');
+  await tp.keyboard.press('Escape');
+  await listEdit.waitFor({ state: 'hidden' });
+  check(true, 'keyboard: Escape closes the edit dialog');
   await teacher.context.close();
 }
