@@ -66,6 +66,7 @@ const MESSAGES: Record<string, string> = {
   length_required: 'The upload did not say how large the file is. Try again.',
   incomplete_upload: 'The file did not arrive completely. Try again.',
   submission_turned_in: 'Your work is turned in. Undo the turn-in before adding files.',
+  uploads_in_progress: 'Files are still being attached to this assignment. Publish it when they are done.',
   // Directory sync (issue 6)
   group_not_found: 'Microsoft 365 has no such group in your school. Check the name or id.',
   group_name_ambiguous: 'Several groups have this name. Choose the group by its id instead.',

@@ -750,8 +750,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Publishes (assigns) an assignment. Graph finishes asynchronously: the answer may say
-         *     `published`; a later read shows `assigned`.
+         * Publishes (assigns) an assignment, only once no file is still being attached to it
+         *     (`409 uploads_in_progress`). Graph finishes asynchronously: the answer may say
+         *     `published` (`publishing: true`); a later read shows `assigned`.
          */
         post: operations["publish_assignment"];
         delete?: never;
@@ -4163,6 +4164,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AssignmentDto"];
+                };
+            };
+            /** @description `uploads_in_progress` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -160,11 +160,12 @@ fn now_ms() -> u64 {
 fn render_assignment(a: &Assignment, req: &GReq) -> Value {
     let mut m = a.props.clone();
     // Publishing finishes in the background: once its time has come, it reads as assigned.
-    if let Some(at) = m.remove("_assignedAtMs").and_then(|v| v.as_u64()) {
-        if m.get("status").and_then(Value::as_str) == Some("published") && now_ms() >= at {
-            m.insert("status".into(), json!("assigned"));
-            m.insert("assignedDateTime".into(), json!(iso(at / 1000)));
-        }
+    if let Some(at) = m.remove("_assignedAtMs").and_then(|v| v.as_u64())
+        && m.get("status").and_then(Value::as_str) == Some("published")
+        && now_ms() >= at
+    {
+        m.insert("status".into(), json!("assigned"));
+        m.insert("assignedDateTime".into(), json!(iso(at / 1000)));
     }
     if m.get("status").and_then(Value::as_str) == Some("inactive") && !prefer_unknown(req) {
         m.insert("status".into(), json!("unknownFutureValue"));
