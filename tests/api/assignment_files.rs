@@ -195,6 +195,18 @@ async fn an_upload_over_the_limit_or_of_the_wrong_type_is_refused_before_it_is_r
     assert_eq!((r.status, r.code()), (415, "unsupported_media_type"));
     let r = teacher.send(Method::POST, &files, Body::Raw("multipart/form-data; boundary=x", vec![7; 10]), &[]).await;
     assert_eq!(r.status, 415, "a cross-site form's types are refused");
+    // R-A15: a file upload needs the CSRF token and a same-site request like any write.
+    let cross = teacher.send(Method::POST, &files, octets(vec![7; 10]), &[("sec-fetch-site", "cross-site")]).await;
+    assert_eq!((cross.status, cross.code()), (403, "csrf_failed"));
+    let no_token = reqwest::Client::new()
+        .post(format!("{}{files}", app.address))
+        .header("cookie", format!("__Host-sid={}", teacher.session_cookie().unwrap()))
+        .header("content-type", "application/octet-stream")
+        .body(vec![7u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), 403, "no X-CSRF-Token");
     assert!(app.emulator.request_log().is_empty(), "refused before any Graph call: {:?}", app.emulator.request_log());
     assert_eq!(teacher.send(Method::POST, &files, octets(vec![7; 65_536]), &[]).await.status, 201);
 }
@@ -211,7 +223,10 @@ async fn a_slow_publish_is_reported_as_publishing_until_microsoft_has_finished(b
     let r = teacher.post(&format!("{one}/publish"), json!({})).await;
     assert_eq!((r.body["status"].as_str(), r.body["publishing"].as_bool()), (Some("published"), Some(true)));
     // Every read asks Microsoft again: still publishing right after, assigned once it is done.
+    app.emulator.reset_request_log();
     let got = teacher.get(&one).await;
+    assert_eq!(app.emulator.request_count("GET", "/education/classes/{id}/assignments/{id}"), 1);
+    assert_eq!(app.emulator.request_count("GET", "/education/classes/{id}/assignments/{id}/resources"), 0);
     assert_eq!((got.body["status"].as_str(), got.body["publishing"].as_bool()), (Some("published"), Some(true)));
     let listed = teacher.get(&base).await;
     let row = listed.body.as_array().unwrap().iter().find(|a| a["id"] == aid.as_str()).unwrap().clone();

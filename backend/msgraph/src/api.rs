@@ -726,6 +726,17 @@ impl GraphClient {
         .await
     }
 
+    /// `GET .../assignments/{id}?$expand=resources`: the assignment and its resources in one
+    /// call (expanded navigation properties come with the entity's default properties).
+    pub async fn assignment_with_resources(
+        &self,
+        auth: &GraphAuth,
+        class_id: &str,
+        assignment_id: &str,
+    ) -> Result<EducationAssignment, GraphError> {
+        self.get(auth, &Query::new().expand("resources").apply(&Self::assignment_path(class_id, assignment_id))).await
+    }
+
     /// `PATCH .../assignments/{id}` (200 + assignment; `status` is not patchable).
     pub async fn update_assignment<B: Serialize + ?Sized>(
         &self,

@@ -193,3 +193,32 @@ async fn school_people_pages_select_and_follow_the_next_link() {
     let page2 = c.school_users_page(&app, "s 1", 25, Some(&next)).await.unwrap();
     assert!(page2.value.is_empty() && page2.next_link.is_none());
 }
+
+#[tokio::test]
+async fn one_assignment_comes_with_its_resources_in_one_call() {
+    let mut a: serde_json::Value =
+        serde_json::from_str(&fixture("graph_education_assignment_get_response.json")).unwrap();
+    let link: serde_json::Value =
+        serde_json::from_str(&fixture("graph_education_assignment_resource_create_link_response.json")).unwrap();
+    a["resources"] = json!([link]);
+    let server = serve(move |req| {
+        let a = a.clone();
+        async move {
+            if req.path() == "/graph/v1.0/education/classes/c1/assignments/a1"
+                && req.target.contains("$expand=resources")
+            {
+                Resp::json(200, a)
+            } else {
+                Resp::empty(404)
+            }
+        }
+    })
+    .await;
+    let c = GraphClient::with_sleeper(server.settings(), None, Arc::new(RecordingSleeper::default())).unwrap();
+    let got = c.assignment_with_resources(&auth(), "c1", "a1").await.unwrap();
+    let resources = got.resources.unwrap();
+    assert_eq!(resources.len(), 1);
+    assert_eq!(resources[0].resource.odata_type.as_deref(), Some("#microsoft.graph.educationLinkResource"));
+    assert!(resources[0].resource.link.as_deref().is_some_and(|l| l.starts_with("https://")));
+    assert_eq!(server.requests().len(), 1);
+}

@@ -680,7 +680,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One assignment with its resources, as Microsoft has it now. Publishing is asynchronous
+         * One assignment with its resources, as Microsoft has it now (one Graph call,
+         *     `$expand=resources`). Publishing is asynchronous
          *     at Microsoft (`published` → `assigned`): after `publish`, the SPA polls this until
          *     `publishing` is false.
          */

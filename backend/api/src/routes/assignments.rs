@@ -433,7 +433,8 @@ pub async fn submission_action(
     }))
 }
 
-/// One assignment with its resources, as Microsoft has it now. Publishing is asynchronous
+/// One assignment with its resources, as Microsoft has it now (one Graph call,
+/// `$expand=resources`). Publishing is asynchronous
 /// at Microsoft (`published` → `assigned`): after `publish`, the SPA polls this until
 /// `publishing` is false.
 #[utoipa::path(operation_id = "get_assignment", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), responses(
@@ -449,13 +450,10 @@ pub async fn get_assignment(
     let (class_id, aid) = path.into_inner();
     graph_id(&aid)?;
     let (auth, _, _) = context(&state, &member, &class_id).await?;
-    let (a, resources) = futures_util::future::join(
-        state.graph.assignment(&auth, &class_id, &aid),
-        state.graph.assignment_resources(&auth, &class_id, &aid),
-    )
-    .await;
-    let a = a.map_err(graph_error)?;
-    let resources = resources.map_err(graph_error)?.into_iter().map(|r| resource_dto(r.id, &r.resource)).collect();
+    // One Graph call (this is what the SPA polls after publishing).
+    let mut a = state.graph.assignment_with_resources(&auth, &class_id, &aid).await.map_err(graph_error)?;
+    let resources =
+        a.resources.take().unwrap_or_default().into_iter().map(|r| resource_dto(r.id, &r.resource)).collect();
     Ok(web::Json(AssignmentDetailsDto { assignment: dto(a), resources }))
 }
 
