@@ -11,6 +11,7 @@ both_backends!(
     a_student_adds_files_only_to_their_own_submission_while_it_is_not_turned_in,
     an_upload_over_the_limit_or_of_the_wrong_type_is_refused_before_it_is_read,
     a_slow_publish_is_reported_as_publishing_until_microsoft_has_finished,
+    publishing_waits_until_the_files_being_attached_are_attached,
 );
 
 async fn sign_in(app: &MicrosoftTestApp, id: &str) -> Client {
@@ -194,6 +195,18 @@ async fn an_upload_over_the_limit_or_of_the_wrong_type_is_refused_before_it_is_r
     assert_eq!((r.status, r.code()), (415, "unsupported_media_type"));
     let r = teacher.send(Method::POST, &files, Body::Raw("multipart/form-data; boundary=x", vec![7; 10]), &[]).await;
     assert_eq!(r.status, 415, "a cross-site form's types are refused");
+    // R-A15: a file upload needs the CSRF token and a same-site request like any write.
+    let cross = teacher.send(Method::POST, &files, octets(vec![7; 10]), &[("sec-fetch-site", "cross-site")]).await;
+    assert_eq!((cross.status, cross.code()), (403, "csrf_failed"));
+    let no_token = reqwest::Client::new()
+        .post(format!("{}{files}", app.address))
+        .header("cookie", format!("__Host-sid={}", teacher.session_cookie().unwrap()))
+        .header("content-type", "application/octet-stream")
+        .body(vec![7u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), 403, "no X-CSRF-Token");
     assert!(app.emulator.request_log().is_empty(), "refused before any Graph call: {:?}", app.emulator.request_log());
     assert_eq!(teacher.send(Method::POST, &files, octets(vec![7; 65_536]), &[]).await.status, 201);
 }
@@ -210,7 +223,10 @@ async fn a_slow_publish_is_reported_as_publishing_until_microsoft_has_finished(b
     let r = teacher.post(&format!("{one}/publish"), json!({})).await;
     assert_eq!((r.body["status"].as_str(), r.body["publishing"].as_bool()), (Some("published"), Some(true)));
     // Every read asks Microsoft again: still publishing right after, assigned once it is done.
+    app.emulator.reset_request_log();
     let got = teacher.get(&one).await;
+    assert_eq!(app.emulator.request_count("GET", "/education/classes/{id}/assignments/{id}"), 1);
+    assert_eq!(app.emulator.request_count("GET", "/education/classes/{id}/assignments/{id}/resources"), 0);
     assert_eq!((got.body["status"].as_str(), got.body["publishing"].as_bool()), (Some("published"), Some(true)));
     let listed = teacher.get(&base).await;
     let row = listed.body.as_array().unwrap().iter().find(|a| a["id"] == aid.as_str()).unwrap().clone();
@@ -226,4 +242,56 @@ async fn a_slow_publish_is_reported_as_publishing_until_microsoft_has_finished(b
     };
     assert_eq!(done.body["status"], "assigned");
     assert!(started.elapsed() >= std::time::Duration::from_millis(300), "not before Microsoft finished");
+}
+
+async fn publishing_waits_until_the_files_being_attached_are_attached(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    app.onboard(0).await;
+    let t = app.tenant(0);
+    let class = t.classes[0].clone();
+    let teacher = sign_in(&app, &class.teacher_ids[0]).await;
+    let base = format!("/api/classes/{}/assignments", class.id);
+    let aid = teacher.post(&base, json!({"display_name": "Wait"})).await.body["id"].as_str().unwrap().to_owned();
+    let one = format!("{base}/{aid}");
+
+    // A slow upload (Microsoft takes 1.5 s to store the file) is in flight: publish refuses.
+    app.emulator.set_fault(edu_ms_emulator::Fault {
+        method: Some("PUT".into()),
+        route: "/drives/{id}/items/{id}/{id}/content".into(),
+        kind: edu_ms_emulator::FaultKind::Latency(std::time::Duration::from_millis(1500)),
+        times: Some(1),
+    });
+    let uploading = {
+        let (c, path) = (teacher.clone(), format!("{one}/files?name=worksheet.txt"));
+        tokio::spawn(async move { c.send(Method::POST, &path, octets(b"Q1. Why?".to_vec()), &[]).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let r = teacher.post(&format!("{one}/publish"), json!({})).await;
+    assert_eq!((r.status, r.code()), (409, "uploads_in_progress"), "{}", r.text);
+    assert_eq!(teacher.get(&one).await.body["status"], "draft", "nothing was published");
+    let done = uploading.await.unwrap();
+    assert_eq!(done.status, 201, "{}", done.text);
+    let r = teacher.post(&format!("{one}/publish"), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // An upload whose request died stops counting when its row expires.
+    let aid2 = teacher.post(&base, json!({"display_name": "Crashed"})).await.body["id"].as_str().unwrap().to_owned();
+    let now = edu_api::clock::Clock::now_ms(&app.clock);
+    edu_db::uploads::start(
+        &app.state.db,
+        &edu_db::uploads::Upload {
+            tenant: edu_db::tenants::find_by_ms_id(&app.state.db, &t.id).await.unwrap().unwrap().id,
+            upload_id: "00000000-0000-0000-0000-000000000001",
+            class_id: &class.id,
+            assignment_id: &aid2,
+            by: edu_domain::UserId::new(),
+            now,
+            expires_at: now + 1000,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(teacher.post(&format!("{base}/{aid2}/publish"), json!({})).await.code(), "uploads_in_progress");
+    app.clock.advance(std::time::Duration::from_secs(2));
+    assert_eq!(teacher.post(&format!("{base}/{aid2}/publish"), json!({})).await.status, 200);
 }

@@ -726,6 +726,17 @@ impl GraphClient {
         .await
     }
 
+    /// `GET .../assignments/{id}?$expand=resources`: the assignment and its resources in one
+    /// call (expanded navigation properties come with the entity's default properties).
+    pub async fn assignment_with_resources(
+        &self,
+        auth: &GraphAuth,
+        class_id: &str,
+        assignment_id: &str,
+    ) -> Result<EducationAssignment, GraphError> {
+        self.get(auth, &Query::new().expand("resources").apply(&Self::assignment_path(class_id, assignment_id))).await
+    }
+
     /// `PATCH .../assignments/{id}` (200 + assignment; `status` is not patchable).
     pub async fn update_assignment<B: Serialize + ?Sized>(
         &self,
@@ -1028,7 +1039,7 @@ impl GraphClient {
                 }
             };
             let len = data.len() as u64;
-            match self.upload_range(&url, offset, data, total).await {
+            match self.upload_range_resuming(&url, offset, &data, total).await {
                 Ok(UploadProgress::Done(item)) => return Ok(*item),
                 Ok(UploadProgress::More { next_expected_ranges }) => {
                     offset += len;
@@ -1047,6 +1058,51 @@ impl GraphClient {
                     let _ = self.cancel_upload_session(&url).await;
                     return Err(UploadError::Graph(e));
                 }
+            }
+        }
+    }
+
+    /// One range, retried after a transient failure (5xx, 429, timeout, dropped connection)
+    /// the way Microsoft describes resuming: ask the session which bytes it still expects;
+    /// resend the range if it was lost, go on if it arrived and only the answer was lost.
+    async fn upload_range_resuming(
+        &self,
+        url: &str,
+        offset: u64,
+        data: &[u8],
+        total: u64,
+    ) -> Result<UploadProgress, GraphError> {
+        let len = data.len() as u64;
+        let mut attempt = 0u32;
+        loop {
+            let err = match self.upload_range(url, offset, data, total).await {
+                Ok(p) => return Ok(p),
+                Err(e) => e,
+            };
+            let transient = matches!(
+                err,
+                GraphError::Server(_)
+                    | GraphError::Throttled { .. }
+                    | GraphError::Timeout(_)
+                    | GraphError::Transport { .. }
+            );
+            if !transient || attempt >= self.settings().effective_max_retries() {
+                return Err(err);
+            }
+            self.sleeper().sleep(self.settings().backoff_delay(attempt)).await;
+            attempt += 1;
+            let status = self.upload_session_status(url).await?;
+            let expected = status
+                .next_expected_ranges
+                .first()
+                .and_then(|r| r.split('-').next())
+                .and_then(|n| n.parse::<u64>().ok());
+            match expected {
+                Some(n) if n == offset => {} // lost: send it again
+                Some(n) if n == offset + len => {
+                    return Ok(UploadProgress::More { next_expected_ranges: status.next_expected_ranges });
+                }
+                _ => return Err(err),
             }
         }
     }

@@ -710,7 +710,7 @@ impl GraphClient {
         &self,
         upload_url: &str,
         start: u64,
-        data: Vec<u8>,
+        data: &[u8],
         total: u64,
     ) -> Result<crate::models::UploadProgress, GraphError> {
         let url = Url::parse(upload_url).map_err(|e| GraphError::InvalidRequest(format!("bad upload url: {e}")))?;
@@ -727,7 +727,7 @@ impl GraphClient {
             .put(url.clone())
             .header(reqwest::header::CONTENT_RANGE, format!("bytes {}-{}/{}", start, start + len - 1, total))
             .header(reqwest::header::CONTENT_LENGTH, len.to_string())
-            .body(data)
+            .body(data.to_vec())
             .send()
             .await
             .map_err(|e| {
@@ -752,6 +752,24 @@ impl GraphClient {
         } else {
             Ok(crate::models::UploadProgress::Done(Box::new(resp.json()?)))
         }
+    }
+
+    /// `GET {uploadUrl}` (no bearer token): the session's `nextExpectedRanges`, to resume
+    /// after a failed range.
+    pub async fn upload_session_status(&self, upload_url: &str) -> Result<crate::models::UploadSession, GraphError> {
+        let url = Url::parse(upload_url).map_err(|e| GraphError::InvalidRequest(format!("bad upload url: {e}")))?;
+        if url.scheme() != "https" && url.origin() != self.inner.version_root.origin() {
+            return Err(GraphError::InvalidRequest("upload url must be https".to_owned()));
+        }
+        let resp =
+            self.inner.http.get(url).send().await.map_err(|e| GraphError::Transport {
+                message: e.to_string(),
+                detail: Box::new(ErrorDetail::default()),
+            })?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.unwrap_or_default().to_vec();
+        GraphResponse { status, headers, body }.error_for_status()?.json()
     }
 
     /// `DELETE {uploadUrl}` (204): drops an unfinished upload session (no bearer token).

@@ -759,6 +759,9 @@ pub struct EducationAssignment {
     pub created_by: Option<IdentitySet>,
     #[serde(default)]
     pub last_modified_by: Option<IdentitySet>,
+    /// Only with `$expand=resources`.
+    #[serde(default)]
+    pub resources: Option<Vec<EducationAssignmentResource>>,
 }
 
 pub const EDUCATION_ASSIGNMENT_SELECT: &[&str] = &[

@@ -193,3 +193,97 @@ async fn school_people_pages_select_and_follow_the_next_link() {
     let page2 = c.school_users_page(&app, "s 1", 25, Some(&next)).await.unwrap();
     assert!(page2.value.is_empty() && page2.next_link.is_none());
 }
+
+#[tokio::test]
+async fn one_assignment_comes_with_its_resources_in_one_call() {
+    let mut a: serde_json::Value =
+        serde_json::from_str(&fixture("graph_education_assignment_get_response.json")).unwrap();
+    let link: serde_json::Value =
+        serde_json::from_str(&fixture("graph_education_assignment_resource_create_link_response.json")).unwrap();
+    a["resources"] = json!([link]);
+    let server = serve(move |req| {
+        let a = a.clone();
+        async move {
+            if req.path() == "/graph/v1.0/education/classes/c1/assignments/a1"
+                && req.target.contains("$expand=resources")
+            {
+                Resp::json(200, a)
+            } else {
+                Resp::empty(404)
+            }
+        }
+    })
+    .await;
+    let c = GraphClient::with_sleeper(server.settings(), None, Arc::new(RecordingSleeper::default())).unwrap();
+    let got = c.assignment_with_resources(&auth(), "c1", "a1").await.unwrap();
+    let resources = got.resources.unwrap();
+    assert_eq!(resources.len(), 1);
+    assert_eq!(resources[0].resource.odata_type.as_deref(), Some("#microsoft.graph.educationLinkResource"));
+    assert!(resources[0].resource.link.as_deref().is_some_and(|l| l.starts_with("https://")));
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_range_is_resumed_from_what_the_session_expects() {
+    let five = 5 * 1024 * 1024;
+    let total = 2 * five + 10;
+    // What the "server" holds, and how many times each range start was tried.
+    let state = Arc::new(std::sync::Mutex::new((0usize, std::collections::HashMap::<usize, u32>::new())));
+    let st = state.clone();
+    let server = serve(move |req| {
+        let st = st.clone();
+        async move {
+            let path = req.path().to_owned();
+            if req.method == "POST" && path.ends_with(":/r.bin:/createUploadSession") {
+                let host = req.header("host").unwrap().to_owned();
+                return Resp::json(
+                    200,
+                    json!({"uploadUrl": format!("http://{host}/up/r"), "nextExpectedRanges": ["0-"]}),
+                );
+            }
+            let mut g = st.lock().unwrap();
+            if req.method == "GET" && path == "/up/r" {
+                return Resp::json(200, json!({"nextExpectedRanges": [format!("{}-", g.0)]}));
+            }
+            if req.method == "PUT" && path == "/up/r" {
+                let range = req.header("content-range").unwrap().to_owned();
+                let start: usize = range.trim_start_matches("bytes ").split('-').next().unwrap().parse().unwrap();
+                let tries = {
+                    let n = g.1.entry(start).or_insert(0);
+                    *n += 1;
+                    *n
+                };
+                if start != g.0 {
+                    return Resp::json(416, json!({"error": {"code": "invalidRange", "message": "overlap"}}));
+                }
+                if start == 0 && tries == 1 {
+                    // Lost on the way: nothing stored.
+                    return Resp::json(503, json!({"error": {"code": "serviceNotAvailable", "message": "x"}}));
+                }
+                g.0 += req.body.len();
+                if start == five && tries == 1 {
+                    // Stored, but the answer is lost.
+                    return Resp::json(503, json!({"error": {"code": "serviceNotAvailable", "message": "x"}}));
+                }
+                return if g.0 < total {
+                    Resp::json(202, json!({"nextExpectedRanges": [format!("{}-", g.0)]}))
+                } else {
+                    Resp::json(201, json!({"id": "01R", "name": "r.bin", "size": total}))
+                };
+            }
+            Resp::empty(404)
+        }
+    })
+    .await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let c = GraphClient::with_sleeper(server.settings(), None, sleeper.clone()).unwrap();
+    let folder = format!("{}/v1.0/drives/b!abc/items/01FOLDER", server.graph_base());
+    let data = vec![3u8; total];
+    let item = c.upload_file(&auth(), &folder, "r.bin", "x", total as u64, body(&data, 1 << 20)).await.unwrap();
+    assert_eq!(item.id, "01R");
+    let g = state.lock().unwrap();
+    assert_eq!(g.0, total, "every byte stored once");
+    assert_eq!(g.1.get(&0), Some(&2), "the lost first range was sent again");
+    assert_eq!(g.1.get(&five), Some(&1), "the stored second range was not sent twice");
+    assert_eq!(sleeper.delays().len(), 2, "a backoff before each status check");
+}

@@ -67,6 +67,7 @@ const MESSAGES: Record<string, string> = {
   length_required: 'The upload did not say how large the file is. Try again.',
   incomplete_upload: 'The file did not arrive completely. Try again.',
   submission_turned_in: 'Your work is handed in, so files cannot be added. Choose “Take back”, add the files, then hand it in again.',
+  uploads_in_progress: 'Files are still being attached to this assignment. Publish it when they are done.',
   // Directory sync (issue 6)
   group_not_found: 'Microsoft 365 has no such group in your school. Check the name or id.',
   group_name_ambiguous: 'Several groups have this name. Choose the group by its id instead.',

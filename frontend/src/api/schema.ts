@@ -680,7 +680,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One assignment with its resources, as Microsoft has it now. Publishing is asynchronous
+         * One assignment with its resources, as Microsoft has it now (one Graph call,
+         *     `$expand=resources`). Publishing is asynchronous
          *     at Microsoft (`published` → `assigned`): after `publish`, the SPA polls this until
          *     `publishing` is false.
          */
@@ -750,8 +751,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Publishes (assigns) an assignment. Graph finishes asynchronously: the answer may say
-         *     `published`; a later read shows `assigned`.
+         * Publishes (assigns) an assignment, only once no file is still being attached to it
+         *     (`409 uploads_in_progress`). Graph finishes asynchronously: the answer may say
+         *     `published` (`publishing: true`); a later read shows `assigned`.
          */
         post: operations["publish_assignment"];
         delete?: never;
@@ -4166,6 +4168,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AssignmentDto"];
+                };
+            };
+            /** @description `uploads_in_progress` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

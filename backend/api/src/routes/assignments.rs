@@ -296,10 +296,12 @@ pub async fn add_assignment_link(
     Ok(HttpResponse::Created().finish())
 }
 
-/// Publishes (assigns) an assignment. Graph finishes asynchronously: the answer may say
-/// `published`; a later read shows `assigned`.
+/// Publishes (assigns) an assignment, only once no file is still being attached to it
+/// (`409 uploads_in_progress`). Graph finishes asynchronously: the answer may say
+/// `published` (`publishing: true`); a later read shows `assigned`.
 #[utoipa::path(operation_id = "publish_assignment", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), responses(
     (status = 200, body = AssignmentDto),
+    (status = 409, description = "`uploads_in_progress`", body = crate::error::ErrorBody),
 ), security(("session" = []), ("csrf" = [])))]
 #[post("/api/classes/{id}/assignments/{aid}/publish")]
 pub async fn publish_assignment(
@@ -311,6 +313,13 @@ pub async fn publish_assignment(
     graph_id(&aid)?;
     let (auth, _, roles) = context(&state, &member, &class_id).await?;
     teacher_only(&roles)?;
+    // Students get what is attached when it is published: not while files are on their way.
+    if edu_db::uploads::in_progress(&state.db, member.tenant_id, &class_id, &aid, state.clock.now_ms()).await? > 0 {
+        return Err(ApiError::conflict(
+            "uploads_in_progress",
+            "Files are still being attached to this assignment. Publish it when they are done.",
+        ));
+    }
     let a = state.graph.publish_assignment(&auth, &class_id, &aid).await.map_err(graph_error)?;
     audit(&state, &member, "assignment.publish", aid).await?;
     Ok(web::Json(dto(a)))
@@ -424,7 +433,8 @@ pub async fn submission_action(
     }))
 }
 
-/// One assignment with its resources, as Microsoft has it now. Publishing is asynchronous
+/// One assignment with its resources, as Microsoft has it now (one Graph call,
+/// `$expand=resources`). Publishing is asynchronous
 /// at Microsoft (`published` → `assigned`): after `publish`, the SPA polls this until
 /// `publishing` is false.
 #[utoipa::path(operation_id = "get_assignment", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), responses(
@@ -440,13 +450,10 @@ pub async fn get_assignment(
     let (class_id, aid) = path.into_inner();
     graph_id(&aid)?;
     let (auth, _, _) = context(&state, &member, &class_id).await?;
-    let (a, resources) = futures_util::future::join(
-        state.graph.assignment(&auth, &class_id, &aid),
-        state.graph.assignment_resources(&auth, &class_id, &aid),
-    )
-    .await;
-    let a = a.map_err(graph_error)?;
-    let resources = resources.map_err(graph_error)?.into_iter().map(|r| resource_dto(r.id, &r.resource)).collect();
+    // One Graph call (this is what the SPA polls after publishing).
+    let mut a = state.graph.assignment_with_resources(&auth, &class_id, &aid).await.map_err(graph_error)?;
+    let resources =
+        a.resources.take().unwrap_or_default().into_iter().map(|r| resource_dto(r.id, &r.resource)).collect();
     Ok(web::Json(AssignmentDetailsDto { assignment: dto(a), resources }))
 }
 
@@ -501,6 +508,64 @@ pub async fn update_assignment(
     };
     audit(&state, &member, "assignment.update", aid).await?;
     Ok(web::Json(dto(a)))
+}
+
+/// How long an upload row counts if its request dies without cleaning up (process crash).
+const UPLOAD_TTL_MS: i64 = 30 * 60 * 1000;
+
+/// An upload into an assignment in flight, recorded in the database so that `publish` on any
+/// instance waits for it. Finished explicitly; if the request is dropped (client gone), the
+/// row is removed in the background.
+struct UploadGuard {
+    state: web::Data<AppState>,
+    tenant: edu_domain::TenantId,
+    id: String,
+    done: bool,
+}
+
+impl UploadGuard {
+    async fn start(
+        state: &web::Data<AppState>,
+        member: &TenantMember,
+        class_id: &str,
+        aid: &str,
+    ) -> Result<Self, ApiError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = state.clock.now_ms();
+        edu_db::uploads::start(
+            &state.db,
+            &edu_db::uploads::Upload {
+                tenant: member.tenant_id,
+                upload_id: &id,
+                class_id,
+                assignment_id: aid,
+                by: member.auth.user_id,
+                now,
+                expires_at: now + UPLOAD_TTL_MS,
+            },
+        )
+        .await?;
+        Ok(UploadGuard { state: state.clone(), tenant: member.tenant_id, id, done: false })
+    }
+
+    async fn finish(mut self) -> Result<(), ApiError> {
+        self.done = true;
+        edu_db::uploads::finish(&self.state.db, self.tenant, &self.id).await?;
+        Ok(())
+    }
+}
+
+impl Drop for UploadGuard {
+    fn drop(&mut self) {
+        if !self.done {
+            let (state, tenant, id) = (self.state.clone(), self.tenant, std::mem::take(&mut self.id));
+            actix_web::rt::spawn(async move {
+                if let Err(e) = edu_db::uploads::finish(&state.db, tenant, &id).await {
+                    tracing::warn!(error = %e, "could not clear an abandoned upload row; it expires on its own");
+                }
+            });
+        }
+    }
 }
 
 /// A file name Microsoft 365 accepts, without any path.
@@ -610,11 +675,18 @@ pub async fn upload_assignment_file(
     let len = upload_size(&state, &req)?;
     let (auth, _, roles) = context(&state, &member, &class_id).await?;
     teacher_only(&roles)?;
-    let a = state.graph.set_up_assignment_resources_folder(&auth, &class_id, &aid).await.map_err(graph_error)?;
-    let file_url = upload(&state, &auth, a.resources_folder_url, &name, len, body).await?;
-    let mut resource = file_resource(&name, file_url)?;
-    resource.distribute_for_student_work = Some(false);
-    let added = state.graph.add_assignment_resource(&auth, &class_id, &aid, &resource).await.map_err(graph_error)?;
+    // Publishing waits while this runs (every instance sees the row).
+    let guard = UploadGuard::start(&state, &member, &class_id, &aid).await?;
+    let attached = async {
+        let a = state.graph.set_up_assignment_resources_folder(&auth, &class_id, &aid).await.map_err(graph_error)?;
+        let file_url = upload(&state, &auth, a.resources_folder_url, &name, len, body).await?;
+        let mut resource = file_resource(&name, file_url)?;
+        resource.distribute_for_student_work = Some(false);
+        state.graph.add_assignment_resource(&auth, &class_id, &aid, &resource).await.map_err(graph_error)
+    }
+    .await;
+    guard.finish().await?;
+    let added = attached?;
     audit(&state, &member, "assignment.resource.upload", aid).await?;
     Ok(HttpResponse::Created().json(resource_dto(added.id, &added.resource)))
 }

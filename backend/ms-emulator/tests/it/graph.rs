@@ -853,3 +853,47 @@ async fn upload_sessions_take_ordered_ranges_without_a_bearer_token() {
     assert_eq!(put(0, unit, false).await.unwrap().status(), 404, "the session is over");
     e.stop().await;
 }
+
+#[tokio::test]
+async fn submission_resources_need_a_file_in_the_submission_folder_and_the_right_people() {
+    let e = emu().await;
+    let t = contoso(&e);
+    let class = t.classes[0].clone();
+    let find = |id: &str| t.teachers.iter().chain(t.students.iter()).find(|u| u.id == id).unwrap().clone();
+    let teacher = find(&class.teacher_ids[0]);
+    let (student, classmate) = (find(&class.student_ids[0]), find(&class.student_ids[1]));
+    let ttok = user_token(&e, &t.id, &teacher.upn, &teacher.password).await;
+    let stok = user_token(&e, &t.id, &student.upn, &student.password).await;
+    let ctok = user_token(&e, &t.id, &classmate.upn, &classmate.password).await;
+    let body = json!({"displayName": "Essay", "allowStudentsToAddResourcesToSubmission": true});
+    let (_, a) =
+        send(&e, &ttok, Method::POST, &format!("/education/classes/{}/assignments", class.id), Some(body)).await;
+    let apath = format!("/education/classes/{}/assignments/{}", class.id, a["id"].as_str().unwrap());
+    send(&e, &ttok, Method::POST, &format!("{apath}/publish"), None).await;
+    let (_, subs) = get(&e, &stok, &format!("{apath}/submissions")).await;
+    let spath = format!("{apath}/submissions/{}", subs["value"][0]["id"].as_str().unwrap());
+    assert_eq!(send(&e, &ctok, Method::POST, &format!("{spath}/setUpResourcesFolder"), None).await.0, 403);
+    let (s, sub) = send(&e, &stok, Method::POST, &format!("{spath}/setUpResourcesFolder"), None).await;
+    assert_eq!(s, 200, "{sub}");
+    let folder = sub["resourcesFolderUrl"].as_str().unwrap().to_string();
+    let r = http().put(format!("{folder}:/essay.txt:/content")).bearer_auth(&stok).body("draft").send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let item: Value = r.json().await.unwrap();
+    let drive = folder.rsplit_once("/items/").unwrap().0;
+    let res = |url: String| json!({"resource": {"@odata.type": "#microsoft.graph.educationFileResource", "displayName": "essay.txt", "fileUrl": url}});
+    let good = res(format!("{drive}/items/{}", item["id"].as_str().unwrap()));
+    let (s, _) =
+        send(&e, &stok, Method::POST, &format!("{spath}/resources"), Some(res(format!("{drive}/items/01NOPE")))).await;
+    assert_eq!(s, 400, "not in the submission's folder");
+    assert_eq!(send(&e, &ctok, Method::POST, &format!("{spath}/resources"), Some(good.clone())).await.0, 403);
+    assert_eq!(send(&e, &stok, Method::POST, &format!("{spath}/resources"), Some(good.clone())).await.0, 201);
+    assert_eq!(
+        send(&e, &ttok, Method::POST, &format!("{spath}/resources"), Some(good.clone())).await.0,
+        201,
+        "teachers may too"
+    );
+    // Not allowed on this assignment: refused.
+    send(&e, &ttok, Method::PATCH, &apath, Some(json!({"allowStudentsToAddResourcesToSubmission": false}))).await;
+    assert_eq!(send(&e, &stok, Method::POST, &format!("{spath}/resources"), Some(good)).await.0, 403);
+    e.stop().await;
+}
