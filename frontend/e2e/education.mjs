@@ -275,7 +275,7 @@ export async function educationFlows({ open, shot, check, log, noOverflow, cspCl
   await shot(tp, '81-submission-returned');
   // The list's Edit opens the same dialog, filled in; Escape closes it (keyboard).
   await tp.getByRole('link', { name: /: assignments$/ }).click();
-  await tp.getByRole('button', { name: `Edit “${EDITED}”` }).first().click();
+  await tp.locator('.assignment', { hasText: EDITED }).first().getByRole('button', { name: 'Edit', exact: true }).click();
   const listEdit = tp.getByRole('dialog', { name: 'Edit assignment' });
   check((await listEdit.getByLabel('Name', { exact: true }).inputValue()) === EDITED, 'Edit on the assignments list opens the dialog filled in');
   await tp.keyboard.press('Escape');

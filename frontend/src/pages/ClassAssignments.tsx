@@ -98,7 +98,7 @@ export function ClassAssignments({ classId, d }: { classId: string; d: ClassDeta
         <ul className="cards">
           {list.data.map((a) => (
             <li key={a.id} className="card assignment">
-              <h3>
+              <h3 id={`assignment-${a.id}`}>
                 <Link to={assignmentPath(classId, a.id)}>{a.display_name ?? 'Untitled assignment'}</Link>{' '}
                 <span className={`badge badge-${a.status}`}>{statusText(a.status)}</span>
               </h3>
@@ -114,7 +114,7 @@ export function ClassAssignments({ classId, d }: { classId: string; d: ClassDeta
                     type="button"
                     className="button button-secondary button-small"
                     onClick={() => setEditing(a)}
-                    aria-label={`Edit “${a.display_name ?? 'assignment'}”`}
+                    aria-describedby={`assignment-${a.id}`}
                   >
                     Edit
                   </button>
