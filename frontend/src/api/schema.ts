@@ -1643,6 +1643,11 @@ export interface components {
             /** @description Palette name or `#rrggbb`. */
             favorite_color: string;
         };
+        /**
+         * Format: binary
+         * @description The raw bytes of an uploaded file (documentation only: the handler streams the body).
+         */
+        FileBody: string;
         /** @description Microsoft Graph's own error details (no personal data: Graph's message is not included). */
         GraphErrorInfo: {
             /** @description Graph's error code, e.g. `generalException`. */
@@ -4048,7 +4053,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/octet-stream": number[];
+                "application/octet-stream": components["schemas"]["FileBody"];
             };
         };
         responses: {
@@ -4219,7 +4224,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/octet-stream": number[];
+                "application/octet-stream": components["schemas"]["FileBody"];
             };
         };
         responses: {

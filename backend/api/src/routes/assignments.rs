@@ -74,6 +74,11 @@ pub struct AssignmentPatchRequest {
     pub due: Option<String>,
 }
 
+/// The raw bytes of an uploaded file (documentation only: the handler streams the body).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBody(pub Vec<u8>);
+
 /// `POST …/files?name=…`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct FileQuery {
@@ -651,7 +656,7 @@ fn file_resource(name: &str, file_url: String) -> Result<EducationAssignmentReso
 /// held whole in memory — and is then attached as an `educationFileResource`. Attach files
 /// before publishing: students get what is attached when it is published.
 #[utoipa::path(operation_id = "upload_assignment_file", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path), FileQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses(
+    request_body(content = FileBody, content_type = "application/octet-stream"), responses(
     (status = 201, body = ResourceDto),
     (status = 400, description = "`incomplete_upload`", body = crate::error::ErrorBody),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
@@ -694,7 +699,7 @@ pub async fn upload_assignment_file(
 /// A student adds a file to their own submission (same body rules as the assignment
 /// upload). Not while it is turned in: unsubmit first (`409 submission_turned_in`).
 #[utoipa::path(operation_id = "upload_submission_file", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path), ("sid" = String, Path), FileQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses(
+    request_body(content = FileBody, content_type = "application/octet-stream"), responses(
     (status = 201, body = ResourceDto),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found`: not your submission", body = crate::error::ErrorBody),
