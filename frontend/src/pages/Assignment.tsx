@@ -332,7 +332,11 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
       {!isTeacher && mine && (
         <section aria-labelledby="my-files" className="card">
           <h3 id="my-files">Your files</h3>
-          {myFiles.length > 0 && <Resources resources={myFiles} empty="" />}
+          {myFiles.length > 0 ? (
+            <Resources resources={myFiles} empty="" />
+          ) : (
+            <p className="muted">Files you add here go into your submission in Microsoft 365; this page lists the ones added on this visit.</p>
+          )}
           <FileUpload
             label="Add a file to your work"
             disabledReason={
