@@ -95,7 +95,7 @@ export async function educationFlows({ open, shot, check, log, noOverflow, cspCl
   await tp.getByRole('button', { name: 'Edit', exact: true }).click();
   await edit.getByLabel('Instructions').fill('Write up the experiment.');
   await edit.getByRole('button', { name: 'Save changes' }).click();
-  await edit.getByText('Microsoft 365 did not accept the change.').waitFor();
+  await edit.getByText(/^Not saved\. Microsoft 365 refused this change/).waitFor();
   check(
     (await edit.getByRole('alert').textContent()).includes('Nothing was changed.'),
     'assignment_not_editable is explained in the dialog, which stays open',

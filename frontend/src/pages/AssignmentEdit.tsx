@@ -60,7 +60,7 @@ export function EditAssignmentForm({
     <form onSubmit={submit} noValidate aria-label="Edit assignment">
       {failure && (
         <Alert kind="error">
-          {failure.refused && <strong>Microsoft 365 did not accept the change. </strong>}
+          {failure.refused && <strong>Not saved. </strong>}
           {failure.text}
         </Alert>
       )}

@@ -145,7 +145,7 @@ export function FileUpload({
         />
       </div>
       {upload && !(disabledReason && !busy) && <UploadProgress upload={upload} label={`${busy ? 'Uploading' : 'Uploaded'} ${upload.name}`} done={!busy} />}
-      {result && <Alert kind={result.kind}>{result.text}</Alert>}
+      {result && !(disabledReason && !busy && result.kind === 'success') && <Alert kind={result.kind}>{result.text}</Alert>}
       <div className="actions">
         <button type="submit" className="button" disabled={Boolean(disabledReason) || busy}>
           {busy ? 'Attaching…' : 'Attach file'}
