@@ -12,6 +12,7 @@ const CONTOSO = 'contosoedu.onmicrosoft.com';
 const FABRIKAM = 'fabrikamacademy.onmicrosoft.com';
 const CLASS = 'Mathematics 9 - S1 P1';
 const ASSIGNMENT = 'E2E: fractions practice';
+import { educationFlows } from './education.mjs';
 
 export async function flows(browser, base, ctx) {
   const pages = [];
@@ -440,6 +441,9 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
   }
   await shot(tp, '38b-account-teacher-phone');
   await teacher.context.close();
+
+  // ---- Assignment files, edits and publishing; students' files; school people (education.mjs).
+  await educationFlows({ open, shot, check, log, noOverflow, cspClean, microsoftSignIn, nav });
 
   let otto = '';
   // ---- A local account links a Microsoft account; a second local account is refused it.

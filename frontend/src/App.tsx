@@ -19,6 +19,7 @@ import { Home } from './pages/Home';
 import { NotFound } from './pages/NotFound';
 import { Register } from './pages/Register';
 import { Schools } from './pages/Schools';
+import { SchoolPeople } from './pages/SchoolPeople';
 import { SignIn } from './pages/SignIn';
 import { Link, isAdminRoute, matchRoute, useNav } from './router';
 import { rememberAccount, useSession } from './session';
@@ -170,6 +171,8 @@ function Content() {
       return <About me={me} />;
     case 'schools':
       return <Schools me={me} />;
+    case 'school-people':
+      return <SchoolPeople me={me} id={route.id} />;
     case 'classes':
       return <Classes me={me} />;
     case 'class':

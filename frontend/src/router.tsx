@@ -11,6 +11,7 @@ export type Route =
   | { name: 'account' }
   | { name: 'about' }
   | { name: 'schools' }
+  | { name: 'school-people'; id: string }
   | { name: 'classes' }
   | { name: 'class'; id: string; tab: ClassTab }
   | { name: 'assignment'; id: string; aid: string }
@@ -91,6 +92,10 @@ export function matchRoute(pathname: string): Route {
     const aid = idSegment(parts[3]);
     if (parts.length === 4 && parts[2] === 'assignments' && aid) return { name: 'assignment', id, aid };
   }
+  if (parts[0] === 'schools' && parts.length === 3 && parts[2] === 'people') {
+    const id = idSegment(parts[1]);
+    if (id) return { name: 'school-people', id };
+  }
   return { name: 'notfound' };
 }
 
@@ -114,6 +119,12 @@ export function adminGroupPath(id: string): string {
 
 export function assignmentPath(id: string, aid: string): string {
   return `/classes/${encodeURIComponent(id)}/assignments/${encodeURIComponent(aid)}`;
+}
+
+/** A school's people page, on a tab (`all` is the default and has no query). */
+export function schoolPeoplePath(id: string, tab: 'all' | 'teachers' | 'students' = 'all'): string {
+  const base = `/schools/${encodeURIComponent(id)}/people`;
+  return tab === 'all' ? base : `${base}?tab=${tab}`;
 }
 
 interface Nav {

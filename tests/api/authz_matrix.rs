@@ -46,9 +46,31 @@ async fn every_education_endpoint_answers_each_kind_of_caller_as_expected(backen
     let mail =
         json!({"audience": "selected", "student_ids": [class.student_ids[0]], "subject": "matrix", "body": "test"});
     let co = json!({"teacher_id": other_teacher.id});
-    // (method, path, body, expected per actor in the order above)
+    // A published assignment of this class, and the student's submission of it.
+    let teacher = &actors[4].1;
+    let assignments = format!("/api/classes/{}/assignments", class.id);
+    let aid =
+        teacher.post(&assignments, json!({"display_name": "Matrix"})).await.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(teacher.post(&format!("{assignments}/{aid}/publish"), json!({})).await.status, 200);
+    let sid =
+        actors[2].1.get(&format!("{assignments}/{aid}/submissions")).await.body[0]["id"].as_str().unwrap().to_owned();
+    let a = format!("{assignments}/{aid}");
+    let file = Some(json!({"$file": "matrix.txt"}));
+    // (method, path, body, expected per actor in the order above); `{"$file": …}` is sent
+    // as a raw application/octet-stream body.
     let cases: Vec<(Method, String, Option<serde_json::Value>, [u16; 7])> = vec![
         (Method::GET, "/api/schools".into(), None, [401, 403, 200, 200, 200, 200, 200]),
+        // The other teacher teaches at another school: not theirs to list.
+        (Method::GET, format!("/api/schools/{}/people", class.school_id), None, [401, 403, 403, 404, 200, 200, 404]),
+        (Method::GET, a.clone(), None, [401, 403, 200, 404, 200, 404, 404]),
+        (Method::PATCH, a.clone(), Some(json!({"instructions": "matrix"})), [401, 403, 403, 404, 200, 403, 404]),
+        (Method::POST, format!("{a}/files?name=matrix.txt"), file.clone(), [401, 403, 403, 404, 201, 403, 404]),
+        (
+            Method::POST,
+            format!("{a}/submissions/{sid}/files?name=matrix.txt"),
+            file.clone(),
+            [401, 403, 201, 404, 403, 403, 404],
+        ),
         (Method::GET, "/api/classes".into(), None, [401, 403, 200, 200, 200, 200, 200]),
         (Method::GET, "/api/me/about".into(), None, [401, 403, 200, 200, 200, 200, 200]),
         (Method::GET, format!("/api/classes/{c}"), None, [401, 403, 200, 404, 200, 200, 404]),
@@ -60,7 +82,11 @@ async fn every_education_endpoint_answers_each_kind_of_caller_as_expected(backen
     ];
     for (method, path, body, expected) in &cases {
         for ((who, client), want) in actors.iter().zip(expected) {
-            let b = body.clone().map_or(Body::None, Body::Json);
+            let b = match body {
+                Some(v) if v.get("$file").is_some() => Body::Raw("application/octet-stream", b"matrix".to_vec()),
+                Some(v) => Body::Json(v.clone()),
+                None => Body::None,
+            };
             let r = client.send(method.clone(), path, b, &[]).await;
             assert_eq!(r.status, *want, "{who} {method} {path}: {}", r.text);
             if r.status >= 400 {
@@ -68,8 +94,9 @@ async fn every_education_endpoint_answers_each_kind_of_caller_as_expected(backen
             }
         }
     }
-    // Refusals changed nothing: one seat (the teacher's PUT), one mail batch, one co-teacher added.
-    let teacher = &actors[4].1;
+    // Refusals changed nothing: one seat (the teacher's PUT), one mail batch, one co-teacher
+    // added, one file on the assignment and one on the student's submission.
+    assert_eq!(app.emulator.drive_files(&t.id, &class.id, "matrix.txt").len(), 2);
     let seats = teacher.get(&format!("/api/classes/{c}/seating")).await.body;
     assert_eq!(seats["seats"], json!([{"student_id": class.student_ids[1], "row": 5, "col": 5}]));
     let matrix_mails = app.emulator.mailbox(&student.upn).iter().filter(|m| m.to_string().contains("matrix")).count();

@@ -4,6 +4,7 @@
 
 mod admin_console;
 mod admin_tenant;
+mod assignment_files;
 mod assignments;
 mod authz_matrix;
 mod conventions;
@@ -17,6 +18,7 @@ mod local_accounts;
 mod microsoft_signin;
 mod ops;
 mod people;
+mod school_people;
 mod self_service;
 mod sessions;
 mod spa;

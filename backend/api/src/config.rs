@@ -131,6 +131,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Largest accepted JSON body, bytes.
     pub max_json_bytes: usize,
+    /// Largest file a teacher or student may upload to an assignment or submission, bytes
+    /// (Microsoft allows 50 MB of resources per assignment).
+    pub max_upload_bytes: u64,
     /// Serve `/api/docs` (the OpenAPI document itself is always served).
     pub api_docs: bool,
     /// Honour `X-Forwarded-For` for the client address (only behind a trusted proxy).
@@ -289,6 +292,7 @@ impl Config {
             workers: env.parse("EDUGRAPH_WORKERS", cpus.max(1), "a number of worker threads")?,
             log_format,
             max_json_bytes: env.parse("EDUGRAPH_MAX_JSON_BYTES", 64 * 1024, "a number of bytes")?,
+            max_upload_bytes: env.parse("EDUGRAPH_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, "a number of bytes")?,
             api_docs: env.parse("EDUGRAPH_API_DOCS", true, "true or false")?,
             trust_forwarded_for: env.parse("EDUGRAPH_TRUST_FORWARDED_FOR", false, "true or false")?,
             shutdown_timeout: env.secs("EDUGRAPH_SHUTDOWN_TIMEOUT_SECS", 30)?,

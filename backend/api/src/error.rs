@@ -114,6 +114,18 @@ pub enum ApiError {
     /// The body is not JSON (415).
     #[error("Send the body as JSON with Content-Type: application/json.")]
     UnsupportedMediaType,
+    /// A file upload not sent as a raw `application/octet-stream` body (415).
+    #[error("Send the file as the raw request body with Content-Type: application/octet-stream.")]
+    OctetStreamRequired,
+    /// A file upload without `Content-Length` (411).
+    #[error("Send the file with a Content-Length header.")]
+    LengthRequired,
+    /// An uploaded file is over the limit (413).
+    #[error("The file is too large (at most {} MiB).", limit / (1024 * 1024))]
+    FileTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// Too many attempts (429), with when to retry.
     #[error("Too many attempts. Try again in {} seconds.", retry_after.as_secs().max(1))]
     TooManyRequests {
@@ -185,7 +197,9 @@ impl ApiError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::Csrf(_) => "csrf_failed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::UnsupportedMediaType | Self::OctetStreamRequired => "unsupported_media_type",
+            Self::LengthRequired => "length_required",
+            Self::FileTooLarge { .. } => "file_too_large",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable => "service_unavailable",
             Self::ShuttingDown => "shutting_down",
@@ -218,7 +232,9 @@ impl ResponseError for ApiError {
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType | Self::OctetStreamRequired => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::LengthRequired => StatusCode::LENGTH_REQUIRED,
+            Self::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Upstream { status, .. } => StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),

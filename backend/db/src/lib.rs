@@ -19,6 +19,7 @@ pub mod sync;
 pub mod tenants;
 pub mod throttle;
 pub mod token_cache;
+pub mod uploads;
 pub mod users;
 
 use std::time::Duration;

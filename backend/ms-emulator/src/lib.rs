@@ -217,6 +217,8 @@ pub(crate) fn build_store(seed: &Seed, token_lifetime: Option<Duration>) -> anyh
         token_lifetime,
         mailboxes: HashMap::new(),
         demo: DemoDirectory::default(),
+        upload_sessions: HashMap::new(),
+        publish_delay: Duration::ZERO,
     };
     let mut built = match seed {
         Seed::Empty => vec![],
@@ -398,6 +400,12 @@ impl RunningEmulator {
             t.delta_epoch += 1;
         }
     }
+    /// Makes publishing take this long: until then the assignment reads as `published`
+    /// (the answer of the publish call), afterwards as `assigned`, as a client polling
+    /// Microsoft observes.
+    pub fn set_publish_delay(&self, d: Duration) {
+        self.shared.write().publish_delay = d;
+    }
     pub fn set_token_lifetime(&self, d: Duration) {
         self.shared.write().token_lifetime = Some(d);
     }
@@ -431,6 +439,23 @@ impl RunningEmulator {
     pub fn group_members(&self, tenant_id: &str, group_id: &str) -> Vec<String> {
         let st = self.shared.read();
         st.tenant(tenant_id).and_then(|t| t.groups.get(group_id)).map(|g| g.members.clone()).unwrap_or_default()
+    }
+    /// The content of the files named `name` in a group's drive (any folder), for tests to
+    /// check what arrived at Microsoft.
+    pub fn drive_files(&self, tenant_id: &str, group_id: &str, name: &str) -> Vec<Vec<u8>> {
+        let st = self.shared.read();
+        st.tenant(tenant_id)
+            .and_then(|t| t.drive_items.get(group_id))
+            .map(|items| {
+                items
+                    .iter()
+                    .filter(|i| {
+                        i.get("name").and_then(serde_json::Value::as_str) == Some(name) && i.get("file").is_some()
+                    })
+                    .filter_map(|i| i.get("_content").and_then(serde_json::Value::as_str).and_then(util::b64std_decode))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
     /// The ids and display names of a tenant's groups, in creation order.
     pub fn groups(&self, tenant_id: &str) -> Vec<(String, String)> {

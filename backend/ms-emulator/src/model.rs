@@ -352,6 +352,26 @@ pub struct Store {
     pub token_lifetime: Option<std::time::Duration>,
     pub mailboxes: HashMap<String, Vec<Value>>,
     pub demo: crate::DemoDirectory,
+    /// driveItem upload sessions by the token in their `uploadUrl`.
+    pub upload_sessions: HashMap<String, UploadSession>,
+    /// How long a publish stays in `published` before the assignment reads as `assigned`
+    /// (Microsoft publishes asynchronously); zero: at once.
+    pub publish_delay: std::time::Duration,
+}
+
+/// A driveItem `createUploadSession` in progress.
+#[derive(Debug, Clone)]
+pub struct UploadSession {
+    pub tenant: String,
+    pub group: String,
+    pub parent: String,
+    pub name: String,
+    pub by: Option<(String, String)>,
+    /// Bytes received so far (ranges must arrive in order).
+    pub data: Vec<u8>,
+    /// Declared by the first range's `Content-Range: bytes a-b/total`.
+    pub total: Option<usize>,
+    pub expires: u64,
 }
 
 impl Store {

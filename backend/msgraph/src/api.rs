@@ -577,6 +577,27 @@ impl GraphClient {
         .await
     }
 
+    /// One page of `GET /education/schools/{id}/users` (application permission only:
+    /// delegated is "not supported"). The documented options are `$select`/`$top`; no
+    /// `$filter` is relied on (callers filter `primaryRole` themselves). `link` continues
+    /// from a previous page's `@odata.nextLink`.
+    pub async fn school_users_page(
+        &self,
+        auth: &GraphAuth,
+        school_id: &str,
+        top: u32,
+        link: Option<&str>,
+    ) -> Result<Page<EducationUser>, GraphError> {
+        let target = match link {
+            Some(l) => l.to_owned(),
+            None => Query::new()
+                .select(&["id", "displayName", "primaryRole", "mail", "userPrincipalName"])
+                .top(top)
+                .apply(&format!("/education/schools/{}/users", seg(school_id))),
+        };
+        self.get_page(auth, &target, &PageOptions::default()).await
+    }
+
     /// `GET /education/classes` (all pages).
     pub async fn classes(&self, auth: &GraphAuth) -> Result<Vec<EducationClass>, GraphError> {
         self.get_all_pages(
@@ -703,6 +724,17 @@ impl GraphClient {
             &Query::new().select(EDUCATION_ASSIGNMENT_SELECT).apply(&Self::assignment_path(class_id, assignment_id)),
         )
         .await
+    }
+
+    /// `GET .../assignments/{id}?$expand=resources`: the assignment and its resources in one
+    /// call (expanded navigation properties come with the entity's default properties).
+    pub async fn assignment_with_resources(
+        &self,
+        auth: &GraphAuth,
+        class_id: &str,
+        assignment_id: &str,
+    ) -> Result<EducationAssignment, GraphError> {
+        self.get(auth, &Query::new().expand("resources").apply(&Self::assignment_path(class_id, assignment_id))).await
     }
 
     /// `PATCH .../assignments/{id}` (200 + assignment; `status` is not patchable).
@@ -906,6 +938,173 @@ impl GraphClient {
         submission_id: &str,
     ) -> Result<EducationSubmission, GraphError> {
         self.submission_action(auth, class_id, assignment_id, submission_id, "reassign").await
+    }
+
+    /// `POST .../submissions/{id}/resources` (201; the student owner).
+    pub async fn add_submission_resource(
+        &self,
+        auth: &GraphAuth,
+        class_id: &str,
+        assignment_id: &str,
+        submission_id: &str,
+        resource: &EducationAssignmentResource,
+    ) -> Result<EducationAssignmentResource, GraphError> {
+        self.post(
+            auth,
+            &format!("{}/resources", Self::submission_path(class_id, assignment_id, submission_id)),
+            resource,
+        )
+        .await
+    }
+
+    /// Simple upload into a drive folder addressed by its Graph URL (an education
+    /// `resourcesFolderUrl`): `PUT {folder}:/{name}:/content` (201 new, 200 replaced). Only
+    /// for files up to [`SIMPLE_UPLOAD_MAX`]; larger ones use [`GraphClient::create_upload_session`].
+    pub async fn upload_small(
+        &self,
+        auth: &GraphAuth,
+        folder_url: &str,
+        name: &str,
+        content_type: &str,
+        data: Vec<u8>,
+    ) -> Result<DriveItem, GraphError> {
+        let mut req =
+            GraphRequest::new(Method::PUT, format!("{}:/{}:/content", folder_url.trim_end_matches('/'), seg(name)));
+        req.body = crate::client::RequestBody::Bytes { content_type: content_type.to_owned(), data };
+        self.send(auth, req).await?.json()
+    }
+
+    /// `POST {folder}:/{name}:/createUploadSession` (200 + `uploadSession`); the ranges then go
+    /// to [`GraphClient::upload_range`]. A same-named file is replaced.
+    pub async fn create_upload_session(
+        &self,
+        auth: &GraphAuth,
+        folder_url: &str,
+        name: &str,
+    ) -> Result<UploadSession, GraphError> {
+        let body = serde_json::json!({"item": {"@microsoft.graph.conflictBehavior": "replace", "name": name}});
+        self.post(auth, &format!("{}:/{}:/createUploadSession", folder_url.trim_end_matches('/'), seg(name)), &body)
+            .await
+    }
+
+    /// Uploads a whole file of `total` bytes, read from `body`, into a folder: a simple `PUT`
+    /// up to [`SIMPLE_UPLOAD_MAX`], else an upload session fed with 5 MiB ranges (16 × 320
+    /// KiB), so at most one range is held in memory. A failed or short body cancels the
+    /// session.
+    pub async fn upload_file<S, B, E>(
+        &self,
+        auth: &GraphAuth,
+        folder_url: &str,
+        name: &str,
+        content_type: &str,
+        total: u64,
+        mut body: S,
+    ) -> Result<DriveItem, UploadError<E>>
+    where
+        S: futures_util::Stream<Item = Result<B, E>> + Unpin,
+        B: AsRef<[u8]>,
+    {
+        const CHUNK: u64 = UPLOAD_FRAGMENT_UNIT * 16;
+        let mut buf: Vec<u8> = Vec::new();
+        let mut received = 0u64;
+        let mut take = async |want: u64, buf: &mut Vec<u8>| -> Result<Vec<u8>, UploadError<E>> {
+            let want = usize::try_from(want).map_err(|_| UploadError::Incomplete { received })?;
+            while buf.len() < want {
+                match futures_util::StreamExt::next(&mut body).await {
+                    Some(Ok(b)) => buf.extend_from_slice(b.as_ref()),
+                    Some(Err(e)) => return Err(UploadError::Body(e)),
+                    None => return Err(UploadError::Incomplete { received: received + buf.len() as u64 }),
+                }
+            }
+            let rest = buf.split_off(want);
+            received += want as u64;
+            Ok(std::mem::replace(buf, rest))
+        };
+        if total <= SIMPLE_UPLOAD_MAX {
+            let data = take(total, &mut buf).await?;
+            return self.upload_small(auth, folder_url, name, content_type, data).await.map_err(UploadError::Graph);
+        }
+        let session = self.create_upload_session(auth, folder_url, name).await.map_err(UploadError::Graph)?;
+        let url = session
+            .upload_url
+            .ok_or_else(|| UploadError::Graph(GraphError::InvalidRequest("upload session without uploadUrl".into())))?;
+        let mut offset = 0u64;
+        loop {
+            let data = match take(CHUNK.min(total - offset), &mut buf).await {
+                Ok(d) => d,
+                Err(e) => {
+                    // Best effort: tell Microsoft to drop the partial upload.
+                    let _ = self.cancel_upload_session(&url).await;
+                    return Err(e);
+                }
+            };
+            let len = data.len() as u64;
+            match self.upload_range_resuming(&url, offset, &data, total).await {
+                Ok(UploadProgress::Done(item)) => return Ok(*item),
+                Ok(UploadProgress::More { next_expected_ranges }) => {
+                    offset += len;
+                    let expected = next_expected_ranges
+                        .first()
+                        .and_then(|r| r.split('-').next())
+                        .and_then(|n| n.parse::<u64>().ok());
+                    if expected != Some(offset) || offset >= total {
+                        let _ = self.cancel_upload_session(&url).await;
+                        return Err(UploadError::Graph(GraphError::InvalidRequest(format!(
+                            "upload session expects {next_expected_ranges:?} after {offset} of {total} bytes"
+                        ))));
+                    }
+                }
+                Err(e) => {
+                    let _ = self.cancel_upload_session(&url).await;
+                    return Err(UploadError::Graph(e));
+                }
+            }
+        }
+    }
+
+    /// One range, retried after a transient failure (5xx, 429, timeout, dropped connection)
+    /// the way Microsoft describes resuming: ask the session which bytes it still expects;
+    /// resend the range if it was lost, go on if it arrived and only the answer was lost.
+    async fn upload_range_resuming(
+        &self,
+        url: &str,
+        offset: u64,
+        data: &[u8],
+        total: u64,
+    ) -> Result<UploadProgress, GraphError> {
+        let len = data.len() as u64;
+        let mut attempt = 0u32;
+        loop {
+            let err = match self.upload_range(url, offset, data, total).await {
+                Ok(p) => return Ok(p),
+                Err(e) => e,
+            };
+            let transient = matches!(
+                err,
+                GraphError::Server(_)
+                    | GraphError::Throttled { .. }
+                    | GraphError::Timeout(_)
+                    | GraphError::Transport { .. }
+            );
+            if !transient || attempt >= self.settings().effective_max_retries() {
+                return Err(err);
+            }
+            self.sleeper().sleep(self.settings().backoff_delay(attempt)).await;
+            attempt += 1;
+            let status = self.upload_session_status(url).await?;
+            let expected = status
+                .next_expected_ranges
+                .first()
+                .and_then(|r| r.split('-').next())
+                .and_then(|n| n.parse::<u64>().ok());
+            match expected {
+                Some(n) if n == offset => {} // lost: send it again
+                Some(n) if n == offset + len => {
+                    return Ok(UploadProgress::More { next_expected_ranges: status.next_expected_ranges });
+                }
+                _ => return Err(err),
+            }
+        }
     }
 
     /// `POST .../submissions/{id}/setUpResourcesFolder`.

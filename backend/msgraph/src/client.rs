@@ -809,6 +809,95 @@ impl GraphClient {
         })
     }
 
+    /// `PUT` of one byte range to an upload session's `uploadUrl` (driveItem
+    /// `createUploadSession`). Microsoft's upload URL is pre-authenticated and on another
+    /// host: the bearer token is **not** sent ("Including the Authorization header when
+    /// issuing the PUT call might result in an HTTP 401 Unauthorized response"). The URL must
+    /// be `https`, or on the configured Graph origin (the local emulator). 202 answers
+    /// `nextExpectedRanges`; 200/201 the finished `driveItem`.
+    pub async fn upload_range(
+        &self,
+        upload_url: &str,
+        start: u64,
+        data: &[u8],
+        total: u64,
+    ) -> Result<crate::models::UploadProgress, GraphError> {
+        let url = Url::parse(upload_url).map_err(|e| GraphError::InvalidRequest(format!("bad upload url: {e}")))?;
+        if url.scheme() != "https" && url.origin() != self.inner.version_root.origin() {
+            return Err(GraphError::InvalidRequest("upload url must be https".to_owned()));
+        }
+        let len = data.len() as u64;
+        if len == 0 || start + len > total {
+            return Err(GraphError::InvalidRequest("empty or out-of-bounds range".to_owned()));
+        }
+        let resp = self
+            .inner
+            .http
+            .put(url.clone())
+            .header(reqwest::header::CONTENT_RANGE, format!("bytes {}-{}/{}", start, start + len - 1, total))
+            .header(reqwest::header::CONTENT_LENGTH, len.to_string())
+            .body(data.to_vec())
+            .send()
+            .await
+            .map_err(|e| {
+                let detail = Box::new(ErrorDetail::default());
+                if e.is_timeout() {
+                    GraphError::Timeout(detail)
+                } else {
+                    GraphError::Transport { message: e.to_string(), detail }
+                }
+            })?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| GraphError::Transport { message: e.to_string(), detail: Box::new(ErrorDetail::default()) })?;
+        let resp = GraphResponse { status, headers, body: body.to_vec() }.error_for_status()?;
+        tracing::debug!(graph.method = "PUT", graph.path = "{uploadUrl}", graph.status = resp.status, "upload range");
+        if resp.status == 202 {
+            let s: crate::models::UploadSession = resp.json()?;
+            Ok(crate::models::UploadProgress::More { next_expected_ranges: s.next_expected_ranges })
+        } else {
+            Ok(crate::models::UploadProgress::Done(Box::new(resp.json()?)))
+        }
+    }
+
+    /// `GET {uploadUrl}` (no bearer token): the session's `nextExpectedRanges`, to resume
+    /// after a failed range.
+    pub async fn upload_session_status(&self, upload_url: &str) -> Result<crate::models::UploadSession, GraphError> {
+        let url = Url::parse(upload_url).map_err(|e| GraphError::InvalidRequest(format!("bad upload url: {e}")))?;
+        if url.scheme() != "https" && url.origin() != self.inner.version_root.origin() {
+            return Err(GraphError::InvalidRequest("upload url must be https".to_owned()));
+        }
+        let resp =
+            self.inner.http.get(url).send().await.map_err(|e| GraphError::Transport {
+                message: e.to_string(),
+                detail: Box::new(ErrorDetail::default()),
+            })?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.unwrap_or_default().to_vec();
+        GraphResponse { status, headers, body }.error_for_status()?.json()
+    }
+
+    /// `DELETE {uploadUrl}` (204): drops an unfinished upload session (no bearer token).
+    pub async fn cancel_upload_session(&self, upload_url: &str) -> Result<(), GraphError> {
+        let url = Url::parse(upload_url).map_err(|e| GraphError::InvalidRequest(format!("bad upload url: {e}")))?;
+        if url.scheme() != "https" && url.origin() != self.inner.version_root.origin() {
+            return Err(GraphError::InvalidRequest("upload url must be https".to_owned()));
+        }
+        let resp =
+            self.inner.http.delete(url).send().await.map_err(|e| GraphError::Transport {
+                message: e.to_string(),
+                detail: Box::new(ErrorDetail::default()),
+            })?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.unwrap_or_default().to_vec();
+        GraphResponse { status, headers, body }.error_for_status().map(|_| ())
+    }
+
     pub(crate) fn sleeper(&self) -> &Arc<dyn Sleeper> {
         &self.inner.sleeper
     }

@@ -759,6 +759,9 @@ pub struct EducationAssignment {
     pub created_by: Option<IdentitySet>,
     #[serde(default)]
     pub last_modified_by: Option<IdentitySet>,
+    /// Only with `$expand=resources`.
+    #[serde(default)]
+    pub resources: Option<Vec<EducationAssignmentResource>>,
 }
 
 pub const EDUCATION_ASSIGNMENT_SELECT: &[&str] = &[
@@ -1056,4 +1059,47 @@ impl<T: serde::de::DeserializeOwned> DeltaPage<T> {
     pub fn is_last(&self) -> bool {
         self.next_link.is_none()
     }
+}
+
+/// `uploadSession` (driveItem `createUploadSession`; also the 202 answer to a range).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadSession {
+    /// Pre-authenticated URL accepting `PUT`s of byte ranges (send no bearer token).
+    #[serde(default)]
+    pub upload_url: Option<String>,
+    #[serde(default)]
+    pub expiration_date_time: Option<String>,
+    /// e.g. `["26-"]` or `["0-"]`.
+    #[serde(default)]
+    pub next_expected_ranges: Vec<String>,
+}
+
+/// Where an upload session stands after one range.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UploadProgress {
+    /// 202 Accepted: more ranges expected.
+    More { next_expected_ranges: Vec<String> },
+    /// 200/201: the file is complete.
+    Done(Box<DriveItem>),
+}
+
+/// Microsoft's limit for a simple `PUT …/content` upload in this product: larger files go
+/// through an upload session.
+pub const SIMPLE_UPLOAD_MAX: u64 = 4 * 1024 * 1024;
+/// Upload-session ranges must be multiples of 320 KiB (327,680 bytes), except the last.
+pub const UPLOAD_FRAGMENT_UNIT: u64 = 320 * 1024;
+
+/// Why [`crate::GraphClient::upload_file`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError<E> {
+    /// Microsoft Graph refused or failed.
+    #[error(transparent)]
+    Graph(#[from] crate::error::GraphError),
+    /// Reading the caller's body failed.
+    #[error("reading the file failed")]
+    Body(E),
+    /// The body ended before the announced size.
+    #[error("the file ended after {received} bytes")]
+    Incomplete { received: u64 },
 }

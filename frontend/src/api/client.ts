@@ -31,6 +31,10 @@ export type Assignment = Schemas['AssignmentDto'];
 export type Submission = Schemas['SubmissionDto'];
 export type ClassItem = Schemas['ClassDto'];
 export type School = Schemas['SchoolDto'];
+export type AssignmentDetails = Schemas['AssignmentDetailsDto'];
+export type Resource = Schemas['ResourceDto'];
+export type SchoolPerson = Schemas['SchoolPersonDto'];
+export type PeopleTab = 'all' | 'teachers' | 'students';
 
 /** One path segment (ids come from the API, but never trust them into a URL unescaped). */
 const seg = (s: string) => encodeURIComponent(s);
@@ -103,6 +107,11 @@ export function createApi(http: HttpClient = createHttpClient()) {
       if (q.cursor) p.set('cursor', q.cursor);
       return http.request<Ok<'/api/classes', 'get'>>('GET', `/api/classes?${p.toString()}`);
     },
+    schoolPeople: (id: string, q: { tab: PeopleTab; cursor?: string | null }) => {
+      const p = new URLSearchParams({ role: q.tab });
+      if (q.cursor) p.set('cursor', q.cursor);
+      return http.request<Ok<'/api/schools/{id}/people', 'get'>>('GET', `/api/schools/${seg(id)}/people?${p.toString()}`);
+    },
     classDetails: (id: string) => http.request<Ok<'/api/classes/{id}', 'get'>>('GET', `/api/classes/${seg(id)}`),
     seating: (id: string) => http.request<Ok<'/api/classes/{id}/seating', 'get'>>('GET', `/api/classes/${seg(id)}/seating`),
     saveSeating: (id: string, body: RequestBody<'/api/classes/{id}/seating', 'put'>) =>
@@ -126,6 +135,30 @@ export function createApi(http: HttpClient = createHttpClient()) {
       ),
     deleteAssignment: (id: string, aid: string) =>
       http.request<undefined>('DELETE', `/api/classes/${seg(id)}/assignments/${seg(aid)}`),
+    assignment: (id: string, aid: string) =>
+      http.request<Ok<'/api/classes/{id}/assignments/{aid}', 'get'>>('GET', `/api/classes/${seg(id)}/assignments/${seg(aid)}`),
+    updateAssignment: (id: string, aid: string, body: RequestBody<'/api/classes/{id}/assignments/{aid}', 'patch'>) =>
+      http.request<Ok<'/api/classes/{id}/assignments/{aid}', 'patch'>>(
+        'PATCH',
+        `/api/classes/${seg(id)}/assignments/${seg(aid)}`,
+        body,
+      ),
+    /** Where an assignment's file is uploaded to (raw body, see lib/upload.ts). */
+    assignmentFileUrl: (id: string, aid: string, name: string) =>
+      `/api/classes/${seg(id)}/assignments/${seg(aid)}/files?${new URLSearchParams({ name }).toString()}`,
+    /** Where a student's submission file is uploaded to. */
+    submissionFileUrl: (id: string, aid: string, sid: string, name: string) =>
+      `/api/classes/${seg(id)}/assignments/${seg(aid)}/submissions/${seg(sid)}/files?${new URLSearchParams({ name }).toString()}`,
+    /** The CSRF token for a raw upload (`fresh`: after `csrf_failed`, ask the server again). */
+    csrfToken: async (fresh: boolean): Promise<string> => {
+      if (fresh) http.resetCsrf();
+      const known = http.currentCsrf();
+      if (known) return known;
+      const me = await http.request<Ok<'/api/me', 'get'>>('GET', '/api/me');
+      const token = http.currentCsrf() ?? (me as { csrf_token?: string }).csrf_token;
+      if (!token) throw new Error('no CSRF token');
+      return token;
+    },
     submissions: (id: string, aid: string) =>
       http.request<Ok<'/api/classes/{id}/assignments/{aid}/submissions', 'get'>>(
         'GET',

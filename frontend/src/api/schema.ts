@@ -716,11 +716,46 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * One assignment with its resources, as Microsoft has it now (one Graph call,
+         *     `$expand=resources`). Publishing is asynchronous
+         *     at Microsoft (`published` → `assigned`): after `publish`, the SPA polls this until
+         *     `publishing` is false.
+         */
+        get: operations["get_assignment"];
         put?: never;
         post?: never;
         /** Deletes an assignment (teachers of the class). */
         delete: operations["delete_assignment"];
+        options?: never;
+        head?: never;
+        /**
+         * Edits an assignment (teachers of the class): name, instructions, due time (given with
+         *     the person's UTC offset, sent to Microsoft in UTC). Only the fields given change.
+         *     Microsoft refuses some edits in some states (e.g. an inactive assignment): `409`.
+         */
+        patch: operations["update_assignment"];
+        trace?: never;
+    };
+    "/api/classes/{id}/assignments/{aid}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Attaches a file to an assignment (teachers of the class): the raw body
+         *     (`Content-Type: application/octet-stream`, `Content-Length` required, at most
+         *     `EDUGRAPH_MAX_UPLOAD_BYTES`, 50 MiB by default) goes into the assignment's resources
+         *     folder — in one PUT up to 4 MiB, else through an upload session in 5 MiB ranges, never
+         *     held whole in memory — and is then attached as an `educationFileResource`. Attach files
+         *     before publishing: students get what is attached when it is published.
+         */
+        post: operations["upload_assignment_file"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -753,8 +788,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Publishes (assigns) an assignment. Graph finishes asynchronously: the answer may say
-         *     `published`; a later read shows `assigned`.
+         * Publishes (assigns) an assignment, only once no file is still being attached to it
+         *     (`409 uploads_in_progress`). Graph finishes asynchronously: the answer may say
+         *     `published` (`publishing: true`); a later read shows `assigned`.
          */
         post: operations["publish_assignment"];
         delete?: never;
@@ -777,6 +813,26 @@ export interface paths {
         get: operations["list_submissions"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{id}/assignments/{aid}/submissions/{sid}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A student adds a file to their own submission (same body rules as the assignment
+         *     upload). Not while it is turned in: unsubmit first (`409 submission_turned_in`).
+         */
+        post: operations["upload_submission_file"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1071,6 +1127,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/schools/{id}/people": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * People of a school (the original's school Users page: All / Teachers / Students tabs,
+         *     "see more" paging). Microsoft serves `GET /education/schools/{id}/users` only to
+         *     applications (EduRoster.Read.All; delegated is "not supported"), so this reads it with
+         *     the app-only token of the caller's own tenant, after checking on our side who may see it:
+         *     the tenant's admins (any school of the tenant) and teachers (their own schools, read from
+         *     `/education/me/schools` concurrently). Students: `403 role_required` — Microsoft gives
+         *     them no roster of a school either. The role tab filters each page here (the endpoint
+         *     documents no `$filter`), so a page may be short; the cursor is ours, sealed to the person,
+         *     school and tab.
+         */
+        get: operations["list_school_people"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1322,6 +1405,11 @@ export interface components {
             /** @description SKU ids now assigned directly. */
             assigned_licenses: string[];
         };
+        /** @description One assignment with its resources (`GET /api/classes/{id}/assignments/{aid}`). */
+        AssignmentDetailsDto: components["schemas"]["AssignmentDto"] & {
+            /** @description Attached files and links. */
+            resources: components["schemas"]["ResourceDto"][];
+        };
         /** @description An assignment. */
         AssignmentDto: {
             /** @description Name. */
@@ -1332,8 +1420,22 @@ export interface components {
             id: string;
             /** @description Instructions (text). */
             instructions?: string | null;
+            /**
+             * @description True while Microsoft is still publishing it (status `published`, the step before
+             *     `assigned`): poll `GET /api/classes/{id}/assignments/{aid}` until it is false.
+             */
+            publishing: boolean;
             /** @description `draft`, `published`, `assigned`, … */
             status: string;
+        };
+        /** @description `PATCH /api/classes/{id}/assignments/{aid}`: only the fields given change. */
+        AssignmentPatchRequest: {
+            /** @description New name, 1..=256 characters. */
+            display_name?: string | null;
+            /** @description New due date and time with the person's UTC offset (RFC 3339), stored as UTC. */
+            due?: string | null;
+            /** @description New instructions (plain text; empty clears them). */
+            instructions?: string | null;
         };
         /** @description An assignment (summary). */
         AssignmentSummary: {
@@ -1578,6 +1680,11 @@ export interface components {
             /** @description Palette name or `#rrggbb`. */
             favorite_color: string;
         };
+        /**
+         * Format: binary
+         * @description The raw bytes of an uploaded file (documentation only: the handler streams the body).
+         */
+        FileBody: string;
         /** @description Microsoft Graph's own error details (no personal data: Graph's message is not included). */
         GraphErrorInfo: {
             /** @description Graph's error code, e.g. `generalException`. */
@@ -1840,6 +1947,17 @@ export interface components {
             /** @description 8 to 256 characters. */
             password: string;
         };
+        /** @description A resource attached to an assignment or a submission. */
+        ResourceDto: {
+            /** @description Shown name. */
+            display_name?: string | null;
+            /** @description Id. */
+            id: string;
+            /** @description `file`, `link`, `word`, `excel`, `powerpoint`, `media`, `other`. */
+            kind: string;
+            /** @description For links: the URL. */
+            link?: string | null;
+        };
         /**
          * @description A role inside one tenant. Admin comes from Microsoft directory roles, teacher
          *     and student from the education profile; a person may hold none.
@@ -1858,6 +1976,24 @@ export interface components {
             lowest_grade?: string | null;
             /** @description Principal. */
             principal_name?: string | null;
+        };
+        /** @description `GET /api/schools/{id}/people`. */
+        SchoolPeopleResponse: {
+            /** @description This page (may be short, even empty, while `next_cursor` is present). */
+            items: components["schemas"]["SchoolPersonDto"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A person of a school. */
+        SchoolPersonDto: {
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description Microsoft object id. */
+            id: string;
+            /** @description Mail address. */
+            mail?: string | null;
+            /** @description `teacher`, `student` or `none`. */
+            role: string;
         };
         /** @description `GET /api/schools`. */
         SchoolsResponse: {
@@ -3921,6 +4057,37 @@ export interface operations {
             };
         };
     };
+    get_assignment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                aid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentDetailsDto"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     delete_assignment: {
         parameters: {
             query?: never;
@@ -3939,6 +4106,151 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    update_assignment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                aid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignmentPatchRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentDto"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `assignment_not_editable` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_assignment`, `invalid_due_date`, `nothing_to_change` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    upload_assignment_file: {
+        parameters: {
+            query: {
+                /** @description The file name (no path), at most 200 characters. */
+                name: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+                aid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": components["schemas"]["FileBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceDto"];
+                };
+            };
+            /** @description `incomplete_upload` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `length_required` */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `file_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_file_name`, `empty_file` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
         };
     };
@@ -3996,6 +4308,15 @@ export interface operations {
                     "application/json": components["schemas"]["AssignmentDto"];
                 };
             };
+            /** @description `uploads_in_progress` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     list_submissions: {
@@ -4016,6 +4337,99 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SubmissionDto"][];
+                };
+            };
+        };
+    };
+    upload_submission_file: {
+        parameters: {
+            query: {
+                /** @description The file name (no path), at most 200 characters. */
+                name: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+                aid: string;
+                sid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": components["schemas"]["FileBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceDto"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: not your submission */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `submission_turned_in` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `length_required` */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `file_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_file_name`, `empty_file` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -4729,6 +5143,62 @@ export interface operations {
             };
             /** @description `school_account_required` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_school_people: {
+        parameters: {
+            query?: {
+                /** @description `all` (default), `teachers` or `students`. */
+                role?: string | null;
+                /** @description People read from Microsoft per page, 1..=100 (default 100). */
+                limit?: number | null;
+                /** @description From a previous page's `next_cursor`. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description School id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchoolPeopleResponse"];
+                };
+            };
+            /** @description `invalid_query`, `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `role_required`, `school_account_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such school, or not yours */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

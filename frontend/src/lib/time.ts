@@ -78,3 +78,15 @@ export function defaultDue(now = new Date()): string {
   const t = new Date(now.getTime() + 24 * 3600_000);
   return `${pad(t.getFullYear(), 4)}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}T17:00`;
 }
+
+/**
+ * A UTC timestamp as a `datetime-local` value (`YYYY-MM-DDTHH:mm`) of the wall-clock time in
+ * `timeZone` (to edit an existing due date in the person's zone). Undefined when unreadable.
+ */
+export function utcToLocalInput(value: string | null | undefined, timeZone: string): string | undefined {
+  if (!value) return undefined;
+  const ms = new Date(value).getTime();
+  if (Number.isNaN(ms)) return undefined;
+  const t = new Date(ms + zoneOffsetMinutes(timeZone, ms) * 60_000);
+  return `${pad(t.getUTCFullYear(), 4)}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}T${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}`;
+}

@@ -1,13 +1,18 @@
-// One assignment: its details and submissions. Teachers return or reassign submissions, add
-// links and publish; a student hands in (submits) or takes back (unsubmits) their own work.
-import { useState, type FormEvent } from 'react';
-import { api, type Assignment, type Me, type Submission, type SubmissionAction } from '../api/client';
+// One assignment: its details, files and links, and submissions. Teachers edit it, attach
+// files (with upload progress) and links, publish (and see Microsoft's asynchronous publish
+// finish), return or reassign submissions; a student adds files to their work, hands it in
+// (submits) or takes it back (unsubmits).
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { api, type AssignmentDetails, type Me, type Resource, type Submission, type SubmissionAction } from '../api/client';
 import { humanError } from '../api/errors';
 import { ApiError } from '../api/http';
+import { waitUntilPublished } from '../lib/publish';
 import { formatWhen } from '../lib/time';
 import { Link, classPath } from '../router';
-import { Alert, Empty, ErrorState, Field, Loading, Page, useLoad } from '../ui';
+import { Alert, Dialog, Empty, ErrorState, Field, Loading, Page, useLoad } from '../ui';
+import { EditAssignmentForm } from './AssignmentEdit';
 import { statusText, validLink } from './ClassAssignments';
+import { FileUpload } from './FileUpload';
 
 /** Which actions a submission offers to whom (Graph refuses the others). */
 export function submissionActions(status: string, role: string): SubmissionAction[] {
@@ -50,14 +55,17 @@ const ACTION_DONE: Record<SubmissionAction, string> = {
 interface Loaded {
   role: string;
   className: string;
-  assignment: Assignment | undefined;
+  assignment: AssignmentDetails | undefined;
   submissions: Submission[];
 }
 
 async function load(id: string, aid: string): Promise<Loaded> {
-  const [details, list, submissions] = await Promise.all([
+  const [details, assignment, submissions] = await Promise.all([
     api.classDetails(id),
-    api.assignments(id),
+    api.assignment(id, aid).catch((e: unknown) => {
+      if (e instanceof ApiError && e.code === 'not_found') return undefined;
+      throw e;
+    }),
     api.submissions(id, aid).catch((e: unknown) => {
       // A draft has no submissions yet (Microsoft answers 404 for them on some tenants).
       if (e instanceof ApiError && e.code === 'not_found') return [] as Submission[];
@@ -67,15 +75,56 @@ async function load(id: string, aid: string): Promise<Loaded> {
   return {
     role: details.my_role,
     className: details.class.display_name ?? 'Class',
-    assignment: list.find((a) => a.id === aid),
+    assignment,
     submissions,
   };
+}
+
+const KIND_LABELS: Record<string, string> = {
+  file: 'File',
+  link: 'Link',
+  word: 'Word document',
+  excel: 'Excel workbook',
+  powerpoint: 'PowerPoint',
+  media: 'Media',
+};
+
+function Resources({ resources, empty }: { resources: Resource[]; empty: string }) {
+  if (!resources.length) return <p className="muted">{empty}</p>;
+  return (
+    <ul className="resources">
+      {resources.map((r) => (
+        <li key={r.id}>
+          <span className="badge">{KIND_LABELS[r.kind] ?? 'Resource'}</span>{' '}
+          {r.kind === 'link' && r.link && /^https:\/\//.test(r.link) ? (
+            <a href={r.link} target="_blank" rel="noopener noreferrer">
+              {r.display_name ?? r.link}
+            </a>
+          ) : (
+            <span>{r.display_name ?? 'Untitled'}</span>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: string }) {
   const data = useLoad(() => load(id, aid), `${me.user.id}:${id}:${aid}`);
   const [busy, setBusy] = useState<string | null>(null);
-  const [notice, setNotice] = useState<{ kind: 'success' | 'error'; text: string }>();
+  const [notice, setNotice] = useState<{ kind: 'success' | 'error' | 'info'; text: string }>();
+  const [editing, setEditing] = useState(false);
+  const [uploading, setUploading] = useState(false);
+  const [publishing, setPublishing] = useState(false);
+  /** Files the student added to their submission on this visit (the API lists none back). */
+  const [myFiles, setMyFiles] = useState<Resource[]>([]);
+  const left = useRef(false);
+  useEffect(() => {
+    left.current = false;
+    return () => {
+      left.current = true;
+    };
+  }, []);
 
   if (data.status === 'loading') {
     return (
@@ -106,6 +155,8 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
     );
   }
   const isTeacher = role === 'teacher';
+  const setAssignment = (x: Partial<AssignmentDetails>) =>
+    data.setData((d) => ({ ...d, assignment: d.assignment && { ...d.assignment, ...x } }));
 
   const act = async (s: Submission, action: SubmissionAction) => {
     setBusy(s.id);
@@ -125,15 +176,34 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
     setNotice(undefined);
     try {
       const updated = await api.publishAssignment(id, aid);
-      data.setData((d) => ({ ...d, assignment: d.assignment && { ...d.assignment, ...updated } }));
+      setAssignment(updated);
+      if (updated.publishing) {
+        setPublishing(true);
+        setNotice({ kind: 'info', text: 'Microsoft 365 is publishing the assignment to the students…' });
+        const last = await waitUntilPublished({
+          get: () => api.assignment(id, aid),
+          onUpdate: (x) => !left.current && setAssignment(x),
+          cancelled: () => left.current,
+        });
+        if (left.current) return;
+        setPublishing(false);
+        if (last?.publishing) {
+          setNotice({ kind: 'info', text: 'Microsoft 365 is still publishing. Reload the page in a minute to see it finished.' });
+          return;
+        }
+      }
       setNotice({ kind: 'success', text: 'Published: students can see it now.' });
-      data.reload();
+      await data.refresh();
     } catch (err) {
+      setPublishing(false);
       setNotice({ kind: 'error', text: humanError(err) });
     } finally {
       setBusy(null);
     }
   };
+
+  const mine = submissions[0];
+  const turnedIn = mine?.status === 'submitted';
 
   return (
     <Page title={a.display_name ?? 'Assignment'}>
@@ -145,6 +215,12 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
           <dt>Status</dt>
           <dd>
             <span className={`badge badge-${a.status}`}>{statusText(a.status)}</span>
+            {(publishing || a.publishing) && (
+              <span className="publishing" role="status">
+                {' '}
+                <span className="spinner" aria-hidden="true" /> Microsoft 365 is still publishing it
+              </span>
+            )}
           </dd>
           <dt>Due</dt>
           <dd>{a.due_date_time ? formatWhen(a.due_date_time) : <span className="muted">No due date</span>}</dd>
@@ -155,16 +231,49 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
             </>
           )}
         </dl>
-        {isTeacher && a.status === 'draft' && (
-          <p>
-            <button type="button" className="button" onClick={publish} disabled={busy === 'publish'}>
-              {busy === 'publish' ? 'Publishing…' : 'Publish to students'}
+        {isTeacher && (
+          <div className="actions">
+            <button type="button" className="button button-secondary" onClick={() => setEditing(true)}>
+              Edit
             </button>
-          </p>
+            {a.status === 'draft' && (
+              <button
+                type="button"
+                className="button"
+                onClick={publish}
+                disabled={busy === 'publish' || uploading}
+                aria-describedby={uploading ? 'publish-wait' : undefined}
+              >
+                {busy === 'publish' ? 'Publishing…' : 'Publish to students'}
+              </button>
+            )}
+            {uploading && (
+              <span id="publish-wait" className="muted">
+                Publishing waits until the file is attached.
+              </span>
+            )}
+          </div>
         )}
       </div>
-      {isTeacher && <AddLink classId={id} aid={aid} />}
       {notice && <Alert kind={notice.kind}>{notice.text}</Alert>}
+      <section aria-labelledby="materials" className="card">
+        <h2 id="materials">Files and links</h2>
+        <Resources resources={a.resources} empty={isTeacher ? 'Nothing attached yet.' : 'Your teacher attached nothing.'} />
+        {isTeacher && (
+          <FileUpload
+            label="File for students"
+            hint={
+              a.status === 'draft'
+                ? 'Attach files before you publish: students get what is attached when it is published. Up to 50 MB.'
+                : 'Up to 50 MB.'
+            }
+            urlFor={(name) => api.assignmentFileUrl(id, aid, name)}
+            onBusy={setUploading}
+            onUploaded={(r) => data.setData((d) => ({ ...d, assignment: d.assignment && { ...d.assignment, resources: [...d.assignment.resources, r] } }))}
+          />
+        )}
+      </section>
+      {isTeacher && <AddLink classId={id} aid={aid} onAdded={() => void data.refresh()} />}
       <h2>{isTeacher ? 'Submissions' : 'Your work'}</h2>
       {submissions.length === 0 ? (
         <Empty>
@@ -206,7 +315,7 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
                         type="button"
                         className={action === 'return' || action === 'submit' ? 'button button-small' : 'button button-secondary button-small'}
                         onClick={() => act(s, action)}
-                        disabled={busy === s.id}
+                        disabled={busy === s.id || (!isTeacher && uploading)}
                         aria-label={isTeacher ? `${ACTION_LABELS[action]}: ${s.student_name ?? 'student'}` : undefined}
                       >
                         {ACTION_LABELS[action]}
@@ -220,11 +329,47 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
           </table>
         </div>
       )}
+      {!isTeacher && mine && (
+        <section aria-labelledby="my-files" className="card">
+          <h3 id="my-files">Your files</h3>
+          {myFiles.length > 0 ? (
+            <Resources resources={myFiles} empty="" />
+          ) : (
+            <p className="muted">Files you add here go into your submission in Microsoft 365; this page lists the ones added on this visit.</p>
+          )}
+          <FileUpload
+            label="Add a file to your work"
+            disabledReason={
+              turnedIn
+                ? 'Your work is handed in, so no files can be added. Choose “Take back” to add files, then hand it in again.'
+                : undefined
+            }
+            hint="Add your files, then choose “Hand in”. Up to 50 MB each."
+            urlFor={(name) => api.submissionFileUrl(id, aid, mine.id, name)}
+            onBusy={setUploading}
+            onUploaded={(r) => setMyFiles((xs) => [...xs, r])}
+          />
+        </section>
+      )}
+      {isTeacher && (
+        <Dialog open={editing} title="Edit assignment" onClose={() => setEditing(false)}>
+          <EditAssignmentForm
+            classId={id}
+            assignment={a}
+            onCancel={() => setEditing(false)}
+            onSaved={(x) => {
+              setEditing(false);
+              setAssignment(x);
+              setNotice({ kind: 'success', text: 'Saved: the assignment is updated in Microsoft 365.' });
+            }}
+          />
+        </Dialog>
+      )}
     </Page>
   );
 }
 
-function AddLink({ classId, aid }: { classId: string; aid: string }) {
+function AddLink({ classId, aid, onAdded }: { classId: string; aid: string; onAdded: () => void }) {
   const [name, setName] = useState('');
   const [url, setUrl] = useState('');
   const [error, setError] = useState<string>();
@@ -240,6 +385,7 @@ function AddLink({ classId, aid }: { classId: string; aid: string }) {
     try {
       await api.addLink(classId, aid, { display_name: name.trim(), link: url.trim() });
       setResult({ kind: 'success', text: `Link “${name.trim()}” added.` });
+      onAdded();
       setName('');
       setUrl('');
     } catch (err) {

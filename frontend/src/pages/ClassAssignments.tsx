@@ -2,10 +2,14 @@
 // resources), publish and delete them; everyone opens one to see its submissions.
 import { useState, type FormEvent } from 'react';
 import { api, type Assignment, type ClassDetails } from '../api/client';
-import { humanError } from '../api/errors';
+import { humanError, messageFor } from '../api/errors';
+import { waitUntilPublished } from '../lib/publish';
+import { fileProblem, uploadFile } from '../lib/upload';
 import { browserTimeZone, defaultDue, formatWhen, localToRfc3339 } from '../lib/time';
 import { Link, assignmentPath } from '../router';
 import { Alert, ConfirmButton, Dialog, Empty, ErrorState, Field, Loading, TextArea, useLoad } from '../ui';
+import { EditAssignmentForm } from './AssignmentEdit';
+import { UploadProgress, type UploadState } from './FileUpload';
 
 export function statusText(status: string | null | undefined): string {
   switch (status) {
@@ -32,7 +36,8 @@ export function ClassAssignments({ classId, d }: { classId: string; d: ClassDeta
   const isTeacher = d.my_role === 'teacher';
   const list = useLoad(() => api.assignments(classId), classId);
   const [creating, setCreating] = useState(false);
-  const [notice, setNotice] = useState<{ kind: 'success' | 'error'; text: string }>();
+  const [editing, setEditing] = useState<Assignment | null>(null);
+  const [notice, setNotice] = useState<{ kind: 'success' | 'error' | 'info'; text: string }>();
   const [busy, setBusy] = useState<string | null>(null);
 
   const publish = async (a: Assignment) => {
@@ -40,7 +45,16 @@ export function ClassAssignments({ classId, d }: { classId: string; d: ClassDeta
     setNotice(undefined);
     try {
       const updated = await api.publishAssignment(classId, a.id);
-      list.setData((xs) => xs.map((x) => (x.id === a.id ? { ...x, ...updated } : x)));
+      const put = (u: Partial<Assignment>) => list.setData((xs) => xs.map((x) => (x.id === a.id ? { ...x, ...u } : x)));
+      put(updated);
+      if (updated.publishing) {
+        setNotice({ kind: 'info', text: `Microsoft 365 is publishing “${a.display_name ?? 'the assignment'}”…` });
+        const last = await waitUntilPublished({ get: () => api.assignment(classId, a.id), onUpdate: put });
+        if (last?.publishing) {
+          setNotice({ kind: 'info', text: 'Microsoft 365 is still publishing. Reload the page in a minute to see it finished.' });
+          return;
+        }
+      }
       setNotice({ kind: 'success', text: `“${a.display_name ?? 'The assignment'}” is published: students can see it now.` });
     } catch (err) {
       setNotice({ kind: 'error', text: humanError(err) });
@@ -84,7 +98,7 @@ export function ClassAssignments({ classId, d }: { classId: string; d: ClassDeta
         <ul className="cards">
           {list.data.map((a) => (
             <li key={a.id} className="card assignment">
-              <h3>
+              <h3 id={`assignment-${a.id}`}>
                 <Link to={assignmentPath(classId, a.id)}>{a.display_name ?? 'Untitled assignment'}</Link>{' '}
                 <span className={`badge badge-${a.status}`}>{statusText(a.status)}</span>
               </h3>
@@ -96,8 +110,16 @@ export function ClassAssignments({ classId, d }: { classId: string; d: ClassDeta
                       {busy === a.id ? 'Publishing…' : 'Publish'}
                     </button>
                   )}
+                  <button
+                    type="button"
+                    className="button button-secondary button-small"
+                    onClick={() => setEditing(a)}
+                    aria-describedby={`assignment-${a.id}`}
+                  >
+                    Edit
+                  </button>
                   <Link to={assignmentPath(classId, a.id)} className="button button-secondary button-small">
-                    Submissions
+                    Files and submissions
                   </Link>
                   <ConfirmButton
                     small
@@ -113,6 +135,22 @@ export function ClassAssignments({ classId, d }: { classId: string; d: ClassDeta
             </li>
           ))}
         </ul>
+      )}
+      {isTeacher && (
+        <Dialog open={editing !== null} title="Edit assignment" onClose={() => setEditing(null)}>
+          {editing && (
+            <EditAssignmentForm
+              classId={classId}
+              assignment={editing}
+              onCancel={() => setEditing(null)}
+              onSaved={(a) => {
+                setEditing(null);
+                list.setData((xs) => xs.map((x) => (x.id === a.id ? { ...x, ...a } : x)));
+                setNotice({ kind: 'success', text: `“${a.display_name ?? 'The assignment'}” is saved.` });
+              }}
+            />
+          )}
+        </Dialog>
       )}
       {isTeacher && (
         <Dialog open={creating} title="New assignment" onClose={() => setCreating(false)}>
@@ -163,6 +201,9 @@ function NewAssignmentForm({
   const [errors, setErrors] = useState<{ name?: string; due?: string; links?: Record<number, string> }>({});
   const [failure, setFailure] = useState<string>();
   const [progress, setProgress] = useState<string>();
+  const [files, setFiles] = useState<File[]>([]);
+  const [upload, setUpload] = useState<UploadState | null>(null);
+  const fileProblems = files.map((f) => ({ f, problem: fileProblem(f) })).filter((x) => x.problem);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -179,7 +220,7 @@ function NewAssignmentForm({
     });
     if (Object.keys(linkErrors).length) found.links = linkErrors;
     setErrors(found);
-    if (found.name || found.due || found.links) return;
+    if (found.name || found.due || found.links || fileProblems.length) return;
 
     let created: Assignment;
     try {
@@ -205,10 +246,33 @@ function NewAssignmentForm({
         return;
       }
     }
+    // Files before publishing: students get what is attached when it is published.
+    for (const [i, f] of files.entries()) {
+      const name = f.name.trim();
+      setProgress(`Attaching file ${i + 1} of ${files.length}…`);
+      setUpload({ name, loaded: 0, total: f.size });
+      try {
+        await uploadFile({
+          url: api.assignmentFileUrl(classId, created.id, name),
+          body: f,
+          csrf: api.csrfToken,
+          onProgress: (loaded, total) => setUpload({ name, loaded, total }),
+        });
+      } catch (err) {
+        onDone(created, `The assignment was created as a draft, but the file “${name}” was not attached: ${humanError(err)}`);
+        return;
+      }
+    }
+    setUpload(null);
     if (publishNow) {
       setProgress('Publishing…');
       try {
         created = { ...created, ...(await api.publishAssignment(classId, created.id)) };
+        if (created.publishing) {
+          setProgress('Microsoft 365 is publishing it…');
+          const last = await waitUntilPublished({ get: () => api.assignment(classId, created.id), maxWaitMs: 20_000 });
+          if (last) created = { ...created, ...last };
+        }
       } catch (err) {
         onDone(created, `The assignment was created as a draft but not published: ${humanError(err)}`);
         return;
@@ -261,11 +325,32 @@ function NewAssignmentForm({
           Add another link
         </button>
       </fieldset>
+      <div className={fileProblems.length ? 'field field-invalid' : 'field'}>
+        <label htmlFor="new-files">Files for students (optional)</label>
+        <p className="hint" id="new-files-hint">
+          Up to 50 MB each. They are attached before the assignment is published.
+        </p>
+        {fileProblems.map(({ f, problem }) => (
+          <p key={f.name} className="field-error" id="new-files-error">
+            {f.name}: {messageFor(problem!)}
+          </p>
+        ))}
+        <input
+          id="new-files"
+          type="file"
+          multiple
+          aria-invalid={fileProblems.length ? true : undefined}
+          aria-describedby={fileProblems.length ? 'new-files-hint new-files-error' : 'new-files-hint'}
+          disabled={Boolean(progress)}
+          onChange={(e) => setFiles(Array.from(e.target.files ?? []))}
+        />
+      </div>
       <div className="check">
         <input id="publish-now" type="checkbox" checked={publishNow} onChange={(e) => setPublishNow(e.target.checked)} />
         <label htmlFor="publish-now">Publish to students now (otherwise it stays a draft)</label>
       </div>
       {progress && <Loading label={progress} />}
+      {upload && <UploadProgress upload={upload} label={`Uploading ${upload.name}`} />}
       <div className="actions">
         <button type="submit" className="button" disabled={Boolean(progress)}>
           Create assignment

@@ -1,5 +1,6 @@
 import { api, type Me, type School } from '../api/client';
-import { Link } from '../router';
+import { Link, schoolPeoplePath } from '../router';
+import { canSeeSchoolPeople } from './SchoolPeople';
 import { Empty, ErrorState, Loading, Page, useLoad } from '../ui';
 
 export function grades(s: Pick<School, 'lowest_grade' | 'highest_grade'>): string | undefined {
@@ -9,7 +10,7 @@ export function grades(s: Pick<School, 'lowest_grade' | 'highest_grade'>): strin
   return lo || hi ? `Grade ${lo || hi}` : undefined;
 }
 
-function SchoolList({ schools }: { schools: School[] }) {
+function SchoolList({ schools, people }: { schools: School[]; people: boolean }) {
   return (
     <ul className="cards">
       {schools.map((s) => (
@@ -19,9 +20,18 @@ function SchoolList({ schools }: { schools: School[] }) {
             {[grades(s), s.principal_name ? `Principal: ${s.principal_name}` : undefined].filter(Boolean).join(' · ') ||
               'No details'}
           </p>
-          <Link to={`/classes?scope=all&school=${encodeURIComponent(s.id)}`}>
-            Classes of {s.display_name ?? 'this school'}
-          </Link>
+          <ul className="card-links">
+            <li>
+              <Link to={`/classes?scope=all&school=${encodeURIComponent(s.id)}`}>
+                Classes of {s.display_name ?? 'this school'}
+              </Link>
+            </li>
+            {people && (
+              <li>
+                <Link to={schoolPeoplePath(s.id)}>People of {s.display_name ?? 'this school'}</Link>
+              </li>
+            )}
+          </ul>
         </li>
       ))}
     </ul>
@@ -44,7 +54,7 @@ export function Schools({ me }: { me: Me }) {
             <section aria-labelledby="my-schools">
               <h2 id="my-schools">Your schools</h2>
               {data.data.mine.length ? (
-                <SchoolList schools={data.data.mine} />
+                <SchoolList schools={data.data.mine} people={canSeeSchoolPeople(me)} />
               ) : (
                 <Empty>
                   <p>You are not a member of any school yet.</p>
@@ -54,7 +64,7 @@ export function Schools({ me }: { me: Me }) {
             {data.data.others.length > 0 && (
               <section aria-labelledby="other-schools">
                 <h2 id="other-schools">Other schools of your district</h2>
-                <SchoolList schools={data.data.others} />
+                <SchoolList schools={data.data.others} people={me.roles.includes('admin')} />
               </section>
             )}
           </>

@@ -4,10 +4,11 @@
 
 use std::collections::HashMap;
 
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use edu_msgraph::GraphAuth;
 use edu_msgraph::models::{
-    EducationAssignment, EducationAssignmentResource, EducationSubmission, ItemBody, NewAssignment,
+    AssignmentStatus, EducationAssignment, EducationAssignmentResource, EducationSubmission, ItemBody, NewAssignment,
+    UploadError,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -33,6 +34,56 @@ pub struct AssignmentDto {
     pub instructions: Option<String>,
     /// Due, UTC (RFC 3339).
     pub due_date_time: Option<String>,
+    /// True while Microsoft is still publishing it (status `published`, the step before
+    /// `assigned`): poll `GET /api/classes/{id}/assignments/{aid}` until it is false.
+    pub publishing: bool,
+}
+
+/// One assignment with its resources (`GET /api/classes/{id}/assignments/{aid}`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignmentDetailsDto {
+    /// The assignment, with its current status.
+    #[serde(flatten)]
+    pub assignment: AssignmentDto,
+    /// Attached files and links.
+    pub resources: Vec<ResourceDto>,
+}
+
+/// A resource attached to an assignment or a submission.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResourceDto {
+    /// Id.
+    pub id: String,
+    /// `file`, `link`, `word`, `excel`, `powerpoint`, `media`, `other`.
+    pub kind: String,
+    /// Shown name.
+    pub display_name: Option<String>,
+    /// For links: the URL.
+    pub link: Option<String>,
+}
+
+/// `PATCH /api/classes/{id}/assignments/{aid}`: only the fields given change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentPatchRequest {
+    /// New name, 1..=256 characters.
+    pub display_name: Option<String>,
+    /// New instructions (plain text; empty clears them).
+    pub instructions: Option<String>,
+    /// New due date and time with the person's UTC offset (RFC 3339), stored as UTC.
+    pub due: Option<String>,
+}
+
+/// The raw bytes of an uploaded file (documentation only: the handler streams the body).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBody(pub Vec<u8>);
+
+/// `POST …/files?name=…`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct FileQuery {
+    /// The file name (no path), at most 200 characters.
+    pub name: String,
 }
 
 /// `POST /api/classes/{id}/assignments`.
@@ -79,12 +130,48 @@ fn status_str<T: Serialize>(s: &T) -> String {
 
 fn dto(a: EducationAssignment) -> AssignmentDto {
     AssignmentDto {
+        publishing: a.status == AssignmentStatus::Published,
         status: status_str(&a.status),
         id: a.id,
         display_name: a.display_name,
         instructions: a.instructions.and_then(|i| i.content),
         due_date_time: a.due_date_time,
     }
+}
+
+/// A due time given with the person's UTC offset, as UTC (RFC 3339).
+fn due_utc(d: &str) -> Result<String, ApiError> {
+    OffsetDateTime::parse(d, &Rfc3339)
+        .ok()
+        .and_then(|t| t.to_offset(time::UtcOffset::UTC).format(&Rfc3339).ok())
+        .ok_or_else(|| ApiError::Validation422 {
+            code: "invalid_due_date",
+            message: "Give the due date and time with its time zone offset, e.g. 2026-12-01T17:00:00+01:00.".into(),
+        })
+}
+
+fn assignment_name(name: &str) -> Result<&str, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 256 {
+        return Err(ApiError::Validation422 {
+            code: "invalid_assignment",
+            message: "Give the assignment a name of at most 256 characters.".into(),
+        });
+    }
+    Ok(name)
+}
+
+fn resource_dto(id: String, r: &edu_msgraph::models::EducationResource) -> ResourceDto {
+    let kind = match r.odata_type.as_deref().unwrap_or_default().trim_start_matches("#microsoft.graph.education") {
+        "FileResource" => "file",
+        "LinkResource" => "link",
+        "WordResource" => "word",
+        "ExcelResource" => "excel",
+        "PowerPointResource" => "powerpoint",
+        "MediaResource" => "media",
+        _ => "other",
+    };
+    ResourceDto { id, kind: kind.to_owned(), display_name: r.display_name.clone(), link: r.link.clone() }
 }
 
 async fn context(
@@ -167,27 +254,8 @@ pub async fn create_assignment(
 ) -> Result<HttpResponse, ApiError> {
     let class_id = path.into_inner();
     let body = body.into_inner();
-    let name = body.display_name.trim();
-    if name.is_empty() || name.chars().count() > 256 {
-        return Err(ApiError::Validation422 {
-            code: "invalid_assignment",
-            message: "Give the assignment a name of at most 256 characters.".into(),
-        });
-    }
-    let due = body
-        .due
-        .as_deref()
-        .map(|d| {
-            OffsetDateTime::parse(d, &Rfc3339)
-                .ok()
-                .and_then(|t| t.to_offset(time::UtcOffset::UTC).format(&Rfc3339).ok())
-                .ok_or_else(|| ApiError::Validation422 {
-                    code: "invalid_due_date",
-                    message: "Give the due date and time with its time zone offset, e.g. 2026-12-01T17:00:00+01:00."
-                        .into(),
-                })
-        })
-        .transpose()?;
+    let name = assignment_name(&body.display_name)?;
+    let due = body.due.as_deref().map(due_utc).transpose()?;
     let (auth, _, roles) = context(&state, &member, &class_id).await?;
     teacher_only(&roles)?;
     let mut new = NewAssignment::for_class(name);
@@ -233,10 +301,12 @@ pub async fn add_assignment_link(
     Ok(HttpResponse::Created().finish())
 }
 
-/// Publishes (assigns) an assignment. Graph finishes asynchronously: the answer may say
-/// `published`; a later read shows `assigned`.
+/// Publishes (assigns) an assignment, only once no file is still being attached to it
+/// (`409 uploads_in_progress`). Graph finishes asynchronously: the answer may say
+/// `published` (`publishing: true`); a later read shows `assigned`.
 #[utoipa::path(operation_id = "publish_assignment", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), responses(
     (status = 200, body = AssignmentDto),
+    (status = 409, description = "`uploads_in_progress`", body = crate::error::ErrorBody),
 ), security(("session" = []), ("csrf" = [])))]
 #[post("/api/classes/{id}/assignments/{aid}/publish")]
 pub async fn publish_assignment(
@@ -248,6 +318,13 @@ pub async fn publish_assignment(
     graph_id(&aid)?;
     let (auth, _, roles) = context(&state, &member, &class_id).await?;
     teacher_only(&roles)?;
+    // Students get what is attached when it is published: not while files are on their way.
+    if edu_db::uploads::in_progress(&state.db, member.tenant_id, &class_id, &aid, state.clock.now_ms()).await? > 0 {
+        return Err(ApiError::conflict(
+            "uploads_in_progress",
+            "Files are still being attached to this assignment. Publish it when they are done.",
+        ));
+    }
     let a = state.graph.publish_assignment(&auth, &class_id, &aid).await.map_err(graph_error)?;
     audit(&state, &member, "assignment.publish", aid).await?;
     Ok(web::Json(dto(a)))
@@ -359,4 +436,310 @@ pub async fn submission_action(
         submitted_date_time: s.submitted_date_time,
         id: s.id,
     }))
+}
+
+/// One assignment with its resources, as Microsoft has it now (one Graph call,
+/// `$expand=resources`). Publishing is asynchronous
+/// at Microsoft (`published` → `assigned`): after `publish`, the SPA polls this until
+/// `publishing` is false.
+#[utoipa::path(operation_id = "get_assignment", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), responses(
+    (status = 200, body = AssignmentDetailsDto),
+    (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
+), security(("session" = [])))]
+#[get("/api/classes/{id}/assignments/{aid}")]
+pub async fn get_assignment(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<AssignmentDetailsDto>, ApiError> {
+    let (class_id, aid) = path.into_inner();
+    graph_id(&aid)?;
+    let (auth, _, _) = context(&state, &member, &class_id).await?;
+    // One Graph call (this is what the SPA polls after publishing).
+    let mut a = state.graph.assignment_with_resources(&auth, &class_id, &aid).await.map_err(graph_error)?;
+    let resources =
+        a.resources.take().unwrap_or_default().into_iter().map(|r| resource_dto(r.id, &r.resource)).collect();
+    Ok(web::Json(AssignmentDetailsDto { assignment: dto(a), resources }))
+}
+
+/// Edits an assignment (teachers of the class): name, instructions, due time (given with
+/// the person's UTC offset, sent to Microsoft in UTC). Only the fields given change.
+/// Microsoft refuses some edits in some states (e.g. an inactive assignment): `409`.
+#[utoipa::path(operation_id = "update_assignment", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), request_body = AssignmentPatchRequest, responses(
+    (status = 200, body = AssignmentDto),
+    (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
+    (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
+    (status = 409, description = "`assignment_not_editable`", body = crate::error::ErrorBody),
+    (status = 422, description = "`invalid_assignment`, `invalid_due_date`, `nothing_to_change`", body = crate::error::ErrorBody),
+), security(("session" = []), ("csrf" = [])))]
+#[patch("/api/classes/{id}/assignments/{aid}")]
+pub async fn update_assignment(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    path: web::Path<(String, String)>,
+    body: web::Json<AssignmentPatchRequest>,
+) -> Result<web::Json<AssignmentDto>, ApiError> {
+    let (class_id, aid) = path.into_inner();
+    graph_id(&aid)?;
+    let body = body.into_inner();
+    let mut patch = serde_json::Map::new();
+    if let Some(n) = &body.display_name {
+        patch.insert("displayName".into(), assignment_name(n)?.into());
+    }
+    if let Some(i) = body.instructions {
+        patch.insert("instructions".into(), serde_json::json!({"content": i, "contentType": "text"}));
+    }
+    if let Some(d) = &body.due {
+        patch.insert("dueDateTime".into(), due_utc(d)?.into());
+    }
+    if patch.is_empty() {
+        return Err(ApiError::Validation422 {
+            code: "nothing_to_change",
+            message: "Give at least one of display_name, instructions, due.".into(),
+        });
+    }
+    let (auth, _, roles) = context(&state, &member, &class_id).await?;
+    teacher_only(&roles)?;
+    let updated = state.graph.update_assignment(&auth, &class_id, &aid, &patch).await.map_err(|e| match e {
+        edu_msgraph::GraphError::BadRequest(_) | edu_msgraph::GraphError::Conflict(_) => ApiError::conflict(
+            "assignment_not_editable",
+            "Microsoft 365 does not allow this change to the assignment in its current state.",
+        ),
+        e => graph_error(e),
+    })?;
+    let a = match updated {
+        Some(a) => a,
+        None => state.graph.assignment(&auth, &class_id, &aid).await.map_err(graph_error)?,
+    };
+    audit(&state, &member, "assignment.update", aid).await?;
+    Ok(web::Json(dto(a)))
+}
+
+/// How long an upload row counts if its request dies without cleaning up (process crash).
+const UPLOAD_TTL_MS: i64 = 30 * 60 * 1000;
+
+/// An upload into an assignment in flight, recorded in the database so that `publish` on any
+/// instance waits for it. Finished explicitly; if the request is dropped (client gone), the
+/// row is removed in the background.
+struct UploadGuard {
+    state: web::Data<AppState>,
+    tenant: edu_domain::TenantId,
+    id: String,
+    done: bool,
+}
+
+impl UploadGuard {
+    async fn start(
+        state: &web::Data<AppState>,
+        member: &TenantMember,
+        class_id: &str,
+        aid: &str,
+    ) -> Result<Self, ApiError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = state.clock.now_ms();
+        edu_db::uploads::start(
+            &state.db,
+            &edu_db::uploads::Upload {
+                tenant: member.tenant_id,
+                upload_id: &id,
+                class_id,
+                assignment_id: aid,
+                by: member.auth.user_id,
+                now,
+                expires_at: now + UPLOAD_TTL_MS,
+            },
+        )
+        .await?;
+        Ok(UploadGuard { state: state.clone(), tenant: member.tenant_id, id, done: false })
+    }
+
+    async fn finish(mut self) -> Result<(), ApiError> {
+        self.done = true;
+        edu_db::uploads::finish(&self.state.db, self.tenant, &self.id).await?;
+        Ok(())
+    }
+}
+
+impl Drop for UploadGuard {
+    fn drop(&mut self) {
+        if !self.done {
+            let (state, tenant, id) = (self.state.clone(), self.tenant, std::mem::take(&mut self.id));
+            actix_web::rt::spawn(async move {
+                if let Err(e) = edu_db::uploads::finish(&state.db, tenant, &id).await {
+                    tracing::warn!(error = %e, "could not clear an abandoned upload row; it expires on its own");
+                }
+            });
+        }
+    }
+}
+
+/// A file name Microsoft 365 accepts, without any path.
+fn file_name(name: &str) -> Result<&str, ApiError> {
+    let n = name.trim();
+    let ok = !n.is_empty()
+        && n.chars().count() <= 200
+        && !n.ends_with('.')
+        && !n.starts_with("~$")
+        && !n
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '"' | '*' | ':' | '<' | '>' | '?' | '/' | '\\' | '|' | '#' | '%'));
+    if ok {
+        Ok(n)
+    } else {
+        Err(ApiError::Validation422 {
+            code: "invalid_file_name",
+            message: "Give a file name of at most 200 characters without \" * : < > ? / \\ | # %.".into(),
+        })
+    }
+}
+
+/// Checks an upload's headers before anything is read: raw `application/octet-stream` body
+/// (a cross-site form cannot send that type; the CSRF header is required as for JSON),
+/// a `Content-Length`, at most the configured size.
+fn upload_size(state: &AppState, req: &HttpRequest) -> Result<u64, ApiError> {
+    let ct = req.headers().get(actix_web::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !ct.trim().eq_ignore_ascii_case("application/octet-stream") {
+        return Err(ApiError::OctetStreamRequired);
+    }
+    let chunked = req.headers().contains_key(actix_web::http::header::TRANSFER_ENCODING);
+    let len = match req.headers().get(actix_web::http::header::CONTENT_LENGTH) {
+        Some(v) => v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()).ok_or(ApiError::LengthRequired)?,
+        // A streamed body of unknown size cannot be announced to an upload session.
+        None if chunked => return Err(ApiError::LengthRequired),
+        None => 0,
+    };
+    if len > state.config.max_upload_bytes {
+        return Err(ApiError::FileTooLarge { limit: state.config.max_upload_bytes });
+    }
+    if len == 0 {
+        return Err(ApiError::Validation422 { code: "empty_file", message: "The file is empty.".into() });
+    }
+    Ok(len)
+}
+
+/// Uploads into a resources folder (simple PUT up to 4 MiB, else an upload session).
+async fn upload(
+    state: &AppState,
+    auth: &GraphAuth,
+    folder: Option<String>,
+    name: &str,
+    len: u64,
+    body: web::Payload,
+) -> Result<String, ApiError> {
+    let folder = folder.ok_or_else(|| ApiError::internal(anyhow::anyhow!("Graph gave no resourcesFolderUrl")))?;
+    let item = state.graph.upload_file(auth, &folder, name, "application/octet-stream", len, body).await.map_err(
+        |e| match e {
+            UploadError::Graph(g) => graph_error(g),
+            UploadError::Body(_) | UploadError::Incomplete { .. } => {
+                ApiError::bad_request("incomplete_upload", "The file did not arrive completely. Try again.")
+            }
+        },
+    )?;
+    // The file's Graph URL: same drive as the folder (`…/drives/{d}/items/{id}`).
+    let (drive, _) = folder
+        .rsplit_once("/items/")
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unexpected resourcesFolderUrl shape")))?;
+    Ok(format!("{drive}/items/{}", item.id))
+}
+
+fn file_resource(name: &str, file_url: String) -> Result<EducationAssignmentResource, ApiError> {
+    serde_json::from_value(serde_json::json!({
+        "resource": {"@odata.type": "#microsoft.graph.educationFileResource", "displayName": name, "fileUrl": file_url}
+    }))
+    .map_err(ApiError::internal)
+}
+
+/// Attaches a file to an assignment (teachers of the class): the raw body
+/// (`Content-Type: application/octet-stream`, `Content-Length` required, at most
+/// `EDUGRAPH_MAX_UPLOAD_BYTES`, 50 MiB by default) goes into the assignment's resources
+/// folder — in one PUT up to 4 MiB, else through an upload session in 5 MiB ranges, never
+/// held whole in memory — and is then attached as an `educationFileResource`. Attach files
+/// before publishing: students get what is attached when it is published.
+#[utoipa::path(operation_id = "upload_assignment_file", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path), FileQuery),
+    request_body(content = FileBody, content_type = "application/octet-stream"), responses(
+    (status = 201, body = ResourceDto),
+    (status = 400, description = "`incomplete_upload`", body = crate::error::ErrorBody),
+    (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
+    (status = 411, description = "`length_required`", body = crate::error::ErrorBody),
+    (status = 413, description = "`file_too_large`", body = crate::error::ErrorBody),
+    (status = 415, description = "`unsupported_media_type`", body = crate::error::ErrorBody),
+    (status = 422, description = "`invalid_file_name`, `empty_file`", body = crate::error::ErrorBody),
+), security(("session" = []), ("csrf" = [])))]
+#[post("/api/classes/{id}/assignments/{aid}/files")]
+pub async fn upload_assignment_file(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    q: web::Query<FileQuery>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (class_id, aid) = path.into_inner();
+    graph_id(&aid)?;
+    let name = file_name(&q.name)?.to_owned();
+    let len = upload_size(&state, &req)?;
+    let (auth, _, roles) = context(&state, &member, &class_id).await?;
+    teacher_only(&roles)?;
+    // Publishing waits while this runs (every instance sees the row).
+    let guard = UploadGuard::start(&state, &member, &class_id, &aid).await?;
+    let attached = async {
+        let a = state.graph.set_up_assignment_resources_folder(&auth, &class_id, &aid).await.map_err(graph_error)?;
+        let file_url = upload(&state, &auth, a.resources_folder_url, &name, len, body).await?;
+        let mut resource = file_resource(&name, file_url)?;
+        resource.distribute_for_student_work = Some(false);
+        state.graph.add_assignment_resource(&auth, &class_id, &aid, &resource).await.map_err(graph_error)
+    }
+    .await;
+    guard.finish().await?;
+    let added = attached?;
+    audit(&state, &member, "assignment.resource.upload", aid).await?;
+    Ok(HttpResponse::Created().json(resource_dto(added.id, &added.resource)))
+}
+
+/// A student adds a file to their own submission (same body rules as the assignment
+/// upload). Not while it is turned in: unsubmit first (`409 submission_turned_in`).
+#[utoipa::path(operation_id = "upload_submission_file", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path), ("sid" = String, Path), FileQuery),
+    request_body(content = FileBody, content_type = "application/octet-stream"), responses(
+    (status = 201, body = ResourceDto),
+    (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
+    (status = 404, description = "`not_found`: not your submission", body = crate::error::ErrorBody),
+    (status = 409, description = "`submission_turned_in`", body = crate::error::ErrorBody),
+    (status = 411, description = "`length_required`", body = crate::error::ErrorBody),
+    (status = 413, description = "`file_too_large`", body = crate::error::ErrorBody),
+    (status = 415, description = "`unsupported_media_type`", body = crate::error::ErrorBody),
+    (status = 422, description = "`invalid_file_name`, `empty_file`", body = crate::error::ErrorBody),
+), security(("session" = []), ("csrf" = [])))]
+#[post("/api/classes/{id}/assignments/{aid}/submissions/{sid}/files")]
+pub async fn upload_submission_file(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    q: web::Query<FileQuery>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (class_id, aid, sid) = path.into_inner();
+    graph_id(&aid)?;
+    graph_id(&sid)?;
+    let name = file_name(&q.name)?.to_owned();
+    let len = upload_size(&state, &req)?;
+    let (auth, my_oid, roles) = context(&state, &member, &class_id).await?;
+    student_only(&roles)?;
+    let mine = state.graph.submissions(&auth, &class_id, &aid, None, None).await.map_err(graph_error)?;
+    let Some(sub) = mine
+        .iter()
+        .find(|s| s.id == sid && s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid.as_str()))
+    else {
+        return Err(ApiError::not_found("not_found", "No such submission of yours."));
+    };
+    if status_str(&sub.status) == "submitted" {
+        return Err(ApiError::conflict("submission_turned_in", "Undo the turn-in before adding files."));
+    }
+    let s = state.graph.set_up_submission_resources_folder(&auth, &class_id, &aid, &sid).await.map_err(graph_error)?;
+    let file_url = upload(&state, &auth, s.resources_folder_url, &name, len, body).await?;
+    let resource = file_resource(&name, file_url)?;
+    let added =
+        state.graph.add_submission_resource(&auth, &class_id, &aid, &sid, &resource).await.map_err(graph_error)?;
+    audit(&state, &member, "submission.resource.upload", sid).await?;
+    Ok(HttpResponse::Created().json(resource_dto(added.id, &added.resource)))
 }

@@ -352,29 +352,31 @@ fn cursor_key(state: &AppState) -> [u8; 32] {
     derive_key(state.config.token_key.expose(), b"edugraph cursor v1")
 }
 
-fn cursor_mac(state: &AppState, member: &TenantMember, link: &str) -> Vec<u8> {
+fn cursor_mac(state: &AppState, member: &TenantMember, purpose: &str, link: &str) -> Vec<u8> {
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&cursor_key(state)) else { return Vec::new() };
     mac.update(member.auth.user_id.to_string().as_bytes());
-    mac.update(b"\0classes\0");
+    mac.update(b"\0");
+    mac.update(purpose.as_bytes());
+    mac.update(b"\0");
     mac.update(link.as_bytes());
     mac.finalize().into_bytes().to_vec()
 }
 
 /// Our opaque cursor: the Graph link, signed for this person and purpose; a client can
 /// neither forge nor alter it, so we never follow a URL a client made up.
-fn seal_cursor(state: &AppState, member: &TenantMember, link: &str) -> String {
+fn seal_cursor(state: &AppState, member: &TenantMember, purpose: &str, link: &str) -> String {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    format!("{}.{}", b64.encode(link), b64.encode(cursor_mac(state, member, link)))
+    format!("{}.{}", b64.encode(link), b64.encode(cursor_mac(state, member, purpose, link)))
 }
 
-fn open_cursor(state: &AppState, member: &TenantMember, cursor: &str) -> Result<String, ApiError> {
+fn open_cursor(state: &AppState, member: &TenantMember, purpose: &str, cursor: &str) -> Result<String, ApiError> {
     let bad =
         || ApiError::bad_request("invalid_cursor", "This \"see more\" link is not valid any more. Reload the list.");
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let (link, mac) = cursor.split_once('.').ok_or_else(bad)?;
     let link = String::from_utf8(b64.decode(link).map_err(|_| bad())?).map_err(|_| bad())?;
     let mac = b64.decode(mac).map_err(|_| bad())?;
-    if bool::from(cursor_mac(state, member, &link).ct_eq(&mac)) { Ok(link) } else { Err(bad()) }
+    if bool::from(cursor_mac(state, member, purpose, &link).ct_eq(&mac)) { Ok(link) } else { Err(bad()) }
 }
 
 /// Classes: yours (`scope=mine`) or a school's (`scope=all&school_id=…`), a page at a time,
@@ -396,7 +398,7 @@ pub async fn list_classes(
     let (auth, _) = delegated(&state, &member).await?;
     let select = "$select=id,displayName,classCode,description,term";
     let target = match (&q.cursor, q.scope.as_deref().unwrap_or("mine")) {
-        (Some(c), _) => open_cursor(&state, &member, c)?,
+        (Some(c), _) => open_cursor(&state, &member, "classes", c)?,
         (None, "mine") => format!("/education/me/classes?{select}&$top={PAGE_SIZE}"),
         (None, "all") => {
             let school = graph_id(
@@ -440,7 +442,116 @@ pub async fn list_classes(
             class(c, ts)
         })
         .collect();
-    Ok(web::Json(ClassesResponse { items, next_cursor: page.next_link.map(|l| seal_cursor(&state, &member, &l)) }))
+    Ok(web::Json(ClassesResponse {
+        items,
+        next_cursor: page.next_link.map(|l| seal_cursor(&state, &member, "classes", &l)),
+    }))
+}
+
+/// `GET /api/schools/{id}/people` query.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SchoolPeopleQuery {
+    /// `all` (default), `teachers` or `students`.
+    pub role: Option<String>,
+    /// People read from Microsoft per page, 1..=100 (default 100).
+    pub limit: Option<u32>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// A person of a school.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchoolPersonDto {
+    /// Microsoft object id.
+    pub id: String,
+    /// Name.
+    pub display_name: Option<String>,
+    /// `teacher`, `student` or `none`.
+    pub role: String,
+    /// Mail address.
+    pub mail: Option<String>,
+}
+
+/// `GET /api/schools/{id}/people`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchoolPeopleResponse {
+    /// This page (may be short, even empty, while `next_cursor` is present).
+    pub items: Vec<SchoolPersonDto>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// People of a school (the original's school Users page: All / Teachers / Students tabs,
+/// "see more" paging). Microsoft serves `GET /education/schools/{id}/users` only to
+/// applications (EduRoster.Read.All; delegated is "not supported"), so this reads it with
+/// the app-only token of the caller's own tenant, after checking on our side who may see it:
+/// the tenant's admins (any school of the tenant) and teachers (their own schools, read from
+/// `/education/me/schools` concurrently). Students: `403 role_required` — Microsoft gives
+/// them no roster of a school either. The role tab filters each page here (the endpoint
+/// documents no `$filter`), so a page may be short; the cursor is ours, sealed to the person,
+/// school and tab.
+#[utoipa::path(operation_id = "list_school_people", tag = "education", params(("id" = String, Path, description = "School id"), SchoolPeopleQuery), responses(
+    (status = 200, body = SchoolPeopleResponse),
+    (status = 400, description = "`invalid_query`, `invalid_cursor`", body = crate::error::ErrorBody),
+    (status = 403, description = "`role_required`, `school_account_required`", body = crate::error::ErrorBody),
+    (status = 404, description = "`not_found`: no such school, or not yours", body = crate::error::ErrorBody),
+), security(("session" = [])))]
+#[get("/api/schools/{id}/people")]
+pub async fn list_school_people(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    path: web::Path<String>,
+    q: web::Query<SchoolPeopleQuery>,
+) -> Result<web::Json<SchoolPeopleResponse>, ApiError> {
+    let school_id = path.into_inner();
+    graph_id(&school_id)?;
+    let role = match q.role.as_deref().unwrap_or("all") {
+        "all" => None,
+        "teachers" => Some("teacher"),
+        "students" => Some("student"),
+        _ => return Err(ApiError::bad_request("invalid_query", "role must be all, teachers or students.")),
+    };
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 100."));
+    }
+    let admin = member.has(Role::Admin);
+    if !admin && !member.has(Role::Teacher) {
+        return Err(ApiError::forbidden("role_required", "Only teachers and administrators see a school's people."));
+    }
+    let purpose = format!("school-people\0{school_id}\0{}", role.unwrap_or("all"));
+    let link = q.cursor.as_deref().map(|c| open_cursor(&state, &member, &purpose, c)).transpose()?;
+    let (auth, _) = delegated(&state, &member).await?;
+    let app = GraphAuth::app_only(auth.tenant_id().to_owned());
+    let page = state.graph.school_users_page(&app, &school_id, limit, link.as_deref());
+    let page = if admin {
+        page.await
+    } else {
+        let (mine, page) = futures_util::future::join(state.graph.my_schools(&auth), page).await;
+        if !mine.map_err(graph_error)?.iter().any(|s| s.id == school_id) {
+            return Err(ApiError::not_found("not_found", "No such school, or you are not in it."));
+        }
+        page
+    }
+    .map_err(graph_error)?;
+    let items = page
+        .value
+        .into_iter()
+        .map(|u| SchoolPersonDto {
+            role: serde_json::to_value(u.primary_role)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "none".into()),
+            id: u.id,
+            display_name: u.display_name,
+            mail: u.mail.or(u.user_principal_name),
+        })
+        .filter(|p| role.is_none_or(|r| p.role == r))
+        .collect();
+    Ok(web::Json(SchoolPeopleResponse {
+        items,
+        next_cursor: page.next_link.map(|l| seal_cursor(&state, &member, &purpose, &l)),
+    }))
 }
 
 struct ClassView {

@@ -292,6 +292,10 @@ pub fn route(sh: &Shared, req: &GReq, ctx: &Ctx, q: &Q, m: &str, tpl: &str, p: &
         | ("PUT", "/drives/{id}/root/{id}/content")
         | ("PUT", "/drives/{id}/items/{id}/content")
         | ("PUT", "/groups/{id}/drive/items/{id}/content") => drive_put(sh, req, ctx, tpl, p),
+        ("POST", "/drives/{id}/items/{id}/{id}/createUploadSession")
+        | ("POST", "/groups/{id}/drive/items/{id}/{id}/createUploadSession")
+        | ("POST", "/drives/{id}/root/{id}/createUploadSession")
+        | ("POST", "/groups/{id}/drive/root/{id}/createUploadSession") => create_upload_session(sh, req, ctx, tpl, p),
         ("POST", "/groups/{id}/drive/root/children")
         | ("POST", "/groups/{id}/drive/items/{id}/children")
         | ("POST", "/drives/{id}/root/children")
@@ -1718,6 +1722,171 @@ fn drive_put(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GRe
         false,
         Some(&req.body),
         by.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
+    );
+    let out = strip_internal(&item);
+    items.push(item);
+    Ok(ok_json(req, 201, out))
+}
+
+/// Microsoft's limits for upload sessions (driveitem-createuploadsession.md): each range but
+/// the last is a multiple of 320 KiB, and one request carries less than 60 MiB.
+const FRAGMENT_UNIT: usize = 320 * 1024;
+const FRAGMENT_MAX: usize = 60 * 1024 * 1024;
+const UPLOAD_SESSION_SECS: u64 = 15 * 60;
+
+/// `POST …/items/{parent}:/{name}:/createUploadSession` → 200 `uploadSession` with a
+/// pre-authenticated `uploadUrl` and `nextExpectedRanges: ["0-"]`.
+fn create_upload_session(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GResult {
+    let body = if req.body.is_empty() { json!({}) } else { req.json_body()? };
+    let conflict = body
+        .pointer("/item/@microsoft.graph.conflictBehavior")
+        .and_then(Value::as_str)
+        .unwrap_or("replace")
+        .to_string();
+    let mut st = sh.write();
+    let tid = ctx.tid.clone();
+    let t = tenant_mut(&mut st, ctx)?;
+    let gid = drive_target(t, tpl, p)?;
+    drive_access(ctx, t, &gid, true)?;
+    let by = by_user(t, ctx);
+    let (parent, name) = if tpl.contains("/root/") {
+        ("root".to_string(), p.get(1).cloned().unwrap_or_default())
+    } else {
+        (p.get(1).cloned().unwrap_or_default(), p.get(2).cloned().unwrap_or_default())
+    };
+    let items = t.drive_items.get(&gid).cloned().unwrap_or_default();
+    if parent != "root"
+        && !items
+            .iter()
+            .any(|i| i.get("id").and_then(Value::as_str) == Some(parent.as_str()) && i.get("folder").is_some())
+    {
+        return Err(GErr::new(404, "itemNotFound", "The resource could not be found."));
+    }
+    if conflict == "fail"
+        && items.iter().any(|i| {
+            i.get("_parent").and_then(Value::as_str) == Some(parent.as_str())
+                && i.get("name").and_then(Value::as_str) == Some(name.as_str())
+        })
+    {
+        return Err(GErr::new(409, "nameAlreadyExists", "The specified item name already exists."));
+    }
+    let token = random_token(32);
+    let expires = now_secs() + UPLOAD_SESSION_SECS;
+    st.upload_sessions.insert(
+        token.clone(),
+        UploadSession { tenant: tid, group: gid, parent, name, by, data: vec![], total: None, expires },
+    );
+    Ok(ok_json(
+        req,
+        200,
+        json!({
+            "@odata.context": format!("{}/v1.0/$metadata#microsoft.graph.uploadSession", sh.graph_base()),
+            "uploadUrl": format!("{}/upload/{token}", sh.base_url),
+            "expirationDateTime": iso(expires),
+            "nextExpectedRanges": ["0-"],
+        }),
+    ))
+}
+
+fn parse_content_range(v: &str) -> Option<(usize, usize, usize)> {
+    let rest = v.trim().strip_prefix("bytes ")?;
+    let (range, total) = rest.split_once('/')?;
+    let (a, b) = range.split_once('-')?;
+    let (a, b, total) = (a.parse().ok()?, b.parse().ok()?, total.parse().ok()?);
+    (a <= b && b < total).then_some((a, b, total))
+}
+
+/// `PUT|GET|DELETE {uploadUrl}`: a byte range (202 + `nextExpectedRanges`, or 201/200 + the
+/// driveItem after the last byte), the session's state, or its cancellation (204). The URL
+/// is pre-authenticated: a request carrying an `Authorization` header is refused with 401,
+/// as Microsoft may do.
+pub(crate) fn upload_range(sh: &Shared, req: &GReq, token: &str) -> GResult {
+    let mut st = sh.write();
+    let now = now_secs();
+    st.upload_sessions.retain(|_, s| s.expires > now);
+    let gone = || GErr::new(404, "itemNotFound", "The upload session was not found or has expired.");
+    if req.header("Authorization").is_some() {
+        return Err(GErr::new(
+            401,
+            "unauthenticated",
+            "Upload URLs are pre-authenticated: do not send an Authorization header.",
+        ));
+    }
+    match req.method.as_str() {
+        "DELETE" => {
+            st.upload_sessions.remove(token).ok_or_else(gone)?;
+            return Ok(no_content(req, 204));
+        }
+        "GET" => {
+            let s = st.upload_sessions.get(token).ok_or_else(gone)?;
+            return Ok(ok_json(
+                req,
+                200,
+                json!({"expirationDateTime": iso(s.expires), "nextExpectedRanges": [format!("{}-", s.data.len())]}),
+            ));
+        }
+        "PUT" => {}
+        _ => return Err(GErr::new(405, "invalidRequest", "Method not allowed.")),
+    }
+    let s = st.upload_sessions.get_mut(token).ok_or_else(gone)?;
+    let (a, b, total) = req
+        .header("Content-Range")
+        .and_then(parse_content_range)
+        .ok_or_else(|| GErr::bad("invalidRequest", "A valid Content-Range header is required."))?;
+    let len = b - a + 1;
+    if req.body.len() != len {
+        return Err(GErr::bad("invalidRequest", "The Content-Range does not match the length of the body."));
+    }
+    if len >= FRAGMENT_MAX {
+        return Err(GErr::new(413, "invalidRequest", "A fragment must be smaller than 60 MiB."));
+    }
+    if s.total.is_some_and(|t| t != total) {
+        return Err(GErr::bad("invalidRequest", "The total size differs from the previous fragments."));
+    }
+    if a != s.data.len() {
+        return Err(GErr::new(
+            416,
+            "invalidRange",
+            format!("The uploaded fragment overlaps or skips data. Next expected range: {}-", s.data.len()),
+        ));
+    }
+    if b + 1 < total && len % FRAGMENT_UNIT != 0 {
+        return Err(GErr::bad("invalidRange", "Fragments other than the last must be a multiple of 320 KiB."));
+    }
+    s.total = Some(total);
+    s.data.extend_from_slice(&req.body);
+    s.expires = now + UPLOAD_SESSION_SECS;
+    if s.data.len() < total {
+        return Ok(GResp::new(
+            202,
+            GBody::Json(
+                json!({"expirationDateTime": iso(s.expires), "nextExpectedRanges": [format!("{}-", s.data.len())]}),
+            ),
+            req.header("client-request-id"),
+        ));
+    }
+    let done = st.upload_sessions.remove(token).ok_or_else(gone)?;
+    let t = st.tenant_mut(&done.tenant).ok_or_else(gone)?;
+    let items = t.drive_items.entry(done.group.clone()).or_default();
+    if let Some(existing) = items.iter_mut().find(|i| {
+        i.get("_parent").and_then(Value::as_str) == Some(done.parent.as_str())
+            && i.get("name").and_then(Value::as_str) == Some(done.name.as_str())
+    }) {
+        if let Some(o) = existing.as_object_mut() {
+            o.insert("_content".into(), json!(b64std(&done.data)));
+            o.insert("size".into(), json!(done.data.len()));
+            o.insert("lastModifiedDateTime".into(), json!(iso(now)));
+        }
+        return Ok(ok_json(req, 200, strip_internal(existing)));
+    }
+    let item = new_drive_item(
+        sh,
+        &done.group,
+        &done.parent,
+        &done.name,
+        false,
+        Some(&done.data),
+        done.by.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
     );
     let out = strip_internal(&item);
     items.push(item);

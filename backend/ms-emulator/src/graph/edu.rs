@@ -153,8 +153,20 @@ fn prefer_unknown(req: &GReq) -> bool {
     req.header("Prefer").is_some_and(|p| p.to_ascii_lowercase().contains("include-unknown-enum-members"))
 }
 
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
 fn render_assignment(a: &Assignment, req: &GReq) -> Value {
     let mut m = a.props.clone();
+    // Publishing finishes in the background: once its time has come, it reads as assigned.
+    if let Some(at) = m.remove("_assignedAtMs").and_then(|v| v.as_u64())
+        && m.get("status").and_then(Value::as_str) == Some("published")
+        && now_ms() >= at
+    {
+        m.insert("status".into(), json!("assigned"));
+        m.insert("assignedDateTime".into(), json!(iso(at / 1000)));
+    }
     if m.get("status").and_then(Value::as_str) == Some("inactive") && !prefer_unknown(req) {
         m.insert("status".into(), json!("unknownFutureValue"));
     }
@@ -828,13 +840,42 @@ fn patch_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult
     if obj.contains_key("status") {
         return Err(GErr::bad("BadRequest", "The status property cannot be patched. Use the publish action."));
     }
+    // educationassignment-update.md: only these properties are updatable; the rest are
+    // read-only (status changes go through publish).
+    if let Some(k) = obj.keys().find(|k| !PATCHABLE.contains(&k.as_str())) {
+        return Err(GErr::bad("BadRequest", format!("The property '{k}' is read-only and cannot be updated.")));
+    }
+    if obj.get("displayName").is_some_and(|v| v.as_str().is_none_or(|s| s.trim().is_empty())) {
+        return Err(GErr::bad("BadRequest", "The displayName property cannot be empty."));
+    }
     let mut st = sh.write();
     let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     let a = teacher_of(t, ctx, p)?;
-    for (k, v) in obj {
-        if !matches!(k.as_str(), "id" | "classId" | "createdBy" | "createdDateTime" | "assignedDateTime" | "webUrl") {
-            a.props.insert(k, v);
+    let status = a.props.get("status").and_then(Value::as_str).unwrap_or("draft").to_string();
+    if status == "inactive" {
+        return Err(GErr::bad("BadRequest", "An inactive assignment cannot be updated."));
+    }
+    if status != "draft" {
+        // resources/educationassignment.md: "Updating the notificationChannelUrl isn't allowed
+        // after the assignment is published"; assignTo and the scheduled assign date are
+        // fixed once it is out, as Teams shows.
+        if let Some(k) =
+            obj.keys().find(|k| matches!(k.as_str(), "notificationChannelUrl" | "assignTo" | "assignDateTime"))
+        {
+            return Err(GErr::bad(
+                "BadRequest",
+                format!("The property '{k}' cannot be updated after the assignment is published."),
+            ));
         }
+    }
+    let merged = |k: &str| obj.get(k).or_else(|| a.props.get(k)).and_then(Value::as_str).map(str::to_string);
+    if let (Some(due), Some(close)) = (merged("dueDateTime"), merged("closeDateTime"))
+        && close < due
+    {
+        return Err(GErr::bad("BadRequest", "closeDateTime must be greater than or equal to dueDateTime."));
+    }
+    for (k, v) in obj {
+        a.props.insert(k, v);
     }
     a.props.insert("lastModifiedDateTime".into(), json!(iso_now()));
     if let Some(u) = &ctx.user {
@@ -843,6 +884,22 @@ fn patch_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult
     let out = with_ctx(asg_ctx(sh, &a.class_id, None, "/$entity"), render_assignment(a, req), None);
     Ok(ok_json(req, 200, out))
 }
+
+/// Updatable properties of an educationAssignment (educationassignment-update.md).
+const PATCHABLE: &[&str] = &[
+    "addedStudentAction",
+    "addToCalendarAction",
+    "allowLateSubmissions",
+    "allowStudentsToAddResourcesToSubmission",
+    "assignDateTime",
+    "assignTo",
+    "closeDateTime",
+    "displayName",
+    "dueDateTime",
+    "grading",
+    "instructions",
+    "notificationChannelUrl",
+];
 
 fn delete_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
     ctx.need(ASG_W_D, ASG_W_A)?;
@@ -859,6 +916,7 @@ fn delete_assignment(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResul
 fn publish(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
     ctx.need(ASG_W_D, ASG_W_A)?;
     let mut st = sh.write();
+    let delay = st.publish_delay;
     let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     let cid = p.first().cloned().unwrap_or_default();
     let students: Vec<String> = t
@@ -880,8 +938,13 @@ fn publish(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
     shown.insert("status".into(), json!("published"));
     shown.insert("assignedDateTime".into(), Value::Null);
     let now = iso_now();
-    a.props.insert("status".into(), json!("assigned"));
-    a.props.insert("assignedDateTime".into(), json!(now));
+    if delay.is_zero() {
+        a.props.insert("status".into(), json!("assigned"));
+        a.props.insert("assignedDateTime".into(), json!(now));
+    } else {
+        a.props.insert("status".into(), json!("published"));
+        a.props.insert("_assignedAtMs".into(), json!(now_ms() + delay.as_millis() as u64));
+    }
     a.props.insert("lastModifiedDateTime".into(), json!(now));
     let aid = a.id.clone();
     for s in students {
@@ -1000,12 +1063,47 @@ fn make_resource(body: &Value, by: &str, folder_needed: bool) -> Result<(Value, 
     Ok((Value::Object(r), body.get("distributeForStudentWork").and_then(Value::as_bool).unwrap_or(false)))
 }
 
+/// A file resource's `fileUrl` must name a file of the owner's resources folder
+/// (`…/drives/{drive}/items/{item}`), uploaded there first.
+fn check_file_in_folder(t: &Tenant, cid: &str, body: &Value, folder: Option<&str>) -> Result<(), GErr> {
+    let res = body.get("resource").cloned().unwrap_or(Value::Null);
+    let ty = res.get("@odata.type").and_then(Value::as_str).unwrap_or_default();
+    if !matches!(
+        ty,
+        "#microsoft.graph.educationFileResource"
+            | "#microsoft.graph.educationWordResource"
+            | "#microsoft.graph.educationExcelResource"
+            | "#microsoft.graph.educationPowerPointResource"
+            | "#microsoft.graph.educationMediaResource"
+    ) {
+        return Ok(());
+    }
+    let Some(folder) = folder else {
+        return Err(GErr::bad("BadRequest", "Resources folder is not set up. Call setUpResourcesFolder first."));
+    };
+    let bad = || GErr::bad("BadRequest", "The fileUrl must point to a file in the resources folder.");
+    let url = res.get("fileUrl").and_then(Value::as_str).ok_or_else(bad)?;
+    let (drive, folder_id) = folder.rsplit_once("/items/").ok_or_else(bad)?;
+    let (file_drive, file_id) = url.rsplit_once("/items/").ok_or_else(bad)?;
+    if drive != file_drive {
+        return Err(bad());
+    }
+    let found = t.drive_items.get(cid).into_iter().flatten().any(|i| {
+        i.get("id").and_then(Value::as_str) == Some(file_id)
+            && i.get("_parent").and_then(Value::as_str) == Some(folder_id)
+            && i.get("file").is_some()
+    });
+    if found { Ok(()) } else { Err(bad()) }
+}
+
 fn add_resource(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
     ctx.need(ASG_W_D, ASG_W_A)?;
     let body = req.json_body()?;
     let mut st = sh.write();
     let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     let by = ctx.user.clone().unwrap_or_else(|| ctx.client_id.clone());
+    let folder = teacher_of(t, ctx, p)?.props.get("resourcesFolderUrl").and_then(Value::as_str).map(str::to_string);
+    check_file_in_folder(t, p.first().map(String::as_str).unwrap_or_default(), &body, folder.as_deref())?;
     let a = teacher_of(t, ctx, p)?;
     let (res, distribute) = make_resource(&body, &by, a.props.get("resourcesFolderUrl").is_none_or(Value::is_null))?;
     let id = new_id();
@@ -1200,7 +1298,10 @@ fn add_submission_resource(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> 
     let cid = p.first().cloned().unwrap_or_default();
     let aid = p.get(1).cloned().unwrap_or_default();
     let sid = p.get(2).cloned().unwrap_or_default();
-    class(t, ctx, &cid)?;
+    // educationsubmission-post-resources.md: "Only teachers and students can perform this
+    // operation"; it fails unless allowStudentsToAddResources is true; a file must already be
+    // in the submission's resources folder.
+    let teacher = is_teacher(class(t, ctx, &cid)?, ctx);
     let a = t.assignments.get_mut(&aid).filter(|a| a.class_id == cid).ok_or_else(|| GErr::not_found(&aid))?;
     let allow = a.props.get("allowStudentsToAddResourcesToSubmission").and_then(Value::as_bool).unwrap_or(true);
     let s = a
@@ -1208,14 +1309,27 @@ fn add_submission_resource(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> 
         .iter_mut()
         .find(|s| s.id == sid)
         .ok_or_else(|| GErr::new(404, "ResourceNotFound", format!("Resource '{sid}' not found.")))?;
-    if !ctx.app_only() && ctx.user.as_deref() != Some(s.user_id.as_str()) {
-        return Err(GErr::new(403, "AccessDenied", "Only the student who owns the submission can add resources."));
+    if !ctx.app_only() && !teacher && ctx.user.as_deref() != Some(s.user_id.as_str()) {
+        return Err(GErr::new(
+            403,
+            "AccessDenied",
+            "Only the student who owns the submission or a teacher can add resources.",
+        ));
     }
     if !allow {
         return Err(GErr::new(403, "AccessDenied", "Students are not allowed to add resources to this submission."));
     }
     let by = ctx.user.clone().unwrap_or_default();
-    let (res, _) = make_resource(&body, &by, s.props.get("resourcesFolderUrl").is_none_or(Value::is_null))?;
+    let folder = s.props.get("resourcesFolderUrl").and_then(Value::as_str).map(str::to_string);
+    let (res, _) = make_resource(&body, &by, folder.is_none())?;
+    let tenant = st.tenant(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    check_file_in_folder(tenant, &cid, &body, folder.as_deref())?;
+    let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
+    let s = t
+        .assignments
+        .get_mut(&aid)
+        .and_then(|a| a.submissions.iter_mut().find(|s| s.id == sid))
+        .ok_or_else(|| GErr::new(404, "ResourceNotFound", format!("Resource '{sid}' not found.")))?;
     let id = new_id();
     let v = json!({"assignmentResourceUrl": null, "id": id, "resource": res});
     s.resources.push(v.clone());
@@ -1237,14 +1351,14 @@ fn submission_folder(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResul
     let cid = p.first().cloned().unwrap_or_default();
     let aid = p.get(1).cloned().unwrap_or_default();
     let sid = p.get(2).cloned().unwrap_or_default();
-    class(t, ctx, &cid)?;
+    let teacher = is_teacher(class(t, ctx, &cid)?, ctx);
     let a = t.assignments.get_mut(&aid).filter(|a| a.class_id == cid).ok_or_else(|| GErr::not_found(&aid))?;
     let s = a
         .submissions
         .iter_mut()
         .find(|s| s.id == sid)
         .ok_or_else(|| GErr::new(404, "ResourceNotFound", format!("Resource '{sid}' not found.")))?;
-    if !ctx.app_only() && ctx.user.as_deref() != Some(s.user_id.as_str()) {
+    if !ctx.app_only() && !teacher && ctx.user.as_deref() != Some(s.user_id.as_str()) {
         return Err(GErr::new(403, "AccessDenied", "Access denied."));
     }
     let mut new_item = None;

@@ -17,6 +17,9 @@ use std::task::{Context, Poll};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/graph/{tail:.*}", web::route().to(graph_handler));
+    // Upload-session URLs: pre-authenticated, outside the Graph version root (Microsoft's are
+    // on another host altogether).
+    cfg.route("/upload/{token}", web::route().to(upload_handler));
 }
 
 /// A response body that errors immediately: the connection is dropped mid-response.
@@ -175,6 +178,26 @@ async fn graph_handler(shared: web::Data<Shared>, req: HttpRequest, body: web::B
     dispatch(&shared, &greq, true).into_http()
 }
 
+async fn upload_handler(shared: web::Data<Shared>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let greq = GReq {
+        method: req.method().as_str().to_string(),
+        path: req.path().to_string(),
+        query: vec![],
+        headers: req
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+            .collect(),
+        body: body.to_vec(),
+    };
+    let token = req.match_info().get("token").unwrap_or_default().to_string();
+    let crid = greq.header("client-request-id").map(str::to_string);
+    match dir::upload_range(&shared, &greq, &token) {
+        Ok(r) => r.into_http(),
+        Err(e) => GResp::error(e.status, &e.code, &e.msg, crid.as_deref()).into_http(),
+    }
+}
+
 // ---------------------------------------------------------------- routing
 
 const LITERALS: &[&str] = &[
@@ -225,6 +248,7 @@ const LITERALS: &[&str] = &[
     "content",
     "messages",
     "GetResourcesFolderUrl",
+    "createUploadSession",
     "outcomes",
     "threads",
     "posts",

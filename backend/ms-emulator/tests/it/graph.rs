@@ -268,7 +268,7 @@ async fn education_views_and_assignment_lifecycle() {
     let link = json!({"distributeForStudentWork": false, "resource": {"displayName": "Wonderopolis", "link": "https://wonderopolis.org/", "@odata.type": "#microsoft.graph.educationLinkResource"}});
     assert_eq!(send(&e, &ttok, Method::POST, &format!("{apath}/resources"), Some(link)).await.0, 201);
     let file = json!({"resource": {"displayName": "sheet.xlsx", "@odata.type": "#microsoft.graph.educationExcelResource", "file": {"odataid": "x"}}});
-    assert_eq!(send(&e, &ttok, Method::POST, &format!("{apath}/resources"), Some(file.clone())).await.0, 400);
+    assert_eq!(send(&e, &ttok, Method::POST, &format!("{apath}/resources"), Some(file)).await.0, 400);
     let (s, a2) = send(&e, &ttok, Method::POST, &format!("{apath}/setUpResourcesFolder"), None).await;
     assert_eq!(s, 200);
     let folder = a2["resourcesFolderUrl"].as_str().unwrap().to_string();
@@ -276,6 +276,13 @@ async fn education_views_and_assignment_lifecycle() {
     let r =
         http().put(format!("{}/v1.0{upload}", e.graph_url())).bearer_auth(&ttok).body("hello").send().await.unwrap();
     assert_eq!(r.status(), 201, "upload into the resources folder");
+    let item: Value = r.json().await.unwrap();
+    let drive = folder.rsplit_once("/items/").unwrap().0;
+    let file_url = format!("{drive}/items/{}", item["id"].as_str().unwrap());
+    let outside = json!({"resource": {"displayName": "x.txt", "@odata.type": "#microsoft.graph.educationFileResource", "fileUrl": format!("{drive}/items/01NOTTHERE")}});
+    let (s, err) = send(&e, &ttok, Method::POST, &format!("{apath}/resources"), Some(outside)).await;
+    assert_eq!(s, 400, "a file outside the resources folder is refused: {err}");
+    let file = json!({"resource": {"displayName": "notes.txt", "@odata.type": "#microsoft.graph.educationFileResource", "fileUrl": file_url}});
     assert_eq!(send(&e, &ttok, Method::POST, &format!("{apath}/resources"), Some(file)).await.0, 201);
     // Publish → "published" now, "assigned" when polled.
     let (s, p) = send(&e, &ttok, Method::POST, &format!("{apath}/publish"), None).await;
@@ -744,4 +751,149 @@ async fn delta_pages_after_the_first_keep_the_selected_properties() {
         later.iter().find(|u| !u["department"].is_string())
     );
     assert!(later.iter().all(|u| u["accountEnabled"].is_boolean()));
+}
+
+#[tokio::test]
+async fn assignment_patch_follows_the_update_rules_per_status() {
+    let e = emu().await;
+    let t = contoso(&e);
+    let class = t.classes[0].clone();
+    let teacher = t.teachers.iter().find(|u| u.id == class.teacher_ids[0]).unwrap().clone();
+    let ttok = user_token(&e, &t.id, &teacher.upn, &teacher.password).await;
+    let body = json!({"displayName": "Lab", "dueDateTime": "2030-01-02T00:00:00Z"});
+    let (_, a) =
+        send(&e, &ttok, Method::POST, &format!("/education/classes/{}/assignments", class.id), Some(body)).await;
+    let apath = format!("/education/classes/{}/assignments/{}", class.id, a["id"].as_str().unwrap());
+    // Read-only properties and status are refused; updatable ones change.
+    let (s, err) =
+        send(&e, &ttok, Method::PATCH, &apath, Some(json!({"createdDateTime": "2020-01-01T00:00:00Z"}))).await;
+    assert_eq!(s, 400);
+    assert_graph_error(&err, "BadRequest");
+    assert_eq!(send(&e, &ttok, Method::PATCH, &apath, Some(json!({"displayName": " "}))).await.0, 400);
+    assert_eq!(
+        send(&e, &ttok, Method::PATCH, &apath, Some(json!({"closeDateTime": "2030-01-01T00:00:00Z"}))).await.0,
+        400,
+        "closeDateTime before the stored dueDateTime"
+    );
+    let chan = json!({"notificationChannelUrl": "https://graph.microsoft.com/v1.0/teams/x/channels/y"});
+    assert_eq!(send(&e, &ttok, Method::PATCH, &apath, Some(chan.clone())).await.0, 200, "allowed on a draft");
+    send(&e, &ttok, Method::POST, &format!("{apath}/publish"), None).await;
+    // Published: the notification channel and recipients are fixed; name and due date are not.
+    assert_eq!(send(&e, &ttok, Method::PATCH, &apath, Some(chan)).await.0, 400);
+    let (s, a) = send(
+        &e,
+        &ttok,
+        Method::PATCH,
+        &apath,
+        Some(json!({"displayName": "Lab 2", "dueDateTime": "2030-02-01T00:00:00Z"})),
+    )
+    .await;
+    assert_eq!((s, a["displayName"].as_str()), (200, Some("Lab 2")), "{a}");
+    assert_eq!(a["status"], "assigned");
+    e.stop().await;
+}
+
+#[tokio::test]
+async fn upload_sessions_take_ordered_ranges_without_a_bearer_token() {
+    let e = emu().await;
+    let t = contoso(&e);
+    let class = t.classes[0].clone();
+    let teacher = t.teachers.iter().find(|u| u.id == class.teacher_ids[0]).unwrap().clone();
+    let ttok = user_token(&e, &t.id, &teacher.upn, &teacher.password).await;
+    let (_, a) = send(
+        &e,
+        &ttok,
+        Method::POST,
+        &format!("/education/classes/{}/assignments", class.id),
+        Some(json!({"displayName": "Big file"})),
+    )
+    .await;
+    let apath = format!("/education/classes/{}/assignments/{}", class.id, a["id"].as_str().unwrap());
+    let (_, a) = send(&e, &ttok, Method::POST, &format!("{apath}/setUpResourcesFolder"), None).await;
+    let folder = a["resourcesFolderUrl"].as_str().unwrap().to_string();
+    let (s, session) = {
+        let r = http()
+            .post(format!("{folder}:/big.bin:/createUploadSession"))
+            .bearer_auth(&ttok)
+            .json(&json!({"item": {"@microsoft.graph.conflictBehavior": "replace"}}))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(s, 200, "{session}");
+    assert_eq!(session["nextExpectedRanges"], json!(["0-"]));
+    let url = session["uploadUrl"].as_str().unwrap().to_string();
+    let unit = 320 * 1024;
+    let total = 2 * unit + 10;
+    let data: Vec<u8> = (0..total).map(|i| (i % 251) as u8).collect();
+    let put = |from: usize, to: usize, bearer: bool| {
+        let mut rb = http()
+            .put(&url)
+            .header("Content-Range", format!("bytes {from}-{}/{total}", to - 1))
+            .body(data[from..to].to_vec());
+        if bearer {
+            rb = rb.bearer_auth(&ttok);
+        }
+        rb.send()
+    };
+    assert_eq!(put(0, unit, true).await.unwrap().status(), 401, "the upload URL is pre-authenticated");
+    assert_eq!(put(0, 1000, false).await.unwrap().status(), 400, "not a multiple of 320 KiB");
+    let r = put(0, unit, false).await.unwrap();
+    assert_eq!(r.status(), 202);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["nextExpectedRanges"], json!([format!("{unit}-")]));
+    assert_eq!(put(0, unit, false).await.unwrap().status(), 416, "a range already received");
+    assert_eq!(put(unit, 2 * unit, false).await.unwrap().status(), 202);
+    let r = put(2 * unit, total, false).await.unwrap();
+    assert_eq!(r.status(), 201, "the last range creates the file");
+    let item: Value = r.json().await.unwrap();
+    assert_eq!(item["size"], total);
+    assert_eq!(e.drive_files(&t.id, &class.id, "big.bin"), vec![data.clone()]);
+    assert_eq!(put(0, unit, false).await.unwrap().status(), 404, "the session is over");
+    e.stop().await;
+}
+
+#[tokio::test]
+async fn submission_resources_need_a_file_in_the_submission_folder_and_the_right_people() {
+    let e = emu().await;
+    let t = contoso(&e);
+    let class = t.classes[0].clone();
+    let find = |id: &str| t.teachers.iter().chain(t.students.iter()).find(|u| u.id == id).unwrap().clone();
+    let teacher = find(&class.teacher_ids[0]);
+    let (student, classmate) = (find(&class.student_ids[0]), find(&class.student_ids[1]));
+    let ttok = user_token(&e, &t.id, &teacher.upn, &teacher.password).await;
+    let stok = user_token(&e, &t.id, &student.upn, &student.password).await;
+    let ctok = user_token(&e, &t.id, &classmate.upn, &classmate.password).await;
+    let body = json!({"displayName": "Essay", "allowStudentsToAddResourcesToSubmission": true});
+    let (_, a) =
+        send(&e, &ttok, Method::POST, &format!("/education/classes/{}/assignments", class.id), Some(body)).await;
+    let apath = format!("/education/classes/{}/assignments/{}", class.id, a["id"].as_str().unwrap());
+    send(&e, &ttok, Method::POST, &format!("{apath}/publish"), None).await;
+    let (_, subs) = get(&e, &stok, &format!("{apath}/submissions")).await;
+    let spath = format!("{apath}/submissions/{}", subs["value"][0]["id"].as_str().unwrap());
+    assert_eq!(send(&e, &ctok, Method::POST, &format!("{spath}/setUpResourcesFolder"), None).await.0, 403);
+    let (s, sub) = send(&e, &stok, Method::POST, &format!("{spath}/setUpResourcesFolder"), None).await;
+    assert_eq!(s, 200, "{sub}");
+    let folder = sub["resourcesFolderUrl"].as_str().unwrap().to_string();
+    let r = http().put(format!("{folder}:/essay.txt:/content")).bearer_auth(&stok).body("draft").send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let item: Value = r.json().await.unwrap();
+    let drive = folder.rsplit_once("/items/").unwrap().0;
+    let res = |url: String| json!({"resource": {"@odata.type": "#microsoft.graph.educationFileResource", "displayName": "essay.txt", "fileUrl": url}});
+    let good = res(format!("{drive}/items/{}", item["id"].as_str().unwrap()));
+    let (s, _) =
+        send(&e, &stok, Method::POST, &format!("{spath}/resources"), Some(res(format!("{drive}/items/01NOPE")))).await;
+    assert_eq!(s, 400, "not in the submission's folder");
+    assert_eq!(send(&e, &ctok, Method::POST, &format!("{spath}/resources"), Some(good.clone())).await.0, 403);
+    assert_eq!(send(&e, &stok, Method::POST, &format!("{spath}/resources"), Some(good.clone())).await.0, 201);
+    assert_eq!(
+        send(&e, &ttok, Method::POST, &format!("{spath}/resources"), Some(good.clone())).await.0,
+        201,
+        "teachers may too"
+    );
+    // Not allowed on this assignment: refused.
+    send(&e, &ttok, Method::PATCH, &apath, Some(json!({"allowStudentsToAddResourcesToSubmission": false}))).await;
+    assert_eq!(send(&e, &stok, Method::POST, &format!("{spath}/resources"), Some(good)).await.0, 403);
+    e.stop().await;
 }
