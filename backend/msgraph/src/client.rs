@@ -809,6 +809,16 @@ impl GraphClient {
         })
     }
 
+    /// An upload session's `uploadUrl`, checked: `https`, or on the configured Graph origin
+    /// (the local emulator).
+    fn upload_url(&self, upload_url: &str) -> Result<Url, GraphError> {
+        let url = Url::parse(upload_url).map_err(|e| GraphError::InvalidRequest(format!("bad upload url: {e}")))?;
+        if url.scheme() != "https" && url.origin() != self.inner.version_root.origin() {
+            return Err(GraphError::InvalidRequest("upload url must be https".to_owned()));
+        }
+        Ok(url)
+    }
+
     /// `PUT` of one byte range to an upload session's `uploadUrl` (driveItem
     /// `createUploadSession`). Microsoft's upload URL is pre-authenticated and on another
     /// host: the bearer token is **not** sent ("Including the Authorization header when
@@ -822,10 +832,7 @@ impl GraphClient {
         data: &[u8],
         total: u64,
     ) -> Result<crate::models::UploadProgress, GraphError> {
-        let url = Url::parse(upload_url).map_err(|e| GraphError::InvalidRequest(format!("bad upload url: {e}")))?;
-        if url.scheme() != "https" && url.origin() != self.inner.version_root.origin() {
-            return Err(GraphError::InvalidRequest("upload url must be https".to_owned()));
-        }
+        let url = self.upload_url(upload_url)?;
         let len = data.len() as u64;
         if len == 0 || start + len > total {
             return Err(GraphError::InvalidRequest("empty or out-of-bounds range".to_owned()));
@@ -866,10 +873,7 @@ impl GraphClient {
     /// `GET {uploadUrl}` (no bearer token): the session's `nextExpectedRanges`, to resume
     /// after a failed range.
     pub async fn upload_session_status(&self, upload_url: &str) -> Result<crate::models::UploadSession, GraphError> {
-        let url = Url::parse(upload_url).map_err(|e| GraphError::InvalidRequest(format!("bad upload url: {e}")))?;
-        if url.scheme() != "https" && url.origin() != self.inner.version_root.origin() {
-            return Err(GraphError::InvalidRequest("upload url must be https".to_owned()));
-        }
+        let url = self.upload_url(upload_url)?;
         let resp =
             self.inner.http.get(url).send().await.map_err(|e| GraphError::Transport {
                 message: e.to_string(),
@@ -883,10 +887,7 @@ impl GraphClient {
 
     /// `DELETE {uploadUrl}` (204): drops an unfinished upload session (no bearer token).
     pub async fn cancel_upload_session(&self, upload_url: &str) -> Result<(), GraphError> {
-        let url = Url::parse(upload_url).map_err(|e| GraphError::InvalidRequest(format!("bad upload url: {e}")))?;
-        if url.scheme() != "https" && url.origin() != self.inner.version_root.origin() {
-            return Err(GraphError::InvalidRequest("upload url must be https".to_owned()));
-        }
+        let url = self.upload_url(upload_url)?;
         let resp =
             self.inner.http.delete(url).send().await.map_err(|e| GraphError::Transport {
                 message: e.to_string(),
