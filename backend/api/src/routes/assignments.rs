@@ -122,6 +122,46 @@ pub struct SubmissionDto {
     pub student_name: Option<String>,
     /// When submitted (UTC).
     pub submitted_date_time: Option<String>,
+    /// The files and links the student added (in the submissions list; empty in the
+    /// answer to a submission action).
+    pub resources: Vec<SubmissionResourceDto>,
+}
+
+/// A file or link a student added to their submission.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubmissionResourceDto {
+    /// Id.
+    pub id: String,
+    /// `file`, `link`, `word`, `excel`, `powerpoint`, `media`, `other`.
+    pub kind: String,
+    /// Shown name (the file name).
+    pub display_name: Option<String>,
+    /// For links: the URL to open. Microsoft gives files no address a browser can open
+    /// without a Graph token, so files have none.
+    pub link: Option<String>,
+    /// When it was added (UTC), as Microsoft reports it.
+    pub added_date_time: Option<String>,
+    /// Microsoft object id of who added it.
+    pub added_by_id: Option<String>,
+    /// Their name, when they are on the class roster.
+    pub added_by_name: Option<String>,
+}
+
+fn submission_resource_dto(
+    r: edu_msgraph::models::EducationSubmissionResource,
+    names: &HashMap<String, Option<String>>,
+) -> SubmissionResourceDto {
+    let base = resource_dto(r.id, &r.resource);
+    let by = r.resource.created_by.as_ref().and_then(|b| b.user.as_ref()).and_then(|u| u.id.clone());
+    SubmissionResourceDto {
+        id: base.id,
+        kind: base.kind,
+        display_name: base.display_name,
+        link: base.link,
+        added_date_time: r.resource.created_date_time,
+        added_by_name: by.as_ref().and_then(|id| names.get(id).cloned().flatten()),
+        added_by_id: by,
+    }
 }
 
 fn status_str<T: Serialize>(s: &T) -> String {
@@ -364,8 +404,10 @@ pub async fn list_submissions(
     graph_id(&aid)?;
     let (auth, my_oid, roles) = context(&state, &member, &class_id).await?;
     let names: HashMap<String, Option<String>> = roles.student_names.iter().cloned().collect();
+    // One Graph call for all submissions and their files (`$expand=resources` is documented
+    // for this list), not one per submission.
     let list: Vec<EducationSubmission> =
-        state.graph.submissions(&auth, &class_id, &aid, None, None).await.map_err(graph_error)?;
+        state.graph.submissions(&auth, &class_id, &aid, None, Some("resources")).await.map_err(graph_error)?;
     let items = list
         .into_iter()
         .map(|s| {
@@ -375,6 +417,7 @@ pub async fn list_submissions(
                 student_name: student.as_ref().and_then(|id| names.get(id).cloned().flatten()),
                 student_id: student,
                 submitted_date_time: s.submitted_date_time,
+                resources: s.resources.into_iter().map(|r| submission_resource_dto(r, &names)).collect(),
                 id: s.id,
             }
         })
@@ -434,8 +477,43 @@ pub async fn submission_action(
         student_name: None,
         student_id: student,
         submitted_date_time: s.submitted_date_time,
+        resources: Vec::new(),
         id: s.id,
     }))
+}
+
+/// The files and links on one submission: the student, for their own submission only
+/// (`404 not_found` otherwise); teachers of the class, for any. One Graph call.
+#[utoipa::path(operation_id = "list_submission_resources", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path), ("sid" = String, Path)), responses(
+    (status = 200, body = [SubmissionResourceDto]),
+    (status = 404, description = "`not_found`: no such submission, or not yours", body = crate::error::ErrorBody),
+), security(("session" = [])))]
+#[get("/api/classes/{id}/assignments/{aid}/submissions/{sid}/resources")]
+pub async fn list_submission_resources(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    path: web::Path<(String, String, String)>,
+) -> Result<web::Json<Vec<SubmissionResourceDto>>, ApiError> {
+    let (class_id, aid, sid) = path.into_inner();
+    graph_id(&aid)?;
+    graph_id(&sid)?;
+    let (auth, my_oid, roles) = context(&state, &member, &class_id).await?;
+    let names: HashMap<String, Option<String>> = roles.student_names.iter().cloned().collect();
+    let list = match roles.my_role.as_str() {
+        "teacher" => state.graph.submission_resources(&auth, &class_id, &aid, &sid).await.map_err(graph_error)?,
+        "student" => {
+            // Graph lets a student read only their own; check it ourselves so that another
+            // student's submission reads as absent, not as a Microsoft refusal.
+            let mine = state.graph.submissions(&auth, &class_id, &aid, None, Some("resources")).await;
+            let mine = mine.map_err(graph_error)?;
+            let s = mine.into_iter().find(|s| {
+                s.id == sid && s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid.as_str())
+            });
+            s.ok_or_else(|| ApiError::not_found("not_found", "No such submission of yours."))?.resources
+        }
+        _ => return Err(ApiError::not_found("not_found", "No such submission.")),
+    };
+    Ok(web::Json(list.into_iter().map(|r| submission_resource_dto(r, &names)).collect()))
 }
 
 /// One assignment with its resources, as Microsoft has it now (one Graph call,
