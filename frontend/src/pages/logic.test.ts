@@ -43,12 +43,15 @@ describe('submissions', () => {
     expect(submissionActions('submitted', 'admin')).toEqual([]);
   });
   it('keeps the roster name when an action answer lacks it', () => {
-    const listed = { id: 's1', status: 'submitted', student_id: 'a', student_name: 'Ava Garcia' };
-    expect(mergeSubmission(listed, { id: 's1', status: 'returned', student_name: null, student_id: null })).toEqual({
+    const files = [{ id: 'r1', kind: 'file', display_name: 'essay.txt' }];
+    const listed = { id: 's1', status: 'submitted', student_id: 'a', student_name: 'Ava Garcia', resources: files };
+    const answer = { id: 's1', status: 'returned', student_name: null, student_id: null, resources: [] };
+    expect(mergeSubmission(listed, answer)).toEqual({
       id: 's1',
       status: 'returned',
       student_id: 'a',
       student_name: 'Ava Garcia',
+      resources: files,
     });
   });
   it('names statuses in words', () => {
