@@ -214,6 +214,9 @@ async fn submission_files_are_listed_to_their_student_and_to_the_class_teachers_
     assert_eq!(files[0]["kind"], "file");
     assert_eq!(files[0]["added_by_id"], class.student_ids[0].as_str());
     assert!(files[0]["added_date_time"].as_str().is_some_and(|d| d.len() >= 20), "{}", r.text);
+    // Its driveItem's web address and size, read through `$batch`.
+    assert_eq!(files[0]["size"], 8, "{}", r.text);
+    assert!(files[0]["web_url"].as_str().is_some_and(|u| u.ends_with("essay.txt")), "{}", r.text);
     let own = student.get(&subs).await.body;
     assert_eq!(own.as_array().unwrap().len(), 1);
     assert_eq!(own[0]["resources"][0]["display_name"], "essay.txt");
@@ -234,6 +237,8 @@ async fn submission_files_are_listed_to_their_student_and_to_the_class_teachers_
     let by_student = |id: &str| list.body.as_array().unwrap().iter().find(|s| s["student_id"] == id).unwrap().clone();
     assert_eq!(by_student(&class.student_ids[0])["resources"][0]["display_name"], "essay.txt");
     assert_eq!(by_student(&class.student_ids[1])["resources"][0]["display_name"], "other.txt");
+    assert_eq!(by_student(&class.student_ids[1])["resources"][0]["size"], 6);
+    assert_eq!(app.emulator.request_count("GET", "/drives/{id}/items/{id}"), 2, "each file's details once, batched");
     let name = t.students.iter().find(|p| p.id == class.student_ids[1]).unwrap().display_name.clone();
     assert_eq!(by_student(&class.student_ids[1])["resources"][0]["added_by_name"], name.as_str());
     let r = teacher.get(&format!("{subs}/{theirs}/resources")).await;

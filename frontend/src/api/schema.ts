@@ -2117,6 +2117,16 @@ export interface components {
              *     without a Graph token, so files have none.
              */
             link?: string | null;
+            /**
+             * Format: int64
+             * @description For files: the size in bytes, when Microsoft gave it.
+             */
+            size?: number | null;
+            /**
+             * @description For files: the file's web address in Microsoft 365 (its driveItem `webUrl`), when
+             *     Microsoft gave it; opening it needs the person's Microsoft 365 sign-in.
+             */
+            web_url?: string | null;
         };
         /** @description The tenant as its admin sees it. */
         TenantAdminView: {
