@@ -127,6 +127,22 @@ function Resources({ resources, empty }: { resources: Resource[]; empty: string 
   );
 }
 
+/**
+ * Where a submission's file or link opens: an https link, or a file's address in Microsoft 365
+ * as Microsoft gave it (http allowed there: the local emulator serves plain http).
+ */
+export function openable(r: Pick<SubmissionResource, 'link' | 'web_url'>): string | undefined {
+  if (r.link) return /^https:\/\//i.test(r.link) ? r.link : undefined;
+  return r.web_url && /^https?:\/\//i.test(r.web_url) ? r.web_url : undefined;
+}
+
+/** Bytes in words: "812 bytes", "4.2 KB", "3.1 MB". */
+export function formatSize(n: number): string {
+  if (n < 1024) return `${n} ${n === 1 ? 'byte' : 'bytes'}`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
 /** The files and links on a submission, each with when it was added; links open in a new tab. */
 function SubmissionFiles({ files, empty, label }: { files: SubmissionResource[]; empty: string; label: string }) {
   if (!files.length) return <span className="muted">{empty}</span>;
@@ -135,13 +151,14 @@ function SubmissionFiles({ files, empty, label }: { files: SubmissionResource[];
       {files.map((r) => (
         <li key={r.id}>
           <span className="badge">{KIND_LABELS[r.kind] ?? 'Resource'}</span>{' '}
-          {r.link && /^https:\/\//.test(r.link) ? (
-            <a href={r.link} target="_blank" rel="noopener noreferrer">
+          {openable(r) ? (
+            <a href={openable(r)} target="_blank" rel="noopener noreferrer">
               {r.display_name ?? r.link}
             </a>
           ) : (
             <span>{r.display_name ?? 'Untitled'}</span>
           )}
+          {typeof r.size === 'number' && <span className="muted"> · {formatSize(r.size)}</span>}
           {r.added_date_time && <span className="muted"> · added {formatWhen(r.added_date_time)}</span>}
         </li>
       ))}
