@@ -246,6 +246,13 @@ export async function educationFlows({ open, shot, check, log, noOverflow, cspCl
     }, new URL(assignmentUrl).pathname);
     check(refused.join(' ') === '409 submission_turned_in', `the server refuses files on handed-in work too (${refused.join(' ')})`);
     await shot(page, '78-student-handed-in');
+    // Issue 5/8: a new visit still lists the file (read back from Microsoft, not remembered).
+    await page.reload();
+    await page.getByRole('heading', { name: EDITED, level: 1 }).waitFor();
+    const myFiles = page.getByRole('list', { name: 'Files in your work' });
+    await myFiles.getByRole('link', { name: 'my-report.txt' }).waitFor();
+    check((await myFiles.textContent()).includes('added'), 'after a reload the student still sees the file they added, with when');
+    await shot(page, '82-student-files-after-reload');
     await page.setViewportSize({ width: 375, height: 740 });
     await noOverflow(page, 'assignment with files (student)');
     await shot(page, '79-student-assignment-phone');
@@ -269,6 +276,15 @@ export async function educationFlows({ open, shot, check, log, noOverflow, cspCl
   const row = tp.getByRole('row', { name: /Ava Garcia/ });
   await row.waitFor();
   check((await row.textContent()).includes('Handed in'), 'the teacher sees Ava’s work handed in');
+  const avaFile = row.getByRole('list', { name: 'Files of Ava Garcia' }).getByRole('link', { name: 'my-report.txt' });
+  await avaFile.waitFor();
+  check(
+    (await avaFile.getAttribute('href')).endsWith('my-report.txt') && (await avaFile.getAttribute('target')) === '_blank',
+    'the teacher sees the file Ava added in the submissions list, with a link that opens it in Microsoft 365',
+  );
+  const others = await tp.getByRole('cell', { name: 'No files' }).count();
+  check(others > 0, `students without files read "No files" (${others})`);
+  await shot(tp, '83-submissions-teacher-files');
   await row.getByRole('button', { name: 'Return: Ava Garcia' }).click();
   await tp.getByText('Ava Garcia: Returned to the student.').waitFor();
   check((await row.textContent()).includes('Returned'), 'the teacher returns it');

@@ -9,6 +9,7 @@ both_backends!(
     a_teacher_edits_an_assignment_and_the_status_is_read_back_after_publishing,
     files_reach_the_resources_folder_directly_or_through_an_upload_session,
     a_student_adds_files_only_to_their_own_submission_while_it_is_not_turned_in,
+    submission_files_are_listed_to_their_student_and_to_the_class_teachers_only,
     an_upload_over_the_limit_or_of_the_wrong_type_is_refused_before_it_is_read,
     a_slow_publish_is_reported_as_publishing_until_microsoft_has_finished,
     publishing_waits_until_the_files_being_attached_are_attached,
@@ -175,6 +176,74 @@ async fn a_student_adds_files_only_to_their_own_submission_while_it_is_not_turne
     assert_eq!(student.post(&format!("{subs}/{mine}/unsubmit"), json!({})).await.status, 200);
     assert_eq!(upload(&student, &mine, b"v2").await.status, 201);
     assert_eq!(upload(&classmate, &theirs, b"Violets").await.status, 201);
+}
+
+/// Files on submissions are read back later (issue 5/8): the student sees their own (and
+/// only theirs), the teacher sees everyone's in the submissions list — one Graph call with
+/// `$expand=resources`, not one per submission — and per submission. R-A13.
+async fn submission_files_are_listed_to_their_student_and_to_the_class_teachers_only(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    app.onboard(0).await;
+    let t = app.tenant(0);
+    let class = t.classes[0].clone();
+    let teacher = sign_in(&app, &class.teacher_ids[0]).await;
+    let student = sign_in(&app, &class.student_ids[0]).await;
+    let classmate = sign_in(&app, &class.student_ids[1]).await;
+    let base = format!("/api/classes/{}/assignments", class.id);
+    let aid = teacher.post(&base, json!({"display_name": "Essay"})).await.body["id"].as_str().unwrap().to_owned();
+    teacher.post(&format!("{base}/{aid}/publish"), json!({})).await;
+    let subs = format!("{base}/{aid}/submissions");
+    let mine = student.get(&subs).await.body[0]["id"].as_str().unwrap().to_owned();
+    let theirs = classmate.get(&subs).await.body[0]["id"].as_str().unwrap().to_owned();
+    // Nothing added yet: empty lists, not errors.
+    let r = student.get(&format!("{subs}/{mine}/resources")).await;
+    assert_eq!((r.status, r.body.clone()), (200, json!([])), "{}", r.text);
+    assert_eq!(student.get(&subs).await.body[0]["resources"], json!([]));
+
+    let path = format!("{subs}/{mine}/files?name=essay.txt");
+    assert_eq!(student.send(Method::POST, &path, octets(b"My essay".to_vec()), &[]).await.status, 201);
+    let path = format!("{subs}/{theirs}/files?name=other.txt");
+    assert_eq!(classmate.send(Method::POST, &path, octets(b"Theirs".to_vec()), &[]).await.status, 201);
+
+    // The student, in a new visit: their file, with who added it and when.
+    let r = student.get(&format!("{subs}/{mine}/resources")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let files = r.body.as_array().unwrap();
+    assert_eq!(files.len(), 1, "{}", r.text);
+    assert_eq!(files[0]["display_name"], "essay.txt");
+    assert_eq!(files[0]["kind"], "file");
+    assert_eq!(files[0]["added_by_id"], class.student_ids[0].as_str());
+    assert!(files[0]["added_date_time"].as_str().is_some_and(|d| d.len() >= 20), "{}", r.text);
+    // Its driveItem's web address and size, read through `$batch`.
+    assert_eq!(files[0]["size"], 8, "{}", r.text);
+    assert!(files[0]["web_url"].as_str().is_some_and(|u| u.ends_with("essay.txt")), "{}", r.text);
+    let own = student.get(&subs).await.body;
+    assert_eq!(own.as_array().unwrap().len(), 1);
+    assert_eq!(own[0]["resources"][0]["display_name"], "essay.txt");
+    // Not the classmate's, not even by id.
+    let r = student.get(&format!("{subs}/{theirs}/resources")).await;
+    assert_eq!((r.status, r.code()), (404, "not_found"), "{}", r.text);
+    let r = student.get(&format!("{subs}/not-an-id!/resources")).await;
+    assert!(r.status == 404 || r.status == 400 || r.status == 422, "{}", r.text);
+    assert_ne!(r.status, 500);
+
+    // The teacher: everyone's files in the list, each under its student, and per submission.
+    app.emulator.reset_request_log();
+    let list = teacher.get(&subs).await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    let tpl = "/education/classes/{id}/assignments/{id}/submissions";
+    assert_eq!(app.emulator.request_count("GET", tpl), 1, "one Graph call for the submissions and their files");
+    assert_eq!(app.emulator.request_count("GET", &format!("{tpl}/{{id}}/resources")), 0);
+    let by_student = |id: &str| list.body.as_array().unwrap().iter().find(|s| s["student_id"] == id).unwrap().clone();
+    assert_eq!(by_student(&class.student_ids[0])["resources"][0]["display_name"], "essay.txt");
+    assert_eq!(by_student(&class.student_ids[1])["resources"][0]["display_name"], "other.txt");
+    assert_eq!(by_student(&class.student_ids[1])["resources"][0]["size"], 6);
+    assert_eq!(app.emulator.request_count("GET", "/drives/{id}/items/{id}"), 2, "each file's details once, batched");
+    let name = t.students.iter().find(|p| p.id == class.student_ids[1]).unwrap().display_name.clone();
+    assert_eq!(by_student(&class.student_ids[1])["resources"][0]["added_by_name"], name.as_str());
+    let r = teacher.get(&format!("{subs}/{theirs}/resources")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body[0]["display_name"], "other.txt");
 }
 
 async fn an_upload_over_the_limit_or_of_the_wrong_type_is_refused_before_it_is_read(backend: Backend) {

@@ -71,6 +71,8 @@ async fn every_education_endpoint_answers_each_kind_of_caller_as_expected(backen
             file.clone(),
             [401, 403, 201, 404, 403, 403, 404],
         ),
+        // Issue 5/8: the student reads their own submission's files, teachers of the class any.
+        (Method::GET, format!("{a}/submissions/{sid}/resources"), None, [401, 403, 200, 404, 200, 404, 404]),
         (Method::GET, "/api/classes".into(), None, [401, 403, 200, 200, 200, 200, 200]),
         (Method::GET, "/api/me/about".into(), None, [401, 403, 200, 200, 200, 200, 200]),
         (Method::GET, format!("/api/classes/{c}"), None, [401, 403, 200, 404, 200, 200, 404]),

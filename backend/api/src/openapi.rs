@@ -60,6 +60,7 @@ use crate::routes::{
         assignments::publish_assignment,
         assignments::delete_assignment,
         assignments::list_submissions,
+        assignments::list_submission_resources,
         assignments::submission_action,
         assignments::get_assignment,
         assignments::update_assignment,

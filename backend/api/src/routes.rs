@@ -74,6 +74,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(assignments::update_assignment)
         .service(assignments::upload_assignment_file)
         .service(assignments::list_submissions)
+        .service(assignments::list_submission_resources)
         // Before `submission_action`, whose `{action}` segment would also match `files`.
         .service(assignments::upload_submission_file)
         .service(assignments::submission_action)

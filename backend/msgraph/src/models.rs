@@ -906,6 +906,9 @@ pub struct EducationSubmission {
     pub web_url: Option<String>,
     #[serde(default)]
     pub outcomes: Vec<EducationOutcome>,
+    /// Only with `$expand=resources`: the files and links the student added.
+    #[serde(default)]
+    pub resources: Vec<EducationSubmissionResource>,
 }
 
 /// A polymorphic education resource (`educationLinkResource`,

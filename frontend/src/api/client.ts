@@ -33,6 +33,7 @@ export type ClassItem = Schemas['ClassDto'];
 export type School = Schemas['SchoolDto'];
 export type AssignmentDetails = Schemas['AssignmentDetailsDto'];
 export type Resource = Schemas['ResourceDto'];
+export type SubmissionResource = Schemas['SubmissionResourceDto'];
 export type SchoolPerson = Schemas['SchoolPersonDto'];
 export type PeopleTab = 'all' | 'teachers' | 'students';
 

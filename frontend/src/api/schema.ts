@@ -839,6 +839,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/classes/{id}/assignments/{aid}/submissions/{sid}/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The files and links on one submission: the student, for their own submission only
+         *     (`404 not_found` otherwise); teachers of the class, for any. One Graph call.
+         */
+        get: operations["list_submission_resources"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/classes/{id}/assignments/{aid}/submissions/{sid}/{action}": {
         parameters: {
             query?: never;
@@ -2064,6 +2084,11 @@ export interface components {
         SubmissionDto: {
             /** @description Id. */
             id: string;
+            /**
+             * @description The files and links the student added (in the submissions list; empty in the
+             *     answer to a submission action).
+             */
+            resources: components["schemas"]["SubmissionResourceDto"][];
             /** @description `working`, `submitted`, `returned`, `reassigned`, … */
             status: string;
             /** @description The student's Microsoft object id. */
@@ -2072,6 +2097,36 @@ export interface components {
             student_name?: string | null;
             /** @description When submitted (UTC). */
             submitted_date_time?: string | null;
+        };
+        /** @description A file or link a student added to their submission. */
+        SubmissionResourceDto: {
+            /** @description Microsoft object id of who added it. */
+            added_by_id?: string | null;
+            /** @description Their name, when they are on the class roster. */
+            added_by_name?: string | null;
+            /** @description When it was added (UTC), as Microsoft reports it. */
+            added_date_time?: string | null;
+            /** @description Shown name (the file name). */
+            display_name?: string | null;
+            /** @description Id. */
+            id: string;
+            /** @description `file`, `link`, `word`, `excel`, `powerpoint`, `media`, `other`. */
+            kind: string;
+            /**
+             * @description For links: the URL to open. Microsoft gives files no address a browser can open
+             *     without a Graph token, so files have none.
+             */
+            link?: string | null;
+            /**
+             * Format: int64
+             * @description For files: the size in bytes, when Microsoft gave it.
+             */
+            size?: number | null;
+            /**
+             * @description For files: the file's web address in Microsoft 365 (its driveItem `webUrl`), when
+             *     Microsoft gave it; opening it needs the person's Microsoft 365 sign-in.
+             */
+            web_url?: string | null;
         };
         /** @description The tenant as its admin sees it. */
         TenantAdminView: {
@@ -4425,6 +4480,38 @@ export interface operations {
             };
             /** @description `invalid_file_name`, `empty_file` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_submission_resources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                aid: string;
+                sid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmissionResourceDto"][];
+                };
+            };
+            /** @description `not_found`: no such submission, or not yours */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -3,7 +3,15 @@
 // finish), return or reassign submissions; a student adds files to their work, hands it in
 // (submits) or takes it back (unsubmits).
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { api, type AssignmentDetails, type Me, type Resource, type Submission, type SubmissionAction } from '../api/client';
+import {
+  api,
+  type AssignmentDetails,
+  type Me,
+  type Resource,
+  type Submission,
+  type SubmissionAction,
+  type SubmissionResource,
+} from '../api/client';
 import { humanError } from '../api/errors';
 import { ApiError } from '../api/http';
 import { waitUntilPublished } from '../lib/publish';
@@ -29,10 +37,14 @@ export function submissionActions(status: string, role: string): SubmissionActio
   return [];
 }
 
-/** An action's answer merged into the listed submission (the answer may lack the roster name). */
+/**
+ * An action's answer merged into the listed submission (the answer may lack the roster name,
+ * and it never carries the files: those stay as listed).
+ */
 export function mergeSubmission(listed: Submission, answer: Partial<Submission>): Submission {
   const merged = { ...listed };
   for (const [k, v] of Object.entries(answer) as Array<[keyof Submission, unknown]>) {
+    if (k === 'resources') continue;
     if (v !== null && v !== undefined) (merged as Record<string, unknown>)[k] = v;
   }
   return merged;
@@ -51,6 +63,12 @@ const ACTION_DONE: Record<SubmissionAction, string> = {
   return: 'Returned to the student.',
   reassign: 'Sent back to the student for changes.',
 };
+
+/** A file just uploaded, shown in the submission's files until the next load reads it from Microsoft. */
+export function addFile(s: Submission, r: Resource): Submission {
+  if (s.resources.some((x) => x.id === r.id)) return s;
+  return { ...s, resources: [...s.resources, { ...r, added_date_time: new Date().toISOString() }] };
+}
 
 interface Loaded {
   role: string;
@@ -109,6 +127,45 @@ function Resources({ resources, empty }: { resources: Resource[]; empty: string 
   );
 }
 
+/**
+ * Where a submission's file or link opens: an https link, or a file's address in Microsoft 365
+ * as Microsoft gave it (http allowed there: the local emulator serves plain http).
+ */
+export function openable(r: Pick<SubmissionResource, 'link' | 'web_url'>): string | undefined {
+  if (r.link) return /^https:\/\//i.test(r.link) ? r.link : undefined;
+  return r.web_url && /^https?:\/\//i.test(r.web_url) ? r.web_url : undefined;
+}
+
+/** Bytes in words: "812 bytes", "4.2 KB", "3.1 MB". */
+export function formatSize(n: number): string {
+  if (n < 1024) return `${n} ${n === 1 ? 'byte' : 'bytes'}`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** The files and links on a submission, each with when it was added; links open in a new tab. */
+function SubmissionFiles({ files, empty, label }: { files: SubmissionResource[]; empty: string; label: string }) {
+  if (!files.length) return <span className="muted">{empty}</span>;
+  return (
+    <ul className="resources" aria-label={label}>
+      {files.map((r) => (
+        <li key={r.id}>
+          <span className="badge">{KIND_LABELS[r.kind] ?? 'Resource'}</span>{' '}
+          {openable(r) ? (
+            <a href={openable(r)} target="_blank" rel="noopener noreferrer">
+              {r.display_name ?? r.link}
+            </a>
+          ) : (
+            <span>{r.display_name ?? 'Untitled'}</span>
+          )}
+          {typeof r.size === 'number' && <span className="muted"> · {formatSize(r.size)}</span>}
+          {r.added_date_time && <span className="muted"> · added {formatWhen(r.added_date_time)}</span>}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: string }) {
   const data = useLoad(() => load(id, aid), `${me.user.id}:${id}:${aid}`);
   const [busy, setBusy] = useState<string | null>(null);
@@ -116,8 +173,6 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
   const [editing, setEditing] = useState(false);
   const [uploading, setUploading] = useState(false);
   const [publishing, setPublishing] = useState(false);
-  /** Files the student added to their submission on this visit (the API lists none back). */
-  const [myFiles, setMyFiles] = useState<Resource[]>([]);
   const left = useRef(false);
   useEffect(() => {
     left.current = false;
@@ -294,6 +349,7 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
                 {isTeacher && <th scope="col">Student</th>}
                 <th scope="col">Status</th>
                 <th scope="col">Handed in</th>
+                {isTeacher && <th scope="col">Files</th>}
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
                 </th>
@@ -307,6 +363,11 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
                     <span className={`badge badge-${s.status}`}>{statusText(s.status)}</span>
                   </td>
                   <td data-label="Handed in">{s.submitted_date_time && s.status !== 'working' ? formatWhen(s.submitted_date_time) : '—'}</td>
+                  {isTeacher && (
+                    <td data-label="Files">
+                      <SubmissionFiles files={s.resources} empty="No files" label={`Files of ${s.student_name ?? 'student'}`} />
+                    </td>
+                  )}
                   <td>
                     <div className="actions-cell">
                     {submissionActions(s.status, role).map((action) => (
@@ -332,10 +393,10 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
       {!isTeacher && mine && (
         <section aria-labelledby="my-files" className="card">
           <h3 id="my-files">Your files</h3>
-          {myFiles.length > 0 ? (
-            <Resources resources={myFiles} empty="" />
+          {mine.resources.length > 0 ? (
+            <SubmissionFiles files={mine.resources} empty="" label="Files in your work" />
           ) : (
-            <p className="muted">Files you add here go into your submission in Microsoft 365; this page lists the ones added on this visit.</p>
+            <p className="muted">No files yet. Files you add here go into your submission in Microsoft 365.</p>
           )}
           <FileUpload
             label="Add a file to your work"
@@ -347,7 +408,7 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
             hint="Add your files, then choose “Hand in”. Up to 50 MB each."
             urlFor={(name) => api.submissionFileUrl(id, aid, mine.id, name)}
             onBusy={setUploading}
-            onUploaded={(r) => setMyFiles((xs) => [...xs, r])}
+            onUploaded={(r) => data.setData((d) => ({ ...d, submissions: d.submissions.map((x) => (x.id === mine.id ? addFile(x, r) : x)) }))}
           />
         </section>
       )}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { navItems } from '../App';
 import type { Me } from '../api/client';
 import { fieldLabel, profileChanges } from './About';
-import { mergeSubmission, submissionActions } from './Assignment';
+import { formatSize, mergeSubmission, openable, submissionActions } from './Assignment';
 import { statusText, validLink } from './ClassAssignments';
 import { grades } from './Schools';
 import { shortName } from './Seating';
@@ -43,13 +43,29 @@ describe('submissions', () => {
     expect(submissionActions('submitted', 'admin')).toEqual([]);
   });
   it('keeps the roster name when an action answer lacks it', () => {
-    const listed = { id: 's1', status: 'submitted', student_id: 'a', student_name: 'Ava Garcia' };
-    expect(mergeSubmission(listed, { id: 's1', status: 'returned', student_name: null, student_id: null })).toEqual({
+    const files = [{ id: 'r1', kind: 'file', display_name: 'essay.txt' }];
+    const listed = { id: 's1', status: 'submitted', student_id: 'a', student_name: 'Ava Garcia', resources: files };
+    const answer = { id: 's1', status: 'returned', student_name: null, student_id: null, resources: [] };
+    expect(mergeSubmission(listed, answer)).toEqual({
       id: 's1',
       status: 'returned',
       student_id: 'a',
       student_name: 'Ava Garcia',
+      resources: files,
     });
+  });
+  it('opens https links and files at their Microsoft 365 address, nothing else', () => {
+    expect(openable({ link: 'https://example.org/a', web_url: null })).toBe('https://example.org/a');
+    expect(openable({ link: 'javascript:alert(1)', web_url: 'https://x.sharepoint.com/f' })).toBeUndefined();
+    expect(openable({ link: null, web_url: 'https://x.sharepoint.com/f' })).toBe('https://x.sharepoint.com/f');
+    expect(openable({ link: null, web_url: 'data:text/html,hi' })).toBeUndefined();
+    expect(openable({ link: null, web_url: null })).toBeUndefined();
+  });
+  it('says file sizes in words', () => {
+    expect(formatSize(1)).toBe('1 byte');
+    expect(formatSize(812)).toBe('812 bytes');
+    expect(formatSize(4300)).toBe('4.2 KB');
+    expect(formatSize(3 * 1024 * 1024)).toBe('3.0 MB');
   });
   it('names statuses in words', () => {
     expect(statusText('assigned')).toBe('Published');

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use edu_msgraph::GraphAuth;
 use edu_msgraph::models::{
     AssignmentStatus, EducationAssignment, EducationAssignmentResource, EducationSubmission, ItemBody, NewAssignment,
     UploadError,
 };
+use edu_msgraph::{BatchRequest, GraphAuth};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -122,6 +122,93 @@ pub struct SubmissionDto {
     pub student_name: Option<String>,
     /// When submitted (UTC).
     pub submitted_date_time: Option<String>,
+    /// The files and links the student added (in the submissions list; empty in the
+    /// answer to a submission action).
+    pub resources: Vec<SubmissionResourceDto>,
+}
+
+/// A file or link a student added to their submission.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubmissionResourceDto {
+    /// Id.
+    pub id: String,
+    /// `file`, `link`, `word`, `excel`, `powerpoint`, `media`, `other`.
+    pub kind: String,
+    /// Shown name (the file name).
+    pub display_name: Option<String>,
+    /// For links: the URL to open. Microsoft gives files no address a browser can open
+    /// without a Graph token, so files have none.
+    pub link: Option<String>,
+    /// When it was added (UTC), as Microsoft reports it.
+    pub added_date_time: Option<String>,
+    /// Microsoft object id of who added it.
+    pub added_by_id: Option<String>,
+    /// Their name, when they are on the class roster.
+    pub added_by_name: Option<String>,
+    /// For files: the file's web address in Microsoft 365 (its driveItem `webUrl`), when
+    /// Microsoft gave it; opening it needs the person's Microsoft 365 sign-in.
+    pub web_url: Option<String>,
+    /// For files: the size in bytes, when Microsoft gave it.
+    pub size: Option<i64>,
+}
+
+/// The DTO, and for files the driveItem path (`/drives/{d}/items/{i}`) named by `fileUrl`.
+fn submission_resource_dto(
+    r: edu_msgraph::models::EducationSubmissionResource,
+    names: &HashMap<String, Option<String>>,
+) -> (SubmissionResourceDto, Option<String>) {
+    let base = resource_dto(r.id, &r.resource);
+    let by = r.resource.created_by.as_ref().and_then(|b| b.user.as_ref()).and_then(|u| u.id.clone());
+    let item = r.resource.file_url.as_deref().and_then(drive_item_path);
+    let dto = SubmissionResourceDto {
+        id: base.id,
+        kind: base.kind,
+        display_name: base.display_name,
+        link: base.link,
+        added_date_time: r.resource.created_date_time,
+        added_by_name: by.as_ref().and_then(|id| names.get(id).cloned().flatten()),
+        added_by_id: by,
+        web_url: None,
+        size: None,
+    };
+    (dto, item)
+}
+
+/// `/drives/{d}/items/{i}` out of a Graph `fileUrl` (`https://graph.microsoft.com/v1.0/drives/…`);
+/// `None` for any other shape, so nothing else is ever requested.
+fn drive_item_path(file_url: &str) -> Option<String> {
+    let path = &file_url[file_url.find("/drives/")?..];
+    let parts: Vec<&str> = path.split('/').collect();
+    let safe = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_!.".contains(c));
+    (parts.len() == 5 && parts[3] == "items" && safe(parts[2]) && safe(parts[4])).then(|| path.to_owned())
+}
+
+/// Fills in `web_url` and `size` of files from their driveItems: `$batch`, 20 per request,
+/// not one call per file. A file whose item cannot be read keeps `None` (it is still
+/// listed); a failed batch is logged and leaves them all `None`.
+async fn add_file_details(state: &AppState, auth: &GraphAuth, files: Vec<(&mut SubmissionResourceDto, String)>) {
+    if files.is_empty() {
+        return;
+    }
+    let requests = files
+        .iter()
+        .enumerate()
+        .map(|(i, (_, path))| BatchRequest::get(i.to_string(), format!("{path}?$select=id,webUrl,size")))
+        .collect();
+    let results = match state.graph.batch(auth, requests).await {
+        Ok(r) => r.into_map(),
+        Err(e) => {
+            tracing::warn!(error = %e, "submission files: driveItem details unavailable");
+            return;
+        }
+    };
+    for (i, (dto, _)) in files.into_iter().enumerate() {
+        if let Some(Ok(r)) = results.get(&i.to_string()) {
+            let body = r.body.as_ref();
+            dto.web_url = body.and_then(|b| b.get("webUrl")).and_then(|v| v.as_str()).map(str::to_owned);
+            dto.size = body.and_then(|b| b.get("size")).and_then(serde_json::Value::as_i64);
+        }
+    }
 }
 
 fn status_str<T: Serialize>(s: &T) -> String {
@@ -364,23 +451,37 @@ pub async fn list_submissions(
     graph_id(&aid)?;
     let (auth, my_oid, roles) = context(&state, &member, &class_id).await?;
     let names: HashMap<String, Option<String>> = roles.student_names.iter().cloned().collect();
+    // One Graph call for all submissions and their files (`$expand=resources` is documented
+    // for this list), not one per submission.
     let list: Vec<EducationSubmission> =
-        state.graph.submissions(&auth, &class_id, &aid, None, None).await.map_err(graph_error)?;
-    let items = list
+        state.graph.submissions(&auth, &class_id, &aid, None, Some("resources")).await.map_err(graph_error)?;
+    let mut items: Vec<(SubmissionDto, Vec<Option<String>>)> = list
         .into_iter()
+        .filter(|s| {
+            roles.my_role != "student"
+                || s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid.as_str())
+        })
         .map(|s| {
             let student = s.recipient.as_ref().and_then(|r| r.user_id.clone());
-            SubmissionDto {
+            let (resources, paths) = s.resources.into_iter().map(|r| submission_resource_dto(r, &names)).unzip();
+            let dto = SubmissionDto {
                 status: status_str(&s.status),
                 student_name: student.as_ref().and_then(|id| names.get(id).cloned().flatten()),
                 student_id: student,
                 submitted_date_time: s.submitted_date_time,
+                resources,
                 id: s.id,
-            }
+            };
+            (dto, paths)
         })
-        .filter(|s| roles.my_role != "student" || s.student_id.as_deref() == Some(my_oid.as_str()))
         .collect();
-    Ok(web::Json(items))
+    let files = items
+        .iter_mut()
+        .flat_map(|(s, paths)| s.resources.iter_mut().zip(paths.iter()))
+        .filter_map(|(dto, path)| Some((dto, path.clone()?)))
+        .collect();
+    add_file_details(&state, &auth, files).await;
+    Ok(web::Json(items.into_iter().map(|(s, _)| s).collect()))
 }
 
 /// A submission action: `submit`/`unsubmit` (the student, on their own submission) or
@@ -434,8 +535,46 @@ pub async fn submission_action(
         student_name: None,
         student_id: student,
         submitted_date_time: s.submitted_date_time,
+        resources: Vec::new(),
         id: s.id,
     }))
+}
+
+/// The files and links on one submission: the student, for their own submission only
+/// (`404 not_found` otherwise); teachers of the class, for any. One Graph call.
+#[utoipa::path(operation_id = "list_submission_resources", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path), ("sid" = String, Path)), responses(
+    (status = 200, body = [SubmissionResourceDto]),
+    (status = 404, description = "`not_found`: no such submission, or not yours", body = crate::error::ErrorBody),
+), security(("session" = [])))]
+#[get("/api/classes/{id}/assignments/{aid}/submissions/{sid}/resources")]
+pub async fn list_submission_resources(
+    state: web::Data<AppState>,
+    member: TenantMember,
+    path: web::Path<(String, String, String)>,
+) -> Result<web::Json<Vec<SubmissionResourceDto>>, ApiError> {
+    let (class_id, aid, sid) = path.into_inner();
+    graph_id(&aid)?;
+    graph_id(&sid)?;
+    let (auth, my_oid, roles) = context(&state, &member, &class_id).await?;
+    let names: HashMap<String, Option<String>> = roles.student_names.iter().cloned().collect();
+    let list = match roles.my_role.as_str() {
+        "teacher" => state.graph.submission_resources(&auth, &class_id, &aid, &sid).await.map_err(graph_error)?,
+        "student" => {
+            // Graph lets a student read only their own; check it ourselves so that another
+            // student's submission reads as absent, not as a Microsoft refusal.
+            let mine = state.graph.submissions(&auth, &class_id, &aid, None, Some("resources")).await;
+            let mine = mine.map_err(graph_error)?;
+            let s = mine.into_iter().find(|s| {
+                s.id == sid && s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid.as_str())
+            });
+            s.ok_or_else(|| ApiError::not_found("not_found", "No such submission of yours."))?.resources
+        }
+        _ => return Err(ApiError::not_found("not_found", "No such submission.")),
+    };
+    let (mut items, paths): (Vec<_>, Vec<_>) = list.into_iter().map(|r| submission_resource_dto(r, &names)).unzip();
+    let files = items.iter_mut().zip(paths).filter_map(|(dto, path)| Some((dto, path?))).collect();
+    add_file_details(&state, &auth, files).await;
+    Ok(web::Json(items))
 }
 
 /// One assignment with its resources, as Microsoft has it now (one Graph call,
@@ -742,4 +881,26 @@ pub async fn upload_submission_file(
         state.graph.add_submission_resource(&auth, &class_id, &aid, &sid, &resource).await.map_err(graph_error)?;
     audit(&state, &member, "submission.resource.upload", sid).await?;
     Ok(HttpResponse::Created().json(resource_dto(added.id, &added.resource)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::drive_item_path;
+
+    #[test]
+    fn only_a_drive_item_address_is_taken_from_a_file_url() {
+        assert_eq!(
+            drive_item_path("https://graph.microsoft.com/v1.0/drives/b!Abc-_1/items/01XYZ").as_deref(),
+            Some("/drives/b!Abc-_1/items/01XYZ")
+        );
+        for bad in [
+            "https://graph.microsoft.com/v1.0/me/drive/items/1",
+            "https://graph.microsoft.com/v1.0/drives/d/items/1/children",
+            "https://graph.microsoft.com/v1.0/drives/d/items/1?$expand=x",
+            "https://graph.microsoft.com/v1.0/drives/d/root/1",
+            "https://graph.microsoft.com/v1.0/drives//items/1",
+        ] {
+            assert_eq!(drive_item_path(bad), None, "{bad}");
+        }
+    }
 }

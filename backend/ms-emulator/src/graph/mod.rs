@@ -602,7 +602,23 @@ pub fn collection_page(
     offset: usize,
     total: usize,
 ) -> GResult {
-    let page: Vec<Value> = page.iter().map(|v| project(v, &q.select)).collect();
+    // `$select` limits the entity's own properties; navigation properties named in `$expand`
+    // still come back (OData: "$select and $expand can be combined").
+    let page: Vec<Value> = page
+        .iter()
+        .map(|v| {
+            let mut out = project(v, &q.select);
+            if let (Some(o), Some(src)) = (out.as_object_mut(), v.as_object()) {
+                for e in &q.expand {
+                    let name = e.split('(').next().unwrap_or_default();
+                    if let Some(val) = src.get(name) {
+                        o.insert(name.to_owned(), val.clone());
+                    }
+                }
+            }
+            out
+        })
+        .collect();
     let mut body = Map::new();
     body.insert("@odata.context".into(), json!(context(sh, ctx_set, &q.select, false)));
     if q.count && q.eventual && q.skiptoken.is_none() {

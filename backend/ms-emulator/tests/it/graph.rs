@@ -895,5 +895,19 @@ async fn submission_resources_need_a_file_in_the_submission_folder_and_the_right
     // Not allowed on this assignment: refused.
     send(&e, &ttok, Method::PATCH, &apath, Some(json!({"allowStudentsToAddResourcesToSubmission": false}))).await;
     assert_eq!(send(&e, &stok, Method::POST, &format!("{spath}/resources"), Some(good)).await.0, 403);
+    // Read back: the list, and the submissions list with `$select` and `$expand=resources`
+    // (the expanded navigation property comes back although `$select` does not name it).
+    let (s, list) = get(&e, &ttok, &format!("{spath}/resources")).await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(list["value"].as_array().unwrap().len(), 2, "{list}");
+    let (s, list) = get(&e, &ctok, &format!("{spath}/resources")).await;
+    assert_eq!(s, 403, "a classmate cannot read them: {list}");
+    let (s, subs) = get(&e, &ttok, &format!("{apath}/submissions?$select=id,status&$expand=resources")).await;
+    assert_eq!(s, 200, "{subs}");
+    let mine = subs["value"].as_array().unwrap().iter().find(|v| spath.ends_with(v["id"].as_str().unwrap())).unwrap();
+    assert_eq!(mine["resources"][0]["resource"]["displayName"], "essay.txt", "{mine}");
+    assert!(mine.get("webUrl").is_none(), "only the selected properties and the expanded one: {mine}");
+    let (_, subs) = get(&e, &ttok, &format!("{apath}/submissions?$select=id,status")).await;
+    assert!(subs["value"][0].get("resources").is_none(), "not expanded, not there: {subs}");
     e.stop().await;
 }
