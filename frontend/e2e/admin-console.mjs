@@ -326,6 +326,15 @@ export async function adminConsole(h) {
   await timed('directory sync and CSV', async () => {
     await adminNav.getByRole('link', { name: 'Directory sync & exports' }).click();
     await page.getByText('Directory sync is off.').waitFor();
+    // The sync job's streams as the admin sees them (the demo runs no sync job: never synced).
+    const streams = page.locator('table.sync-status tbody tr');
+    await streams.nth(3).waitFor();
+    check((await streams.count()) === 4, 'sync status: four streams (people, classes, roster people, directory group)');
+    check(
+      (await streams.nth(1).textContent()).includes('Classes (education roster)') &&
+        (await streams.nth(1).textContent()).includes('Never synced yet'),
+      'sync status: the classes roster says it was never synced in the demo',
+    );
     await page.getByLabel('Group name').fill('No Such Group');
     await page.getByRole('button', { name: 'Turn on directory sync' }).click();
     await page.getByText('Microsoft 365 has no such group in your school. Check the name or id.').waitFor();

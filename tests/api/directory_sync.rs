@@ -10,6 +10,7 @@ both_backends!(
     an_admin_names_checks_and_clears_the_directory_group,
     only_admins_manage_the_directory_sync,
     metrics_show_how_stale_each_tenants_sync_is,
+    the_admin_sees_each_sync_stream_with_its_rows,
 );
 
 async fn all_teachers_id(app: &MicrosoftTestApp) -> String {
@@ -150,4 +151,94 @@ async fn metrics_show_how_stale_each_tenants_sync_is(backend: Backend) {
     );
     assert!(m.contains(&format!("edugraph_sync_last_round_failed{{tenant=\"{ms}\",stream=\"users\"}} 1")), "{m}");
     assert!(!m.contains("graph: 503"), "no error text in metrics");
+}
+
+/// R-C5 for the school's own admin: every stream of the sync job (users, education classes
+/// and users, directory) with its round, last progress, last error and rows; admins only; each
+/// admin sees only their own school's (R-A20).
+async fn the_admin_sees_each_sync_stream_with_its_rows(backend: Backend) {
+    use edu_api::clock::Clock as _;
+    use edu_db::roster::{RosterChange, RosterKind, RosterPatch};
+    let app = MicrosoftTestApp::spawn(backend).await;
+    let tenant = app.onboard(0).await;
+    app.onboard(1).await;
+    let (t, f) = (app.tenant(0), app.tenant(1));
+    let admin = app.client();
+    app.browser_sign_in(&admin, "/auth/microsoft/login", &t.admin.upn, &t.admin.password).await;
+
+    let r = admin.get("/api/admin/sync-status").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let names: Vec<&str> =
+        r.body["streams"].as_array().unwrap().iter().map(|s| s["stream"].as_str().unwrap()).collect();
+    assert_eq!(names, ["users", "edu_classes", "edu_users", "directory"]);
+    assert!(
+        r.body["streams"].as_array().unwrap().iter().all(|s| s["round"].is_null() && s["active"] == 0),
+        "{}",
+        r.body
+    );
+
+    // The job's work, as edugraph-sync commits it: a users round in progress that failed, and a
+    // finished classes round with two classes.
+    let db = &app.state.db;
+    let now = app.clock.now_ms();
+    let users = edu_db::sync::acquire_lease(db, tenant, "users", "test", 60_000, now).await.unwrap().unwrap();
+    edu_db::sync::begin_full_round(db, &users, 60_000, now).await.unwrap();
+    edu_db::sync::record_error(db, &users, "graph: server error (generalException)", now).await.unwrap();
+    let classes = edu_db::sync::acquire_lease(db, tenant, "edu_classes", "test", 60_000, now).await.unwrap().unwrap();
+    let cp = edu_db::roster::begin_full_round(db, RosterKind::Classes, &classes, 60_000, now).await.unwrap();
+    let class = |id: &str| {
+        RosterChange::Upsert(RosterPatch {
+            id: id.into(),
+            values: vec![Some(Some(format!("Class {id}"))); edu_db::roster::CLASS_COLUMNS.len()],
+        })
+    };
+    let end =
+        edu_db::sync::PageEnd::Done("https://graph.microsoft.com/v1.0/education/classes/delta?$deltatoken=x".into());
+    edu_db::roster::commit_page(
+        db,
+        RosterKind::Classes,
+        &classes,
+        &cp,
+        &[class("c-1"), class("c-2")],
+        &end,
+        60_000,
+        now,
+    )
+    .await
+    .unwrap();
+
+    let r = admin.get("/api/admin/sync-status").await;
+    let s = &r.body["streams"];
+    assert_eq!(
+        (s[0]["round"].as_str(), s[0]["last_error"].as_str()),
+        (Some("full"), Some("graph: server error (generalException)")),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        (s[1]["round"].as_str(), s[1]["active"].as_i64(), s[1]["inactive"].as_i64()),
+        (Some("idle"), Some(2), Some(0)),
+        "{}",
+        r.body
+    );
+    assert_eq!(s[1]["last_progress_at"].as_i64(), Some(now));
+    assert!(s[1]["last_error"].is_null());
+    assert!(s[2]["round"].is_null() && s[3]["round"].is_null());
+
+    // Another school's admin sees only their own school's streams; teachers and students are refused.
+    let other = app.client();
+    app.browser_sign_in(&other, "/auth/microsoft/login", &f.admin.upn, &f.admin.password).await;
+    let r = other.get("/api/admin/sync-status").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.body["streams"].as_array().unwrap().iter().all(|s| s["round"].is_null() && s["active"] == 0),
+        "{}",
+        r.body
+    );
+    for p in [&t.teachers[0], &t.students[0]] {
+        let c = app.client();
+        app.browser_sign_in(&c, "/auth/microsoft/login", &p.upn, &p.password).await;
+        let r = c.get("/api/admin/sync-status").await;
+        assert_eq!((r.status, r.code()), (403, "role_required"), "{}", p.upn);
+    }
 }

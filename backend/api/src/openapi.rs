@@ -74,6 +74,7 @@ use crate::routes::{
         admin_exports::export_users_csv,
         admin_exports::export_groups_csv,
         admin_directory::get_directory_sync,
+        admin_directory::get_sync_status,
         admin_directory::set_directory_sync_group,
         admin_directory::clear_directory_sync_group,
         // Tenant admin console (issue 7).

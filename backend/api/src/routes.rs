@@ -86,6 +86,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(admin_exports::export_users_csv)
         .service(admin_exports::export_groups_csv)
         .service(admin_directory::get_directory_sync)
+        .service(admin_directory::get_sync_status)
         .service(admin_directory::set_directory_sync_group)
         .service(admin_directory::clear_directory_sync_group)
         // Tenant admin console (issue 7).

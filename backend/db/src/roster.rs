@@ -425,3 +425,35 @@ pub async fn rows(db: &Db, kind: RosterKind, tenant: TenantId) -> Result<Vec<Ros
     let rows = sqlx::query(&sql).bind(tenant.to_string()).fetch_all(db.pool()).await?;
     rows.iter().map(|r| row_of(kind, r)).collect()
 }
+
+/// How many rows of `kind` the tenant has that are `active`, and how many in any other state.
+///
+/// # Errors
+/// Database errors.
+pub async fn counts(db: &Db, kind: RosterKind, tenant: TenantId) -> Result<(i64, i64), DbError> {
+    state_counts(db, kind.table(), tenant).await
+}
+
+/// How many synced Microsoft profiles (`ms_profiles`) the tenant has that are `active`, and
+/// how many in any other state (disabled, archived, deleted).
+///
+/// # Errors
+/// Database errors.
+pub async fn profile_counts(db: &Db, tenant: TenantId) -> Result<(i64, i64), DbError> {
+    state_counts(db, "ms_profiles", tenant).await
+}
+
+// COUNT(*) only: a SUM is DECIMAL on MySQL, which the `Any` driver does not decode.
+async fn state_counts(db: &Db, table: &'static str, tenant: TenantId) -> Result<(i64, i64), DbError> {
+    let t = tenant.to_string();
+    let active: i64 =
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = ? AND state = 'active'"))
+            .bind(&t)
+            .fetch_one(db.pool())
+            .await?;
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = ?"))
+        .bind(&t)
+        .fetch_one(db.pool())
+        .await?;
+    Ok((active, total - active))
+}

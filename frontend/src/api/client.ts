@@ -232,6 +232,7 @@ export function createApi(http: HttpClient = createHttpClient()) {
     deleteLocalAccount: (id: string) => http.request<undefined>('DELETE', `/api/admin/local-accounts/${seg(id)}`),
     audit: (query: string) => http.request<Ok<'/api/admin/audit', 'get'>>('GET', `/api/admin/audit?${query}`),
     directorySync: () => http.request<Ok<'/api/admin/directory-sync', 'get'>>('GET', '/api/admin/directory-sync'),
+    syncStatus: () => http.request<Ok<'/api/admin/sync-status', 'get'>>('GET', '/api/admin/sync-status'),
     setDirectorySync: (body: RequestBody<'/api/admin/directory-sync', 'put'>) =>
       http.request<Ok<'/api/admin/directory-sync', 'put'>>('PUT', '/api/admin/directory-sync', body),
     clearDirectorySync: () => http.request<undefined>('DELETE', '/api/admin/directory-sync'),

@@ -355,6 +355,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/sync-status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How the sync job stands for the admin's school, stream by stream (what `/metrics` tells
+         *     operators, for the school's own admin): last progress, round in progress, last error, rows.
+         */
+        get: operations["get_sync_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/tenant": {
         parameters: {
             query?: never;
@@ -2128,6 +2148,38 @@ export interface components {
              */
             web_url?: string | null;
         };
+        /** @description Every stream of the sync job for the admin's school. */
+        SyncStatusView: {
+            /** @description `users`, `edu_classes`, `edu_users`, `directory`, always in this order. */
+            streams: components["schemas"]["SyncStreamView"][];
+        };
+        /** @description One stream of the sync job, as the admin sees it. */
+        SyncStreamView: {
+            /**
+             * Format: int64
+             * @description Rows kept active by this stream.
+             */
+            active: number;
+            /**
+             * Format: int64
+             * @description Rows kept but no longer active (disabled, removed, archived, left, deleted).
+             */
+            inactive: number;
+            /** @description The last error the job recorded (cleared by the next committed page). */
+            last_error?: string | null;
+            /**
+             * Format: int64
+             * @description When the job last committed progress on it (unix ms); `null`: never.
+             */
+            last_progress_at?: number | null;
+            /** @description `idle` (last round complete), `full` or `delta` (a round in progress); `null`: never ran. */
+            round?: string | null;
+            /**
+             * @description `users` (Microsoft 365 profiles), `edu_classes`, `edu_users` (education roster) or
+             *     `directory` (the named group's members).
+             */
+            stream: string;
+        };
         /** @description The tenant as its admin sees it. */
         TenantAdminView: {
             /** @description `none`, `consented` or `revoked`. */
@@ -3161,6 +3213,34 @@ export interface operations {
             };
             /** @description `unknown_profile_field` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_sync_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncStatusView"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

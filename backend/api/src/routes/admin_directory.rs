@@ -61,6 +61,69 @@ async fn view(state: &AppState, admin: &TenantAdmin) -> Result<DirectorySyncView
     })
 }
 
+/// One stream of the sync job, as the admin sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SyncStreamView {
+    /// `users` (Microsoft 365 profiles), `edu_classes`, `edu_users` (education roster) or
+    /// `directory` (the named group's members).
+    pub stream: String,
+    /// `idle` (last round complete), `full` or `delta` (a round in progress); `null`: never ran.
+    pub round: Option<String>,
+    /// When the job last committed progress on it (unix ms); `null`: never.
+    pub last_progress_at: Option<i64>,
+    /// The last error the job recorded (cleared by the next committed page).
+    pub last_error: Option<String>,
+    /// Rows kept active by this stream.
+    pub active: i64,
+    /// Rows kept but no longer active (disabled, removed, archived, left, deleted).
+    pub inactive: i64,
+}
+
+/// Every stream of the sync job for the admin's school.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SyncStatusView {
+    /// `users`, `edu_classes`, `edu_users`, `directory`, always in this order.
+    pub streams: Vec<SyncStreamView>,
+}
+
+/// How the sync job stands for the admin's school, stream by stream (what `/metrics` tells
+/// operators, for the school's own admin): last progress, round in progress, last error, rows.
+#[utoipa::path(operation_id = "get_sync_status", tag = "admin", responses(
+    (status = 200, body = SyncStatusView),
+    (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
+), security(("session" = [])))]
+#[get("/api/admin/sync-status")]
+pub async fn get_sync_status(
+    state: web::Data<AppState>,
+    admin: TenantAdmin,
+) -> Result<web::Json<SyncStatusView>, ApiError> {
+    use edu_db::roster::{self, RosterKind};
+    let tenant = admin.0.tenant_id;
+    let statuses = edu_db::sync::stream_statuses(&state.db, Some(tenant)).await?;
+    let (dir_active, dir_left, _) = edu_db::directory::counts(&state.db, tenant).await?;
+    let rows = [
+        ("users", roster::profile_counts(&state.db, tenant).await?),
+        (RosterKind::Classes.stream(), roster::counts(&state.db, RosterKind::Classes, tenant).await?),
+        (RosterKind::Users.stream(), roster::counts(&state.db, RosterKind::Users, tenant).await?),
+        (edu_db::directory::STREAM, (dir_active, dir_left)),
+    ];
+    let streams = rows
+        .into_iter()
+        .map(|(stream, (active, inactive))| {
+            let s = statuses.iter().find(|s| s.stream == stream);
+            SyncStreamView {
+                stream: stream.to_owned(),
+                round: s.map(|s| s.status.clone()),
+                last_progress_at: s.map(|s| s.updated_at),
+                last_error: s.and_then(|s| s.last_error.clone()),
+                active,
+                inactive,
+            }
+        })
+        .collect();
+    Ok(web::Json(SyncStatusView { streams }))
+}
+
 fn group_not_found() -> ApiError {
     ApiError::Validation422 {
         code: "group_not_found",

@@ -11,6 +11,7 @@ type SyncView = Schemas['DirectorySyncView'];
 export function AdminDirectory() {
   return (
     <AdminPage title="Directory sync & exports">
+      <SyncStatusCard />
       <DirectorySyncCard />
       <ExportsCard />
     </AdminPage>
@@ -114,6 +115,68 @@ function DirectorySyncCard() {
             </div>
           </form>
         </>
+      )}
+    </section>
+  );
+}
+
+/** What each stream of the sync job keeps, in words an admin reads. */
+export const STREAM_LABELS: Record<string, { title: string; rows: string }> = {
+  users: { title: 'People (Microsoft 365 users)', rows: 'people' },
+  edu_classes: { title: 'Classes (education roster)', rows: 'classes' },
+  edu_users: { title: 'Teachers and students (education roster)', rows: 'people' },
+  directory: { title: 'Directory group members', rows: 'members' },
+};
+
+/** One line on a stream's state: never synced, a round in progress, or up to date. */
+export function streamState(s: Pick<Schemas['SyncStreamView'], 'round' | 'last_progress_at'>): string {
+  if (!s.round || s.last_progress_at == null) return 'Never synced yet';
+  const when = formatWhen(s.last_progress_at);
+  if (s.round === 'idle') return `Up to date as of ${when}`;
+  return `A sync round is in progress (last progress ${when})`;
+}
+
+function SyncStatusCard() {
+  const status = useLoad(() => api.syncStatus(), 'sync-status');
+  return (
+    <section className="card" aria-labelledby="sync-status-title">
+      <h2 id="sync-status-title">Sync status</h2>
+      <p className="hint">
+        The sync job copies your school&apos;s people, classes and roster from Microsoft 365 on a schedule. Rows that
+        disappear from Microsoft 365 are kept, marked inactive.
+      </p>
+      {status.status === 'loading' && <Loading />}
+      {status.status === 'error' && <ErrorState error={status.error} retry={status.reload} />}
+      {status.status === 'ready' && (
+        <div className="table-wrap">
+        <table className="table table-stack sync-status">
+          <thead>
+            <tr>
+              <th scope="col">What</th>
+              <th scope="col">State</th>
+              <th scope="col">Kept</th>
+            </tr>
+          </thead>
+          <tbody>
+            {status.data.streams.map((s) => {
+              const label = STREAM_LABELS[s.stream] ?? { title: s.stream, rows: 'rows' };
+              return (
+                <tr key={s.stream}>
+                  <td data-label="What">{label.title}</td>
+                  <td data-label="State">
+                    {streamState(s)}
+                    {s.last_error && <p className="field-error small">Last attempt failed: {s.last_error}</p>}
+                  </td>
+                  <td data-label="Kept">
+                    {s.active} {label.rows}
+                    {s.inactive > 0 ? `, ${s.inactive} inactive` : ''}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+        </div>
       )}
     </section>
   );
