@@ -161,28 +161,7 @@ pub async fn begin_full_round(
     ttl_ms: i64,
     now: i64,
 ) -> Result<Checkpoint, DbError> {
-    let mut tx = db.pool().begin().await?;
-    fence(&mut tx, lease, ttl_ms, now).await?;
-    let t = lease.tenant.to_string();
-    let sql = format!("SELECT COALESCE(MAX(sync_mark), 0) FROM {} WHERE tenant_id = ?", kind.table());
-    let max_mark: i64 = sqlx::query_scalar(&sql).bind(&t).fetch_one(&mut *tx).await?;
-    let prev: Option<i64> =
-        sqlx::query_scalar("SELECT run_mark FROM sync_checkpoints WHERE tenant_id = ? AND stream = ?")
-            .bind(&t)
-            .bind(&lease.stream)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let cp = Checkpoint {
-        next_link: None,
-        delta_link: None,
-        run_mark: max_mark.max(prev.unwrap_or(0)) + 1,
-        pages: 0,
-        phase: Phase::Full,
-        last_error: None,
-    };
-    put_checkpoint(&mut tx, db.dialect(), lease, &cp, now).await?;
-    tx.commit().await?;
-    Ok(cp)
+    crate::sync::begin_marked_round(db, lease, kind.table(), ttl_ms, now).await
 }
 
 async fn load(

@@ -386,15 +386,31 @@ pub(crate) async fn put_checkpoint(
 /// # Errors
 /// `Conflict("sync lease")` when the lease was lost; database errors.
 pub async fn begin_full_round(db: &Db, lease: &Lease, ttl_ms: i64, now: i64) -> Result<Checkpoint, DbError> {
+    begin_marked_round(db, lease, "ms_profiles", ttl_ms, now).await
+}
+
+/// Starts a full round of the lease's stream whose rows live in `table` (a table with
+/// `tenant_id` and `sync_mark`): a new mark greater than every mark already on the tenant's
+/// rows and the stream's previous mark; no next link; the previous deltaLink is dropped.
+/// Shared by the users delta, the directory and the roster streams.
+pub(crate) async fn begin_marked_round(
+    db: &Db,
+    lease: &Lease,
+    table: &'static str,
+    ttl_ms: i64,
+    now: i64,
+) -> Result<Checkpoint, DbError> {
     let mut tx = db.pool().begin().await?;
     fence(&mut tx, lease, ttl_ms, now).await?;
-    let max_mark: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(sync_mark), 0) FROM ms_profiles WHERE tenant_id = ?")
-        .bind(lease.tenant.to_string())
-        .fetch_one(&mut *tx)
-        .await?;
+    let t = lease.tenant.to_string();
+    let max_mark: i64 =
+        sqlx::query_scalar(&format!("SELECT COALESCE(MAX(sync_mark), 0) FROM {table} WHERE tenant_id = ?"))
+            .bind(&t)
+            .fetch_one(&mut *tx)
+            .await?;
     let prev: Option<i64> =
         sqlx::query_scalar("SELECT run_mark FROM sync_checkpoints WHERE tenant_id = ? AND stream = ?")
-            .bind(lease.tenant.to_string())
+            .bind(&t)
             .bind(&lease.stream)
             .fetch_optional(&mut *tx)
             .await?;

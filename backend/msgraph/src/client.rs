@@ -459,10 +459,10 @@ impl GraphClient {
     pub async fn send_raw(&self, auth: &GraphAuth, req: GraphRequest) -> Result<GraphResponse, GraphError> {
         validate_tenant(auth.tenant_id()).map_err(|_| GraphError::InvalidRequest("invalid tenant id".to_owned()))?;
         let settings = &self.inner.settings;
-        if settings.breaker_threshold == 0 {
-            return self.send_once(auth, req).await;
-        }
         let lane = self.lane(auth.tenant_id());
+        if settings.breaker_threshold == 0 {
+            return self.send_once(auth, req, &lane).await;
+        }
         let probe = match lane.admit(Instant::now()) {
             Ok(probe) => probe,
             Err((wait, failures)) => {
@@ -475,7 +475,7 @@ impl GraphClient {
                 });
             }
         };
-        let result = self.send_once(auth, req).await;
+        let result = self.send_once(auth, req, &lane).await;
         let o = outcome(&result);
         if lane.record(o, probe, settings, Instant::now()) {
             tracing::warn!(
@@ -489,12 +489,16 @@ impl GraphClient {
     }
 
     /// One call with its retries (see [`GraphClient::send_raw`]), without the breaker.
-    async fn send_once(&self, auth: &GraphAuth, mut req: GraphRequest) -> Result<GraphResponse, GraphError> {
+    async fn send_once(
+        &self,
+        auth: &GraphAuth,
+        mut req: GraphRequest,
+        lane: &Lane,
+    ) -> Result<GraphResponse, GraphError> {
         let url = self.resolve(&req.target)?;
         let path_for_log = log_path(&url);
         let settings = &self.inner.settings;
         let max_retries = settings.effective_max_retries();
-        let lane = self.lane(auth.tenant_id());
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let rewindable = req.is_rewindable();
         let idempotent = req.is_idempotent();

@@ -716,6 +716,26 @@ mod tests {
     }
 
     #[test]
+    fn the_roster_switch_defaults_on_and_reads_true_or_false() {
+        let base = |roster: Option<&'static str>| {
+            move |k: &str| -> Option<String> {
+                match k {
+                    "EDUGRAPH_DATABASE_URL" => Some("sqlite://x.db".into()),
+                    "EDUGRAPH_MS_AUTHORITY" | "EDUGRAPH_GRAPH_URL" => Some("http://127.0.0.1:9".into()),
+                    "EDUGRAPH_CLIENT_ID" | "EDUGRAPH_SYNC_CERT_FILE" | "EDUGRAPH_SYNC_KEY_FILE" => Some("x".into()),
+                    "EDUGRAPH_SYNC_ROSTER" => roster.map(str::to_owned),
+                    _ => None,
+                }
+            }
+        };
+        assert!(Config::from_lookup(base(None)).unwrap().roster);
+        assert!(Config::from_lookup(base(Some("TRUE"))).unwrap().roster);
+        assert!(!Config::from_lookup(base(Some("false"))).unwrap().roster);
+        assert!(!Config::from_lookup(base(Some("0"))).unwrap().roster);
+        assert_eq!(Config::from_lookup(base(Some("maybe"))).unwrap_err().var, "EDUGRAPH_SYNC_ROSTER");
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
         assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));

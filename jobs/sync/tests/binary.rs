@@ -307,6 +307,11 @@ fn configuration_errors_name_the_variable_and_exit_2() {
     let out = bare(&vars, &["run", "--once"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("EDUGRAPH_SYNC_ALG"));
+    let mut vars = full.to_vec();
+    vars.push(("EDUGRAPH_SYNC_ROSTER", "sometimes"));
+    let out = bare(&vars, &["run", "--once"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("EDUGRAPH_SYNC_ROSTER"));
     // Unreadable certificate file: named too.
     let out = bare(&full, &["run", "--once"]);
     assert_eq!(out.status.code(), Some(2));
