@@ -1,5 +1,6 @@
 //! Authentication: passwords, sessions, CSRF, throttling.
 
+pub mod class_access;
 pub mod csrf;
 pub mod password;
 pub mod roles;

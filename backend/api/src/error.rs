@@ -208,6 +208,12 @@ impl ApiError {
     }
 }
 
+impl From<edu_msgraph::GraphError> for ApiError {
+    fn from(e: edu_msgraph::GraphError) -> Self {
+        graph_error(e)
+    }
+}
+
 impl From<edu_db::DbError> for ApiError {
     fn from(e: edu_db::DbError) -> Self {
         match e {

@@ -2,5 +2,6 @@
 //! cache with refresh, and role detection.
 
 pub mod id_token;
+pub mod refresh_locks;
 pub mod roles;
 pub mod tokens;

@@ -2,7 +2,6 @@
 
 pub mod admin_audit;
 pub mod admin_bulk;
-pub(crate) mod admin_console;
 pub mod admin_directory;
 pub mod admin_exports;
 pub mod admin_groups;

@@ -3,16 +3,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::IpLimiter;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::keys::derive_key;
 use crate::metrics::Metrics;
 use crate::microsoft::id_token::IdTokenValidator;
-use crate::microsoft::tokens::RefreshLocks;
+use crate::microsoft::refresh_locks::RefreshLocks;
 use crate::token_cache::TokenCipher;
 
 /// What every handler can reach.
@@ -105,14 +103,4 @@ impl AppState {
     pub fn csrf_key(&self) -> &[u8; 32] {
         &self.csrf_key
     }
-}
-
-/// HMAC-SHA256(master, label): a sub-key for one purpose.
-#[must_use]
-pub fn derive_key(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(master) else {
-        return [0; 32];
-    };
-    mac.update(label);
-    mac.finalize().into_bytes().into()
 }

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
 use crate::config::TokenKey as MasterKey;
-use crate::state::derive_key;
+use crate::keys::derive_key;
 
 /// Why a stored token could not be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

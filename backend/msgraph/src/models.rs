@@ -108,9 +108,15 @@ pub struct User {
     #[serde(default)]
     pub usage_location: Option<String>,
     #[serde(default)]
+    pub street_address: Option<String>,
+    #[serde(default)]
     pub postal_code: Option<String>,
     #[serde(default)]
     pub city: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
     #[serde(default)]
     pub company_name: Option<String>,
     #[serde(default)]

@@ -6,9 +6,6 @@
 //! `invalid_grant`, `interaction_required`, consent revoked — answers 401
 //! `microsoft_signin_required`, never a 500.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use edu_db::token_cache::TokenKey;
 use edu_domain::TenantId;
 use edu_msgraph::TokenResponse;
@@ -23,25 +20,6 @@ pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
 pub const SIGN_IN_SCOPES: &[&str] = &["openid", "profile", "offline_access", "https://graph.microsoft.com/.default"];
 /// Refresh when an access token has less than this left (ms).
 const REFRESH_MARGIN_MS: i64 = 5 * 60 * 1000;
-
-type LockMap = HashMap<(TenantId, String), Arc<tokio::sync::Mutex<()>>>;
-
-/// One lock per (tenant, person), so concurrent requests cause one refresh.
-#[derive(Debug, Default)]
-pub struct RefreshLocks(Mutex<LockMap>);
-
-impl RefreshLocks {
-    fn lock_for(&self, tenant: TenantId, oid: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let Ok(mut map) = self.0.lock() else {
-            return Arc::new(tokio::sync::Mutex::new(()));
-        };
-        if map.len() > 10_000 {
-            // Forget locks nobody holds, so the map stays small.
-            map.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        Arc::clone(map.entry((tenant, oid.to_owned())).or_default())
-    }
-}
 
 fn key<'a>(tenant: TenantId, oid: &'a str, kind: &'a str) -> TokenKey<'a> {
     TokenKey { tenant, subject: oid, resource: GRAPH_RESOURCE, kind }

@@ -4,15 +4,16 @@
 //! (`admin_bulk`).
 
 use actix_web::{HttpResponse, delete, get, post, web};
+use edu_msgraph::ListUsersOptions;
 use edu_msgraph::models::{DirectoryObject, Group};
-use edu_msgraph::{GraphAuth, GraphError, ListUsersOptions};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::roles::TenantAdmin;
 use crate::error::{ApiError, admin_graph_error};
-use crate::routes::admin_console::{
-    admin_graph, audit, audit_failure, object_id, open_cursor, seal_cursor, search_term,
+use crate::services::admin::{
+    admin_graph, audit, audit_failure, is_already_member, no_group, object_id, open_cursor, require_group, seal_cursor,
+    search_term,
 };
 use crate::state::AppState;
 
@@ -139,19 +140,6 @@ fn page_size(top: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
-fn no_group() -> ApiError {
-    ApiError::not_found("not_found", "There is no such group in your school.")
-}
-
-/// Checks that the group exists in the admin's tenant (404 otherwise).
-pub(crate) async fn require_group(state: &AppState, auth: &GraphAuth, id: &str) -> Result<Group, ApiError> {
-    state
-        .graph
-        .get_group(auth, id, &["id", "displayName"])
-        .await
-        .map_err(|e| if e.is_not_found() { no_group() } else { admin_graph_error(e) })
-}
-
 /// The tenant's groups, searchable, a page at a time.
 #[utoipa::path(operation_id = "list_admin_groups", tag = "admin", params(AdminGroupsQuery), responses(
     (status = 200, body = AdminGroupsPage),
@@ -256,12 +244,6 @@ pub async fn list_admin_group_members(
 pub struct AddGroupMemberRequest {
     /// Graph id of a user (or group) of the tenant.
     pub member_id: String,
-}
-
-/// Whether Graph's 400 says the reference already exists ("One or more added object
-/// references already exist for the following modified properties: 'members'.").
-pub(crate) fn is_already_member(e: &GraphError) -> bool {
-    e.status() == Some(400) && e.message().is_some_and(|m| m.contains("already exist"))
 }
 
 /// Adds a member to a group of the tenant.

@@ -10,99 +10,17 @@
 //! `already`; throttled items are retried by the Graph client. A failure of the whole run
 //! (token, Graph outage) ends the job as `failed` with the code.
 
-use std::collections::HashSet;
-
 use actix_web::{HttpResponse, get, post, web};
-use edu_db::jobs::{self, JobRecord, Progress};
-use edu_domain::{TenantId, UserId};
-use edu_msgraph::{BatchRequest, GraphAuth, GraphError, PageOptions, Query, seg};
+use edu_db::jobs::{self, Progress};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::class_access::DelegatedGraph;
 use crate::auth::roles::TenantAdmin;
-use crate::error::{ApiError, graph_error};
+use crate::error::ApiError;
+use crate::jobs::user_access::{ENABLE_USER_ACCESS, JobRun, audit, run_job};
+use crate::jobs::{JobView, KINDS, STALE_AFTER_MS};
 use crate::state::AppState;
-
-/// The job kind of "Enable user access".
-pub const ENABLE_USER_ACCESS: &str = "enable_user_access";
-/// The default access role: the `appRoleId` that grants access to an app without app roles.
-pub const DEFAULT_ACCESS_ROLE: &str = "00000000-0000-0000-0000-000000000000";
-/// An active job that has not reported progress for this long is considered abandoned
-/// (its instance stopped) and no longer blocks a new start.
-const STALE_AFTER_MS: i64 = 15 * 60 * 1000;
-/// Assignments per `$batch` request (Graph's limit).
-const BATCH: usize = edu_msgraph::MAX_BATCH_SIZE;
-const AUDIT_ACTION: &str = "admin.user_access.enable";
-
-/// A background job and its progress.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JobView {
-    /// Job id.
-    pub id: String,
-    /// `enable_user_access`.
-    pub kind: String,
-    /// `queued`, `running`, `succeeded` (per-item failures are in `failed`) or `failed`.
-    pub status: String,
-    /// Users of the tenant (known once the job has read them).
-    pub total: i64,
-    /// Users granted access by this job.
-    pub done: i64,
-    /// Users whose assignment failed.
-    pub failed: i64,
-    /// Users who already had access.
-    pub already: i64,
-    /// The last Microsoft Graph error code (no personal data).
-    pub last_error: Option<String>,
-    /// Unix ms.
-    pub created_at: i64,
-    /// Unix ms of the last progress.
-    pub updated_at: i64,
-    /// Unix ms, once finished.
-    pub finished_at: Option<i64>,
-}
-
-impl From<JobRecord> for JobView {
-    fn from(j: JobRecord) -> Self {
-        Self {
-            id: j.id,
-            kind: j.kind,
-            status: j.status,
-            total: j.total,
-            done: j.done,
-            failed: j.failed,
-            already: j.already,
-            last_error: j.last_error,
-            created_at: j.created_at,
-            updated_at: j.updated_at,
-            finished_at: j.finished_at,
-        }
-    }
-}
-
-async fn audit(
-    state: &AppState,
-    tenant: TenantId,
-    actor: UserId,
-    job_id: &str,
-    result: &str,
-    detail: Option<&str>,
-) -> Result<(), ApiError> {
-    edu_db::audit::record(
-        &state.db,
-        &edu_db::audit::AuditEvent {
-            tenant_id: Some(tenant),
-            actor: Some(actor),
-            action: AUDIT_ACTION,
-            target_type: Some("job"),
-            target_id: Some(job_id.to_owned()),
-            result,
-            detail,
-            at: state.clock.now_ms(),
-        },
-    )
-    .await?;
-    Ok(())
-}
 
 /// Starts "Enable user access" for the admin's tenant.
 #[utoipa::path(operation_id = "enable_user_access", tag = "admin", responses(
@@ -116,10 +34,8 @@ pub async fn enable_user_access(state: web::Data<AppState>, admin: TenantAdmin) 
     let tenant = edu_db::tenants::get(&state.db, admin.0.tenant_id)
         .await?
         .ok_or_else(|| ApiError::not_found("not_found", "No such tenant."))?;
-    let identity =
-        edu_db::identities::of_user(&state.db, admin.0.auth.user_id).await?.ok_or(ApiError::MicrosoftSignInRequired)?;
     // Fail now (401) rather than in the job when the admin's Microsoft sign-in is unusable.
-    crate::microsoft::tokens::access_token(&state, tenant.id, &identity.ms_tenant_id, &identity.ms_object_id).await?;
+    let caller = DelegatedGraph::for_member(&state, &admin.0).await?;
     let now = state.clock.now_ms();
     let job = match jobs::create(
         &state.db,
@@ -151,8 +67,8 @@ pub async fn enable_user_access(state: web::Data<AppState>, admin: TenantAdmin) 
     tracing::info!(job.id = %job.id, job.kind = ENABLE_USER_ACCESS, "background job started");
     let run = JobRun {
         tenant: tenant.id,
-        ms_tenant_id: identity.ms_tenant_id,
-        admin_oid: identity.ms_object_id,
+        ms_tenant_id: caller.auth.tenant_id().to_owned(),
+        admin_oid: caller.oid,
         admin: admin.0.auth.user_id,
         job_id: job.id.clone(),
     };
@@ -208,11 +124,7 @@ pub async fn list_admin_jobs(
     admin: TenantAdmin,
     q: web::Query<JobsQuery>,
 ) -> Result<web::Json<JobsPage>, ApiError> {
-    let kinds = [
-        ENABLE_USER_ACCESS,
-        crate::routes::admin_bulk::BULK_ADD_MEMBERS,
-        crate::routes::admin_bulk::BULK_ASSIGN_LICENSES,
-    ];
+    let kinds = KINDS;
     let Some(kind) = kinds.iter().find(|k| **k == q.kind) else {
         return Err(ApiError::bad_request("invalid_query", format!("Unknown job kind; one of: {}.", kinds.join(", "))));
     };
@@ -239,166 +151,4 @@ pub async fn get_latest_user_access_job(
         .await?
         .ok_or_else(|| ApiError::not_found("not_found", "User access was never enabled from EduGraph."))?;
     Ok(web::Json(job.into()))
-}
-
-// ------------------------------------------------------------------ the job
-
-struct JobRun {
-    tenant: TenantId,
-    ms_tenant_id: String,
-    admin_oid: String,
-    admin: UserId,
-    job_id: String,
-}
-
-/// `id` and `displayName` of a user (`displayName` is read, never stored or logged).
-#[derive(Debug, Deserialize)]
-struct DirUser {
-    id: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Assignment {
-    principal_id: Option<String>,
-}
-
-/// Why a run stopped: a code, kept in `last_error` (no personal data).
-struct Stop(String);
-
-fn graph_stop(e: GraphError) -> Stop {
-    let graph_code = e.code().map(str::to_owned);
-    let status = e.status();
-    let api = graph_error(e);
-    Stop(match (graph_code, status) {
-        (Some(c), _) => format!("{}: {c}", api.code()),
-        (None, Some(s)) => format!("{}: HTTP {s}", api.code()),
-        (None, None) => api.code().to_owned(),
-    })
-}
-
-fn api_stop(e: &ApiError) -> Stop {
-    Stop(e.code().to_owned())
-}
-
-async fn run_job(state: web::Data<AppState>, run: JobRun) {
-    let started = std::time::Instant::now();
-    let mut p = Progress::default();
-    let outcome = work(&state, &run, &mut p).await;
-    let status = match outcome {
-        Ok(()) => jobs::status::SUCCEEDED,
-        Err(Stop(code)) => {
-            tracing::warn!(job.id = %run.job_id, error.code = %code, "background job failed");
-            p.last_error = Some(code);
-            jobs::status::FAILED
-        }
-    };
-    if let Err(e) = jobs::finish(&state.db, run.tenant, &run.job_id, status, &p, state.clock.now_ms()).await {
-        tracing::error!(job.id = %run.job_id, error = %e, "could not record the end of a background job");
-    }
-    let detail = format!("{status}: total={} done={} already={} failed={}", p.total, p.done, p.already, p.failed);
-    let result = if status == jobs::status::SUCCEEDED { "success" } else { "failure" };
-    if let Err(e) = audit(&state, run.tenant, run.admin, &run.job_id, result, Some(&detail)).await {
-        tracing::error!(job.id = %run.job_id, error = %e, "could not audit the end of a background job");
-    }
-    tracing::info!(
-        job.id = %run.job_id,
-        job.status = status,
-        job.total = p.total,
-        job.done = p.done,
-        job.already = p.already,
-        job.failed = p.failed,
-        elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        "background job finished"
-    );
-}
-
-async fn auth(state: &AppState, run: &JobRun) -> Result<GraphAuth, Stop> {
-    let token = crate::microsoft::tokens::access_token(state, run.tenant, &run.ms_tenant_id, &run.admin_oid)
-        .await
-        .map_err(|e| api_stop(&e))?;
-    Ok(GraphAuth::delegated(run.ms_tenant_id.clone(), token))
-}
-
-async fn progress(state: &AppState, run: &JobRun, p: &Progress) -> Result<(), Stop> {
-    jobs::update_progress(&state.db, run.tenant, &run.job_id, p, state.clock.now_ms()).await.map_err(|e| {
-        tracing::error!(job.id = %run.job_id, error = %e, "could not record job progress");
-        Stop("database_error".into())
-    })
-}
-
-/// A duplicate assignment: Graph answers 400 "Permission being assigned already exists on the object."
-fn is_duplicate(e: &GraphError) -> bool {
-    e.status() == Some(400) && e.message().is_some_and(|m| m.contains("already exists"))
-}
-
-async fn work(state: &AppState, run: &JobRun, p: &mut Progress) -> Result<(), Stop> {
-    let graph = &state.graph;
-    let auth0 = auth(state, run).await?;
-    let sp = graph
-        .service_principal_by_app_id(&auth0, &state.config.client_id)
-        .await
-        .map_err(graph_stop)?
-        .ok_or_else(|| Stop("service_principal_not_found".into()))?;
-    let users: Vec<DirUser> = graph
-        .get_all_pages(
-            &auth0,
-            &Query::new().select(&["id", "displayName"]).top(999).apply("/users"),
-            &PageOptions::default(),
-        )
-        .await
-        .map_err(graph_stop)?;
-    let assigned_path = format!("/servicePrincipals/{}/appRoleAssignedTo", seg(&sp.id));
-    let assigned: Vec<Assignment> = graph
-        .get_all_pages(
-            &auth0,
-            &Query::new().select(&["principalId", "appRoleId"]).top(999).apply(&assigned_path),
-            &PageOptions::default(),
-        )
-        .await
-        .map_err(graph_stop)?;
-    // Any app role on the app grants access to it.
-    let has_access: HashSet<String> = assigned.into_iter().filter_map(|a| a.principal_id).collect();
-    let mut seen = HashSet::new();
-    let missing: Vec<String> = users
-        .into_iter()
-        .map(|u| u.id)
-        .filter(|id| seen.insert(id.clone()))
-        .filter(|id| !has_access.contains(id))
-        .collect();
-    p.total = i64::try_from(seen.len()).unwrap_or(i64::MAX);
-    p.already = p.total - i64::try_from(missing.len()).unwrap_or(0);
-    progress(state, run, p).await?;
-
-    for chunk in missing.chunks(BATCH) {
-        let requests: Vec<BatchRequest> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, user)| {
-                BatchRequest::new(i.to_string(), reqwest::Method::POST, assigned_path.clone()).with_json_body(
-                    serde_json::json!({"principalId": user, "resourceId": sp.id, "appRoleId": DEFAULT_ACCESS_ROLE}),
-                )
-            })
-            .collect();
-        // The access token is refreshed between batches when it is about to expire.
-        let auth = auth(state, run).await?;
-        let results = graph.batch(&auth, requests).await.map_err(graph_stop)?;
-        for item in results.items {
-            match item.result {
-                Ok(_) => p.done += 1,
-                Err(e) if is_duplicate(&e) => p.already += 1,
-                Err(e) => {
-                    p.failed += 1;
-                    p.last_error = Some(match (e.code(), e.status()) {
-                        (Some(c), Some(s)) => format!("{c} (HTTP {s})"),
-                        (Some(c), None) => c.to_owned(),
-                        (None, Some(s)) => format!("HTTP {s}"),
-                        (None, None) => "unknown".to_owned(),
-                    });
-                }
-            }
-        }
-        progress(state, run, p).await?;
-    }
-    Ok(())
 }

@@ -3,14 +3,13 @@
 //! licence and how many are in use (409 `no_licenses_available`), never a bare Graph error.
 
 use actix_web::{get, post, web};
-use edu_msgraph::GraphError;
 use edu_msgraph::models::{AssignLicenseRequest, AssignedLicense, SubscribedSku};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::roles::TenantAdmin;
 use crate::error::{ApiError, admin_graph_error};
-use crate::routes::admin_console::{admin_graph, audit, audit_failure, object_id};
+use crate::services::admin::{LicenseFailure, admin_graph, audit, audit_failure, classify, object_id};
 use crate::state::AppState;
 
 /// A licence (SKU) the tenant subscribes to.
@@ -84,37 +83,6 @@ pub struct AssignLicensesRequest {
 pub struct AssignLicensesResponse {
     /// SKU ids now assigned directly.
     pub assigned_licenses: Vec<String>,
-}
-
-/// What a failed licence assignment means for the admin.
-pub(crate) enum LicenseFailure {
-    /// No unit of the SKU is left.
-    NoneLeft,
-    /// The person has no usage location.
-    UsageLocation,
-    /// Not a SKU of the tenant.
-    UnknownSku,
-    /// No such person.
-    NotFound,
-    /// Anything else: Graph's own error.
-    Other,
-}
-
-pub(crate) fn classify(e: &GraphError) -> LicenseFailure {
-    let m = e.message().unwrap_or_default();
-    if e.is_not_found() {
-        LicenseFailure::NotFound
-    } else if e.status() != Some(400) {
-        LicenseFailure::Other
-    } else if m.contains("does not have any available licenses") {
-        LicenseFailure::NoneLeft
-    } else if m.contains("usage location") {
-        LicenseFailure::UsageLocation
-    } else if m.contains("does not correspond to a valid company License") {
-        LicenseFailure::UnknownSku
-    } else {
-        LicenseFailure::Other
-    }
 }
 
 /// Explains "no licences left" with the SKU's name and counts (one extra Graph read).

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::auth::roles::TenantAdmin;
 use crate::error::ApiError;
-use crate::routes::admin_console::audit;
+use crate::services::admin::audit;
 use crate::state::AppState;
 
 /// A local account of the tenant.

@@ -101,12 +101,7 @@ pub async fn unconsent_tenant(state: web::Data<AppState>, admin: TenantAdmin) ->
         .ok_or_else(|| ApiError::not_found("not_found", "No such tenant."))?;
     // The admin's own delegated token: deleting the service principal is the admin's act
     // (it needs an admin with Application.ReadWrite.All, as Microsoft requires).
-    let identity =
-        edu_db::identities::of_user(&state.db, admin.0.auth.user_id).await?.ok_or(ApiError::MicrosoftSignInRequired)?;
-    let token =
-        crate::microsoft::tokens::access_token(&state, tenant.id, &identity.ms_tenant_id, &identity.ms_object_id)
-            .await?;
-    let auth = edu_msgraph::GraphAuth::delegated(tenant.ms_tenant_id.clone(), token);
+    let auth = crate::auth::class_access::DelegatedGraph::for_member(&state, &admin.0).await?.auth;
     match state.graph.service_principal_by_app_id(&auth, &state.config.client_id).await.map_err(graph_error)? {
         Some(sp) => state.graph.delete_service_principal(&auth, &sp.id).await.map_err(graph_error)?,
         None => tracing::info!("no service principal to delete: consent was already withdrawn at Microsoft"),

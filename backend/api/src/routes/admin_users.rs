@@ -14,9 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::roles::TenantAdmin;
 use crate::error::{ApiError, admin_graph_error};
-use crate::routes::admin_console::{
-    admin_graph, audit, audit_failure, object_id, open_cursor, seal_cursor, search_term,
-};
+use crate::services::admin::{admin_graph, audit, audit_failure, object_id, open_cursor, seal_cursor, search_term};
 use crate::state::AppState;
 
 /// Users per page unless `top` says otherwise (at most [`MAX_TOP`]).

@@ -9,16 +9,18 @@ use edu_msgraph::models::{
     AssignmentStatus, EducationAssignment, EducationAssignmentResource, EducationSubmission, ItemBody, NewAssignment,
     UploadError,
 };
-use edu_msgraph::{BatchRequest, GraphAuth};
+use edu_msgraph::{Batch, GraphAuth};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
+use crate::auth::class_access::{ClassAccess, StudentAction, StudentOfClass, TeacherAction, TeacherOfClass};
 use crate::auth::roles::TenantMember;
-use crate::error::{ApiError, graph_error};
-use crate::microsoft::tokens;
-use crate::routes::education::{ClassRoles, class_roles, graph_id};
+use crate::error::ApiError;
+use crate::ids::GraphId;
+use crate::services::classes::ClassRole;
+use crate::services::graph;
 use crate::state::AppState;
 
 /// An assignment.
@@ -190,29 +192,25 @@ async fn add_file_details(state: &AppState, auth: &GraphAuth, files: Vec<(&mut S
     if files.is_empty() {
         return;
     }
-    let requests = files
-        .iter()
-        .enumerate()
-        .map(|(i, (_, path))| BatchRequest::get(i.to_string(), format!("{path}?$select=id,webUrl,size")))
-        .collect();
-    let results = match state.graph.batch(auth, requests).await {
-        Ok(r) => r.into_map(),
+    let mut batch = Batch::new();
+    let parts: Vec<_> = files.iter().map(|(_, path)| batch.add(graph::drive_item_details(path))).collect();
+    let mut answers = match state.graph.send_batch(auth, batch).await {
+        Ok(a) => a,
         Err(e) => {
             tracing::warn!(error = %e, "submission files: driveItem details unavailable");
             return;
         }
     };
-    for (i, (dto, _)) in files.into_iter().enumerate() {
-        if let Some(Ok(r)) = results.get(&i.to_string()) {
-            let body = r.body.as_ref();
-            dto.web_url = body.and_then(|b| b.get("webUrl")).and_then(|v| v.as_str()).map(str::to_owned);
-            dto.size = body.and_then(|b| b.get("size")).and_then(serde_json::Value::as_i64);
+    for ((dto, _), part) in files.into_iter().zip(parts) {
+        if let Ok(item) = answers.take(part) {
+            dto.web_url = item.web_url;
+            dto.size = item.size;
         }
     }
 }
 
 fn status_str<T: Serialize>(s: &T) -> String {
-    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| "unknown".into())
+    graph::enum_name(s).unwrap_or_else(|| "unknown".into())
 }
 
 fn dto(a: EducationAssignment) -> AssignmentDto {
@@ -261,36 +259,7 @@ fn resource_dto(id: String, r: &edu_msgraph::models::EducationResource) -> Resou
     ResourceDto { id, kind: kind.to_owned(), display_name: r.display_name.clone(), link: r.link.clone() }
 }
 
-async fn context(
-    state: &AppState,
-    member: &TenantMember,
-    class_id: &str,
-) -> Result<(GraphAuth, String, ClassRoles), ApiError> {
-    let identity =
-        edu_db::identities::of_user(&state.db, member.auth.user_id).await?.ok_or(ApiError::MicrosoftSignInRequired)?;
-    let token = tokens::access_token(state, member.tenant_id, &identity.ms_tenant_id, &identity.ms_object_id).await?;
-    let auth = GraphAuth::delegated(identity.ms_tenant_id.clone(), token);
-    let roles = class_roles(state, member, &auth, &identity.ms_object_id, class_id).await?;
-    Ok((auth, identity.ms_object_id, roles))
-}
-
-fn teacher_only(roles: &ClassRoles) -> Result<(), ApiError> {
-    if roles.my_role == "teacher" {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("role_required", "Only this class's teachers can do this."))
-    }
-}
-
-fn student_only(roles: &ClassRoles) -> Result<(), ApiError> {
-    if roles.my_role == "student" {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("role_required", "Only students of this class can do this."))
-    }
-}
-
-async fn audit(state: &AppState, member: &TenantMember, action: &str, target: String) -> Result<(), ApiError> {
+async fn audit(state: &AppState, member: &TenantMember, action: &str, target: &str) -> Result<(), ApiError> {
     edu_db::audit::record(
         &state.db,
         &edu_db::audit::AuditEvent {
@@ -298,7 +267,7 @@ async fn audit(state: &AppState, member: &TenantMember, action: &str, target: St
             actor: Some(member.auth.user_id),
             action,
             target_type: Some("assignment"),
-            target_id: Some(target),
+            target_id: Some(target.to_owned()),
             result: "success",
             detail: None,
             at: state.clock.now_ms(),
@@ -316,12 +285,9 @@ async fn audit(state: &AppState, member: &TenantMember, action: &str, target: St
 #[get("/api/classes/{id}/assignments")]
 pub async fn list_assignments(
     state: web::Data<AppState>,
-    member: TenantMember,
-    path: web::Path<String>,
+    access: ClassAccess,
 ) -> Result<web::Json<Vec<AssignmentDto>>, ApiError> {
-    let class_id = path.into_inner();
-    let (auth, _, _) = context(&state, &member, &class_id).await?;
-    let list = state.graph.class_assignments(&auth, &class_id, None).await.map_err(graph_error)?;
+    let list = state.graph.class_assignments(access.auth(), access.class_id.as_str(), None).await?;
     Ok(web::Json(list.into_iter().map(dto).collect()))
 }
 
@@ -335,22 +301,19 @@ pub async fn list_assignments(
 #[post("/api/classes/{id}/assignments")]
 pub async fn create_assignment(
     state: web::Data<AppState>,
-    member: TenantMember,
-    path: web::Path<String>,
     body: web::Json<NewAssignmentRequest>,
+    teacher: TeacherOfClass,
 ) -> Result<HttpResponse, ApiError> {
-    let class_id = path.into_inner();
     let body = body.into_inner();
     let name = assignment_name(&body.display_name)?;
     let due = body.due.as_deref().map(due_utc).transpose()?;
-    let (auth, _, roles) = context(&state, &member, &class_id).await?;
-    teacher_only(&roles)?;
+    let (auth, class_id, member) = (teacher.auth(), teacher.class_id.as_str(), teacher.member());
     let mut new = NewAssignment::for_class(name);
     new.due_date_time = due;
     new.instructions =
         body.instructions.map(|text| ItemBody { content_type: Some("text".into()), content: Some(text) });
-    let created = state.graph.create_assignment(&auth, &class_id, &new).await.map_err(graph_error)?;
-    audit(&state, &member, "assignment.create", created.id.clone()).await?;
+    let created = state.graph.create_assignment(auth, class_id, &new).await?;
+    audit(&state, member, "assignment.create", &created.id).await?;
     Ok(HttpResponse::Created().json(dto(created)))
 }
 
@@ -362,12 +325,11 @@ pub async fn create_assignment(
 #[post("/api/classes/{id}/assignments/{aid}/links")]
 pub async fn add_assignment_link(
     state: web::Data<AppState>,
-    member: TenantMember,
     path: web::Path<(String, String)>,
     body: web::Json<LinkResourceRequest>,
+    teacher: TeacherOfClass,
 ) -> Result<HttpResponse, ApiError> {
-    let (class_id, aid) = path.into_inner();
-    graph_id(&aid)?;
+    let aid = GraphId::parse(&path.1)?;
     let link = url::Url::parse(body.link.trim()).ok().filter(|u| u.scheme() == "https" && u.host().is_some());
     let name = body.display_name.trim();
     let (Some(link), false) = (link, name.is_empty() || name.chars().count() > 256) else {
@@ -376,15 +338,14 @@ pub async fn add_assignment_link(
             message: "Give a name and an https:// link.".into(),
         });
     };
-    let (auth, _, roles) = context(&state, &member, &class_id).await?;
-    teacher_only(&roles)?;
+    let (auth, class_id, member) = (teacher.auth(), teacher.class_id.as_str(), teacher.member());
     let resource: EducationAssignmentResource = serde_json::from_value(serde_json::json!({
         "distributeForStudentWork": false,
         "resource": {"@odata.type": "#microsoft.graph.educationLinkResource", "displayName": name, "link": link.as_str()}
     }))
     .map_err(ApiError::internal)?;
-    state.graph.add_assignment_resource(&auth, &class_id, &aid, &resource).await.map_err(graph_error)?;
-    audit(&state, &member, "assignment.resource.add", aid).await?;
+    state.graph.add_assignment_resource(auth, class_id, &aid, &resource).await?;
+    audit(&state, member, "assignment.resource.add", &aid).await?;
     Ok(HttpResponse::Created().finish())
 }
 
@@ -398,22 +359,20 @@ pub async fn add_assignment_link(
 #[post("/api/classes/{id}/assignments/{aid}/publish")]
 pub async fn publish_assignment(
     state: web::Data<AppState>,
-    member: TenantMember,
     path: web::Path<(String, String)>,
+    teacher: TeacherOfClass,
 ) -> Result<web::Json<AssignmentDto>, ApiError> {
-    let (class_id, aid) = path.into_inner();
-    graph_id(&aid)?;
-    let (auth, _, roles) = context(&state, &member, &class_id).await?;
-    teacher_only(&roles)?;
+    let aid = GraphId::parse(&path.1)?;
+    let (auth, class_id, member) = (teacher.auth(), teacher.class_id.as_str(), teacher.member());
     // Students get what is attached when it is published: not while files are on their way.
-    if edu_db::uploads::in_progress(&state.db, member.tenant_id, &class_id, &aid, state.clock.now_ms()).await? > 0 {
+    if edu_db::uploads::in_progress(&state.db, member.tenant_id, class_id, &aid, state.clock.now_ms()).await? > 0 {
         return Err(ApiError::conflict(
             "uploads_in_progress",
             "Files are still being attached to this assignment. Publish it when they are done.",
         ));
     }
-    let a = state.graph.publish_assignment(&auth, &class_id, &aid).await.map_err(graph_error)?;
-    audit(&state, &member, "assignment.publish", aid).await?;
+    let a = state.graph.publish_assignment(auth, class_id, &aid).await?;
+    audit(&state, member, "assignment.publish", &aid).await?;
     Ok(web::Json(dto(a)))
 }
 
@@ -424,15 +383,12 @@ pub async fn publish_assignment(
 #[delete("/api/classes/{id}/assignments/{aid}")]
 pub async fn delete_assignment(
     state: web::Data<AppState>,
-    member: TenantMember,
     path: web::Path<(String, String)>,
+    teacher: TeacherOfClass,
 ) -> Result<HttpResponse, ApiError> {
-    let (class_id, aid) = path.into_inner();
-    graph_id(&aid)?;
-    let (auth, _, roles) = context(&state, &member, &class_id).await?;
-    teacher_only(&roles)?;
-    state.graph.delete_assignment(&auth, &class_id, &aid).await.map_err(graph_error)?;
-    audit(&state, &member, "assignment.delete", aid).await?;
+    let aid = GraphId::parse(&path.1)?;
+    state.graph.delete_assignment(teacher.auth(), teacher.class_id.as_str(), &aid).await?;
+    audit(&state, teacher.member(), "assignment.delete", &aid).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -444,22 +400,19 @@ pub async fn delete_assignment(
 #[get("/api/classes/{id}/assignments/{aid}/submissions")]
 pub async fn list_submissions(
     state: web::Data<AppState>,
-    member: TenantMember,
     path: web::Path<(String, String)>,
+    access: ClassAccess,
 ) -> Result<web::Json<Vec<SubmissionDto>>, ApiError> {
-    let (class_id, aid) = path.into_inner();
-    graph_id(&aid)?;
-    let (auth, my_oid, roles) = context(&state, &member, &class_id).await?;
-    let names: HashMap<String, Option<String>> = roles.student_names.iter().cloned().collect();
+    let aid = GraphId::parse(&path.1)?;
+    let (auth, class_id, my_oid) = (access.auth(), access.class_id.as_str(), access.oid());
+    let names = access.roster.student_names();
     // One Graph call for all submissions and their files (`$expand=resources` is documented
     // for this list), not one per submission.
-    let list: Vec<EducationSubmission> =
-        state.graph.submissions(&auth, &class_id, &aid, None, Some("resources")).await.map_err(graph_error)?;
+    let list: Vec<EducationSubmission> = state.graph.submissions(auth, class_id, &aid, None, Some("resources")).await?;
     let mut items: Vec<(SubmissionDto, Vec<Option<String>>)> = list
         .into_iter()
         .filter(|s| {
-            roles.my_role != "student"
-                || s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid.as_str())
+            access.role.sees_everyone() || s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid)
         })
         .map(|s| {
             let student = s.recipient.as_ref().and_then(|r| r.user_id.clone());
@@ -480,7 +433,7 @@ pub async fn list_submissions(
         .flat_map(|(s, paths)| s.resources.iter_mut().zip(paths.iter()))
         .filter_map(|(dto, path)| Some((dto, path.clone()?)))
         .collect();
-    add_file_details(&state, &auth, files).await;
+    add_file_details(&state, auth, files).await;
     Ok(web::Json(items.into_iter().map(|(s, _)| s).collect()))
 }
 
@@ -494,41 +447,39 @@ pub async fn list_submissions(
 #[post("/api/classes/{id}/assignments/{aid}/submissions/{sid}/{action}")]
 pub async fn submission_action(
     state: web::Data<AppState>,
-    member: TenantMember,
     path: web::Path<(String, String, String, String)>,
+    access: ClassAccess,
 ) -> Result<web::Json<SubmissionDto>, ApiError> {
-    let (class_id, aid, sid, action) = path.into_inner();
-    graph_id(&aid)?;
-    graph_id(&sid)?;
-    let (auth, my_oid, roles) = context(&state, &member, &class_id).await?;
+    let (_, aid, sid, action) = path.into_inner();
+    let (aid, sid) = (GraphId::parse(&aid)?, GraphId::parse(&sid)?);
+    let (auth, class_id, my_oid) = (access.auth(), access.class_id.as_str(), access.oid());
     let s = match action.as_str() {
         "submit" | "unsubmit" => {
-            student_only(&roles)?;
+            access.check_student::<StudentAction>()?;
             // Only their own submission: Graph would refuse others, but say so ourselves.
-            let mine = state.graph.submissions(&auth, &class_id, &aid, None, None).await.map_err(graph_error)?;
+            let mine = state.graph.submissions(auth, class_id, &aid, None, None).await?;
             if !mine.iter().any(|s| {
-                s.id == sid && s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid.as_str())
+                s.id == sid.as_str() && s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid)
             }) {
                 return Err(ApiError::not_found("not_found", "No such submission of yours."));
             }
             if action == "submit" {
-                state.graph.submit_submission(&auth, &class_id, &aid, &sid).await
+                state.graph.submit_submission(auth, class_id, &aid, &sid).await
             } else {
-                state.graph.unsubmit_submission(&auth, &class_id, &aid, &sid).await
+                state.graph.unsubmit_submission(auth, class_id, &aid, &sid).await
             }
         }
         "return" | "reassign" => {
-            teacher_only(&roles)?;
+            access.check_teacher::<TeacherAction>()?;
             if action == "return" {
-                state.graph.return_submission(&auth, &class_id, &aid, &sid).await
+                state.graph.return_submission(auth, class_id, &aid, &sid).await
             } else {
-                state.graph.reassign_submission(&auth, &class_id, &aid, &sid).await
+                state.graph.reassign_submission(auth, class_id, &aid, &sid).await
             }
         }
         _ => return Err(ApiError::not_found("not_found", "No such action.")),
-    }
-    .map_err(graph_error)?;
-    audit(&state, &member, &format!("submission.{action}"), sid).await?;
+    }?;
+    audit(&state, access.member(), &format!("submission.{action}"), &sid).await?;
     let student = s.recipient.as_ref().and_then(|r| r.user_id.clone());
     Ok(web::Json(SubmissionDto {
         status: status_str(&s.status),
@@ -549,31 +500,29 @@ pub async fn submission_action(
 #[get("/api/classes/{id}/assignments/{aid}/submissions/{sid}/resources")]
 pub async fn list_submission_resources(
     state: web::Data<AppState>,
-    member: TenantMember,
     path: web::Path<(String, String, String)>,
+    access: ClassAccess,
 ) -> Result<web::Json<Vec<SubmissionResourceDto>>, ApiError> {
-    let (class_id, aid, sid) = path.into_inner();
-    graph_id(&aid)?;
-    graph_id(&sid)?;
-    let (auth, my_oid, roles) = context(&state, &member, &class_id).await?;
-    let names: HashMap<String, Option<String>> = roles.student_names.iter().cloned().collect();
-    let list = match roles.my_role.as_str() {
-        "teacher" => state.graph.submission_resources(&auth, &class_id, &aid, &sid).await.map_err(graph_error)?,
-        "student" => {
+    let (_, aid, sid) = path.into_inner();
+    let (aid, sid) = (GraphId::parse(&aid)?, GraphId::parse(&sid)?);
+    let (auth, class_id, my_oid) = (access.auth(), access.class_id.as_str(), access.oid());
+    let names = access.roster.student_names();
+    let list = match access.role {
+        ClassRole::Teacher => state.graph.submission_resources(auth, class_id, &aid, &sid).await?,
+        ClassRole::Student => {
             // Graph lets a student read only their own; check it ourselves so that another
             // student's submission reads as absent, not as a Microsoft refusal.
-            let mine = state.graph.submissions(&auth, &class_id, &aid, None, Some("resources")).await;
-            let mine = mine.map_err(graph_error)?;
+            let mine = state.graph.submissions(auth, class_id, &aid, None, Some("resources")).await?;
             let s = mine.into_iter().find(|s| {
-                s.id == sid && s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid.as_str())
+                s.id == sid.as_str() && s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid)
             });
             s.ok_or_else(|| ApiError::not_found("not_found", "No such submission of yours."))?.resources
         }
-        _ => return Err(ApiError::not_found("not_found", "No such submission.")),
+        ClassRole::TenantAdmin => return Err(ApiError::not_found("not_found", "No such submission.")),
     };
     let (mut items, paths): (Vec<_>, Vec<_>) = list.into_iter().map(|r| submission_resource_dto(r, &names)).unzip();
     let files = items.iter_mut().zip(paths).filter_map(|(dto, path)| Some((dto, path?))).collect();
-    add_file_details(&state, &auth, files).await;
+    add_file_details(&state, auth, files).await;
     Ok(web::Json(items))
 }
 
@@ -588,14 +537,12 @@ pub async fn list_submission_resources(
 #[get("/api/classes/{id}/assignments/{aid}")]
 pub async fn get_assignment(
     state: web::Data<AppState>,
-    member: TenantMember,
     path: web::Path<(String, String)>,
+    access: ClassAccess,
 ) -> Result<web::Json<AssignmentDetailsDto>, ApiError> {
-    let (class_id, aid) = path.into_inner();
-    graph_id(&aid)?;
-    let (auth, _, _) = context(&state, &member, &class_id).await?;
+    let aid = GraphId::parse(&path.1)?;
     // One Graph call (this is what the SPA polls after publishing).
-    let mut a = state.graph.assignment_with_resources(&auth, &class_id, &aid).await.map_err(graph_error)?;
+    let mut a = state.graph.assignment_with_resources(access.auth(), access.class_id.as_str(), &aid).await?;
     let resources =
         a.resources.take().unwrap_or_default().into_iter().map(|r| resource_dto(r.id, &r.resource)).collect();
     Ok(web::Json(AssignmentDetailsDto { assignment: dto(a), resources }))
@@ -614,12 +561,11 @@ pub async fn get_assignment(
 #[patch("/api/classes/{id}/assignments/{aid}")]
 pub async fn update_assignment(
     state: web::Data<AppState>,
-    member: TenantMember,
     path: web::Path<(String, String)>,
     body: web::Json<AssignmentPatchRequest>,
+    teacher: TeacherOfClass,
 ) -> Result<web::Json<AssignmentDto>, ApiError> {
-    let (class_id, aid) = path.into_inner();
-    graph_id(&aid)?;
+    let aid = GraphId::parse(&path.1)?;
     let body = body.into_inner();
     let mut patch = serde_json::Map::new();
     if let Some(n) = &body.display_name {
@@ -637,20 +583,19 @@ pub async fn update_assignment(
             message: "Give at least one of display_name, instructions, due.".into(),
         });
     }
-    let (auth, _, roles) = context(&state, &member, &class_id).await?;
-    teacher_only(&roles)?;
-    let updated = state.graph.update_assignment(&auth, &class_id, &aid, &patch).await.map_err(|e| match e {
+    let (auth, class_id, member) = (teacher.auth(), teacher.class_id.as_str(), teacher.member());
+    let updated = state.graph.update_assignment(auth, class_id, &aid, &patch).await.map_err(|e| match e {
         edu_msgraph::GraphError::BadRequest(_) | edu_msgraph::GraphError::Conflict(_) => ApiError::conflict(
             "assignment_not_editable",
             "Microsoft 365 does not allow this change to the assignment in its current state.",
         ),
-        e => graph_error(e),
+        e => ApiError::from(e),
     })?;
     let a = match updated {
         Some(a) => a,
-        None => state.graph.assignment(&auth, &class_id, &aid).await.map_err(graph_error)?,
+        None => state.graph.assignment(auth, class_id, &aid).await?,
     };
-    audit(&state, &member, "assignment.update", aid).await?;
+    audit(&state, member, "assignment.update", &aid).await?;
     Ok(web::Json(dto(a)))
 }
 
@@ -756,6 +701,30 @@ fn upload_size(state: &AppState, req: &HttpRequest) -> Result<u64, ApiError> {
     Ok(len)
 }
 
+/// An upload's file name (from `?name=`) and length, checked from the query string and the
+/// headers alone. An extractor placed before the class access, so that a wrong upload is
+/// refused before anything is read and before any Graph call.
+pub struct UploadFile {
+    name: String,
+    len: u64,
+}
+
+impl actix_web::FromRequest for UploadFile {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready((|| {
+            let state =
+                req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal(anyhow::anyhow!("no state")))?;
+            let q = web::Query::<FileQuery>::from_query(req.query_string()).map_err(crate::error::query_error)?;
+            let name = file_name(&q.name)?.to_owned();
+            let len = upload_size(state, req)?;
+            Ok(Self { name, len })
+        })())
+    }
+}
+
 /// Uploads into a resources folder (simple PUT up to 4 MiB, else an upload session).
 async fn upload(
     state: &AppState,
@@ -768,7 +737,7 @@ async fn upload(
     let folder = folder.ok_or_else(|| ApiError::internal(anyhow::anyhow!("Graph gave no resourcesFolderUrl")))?;
     let item = state.graph.upload_file(auth, &folder, name, "application/octet-stream", len, body).await.map_err(
         |e| match e {
-            UploadError::Graph(g) => graph_error(g),
+            UploadError::Graph(g) => ApiError::from(g),
             UploadError::Body(_) | UploadError::Incomplete { .. } => {
                 ApiError::bad_request("incomplete_upload", "The file did not arrive completely. Try again.")
             }
@@ -807,31 +776,27 @@ fn file_resource(name: &str, file_url: String) -> Result<EducationAssignmentReso
 #[post("/api/classes/{id}/assignments/{aid}/files")]
 pub async fn upload_assignment_file(
     state: web::Data<AppState>,
-    member: TenantMember,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
-    q: web::Query<FileQuery>,
+    file: UploadFile,
     body: web::Payload,
+    teacher: TeacherOfClass,
 ) -> Result<HttpResponse, ApiError> {
-    let (class_id, aid) = path.into_inner();
-    graph_id(&aid)?;
-    let name = file_name(&q.name)?.to_owned();
-    let len = upload_size(&state, &req)?;
-    let (auth, _, roles) = context(&state, &member, &class_id).await?;
-    teacher_only(&roles)?;
+    let aid = GraphId::parse(&path.1)?;
+    let UploadFile { name, len } = file;
+    let (auth, class_id, member) = (teacher.auth(), teacher.class_id.as_str(), teacher.member());
     // Publishing waits while this runs (every instance sees the row).
-    let guard = UploadGuard::start(&state, &member, &class_id, &aid).await?;
+    let guard = UploadGuard::start(&state, member, class_id, &aid).await?;
     let attached = async {
-        let a = state.graph.set_up_assignment_resources_folder(&auth, &class_id, &aid).await.map_err(graph_error)?;
-        let file_url = upload(&state, &auth, a.resources_folder_url, &name, len, body).await?;
+        let a = state.graph.set_up_assignment_resources_folder(auth, class_id, &aid).await?;
+        let file_url = upload(&state, auth, a.resources_folder_url, &name, len, body).await?;
         let mut resource = file_resource(&name, file_url)?;
         resource.distribute_for_student_work = Some(false);
-        state.graph.add_assignment_resource(&auth, &class_id, &aid, &resource).await.map_err(graph_error)
+        Ok::<_, ApiError>(state.graph.add_assignment_resource(auth, class_id, &aid, &resource).await?)
     }
     .await;
     guard.finish().await?;
     let added = attached?;
-    audit(&state, &member, "assignment.resource.upload", aid).await?;
+    audit(&state, member, "assignment.resource.upload", &aid).await?;
     Ok(HttpResponse::Created().json(resource_dto(added.id, &added.resource)))
 }
 
@@ -851,35 +816,30 @@ pub async fn upload_assignment_file(
 #[post("/api/classes/{id}/assignments/{aid}/submissions/{sid}/files")]
 pub async fn upload_submission_file(
     state: web::Data<AppState>,
-    member: TenantMember,
-    req: HttpRequest,
     path: web::Path<(String, String, String)>,
-    q: web::Query<FileQuery>,
+    file: UploadFile,
     body: web::Payload,
+    student: StudentOfClass,
 ) -> Result<HttpResponse, ApiError> {
-    let (class_id, aid, sid) = path.into_inner();
-    graph_id(&aid)?;
-    graph_id(&sid)?;
-    let name = file_name(&q.name)?.to_owned();
-    let len = upload_size(&state, &req)?;
-    let (auth, my_oid, roles) = context(&state, &member, &class_id).await?;
-    student_only(&roles)?;
-    let mine = state.graph.submissions(&auth, &class_id, &aid, None, None).await.map_err(graph_error)?;
+    let (_, aid, sid) = path.into_inner();
+    let (aid, sid) = (GraphId::parse(&aid)?, GraphId::parse(&sid)?);
+    let UploadFile { name, len } = file;
+    let (auth, class_id, my_oid) = (student.auth(), student.class_id.as_str(), student.oid());
+    let mine = state.graph.submissions(auth, class_id, &aid, None, None).await?;
     let Some(sub) = mine
         .iter()
-        .find(|s| s.id == sid && s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid.as_str()))
+        .find(|s| s.id == sid.as_str() && s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid))
     else {
         return Err(ApiError::not_found("not_found", "No such submission of yours."));
     };
     if status_str(&sub.status) == "submitted" {
         return Err(ApiError::conflict("submission_turned_in", "Undo the turn-in before adding files."));
     }
-    let s = state.graph.set_up_submission_resources_folder(&auth, &class_id, &aid, &sid).await.map_err(graph_error)?;
-    let file_url = upload(&state, &auth, s.resources_folder_url, &name, len, body).await?;
+    let s = state.graph.set_up_submission_resources_folder(auth, class_id, &aid, &sid).await?;
+    let file_url = upload(&state, auth, s.resources_folder_url, &name, len, body).await?;
     let resource = file_resource(&name, file_url)?;
-    let added =
-        state.graph.add_submission_resource(&auth, &class_id, &aid, &sid, &resource).await.map_err(graph_error)?;
-    audit(&state, &member, "submission.resource.upload", sid).await?;
+    let added = state.graph.add_submission_resource(auth, class_id, &aid, &sid, &resource).await?;
+    audit(&state, student.member(), "submission.resource.upload", &sid).await?;
     Ok(HttpResponse::Created().json(resource_dto(added.id, &added.resource)))
 }
 

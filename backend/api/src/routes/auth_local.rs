@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::auth::session::{self, Authenticated, MaybeAuthenticated, PRE_SESSION_COOKIE, SESSION_COOKIE};
 use crate::auth::throttle::{account_key, account_policy};
 use crate::error::ApiError;
-use crate::routes::me::{MeResponse, me_view};
+use crate::services::me::{MeResponse, me_view};
 use crate::state::AppState;
 
 /// `POST /api/auth/local/register`.

@@ -6,20 +6,20 @@
 use std::collections::{HashMap, HashSet};
 
 use actix_web::{HttpResponse, get, put, web};
-use base64::Engine as _;
 use edu_domain::Role;
-use edu_msgraph::{BatchRequest, GraphAuth, seg};
-use hmac::{Hmac, Mac};
+use edu_msgraph::models::{EducationClass, EducationSchool, EducationUser};
+use edu_msgraph::{Batch, GraphAuth};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::class_access::{ArrangeSeats, ClassAccess, ClassPage, DelegatedGraph, TeacherOfClass};
 use crate::auth::roles::TenantMember;
-use crate::error::{ApiError, GraphErrorInfo, graph_error};
-use crate::microsoft::tokens;
-use crate::state::{AppState, derive_key};
+use crate::cursor::{self, CursorScope};
+use crate::error::{ApiError, GraphErrorInfo};
+use crate::ids::GraphId;
+use crate::services::classes::{ClassPerson, PersonDto};
+use crate::services::graph;
+use crate::state::AppState;
 
 /// Seating charts are a 6 × 6 grid, as in the original product.
 pub const GRID: i64 = 6;
@@ -59,15 +59,6 @@ pub struct TermDto {
     pub start_date: Option<String>,
     /// Last day.
     pub end_date: Option<String>,
-}
-
-/// A person in a class.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PersonDto {
-    /// Microsoft object id.
-    pub id: String,
-    /// Name.
-    pub display_name: Option<String>,
 }
 
 /// A class.
@@ -239,78 +230,40 @@ pub struct SeatingResponse {
     pub seats: Vec<SeatAssignment>,
 }
 
-/// The caller's delegated Graph access.
-async fn delegated(state: &AppState, member: &TenantMember) -> Result<(GraphAuth, String), ApiError> {
-    let identity =
-        edu_db::identities::of_user(&state.db, member.auth.user_id).await?.ok_or(ApiError::MicrosoftSignInRequired)?;
-    let token = tokens::access_token(state, member.tenant_id, &identity.ms_tenant_id, &identity.ms_object_id).await?;
-    Ok((GraphAuth::delegated(identity.ms_tenant_id.clone(), token), identity.ms_object_id))
-}
-
-fn s(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_owned)
-}
-
-fn values(v: &Value) -> Vec<Value> {
-    v.get("value").and_then(Value::as_array).cloned().unwrap_or_default()
-}
-
-fn school(v: &Value) -> SchoolDto {
-    SchoolDto {
-        id: s(v, "id").unwrap_or_default(),
-        display_name: s(v, "displayName"),
-        principal_name: s(v, "principalName"),
-        lowest_grade: s(v, "lowestGrade"),
-        highest_grade: s(v, "highestGrade"),
+impl From<EducationSchool> for SchoolDto {
+    fn from(s: EducationSchool) -> Self {
+        Self {
+            id: s.id,
+            display_name: s.display_name,
+            principal_name: s.principal_name,
+            lowest_grade: s.lowest_grade,
+            highest_grade: s.highest_grade,
+        }
     }
 }
 
-fn person(v: &Value) -> PersonDto {
-    PersonDto { id: s(v, "id").unwrap_or_default(), display_name: s(v, "displayName") }
+fn person(u: EducationUser) -> PersonDto {
+    PersonDto { id: u.id, display_name: u.display_name }
 }
 
-fn class(v: &Value, teachers: Vec<PersonDto>) -> ClassDto {
+fn class(c: EducationClass, teachers: Vec<PersonDto>) -> ClassDto {
     ClassDto {
-        id: s(v, "id").unwrap_or_default(),
-        display_name: s(v, "displayName"),
-        class_code: s(v, "classCode"),
-        description: s(v, "description"),
-        term: v.get("term").filter(|t| t.is_object()).map(|t| TermDto {
-            display_name: s(t, "displayName"),
-            start_date: s(t, "startDate"),
-            end_date: s(t, "endDate"),
-        }),
+        id: c.id,
+        display_name: c.display_name,
+        class_code: c.class_code,
+        description: c.description,
+        term: c.term.map(|t| TermDto { display_name: t.display_name, start_date: t.start_date, end_date: t.end_date }),
         teachers,
     }
 }
 
 fn part_error(e: edu_msgraph::GraphError) -> PartError {
-    let api = graph_error(e);
+    let api = ApiError::from(e);
     let graph = match &api {
         ApiError::Upstream { graph, .. } => Some(Box::new(graph.clone())),
         _ => None,
     };
     PartError { code: api.code().to_owned(), message: api.to_string(), graph }
-}
-
-type Answers = HashMap<String, Result<edu_msgraph::BatchResponse, edu_msgraph::GraphError>>;
-
-/// Takes the body of one `$batch` answer, or its error.
-fn item(results: &mut Answers, id: &str) -> Result<Value, edu_msgraph::GraphError> {
-    match results.remove(id) {
-        Some(Ok(r)) => Ok(r.body.unwrap_or(Value::Null)),
-        Some(Err(e)) => Err(e),
-        None => Err(edu_msgraph::GraphError::InvalidRequest(format!("no batch answer for {id}"))),
-    }
-}
-
-/// Graph ids are opaque but never contain `/`, `?` or `#`: refuse anything else before it
-/// reaches a URL (404, like an unknown id).
-pub(crate) fn graph_id(id: &str) -> Result<&str, ApiError> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok { Ok(id) } else { Err(ApiError::not_found("not_found", "No such class or school.")) }
 }
 
 /// Your schools first, then the others (one Graph round trip: a `$batch` of two requests).
@@ -322,61 +275,17 @@ pub(crate) fn graph_id(id: &str) -> Result<&str, ApiError> {
 #[get("/api/schools")]
 pub async fn list_schools(
     state: web::Data<AppState>,
-    member: TenantMember,
+    caller: DelegatedGraph,
 ) -> Result<web::Json<SchoolsResponse>, ApiError> {
-    let (auth, _) = delegated(&state, &member).await?;
-    let select = "$select=id,displayName,principalName,lowestGrade,highestGrade";
-    let mut results = state
-        .graph
-        .batch(
-            &auth,
-            vec![
-                BatchRequest::get("mine", format!("/education/me/schools?{select}")),
-                BatchRequest::get("all", format!("/education/schools?{select}&$top=999")),
-            ],
-        )
-        .await
-        .map_err(graph_error)?
-        .into_map();
-    let mine: Vec<SchoolDto> = values(&item(&mut results, "mine").map_err(graph_error)?).iter().map(school).collect();
+    let mut batch = Batch::new();
+    let mine = batch.add(graph::my_schools());
+    let all = batch.add(graph::all_schools());
+    let mut answers = state.graph.send_batch(&caller.auth, batch).await?;
+    let mine: Vec<SchoolDto> = answers.take(mine)?.value.into_iter().map(SchoolDto::from).collect();
     let my_ids: HashSet<String> = mine.iter().map(|s| s.id.clone()).collect();
-    let others = values(&item(&mut results, "all").map_err(graph_error)?)
-        .iter()
-        .map(school)
-        .filter(|s| !my_ids.contains(&s.id))
-        .collect();
+    let others =
+        answers.take(all)?.value.into_iter().map(SchoolDto::from).filter(|s| !my_ids.contains(&s.id)).collect();
     Ok(web::Json(SchoolsResponse { mine, others }))
-}
-
-fn cursor_key(state: &AppState) -> [u8; 32] {
-    derive_key(state.config.token_key.expose(), b"edugraph cursor v1")
-}
-
-fn cursor_mac(state: &AppState, member: &TenantMember, purpose: &str, link: &str) -> Vec<u8> {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&cursor_key(state)) else { return Vec::new() };
-    mac.update(member.auth.user_id.to_string().as_bytes());
-    mac.update(b"\0");
-    mac.update(purpose.as_bytes());
-    mac.update(b"\0");
-    mac.update(link.as_bytes());
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// Our opaque cursor: the Graph link, signed for this person and purpose; a client can
-/// neither forge nor alter it, so we never follow a URL a client made up.
-fn seal_cursor(state: &AppState, member: &TenantMember, purpose: &str, link: &str) -> String {
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    format!("{}.{}", b64.encode(link), b64.encode(cursor_mac(state, member, purpose, link)))
-}
-
-fn open_cursor(state: &AppState, member: &TenantMember, purpose: &str, cursor: &str) -> Result<String, ApiError> {
-    let bad =
-        || ApiError::bad_request("invalid_cursor", "This \"see more\" link is not valid any more. Reload the list.");
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let (link, mac) = cursor.split_once('.').ok_or_else(bad)?;
-    let link = String::from_utf8(b64.decode(link).map_err(|_| bad())?).map_err(|_| bad())?;
-    let mac = b64.decode(mac).map_err(|_| bad())?;
-    if bool::from(cursor_mac(state, member, purpose, &link).ct_eq(&mac)) { Ok(link) } else { Err(bad()) }
 }
 
 /// Classes: yours (`scope=mine`) or a school's (`scope=all&school_id=…`), a page at a time,
@@ -391,60 +300,49 @@ fn open_cursor(state: &AppState, member: &TenantMember, purpose: &str, cursor: &
 #[get("/api/classes")]
 pub async fn list_classes(
     state: web::Data<AppState>,
-    member: TenantMember,
+    caller: DelegatedGraph,
     q: web::Query<ClassesQuery>,
 ) -> Result<web::Json<ClassesResponse>, ApiError> {
     let q = q.into_inner();
-    let (auth, _) = delegated(&state, &member).await?;
-    let select = "$select=id,displayName,classCode,description,term";
-    let target = match (&q.cursor, q.scope.as_deref().unwrap_or("mine")) {
-        (Some(c), _) => open_cursor(&state, &member, "classes", c)?,
-        (None, "mine") => format!("/education/me/classes?{select}&$top={PAGE_SIZE}"),
+    let user = caller.member.auth.user_id;
+    let request = match (&q.cursor, q.scope.as_deref().unwrap_or("mine")) {
+        (Some(c), _) => graph::next_page(&cursor::open(&state, CursorScope::Education, user, "classes", c)?),
+        (None, "mine") => graph::my_classes(PAGE_SIZE),
         (None, "all") => {
-            let school = graph_id(
+            let school = GraphId::parse(
                 q.school_id
                     .as_deref()
                     .ok_or_else(|| ApiError::bad_request("invalid_query", "scope=all needs school_id."))?,
             )?;
-            format!("/education/schools/{}/classes?{select}&$top={PAGE_SIZE}", seg(school))
+            graph::school_classes(&school, PAGE_SIZE)
         }
         (None, _) => return Err(ApiError::bad_request("invalid_query", "scope must be mine or all.")),
     };
-    let page: edu_msgraph::Page<Value> =
-        state.graph.get_page(&auth, &target, &edu_msgraph::PageOptions::default()).await.map_err(graph_error)?;
+    let page = state.graph.fetch(&caller.auth, request).await?;
     let needle = q.q.as_deref().map(str::to_lowercase).filter(|n| !n.is_empty());
-    let matching: Vec<Value> = page
+    let matching: Vec<EducationClass> = page
         .value
         .into_iter()
         .filter(|c| {
             needle.as_ref().is_none_or(|n| {
-                [s(c, "displayName"), s(c, "classCode")].iter().flatten().any(|v| v.to_lowercase().contains(n.as_str()))
+                [&c.display_name, &c.class_code].into_iter().flatten().any(|v| v.to_lowercase().contains(n.as_str()))
             })
         })
         .collect();
-    let requests = matching
-        .iter()
-        .filter_map(|c| s(c, "id"))
-        .map(|id| {
-            BatchRequest::get(id.clone(), format!("/education/classes/{}/teachers?$select=id,displayName", seg(&id)))
-        })
-        .collect::<Vec<_>>();
-    let mut teachers: Answers = if requests.is_empty() {
-        HashMap::new()
-    } else {
-        state.graph.batch(&auth, requests).await.map_err(graph_error)?.into_map()
-    };
+    let mut batch = Batch::new();
+    let parts: Vec<_> = matching.iter().map(|c| batch.add(graph::class_teacher_names(&c.id))).collect();
+    let mut teachers = state.graph.send_batch(&caller.auth, batch).await?;
     let items = matching
-        .iter()
-        .map(|c| {
-            let id = s(c, "id").unwrap_or_default();
-            let ts = item(&mut teachers, &id).map(|v| values(&v).iter().map(person).collect()).unwrap_or_default();
+        .into_iter()
+        .zip(parts)
+        .map(|(c, part)| {
+            let ts = teachers.take(part).map(|p| p.value.into_iter().map(person).collect()).unwrap_or_default();
             class(c, ts)
         })
         .collect();
     Ok(web::Json(ClassesResponse {
         items,
-        next_cursor: page.next_link.map(|l| seal_cursor(&state, &member, "classes", &l)),
+        next_cursor: page.next_link.map(|l| cursor::seal(&state, CursorScope::Education, user, "classes", &l)),
     }))
 }
 
@@ -503,8 +401,7 @@ pub async fn list_school_people(
     path: web::Path<String>,
     q: web::Query<SchoolPeopleQuery>,
 ) -> Result<web::Json<SchoolPeopleResponse>, ApiError> {
-    let school_id = path.into_inner();
-    graph_id(&school_id)?;
+    let school_id = GraphId::parse(&path.into_inner())?;
     let role = match q.role.as_deref().unwrap_or("all") {
         "all" => None,
         "teachers" => Some("teacher"),
@@ -519,29 +416,28 @@ pub async fn list_school_people(
     if !admin && !member.has(Role::Teacher) {
         return Err(ApiError::forbidden("role_required", "Only teachers and administrators see a school's people."));
     }
+    let user = member.auth.user_id;
     let purpose = format!("school-people\0{school_id}\0{}", role.unwrap_or("all"));
-    let link = q.cursor.as_deref().map(|c| open_cursor(&state, &member, &purpose, c)).transpose()?;
-    let (auth, _) = delegated(&state, &member).await?;
-    let app = GraphAuth::app_only(auth.tenant_id().to_owned());
-    let page = state.graph.school_users_page(&app, &school_id, limit, link.as_deref());
+    let link =
+        q.cursor.as_deref().map(|c| cursor::open(&state, CursorScope::Education, user, &purpose, c)).transpose()?;
+    // Checked above, before any token is read: who may see the school's people.
+    let caller = DelegatedGraph::for_member(&state, &member).await?;
+    let app = GraphAuth::app_only(caller.auth.tenant_id().to_owned());
+    let page = state.graph.school_users_page(&app, school_id.as_str(), limit, link.as_deref());
     let page = if admin {
         page.await
     } else {
-        let (mine, page) = futures_util::future::join(state.graph.my_schools(&auth), page).await;
-        if !mine.map_err(graph_error)?.iter().any(|s| s.id == school_id) {
+        let (mine, page) = futures_util::future::join(state.graph.my_schools(&caller.auth), page).await;
+        if !mine?.iter().any(|s| s.id == school_id.as_str()) {
             return Err(ApiError::not_found("not_found", "No such school, or you are not in it."));
         }
         page
-    }
-    .map_err(graph_error)?;
+    }?;
     let items = page
         .value
         .into_iter()
         .map(|u| SchoolPersonDto {
-            role: serde_json::to_value(u.primary_role)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_else(|| "none".into()),
+            role: graph::enum_name(&u.primary_role).unwrap_or_else(|| "none".into()),
             id: u.id,
             display_name: u.display_name,
             mail: u.mail.or(u.user_principal_name),
@@ -550,122 +446,8 @@ pub async fn list_school_people(
         .collect();
     Ok(web::Json(SchoolPeopleResponse {
         items,
-        next_cursor: page.next_link.map(|l| seal_cursor(&state, &member, &purpose, &l)),
+        next_cursor: page.next_link.map(|l| cursor::seal(&state, CursorScope::Education, user, &purpose, &l)),
     }))
-}
-
-struct ClassView {
-    class: Value,
-    teachers: Vec<Value>,
-    students: Vec<Value>,
-    my_role: String,
-    results: Answers,
-}
-
-/// Reads a class with its people in one `$batch`, and decides the caller's role in it.
-/// Not a member (and not the tenant's admin): 404, as for an unknown class.
-async fn class_view(
-    state: &AppState,
-    member: &TenantMember,
-    auth: &GraphAuth,
-    my_oid: &str,
-    class_id: &str,
-    extra: bool,
-) -> Result<ClassView, ApiError> {
-    let id = seg(graph_id(class_id)?);
-    let mut requests = vec![
-        BatchRequest::get(
-            "class",
-            format!("/education/classes/{id}?$select=id,displayName,classCode,description,term"),
-        ),
-        BatchRequest::get(
-            "teachers",
-            format!("/education/classes/{id}/teachers?$select=id,displayName,mail,userPrincipalName"),
-        ),
-        BatchRequest::get(
-            "members",
-            format!(
-                "/education/classes/{id}/members?$select=id,displayName,primaryRole,mail,userPrincipalName&$top=999"
-            ),
-        ),
-    ];
-    if extra {
-        requests.push(BatchRequest::get(
-            "assignments",
-            format!("/education/classes/{id}/assignments?$select=id,displayName,dueDateTime,status"),
-        ));
-        requests.push(BatchRequest::get(
-            "documents",
-            format!("/groups/{id}/drive/root/children?$select=id,name,webUrl,lastModifiedDateTime,lastModifiedBy"),
-        ));
-        requests.push(BatchRequest::get(
-            "conversations",
-            format!("/groups/{id}/conversations?$select=id,topic,lastDeliveredDateTime,preview"),
-        ));
-    }
-    let mut results = state.graph.batch(auth, requests).await.map_err(graph_error)?.into_map();
-    let not_found = || ApiError::not_found("not_found", "No such class, or you are not in it.");
-    // Graph's 403 on the class itself (another tenant's or a hidden class) is a 404 here too:
-    // the answer must not tell whether the class exists.
-    let class = item(&mut results, "class")
-        .map_err(|e| if e.is_not_found() || e.status() == Some(403) { not_found() } else { graph_error(e) })?;
-    let teachers = values(&item(&mut results, "teachers").map_err(graph_error)?);
-    let members_body = item(&mut results, "members").map_err(graph_error)?;
-    let mut members = values(&members_body);
-    // A second round trip only for a class with more than one page of members.
-    if let Some(next) = members_body.get("@odata.nextLink").and_then(Value::as_str) {
-        let rest: Vec<Value> =
-            state.graph.get_all_pages(auth, next, &edu_msgraph::PageOptions::default()).await.map_err(graph_error)?;
-        members.extend(rest);
-    }
-    let teacher_ids: HashSet<String> = teachers.iter().filter_map(|t| s(t, "id")).collect();
-    let students: Vec<Value> =
-        members.into_iter().filter(|m| !teacher_ids.contains(&s(m, "id").unwrap_or_default())).collect();
-    let my_role = if teacher_ids.contains(my_oid) {
-        "teacher"
-    } else if students.iter().any(|m| s(m, "id").as_deref() == Some(my_oid)) {
-        "student"
-    } else if member.has(Role::Admin) {
-        "admin"
-    } else {
-        return Err(not_found());
-    };
-    Ok(ClassView { class, teachers, students, my_role: my_role.to_owned(), results })
-}
-
-/// The caller's role in a class and the class's people (one `$batch`).
-pub(crate) struct ClassRoles {
-    /// `teacher`, `student` or `admin`.
-    pub my_role: String,
-    /// Microsoft object ids of the class's teachers.
-    pub teacher_ids: HashSet<String>,
-    /// (object id, mail address) of each teacher.
-    pub teachers: Vec<(String, Option<String>)>,
-    /// (object id, mail address) of each student.
-    pub students: Vec<(String, Option<String>)>,
-    /// (object id, display name) of each student.
-    pub student_names: Vec<(String, Option<String>)>,
-}
-
-/// Reads the caller's role in a class; 404 when they are not in it (and not the admin).
-pub(crate) async fn class_roles(
-    state: &AppState,
-    member: &TenantMember,
-    auth: &GraphAuth,
-    my_oid: &str,
-    class_id: &str,
-) -> Result<ClassRoles, ApiError> {
-    let view = class_view(state, member, auth, my_oid, class_id, false).await?;
-    let people = |list: &[Value]| -> Vec<(String, Option<String>)> {
-        list.iter().filter_map(|m| Some((s(m, "id")?, s(m, "mail").or_else(|| s(m, "userPrincipalName"))))).collect()
-    };
-    Ok(ClassRoles {
-        my_role: view.my_role,
-        teacher_ids: view.teachers.iter().filter_map(|t| s(t, "id")).collect(),
-        teachers: people(&view.teachers),
-        students: people(&view.students),
-        student_names: view.students.iter().filter_map(|m| Some((s(m, "id")?, s(m, "displayName")))).collect(),
-    })
 }
 
 /// The whole class page: class, term, teachers, students with favourite colours and seats,
@@ -680,74 +462,66 @@ pub(crate) async fn class_roles(
 #[get("/api/classes/{id}")]
 pub async fn get_class(
     state: web::Data<AppState>,
-    member: TenantMember,
-    path: web::Path<String>,
+    page: ClassPage,
 ) -> Result<web::Json<ClassDetailsResponse>, ApiError> {
-    let class_id = path.into_inner();
-    let (auth, my_oid) = delegated(&state, &member).await?;
-    let mut view = class_view(&state, &member, &auth, &my_oid, &class_id, true).await?;
-    let ids: Vec<String> = view.teachers.iter().chain(view.students.iter()).filter_map(|m| s(m, "id")).collect();
-    let colors = edu_db::seating::colors(&state.db, member.tenant_id, &ids).await?;
-    let seats: HashMap<String, SeatDto> = edu_db::seating::for_class(&state.db, member.tenant_id, &class_id)
+    let ClassPage { access, parts } = page;
+    let tenant = access.member().tenant_id;
+    let roster = &access.roster;
+    let ids: Vec<String> = roster.teachers.iter().chain(roster.students.iter()).map(|m| m.id.clone()).collect();
+    let colors = edu_db::seating::colors(&state.db, tenant, &ids).await?;
+    let seats: HashMap<String, SeatDto> = edu_db::seating::for_class(&state.db, tenant, access.class_id.as_str())
         .await?
         .into_iter()
         .map(|s| (s.student_object_id, SeatDto { row: s.row, col: s.col }))
         .collect();
-    let see_all_seats = view.my_role != "student";
-    let to_member = |m: &Value, role: &str| {
-        let id = s(m, "id").unwrap_or_default();
-        MemberDto {
-            seat: if see_all_seats || id == my_oid { seats.get(&id).cloned() } else { None },
-            favorite_color: colors.get(&id).cloned(),
-            display_name: s(m, "displayName"),
-            role: role.to_owned(),
-            id,
-        }
+    let see_all_seats = access.role.sees_everyone();
+    let to_member = |m: &ClassPerson, role: &str| MemberDto {
+        seat: if see_all_seats || m.id == access.oid() { seats.get(&m.id).cloned() } else { None },
+        favorite_color: colors.get(&m.id).cloned(),
+        display_name: m.display_name.clone(),
+        role: role.to_owned(),
+        id: m.id.clone(),
     };
-    let members = view
+    let members = roster
         .teachers
         .iter()
         .map(|m| to_member(m, "teacher"))
-        .chain(view.students.iter().map(|m| to_member(m, "student")))
+        .chain(roster.students.iter().map(|m| to_member(m, "student")))
         .collect();
-    let mut part = |id: &str| item(&mut view.results, id).map(|v| values(&v)).map_err(part_error);
-    let (assignments, assignments_error) = split(part("assignments").map(|v| {
-        v.iter()
+    let (assignments, assignments_error) = split(parts.assignments.map(|v| {
+        v.into_iter()
             .map(|a| AssignmentSummary {
-                id: s(a, "id").unwrap_or_default(),
-                display_name: s(a, "displayName"),
-                due_date_time: s(a, "dueDateTime"),
-                status: s(a, "status"),
+                status: graph::enum_name(&a.status),
+                id: a.id,
+                display_name: a.display_name,
+                due_date_time: a.due_date_time,
             })
             .collect()
     }));
-    let (documents, documents_error) = split(part("documents").map(|v| {
-        v.iter()
+    let (documents, documents_error) = split(parts.documents.map(|v| {
+        v.into_iter()
             .map(|d| DocumentDto {
-                id: s(d, "id").unwrap_or_default(),
-                name: s(d, "name"),
-                web_url: s(d, "webUrl"),
-                last_modified_date_time: s(d, "lastModifiedDateTime"),
-                last_modified_by: d
-                    .pointer("/lastModifiedBy/user/displayName")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+                last_modified_by: d.last_modified_by.and_then(|b| b.user).and_then(|u| u.display_name),
+                id: d.id,
+                name: d.name,
+                web_url: d.web_url,
+                last_modified_date_time: d.last_modified_date_time,
             })
             .collect()
     }));
-    let (conversations, conversations_error) = split(part("conversations").map(|v| {
-        v.iter()
+    let (conversations, conversations_error) = split(parts.conversations.map(|v| {
+        v.into_iter()
             .map(|c| ConversationDto {
-                id: s(c, "id").unwrap_or_default(),
-                topic: s(c, "topic"),
-                last_delivered_date_time: s(c, "lastDeliveredDateTime"),
-                preview: s(c, "preview"),
+                id: c.id,
+                topic: c.topic,
+                last_delivered_date_time: c.last_delivered_date_time,
+                preview: c.preview,
             })
             .collect()
     }));
     Ok(web::Json(ClassDetailsResponse {
-        class: class(&view.class, view.teachers.iter().map(person).collect()),
-        my_role: view.my_role,
+        class: class(roster.class.clone(), roster.teacher_dtos()),
+        my_role: access.role.as_str().to_owned(),
         members,
         assignments,
         assignments_error,
@@ -758,10 +532,10 @@ pub async fn get_class(
     }))
 }
 
-fn split<T>(r: Result<T, PartError>) -> (Option<T>, Option<PartError>) {
+fn split<T>(r: Result<T, edu_msgraph::GraphError>) -> (Option<T>, Option<PartError>) {
     match r {
         Ok(v) => (Some(v), None),
-        Err(e) => (None, Some(e)),
+        Err(e) => (None, Some(part_error(e))),
     }
 }
 
@@ -773,16 +547,12 @@ fn split<T>(r: Result<T, PartError>) -> (Option<T>, Option<PartError>) {
 #[get("/api/classes/{id}/seating")]
 pub async fn get_seating(
     state: web::Data<AppState>,
-    member: TenantMember,
-    path: web::Path<String>,
+    access: ClassAccess,
 ) -> Result<web::Json<SeatingResponse>, ApiError> {
-    let class_id = path.into_inner();
-    let (auth, my_oid) = delegated(&state, &member).await?;
-    let view = class_view(&state, &member, &auth, &my_oid, &class_id, false).await?;
-    let seats = edu_db::seating::for_class(&state.db, member.tenant_id, &class_id)
+    let seats = edu_db::seating::for_class(&state.db, access.member().tenant_id, access.class_id.as_str())
         .await?
         .into_iter()
-        .filter(|s| view.my_role != "student" || s.student_object_id == my_oid)
+        .filter(|s| access.role.sees_everyone() || s.student_object_id == access.oid())
         .map(|s| SeatAssignment { student_id: s.student_object_id, row: s.row, col: s.col })
         .collect();
     Ok(web::Json(SeatingResponse { rows: GRID, cols: GRID, seats }))
@@ -799,17 +569,9 @@ pub async fn get_seating(
 #[put("/api/classes/{id}/seating")]
 pub async fn put_seating(
     state: web::Data<AppState>,
-    member: TenantMember,
-    path: web::Path<String>,
     body: web::Json<SeatingRequest>,
+    teacher: TeacherOfClass<ArrangeSeats>,
 ) -> Result<HttpResponse, ApiError> {
-    let class_id = path.into_inner();
-    let (auth, my_oid) = delegated(&state, &member).await?;
-    let view = class_view(&state, &member, &auth, &my_oid, &class_id, false).await?;
-    if view.my_role != "teacher" {
-        return Err(ApiError::forbidden("role_required", "Only this class's teachers can arrange its seats."));
-    }
-    let students: HashSet<String> = view.students.iter().filter_map(|m| s(m, "id")).collect();
     let invalid = |code: &'static str, message: &str| ApiError::Validation422 { code, message: message.to_owned() };
     let (mut taken, mut seated) = (HashSet::new(), HashSet::new());
     let mut seats = Vec::with_capacity(body.seats.len());
@@ -817,7 +579,7 @@ pub async fn put_seating(
         if !(0..GRID).contains(&a.row) || !(0..GRID).contains(&a.col) {
             return Err(invalid("seat_out_of_grid", "Every seat must be inside the 6 × 6 grid."));
         }
-        if !students.contains(&a.student_id) {
+        if !teacher.roster.is_student(&a.student_id) {
             return Err(invalid("not_a_student_of_this_class", "Only students of this class can be seated."));
         }
         if !seated.insert(a.student_id.clone()) {
@@ -828,7 +590,9 @@ pub async fn put_seating(
         }
         seats.push(edu_db::seating::Seat { student_object_id: a.student_id.clone(), row: a.row, col: a.col });
     }
-    edu_db::seating::replace(&state.db, member.tenant_id, &class_id, &seats, member.auth.user_id, state.clock.now_ms())
+    let member = teacher.member();
+    let class_id = teacher.class_id.as_str();
+    edu_db::seating::replace(&state.db, member.tenant_id, class_id, &seats, member.auth.user_id, state.clock.now_ms())
         .await?;
     edu_db::audit::record(
         &state.db,
@@ -837,7 +601,7 @@ pub async fn put_seating(
             actor: Some(member.auth.user_id),
             action: "class.seating.update",
             target_type: Some("class"),
-            target_id: Some(class_id),
+            target_id: Some(class_id.to_owned()),
             result: "success",
             detail: None,
             at: state.clock.now_ms(),

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::auth::session::{self, Authenticated, SESSION_COOKIE};
 use crate::auth::throttle::{account_key, account_policy};
 use crate::error::ApiError;
-use crate::routes::me::{MeResponse, me_view};
+use crate::services::me::{MeResponse, me_view};
 use crate::state::AppState;
 
 /// Create a local account for the signed-in Microsoft person.
@@ -276,23 +276,10 @@ pub struct MicrosoftProfileResponse {
 #[get("/api/me/microsoft")]
 pub async fn get_my_microsoft_profile(
     state: web::Data<AppState>,
-    member: crate::auth::roles::TenantMember,
+    caller: crate::auth::class_access::DelegatedGraph,
 ) -> Result<web::Json<MicrosoftProfileResponse>, ApiError> {
-    let identity =
-        edu_db::identities::of_user(&state.db, member.auth.user_id).await?.ok_or(ApiError::MicrosoftSignInRequired)?;
-    let token = crate::microsoft::tokens::access_token(
-        &state,
-        member.tenant_id,
-        &identity.ms_tenant_id,
-        &identity.ms_object_id,
-    )
-    .await?;
-    let auth = edu_msgraph::GraphAuth::delegated(identity.ms_tenant_id.clone(), token);
-    let me = state
-        .graph
-        .me(&auth, &["displayName", "mail", "userPrincipalName", "jobTitle", "department"])
-        .await
-        .map_err(crate::error::graph_error)?;
+    let me =
+        state.graph.me(&caller.auth, &["displayName", "mail", "userPrincipalName", "jobTitle", "department"]).await?;
     Ok(web::Json(MicrosoftProfileResponse {
         display_name: me.display_name,
         mail: me.mail,

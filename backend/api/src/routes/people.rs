@@ -3,28 +3,22 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use edu_domain::Role;
-use edu_msgraph::{BatchRequest, GraphAuth};
+use edu_msgraph::{Batch, GraphAuth};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use crate::auth::class_access::{AddCoTeacher, DelegatedGraph, TeacherOfClass};
 use crate::auth::roles::TenantMember;
-use crate::error::{ApiError, graph_error};
-use crate::microsoft::tokens;
+use crate::error::ApiError;
+use crate::ids::GraphId;
 use crate::photos::CachedPhoto;
-use crate::routes::education::{PersonDto, graph_id};
+use crate::services::classes::PersonDto;
+use crate::services::graph;
 use crate::state::AppState;
 
 /// Shown for people without a photo: a neutral silhouette (static SVG, no script).
 const DEFAULT_AVATAR: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" fill="#dfe3ea"/><circle cx="32" cy="25" r="12" fill="#8a94a6"/><path d="M10 58c3-12 12-18 22-18s19 6 22 18" fill="#8a94a6"/></svg>"##;
-
-async fn delegated(state: &AppState, member: &TenantMember) -> Result<(GraphAuth, String), ApiError> {
-    let identity =
-        edu_db::identities::of_user(&state.db, member.auth.user_id).await?.ok_or(ApiError::MicrosoftSignInRequired)?;
-    let token = tokens::access_token(state, member.tenant_id, &identity.ms_tenant_id, &identity.ms_object_id).await?;
-    Ok((GraphAuth::delegated(identity.ms_tenant_id.clone(), token), identity.ms_object_id))
-}
 
 /// A person's profile photo (JPEG/PNG/GIF), or a default avatar when they have none.
 /// Cached for an hour on the server and in the browser (`ETag`, `Cache-Control: private`).
@@ -40,17 +34,17 @@ pub async fn get_person_photo(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let person = path.into_inner();
-    graph_id(&person)?;
+    let person = GraphId::parse(&path.into_inner())?;
     let photo = match state.photos.get(member.tenant_id, &person) {
         Some(p) => p,
         None => {
-            let (auth, _) = delegated(&state, &member).await?;
-            let fetched = match state.graph.photo(&auth, Some(&person)).await {
+            // Only on a cache miss: the token is not read for a cached photo.
+            let caller = DelegatedGraph::for_member(&state, &member).await?;
+            let fetched = match state.graph.photo(&caller.auth, Some(&person)).await {
                 Ok(p) => p,
                 // Another tenant's or an unknown person: the same default avatar.
                 Err(e) if e.is_not_found() || e.status() == Some(403) => None,
-                Err(e) => return Err(graph_error(e)),
+                Err(e) => return Err(e.into()),
             };
             let cached = fetched.and_then(|p| {
                 let ct = p.content_type.unwrap_or_default().to_ascii_lowercase();
@@ -115,48 +109,26 @@ pub struct AboutResponse {
 #[get("/api/me/about")]
 pub async fn get_about_me(
     state: web::Data<AppState>,
-    member: TenantMember,
+    caller: DelegatedGraph,
 ) -> Result<web::Json<AboutResponse>, ApiError> {
-    let (auth, _) = delegated(&state, &member).await?;
-    let mut answers = state
-        .graph
-        .batch(
-            &auth,
-            vec![
-                BatchRequest::get("me", "/me?$select=displayName,mail,jobTitle,department,mobilePhone,officeLocation"),
-                BatchRequest::get("classes", "/education/me/classes?$select=id,displayName&$top=999"),
-            ],
-        )
-        .await
-        .map_err(graph_error)?
-        .into_map();
-    let mut take = |id: &str| match answers.remove(id) {
-        Some(Ok(r)) => Ok(r.body.unwrap_or(Value::Null)),
-        Some(Err(e)) => Err(graph_error(e)),
-        None => Err(ApiError::internal(anyhow::anyhow!("no batch answer"))),
-    };
-    let me = take("me")?;
-    let classes = take("classes")?;
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    let mut batch = Batch::new();
+    let me = batch.add(graph::about_me());
+    let classes = batch.add(graph::my_class_names());
+    let mut answers = state.graph.send_batch(&caller.auth, batch).await?;
+    let me = answers.take(me)?;
+    let classes = answers.take(classes)?;
+    let member = &caller.member;
     let user = edu_db::users::get(&state.db, member.auth.user_id).await?.ok_or(ApiError::Unauthenticated)?;
     Ok(web::Json(AboutResponse {
-        display_name: s(&me, "displayName"),
-        mail: s(&me, "mail"),
-        job_title: s(&me, "jobTitle"),
-        department: s(&me, "department"),
-        mobile_phone: s(&me, "mobilePhone"),
-        office_location: s(&me, "officeLocation"),
+        display_name: me.display_name,
+        mail: me.mail,
+        job_title: me.job_title,
+        department: me.department,
+        mobile_phone: me.mobile_phone,
+        office_location: me.office_location,
         roles: member.roles.clone(),
         favorite_color: user.favorite_color,
-        classes: classes
-            .get("value")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .map(|c| PersonDto { id: s(c, "id").unwrap_or_default(), display_name: s(c, "displayName") })
-                    .collect()
-            })
-            .unwrap_or_default(),
+        classes: classes.value.into_iter().map(|c| PersonDto { id: c.id, display_name: c.display_name }).collect(),
     }))
 }
 
@@ -181,24 +153,18 @@ pub struct AddTeacherRequest {
 #[post("/api/classes/{id}/teachers")]
 pub async fn add_class_teacher(
     state: web::Data<AppState>,
-    member: TenantMember,
-    path: web::Path<String>,
     body: web::Json<AddTeacherRequest>,
+    teacher: TeacherOfClass<AddCoTeacher>,
 ) -> Result<HttpResponse, ApiError> {
-    let class_id = path.into_inner();
-    let (auth, my_oid) = delegated(&state, &member).await?;
-    let view = crate::routes::education::class_roles(&state, &member, &auth, &my_oid, &class_id).await?;
-    if view.my_role != "teacher" {
-        return Err(ApiError::forbidden("role_required", "Only this class's teachers can add a co-teacher."));
-    }
-    let new_teacher = graph_id(&body.teacher_id).map_err(|_| ApiError::Validation422 {
+    let (auth, class_id, member) = (teacher.auth(), teacher.class_id.as_str(), teacher.member());
+    let new_teacher = GraphId::parse(&body.teacher_id).map_err(|_| ApiError::Validation422 {
         code: "not_a_teacher",
         message: "Choose a teacher of your school.".into(),
     })?;
-    if view.teacher_ids.contains(new_teacher) {
+    if teacher.roster.is_teacher(&new_teacher) {
         return Err(ApiError::conflict("already_a_teacher", "This person already teaches this class."));
     }
-    let profile = state.graph.education_user(&auth, new_teacher, &["id", "primaryRole"]).await;
+    let profile = state.graph.education_user(auth, &new_teacher, &["id", "primaryRole"]).await;
     let is_teacher = matches!(&profile, Ok(u) if u.primary_role == edu_msgraph::models::PrimaryRole::Teacher);
     if !is_teacher {
         return Err(ApiError::Validation422 {
@@ -209,7 +175,7 @@ pub async fn add_class_teacher(
     // Graph allows this write only to applications (EduRoster.ReadWrite.All, app-only); the
     // server has just checked that the caller teaches this class.
     let app = GraphAuth::app_only(auth.tenant_id().to_owned());
-    state.graph.add_class_teacher(&app, &class_id, new_teacher).await.map_err(graph_error)?;
+    state.graph.add_class_teacher(&app, class_id, &new_teacher).await?;
     edu_db::audit::record(
         &state.db,
         &edu_db::audit::AuditEvent {
@@ -217,7 +183,7 @@ pub async fn add_class_teacher(
             actor: Some(member.auth.user_id),
             action: "class.teacher.add",
             target_type: Some("class"),
-            target_id: Some(class_id),
+            target_id: Some(class_id.to_owned()),
             result: "success",
             detail: None,
             at: state.clock.now_ms(),

@@ -4,15 +4,16 @@ use std::collections::HashSet;
 
 use actix_web::{HttpResponse, get, post, put, web};
 use edu_msgraph::GraphAuth;
-use edu_msgraph::models::{ItemBody, MailMessage, Recipient, SendMailRequest};
+use edu_msgraph::models::{ItemBody, MailMessage, Recipient, SendMailRequest, User};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::auth::class_access::{DelegatedGraph, MailClass, TeacherOfClass};
 use crate::auth::roles::{TenantAdmin, TenantMember};
-use crate::error::{ApiError, graph_error};
-use crate::microsoft::tokens;
-use crate::routes::education::class_roles;
+use crate::error::ApiError;
+use crate::services::classes::ClassPerson;
+use crate::services::graph;
 use crate::state::AppState;
 
 /// Profile fields a tenant admin may open for self-service, with their longest value.
@@ -56,13 +57,6 @@ pub struct MyProfileResponse {
 pub struct ProfileChangeRequest {
     /// Field → new value.
     pub changes: Map<String, Value>,
-}
-
-async fn delegated(state: &AppState, member: &TenantMember) -> Result<(GraphAuth, String), ApiError> {
-    let identity =
-        edu_db::identities::of_user(&state.db, member.auth.user_id).await?.ok_or(ApiError::MicrosoftSignInRequired)?;
-    let token = tokens::access_token(state, member.tenant_id, &identity.ms_tenant_id, &identity.ms_object_id).await?;
-    Ok((GraphAuth::delegated(identity.ms_tenant_id.clone(), token), identity.ms_object_id))
 }
 
 fn available() -> Vec<String> {
@@ -143,25 +137,32 @@ pub async fn put_profile_fields(
 #[get("/api/me/profile")]
 pub async fn get_my_profile(
     state: web::Data<AppState>,
-    member: TenantMember,
+    caller: DelegatedGraph,
 ) -> Result<web::Json<MyProfileResponse>, ApiError> {
-    my_profile(&state, &member).await.map(web::Json)
+    my_profile(&state, &caller).await.map(web::Json)
 }
 
-async fn my_profile(state: &AppState, member: &TenantMember) -> Result<MyProfileResponse, ApiError> {
-    let editable = edu_db::tenants::editable_profile_fields(&state.db, member.tenant_id).await?;
-    let (auth, _) = delegated(state, member).await?;
-    let me: Value =
-        state.graph.get(&auth, &format!("/me?$select=id,{}", available().join(","))).await.map_err(graph_error)?;
-    let mut values = Map::new();
-    for f in &editable {
-        let v = match (f.as_str(), me.get(f)) {
-            ("businessPhones", Some(Value::Array(a))) => a.first().cloned().unwrap_or(Value::Null),
-            (_, Some(v)) => v.clone(),
-            _ => Value::Null,
-        };
-        values.insert(f.clone(), v);
+/// A profile field's current value (`businessPhones`: its first number).
+fn profile_value(me: &User, field: &str) -> Option<String> {
+    match field {
+        "mobilePhone" => me.mobile_phone.clone(),
+        "businessPhones" => me.business_phones.first().cloned(),
+        "streetAddress" => me.street_address.clone(),
+        "city" => me.city.clone(),
+        "state" => me.state.clone(),
+        "postalCode" => me.postal_code.clone(),
+        "country" => me.country.clone(),
+        "officeLocation" => me.office_location.clone(),
+        _ => None,
     }
+}
+
+async fn my_profile(state: &AppState, caller: &DelegatedGraph) -> Result<MyProfileResponse, ApiError> {
+    let editable = edu_db::tenants::editable_profile_fields(&state.db, caller.member.tenant_id).await?;
+    let fields: Vec<&str> = PROFILE_FIELDS.iter().map(|(f, _)| *f).collect();
+    let me = state.graph.fetch(&caller.auth, graph::my_profile(&fields)).await?;
+    let values =
+        editable.iter().map(|f| (f.clone(), profile_value(&me, f).map_or(Value::Null, Value::String))).collect();
     Ok(MyProfileResponse { editable, values })
 }
 
@@ -200,9 +201,10 @@ fn valid_value(field: &str, max: usize, v: &Value) -> Option<Value> {
 #[post("/api/me/profile")]
 pub async fn update_my_profile(
     state: web::Data<AppState>,
-    member: TenantMember,
+    caller: DelegatedGraph,
     body: web::Json<ProfileChangeRequest>,
 ) -> Result<web::Json<MyProfileResponse>, ApiError> {
+    let member = &caller.member;
     let editable = edu_db::tenants::editable_profile_fields(&state.db, member.tenant_id).await?;
     let mut patch = Map::new();
     for (field, value) in &body.changes {
@@ -222,13 +224,12 @@ pub async fn update_my_profile(
     if patch.is_empty() {
         return Err(ApiError::bad_request("invalid_json", "Send at least one change."));
     }
-    let (auth, my_oid) = delegated(&state, &member).await?;
-    let app = GraphAuth::app_only(auth.tenant_id().to_owned());
+    let app = GraphAuth::app_only(caller.auth.tenant_id().to_owned());
     // Only ever the signed-in person's own object id.
-    state.graph.update_user(&app, &my_oid, &Value::Object(patch.clone())).await.map_err(graph_error)?;
+    state.graph.update_user(&app, &caller.oid, &Value::Object(patch.clone())).await?;
     let names = patch.keys().cloned().collect::<Vec<_>>().join(",");
-    audit(&state, &member, "profile.update", Some(my_oid), Some(&names)).await?;
-    my_profile(&state, &member).await.map(web::Json)
+    audit(&state, member, "profile.update", Some(caller.oid.clone()), Some(&names)).await?;
+    my_profile(&state, &caller).await.map(web::Json)
 }
 
 /// Mail to a class.
@@ -265,11 +266,9 @@ pub struct ClassMailResponse {
 #[post("/api/classes/{id}/mail")]
 pub async fn send_class_mail(
     state: web::Data<AppState>,
-    member: TenantMember,
-    path: web::Path<String>,
     body: web::Json<ClassMailRequest>,
+    teacher: TeacherOfClass<MailClass>,
 ) -> Result<HttpResponse, ApiError> {
-    let class_id = path.into_inner();
     let body = body.into_inner();
     let invalid = |code: &'static str, message: &str| ApiError::Validation422 { code, message: message.to_owned() };
     let subject = body.subject.trim();
@@ -279,13 +278,9 @@ pub async fn send_class_mail(
     if body.body.trim().is_empty() || body.body.chars().count() > 20_000 {
         return Err(invalid("invalid_mail", "Write a message of at most 20,000 characters."));
     }
-    let (auth, my_oid) = delegated(&state, &member).await?;
-    let roster = class_roles(&state, &member, &auth, &my_oid, &class_id).await?;
-    if roster.my_role != "teacher" {
-        return Err(ApiError::forbidden("role_required", "Only this class's teachers can mail it."));
-    }
-    let students: HashSet<&str> = roster.students.iter().map(|(id, _)| id.as_str()).collect();
-    let people: Vec<&(String, Option<String>)> = match body.audience.as_str() {
+    let (roster, member, my_oid) = (&teacher.roster, teacher.member(), teacher.oid());
+    let students: HashSet<&str> = roster.students.iter().map(|p| p.id.as_str()).collect();
+    let people: Vec<&ClassPerson> = match body.audience.as_str() {
         "class" => roster.teachers.iter().chain(roster.students.iter()).collect(),
         "students" => roster.students.iter().collect(),
         "teachers" => roster.teachers.iter().collect(),
@@ -293,16 +288,12 @@ pub async fn send_class_mail(
             if body.student_ids.iter().any(|id| !students.contains(id.as_str())) {
                 return Err(invalid("not_a_student_of_this_class", "Every recipient must be a student of this class."));
             }
-            roster.students.iter().filter(|(id, _)| body.student_ids.contains(id)).collect()
+            roster.students.iter().filter(|p| body.student_ids.contains(&p.id)).collect()
         }
         _ => return Err(invalid("invalid_audience", "audience must be class, students, teachers or selected.")),
     };
-    let recipients: Vec<Recipient> = people
-        .iter()
-        .filter(|(id, _)| *id != my_oid)
-        .filter_map(|(_, mail)| mail.clone())
-        .map(Recipient::new)
-        .collect();
+    let recipients: Vec<Recipient> =
+        people.iter().filter(|p| p.id != my_oid).filter_map(|p| p.mail.clone()).map(Recipient::new).collect();
     if recipients.is_empty() {
         return Err(invalid("no_recipients", "Nobody to send to: choose at least one person with a mailbox."));
     }
@@ -320,7 +311,8 @@ pub async fn send_class_mail(
         save_to_sent_items: Some(true),
     };
     let count = mail.message.to_recipients.len();
-    state.graph.send_mail(&auth, None, &mail).await.map_err(graph_error)?;
-    audit(&state, &member, "class.mail", Some(class_id), Some(&format!("recipients={count}"))).await?;
+    state.graph.send_mail(teacher.auth(), None, &mail).await?;
+    let class_id = teacher.class_id.to_string();
+    audit(&state, member, "class.mail", Some(class_id), Some(&format!("recipients={count}"))).await?;
     Ok(HttpResponse::Accepted().json(ClassMailResponse { recipients: count }))
 }

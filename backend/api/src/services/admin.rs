@@ -1,6 +1,7 @@
 //! Shared pieces of the tenant admin console (issue 7): the admin's Graph access, the audit
-//! helper, opaque paging cursors and id checks. Route modules: `admin_users`, `admin_groups`,
-//! `admin_licenses`, `admin_bulk`, `admin_local_accounts`, `admin_audit`.
+//! helper, opaque paging cursors, id checks and the reading of Graph's refusals. Route
+//! modules: `admin_users`, `admin_groups`, `admin_licenses`, `admin_bulk`,
+//! `admin_local_accounts`, `admin_audit`; the bulk jobs in `crate::jobs`.
 //!
 //! Which token: the admin's own **delegated** token (as `admin_jobs` does). The consent grants
 //! the app delegated `User.ReadWrite.All`, `Group.ReadWrite.All`, `GroupMember.ReadWrite.All`
@@ -9,15 +10,14 @@
 //! and only ever in the admin's own tenant (the token's tenant). Another tenant's ids are
 //! simply not found by Graph (404).
 
-use base64::Engine as _;
-use edu_msgraph::GraphAuth;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
+use edu_msgraph::models::Group;
+use edu_msgraph::{GraphAuth, GraphError};
 
+use crate::auth::class_access::DelegatedGraph;
 use crate::auth::roles::TenantAdmin;
-use crate::error::ApiError;
-use crate::state::{AppState, derive_key};
+use crate::cursor::{self, CursorScope};
+use crate::error::{ApiError, admin_graph_error};
+use crate::state::AppState;
 
 /// The admin's delegated Graph access and their Microsoft object id.
 pub(crate) struct AdminGraph {
@@ -29,16 +29,8 @@ pub(crate) struct AdminGraph {
 
 /// The signed-in admin's delegated Graph token (refreshed when needed).
 pub(crate) async fn admin_graph(state: &AppState, admin: &TenantAdmin) -> Result<AdminGraph, ApiError> {
-    let identity =
-        edu_db::identities::of_user(&state.db, admin.0.auth.user_id).await?.ok_or(ApiError::MicrosoftSignInRequired)?;
-    let token = crate::microsoft::tokens::access_token(
-        state,
-        admin.0.tenant_id,
-        &identity.ms_tenant_id,
-        &identity.ms_object_id,
-    )
-    .await?;
-    Ok(AdminGraph { auth: GraphAuth::delegated(identity.ms_tenant_id.clone(), token), oid: identity.ms_object_id })
+    let d = DelegatedGraph::for_member(state, &admin.0).await?;
+    Ok(AdminGraph { auth: d.auth, oid: d.oid })
 }
 
 /// Records an admin action of the tenant. `detail` never holds secrets, tokens or passwords.
@@ -88,22 +80,10 @@ pub(crate) fn object_id(id: &str) -> Result<&str, ApiError> {
     if ok { Ok(id) } else { Err(ApiError::not_found("not_found", "There is no such object in your school.")) }
 }
 
-fn cursor_mac(state: &AppState, admin: &TenantAdmin, purpose: &str, link: &str) -> Vec<u8> {
-    let key = derive_key(state.config.token_key.expose(), b"edugraph admin cursor v1");
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else { return Vec::new() };
-    mac.update(admin.0.auth.user_id.to_string().as_bytes());
-    mac.update(b"\0");
-    mac.update(purpose.as_bytes());
-    mac.update(b"\0");
-    mac.update(link.as_bytes());
-    mac.finalize().into_bytes().to_vec()
-}
-
 /// An opaque cursor: a Graph nextLink signed for this admin and list, so a client never hands
 /// us a URL of its own (the same scheme as the class list's cursors).
 pub(crate) fn seal_cursor(state: &AppState, admin: &TenantAdmin, purpose: &str, link: &str) -> String {
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    format!("{}.{}", b64.encode(link), b64.encode(cursor_mac(state, admin, purpose, link)))
+    cursor::seal(state, CursorScope::Admin, admin.0.auth.user_id, purpose, link)
 }
 
 /// The Graph link inside a cursor made by [`seal_cursor`] for this admin and list.
@@ -113,13 +93,7 @@ pub(crate) fn open_cursor(
     purpose: &str,
     cursor: &str,
 ) -> Result<String, ApiError> {
-    let bad =
-        || ApiError::bad_request("invalid_cursor", "This \"next page\" link is not valid any more. Reload the list.");
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let (link, mac) = cursor.split_once('.').ok_or_else(bad)?;
-    let link = String::from_utf8(b64.decode(link).map_err(|_| bad())?).map_err(|_| bad())?;
-    let mac = b64.decode(mac).map_err(|_| bad())?;
-    if bool::from(cursor_mac(state, admin, purpose, &link).ct_eq(&mac)) { Ok(link) } else { Err(bad()) }
+    cursor::open(state, CursorScope::Admin, admin.0.auth.user_id, purpose, cursor)
 }
 
 /// A search term for Graph's `$search="property:term"`: quotes and backslashes removed,
@@ -128,4 +102,56 @@ pub(crate) fn search_term(s: Option<&str>) -> Option<String> {
     let t: String = s?.chars().filter(|c| !matches!(c, '"' | '\\')).take(100).collect();
     let t = t.trim().to_owned();
     (!t.is_empty()).then_some(t)
+}
+
+/// 404 for a group that is not the admin's tenant's.
+pub(crate) fn no_group() -> ApiError {
+    ApiError::not_found("not_found", "There is no such group in your school.")
+}
+
+/// Checks that the group exists in the admin's tenant (404 otherwise).
+pub(crate) async fn require_group(state: &AppState, auth: &GraphAuth, id: &str) -> Result<Group, ApiError> {
+    state
+        .graph
+        .get_group(auth, id, &["id", "displayName"])
+        .await
+        .map_err(|e| if e.is_not_found() { no_group() } else { admin_graph_error(e) })
+}
+
+/// Whether Graph's 400 says the reference already exists ("One or more added object
+/// references already exist for the following modified properties: 'members'.").
+pub(crate) fn is_already_member(e: &GraphError) -> bool {
+    e.status() == Some(400) && e.message().is_some_and(|m| m.contains("already exist"))
+}
+
+/// What a failed licence assignment means for the admin.
+pub(crate) enum LicenseFailure {
+    /// No unit of the SKU is left.
+    NoneLeft,
+    /// The person has no usage location.
+    UsageLocation,
+    /// Not a SKU of the tenant.
+    UnknownSku,
+    /// No such person.
+    NotFound,
+    /// Anything else: Graph's own error.
+    Other,
+}
+
+/// Reads Graph's refusal of a licence assignment.
+pub(crate) fn classify(e: &GraphError) -> LicenseFailure {
+    let m = e.message().unwrap_or_default();
+    if e.is_not_found() {
+        LicenseFailure::NotFound
+    } else if e.status() != Some(400) {
+        LicenseFailure::Other
+    } else if m.contains("does not have any available licenses") {
+        LicenseFailure::NoneLeft
+    } else if m.contains("usage location") {
+        LicenseFailure::UsageLocation
+    } else if m.contains("does not correspond to a valid company License") {
+        LicenseFailure::UnknownSku
+    } else {
+        LicenseFailure::Other
+    }
 }

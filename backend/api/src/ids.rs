@@ -1,0 +1,78 @@
+//! Typed identifiers taken from requests.
+
+use std::fmt;
+
+use crate::error::ApiError;
+
+/// A Microsoft Graph object id (class, school, assignment, submission, person) taken from a
+/// path or a body. Graph ids are opaque but never contain `/`, `?` or `#`: anything else is
+/// refused before it can reach a URL (404, like an unknown id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GraphId(String);
+
+impl GraphId {
+    /// Whether `id` has the shape of a Graph id.
+    #[must_use]
+    pub fn is_valid(id: &str) -> bool {
+        !id.is_empty()
+            && id.len() <= 128
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    }
+
+    /// Parses an id; `404 not_found` ("No such class or school.") for anything else.
+    ///
+    /// # Errors
+    /// The id is empty, too long or has a character a Graph id never has.
+    pub fn parse(id: &str) -> Result<Self, ApiError> {
+        if Self::is_valid(id) {
+            Ok(Self(id.to_owned()))
+        } else {
+            Err(ApiError::not_found("not_found", "No such class or school."))
+        }
+    }
+
+    /// The id.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id, owned.
+    #[must_use]
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl AsRef<str> for GraphId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for GraphId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for GraphId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GraphId;
+
+    #[test]
+    fn only_graph_shaped_ids_are_accepted() {
+        assert_eq!(GraphId::parse("a1-b_2.c").unwrap().as_str(), "a1-b_2.c");
+        for bad in ["", "a/b", "a?b", "a#b", "a b", "..%2F", &"x".repeat(129)] {
+            assert!(GraphId::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
