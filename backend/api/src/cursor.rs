@@ -7,7 +7,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::keys::derive_key;
 use crate::state::AppState;
 
@@ -33,7 +33,7 @@ impl CursorScope {
             Self::Education => "This \"see more\" link is not valid any more. Reload the list.",
             Self::Admin => "This \"next page\" link is not valid any more. Reload the list.",
         };
-        ApiError::bad_request("invalid_cursor", message)
+        ApiError::bad_request(ErrorCode::InvalidCursor, message)
     }
 }
 

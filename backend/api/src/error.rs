@@ -3,6 +3,7 @@
 //! Every failure becomes `{"error":{"code":"snake_case","message":"…"}}` with a stable code.
 //! 5xx bodies are opaque; their cause chain is logged once, here, without personal data.
 
+use std::fmt;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -11,6 +12,338 @@ use actix_web::{HttpResponse, ResponseError};
 use edu_domain::DomainError;
 use serde::Serialize;
 use utoipa::ToSchema;
+
+/// Every error code the API answers with: the stable `code` of the error envelope, which the
+/// SPA switches on. On the wire each is its snake_case name (e.g. `role_required`); the
+/// OpenAPI document carries the whole set as the `ErrorCode` enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// `invalid_json` (400).
+    InvalidJson,
+    /// `invalid_query` (400).
+    InvalidQuery,
+    /// `invalid_body` (400).
+    InvalidBody,
+    /// `invalid_cursor` (400).
+    InvalidCursor,
+    /// `incomplete_upload` (400).
+    IncompleteUpload,
+    /// `unauthenticated` (401).
+    Unauthenticated,
+    /// `invalid_credentials` (401).
+    InvalidCredentials,
+    /// `microsoft_signin_required` (401).
+    MicrosoftSigninRequired,
+    /// `csrf_failed` (403).
+    CsrfFailed,
+    /// `account_disabled` (403).
+    AccountDisabled,
+    /// `school_account_required` (403).
+    SchoolAccountRequired,
+    /// `role_required` (403).
+    RoleRequired,
+    /// `microsoft_forbidden` (403).
+    MicrosoftForbidden,
+    /// `field_not_editable` (403).
+    FieldNotEditable,
+    /// `not_found` (404).
+    NotFound,
+    /// `not_a_member` (404).
+    NotAMember,
+    /// `email_taken` (409).
+    EmailTaken,
+    /// `no_local_password` (409).
+    NoLocalPassword,
+    /// `job_already_running` (409).
+    JobAlreadyRunning,
+    /// `local_account_exists` (409).
+    LocalAccountExists,
+    /// `local_account_already_linked` (409).
+    LocalAccountAlreadyLinked,
+    /// `microsoft_account_required` (409).
+    MicrosoftAccountRequired,
+    /// `not_linked` (409).
+    NotLinked,
+    /// `local_password_required` (409).
+    LocalPasswordRequired,
+    /// `already_a_teacher` (409).
+    AlreadyATeacher,
+    /// `assignment_not_editable` (409).
+    AssignmentNotEditable,
+    /// `submission_turned_in` (409).
+    SubmissionTurnedIn,
+    /// `uploads_in_progress` (409).
+    UploadsInProgress,
+    /// `already_a_member` (409).
+    AlreadyAMember,
+    /// `cannot_delete_self` (409).
+    CannotDeleteSelf,
+    /// `cannot_disable_self` (409).
+    CannotDisableSelf,
+    /// `upn_taken` (409).
+    UpnTaken,
+    /// `no_licenses_available` (409).
+    NoLicensesAvailable,
+    /// `license_not_assigned` (409).
+    LicenseNotAssigned,
+    /// `length_required` (411).
+    LengthRequired,
+    /// `payload_too_large` (413).
+    PayloadTooLarge,
+    /// `file_too_large` (413).
+    FileTooLarge,
+    /// `unsupported_media_type` (415).
+    UnsupportedMediaType,
+    /// `invalid_email` (422).
+    InvalidEmail,
+    /// `password_too_short` (422).
+    PasswordTooShort,
+    /// `password_too_long` (422).
+    PasswordTooLong,
+    /// `password_too_common` (422).
+    PasswordTooCommon,
+    /// `invalid_color` (422).
+    InvalidColor,
+    /// `invalid_id` (422).
+    InvalidId,
+    /// `seat_out_of_grid` (422).
+    SeatOutOfGrid,
+    /// `seat_taken` (422).
+    SeatTaken,
+    /// `not_a_student_of_this_class` (422).
+    NotAStudentOfThisClass,
+    /// `student_seated_twice` (422).
+    StudentSeatedTwice,
+    /// `not_a_teacher` (422).
+    NotATeacher,
+    /// `unknown_profile_field` (422).
+    UnknownProfileField,
+    /// `invalid_profile_value` (422).
+    InvalidProfileValue,
+    /// `invalid_mail` (422).
+    InvalidMail,
+    /// `invalid_audience` (422).
+    InvalidAudience,
+    /// `no_recipients` (422).
+    NoRecipients,
+    /// `invalid_assignment` (422).
+    InvalidAssignment,
+    /// `invalid_due_date` (422).
+    InvalidDueDate,
+    /// `invalid_link` (422).
+    InvalidLink,
+    /// `nothing_to_change` (422).
+    NothingToChange,
+    /// `invalid_file_name` (422).
+    InvalidFileName,
+    /// `empty_file` (422).
+    EmptyFile,
+    /// `group_not_found` (422).
+    GroupNotFound,
+    /// `group_name_ambiguous` (422).
+    GroupNameAmbiguous,
+    /// `invalid_upn` (422).
+    InvalidUpn,
+    /// `upn_domain_not_verified` (422).
+    UpnDomainNotVerified,
+    /// `unknown_license` (422).
+    UnknownLicense,
+    /// `usage_location_required` (422).
+    UsageLocationRequired,
+    /// `too_many_requests` (429).
+    TooManyRequests,
+    /// `internal_error` (500).
+    InternalError,
+    /// `microsoft_error` (502).
+    MicrosoftError,
+    /// `service_unavailable` (503).
+    ServiceUnavailable,
+    /// `microsoft_unavailable` (503).
+    MicrosoftUnavailable,
+    /// `shutting_down` (503).
+    ShuttingDown,
+    /// `frontend_not_built` (503: the SPA's files are missing; `/` only).
+    FrontendNotBuilt,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of the enum.
+    pub const ALL: &[ErrorCode] = &[
+        Self::InvalidJson,
+        Self::InvalidQuery,
+        Self::InvalidBody,
+        Self::InvalidCursor,
+        Self::IncompleteUpload,
+        Self::Unauthenticated,
+        Self::InvalidCredentials,
+        Self::MicrosoftSigninRequired,
+        Self::CsrfFailed,
+        Self::AccountDisabled,
+        Self::SchoolAccountRequired,
+        Self::RoleRequired,
+        Self::MicrosoftForbidden,
+        Self::FieldNotEditable,
+        Self::NotFound,
+        Self::NotAMember,
+        Self::EmailTaken,
+        Self::NoLocalPassword,
+        Self::JobAlreadyRunning,
+        Self::LocalAccountExists,
+        Self::LocalAccountAlreadyLinked,
+        Self::MicrosoftAccountRequired,
+        Self::NotLinked,
+        Self::LocalPasswordRequired,
+        Self::AlreadyATeacher,
+        Self::AssignmentNotEditable,
+        Self::SubmissionTurnedIn,
+        Self::UploadsInProgress,
+        Self::AlreadyAMember,
+        Self::CannotDeleteSelf,
+        Self::CannotDisableSelf,
+        Self::UpnTaken,
+        Self::NoLicensesAvailable,
+        Self::LicenseNotAssigned,
+        Self::LengthRequired,
+        Self::PayloadTooLarge,
+        Self::FileTooLarge,
+        Self::UnsupportedMediaType,
+        Self::InvalidEmail,
+        Self::PasswordTooShort,
+        Self::PasswordTooLong,
+        Self::PasswordTooCommon,
+        Self::InvalidColor,
+        Self::InvalidId,
+        Self::SeatOutOfGrid,
+        Self::SeatTaken,
+        Self::NotAStudentOfThisClass,
+        Self::StudentSeatedTwice,
+        Self::NotATeacher,
+        Self::UnknownProfileField,
+        Self::InvalidProfileValue,
+        Self::InvalidMail,
+        Self::InvalidAudience,
+        Self::NoRecipients,
+        Self::InvalidAssignment,
+        Self::InvalidDueDate,
+        Self::InvalidLink,
+        Self::NothingToChange,
+        Self::InvalidFileName,
+        Self::EmptyFile,
+        Self::GroupNotFound,
+        Self::GroupNameAmbiguous,
+        Self::InvalidUpn,
+        Self::UpnDomainNotVerified,
+        Self::UnknownLicense,
+        Self::UsageLocationRequired,
+        Self::TooManyRequests,
+        Self::InternalError,
+        Self::MicrosoftError,
+        Self::ServiceUnavailable,
+        Self::MicrosoftUnavailable,
+        Self::ShuttingDown,
+        Self::FrontendNotBuilt,
+    ];
+
+    /// The code as sent on the wire.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidQuery => "invalid_query",
+            Self::InvalidBody => "invalid_body",
+            Self::InvalidCursor => "invalid_cursor",
+            Self::IncompleteUpload => "incomplete_upload",
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::MicrosoftSigninRequired => "microsoft_signin_required",
+            Self::CsrfFailed => "csrf_failed",
+            Self::AccountDisabled => "account_disabled",
+            Self::SchoolAccountRequired => "school_account_required",
+            Self::RoleRequired => "role_required",
+            Self::MicrosoftForbidden => "microsoft_forbidden",
+            Self::FieldNotEditable => "field_not_editable",
+            Self::NotFound => "not_found",
+            Self::NotAMember => "not_a_member",
+            Self::EmailTaken => "email_taken",
+            Self::NoLocalPassword => "no_local_password",
+            Self::JobAlreadyRunning => "job_already_running",
+            Self::LocalAccountExists => "local_account_exists",
+            Self::LocalAccountAlreadyLinked => "local_account_already_linked",
+            Self::MicrosoftAccountRequired => "microsoft_account_required",
+            Self::NotLinked => "not_linked",
+            Self::LocalPasswordRequired => "local_password_required",
+            Self::AlreadyATeacher => "already_a_teacher",
+            Self::AssignmentNotEditable => "assignment_not_editable",
+            Self::SubmissionTurnedIn => "submission_turned_in",
+            Self::UploadsInProgress => "uploads_in_progress",
+            Self::AlreadyAMember => "already_a_member",
+            Self::CannotDeleteSelf => "cannot_delete_self",
+            Self::CannotDisableSelf => "cannot_disable_self",
+            Self::UpnTaken => "upn_taken",
+            Self::NoLicensesAvailable => "no_licenses_available",
+            Self::LicenseNotAssigned => "license_not_assigned",
+            Self::LengthRequired => "length_required",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::FileTooLarge => "file_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::InvalidEmail => "invalid_email",
+            Self::PasswordTooShort => "password_too_short",
+            Self::PasswordTooLong => "password_too_long",
+            Self::PasswordTooCommon => "password_too_common",
+            Self::InvalidColor => "invalid_color",
+            Self::InvalidId => "invalid_id",
+            Self::SeatOutOfGrid => "seat_out_of_grid",
+            Self::SeatTaken => "seat_taken",
+            Self::NotAStudentOfThisClass => "not_a_student_of_this_class",
+            Self::StudentSeatedTwice => "student_seated_twice",
+            Self::NotATeacher => "not_a_teacher",
+            Self::UnknownProfileField => "unknown_profile_field",
+            Self::InvalidProfileValue => "invalid_profile_value",
+            Self::InvalidMail => "invalid_mail",
+            Self::InvalidAudience => "invalid_audience",
+            Self::NoRecipients => "no_recipients",
+            Self::InvalidAssignment => "invalid_assignment",
+            Self::InvalidDueDate => "invalid_due_date",
+            Self::InvalidLink => "invalid_link",
+            Self::NothingToChange => "nothing_to_change",
+            Self::InvalidFileName => "invalid_file_name",
+            Self::EmptyFile => "empty_file",
+            Self::GroupNotFound => "group_not_found",
+            Self::GroupNameAmbiguous => "group_name_ambiguous",
+            Self::InvalidUpn => "invalid_upn",
+            Self::UpnDomainNotVerified => "upn_domain_not_verified",
+            Self::UnknownLicense => "unknown_license",
+            Self::UsageLocationRequired => "usage_location_required",
+            Self::TooManyRequests => "too_many_requests",
+            Self::InternalError => "internal_error",
+            Self::MicrosoftError => "microsoft_error",
+            Self::ServiceUnavailable => "service_unavailable",
+            Self::MicrosoftUnavailable => "microsoft_unavailable",
+            Self::ShuttingDown => "shutting_down",
+            Self::FrontendNotBuilt => "frontend_not_built",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&DomainError> for ErrorCode {
+    fn from(e: &DomainError) -> Self {
+        match e {
+            DomainError::InvalidEmail => Self::InvalidEmail,
+            DomainError::PasswordTooShort { .. } => Self::PasswordTooShort,
+            DomainError::PasswordTooLong { .. } => Self::PasswordTooLong,
+            DomainError::PasswordTooCommon => Self::PasswordTooCommon,
+            DomainError::InvalidColor => Self::InvalidColor,
+            DomainError::InvalidId => Self::InvalidId,
+        }
+    }
+}
 
 /// The error envelope.
 #[derive(Debug, Serialize, ToSchema)]
@@ -23,8 +356,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable snake_case code the SPA switches on.
-    #[schema(example = "invalid_credentials")]
-    pub code: String,
+    pub code: ErrorCode,
     /// A message a person can read.
     pub message: String,
     /// For failures of Microsoft Graph: what Graph said, to report to Microsoft.
@@ -57,7 +389,7 @@ pub enum ApiError {
     #[error("{message}")]
     Validation422 {
         /// Stable code.
-        code: &'static str,
+        code: ErrorCode,
         /// Human message.
         message: String,
     },
@@ -65,7 +397,7 @@ pub enum ApiError {
     #[error("{message}")]
     BadRequest {
         /// Stable code.
-        code: &'static str,
+        code: ErrorCode,
         /// Human message.
         message: String,
     },
@@ -85,7 +417,7 @@ pub enum ApiError {
     #[error("{message}")]
     Forbidden {
         /// Stable code.
-        code: &'static str,
+        code: ErrorCode,
         /// Human message.
         message: String,
     },
@@ -93,7 +425,7 @@ pub enum ApiError {
     #[error("{message}")]
     NotFound {
         /// Stable code.
-        code: &'static str,
+        code: ErrorCode,
         /// Human message.
         message: String,
     },
@@ -101,7 +433,7 @@ pub enum ApiError {
     #[error("{message}")]
     Conflict {
         /// Stable code.
-        code: &'static str,
+        code: ErrorCode,
         /// Human message.
         message: String,
     },
@@ -136,7 +468,7 @@ pub enum ApiError {
     #[error("{message}")]
     Upstream {
         /// Stable code.
-        code: &'static str,
+        code: ErrorCode,
         /// Human message.
         message: String,
         /// 502 or 503.
@@ -157,22 +489,22 @@ pub enum ApiError {
 
 impl ApiError {
     /// A 400 with a code and message.
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::BadRequest { code, message: message.into() }
     }
 
     /// A 404 with a code and message.
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::NotFound { code, message: message.into() }
     }
 
     /// A 409 with a code and message.
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Conflict { code, message: message.into() }
     }
 
     /// A 403 with a code and message.
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn forbidden(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Forbidden { code, message: message.into() }
     }
 
@@ -183,31 +515,35 @@ impl ApiError {
 
     /// The stable code.
     #[must_use]
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Validation(d) => d.code(),
+            Self::Validation(d) => ErrorCode::from(d),
             Self::BadRequest { code, .. }
             | Self::Validation422 { code, .. }
             | Self::Forbidden { code, .. }
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. }
-            | Self::Upstream { code, .. } => code,
-            Self::Unauthenticated => "unauthenticated",
-            Self::MicrosoftSignInRequired => "microsoft_signin_required",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::Csrf(_) => "csrf_failed",
-            Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::UnsupportedMediaType | Self::OctetStreamRequired => "unsupported_media_type",
-            Self::LengthRequired => "length_required",
-            Self::FileTooLarge { .. } => "file_too_large",
-            Self::TooManyRequests { .. } => "too_many_requests",
-            Self::Unavailable => "service_unavailable",
-            Self::ShuttingDown => "shutting_down",
-            Self::Internal(_) => "internal_error",
+            | Self::Upstream { code, .. } => *code,
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::MicrosoftSignInRequired => ErrorCode::MicrosoftSigninRequired,
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::Csrf(_) => ErrorCode::CsrfFailed,
+            Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType | Self::OctetStreamRequired => ErrorCode::UnsupportedMediaType,
+            Self::LengthRequired => ErrorCode::LengthRequired,
+            Self::FileTooLarge { .. } => ErrorCode::FileTooLarge,
+            Self::TooManyRequests { .. } => ErrorCode::TooManyRequests,
+            Self::Unavailable => ErrorCode::ServiceUnavailable,
+            Self::ShuttingDown => ErrorCode::ShuttingDown,
+            Self::Internal(_) => ErrorCode::InternalError,
         }
     }
 }
 
+/// A Graph failure as our envelope (see [`graph_error`]), so handlers write `?`: throttling,
+/// timeouts, transport failures, an open circuit breaker and 5xx are `503
+/// microsoft_unavailable`; 403 `microsoft_forbidden`; 404 `not_found`; 401 and token failures
+/// `401 microsoft_signin_required`; anything else `502 microsoft_error`.
 impl From<edu_msgraph::GraphError> for ApiError {
     fn from(e: edu_msgraph::GraphError) -> Self {
         graph_error(e)
@@ -257,7 +593,7 @@ impl ResponseError for ApiError {
             Self::Upstream { graph, .. } => Some(graph.clone()),
             _ => None,
         };
-        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message: self.to_string(), graph } };
+        let body = ErrorBody { error: ErrorDetail { code: self.code(), message: self.to_string(), graph } };
         let mut resp = HttpResponse::build(self.status_code());
         if let Self::TooManyRequests { retry_after } = self {
             let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
@@ -283,20 +619,20 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, limit: usize) -> ApiE
             } else {
                 "The request body is not valid JSON.".to_owned()
             };
-            ApiError::bad_request("invalid_json", message)
+            ApiError::bad_request(ErrorCode::InvalidJson, message)
         }
-        _ => ApiError::bad_request("invalid_body", "The request body could not be read."),
+        _ => ApiError::bad_request(ErrorCode::InvalidBody, "The request body could not be read."),
     }
 }
 
 /// Turns query-string extractor failures into our envelope.
 pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
-    ApiError::bad_request("invalid_query", format!("The query string is not valid: {err}"))
+    ApiError::bad_request(ErrorCode::InvalidQuery, format!("The query string is not valid: {err}"))
 }
 
 /// Turns path extractor failures into our envelope.
 pub fn path_error(_err: actix_web::error::PathError) -> ApiError {
-    ApiError::not_found("not_found", "There is nothing at this address.")
+    ApiError::not_found(ErrorCode::NotFound, "There is nothing at this address.")
 }
 
 /// [`graph_error`] for a tenant admin's own request: Graph's message is included too, so the
@@ -325,9 +661,11 @@ pub fn graph_error(e: edu_msgraph::GraphError) -> ApiError {
             tracing::info!(error = %t, "Microsoft token failure");
             ApiError::MicrosoftSignInRequired
         }
-        G::NotFound(_) => ApiError::not_found("not_found", "Microsoft 365 has no such item, or you may not see it."),
+        G::NotFound(_) => {
+            ApiError::not_found(ErrorCode::NotFound, "Microsoft 365 has no such item, or you may not see it.")
+        }
         G::Forbidden(_) => ApiError::Upstream {
-            code: "microsoft_forbidden",
+            code: ErrorCode::MicrosoftForbidden,
             message: "Microsoft 365 refused this request: the app or your account lacks the permission.".into(),
             status: 403,
             graph: info,
@@ -339,7 +677,7 @@ pub fn graph_error(e: edu_msgraph::GraphError) -> ApiError {
                 "Microsoft Graph unavailable"
             );
             ApiError::Upstream {
-                code: "microsoft_unavailable",
+                code: ErrorCode::MicrosoftUnavailable,
                 message: "Microsoft 365 is not answering right now. Try again in a minute.".into(),
                 status: 503,
                 graph: info,
@@ -348,7 +686,7 @@ pub fn graph_error(e: edu_msgraph::GraphError) -> ApiError {
         other => {
             tracing::warn!(error = %other, "Microsoft Graph error");
             ApiError::Upstream {
-                code: "microsoft_error",
+                code: ErrorCode::MicrosoftError,
                 message: "Microsoft 365 answered with an error.".into(),
                 status: 502,
                 graph: info,

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// A Microsoft Graph object id (class, school, assignment, submission, person) taken from a
 /// path or a body. Graph ids are opaque but never contain `/`, `?` or `#`: anything else is
@@ -27,7 +27,7 @@ impl GraphId {
         if Self::is_valid(id) {
             Ok(Self(id.to_owned()))
         } else {
-            Err(ApiError::not_found("not_found", "No such class or school."))
+            Err(ApiError::not_found(ErrorCode::NotFound, "No such class or school."))
         }
     }
 

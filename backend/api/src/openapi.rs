@@ -98,7 +98,7 @@ use crate::routes::{
         admin_local_accounts::delete_admin_local_account,
         admin_audit::list_admin_audit,
     ),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, edu_domain::Role)),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::error::ErrorCode, edu_domain::Role)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "account", description = "Local accounts, sessions, who am I"),

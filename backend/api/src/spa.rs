@@ -22,7 +22,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, ResponseError as _, guard, web};
 use sha2::{Digest as _, Sha256};
 
-use crate::error::{ApiError, ErrorBody, ErrorDetail};
+use crate::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 use crate::state::AppState;
 
 /// The SPA's Content-Security-Policy (R-A19): only our own files, no inline code.
@@ -173,7 +173,7 @@ pub fn content_type(file: &Path) -> &'static str {
 }
 
 fn not_found() -> HttpResponse {
-    ApiError::not_found("not_found", "There is nothing at this address.").error_response()
+    ApiError::not_found(ErrorCode::NotFound, "There is nothing at this address.").error_response()
 }
 
 /// No build: `/` answers 503 `frontend_not_built`; other paths keep the usual JSON 404
@@ -186,11 +186,11 @@ fn not_built(root: &Path, is_root: bool) -> HttpResponse {
     );
     let (status, code, message) = if is_root {
         tracing::warn!(static_dir = %root.display(), "the frontend is not built; / answers 503");
-        (StatusCode::SERVICE_UNAVAILABLE, "frontend_not_built", how)
+        (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::FrontendNotBuilt, how)
     } else {
-        (StatusCode::NOT_FOUND, "not_found", format!("There is nothing at this address. {how}"))
+        (StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("There is nothing at this address. {how}"))
     };
-    let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message, graph: None } };
+    let body = ErrorBody { error: ErrorDetail { code, message, graph: None } };
     HttpResponse::build(status).insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store"))).json(body)
 }
 

@@ -16,7 +16,7 @@ use utoipa::OpenApi as _;
 use crate::auth::csrf::csrf_protect;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::error::{ApiError, json_error, path_error, query_error};
+use crate::error::{ApiError, ErrorCode, json_error, path_error, query_error};
 use crate::middleware::{record_metrics, security_headers};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
@@ -147,7 +147,7 @@ async fn docs_redirect() -> HttpResponse {
 }
 
 async fn not_found() -> HttpResponse {
-    ApiError::not_found("not_found", "There is nothing at this address.").error_response()
+    ApiError::not_found(ErrorCode::NotFound, "There is nothing at this address.").error_response()
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl+C).

@@ -14,12 +14,20 @@ import { ApiError } from './http';
 // The API conventions document, as text (kept in sync with the codes the server sends).
 import doc from '../../../backend/API.md?raw';
 
-// The admin console's route sources, as text: every code they answer with needs a message.
-const adminRoutes = import.meta.glob('../../../backend/api/src/routes/admin_*.rs', {
-  query: '?raw',
-  import: 'default',
-  eager: true,
-}) as Record<string, string>;
+// The admin console's sources (routes, their shared service, the jobs they start), as text:
+// every code they answer with needs a message.
+const adminRoutes = import.meta.glob(
+  [
+    '../../../backend/api/src/routes/admin_*.rs',
+    '../../../backend/api/src/services/admin.rs',
+    '../../../backend/api/src/jobs/*.rs',
+  ],
+  {
+    query: '?raw',
+    import: 'default',
+    eager: true,
+  },
+) as Record<string, string>;
 
 describe('error messages', () => {
   it('has a human message for every error code the admin console routes send (and their jobs stop with)', () => {
@@ -33,6 +41,10 @@ describe('error messages', () => {
     ];
     for (const src of Object.values(adminRoutes)) {
       for (const re of patterns) for (const m of src.matchAll(re)) codes.add(m[1]!);
+      // Codes named by the backend's `ErrorCode` enum (`ErrorCode::JobAlreadyRunning`).
+      for (const m of src.matchAll(/ErrorCode::([A-Z][A-Za-z0-9]+)/g)) {
+        codes.add(m[1]!.replace(/(?<!^)([A-Z])/g, '_$1').toLowerCase());
+      }
     }
     expect(codes.size).toBeGreaterThan(20);
     expect(codes).toContain('no_licenses_available');

@@ -20,7 +20,7 @@ use edu_domain::Role;
 use edu_msgraph::GraphAuth;
 
 use crate::auth::roles::TenantMember;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::ids::GraphId;
 use crate::microsoft::tokens;
 use crate::services::classes::{self, ClassParts, ClassRole, Roster, Viewer};
@@ -140,7 +140,11 @@ impl ClassAccess {
     /// # Errors
     /// The caller is a student of the class or only the tenant's admin.
     pub fn check_teacher<R: Refusal>(&self) -> Result<(), ApiError> {
-        if self.role == ClassRole::Teacher { Ok(()) } else { Err(ApiError::forbidden("role_required", R::MESSAGE)) }
+        if self.role == ClassRole::Teacher {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(ErrorCode::RoleRequired, R::MESSAGE))
+        }
     }
 
     /// `Ok` for a student of this class, else `403 role_required` with `R`'s message.
@@ -148,7 +152,11 @@ impl ClassAccess {
     /// # Errors
     /// The caller teaches the class or is only the tenant's admin.
     pub fn check_student<R: Refusal>(&self) -> Result<(), ApiError> {
-        if self.role == ClassRole::Student { Ok(()) } else { Err(ApiError::forbidden("role_required", R::MESSAGE)) }
+        if self.role == ClassRole::Student {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(ErrorCode::RoleRequired, R::MESSAGE))
+        }
     }
 
     /// The caller as a teacher of this class (see [`ClassAccess::check_teacher`]).

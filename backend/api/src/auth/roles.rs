@@ -8,7 +8,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use edu_domain::{Role, TenantId};
 
 use crate::auth::session::Authenticated;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// A signed-in person of a tenant, with their roles there.
@@ -38,7 +38,7 @@ async fn member(req: HttpRequest) -> Result<TenantMember, ApiError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal(anyhow::anyhow!("no state")))?;
     let Some(tenant_id) = auth.tenant_id else {
         return Err(ApiError::forbidden(
-            "school_account_required",
+            ErrorCode::SchoolAccountRequired,
             "This needs your school's Microsoft 365 account. Sign in with Microsoft or link your account.",
         ));
     };
@@ -76,7 +76,7 @@ macro_rules! role_extractor {
                         Ok(Self(m))
                     } else {
                         tracing::warn!(user.id = %m.auth.user_id, required = %$role, "request refused: missing role");
-                        Err(ApiError::forbidden("role_required", $message))
+                        Err(ApiError::forbidden(ErrorCode::RoleRequired, $message))
                     }
                 })
             }

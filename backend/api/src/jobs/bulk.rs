@@ -168,15 +168,15 @@ async fn work(state: &AppState, run: &Run, p: &mut Progress) -> Result<(), Strin
             .enumerate()
             .map(|(i, item)| run.op.request(state, base + i, item))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| admin_graph_error(e).code().to_owned())?;
+            .map_err(|e| admin_graph_error(e).code().as_str().to_owned())?;
         // The admin's token, refreshed between batches when it is about to expire.
         let token = crate::microsoft::tokens::access_token(state, run.tenant, &run.ms_tenant_id, &run.admin_oid)
             .await
-            .map_err(|e| e.code().to_owned())?;
+            .map_err(|e| e.code().as_str().to_owned())?;
         let auth = GraphAuth::delegated(run.ms_tenant_id.clone(), token);
         let results = state.graph.batch(&auth, requests).await.map_err(|e| {
             let api = admin_graph_error(e);
-            api.code().to_owned()
+            api.code().as_str().to_owned()
         })?;
         let mut rows = vec![];
         for item in results.items {

@@ -84,12 +84,12 @@ fn graph_stop(e: GraphError) -> Stop {
     Stop(match (graph_code, status) {
         (Some(c), _) => format!("{}: {c}", api.code()),
         (None, Some(s)) => format!("{}: HTTP {s}", api.code()),
-        (None, None) => api.code().to_owned(),
+        (None, None) => api.code().as_str().to_owned(),
     })
 }
 
 fn api_stop(e: &ApiError) -> Stop {
-    Stop(e.code().to_owned())
+    Stop(e.code().as_str().to_owned())
 }
 
 /// Runs the job to its end, recording progress, the outcome and its audit event.

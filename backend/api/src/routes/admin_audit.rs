@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::roles::TenantAdmin;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// One audit event.
@@ -60,7 +60,7 @@ pub struct AuditQuery {
 }
 
 fn bad_cursor() -> ApiError {
-    ApiError::bad_request("invalid_cursor", "This \"older events\" link is not valid. Reload the log.")
+    ApiError::bad_request(ErrorCode::InvalidCursor, "This \"older events\" link is not valid. Reload the log.")
 }
 
 fn encode_cursor(at: i64, id: &str) -> String {
@@ -93,19 +93,24 @@ pub async fn list_admin_audit(
     let q = q.into_inner();
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 200."));
+        return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "limit must be between 1 and 200."));
     }
     let action = q.action.as_deref().filter(|a| !a.is_empty());
     if action.is_some_and(|a| a.len() > 64 || !a.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')) {
-        return Err(ApiError::bad_request("invalid_query", "action is a dotted name such as admin.user.create."));
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidQuery,
+            "action is a dotted name such as admin.user.create.",
+        ));
     }
     let actor = match q.actor.as_deref().filter(|a| !a.is_empty()) {
-        Some(a) => Some(UserId::parse(a).map_err(|_| ApiError::bad_request("invalid_query", "actor is a user id."))?),
+        Some(a) => {
+            Some(UserId::parse(a).map_err(|_| ApiError::bad_request(ErrorCode::InvalidQuery, "actor is a user id."))?)
+        }
         None => None,
     };
     let result = q.result.as_deref().filter(|r| !r.is_empty());
     if result.is_some_and(|r| !["success", "failure", "denied"].contains(&r)) {
-        return Err(ApiError::bad_request("invalid_query", "result is success, failure or denied."));
+        return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "result is success, failure or denied."));
     }
     let before = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let rows = edu_db::audit::for_tenant(

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::class_access::DelegatedGraph;
 use crate::auth::roles::TenantAdmin;
-use crate::error::{ApiError, admin_graph_error};
+use crate::error::{ApiError, ErrorCode, admin_graph_error};
 use crate::jobs::bulk::{Op, Run, run_job};
 use crate::jobs::{JobView, STALE_AFTER_MS};
 use crate::services::admin::{admin_graph, audit, object_id, require_group};
@@ -43,14 +43,17 @@ pub struct BulkAssignLicenseRequest {
 
 fn item_ids(raw: Vec<String>) -> Result<Vec<String>, ApiError> {
     if raw.is_empty() || raw.len() > MAX_ITEMS {
-        return Err(ApiError::bad_request("invalid_body", format!("Send between 1 and {MAX_ITEMS} ids.")));
+        return Err(ApiError::bad_request(ErrorCode::InvalidBody, format!("Send between 1 and {MAX_ITEMS} ids.")));
     }
     let mut seen = HashSet::new();
     let mut out = vec![];
     for id in raw {
         let ok = object_id(&id).is_ok();
         if !ok {
-            return Err(ApiError::Validation422 { code: "invalid_id", message: format!("Not a valid id: {id:.40}") });
+            return Err(ApiError::Validation422 {
+                code: ErrorCode::InvalidId,
+                message: format!("Not a valid id: {id:.40}"),
+            });
         }
         if seen.insert(id.to_lowercase()) {
             out.push(id);
@@ -81,7 +84,7 @@ async fn start(
         Ok(j) => j,
         Err(edu_db::DbError::Conflict(_)) => {
             return Err(ApiError::conflict(
-                "job_already_running",
+                ErrorCode::JobAlreadyRunning,
                 "The same kind of bulk operation is already running for your school; wait for it to finish.",
             ));
         }
@@ -158,7 +161,7 @@ pub async fn bulk_assign_admin_licenses(
     let skus = state.graph.subscribed_skus(&g.auth).await.map_err(admin_graph_error)?;
     if !skus.iter().any(|s| s.sku_id.eq_ignore_ascii_case(&sku)) {
         return Err(ApiError::Validation422 {
-            code: "unknown_license",
+            code: ErrorCode::UnknownLicense,
             message: "This is not a licence of your school.".into(),
         });
     }
@@ -217,10 +220,10 @@ pub async fn list_admin_job_items(
     let id = path.into_inner();
     let job = jobs::get_in_tenant(&state.db, admin.0.tenant_id, &id)
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "No such job in your tenant."))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "No such job in your tenant."))?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 500."));
+        return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "limit must be between 1 and 500."));
     }
     let rows = jobs::items(&state.db, admin.0.tenant_id, &job.id, q.after.unwrap_or(-1), limit + 1).await?;
     let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);

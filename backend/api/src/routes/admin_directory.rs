@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::roles::TenantAdmin;
-use crate::error::{ApiError, graph_error};
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// The directory sync as the admin sees it.
@@ -126,7 +126,7 @@ pub async fn get_sync_status(
 
 fn group_not_found() -> ApiError {
     ApiError::Validation422 {
-        code: "group_not_found",
+        code: ErrorCode::GroupNotFound,
         message: "Microsoft 365 has no such group in your school's directory.".into(),
     }
 }
@@ -163,7 +163,7 @@ pub async fn set_directory_sync_group(
     let body = body.into_inner();
     let tenant = edu_db::tenants::get(&state.db, admin.0.tenant_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "No such tenant."))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "No such tenant."))?;
     let auth = edu_msgraph::GraphAuth::app_only(tenant.ms_tenant_id);
     let group_id = match (body.group_id.map(|g| g.trim().to_ascii_lowercase()), body.group_name) {
         (Some(id), None) => {
@@ -176,19 +176,18 @@ pub async fn set_directory_sync_group(
             match state.graph.get::<serde_json::Value>(&auth, &target).await {
                 Ok(_) => id,
                 Err(edu_msgraph::GraphError::NotFound(_)) => return Err(group_not_found()),
-                Err(e) => return Err(graph_error(e)),
+                Err(e) => return Err(ApiError::from(e)),
             }
         }
         (None, Some(name)) if !name.trim().is_empty() && name.len() <= 256 => {
             let filter = format!("displayName eq {}", edu_msgraph::odata_string(name.trim()));
-            let groups =
-                state.graph.list_groups(&auth, Some(&filter), &["id", "displayName"]).await.map_err(graph_error)?;
+            let groups = state.graph.list_groups(&auth, Some(&filter), &["id", "displayName"]).await?;
             match groups.as_slice() {
                 [] => return Err(group_not_found()),
                 [one] => one.id.to_ascii_lowercase(),
                 _ => {
                     return Err(ApiError::Validation422 {
-                        code: "group_name_ambiguous",
+                        code: ErrorCode::GroupNameAmbiguous,
                         message: format!("{} groups are called that: name the group by its id instead.", groups.len()),
                     });
                 }
@@ -196,7 +195,7 @@ pub async fn set_directory_sync_group(
         }
         _ => {
             return Err(ApiError::bad_request(
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 "Send exactly one of `group_id` or `group_name` (not empty, at most 256 characters).",
             ));
         }

@@ -15,7 +15,7 @@ use edu_domain::csv::{self, ExportKind};
 use futures_util::StreamExt as _;
 
 use crate::auth::roles::TenantAdmin;
-use crate::error::{ApiError, graph_error};
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// Rows per database page of the users export.
@@ -118,13 +118,13 @@ async fn users_chunk(
 pub async fn export_groups_csv(state: web::Data<AppState>, admin: TenantAdmin) -> Result<HttpResponse, ApiError> {
     let t = edu_db::tenants::get(&state.db, admin.0.tenant_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "No such tenant."))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "No such tenant."))?;
     let auth = edu_msgraph::GraphAuth::app_only(t.ms_tenant_id);
     let target = edu_msgraph::Query::new().select(csv::GROUP_SELECT).top(GROUP_PAGE).apply("/groups");
     let opts = edu_msgraph::PageOptions { max_pages: Some(100_000), ..Default::default() };
     let mut pages = Box::pin(state.graph.pages::<edu_msgraph::models::Group>(auth, &target, opts));
     let first = match pages.next().await {
-        Some(p) => p.map_err(graph_error)?,
+        Some(p) => p?,
         None => edu_msgraph::Page { value: vec![], next_link: None, delta_link: None, count: None, context: None },
     };
     audit(&state, &admin, ExportKind::Groups).await?;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::roles::TenantAdmin;
-use crate::error::{ApiError, admin_graph_error};
+use crate::error::{ApiError, ErrorCode, admin_graph_error};
 use crate::services::admin::{
     admin_graph, audit, audit_failure, is_already_member, no_group, object_id, open_cursor, require_group, seal_cursor,
     search_term,
@@ -136,7 +136,7 @@ fn page_size(top: Option<u32>) -> Result<u32, ApiError> {
     if (1..=MAX_TOP).contains(&top) {
         Ok(top)
     } else {
-        Err(ApiError::bad_request("invalid_query", "top must be between 1 and 100."))
+        Err(ApiError::bad_request(ErrorCode::InvalidQuery, "top must be between 1 and 100."))
     }
 }
 
@@ -272,11 +272,11 @@ pub async fn add_admin_group_member(
     match state.graph.add_group_member(&g.auth, id, member).await {
         Ok(()) => {}
         Err(e) if is_already_member(&e) => {
-            let err = ApiError::conflict("already_a_member", "This person is already a member of the group.");
+            let err = ApiError::conflict(ErrorCode::AlreadyAMember, "This person is already a member of the group.");
             return Err(audit_failure(&state, &admin, ACTION, target, err).await);
         }
         Err(e) if e.is_not_found() => {
-            let err = ApiError::not_found("not_found", "There is no such user or group in your school.");
+            let err = ApiError::not_found(ErrorCode::NotFound, "There is no such user or group in your school.");
             return Err(audit_failure(&state, &admin, ACTION, target, err).await);
         }
         Err(e) => return Err(audit_failure(&state, &admin, ACTION, target, admin_graph_error(e)).await),
@@ -307,7 +307,7 @@ pub async fn remove_admin_group_member(
     match state.graph.remove_group_member(&g.auth, id, member).await {
         Ok(()) => {}
         Err(e) if e.is_not_found() => {
-            let err = ApiError::not_found("not_a_member", "This person is not a member of the group.");
+            let err = ApiError::not_found(ErrorCode::NotAMember, "This person is not a member of the group.");
             return Err(audit_failure(&state, &admin, ACTION, target, err).await);
         }
         Err(e) => return Err(audit_failure(&state, &admin, ACTION, target, admin_graph_error(e)).await),

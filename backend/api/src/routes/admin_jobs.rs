@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::auth::class_access::DelegatedGraph;
 use crate::auth::roles::TenantAdmin;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::jobs::user_access::{ENABLE_USER_ACCESS, JobRun, audit, run_job};
 use crate::jobs::{JobView, KINDS, STALE_AFTER_MS};
 use crate::state::AppState;
@@ -33,7 +33,7 @@ use crate::state::AppState;
 pub async fn enable_user_access(state: web::Data<AppState>, admin: TenantAdmin) -> Result<HttpResponse, ApiError> {
     let tenant = edu_db::tenants::get(&state.db, admin.0.tenant_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "No such tenant."))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "No such tenant."))?;
     // Fail now (401) rather than in the job when the admin's Microsoft sign-in is unusable.
     let caller = DelegatedGraph::for_member(&state, &admin.0).await?;
     let now = state.clock.now_ms();
@@ -50,7 +50,7 @@ pub async fn enable_user_access(state: web::Data<AppState>, admin: TenantAdmin) 
         Ok(j) => j,
         Err(edu_db::DbError::Conflict(_)) => {
             return Err(ApiError::conflict(
-                "job_already_running",
+                ErrorCode::JobAlreadyRunning,
                 "Enabling user access is already running for your school; wait for it to finish.",
             ));
         }
@@ -90,7 +90,7 @@ pub async fn get_admin_job(
 ) -> Result<web::Json<JobView>, ApiError> {
     let job = jobs::get_in_tenant(&state.db, admin.0.tenant_id, &path.into_inner())
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "No such job in your tenant."))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "No such job in your tenant."))?;
     Ok(web::Json(job.into()))
 }
 
@@ -126,11 +126,14 @@ pub async fn list_admin_jobs(
 ) -> Result<web::Json<JobsPage>, ApiError> {
     let kinds = KINDS;
     let Some(kind) = kinds.iter().find(|k| **k == q.kind) else {
-        return Err(ApiError::bad_request("invalid_query", format!("Unknown job kind; one of: {}.", kinds.join(", "))));
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidQuery,
+            format!("Unknown job kind; one of: {}.", kinds.join(", ")),
+        ));
     };
     let limit = q.limit.unwrap_or(5);
     if !(1..=20).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 20."));
+        return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "limit must be between 1 and 20."));
     }
     let items = jobs::recent_for_tenant(&state.db, admin.0.tenant_id, kind, limit).await?;
     Ok(web::Json(JobsPage { items: items.into_iter().map(JobView::from).collect() }))
@@ -149,6 +152,6 @@ pub async fn get_latest_user_access_job(
 ) -> Result<web::Json<JobView>, ApiError> {
     let job = jobs::latest_for_tenant(&state.db, admin.0.tenant_id, ENABLE_USER_ACCESS)
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "User access was never enabled from EduGraph."))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "User access was never enabled from EduGraph."))?;
     Ok(web::Json(job.into()))
 }

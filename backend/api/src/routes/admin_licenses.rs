@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::roles::TenantAdmin;
-use crate::error::{ApiError, admin_graph_error};
+use crate::error::{ApiError, ErrorCode, admin_graph_error};
 use crate::services::admin::{LicenseFailure, admin_graph, audit, audit_failure, classify, object_id};
 use crate::state::AppState;
 
@@ -103,7 +103,7 @@ async fn none_left(state: &AppState, auth: &edu_msgraph::GraphAuth, add: &[Strin
         .collect();
     let which = if full.is_empty() { "this licence".to_owned() } else { full.join(", ") };
     ApiError::conflict(
-        "no_licenses_available",
+        ErrorCode::NoLicensesAvailable,
         format!(
             "No licences are left for {which}. Remove a licence from someone who no longer needs it, or buy more in the Microsoft 365 admin center."
         ),
@@ -116,7 +116,7 @@ fn sku_id(s: &str) -> Result<String, ApiError> {
         Ok(s.to_lowercase())
     } else {
         Err(ApiError::Validation422 {
-            code: "unknown_license",
+            code: ErrorCode::UnknownLicense,
             message: "This is not a licence of your school.".into(),
         })
     }
@@ -144,10 +144,10 @@ pub async fn assign_admin_user_licenses(
     let id = object_id(&id)?;
     let b = body.into_inner();
     if b.add.is_empty() && b.remove.is_empty() {
-        return Err(ApiError::bad_request("invalid_body", "Nothing to change."));
+        return Err(ApiError::bad_request(ErrorCode::InvalidBody, "Nothing to change."));
     }
     if b.add.len() + b.remove.len() > 20 {
-        return Err(ApiError::bad_request("invalid_body", "At most 20 licences at a time."));
+        return Err(ApiError::bad_request(ErrorCode::InvalidBody, "At most 20 licences at a time."));
     }
     let add = b.add.iter().map(|s| sku_id(s)).collect::<Result<Vec<_>, _>>()?;
     let remove = b.remove.iter().map(|s| sku_id(s)).collect::<Result<Vec<_>, _>>()?;
@@ -158,7 +158,7 @@ pub async fn assign_admin_user_licenses(
         // explain well; check first and say it plainly.
         let user = state.graph.get_user(&g.auth, id, &["id", "assignedLicenses"]).await.map_err(|e| {
             if e.is_not_found() {
-                ApiError::not_found("not_found", "There is no such user in your school.")
+                ApiError::not_found(ErrorCode::NotFound, "There is no such user in your school.")
             } else {
                 admin_graph_error(e)
             }
@@ -166,7 +166,7 @@ pub async fn assign_admin_user_licenses(
         let held: Vec<String> = user.assigned_licenses.iter().map(|l| l.sku_id.to_lowercase()).collect();
         if let Some(missing) = remove.iter().find(|s| !held.contains(s)) {
             let err = ApiError::Conflict {
-                code: "license_not_assigned",
+                code: ErrorCode::LicenseNotAssigned,
                 message: format!("This person does not hold the licence {missing}, so it cannot be removed."),
             };
             return Err(audit_failure(&state, &admin, ACTION, target, err).await);
@@ -182,14 +182,16 @@ pub async fn assign_admin_user_licenses(
             let err = match classify(&e) {
                 LicenseFailure::NoneLeft => none_left(&state, &g.auth, &add).await,
                 LicenseFailure::UsageLocation => ApiError::Validation422 {
-                    code: "usage_location_required",
+                    code: ErrorCode::UsageLocationRequired,
                     message: "Set this person's usage location (country) before assigning a licence.".into(),
                 },
                 LicenseFailure::UnknownSku => ApiError::Validation422 {
-                    code: "unknown_license",
+                    code: ErrorCode::UnknownLicense,
                     message: "This is not a licence of your school.".into(),
                 },
-                LicenseFailure::NotFound => ApiError::not_found("not_found", "There is no such user in your school."),
+                LicenseFailure::NotFound => {
+                    ApiError::not_found(ErrorCode::NotFound, "There is no such user in your school.")
+                }
                 LicenseFailure::Other => admin_graph_error(e),
             };
             return Err(audit_failure(&state, &admin, ACTION, target, err).await);

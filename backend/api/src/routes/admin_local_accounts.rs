@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::roles::TenantAdmin;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::services::admin::audit;
 use crate::state::AppState;
 
@@ -80,10 +80,10 @@ pub async fn delete_admin_local_account(
     admin: TenantAdmin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let not_found = || ApiError::not_found("not_found", "There is no such local account in your school.");
+    let not_found = || ApiError::not_found(ErrorCode::NotFound, "There is no such local account in your school.");
     let user = UserId::parse(&path.into_inner()).map_err(|_| not_found())?;
     if user == admin.0.auth.user_id {
-        return Err(ApiError::conflict("cannot_delete_self", "You cannot delete your own account here."));
+        return Err(ApiError::conflict(ErrorCode::CannotDeleteSelf, "You cannot delete your own account here."));
     }
     let deleted =
         edu_db::users::delete_local_account(&state.db, admin.0.tenant_id, user).await?.ok_or_else(not_found)?;

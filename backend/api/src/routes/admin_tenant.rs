@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::auth::roles::TenantAdmin;
 use crate::auth::session::{self, SESSION_COOKIE};
-use crate::error::{ApiError, graph_error};
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// The tenant as its admin sees it.
@@ -77,7 +77,7 @@ pub async fn get_admin_tenant(
 ) -> Result<web::Json<TenantAdminView>, ApiError> {
     let t = edu_db::tenants::get(&state.db, admin.0.tenant_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "No such tenant."))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "No such tenant."))?;
     Ok(web::Json(TenantAdminView {
         id: t.id.to_string(),
         ms_tenant_id: t.ms_tenant_id,
@@ -98,12 +98,12 @@ pub async fn get_admin_tenant(
 pub async fn unconsent_tenant(state: web::Data<AppState>, admin: TenantAdmin) -> Result<HttpResponse, ApiError> {
     let tenant = edu_db::tenants::get(&state.db, admin.0.tenant_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "No such tenant."))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "No such tenant."))?;
     // The admin's own delegated token: deleting the service principal is the admin's act
     // (it needs an admin with Application.ReadWrite.All, as Microsoft requires).
     let auth = crate::auth::class_access::DelegatedGraph::for_member(&state, &admin.0).await?.auth;
-    match state.graph.service_principal_by_app_id(&auth, &state.config.client_id).await.map_err(graph_error)? {
-        Some(sp) => state.graph.delete_service_principal(&auth, &sp.id).await.map_err(graph_error)?,
+    match state.graph.service_principal_by_app_id(&auth, &state.config.client_id).await? {
+        Some(sp) => state.graph.delete_service_principal(&auth, &sp.id).await?,
         None => tracing::info!("no service principal to delete: consent was already withdrawn at Microsoft"),
     }
     audit(&state, &admin, "tenant.unconsent", None).await?;
@@ -151,7 +151,7 @@ pub async fn unlink_account(
     let id = path.into_inner();
     let identity = edu_db::identities::get_in_tenant(&state.db, admin.0.tenant_id, &id)
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "No such linked account in your tenant."))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "No such linked account in your tenant."))?;
     edu_db::identities::remove(&state.db, &identity).await?;
     audit(&state, &admin, "admin.unlink", Some(id)).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::roles::TenantAdmin;
-use crate::error::{ApiError, admin_graph_error};
+use crate::error::{ApiError, ErrorCode, admin_graph_error};
 use crate::services::admin::{admin_graph, audit, audit_failure, object_id, open_cursor, seal_cursor, search_term};
 use crate::state::AppState;
 
@@ -149,10 +149,9 @@ fn parse_select(select: Option<&str>) -> Result<Vec<&'static str>, ApiError> {
     let Some(s) = select.filter(|s| !s.trim().is_empty()) else { return Ok(LIST_DEFAULT.to_vec()) };
     let mut out = vec!["id"];
     for f in s.split(',').map(str::trim).filter(|f| !f.is_empty()) {
-        let (ours, _) = FIELDS
-            .iter()
-            .find(|(o, _)| *o == f)
-            .ok_or_else(|| ApiError::bad_request("invalid_query", format!("Unknown field in select: {f:.40}")))?;
+        let (ours, _) = FIELDS.iter().find(|(o, _)| *o == f).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidQuery, format!("Unknown field in select: {f:.40}"))
+        })?;
         if !out.contains(ours) {
             out.push(ours);
         }
@@ -194,7 +193,7 @@ pub async fn list_admin_users(
         None => {
             let top = q.top.unwrap_or(DEFAULT_TOP);
             if !(1..=MAX_TOP).contains(&top) {
-                return Err(ApiError::bad_request("invalid_query", "top must be between 1 and 100."));
+                return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "top must be between 1 and 100."));
             }
             let mut filters = vec![];
             if let Some(d) = q.department.as_deref().filter(|d| !d.is_empty()) {
@@ -250,7 +249,7 @@ pub async fn get_admin_user(
 
 fn user_error(e: GraphError) -> ApiError {
     if e.is_not_found() {
-        ApiError::not_found("not_found", "There is no such user in your school.")
+        ApiError::not_found(ErrorCode::NotFound, "There is no such user in your school.")
     } else {
         admin_graph_error(e)
     }
@@ -296,7 +295,7 @@ const UPN_CHARS: &str = "'.-_!#^~";
 
 fn check_upn(upn: &str) -> Result<(&str, &str), ApiError> {
     let invalid = || ApiError::Validation422 {
-        code: "invalid_upn",
+        code: ErrorCode::InvalidUpn,
         message:
             "A sign-in name looks like name@school-domain; the name may contain letters, digits and ' . - _ ! # ^ ~."
                 .into(),
@@ -315,7 +314,10 @@ fn check_upn(upn: &str) -> Result<(&str, &str), ApiError> {
 }
 
 fn bad_value(field: &str) -> ApiError {
-    ApiError::Validation422 { code: "invalid_profile_value", message: format!("The value of {field} is not valid.") }
+    ApiError::Validation422 {
+        code: ErrorCode::InvalidProfileValue,
+        message: format!("The value of {field} is not valid."),
+    }
 }
 
 fn check_text(field: &str, v: Option<&str>, max: usize, required: bool) -> Result<(), ApiError> {
@@ -401,7 +403,7 @@ pub async fn create_admin_user(
         org.map(|o| o.verified_domains.into_iter().filter_map(|d| d.name).collect()).unwrap_or_default();
     if !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
         return Err(ApiError::Validation422 {
-            code: "upn_domain_not_verified",
+            code: ErrorCode::UpnDomainNotVerified,
             message: format!(
                 "{domain:.100} is not a verified domain of your school. Use one of: {}.",
                 domains.join(", ")
@@ -428,7 +430,7 @@ pub async fn create_admin_user(
     let created = match state.graph.create_user(&g.auth, &new_user).await {
         Ok(u) => u,
         Err(e) if e.status() == Some(400) && e.message().is_some_and(|m| m.contains("already exists")) => {
-            let err = ApiError::conflict("upn_taken", "Someone in your school already has this sign-in name.");
+            let err = ApiError::conflict(ErrorCode::UpnTaken, "Someone in your school already has this sign-in name.");
             return Err(audit_failure(&state, &admin, "admin.user.create", None, err).await);
         }
         Err(e) => return Err(audit_failure(&state, &admin, "admin.user.create", None, admin_graph_error(e)).await),
@@ -505,7 +507,7 @@ pub async fn update_admin_user(
         }
     }
     if patch.is_empty() {
-        return Err(ApiError::bad_request("invalid_body", "Nothing to change."));
+        return Err(ApiError::bad_request(ErrorCode::InvalidBody, "Nothing to change."));
     }
     let names = patch.keys().cloned().collect::<Vec<_>>().join(",");
     let g = admin_graph(&state, &admin).await?;
@@ -522,7 +524,7 @@ async fn set_enabled(state: &AppState, admin: &TenantAdmin, id: &str, enabled: b
     let action = if enabled { "admin.user.enable" } else { "admin.user.disable" };
     let g = admin_graph(state, admin).await?;
     if !enabled && g.oid.eq_ignore_ascii_case(id) {
-        return Err(ApiError::conflict("cannot_disable_self", "You cannot disable your own account."));
+        return Err(ApiError::conflict(ErrorCode::CannotDisableSelf, "You cannot disable your own account."));
     }
     if let Err(e) = state.graph.update_user(&g.auth, id, &json!({"accountEnabled": enabled})).await {
         return Err(audit_failure(state, admin, action, Some(("user", id)), user_error(e)).await);

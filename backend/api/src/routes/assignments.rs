@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::auth::class_access::{ClassAccess, StudentAction, StudentOfClass, TeacherAction, TeacherOfClass};
 use crate::auth::roles::TenantMember;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::ids::GraphId;
 use crate::services::classes::ClassRole;
 use crate::services::graph;
@@ -83,6 +83,7 @@ pub struct FileBody(pub Vec<u8>);
 
 /// `POST …/files?name=…`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FileQuery {
     /// The file name (no path), at most 200 characters.
     pub name: String,
@@ -230,7 +231,7 @@ fn due_utc(d: &str) -> Result<String, ApiError> {
         .ok()
         .and_then(|t| t.to_offset(time::UtcOffset::UTC).format(&Rfc3339).ok())
         .ok_or_else(|| ApiError::Validation422 {
-            code: "invalid_due_date",
+            code: ErrorCode::InvalidDueDate,
             message: "Give the due date and time with its time zone offset, e.g. 2026-12-01T17:00:00+01:00.".into(),
         })
 }
@@ -239,7 +240,7 @@ fn assignment_name(name: &str) -> Result<&str, ApiError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 256 {
         return Err(ApiError::Validation422 {
-            code: "invalid_assignment",
+            code: ErrorCode::InvalidAssignment,
             message: "Give the assignment a name of at most 256 characters.".into(),
         });
     }
@@ -334,7 +335,7 @@ pub async fn add_assignment_link(
     let name = body.display_name.trim();
     let (Some(link), false) = (link, name.is_empty() || name.chars().count() > 256) else {
         return Err(ApiError::Validation422 {
-            code: "invalid_link",
+            code: ErrorCode::InvalidLink,
             message: "Give a name and an https:// link.".into(),
         });
     };
@@ -367,7 +368,7 @@ pub async fn publish_assignment(
     // Students get what is attached when it is published: not while files are on their way.
     if edu_db::uploads::in_progress(&state.db, member.tenant_id, class_id, &aid, state.clock.now_ms()).await? > 0 {
         return Err(ApiError::conflict(
-            "uploads_in_progress",
+            ErrorCode::UploadsInProgress,
             "Files are still being attached to this assignment. Publish it when they are done.",
         ));
     }
@@ -461,7 +462,7 @@ pub async fn submission_action(
             if !mine.iter().any(|s| {
                 s.id == sid.as_str() && s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid)
             }) {
-                return Err(ApiError::not_found("not_found", "No such submission of yours."));
+                return Err(ApiError::not_found(ErrorCode::NotFound, "No such submission of yours."));
             }
             if action == "submit" {
                 state.graph.submit_submission(auth, class_id, &aid, &sid).await
@@ -477,7 +478,7 @@ pub async fn submission_action(
                 state.graph.reassign_submission(auth, class_id, &aid, &sid).await
             }
         }
-        _ => return Err(ApiError::not_found("not_found", "No such action.")),
+        _ => return Err(ApiError::not_found(ErrorCode::NotFound, "No such action.")),
     }?;
     audit(&state, access.member(), &format!("submission.{action}"), &sid).await?;
     let student = s.recipient.as_ref().and_then(|r| r.user_id.clone());
@@ -516,9 +517,9 @@ pub async fn list_submission_resources(
             let s = mine.into_iter().find(|s| {
                 s.id == sid.as_str() && s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid)
             });
-            s.ok_or_else(|| ApiError::not_found("not_found", "No such submission of yours."))?.resources
+            s.ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "No such submission of yours."))?.resources
         }
-        ClassRole::TenantAdmin => return Err(ApiError::not_found("not_found", "No such submission.")),
+        ClassRole::TenantAdmin => return Err(ApiError::not_found(ErrorCode::NotFound, "No such submission.")),
     };
     let (mut items, paths): (Vec<_>, Vec<_>) = list.into_iter().map(|r| submission_resource_dto(r, &names)).unzip();
     let files = items.iter_mut().zip(paths).filter_map(|(dto, path)| Some((dto, path?))).collect();
@@ -579,14 +580,14 @@ pub async fn update_assignment(
     }
     if patch.is_empty() {
         return Err(ApiError::Validation422 {
-            code: "nothing_to_change",
+            code: ErrorCode::NothingToChange,
             message: "Give at least one of display_name, instructions, due.".into(),
         });
     }
     let (auth, class_id, member) = (teacher.auth(), teacher.class_id.as_str(), teacher.member());
     let updated = state.graph.update_assignment(auth, class_id, &aid, &patch).await.map_err(|e| match e {
         edu_msgraph::GraphError::BadRequest(_) | edu_msgraph::GraphError::Conflict(_) => ApiError::conflict(
-            "assignment_not_editable",
+            ErrorCode::AssignmentNotEditable,
             "Microsoft 365 does not allow this change to the assignment in its current state.",
         ),
         e => ApiError::from(e),
@@ -671,7 +672,7 @@ fn file_name(name: &str) -> Result<&str, ApiError> {
         Ok(n)
     } else {
         Err(ApiError::Validation422 {
-            code: "invalid_file_name",
+            code: ErrorCode::InvalidFileName,
             message: "Give a file name of at most 200 characters without \" * : < > ? / \\ | # %.".into(),
         })
     }
@@ -696,7 +697,7 @@ fn upload_size(state: &AppState, req: &HttpRequest) -> Result<u64, ApiError> {
         return Err(ApiError::FileTooLarge { limit: state.config.max_upload_bytes });
     }
     if len == 0 {
-        return Err(ApiError::Validation422 { code: "empty_file", message: "The file is empty.".into() });
+        return Err(ApiError::Validation422 { code: ErrorCode::EmptyFile, message: "The file is empty.".into() });
     }
     Ok(len)
 }
@@ -739,7 +740,7 @@ async fn upload(
         |e| match e {
             UploadError::Graph(g) => ApiError::from(g),
             UploadError::Body(_) | UploadError::Incomplete { .. } => {
-                ApiError::bad_request("incomplete_upload", "The file did not arrive completely. Try again.")
+                ApiError::bad_request(ErrorCode::IncompleteUpload, "The file did not arrive completely. Try again.")
             }
         },
     )?;
@@ -830,10 +831,10 @@ pub async fn upload_submission_file(
         .iter()
         .find(|s| s.id == sid.as_str() && s.recipient.as_ref().and_then(|r| r.user_id.as_deref()) == Some(my_oid))
     else {
-        return Err(ApiError::not_found("not_found", "No such submission of yours."));
+        return Err(ApiError::not_found(ErrorCode::NotFound, "No such submission of yours."));
     };
     if status_str(&sub.status) == "submitted" {
-        return Err(ApiError::conflict("submission_turned_in", "Undo the turn-in before adding files."));
+        return Err(ApiError::conflict(ErrorCode::SubmissionTurnedIn, "Undo the turn-in before adding files."));
     }
     let s = state.graph.set_up_submission_resources_folder(auth, class_id, &aid, &sid).await?;
     let file_url = upload(&state, auth, s.resources_folder_url, &name, len, body).await?;

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::auth::session::{self, Authenticated, MaybeAuthenticated, PRE_SESSION_COOKIE, SESSION_COOKIE};
 use crate::auth::throttle::{account_key, account_policy};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::services::me::{MeResponse, me_view};
 use crate::state::AppState;
 
@@ -207,7 +207,7 @@ pub async fn register_local_account(
         Ok(()) => {}
         Err(edu_db::DbError::Conflict(_)) => {
             return Err(ApiError::conflict(
-                "email_taken",
+                ErrorCode::EmailTaken,
                 "An account with this email already exists. Sign in instead, or use another email.",
             ));
         }
@@ -266,7 +266,7 @@ pub async fn login_local(
     if creds.disabled {
         audit(&state, Some(creds.user_id), None, "auth.local.login", "denied", Some("account disabled")).await?;
         return Err(ApiError::forbidden(
-            "account_disabled",
+            ErrorCode::AccountDisabled,
             "This account is disabled. Ask your school's administrator.",
         ));
     }
@@ -330,7 +330,7 @@ pub async fn change_password(
     check_account_lock(&state, &key).await?;
     let Some(current) = edu_db::users::password_hash(&state.db, auth.user_id).await? else {
         return Err(ApiError::conflict(
-            "no_local_password",
+            ErrorCode::NoLocalPassword,
             "This account has no local password yet. Create a local account from the linking page.",
         ));
     };

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::class_access::{ArrangeSeats, ClassAccess, ClassPage, DelegatedGraph, TeacherOfClass};
 use crate::auth::roles::TenantMember;
 use crate::cursor::{self, CursorScope};
-use crate::error::{ApiError, GraphErrorInfo};
+use crate::error::{ApiError, ErrorCode, GraphErrorInfo};
 use crate::ids::GraphId;
 use crate::services::classes::{ClassPerson, PersonDto};
 use crate::services::graph;
@@ -128,7 +128,7 @@ pub struct SeatDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PartError {
     /// `microsoft_forbidden`, `microsoft_unavailable`, `microsoft_error`, `not_found`.
-    pub code: String,
+    pub code: ErrorCode,
     /// Human message.
     pub message: String,
     /// Graph's details.
@@ -263,7 +263,7 @@ fn part_error(e: edu_msgraph::GraphError) -> PartError {
         ApiError::Upstream { graph, .. } => Some(Box::new(graph.clone())),
         _ => None,
     };
-    PartError { code: api.code().to_owned(), message: api.to_string(), graph }
+    PartError { code: api.code(), message: api.to_string(), graph }
 }
 
 /// Your schools first, then the others (one Graph round trip: a `$batch` of two requests).
@@ -312,11 +312,11 @@ pub async fn list_classes(
             let school = GraphId::parse(
                 q.school_id
                     .as_deref()
-                    .ok_or_else(|| ApiError::bad_request("invalid_query", "scope=all needs school_id."))?,
+                    .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidQuery, "scope=all needs school_id."))?,
             )?;
             graph::school_classes(&school, PAGE_SIZE)
         }
-        (None, _) => return Err(ApiError::bad_request("invalid_query", "scope must be mine or all.")),
+        (None, _) => return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "scope must be mine or all.")),
     };
     let page = state.graph.fetch(&caller.auth, request).await?;
     let needle = q.q.as_deref().map(str::to_lowercase).filter(|n| !n.is_empty());
@@ -406,15 +406,18 @@ pub async fn list_school_people(
         "all" => None,
         "teachers" => Some("teacher"),
         "students" => Some("student"),
-        _ => return Err(ApiError::bad_request("invalid_query", "role must be all, teachers or students.")),
+        _ => return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "role must be all, teachers or students.")),
     };
     let limit = q.limit.unwrap_or(100);
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 100."));
+        return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "limit must be between 1 and 100."));
     }
     let admin = member.has(Role::Admin);
     if !admin && !member.has(Role::Teacher) {
-        return Err(ApiError::forbidden("role_required", "Only teachers and administrators see a school's people."));
+        return Err(ApiError::forbidden(
+            ErrorCode::RoleRequired,
+            "Only teachers and administrators see a school's people.",
+        ));
     }
     let user = member.auth.user_id;
     let purpose = format!("school-people\0{school_id}\0{}", role.unwrap_or("all"));
@@ -429,7 +432,7 @@ pub async fn list_school_people(
     } else {
         let (mine, page) = futures_util::future::join(state.graph.my_schools(&caller.auth), page).await;
         if !mine?.iter().any(|s| s.id == school_id.as_str()) {
-            return Err(ApiError::not_found("not_found", "No such school, or you are not in it."));
+            return Err(ApiError::not_found(ErrorCode::NotFound, "No such school, or you are not in it."));
         }
         page
     }?;
@@ -572,21 +575,21 @@ pub async fn put_seating(
     body: web::Json<SeatingRequest>,
     teacher: TeacherOfClass<ArrangeSeats>,
 ) -> Result<HttpResponse, ApiError> {
-    let invalid = |code: &'static str, message: &str| ApiError::Validation422 { code, message: message.to_owned() };
+    let invalid = |code: ErrorCode, message: &str| ApiError::Validation422 { code, message: message.to_owned() };
     let (mut taken, mut seated) = (HashSet::new(), HashSet::new());
     let mut seats = Vec::with_capacity(body.seats.len());
     for a in &body.seats {
         if !(0..GRID).contains(&a.row) || !(0..GRID).contains(&a.col) {
-            return Err(invalid("seat_out_of_grid", "Every seat must be inside the 6 × 6 grid."));
+            return Err(invalid(ErrorCode::SeatOutOfGrid, "Every seat must be inside the 6 × 6 grid."));
         }
         if !teacher.roster.is_student(&a.student_id) {
-            return Err(invalid("not_a_student_of_this_class", "Only students of this class can be seated."));
+            return Err(invalid(ErrorCode::NotAStudentOfThisClass, "Only students of this class can be seated."));
         }
         if !seated.insert(a.student_id.clone()) {
-            return Err(invalid("student_seated_twice", "A student can have only one seat."));
+            return Err(invalid(ErrorCode::StudentSeatedTwice, "A student can have only one seat."));
         }
         if !taken.insert((a.row, a.col)) {
-            return Err(invalid("seat_taken", "Two students cannot share a seat."));
+            return Err(invalid(ErrorCode::SeatTaken, "Two students cannot share a seat."));
         }
         seats.push(edu_db::seating::Seat { student_object_id: a.student_id.clone(), row: a.row, col: a.col });
     }

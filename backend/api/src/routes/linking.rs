@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::auth::session::{self, Authenticated, SESSION_COOKIE};
 use crate::auth::throttle::{account_key, account_policy};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::services::me::{MeResponse, me_view};
 use crate::state::AppState;
 
@@ -50,7 +50,7 @@ async fn microsoft_identity(
 ) -> Result<edu_db::identities::IdentityRecord, ApiError> {
     edu_db::identities::of_user(&state.db, auth.user_id).await?.ok_or_else(|| {
         ApiError::conflict(
-            "microsoft_account_required",
+            ErrorCode::MicrosoftAccountRequired,
             "Sign in with Microsoft first; this links a Microsoft account.",
         )
     })
@@ -118,7 +118,7 @@ pub async fn create_local_account_for_microsoft_user(
     let body = body.into_inner();
     let identity = microsoft_identity(&state, &auth).await?;
     if identity.user_has_password {
-        return Err(ApiError::conflict("local_account_exists", "You already have a local account."));
+        return Err(ApiError::conflict(ErrorCode::LocalAccountExists, "You already have a local account."));
     }
     let email = Email::parse(&body.email)?;
     let password = Password::parse(&body.password)?;
@@ -129,7 +129,7 @@ pub async fn create_local_account_for_microsoft_user(
         Ok(()) => {}
         Err(edu_db::DbError::Conflict(_)) => {
             return Err(ApiError::conflict(
-                "email_taken",
+                ErrorCode::EmailTaken,
                 "A local account with this email exists. Link it with its password instead.",
             ));
         }
@@ -161,7 +161,7 @@ pub async fn link_existing_local_account(
     let identity = microsoft_identity(&state, &auth).await?;
     if identity.user_has_password {
         return Err(ApiError::conflict(
-            "local_account_exists",
+            ErrorCode::LocalAccountExists,
             "Your Microsoft account is already linked to a local account.",
         ));
     }
@@ -189,14 +189,14 @@ pub async fn link_existing_local_account(
     if edu_db::identities::of_user(&state.db, local.user_id).await?.is_some() {
         audit(&state, &auth, "link.local.existing", "denied").await?;
         return Err(ApiError::conflict(
-            "local_account_already_linked",
+            ErrorCode::LocalAccountAlreadyLinked,
             "That local account is already linked to a Microsoft account. Unlink it there first.",
         ));
     }
     edu_db::identities::move_to(&state.db, &identity.id, auth.user_id, local.user_id, now).await.map_err(
         |e| match e {
             edu_db::DbError::Conflict(_) => {
-                ApiError::conflict("local_account_already_linked", "That local account is already linked.")
+                ApiError::conflict(ErrorCode::LocalAccountAlreadyLinked, "That local account is already linked.")
             }
             other => other.into(),
         },
@@ -219,10 +219,10 @@ pub async fn unlink_microsoft_account(
 ) -> Result<HttpResponse, ApiError> {
     let identity = edu_db::identities::of_user(&state.db, auth.user_id)
         .await?
-        .ok_or_else(|| ApiError::conflict("not_linked", "No Microsoft account is linked."))?;
+        .ok_or_else(|| ApiError::conflict(ErrorCode::NotLinked, "No Microsoft account is linked."))?;
     if !identity.user_has_password {
         return Err(ApiError::conflict(
-            "local_password_required",
+            ErrorCode::LocalPasswordRequired,
             "Create a local account first, or you could no longer sign in.",
         ));
     }

@@ -16,7 +16,7 @@ use url::Url;
 use utoipa::ToSchema;
 
 use crate::auth::session::{self, MaybeAuthenticated, SESSION_COOKIE};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::microsoft::id_token::IdClaims;
 use crate::microsoft::{roles, tokens};
 use crate::state::AppState;
@@ -210,7 +210,7 @@ pub async fn microsoft_login(
             Some(a) => ("link", Some(a.user_id)),
             None => return Ok(fail("signin_required_to_link")),
         },
-        Some(_) => return Err(ApiError::bad_request("invalid_query", "intent must be signin or link")),
+        Some(_) => return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "intent must be signin or link")),
     };
     let (st, nonce, verifier) = begin(&state, purpose, link_user, None, safe_return_to(q.return_to.as_deref())).await?;
     let to = authorize_url(&state, &st, &nonce, &verifier, &q)?;
@@ -447,7 +447,7 @@ pub async fn get_microsoft_account_hint(req: HttpRequest) -> Result<web::Json<Ac
         .and_then(|b| serde_json::from_slice::<AccountHint>(&b).ok())
         .filter(|h| !h.login_hint.is_empty())
         .map(web::Json)
-        .ok_or_else(|| ApiError::not_found("not_found", "No Microsoft account has signed in in this browser."))
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "No Microsoft account has signed in in this browser."))
 }
 
 /// Admin consent from inside the app: a signed-in tenant admin grants the app's permissions.
@@ -458,7 +458,7 @@ pub async fn microsoft_consent(
 ) -> Result<HttpResponse, ApiError> {
     let tenant = edu_db::tenants::get(&state.db, admin.0.tenant_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "Your tenant is not known."))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "Your tenant is not known."))?;
     let (st, _, _) =
         begin(&state, "consent", Some(admin.0.auth.user_id), Some(tenant.ms_tenant_id.clone()), None).await?;
     Ok(HttpResponse::Found()

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::auth::class_access::{AddCoTeacher, DelegatedGraph, TeacherOfClass};
 use crate::auth::roles::TenantMember;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::ids::GraphId;
 use crate::photos::CachedPhoto;
 use crate::services::classes::PersonDto;
@@ -158,17 +158,17 @@ pub async fn add_class_teacher(
 ) -> Result<HttpResponse, ApiError> {
     let (auth, class_id, member) = (teacher.auth(), teacher.class_id.as_str(), teacher.member());
     let new_teacher = GraphId::parse(&body.teacher_id).map_err(|_| ApiError::Validation422 {
-        code: "not_a_teacher",
+        code: ErrorCode::NotATeacher,
         message: "Choose a teacher of your school.".into(),
     })?;
     if teacher.roster.is_teacher(&new_teacher) {
-        return Err(ApiError::conflict("already_a_teacher", "This person already teaches this class."));
+        return Err(ApiError::conflict(ErrorCode::AlreadyATeacher, "This person already teaches this class."));
     }
     let profile = state.graph.education_user(auth, &new_teacher, &["id", "primaryRole"]).await;
     let is_teacher = matches!(&profile, Ok(u) if u.primary_role == edu_msgraph::models::PrimaryRole::Teacher);
     if !is_teacher {
         return Err(ApiError::Validation422 {
-            code: "not_a_teacher",
+            code: ErrorCode::NotATeacher,
             message: "Choose a teacher of your school.".into(),
         });
     }

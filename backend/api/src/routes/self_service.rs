@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::auth::class_access::{DelegatedGraph, MailClass, TeacherOfClass};
 use crate::auth::roles::{TenantAdmin, TenantMember};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::services::classes::ClassPerson;
 use crate::services::graph;
 use crate::state::AppState;
@@ -113,7 +113,7 @@ pub async fn put_profile_fields(
     for f in &body.editable {
         let known = PROFILE_FIELDS.iter().find(|(name, _)| name == f).map(|(name, _)| *name).ok_or_else(|| {
             ApiError::Validation422 {
-                code: "unknown_profile_field",
+                code: ErrorCode::UnknownProfileField,
                 message: format!("Profile fields that can be opened: {}.", available().join(", ")),
             }
         })?;
@@ -210,19 +210,19 @@ pub async fn update_my_profile(
     for (field, value) in &body.changes {
         if !editable.contains(field) {
             return Err(ApiError::forbidden(
-                "field_not_editable",
+                ErrorCode::FieldNotEditable,
                 format!("Your school does not let you change {field} here."),
             ));
         }
         let max = PROFILE_FIELDS.iter().find(|(f, _)| f == field).map_or(0, |(_, m)| *m);
         let v = valid_value(field, max, value).ok_or_else(|| ApiError::Validation422 {
-            code: "invalid_profile_value",
+            code: ErrorCode::InvalidProfileValue,
             message: format!("The value for {field} is not valid (at most {max} characters; phone numbers only digits and + ( ) - . /)."),
         })?;
         patch.insert(field.clone(), v);
     }
     if patch.is_empty() {
-        return Err(ApiError::bad_request("invalid_json", "Send at least one change."));
+        return Err(ApiError::bad_request(ErrorCode::InvalidJson, "Send at least one change."));
     }
     let app = GraphAuth::app_only(caller.auth.tenant_id().to_owned());
     // Only ever the signed-in person's own object id.
@@ -270,13 +270,13 @@ pub async fn send_class_mail(
     teacher: TeacherOfClass<MailClass>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let invalid = |code: &'static str, message: &str| ApiError::Validation422 { code, message: message.to_owned() };
+    let invalid = |code: ErrorCode, message: &str| ApiError::Validation422 { code, message: message.to_owned() };
     let subject = body.subject.trim();
     if subject.is_empty() || subject.chars().count() > 255 || subject.chars().any(char::is_control) {
-        return Err(invalid("invalid_mail", "Give the mail a subject of at most 255 characters."));
+        return Err(invalid(ErrorCode::InvalidMail, "Give the mail a subject of at most 255 characters."));
     }
     if body.body.trim().is_empty() || body.body.chars().count() > 20_000 {
-        return Err(invalid("invalid_mail", "Write a message of at most 20,000 characters."));
+        return Err(invalid(ErrorCode::InvalidMail, "Write a message of at most 20,000 characters."));
     }
     let (roster, member, my_oid) = (&teacher.roster, teacher.member(), teacher.oid());
     let students: HashSet<&str> = roster.students.iter().map(|p| p.id.as_str()).collect();
@@ -286,16 +286,21 @@ pub async fn send_class_mail(
         "teachers" => roster.teachers.iter().collect(),
         "selected" => {
             if body.student_ids.iter().any(|id| !students.contains(id.as_str())) {
-                return Err(invalid("not_a_student_of_this_class", "Every recipient must be a student of this class."));
+                return Err(invalid(
+                    ErrorCode::NotAStudentOfThisClass,
+                    "Every recipient must be a student of this class.",
+                ));
             }
             roster.students.iter().filter(|p| body.student_ids.contains(&p.id)).collect()
         }
-        _ => return Err(invalid("invalid_audience", "audience must be class, students, teachers or selected.")),
+        _ => {
+            return Err(invalid(ErrorCode::InvalidAudience, "audience must be class, students, teachers or selected."));
+        }
     };
     let recipients: Vec<Recipient> =
         people.iter().filter(|p| p.id != my_oid).filter_map(|p| p.mail.clone()).map(Recipient::new).collect();
     if recipients.is_empty() {
-        return Err(invalid("no_recipients", "Nobody to send to: choose at least one person with a mailbox."));
+        return Err(invalid(ErrorCode::NoRecipients, "Nobody to send to: choose at least one person with a mailbox."));
     }
     let since = state.clock.now_ms() - 3_600_000;
     if edu_db::audit::count_since(&state.db, member.auth.user_id, "class.mail", since).await? >= MAILS_PER_HOUR {

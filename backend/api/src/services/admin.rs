@@ -16,7 +16,7 @@ use edu_msgraph::{GraphAuth, GraphError};
 use crate::auth::class_access::DelegatedGraph;
 use crate::auth::roles::TenantAdmin;
 use crate::cursor::{self, CursorScope};
-use crate::error::{ApiError, admin_graph_error};
+use crate::error::{ApiError, ErrorCode, admin_graph_error};
 use crate::state::AppState;
 
 /// The admin's delegated Graph access and their Microsoft object id.
@@ -68,7 +68,7 @@ pub(crate) async fn audit_failure(
     target: Option<(&str, &str)>,
     err: ApiError,
 ) -> ApiError {
-    if let Err(e) = audit(state, admin, action, target, "failure", Some(err.code())).await {
+    if let Err(e) = audit(state, admin, action, target, "failure", Some(err.code().as_str())).await {
         tracing::error!(error = %e, audit.action = action, "audit event could not be written");
     }
     err
@@ -77,7 +77,7 @@ pub(crate) async fn audit_failure(
 /// A Graph object id from a path: GUID-like characters only; anything else is not found.
 pub(crate) fn object_id(id: &str) -> Result<&str, ApiError> {
     let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if ok { Ok(id) } else { Err(ApiError::not_found("not_found", "There is no such object in your school.")) }
+    if ok { Ok(id) } else { Err(ApiError::not_found(ErrorCode::NotFound, "There is no such object in your school.")) }
 }
 
 /// An opaque cursor: a Graph nextLink signed for this admin and list, so a client never hands
@@ -106,7 +106,7 @@ pub(crate) fn search_term(s: Option<&str>) -> Option<String> {
 
 /// 404 for a group that is not the admin's tenant's.
 pub(crate) fn no_group() -> ApiError {
-    ApiError::not_found("not_found", "There is no such group in your school.")
+    ApiError::not_found(ErrorCode::NotFound, "There is no such group in your school.")
 }
 
 /// Checks that the group exists in the admin's tenant (404 otherwise).

@@ -10,7 +10,7 @@ use edu_msgraph::{Batch, GraphAuth, GraphError, Page, PageOptions};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::ids::GraphId;
 use crate::services::graph;
 use crate::state::AppState;
@@ -163,7 +163,7 @@ pub async fn load(state: &AppState, viewer: Viewer<'_>, id: &GraphId, with_parts
         )
     });
     let mut answers = state.graph.send_batch(viewer.auth, batch).await?;
-    let not_found = || ApiError::not_found("not_found", "No such class, or you are not in it.");
+    let not_found = || ApiError::not_found(ErrorCode::NotFound, "No such class, or you are not in it.");
     // Graph's 403 on the class itself (another tenant's or a hidden class) is a 404 here too.
     let class = answers
         .take(class)
