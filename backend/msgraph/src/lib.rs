@@ -86,7 +86,7 @@ pub use client::{GraphAuth, GraphClient, GraphRequest, GraphResponse, PageOption
 pub use error::{ErrorDetail, GraphError, OAuthError, TokenError};
 pub use models::{DeltaItem, DeltaPage, Page, RemovedReason};
 pub use query::{Query, odata_string, seg};
-pub use request::{Batch, BatchAnswers, GraphReq, Part};
+pub use request::{AssignmentUpdate, Batch, BatchAnswers, GraphReq, Part, UserUpdate};
 pub use settings::{GraphSettings, Sleeper, TokioSleeper, parse_retry_after};
 pub use token::{
     AssertionAlg, AssertionClaims, ClientCredential, TokenClient, TokenResponse, build_client_assertion, x5t_s256,

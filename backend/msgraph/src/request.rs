@@ -280,6 +280,91 @@ impl BatchAnswers {
     }
 }
 
+/// Body of `PATCH /users/{id}` (and `/me`): only the fields that are set are sent; a field set
+/// to `None` is sent as `null`, which clears it at Microsoft.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub surname: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub office_location: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mobile_phone: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business_phones: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage_location: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_address: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_enabled: Option<bool>,
+}
+
+impl UserUpdate {
+    /// Sets the text property Graph calls `name` (`None` clears it; for `businessPhones`, the
+    /// one number or none). `false` for a property this body does not carry.
+    pub fn set(&mut self, name: &str, value: Option<String>) -> bool {
+        let slot = match name {
+            "displayName" => &mut self.display_name,
+            "givenName" => &mut self.given_name,
+            "surname" => &mut self.surname,
+            "jobTitle" => &mut self.job_title,
+            "department" => &mut self.department,
+            "officeLocation" => &mut self.office_location,
+            "mobilePhone" => &mut self.mobile_phone,
+            "usageLocation" => &mut self.usage_location,
+            "streetAddress" => &mut self.street_address,
+            "city" => &mut self.city,
+            "state" => &mut self.state,
+            "postalCode" => &mut self.postal_code,
+            "country" => &mut self.country,
+            "businessPhones" => {
+                self.business_phones = Some(value.into_iter().collect());
+                return true;
+            }
+            _ => return false,
+        };
+        *slot = Some(value);
+        true
+    }
+}
+
+/// Body of `PATCH /education/classes/{id}/assignments/{id}`: only the fields that are set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignmentUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<crate::models::ItemBody>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_date_time: Option<String>,
+}
+
+impl AssignmentUpdate {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +380,20 @@ mod tests {
         assert_eq!(part.url, "/education/me/classes?$select=id,displayName&$top=20");
         let post = GraphReq::<()>::post("/x", &serde_json::json!({"a": 1})).unwrap().to_batch_request("0");
         assert_eq!(post.headers.get("Content-Type").map(String::as_str), Some("application/json"));
+    }
+
+    #[test]
+    fn updates_send_only_what_is_set_and_null_to_clear() {
+        let mut u = UserUpdate::default();
+        assert!(u.set("jobTitle", Some("Teacher".into())) && u.set("city", None) && u.set("businessPhones", None));
+        assert!(!u.set("password", None));
+        assert_eq!(
+            serde_json::to_value(&u).unwrap(),
+            serde_json::json!({"jobTitle": "Teacher", "city": null, "businessPhones": []})
+        );
+        let a = AssignmentUpdate { due_date_time: Some("2026-12-01T16:00:00Z".into()), ..AssignmentUpdate::default() };
+        assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::json!({"dueDateTime": "2026-12-01T16:00:00Z"}));
+        assert!(AssignmentUpdate::default().is_empty() && !a.is_empty());
     }
 
     #[test]

@@ -172,8 +172,9 @@ pub async fn set_directory_sync_group(
             if id.len() != 36 || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
                 return Err(group_not_found());
             }
-            let target = edu_msgraph::Query::new().select(&["id"]).apply(&format!("/groups/{id}"));
-            match state.graph.get::<serde_json::Value>(&auth, &target).await {
+            let group =
+                edu_msgraph::GraphReq::<edu_msgraph::models::Group>::get(format!("/groups/{id}")).select(&["id"]);
+            match state.graph.fetch(&auth, group).await {
                 Ok(_) => id,
                 Err(edu_msgraph::GraphError::NotFound(_)) => return Err(group_not_found()),
                 Err(e) => return Err(ApiError::from(e)),

@@ -9,7 +9,6 @@ use edu_msgraph::models::{NewUser, PasswordProfile, User};
 use edu_msgraph::{GraphError, ListUsersOptions, odata_string};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::roles::TenantAdmin;
@@ -489,7 +488,8 @@ pub async fn update_admin_user(
     let b = body.into_inner();
     check_text("display_name", b.display_name.as_deref(), 256, b.display_name.is_some())?;
     check_usage_location(b.usage_location.as_deref())?;
-    let mut patch = Map::new();
+    let mut patch = edu_msgraph::UserUpdate::default();
+    let mut names = Vec::new();
     for (ours, graph, v) in [
         ("display_name", "displayName", b.display_name),
         ("given_name", "givenName", b.given_name),
@@ -503,15 +503,16 @@ pub async fn update_admin_user(
         if let Some(v) = v {
             check_text(ours, Some(&v), if ours == "display_name" { 256 } else { 128 }, false)?;
             // An empty value clears the property (Graph's null).
-            patch.insert(graph.to_owned(), if v.is_empty() { Value::Null } else { json!(v) });
+            patch.set(graph, (!v.is_empty()).then_some(v));
+            names.push(graph);
         }
     }
-    if patch.is_empty() {
+    if names.is_empty() {
         return Err(ApiError::bad_request(ErrorCode::InvalidBody, "Nothing to change."));
     }
-    let names = patch.keys().cloned().collect::<Vec<_>>().join(",");
+    let names = names.join(",");
     let g = admin_graph(&state, &admin).await?;
-    if let Err(e) = state.graph.update_user(&g.auth, id, &Value::Object(patch)).await {
+    if let Err(e) = state.graph.update_user(&g.auth, id, &patch).await {
         let target = Some(("user", id));
         return Err(audit_failure(&state, &admin, "admin.user.update", target, user_error(e)).await);
     }
@@ -526,7 +527,8 @@ async fn set_enabled(state: &AppState, admin: &TenantAdmin, id: &str, enabled: b
     if !enabled && g.oid.eq_ignore_ascii_case(id) {
         return Err(ApiError::conflict(ErrorCode::CannotDisableSelf, "You cannot disable your own account."));
     }
-    if let Err(e) = state.graph.update_user(&g.auth, id, &json!({"accountEnabled": enabled})).await {
+    let patch = edu_msgraph::UserUpdate { account_enabled: Some(enabled), ..Default::default() };
+    if let Err(e) = state.graph.update_user(&g.auth, id, &patch).await {
         return Err(audit_failure(state, admin, action, Some(("user", id)), user_error(e)).await);
     }
     audit(state, admin, action, Some(("user", id)), "success", None).await?;

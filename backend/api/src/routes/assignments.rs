@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use edu_msgraph::models::{
-    AssignmentStatus, EducationAssignment, EducationAssignmentResource, EducationSubmission, ItemBody, NewAssignment,
-    UploadError,
+    AssignmentStatus, EducationAssignment, EducationAssignmentResource, EducationResource, EducationSubmission,
+    ItemBody, NewAssignment, UploadError,
 };
-use edu_msgraph::{Batch, GraphAuth};
+use edu_msgraph::{AssignmentUpdate, Batch, GraphAuth};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -340,11 +340,16 @@ pub async fn add_assignment_link(
         });
     };
     let (auth, class_id, member) = (teacher.auth(), teacher.class_id.as_str(), teacher.member());
-    let resource: EducationAssignmentResource = serde_json::from_value(serde_json::json!({
-        "distributeForStudentWork": false,
-        "resource": {"@odata.type": "#microsoft.graph.educationLinkResource", "displayName": name, "link": link.as_str()}
-    }))
-    .map_err(ApiError::internal)?;
+    let resource = EducationAssignmentResource {
+        distribute_for_student_work: Some(false),
+        resource: EducationResource {
+            odata_type: Some("#microsoft.graph.educationLinkResource".into()),
+            display_name: Some(name.to_owned()),
+            link: Some(link.as_str().to_owned()),
+            ..EducationResource::default()
+        },
+        ..EducationAssignmentResource::default()
+    };
     state.graph.add_assignment_resource(auth, class_id, &aid, &resource).await?;
     audit(&state, member, "assignment.resource.add", &aid).await?;
     Ok(HttpResponse::Created().finish())
@@ -568,16 +573,11 @@ pub async fn update_assignment(
 ) -> Result<web::Json<AssignmentDto>, ApiError> {
     let aid = GraphId::parse(&path.1)?;
     let body = body.into_inner();
-    let mut patch = serde_json::Map::new();
-    if let Some(n) = &body.display_name {
-        patch.insert("displayName".into(), assignment_name(n)?.into());
-    }
-    if let Some(i) = body.instructions {
-        patch.insert("instructions".into(), serde_json::json!({"content": i, "contentType": "text"}));
-    }
-    if let Some(d) = &body.due {
-        patch.insert("dueDateTime".into(), due_utc(d)?.into());
-    }
+    let patch = AssignmentUpdate {
+        display_name: body.display_name.as_deref().map(assignment_name).transpose()?.map(str::to_owned),
+        instructions: body.instructions.map(|i| ItemBody { content: Some(i), content_type: Some("text".into()) }),
+        due_date_time: body.due.as_deref().map(due_utc).transpose()?,
+    };
     if patch.is_empty() {
         return Err(ApiError::Validation422 {
             code: ErrorCode::NothingToChange,
@@ -751,11 +751,16 @@ async fn upload(
     Ok(format!("{drive}/items/{}", item.id))
 }
 
-fn file_resource(name: &str, file_url: String) -> Result<EducationAssignmentResource, ApiError> {
-    serde_json::from_value(serde_json::json!({
-        "resource": {"@odata.type": "#microsoft.graph.educationFileResource", "displayName": name, "fileUrl": file_url}
-    }))
-    .map_err(ApiError::internal)
+fn file_resource(name: &str, file_url: String) -> EducationAssignmentResource {
+    EducationAssignmentResource {
+        resource: EducationResource {
+            odata_type: Some("#microsoft.graph.educationFileResource".into()),
+            display_name: Some(name.to_owned()),
+            file_url: Some(file_url),
+            ..EducationResource::default()
+        },
+        ..EducationAssignmentResource::default()
+    }
 }
 
 /// Attaches a file to an assignment (teachers of the class): the raw body
@@ -790,7 +795,7 @@ pub async fn upload_assignment_file(
     let attached = async {
         let a = state.graph.set_up_assignment_resources_folder(auth, class_id, &aid).await?;
         let file_url = upload(&state, auth, a.resources_folder_url, &name, len, body).await?;
-        let mut resource = file_resource(&name, file_url)?;
+        let mut resource = file_resource(&name, file_url);
         resource.distribute_for_student_work = Some(false);
         Ok::<_, ApiError>(state.graph.add_assignment_resource(auth, class_id, &aid, &resource).await?)
     }
@@ -838,7 +843,7 @@ pub async fn upload_submission_file(
     }
     let s = state.graph.set_up_submission_resources_folder(auth, class_id, &aid, &sid).await?;
     let file_url = upload(&state, auth, s.resources_folder_url, &name, len, body).await?;
-    let resource = file_resource(&name, file_url)?;
+    let resource = file_resource(&name, file_url);
     let added = state.graph.add_submission_resource(auth, class_id, &aid, &sid, &resource).await?;
     audit(&state, student.member(), "submission.resource.upload", &sid).await?;
     Ok(HttpResponse::Created().json(resource_dto(added.id, &added.resource)))

@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 
 use actix_web::{HttpResponse, get, post, put, web};
-use edu_msgraph::GraphAuth;
 use edu_msgraph::models::{ItemBody, MailMessage, Recipient, SendMailRequest, User};
+use edu_msgraph::{GraphAuth, UserUpdate};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -166,9 +166,10 @@ async fn my_profile(state: &AppState, caller: &DelegatedGraph) -> Result<MyProfi
     Ok(MyProfileResponse { editable, values })
 }
 
-fn valid_value(field: &str, max: usize, v: &Value) -> Option<Value> {
+/// A new value for a profile field: `None` when it is not valid, `Some(None)` to clear it.
+fn valid_value(field: &str, max: usize, v: &Value) -> Option<Option<String>> {
     let s = match v {
-        Value::Null => return Some(if field == "businessPhones" { Value::Array(vec![]) } else { Value::Null }),
+        Value::Null => return Some(None),
         Value::String(s) => s.trim(),
         _ => return None,
     };
@@ -182,13 +183,7 @@ fn valid_value(field: &str, max: usize, v: &Value) -> Option<Value> {
     if field == "postalCode" && !s.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-') {
         return None;
     }
-    Some(if field == "businessPhones" {
-        Value::Array(if s.is_empty() { vec![] } else { vec![Value::String(s.to_owned())] })
-    } else if s.is_empty() {
-        Value::Null
-    } else {
-        Value::String(s.to_owned())
-    })
+    Some((!s.is_empty()).then(|| s.to_owned()))
 }
 
 /// Changes your own Microsoft profile fields (those your admin opened). The write uses the
@@ -206,7 +201,8 @@ pub async fn update_my_profile(
 ) -> Result<web::Json<MyProfileResponse>, ApiError> {
     let member = &caller.member;
     let editable = edu_db::tenants::editable_profile_fields(&state.db, member.tenant_id).await?;
-    let mut patch = Map::new();
+    let mut patch = UserUpdate::default();
+    let mut names = Vec::new();
     for (field, value) in &body.changes {
         if !editable.contains(field) {
             return Err(ApiError::forbidden(
@@ -219,15 +215,16 @@ pub async fn update_my_profile(
             code: ErrorCode::InvalidProfileValue,
             message: format!("The value for {field} is not valid (at most {max} characters; phone numbers only digits and + ( ) - . /)."),
         })?;
-        patch.insert(field.clone(), v);
+        patch.set(field, v);
+        names.push(field.as_str());
     }
-    if patch.is_empty() {
+    if names.is_empty() {
         return Err(ApiError::bad_request(ErrorCode::InvalidJson, "Send at least one change."));
     }
     let app = GraphAuth::app_only(caller.auth.tenant_id().to_owned());
     // Only ever the signed-in person's own object id.
-    state.graph.update_user(&app, &caller.oid, &Value::Object(patch.clone())).await?;
-    let names = patch.keys().cloned().collect::<Vec<_>>().join(",");
+    state.graph.update_user(&app, &caller.oid, &patch).await?;
+    let names = names.join(",");
     audit(&state, member, "profile.update", Some(caller.oid.clone()), Some(&names)).await?;
     my_profile(&state, &caller).await.map(web::Json)
 }
