@@ -299,3 +299,32 @@ impl<R> std::ops::Deref for StudentOfClass<R> {
         &self.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::{AddCoTeacher, ArrangeSeats, MailClass, Refusal, StudentAction, TeacherAction, class_id_of};
+
+    #[test]
+    fn the_class_id_comes_from_class_id_or_id_and_is_validated() {
+        let by_class_id = TestRequest::default().param("class_id", "c-1").param("id", "a-2").to_http_request();
+        assert_eq!(class_id_of(&by_class_id).unwrap().as_str(), "c-1");
+        let by_id = TestRequest::default().param("id", "c_3").to_http_request();
+        assert_eq!(class_id_of(&by_id).unwrap().as_str(), "c_3");
+        for bad in
+            [TestRequest::default().to_http_request(), TestRequest::default().param("id", "a/b").to_http_request()]
+        {
+            assert_eq!(class_id_of(&bad).unwrap_err().code().as_str(), "not_found");
+        }
+    }
+
+    #[test]
+    fn each_refusal_keeps_its_wording() {
+        assert_eq!(TeacherAction::MESSAGE, "Only this class's teachers can do this.");
+        assert_eq!(StudentAction::MESSAGE, "Only students of this class can do this.");
+        assert_eq!(ArrangeSeats::MESSAGE, "Only this class's teachers can arrange its seats.");
+        assert_eq!(AddCoTeacher::MESSAGE, "Only this class's teachers can add a co-teacher.");
+        assert_eq!(MailClass::MESSAGE, "Only this class's teachers can mail it.");
+    }
+}
