@@ -7,12 +7,33 @@ pub mod bulk;
 pub mod user_access;
 
 use edu_db::jobs::JobRecord;
+use edu_domain::TenantId;
+use edu_msgraph::GraphAuth;
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// An active job that has not reported progress for this long is considered abandoned
 /// (its instance stopped) and no longer blocks a new start.
 pub const STALE_AFTER_MS: i64 = 15 * 60 * 1000;
+
+/// The delegated Graph access of the admin who started a job, for its next batch: a job
+/// outlives the request, so the token is read (and refreshed when it is about to expire)
+/// before every batch rather than taken from the request's extractor.
+///
+/// # Errors
+/// `401 microsoft_signin_required` when the admin's Microsoft sign-in can no longer be used.
+pub(crate) async fn admin_auth(
+    state: &AppState,
+    tenant: TenantId,
+    ms_tenant_id: &str,
+    admin_oid: &str,
+) -> Result<GraphAuth, ApiError> {
+    let token = crate::microsoft::tokens::access_token(state, tenant, ms_tenant_id, admin_oid).await?;
+    Ok(GraphAuth::delegated(ms_tenant_id.to_owned(), token))
+}
 
 /// Every job kind, as `GET /api/admin/jobs?kind=` accepts it.
 pub const KINDS: [&str; 3] = [user_access::ENABLE_USER_ACCESS, bulk::BULK_ADD_MEMBERS, bulk::BULK_ASSIGN_LICENSES];

@@ -5,7 +5,7 @@
 use actix_web::web;
 use edu_db::jobs::{self, ItemResult, Progress};
 use edu_domain::{TenantId, UserId};
-use edu_msgraph::{BatchRequest, GraphAuth, GraphError, seg};
+use edu_msgraph::{BatchRequest, GraphError, seg};
 
 use crate::error::admin_graph_error;
 use crate::services::admin::{LicenseFailure, classify, is_already_member};
@@ -170,10 +170,9 @@ async fn work(state: &AppState, run: &Run, p: &mut Progress) -> Result<(), Strin
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| admin_graph_error(e).code().as_str().to_owned())?;
         // The admin's token, refreshed between batches when it is about to expire.
-        let token = crate::microsoft::tokens::access_token(state, run.tenant, &run.ms_tenant_id, &run.admin_oid)
+        let auth = super::admin_auth(state, run.tenant, &run.ms_tenant_id, &run.admin_oid)
             .await
             .map_err(|e| e.code().as_str().to_owned())?;
-        let auth = GraphAuth::delegated(run.ms_tenant_id.clone(), token);
         let results = state.graph.batch(&auth, requests).await.map_err(|e| {
             let api = admin_graph_error(e);
             api.code().as_str().to_owned()

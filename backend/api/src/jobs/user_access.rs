@@ -126,10 +126,7 @@ pub(crate) async fn run_job(state: web::Data<AppState>, run: JobRun) {
 }
 
 async fn auth(state: &AppState, run: &JobRun) -> Result<GraphAuth, Stop> {
-    let token = crate::microsoft::tokens::access_token(state, run.tenant, &run.ms_tenant_id, &run.admin_oid)
-        .await
-        .map_err(|e| api_stop(&e))?;
-    Ok(GraphAuth::delegated(run.ms_tenant_id.clone(), token))
+    super::admin_auth(state, run.tenant, &run.ms_tenant_id, &run.admin_oid).await.map_err(|e| api_stop(&e))
 }
 
 async fn progress(state: &AppState, run: &JobRun, p: &Progress) -> Result<(), Stop> {
