@@ -75,9 +75,11 @@ pub mod client;
 pub mod error;
 pub mod models;
 pub mod query;
-pub mod request;
 pub mod settings;
 pub mod token;
+
+/// Typed requests ([`GraphReq`]) sent alone or together in one `$batch`.
+pub mod request;
 
 pub use api::{DeltaStart, ListUsersOptions};
 pub use batch::{BatchItemResult, BatchRequest, BatchResponse, BatchResults, MAX_BATCH_SIZE};
