@@ -75,6 +75,7 @@ pub mod client;
 pub mod error;
 pub mod models;
 pub mod query;
+mod retry;
 pub mod settings;
 pub mod token;
 
