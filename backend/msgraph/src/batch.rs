@@ -281,7 +281,7 @@ impl Attempt for BatchRound<'_> {
     /// Inner 429/503/504 answers are retried, waiting for the longest inner `Retry-After`
     /// (or the backoff). Requests that failed with 424 because a retried dependency failed
     /// go along with it.
-    async fn attempt(&mut self, _state: &mut RetryState) -> Step<Self::Output> {
+    async fn attempt(&mut self, _state: &mut RetryState, _previous: Option<Self::Output>) -> Step<Self::Output> {
         self.throttled.clear();
         let body = BatchRequestBody { requests: self.pending.clone() };
         let req = match GraphRequest::json(Method::POST, "$batch", &body) {

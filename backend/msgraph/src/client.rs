@@ -843,7 +843,7 @@ impl Attempt for GraphCall<'_> {
     /// Retries 429/503/504 answers and connection failures (timeouts only for idempotent
     /// methods) of requests whose body can be sent again; a 429's `Retry-After` pauses the
     /// whole tenant lane.
-    async fn attempt(&mut self, state: &mut RetryState) -> Step<Self::Output> {
+    async fn attempt(&mut self, state: &mut RetryState, _previous: Option<Self::Output>) -> Step<Self::Output> {
         let rewindable = self.req.is_rewindable();
         let sent = loop {
             if let Err(e) = self.wait_for_tenant_pause(state).await {

@@ -1,6 +1,7 @@
 //! The one retry policy of this crate, used by Graph calls ([`crate::GraphClient::send_raw`]),
-//! token requests ([`crate::TokenClient`]) and throttled `$batch` items
-//! ([`crate::GraphClient::batch`]).
+//! token requests ([`crate::TokenClient`]), throttled `$batch` items
+//! ([`crate::GraphClient::batch`]) and the ranges of an upload session
+//! ([`crate::GraphClient::upload_file`]).
 //!
 //! A retried operation implements [`Attempt`]: one attempt either ends the call
 //! ([`Step::Done`]) or asks for another one ([`Step::Retry`], with the answer's `Retry-After`
@@ -16,8 +17,8 @@
 //!   is returned so that the caller can reschedule. `$batch` items instead wait
 //!   `max_backoff` and go again ([`LongRetryAfter::Clamp`]);
 //! * all waiting of one Graph call or token request (retries and tenant pauses) stays within
-//!   [`GraphSettings::retry_budget`]. `$batch` rounds have no budget of their own: each
-//!   round is one Graph call with its own.
+//!   [`GraphSettings::retry_budget`]. `$batch` rounds have no budget of their own (each
+//!   round is one Graph call with its own), nor have upload ranges.
 
 use std::future::Future;
 use std::time::Duration;
@@ -68,7 +69,12 @@ pub(crate) trait Attempt {
     type Output: Send;
 
     /// Makes one attempt. May wait by itself (a tenant pause), adding to `state.waited`.
-    fn attempt(&mut self, state: &mut RetryState) -> impl Future<Output = Step<Self::Output>> + Send;
+    /// `previous` is the last attempt's value when this one is a retry.
+    fn attempt(
+        &mut self,
+        state: &mut RetryState,
+        previous: Option<Self::Output>,
+    ) -> impl Future<Output = Step<Self::Output>> + Send;
 
     /// Called before waiting `delay` for the next attempt (for logs).
     fn retrying(&self, _state: &RetryState, _delay: Duration, _last: &Self::Output) {}
@@ -93,6 +99,12 @@ impl<'a> RetryPolicy<'a> {
 
     /// For the rounds that resend a `$batch`'s throttled items.
     pub(crate) fn batch_items(settings: &'a GraphSettings) -> Self {
+        RetryPolicy { settings, budgeted: false, long_retry_after: LongRetryAfter::Clamp }
+    }
+
+    /// For one range of an upload session, resumed after a transient failure (its failures
+    /// carry no `Retry-After` to honour: the backoff is used).
+    pub(crate) fn upload_range(settings: &'a GraphSettings) -> Self {
         RetryPolicy { settings, budgeted: false, long_retry_after: LongRetryAfter::Clamp }
     }
 
@@ -129,8 +141,9 @@ impl<'a> RetryPolicy<'a> {
     /// Runs `op` until an attempt is [`Step::Done`] or the policy refuses another one.
     pub(crate) async fn run<A: Attempt>(&self, sleeper: &dyn Sleeper, op: &mut A) -> A::Output {
         let mut state = RetryState::default();
+        let mut previous = None;
         loop {
-            let (last, retry_after) = match op.attempt(&mut state).await {
+            let (last, retry_after) = match op.attempt(&mut state, previous.take()).await {
                 Step::Done(value) => return value,
                 Step::Retry { last, retry_after } => (last, retry_after),
             };
@@ -140,6 +153,7 @@ impl<'a> RetryPolicy<'a> {
                     state.waited += delay;
                     sleeper.sleep(delay).await;
                     state.attempt += 1;
+                    previous = Some(last);
                 }
                 Err(why) => {
                     op.giving_up(&state, why, &last);
@@ -176,8 +190,9 @@ mod tests {
     impl Attempt for Flaky {
         type Output = Result<u32, u32>;
 
-        async fn attempt(&mut self, state: &mut RetryState) -> Step<Self::Output> {
+        async fn attempt(&mut self, state: &mut RetryState, previous: Option<Self::Output>) -> Step<Self::Output> {
             assert_eq!(state.attempt, self.calls);
+            assert_eq!(previous, state.attempt.checked_sub(1).map(|_| Err(self.calls)), "the last answer is handed on");
             self.calls += 1;
             match self.retry_afters.get(state.attempt as usize) {
                 Some(ra) => Step::Retry { last: Err(self.calls), retry_after: *ra },

@@ -483,7 +483,7 @@ impl Attempt for TokenCall<'_> {
 
     /// Retries 429/503/504 answers and connection failures (timeouts too, except for a
     /// code redemption).
-    async fn attempt(&mut self, state: &mut RetryState) -> Step<Self::Output> {
+    async fn attempt(&mut self, state: &mut RetryState, _previous: Option<Self::Output>) -> Step<Self::Output> {
         let body = match self.attempt_form() {
             Ok(body) => body,
             Err(e) => return Step::Done(Err(e)),
