@@ -670,7 +670,7 @@ pub fn graph_error(e: edu_msgraph::GraphError) -> ApiError {
             status: 403,
             graph: info,
         },
-        G::Throttled { .. } | G::Timeout(_) | G::Transport { .. } | G::Server(_) => {
+        G::Throttled { .. } | G::Timeout(_) | G::Transport { .. } | G::CircuitOpen { .. } | G::Server(_) => {
             tracing::warn!(
                 graph.code = info.code.as_deref().unwrap_or(""),
                 graph.request_id = info.request_id.as_deref().unwrap_or(""),

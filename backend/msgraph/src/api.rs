@@ -10,6 +10,7 @@ use crate::client::{GraphAuth, GraphClient, GraphRequest, PageOptions};
 use crate::error::GraphError;
 use crate::models::*;
 use crate::query::{Query, odata_string, seg};
+use crate::retry::{Attempt, RetryPolicy, RetryState, Step};
 
 fn sel<'a>(select: &'a [&'a str], default: &'a [&'a str]) -> &'a [&'a str] {
     if select.is_empty() { default } else { select }
@@ -1062,9 +1063,7 @@ impl GraphClient {
         }
     }
 
-    /// One range, retried after a transient failure (5xx, 429, timeout, dropped connection)
-    /// the way Microsoft describes resuming: ask the session which bytes it still expects;
-    /// resend the range if it was lost, go on if it arrived and only the answer was lost.
+    /// One range, retried under [`RetryPolicy::upload_range`] after a transient failure.
     async fn upload_range_resuming(
         &self,
         url: &str,
@@ -1072,39 +1071,8 @@ impl GraphClient {
         data: &[u8],
         total: u64,
     ) -> Result<UploadProgress, GraphError> {
-        let len = data.len() as u64;
-        let mut attempt = 0u32;
-        loop {
-            let err = match self.upload_range(url, offset, data, total).await {
-                Ok(p) => return Ok(p),
-                Err(e) => e,
-            };
-            let transient = matches!(
-                err,
-                GraphError::Server(_)
-                    | GraphError::Throttled { .. }
-                    | GraphError::Timeout(_)
-                    | GraphError::Transport { .. }
-            );
-            if !transient || attempt >= self.settings().effective_max_retries() {
-                return Err(err);
-            }
-            self.sleeper().sleep(self.settings().backoff_delay(attempt)).await;
-            attempt += 1;
-            let status = self.upload_session_status(url).await?;
-            let expected = status
-                .next_expected_ranges
-                .first()
-                .and_then(|r| r.split('-').next())
-                .and_then(|n| n.parse::<u64>().ok());
-            match expected {
-                Some(n) if n == offset => {} // lost: send it again
-                Some(n) if n == offset + len => {
-                    return Ok(UploadProgress::More { next_expected_ranges: status.next_expected_ranges });
-                }
-                _ => return Err(err),
-            }
-        }
+        let mut range = RangeUpload { client: self, url, offset, data, total };
+        RetryPolicy::upload_range(self.settings()).run(self.sleeper().as_ref(), &mut range).await
     }
 
     /// `POST .../submissions/{id}/setUpResourcesFolder`.
@@ -1116,5 +1084,53 @@ impl GraphClient {
         submission_id: &str,
     ) -> Result<EducationSubmission, GraphError> {
         self.submission_action(auth, class_id, assignment_id, submission_id, "setUpResourcesFolder").await
+    }
+}
+
+/// One range of an upload session under the [`RetryPolicy`].
+struct RangeUpload<'a> {
+    client: &'a GraphClient,
+    url: &'a str,
+    offset: u64,
+    data: &'a [u8],
+    total: u64,
+}
+
+impl Attempt for RangeUpload<'_> {
+    type Output = Result<UploadProgress, GraphError>;
+
+    /// Sends the range; a transient failure (5xx, 429, timeout, dropped connection) is
+    /// retried the way Microsoft describes resuming: ask the session which bytes it still
+    /// expects; resend the range if it was lost, go on if it arrived and only the answer was
+    /// lost.
+    async fn attempt(&mut self, _state: &mut RetryState, previous: Option<Self::Output>) -> Step<Self::Output> {
+        if let Some(previous) = previous {
+            let status = match self.client.upload_session_status(self.url).await {
+                Ok(status) => status,
+                Err(e) => return Step::Done(Err(e)),
+            };
+            let expected = status
+                .next_expected_ranges
+                .first()
+                .and_then(|r| r.split('-').next())
+                .and_then(|n| n.parse::<u64>().ok());
+            match expected {
+                Some(n) if n == self.offset => {} // lost: send it again
+                Some(n) if n == self.offset + self.data.len() as u64 => {
+                    return Step::Done(Ok(UploadProgress::More { next_expected_ranges: status.next_expected_ranges }));
+                }
+                _ => return Step::Done(previous),
+            }
+        }
+        match self.client.upload_range(self.url, self.offset, self.data, self.total).await {
+            Ok(progress) => Step::Done(Ok(progress)),
+            Err(
+                e @ (GraphError::Server(_)
+                | GraphError::Throttled { .. }
+                | GraphError::Timeout(_)
+                | GraphError::Transport { .. }),
+            ) => Step::Retry { last: Err(e), retry_after: None },
+            Err(e) => Step::Done(Err(e)),
+        }
     }
 }

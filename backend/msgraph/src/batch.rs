@@ -3,7 +3,7 @@
 //! 429/503/504 honouring the inner `Retry-After`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{GraphAuth, GraphClient, GraphRequest};
 use crate::error::{ErrorDetail, GraphError};
+use crate::retry::{Attempt, RetryPolicy, RetryState, Step};
 use crate::settings::parse_retry_after;
 
 /// Graph's limit of requests per batch.
@@ -106,7 +107,7 @@ impl BatchResponse {
         })
     }
 
-    fn retry_after(&self) -> Option<std::time::Duration> {
+    fn retry_after(&self) -> Option<Duration> {
         self.header("retry-after").and_then(|v| parse_retry_after(v, SystemTime::now()))
     }
 
@@ -246,98 +247,127 @@ impl GraphClient {
         Ok(BatchResults { items })
     }
 
+    /// One chunk: the throttled items are resent under [`RetryPolicy::batch_items`].
     async fn batch_chunk(
         &self,
         auth: &GraphAuth,
         chunk: Vec<BatchRequest>,
         results: &mut HashMap<String, Result<BatchResponse, GraphError>>,
     ) -> Result<(), GraphError> {
-        let max_retries = self.settings().effective_max_retries();
-        let mut pending: Vec<BatchRequest> = chunk;
-        let mut round: u32 = 0;
-        loop {
-            let body = BatchRequestBody { requests: pending.clone() };
-            let resp = self.send_raw(auth, GraphRequest::json(Method::POST, "$batch", &body)?).await?;
-            // The outer status is 200 when the batch parses; throttling docs
-            // also mention 424 for a batch holding a throttled request, so any
-            // status whose body carries `responses` is accepted.
-            let parsed: Option<BatchResponseBody> = serde_json::from_slice(&resp.body).ok();
-            let parsed = match parsed {
-                Some(p) if resp.is_success() || !p.responses.is_empty() => p,
-                _ => return Err(resp.into_error()),
-            };
-            let mut by_id: HashMap<String, BatchResponse> =
-                parsed.responses.into_iter().map(|r| (r.id.clone(), r)).collect();
-            let can_retry = round < max_retries;
-            let mut retry_ids: HashSet<String> = HashSet::new();
-            let mut longest_wait = None;
-            for r in &pending {
-                if let Some(inner) = by_id.get(&r.id)
-                    && matches!(inner.status, 429 | 503 | 504)
-                    && can_retry
-                {
-                    retry_ids.insert(r.id.clone());
-                    if let Some(ra) = inner.retry_after() {
-                        longest_wait = Some(longest_wait.map_or(ra, |w: std::time::Duration| w.max(ra)));
-                    }
+        let mut round = BatchRound { client: self, auth, pending: chunk, results, throttled: Vec::new() };
+        RetryPolicy::batch_items(self.settings()).run(self.sleeper().as_ref(), &mut round).await?;
+        // Items still throttled when the policy gave up keep their last answer.
+        round.results.extend(round.throttled);
+        Ok(())
+    }
+}
+
+/// One `$batch` round of a chunk under the [`RetryPolicy`]: sends the pending requests,
+/// keeps the final answers and leaves the throttled ones pending.
+struct BatchRound<'a> {
+    client: &'a GraphClient,
+    auth: &'a GraphAuth,
+    /// Requests of the next round.
+    pending: Vec<BatchRequest>,
+    results: &'a mut HashMap<String, Result<BatchResponse, GraphError>>,
+    /// The answers of the pending requests in the last round (their result when no further
+    /// round is made).
+    throttled: Vec<(String, Result<BatchResponse, GraphError>)>,
+}
+
+impl Attempt for BatchRound<'_> {
+    type Output = Result<(), GraphError>;
+
+    /// Inner 429/503/504 answers are retried, waiting for the longest inner `Retry-After`
+    /// (or the backoff). Requests that failed with 424 because a retried dependency failed
+    /// go along with it.
+    async fn attempt(&mut self, _state: &mut RetryState, _previous: Option<Self::Output>) -> Step<Self::Output> {
+        self.throttled.clear();
+        let body = BatchRequestBody { requests: self.pending.clone() };
+        let req = match GraphRequest::json(Method::POST, "$batch", &body) {
+            Ok(req) => req,
+            Err(e) => return Step::Done(Err(e)),
+        };
+        let resp = match self.client.send_raw(self.auth, req).await {
+            Ok(resp) => resp,
+            Err(e) => return Step::Done(Err(e)),
+        };
+        // The outer status is 200 when the batch parses; throttling docs
+        // also mention 424 for a batch holding a throttled request, so any
+        // status whose body carries `responses` is accepted.
+        let parsed: Option<BatchResponseBody> = serde_json::from_slice(&resp.body).ok();
+        let parsed = match parsed {
+            Some(p) if resp.is_success() || !p.responses.is_empty() => p,
+            _ => return Step::Done(Err(resp.into_error())),
+        };
+        let mut by_id: HashMap<String, BatchResponse> =
+            parsed.responses.into_iter().map(|r| (r.id.clone(), r)).collect();
+        let mut retry_ids: HashSet<String> = HashSet::new();
+        let mut longest_wait = None;
+        for r in &self.pending {
+            if let Some(inner) = by_id.get(&r.id)
+                && matches!(inner.status, 429 | 503 | 504)
+            {
+                retry_ids.insert(r.id.clone());
+                if let Some(ra) = inner.retry_after() {
+                    longest_wait = Some(longest_wait.map_or(ra, |w: Duration| w.max(ra)));
                 }
             }
-            // Dependents that failed (424) because a retried request failed
-            // go along with it.
-            if !retry_ids.is_empty() {
-                let mut changed = true;
-                while changed {
-                    changed = false;
-                    for r in &pending {
-                        if retry_ids.contains(&r.id) {
-                            continue;
-                        }
-                        let failed_dep = by_id.get(&r.id).is_none_or(|x| x.status == 424);
-                        if failed_dep && r.depends_on.iter().any(|d| retry_ids.contains(d)) {
-                            retry_ids.insert(r.id.clone());
-                            changed = true;
-                        }
-                    }
-                }
-            }
-            let mut next = Vec::new();
-            for r in pending {
-                if retry_ids.contains(&r.id) {
-                    next.push(r);
-                    continue;
-                }
-                let result = match by_id.remove(&r.id) {
-                    Some(inner) if inner.is_success() => Ok(inner),
-                    Some(inner) => Err(inner.to_error()),
-                    None => Err(GraphError::Decode {
-                        message: format!("batch response lacks id {}", r.id),
-                        detail: Box::new(ErrorDetail::from_response(resp.status, Some(&resp.headers), &[])),
-                    }),
-                };
-                results.insert(r.id, result);
-            }
-            if next.is_empty() {
-                return Ok(());
-            }
-            // Drop dependencies on requests that already completed.
-            let still: HashSet<String> = next.iter().map(|r| r.id.clone()).collect();
-            for r in &mut next {
-                r.depends_on.retain(|d| still.contains(d));
-            }
-            let delay = match longest_wait {
-                Some(w) => w.min(self.settings().max_backoff),
-                None => self.settings().backoff_delay(round),
-            };
-            tracing::info!(
-                graph.batch_retry_items = next.len(),
-                retry = round + 1,
-                delay_ms = delay.as_millis() as u64,
-                "graph batch: retrying throttled inner requests"
-            );
-            self.sleeper().sleep(delay).await;
-            round += 1;
-            pending = next;
         }
+        // Dependents that failed (424) because a retried request failed
+        // go along with it.
+        if !retry_ids.is_empty() {
+            let mut changed = true;
+            while changed {
+                changed = false;
+                for r in &self.pending {
+                    if retry_ids.contains(&r.id) {
+                        continue;
+                    }
+                    let failed_dep = by_id.get(&r.id).is_none_or(|x| x.status == 424);
+                    if failed_dep && r.depends_on.iter().any(|d| retry_ids.contains(d)) {
+                        retry_ids.insert(r.id.clone());
+                        changed = true;
+                    }
+                }
+            }
+        }
+        let mut next = Vec::new();
+        for r in std::mem::take(&mut self.pending) {
+            let result = match by_id.remove(&r.id) {
+                Some(inner) if inner.is_success() => Ok(inner),
+                Some(inner) => Err(inner.to_error()),
+                None => Err(GraphError::Decode {
+                    message: format!("batch response lacks id {}", r.id),
+                    detail: Box::new(ErrorDetail::from_response(resp.status, Some(&resp.headers), &[])),
+                }),
+            };
+            if retry_ids.contains(&r.id) {
+                self.throttled.push((r.id.clone(), result));
+                next.push(r);
+            } else {
+                self.results.insert(r.id, result);
+            }
+        }
+        if next.is_empty() {
+            return Step::Done(Ok(()));
+        }
+        // Drop dependencies on requests that already completed.
+        let still: HashSet<String> = next.iter().map(|r| r.id.clone()).collect();
+        for r in &mut next {
+            r.depends_on.retain(|d| still.contains(d));
+        }
+        self.pending = next;
+        Step::Retry { last: Ok(()), retry_after: longest_wait }
+    }
+
+    fn retrying(&self, state: &RetryState, delay: Duration, _last: &Self::Output) {
+        tracing::info!(
+            graph.batch_retry_items = self.pending.len(),
+            retry = state.attempt + 1,
+            delay_ms = delay.as_millis() as u64,
+            "graph batch: retrying throttled inner requests"
+        );
     }
 }
 

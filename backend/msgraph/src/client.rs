@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::Stream;
 use reqwest::Method;
@@ -16,6 +16,7 @@ use url::Url;
 
 use crate::error::{ErrorDetail, GraphError};
 use crate::models::Page;
+use crate::retry::{Attempt, GiveUp, RetryPolicy, RetryState, Step};
 use crate::settings::{GraphSettings, Sleeper, default_sleeper, parse_retry_after};
 use crate::token::{ClientCredential, TokenClient, validate_tenant};
 
@@ -268,12 +269,12 @@ impl Lane {
     }
 
     /// `Err(wait)` while the circuit is open (or a probe is in flight); `Ok(probe)` otherwise.
-    fn admit(&self, now: Instant) -> Result<bool, (std::time::Duration, u32)> {
+    fn admit(&self, now: Instant) -> Result<bool, (Duration, u32)> {
         let mut b = self.breaker.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         match b.open_until {
             None => Ok(false),
             Some(until) if now < until => Err((until - now, b.failures)),
-            Some(_) if b.probing => Err((std::time::Duration::from_secs(1), b.failures)),
+            Some(_) if b.probing => Err((Duration::from_secs(1), b.failures)),
             Some(_) => {
                 b.probing = true;
                 Ok(true)
@@ -454,7 +455,7 @@ impl GraphClient {
     /// connect errors, timeouts of idempotent methods) and returns the final
     /// response whatever its status. Behind a per-tenant circuit breaker (R-C9): after
     /// [`GraphSettings::breaker_threshold`] calls in a row end in an outage, calls for the
-    /// tenant fail at once with [`GraphError::Transport`] ("circuit open") for
+    /// tenant fail at once with [`GraphError::CircuitOpen`] for
     /// [`GraphSettings::breaker_cooldown`], then one call probes Graph again.
     pub async fn send_raw(&self, auth: &GraphAuth, req: GraphRequest) -> Result<GraphResponse, GraphError> {
         validate_tenant(auth.tenant_id()).map_err(|_| GraphError::InvalidRequest("invalid tenant id".to_owned()))?;
@@ -465,15 +466,7 @@ impl GraphClient {
         }
         let probe = match lane.admit(Instant::now()) {
             Ok(probe) => probe,
-            Err((wait, failures)) => {
-                return Err(GraphError::Transport {
-                    message: format!(
-                        "circuit open: Microsoft Graph failed {failures} calls in a row for this tenant; not called for another {} s",
-                        wait.as_secs().max(1)
-                    ),
-                    detail: Box::new(ErrorDetail::default()),
-                });
-            }
+            Err((retry_in, failures)) => return Err(GraphError::CircuitOpen { failures, retry_in }),
         };
         let result = self.send_once(auth, req, &lane).await;
         let o = outcome(&result);
@@ -489,19 +482,8 @@ impl GraphClient {
     }
 
     /// One call with its retries (see [`GraphClient::send_raw`]), without the breaker.
-    async fn send_once(
-        &self,
-        auth: &GraphAuth,
-        mut req: GraphRequest,
-        lane: &Lane,
-    ) -> Result<GraphResponse, GraphError> {
+    async fn send_once(&self, auth: &GraphAuth, req: GraphRequest, lane: &Lane) -> Result<GraphResponse, GraphError> {
         let url = self.resolve(&req.target)?;
-        let path_for_log = log_path(&url);
-        let settings = &self.inner.settings;
-        let max_retries = settings.effective_max_retries();
-        let client_request_id = uuid::Uuid::new_v4().to_string();
-        let rewindable = req.is_rewindable();
-        let idempotent = req.is_idempotent();
         let mut extra_headers = HeaderMap::new();
         for (k, v) in &req.headers {
             let name = HeaderName::from_bytes(k.as_bytes())
@@ -510,189 +492,21 @@ impl GraphClient {
                 .map_err(|_| GraphError::InvalidRequest(format!("bad header value for {k}")))?;
             extra_headers.append(name, value);
         }
-        let mut attempt: u32 = 0;
-        let mut reauthenticated = false;
-        let mut own_pause: Option<Instant> = None;
-        let mut waited = std::time::Duration::ZERO;
-        loop {
-            // A tenant-wide pause set by another request's 429 Retry-After.
-            if let Some(until) = lane.paused_until()
-                && own_pause != Some(until)
-            {
-                let now = Instant::now();
-                if until > now {
-                    let remaining = until - now;
-                    if remaining > settings.max_backoff || waited + remaining > settings.retry_budget {
-                        // Do not park the caller for minutes: fail fast.
-                        return Err(GraphError::Throttled {
-                            retry_after: Some(remaining),
-                            detail: Box::new(ErrorDetail {
-                                client_request_id: Some(client_request_id.clone()),
-                                message: Some("tenant lane paused after a 429".to_owned()),
-                                ..ErrorDetail::default()
-                            }),
-                        });
-                    }
-                    waited += remaining;
-                    self.inner.sleeper.sleep(remaining).await;
-                }
-            }
-            let token = self.bearer(auth).await?;
-            let permit = lane
-                .semaphore
-                .acquire()
-                .await
-                .map_err(|_| GraphError::InvalidRequest("tenant lane closed".to_owned()))?;
-            let global_permit = self
-                .inner
-                .global
-                .acquire()
-                .await
-                .map_err(|_| GraphError::InvalidRequest("client closed".to_owned()))?;
-            let mut rb = self
-                .inner
-                .http
-                .request(req.method.clone(), url.clone())
-                .headers(extra_headers.clone())
-                .bearer_auth(token.expose_secret())
-                .header("client-request-id", client_request_id.as_str());
-            if !extra_headers.contains_key(reqwest::header::ACCEPT) {
-                rb = rb.header(reqwest::header::ACCEPT, "application/json");
-            }
-            if attempt > 0 {
-                rb = rb.header("Retry-Attempt", attempt.to_string());
-            }
-            rb = match &mut req.body {
-                RequestBody::Empty => rb,
-                RequestBody::Json(b) => rb.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.clone()),
-                RequestBody::Bytes { content_type, data } => {
-                    rb.header(reqwest::header::CONTENT_TYPE, content_type.as_str()).body(data.clone())
-                }
-                RequestBody::Stream { content_type, body } => {
-                    let ct = content_type.clone();
-                    let body = std::mem::replace(body, reqwest::Body::from(Vec::<u8>::new()));
-                    rb.header(reqwest::header::CONTENT_TYPE, ct).body(body)
-                }
-            };
-            let started = Instant::now();
-            let result = match rb.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let headers = resp.headers().clone();
-                    resp.bytes().await.map(|b| GraphResponse { status, headers, body: b.to_vec() })
-                }
-                Err(e) => Err(e),
-            };
-            drop(global_permit);
-            drop(permit);
-            let duration_ms = started.elapsed().as_millis() as u64;
-            let can_retry = attempt < max_retries && rewindable;
-            match result {
-                Err(e) => {
-                    let timeout = e.is_timeout();
-                    tracing::warn!(
-                        graph.method = %req.method,
-                        graph.path = %path_for_log,
-                        duration_ms,
-                        retry = attempt,
-                        timeout,
-                        "graph request failed without response"
-                    );
-                    let delay = settings.backoff_delay(attempt);
-                    if can_retry
-                        && (e.is_connect() || (timeout && idempotent))
-                        && waited + delay <= settings.retry_budget
-                    {
-                        waited += delay;
-                        self.inner.sleeper.sleep(delay).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    let detail = Box::new(ErrorDetail {
-                        client_request_id: Some(client_request_id.clone()),
-                        ..ErrorDetail::default()
-                    });
-                    return Err(if timeout {
-                        GraphError::Timeout(detail)
-                    } else {
-                        GraphError::Transport { message: e.to_string(), detail }
-                    });
-                }
-                Ok(resp) => {
-                    tracing::debug!(
-                        graph.method = %req.method,
-                        graph.path = %path_for_log,
-                        graph.status = resp.status,
-                        graph.request_id = resp.request_id().unwrap_or(""),
-                        duration_ms,
-                        retry = attempt,
-                        "graph request"
-                    );
-                    if resp.status == 401
-                        && !reauthenticated
-                        && rewindable
-                        && let GraphAuth::AppOnly { tenant_id } = auth
-                    {
-                        // A cached app token may have been revoked: refetch once.
-                        reauthenticated = true;
-                        self.inner.tokens.invalidate(tenant_id).await;
-                        continue;
-                    }
-                    if !matches!(resp.status, 429 | 503 | 504) {
-                        return Ok(resp);
-                    }
-                    let retry_after = resp.header("retry-after").and_then(|v| parse_retry_after(v, SystemTime::now()));
-                    if let Some(ra) = retry_after
-                        && resp.status == 429
-                    {
-                        let until = Instant::now() + ra;
-                        lane.pause(until);
-                        own_pause = lane.paused_until();
-                    }
-                    if !can_retry {
-                        if attempt >= max_retries && max_retries > 0 {
-                            tracing::warn!(
-                                graph.method = %req.method,
-                                graph.path = %path_for_log,
-                                graph.status = resp.status,
-                                retry = attempt,
-                                "graph retries exhausted"
-                            );
-                        }
-                        return Ok(resp);
-                    }
-                    let delay = match retry_after {
-                        Some(ra) if ra > settings.max_backoff => {
-                            // Too long to block here: let the caller reschedule.
-                            return Ok(resp);
-                        }
-                        Some(ra) => ra,
-                        None => settings.backoff_delay(attempt),
-                    };
-                    if waited + delay > settings.retry_budget {
-                        tracing::warn!(
-                            graph.method = %req.method,
-                            graph.path = %path_for_log,
-                            graph.status = resp.status,
-                            retry = attempt,
-                            "graph retry budget exhausted"
-                        );
-                        return Ok(resp);
-                    }
-                    waited += delay;
-                    tracing::info!(
-                        graph.method = %req.method,
-                        graph.path = %path_for_log,
-                        graph.status = resp.status,
-                        retry = attempt + 1,
-                        delay_ms = delay.as_millis() as u64,
-                        "graph retry scheduled"
-                    );
-                    self.inner.sleeper.sleep(delay).await;
-                    attempt += 1;
-                }
-            }
-        }
+        let policy = RetryPolicy::call(&self.inner.settings);
+        let mut call = GraphCall {
+            client: self,
+            auth,
+            lane,
+            policy,
+            path_for_log: log_path(&url),
+            url,
+            extra_headers,
+            client_request_id: uuid::Uuid::new_v4().to_string(),
+            req,
+            reauthenticated: false,
+            own_pause: None,
+        };
+        policy.run(self.inner.sleeper.as_ref(), &mut call).await
     }
 
     /// [`GraphClient::send_raw`] + mapping of non-2xx to [`GraphError`].
@@ -905,5 +719,217 @@ impl GraphClient {
 
     pub(crate) fn sleeper(&self) -> &Arc<dyn Sleeper> {
         &self.inner.sleeper
+    }
+}
+
+/// One Graph call under the [`RetryPolicy`]: what stays the same across its attempts.
+struct GraphCall<'a> {
+    client: &'a GraphClient,
+    auth: &'a GraphAuth,
+    lane: &'a Lane,
+    policy: RetryPolicy<'a>,
+    url: Url,
+    path_for_log: String,
+    extra_headers: HeaderMap,
+    client_request_id: String,
+    req: GraphRequest,
+    /// A 401 already made us refetch the app-only token.
+    reauthenticated: bool,
+    /// The tenant pause this call's own 429 set (it does not wait for it twice).
+    own_pause: Option<Instant>,
+}
+
+impl GraphCall<'_> {
+    /// Waits while the tenant's lane is paused by another request's 429 `Retry-After`, or fails
+    /// fast when the pause is longer than a call may wait.
+    async fn wait_for_tenant_pause(&self, state: &mut RetryState) -> Result<(), GraphError> {
+        let Some(until) = self.lane.paused_until() else { return Ok(()) };
+        let now = Instant::now();
+        if self.own_pause == Some(until) || until <= now {
+            return Ok(());
+        }
+        let remaining = until - now;
+        if !self.policy.may_wait(state, remaining) {
+            // Do not park the caller for minutes: fail fast.
+            return Err(GraphError::Throttled {
+                retry_after: Some(remaining),
+                detail: Box::new(ErrorDetail {
+                    client_request_id: Some(self.client_request_id.clone()),
+                    message: Some("tenant lane paused after a 429".to_owned()),
+                    ..ErrorDetail::default()
+                }),
+            });
+        }
+        state.waited += remaining;
+        self.client.inner.sleeper.sleep(remaining).await;
+        Ok(())
+    }
+
+    /// Sends the request once: `Err` for failures before sending (token, closed lane),
+    /// `Ok(Err)` when no response came back.
+    async fn exchange(&mut self, attempt: u32) -> Result<Result<GraphResponse, reqwest::Error>, GraphError> {
+        let inner = &self.client.inner;
+        let token = self.client.bearer(self.auth).await?;
+        let permit = self
+            .lane
+            .semaphore
+            .acquire()
+            .await
+            .map_err(|_| GraphError::InvalidRequest("tenant lane closed".to_owned()))?;
+        let global_permit =
+            inner.global.acquire().await.map_err(|_| GraphError::InvalidRequest("client closed".to_owned()))?;
+        let mut rb = inner
+            .http
+            .request(self.req.method.clone(), self.url.clone())
+            .headers(self.extra_headers.clone())
+            .bearer_auth(token.expose_secret())
+            .header("client-request-id", self.client_request_id.as_str());
+        if !self.extra_headers.contains_key(reqwest::header::ACCEPT) {
+            rb = rb.header(reqwest::header::ACCEPT, "application/json");
+        }
+        if attempt > 0 {
+            rb = rb.header("Retry-Attempt", attempt.to_string());
+        }
+        rb = match &mut self.req.body {
+            RequestBody::Empty => rb,
+            RequestBody::Json(b) => rb.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.clone()),
+            RequestBody::Bytes { content_type, data } => {
+                rb.header(reqwest::header::CONTENT_TYPE, content_type.as_str()).body(data.clone())
+            }
+            RequestBody::Stream { content_type, body } => {
+                let ct = content_type.clone();
+                let body = std::mem::replace(body, reqwest::Body::from(Vec::<u8>::new()));
+                rb.header(reqwest::header::CONTENT_TYPE, ct).body(body)
+            }
+        };
+        let started = Instant::now();
+        let result = match rb.send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
+                resp.bytes().await.map(|b| GraphResponse { status, headers, body: b.to_vec() })
+            }
+            Err(e) => Err(e),
+        };
+        drop(global_permit);
+        drop(permit);
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Err(e) => tracing::warn!(
+                graph.method = %self.req.method,
+                graph.path = %self.path_for_log,
+                duration_ms,
+                retry = attempt,
+                timeout = e.is_timeout(),
+                "graph request failed without response"
+            ),
+            Ok(resp) => tracing::debug!(
+                graph.method = %self.req.method,
+                graph.path = %self.path_for_log,
+                graph.status = resp.status,
+                graph.request_id = resp.request_id().unwrap_or(""),
+                duration_ms,
+                retry = attempt,
+                "graph request"
+            ),
+        }
+        Ok(result)
+    }
+}
+
+impl Attempt for GraphCall<'_> {
+    type Output = Result<GraphResponse, GraphError>;
+
+    /// Retries 429/503/504 answers and connection failures (timeouts only for idempotent
+    /// methods) of requests whose body can be sent again; a 429's `Retry-After` pauses the
+    /// whole tenant lane.
+    async fn attempt(&mut self, state: &mut RetryState, _previous: Option<Self::Output>) -> Step<Self::Output> {
+        let rewindable = self.req.is_rewindable();
+        let sent = loop {
+            if let Err(e) = self.wait_for_tenant_pause(state).await {
+                return Step::Done(Err(e));
+            }
+            let sent = match self.exchange(state.attempt).await {
+                Ok(sent) => sent,
+                Err(e) => return Step::Done(Err(e)),
+            };
+            if let Ok(resp) = &sent
+                && resp.status == 401
+                && !self.reauthenticated
+                && rewindable
+                && let GraphAuth::AppOnly { tenant_id } = self.auth
+            {
+                // A cached app token may have been revoked: refetch once (not a retry).
+                self.reauthenticated = true;
+                self.client.inner.tokens.invalidate(tenant_id).await;
+                continue;
+            }
+            break sent;
+        };
+        match sent {
+            Err(e) => {
+                let timeout = e.is_timeout();
+                let retryable = rewindable && (e.is_connect() || (timeout && self.req.is_idempotent()));
+                let detail = Box::new(ErrorDetail {
+                    client_request_id: Some(self.client_request_id.clone()),
+                    ..ErrorDetail::default()
+                });
+                let err = if timeout {
+                    GraphError::Timeout(detail)
+                } else {
+                    GraphError::Transport { message: e.to_string(), detail }
+                };
+                if retryable { Step::Retry { last: Err(err), retry_after: None } } else { Step::Done(Err(err)) }
+            }
+            Ok(resp) => {
+                if !matches!(resp.status, 429 | 503 | 504) {
+                    return Step::Done(Ok(resp));
+                }
+                let retry_after = resp.header("retry-after").and_then(|v| parse_retry_after(v, SystemTime::now()));
+                if let Some(ra) = retry_after
+                    && resp.status == 429
+                {
+                    self.lane.pause(Instant::now() + ra);
+                    self.own_pause = self.lane.paused_until();
+                }
+                if rewindable { Step::Retry { last: Ok(resp), retry_after } } else { Step::Done(Ok(resp)) }
+            }
+        }
+    }
+
+    fn retrying(&self, state: &RetryState, delay: Duration, last: &Self::Output) {
+        if let Ok(resp) = last {
+            tracing::info!(
+                graph.method = %self.req.method,
+                graph.path = %self.path_for_log,
+                graph.status = resp.status,
+                retry = state.attempt + 1,
+                delay_ms = delay.as_millis() as u64,
+                "graph retry scheduled"
+            );
+        }
+    }
+
+    fn giving_up(&self, state: &RetryState, why: GiveUp, last: &Self::Output) {
+        let Ok(resp) = last else { return };
+        match why {
+            // `attempt > 0`: with `max_retries` 0 nothing was retried, so nothing is exhausted.
+            GiveUp::Exhausted if state.attempt > 0 => tracing::warn!(
+                graph.method = %self.req.method,
+                graph.path = %self.path_for_log,
+                graph.status = resp.status,
+                retry = state.attempt,
+                "graph retries exhausted"
+            ),
+            GiveUp::OverBudget => tracing::warn!(
+                graph.method = %self.req.method,
+                graph.path = %self.path_for_log,
+                graph.status = resp.status,
+                retry = state.attempt,
+                "graph retry budget exhausted"
+            ),
+            // A Retry-After too long to block here: the caller reschedules.
+            GiveUp::Exhausted | GiveUp::TooLong => {}
+        }
     }
 }

@@ -204,6 +204,15 @@ pub enum GraphError {
     /// Connection / TLS / protocol error.
     #[error("graph: transport error: {message}")]
     Transport { message: String, detail: Box<ErrorDetail> },
+    /// The tenant's circuit breaker is open (R-C9): Graph failed `failures` calls in a row
+    /// for this tenant, so it is not called until a probe after `retry_in`. The text is the
+    /// one an open circuit had as a `Transport` error, because the sync job stores it as the
+    /// stream's last error, which the sync status shows.
+    #[error(
+        "graph: transport error: circuit open: Microsoft Graph failed {failures} calls in a row for this tenant; not called for another {} s",
+        retry_in.as_secs().max(1)
+    )]
+    CircuitOpen { failures: u32, retry_in: Duration },
     /// Response body did not match the expected model.
     #[error("graph: cannot decode response: {message} ({detail})")]
     Decode { message: String, detail: Box<ErrorDetail> },
@@ -250,7 +259,10 @@ impl GraphError {
             | GraphError::ResyncRequired { detail, .. }
             | GraphError::Transport { detail, .. }
             | GraphError::Decode { detail, .. } => Some(detail),
-            GraphError::Token(_) | GraphError::InvalidRequest(_) | GraphError::PageLimitExceeded { .. } => None,
+            GraphError::Token(_)
+            | GraphError::InvalidRequest(_)
+            | GraphError::PageLimitExceeded { .. }
+            | GraphError::CircuitOpen { .. } => None,
         }
     }
 

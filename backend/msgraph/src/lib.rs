@@ -5,7 +5,10 @@
 //!   retries on 429/503/504 honouring `Retry-After` (seconds, decimals, HTTP
 //!   date) else exponential backoff with jitter, timeouts, paging over
 //!   `@odata.nextLink`, `$batch` with chunking and per-item retries, typed
-//!   helpers for every call the product makes (see [`api`]).
+//!   helpers for every call the product makes (see [`api`]). Graph calls, token
+//!   requests, `$batch` items and upload ranges are retried under one policy
+//!   (`src/retry.rs`); a tenant whose calls keep failing gets an open circuit
+//!   ([`GraphError::CircuitOpen`]).
 //! * [`TokenClient`]: app-only client-credentials tokens (secret or
 //!   certificate assertion, PS256 + `x5t#S256` by default), cached per tenant;
 //!   delegated code exchange and refresh for the API's sign-in.
@@ -75,6 +78,7 @@ pub mod client;
 pub mod error;
 pub mod models;
 pub mod query;
+mod retry;
 pub mod settings;
 pub mod token;
 

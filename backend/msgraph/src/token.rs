@@ -16,6 +16,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use crate::error::{OAuthError, TokenError};
+use crate::retry::{Attempt, RetryPolicy, RetryState, Step};
 use crate::settings::{GraphSettings, Sleeper, default_sleeper, parse_retry_after};
 
 /// `client_assertion_type` for certificate credentials.
@@ -413,105 +414,128 @@ impl TokenClient {
         let grant = form.first().map(|(_, v)| v.clone()).unwrap_or_default();
         // A redeemed code is single-use: never resend it after a timeout.
         let retry_timeouts = grant != "authorization_code";
-        let settings = &self.inner.settings;
-        let max_retries = settings.effective_max_retries();
-        let mut attempt = 0u32;
-        let mut waited = Duration::ZERO;
-        loop {
-            let mut attempt_form = form.clone();
-            match &self.inner.credential {
-                Some(ClientCredential::Secret(s)) => {
-                    attempt_form.push(("client_secret", s.expose_secret().to_owned()));
-                }
-                Some(ClientCredential::Certificate { cert_der, private_key_pem, alg }) => {
-                    // A fresh assertion (new jti) for every attempt.
-                    let assertion = build_client_assertion(
-                        &self.inner.client_id,
-                        &endpoint,
-                        cert_der,
-                        private_key_pem,
-                        *alg,
-                        SystemTime::now(),
-                    )?;
-                    attempt_form.push(("client_assertion_type", CLIENT_ASSERTION_TYPE.to_owned()));
-                    attempt_form.push(("client_assertion", assertion));
-                }
-                None => {}
+        let mut call = TokenCall { client: self, endpoint, form, grant, retry_timeouts };
+        let reply = RetryPolicy::call(&self.inner.settings).run(self.inner.sleeper.as_ref(), &mut call).await?;
+        if (200..300).contains(&reply.status) {
+            return TokenResponse::from_json(&reply.body);
+        }
+        match OAuthError::from_json(reply.status, &reply.body) {
+            Ok(e) => {
+                tracing::warn!(
+                    token.status = reply.status,
+                    token.error = %e.error,
+                    token.error_codes = ?e.error_codes,
+                    token.trace_id = e.trace_id.as_deref().unwrap_or(""),
+                    "token endpoint error"
+                );
+                Err(TokenError::OAuth(Box::new(e)))
             }
-            let body = serde_urlencoded::to_string(&attempt_form)
-                .map_err(|e| TokenError::Config(format!("form encoding: {e}")))?;
-            let started = Instant::now();
-            let sent = self
-                .inner
-                .http
-                .post(&endpoint)
-                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(reqwest::header::ACCEPT, "application/json")
-                .body(body)
-                .send()
-                .await;
-            let result = match sent {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let retry_after = resp
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                    resp.bytes().await.map(|b| (status, retry_after, b))
-                }
-                Err(e) => Err(e),
-            };
-            let can_retry = attempt < max_retries;
-            let (status, retry_after, bytes) = match result {
-                Ok(r) => r,
-                Err(e) => {
-                    let timeout = e.is_timeout();
-                    let delay = settings.backoff_delay(attempt);
-                    if can_retry
-                        && (e.is_connect() || (timeout && retry_timeouts))
-                        && waited + delay <= settings.retry_budget
-                    {
-                        waited += delay;
-                        self.inner.sleeper.sleep(delay).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    return Err(if timeout { TokenError::Timeout } else { TokenError::Transport(e.to_string()) });
-                }
-            };
-            tracing::debug!(
-                token.grant = %grant,
-                token.status = status,
-                duration_ms = started.elapsed().as_millis() as u64,
-                retry = attempt,
-                "token endpoint call"
-            );
-            if (200..300).contains(&status) {
-                return TokenResponse::from_json(&bytes);
+            Err(_) => Err(TokenError::Http { status: reply.status }),
+        }
+    }
+}
+
+/// An answer of the token endpoint (any status).
+struct TokenReply {
+    status: u16,
+    body: Vec<u8>,
+}
+
+/// One token request under the [`RetryPolicy`].
+struct TokenCall<'a> {
+    client: &'a TokenClient,
+    endpoint: String,
+    form: Vec<(&'static str, String)>,
+    grant: String,
+    retry_timeouts: bool,
+}
+
+impl TokenCall<'_> {
+    /// The form of one attempt, with the credential (a fresh assertion, i.e. a new `jti`,
+    /// for every attempt).
+    fn attempt_form(&self) -> Result<String, TokenError> {
+        let inner = &self.client.inner;
+        let mut attempt_form = self.form.clone();
+        match &inner.credential {
+            Some(ClientCredential::Secret(s)) => {
+                attempt_form.push(("client_secret", s.expose_secret().to_owned()));
             }
-            if matches!(status, 429 | 503 | 504) && can_retry {
-                let delay = retry_after.unwrap_or_else(|| settings.backoff_delay(attempt));
-                if delay <= settings.max_backoff && waited + delay <= settings.retry_budget {
-                    waited += delay;
-                    self.inner.sleeper.sleep(delay).await;
-                    attempt += 1;
-                    continue;
-                }
+            Some(ClientCredential::Certificate { cert_der, private_key_pem, alg }) => {
+                let assertion = build_client_assertion(
+                    &inner.client_id,
+                    &self.endpoint,
+                    cert_der,
+                    private_key_pem,
+                    *alg,
+                    SystemTime::now(),
+                )?;
+                attempt_form.push(("client_assertion_type", CLIENT_ASSERTION_TYPE.to_owned()));
+                attempt_form.push(("client_assertion", assertion));
             }
-            return match OAuthError::from_json(status, &bytes) {
-                Ok(e) => {
-                    tracing::warn!(
-                        token.status = status,
-                        token.error = %e.error,
-                        token.error_codes = ?e.error_codes,
-                        token.trace_id = e.trace_id.as_deref().unwrap_or(""),
-                        "token endpoint error"
-                    );
-                    Err(TokenError::OAuth(Box::new(e)))
-                }
-                Err(_) => Err(TokenError::Http { status }),
-            };
+            None => {}
+        }
+        serde_urlencoded::to_string(&attempt_form).map_err(|e| TokenError::Config(format!("form encoding: {e}")))
+    }
+}
+
+impl Attempt for TokenCall<'_> {
+    type Output = Result<TokenReply, TokenError>;
+
+    /// Retries 429/503/504 answers and connection failures (timeouts too, except for a
+    /// code redemption).
+    async fn attempt(&mut self, state: &mut RetryState, _previous: Option<Self::Output>) -> Step<Self::Output> {
+        let body = match self.attempt_form() {
+            Ok(body) => body,
+            Err(e) => return Step::Done(Err(e)),
+        };
+        let started = Instant::now();
+        let sent = self
+            .client
+            .inner
+            .http
+            .post(&self.endpoint)
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(body)
+            .send()
+            .await;
+        let result = match sent {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let retry_after = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                resp.bytes().await.map(|b| (status, retry_after, b))
+            }
+            Err(e) => Err(e),
+        };
+        let (status, retry_after, bytes) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let timeout = e.is_timeout();
+                let retryable = e.is_connect() || (timeout && self.retry_timeouts);
+                let err = if timeout { TokenError::Timeout } else { TokenError::Transport(e.to_string()) };
+                return if retryable {
+                    Step::Retry { last: Err(err), retry_after: None }
+                } else {
+                    Step::Done(Err(err))
+                };
+            }
+        };
+        tracing::debug!(
+            token.grant = %self.grant,
+            token.status = status,
+            duration_ms = started.elapsed().as_millis() as u64,
+            retry = state.attempt,
+            "token endpoint call"
+        );
+        let reply = TokenReply { status, body: bytes.to_vec() };
+        if matches!(status, 429 | 503 | 504) {
+            Step::Retry { last: Ok(reply), retry_after }
+        } else {
+            Step::Done(Ok(reply))
         }
     }
 }

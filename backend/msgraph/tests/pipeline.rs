@@ -799,7 +799,8 @@ async fn the_circuit_opens_after_repeated_outages_and_an_answered_probe_closes_i
     assert_eq!(server.requests().len(), 3);
     let started = Instant::now();
     let e = c.get::<serde_json::Value>(&auth(), "/me").await.unwrap_err();
-    assert!(matches!(&e, GraphError::Transport { message, .. } if message.starts_with("circuit open")), "{e:?}");
+    assert!(matches!(&e, GraphError::CircuitOpen { failures: 3, .. }), "{e:?}");
+    assert!(e.to_string().contains(": circuit open: Microsoft Graph failed 3 calls in a row"), "{e}");
     assert!(started.elapsed() < Duration::from_millis(100), "fails at once");
     assert_eq!(server.requests().len(), 3, "Graph was not called while the circuit is open");
     // Another tenant has its own breaker.
@@ -829,7 +830,8 @@ async fn a_failed_probe_reopens_the_circuit_and_client_errors_do_not_count() {
     assert!(matches!(e, GraphError::Server(_)), "the probe reached Graph: {e:?}");
     assert_eq!(server.requests().len(), 3);
     let e = c.get::<serde_json::Value>(&auth(), "/me").await.unwrap_err();
-    assert!(matches!(&e, GraphError::Transport { message, .. } if message.starts_with("circuit open")), "{e:?}");
+    assert!(matches!(&e, GraphError::CircuitOpen { failures: 3, .. }), "{e:?}");
+    assert!(e.to_string().contains(": circuit open: Microsoft Graph failed 3 calls in a row"), "{e}");
     assert_eq!(server.requests().len(), 3);
 
     let not_found = serve(|_req| async {
