@@ -1,0 +1,8 @@
+//! `edu_db`'s own tests, on SQLite and (when `EDUGRAPH_TEST_MYSQL_URL` is set) on MariaDB/MySQL:
+//! each test gets a database of its own, dropped afterwards.
+
+mod audit;
+mod migrations;
+mod rows;
+mod support;
+mod sweep;
