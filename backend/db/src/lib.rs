@@ -4,6 +4,13 @@
 //! `sqlx::any`. The limits of that driver shape the schema (see `migrations/README.md`):
 //! ids are `CHAR(36)`, times are unix milliseconds in `BIGINT`, booleans are integers,
 //! long values are blobs. Every tenant-owned query takes a [`TenantId`](edu_domain::TenantId).
+//!
+//! Every function runs on an [`Exec`]: `&Db` (the pool), or the caller's transaction
+//! ([`Db::begin`]) so that several writes and their [`audit::record`] commit together. Rows
+//! are read into private `#[derive(sqlx::FromRow)]` structs (`…Row`) holding only what
+//! `sqlx::any` decodes on both backends (`String`, `i64`, `Vec<u8>`, their `Option`s) and
+//! turned into the public records (flags, parsed ids) in one `TryFrom` each. The three sync
+//! streams (users, directory, roster) share one page-commit and sweep helper (`page`).
 
 pub mod audit;
 pub mod directory;
