@@ -179,8 +179,6 @@ struct SupervisorRow {
     manager_display_name: Option<String>,
 }
 
-const SUPERVISORS: Marked = Marked { table: "directory_supervisors", ..MEMBERS };
-
 async fn existing(
     conn: &mut AnyConnection,
     tenant: &str,
@@ -188,9 +186,9 @@ async fn existing(
 ) -> Result<(HashMap<String, ExistingMember>, HashMap<String, Manager>), DbError> {
     let members = page::select_in::<MemberRow>(
         conn,
-        &MEMBERS,
         "SELECT ms_object_id, display_name, mail, user_principal_name, job_title, department, state
          FROM directory_members",
+        MEMBERS.id_column,
         tenant,
         ids,
     )
@@ -203,8 +201,8 @@ async fn existing(
     .collect();
     let managers = page::select_in::<SupervisorRow>(
         conn,
-        &SUPERVISORS,
         "SELECT ms_object_id, manager_object_id, manager_display_name FROM directory_supervisors",
+        "ms_object_id",
         tenant,
         ids,
     )

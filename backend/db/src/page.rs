@@ -87,12 +87,12 @@ pub(crate) async fn open<'c>(
     Ok(tx)
 }
 
-/// The tenant's rows of `m.table` whose id is in `ids`, as `R`, read in bounded `IN` lists;
+/// The tenant's rows whose `id_column` is in `ids`, as `R`, read in bounded `IN` lists;
 /// `select` is the `SELECT … FROM table` part.
 pub(crate) async fn select_in<R>(
     conn: &mut AnyConnection,
-    m: &Marked,
     select: &str,
+    id_column: &str,
     tenant: &str,
     ids: &[&str],
 ) -> Result<Vec<R>, DbError>
@@ -101,7 +101,7 @@ where
 {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        let sql = format!("{select} WHERE tenant_id = ? AND {} IN ({})", m.id_column, placeholders(chunk.len()));
+        let sql = format!("{select} WHERE tenant_id = ? AND {id_column} IN ({})", placeholders(chunk.len()));
         let mut q = sqlx::query_as::<_, R>(&sql).bind(tenant);
         for id in chunk {
             q = q.bind(*id);

@@ -200,7 +200,7 @@ async fn load(
     tenant: &str,
     ids: &[&str],
 ) -> Result<HashMap<String, RosterRow>, DbError> {
-    let rows = page::select_in::<KindRow>(conn, kind.marked(), &select_rows(kind), tenant, ids).await?;
+    let rows = page::select_in::<KindRow>(conn, &select_rows(kind), kind.id_column(), tenant, ids).await?;
     Ok(rows.into_iter().map(|KindRow(r)| (r.id.clone(), r)).collect())
 }
 

@@ -702,7 +702,7 @@ pub async fn commit_page(
         })
         .collect();
     let mut existing: HashMap<String, StoredProfile> =
-        page::select_in::<ProfileRow>(&mut tx, &PROFILES, SELECT_PROFILES, &tenant, &ids)
+        page::select_in::<ProfileRow>(&mut tx, SELECT_PROFILES, PROFILES.id_column, &tenant, &ids)
             .await?
             .into_iter()
             .map(|r| (r.ms_object_id.clone(), StoredProfile::from(r)))
