@@ -1,9 +1,16 @@
 //! The audit trail: every security-relevant action, with no secrets in it.
 
 use edu_domain::{TenantId, UserId};
-use sqlx::Row;
 
-use crate::{Db, DbError};
+use crate::{DbError, Exec};
+
+/// The `result` of an action that succeeded: the value the audit log's readers filter on
+/// (`success`, `failure`, `denied`; see `GET /api/admin/audit`).
+pub const SUCCESS: &str = "success";
+/// The `result` of an action that failed.
+pub const FAILURE: &str = "failure";
+/// The `result` of an action that was refused.
+pub const DENIED: &str = "denied";
 
 /// One audit event.
 #[derive(Debug, Clone)]
@@ -18,7 +25,7 @@ pub struct AuditEvent<'a> {
     pub target_type: Option<&'a str>,
     /// The target's id.
     pub target_id: Option<String>,
-    /// `success`, `failure` or `denied`.
+    /// [`SUCCESS`], [`FAILURE`] or [`DENIED`].
     pub result: &'a str,
     /// A short detail without personal data or secrets.
     pub detail: Option<&'a str>,
@@ -27,7 +34,7 @@ pub struct AuditEvent<'a> {
 }
 
 /// A stored audit event.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRecord {
     /// Event id (UUIDv7, time-ordered).
     pub id: String,
@@ -47,11 +54,13 @@ pub struct AuditRecord {
     pub created_at: i64,
 }
 
-/// Appends an event.
+/// Appends an event, on `db` — the pool, or the caller's transaction so that the event
+/// commits (or rolls back) with the change it records. The detail is cut at 1000 characters.
 ///
 /// # Errors
 /// Database errors.
-pub async fn record(db: &Db, e: &AuditEvent<'_>) -> Result<(), DbError> {
+pub async fn record(db: impl Exec, e: &AuditEvent<'_>) -> Result<(), DbError> {
+    let mut conn = db.acquire().await?;
     sqlx::query(
         "INSERT INTO audit_log (id, tenant_id, actor_user_id, action, target_type, target_id, result, detail, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -65,38 +74,45 @@ pub async fn record(db: &Db, e: &AuditEvent<'_>) -> Result<(), DbError> {
     .bind(e.result)
     .bind(e.detail.map(|d| d.chars().take(1000).collect::<String>()))
     .bind(e.at)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
+
+/// A successful action of the sync job (no actor) on `target` of `target_type` in `tenant`.
+pub(crate) async fn record_sync(
+    db: impl Exec,
+    tenant: TenantId,
+    action: &str,
+    target_type: &str,
+    target: &str,
+    detail: Option<&str>,
+    at: i64,
+) -> Result<(), DbError> {
+    let event = AuditEvent {
+        tenant_id: Some(tenant),
+        actor: None,
+        action,
+        target_type: Some(target_type),
+        target_id: Some(target.to_owned()),
+        result: SUCCESS,
+        detail,
+        at,
+    };
+    record(db, &event).await
+}
+
+const SELECT: &str =
+    "SELECT id, actor_user_id, action, target_type, target_id, result, detail, created_at FROM audit_log";
 
 /// The events whose actor is `user`, newest first (a person's own trail, for tests and "my activity").
 ///
 /// # Errors
 /// Database errors.
-pub async fn for_actor(db: &Db, user: UserId, limit: i64) -> Result<Vec<AuditRecord>, DbError> {
-    let rows = sqlx::query(
-        "SELECT id, actor_user_id, action, target_type, target_id, result, detail, created_at
-         FROM audit_log WHERE actor_user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
-    )
-    .bind(user.to_string())
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(AuditRecord {
-                id: r.try_get("id")?,
-                actor_user_id: r.try_get("actor_user_id")?,
-                action: r.try_get("action")?,
-                target_type: r.try_get("target_type")?,
-                target_id: r.try_get("target_id")?,
-                result: r.try_get("result")?,
-                detail: r.try_get("detail")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
+pub async fn for_actor(db: impl Exec, user: UserId, limit: i64) -> Result<Vec<AuditRecord>, DbError> {
+    let mut conn = db.acquire().await?;
+    let sql = format!("{SELECT} WHERE actor_user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?");
+    Ok(sqlx::query_as(&sql).bind(user.to_string()).bind(limit).fetch_all(&mut *conn).await?)
 }
 
 /// How many events of `action` by `actor` happened at or after `since` (rate limits that hold
@@ -104,15 +120,14 @@ pub async fn for_actor(db: &Db, user: UserId, limit: i64) -> Result<Vec<AuditRec
 ///
 /// # Errors
 /// Database errors.
-pub async fn count_since(db: &Db, actor: UserId, action: &str, since: i64) -> Result<i64, DbError> {
-    let row =
-        sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE actor_user_id = ? AND action = ? AND created_at >= ?")
-            .bind(actor.to_string())
-            .bind(action)
-            .bind(since)
-            .fetch_one(db.pool())
-            .await?;
-    Ok(row.try_get("n")?)
+pub async fn count_since(db: impl Exec, actor: UserId, action: &str, since: i64) -> Result<i64, DbError> {
+    let mut conn = db.acquire().await?;
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE actor_user_id = ? AND action = ? AND created_at >= ?")
+        .bind(actor.to_string())
+        .bind(action)
+        .bind(since)
+        .fetch_one(&mut *conn)
+        .await?)
 }
 
 /// A filter over a tenant's audit trail.
@@ -134,11 +149,8 @@ pub struct TenantQuery<'a> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn for_tenant(db: &Db, tenant: TenantId, q: &TenantQuery<'_>) -> Result<Vec<AuditRecord>, DbError> {
-    let mut sql = String::from(
-        "SELECT id, actor_user_id, action, target_type, target_id, result, detail, created_at
-         FROM audit_log WHERE tenant_id = ?",
-    );
+pub async fn for_tenant(db: impl Exec, tenant: TenantId, q: &TenantQuery<'_>) -> Result<Vec<AuditRecord>, DbError> {
+    let mut sql = format!("{SELECT} WHERE tenant_id = ?");
     let action_prefix = q.action.filter(|a| a.ends_with('.'));
     if q.action.is_some() {
         sql.push_str(if action_prefix.is_some() { " AND action LIKE ?" } else { " AND action = ?" });
@@ -153,7 +165,7 @@ pub async fn for_tenant(db: &Db, tenant: TenantId, q: &TenantQuery<'_>) -> Resul
         sql.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
     }
     sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
-    let mut query = sqlx::query(&sql).bind(tenant.to_string());
+    let mut query = sqlx::query_as(&sql).bind(tenant.to_string());
     if let Some(a) = q.action {
         query = match action_prefix {
             // Action names are dotted snake_case: no LIKE wildcards to escape besides `_`,
@@ -171,19 +183,6 @@ pub async fn for_tenant(db: &Db, tenant: TenantId, q: &TenantQuery<'_>) -> Resul
     if let Some((at, id)) = &q.before {
         query = query.bind(*at).bind(*at).bind(id.clone());
     }
-    let rows = query.bind(q.limit).fetch_all(db.pool()).await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(AuditRecord {
-                id: r.try_get("id")?,
-                actor_user_id: r.try_get("actor_user_id")?,
-                action: r.try_get("action")?,
-                target_type: r.try_get("target_type")?,
-                target_id: r.try_get("target_id")?,
-                result: r.try_get("result")?,
-                detail: r.try_get("detail")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
+    let mut conn = db.acquire().await?;
+    Ok(query.bind(q.limit).fetch_all(&mut *conn).await?)
 }

@@ -11,27 +11,38 @@
 use std::collections::HashMap;
 
 use edu_domain::{TenantId, UserId};
-use sqlx::{Any, Row};
+use sqlx::AnyConnection;
 
-use crate::sync::{Checkpoint, Lease, PageEnd, Phase, fence, put_checkpoint};
-use crate::{Db, DbError};
+use crate::audit::{self, AuditEvent};
+use crate::page::{self, Marked};
+use crate::sync::{Checkpoint, Lease, PageEnd};
+use crate::{DbError, Exec};
 
 /// The stream name in `sync_checkpoints` / `sync_leases`.
 pub const STREAM: &str = "directory";
+
+/// The members' table; the sweep of a round's last page marks who left the group.
+const MEMBERS: Marked = Marked {
+    table: "directory_members",
+    id_column: "ms_object_id",
+    swept_state: "left",
+    stamps_left_at: true,
+    audit_action: "sync.directory_members_left",
+    audit_target_type: "ms_user",
+    audit_detail: "members left the group",
+};
 
 /// The group a tenant syncs, if any.
 ///
 /// # Errors
 /// Database errors.
-pub async fn group(db: &Db, tenant: TenantId) -> Result<Option<String>, DbError> {
-    let row = sqlx::query("SELECT sync_group_id FROM tenants WHERE id = ?")
+pub async fn group(db: impl Exec, tenant: TenantId) -> Result<Option<String>, DbError> {
+    let mut conn = db.acquire().await?;
+    let group: Option<Option<String>> = sqlx::query_scalar("SELECT sync_group_id FROM tenants WHERE id = ?")
         .bind(tenant.to_string())
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?;
-    match row {
-        Some(r) => Ok(r.try_get::<Option<String>, _>("sync_group_id")?.filter(|g| !g.is_empty())),
-        None => Ok(None),
-    }
+    Ok(group.flatten().filter(|g| !g.is_empty()))
 }
 
 /// Names (or, with `None`, clears) the tenant's directory group, audited. A different group
@@ -41,14 +52,15 @@ pub async fn group(db: &Db, tenant: TenantId) -> Result<Option<String>, DbError>
 /// # Errors
 /// Database errors.
 pub async fn set_group(
-    db: &Db,
+    db: impl Exec,
     tenant: TenantId,
     group_id: Option<&str>,
     actor: Option<UserId>,
     now: i64,
 ) -> Result<bool, DbError> {
     let t = tenant.to_string();
-    let mut tx = db.pool().begin().await?;
+    let mut conn = db.acquire().await?;
+    let mut tx = crate::begin(&mut conn).await?;
     let current: Option<Option<String>> =
         sqlx::query_scalar("SELECT sync_group_id FROM tenants WHERE id = ?").bind(&t).fetch_optional(&mut *tx).await?;
     let Some(current) = current else {
@@ -69,19 +81,18 @@ pub async fn set_group(
         .execute(&mut *tx)
         .await?;
     let action = if group_id.is_some() { "admin.directory_sync.set" } else { "admin.directory_sync.clear" };
-    sqlx::query(
-        "INSERT INTO audit_log (id, tenant_id, actor_user_id, action, target_type, target_id, result, detail, created_at)
-         VALUES (?, ?, ?, ?, 'group', ?, 'success', ?, ?)",
-    )
-    .bind(UserId::new().to_string())
-    .bind(&t)
-    .bind(actor.map(|a| a.to_string()))
-    .bind(action)
-    .bind(group_id.or(current.as_deref()))
-    .bind(current.as_ref().filter(|_| group_id.is_some()).map(|c| format!("replaces {c}")))
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    let detail = current.as_ref().filter(|_| group_id.is_some()).map(|c| format!("replaces {c}"));
+    let event = AuditEvent {
+        tenant_id: Some(tenant),
+        actor,
+        action,
+        target_type: Some("group"),
+        target_id: group_id.or(current.as_deref()).map(str::to_owned),
+        result: audit::SUCCESS,
+        detail: detail.as_deref(),
+        at: now,
+    };
+    audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -132,83 +143,77 @@ pub struct Counts {
 ///
 /// # Errors
 /// `Conflict("sync lease")` when the lease was lost; database errors.
-pub async fn begin_round(db: &Db, lease: &Lease, ttl_ms: i64, now: i64) -> Result<Checkpoint, DbError> {
-    crate::sync::begin_marked_round(db, lease, "directory_members", ttl_ms, now).await
+pub async fn begin_round(db: impl Exec, lease: &Lease, ttl_ms: i64, now: i64) -> Result<Checkpoint, DbError> {
+    page::begin_marked_round(db, lease, MEMBERS.table, ttl_ms, now).await
 }
 
-async fn audit(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    tenant: &str,
-    action: &str,
-    target: &str,
-    detail: Option<&str>,
-    now: i64,
-) -> Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, tenant_id, actor_user_id, action, target_type, target_id, result, detail, created_at)
-         VALUES (?, ?, NULL, ?, 'ms_user', ?, 'ok', ?, ?)",
-    )
-    .bind(UserId::new().to_string())
-    .bind(tenant)
-    .bind(action)
-    .bind(target)
-    .bind(detail)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    ms_object_id: String,
+    display_name: Option<String>,
+    mail: Option<String>,
+    user_principal_name: Option<String>,
+    job_title: Option<String>,
+    department: Option<String>,
+    state: String,
 }
 
-type ExistingMember = (Member, String);
+impl MemberRow {
+    fn split(self) -> (Member, String) {
+        let member = Member {
+            ms_object_id: self.ms_object_id,
+            display_name: self.display_name,
+            mail: self.mail,
+            user_principal_name: self.user_principal_name,
+            job_title: self.job_title,
+            department: self.department,
+        };
+        (member, self.state)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SupervisorRow {
+    ms_object_id: String,
+    manager_object_id: String,
+    manager_display_name: Option<String>,
+}
 
 async fn existing(
-    tx: &mut sqlx::Transaction<'_, Any>,
+    conn: &mut AnyConnection,
     tenant: &str,
     ids: &[&str],
 ) -> Result<(HashMap<String, ExistingMember>, HashMap<String, Manager>), DbError> {
-    let mut members = HashMap::new();
-    let mut managers = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(",");
-        let sql = format!(
-            "SELECT ms_object_id, display_name, mail, user_principal_name, job_title, department, state
-             FROM directory_members WHERE tenant_id = ? AND ms_object_id IN ({marks})"
-        );
-        let mut q = sqlx::query(&sql).bind(tenant);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        for r in q.fetch_all(&mut **tx).await? {
-            let m = Member {
-                ms_object_id: r.try_get("ms_object_id")?,
-                display_name: r.try_get("display_name")?,
-                mail: r.try_get("mail")?,
-                user_principal_name: r.try_get("user_principal_name")?,
-                job_title: r.try_get("job_title")?,
-                department: r.try_get("department")?,
-            };
-            members.insert(m.ms_object_id.clone(), (m, r.try_get("state")?));
-        }
-        let sql = format!(
-            "SELECT ms_object_id, manager_object_id, manager_display_name FROM directory_supervisors
-             WHERE tenant_id = ? AND ms_object_id IN ({marks})"
-        );
-        let mut q = sqlx::query(&sql).bind(tenant);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        for r in q.fetch_all(&mut **tx).await? {
-            managers.insert(
-                r.try_get("ms_object_id")?,
-                Manager {
-                    ms_object_id: r.try_get("manager_object_id")?,
-                    display_name: r.try_get("manager_display_name")?,
-                },
-            );
-        }
-    }
+    let members = page::select_in::<MemberRow>(
+        conn,
+        "SELECT ms_object_id, display_name, mail, user_principal_name, job_title, department, state
+         FROM directory_members",
+        MEMBERS.id_column,
+        tenant,
+        ids,
+    )
+    .await?
+    .into_iter()
+    .map(|r| {
+        let (m, state) = r.split();
+        (m.ms_object_id.clone(), (m, state))
+    })
+    .collect();
+    let managers = page::select_in::<SupervisorRow>(
+        conn,
+        "SELECT ms_object_id, manager_object_id, manager_display_name FROM directory_supervisors",
+        "ms_object_id",
+        tenant,
+        ids,
+    )
+    .await?
+    .into_iter()
+    .map(|r| (r.ms_object_id, Manager { ms_object_id: r.manager_object_id, display_name: r.manager_display_name }))
+    .collect();
     Ok((members, managers))
 }
+
+type ExistingMember = (Member, String);
 
 /// Applies one page of the group's members (with their managers) and moves the checkpoint,
 /// in one transaction fenced by the lease. On [`PageEnd::Done`] active members not seen since
@@ -218,7 +223,7 @@ async fn existing(
 /// `Conflict("sync lease")` when the lease was lost (nothing is written); database errors.
 #[allow(clippy::too_many_arguments, clippy::too_many_lines)]
 pub async fn commit_page(
-    db: &Db,
+    db: impl Exec,
     lease: &Lease,
     cp: &Checkpoint,
     page: &[(Member, Option<Manager>)],
@@ -229,8 +234,8 @@ pub async fn commit_page(
     let t = lease.tenant.to_string();
     let mark = cp.run_mark;
     let mut counts = Counts::default();
-    let mut tx = db.pool().begin().await?;
-    fence(&mut tx, lease, ttl_ms, now).await?;
+    let mut conn = db.acquire().await?;
+    let mut tx = page::open(&mut conn, lease, ttl_ms, now).await?;
     let ids: Vec<&str> = page.iter().map(|(m, _)| m.ms_object_id.as_str()).collect();
     let (mut before, managers) = existing(&mut tx, &t, &ids).await?;
     for (m, manager) in page {
@@ -255,12 +260,7 @@ pub async fn commit_page(
                 counts.added += 1;
             }
             Some((old, state)) if old == m && state == "active" => {
-                sqlx::query("UPDATE directory_members SET sync_mark = ? WHERE tenant_id = ? AND ms_object_id = ?")
-                    .bind(mark)
-                    .bind(&t)
-                    .bind(&m.ms_object_id)
-                    .execute(&mut *tx)
-                    .await?;
+                page::touch(&mut tx, &MEMBERS, &t, &m.ms_object_id, mark).await?;
             }
             Some((_, state)) => {
                 let restored = state != "active";
@@ -281,10 +281,11 @@ pub async fn commit_page(
                 .execute(&mut *tx)
                 .await?;
                 if restored {
-                    audit(
-                        &mut tx,
-                        &t,
+                    audit::record_sync(
+                        &mut *tx,
+                        lease.tenant,
                         "sync.directory_member_restored",
+                        MEMBERS.audit_target_type,
                         &m.ms_object_id,
                         Some("rejoined the group"),
                         now,
@@ -328,38 +329,9 @@ pub async fn commit_page(
             _ => {}
         }
     }
-    let next = match end {
-        PageEnd::Next(link) => {
-            Checkpoint { next_link: Some(link.clone()), pages: cp.pages + 1, last_error: None, ..cp.clone() }
-        }
-        PageEnd::Done(_) => {
-            counts.left = sqlx::query(
-                "UPDATE directory_members SET state = 'left', left_at = ?, synced_at = ?
-                 WHERE tenant_id = ? AND state = 'active' AND sync_mark < ?",
-            )
-            .bind(now)
-            .bind(now)
-            .bind(&t)
-            .bind(mark)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if counts.left > 0 {
-                let detail = format!("{} members left the group", counts.left);
-                audit(&mut tx, &t, "sync.directory_members_left", "*", Some(&detail), now).await?;
-            }
-            Checkpoint {
-                next_link: None,
-                delta_link: None,
-                run_mark: mark,
-                pages: cp.pages + 1,
-                phase: Phase::Idle,
-                last_error: None,
-            }
-        }
-    };
-    put_checkpoint(&mut tx, db.dialect(), lease, &next, now).await?;
-    tx.commit().await?;
+    // A directory round is always a full one (begun by `begin_round`): its last page sweeps.
+    let (left, next) = page::close(tx, &MEMBERS, lease, cp, end, now).await?;
+    counts.left = left;
     Ok((counts, next))
 }
 
@@ -376,12 +348,22 @@ pub struct StoredMember {
     pub manager: Option<Manager>,
 }
 
+#[derive(sqlx::FromRow)]
+struct StoredMemberRow {
+    #[sqlx(flatten)]
+    member: MemberRow,
+    left_at: Option<i64>,
+    manager_object_id: Option<String>,
+    manager_display_name: Option<String>,
+}
+
 /// Every directory member of a tenant with their manager, ordered by object id.
 ///
 /// # Errors
 /// Database errors.
-pub async fn members(db: &Db, tenant: TenantId) -> Result<Vec<StoredMember>, DbError> {
-    let rows = sqlx::query(
+pub async fn members(db: impl Exec, tenant: TenantId) -> Result<Vec<StoredMember>, DbError> {
+    let mut conn = db.acquire().await?;
+    let rows: Vec<StoredMemberRow> = sqlx::query_as(
         "SELECT m.ms_object_id, m.display_name, m.mail, m.user_principal_name, m.job_title, m.department, m.state,
                 m.left_at, s.manager_object_id, s.manager_display_name
          FROM directory_members m
@@ -389,49 +371,43 @@ pub async fn members(db: &Db, tenant: TenantId) -> Result<Vec<StoredMember>, DbE
          WHERE m.tenant_id = ? ORDER BY m.ms_object_id",
     )
     .bind(tenant.to_string())
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
+    Ok(rows
+        .into_iter()
         .map(|r| {
-            let manager_id: Option<String> = r.try_get("manager_object_id")?;
-            Ok(StoredMember {
-                member: Member {
-                    ms_object_id: r.try_get("ms_object_id")?,
-                    display_name: r.try_get("display_name")?,
-                    mail: r.try_get("mail")?,
-                    user_principal_name: r.try_get("user_principal_name")?,
-                    job_title: r.try_get("job_title")?,
-                    department: r.try_get("department")?,
-                },
-                state: r.try_get("state")?,
-                left_at: r.try_get("left_at")?,
-                manager: match manager_id {
-                    Some(id) => Some(Manager { ms_object_id: id, display_name: r.try_get("manager_display_name")? }),
-                    None => None,
-                },
-            })
+            let (member, state) = r.member.split();
+            StoredMember {
+                member,
+                state,
+                left_at: r.left_at,
+                manager: r
+                    .manager_object_id
+                    .map(|id| Manager { ms_object_id: id, display_name: r.manager_display_name }),
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// Counts for the admin's status view: (active members, members who left, supervisor rows).
 ///
 /// # Errors
 /// Database errors.
-pub async fn counts(db: &Db, tenant: TenantId) -> Result<(i64, i64, i64), DbError> {
+pub async fn counts(db: impl Exec, tenant: TenantId) -> Result<(i64, i64, i64), DbError> {
+    let mut conn = db.acquire().await?;
     let t = tenant.to_string();
     let active: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM directory_members WHERE tenant_id = ? AND state = 'active'")
             .bind(&t)
-            .fetch_one(db.pool())
+            .fetch_one(&mut *conn)
             .await?;
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM directory_members WHERE tenant_id = ? AND state = 'left'")
         .bind(&t)
-        .fetch_one(db.pool())
+        .fetch_one(&mut *conn)
         .await?;
     let sup: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM directory_supervisors WHERE tenant_id = ?")
         .bind(&t)
-        .fetch_one(db.pool())
+        .fetch_one(&mut *conn)
         .await?;
     Ok((active, left, sup))
 }

@@ -4,9 +4,8 @@
 
 use edu_domain::TenantId;
 use edu_domain::csv::UserRow;
-use sqlx::Row;
 
-use crate::{Db, DbError};
+use crate::{DbError, Exec};
 
 /// Rows per page of [`users_page`] that callers use by default.
 pub const PAGE: u32 = 1000;
@@ -17,8 +16,14 @@ pub const PAGE: u32 = 1000;
 ///
 /// # Errors
 /// Database errors.
-pub async fn users_page(db: &Db, tenant: TenantId, after: Option<&str>, limit: u32) -> Result<Vec<UserRow>, DbError> {
-    let rows = sqlx::query(
+pub async fn users_page(
+    db: impl Exec,
+    tenant: TenantId,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<UserRow>, DbError> {
+    let mut conn = db.acquire().await?;
+    let rows: Vec<ExportRow> = sqlx::query_as(
         "SELECT ms_object_id, display_name, user_principal_name, mail, job_title, department, mobile_phone,
                 office_location, account_enabled, state, synced_at
          FROM ms_profiles WHERE tenant_id = ? AND ms_object_id > ?
@@ -27,23 +32,37 @@ pub async fn users_page(db: &Db, tenant: TenantId, after: Option<&str>, limit: u
     .bind(tenant.to_string())
     .bind(after.unwrap_or(""))
     .bind(i64::from(limit))
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(UserRow {
-                id: r.try_get("ms_object_id")?,
-                display_name: r.try_get("display_name")?,
-                user_principal_name: r.try_get("user_principal_name")?,
-                mail: r.try_get("mail")?,
-                job_title: r.try_get("job_title")?,
-                department: r.try_get("department")?,
-                mobile_phone: r.try_get("mobile_phone")?,
-                office_location: r.try_get("office_location")?,
-                account_enabled: crate::flag(r.try_get("account_enabled")?),
-                state: r.try_get("state")?,
-                synced_at: r.try_get("synced_at")?,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|r| UserRow {
+            id: r.ms_object_id,
+            display_name: r.display_name,
+            user_principal_name: r.user_principal_name,
+            mail: r.mail,
+            job_title: r.job_title,
+            department: r.department,
+            mobile_phone: r.mobile_phone,
+            office_location: r.office_location,
+            account_enabled: crate::flag(r.account_enabled),
+            state: r.state,
+            synced_at: r.synced_at,
         })
-        .collect()
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct ExportRow {
+    ms_object_id: String,
+    display_name: Option<String>,
+    user_principal_name: Option<String>,
+    mail: Option<String>,
+    job_title: Option<String>,
+    department: Option<String>,
+    mobile_phone: Option<String>,
+    office_location: Option<String>,
+    account_enabled: i64,
+    state: String,
+    synced_at: i64,
 }

@@ -2,9 +2,8 @@
 //! (Microsoft tenant id, object id) — never by email (R-B1, R-A10).
 
 use edu_domain::{TenantId, UserId};
-use sqlx::Row;
 
-use crate::{Db, DbError};
+use crate::{DbError, Exec};
 
 /// A stored Microsoft identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,69 +51,92 @@ const SELECT: &str = "SELECT e.id, e.tenant_id, e.ms_tenant_id, e.ms_object_id, 
                              e.last_sign_in_at, u.password_hash, u.email
                       FROM external_identities e JOIN users u ON u.id = e.user_id";
 
-fn record(r: &sqlx::any::AnyRow) -> Result<IdentityRecord, DbError> {
-    let hash: Option<String> = r.try_get("password_hash")?;
-    Ok(IdentityRecord {
-        id: r.try_get("id")?,
-        tenant_id: TenantId::parse(&r.try_get::<String, _>("tenant_id")?).map_err(|_| corrupt("tenant id"))?,
-        ms_tenant_id: r.try_get("ms_tenant_id")?,
-        ms_object_id: r.try_get("ms_object_id")?,
-        user_id: UserId::parse(&r.try_get::<String, _>("user_id")?).map_err(|_| corrupt("user id"))?,
-        user_has_password: hash.is_some(),
-        upn: r.try_get("upn")?,
-        display_name: r.try_get("display_name")?,
-        local_email: r.try_get("email")?,
-        last_sign_in_at: r.try_get("last_sign_in_at")?,
-    })
+#[derive(sqlx::FromRow)]
+struct IdentityRow {
+    id: String,
+    tenant_id: String,
+    ms_tenant_id: String,
+    ms_object_id: String,
+    user_id: String,
+    upn: Option<String>,
+    display_name: Option<String>,
+    last_sign_in_at: Option<i64>,
+    password_hash: Option<String>,
+    email: Option<String>,
+}
+
+impl TryFrom<IdentityRow> for IdentityRecord {
+    type Error = DbError;
+
+    fn try_from(r: IdentityRow) -> Result<Self, DbError> {
+        Ok(Self {
+            id: r.id,
+            tenant_id: TenantId::parse(&r.tenant_id).map_err(|_| corrupt("tenant id"))?,
+            ms_tenant_id: r.ms_tenant_id,
+            ms_object_id: r.ms_object_id,
+            user_id: UserId::parse(&r.user_id).map_err(|_| corrupt("user id"))?,
+            user_has_password: r.password_hash.is_some(),
+            upn: r.upn,
+            display_name: r.display_name,
+            local_email: r.email,
+            last_sign_in_at: r.last_sign_in_at,
+        })
+    }
+}
+
+async fn fetch_one_where(db: impl Exec, condition: &str, binds: &[&str]) -> Result<Option<IdentityRecord>, DbError> {
+    let mut conn = db.acquire().await?;
+    let sql = format!("{SELECT} WHERE {condition}");
+    let mut q = sqlx::query_as::<_, IdentityRow>(&sql);
+    for b in binds {
+        q = q.bind(*b);
+    }
+    q.fetch_optional(&mut *conn).await?.map(IdentityRecord::try_from).transpose()
 }
 
 /// The identity with this (tid, oid), if known.
 ///
 /// # Errors
 /// Database errors.
-pub async fn find(db: &Db, ms_tenant_id: &str, ms_object_id: &str) -> Result<Option<IdentityRecord>, DbError> {
-    let sql = format!("{SELECT} WHERE e.ms_tenant_id = ? AND e.ms_object_id = ?");
-    let row = sqlx::query(&sql).bind(ms_tenant_id).bind(ms_object_id).fetch_optional(db.pool()).await?;
-    row.as_ref().map(record).transpose()
+pub async fn find(db: impl Exec, ms_tenant_id: &str, ms_object_id: &str) -> Result<Option<IdentityRecord>, DbError> {
+    fetch_one_where(db, "e.ms_tenant_id = ? AND e.ms_object_id = ?", &[ms_tenant_id, ms_object_id]).await
 }
 
 /// The identity linked to a person, if any.
 ///
 /// # Errors
 /// Database errors.
-pub async fn of_user(db: &Db, user: UserId) -> Result<Option<IdentityRecord>, DbError> {
-    let sql = format!("{SELECT} WHERE e.user_id = ?");
-    let row = sqlx::query(&sql).bind(user.to_string()).fetch_optional(db.pool()).await?;
-    row.as_ref().map(record).transpose()
+pub async fn of_user(db: impl Exec, user: UserId) -> Result<Option<IdentityRecord>, DbError> {
+    fetch_one_where(db, "e.user_id = ?", &[&user.to_string()]).await
 }
 
 /// Every identity of a tenant (admin's "linked accounts"), by display name.
 ///
 /// # Errors
 /// Database errors.
-pub async fn list_for_tenant(db: &Db, tenant: TenantId) -> Result<Vec<IdentityRecord>, DbError> {
+pub async fn list_for_tenant(db: impl Exec, tenant: TenantId) -> Result<Vec<IdentityRecord>, DbError> {
+    let mut conn = db.acquire().await?;
     let sql = format!("{SELECT} WHERE e.tenant_id = ? ORDER BY e.display_name, e.id");
-    let rows = sqlx::query(&sql).bind(tenant.to_string()).fetch_all(db.pool()).await?;
-    rows.iter().map(record).collect()
+    let rows: Vec<IdentityRow> = sqlx::query_as(&sql).bind(tenant.to_string()).fetch_all(&mut *conn).await?;
+    rows.into_iter().map(IdentityRecord::try_from).collect()
 }
 
 /// One identity of a tenant by its id; `None` for another tenant's id (no existence oracle).
 ///
 /// # Errors
 /// Database errors.
-pub async fn get_in_tenant(db: &Db, tenant: TenantId, id: &str) -> Result<Option<IdentityRecord>, DbError> {
-    let sql = format!("{SELECT} WHERE e.tenant_id = ? AND e.id = ?");
-    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(id).fetch_optional(db.pool()).await?;
-    row.as_ref().map(record).transpose()
+pub async fn get_in_tenant(db: impl Exec, tenant: TenantId, id: &str) -> Result<Option<IdentityRecord>, DbError> {
+    fetch_one_where(db, "e.tenant_id = ? AND e.id = ?", &[&tenant.to_string(), id]).await
 }
 
 /// Creates a person known only through Microsoft, with their identity, in one transaction.
 ///
 /// # Errors
 /// [`DbError::Conflict`]`("identity")` when the identity appeared meanwhile.
-pub async fn create_person(db: &Db, tenant: TenantId, p: &MsProfile<'_>, now: i64) -> Result<UserId, DbError> {
+pub async fn create_person(db: impl Exec, tenant: TenantId, p: &MsProfile<'_>, now: i64) -> Result<UserId, DbError> {
     let user = UserId::new();
-    let mut tx = db.pool().begin().await?;
+    let mut conn = db.acquire().await?;
+    let mut tx = crate::begin(&mut conn).await?;
     sqlx::query(
         "INSERT INTO users (id, tenant_id, email, password_hash, display_name, favorite_color, must_change_password,
                             disabled, password_changed_at, created_at, updated_at)
@@ -162,8 +184,9 @@ async fn insert_identity(
 ///
 /// # Errors
 /// [`DbError::Conflict`]`("identity")` when the identity or the person is already linked.
-pub async fn attach(db: &Db, tenant: TenantId, p: &MsProfile<'_>, user: UserId, now: i64) -> Result<(), DbError> {
-    let mut tx = db.pool().begin().await?;
+pub async fn attach(db: impl Exec, tenant: TenantId, p: &MsProfile<'_>, user: UserId, now: i64) -> Result<(), DbError> {
+    let mut conn = db.acquire().await?;
+    let mut tx = crate::begin(&mut conn).await?;
     insert_identity(&mut tx, tenant, p, user, now).await?;
     sqlx::query("UPDATE users SET tenant_id = ?, updated_at = ? WHERE id = ?")
         .bind(tenant.to_string())
@@ -182,14 +205,15 @@ pub async fn attach(db: &Db, tenant: TenantId, p: &MsProfile<'_>, user: UserId, 
 /// # Errors
 /// [`DbError::Conflict`]`("identity")` when the identity is no longer on `from`, or `from`
 /// has a local password, or `to` already has an identity.
-pub async fn move_to(db: &Db, identity_id: &str, from: UserId, to: UserId, now: i64) -> Result<(), DbError> {
-    let mut tx = db.pool().begin().await?;
-    let from_row = sqlx::query("SELECT password_hash FROM users WHERE id = ?")
+pub async fn move_to(db: impl Exec, identity_id: &str, from: UserId, to: UserId, now: i64) -> Result<(), DbError> {
+    let mut conn = db.acquire().await?;
+    let mut tx = crate::begin(&mut conn).await?;
+    let from_hash: Option<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
         .bind(from.to_string())
         .fetch_optional(&mut *tx)
         .await?;
-    let from_has_password = match from_row {
-        Some(r) => r.try_get::<Option<String>, _>("password_hash")?.is_some(),
+    let from_has_password = match from_hash {
+        Some(hash) => hash.is_some(),
         None => return Err(DbError::Conflict("identity")),
     };
     if from_has_password {
@@ -222,13 +246,13 @@ pub async fn move_to(db: &Db, identity_id: &str, from: UserId, to: UserId, now: 
 ///
 /// # Errors
 /// Database errors.
-pub async fn touch(db: &Db, identity_id: &str, p: &MsProfile<'_>, now: i64) -> Result<(), DbError> {
+pub async fn touch(db: impl Exec, identity_id: &str, p: &MsProfile<'_>, now: i64) -> Result<(), DbError> {
     sqlx::query("UPDATE external_identities SET upn = ?, display_name = ?, last_sign_in_at = ? WHERE id = ?")
         .bind(p.upn)
         .bind(p.display_name)
         .bind(now)
         .bind(identity_id)
-        .execute(db.pool())
+        .execute(&mut *db.acquire().await?)
         .await?;
     Ok(())
 }
@@ -239,8 +263,9 @@ pub async fn touch(db: &Db, identity_id: &str, p: &MsProfile<'_>, now: i64) -> R
 ///
 /// # Errors
 /// Database errors.
-pub async fn remove(db: &Db, identity: &IdentityRecord) -> Result<(), DbError> {
-    let mut tx = db.pool().begin().await?;
+pub async fn remove(db: impl Exec, identity: &IdentityRecord) -> Result<(), DbError> {
+    let mut conn = db.acquire().await?;
+    let mut tx = crate::begin(&mut conn).await?;
     sqlx::query("DELETE FROM external_identities WHERE id = ?").bind(&identity.id).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM token_cache WHERE tenant_id = ? AND subject = ?")
         .bind(identity.tenant_id.to_string())

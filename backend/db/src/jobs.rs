@@ -6,9 +6,8 @@
 //! reported progress for the caller's staleness window (see [`create`]).
 
 use edu_domain::{TenantId, UserId};
-use sqlx::Row;
 
-use crate::{Db, DbError};
+use crate::{DbError, Exec};
 
 /// Job statuses.
 pub mod status {
@@ -71,23 +70,44 @@ pub struct Progress {
 const SELECT: &str = "SELECT id, tenant_id, kind, status, total, done, failed, already, last_error, started_by,
                              created_at, updated_at, finished_at FROM background_jobs";
 
-fn record(r: &sqlx::any::AnyRow) -> Result<JobRecord, DbError> {
-    Ok(JobRecord {
-        id: r.try_get("id")?,
-        tenant_id: TenantId::parse(&r.try_get::<String, _>("tenant_id")?)
-            .map_err(|_| DbError::Corrupt { table: "background_jobs", detail: "bad tenant id".into() })?,
-        kind: r.try_get("kind")?,
-        status: r.try_get("status")?,
-        total: r.try_get("total")?,
-        done: r.try_get("done")?,
-        failed: r.try_get("failed")?,
-        already: r.try_get("already")?,
-        last_error: r.try_get("last_error")?,
-        started_by: r.try_get("started_by")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        finished_at: r.try_get("finished_at")?,
-    })
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: String,
+    tenant_id: String,
+    kind: String,
+    status: String,
+    total: i64,
+    done: i64,
+    failed: i64,
+    already: i64,
+    last_error: Option<String>,
+    started_by: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    finished_at: Option<i64>,
+}
+
+impl TryFrom<JobRow> for JobRecord {
+    type Error = DbError;
+
+    fn try_from(r: JobRow) -> Result<Self, DbError> {
+        Ok(Self {
+            id: r.id,
+            tenant_id: TenantId::parse(&r.tenant_id)
+                .map_err(|_| DbError::Corrupt { table: "background_jobs", detail: "bad tenant id".into() })?,
+            kind: r.kind,
+            status: r.status,
+            total: r.total,
+            done: r.done,
+            failed: r.failed,
+            already: r.already,
+            last_error: r.last_error,
+            started_by: r.started_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            finished_at: r.finished_at,
+        })
+    }
 }
 
 fn clip(s: Option<&str>) -> Option<String> {
@@ -102,13 +122,14 @@ fn clip(s: Option<&str>) -> Option<String> {
 /// # Errors
 /// [`DbError::Conflict`]`("active_job")` when another job of this kind is active in the tenant.
 pub async fn create(
-    db: &Db,
+    db: impl Exec,
     tenant: TenantId,
     kind: &str,
     started_by: Option<UserId>,
     now: i64,
     stale_before: i64,
 ) -> Result<JobRecord, DbError> {
+    let mut conn = db.acquire().await?;
     sqlx::query(
         "UPDATE background_jobs SET status = 'failed', active = NULL, last_error = 'abandoned', finished_at = ?,
                 updated_at = ?
@@ -119,7 +140,7 @@ pub async fn create(
     .bind(tenant.to_string())
     .bind(kind)
     .bind(stale_before)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     let id = UserId::new().to_string();
     sqlx::query(
@@ -133,10 +154,10 @@ pub async fn create(
     .bind(started_by.map(|u| u.to_string()))
     .bind(now)
     .bind(now)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await
     .map_err(|e| DbError::unique_as(e, "active_job"))?;
-    get_in_tenant(db, tenant, &id)
+    get_in_tenant(&mut *conn, tenant, &id)
         .await?
         .ok_or(DbError::Corrupt { table: "background_jobs", detail: "vanished".into() })
 }
@@ -145,7 +166,7 @@ pub async fn create(
 ///
 /// # Errors
 /// Database errors.
-pub async fn update_progress(db: &Db, tenant: TenantId, id: &str, p: &Progress, now: i64) -> Result<(), DbError> {
+pub async fn update_progress(db: impl Exec, tenant: TenantId, id: &str, p: &Progress, now: i64) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE background_jobs SET status = 'running', total = ?, done = ?, failed = ?, already = ?, last_error = ?,
                 updated_at = ?
@@ -159,7 +180,7 @@ pub async fn update_progress(db: &Db, tenant: TenantId, id: &str, p: &Progress, 
     .bind(now)
     .bind(tenant.to_string())
     .bind(id)
-    .execute(db.pool())
+    .execute(&mut *db.acquire().await?)
     .await?;
     Ok(())
 }
@@ -169,7 +190,14 @@ pub async fn update_progress(db: &Db, tenant: TenantId, id: &str, p: &Progress, 
 ///
 /// # Errors
 /// Database errors.
-pub async fn finish(db: &Db, tenant: TenantId, id: &str, status: &str, p: &Progress, now: i64) -> Result<(), DbError> {
+pub async fn finish(
+    db: impl Exec,
+    tenant: TenantId,
+    id: &str,
+    status: &str,
+    p: &Progress,
+    now: i64,
+) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE background_jobs SET status = ?, total = ?, done = ?, failed = ?, already = ?, last_error = ?,
                 active = NULL, updated_at = ?, finished_at = ?
@@ -185,7 +213,7 @@ pub async fn finish(db: &Db, tenant: TenantId, id: &str, status: &str, p: &Progr
     .bind(now)
     .bind(tenant.to_string())
     .bind(id)
-    .execute(db.pool())
+    .execute(&mut *db.acquire().await?)
     .await?;
     Ok(())
 }
@@ -194,35 +222,44 @@ pub async fn finish(db: &Db, tenant: TenantId, id: &str, status: &str, p: &Progr
 ///
 /// # Errors
 /// Database errors.
-pub async fn get_in_tenant(db: &Db, tenant: TenantId, id: &str) -> Result<Option<JobRecord>, DbError> {
+pub async fn get_in_tenant(db: impl Exec, tenant: TenantId, id: &str) -> Result<Option<JobRecord>, DbError> {
+    let mut conn = db.acquire().await?;
     let sql = format!("{SELECT} WHERE tenant_id = ? AND id = ?");
-    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(id).fetch_optional(db.pool()).await?;
-    row.as_ref().map(record).transpose()
+    let row: Option<JobRow> = sqlx::query_as(&sql).bind(tenant.to_string()).bind(id).fetch_optional(&mut *conn).await?;
+    row.map(JobRecord::try_from).transpose()
 }
 
 /// The tenant's most recent job of `kind`, if any.
 ///
 /// # Errors
 /// Database errors.
-pub async fn latest_for_tenant(db: &Db, tenant: TenantId, kind: &str) -> Result<Option<JobRecord>, DbError> {
-    let sql = format!("{SELECT} WHERE tenant_id = ? AND kind = ? ORDER BY created_at DESC, id DESC LIMIT 1");
-    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(kind).fetch_optional(db.pool()).await?;
-    row.as_ref().map(record).transpose()
+pub async fn latest_for_tenant(db: impl Exec, tenant: TenantId, kind: &str) -> Result<Option<JobRecord>, DbError> {
+    Ok(recent_for_tenant(db, tenant, kind, 1).await?.into_iter().next())
 }
 
 /// The tenant's most recent jobs of `kind`, newest first, at most `limit`.
 ///
 /// # Errors
 /// Database errors.
-pub async fn recent_for_tenant(db: &Db, tenant: TenantId, kind: &str, limit: i64) -> Result<Vec<JobRecord>, DbError> {
+pub async fn recent_for_tenant(
+    db: impl Exec,
+    tenant: TenantId,
+    kind: &str,
+    limit: i64,
+) -> Result<Vec<JobRecord>, DbError> {
+    let mut conn = db.acquire().await?;
     let sql = format!("{SELECT} WHERE tenant_id = ? AND kind = ? ORDER BY created_at DESC, id DESC LIMIT ?");
-    let rows =
-        sqlx::query(&sql).bind(tenant.to_string()).bind(kind).bind(limit.clamp(1, 100)).fetch_all(db.pool()).await?;
-    rows.iter().map(record).collect()
+    let rows: Vec<JobRow> = sqlx::query_as(&sql)
+        .bind(tenant.to_string())
+        .bind(kind)
+        .bind(limit.clamp(1, 100))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter().map(JobRecord::try_from).collect()
 }
 
 /// The result of one item of a bulk job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ItemResult {
     /// Position in the request (0-based).
     pub seq: i64,
@@ -239,9 +276,10 @@ pub struct ItemResult {
 ///
 /// # Errors
 /// Database errors.
-pub async fn record_items(db: &Db, tenant: TenantId, job_id: &str, items: &[ItemResult]) -> Result<(), DbError> {
-    let mut tx = db.pool().begin().await?;
-    let owned = sqlx::query("SELECT id FROM background_jobs WHERE tenant_id = ? AND id = ?")
+pub async fn record_items(db: impl Exec, tenant: TenantId, job_id: &str, items: &[ItemResult]) -> Result<(), DbError> {
+    let mut conn = db.acquire().await?;
+    let mut tx = crate::begin(&mut conn).await?;
+    let owned: Option<String> = sqlx::query_scalar("SELECT id FROM background_jobs WHERE tenant_id = ? AND id = ?")
         .bind(tenant.to_string())
         .bind(job_id)
         .fetch_optional(&mut *tx)
@@ -271,13 +309,14 @@ pub async fn record_items(db: &Db, tenant: TenantId, job_id: &str, items: &[Item
 /// # Errors
 /// Database errors.
 pub async fn items(
-    db: &Db,
+    db: impl Exec,
     tenant: TenantId,
     job_id: &str,
     after_seq: i64,
     limit: i64,
 ) -> Result<Vec<ItemResult>, DbError> {
-    let rows = sqlx::query(
+    let mut conn = db.acquire().await?;
+    Ok(sqlx::query_as(
         "SELECT seq, item_id, result, error FROM background_job_items
          WHERE tenant_id = ? AND job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
     )
@@ -285,16 +324,6 @@ pub async fn items(
     .bind(job_id)
     .bind(after_seq)
     .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ItemResult {
-                seq: r.try_get("seq")?,
-                item_id: r.try_get("item_id")?,
-                result: r.try_get("result")?,
-                error: r.try_get("error")?,
-            })
-        })
-        .collect()
+    .fetch_all(&mut *conn)
+    .await?)
 }

@@ -4,6 +4,13 @@
 //! `sqlx::any`. The limits of that driver shape the schema (see `migrations/README.md`):
 //! ids are `CHAR(36)`, times are unix milliseconds in `BIGINT`, booleans are integers,
 //! long values are blobs. Every tenant-owned query takes a [`TenantId`](edu_domain::TenantId).
+//!
+//! Every function runs on an [`Exec`]: `&Db` (the pool), or the caller's transaction
+//! ([`Db::begin`]) so that several writes and their [`audit::record`] commit together. Rows
+//! are read into private `#[derive(sqlx::FromRow)]` structs (`…Row`) holding only what
+//! `sqlx::any` decodes on both backends (`String`, `i64`, `Vec<u8>`, their `Option`s) and
+//! turned into the public records (flags, parsed ids) in one `TryFrom` each. The three sync
+//! streams (users, directory, roster) share one page-commit and sweep helper (`page`).
 
 pub mod audit;
 pub mod directory;
@@ -12,6 +19,7 @@ pub mod exports;
 pub mod identities;
 pub mod jobs;
 pub mod oidc;
+mod page;
 pub mod roster;
 pub mod seating;
 pub mod sessions;
@@ -22,10 +30,12 @@ pub mod token_cache;
 pub mod uploads;
 pub mod users;
 
+use std::ops::DerefMut;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Executor as _, Transaction};
 
 pub use error::DbError;
 
@@ -52,6 +62,78 @@ impl Dialect {
             Err(DbError::UnsupportedUrl)
         }
     }
+}
+
+/// Where an `edu_db` function runs its statements: `&Db` (a connection from the pool for
+/// the call, as before), or the caller's `&mut Transaction<'_, Any>` / `&mut AnyConnection`
+/// / `&mut PoolConnection<Any>`, so that several writes — and their [`audit::record`] —
+/// commit or roll back together. A function that needs a transaction of its own begins it
+/// on that connection: a transaction on a pooled connection, a savepoint inside the
+/// caller's transaction.
+///
+/// ```ignore
+/// let mut tx = db.begin().await?;
+/// edu_db::tenants::set_consented(&mut tx, tenant, scopes, by, now).await?;
+/// edu_db::audit::record(&mut tx, &event).await?;
+/// tx.commit().await?;
+/// ```
+///
+/// (A trait of our own rather than `sqlx::Acquire<'c>`: its lifetime parameter makes the
+/// futures of the callers fail `Send` checks in `tokio::spawn`, "implementation of
+/// `Acquire` is not general enough".)
+pub trait Exec: Send {
+    /// The connection the statements run on.
+    type Conn: DerefMut<Target = AnyConnection> + Send;
+
+    /// A pooled connection, or the caller's.
+    fn acquire(self) -> impl Future<Output = Result<Self::Conn, sqlx::Error>> + Send;
+}
+
+impl Exec for &Db {
+    type Conn = PoolConnection<Any>;
+
+    fn acquire(self) -> impl Future<Output = Result<Self::Conn, sqlx::Error>> + Send {
+        self.pool.acquire()
+    }
+}
+
+impl<'a> Exec for &'a mut Transaction<'_, Any> {
+    type Conn = &'a mut AnyConnection;
+
+    fn acquire(self) -> impl Future<Output = Result<Self::Conn, sqlx::Error>> + Send {
+        std::future::ready(Ok(&mut **self))
+    }
+}
+
+impl<'a> Exec for &'a mut AnyConnection {
+    type Conn = &'a mut AnyConnection;
+
+    fn acquire(self) -> impl Future<Output = Result<Self::Conn, sqlx::Error>> + Send {
+        std::future::ready(Ok(self))
+    }
+}
+
+impl<'a> Exec for &'a mut PoolConnection<Any> {
+    type Conn = &'a mut AnyConnection;
+
+    fn acquire(self) -> impl Future<Output = Result<Self::Conn, sqlx::Error>> + Send {
+        std::future::ready(Ok(&mut **self))
+    }
+}
+
+/// Begins a transaction on `conn`: a savepoint when `conn` is already in one.
+pub(crate) async fn begin(conn: &mut AnyConnection) -> Result<Transaction<'_, Any>, DbError> {
+    Ok(sqlx::Connection::begin(conn).await?)
+}
+
+/// The dialect of an open connection (the few dialect-specific statements branch on it).
+pub(crate) fn dialect_of(conn: &AnyConnection) -> Dialect {
+    if conn.backend_name().eq_ignore_ascii_case("sqlite") { Dialect::Sqlite } else { Dialect::MySql }
+}
+
+/// `?, ?, ?` with `n` placeholders, for a bounded `IN (…)` list (bound parameters only).
+pub(crate) fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(",")
 }
 
 /// A connection pool and its dialect. Cheap to clone.
@@ -153,6 +235,15 @@ impl Db {
     #[must_use]
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Starts a transaction that callers pass (as `&mut tx`) to several `edu_db` functions,
+    /// so that their writes and audit events commit or roll back together.
+    ///
+    /// # Errors
+    /// The database is unreachable.
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>, DbError> {
+        Ok(self.pool.begin().await?)
     }
 
     /// The pool, for this crate's modules.

@@ -1,11 +1,9 @@
 //! Pending OpenID Connect / admin-consent transactions: single use, short-lived.
 
-use sqlx::Row;
-
-use crate::{Db, DbError};
+use crate::{DbError, Exec};
 
 /// A pending round trip to Microsoft.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OidcTransaction {
     /// `signin`, `link` or `consent`.
     pub purpose: String,
@@ -27,7 +25,7 @@ pub struct OidcTransaction {
 ///
 /// # Errors
 /// Database errors.
-pub async fn create(db: &Db, state_hash: &str, t: &OidcTransaction, now: i64) -> Result<(), DbError> {
+pub async fn create(db: impl Exec, state_hash: &str, t: &OidcTransaction, now: i64) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO oidc_transactions (state_hash, purpose, nonce, pkce_verifier, link_user_id, tenant_hint, return_to, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -41,7 +39,7 @@ pub async fn create(db: &Db, state_hash: &str, t: &OidcTransaction, now: i64) ->
     .bind(t.return_to.as_deref())
     .bind(now)
     .bind(t.expires_at)
-    .execute(db.pool())
+    .execute(&mut *db.acquire().await?)
     .await?;
     Ok(())
 }
@@ -51,36 +49,32 @@ pub async fn create(db: &Db, state_hash: &str, t: &OidcTransaction, now: i64) ->
 ///
 /// # Errors
 /// Database errors.
-pub async fn take(db: &Db, state_hash: &str) -> Result<Option<OidcTransaction>, DbError> {
-    let row = sqlx::query(
+pub async fn take(db: impl Exec, state_hash: &str) -> Result<Option<OidcTransaction>, DbError> {
+    let mut conn = db.acquire().await?;
+    let row: Option<OidcTransaction> = sqlx::query_as(
         "SELECT purpose, nonce, pkce_verifier, link_user_id, tenant_hint, return_to, expires_at
          FROM oidc_transactions WHERE state_hash = ?",
     )
     .bind(state_hash)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?;
-    let Some(r) = row else { return Ok(None) };
+    let Some(t) = row else { return Ok(None) };
     let deleted =
-        sqlx::query("DELETE FROM oidc_transactions WHERE state_hash = ?").bind(state_hash).execute(db.pool()).await?;
+        sqlx::query("DELETE FROM oidc_transactions WHERE state_hash = ?").bind(state_hash).execute(&mut *conn).await?;
     if deleted.rows_affected() != 1 {
         return Ok(None);
     }
-    Ok(Some(OidcTransaction {
-        purpose: r.try_get("purpose")?,
-        nonce: r.try_get("nonce")?,
-        pkce_verifier: r.try_get("pkce_verifier")?,
-        link_user_id: r.try_get("link_user_id")?,
-        tenant_hint: r.try_get("tenant_hint")?,
-        return_to: r.try_get("return_to")?,
-        expires_at: r.try_get("expires_at")?,
-    }))
+    Ok(Some(t))
 }
 
 /// Deletes expired transactions.
 ///
 /// # Errors
 /// Database errors.
-pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, DbError> {
-    let r = sqlx::query("DELETE FROM oidc_transactions WHERE expires_at <= ?").bind(now).execute(db.pool()).await?;
+pub async fn purge_expired(db: impl Exec, now: i64) -> Result<u64, DbError> {
+    let r = sqlx::query("DELETE FROM oidc_transactions WHERE expires_at <= ?")
+        .bind(now)
+        .execute(&mut *db.acquire().await?)
+        .await?;
     Ok(r.rows_affected())
 }

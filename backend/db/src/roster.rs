@@ -12,10 +12,12 @@
 use std::collections::HashMap;
 
 use edu_domain::TenantId;
-use sqlx::{Any, Row as _};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row as _};
 
-use crate::sync::{Checkpoint, Lease, PageEnd, Phase, fence, put_checkpoint};
-use crate::{Db, DbError};
+use crate::page::{self, Marked};
+use crate::sync::{Checkpoint, Lease, PageEnd};
+use crate::{DbError, Exec};
 
 /// Which roster table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,18 +46,31 @@ impl RosterKind {
         }
     }
 
-    fn table(self) -> &'static str {
+    /// The table, its id column and its sweep (archived, as the users delta's).
+    fn marked(self) -> &'static Marked {
+        const USERS: Marked = Marked {
+            table: "roster_users",
+            id_column: "ms_object_id",
+            swept_state: "archived",
+            stamps_left_at: false,
+            audit_action: "sync.roster_archived",
+            audit_target_type: "edu_user",
+            audit_detail: "not seen in a full sync",
+        };
+        const CLASSES: Marked =
+            Marked { table: "roster_classes", id_column: "ms_class_id", audit_target_type: "edu_class", ..USERS };
         match self {
-            Self::Users => "roster_users",
-            Self::Classes => "roster_classes",
+            Self::Users => &USERS,
+            Self::Classes => &CLASSES,
         }
     }
 
+    fn table(self) -> &'static str {
+        self.marked().table
+    }
+
     fn id_column(self) -> &'static str {
-        match self {
-            Self::Users => "ms_object_id",
-            Self::Classes => "ms_class_id",
-        }
+        self.marked().id_column
     }
 
     /// The data columns, in [`RosterPatch::values`] order.
@@ -64,13 +79,6 @@ impl RosterKind {
         match self {
             Self::Users => USER_COLUMNS,
             Self::Classes => CLASS_COLUMNS,
-        }
-    }
-
-    fn audit_target(self) -> &'static str {
-        match self {
-            Self::Users => "edu_user",
-            Self::Classes => "edu_class",
         }
     }
 }
@@ -155,77 +163,61 @@ impl RosterRow {
 /// # Errors
 /// `Conflict("sync lease")` when the lease was lost; database errors.
 pub async fn begin_full_round(
-    db: &Db,
+    db: impl Exec,
     kind: RosterKind,
     lease: &Lease,
     ttl_ms: i64,
     now: i64,
 ) -> Result<Checkpoint, DbError> {
-    crate::sync::begin_marked_round(db, lease, kind.table(), ttl_ms, now).await
+    page::begin_marked_round(db, lease, kind.table(), ttl_ms, now).await
+}
+
+/// A row of either roster table: its data columns come from the kind's static column list,
+/// so they are read by name here rather than into a fixed struct.
+struct KindRow(RosterRow);
+
+impl<'r> sqlx::FromRow<'r, AnyRow> for KindRow {
+    fn from_row(r: &'r AnyRow) -> Result<Self, sqlx::Error> {
+        // `id`, the kind's columns in order, `state` (see `select_rows`).
+        let width = r.len() - 2;
+        let values = (1..=width).map(|i| r.try_get::<Option<String>, _>(i)).collect::<Result<_, _>>()?;
+        Ok(Self(RosterRow { id: r.try_get(0)?, values, state: r.try_get(width + 1)? }))
+    }
+}
+
+fn select_rows(kind: RosterKind) -> String {
+    format!(
+        "SELECT {id} AS id, {cols}, state FROM {table}",
+        id = kind.id_column(),
+        cols = kind.columns().join(", "),
+        table = kind.table()
+    )
 }
 
 async fn load(
-    tx: &mut sqlx::Transaction<'_, Any>,
+    conn: &mut AnyConnection,
     kind: RosterKind,
     tenant: &str,
     ids: &[&str],
 ) -> Result<HashMap<String, RosterRow>, DbError> {
-    let mut out = HashMap::new();
-    let cols = kind.columns().join(", ");
-    for chunk in ids.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(",");
-        let sql = format!(
-            "SELECT {id} AS id, {cols}, state FROM {table} WHERE tenant_id = ? AND {id} IN ({marks})",
-            id = kind.id_column(),
-            table = kind.table()
-        );
-        let mut q = sqlx::query(&sql).bind(tenant);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        for r in q.fetch_all(&mut **tx).await? {
-            let row = row_of(kind, &r)?;
-            out.insert(row.id.clone(), row);
-        }
-    }
-    Ok(out)
-}
-
-fn row_of(kind: RosterKind, r: &sqlx::any::AnyRow) -> Result<RosterRow, DbError> {
-    let mut values = Vec::with_capacity(kind.columns().len());
-    for c in kind.columns() {
-        values.push(r.try_get::<Option<String>, _>(*c)?);
-    }
-    Ok(RosterRow { id: r.try_get("id")?, values, state: r.try_get("state")? })
+    let rows = page::select_in::<KindRow>(conn, &select_rows(kind), kind.id_column(), tenant, ids).await?;
+    Ok(rows.into_iter().map(|KindRow(r)| (r.id.clone(), r)).collect())
 }
 
 async fn audit(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    tenant: &str,
+    conn: &mut AnyConnection,
+    tenant: TenantId,
     kind: RosterKind,
     action: &str,
     target: &str,
     detail: Option<&str>,
     now: i64,
 ) -> Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, tenant_id, actor_user_id, action, target_type, target_id, result, detail, created_at)
-         VALUES (?, ?, NULL, ?, ?, ?, 'ok', ?, ?)",
-    )
-    .bind(edu_domain::UserId::new().to_string())
-    .bind(tenant)
-    .bind(action)
-    .bind(kind.audit_target())
-    .bind(target)
-    .bind(detail)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    crate::audit::record_sync(conn, tenant, action, kind.marked().audit_target_type, target, detail, now).await
 }
 
 async fn write_row(
-    tx: &mut sqlx::Transaction<'_, Any>,
+    conn: &mut AnyConnection,
     kind: RosterKind,
     tenant: &str,
     row: &RosterRow,
@@ -261,24 +253,12 @@ async fn write_row(
     if !insert {
         q = q.bind(tenant).bind(&row.id);
     }
-    q.execute(&mut **tx).await?;
-    Ok(())
-}
-
-async fn touch(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    kind: RosterKind,
-    tenant: &str,
-    id: &str,
-    mark: i64,
-) -> Result<(), DbError> {
-    let sql = format!("UPDATE {} SET sync_mark = ? WHERE tenant_id = ? AND {} = ?", kind.table(), kind.id_column());
-    sqlx::query(&sql).bind(mark).bind(tenant).bind(id).execute(&mut **tx).await?;
+    q.execute(conn).await?;
     Ok(())
 }
 
 /// Applies one delta page of `kind` and moves the checkpoint, in one transaction fenced by
-/// the lease. On [`PageEnd::Done`] of a [`Phase::Full`] round, active rows not seen since
+/// the lease. On [`PageEnd::Done`] of a [`Phase::Full`](crate::sync::Phase::Full) round, active rows not seen since
 /// the round began are archived (kept). Idempotent: replaying a page gives the same rows
 /// (apart from `synced_at`).
 ///
@@ -286,7 +266,7 @@ async fn touch(
 /// `Conflict("sync lease")` when the lease was lost (nothing is written); database errors.
 #[allow(clippy::too_many_arguments)]
 pub async fn commit_page(
-    db: &Db,
+    db: impl Exec,
     kind: RosterKind,
     lease: &Lease,
     cp: &Checkpoint,
@@ -298,8 +278,8 @@ pub async fn commit_page(
     let tenant = lease.tenant.to_string();
     let mark = cp.run_mark;
     let mut counts = RosterCounts::default();
-    let mut tx = db.pool().begin().await?;
-    fence(&mut tx, lease, ttl_ms, now).await?;
+    let mut conn = db.acquire().await?;
+    let mut tx = page::open(&mut conn, lease, ttl_ms, now).await?;
     let ids: Vec<&str> = changes.iter().map(RosterChange::id).collect();
     let mut existing = load(&mut tx, kind, &tenant, &ids).await?;
     let width = kind.columns().len();
@@ -336,20 +316,20 @@ pub async fn commit_page(
                 write_row(&mut tx, kind, &tenant, &after, true, mark, now).await?;
                 counts.added += 1;
             }
-            Some(b) if *b == after => touch(&mut tx, kind, &tenant, &after.id, mark).await?,
+            Some(b) if *b == after => page::touch(&mut tx, kind.marked(), &tenant, &after.id, mark).await?,
             Some(b) => {
                 write_row(&mut tx, kind, &tenant, &after, false, mark, now).await?;
                 match after.state.as_str() {
                     "active" => {
                         if b.state != "active" {
-                            audit(&mut tx, &tenant, kind, "sync.roster_restored", &after.id, Some(&b.state), now)
+                            audit(&mut tx, lease.tenant, kind, "sync.roster_restored", &after.id, Some(&b.state), now)
                                 .await?;
                         }
                         counts.changed += 1;
                     }
                     state => {
                         let action = if state == "deleted" { "sync.roster_deleted" } else { "sync.roster_removed" };
-                        audit(&mut tx, &tenant, kind, action, &after.id, None, now).await?;
+                        audit(&mut tx, lease.tenant, kind, action, &after.id, None, now).await?;
                         counts.removed += 1;
                     }
                 }
@@ -358,35 +338,8 @@ pub async fn commit_page(
         existing.insert(after.id.clone(), after);
     }
 
-    let next = match end {
-        PageEnd::Next(link) => {
-            Checkpoint { next_link: Some(link.clone()), pages: cp.pages + 1, last_error: None, ..cp.clone() }
-        }
-        PageEnd::Done(delta) => {
-            if cp.phase == Phase::Full {
-                let sql = format!(
-                    "UPDATE {} SET state = 'archived', synced_at = ? WHERE tenant_id = ? AND state = 'active' AND sync_mark < ?",
-                    kind.table()
-                );
-                counts.archived =
-                    sqlx::query(&sql).bind(now).bind(&tenant).bind(mark).execute(&mut *tx).await?.rows_affected();
-                if counts.archived > 0 {
-                    let detail = format!("{} not seen in a full sync", counts.archived);
-                    audit(&mut tx, &tenant, kind, "sync.roster_archived", "*", Some(&detail), now).await?;
-                }
-            }
-            Checkpoint {
-                next_link: None,
-                delta_link: Some(delta.clone()),
-                run_mark: mark,
-                pages: cp.pages + 1,
-                phase: Phase::Idle,
-                last_error: None,
-            }
-        }
-    };
-    put_checkpoint(&mut tx, db.dialect(), lease, &next, now).await?;
-    tx.commit().await?;
+    let (archived, next) = page::close(tx, kind.marked(), lease, cp, end, now).await?;
+    counts.archived = archived;
     Ok((counts, next))
 }
 
@@ -394,22 +347,18 @@ pub async fn commit_page(
 ///
 /// # Errors
 /// Database errors.
-pub async fn rows(db: &Db, kind: RosterKind, tenant: TenantId) -> Result<Vec<RosterRow>, DbError> {
-    let sql = format!(
-        "SELECT {id} AS id, {cols}, state FROM {table} WHERE tenant_id = ? ORDER BY {id}",
-        id = kind.id_column(),
-        cols = kind.columns().join(", "),
-        table = kind.table()
-    );
-    let rows = sqlx::query(&sql).bind(tenant.to_string()).fetch_all(db.pool()).await?;
-    rows.iter().map(|r| row_of(kind, r)).collect()
+pub async fn rows(db: impl Exec, kind: RosterKind, tenant: TenantId) -> Result<Vec<RosterRow>, DbError> {
+    let mut conn = db.acquire().await?;
+    let sql = format!("{} WHERE tenant_id = ? ORDER BY {}", select_rows(kind), kind.id_column());
+    let rows: Vec<KindRow> = sqlx::query_as(&sql).bind(tenant.to_string()).fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().map(|KindRow(r)| r).collect())
 }
 
 /// How many rows of `kind` the tenant has that are `active`, and how many in any other state.
 ///
 /// # Errors
 /// Database errors.
-pub async fn counts(db: &Db, kind: RosterKind, tenant: TenantId) -> Result<(i64, i64), DbError> {
+pub async fn counts(db: impl Exec, kind: RosterKind, tenant: TenantId) -> Result<(i64, i64), DbError> {
     state_counts(db, kind.table(), tenant).await
 }
 
@@ -418,21 +367,22 @@ pub async fn counts(db: &Db, kind: RosterKind, tenant: TenantId) -> Result<(i64,
 ///
 /// # Errors
 /// Database errors.
-pub async fn profile_counts(db: &Db, tenant: TenantId) -> Result<(i64, i64), DbError> {
+pub async fn profile_counts(db: impl Exec, tenant: TenantId) -> Result<(i64, i64), DbError> {
     state_counts(db, "ms_profiles", tenant).await
 }
 
 // COUNT(*) only: a SUM is DECIMAL on MySQL, which the `Any` driver does not decode.
-async fn state_counts(db: &Db, table: &'static str, tenant: TenantId) -> Result<(i64, i64), DbError> {
+async fn state_counts(db: impl Exec, table: &'static str, tenant: TenantId) -> Result<(i64, i64), DbError> {
+    let mut conn = db.acquire().await?;
     let t = tenant.to_string();
     let active: i64 =
         sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = ? AND state = 'active'"))
             .bind(&t)
-            .fetch_one(db.pool())
+            .fetch_one(&mut *conn)
             .await?;
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = ?"))
         .bind(&t)
-        .fetch_one(db.pool())
+        .fetch_one(&mut *conn)
         .await?;
     Ok((active, total - active))
 }

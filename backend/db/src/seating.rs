@@ -3,18 +3,19 @@
 use std::collections::HashMap;
 
 use edu_domain::{TenantId, UserId};
-use sqlx::Row;
 
-use crate::{Db, DbError};
+use crate::{DbError, Exec, placeholders};
 
 /// One seat.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Seat {
     /// The student's Microsoft object id.
     pub student_object_id: String,
     /// Row, from 0.
+    #[sqlx(rename = "seat_row")]
     pub row: i64,
     /// Column, from 0.
+    #[sqlx(rename = "seat_col")]
     pub col: i64,
 }
 
@@ -22,24 +23,16 @@ pub struct Seat {
 ///
 /// # Errors
 /// Database errors.
-pub async fn for_class(db: &Db, tenant: TenantId, class_id: &str) -> Result<Vec<Seat>, DbError> {
-    let rows = sqlx::query(
+pub async fn for_class(db: impl Exec, tenant: TenantId, class_id: &str) -> Result<Vec<Seat>, DbError> {
+    let mut conn = db.acquire().await?;
+    Ok(sqlx::query_as(
         "SELECT student_object_id, seat_row, seat_col FROM seating_positions WHERE tenant_id = ? AND class_id = ?
          ORDER BY seat_row, seat_col",
     )
     .bind(tenant.to_string())
     .bind(class_id)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Seat {
-                student_object_id: r.try_get("student_object_id")?,
-                row: r.try_get("seat_row")?,
-                col: r.try_get("seat_col")?,
-            })
-        })
-        .collect()
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// Replaces the whole chart of a class in one transaction.
@@ -47,14 +40,15 @@ pub async fn for_class(db: &Db, tenant: TenantId, class_id: &str) -> Result<Vec<
 /// # Errors
 /// [`DbError::Conflict`]`("seat")` when two students share a seat; database errors.
 pub async fn replace(
-    db: &Db,
+    db: impl Exec,
     tenant: TenantId,
     class_id: &str,
     seats: &[Seat],
     by: UserId,
     now: i64,
 ) -> Result<(), DbError> {
-    let mut tx = db.pool().begin().await?;
+    let mut conn = db.acquire().await?;
+    let mut tx = crate::begin(&mut conn).await?;
     sqlx::query("DELETE FROM seating_positions WHERE tenant_id = ? AND class_id = ?")
         .bind(tenant.to_string())
         .bind(class_id)
@@ -84,22 +78,25 @@ pub async fn replace(
 ///
 /// # Errors
 /// Database errors.
-pub async fn colors(db: &Db, tenant: TenantId, object_ids: &[String]) -> Result<HashMap<String, String>, DbError> {
+pub async fn colors(
+    db: impl Exec,
+    tenant: TenantId,
+    object_ids: &[String],
+) -> Result<HashMap<String, String>, DbError> {
+    let mut conn = db.acquire().await?;
     let mut out = HashMap::new();
     // Bounded IN lists (bound parameters only, never formatted values).
     for chunk in object_ids.chunks(200) {
-        let placeholders = vec!["?"; chunk.len()].join(",");
         let sql = format!(
             "SELECT e.ms_object_id, u.favorite_color FROM external_identities e JOIN users u ON u.id = e.user_id
-             WHERE e.tenant_id = ? AND u.favorite_color IS NOT NULL AND e.ms_object_id IN ({placeholders})"
+             WHERE e.tenant_id = ? AND u.favorite_color IS NOT NULL AND e.ms_object_id IN ({})",
+            placeholders(chunk.len())
         );
-        let mut q = sqlx::query(&sql).bind(tenant.to_string());
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(tenant.to_string());
         for id in chunk {
             q = q.bind(id);
         }
-        for r in q.fetch_all(db.pool()).await? {
-            out.insert(r.try_get("ms_object_id")?, r.try_get("favorite_color")?);
-        }
+        out.extend(q.fetch_all(&mut *conn).await?);
     }
     Ok(out)
 }

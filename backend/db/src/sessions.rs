@@ -1,9 +1,8 @@
 //! Server-side sessions, shared by every API instance through the database.
 
 use edu_domain::{TenantId, UserId};
-use sqlx::Row;
 
-use crate::{Db, DbError};
+use crate::{DbError, Exec};
 
 /// A new session row. `id_hash` is the SHA-256 (hex) of the cookie value; the value itself is never stored.
 #[derive(Debug)]
@@ -43,7 +42,7 @@ pub struct SessionRecord {
 ///
 /// # Errors
 /// Database errors.
-pub async fn create(db: &Db, s: &NewSession<'_>) -> Result<(), DbError> {
+pub async fn create(db: impl Exec, s: &NewSession<'_>) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO sessions (id_hash, user_id, tenant_id, auth_method, external_identity_id, created_at, last_seen_at, expires_at)
          VALUES (?, ?, ?, ?, NULL, ?, ?, ?)",
@@ -55,7 +54,7 @@ pub async fn create(db: &Db, s: &NewSession<'_>) -> Result<(), DbError> {
     .bind(s.now)
     .bind(s.now)
     .bind(s.expires_at)
-    .execute(db.pool())
+    .execute(&mut *db.acquire().await?)
     .await?;
     Ok(())
 }
@@ -64,37 +63,52 @@ pub async fn create(db: &Db, s: &NewSession<'_>) -> Result<(), DbError> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn get(db: &Db, id_hash: &str) -> Result<Option<SessionRecord>, DbError> {
-    let row = sqlx::query(
+pub async fn get(db: impl Exec, id_hash: &str) -> Result<Option<SessionRecord>, DbError> {
+    let mut conn = db.acquire().await?;
+    let row: Option<SessionRow> = sqlx::query_as(
         "SELECT user_id, tenant_id, auth_method, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = ?",
     )
     .bind(id_hash)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?;
-    row.map(|r| {
+    row.map(SessionRecord::try_from).transpose()
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    user_id: String,
+    tenant_id: Option<String>,
+    auth_method: String,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<SessionRow> for SessionRecord {
+    type Error = DbError;
+
+    fn try_from(r: SessionRow) -> Result<Self, DbError> {
         let bad = |_| DbError::Corrupt { table: "sessions", detail: "bad id".into() };
-        let tenant: Option<String> = r.try_get("tenant_id")?;
-        Ok(SessionRecord {
-            user_id: UserId::parse(&r.try_get::<String, _>("user_id")?).map_err(bad)?,
-            tenant_id: tenant.as_deref().map(TenantId::parse).transpose().map_err(bad)?,
-            auth_method: r.try_get("auth_method")?,
-            created_at: r.try_get("created_at")?,
-            last_seen_at: r.try_get("last_seen_at")?,
-            expires_at: r.try_get("expires_at")?,
+        Ok(Self {
+            user_id: UserId::parse(&r.user_id).map_err(bad)?,
+            tenant_id: r.tenant_id.as_deref().map(TenantId::parse).transpose().map_err(bad)?,
+            auth_method: r.auth_method,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            expires_at: r.expires_at,
         })
-    })
-    .transpose()
+    }
 }
 
 /// Records activity on a session (for the idle timeout).
 ///
 /// # Errors
 /// Database errors.
-pub async fn touch(db: &Db, id_hash: &str, now: i64) -> Result<(), DbError> {
+pub async fn touch(db: impl Exec, id_hash: &str, now: i64) -> Result<(), DbError> {
     sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?")
         .bind(now)
         .bind(id_hash)
-        .execute(db.pool())
+        .execute(&mut *db.acquire().await?)
         .await?;
     Ok(())
 }
@@ -103,8 +117,8 @@ pub async fn touch(db: &Db, id_hash: &str, now: i64) -> Result<(), DbError> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn delete(db: &Db, id_hash: &str) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = ?").bind(id_hash).execute(db.pool()).await?;
+pub async fn delete(db: impl Exec, id_hash: &str) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = ?").bind(id_hash).execute(&mut *db.acquire().await?).await?;
     Ok(())
 }
 
@@ -113,11 +127,11 @@ pub async fn delete(db: &Db, id_hash: &str) -> Result<(), DbError> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn delete_for_user(db: &Db, user: UserId, keep: Option<&str>) -> Result<u64, DbError> {
+pub async fn delete_for_user(db: impl Exec, user: UserId, keep: Option<&str>) -> Result<u64, DbError> {
     let res = sqlx::query("DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?")
         .bind(user.to_string())
         .bind(keep.unwrap_or(""))
-        .execute(db.pool())
+        .execute(&mut *db.acquire().await?)
         .await?;
     Ok(res.rows_affected())
 }
@@ -126,11 +140,11 @@ pub async fn delete_for_user(db: &Db, user: UserId, keep: Option<&str>) -> Resul
 ///
 /// # Errors
 /// Database errors.
-pub async fn purge_expired(db: &Db, now: i64, idle_ms: i64) -> Result<u64, DbError> {
+pub async fn purge_expired(db: impl Exec, now: i64, idle_ms: i64) -> Result<u64, DbError> {
     let res = sqlx::query("DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?")
         .bind(now)
         .bind(now - idle_ms)
-        .execute(db.pool())
+        .execute(&mut *db.acquire().await?)
         .await?;
     Ok(res.rows_affected())
 }

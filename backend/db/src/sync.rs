@@ -6,11 +6,14 @@
 //! in ONE transaction whose first statement checks (and renews) the caller's lease, so a
 //! page is applied exactly once and a runner that lost its lease commits nothing (R-C3, R-C6).
 
+use std::collections::HashMap;
+
 use edu_domain::TenantId;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, Row};
+use sqlx::{Any, AnyConnection};
 
-use crate::{Db, DbError, Dialect};
+use crate::page::{self, Marked};
+use crate::{Db, DbError, Dialect, Exec, dialect_of};
 
 /// A tenant whose admin consented (the job syncs those).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,40 +26,52 @@ pub struct SyncTenant {
     pub display_name: String,
 }
 
-fn tenant_of(r: &sqlx::any::AnyRow) -> Result<SyncTenant, DbError> {
-    Ok(SyncTenant {
-        id: TenantId::parse(&r.try_get::<String, _>("id")?)
-            .map_err(|_| DbError::Corrupt { table: "tenants", detail: "bad id".into() })?,
-        ms_tenant_id: r.try_get("ms_tenant_id")?,
-        display_name: r.try_get("display_name")?,
-    })
+#[derive(sqlx::FromRow)]
+struct SyncTenantRow {
+    id: String,
+    ms_tenant_id: String,
+    display_name: String,
+}
+
+impl TryFrom<SyncTenantRow> for SyncTenant {
+    type Error = DbError;
+
+    fn try_from(r: SyncTenantRow) -> Result<Self, DbError> {
+        Ok(Self {
+            id: TenantId::parse(&r.id).map_err(|_| DbError::Corrupt { table: "tenants", detail: "bad id".into() })?,
+            ms_tenant_id: r.ms_tenant_id,
+            display_name: r.display_name,
+        })
+    }
 }
 
 /// Every consented tenant, by Microsoft tenant id.
 ///
 /// # Errors
 /// Database errors.
-pub async fn consented_tenants(db: &Db) -> Result<Vec<SyncTenant>, DbError> {
-    let rows = sqlx::query(
+pub async fn consented_tenants(db: impl Exec) -> Result<Vec<SyncTenant>, DbError> {
+    let mut conn = db.acquire().await?;
+    let rows: Vec<SyncTenantRow> = sqlx::query_as(
         "SELECT id, ms_tenant_id, display_name FROM tenants WHERE consent_state = 'consented' ORDER BY ms_tenant_id",
     )
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(tenant_of).collect()
+    rows.into_iter().map(SyncTenant::try_from).collect()
 }
 
 /// One consented tenant by Microsoft tenant id (`None` when unknown or not consented).
 ///
 /// # Errors
 /// Database errors.
-pub async fn consented_tenant(db: &Db, ms_tenant_id: &str) -> Result<Option<SyncTenant>, DbError> {
-    let row = sqlx::query(
+pub async fn consented_tenant(db: impl Exec, ms_tenant_id: &str) -> Result<Option<SyncTenant>, DbError> {
+    let mut conn = db.acquire().await?;
+    let row: Option<SyncTenantRow> = sqlx::query_as(
         "SELECT id, ms_tenant_id, display_name FROM tenants WHERE consent_state = 'consented' AND ms_tenant_id = ?",
     )
     .bind(ms_tenant_id)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(tenant_of).transpose()
+    row.map(SyncTenant::try_from).transpose()
 }
 
 // ------------------------------------------------------------------ lease
@@ -207,7 +222,7 @@ const FENCE: &str = "UPDATE sync_leases SET expires_at = ?, beats = beats + 1, u
 ///
 /// # Errors
 /// Database errors.
-pub async fn renew_lease(db: &Db, lease: &Lease, ttl_ms: i64, now: i64) -> Result<bool, DbError> {
+pub async fn renew_lease(db: impl Exec, lease: &Lease, ttl_ms: i64, now: i64) -> Result<bool, DbError> {
     let n = sqlx::query(FENCE)
         .bind(now + ttl_ms)
         .bind(now)
@@ -215,7 +230,7 @@ pub async fn renew_lease(db: &Db, lease: &Lease, ttl_ms: i64, now: i64) -> Resul
         .bind(&lease.stream)
         .bind(&lease.owner)
         .bind(lease.fencing_token)
-        .execute(db.pool())
+        .execute(&mut *db.acquire().await?)
         .await?
         .rows_affected();
     Ok(n == 1)
@@ -225,7 +240,8 @@ pub async fn renew_lease(db: &Db, lease: &Lease, ttl_ms: i64, now: i64) -> Resul
 ///
 /// # Errors
 /// Database errors (the lock is freed anyway).
-pub async fn release_lease(db: &Db, mut lease: Lease, now: i64) -> Result<(), DbError> {
+pub async fn release_lease(db: impl Exec, mut lease: Lease, now: i64) -> Result<(), DbError> {
+    let mut conn = db.acquire().await?;
     let r = sqlx::query(
         "UPDATE sync_leases SET owner = NULL, expires_at = 0, updated_at = ?
          WHERE tenant_id = ? AND stream = ? AND owner = ? AND fencing_token = ?",
@@ -235,7 +251,7 @@ pub async fn release_lease(db: &Db, mut lease: Lease, now: i64) -> Result<(), Db
     .bind(&lease.stream)
     .bind(&lease.owner)
     .bind(lease.fencing_token)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await;
     release_lock(&mut lease).await;
     r?;
@@ -243,12 +259,7 @@ pub async fn release_lease(db: &Db, mut lease: Lease, now: i64) -> Result<(), Db
 }
 
 /// Fails the transaction's caller with `Conflict("sync lease")` unless the lease still holds.
-pub(crate) async fn fence(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    lease: &Lease,
-    ttl_ms: i64,
-    now: i64,
-) -> Result<(), DbError> {
+pub(crate) async fn fence(conn: &mut AnyConnection, lease: &Lease, ttl_ms: i64, now: i64) -> Result<(), DbError> {
     let n = sqlx::query(FENCE)
         .bind(now + ttl_ms)
         .bind(now)
@@ -256,7 +267,7 @@ pub(crate) async fn fence(
         .bind(&lease.stream)
         .bind(&lease.owner)
         .bind(lease.fencing_token)
-        .execute(&mut **tx)
+        .execute(conn)
         .await?
         .rows_affected();
     if n == 1 { Ok(()) } else { Err(DbError::Conflict("sync lease")) }
@@ -314,40 +325,56 @@ fn text_of(v: Option<Vec<u8>>) -> Result<Option<String>, DbError> {
         .transpose()
 }
 
+// The links are BLOBs (they outgrow any VARCHAR): bytes on both backends.
+#[derive(sqlx::FromRow)]
+struct CheckpointRow {
+    next_link: Option<Vec<u8>>,
+    delta_link: Option<Vec<u8>>,
+    run_mark: i64,
+    pages: i64,
+    status: String,
+    last_error: Option<String>,
+}
+
+impl TryFrom<CheckpointRow> for Checkpoint {
+    type Error = DbError;
+
+    fn try_from(r: CheckpointRow) -> Result<Self, DbError> {
+        Ok(Self {
+            next_link: text_of(r.next_link)?,
+            delta_link: text_of(r.delta_link)?,
+            run_mark: r.run_mark,
+            pages: r.pages,
+            phase: Phase::parse(&r.status),
+            last_error: r.last_error,
+        })
+    }
+}
+
 /// The checkpoint of (tenant, stream), if any.
 ///
 /// # Errors
 /// Database errors.
-pub async fn checkpoint(db: &Db, tenant: TenantId, stream: &str) -> Result<Option<Checkpoint>, DbError> {
-    let row = sqlx::query(
+pub async fn checkpoint(db: impl Exec, tenant: TenantId, stream: &str) -> Result<Option<Checkpoint>, DbError> {
+    let mut conn = db.acquire().await?;
+    let row: Option<CheckpointRow> = sqlx::query_as(
         "SELECT next_link, delta_link, run_mark, pages, status, last_error FROM sync_checkpoints
          WHERE tenant_id = ? AND stream = ?",
     )
     .bind(tenant.to_string())
     .bind(stream)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?;
-    row.map(|r| {
-        Ok(Checkpoint {
-            next_link: text_of(r.try_get("next_link")?)?,
-            delta_link: text_of(r.try_get("delta_link")?)?,
-            run_mark: r.try_get("run_mark")?,
-            pages: r.try_get("pages")?,
-            phase: Phase::parse(&r.try_get::<String, _>("status")?),
-            last_error: r.try_get("last_error")?,
-        })
-    })
-    .transpose()
+    row.map(Checkpoint::try_from).transpose()
 }
 
 pub(crate) async fn put_checkpoint(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    dialect: Dialect,
+    conn: &mut AnyConnection,
     lease: &Lease,
     cp: &Checkpoint,
     now: i64,
 ) -> Result<(), DbError> {
-    let sql = match dialect {
+    let sql = match dialect_of(conn) {
         Dialect::MySql => {
             "INSERT INTO sync_checkpoints (tenant_id, stream, next_link, delta_link, run_mark, pages, status, last_error, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -373,7 +400,7 @@ pub(crate) async fn put_checkpoint(
         .bind(cp.phase.as_str())
         .bind(cp.last_error.as_ref().map(|e| e.chars().take(1000).collect::<String>()))
         .bind(now)
-        .execute(&mut **tx)
+        .execute(conn)
         .await?;
     Ok(())
 }
@@ -385,46 +412,8 @@ pub(crate) async fn put_checkpoint(
 ///
 /// # Errors
 /// `Conflict("sync lease")` when the lease was lost; database errors.
-pub async fn begin_full_round(db: &Db, lease: &Lease, ttl_ms: i64, now: i64) -> Result<Checkpoint, DbError> {
-    begin_marked_round(db, lease, "ms_profiles", ttl_ms, now).await
-}
-
-/// Starts a full round of the lease's stream whose rows live in `table` (a table with
-/// `tenant_id` and `sync_mark`): a new mark greater than every mark already on the tenant's
-/// rows and the stream's previous mark; no next link; the previous deltaLink is dropped.
-/// Shared by the users delta, the directory and the roster streams.
-pub(crate) async fn begin_marked_round(
-    db: &Db,
-    lease: &Lease,
-    table: &'static str,
-    ttl_ms: i64,
-    now: i64,
-) -> Result<Checkpoint, DbError> {
-    let mut tx = db.pool().begin().await?;
-    fence(&mut tx, lease, ttl_ms, now).await?;
-    let t = lease.tenant.to_string();
-    let max_mark: i64 =
-        sqlx::query_scalar(&format!("SELECT COALESCE(MAX(sync_mark), 0) FROM {table} WHERE tenant_id = ?"))
-            .bind(&t)
-            .fetch_one(&mut *tx)
-            .await?;
-    let prev: Option<i64> =
-        sqlx::query_scalar("SELECT run_mark FROM sync_checkpoints WHERE tenant_id = ? AND stream = ?")
-            .bind(&t)
-            .bind(&lease.stream)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let cp = Checkpoint {
-        next_link: None,
-        delta_link: None,
-        run_mark: max_mark.max(prev.unwrap_or(0)) + 1,
-        pages: 0,
-        phase: Phase::Full,
-        last_error: None,
-    };
-    put_checkpoint(&mut tx, db.dialect(), lease, &cp, now).await?;
-    tx.commit().await?;
-    Ok(cp)
+pub async fn begin_full_round(db: impl Exec, lease: &Lease, ttl_ms: i64, now: i64) -> Result<Checkpoint, DbError> {
+    page::begin_marked_round(db, lease, PROFILES.table, ttl_ms, now).await
 }
 
 /// Records a failure on the checkpoint, if the lease still holds. The position and
@@ -433,7 +422,7 @@ pub(crate) async fn begin_marked_round(
 ///
 /// # Errors
 /// Database errors.
-pub async fn record_error(db: &Db, lease: &Lease, error: &str, _now: i64) -> Result<(), DbError> {
+pub async fn record_error(db: impl Exec, lease: &Lease, error: &str, _now: i64) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE sync_checkpoints SET last_error = ? WHERE tenant_id = ? AND stream = ?
            AND EXISTS (SELECT 1 FROM sync_leases l WHERE l.tenant_id = ? AND l.stream = ? AND l.owner = ?
@@ -446,7 +435,7 @@ pub async fn record_error(db: &Db, lease: &Lease, error: &str, _now: i64) -> Res
     .bind(&lease.stream)
     .bind(&lease.owner)
     .bind(lease.fencing_token)
-    .execute(db.pool())
+    .execute(&mut *db.acquire().await?)
     .await?;
     Ok(())
 }
@@ -573,78 +562,71 @@ pub struct PageCounts {
     pub archived: u64,
 }
 
-struct Existing {
-    data: ProfileData,
+/// The users delta's table and sweep.
+const PROFILES: Marked = Marked {
+    table: "ms_profiles",
+    id_column: "ms_object_id",
+    swept_state: "archived",
+    stamps_left_at: false,
+    audit_action: "sync.profiles_archived",
+    audit_target_type: "ms_user",
+    audit_detail: "profiles not seen in a full sync",
+};
+
+const SELECT_PROFILES: &str = "SELECT ms_object_id, display_name, mail, user_principal_name, job_title, department,
+        mobile_phone, office_location, account_enabled, state, sync_mark FROM ms_profiles";
+
+#[derive(sqlx::FromRow)]
+struct ProfileRow {
+    ms_object_id: String,
+    display_name: Option<String>,
+    mail: Option<String>,
+    user_principal_name: Option<String>,
+    job_title: Option<String>,
+    department: Option<String>,
+    mobile_phone: Option<String>,
+    office_location: Option<String>,
+    account_enabled: i64,
     state: String,
+    sync_mark: i64,
 }
 
-fn chunked<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
-    items.chunks(500)
-}
-
-async fn load_existing(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    tenant: &str,
-    ids: &[&str],
-) -> Result<std::collections::HashMap<String, Existing>, DbError> {
-    let mut out = std::collections::HashMap::new();
-    for chunk in chunked(ids) {
-        let marks = vec!["?"; chunk.len()].join(",");
-        let sql = format!(
-            "SELECT ms_object_id, display_name, mail, user_principal_name, job_title, department, mobile_phone,
-                    office_location, account_enabled, state
-             FROM ms_profiles WHERE tenant_id = ? AND ms_object_id IN ({marks})"
-        );
-        let mut q = sqlx::query(&sql).bind(tenant);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        for r in q.fetch_all(&mut **tx).await? {
-            let data = ProfileData {
-                ms_object_id: r.try_get("ms_object_id")?,
-                display_name: r.try_get("display_name")?,
-                mail: r.try_get("mail")?,
-                user_principal_name: r.try_get("user_principal_name")?,
-                job_title: r.try_get("job_title")?,
-                department: r.try_get("department")?,
-                mobile_phone: r.try_get("mobile_phone")?,
-                office_location: r.try_get("office_location")?,
-                account_enabled: crate::flag(r.try_get("account_enabled")?),
-            };
-            out.insert(data.ms_object_id.clone(), Existing { data, state: r.try_get("state")? });
+impl From<ProfileRow> for StoredProfile {
+    fn from(r: ProfileRow) -> Self {
+        Self {
+            data: ProfileData {
+                ms_object_id: r.ms_object_id,
+                display_name: r.display_name,
+                mail: r.mail,
+                user_principal_name: r.user_principal_name,
+                job_title: r.job_title,
+                department: r.department,
+                mobile_phone: r.mobile_phone,
+                office_location: r.office_location,
+                account_enabled: crate::flag(r.account_enabled),
+            },
+            state: r.state,
+            sync_mark: r.sync_mark,
         }
     }
-    Ok(out)
 }
 
 async fn audit(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    tenant: &str,
+    conn: &mut AnyConnection,
+    tenant: TenantId,
     action: &str,
     target: &str,
     detail: Option<&str>,
     now: i64,
 ) -> Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, tenant_id, actor_user_id, action, target_type, target_id, result, detail, created_at)
-         VALUES (?, ?, NULL, ?, 'ms_user', ?, 'ok', ?, ?)",
-    )
-    .bind(edu_domain::UserId::new().to_string())
-    .bind(tenant)
-    .bind(action)
-    .bind(target)
-    .bind(detail)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    crate::audit::record_sync(conn, tenant, action, PROFILES.audit_target_type, target, detail, now).await
 }
 
 /// Removes the local identity data of a permanently deleted Microsoft user: the link, its
 /// cached tokens, roles and Microsoft sessions; a person without local credentials goes
 /// entirely (as an unlink does). The audit trail stays.
 async fn remove_identity(
-    tx: &mut sqlx::Transaction<'_, Any>,
+    conn: &mut AnyConnection,
     tenant: &str,
     ms_tenant_id: &str,
     object_id: &str,
@@ -652,37 +634,37 @@ async fn remove_identity(
     sqlx::query("DELETE FROM token_cache WHERE tenant_id = ? AND subject = ?")
         .bind(tenant)
         .bind(object_id)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
-    let link = sqlx::query(
+    let link: Option<(String, String, Option<String>)> = sqlx::query_as(
         "SELECT e.id, e.user_id, u.password_hash FROM external_identities e JOIN users u ON u.id = e.user_id
          WHERE e.ms_tenant_id = ? AND e.ms_object_id = ?",
     )
     .bind(ms_tenant_id)
     .bind(object_id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *conn)
     .await?;
-    let Some(link) = link else {
+    let Some((identity_id, user_id, password)) = link else {
         return Ok(());
     };
-    let identity_id: String = link.try_get("id")?;
-    let user_id: String = link.try_get("user_id")?;
-    let password: Option<String> = link.try_get("password_hash")?;
-    sqlx::query("DELETE FROM external_identities WHERE id = ?").bind(&identity_id).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM external_identities WHERE id = ?").bind(&identity_id).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM user_roles WHERE tenant_id = ? AND user_id = ?")
         .bind(tenant)
         .bind(&user_id)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     if password.is_some() {
-        sqlx::query("UPDATE users SET tenant_id = NULL WHERE id = ?").bind(&user_id).execute(&mut **tx).await?;
+        sqlx::query("UPDATE users SET tenant_id = NULL WHERE id = ?").bind(&user_id).execute(&mut *conn).await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = ? AND auth_method = 'microsoft'")
             .bind(&user_id)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
-        sqlx::query("UPDATE sessions SET tenant_id = NULL WHERE user_id = ?").bind(&user_id).execute(&mut **tx).await?;
+        sqlx::query("UPDATE sessions SET tenant_id = NULL WHERE user_id = ?")
+            .bind(&user_id)
+            .execute(&mut *conn)
+            .await?;
     } else {
-        sqlx::query("DELETE FROM users WHERE id = ?").bind(&user_id).execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM users WHERE id = ?").bind(&user_id).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -697,7 +679,7 @@ async fn remove_identity(
 /// `Conflict("sync lease")` when the lease was lost (nothing is written); database errors.
 #[allow(clippy::too_many_arguments, clippy::too_many_lines)]
 pub async fn commit_page(
-    db: &Db,
+    db: impl Exec,
     lease: &Lease,
     ms_tenant_id: &str,
     cp: &Checkpoint,
@@ -709,8 +691,8 @@ pub async fn commit_page(
     let tenant = lease.tenant.to_string();
     let mark = cp.run_mark;
     let mut counts = PageCounts::default();
-    let mut tx = db.pool().begin().await?;
-    fence(&mut tx, lease, ttl_ms, now).await?;
+    let mut conn = db.acquire().await?;
+    let mut tx = page::open(&mut conn, lease, ttl_ms, now).await?;
 
     let ids: Vec<&str> = changes
         .iter()
@@ -719,7 +701,12 @@ pub async fn commit_page(
             ProfileChange::Disable(id) | ProfileChange::Delete(id) => id.as_str(),
         })
         .collect();
-    let mut existing = load_existing(&mut tx, &tenant, &ids).await?;
+    let mut existing: HashMap<String, StoredProfile> =
+        page::select_in::<ProfileRow>(&mut tx, SELECT_PROFILES, PROFILES.id_column, &tenant, &ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.ms_object_id.clone(), StoredProfile::from(r)))
+            .collect();
 
     for change in changes {
         match change {
@@ -756,12 +743,7 @@ pub async fn commit_page(
                         counts.added += 1;
                     }
                     Some(b) if b.data == *p && b.state == "active" => {
-                        sqlx::query("UPDATE ms_profiles SET sync_mark = ? WHERE tenant_id = ? AND ms_object_id = ?")
-                            .bind(mark)
-                            .bind(&tenant)
-                            .bind(&p.ms_object_id)
-                            .execute(&mut *tx)
-                            .await?;
+                        page::touch(&mut tx, &PROFILES, &tenant, &p.ms_object_id, mark).await?;
                     }
                     Some(b) => {
                         let restored = b.state != "active";
@@ -786,13 +768,16 @@ pub async fn commit_page(
                         .execute(&mut *tx)
                         .await?;
                         if restored {
-                            audit(&mut tx, &tenant, "sync.profile_restored", &p.ms_object_id, Some(&b.state), now)
+                            audit(&mut tx, lease.tenant, "sync.profile_restored", &p.ms_object_id, Some(&b.state), now)
                                 .await?;
                         }
                         counts.changed += 1;
                     }
                 }
-                existing.insert(p.ms_object_id.clone(), Existing { data: p.clone(), state: "active".into() });
+                existing.insert(
+                    p.ms_object_id.clone(),
+                    StoredProfile { data: p.clone(), state: "active".into(), sync_mark: mark },
+                );
             }
             ProfileChange::Disable(id) => {
                 let state = existing.get(id).map(|e| e.state.clone());
@@ -809,7 +794,8 @@ pub async fn commit_page(
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;
-                        audit(&mut tx, &tenant, "sync.profile_disabled", id, Some("removed: changed"), now).await?;
+                        audit(&mut tx, lease.tenant, "sync.profile_disabled", id, Some("removed: changed"), now)
+                            .await?;
                         counts.disabled += 1;
                         if let Some(e) = existing.get_mut(id) {
                             e.state = "disabled".into();
@@ -844,44 +830,13 @@ pub async fn commit_page(
                         e.state = "deleted".into();
                     }
                 }
-                audit(&mut tx, &tenant, "sync.profile_deleted", id, Some("removed: deleted"), now).await?;
+                audit(&mut tx, lease.tenant, "sync.profile_deleted", id, Some("removed: deleted"), now).await?;
             }
         }
     }
 
-    let next = match end {
-        PageEnd::Next(link) => {
-            Checkpoint { next_link: Some(link.clone()), pages: cp.pages + 1, last_error: None, ..cp.clone() }
-        }
-        PageEnd::Done(delta) => {
-            if cp.phase == Phase::Full {
-                counts.archived = sqlx::query(
-                    "UPDATE ms_profiles SET state = 'archived', synced_at = ?
-                     WHERE tenant_id = ? AND state = 'active' AND sync_mark < ?",
-                )
-                .bind(now)
-                .bind(&tenant)
-                .bind(mark)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if counts.archived > 0 {
-                    let detail = format!("{} profiles not seen in a full sync", counts.archived);
-                    audit(&mut tx, &tenant, "sync.profiles_archived", "*", Some(&detail), now).await?;
-                }
-            }
-            Checkpoint {
-                next_link: None,
-                delta_link: Some(delta.clone()),
-                run_mark: mark,
-                pages: cp.pages + 1,
-                phase: Phase::Idle,
-                last_error: None,
-            }
-        }
-    };
-    put_checkpoint(&mut tx, db.dialect(), lease, &next, now).await?;
-    tx.commit().await?;
+    let (archived, next) = page::close(tx, &PROFILES, lease, cp, end, now).await?;
+    counts.archived = archived;
     Ok((counts, next))
 }
 
@@ -907,34 +862,11 @@ pub struct StoredProfile {
 ///
 /// # Errors
 /// Database errors.
-pub async fn profiles(db: &Db, tenant: TenantId) -> Result<Vec<StoredProfile>, DbError> {
-    let rows = sqlx::query(
-        "SELECT ms_object_id, display_name, mail, user_principal_name, job_title, department, mobile_phone,
-                office_location, account_enabled, state, sync_mark
-         FROM ms_profiles WHERE tenant_id = ? ORDER BY ms_object_id",
-    )
-    .bind(tenant.to_string())
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(StoredProfile {
-                data: ProfileData {
-                    ms_object_id: r.try_get("ms_object_id")?,
-                    display_name: r.try_get("display_name")?,
-                    mail: r.try_get("mail")?,
-                    user_principal_name: r.try_get("user_principal_name")?,
-                    job_title: r.try_get("job_title")?,
-                    department: r.try_get("department")?,
-                    mobile_phone: r.try_get("mobile_phone")?,
-                    office_location: r.try_get("office_location")?,
-                    account_enabled: crate::flag(r.try_get("account_enabled")?),
-                },
-                state: r.try_get("state")?,
-                sync_mark: r.try_get("sync_mark")?,
-            })
-        })
-        .collect()
+pub async fn profiles(db: impl Exec, tenant: TenantId) -> Result<Vec<StoredProfile>, DbError> {
+    let mut conn = db.acquire().await?;
+    let sql = format!("{SELECT_PROFILES} WHERE tenant_id = ? ORDER BY ms_object_id");
+    let rows: Vec<ProfileRow> = sqlx::query_as(&sql).bind(tenant.to_string()).fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().map(StoredProfile::from).collect())
 }
 
 /// Where a stream of a tenant stands, for status views and staleness checks.
@@ -954,12 +886,39 @@ pub struct StreamStatus {
     pub last_error: Option<String>,
 }
 
+#[derive(sqlx::FromRow)]
+struct StreamStatusRow {
+    tenant_id: String,
+    ms_tenant_id: String,
+    stream: String,
+    status: String,
+    updated_at: i64,
+    last_error: Option<String>,
+}
+
+impl TryFrom<StreamStatusRow> for StreamStatus {
+    type Error = DbError;
+
+    fn try_from(r: StreamStatusRow) -> Result<Self, DbError> {
+        Ok(Self {
+            tenant_id: TenantId::parse(&r.tenant_id)
+                .map_err(|_| DbError::Corrupt { table: "sync_checkpoints", detail: "bad tenant id".into() })?,
+            ms_tenant_id: r.ms_tenant_id,
+            stream: r.stream,
+            status: r.status,
+            updated_at: r.updated_at,
+            last_error: r.last_error,
+        })
+    }
+}
+
 /// The status of every (consented tenant, stream) checkpoint, or of one tenant's.
 ///
 /// # Errors
 /// Database errors.
-pub async fn stream_statuses(db: &Db, tenant: Option<TenantId>) -> Result<Vec<StreamStatus>, DbError> {
-    let rows = sqlx::query(
+pub async fn stream_statuses(db: impl Exec, tenant: Option<TenantId>) -> Result<Vec<StreamStatus>, DbError> {
+    let mut conn = db.acquire().await?;
+    let rows: Vec<StreamStatusRow> = sqlx::query_as(
         "SELECT c.tenant_id, t.ms_tenant_id, c.stream, c.status, c.updated_at, c.last_error
          FROM sync_checkpoints c JOIN tenants t ON t.id = c.tenant_id
          WHERE t.consent_state = 'consented' AND (? = '' OR c.tenant_id = ?)
@@ -967,19 +926,7 @@ pub async fn stream_statuses(db: &Db, tenant: Option<TenantId>) -> Result<Vec<St
     )
     .bind(tenant.map(|t| t.to_string()).unwrap_or_default())
     .bind(tenant.map(|t| t.to_string()).unwrap_or_default())
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(StreamStatus {
-                tenant_id: TenantId::parse(&r.try_get::<String, _>("tenant_id")?)
-                    .map_err(|_| DbError::Corrupt { table: "sync_checkpoints", detail: "bad tenant id".into() })?,
-                ms_tenant_id: r.try_get("ms_tenant_id")?,
-                stream: r.try_get("stream")?,
-                status: r.try_get("status")?,
-                updated_at: r.try_get("updated_at")?,
-                last_error: r.try_get("last_error")?,
-            })
-        })
-        .collect()
+    rows.into_iter().map(StreamStatus::try_from).collect()
 }

@@ -1,9 +1,8 @@
 //! School tenants.
 
 use edu_domain::TenantId;
-use sqlx::Row;
 
-use crate::{Db, DbError};
+use crate::{DbError, Exec};
 
 /// A tenant as shown to its members.
 #[derive(Debug, Clone)]
@@ -18,45 +17,68 @@ pub struct TenantRecord {
     pub consent_state: String,
 }
 
+#[derive(sqlx::FromRow)]
+struct TenantRow {
+    id: String,
+    ms_tenant_id: String,
+    display_name: String,
+    consent_state: String,
+}
+
+fn tenant_id(s: &str) -> Result<TenantId, DbError> {
+    TenantId::parse(s).map_err(|_| DbError::Corrupt { table: "tenants", detail: "bad id".into() })
+}
+
+impl TryFrom<TenantRow> for TenantRecord {
+    type Error = DbError;
+
+    fn try_from(r: TenantRow) -> Result<Self, DbError> {
+        Ok(Self {
+            id: tenant_id(&r.id)?,
+            ms_tenant_id: r.ms_tenant_id,
+            display_name: r.display_name,
+            consent_state: r.consent_state,
+        })
+    }
+}
+
 /// One tenant by our id.
 ///
 /// # Errors
 /// Database errors.
-pub async fn get(db: &Db, id: TenantId) -> Result<Option<TenantRecord>, DbError> {
-    let row = sqlx::query("SELECT id, ms_tenant_id, display_name, consent_state FROM tenants WHERE id = ?")
-        .bind(id.to_string())
-        .fetch_optional(db.pool())
-        .await?;
-    row.map(|r| {
-        Ok(TenantRecord {
-            id: TenantId::parse(&r.try_get::<String, _>("id")?)
-                .map_err(|_| DbError::Corrupt { table: "tenants", detail: "bad id".into() })?,
-            ms_tenant_id: r.try_get("ms_tenant_id")?,
-            display_name: r.try_get("display_name")?,
-            consent_state: r.try_get("consent_state")?,
-        })
-    })
-    .transpose()
+pub async fn get(db: impl Exec, id: TenantId) -> Result<Option<TenantRecord>, DbError> {
+    let mut conn = db.acquire().await?;
+    let row: Option<TenantRow> =
+        sqlx::query_as("SELECT id, ms_tenant_id, display_name, consent_state FROM tenants WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    row.map(TenantRecord::try_from).transpose()
 }
 
 /// Creates a tenant or updates its name, keyed by the Microsoft tenant id; returns our id.
 ///
 /// # Errors
 /// Database errors.
-pub async fn upsert_by_ms_id(db: &Db, ms_tenant_id: &str, display_name: &str, now: i64) -> Result<TenantId, DbError> {
-    let existing = sqlx::query("SELECT id FROM tenants WHERE ms_tenant_id = ?")
+pub async fn upsert_by_ms_id(
+    db: impl Exec,
+    ms_tenant_id: &str,
+    display_name: &str,
+    now: i64,
+) -> Result<TenantId, DbError> {
+    let mut conn = db.acquire().await?;
+    let existing: Option<String> = sqlx::query_scalar("SELECT id FROM tenants WHERE ms_tenant_id = ?")
         .bind(ms_tenant_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?;
-    if let Some(r) = existing {
-        let id: String = r.try_get("id")?;
+    if let Some(id) = existing {
         sqlx::query("UPDATE tenants SET display_name = ?, updated_at = ? WHERE id = ?")
             .bind(display_name)
             .bind(now)
             .bind(&id)
-            .execute(db.pool())
+            .execute(&mut *conn)
             .await?;
-        return TenantId::parse(&id).map_err(|_| DbError::Corrupt { table: "tenants", detail: "bad id".into() });
+        return tenant_id(&id);
     }
     let id = TenantId::new();
     let inserted = sqlx::query(
@@ -67,18 +89,17 @@ pub async fn upsert_by_ms_id(db: &Db, ms_tenant_id: &str, display_name: &str, no
     .bind(display_name)
     .bind(now)
     .bind(now)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await;
     match inserted {
         Ok(_) => Ok(id),
         // Another instance created it first: use theirs.
         Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-            let r = sqlx::query("SELECT id FROM tenants WHERE ms_tenant_id = ?")
+            let id: String = sqlx::query_scalar("SELECT id FROM tenants WHERE ms_tenant_id = ?")
                 .bind(ms_tenant_id)
-                .fetch_one(db.pool())
+                .fetch_one(&mut *conn)
                 .await?;
-            TenantId::parse(&r.try_get::<String, _>("id")?)
-                .map_err(|_| DbError::Corrupt { table: "tenants", detail: "bad id".into() })
+            tenant_id(&id)
         }
         Err(e) => Err(e.into()),
     }
@@ -88,19 +109,14 @@ pub async fn upsert_by_ms_id(db: &Db, ms_tenant_id: &str, display_name: &str, no
 ///
 /// # Errors
 /// Database errors.
-pub async fn find_by_ms_id(db: &Db, ms_tenant_id: &str) -> Result<Option<TenantRecord>, DbError> {
-    let row = sqlx::query("SELECT id FROM tenants WHERE ms_tenant_id = ?")
-        .bind(ms_tenant_id)
-        .fetch_optional(db.pool())
-        .await?;
-    match row {
-        Some(r) => {
-            let id = TenantId::parse(&r.try_get::<String, _>("id")?)
-                .map_err(|_| DbError::Corrupt { table: "tenants", detail: "bad id".into() })?;
-            get(db, id).await
-        }
-        None => Ok(None),
-    }
+pub async fn find_by_ms_id(db: impl Exec, ms_tenant_id: &str) -> Result<Option<TenantRecord>, DbError> {
+    let mut conn = db.acquire().await?;
+    let row: Option<TenantRow> =
+        sqlx::query_as("SELECT id, ms_tenant_id, display_name, consent_state FROM tenants WHERE ms_tenant_id = ?")
+            .bind(ms_tenant_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    row.map(TenantRecord::try_from).transpose()
 }
 
 /// Records the tenant admin's consent: the granted scopes and who consented.
@@ -108,7 +124,7 @@ pub async fn find_by_ms_id(db: &Db, ms_tenant_id: &str) -> Result<Option<TenantR
 /// # Errors
 /// Database errors.
 pub async fn set_consented(
-    db: &Db,
+    db: impl Exec,
     tenant: TenantId,
     scopes: &str,
     by: Option<edu_domain::UserId>,
@@ -123,7 +139,7 @@ pub async fn set_consented(
     .bind(now)
     .bind(now)
     .bind(tenant.to_string())
-    .execute(db.pool())
+    .execute(&mut *db.acquire().await?)
     .await?;
     Ok(())
 }
@@ -133,9 +149,10 @@ pub async fn set_consented(
 ///
 /// # Errors
 /// Database errors.
-pub async fn revoke(db: &Db, tenant: TenantId, now: i64) -> Result<(), DbError> {
+pub async fn revoke(db: impl Exec, tenant: TenantId, now: i64) -> Result<(), DbError> {
     let t = tenant.to_string();
-    let mut tx = db.pool().begin().await?;
+    let mut conn = db.acquire().await?;
+    let mut tx = crate::begin(&mut conn).await?;
     sqlx::query("UPDATE tenants SET consent_state = 'revoked', updated_at = ? WHERE id = ?")
         .bind(now)
         .bind(&t)
@@ -160,15 +177,13 @@ pub async fn revoke(db: &Db, tenant: TenantId, now: i64) -> Result<(), DbError> 
 ///
 /// # Errors
 /// Database errors.
-pub async fn editable_profile_fields(db: &Db, tenant: TenantId) -> Result<Vec<String>, DbError> {
-    let row = sqlx::query("SELECT editable_profile_fields FROM tenants WHERE id = ?")
+pub async fn editable_profile_fields(db: impl Exec, tenant: TenantId) -> Result<Vec<String>, DbError> {
+    let mut conn = db.acquire().await?;
+    let raw: Option<String> = sqlx::query_scalar("SELECT editable_profile_fields FROM tenants WHERE id = ?")
         .bind(tenant.to_string())
-        .fetch_optional(db.pool())
-        .await?;
-    let raw: Option<String> = match row {
-        Some(r) => r.try_get("editable_profile_fields")?,
-        None => None,
-    };
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
     Ok(raw.unwrap_or_default().split(',').filter(|f| !f.is_empty()).map(str::to_owned).collect())
 }
 
@@ -176,12 +191,17 @@ pub async fn editable_profile_fields(db: &Db, tenant: TenantId) -> Result<Vec<St
 ///
 /// # Errors
 /// Database errors.
-pub async fn set_editable_profile_fields(db: &Db, tenant: TenantId, fields: &[&str], now: i64) -> Result<(), DbError> {
+pub async fn set_editable_profile_fields(
+    db: impl Exec,
+    tenant: TenantId,
+    fields: &[&str],
+    now: i64,
+) -> Result<(), DbError> {
     sqlx::query("UPDATE tenants SET editable_profile_fields = ?, updated_at = ? WHERE id = ?")
         .bind(fields.join(","))
         .bind(now)
         .bind(tenant.to_string())
-        .execute(db.pool())
+        .execute(&mut *db.acquire().await?)
         .await?;
     Ok(())
 }

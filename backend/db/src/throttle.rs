@@ -1,8 +1,6 @@
 //! Per-account sign-in throttling state (R-A18), shared by all API instances.
 
-use sqlx::Row;
-
-use crate::{Db, DbError, Dialect};
+use crate::{DbError, Dialect, Exec, dialect_of};
 
 /// The throttling policy.
 #[derive(Debug, Clone, Copy)]
@@ -21,15 +19,13 @@ pub struct Policy {
 ///
 /// # Errors
 /// Database errors.
-pub async fn locked_until(db: &Db, key_hash: &str) -> Result<i64, DbError> {
-    let row = sqlx::query("SELECT locked_until FROM login_throttle WHERE key_hash = ?")
+pub async fn locked_until(db: impl Exec, key_hash: &str) -> Result<i64, DbError> {
+    let mut conn = db.acquire().await?;
+    let until: Option<i64> = sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE key_hash = ?")
         .bind(key_hash)
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?;
-    Ok(match row {
-        Some(r) => r.try_get("locked_until")?,
-        None => 0,
-    })
+    Ok(until.unwrap_or(0))
 }
 
 /// Counts a failed sign-in and returns the new lock expiry (unix ms; 0 = not locked).
@@ -38,9 +34,11 @@ pub async fn locked_until(db: &Db, key_hash: &str) -> Result<i64, DbError> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn record_failure(db: &Db, key_hash: &str, now: i64, policy: Policy) -> Result<i64, DbError> {
+pub async fn record_failure(db: impl Exec, key_hash: &str, now: i64, policy: Policy) -> Result<i64, DbError> {
     let window_floor = now - policy.window_ms;
-    let upsert = match db.dialect() {
+    let mut conn = db.acquire().await?;
+    let mut tx = crate::begin(&mut conn).await?;
+    let upsert = match dialect_of(&tx) {
         Dialect::MySql => {
             "INSERT INTO login_throttle (key_hash, failures, window_start, locked_until) VALUES (?, 1, ?, 0)
              ON DUPLICATE KEY UPDATE
@@ -54,13 +52,11 @@ pub async fn record_failure(db: &Db, key_hash: &str, now: i64, policy: Policy) -
                window_start = CASE WHEN window_start < ? THEN excluded.window_start ELSE window_start END"
         }
     };
-    let mut tx = db.pool().begin().await?;
     sqlx::query(upsert).bind(key_hash).bind(now).bind(window_floor).bind(window_floor).execute(&mut *tx).await?;
-    let failures: i64 = sqlx::query("SELECT failures FROM login_throttle WHERE key_hash = ?")
+    let failures: i64 = sqlx::query_scalar("SELECT failures FROM login_throttle WHERE key_hash = ?")
         .bind(key_hash)
         .fetch_one(&mut *tx)
-        .await?
-        .try_get("failures")?;
+        .await?;
     let locked_until = if failures >= policy.threshold {
         let doublings = u32::try_from((failures - policy.threshold).clamp(0, 20)).unwrap_or(20);
         let lock = policy.base_lock_ms.saturating_mul(1_i64 << doublings).min(policy.max_lock_ms);
@@ -81,7 +77,10 @@ pub async fn record_failure(db: &Db, key_hash: &str, now: i64, policy: Policy) -
 ///
 /// # Errors
 /// Database errors.
-pub async fn clear(db: &Db, key_hash: &str) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM login_throttle WHERE key_hash = ?").bind(key_hash).execute(db.pool()).await?;
+pub async fn clear(db: impl Exec, key_hash: &str) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM login_throttle WHERE key_hash = ?")
+        .bind(key_hash)
+        .execute(&mut *db.acquire().await?)
+        .await?;
     Ok(())
 }

@@ -2,9 +2,8 @@
 //! lives in the API (`edu_api::token_cache`), the key never reaches the database (R-A22).
 
 use edu_domain::TenantId;
-use sqlx::Row;
 
-use crate::{Db, DbError, Dialect};
+use crate::{DbError, Dialect, Exec, dialect_of};
 
 /// Which token a row holds, for whom and for what.
 #[derive(Debug, Clone, Copy)]
@@ -20,7 +19,7 @@ pub struct TokenKey<'a> {
 }
 
 /// One sealed token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SealedRow {
     /// Which key sealed it.
     pub key_id: String,
@@ -36,8 +35,9 @@ pub struct SealedRow {
 ///
 /// # Errors
 /// Database errors.
-pub async fn put(db: &Db, key: &TokenKey<'_>, row: &SealedRow, now: i64) -> Result<(), DbError> {
-    let sql = match db.dialect() {
+pub async fn put(db: impl Exec, key: &TokenKey<'_>, row: &SealedRow, now: i64) -> Result<(), DbError> {
+    let mut conn = db.acquire().await?;
+    let sql = match dialect_of(&conn) {
         Dialect::MySql => {
             "INSERT INTO token_cache (tenant_id, subject, resource, kind, key_id, nonce, ciphertext, expires_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -62,7 +62,7 @@ pub async fn put(db: &Db, key: &TokenKey<'_>, row: &SealedRow, now: i64) -> Resu
         .bind(&row.ciphertext)
         .bind(row.expires_at)
         .bind(now)
-        .execute(db.pool())
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -71,8 +71,9 @@ pub async fn put(db: &Db, key: &TokenKey<'_>, row: &SealedRow, now: i64) -> Resu
 ///
 /// # Errors
 /// Database errors.
-pub async fn get(db: &Db, key: &TokenKey<'_>) -> Result<Option<SealedRow>, DbError> {
-    let row = sqlx::query(
+pub async fn get(db: impl Exec, key: &TokenKey<'_>) -> Result<Option<SealedRow>, DbError> {
+    let mut conn = db.acquire().await?;
+    Ok(sqlx::query_as(
         "SELECT key_id, nonce, ciphertext, expires_at FROM token_cache
          WHERE tenant_id = ? AND subject = ? AND resource = ? AND kind = ?",
     )
@@ -80,28 +81,19 @@ pub async fn get(db: &Db, key: &TokenKey<'_>) -> Result<Option<SealedRow>, DbErr
     .bind(key.subject)
     .bind(key.resource)
     .bind(key.kind)
-    .fetch_optional(db.pool())
-    .await?;
-    row.map(|r| {
-        Ok(SealedRow {
-            key_id: r.try_get("key_id")?,
-            nonce: r.try_get("nonce")?,
-            ciphertext: r.try_get("ciphertext")?,
-            expires_at: r.try_get("expires_at")?,
-        })
-    })
-    .transpose()
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// Deletes every token of one subject in a tenant (sign-out of all sessions, unlink).
 ///
 /// # Errors
 /// Database errors.
-pub async fn delete_subject(db: &Db, tenant: TenantId, subject: &str) -> Result<u64, DbError> {
+pub async fn delete_subject(db: impl Exec, tenant: TenantId, subject: &str) -> Result<u64, DbError> {
     let r = sqlx::query("DELETE FROM token_cache WHERE tenant_id = ? AND subject = ?")
         .bind(tenant.to_string())
         .bind(subject)
-        .execute(db.pool())
+        .execute(&mut *db.acquire().await?)
         .await?;
     Ok(r.rows_affected())
 }
@@ -110,8 +102,10 @@ pub async fn delete_subject(db: &Db, tenant: TenantId, subject: &str) -> Result<
 ///
 /// # Errors
 /// Database errors.
-pub async fn delete_tenant(db: &Db, tenant: TenantId) -> Result<u64, DbError> {
-    let r =
-        sqlx::query("DELETE FROM token_cache WHERE tenant_id = ?").bind(tenant.to_string()).execute(db.pool()).await?;
+pub async fn delete_tenant(db: impl Exec, tenant: TenantId) -> Result<u64, DbError> {
+    let r = sqlx::query("DELETE FROM token_cache WHERE tenant_id = ?")
+        .bind(tenant.to_string())
+        .execute(&mut *db.acquire().await?)
+        .await?;
     Ok(r.rows_affected())
 }

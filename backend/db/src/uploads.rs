@@ -2,9 +2,8 @@
 //! until every file being attached is attached (issue 5). Shared by all API instances.
 
 use edu_domain::{TenantId, UserId};
-use sqlx::Row;
 
-use crate::{Db, DbError};
+use crate::{DbError, Exec};
 
 /// An upload into an assignment's resources folder.
 #[derive(Debug, Clone)]
@@ -30,7 +29,7 @@ pub struct Upload<'a> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn start(db: &Db, u: &Upload<'_>) -> Result<(), DbError> {
+pub async fn start(db: impl Exec, u: &Upload<'_>) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO assignment_uploads (tenant_id, upload_id, class_id, assignment_id, started_by, started_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -42,7 +41,7 @@ pub async fn start(db: &Db, u: &Upload<'_>) -> Result<(), DbError> {
     .bind(u.by.to_string())
     .bind(u.now)
     .bind(u.expires_at)
-    .execute(db.pool())
+    .execute(&mut *db.acquire().await?)
     .await?;
     Ok(())
 }
@@ -51,11 +50,11 @@ pub async fn start(db: &Db, u: &Upload<'_>) -> Result<(), DbError> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn finish(db: &Db, tenant: TenantId, upload_id: &str) -> Result<(), DbError> {
+pub async fn finish(db: impl Exec, tenant: TenantId, upload_id: &str) -> Result<(), DbError> {
     sqlx::query("DELETE FROM assignment_uploads WHERE tenant_id = ? AND upload_id = ?")
         .bind(tenant.to_string())
         .bind(upload_id)
-        .execute(db.pool())
+        .execute(&mut *db.acquire().await?)
         .await?;
     Ok(())
 }
@@ -66,26 +65,26 @@ pub async fn finish(db: &Db, tenant: TenantId, upload_id: &str) -> Result<(), Db
 /// # Errors
 /// Database errors.
 pub async fn in_progress(
-    db: &Db,
+    db: impl Exec,
     tenant: TenantId,
     class_id: &str,
     assignment_id: &str,
     now: i64,
 ) -> Result<i64, DbError> {
+    let mut conn = db.acquire().await?;
     sqlx::query("DELETE FROM assignment_uploads WHERE tenant_id = ? AND expires_at <= ?")
         .bind(tenant.to_string())
         .bind(now)
-        .execute(db.pool())
+        .execute(&mut *conn)
         .await?;
-    let row = sqlx::query(
-        "SELECT COUNT(*) AS n FROM assignment_uploads
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM assignment_uploads
          WHERE tenant_id = ? AND class_id = ? AND assignment_id = ? AND expires_at > ?",
     )
     .bind(tenant.to_string())
     .bind(class_id)
     .bind(assignment_id)
     .bind(now)
-    .fetch_one(db.pool())
-    .await?;
-    Ok(row.try_get("n")?)
+    .fetch_one(&mut *conn)
+    .await?)
 }

@@ -1,9 +1,8 @@
 //! People and their local credentials and roles.
 
 use edu_domain::{Email, Role, TenantId, UserId};
-use sqlx::Row;
 
-use crate::{Db, DbError, flag};
+use crate::{DbError, Exec, flag};
 
 /// A new local account.
 #[derive(Debug)]
@@ -64,12 +63,50 @@ fn parse_tenant_id(s: &str) -> Result<TenantId, DbError> {
     TenantId::parse(s).map_err(|_| DbError::Corrupt { table: "users", detail: "bad tenant id".into() })
 }
 
+#[derive(sqlx::FromRow)]
+struct CredentialsRow {
+    id: String,
+    password_hash: String,
+    disabled: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    tenant_id: Option<String>,
+    email: Option<String>,
+    password_hash: Option<String>,
+    display_name: String,
+    favorite_color: Option<String>,
+    must_change_password: i64,
+    disabled: i64,
+    created_at: i64,
+}
+
+impl TryFrom<UserRow> for UserRecord {
+    type Error = DbError;
+
+    fn try_from(r: UserRow) -> Result<Self, DbError> {
+        Ok(Self {
+            id: parse_user_id(&r.id)?,
+            tenant_id: r.tenant_id.as_deref().map(parse_tenant_id).transpose()?,
+            email: r.email,
+            has_password: r.password_hash.is_some(),
+            display_name: r.display_name,
+            favorite_color: r.favorite_color,
+            must_change_password: flag(r.must_change_password),
+            disabled: flag(r.disabled),
+            created_at: r.created_at,
+        })
+    }
+}
+
 /// Creates a local account.
 ///
 /// # Errors
 /// [`DbError::Conflict`]`("email")` when the email is taken.
 #[tracing::instrument(skip_all, fields(user.id = %new.id))]
-pub async fn create_local(db: &Db, new: &NewLocalUser<'_>) -> Result<(), DbError> {
+pub async fn create_local(db: impl Exec, new: &NewLocalUser<'_>) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO users (id, tenant_id, email, password_hash, display_name, favorite_color,
                             must_change_password, disabled, password_changed_at, created_at, updated_at)
@@ -83,7 +120,7 @@ pub async fn create_local(db: &Db, new: &NewLocalUser<'_>) -> Result<(), DbError
     .bind(new.now)
     .bind(new.now)
     .bind(new.now)
-    .execute(db.pool())
+    .execute(&mut *db.acquire().await?)
     .await
     .map_err(|e| DbError::unique_as(e, "email"))?;
     Ok(())
@@ -93,18 +130,15 @@ pub async fn create_local(db: &Db, new: &NewLocalUser<'_>) -> Result<(), DbError
 ///
 /// # Errors
 /// Database errors.
-pub async fn find_credentials(db: &Db, email: &Email) -> Result<Option<Credentials>, DbError> {
-    let row =
-        sqlx::query("SELECT id, password_hash, disabled FROM users WHERE email = ? AND password_hash IS NOT NULL")
+pub async fn find_credentials(db: impl Exec, email: &Email) -> Result<Option<Credentials>, DbError> {
+    let mut conn = db.acquire().await?;
+    let row: Option<CredentialsRow> =
+        sqlx::query_as("SELECT id, password_hash, disabled FROM users WHERE email = ? AND password_hash IS NOT NULL")
             .bind(email.as_str())
-            .fetch_optional(db.pool())
+            .fetch_optional(&mut *conn)
             .await?;
     row.map(|r| {
-        Ok(Credentials {
-            user_id: parse_user_id(&r.try_get::<String, _>("id")?)?,
-            password_hash: r.try_get("password_hash")?,
-            disabled: flag(r.try_get("disabled")?),
-        })
+        Ok(Credentials { user_id: parse_user_id(&r.id)?, password_hash: r.password_hash, disabled: flag(r.disabled) })
     })
     .transpose()
 }
@@ -113,53 +147,37 @@ pub async fn find_credentials(db: &Db, email: &Email) -> Result<Option<Credentia
 ///
 /// # Errors
 /// Database errors.
-pub async fn password_hash(db: &Db, user: UserId) -> Result<Option<String>, DbError> {
-    let row = sqlx::query("SELECT password_hash FROM users WHERE id = ?")
+pub async fn password_hash(db: impl Exec, user: UserId) -> Result<Option<String>, DbError> {
+    let mut conn = db.acquire().await?;
+    let hash: Option<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
         .bind(user.to_string())
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?;
-    Ok(match row {
-        Some(r) => r.try_get::<Option<String>, _>("password_hash")?,
-        None => None,
-    })
+    Ok(hash.flatten())
 }
 
 /// One person.
 ///
 /// # Errors
 /// Database errors.
-pub async fn get(db: &Db, user: UserId) -> Result<Option<UserRecord>, DbError> {
-    let row = sqlx::query(
+pub async fn get(db: impl Exec, user: UserId) -> Result<Option<UserRecord>, DbError> {
+    let mut conn = db.acquire().await?;
+    let row: Option<UserRow> = sqlx::query_as(
         "SELECT id, tenant_id, email, password_hash, display_name, favorite_color,
                 must_change_password, disabled, created_at
          FROM users WHERE id = ?",
     )
     .bind(user.to_string())
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?;
-    row.map(|r| {
-        let tenant: Option<String> = r.try_get("tenant_id")?;
-        let hash: Option<String> = r.try_get("password_hash")?;
-        Ok(UserRecord {
-            id: parse_user_id(&r.try_get::<String, _>("id")?)?,
-            tenant_id: tenant.as_deref().map(parse_tenant_id).transpose()?,
-            email: r.try_get("email")?,
-            has_password: hash.is_some(),
-            display_name: r.try_get("display_name")?,
-            favorite_color: r.try_get("favorite_color")?,
-            must_change_password: flag(r.try_get("must_change_password")?),
-            disabled: flag(r.try_get("disabled")?),
-            created_at: r.try_get("created_at")?,
-        })
-    })
-    .transpose()
+    row.map(UserRecord::try_from).transpose()
 }
 
 /// Replaces a person's password hash (password change, or a rehash on sign-in).
 ///
 /// # Errors
 /// Database errors.
-pub async fn set_password_hash(db: &Db, user: UserId, hash: &str, now: i64) -> Result<(), DbError> {
+pub async fn set_password_hash(db: impl Exec, user: UserId, hash: &str, now: i64) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE users SET password_hash = ?, password_changed_at = ?, must_change_password = 0, updated_at = ?
          WHERE id = ?",
@@ -168,7 +186,7 @@ pub async fn set_password_hash(db: &Db, user: UserId, hash: &str, now: i64) -> R
     .bind(now)
     .bind(now)
     .bind(user.to_string())
-    .execute(db.pool())
+    .execute(&mut *db.acquire().await?)
     .await?;
     Ok(())
 }
@@ -177,29 +195,25 @@ pub async fn set_password_hash(db: &Db, user: UserId, hash: &str, now: i64) -> R
 ///
 /// # Errors
 /// Database errors.
-pub async fn roles(db: &Db, tenant: TenantId, user: UserId) -> Result<Vec<Role>, DbError> {
-    let rows = sqlx::query("SELECT role FROM user_roles WHERE tenant_id = ? AND user_id = ? ORDER BY role")
-        .bind(tenant.to_string())
-        .bind(user.to_string())
-        .fetch_all(db.pool())
-        .await?;
-    let mut roles = Vec::with_capacity(rows.len());
-    for r in rows {
-        let s: String = r.try_get("role")?;
-        // An unknown stored role is ignored rather than granted (deny by default).
-        if let Some(role) = Role::parse(&s) {
-            roles.push(role);
-        }
-    }
-    Ok(roles)
+pub async fn roles(db: impl Exec, tenant: TenantId, user: UserId) -> Result<Vec<Role>, DbError> {
+    let mut conn = db.acquire().await?;
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT role FROM user_roles WHERE tenant_id = ? AND user_id = ? ORDER BY role")
+            .bind(tenant.to_string())
+            .bind(user.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+    // An unknown stored role is ignored rather than granted (deny by default).
+    Ok(names.iter().filter_map(|s| Role::parse(s)).collect())
 }
 
 /// Replaces a person's roles in a tenant (at every Microsoft sign-in).
 ///
 /// # Errors
 /// Database errors.
-pub async fn set_roles(db: &Db, tenant: TenantId, user: UserId, roles: &[Role], now: i64) -> Result<(), DbError> {
-    let mut tx = db.pool().begin().await?;
+pub async fn set_roles(db: impl Exec, tenant: TenantId, user: UserId, roles: &[Role], now: i64) -> Result<(), DbError> {
+    let mut conn = db.acquire().await?;
+    let mut tx = crate::begin(&mut conn).await?;
     sqlx::query("DELETE FROM user_roles WHERE tenant_id = ? AND user_id = ?")
         .bind(tenant.to_string())
         .bind(user.to_string())
@@ -222,25 +236,18 @@ pub async fn set_roles(db: &Db, tenant: TenantId, user: UserId, roles: &[Role], 
 ///
 /// # Errors
 /// Database errors.
-pub async fn linked_identity(db: &Db, user: UserId) -> Result<Option<LinkedIdentity>, DbError> {
-    let row =
-        sqlx::query("SELECT ms_tenant_id, ms_object_id, upn, display_name FROM external_identities WHERE user_id = ?")
-            .bind(user.to_string())
-            .fetch_optional(db.pool())
-            .await?;
-    row.map(|r| {
-        Ok(LinkedIdentity {
-            ms_tenant_id: r.try_get("ms_tenant_id")?,
-            ms_object_id: r.try_get("ms_object_id")?,
-            upn: r.try_get("upn")?,
-            display_name: r.try_get("display_name")?,
-        })
-    })
-    .transpose()
+pub async fn linked_identity(db: impl Exec, user: UserId) -> Result<Option<LinkedIdentity>, DbError> {
+    let mut conn = db.acquire().await?;
+    Ok(sqlx::query_as(
+        "SELECT ms_tenant_id, ms_object_id, upn, display_name FROM external_identities WHERE user_id = ?",
+    )
+    .bind(user.to_string())
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// A Microsoft identity linked to a person.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LinkedIdentity {
     /// Microsoft tenant id (`tid`).
     pub ms_tenant_id: String,
@@ -256,11 +263,11 @@ pub struct LinkedIdentity {
 ///
 /// # Errors
 /// Database errors.
-pub async fn clear_password(db: &Db, user: UserId, now: i64) -> Result<(), DbError> {
+pub async fn clear_password(db: impl Exec, user: UserId, now: i64) -> Result<(), DbError> {
     sqlx::query("UPDATE users SET password_hash = NULL, updated_at = ? WHERE id = ?")
         .bind(now)
         .bind(user.to_string())
-        .execute(db.pool())
+        .execute(&mut *db.acquire().await?)
         .await?;
     Ok(())
 }
@@ -269,14 +276,20 @@ pub async fn clear_password(db: &Db, user: UserId, now: i64) -> Result<(), DbErr
 ///
 /// # Errors
 /// [`DbError::Conflict`]`("email")` when the email is taken.
-pub async fn set_local_credentials(db: &Db, user: UserId, email: &Email, hash: &str, now: i64) -> Result<(), DbError> {
+pub async fn set_local_credentials(
+    db: impl Exec,
+    user: UserId,
+    email: &Email,
+    hash: &str,
+    now: i64,
+) -> Result<(), DbError> {
     sqlx::query("UPDATE users SET email = ?, password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?")
         .bind(email.as_str())
         .bind(hash)
         .bind(now)
         .bind(now)
         .bind(user.to_string())
-        .execute(db.pool())
+        .execute(&mut *db.acquire().await?)
         .await
         .map_err(|e| DbError::unique_as(e, "email"))?;
     Ok(())
@@ -286,12 +299,12 @@ pub async fn set_local_credentials(db: &Db, user: UserId, email: &Email, hash: &
 ///
 /// # Errors
 /// Database errors.
-pub async fn set_favorite_color(db: &Db, user: UserId, color: &str, now: i64) -> Result<(), DbError> {
+pub async fn set_favorite_color(db: impl Exec, user: UserId, color: &str, now: i64) -> Result<(), DbError> {
     sqlx::query("UPDATE users SET favorite_color = ?, updated_at = ? WHERE id = ?")
         .bind(color)
         .bind(now)
         .bind(user.to_string())
-        .execute(db.pool())
+        .execute(&mut *db.acquire().await?)
         .await?;
     Ok(())
 }
@@ -322,27 +335,43 @@ const LOCAL_OF_TENANT: &str = "SELECT u.id, u.email, u.display_name, u.disabled,
      WHERE u.email IS NOT NULL AND u.tenant_id = ?
        AND NOT EXISTS (SELECT 1 FROM external_identities x WHERE x.user_id = u.id AND x.tenant_id <> ?)";
 
-fn local_account(r: &sqlx::any::AnyRow) -> Result<LocalAccount, DbError> {
-    Ok(LocalAccount {
-        user_id: parse_user_id(&r.try_get::<String, _>("id")?)?,
-        email: r.try_get("email")?,
-        display_name: r.try_get("display_name")?,
-        disabled: flag(r.try_get("disabled")?),
-        created_at: r.try_get("created_at")?,
-        link_id: r.try_get("link_id")?,
-        ms_upn: r.try_get("upn")?,
-    })
+#[derive(sqlx::FromRow)]
+struct LocalAccountRow {
+    id: String,
+    email: String,
+    display_name: String,
+    disabled: i64,
+    created_at: i64,
+    link_id: Option<String>,
+    upn: Option<String>,
+}
+
+impl TryFrom<LocalAccountRow> for LocalAccount {
+    type Error = DbError;
+
+    fn try_from(r: LocalAccountRow) -> Result<Self, DbError> {
+        Ok(Self {
+            user_id: parse_user_id(&r.id)?,
+            email: r.email,
+            display_name: r.display_name,
+            disabled: flag(r.disabled),
+            created_at: r.created_at,
+            link_id: r.link_id,
+            ms_upn: r.upn,
+        })
+    }
 }
 
 /// The tenant's local accounts, by email.
 ///
 /// # Errors
 /// Database errors.
-pub async fn local_accounts_of_tenant(db: &Db, tenant: TenantId) -> Result<Vec<LocalAccount>, DbError> {
+pub async fn local_accounts_of_tenant(db: impl Exec, tenant: TenantId) -> Result<Vec<LocalAccount>, DbError> {
+    let mut conn = db.acquire().await?;
     let sql = format!("{LOCAL_OF_TENANT} ORDER BY u.email, u.id");
     let t = tenant.to_string();
-    let rows = sqlx::query(&sql).bind(&t).bind(&t).bind(&t).fetch_all(db.pool()).await?;
-    rows.iter().map(local_account).collect()
+    let rows: Vec<LocalAccountRow> = sqlx::query_as(&sql).bind(&t).bind(&t).bind(&t).fetch_all(&mut *conn).await?;
+    rows.into_iter().map(LocalAccount::try_from).collect()
 }
 
 /// Deletes a local account of the tenant with, in one transaction, its Microsoft link, the
@@ -351,15 +380,22 @@ pub async fn local_accounts_of_tenant(db: &Db, tenant: TenantId) -> Result<Vec<L
 ///
 /// # Errors
 /// Database errors.
-pub async fn delete_local_account(db: &Db, tenant: TenantId, user: UserId) -> Result<Option<LocalAccount>, DbError> {
+pub async fn delete_local_account(
+    db: impl Exec,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Option<LocalAccount>, DbError> {
     let t = tenant.to_string();
     let u = user.to_string();
-    let mut tx = db.pool().begin().await?;
+    let mut conn = db.acquire().await?;
+    let mut tx = crate::begin(&mut conn).await?;
     let sql = format!("{LOCAL_OF_TENANT} AND u.id = ?");
-    let Some(row) = sqlx::query(&sql).bind(&t).bind(&t).bind(&t).bind(&u).fetch_optional(&mut *tx).await? else {
+    let row: Option<LocalAccountRow> =
+        sqlx::query_as(&sql).bind(&t).bind(&t).bind(&t).bind(&u).fetch_optional(&mut *tx).await?;
+    let Some(row) = row else {
         return Ok(None);
     };
-    let account = local_account(&row)?;
+    let account = LocalAccount::try_from(row)?;
     sqlx::query(
         "DELETE FROM token_cache WHERE tenant_id = ? AND subject IN
            (SELECT ms_object_id FROM external_identities WHERE user_id = ? AND tenant_id = ?)",

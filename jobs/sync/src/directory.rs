@@ -12,13 +12,14 @@
 //! last committed page.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 
 use edu_db::directory::{self as store, Manager, Member};
-use edu_db::sync::{Checkpoint, Lease, PageEnd, Phase};
+use edu_db::sync::{Checkpoint, Lease, PageEnd};
+use edu_db::{Db, DbError};
 use edu_msgraph::{BatchRequest, GraphAuth, GraphError, GraphRequest, Query, seg};
 
-use crate::{Outcome, SyncDeps, SyncError, SyncTenant, db_err, now_ms, ttl_ms};
+use crate::stream::{self, Fetched, Stream};
+use crate::{Outcome, SyncDeps, SyncError, SyncTenant};
 
 /// The member properties we keep.
 pub const MEMBER_SELECT: &[&str] = &["id", "displayName", "mail", "userPrincipalName", "jobTitle", "department"];
@@ -146,6 +147,56 @@ async fn managers(
     Ok(out)
 }
 
+/// The members of one group, with their managers.
+struct DirectoryStream<'a> {
+    group_id: &'a str,
+}
+
+impl Stream for DirectoryStream<'_> {
+    type Items = Vec<(Member, Option<Manager>)>;
+    type Counts = store::Counts;
+    const DELTA: bool = false;
+
+    fn name(&self) -> &'static str {
+        store::STREAM
+    }
+
+    async fn begin_round(&self, db: &Db, lease: &Lease, ttl: i64, now: i64) -> Result<Checkpoint, DbError> {
+        store::begin_round(db, lease, ttl, now).await
+    }
+
+    async fn fetch(
+        &self,
+        deps: &SyncDeps,
+        auth: &GraphAuth,
+        cp: &Checkpoint,
+    ) -> Result<Fetched<Self::Items>, GraphError> {
+        let (members, next_link) = fetch_members(deps, auth, self.group_id, cp).await?;
+        let mut by_id = managers(deps, auth, &members).await?;
+        let page: Vec<(Member, Option<Manager>)> = members
+            .into_iter()
+            .map(|m| {
+                let mgr = by_id.remove(&m.ms_object_id).flatten();
+                (m, mgr)
+            })
+            .collect();
+        Ok(Fetched { len: page.len(), items: page, next_link, delta_link: None })
+    }
+
+    async fn commit(
+        &self,
+        db: &Db,
+        lease: &Lease,
+        cp: &Checkpoint,
+        items: &Self::Items,
+        end: &PageEnd,
+        ttl: i64,
+        now: i64,
+    ) -> Result<(Self::Counts, Checkpoint), DbError> {
+        store::commit_page(db, lease, cp, items, end, ttl, now).await
+    }
+}
+
 /// One directory round of `group_id` under `lease`: resumes a round in progress or starts a
 /// new one, commits page by page, sweeps at the end.
 ///
@@ -158,45 +209,20 @@ pub(crate) async fn sync_directory(
     lease: &Lease,
     report: &mut DirectoryReport,
 ) -> Result<(), SyncError> {
-    let db = &deps.db;
-    let ttl = ttl_ms(deps.lease_ttl);
-    let mut cp = match edu_db::sync::checkpoint(db, tenant.id, store::STREAM).await? {
-        Some(cp) if cp.next_link.is_some() && cp.phase != Phase::Idle => cp,
-        _ => store::begin_round(db, lease, ttl, now_ms()).await.map_err(db_err)?,
-    };
-    let auth = GraphAuth::app_only(tenant.ms_tenant_id.clone());
-    loop {
-        let (members, next) = fetch_members(deps, &auth, group_id, &cp).await?;
-        let mut by_id = managers(deps, &auth, &members).await?;
-        let page: Vec<(Member, Option<Manager>)> = members
-            .into_iter()
-            .map(|m| {
-                let mgr = by_id.remove(&m.ms_object_id).flatten();
-                (m, mgr)
-            })
-            .collect();
-        let end = match next {
-            Some(n) => PageEnd::Next(n),
-            None => PageEnd::Done(String::new()),
-        };
-        let (c, next_cp) = store::commit_page(db, lease, &cp, &page, &end, ttl, now_ms()).await.map_err(db_err)?;
-        report.seen += page.len() as u64;
-        report.pages += 1;
-        deps.page_done(&tenant.ms_tenant_id, store::STREAM, report.pages, report.seen);
+    let run = stream::run(deps, tenant, lease, &DirectoryStream { group_id }, |c| {
         report.counts.added += c.added;
         report.counts.changed += c.changed;
         report.counts.restored += c.restored;
         report.counts.left += c.left;
         report.counts.managers_changed += c.managers_changed;
-        if matches!(end, PageEnd::Done(_)) {
-            return Ok(());
-        }
-        if deps.stop.load(Ordering::SeqCst) {
-            report.outcome = Outcome::Stopped;
-            return Ok(());
-        }
-        cp = next_cp;
+    })
+    .await?;
+    report.seen += run.items;
+    report.pages += run.pages;
+    if run.stopped {
+        report.outcome = Outcome::Stopped;
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -125,7 +125,7 @@ pub async fn audit_export(db: &Db, tenant: TenantId, kind: ExportKind, rows: u64
             action: "export.csv",
             target_type: Some("export"),
             target_id: Some(kind.as_str().to_owned()),
-            result: "success",
+            result: edu_db::audit::SUCCESS,
             detail: Some(&detail),
             at: now,
         },

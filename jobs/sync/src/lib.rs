@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use edu_db::roster::RosterKind;
-use edu_db::sync::{self as store, Checkpoint, Lease, PageEnd, Phase, ProfileChange, ProfilePatch, SyncTenant};
+use edu_db::sync::{self as store, Checkpoint, Lease, PageEnd, ProfileChange, ProfilePatch, SyncTenant};
 use edu_db::{Db, DbError};
 use edu_msgraph::{
     AssertionAlg, ClientCredential, GraphAuth, GraphClient, GraphError, GraphRequest, GraphSettings, Query,
@@ -29,6 +29,7 @@ pub mod directory;
 pub mod display;
 pub mod export;
 pub mod roster;
+mod stream;
 
 /// The stream name of the users delta in `sync_checkpoints` / `sync_leases`.
 pub const USERS_STREAM: &str = "users";
@@ -471,70 +472,70 @@ async fn fetch_page(deps: &SyncDeps, auth: &GraphAuth, cp: &Checkpoint) -> Resul
     })
 }
 
+/// The users delta (`/users/delta` into `ms_profiles`) of the tenant with this Microsoft id.
+struct UsersStream<'a> {
+    ms_tenant_id: &'a str,
+}
+
+impl stream::Stream for UsersStream<'_> {
+    type Items = Vec<ProfileChange>;
+    type Counts = store::PageCounts;
+    const DELTA: bool = true;
+
+    fn name(&self) -> &'static str {
+        USERS_STREAM
+    }
+
+    async fn begin_round(&self, db: &Db, lease: &Lease, ttl: i64, now: i64) -> Result<Checkpoint, DbError> {
+        store::begin_full_round(db, lease, ttl, now).await
+    }
+
+    async fn fetch(
+        &self,
+        deps: &SyncDeps,
+        auth: &GraphAuth,
+        cp: &Checkpoint,
+    ) -> Result<stream::Fetched<Self::Items>, GraphError> {
+        let Page { changes, next_link, delta_link } = fetch_page(deps, auth, cp).await?;
+        Ok(stream::Fetched { len: changes.len(), items: changes, next_link, delta_link })
+    }
+
+    async fn commit(
+        &self,
+        db: &Db,
+        lease: &Lease,
+        cp: &Checkpoint,
+        items: &Self::Items,
+        end: &PageEnd,
+        ttl: i64,
+        now: i64,
+    ) -> Result<(Self::Counts, Checkpoint), DbError> {
+        store::commit_page(db, lease, self.ms_tenant_id, cp, items, end, ttl, now).await
+    }
+}
+
 async fn sync_users(
     deps: &SyncDeps,
     tenant: &SyncTenant,
     lease: &Lease,
     report: &mut TenantReport,
 ) -> Result<(), SyncError> {
-    let db = &deps.db;
-    let ttl = ttl_ms(deps.lease_ttl);
-    let saved = store::checkpoint(db, tenant.id, USERS_STREAM).await?;
-    let mut cp = match saved {
-        // Resume a round where the last committed page left it.
-        Some(cp) if cp.next_link.is_some() && cp.phase != Phase::Idle => cp,
-        Some(cp) if cp.phase == Phase::Idle && cp.delta_link.is_some() && !deps.force_full => {
-            store::incremental_round(&cp)
-        }
-        _ => store::begin_full_round(db, lease, ttl, now_ms()).await.map_err(db_err)?,
-    };
-    report.full = cp.phase == Phase::Full;
-    let auth = GraphAuth::app_only(tenant.ms_tenant_id.clone());
-    let mut resyncs = 0u32;
-    let mut items = 0u64;
-    loop {
-        let page = match fetch_page(deps, &auth, &cp).await {
-            Ok(p) => p,
-            Err(e) if e.is_resync_required() && resyncs < 2 => {
-                resyncs += 1;
-                tracing::warn!(tenant = %tenant.ms_tenant_id, code = ?e.code(), "delta token expired: full resync (mark and sweep)");
-                report.resynced = true;
-                report.full = true;
-                cp = store::begin_full_round(db, lease, ttl, now_ms()).await.map_err(db_err)?;
-                continue;
-            }
-            Err(e) if e.is_resync_required() => {
-                return Err(SyncError::Protocol("resync required again right after a resync".into()));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let Page { changes, next_link, delta_link } = page;
-        let end = match (next_link, delta_link) {
-            (Some(next), _) => PageEnd::Next(next),
-            (None, Some(delta)) => PageEnd::Done(delta),
-            (None, None) => return Err(SyncError::Protocol("delta page without nextLink or deltaLink".into())),
-        };
-        let (counts, next) = store::commit_page(db, lease, &tenant.ms_tenant_id, &cp, &changes, &end, ttl, now_ms())
-            .await
-            .map_err(db_err)?;
+    let users = UsersStream { ms_tenant_id: &tenant.ms_tenant_id };
+    let run = stream::run(deps, tenant, lease, &users, |counts| {
         report.added += counts.added;
         report.changed += counts.changed;
         report.disabled += counts.disabled;
         report.deleted += counts.deleted;
         report.archived += counts.archived;
-        report.pages += 1;
-        items += changes.len() as u64;
-        deps.page_done(&tenant.ms_tenant_id, USERS_STREAM, report.pages, items);
-        tracing::debug!(tenant = %tenant.ms_tenant_id, page = next.pages, items = changes.len(), "page committed");
-        if matches!(end, PageEnd::Done(_)) {
-            return Ok(());
-        }
-        if deps.stop.load(Ordering::SeqCst) {
-            report.outcome = Outcome::Stopped;
-            return Ok(());
-        }
-        cp = next;
+    })
+    .await?;
+    report.pages += run.pages;
+    report.full = run.full;
+    report.resynced = run.resynced;
+    if run.stopped {
+        report.outcome = Outcome::Stopped;
     }
+    Ok(())
 }
 
 /// A held lease with its heartbeat.

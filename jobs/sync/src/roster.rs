@@ -9,15 +9,16 @@
 //! deleted class is found only by a full round — the first sync, a resync, or the periodic
 //! reconciliation (`--full`, R-C5) — and is then archived, not deleted.
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use edu_db::roster::{self as store, RosterChange, RosterCounts, RosterKind, RosterPatch};
-use edu_db::sync::{Checkpoint, Lease, PageEnd, Phase, SyncTenant};
+use edu_db::sync::{Checkpoint, Lease, PageEnd, SyncTenant};
+use edu_db::{Db, DbError};
 use edu_msgraph::{GraphAuth, GraphError, GraphRequest};
 use serde_json::{Map, Value};
 
-use crate::{Outcome, SyncDeps, SyncError, db_err, now_ms, ttl_ms};
+use crate::stream::{self, Fetched, Stream};
+use crate::{Outcome, SyncDeps, SyncError};
 
 /// The Graph path of a roster stream's initial query.
 #[must_use]
@@ -169,6 +170,46 @@ async fn fetch_page(deps: &SyncDeps, kind: RosterKind, auth: &GraphAuth, cp: &Ch
     })
 }
 
+/// One roster stream (classes or education users).
+struct RosterStream(RosterKind);
+
+impl Stream for RosterStream {
+    type Items = Vec<RosterChange>;
+    type Counts = RosterCounts;
+    const DELTA: bool = true;
+
+    fn name(&self) -> &'static str {
+        self.0.stream()
+    }
+
+    async fn begin_round(&self, db: &Db, lease: &Lease, ttl: i64, now: i64) -> Result<Checkpoint, DbError> {
+        store::begin_full_round(db, self.0, lease, ttl, now).await
+    }
+
+    async fn fetch(
+        &self,
+        deps: &SyncDeps,
+        auth: &GraphAuth,
+        cp: &Checkpoint,
+    ) -> Result<Fetched<Self::Items>, GraphError> {
+        let Page { changes, next_link, delta_link } = fetch_page(deps, self.0, auth, cp).await?;
+        Ok(Fetched { len: changes.len(), items: changes, next_link, delta_link })
+    }
+
+    async fn commit(
+        &self,
+        db: &Db,
+        lease: &Lease,
+        cp: &Checkpoint,
+        items: &Self::Items,
+        end: &PageEnd,
+        ttl: i64,
+        now: i64,
+    ) -> Result<(Self::Counts, Checkpoint), DbError> {
+        store::commit_page(db, self.0, lease, cp, items, end, ttl, now).await
+    }
+}
+
 /// Runs one roster stream of a tenant under `lease` (held by the caller).
 ///
 /// # Errors
@@ -182,59 +223,16 @@ pub async fn sync_roster(
     report: &mut RosterReport,
 ) -> Result<(), SyncError> {
     let started = Instant::now();
-    let db = &deps.db;
-    let ttl = ttl_ms(deps.lease_ttl);
-    let saved = edu_db::sync::checkpoint(db, tenant.id, kind.stream()).await?;
-    let mut cp = match saved {
-        Some(cp) if cp.next_link.is_some() && cp.phase != Phase::Idle => cp,
-        Some(cp) if cp.phase == Phase::Idle && cp.delta_link.is_some() && !deps.force_full => {
-            edu_db::sync::incremental_round(&cp)
-        }
-        _ => store::begin_full_round(db, kind, lease, ttl, now_ms()).await.map_err(db_err)?,
-    };
-    report.full = cp.phase == Phase::Full;
-    let auth = GraphAuth::app_only(tenant.ms_tenant_id.clone());
-    let mut resyncs = 0u32;
-    let mut items = 0u64;
-    let result = loop {
-        let page = match fetch_page(deps, kind, &auth, &cp).await {
-            Ok(p) => p,
-            Err(e) if e.is_resync_required() && resyncs < 2 => {
-                resyncs += 1;
-                tracing::warn!(tenant = %tenant.ms_tenant_id, stream = kind.stream(), "delta token expired: full resync (mark and sweep)");
-                report.resynced = true;
-                report.full = true;
-                cp = store::begin_full_round(db, kind, lease, ttl, now_ms()).await.map_err(db_err)?;
-                continue;
-            }
-            Err(e) if e.is_resync_required() => {
-                break Err(SyncError::Protocol("resync required again right after a resync".into()));
-            }
-            Err(e) => break Err(e.into()),
-        };
-        let Page { changes, next_link, delta_link } = page;
-        let end = match (next_link, delta_link) {
-            (Some(next), _) => PageEnd::Next(next),
-            (None, Some(delta)) => PageEnd::Done(delta),
-            (None, None) => break Err(SyncError::Protocol("delta page without nextLink or deltaLink".into())),
-        };
-        let (counts, next) =
-            store::commit_page(db, kind, lease, &cp, &changes, &end, ttl, now_ms()).await.map_err(db_err)?;
-        report.counts.add(counts);
-        report.pages += 1;
-        items += changes.len() as u64;
-        deps.page_done(&tenant.ms_tenant_id, kind.stream(), report.pages, items);
-        if matches!(end, PageEnd::Done(_)) {
-            break Ok(());
-        }
-        if deps.stop.load(Ordering::SeqCst) {
-            report.outcome = Outcome::Stopped;
-            break Ok(());
-        }
-        cp = next;
-    };
+    let result = stream::run(deps, tenant, lease, &RosterStream(kind), |c| report.counts.add(c)).await;
     report.duration = started.elapsed();
-    result
+    let run = result?;
+    report.pages += run.pages;
+    report.full = run.full;
+    report.resynced = run.resynced;
+    if run.stopped {
+        report.outcome = Outcome::Stopped;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

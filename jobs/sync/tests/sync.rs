@@ -92,7 +92,7 @@ async fn removals(backend: Backend) {
         action: "seating.update",
         target_type: Some("class"),
         target_id: Some("c1".into()),
-        result: "ok",
+        result: "success",
         detail: None,
         at: 2,
     };
