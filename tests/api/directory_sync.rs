@@ -98,7 +98,7 @@ async fn only_admins_manage_the_directory_sync(backend: Backend) {
     anonymous.fetch_csrf().await;
     assert_eq!(anonymous.get("/api/admin/directory-sync").await.status, 401);
     for p in [&t.teachers[0], &t.students[0]] {
-        let c = app.sign_in(&p).await;
+        let c = app.sign_in(p).await;
         let r = c.get("/api/admin/directory-sync").await;
         assert_eq!((r.status, r.code()), (403, "role_required"), "{}", p.upn);
         let r = c.send(Method::PUT, "/api/admin/directory-sync", Body::Json(json!({"group_id": group})), &[]).await;
@@ -231,7 +231,7 @@ async fn the_admin_sees_each_sync_stream_with_its_rows(backend: Backend) {
         r.body
     );
     for p in [&t.teachers[0], &t.students[0]] {
-        let c = app.sign_in(&p).await;
+        let c = app.sign_in(p).await;
         let r = c.get("/api/admin/sync-status").await;
         assert_eq!((r.status, r.code()), (403, "role_required"), "{}", p.upn);
     }

@@ -158,7 +158,7 @@ async fn teachers_students_and_anonymous_cannot_download_exports(backend: Backen
     let local = app.registered("ann@school.edu", "correct horse battery").await;
     assert_eq!(local.get("/api/admin/exports/users.csv").await.status, 403);
     for p in [&t.teachers[0], &t.students[0]] {
-        let c = app.sign_in(&p).await;
+        let c = app.sign_in(p).await;
         for path in ["/api/admin/exports/users.csv", "/api/admin/exports/groups.csv"] {
             let r = c.get(path).await;
             assert_eq!((r.status, r.code()), (403, "role_required"), "{} {path}", p.upn);

@@ -211,7 +211,7 @@ async fn teachers_and_students_cannot_start_it(backend: Backend) {
     let tenant = app.onboard(0).await;
     let t = app.tenant(0);
     for person in [&t.teachers[0], &t.students[0]] {
-        let c = app.sign_in(&person).await;
+        let c = app.sign_in(person).await;
         let r = c.post(ENABLE, json!({})).await;
         assert_eq!((r.status, r.code()), (403, "role_required"), "{}", person.upn);
         assert_eq!(c.get("/api/admin/user-access/latest").await.status, 403);

@@ -4,6 +4,7 @@
 //! Needs `EDUGRAPH_TEST_MYSQL_URL` (the tests are reported as skipped without it) and the `edugraph`
 //! binary of the same profile (`cargo build -p edugraph`; `infra/scripts/test` builds the
 //! whole workspace first).
+#![expect(clippy::unwrap_used, reason = "a test should fail loudly on an unexpected value")]
 
 mod instance;
 
