@@ -35,18 +35,6 @@ sqlite_only!(
     graph_failures_reach_the_admin_with_code_message_and_request_id,
 );
 
-async fn sign_in(app: &MicrosoftTestApp, upn: &str, password: &str) -> Client {
-    let c = app.client();
-    let r = app.browser_sign_in(&c, "/auth/microsoft/login", upn, password).await;
-    assert_eq!(r.header("location").as_deref(), Some("/"), "{upn}: {}", r.text);
-    c
-}
-
-async fn admin_of(app: &MicrosoftTestApp, i: usize) -> Client {
-    let t = app.tenant(i);
-    sign_in(app, &t.admin.upn, &t.admin.password).await
-}
-
 async fn send(c: &Client, method: Method, path: &str, body: Option<Value>) -> edu_tests::Resp {
     c.send(method, path, body.map_or(Body::None, Body::Json), &[]).await
 }
@@ -73,7 +61,7 @@ async fn users_are_listed_searched_filtered_selected_and_paged(backend: Backend)
     app.onboard(0).await;
     app.onboard(1).await;
     let t = app.tenant(0);
-    let admin = admin_of(&app, 0).await;
+    let admin = app.admin(0).await;
 
     let first = admin.get("/api/admin/users?top=5").await;
     assert_eq!(first.status, 200, "{}", first.text);
@@ -157,7 +145,7 @@ async fn users_are_created_updated_enabled_and_disabled(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
     let t = app.tenant(0);
-    let admin = admin_of(&app, 0).await;
+    let admin = app.admin(0).await;
     let upn = format!("new.teacher@{}", t.domain);
     let body = json!({"display_name": "New Teacher", "user_principal_name": upn, "department": "Faculty",
                       "job_title": "Teacher", "usage_location": "US"});
@@ -251,7 +239,7 @@ async fn group_members_are_added_and_removed_with_clear_errors(backend: Backend)
     app.onboard(0).await;
     app.onboard(1).await;
     let t = app.tenant(0);
-    let admin = admin_of(&app, 0).await;
+    let admin = app.admin(0).await;
 
     let r = admin.get("/api/admin/groups?search=teach").await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -312,7 +300,7 @@ async fn bulk_member_adds_are_batched_retried_and_reported_per_item(backend: Bac
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
     let t = app.tenant(0);
-    let admin = admin_of(&app, 0).await;
+    let admin = app.admin(0).await;
     let (gid, _) = app.emulator.groups(&t.id).into_iter().find(|(_, n)| n == "All Teachers").unwrap();
     let before = app.emulator.group_members(&t.id, &gid);
     let mut items: Vec<String> = t.students.iter().take(45).map(|s| s.id.clone()).collect();
@@ -390,7 +378,7 @@ async fn licences_show_units_and_explain_when_none_are_left(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
     let t = app.tenant(0);
-    let admin = admin_of(&app, 0).await;
+    let admin = app.admin(0).await;
     let r = admin.get("/api/admin/licenses").await;
     assert_eq!(r.status, 200, "{}", r.text);
     let faculty = r.body["items"]
@@ -478,7 +466,7 @@ async fn licences_show_units_and_explain_when_none_are_left(backend: Backend) {
 async fn graph_failures_reach_the_admin_with_code_message_and_request_id(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
-    let admin = admin_of(&app, 0).await;
+    let admin = app.admin(0).await;
     // Graph times out inside Microsoft: the admin sees Graph's code, message and request id.
     app.emulator.set_fault(Fault {
         method: Some("GET".into()),
@@ -538,17 +526,17 @@ async fn local_accounts_of_the_tenant_are_listed_and_deleted_with_their_links_to
     app.onboard(1).await;
     app.emulator.grant_admin_consent(&app.tenant(1).id, &app.emulator.demo().app_client_id);
     let (t, f) = (app.tenant(0), app.tenant(1));
-    let admin = admin_of(&app, 0).await;
+    let admin = app.admin(0).await;
     // A teacher of Contoso makes a local account (linked); a local-only person and a Fabrikam
     // teacher's local account are not Contoso's.
-    let teacher = sign_in(&app, &t.teachers[0].upn, &t.teachers[0].password).await;
+    let teacher = app.sign_in(&t.teachers[0]).await;
     let r = teacher
         .post("/api/me/link/local/create", json!({"email": "liam@home.example", "password": "a real passphrase"}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let teacher_id = r.body["user"]["id"].as_str().unwrap().to_owned();
     let local_only = app.registered("ann@school.edu", "correct horse battery").await;
-    let fab = sign_in(&app, &f.teachers[0].upn, &f.teachers[0].password).await;
+    let fab = app.sign_in(&f.teachers[0]).await;
     let r = fab
         .post("/api/me/link/local/create", json!({"email": "fab@home.example", "password": "a real passphrase"}))
         .await;
@@ -685,9 +673,9 @@ async fn the_cross_tenant_matrix_refuses_and_changes_nothing(backend: Backend) {
     app.onboard(1).await;
     let t = app.tenant(0);
     let (gid, _) = app.emulator.groups(&t.id).into_iter().find(|(_, n)| n == "All Teachers").unwrap();
-    let admin = admin_of(&app, 0).await;
+    let admin = app.admin(0).await;
     // A Contoso local account and a Contoso bulk job exist.
-    let teacher = sign_in(&app, &t.teachers[1].upn, &t.teachers[1].password).await;
+    let teacher = app.sign_in(&t.teachers[1]).await;
     let r = teacher
         .post("/api/me/link/local/create", json!({"email": "t1@home.example", "password": "a real passphrase"}))
         .await;
@@ -697,8 +685,8 @@ async fn the_cross_tenant_matrix_refuses_and_changes_nothing(backend: Backend) {
     let job = r.body["id"].as_str().unwrap().to_owned();
     wait_for(&admin, &job).await;
 
-    let other_admin = admin_of(&app, 1).await;
-    let student = sign_in(&app, &t.students[0].upn, &t.students[0].password).await;
+    let other_admin = app.admin(1).await;
+    let student = app.sign_in(&t.students[0]).await;
     let user = t.students[1].id.clone();
     let sku = app.emulator.user(&t.id, &t.teachers[0].id).unwrap()["assignedLicenses"][0]["skuId"]
         .as_str()

@@ -15,14 +15,6 @@ both_backends!(
     publishing_waits_until_the_files_being_attached_are_attached,
 );
 
-async fn sign_in(app: &MicrosoftTestApp, id: &str) -> Client {
-    let t = app.tenant(0);
-    let p = t.teachers.iter().chain(t.students.iter()).find(|p| p.id == id).unwrap().clone();
-    let c = app.client();
-    app.browser_sign_in(&c, "/auth/microsoft/login", &p.upn, &p.password).await;
-    c
-}
-
 fn octets(data: Vec<u8>) -> Body {
     Body::Raw("application/octet-stream", data)
 }
@@ -32,10 +24,10 @@ async fn a_teacher_edits_an_assignment_and_the_status_is_read_back_after_publish
     app.onboard(0).await;
     let t = app.tenant(0);
     let class = t.classes[0].clone();
-    let teacher = sign_in(&app, &class.teacher_ids[0]).await;
-    let student = sign_in(&app, &class.student_ids[0]).await;
+    let teacher = app.teacher_of(&class).await;
+    let student = app.student_of(&class, 0).await;
     let other_id = t.teachers.iter().find(|p| !class.teacher_ids.contains(&p.id)).unwrap().id.clone();
-    let other_teacher = sign_in(&app, &other_id).await;
+    let other_teacher = app.sign_in_as(&other_id).await;
     let base = format!("/api/classes/{}/assignments", class.id);
     let r = teacher.post(&base, json!({"display_name": "Map work", "due": "2026-12-01T17:00:00+01:00"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -87,8 +79,8 @@ async fn files_reach_the_resources_folder_directly_or_through_an_upload_session(
     app.onboard(0).await;
     let t = app.tenant(0);
     let class = t.classes[0].clone();
-    let teacher = sign_in(&app, &class.teacher_ids[0]).await;
-    let student = sign_in(&app, &class.student_ids[0]).await;
+    let teacher = app.teacher_of(&class).await;
+    let student = app.student_of(&class, 0).await;
     let base = format!("/api/classes/{}/assignments", class.id);
     let aid = teacher.post(&base, json!({"display_name": "Reading"})).await.body["id"].as_str().unwrap().to_owned();
     let files = format!("{base}/{aid}/files");
@@ -151,9 +143,9 @@ async fn a_student_adds_files_only_to_their_own_submission_while_it_is_not_turne
     app.onboard(0).await;
     let t = app.tenant(0);
     let class = t.classes[0].clone();
-    let teacher = sign_in(&app, &class.teacher_ids[0]).await;
-    let student = sign_in(&app, &class.student_ids[0]).await;
-    let classmate = sign_in(&app, &class.student_ids[1]).await;
+    let teacher = app.teacher_of(&class).await;
+    let student = app.student_of(&class, 0).await;
+    let classmate = app.student_of(&class, 1).await;
     let base = format!("/api/classes/{}/assignments", class.id);
     let aid = teacher.post(&base, json!({"display_name": "Poem"})).await.body["id"].as_str().unwrap().to_owned();
     teacher.post(&format!("{base}/{aid}/publish"), json!({})).await;
@@ -186,9 +178,9 @@ async fn submission_files_are_listed_to_their_student_and_to_the_class_teachers_
     app.onboard(0).await;
     let t = app.tenant(0);
     let class = t.classes[0].clone();
-    let teacher = sign_in(&app, &class.teacher_ids[0]).await;
-    let student = sign_in(&app, &class.student_ids[0]).await;
-    let classmate = sign_in(&app, &class.student_ids[1]).await;
+    let teacher = app.teacher_of(&class).await;
+    let student = app.student_of(&class, 0).await;
+    let classmate = app.student_of(&class, 1).await;
     let base = format!("/api/classes/{}/assignments", class.id);
     let aid = teacher.post(&base, json!({"display_name": "Essay"})).await.body["id"].as_str().unwrap().to_owned();
     teacher.post(&format!("{base}/{aid}/publish"), json!({})).await;
@@ -253,7 +245,7 @@ async fn an_upload_over_the_limit_or_of_the_wrong_type_is_refused_before_it_is_r
     .await;
     app.onboard(0).await;
     let class = app.tenant(0).classes[0].clone();
-    let teacher = sign_in(&app, &class.teacher_ids[0]).await;
+    let teacher = app.teacher_of(&class).await;
     let base = format!("/api/classes/{}/assignments", class.id);
     let aid = teacher.post(&base, json!({"display_name": "Limits"})).await.body["id"].as_str().unwrap().to_owned();
     let files = format!("{base}/{aid}/files?name=x.bin");
@@ -285,7 +277,7 @@ async fn a_slow_publish_is_reported_as_publishing_until_microsoft_has_finished(b
     app.onboard(0).await;
     app.emulator.set_publish_delay(std::time::Duration::from_millis(700));
     let class = app.tenant(0).classes[0].clone();
-    let teacher = sign_in(&app, &class.teacher_ids[0]).await;
+    let teacher = app.teacher_of(&class).await;
     let base = format!("/api/classes/{}/assignments", class.id);
     let aid = teacher.post(&base, json!({"display_name": "Slow"})).await.body["id"].as_str().unwrap().to_owned();
     let one = format!("{base}/{aid}");
@@ -318,7 +310,7 @@ async fn publishing_waits_until_the_files_being_attached_are_attached(backend: B
     app.onboard(0).await;
     let t = app.tenant(0);
     let class = t.classes[0].clone();
-    let teacher = sign_in(&app, &class.teacher_ids[0]).await;
+    let teacher = app.teacher_of(&class).await;
     let base = format!("/api/classes/{}/assignments", class.id);
     let aid = teacher.post(&base, json!({"display_name": "Wait"})).await.body["id"].as_str().unwrap().to_owned();
     let one = format!("{base}/{aid}");

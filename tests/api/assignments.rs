@@ -1,26 +1,18 @@
 //! Assignments and submissions through the emulator (issue 5).
 
-use edu_tests::{Backend, Body, Client, MicrosoftTestApp, both_backends};
+use edu_tests::{Backend, Body, MicrosoftTestApp, both_backends};
 use reqwest::Method;
 use serde_json::json;
 
 both_backends!(an_assignment_goes_from_draft_to_returned_with_each_step_checked_on_the_server);
 
-async fn sign_in(app: &MicrosoftTestApp, id: &str) -> Client {
-    let t = app.tenant(0);
-    let p = t.teachers.iter().chain(t.students.iter()).find(|p| p.id == id).unwrap().clone();
-    let c = app.client();
-    app.browser_sign_in(&c, "/auth/microsoft/login", &p.upn, &p.password).await;
-    c
-}
-
 async fn an_assignment_goes_from_draft_to_returned_with_each_step_checked_on_the_server(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
     let class = app.tenant(0).classes[0].clone();
-    let teacher = sign_in(&app, &class.teacher_ids[0]).await;
-    let student = sign_in(&app, &class.student_ids[0]).await;
-    let other_student = sign_in(&app, &class.student_ids[1]).await;
+    let teacher = app.teacher_of(&class).await;
+    let student = app.student_of(&class, 0).await;
+    let other_student = app.student_of(&class, 1).await;
     let base = format!("/api/classes/{}/assignments", class.id);
 
     // Create: teachers only; the due time is converted from the person's offset to UTC.

@@ -9,13 +9,6 @@ use serde_json::json;
 
 both_backends!(every_education_endpoint_answers_each_kind_of_caller_as_expected);
 
-async fn sign_in(app: &MicrosoftTestApp, upn: &str, password: &str) -> Client {
-    let c = app.client();
-    let r = app.browser_sign_in(&c, "/auth/microsoft/login", upn, password).await;
-    assert_eq!(r.header("location").as_deref(), Some("/"), "{upn}: {}", r.text);
-    c
-}
-
 async fn every_education_endpoint_answers_each_kind_of_caller_as_expected(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
@@ -34,11 +27,11 @@ async fn every_education_endpoint_answers_each_kind_of_caller_as_expected(backen
     let actors: Vec<(&str, Client)> = vec![
         ("anonymous", anonymous),
         ("local-only", app.registered("ann@school.edu", "correct horse battery").await),
-        ("student", sign_in(&app, &student.upn, &student.password).await),
-        ("other-teacher", sign_in(&app, &other_teacher.upn, &other_teacher.password).await),
-        ("teacher", sign_in(&app, &this_teacher.upn, &this_teacher.password).await),
-        ("admin", sign_in(&app, &t.admin.upn, &t.admin.password).await),
-        ("other-tenant", sign_in(&app, &f.teachers[0].upn, &f.teachers[0].password).await),
+        ("student", app.sign_in(&student).await),
+        ("other-teacher", app.sign_in(&other_teacher).await),
+        ("teacher", app.sign_in(&this_teacher).await),
+        ("admin", app.sign_in(&t.admin).await),
+        ("other-tenant", app.sign_in(&f.teachers[0]).await),
     ];
 
     let c = &class.id;

@@ -23,8 +23,7 @@ async fn an_admin_names_checks_and_clears_the_directory_group(backend: Backend) 
     let app = MicrosoftTestApp::spawn(backend).await;
     let tenant = app.onboard(0).await;
     let t = app.tenant(0);
-    let admin = app.client();
-    app.browser_sign_in(&admin, "/auth/microsoft/login", &t.admin.upn, &t.admin.password).await;
+    let admin = app.sign_in(&t.admin).await;
     let put = |body: serde_json::Value| {
         let admin = admin.clone();
         async move { admin.send(Method::PUT, "/api/admin/directory-sync", Body::Json(body), &[]).await }
@@ -99,8 +98,7 @@ async fn only_admins_manage_the_directory_sync(backend: Backend) {
     anonymous.fetch_csrf().await;
     assert_eq!(anonymous.get("/api/admin/directory-sync").await.status, 401);
     for p in [&t.teachers[0], &t.students[0]] {
-        let c = app.client();
-        app.browser_sign_in(&c, "/auth/microsoft/login", &p.upn, &p.password).await;
+        let c = app.sign_in(p).await;
         let r = c.get("/api/admin/directory-sync").await;
         assert_eq!((r.status, r.code()), (403, "role_required"), "{}", p.upn);
         let r = c.send(Method::PUT, "/api/admin/directory-sync", Body::Json(json!({"group_id": group})), &[]).await;
@@ -109,8 +107,7 @@ async fn only_admins_manage_the_directory_sync(backend: Backend) {
         assert_eq!((r.status, r.code()), (403, "role_required"), "{}", p.upn);
     }
     // A state change without the CSRF token is refused even for the admin.
-    let admin = app.client();
-    app.browser_sign_in(&admin, "/auth/microsoft/login", &t.admin.upn, &t.admin.password).await;
+    let admin = app.sign_in(&t.admin).await;
     *admin.csrf.lock().unwrap() = None;
     let r = admin.send(Method::DELETE, "/api/admin/directory-sync", Body::None, &[]).await;
     assert_eq!((r.status, r.code()), (403, "csrf_failed"));
@@ -163,8 +160,7 @@ async fn the_admin_sees_each_sync_stream_with_its_rows(backend: Backend) {
     let tenant = app.onboard(0).await;
     app.onboard(1).await;
     let (t, f) = (app.tenant(0), app.tenant(1));
-    let admin = app.client();
-    app.browser_sign_in(&admin, "/auth/microsoft/login", &t.admin.upn, &t.admin.password).await;
+    let admin = app.sign_in(&t.admin).await;
 
     let r = admin.get("/api/admin/sync-status").await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -226,8 +222,7 @@ async fn the_admin_sees_each_sync_stream_with_its_rows(backend: Backend) {
     assert!(s[2]["round"].is_null() && s[3]["round"].is_null());
 
     // Another school's admin sees only their own school's streams; teachers and students are refused.
-    let other = app.client();
-    app.browser_sign_in(&other, "/auth/microsoft/login", &f.admin.upn, &f.admin.password).await;
+    let other = app.sign_in(&f.admin).await;
     let r = other.get("/api/admin/sync-status").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(
@@ -236,8 +231,7 @@ async fn the_admin_sees_each_sync_stream_with_its_rows(backend: Backend) {
         r.body
     );
     for p in [&t.teachers[0], &t.students[0]] {
-        let c = app.client();
-        app.browser_sign_in(&c, "/auth/microsoft/login", &p.upn, &p.password).await;
+        let c = app.sign_in(p).await;
         let r = c.get("/api/admin/sync-status").await;
         assert_eq!((r.status, r.code()), (403, "role_required"), "{}", p.upn);
     }

@@ -25,38 +25,17 @@ impl Cast {
         Self { app, class }
     }
 
-    fn person(&self, id: &str) -> edu_ms_emulator::DemoUser {
-        let t = self.app.tenant(0);
-        t.teachers
-            .iter()
-            .chain(t.students.iter())
-            .chain(std::iter::once(&t.admin))
-            .find(|p| p.id == id)
-            .unwrap()
-            .clone()
-    }
-
-    async fn signed_in(&self, id: &str) -> Client {
-        let p = self.person(id);
-        let c = self.app.client();
-        let r = self.app.browser_sign_in(&c, "/auth/microsoft/login", &p.upn, &p.password).await;
-        assert_eq!(r.header("location").as_deref(), Some("/"), "{}", r.text);
-        c
-    }
-
     async fn teacher(&self) -> Client {
-        self.signed_in(&self.class.teacher_ids[0].clone()).await
+        self.app.teacher_of(&self.class).await
     }
 
     async fn student(&self, i: usize) -> Client {
-        self.signed_in(&self.class.student_ids[i].clone()).await
+        self.app.student_of(&self.class, i).await
     }
 
     /// A teacher who does not teach this class.
     async fn other_teacher(&self) -> Client {
-        let t = self.app.tenant(0);
-        let other = t.teachers.iter().find(|p| !self.class.teacher_ids.contains(&p.id)).unwrap().id.clone();
-        self.signed_in(&other).await
+        self.app.sign_in(&self.app.other_teacher_of(&self.class)).await
     }
 }
 
@@ -202,16 +181,15 @@ async fn people_outside_a_class_or_tenant_get_404_and_change_nothing(backend: Ba
     let outsider_student = {
         let id =
             cast.app.tenant(0).students.iter().find(|s| !cast.class.student_ids.contains(&s.id)).unwrap().id.clone();
-        cast.signed_in(&id).await
+        cast.app.sign_in_as(&id).await
     };
     assert_eq!(outsider_student.get(&url).await.status, 404);
 
     // Another tenant's teacher (Fabrikam, onboarded here) cannot reach Contoso's class.
     cast.app.onboard(1).await;
     let f = cast.app.tenant(1);
-    let fab = cast.app.client();
     cast.app.emulator.grant_admin_consent(&f.id, &cast.app.emulator.demo().app_client_id);
-    cast.app.browser_sign_in(&fab, "/auth/microsoft/login", &f.teachers[0].upn, &f.teachers[0].password).await;
+    let fab = cast.app.sign_in(&f.teachers[0]).await;
     assert_eq!(fab.get(&format!("/api/classes/{}", cast.class.id)).await.status, 404);
     assert_eq!(
         fab.send(reqwest::Method::PUT, &url, edu_tests::Body::Json(json!({"seats": []})), &[]).await.status,

@@ -88,8 +88,7 @@ async fn an_admin_downloads_the_tenants_users_as_csv_and_only_theirs(backend: Ba
     seed_profiles(&app, contoso, &t.id, &people).await;
     seed_profiles(&app, fabrikam, &app.tenant(1).id, &[person("fabrikam-only", "Other School Person")]).await;
 
-    let admin = app.client();
-    app.browser_sign_in(&admin, "/auth/microsoft/login", &t.admin.upn, &t.admin.password).await;
+    let admin = app.sign_in(&t.admin).await;
     let r = admin.get("/api/admin/exports/users.csv").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.header("content-type").as_deref(), Some("text/csv; charset=utf-8"));
@@ -126,8 +125,7 @@ async fn an_admin_downloads_the_tenants_groups_from_graph_as_csv(backend: Backen
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
     let t = app.tenant(0);
-    let admin = app.client();
-    app.browser_sign_in(&admin, "/auth/microsoft/login", &t.admin.upn, &t.admin.password).await;
+    let admin = app.sign_in(&t.admin).await;
     app.emulator.reset_request_log();
     let r = admin.get("/api/admin/exports/groups.csv").await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -160,8 +158,7 @@ async fn teachers_students_and_anonymous_cannot_download_exports(backend: Backen
     let local = app.registered("ann@school.edu", "correct horse battery").await;
     assert_eq!(local.get("/api/admin/exports/users.csv").await.status, 403);
     for p in [&t.teachers[0], &t.students[0]] {
-        let c = app.client();
-        app.browser_sign_in(&c, "/auth/microsoft/login", &p.upn, &p.password).await;
+        let c = app.sign_in(p).await;
         for path in ["/api/admin/exports/users.csv", "/api/admin/exports/groups.csv"] {
             let r = c.get(path).await;
             assert_eq!((r.status, r.code()), (403, "role_required"), "{} {path}", p.upn);
@@ -173,8 +170,7 @@ async fn teachers_students_and_anonymous_cannot_download_exports(backend: Backen
     // Graph refusing the app (no group permission in its app-only token): the error
     // envelope with Graph's code, not a broken download.
     app.emulator.set_app_permissions(&app.emulator.demo().app_client_id, &["User.Read.All"]);
-    let admin = app.client();
-    app.browser_sign_in(&admin, "/auth/microsoft/login", &t.admin.upn, &t.admin.password).await;
+    let admin = app.sign_in(&t.admin).await;
     let r = admin.get("/api/admin/exports/groups.csv").await;
     assert_eq!((r.status, r.code()), (403, "microsoft_forbidden"), "{}", r.text);
     assert!(r.header("content-disposition").is_none());

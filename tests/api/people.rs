@@ -1,6 +1,6 @@
 //! Photos (cached proxy), About me, co-teachers (issue 5).
 
-use edu_tests::{Backend, Body, Client, MicrosoftTestApp, both_backends};
+use edu_tests::{Backend, Body, MicrosoftTestApp, both_backends};
 use reqwest::Method;
 use serde_json::json;
 
@@ -10,19 +10,11 @@ both_backends!(
     a_teacher_of_the_class_adds_a_co_teacher_and_nobody_else_can,
 );
 
-async fn sign_in(app: &MicrosoftTestApp, id: &str) -> Client {
-    let t = app.tenant(0);
-    let p = t.teachers.iter().chain(t.students.iter()).find(|p| p.id == id).unwrap().clone();
-    let c = app.client();
-    app.browser_sign_in(&c, "/auth/microsoft/login", &p.upn, &p.password).await;
-    c
-}
-
 async fn photos_are_proxied_cached_and_default_to_an_avatar(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
     let t = app.tenant(0);
-    let teacher = sign_in(&app, &t.teachers[0].id).await;
+    let teacher = app.sign_in_as(&t.teachers[0].id).await;
     let with = t.students.iter().find(|s| s.has_photo).unwrap().id.clone();
     let without = t.students.iter().find(|s| !s.has_photo).unwrap().id.clone();
 
@@ -53,7 +45,7 @@ async fn about_me_shows_profile_roles_and_classes(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
     let class = app.tenant(0).classes[0].clone();
-    let teacher = sign_in(&app, &class.teacher_ids[0]).await;
+    let teacher = app.teacher_of(&class).await;
     let r = teacher.get("/api/me/about").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["roles"], json!(["teacher"]));
@@ -68,13 +60,13 @@ async fn a_teacher_of_the_class_adds_a_co_teacher_and_nobody_else_can(backend: B
     app.onboard(0).await;
     let t = app.tenant(0);
     let class = t.classes[0].clone();
-    let teacher = sign_in(&app, &class.teacher_ids[0]).await;
+    let teacher = app.teacher_of(&class).await;
     let other = t.teachers.iter().find(|p| !class.teacher_ids.contains(&p.id)).unwrap().id.clone();
     let url = format!("/api/classes/{}/teachers", class.id);
 
-    let student = sign_in(&app, &class.student_ids[0]).await;
+    let student = app.student_of(&class, 0).await;
     assert_eq!(student.post(&url, json!({"teacher_id": other})).await.code(), "role_required");
-    let outsider = sign_in(&app, &other).await;
+    let outsider = app.sign_in_as(&other).await;
     assert_eq!(outsider.post(&url, json!({"teacher_id": other})).await.status, 404);
     assert_eq!(teacher.post(&url, json!({"teacher_id": class.student_ids[1]})).await.code(), "not_a_teacher");
     assert_eq!(teacher.post(&url, json!({"teacher_id": class.teacher_ids[0]})).await.code(), "already_a_teacher");

@@ -7,13 +7,6 @@ use edu_tests::{Backend, Client, MicrosoftTestApp, both_backends};
 
 both_backends!(school_people_are_paged_with_our_cursor_and_shown_only_to_teachers_and_admins);
 
-async fn sign_in(app: &MicrosoftTestApp, upn: &str, password: &str) -> Client {
-    let c = app.client();
-    let r = app.browser_sign_in(&c, "/auth/microsoft/login", upn, password).await;
-    assert_eq!(r.header("location").as_deref(), Some("/"), "{upn}: {}", r.text);
-    c
-}
-
 async fn all_pages(c: &Client, path: &str) -> (Vec<serde_json::Value>, usize) {
     let mut items = vec![];
     let mut pages = 0;
@@ -46,10 +39,10 @@ async fn school_people_are_paged_with_our_cursor_and_shown_only_to_teachers_and_
     let class = t.classes[0].clone();
     let teacher_user = t.teachers.iter().find(|p| p.id == class.teacher_ids[0]).unwrap().clone();
     let student_user = t.students.iter().find(|p| p.id == class.student_ids[0]).unwrap().clone();
-    let teacher = sign_in(&app, &teacher_user.upn, &teacher_user.password).await;
-    let student = sign_in(&app, &student_user.upn, &student_user.password).await;
-    let admin = sign_in(&app, &t.admin.upn, &t.admin.password).await;
-    let foreign = sign_in(&app, &app.tenant(1).teachers[0].upn, &app.tenant(1).teachers[0].password).await;
+    let teacher = app.sign_in(&teacher_user).await;
+    let student = app.sign_in(&student_user).await;
+    let admin = app.sign_in(&t.admin).await;
+    let foreign = app.sign_in(&app.tenant(1).teachers[0]).await;
     let base = format!("/api/schools/{}/people", class.school_id);
 
     // All, in pages of 3, equals one big page; the tabs split it by role.

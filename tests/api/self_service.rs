@@ -9,18 +9,12 @@ both_backends!(
     a_teacher_mails_their_class_and_recipients_must_belong_to_it,
 );
 
-async fn sign_in(app: &MicrosoftTestApp, upn: &str, password: &str) -> Client {
-    let c = app.client();
-    app.browser_sign_in(&c, "/auth/microsoft/login", upn, password).await;
-    c
-}
-
 async fn people_edit_only_the_fields_their_admin_opened_and_only_their_own_profile(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
     let t = app.tenant(0);
-    let admin = sign_in(&app, &t.admin.upn, &t.admin.password).await;
-    let student = sign_in(&app, &t.students[0].upn, &t.students[0].password).await;
+    let admin = app.sign_in(&t.admin).await;
+    let student = app.sign_in(&t.students[0]).await;
 
     // Nothing is editable until the admin opens fields.
     assert_eq!(
@@ -54,7 +48,7 @@ async fn people_edit_only_the_fields_their_admin_opened_and_only_their_own_profi
         assert_eq!((r.status, r.code()), (422, "invalid_profile_value"), "{bad}");
     }
     // Only the signed-in person's own object changed: another student's city is untouched.
-    let other = sign_in(&app, &t.students[1].upn, &t.students[1].password).await;
+    let other = app.sign_in(&t.students[1]).await;
     assert_ne!(other.get("/api/me/profile").await.body["values"]["city"], "Testville");
     let log = edu_db::audit::for_actor(
         &app.state.db,
@@ -75,7 +69,7 @@ async fn a_teacher_mails_their_class_and_recipients_must_belong_to_it(backend: B
     let class = t.classes[0].clone();
     let find = |id: &str| t.teachers.iter().chain(t.students.iter()).find(|p| p.id == id).unwrap().clone();
     let teacher = find(&class.teacher_ids[0]);
-    let tc = sign_in(&app, &teacher.upn, &teacher.password).await;
+    let tc = app.sign_in(&teacher).await;
     let url = format!("/api/classes/{}/mail", class.id);
     let mail = |audience: &str, ids: Vec<String>| json!({"audience": audience, "student_ids": ids, "subject": "Field trip", "body": "Bring a lunch."});
 
@@ -93,6 +87,6 @@ async fn a_teacher_mails_their_class_and_recipients_must_belong_to_it(backend: B
     assert_eq!(tc.post(&url, mail("everyone-in-school", vec![])).await.code(), "invalid_audience");
     assert_eq!(tc.post(&url, json!({"audience": "class", "subject": "", "body": "x"})).await.code(), "invalid_mail");
 
-    let sc = sign_in(&app, &s0.upn, &s0.password).await;
+    let sc = app.sign_in(&s0).await;
     assert_eq!(sc.post(&url, mail("class", vec![])).await.code(), "role_required");
 }

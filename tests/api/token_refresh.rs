@@ -16,10 +16,8 @@ async fn signing_out_everywhere_ends_every_session_and_deletes_the_tokens(backen
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
     let t = app.tenant(0);
-    let laptop = app.client();
-    app.browser_sign_in(&laptop, "/auth/microsoft/login", &t.teachers[0].upn, &t.teachers[0].password).await;
-    let phone = app.client();
-    app.browser_sign_in(&phone, "/auth/microsoft/login", &t.teachers[0].upn, &t.teachers[0].password).await;
+    let laptop = app.sign_in(&t.teachers[0]).await;
+    let phone = app.sign_in(&t.teachers[0]).await;
     assert_eq!(phone.post("/api/auth/logout-all", serde_json::json!({})).await.status, 204);
     assert_eq!(laptop.get("/api/me").await.status, 401);
     assert_eq!(phone.get("/api/me").await.status, 401);
@@ -63,8 +61,7 @@ async fn fifty_concurrent_calls_with_an_expired_access_token_cause_exactly_one_r
     .await;
     app.onboard(0).await;
     let t = app.tenant(0);
-    let c = app.client();
-    app.browser_sign_in(&c, "/auth/microsoft/login", &t.teachers[0].upn, &t.teachers[0].password).await;
+    let c = app.sign_in(&t.teachers[0]).await;
     assert_eq!(c.get("/api/me/microsoft").await.status, 200);
     let token_calls_before = app.emulator.request_count("POST", "/{tenant}/oauth2/v2.0/token");
 
@@ -89,8 +86,7 @@ async fn a_dead_refresh_token_means_sign_in_again_not_500(backend: Backend) {
     .await;
     app.onboard(0).await;
     let t = app.tenant(0);
-    let c = app.client();
-    app.browser_sign_in(&c, "/auth/microsoft/login", &t.teachers[0].upn, &t.teachers[0].password).await;
+    let c = app.sign_in(&t.teachers[0]).await;
     // Consent withdrawn at Microsoft behind our back. Issued access tokens stay valid until
     // they expire (as at Microsoft); the refresh then fails.
     app.emulator.revoke_consent(&t.id, &app.emulator.demo().app_client_id);

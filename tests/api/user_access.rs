@@ -75,17 +75,10 @@ async fn emulator_view(app: &MicrosoftTestApp) -> (Vec<String>, Vec<String>) {
     (ids(users, "id"), ids(assigned, "principalId"))
 }
 
-async fn signed_in_admin(app: &MicrosoftTestApp, i: usize) -> Client {
-    let t = app.tenant(i);
-    let admin = app.client();
-    app.browser_sign_in(&admin, "/auth/microsoft/login", &t.admin.upn, &t.admin.password).await;
-    admin
-}
-
 async fn an_admin_enables_access_for_every_user_in_batches(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
-    let admin = signed_in_admin(&app, 0).await;
+    let admin = app.admin(0).await;
     let (users, before) = emulator_view(&app).await;
     let pre_seeded = before.len();
     assert!(pre_seeded > 0 && pre_seeded < users.len());
@@ -154,7 +147,7 @@ async fn an_admin_enables_access_for_every_user_in_batches(backend: Backend) {
 async fn a_second_start_while_running_is_refused(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
-    let admin = signed_in_admin(&app, 0).await;
+    let admin = app.admin(0).await;
     app.emulator.set_fault(Fault {
         method: Some("POST".into()),
         route: "/$batch".into(),
@@ -187,7 +180,7 @@ async fn a_second_start_while_running_is_refused(backend: Backend) {
 async fn throttled_items_are_retried_not_failed(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
-    let admin = signed_in_admin(&app, 0).await;
+    let admin = app.admin(0).await;
     let (users, before) = emulator_view(&app).await;
     let missing = users.len() - before.len();
     app.emulator.reset_request_log();
@@ -218,8 +211,7 @@ async fn teachers_and_students_cannot_start_it(backend: Backend) {
     let tenant = app.onboard(0).await;
     let t = app.tenant(0);
     for person in [&t.teachers[0], &t.students[0]] {
-        let c = app.client();
-        app.browser_sign_in(&c, "/auth/microsoft/login", &person.upn, &person.password).await;
+        let c = app.sign_in(person).await;
         let r = c.post(ENABLE, json!({})).await;
         assert_eq!((r.status, r.code()), (403, "role_required"), "{}", person.upn);
         assert_eq!(c.get("/api/admin/user-access/latest").await.status, 403);
@@ -236,13 +228,13 @@ async fn another_tenants_admin_cannot_see_the_job(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
     app.onboard(1).await;
-    let admin = signed_in_admin(&app, 0).await;
+    let admin = app.admin(0).await;
     let r = admin.post(ENABLE, json!({})).await;
     assert_eq!(r.status, 202, "{}", r.text);
     let id = r.body["id"].as_str().unwrap().to_owned();
     wait_for(&admin, &id).await;
     // Fabrikam's admin (consents during sign-in).
-    let other = signed_in_admin(&app, 1).await;
+    let other = app.admin(1).await;
     let r = other.get(&format!("/api/admin/jobs/{id}")).await;
     assert_eq!((r.status, r.code()), (404, "not_found"), "{}", r.text);
     assert_eq!(other.get("/api/admin/user-access/latest").await.status, 404);
@@ -251,7 +243,7 @@ async fn another_tenants_admin_cannot_see_the_job(backend: Backend) {
 async fn a_run_that_cannot_proceed_fails_with_its_code(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;
     app.onboard(0).await;
-    let admin = signed_in_admin(&app, 0).await;
+    let admin = app.admin(0).await;
     // Consent withdrawn at Microsoft behind EduGraph's back: the app has no service principal.
     app.emulator.revoke_consent(&app.tenant(0).id, edu_ms_emulator::DEMO_APP_CLIENT_ID);
     let r = admin.post(ENABLE, json!({})).await;

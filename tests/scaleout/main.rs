@@ -1,9 +1,10 @@
 //! Scale-out (issue 9): two real `edugraph serve` processes on different ports against ONE
 //! MySQL database, as several stateless API replicas run behind a load balancer.
 //!
-//! Needs `EDUGRAPH_TEST_MYSQL_URL` (skipped with a NOTICE otherwise) and the `edugraph`
+//! Needs `EDUGRAPH_TEST_MYSQL_URL` (the tests are reported as skipped without it) and the `edugraph`
 //! binary of the same profile (`cargo build -p edugraph`; `infra/scripts/test` builds the
 //! whole workspace first).
+#![expect(clippy::unwrap_used, reason = "a test should fail loudly on an unexpected value")]
 
 mod instance;
 
@@ -11,9 +12,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use edu_tests::{Backend, Client, TestDatabase};
+use edu_tests::{Backend, Client, TestDatabase, mysql_only};
 use instance::{Instance, edugraph_binary};
 use serde_json::json;
+
+mysql_only!(
+    two_replicas_starting_together_on_an_unmigrated_database_both_become_ready,
+    a_session_and_its_csrf_token_work_on_every_instance_and_sign_out_ends_it_everywhere,
+    a_password_change_on_one_instance_ends_the_sessions_held_on_the_other,
+    killing_one_instance_mid_load_leaves_the_other_serving,
+    sigterm_finishes_in_flight_requests_then_exits_zero_within_the_bound,
+    sigterm_turns_readiness_to_503_while_still_serving_during_the_shutdown_delay,
+);
 
 /// How long a debug binary may take to connect, migrate and answer `/readyz`.
 const READY_LIMIT: Duration = Duration::from_secs(60);
@@ -29,10 +39,7 @@ struct Pair {
     _db: TestDatabase,
 }
 
-async fn pair(test: &str) -> Option<Pair> {
-    if !edu_tests::mysql_available(test) {
-        return None;
-    }
+async fn pair() -> Pair {
     let bin = edugraph_binary();
     let (db, url) = TestDatabase::create(Backend::MySql).await;
     instance::migrate(&bin, &url);
@@ -41,18 +48,14 @@ async fn pair(test: &str) -> Option<Pair> {
     let mut b = Instance::start(&bin, &url, &workers);
     a.wait_ready(READY_LIMIT).await;
     b.wait_ready(READY_LIMIT).await;
-    Some(Pair { a, b, _db: db })
+    Pair { a, b, _db: db }
 }
 
 /// Replicas that start together on a database with pending migrations. sqlx's own migration
 /// lock is `GET_LOCK(name, -1)`, which MariaDB refuses (NULL, warning 1411) — both replicas
 /// then applied migration 1 and one died with `Duplicate entry '20261122000001'`.
 /// `edu_db::Db::migrate` now takes a lock of its own; this test guards that.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_starting_together_on_an_unmigrated_database_both_become_ready() {
-    if !edu_tests::mysql_available("two_replicas_starting_together_on_an_unmigrated_database_both_become_ready") {
-        return;
-    }
     let bin = edugraph_binary();
     let (_db, url) = TestDatabase::create(Backend::MySql).await;
     let mut a = Instance::start(&bin, &url, &[]);
@@ -70,9 +73,8 @@ fn same_browser(other: &Client, base: &str) -> Client {
     c
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_and_its_csrf_token_work_on_every_instance_and_sign_out_ends_it_everywhere() {
-    let Some(p) = pair("a_session_and_its_csrf_token_work_on_every_instance").await else { return };
+    let p = pair().await;
     let on_a = Client::new(&p.a.address);
     let on_b = same_browser(&on_a, &p.b.address);
 
@@ -110,11 +112,8 @@ async fn a_session_and_its_csrf_token_work_on_every_instance_and_sign_out_ends_i
     assert_eq!(stale_b.get("/api/me").await.status, 401, "and on B");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_change_on_one_instance_ends_the_sessions_held_on_the_other() {
-    let Some(p) = pair("a_password_change_on_one_instance_ends_the_sessions_held_on_the_other").await else {
-        return;
-    };
+    let p = pair().await;
     // Ann signs up on A (laptop) and signs in on B (phone).
     let laptop = Client::new(&p.a.address);
     assert_eq!(laptop.register("ann@school.edu", "correct horse battery").await.status, 201);
@@ -143,9 +142,8 @@ async fn a_password_change_on_one_instance_ends_the_sessions_held_on_the_other()
     assert_eq!(again.login("ann@school.edu", "a brand new passphrase").await.status, 200);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_one_instance_mid_load_leaves_the_other_serving() {
-    let Some(mut p) = pair("killing_one_instance_mid_load_leaves_the_other_serving").await else { return };
+    let mut p = pair().await;
     let on_a = Client::new(&p.a.address);
     assert_eq!(on_a.register("ann@school.edu", "correct horse battery").await.status, 201);
     let on_b = same_browser(&on_a, &p.b.address);
@@ -200,11 +198,8 @@ async fn killing_one_instance_mid_load_leaves_the_other_serving() {
     assert_eq!(fresh.get("/api/me").await.status, 200);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_requests_then_exits_zero_within_the_bound() {
-    let Some(mut p) = pair("sigterm_finishes_in_flight_requests_then_exits_zero_within_the_bound").await else {
-        return;
-    };
+    let mut p = pair().await;
     let setup = Client::new(&p.b.address);
     assert_eq!(setup.register("ann@school.edu", "correct horse battery").await.status, 201);
 
@@ -279,12 +274,7 @@ async fn sigterm_finishes_in_flight_requests_then_exits_zero_within_the_bound() 
 /// With `EDUGRAPH_SHUTDOWN_DELAY_SECS`, SIGTERM first turns readiness to 503 `shutting_down` while
 /// the instance still serves requests (a load balancer that polls `/readyz` stops routing to it),
 /// and only then closes the listener and exits 0.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_turns_readiness_to_503_while_still_serving_during_the_shutdown_delay() {
-    let test = "sigterm_turns_readiness_to_503_while_still_serving_during_the_shutdown_delay";
-    if !edu_tests::mysql_available(test) {
-        return;
-    }
     let bin = edugraph_binary();
     let (_db, url) = TestDatabase::create(Backend::MySql).await;
     instance::migrate(&bin, &url);

@@ -14,100 +14,7 @@ use serde_json::Value;
 /// The origin the test app believes it is served from.
 pub const PUBLIC_ORIGIN: &str = "http://edugraph.test";
 
-/// Which database a test runs against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// SQLite in a temporary directory.
-    Sqlite,
-    /// A fresh database on the MySQL/MariaDB server at `EDUGRAPH_TEST_MYSQL_URL`.
-    MySql,
-}
-
-/// Runs `$name` against SQLite and MySQL as `sqlite::$name` and `mysql::$name`.
-#[macro_export]
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name($crate::Backend::Sqlite).await } )*
-        }
-        mod mysql {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() {
-                   if !$crate::mysql_available(stringify!($name)) { return; }
-                   super::$name($crate::Backend::MySql).await
-               } )*
-        }
-    };
-}
-
-/// Whether the MySQL variant can run; prints a notice when it cannot.
-#[must_use]
-pub fn mysql_available(test: &str) -> bool {
-    if std::env::var("EDUGRAPH_TEST_MYSQL_URL").is_ok_and(|v| !v.is_empty()) {
-        return true;
-    }
-    eprintln!(
-        "NOTICE: EDUGRAPH_TEST_MYSQL_URL is not set: the MySQL variant of `{test}` did not run. \
-         Run infra/scripts/test (or set it to e.g. mysql://root@127.0.0.1:3306) to test on MySQL."
-    );
-    false
-}
-
-/// A per-test database, removed when dropped.
-pub enum TestDatabase {
-    /// A temporary directory holding the SQLite file.
-    Sqlite(tempfile::TempDir),
-    /// A MySQL database name on the server.
-    MySql {
-        /// Server URL without a database.
-        server: String,
-        /// Database name.
-        name: String,
-    },
-}
-
-impl TestDatabase {
-    /// Creates an empty database and returns its URL.
-    ///
-    /// # Panics
-    /// When the database cannot be created (the test cannot run).
-    pub async fn create(backend: Backend) -> (Self, String) {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}/edugraph.db", dir.path().display());
-                (Self::Sqlite(dir), url)
-            }
-            Backend::MySql => {
-                let server = std::env::var("EDUGRAPH_TEST_MYSQL_URL").expect("EDUGRAPH_TEST_MYSQL_URL");
-                let server = server.trim_end_matches('/').to_owned();
-                let name = format!("edugraph_t_{}", uuid::Uuid::new_v4().simple());
-                edu_db::testing::create_mysql_database(&server, &name).await.expect("create MySQL test database");
-                let url = format!("{server}/{name}");
-                (Self::MySql { server, name }, url)
-            }
-        }
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if let Self::MySql { server, name } = self {
-            let (server, name) = (server.clone(), name.clone());
-            // Drop runs inside the test's runtime; use a runtime of our own on another thread.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-                rt.block_on(async {
-                    if let Err(e) = edu_db::testing::drop_mysql_database(&server, &name).await {
-                        eprintln!("could not drop test database {name}: {e}");
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
+pub use edu_test_db::{Backend, TestDatabase, both_backends, mysql_only};
 
 /// The base configuration of a test app; tests may override any variable.
 #[must_use]
@@ -420,6 +327,74 @@ impl MicrosoftTestApp {
         let id = edu_db::tenants::upsert_by_ms_id(db, &t.id, &t.display_name, 0).await.expect("tenant");
         edu_db::tenants::set_consented(db, id, "https://graph.microsoft.com/.default", None, 0).await.expect("consent");
         id
+    }
+
+    /// The demo person (admin, teacher or student of any demo tenant) with object id `id`.
+    ///
+    /// # Panics
+    /// When there is none.
+    #[must_use]
+    pub fn person(&self, id: &str) -> edu_ms_emulator::DemoUser {
+        self.emulator
+            .demo()
+            .tenants
+            .iter()
+            .flat_map(|t| std::iter::once(&t.admin).chain(&t.teachers).chain(&t.students))
+            .find(|p| p.id == id)
+            .unwrap_or_else(|| panic!("no demo person {id}"))
+            .clone()
+    }
+
+    /// Signs `person` in with a fresh browser through Microsoft (`/auth/microsoft/login`) and
+    /// checks that the app lands them on `/`; returns the signed-in client.
+    ///
+    /// # Panics
+    /// When the sign-in does not end on `/`.
+    pub async fn sign_in(&self, person: &edu_ms_emulator::DemoUser) -> Client {
+        let c = self.client();
+        let r = self.browser_sign_in(&c, "/auth/microsoft/login", &person.upn, &person.password).await;
+        assert_eq!(r.header("location").as_deref(), Some("/"), "{}: {}", person.upn, r.text);
+        c
+    }
+
+    /// [`MicrosoftTestApp::sign_in`] of the demo person with object id `id`.
+    pub async fn sign_in_as(&self, id: &str) -> Client {
+        self.sign_in(&self.person(id)).await
+    }
+
+    /// The admin of demo tenant `i`, signed in.
+    pub async fn admin(&self, i: usize) -> Client {
+        self.sign_in(&self.tenant(i).admin).await
+    }
+
+    /// The first teacher of `class`, signed in.
+    pub async fn teacher_of(&self, class: &edu_ms_emulator::DemoClass) -> Client {
+        self.sign_in_as(&class.teacher_ids[0]).await
+    }
+
+    /// Student `i` of `class`, signed in.
+    pub async fn student_of(&self, class: &edu_ms_emulator::DemoClass, i: usize) -> Client {
+        self.sign_in_as(&class.student_ids[i]).await
+    }
+
+    /// A teacher of the class's tenant who does not teach `class`.
+    ///
+    /// # Panics
+    /// When every teacher of the tenant teaches it.
+    #[must_use]
+    pub fn other_teacher_of(&self, class: &edu_ms_emulator::DemoClass) -> edu_ms_emulator::DemoUser {
+        let demo = self.emulator.demo();
+        let tenant = demo
+            .tenants
+            .iter()
+            .find(|t| t.classes.iter().any(|c| c.id == class.id))
+            .unwrap_or_else(|| panic!("no demo tenant has class {}", class.id));
+        tenant
+            .teachers
+            .iter()
+            .find(|p| !class.teacher_ids.contains(&p.id))
+            .unwrap_or_else(|| panic!("every teacher teaches {}", class.id))
+            .clone()
     }
 
     /// Drives a browser through `start` (a path of the app that redirects to Microsoft),

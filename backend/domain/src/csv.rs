@@ -11,41 +11,47 @@
 //! The writer appends to a `String` (one page of rows at a time): callers flush it as one
 //! chunk of a streamed body or to a file, so memory holds one page, never the whole export.
 
+use std::borrow::Cow;
+
 /// Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
 const FORMULA_TRIGGERS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
 
-/// Appends one field, neutralised and quoted as needed.
+/// The value as written: a leading `'` when it would start a formula.
+fn neutralised(value: &str) -> Cow<'_, str> {
+    if value.starts_with(FORMULA_TRIGGERS) { Cow::Owned(format!("'{value}")) } else { Cow::Borrowed(value) }
+}
+
+/// Writes with the `csv` crate (RFC 4180: `,`, CRLF, quotes only when needed, quotes doubled)
+/// into memory, then appends the text to `out`.
+fn write(out: &mut String, write: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>) {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(Vec::new());
+    // Writing to memory cannot fail, and the input is UTF-8, so the output is too.
+    let bytes = write(&mut w).ok().and_then(|()| w.into_inner().ok()).unwrap_or_default();
+    out.push_str(&String::from_utf8_lossy(&bytes));
+}
+
+/// Appends one field, neutralised and quoted as needed (the same rules, through `csv`'s core
+/// writer, which can close a lone field).
 pub fn push_field(out: &mut String, value: &str) {
-    let guard = value.starts_with(FORMULA_TRIGGERS);
-    let quote = value.contains(['"', ',', '\r', '\n']);
-    if quote {
-        out.push('"');
-    }
-    if guard {
-        out.push('\'');
-    }
-    if quote {
-        for c in value.chars() {
-            if c == '"' {
-                out.push('"');
-            }
-            out.push(c);
-        }
-        out.push('"');
-    } else {
-        out.push_str(value);
-    }
+    let value = neutralised(value);
+    let mut w = csv_core::WriterBuilder::new()
+        .terminator(csv_core::Terminator::CRLF)
+        .quote_style(csv_core::QuoteStyle::Necessary)
+        .build();
+    // Worst case: every byte a doubled quote, plus the enclosing quotes.
+    let mut buf = vec![0u8; 2 * value.len() + 2];
+    let (_, _, n) = w.field(value.as_bytes(), &mut buf);
+    // `finish` closes an open quote; on nothing written it would write `""` (an empty record).
+    let m = if n == 0 { 0 } else { w.finish(&mut buf[n..]).1 };
+    out.push_str(&String::from_utf8_lossy(&buf[..n + m]));
 }
 
 /// Appends one record (fields separated by `,`, terminated by CRLF).
 pub fn push_record<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
-    for (i, f) in fields.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        push_field(out, f);
-    }
-    out.push_str("\r\n");
+    write(out, |w| w.write_record(fields.into_iter().map(|f| neutralised(f).into_owned())));
 }
 
 /// The columns of the users export, in order.
@@ -239,6 +245,15 @@ mod tests {
         assert_eq!(field("\tcmd"), "'\tcmd");
         assert_eq!(field("\rcmd"), "\"'\rcmd\"");
         assert_eq!(field("=cmd|' /C calc'!A0,"), "\"'=cmd|' /C calc'!A0,\"");
+    }
+
+    #[test]
+    fn a_record_is_its_fields_joined_by_commas_and_ended_by_crlf() {
+        let values = ["", "plain", "Smith, Ann", "\"q\"", "=1+2", "\rcmd", "line1\nline2", "-2", "#x", " a ", ""];
+        let mut record = String::new();
+        push_record(&mut record, values);
+        let expected = values.iter().map(|v| field(v)).collect::<Vec<_>>().join(",") + "\r\n";
+        assert_eq!(record, expected);
     }
 
     #[test]

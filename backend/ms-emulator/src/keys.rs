@@ -1,9 +1,10 @@
-//! RSA signing keys (generated at start, TEST ONLY), minimal X.509 certificate building/parsing,
+//! RSA signing keys (generated at start, TEST ONLY), self-signed X.509 certificates (`rcgen`) and
+//! reading their keys (`x509-cert`),
 //! JWKS rendering and client-assertion helpers.
 
 use crate::util::{b64std, b64url};
-use rsa::pkcs1::EncodeRsaPrivateKey as _;
-use rsa::pkcs8::{DecodePublicKey as _, EncodePublicKey as _};
+use rsa::pkcs1::{EncodeRsaPrivateKey as _, EncodeRsaPublicKey as _};
+use rsa::pkcs8::DecodePublicKey as _;
 use rsa::signature::{SignatureEncoding as _, Signer as _};
 use rsa::traits::PublicKeyParts as _;
 use rsa::{RsaPrivateKey, RsaPublicKey};
@@ -58,103 +59,56 @@ pub fn initial_key() -> anyhow::Result<Arc<SigningKey>> {
     Ok(FIRST_KEY.get_or_init(|| k).clone())
 }
 
-// ---- minimal DER ----
+// ---- X.509 ----
 
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut o = vec![tag];
-    let n = content.len();
-    if n < 128 {
-        o.push(n as u8);
-    } else {
-        let bytes: Vec<u8> = n.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect();
-        o.push(0x80 | bytes.len() as u8);
-        o.extend_from_slice(&bytes);
+/// `rcgen` signs the certificate through this: RSA PKCS#1 v1.5 with SHA-256.
+struct RsaSigner<'a> {
+    key: &'a RsaPrivateKey,
+    public_pkcs1_der: Vec<u8>,
+}
+
+impl rcgen::PublicKeyData for RsaSigner<'_> {
+    fn der_bytes(&self) -> &[u8] {
+        &self.public_pkcs1_der
     }
-    o.extend_from_slice(content);
-    o
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_RSA_SHA256
+    }
 }
 
-fn seq(parts: &[&[u8]]) -> Vec<u8> {
-    tlv(0x30, &parts.concat())
+impl rcgen::SigningKey for RsaSigner<'_> {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(self.key.clone());
+        Ok(signer.sign(msg).to_vec())
+    }
 }
 
-fn name(cn: &str) -> Vec<u8> {
-    let attr = seq(&[&[0x06, 0x03, 0x55, 0x04, 0x03], &tlv(0x0c, cn.as_bytes())]);
-    seq(&[&tlv(0x31, &attr)])
-}
-
+/// A self-signed certificate for `key` with subject `CN=cn`, valid 2025-01-01 to 2049-12-31.
 fn self_signed_cert(key: &RsaPrivateKey, cn: &str) -> anyhow::Result<Vec<u8>> {
-    let spki = key.to_public_key().to_public_key_der()?;
-    let alg = seq(&[&[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b], &[0x05, 0x00]]);
+    let mut params = rcgen::CertificateParams::default();
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::CommonName, cn);
+    params.distinguished_name = dn;
+    params.not_before = time::Date::from_calendar_date(2025, time::Month::January, 1)?.midnight().assume_utc();
+    params.not_after =
+        time::Date::from_calendar_date(2049, time::Month::December, 31)?.with_hms(23, 59, 59)?.assume_utc();
     let mut serial = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut serial);
+    // A positive INTEGER whose first byte is not zero.
     serial[0] &= 0x7f;
     serial[0] |= 0x01;
-    let validity = seq(&[&tlv(0x17, b"250101000000Z"), &tlv(0x17, b"491231235959Z")]);
-    let subject = name(cn);
-    let tbs = seq(&[
-        &[0xa0, 0x03, 0x02, 0x01, 0x02],
-        &tlv(0x02, &serial),
-        &alg,
-        &subject,
-        &validity,
-        &subject,
-        spki.as_bytes(),
-    ]);
-    let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
-    let sig = signer.sign(&tbs).to_vec();
-    let mut bits = vec![0u8];
-    bits.extend_from_slice(&sig);
-    Ok(seq(&[&tbs, &alg, &tlv(0x03, &bits)]))
-}
-
-/// Reads one DER TLV: (tag, content, whole element, rest).
-#[allow(clippy::type_complexity)]
-fn read_tlv(buf: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
-    let tag = *buf.first()?;
-    let l0 = *buf.get(1)? as usize;
-    let (len, hdr) = if l0 < 0x80 {
-        (l0, 2)
-    } else {
-        let nb = l0 & 0x7f;
-        if nb == 0 || nb > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for i in 0..nb {
-            len = (len << 8) | *buf.get(2 + i)? as usize;
-        }
-        (len, 2 + nb)
-    };
-    let end = hdr.checked_add(len)?;
-    if buf.len() < end {
-        return None;
-    }
-    Some((tag, &buf[hdr..end], &buf[..end], &buf[end..]))
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
+    let signer = RsaSigner { key, public_pkcs1_der: key.to_public_key().to_pkcs1_der()?.into_vec() };
+    Ok(params.self_signed(&signer)?.der().to_vec())
 }
 
 /// Extracts the RSA public key from an X.509 certificate (DER).
 pub fn cert_public_key(cert_der: &[u8]) -> Option<RsaPublicKey> {
-    let (t, cert, _, _) = read_tlv(cert_der)?;
-    if t != 0x30 {
-        return None;
-    }
-    let (t, tbs, _, _) = read_tlv(cert)?;
-    if t != 0x30 {
-        return None;
-    }
-    let mut rest = tbs;
-    let (tag, _, _, r) = read_tlv(rest)?;
-    if tag == 0xa0 {
-        rest = r;
-    }
-    // serial, signature alg, issuer, validity, subject
-    for _ in 0..5 {
-        let (_, _, _, r) = read_tlv(rest)?;
-        rest = r;
-    }
-    let (_, _, spki, _) = read_tlv(rest)?;
-    RsaPublicKey::from_public_key_der(spki).ok()
+    use x509_cert::der::{Decode as _, Encode as _};
+    let cert = x509_cert::Certificate::from_der(cert_der).ok()?;
+    let spki = cert.tbs_certificate.subject_public_key_info.to_der().ok()?;
+    RsaPublicKey::from_public_key_der(&spki).ok()
 }
 
 pub fn sha1_thumbprint_b64url(cert_der: &[u8]) -> String {
@@ -230,5 +184,19 @@ mod tests {
         let pk = cert_public_key(&c.der).expect("parse");
         assert_eq!(pk, c.key.to_public_key());
         assert!(cert_public_key(&c.der[..20]).is_none());
+    }
+
+    #[test]
+    fn certificates_keep_their_subject_validity_and_a_positive_serial() {
+        use x509_cert::der::Decode as _;
+        let c = ClientCertificate::generate("unit").expect("gen");
+        let cert = x509_cert::Certificate::from_der(&c.der).expect("parse");
+        let tbs = &cert.tbs_certificate;
+        assert_eq!(tbs.subject.to_string(), "CN=unit");
+        assert_eq!(tbs.issuer, tbs.subject);
+        assert_eq!(tbs.validity.not_before.to_unix_duration().as_secs(), 1_735_689_600, "2025-01-01T00:00:00Z");
+        assert_eq!(tbs.validity.not_after.to_unix_duration().as_secs(), 2_524_607_999, "2049-12-31T23:59:59Z");
+        assert_eq!(tbs.serial_number.as_bytes().len(), 16);
+        assert!(tbs.serial_number.as_bytes()[0] & 0x80 == 0, "positive");
     }
 }

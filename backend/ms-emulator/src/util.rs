@@ -13,33 +13,28 @@ pub fn now_secs() -> u64 {
     now().0
 }
 
-fn civil(secs: u64) -> (i64, u32, u32, u64, u64, u64) {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = if m <= 2 { y + 1 } else { y };
-    (y, m, d, rem / 3600, (rem % 3600) / 60, rem % 60)
+/// `secs` since the Unix epoch as UTC `(YYYY-MM-DD, hh:mm:ss)`.
+fn utc(secs: u64) -> (String, String) {
+    let t = i64::try_from(secs)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    (
+        format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
+        format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second()),
+    )
 }
 
 /// Graph entity timestamp: `2021-09-03T23:57:14.6088791Z`.
 pub fn iso_precise(secs: u64, nanos: u32) -> String {
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:07}Z", nanos / 100)
+    let (date, time) = utc(secs);
+    format!("{date}T{time}.{:07}Z", nanos / 100)
 }
 
 /// Graph timestamp without fraction: `2021-09-03T23:57:14Z`.
 pub fn iso(secs: u64) -> String {
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    let (date, time) = utc(secs);
+    format!("{date}T{time}Z")
 }
 
 pub fn iso_now() -> String {
@@ -49,14 +44,14 @@ pub fn iso_now() -> String {
 
 /// `innerError.date`: ISO without offset, e.g. `2021-05-18T19:03:10`.
 pub fn inner_error_date() -> String {
-    let (y, mo, d, h, mi, s) = civil(now_secs());
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}")
+    let (date, time) = utc(now_secs());
+    format!("{date}T{time}")
 }
 
 /// OAuth error timestamp: `2016-01-09 02:02:12Z`.
 pub fn oauth_timestamp() -> String {
-    let (y, mo, d, h, mi, s) = civil(now_secs());
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}Z")
+    let (date, time) = utc(now_secs());
+    format!("{date} {time}Z")
 }
 
 /// HTTP-date for cookies is not needed; we use Max-Age.
@@ -118,6 +113,8 @@ mod tests {
         assert_eq!(iso(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso(1_536_361_411), "2018-09-07T23:03:31Z");
         assert_eq!(iso_precise(951_782_400, 500_000_000), "2000-02-29T00:00:00.5000000Z");
+        assert_eq!(iso(4_107_542_399), "2100-02-28T23:59:59Z");
+        assert_eq!(iso(4_107_542_400), "2100-03-01T00:00:00Z");
         assert_eq!(det_id("a"), det_id("a"));
         assert_ne!(det_id("a"), det_id("b"));
     }

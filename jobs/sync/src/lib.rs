@@ -26,7 +26,6 @@ use secrecy::SecretString;
 pub use edu_db::sync::SyncTenant as Tenant;
 
 pub mod directory;
-pub mod display;
 pub mod export;
 pub mod roster;
 mod stream;

@@ -9,8 +9,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use edu_domain::csv::ExportKind;
 use edu_msgraph::{GraphClient, generate_self_signed_certificate};
-use edu_sync::display::Terminal;
-use edu_sync::{Config, SyncDeps, parse_duration, run_tenants, tenants_to_sync};
+use edu_sync::{Config, Progress, ProgressFn, SyncDeps, parse_duration, run_tenants, tenants_to_sync};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use secrecy::ExposeSecret as _;
 
 #[derive(Parser)]
@@ -235,14 +235,13 @@ async fn pass(deps: &SyncDeps, config: &Config, only: Option<&str>) -> bool {
         }
     };
     let mut failed = false;
-    // A progress line on a terminal only: piped output and logs stay clean.
-    let display = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| Terminal::new(tenants.len()));
+    // The progress line: drawn on a terminal only (indicatif hides it when stderr is not
+    // one), so piped output and CI logs stay clean.
+    let bar = progress_bar(tenants.len(), ProgressDrawTarget::stderr_with_hz(10));
     let mut run_deps = deps.clone();
-    run_deps.progress = display.as_ref().map(Terminal::callback);
+    run_deps.progress = (!bar.is_hidden()).then(|| progress_callback(&bar));
     let results = run_tenants(&run_deps, tenants, config.concurrency).await;
-    if let Some(d) = &display {
-        d.finish();
-    }
+    bar.finish_and_clear();
     for (tenant, result) in results {
         match result {
             Ok(report) => {
@@ -262,6 +261,37 @@ async fn pass(deps: &SyncDeps, config: &Config, only: Option<&str>) -> bool {
         }
     }
     failed
+}
+
+/// A bar of the pass's tenants, with what is moving now (stream, pages, items) after it:
+/// `[##########----------] 2/4 tenants (1 failed) · 0f3c9a2e… users: page 12, 2400 items`.
+/// Delta rounds have no known length, so only the tenant count is a bar.
+fn progress_bar(tenants: usize, target: ProgressDrawTarget) -> ProgressBar {
+    let style = ProgressStyle::with_template("[{bar:20}] {pos}/{len} tenants{prefix}{wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("#-");
+    let bar = ProgressBar::with_draw_target(Some(tenants as u64), target);
+    bar.set_style(style);
+    bar
+}
+
+/// The [`SyncDeps::progress`] callback that moves `bar`.
+fn progress_callback(bar: &ProgressBar) -> ProgressFn {
+    let bar = bar.clone();
+    let failed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    Arc::new(move |p| match p {
+        Progress::Page { tenant, stream, pages, items } => {
+            let short: String = tenant.chars().take(8).collect();
+            bar.set_message(format!(" · {short}… {stream}: page {pages}, {items} items"));
+        }
+        Progress::TenantDone { failed: tenant_failed, .. } => {
+            if tenant_failed {
+                let n = failed.fetch_add(1, Ordering::SeqCst) + 1;
+                bar.set_prefix(format!(" ({n} failed)"));
+            }
+            bar.inc(1);
+        }
+    })
 }
 
 async fn wait_for_signal() {
@@ -388,4 +418,28 @@ fn create_private(path: &std::path::Path) -> std::io::Result<std::fs::File> {
 #[cfg(not(unix))]
 fn create_private(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     std::fs::File::create(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_counts_tenants_and_shows_the_moving_stream() {
+        let bar = progress_bar(4, ProgressDrawTarget::hidden());
+        let cb = progress_callback(&bar);
+        cb(Progress::Page { tenant: "0f3c9a2e-1111-2222-3333-444455556666", stream: "users", pages: 12, items: 2400 });
+        cb(Progress::TenantDone { tenant: "t1", failed: false });
+        cb(Progress::TenantDone { tenant: "t2", failed: true });
+        assert_eq!((bar.position(), bar.length()), (2, Some(4)));
+        assert_eq!(bar.prefix(), " (1 failed)");
+        assert_eq!(bar.message(), " · 0f3c9a2e… users: page 12, 2400 items");
+    }
+
+    #[test]
+    fn no_progress_line_when_stderr_is_not_a_terminal() {
+        // Under nextest and in CI logs stderr is a pipe: hidden. On a terminal: drawn.
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        assert_eq!(progress_bar(3, ProgressDrawTarget::stderr_with_hz(10)).is_hidden(), !terminal);
+    }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use common::{Backend, Env, comparable};
 use edu_db::roster::RosterKind;
 use edu_ms_emulator::{AppRegistration, Fault, FaultKind};
+use edu_test_db::both_backends;
 
 const BIN: &str = env!("CARGO_BIN_EXE_edugraph-sync");
 

@@ -11,6 +11,7 @@ use common::{Backend, Env};
 use edu_db::directory::StoredMember;
 use edu_msgraph::{GraphAuth, GraphRequest};
 use edu_sync::{Outcome, run_once};
+use edu_test_db::both_backends;
 
 both_backends!(a_groups_members_and_their_managers_follow_the_directory, a_stopped_round_resumes_at_its_checkpoint);
 

@@ -9,6 +9,7 @@ mod common;
 use common::{Backend, Env};
 use edu_db::roster::{RosterKind, RosterRow, rows};
 use edu_sync::{Outcome, run_once};
+use edu_test_db::both_backends;
 
 async fn roster(env: &Env, kind: RosterKind) -> Vec<RosterRow> {
     rows(&env.db, kind, env.tenant).await.unwrap()

@@ -8,6 +8,7 @@ mod common;
 use common::{Backend, Env, comparable};
 use edu_ms_emulator::{Fault, FaultKind};
 use edu_sync::{Outcome, run_once};
+use edu_test_db::both_backends;
 
 async fn initial_then_incremental(backend: Backend) {
     let env = Env::start(backend).await;

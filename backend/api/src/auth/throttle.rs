@@ -1,27 +1,45 @@
 //! Brute-force protection (R-A18): a token bucket per client IP (in memory, per instance)
 //! and a lock per account (in the database, shared by every instance).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::HashMapStateStore;
+use governor::{Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
 use crate::config::ThrottleSettings;
 
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    updated_ms: i64,
+/// The limiter's clock: the latest `now_ms` a caller passed in (never going back), so the
+/// buckets follow the app's clock (tests move a manual one) and not the system's.
+#[derive(Debug, Clone, Default)]
+struct CallerClock(Arc<AtomicU64>);
+
+impl CallerClock {
+    fn advance_to(&self, now_ms: i64) {
+        self.0.fetch_max(u64::try_from(now_ms).unwrap_or(0), Ordering::AcqRel);
+    }
 }
 
-/// Token buckets per client IP for the credential endpoints.
+impl Clock for CallerClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        Duration::from_millis(self.0.load(Ordering::Acquire))
+    }
+}
+
+/// Token buckets per client IP for the credential endpoints: `governor`'s GCRA, whose
+/// check-and-update is atomic, so concurrent requests cannot overdraw a bucket.
 #[derive(Debug)]
 pub struct IpLimiter {
-    burst: f64,
-    per_ms: f64,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    limiter: RateLimiter<IpAddr, HashMapStateStore<IpAddr>, CallerClock, NoOpMiddleware<Duration>>,
+    clock: CallerClock,
 }
 
 /// Beyond this many tracked IPs, full buckets are forgotten.
@@ -31,41 +49,27 @@ impl IpLimiter {
     /// A limiter with the configured burst and refill rate.
     #[must_use]
     pub fn new(settings: &ThrottleSettings) -> Self {
-        Self {
-            burst: f64::from(settings.ip_burst.max(1)),
-            per_ms: f64::from(settings.ip_per_minute.max(1)) / 60_000.0,
-            buckets: Mutex::new(HashMap::new()),
-        }
+        let burst = NonZeroU32::new(settings.ip_burst).unwrap_or(NonZeroU32::MIN);
+        let per_minute = NonZeroU32::new(settings.ip_per_minute).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::per_minute(per_minute).allow_burst(burst);
+        let clock = CallerClock::default();
+        Self { limiter: RateLimiter::hashmap_with_clock(quota, clock.clone()), clock }
     }
 
     /// Takes a token for `ip`; `Err(wait)` when the bucket is empty.
     ///
     /// # Errors
-    /// How long until a token is available.
+    /// How long until a token is available (whole milliseconds, rounded up).
     pub fn check(&self, ip: IpAddr, now_ms: i64) -> Result<(), Duration> {
-        let Ok(mut buckets) = self.buckets.lock() else {
-            // A poisoned lock means a panic elsewhere; fail open for availability, the
-            // per-account lock still applies.
-            return Ok(());
-        };
-        if buckets.len() > MAX_TRACKED {
-            let (burst, per_ms) = (self.burst, self.per_ms);
-            #[expect(clippy::cast_precision_loss, reason = "elapsed milliseconds are far below 2^52")]
-            buckets.retain(|_, b| b.tokens + ((now_ms - b.updated_ms) as f64) * per_ms < burst);
+        self.clock.advance_to(now_ms);
+        if self.limiter.len() > MAX_TRACKED {
+            self.limiter.retain_recent();
         }
-        let b = buckets.entry(ip).or_insert(Bucket { tokens: self.burst, updated_ms: now_ms });
-        #[expect(clippy::cast_precision_loss, reason = "elapsed milliseconds are far below 2^52")]
-        let elapsed = (now_ms - b.updated_ms).max(0) as f64;
-        b.tokens = (b.tokens + elapsed * self.per_ms).min(self.burst);
-        b.updated_ms = now_ms;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait_ms = ((1.0 - b.tokens) / self.per_ms).ceil();
-            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "positive and bounded by 60 s")]
-            Err(Duration::from_millis(wait_ms as u64))
-        }
+        self.limiter.check_key(&ip).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            let ms = wait.as_nanos().div_ceil(1_000_000);
+            Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+        })
     }
 }
 
@@ -116,6 +120,29 @@ mod tests {
         assert!(l.check(ip, 1_000).is_ok());
         // Another IP is unaffected.
         assert!(l.check("10.0.0.2".parse().unwrap(), 0).is_ok());
+    }
+
+    #[test]
+    fn concurrent_checks_never_overdraw_a_bucket() {
+        let l = IpLimiter::new(&settings(5, 1));
+        let ip: IpAddr = "10.0.0.3".parse().unwrap();
+        let start = std::sync::Barrier::new(8);
+        let granted: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    let (l, start) = (&l, &start);
+                    s.spawn(move || {
+                        start.wait();
+                        (0..50).filter(|_| l.check(ip, 5).is_ok()).count()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(granted, 5, "exactly the burst, however the requests interleave");
+        // One a minute refills; a clock that goes back does not refill early.
+        assert!(l.check(ip, 0).is_err());
+        assert!(l.check(ip, 60_005).is_ok());
     }
 
     #[test]
