@@ -2,7 +2,8 @@
 // with progress, linked accounts, the profile fields people may edit, and the token cache. The
 // other sections of the console are in ./admin/.
 import { useEffect, useRef, useState } from 'react';
-import { api, type Me, type Schemas } from '../api/client';
+import { api, ok, type Me, type Schemas } from '../api/client';
+import { linkedAccountsQuery, profileFieldsQuery, tenantQuery } from '../api/queries';
 import { humanError } from '../api/errors';
 import { ApiError } from '../api/http';
 import { jobFinished, pollDelay, type Job } from '../lib/jobs';
@@ -19,10 +20,10 @@ const CONSENT: Record<string, string> = {
   revoked: 'Approval withdrawn: teachers and students cannot sign in.',
 };
 
-export function Admin({ me }: { me: Me }) {
+export function Admin(_props: { me: Me }) {
   return (
     <AdminPage title="Administration">
-      <TenantCard me={me} />
+      <TenantCard />
       <UserAccessCard />
       <LinkedAccountsCard />
       <ProfileFieldsCard />
@@ -31,8 +32,8 @@ export function Admin({ me }: { me: Me }) {
   );
 }
 
-function TenantCard({ me }: { me: Me }) {
-  const tenant = useLoad(() => api.adminTenant(), me.user.id);
+function TenantCard() {
+  const tenant = useLoad(tenantQuery());
   const { setMe } = useSession();
   const { navigate } = useNav();
   const [busy, setBusy] = useState(false);
@@ -42,8 +43,8 @@ function TenantCard({ me }: { me: Me }) {
     setBusy(true);
     setFailure(undefined);
     try {
-      await api.unconsent();
-      api.http.resetCsrf();
+      await api.POST('/api/admin/tenant/unconsent');
+      api.resetCsrf();
       setMe(null);
       navigate('/signin', {
         flash: `EduGraph's approval for ${name} was withdrawn. Everyone of your school, you included, was signed out.`,
@@ -108,7 +109,7 @@ function UserAccessCard() {
 
   const loadLatest = () => {
     setLoadError(undefined);
-    api.latestUserAccess().then(setJob, (e: unknown) => {
+    ok(api.GET('/api/admin/user-access/latest')).then(setJob, (e: unknown) => {
       if (e instanceof ApiError && e.code === 'not_found') setJob(null);
       else setLoadError(e);
     });
@@ -120,7 +121,7 @@ function UserAccessCard() {
     if (!job || jobFinished(job)) return;
     const t = setTimeout(() => {
       attempt.current += 1;
-      api.job(job.id).then(setJob, (e: unknown) => setFailure(humanError(e)));
+      ok(api.GET('/api/admin/jobs/{id}', { params: { path: { id: job.id } } })).then(setJob, (e: unknown) => setFailure(humanError(e)));
     }, pollDelay(attempt.current));
     return () => clearTimeout(t);
   }, [job]);
@@ -130,7 +131,7 @@ function UserAccessCard() {
     setFailure(undefined);
     attempt.current = 0;
     try {
-      setJob(await api.enableUserAccess());
+      setJob(await ok(api.POST('/api/admin/user-access/enable')));
     } catch (err) {
       setFailure(humanError(err));
       if (err instanceof ApiError && err.code === 'job_already_running') loadLatest();
@@ -162,7 +163,7 @@ function UserAccessCard() {
 type LinkedAccount = Schemas['LinkedAccount'];
 
 function LinkedAccountsCard() {
-  const list = useLoad(() => api.linkedAccounts(), 'linked');
+  const list = useLoad(linkedAccountsQuery());
   const [busy, setBusy] = useState<string | null>(null);
   const [notice, setNotice] = useState<{ kind: 'success' | 'error'; text: string }>();
 
@@ -170,7 +171,7 @@ function LinkedAccountsCard() {
     setBusy(a.id);
     setNotice(undefined);
     try {
-      await api.unlinkAccount(a.id);
+      await api.POST('/api/admin/linked-accounts/{id}/unlink', { params: { path: { id: a.id } } });
       list.setData((d) => ({ items: d.items.filter((x) => x.id !== a.id) }));
       setNotice({ kind: 'success', text: `${a.display_name ?? a.upn ?? 'The account'} is unlinked; its Microsoft sign-in was forgotten.` });
     } catch (err) {
@@ -238,7 +239,7 @@ function LinkedAccountsCard() {
 }
 
 function ProfileFieldsCard() {
-  const config = useLoad(() => api.profileFields(), 'fields');
+  const config = useLoad(profileFieldsQuery());
   const [chosen, setChosen] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ kind: 'success' | 'error'; text: string }>();
@@ -250,7 +251,7 @@ function ProfileFieldsCard() {
     setBusy(true);
     setResult(undefined);
     try {
-      const saved = await api.setProfileFields(chosen);
+      const saved = await ok(api.PUT('/api/admin/profile-fields', { body: { editable: chosen } }));
       config.setData((c) => ({ ...c, editable: saved.editable }));
       setResult({ kind: 'success', text: saved.editable.length ? `People may now edit: ${saved.editable.map(fieldLabel).join(', ')}.` : 'Nobody may edit profile fields now.' });
     } catch (err) {
@@ -298,7 +299,7 @@ function TokenCacheCard() {
     setBusy(true);
     setResult(undefined);
     try {
-      const r = await api.clearTokenCache();
+      const r = await ok(api.POST('/api/admin/token-cache/clear'));
       setResult({
         kind: 'success',
         text: `${r.deleted} cached Microsoft sign-in${r.deleted === 1 ? ' was' : 's were'} deleted. People sign in with Microsoft again when they next need it.`,

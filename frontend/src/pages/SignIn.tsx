@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { api, type Schemas } from '../api/client';
+import { api, ok, type Schemas } from '../api/client';
 import { humanError, signInErrorMessage } from '../api/errors';
 import { Link, useNav } from '../router';
 import { forgetAccount, lastAccount, useSession, type LastAccount } from '../session';
@@ -28,7 +28,7 @@ export function SignIn() {
 
   useEffect(() => {
     let live = true;
-    api.microsoftHint().then(
+    ok(api.GET('/api/auth/microsoft/hint')).then(
       (h) => live && setMsHint(h),
       () => live && setMsHint(null), // 404: none yet; anything else: the button is optional
     );
@@ -60,7 +60,9 @@ export function SignIn() {
     if (Object.keys(found).length) return;
     setBusy(true);
     try {
-      const me = await api.login({ email: form.email.trim(), password: form.password });
+      const me = await ok(
+        api.POST('/api/auth/local/login', { body: { email: form.email.trim(), password: form.password } }),
+      );
       setMe(me);
       navigate('/', { replace: true });
     } catch (err) {

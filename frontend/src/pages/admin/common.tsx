@@ -1,7 +1,8 @@
 // Shared parts of the tenant admin console: the section navigation, a background job's
 // progress bar with its per-item results, and a person picker (search the directory by name).
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { api, type Schemas } from '../../api/client';
+import { api, ok, type Schemas } from '../../api/client';
+import { byId, fetchUsers } from '../../api/queries';
 import { humanError, type Overrides } from '../../api/errors';
 import { ApiError } from '../../api/http';
 import { ITEM_RESULT, itemError, mergeItems, usersQuery, NO_USER_FILTERS, type JobItem } from '../../lib/admin';
@@ -97,7 +98,7 @@ export function useJobPolling(initial: Job | null, onFinished?: (job: Job) => vo
   useEffect(() => {
     if (!resumeKind) return;
     let live = true;
-    api.recentJobs(resumeKind, 1).then(
+    ok(api.GET('/api/admin/jobs', { params: { query: { kind: resumeKind, limit: 1 } } })).then(
       (page) => {
         const latest = page.items[0];
         if (live && latest && !jobFinished(latest)) setJob((current) => current ?? latest);
@@ -117,7 +118,7 @@ export function useJobPolling(initial: Job | null, onFinished?: (job: Job) => vo
     let live = true;
     const t = setTimeout(() => {
       attempt.current += 1;
-      api.job(job.id).then(
+      ok(api.GET('/api/admin/jobs/{id}', byId(job.id))).then(
         (j) => {
           if (!live) return;
           setError(undefined);
@@ -153,7 +154,11 @@ export function JobResults({ job, nameOf }: { job: Job; nameOf?: (id: string) =>
 
   const load = (after: number | null) => {
     setStatus('loading');
-    api.jobItems(job.id, after).then(
+    ok(
+      api.GET('/api/admin/jobs/{id}/items', {
+        params: { path: { id: job.id }, query: after === null ? { limit: 100 } : { limit: 100, after } },
+      }),
+    ).then(
       (page) => {
         setItems((have) => (after === null ? page.items : mergeItems(have, page.items)));
         setNext(page.next_after ?? null);
@@ -246,7 +251,7 @@ export function PersonPicker({
     e.stopPropagation();
     if (!q.trim()) return;
     setState({ status: 'loading' });
-    api.adminUsers(usersQuery({ ...NO_USER_FILTERS, search: q })).then(
+    fetchUsers(usersQuery({ ...NO_USER_FILTERS, search: q })).then(
       (page) => setState({ status: 'ready', items: page.items }),
       (error: unknown) => setState({ status: 'error', error }),
     );
