@@ -101,8 +101,8 @@ const SAFE: ReadonlySet<string> = new Set(['GET', 'HEAD']);
 export function createApiClient(fetchImpl: FetchLike = (r) => fetch(r), baseUrl = ''): ApiClient {
   let csrf: string | null = null;
   let pending: Promise<string> | null = null;
-  /** A copy of each state-changing request, sent again after a `csrf_failed`. */
-  const retries = new WeakMap<Request, Request>();
+  /** How to send each state-changing request again (after a `csrf_failed`, with a fresh token). */
+  const retries = new WeakMap<Request, () => Promise<Request>>();
 
   async function send(request: Request): Promise<Response> {
     try {
@@ -136,9 +136,18 @@ export function createApiClient(fetchImpl: FetchLike = (r) => fetch(r), baseUrl 
     async onRequest({ request }) {
       request.headers.set('Accept', 'application/json');
       if (SAFE.has(request.method)) return undefined;
-      request.headers.set('X-CSRF-Token', await token());
-      retries.set(request, request.clone());
-      return request;
+      // The body as text, not a cloned stream: a retry can send it again, and the browser
+      // (and its devtools) see a plain body rather than an upload stream.
+      const body = request.body === null ? undefined : await request.text();
+      const { url, method, headers, credentials, redirect, signal } = request;
+      const build = async () => {
+        const r = new Request(url, { method, headers, body, credentials, redirect, signal });
+        r.headers.set('X-CSRF-Token', await token());
+        return r;
+      };
+      const first = await build();
+      retries.set(first, build);
+      return first;
     },
     async onResponse({ request, response }) {
       let res = response;
@@ -146,8 +155,7 @@ export function createApiClient(fetchImpl: FetchLike = (r) => fetch(r), baseUrl 
       const again = retries.get(request);
       if (again && res.status === 403 && errorFrom(res, body).code === 'csrf_failed') {
         csrf = null;
-        again.headers.set('X-CSRF-Token', await token());
-        res = await send(again);
+        res = await send(await again());
         body = await readBody(res.clone());
       }
       const fresh = csrfTokenOf(body);
