@@ -47,6 +47,7 @@ export const keys = {
   groups: (search: string) => ['admin', 'groups', 'list', search] as const,
   group: (id: string) => ['admin', 'groups', id] as const,
   groupMembers: (id: string) => ['admin', 'groups', id, 'members'] as const,
+  jobItems: (id: string) => ['admin', 'jobs', id, 'items'] as const,
   licenses: ['admin', 'licenses'] as const,
   localAccounts: ['admin', 'local-accounts'] as const,
   audit: (key: string) => ['admin', 'audit', key] as const,

@@ -2,7 +2,8 @@
 // progress bar with its per-item results, and a person picker (search the directory by name).
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { api, ok, type Schemas } from '../../api/client';
-import { byId, fetchUsers } from '../../api/queries';
+import { byId, fetchUsers, keys } from '../../api/queries';
+import { usePaged } from '../../lib/paging';
 import { humanError, type Overrides } from '../../api/errors';
 import { ApiError } from '../../api/http';
 import { ITEM_RESULT, itemError, mergeItems, usersQuery, NO_USER_FILTERS, type JobItem } from '../../lib/admin';
@@ -146,33 +147,21 @@ export function useJobPolling(initial: Job | null, onFinished?: (job: Job) => vo
 
 /** The per-item results of a finished bulk job, a page at a time ("See more"). */
 export function JobResults({ job, nameOf }: { job: Job; nameOf?: (id: string) => string | undefined }) {
-  const [items, setItems] = useState<JobItem[]>([]);
-  const [next, setNext] = useState<number | null | undefined>(undefined);
-  const [status, setStatus] = useState<'loading' | 'ready' | 'error'>('loading');
-  const [error, setError] = useState<unknown>();
   const done = jobFinished(job);
-
-  const load = (after: number | null) => {
-    setStatus('loading');
-    ok(
-      api.GET('/api/admin/jobs/{id}/items', {
-        params: { path: { id: job.id }, query: after === null ? { limit: 100 } : { limit: 100, after } },
-      }),
-    ).then(
-      (page) => {
-        setItems((have) => (after === null ? page.items : mergeItems(have, page.items)));
-        setNext(page.next_after ?? null);
-        setStatus('ready');
-      },
-      (e: unknown) => {
-        setError(e);
-        setStatus('error');
-      },
-    );
-  };
-  useEffect(() => {
-    if (done) load(null);
-  }, [job.id, done]);
+  const results = usePaged<JobItem>(
+    keys.jobItems(job.id),
+    async (cursor) => {
+      const after = cursor === null ? undefined : Number(cursor);
+      const page = await ok(
+        api.GET('/api/admin/jobs/{id}/items', { params: { path: { id: job.id }, query: { limit: 100, after } } }),
+      );
+      return { items: page.items, next_cursor: page.next_after == null ? null : String(page.next_after) };
+    },
+    done,
+  );
+  const items = results.pages.reduce<JobItem[]>((have, page) => mergeItems(have, page.items), []);
+  const { status, error, next } = results;
+  const loading = status === 'loading' || status === 'loading-more';
 
   if (!done) return null;
   return (
@@ -216,9 +205,9 @@ export function JobResults({ job, nameOf }: { job: Job; nameOf?: (id: string) =>
           </table>
         </div>
       )}
-      {status === 'loading' && <p className="muted" role="status">Loading the results…</p>}
-      {next !== null && next !== undefined && status !== 'loading' && (
-        <button type="button" className="button button-secondary" onClick={() => load(next)}>
+      {loading && <p className="muted" role="status">Loading the results…</p>}
+      {next !== null && !loading && (
+        <button type="button" className="button button-secondary" onClick={results.more}>
           See more results
         </button>
       )}
