@@ -40,6 +40,7 @@ export const keys = {
   schoolPeople: (id: string, tab: PeopleTab) => ['schools', id, 'people', tab] as const,
   admin: ['admin'] as const,
   tenant: ['admin', 'tenant'] as const,
+  latestUserAccess: ['admin', 'user-access', 'latest'] as const,
   linkedAccounts: ['admin', 'linked-accounts'] as const,
   profileFields: ['admin', 'profile-fields'] as const,
   users: (key: string) => ['admin', 'users', 'list', key] as const,
@@ -47,6 +48,8 @@ export const keys = {
   groups: (search: string) => ['admin', 'groups', 'list', search] as const,
   group: (id: string) => ['admin', 'groups', id] as const,
   groupMembers: (id: string) => ['admin', 'groups', id, 'members'] as const,
+  recentJobs: (kind: string) => ['admin', 'jobs', 'recent', kind] as const,
+  job: (id: string) => ['admin', 'jobs', id] as const,
   jobItems: (id: string) => ['admin', 'jobs', id, 'items'] as const,
   licenses: ['admin', 'licenses'] as const,
   localAccounts: ['admin', 'local-accounts'] as const,
@@ -111,6 +114,16 @@ export const profileQuery = () =>
 
 export const tenantQuery = () =>
   queryOptions({ queryKey: keys.tenant, queryFn: () => ok(api.GET('/api/admin/tenant')) });
+/** The latest "enable user access" run; `null` when it never ran. */
+export const latestUserAccessQuery = () =>
+  queryOptions({
+    queryKey: keys.latestUserAccess,
+    queryFn: () =>
+      ok(api.GET('/api/admin/user-access/latest')).catch((e: unknown) => {
+        if (e instanceof ApiError && e.code === 'not_found') return null;
+        throw e;
+      }),
+  });
 export const linkedAccountsQuery = () =>
   queryOptions({ queryKey: keys.linkedAccounts, queryFn: () => ok(api.GET('/api/admin/linked-accounts')) });
 export const profileFieldsQuery = () =>

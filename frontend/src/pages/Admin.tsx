@@ -1,17 +1,17 @@
 // School IT admins, overview: the school's approval (consent) of EduGraph, "Enable user access"
 // with progress, linked accounts, the profile fields people may edit, and the token cache. The
 // other sections of the console are in ./admin/.
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, ok, type Me, type Schemas } from '../api/client';
-import { linkedAccountsQuery, profileFieldsQuery, tenantQuery } from '../api/queries';
+import { latestUserAccessQuery, linkedAccountsQuery, profileFieldsQuery, tenantQuery } from '../api/queries';
 import { humanError } from '../api/errors';
 import { ApiError } from '../api/http';
-import { jobFinished, pollDelay, type Job } from '../lib/jobs';
+import { jobFinished } from '../lib/jobs';
 import { formatWhen } from '../lib/time';
 import { useNav } from '../router';
 import { useSession } from '../session';
 import { Alert, ConfirmButton, Empty, ErrorState, Loading, useLoad } from '../ui';
-import { AdminPage, JobProgress } from './admin/common';
+import { AdminPage, JobProgress, useJobPolling } from './admin/common';
 import { fieldLabel } from './About';
 
 const CONSENT: Record<string, string> = {
@@ -101,40 +101,28 @@ function TenantCard() {
 }
 
 function UserAccessCard() {
-  const [job, setJob] = useState<Job | null | undefined>(undefined);
-  const [loadError, setLoadError] = useState<unknown>();
+  const latest = useLoad(latestUserAccessQuery());
+  const { job: polled, error: pollError, start: poll } = useJobPolling(null);
   const [failure, setFailure] = useState<string>();
   const [busy, setBusy] = useState(false);
-  const attempt = useRef(0);
+  // The job shown: the one polled, else the latest run (undefined while loading, null: never run).
+  const job = polled ?? (latest.status === 'ready' ? latest.data : undefined);
+  const loadError = polled ? undefined : latest.error;
 
-  const loadLatest = () => {
-    setLoadError(undefined);
-    ok(api.GET('/api/admin/user-access/latest')).then(setJob, (e: unknown) => {
-      if (e instanceof ApiError && e.code === 'not_found') setJob(null);
-      else setLoadError(e);
-    });
-  };
-  useEffect(loadLatest, []);
-
-  // Poll while the job runs.
+  // A run still going when the page opens is followed until it finishes.
   useEffect(() => {
-    if (!job || jobFinished(job)) return;
-    const t = setTimeout(() => {
-      attempt.current += 1;
-      ok(api.GET('/api/admin/jobs/{id}', { params: { path: { id: job.id } } })).then(setJob, (e: unknown) => setFailure(humanError(e)));
-    }, pollDelay(attempt.current));
-    return () => clearTimeout(t);
-  }, [job]);
+    const run = latest.data;
+    if (run && !jobFinished(run) && (!polled || (polled.id !== run.id && jobFinished(polled)))) poll(run);
+  }, [polled, latest.data, poll]);
 
   const start = async () => {
     setBusy(true);
     setFailure(undefined);
-    attempt.current = 0;
     try {
-      setJob(await ok(api.POST('/api/admin/user-access/enable')));
+      poll(await ok(api.POST('/api/admin/user-access/enable')));
     } catch (err) {
       setFailure(humanError(err));
-      if (err instanceof ApiError && err.code === 'job_already_running') loadLatest();
+      if (err instanceof ApiError && err.code === 'job_already_running') void latest.refresh();
     } finally {
       setBusy(false);
     }
@@ -148,11 +136,12 @@ function UserAccessCard() {
         Gives every user of your Microsoft 365 tenant access to EduGraph (the app’s default role), in the background.
         Users who already have access are skipped.
       </p>
-      {loadError !== undefined && <ErrorState error={loadError} retry={loadLatest} />}
+      {loadError !== undefined && <ErrorState error={loadError} retry={latest.reload} />}
       {job === undefined && loadError === undefined && <Loading />}
       {job === null && <p className="muted">It has not been run from EduGraph yet.</p>}
       {job && <JobProgress job={job} />}
       {failure && <Alert kind="error">{failure}</Alert>}
+      {pollError !== undefined && <Alert kind="error">{humanError(pollError)}</Alert>}
       <button type="button" className="button" onClick={start} disabled={busy || running}>
         {running ? 'Running…' : busy ? 'Starting…' : job ? 'Run again' : 'Enable user access'}
       </button>

@@ -1,6 +1,7 @@
 // Shared parts of the tenant admin console: the section navigation, a background job's
 // progress bar with its per-item results, and a person picker (search the directory by name).
-import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { api, ok, type Schemas } from '../../api/client';
 import { byId, fetchUsers, keys } from '../../api/queries';
 import { usePaged } from '../../lib/paging';
@@ -86,63 +87,60 @@ export function JobProgress({ job }: { job: Job }) {
 }
 
 /** Polls a job until it finishes (a failed poll is shown and retried, more slowly); `onFinished`
- * runs once at the end. */
+ * runs once at the end. The job is the query `['admin', 'jobs', id]`, refetched at `pollDelay`. */
 export function useJobPolling(initial: Job | null, onFinished?: (job: Job) => void, resumeKind?: string) {
-  const [job, setJob] = useState<Job | null>(initial);
-  const [error, setError] = useState<unknown>();
-  const [retries, setRetries] = useState(0);
+  const client = useQueryClient();
+  const [jobId, setJobId] = useState<string | null>(initial?.id ?? null);
   const attempt = useRef(0);
   const finished = useRef(onFinished);
   finished.current = onFinished;
+  const reported = useRef<string | null>(null);
   // Coming back to the page: a job of this kind still running in the background is shown
   // again (at most one of a kind runs per school at a time).
+  const recent = useQuery({
+    queryKey: keys.recentJobs(resumeKind ?? ''),
+    queryFn: () => ok(api.GET('/api/admin/jobs', { params: { query: { kind: resumeKind ?? '', limit: 1 } } })),
+    enabled: Boolean(resumeKind),
+    gcTime: 0,
+  });
+  const latest = recent.data?.items[0];
   useEffect(() => {
-    if (!resumeKind) return;
-    let live = true;
-    ok(api.GET('/api/admin/jobs', { params: { query: { kind: resumeKind, limit: 1 } } })).then(
-      (page) => {
-        const latest = page.items[0];
-        if (live && latest && !jobFinished(latest)) setJob((current) => current ?? latest);
-      },
-      () => {},
-    );
-    return () => {
-      live = false;
-    };
-  }, [resumeKind]);
-  useEffect(() => {
-    if (!job) return;
-    if (jobFinished(job)) {
-      finished.current?.(job);
-      return;
-    }
-    let live = true;
-    const t = setTimeout(() => {
+    if (!latest || jobFinished(latest)) return;
+    client.setQueryData(keys.job(latest.id), (have: Job | undefined) => have ?? latest);
+    setJobId((current) => current ?? latest.id);
+  }, [client, latest]);
+  const polled = useQuery({
+    queryKey: keys.job(jobId ?? ''),
+    queryFn: () => {
       attempt.current += 1;
-      ok(api.GET('/api/admin/jobs/{id}', byId(job.id))).then(
-        (j) => {
-          if (!live) return;
-          setError(undefined);
-          setJob(j);
-        },
-        (e: unknown) => {
-          if (!live) return;
-          setError(e);
-          setRetries((n) => n + 1);
-        },
-      );
-    }, pollDelay(attempt.current));
-    return () => {
-      live = false;
-      clearTimeout(t);
-    };
-  }, [job, retries]);
-  const start = (j: Job) => {
-    attempt.current = 0;
-    setError(undefined);
-    setJob(j);
-  };
-  return { job, error, start };
+      return ok(api.GET('/api/admin/jobs/{id}', byId(jobId ?? '')));
+    },
+    enabled: jobId !== null,
+    initialData: initial && initial.id === jobId ? initial : undefined,
+    // The job was just answered (started or listed): the next poll waits for its delay.
+    staleTime: Infinity,
+    refetchInterval: (query) => {
+      const j = query.state.data;
+      return j && jobFinished(j) ? false : pollDelay(attempt.current);
+    },
+    refetchIntervalInBackground: true,
+  });
+  const job = jobId === null ? null : (polled.data ?? null);
+  useEffect(() => {
+    if (job && jobFinished(job) && reported.current !== job.id) {
+      reported.current = job.id;
+      finished.current?.(job);
+    }
+  }, [job]);
+  const start = useCallback(
+    (j: Job) => {
+      attempt.current = 0;
+      client.setQueryData(keys.job(j.id), j);
+      setJobId(j.id);
+    },
+    [client],
+  );
+  return { job, error: polled.isError ? polled.error : undefined, start };
 }
 
 /** The per-item results of a finished bulk job, a page at a time ("See more"). */
