@@ -6,28 +6,12 @@
 //   const cls = await ok(api.GET('/api/classes/{id}', { params: { path: { id } } }));
 //
 // Reads that pages show go through TanStack Query (queries.ts); this file has no per-path wrappers.
-import type { components, paths } from './schema';
+import type { components } from './schema';
 import { ApiError, createApiClient, errorOfResponse } from './http';
 
 export type Schemas = components['schemas'];
 export type Me = Schemas['MeResponse'];
 export type Role = Schemas['Role'];
-
-type JsonOf<T> = T extends { content: { 'application/json': infer B } } ? B : undefined;
-/** The JSON request body of an operation. */
-export type RequestBody<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
-  requestBody: infer R;
-}
-  ? JsonOf<R>
-  : never;
-/** The JSON body of an operation's success answer (200 or 201; undefined for 204). */
-export type Ok<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends { responses: infer R }
-  ? R extends { 200: infer S }
-    ? JsonOf<S>
-    : R extends { 201: infer S }
-      ? JsonOf<S>
-      : undefined
-  : never;
 
 export type SubmissionAction = 'submit' | 'unsubmit' | 'return' | 'reassign';
 export type ClassDetails = Schemas['ClassDetailsResponse'];

@@ -29,6 +29,7 @@ export const CLASS_FRESH_MS = 5 * 60_000;
 
 export const keys = {
   me: ['me'] as const,
+  microsoftHint: ['auth', 'microsoft-hint'] as const,
   schools: ['schools'] as const,
   about: ['me', 'about'] as const,
   profile: ['me', 'profile'] as const,
