@@ -1,7 +1,7 @@
 // Classes: mine, or all classes of a school; search by name or code; "See more" pages with the
 // API's cursor. The query lives in the address (`?scope=all&school=…&q=…`), so Back and links work.
 import { useEffect, useState, type FormEvent } from 'react';
-import { type ClassItem, type Me } from '../api/client';
+import type { ClassItem, Me } from '../api/client';
 import { fetchClasses, keys, schoolsQuery } from '../api/queries';
 import { humanError } from '../api/errors';
 import { classesKey, usePaged, type PagedState } from '../lib/paging';

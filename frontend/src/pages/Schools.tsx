@@ -1,4 +1,4 @@
-import { type Me, type School } from '../api/client';
+import type { Me, School } from '../api/client';
 import { schoolsQuery } from '../api/queries';
 import { Link, schoolPeoplePath } from '../router';
 import { canSeeSchoolPeople } from './SchoolPeople';
