@@ -50,8 +50,16 @@ export async function educationFlows({ open, shot, check, log, noOverflow, cspCl
   });
   await dialog.getByRole('button', { name: 'Create assignment' }).click();
   await tp.getByText(`“${NAME}” was created.`).waitFor();
+  // The assignment page reuses the class the class page loaded (a 6-request Graph batch).
+  const classReads = [];
+  const countClassReads = (r) => {
+    if (r.method() === 'GET' && /^\/api\/classes\/[^/]+$/.test(new URL(r.url()).pathname)) classReads.push(r.url());
+  };
+  tp.on('request', countClassReads);
   await tp.getByRole('link', { name: NAME }).click();
   await tp.getByRole('heading', { name: NAME, level: 1 }).waitFor();
+  tp.off('request', countClassReads);
+  check(classReads.length === 0, `the assignment page reuses the class the class page loaded (${classReads.length} class requests)`);
   check((await tp.locator('.facts').textContent()).includes('Draft'), 'the new assignment is a draft');
   await tp.locator('.resources', { hasText: 'instructions.txt' }).waitFor();
   check(true, 'the file chosen in the New assignment dialog is attached');

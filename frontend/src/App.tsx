@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api, type Me } from './api/client';
+import { logout, type Me } from './api/client';
 import { humanError } from './api/errors';
 import { About } from './pages/About';
 import { Account } from './pages/Account';
@@ -63,7 +63,7 @@ function Header() {
     setBusy(true);
     setFailure(undefined);
     try {
-      await api.logout();
+      await logout();
       rememberAccount(me);
       setMe(null);
       navigate('/signin', { flash: 'You are signed out.' });

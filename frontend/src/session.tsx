@@ -1,8 +1,11 @@
-// Who is signed in, loaded once from /api/me and updated by sign-in, register, password
-// change and sign-out responses.
-import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
-import { api, type Me } from './api/client';
+// Who is signed in: the `['me']` query, loaded once from /api/me and updated by sign-in,
+// register, password change and sign-out responses. When the person changes (sign-out, another
+// account) every other query is dropped, so nothing loaded for one person shows to the next.
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { createContext, useCallback, useContext, type ReactNode } from 'react';
+import { api, ok, type Me } from './api/client';
 import { ApiError } from './api/http';
+import { keys } from './api/queries';
 
 export type SessionState =
   | { status: 'loading' }
@@ -62,32 +65,39 @@ export function forgetAccount(): void {
   }
 }
 
+/** The signed-in person, or null when nobody is (`unauthenticated` is an answer, not a failure). */
+async function loadMe(): Promise<Me | null> {
+  try {
+    return await ok(api.GET('/api/me'));
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'unauthenticated') return null;
+    throw error;
+  }
+}
+
 export function SessionProvider({ children }: { children: ReactNode }) {
-  const [state, setState] = useState<SessionState>({ status: 'loading' });
-  const [attempt, setAttempt] = useState(0);
+  const client = useQueryClient();
+  const q = useQuery({ queryKey: keys.me, queryFn: loadMe, staleTime: Infinity, gcTime: Infinity });
+  const state: SessionState =
+    q.data === null
+      ? { status: 'anonymous' }
+      : q.data
+        ? { status: 'signed-in', me: q.data }
+        : q.isError && !q.isFetching
+          ? { status: 'error', error: q.error }
+          : { status: 'loading' };
 
-  useEffect(() => {
-    let live = true;
-    api
-      .me()
-      .then((me) => live && setState({ status: 'signed-in', me }))
-      .catch((error: unknown) => {
-        if (!live) return;
-        if (error instanceof ApiError && error.code === 'unauthenticated') setState({ status: 'anonymous' });
-        else setState({ status: 'error', error });
-      });
-    return () => {
-      live = false;
-    };
-  }, [attempt]);
-
-  const setMe = useCallback((me: Me | null) => {
-    setState(me ? { status: 'signed-in', me } : { status: 'anonymous' });
-  }, []);
-  const reload = useCallback(() => {
-    setState({ status: 'loading' });
-    setAttempt((n) => n + 1);
-  }, []);
+  const setMe = useCallback(
+    (me: Me | null) => {
+      const before = client.getQueryData<Me | null>(keys.me);
+      if (!me || before?.user.id !== me.user.id) {
+        client.removeQueries({ predicate: (query) => query.queryKey[0] !== keys.me[0] || query.queryKey.length > 1 });
+      }
+      client.setQueryData(keys.me, me);
+    },
+    [client],
+  );
+  const reload = useCallback(() => void client.resetQueries({ queryKey: keys.me, exact: true }), [client]);
 
   return <SessionContext.Provider value={{ state, setMe, reload }}>{children}</SessionContext.Provider>;
 }

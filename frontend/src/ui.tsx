@@ -1,5 +1,6 @@
 // Small accessible building blocks: page frame (title + focus on navigation), labelled
 // fields with hints and errors, alerts and loading states.
+import { useQuery, useQueryClient, type QueryKey, type UseQueryOptions } from '@tanstack/react-query';
 import {
   useCallback,
   useEffect,
@@ -222,41 +223,43 @@ export type Loadable<T> =
   | { status: 'ready'; data: T; error?: undefined }
   | { status: 'error'; data?: undefined; error: unknown };
 
-/** Loads data when `key` changes; `reload` fetches again; answers for an older key are dropped. */
-export function useLoad<T>(
-  load: () => Promise<T>,
-  key: string,
-): Loadable<T> & { reload: () => void; refresh: () => Promise<void>; setData: (f: (d: T) => T) => void } {
-  const [state, setState] = useState<Loadable<T>>({ status: 'loading' });
-  const [attempt, setAttempt] = useState(0);
-  const loadRef = useRef(load);
-  loadRef.current = load;
-  useEffect(() => {
-    let live = true;
-    setState({ status: 'loading' });
-    loadRef.current().then(
-      (data) => live && setState({ status: 'ready', data }),
-      (error: unknown) => live && setState({ status: 'error', error }),
-    );
-    return () => {
-      live = false;
-    };
-  }, [key, attempt]);
-  const reload = useCallback(() => setAttempt((n) => n + 1), []);
+export type Loaded<T> = Loadable<T> & {
+  /** Starts over: shows "Loading…" and fetches again ("Try again"). */
+  reload: () => void;
   /** Fetches again in the background, keeping what is shown until the answer arrives. */
-  const refresh = useCallback(async () => {
-    try {
-      const data = await loadRef.current();
-      setState({ status: 'ready', data });
-    } catch {
-      /* keep what is shown; the next action reports its own error */
-    }
-  }, []);
+  refresh: () => Promise<void>;
+  /** Changes what is shown (and cached) after an action answered with the new state. */
+  setData: (f: (d: T) => T) => void;
+};
+
+/** The state of what `a` and `b` load together: loading until both are there, the first error. */
+export function both<A, B>(a: Loadable<A>, b: Loadable<B>): Loadable<[A, B]> {
+  if (a.status === 'error') return a;
+  if (b.status === 'error') return b;
+  if (a.status === 'loading' || b.status === 'loading') return { status: 'loading' };
+  return { status: 'ready', data: [a.data, b.data] };
+}
+
+/** What a query (api/queries.ts) shows: loading, its data, or its error. A failed background
+ * refresh keeps what is shown (the next action reports its own error). */
+export function loadableOf<T>(q: { data: T | undefined; error: unknown; isError: boolean; isFetching: boolean }): Loadable<T> {
+  if (q.data !== undefined) return { status: 'ready', data: q.data };
+  if (q.isError && !q.isFetching) return { status: 'error', error: q.error };
+  return { status: 'loading' };
+}
+
+/** Reads a query of api/queries.ts; answers for an older key never show. */
+export function useLoad<T, K extends QueryKey>(options: UseQueryOptions<T, Error, T, K> & { queryKey: K }): Loaded<T> {
+  const client = useQueryClient();
+  const q = useQuery(options);
+  const { queryKey } = options;
+  const reload = useCallback(() => void client.resetQueries({ queryKey, exact: true }), [client, queryKey]);
+  const refresh = useCallback(() => client.invalidateQueries({ queryKey, exact: true }), [client, queryKey]);
   const setData = useCallback(
-    (f: (d: T) => T) => setState((s) => (s.status === 'ready' ? { status: 'ready', data: f(s.data) } : s)),
-    [],
+    (f: (d: T) => T) => client.setQueryData<T>(queryKey, (d) => (d === undefined ? d : f(d))),
+    [client, queryKey],
   );
-  return { ...state, reload, refresh, setData };
+  return { ...loadableOf(q), reload, refresh, setData };
 }
 
 /** A button that asks "are you sure?" inline (no browser pop-up), then runs `onConfirm`. */

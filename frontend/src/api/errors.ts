@@ -1,10 +1,11 @@
-// Error codes (backend/API.md) become messages a person can act on. Unknown codes fall back
-// to the server's own message, then to a generic one.
+// Error codes (the schema's `ErrorCode`, see errorCodes.ts) become messages a person can act on.
+// Unknown codes (a newer server) fall back to the server's own message, then to a generic one.
+import type { ErrorCode } from './errorCodes';
 import { ApiError } from './http';
 
 export type Field = 'email' | 'password' | 'current_password' | 'new_password' | 'favorite_color' | 'display_name';
 
-const MESSAGES: Record<string, string> = {
+const EXPLAINED = {
   invalid_json: 'The app sent something the server could not read. Reload the page and try again.',
   invalid_query: 'The app sent something the server could not read. Reload the page and try again.',
   invalid_body: 'The app sent something the server could not read. Reload the page and try again.',
@@ -98,6 +99,13 @@ const MESSAGES: Record<string, string> = {
   wrong_current: 'Your current password is incorrect.',
 };
 
+// Compile-time: every code of the schema's ErrorCode enum and of the client has a message
+// (a code added to the API stops the build here until it is explained).
+type Unexplained = Exclude<ErrorCode, keyof typeof EXPLAINED>;
+true satisfies [Unexplained] extends [never] ? true : `no message for error code ${Unexplained}`;
+
+const MESSAGES: Readonly<Record<string, string>> = EXPLAINED;
+
 // Codes the Microsoft sign-in callback puts in `/signin?error=<code>` (backend/API.md,
 // "Sign-in with Microsoft"): what happened, and what to do next.
 const SIGNIN_MESSAGES: Record<string, string> = {
@@ -136,7 +144,7 @@ export function hasSignInMessage(code: string): boolean {
   return Object.hasOwn(SIGNIN_MESSAGES, code) || code.startsWith('id_token_');
 }
 
-/** Whether a code has a message of ours (tests check every code of backend/API.md has one). */
+/** Whether a code has a message of ours (tests check every code of the schema has one). */
 export function hasMessage(code: string): boolean {
   return Object.hasOwn(MESSAGES, code);
 }

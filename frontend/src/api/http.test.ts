@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, createHttpClient, type FetchLike } from './http';
+import { ApiError, createApiClient, type FetchLike } from './http';
+
+const BASE = 'http://edugraph.test';
+const createHttpClient = (f: FetchLike) => createApiClient(f, BASE);
 
 type Call = { url: string; method: string; headers: Record<string, string>; body: string | undefined };
 
@@ -13,9 +16,11 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 /** A fake server: answers from a queue per "METHOD path", records every call. */
 function fakeFetch(routes: Record<string, Array<() => Response>>) {
   const calls: Call[] = [];
-  const fetchImpl: FetchLike = async (url, init = {}) => {
-    const method = init.method ?? 'GET';
-    calls.push({ url, method, headers: (init.headers ?? {}) as Record<string, string>, body: init.body as string });
+  const fetchImpl: FetchLike = async (request) => {
+    const url = request.url.slice(BASE.length);
+    const method = request.method;
+    const body = request.body ? await request.text() : undefined;
+    calls.push({ url, method, headers: Object.fromEntries(request.headers), body });
     const queue = routes[`${method} ${url}`];
     const next = queue?.length && queue.length > 1 ? queue.shift() : queue?.[0];
     if (!next) throw new Error(`unexpected ${method} ${url}`);
@@ -33,17 +38,17 @@ describe('the CSRF-aware client', () => {
       'POST /api/auth/local/login': [() => json(401, { error: { code: 'invalid_credentials', message: 'no' } })],
     });
     const http = createHttpClient(fetchImpl);
-    await expect(http.request('POST', '/api/auth/local/login', { email: 'a@b.cd', password: 'x' })).rejects.toMatchObject(
+    await expect(http.POST('/api/auth/local/login', { body: { email: 'a@b.cd', password: 'x' } })).rejects.toMatchObject(
       { status: 401, code: 'invalid_credentials' },
     );
-    await expect(http.request('POST', '/api/auth/local/login', {})).rejects.toBeInstanceOf(ApiError);
+    await expect(http.POST('/api/auth/local/login', { body: { email: '', password: '' } })).rejects.toBeInstanceOf(ApiError);
     expect(calls.map((c) => `${c.method} ${c.url}`)).toEqual([
       'GET /api/auth/csrf',
       'POST /api/auth/local/login',
       'POST /api/auth/local/login',
     ]);
-    expect(calls[1]!.headers['X-CSRF-Token']).toBe('pre-1');
-    expect(calls[1]!.headers['Content-Type']).toBe('application/json');
+    expect(calls[1]!.headers['x-csrf-token']).toBe('pre-1');
+    expect(calls[1]!.headers['content-type']).toBe('application/json');
     expect(JSON.parse(calls[1]!.body!)).toEqual({ email: 'a@b.cd', password: 'x' });
   });
 
@@ -53,10 +58,10 @@ describe('the CSRF-aware client', () => {
       'POST /api/me/password': [() => json(200, { csrf_token: 'session-2' })],
     });
     const http = createHttpClient(fetchImpl);
-    await http.request('GET', '/api/me');
-    expect(calls[0]!.headers['X-CSRF-Token']).toBeUndefined();
-    await http.request('POST', '/api/me/password', {});
-    expect(calls[1]!.headers['X-CSRF-Token']).toBe('session-1');
+    await http.GET('/api/me');
+    expect(calls[0]!.headers['x-csrf-token']).toBeUndefined();
+    await http.POST('/api/me/password', { body: { current_password: 'a', new_password: 'b' } });
+    expect(calls[1]!.headers['x-csrf-token']).toBe('session-1');
     expect(http.currentCsrf()).toBe('session-2');
   });
 
@@ -67,9 +72,10 @@ describe('the CSRF-aware client', () => {
       'POST /api/auth/logout': [csrfFailed, () => new Response(null, { status: 204 })],
     });
     const http = createHttpClient(fetchImpl);
-    await http.request('GET', '/api/me');
-    await expect(http.request('POST', '/api/auth/logout')).resolves.toBeUndefined();
-    expect(calls.map((c) => `${c.method} ${c.url} ${c.headers['X-CSRF-Token'] ?? ''}`.trim())).toEqual([
+    await http.GET('/api/me');
+    const { data } = await http.POST('/api/auth/logout');
+    expect(data).toBeUndefined();
+    expect(calls.map((c) => `${c.method} ${c.url} ${c.headers['x-csrf-token'] ?? ''}`.trim())).toEqual([
       'GET /api/me',
       'POST /api/auth/logout stale',
       'GET /api/auth/csrf',
@@ -77,14 +83,30 @@ describe('the CSRF-aware client', () => {
     ]);
   });
 
+  it('sends the body again on the retry, and resolves with the typed answer', async () => {
+    const { calls, fetchImpl } = fakeFetch({
+      'GET /api/auth/csrf': [() => json(200, { csrf_token: 'fresh' })],
+      'POST /api/me/favorite-color': [csrfFailed, () => json(200, { csrf_token: 'next', user: { favorite_color: '#123456' } })],
+    });
+    const http = createHttpClient(fetchImpl);
+    const { data } = await http.POST('/api/me/favorite-color', { body: { favorite_color: '#123456' } });
+    expect(data?.user.favorite_color).toBe('#123456');
+    const posts = calls.filter((c) => c.method === 'POST');
+    expect(posts.map((c) => c.body && JSON.parse(c.body))).toEqual([{ favorite_color: '#123456' }, { favorite_color: '#123456' }]);
+    expect(http.currentCsrf()).toBe('next');
+  });
+
   it('gives up after one retry', async () => {
     const { calls, fetchImpl } = fakeFetch({
       'GET /api/auth/csrf': [() => json(200, { csrf_token: 't' })],
-      'POST /api/x': [csrfFailed],
+      'POST /api/me/favorite-color': [csrfFailed],
     });
     const http = createHttpClient(fetchImpl);
-    await expect(http.request('POST', '/api/x', {})).rejects.toMatchObject({ status: 403, code: 'csrf_failed' });
-    expect(calls.filter((c) => c.url === '/api/x')).toHaveLength(2);
+    await expect(http.POST('/api/me/favorite-color', { body: { favorite_color: '#000000' } })).rejects.toMatchObject({
+      status: 403,
+      code: 'csrf_failed',
+    });
+    expect(calls.filter((c) => c.url === '/api/me/favorite-color')).toHaveLength(2);
   });
 
   it('does not retry other 403s', async () => {
@@ -93,17 +115,17 @@ describe('the CSRF-aware client', () => {
       'POST /api/auth/local/login': [() => json(403, { error: { code: 'account_disabled', message: 'Disabled.' } })],
     });
     const http = createHttpClient(fetchImpl);
-    await expect(http.request('POST', '/api/auth/local/login', {})).rejects.toMatchObject({ code: 'account_disabled' });
+    await expect(http.POST('/api/auth/local/login', { body: { email: '', password: '' } })).rejects.toMatchObject({ code: 'account_disabled' });
     expect(calls).toHaveLength(2);
   });
 
   it('shares one token request between concurrent requests', async () => {
     const { calls, fetchImpl } = fakeFetch({
       'GET /api/auth/csrf': [() => json(200, { csrf_token: 't' })],
-      'POST /api/a': [() => json(200, {})],
+      'POST /api/auth/logout': [() => new Response(null, { status: 204 })],
     });
     const http = createHttpClient(fetchImpl);
-    await Promise.all([http.request('POST', '/api/a', {}), http.request('POST', '/api/a', {})]);
+    await Promise.all([http.POST('/api/auth/logout'), http.POST('/api/auth/logout')]);
     expect(calls.filter((c) => c.url === '/api/auth/csrf')).toHaveLength(1);
   });
 
@@ -111,9 +133,9 @@ describe('the CSRF-aware client', () => {
     const down: FetchLike = async () => {
       throw new TypeError('Failed to fetch');
     };
-    await expect(createHttpClient(down).request('GET', '/api/me')).rejects.toMatchObject({ code: 'network_error' });
+    await expect(createHttpClient(down).GET('/api/me')).rejects.toMatchObject({ code: 'network_error' });
     const proxy: FetchLike = async () => new Response('<html>Bad gateway</html>', { status: 502 });
-    await expect(createHttpClient(proxy).request('GET', '/api/me')).rejects.toMatchObject({
+    await expect(createHttpClient(proxy).GET('/api/me')).rejects.toMatchObject({
       status: 502,
       code: 'bad_gateway',
     });
@@ -126,7 +148,7 @@ describe('the CSRF-aware client', () => {
         () => json(429, { error: { code: 'too_many_requests', message: 'Too many.' } }, { 'Retry-After': '30' }),
       ],
     });
-    await expect(createHttpClient(fetchImpl).request('POST', '/api/auth/local/login', {})).rejects.toMatchObject({
+    await expect(createHttpClient(fetchImpl).POST('/api/auth/local/login', { body: { email: '', password: '' } })).rejects.toMatchObject({
       code: 'too_many_requests',
       retryAfter: 30,
     });
@@ -135,7 +157,7 @@ describe('the CSRF-aware client', () => {
   it('forgets the token on reset (after sign-out)', async () => {
     const { fetchImpl } = fakeFetch({ 'GET /api/me': [() => json(200, { csrf_token: 's' })] });
     const http = createHttpClient(fetchImpl);
-    await http.request('GET', '/api/me');
+    await http.GET('/api/me');
     http.resetCsrf();
     expect(http.currentCsrf()).toBeNull();
   });
@@ -145,7 +167,7 @@ describe('the CSRF-aware client', () => {
     const { fetchImpl } = fakeFetch({
       'GET /api/classes/x': [() => json(403, { error: { code: 'microsoft_forbidden', message: 'No.', graph } })],
     });
-    await expect(createHttpClient(fetchImpl).request('GET', '/api/classes/x')).rejects.toMatchObject({
+    await expect(createHttpClient(fetchImpl).GET('/api/classes/{id}', { params: { path: { id: 'x' } } })).rejects.toMatchObject({
       code: 'microsoft_forbidden',
       graph,
     });

@@ -1,14 +1,20 @@
-// The one place the app talks HTTP: JSON in and out, same-origin cookies, and CSRF.
+// The one place the app talks HTTP: an `openapi-fetch` client typed by `schema.ts` (generated
+// from the OpenAPI document), with one middleware for what every call needs: JSON, same-origin
+// cookies, CSRF, and the error envelope turned into a thrown `ApiError`.
 //
 // Every state-changing request carries `X-CSRF-Token`. The token comes from the last sign-in
 // or `/api/me` response (signed in) or from `GET /api/auth/csrf` (anonymous, which also sets
 // the pre-session cookie it is bound to). When the server answers 403 `csrf_failed` (the
 // session ended or rotated elsewhere) the token is fetched again and the request retried once.
+import createClient, { type Client, type Middleware } from 'openapi-fetch';
+import type { ErrorCode } from './errorCodes';
+import type { paths } from './schema';
 
 /** A failed request: the server's stable error code, or one of ours for transport failures. */
 export class ApiError extends Error {
   readonly status: number;
-  readonly code: string;
+  /** An `ErrorCode` of the schema, one of the client's own, or (a newer server) any string. */
+  readonly code: ErrorCode | (string & {});
   /** The server's human message, if it sent one. */
   readonly serverMessage: string | undefined;
   /** Seconds to wait (429 `Retry-After`). */
@@ -35,19 +41,16 @@ export interface GraphInfo {
   request_id?: string | null;
 }
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+export type FetchLike = (input: Request) => Promise<Response>;
 
-const SAFE: ReadonlySet<Method> = new Set(['GET']);
-
-export interface HttpClient {
-  /** Sends a request; resolves with the parsed JSON body (undefined for 204). */
-  request<T>(method: Method, path: string, body?: unknown): Promise<T>;
+/** The typed client: `api.GET('/api/classes/{id}', { params: { path: { id } } })`. A failed
+ * answer rejects with an `ApiError`, so `data` is the success body (undefined for 204). */
+export type ApiClient = Client<paths> & {
   /** Forgets the CSRF token (after sign-out the old one is bound to a deleted session). */
   resetCsrf(): void;
-  /** The token that will be sent next (tests). */
+  /** The token that will be sent next (raw uploads, tests). */
   currentCsrf(): string | null;
-}
+};
 
 async function readBody(res: Response): Promise<unknown> {
   if (res.status === 204) return undefined;
@@ -89,20 +92,30 @@ function csrfTokenOf(body: unknown): string | undefined {
   return undefined;
 }
 
-export function createHttpClient(fetchImpl: FetchLike = (i, init) => fetch(i, init)): HttpClient {
+const SAFE: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+
+/**
+ * The app's API client. `fetchImpl` and `baseUrl` are for tests (Node needs absolute URLs);
+ * the browser uses the page's origin.
+ */
+export function createApiClient(fetchImpl: FetchLike = (r) => fetch(r), baseUrl = ''): ApiClient {
   let csrf: string | null = null;
   let pending: Promise<string> | null = null;
+  /** How to send each state-changing request again (after a `csrf_failed`, with a fresh token). */
+  const retries = new WeakMap<Request, () => Promise<Request>>();
 
-  async function send(input: string, init: RequestInit): Promise<Response> {
+  async function send(request: Request): Promise<Response> {
     try {
-      return await fetchImpl(input, { credentials: 'same-origin', ...init });
+      return await fetchImpl(request);
     } catch {
       throw new ApiError(0, 'network_error');
     }
   }
 
   async function fetchToken(): Promise<string> {
-    const res = await send('/api/auth/csrf', { headers: { Accept: 'application/json' } });
+    const res = await send(
+      new Request(`${baseUrl}/api/auth/csrf`, { credentials: 'same-origin', headers: { Accept: 'application/json' } }),
+    );
     const body = await readBody(res);
     const token = res.ok ? csrfTokenOf(body) : undefined;
     if (!token) throw errorFrom(res, body);
@@ -119,32 +132,48 @@ export function createHttpClient(fetchImpl: FetchLike = (i, init) => fetch(i, in
     return pending;
   }
 
-  async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
-    const safe = SAFE.has(method);
-    const attempt = async (): Promise<Response> => {
-      const headers: Record<string, string> = { Accept: 'application/json' };
-      if (!safe) headers['X-CSRF-Token'] = await token();
-      if (body !== undefined) headers['Content-Type'] = 'application/json';
-      return send(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    };
-    let res = await attempt();
-    let parsed = await readBody(res);
-    if (!safe && res.status === 403 && errorFrom(res, parsed).code === 'csrf_failed') {
-      csrf = null;
-      res = await attempt();
-      parsed = await readBody(res);
-    }
-    const fresh = csrfTokenOf(parsed);
-    if (fresh) csrf = fresh;
-    if (!res.ok) throw errorFrom(res, parsed);
-    return parsed as T;
-  }
+  const middleware: Middleware = {
+    async onRequest({ request }) {
+      request.headers.set('Accept', 'application/json');
+      if (SAFE.has(request.method)) return undefined;
+      // The body as text, not a cloned stream: a retry can send it again, and the browser
+      // (and its devtools) see a plain body rather than an upload stream.
+      const body = request.body === null ? undefined : await request.text();
+      const { url, method, headers, credentials, redirect, signal } = request;
+      const build = async () => {
+        const r = new Request(url, { method, headers, body, credentials, redirect, signal });
+        r.headers.set('X-CSRF-Token', await token());
+        return r;
+      };
+      const first = await build();
+      retries.set(first, build);
+      return first;
+    },
+    async onResponse({ request, response }) {
+      let res = response;
+      let body = await readBody(res.clone());
+      const again = retries.get(request);
+      if (again && res.status === 403 && errorFrom(res, body).code === 'csrf_failed') {
+        csrf = null;
+        res = await send(await again());
+        body = await readBody(res.clone());
+      }
+      const fresh = csrfTokenOf(body);
+      if (fresh) csrf = fresh;
+      if (!res.ok) throw errorFrom(res, body);
+      return res;
+    },
+    onError() {
+      return new ApiError(0, 'network_error');
+    },
+  };
 
-  return {
-    request,
+  const client = createClient<paths>({ baseUrl, fetch: fetchImpl, credentials: 'same-origin' });
+  client.use(middleware);
+  return Object.assign(client, {
     resetCsrf: () => {
       csrf = null;
     },
     currentCsrf: () => csrf,
-  };
+  });
 }

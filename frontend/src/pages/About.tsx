@@ -1,7 +1,8 @@
 // About me: the Microsoft profile, roles, favourite colour and classes; the profile fields the
 // school lets people edit themselves.
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, type Me } from '../api/client';
+import { api, ok, type Me } from '../api/client';
+import { aboutQuery, profileQuery } from '../api/queries';
 import { humanError } from '../api/errors';
 import { Link, classPath } from '../router';
 import { Alert, Empty, ErrorState, Field, Loading, Page, Swatch, useLoad } from '../ui';
@@ -44,7 +45,7 @@ export function profileChanges(
 }
 
 export function About({ me }: { me: Me }) {
-  const about = useLoad(() => api.about(), me.user.id);
+  const about = useLoad(aboutQuery());
   return (
     <Page title="About me">
       {about.status === 'loading' && <Loading label="Loading your profile…" />}
@@ -95,7 +96,7 @@ export function About({ me }: { me: Me }) {
 }
 
 function ProfileEditor({ onSaved }: { onSaved: () => void }) {
-  const profile = useLoad(() => api.myProfile(), 'profile');
+  const profile = useLoad(profileQuery());
   const [edited, setEdited] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ kind: 'success' | 'error' | 'info'; text: string }>();
@@ -131,7 +132,7 @@ function ProfileEditor({ onSaved }: { onSaved: () => void }) {
     setBusy(true);
     setResult(undefined);
     try {
-      const updated = await api.updateProfile(changes);
+      const updated = await ok(api.POST('/api/me/profile', { body: { changes } }));
       profile.setData(() => updated);
       setResult({ kind: 'success', text: `Saved in Microsoft 365: ${Object.keys(changes).map(fieldLabel).join(', ')}.` });
       onSaved();

@@ -2,7 +2,7 @@
 // Microsoft 365 account; a Microsoft person creates an EduGraph password, or links an existing
 // EduGraph account), unlinking, and signing out everywhere.
 import { useState, type FormEvent } from 'react';
-import { api, type Me } from '../api/client';
+import { api, logout, ok, type Me } from '../api/client';
 import { fieldFor, hasSignInMessage, humanError, signInErrorMessage } from '../api/errors';
 import { ApiError } from '../api/http';
 import { useNav } from '../router';
@@ -32,12 +32,12 @@ export function Account({ me }: { me: Me }) {
     setBusy(true);
     setFailure(undefined);
     try {
-      const updated = await api.unlinkMicrosoft();
+      const updated = (await ok(api.POST('/api/me/link/microsoft/remove'))) as Me | undefined;
       if (updated) {
         setMe(updated);
         setDone('Your Microsoft 365 account is no longer linked. Sign in with your EduGraph password from now on.');
       } else {
-        api.http.resetCsrf();
+        api.resetCsrf();
         setMe(null);
         navigate('/signin', { flash: 'Your Microsoft 365 account was unlinked and you were signed out. Sign in with your EduGraph password.' });
       }
@@ -52,7 +52,7 @@ export function Account({ me }: { me: Me }) {
     setBusy(true);
     setFailure(undefined);
     try {
-      await api.logoutAll();
+      await logout(true);
       setMe(null);
       navigate('/signin', { flash: 'You are signed out on every device.' });
     } catch (err) {
@@ -196,7 +196,7 @@ function CreateLocal() {
     if (Object.keys(found).length) return;
     setBusy(true);
     try {
-      const me = await api.createLocal({ email: form.email.trim(), password: form.password });
+      const me = await ok(api.POST('/api/me/link/local/create', { body: { email: form.email.trim(), password: form.password } }));
       setDone(true);
       setMe(me);
     } catch (err) {
@@ -262,7 +262,7 @@ function LinkExisting() {
     if (Object.keys(found).length) return;
     setBusy(true);
     try {
-      setMe(await api.linkExisting({ email: form.email.trim(), password: form.password }));
+      setMe(await ok(api.POST('/api/me/link/local/existing', { body: { email: form.email.trim(), password: form.password } })));
     } catch (err) {
       setForm((f) => ({ ...f, password: '' }));
       setFailure(humanError(err));

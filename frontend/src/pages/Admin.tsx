@@ -1,16 +1,17 @@
 // School IT admins, overview: the school's approval (consent) of EduGraph, "Enable user access"
 // with progress, linked accounts, the profile fields people may edit, and the token cache. The
 // other sections of the console are in ./admin/.
-import { useEffect, useRef, useState } from 'react';
-import { api, type Me, type Schemas } from '../api/client';
+import { useEffect, useState } from 'react';
+import { api, ok, type Me, type Schemas } from '../api/client';
+import { latestUserAccessQuery, linkedAccountsQuery, profileFieldsQuery, tenantQuery } from '../api/queries';
 import { humanError } from '../api/errors';
 import { ApiError } from '../api/http';
-import { jobFinished, pollDelay, type Job } from '../lib/jobs';
+import { jobFinished } from '../lib/jobs';
 import { formatWhen } from '../lib/time';
 import { useNav } from '../router';
 import { useSession } from '../session';
 import { Alert, ConfirmButton, Empty, ErrorState, Loading, useLoad } from '../ui';
-import { AdminPage, JobProgress } from './admin/common';
+import { AdminPage, JobProgress, useJobPolling } from './admin/common';
 import { fieldLabel } from './About';
 
 const CONSENT: Record<string, string> = {
@@ -19,10 +20,10 @@ const CONSENT: Record<string, string> = {
   revoked: 'Approval withdrawn: teachers and students cannot sign in.',
 };
 
-export function Admin({ me }: { me: Me }) {
+export function Admin(_props: { me: Me }) {
   return (
     <AdminPage title="Administration">
-      <TenantCard me={me} />
+      <TenantCard />
       <UserAccessCard />
       <LinkedAccountsCard />
       <ProfileFieldsCard />
@@ -31,8 +32,8 @@ export function Admin({ me }: { me: Me }) {
   );
 }
 
-function TenantCard({ me }: { me: Me }) {
-  const tenant = useLoad(() => api.adminTenant(), me.user.id);
+function TenantCard() {
+  const tenant = useLoad(tenantQuery());
   const { setMe } = useSession();
   const { navigate } = useNav();
   const [busy, setBusy] = useState(false);
@@ -42,8 +43,8 @@ function TenantCard({ me }: { me: Me }) {
     setBusy(true);
     setFailure(undefined);
     try {
-      await api.unconsent();
-      api.http.resetCsrf();
+      await api.POST('/api/admin/tenant/unconsent');
+      api.resetCsrf();
       setMe(null);
       navigate('/signin', {
         flash: `EduGraph's approval for ${name} was withdrawn. Everyone of your school, you included, was signed out.`,
@@ -100,40 +101,28 @@ function TenantCard({ me }: { me: Me }) {
 }
 
 function UserAccessCard() {
-  const [job, setJob] = useState<Job | null | undefined>(undefined);
-  const [loadError, setLoadError] = useState<unknown>();
+  const latest = useLoad(latestUserAccessQuery());
+  const { job: polled, error: pollError, start: poll } = useJobPolling(null);
   const [failure, setFailure] = useState<string>();
   const [busy, setBusy] = useState(false);
-  const attempt = useRef(0);
+  // The job shown: the one polled, else the latest run (undefined while loading, null: never run).
+  const job = polled ?? (latest.status === 'ready' ? latest.data : undefined);
+  const loadError = polled ? undefined : latest.error;
 
-  const loadLatest = () => {
-    setLoadError(undefined);
-    api.latestUserAccess().then(setJob, (e: unknown) => {
-      if (e instanceof ApiError && e.code === 'not_found') setJob(null);
-      else setLoadError(e);
-    });
-  };
-  useEffect(loadLatest, []);
-
-  // Poll while the job runs.
+  // A run still going when the page opens is followed until it finishes.
   useEffect(() => {
-    if (!job || jobFinished(job)) return;
-    const t = setTimeout(() => {
-      attempt.current += 1;
-      api.job(job.id).then(setJob, (e: unknown) => setFailure(humanError(e)));
-    }, pollDelay(attempt.current));
-    return () => clearTimeout(t);
-  }, [job]);
+    const run = latest.data;
+    if (run && !jobFinished(run) && (!polled || (polled.id !== run.id && jobFinished(polled)))) poll(run);
+  }, [polled, latest.data, poll]);
 
   const start = async () => {
     setBusy(true);
     setFailure(undefined);
-    attempt.current = 0;
     try {
-      setJob(await api.enableUserAccess());
+      poll(await ok(api.POST('/api/admin/user-access/enable')));
     } catch (err) {
       setFailure(humanError(err));
-      if (err instanceof ApiError && err.code === 'job_already_running') loadLatest();
+      if (err instanceof ApiError && err.code === 'job_already_running') void latest.refresh();
     } finally {
       setBusy(false);
     }
@@ -147,11 +136,12 @@ function UserAccessCard() {
         Gives every user of your Microsoft 365 tenant access to EduGraph (the app’s default role), in the background.
         Users who already have access are skipped.
       </p>
-      {loadError !== undefined && <ErrorState error={loadError} retry={loadLatest} />}
+      {loadError !== undefined && <ErrorState error={loadError} retry={latest.reload} />}
       {job === undefined && loadError === undefined && <Loading />}
       {job === null && <p className="muted">It has not been run from EduGraph yet.</p>}
       {job && <JobProgress job={job} />}
       {failure && <Alert kind="error">{failure}</Alert>}
+      {pollError !== undefined && <Alert kind="error">{humanError(pollError)}</Alert>}
       <button type="button" className="button" onClick={start} disabled={busy || running}>
         {running ? 'Running…' : busy ? 'Starting…' : job ? 'Run again' : 'Enable user access'}
       </button>
@@ -162,7 +152,7 @@ function UserAccessCard() {
 type LinkedAccount = Schemas['LinkedAccount'];
 
 function LinkedAccountsCard() {
-  const list = useLoad(() => api.linkedAccounts(), 'linked');
+  const list = useLoad(linkedAccountsQuery());
   const [busy, setBusy] = useState<string | null>(null);
   const [notice, setNotice] = useState<{ kind: 'success' | 'error'; text: string }>();
 
@@ -170,7 +160,7 @@ function LinkedAccountsCard() {
     setBusy(a.id);
     setNotice(undefined);
     try {
-      await api.unlinkAccount(a.id);
+      await api.POST('/api/admin/linked-accounts/{id}/unlink', { params: { path: { id: a.id } } });
       list.setData((d) => ({ items: d.items.filter((x) => x.id !== a.id) }));
       setNotice({ kind: 'success', text: `${a.display_name ?? a.upn ?? 'The account'} is unlinked; its Microsoft sign-in was forgotten.` });
     } catch (err) {
@@ -238,7 +228,7 @@ function LinkedAccountsCard() {
 }
 
 function ProfileFieldsCard() {
-  const config = useLoad(() => api.profileFields(), 'fields');
+  const config = useLoad(profileFieldsQuery());
   const [chosen, setChosen] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ kind: 'success' | 'error'; text: string }>();
@@ -250,7 +240,7 @@ function ProfileFieldsCard() {
     setBusy(true);
     setResult(undefined);
     try {
-      const saved = await api.setProfileFields(chosen);
+      const saved = await ok(api.PUT('/api/admin/profile-fields', { body: { editable: chosen } }));
       config.setData((c) => ({ ...c, editable: saved.editable }));
       setResult({ kind: 'success', text: saved.editable.length ? `People may now edit: ${saved.editable.map(fieldLabel).join(', ')}.` : 'Nobody may edit profile fields now.' });
     } catch (err) {
@@ -298,7 +288,7 @@ function TokenCacheCard() {
     setBusy(true);
     setResult(undefined);
     try {
-      const r = await api.clearTokenCache();
+      const r = await ok(api.POST('/api/admin/token-cache/clear'));
       setResult({
         kind: 'success',
         text: `${r.deleted} cached Microsoft sign-in${r.deleted === 1 ? ' was' : 's were'} deleted. People sign in with Microsoft again when they next need it.`,

@@ -2,9 +2,13 @@
 // files (with upload progress) and links, publish (and see Microsoft's asynchronous publish
 // finish), return or reassign submissions; a student adds files to their work, hands it in
 // (submits) or takes it back (unsubmits).
+import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import {
   api,
+  assignmentFileUrl,
+  ok,
+  submissionFileUrl,
   type AssignmentDetails,
   type Me,
   type Resource,
@@ -13,11 +17,11 @@ import {
   type SubmissionResource,
 } from '../api/client';
 import { humanError } from '../api/errors';
-import { ApiError } from '../api/http';
+import { assignmentQuery, classQuery, fetchAssignment, inAssignment, keys, submissionsQuery } from '../api/queries';
 import { waitUntilPublished } from '../lib/publish';
 import { formatWhen } from '../lib/time';
 import { Link, classPath } from '../router';
-import { Alert, Dialog, Empty, ErrorState, Field, Loading, Page, useLoad } from '../ui';
+import { Alert, Dialog, Empty, ErrorState, Field, Loading, Page, both, useLoad } from '../ui';
 import { EditAssignmentForm } from './AssignmentEdit';
 import { statusText, validLink } from './ClassAssignments';
 import { FileUpload } from './FileUpload';
@@ -68,34 +72,6 @@ const ACTION_DONE: Record<SubmissionAction, string> = {
 export function addFile(s: Submission, r: Resource): Submission {
   if (s.resources.some((x) => x.id === r.id)) return s;
   return { ...s, resources: [...s.resources, { ...r, added_date_time: new Date().toISOString() }] };
-}
-
-interface Loaded {
-  role: string;
-  className: string;
-  assignment: AssignmentDetails | undefined;
-  submissions: Submission[];
-}
-
-async function load(id: string, aid: string): Promise<Loaded> {
-  const [details, assignment, submissions] = await Promise.all([
-    api.classDetails(id),
-    api.assignment(id, aid).catch((e: unknown) => {
-      if (e instanceof ApiError && e.code === 'not_found') return undefined;
-      throw e;
-    }),
-    api.submissions(id, aid).catch((e: unknown) => {
-      // A draft has no submissions yet (Microsoft answers 404 for them on some tenants).
-      if (e instanceof ApiError && e.code === 'not_found') return [] as Submission[];
-      throw e;
-    }),
-  ]);
-  return {
-    role: details.my_role,
-    className: details.class.display_name ?? 'Class',
-    assignment,
-    submissions,
-  };
 }
 
 const KIND_LABELS: Record<string, string> = {
@@ -166,8 +142,21 @@ function SubmissionFiles({ files, empty, label }: { files: SubmissionResource[];
   );
 }
 
-export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: string }) {
-  const data = useLoad(() => load(id, aid), `${me.user.id}:${id}:${aid}`);
+export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string }) {
+  // The class comes from the class page's query when it was just open (no second Graph batch).
+  const cls = useLoad(classQuery(id));
+  const assignment = useLoad(assignmentQuery(id, aid));
+  const subs = useLoad(submissionsQuery(id, aid));
+  const data = both(cls, both(assignment, subs));
+  const client = useQueryClient();
+  const retry = () => {
+    for (const part of [cls, assignment, subs]) if (part.status === 'error') part.reload();
+  };
+  /** After a change: the assignment and its submissions again, and the class's list of assignments. */
+  const refresh = async () => {
+    void client.invalidateQueries({ queryKey: keys.assignments(id), exact: true });
+    await Promise.all([assignment.refresh(), subs.refresh()]);
+  };
   const [busy, setBusy] = useState<string | null>(null);
   const [notice, setNotice] = useState<{ kind: 'success' | 'error' | 'info'; text: string }>();
   const [editing, setEditing] = useState(false);
@@ -191,14 +180,16 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
   if (data.status === 'error') {
     return (
       <Page title="Assignment">
-        <ErrorState error={data.error} retry={data.reload} />
+        <ErrorState error={data.error} retry={retry} />
         <p>
           <Link to={classPath(id, 'assignments')}>Back to the class</Link>
         </p>
       </Page>
     );
   }
-  const { role, className, assignment: a, submissions } = data.data;
+  const [details, [a, submissions]] = data.data;
+  const role = details.my_role;
+  const className = details.class.display_name ?? 'Class';
   if (!a) {
     return (
       <Page title="Assignment not found" narrow>
@@ -210,15 +201,21 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
     );
   }
   const isTeacher = role === 'teacher';
-  const setAssignment = (x: Partial<AssignmentDetails>) =>
-    data.setData((d) => ({ ...d, assignment: d.assignment && { ...d.assignment, ...x } }));
+  const setAssignment = (x: Partial<AssignmentDetails>) => {
+    assignment.setData((d) => d && { ...d, ...x });
+    void client.invalidateQueries({ queryKey: keys.assignments(id), exact: true });
+  };
 
   const act = async (s: Submission, action: SubmissionAction) => {
     setBusy(s.id);
     setNotice(undefined);
     try {
-      const updated = await api.submissionAction(id, aid, s.id, action);
-      data.setData((d) => ({ ...d, submissions: d.submissions.map((x) => (x.id === s.id ? mergeSubmission(x, updated) : x)) }));
+      const updated = await ok(
+        api.POST('/api/classes/{id}/assignments/{aid}/submissions/{sid}/{action}', {
+          params: { path: { id, aid, sid: s.id, action } },
+        }),
+      );
+      subs.setData((xs) => xs.map((x) => (x.id === s.id ? mergeSubmission(x, updated) : x)));
       setNotice({ kind: 'success', text: isTeacher ? `${s.student_name ?? 'Student'}: ${ACTION_DONE[action]}` : ACTION_DONE[action] });
     } catch (err) {
       setNotice({ kind: 'error', text: humanError(err) });
@@ -230,13 +227,13 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
     setBusy('publish');
     setNotice(undefined);
     try {
-      const updated = await api.publishAssignment(id, aid);
+      const updated = await ok(api.POST('/api/classes/{id}/assignments/{aid}/publish', inAssignment(id, aid)));
       setAssignment(updated);
       if (updated.publishing) {
         setPublishing(true);
         setNotice({ kind: 'info', text: 'Microsoft 365 is publishing the assignment to the students…' });
         const last = await waitUntilPublished({
-          get: () => api.assignment(id, aid),
+          get: () => fetchAssignment(id, aid),
           onUpdate: (x) => !left.current && setAssignment(x),
           cancelled: () => left.current,
         });
@@ -248,7 +245,7 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
         }
       }
       setNotice({ kind: 'success', text: 'Published: students can see it now.' });
-      await data.refresh();
+      await refresh();
     } catch (err) {
       setPublishing(false);
       setNotice({ kind: 'error', text: humanError(err) });
@@ -322,13 +319,13 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
                 ? 'Attach files before you publish: students get what is attached when it is published. Up to 50 MB.'
                 : 'Up to 50 MB.'
             }
-            urlFor={(name) => api.assignmentFileUrl(id, aid, name)}
+            urlFor={(name) => assignmentFileUrl(id, aid, name)}
             onBusy={setUploading}
-            onUploaded={(r) => data.setData((d) => ({ ...d, assignment: d.assignment && { ...d.assignment, resources: [...d.assignment.resources, r] } }))}
+            onUploaded={(r) => assignment.setData((d) => d && { ...d, resources: [...d.resources, r] })}
           />
         )}
       </section>
-      {isTeacher && <AddLink classId={id} aid={aid} onAdded={() => void data.refresh()} />}
+      {isTeacher && <AddLink classId={id} aid={aid} onAdded={() => void refresh()} />}
       <h2>{isTeacher ? 'Submissions' : 'Your work'}</h2>
       {submissions.length === 0 ? (
         <Empty>
@@ -406,9 +403,9 @@ export function AssignmentPage({ me, id, aid }: { me: Me; id: string; aid: strin
                 : undefined
             }
             hint="Add your files, then choose “Hand in”. Up to 50 MB each."
-            urlFor={(name) => api.submissionFileUrl(id, aid, mine.id, name)}
+            urlFor={(name) => submissionFileUrl(id, aid, mine.id, name)}
             onBusy={setUploading}
-            onUploaded={(r) => data.setData((d) => ({ ...d, submissions: d.submissions.map((x) => (x.id === mine.id ? addFile(x, r) : x)) }))}
+            onUploaded={(r) => subs.setData((xs) => xs.map((x) => (x.id === mine.id ? addFile(x, r) : x)))}
           />
         </section>
       )}
@@ -444,7 +441,10 @@ function AddLink({ classId, aid, onAdded }: { classId: string; aid: string; onAd
     if (problem) return;
     setBusy(true);
     try {
-      await api.addLink(classId, aid, { display_name: name.trim(), link: url.trim() });
+      await api.POST('/api/classes/{id}/assignments/{aid}/links', {
+        ...inAssignment(classId, aid),
+        body: { display_name: name.trim(), link: url.trim() },
+      });
       setResult({ kind: 'success', text: `Link “${name.trim()}” added.` });
       onAdded();
       setName('');

@@ -2,7 +2,7 @@
 // time zone. Only what changed is sent (PATCH); Microsoft's refusal in the assignment's
 // state (`assignment_not_editable`) is shown in the dialog, with nothing changed.
 import { useState, type FormEvent } from 'react';
-import { api, type Assignment } from '../api/client';
+import { api, ok, type Assignment } from '../api/client';
 import { humanError } from '../api/errors';
 import { ApiError } from '../api/http';
 import { assignmentPatch } from '../lib/assignmentForm';
@@ -45,7 +45,14 @@ export function EditAssignmentForm({
     }
     setBusy(true);
     try {
-      onSaved(await api.updateAssignment(classId, assignment.id, r.patch));
+      onSaved(
+        await ok(
+          api.PATCH('/api/classes/{id}/assignments/{aid}', {
+            params: { path: { id: classId, aid: assignment.id } },
+            body: r.patch,
+          }),
+        ),
+      );
     } catch (err) {
       setFailure({
         text: humanError(err),

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { api, type Me } from '../api/client';
+import { api, ok, type Me } from '../api/client';
 import { fieldFor, humanError } from '../api/errors';
 import { ApiError } from '../api/http';
 import { Link, useNav } from '../router';
@@ -45,10 +45,11 @@ export function ChangePassword({ me }: { me: Me }) {
     if (Object.keys(found).length) return;
     setBusy(true);
     try {
-      const updated = await api.changePassword({
-        current_password: form.current_password,
-        new_password: form.new_password,
-      });
+      const updated = await ok(
+        api.POST('/api/me/password', {
+          body: { current_password: form.current_password, new_password: form.new_password },
+        }),
+      );
       setMe(updated);
       setForm(EMPTY);
       setDone(true);

@@ -1,7 +1,8 @@
 // A class's assignments. Teachers create drafts (due date in their own time zone, links to
 // resources), publish and delete them; everyone opens one to see its submissions.
 import { useState, type FormEvent } from 'react';
-import { api, type Assignment, type ClassDetails } from '../api/client';
+import { api, assignmentFileUrl, csrfToken, ok, type Assignment, type ClassDetails } from '../api/client';
+import { assignmentsQuery, byId, fetchAssignment, inAssignment } from '../api/queries';
 import { humanError, messageFor } from '../api/errors';
 import { waitUntilPublished } from '../lib/publish';
 import { fileProblem, uploadFile } from '../lib/upload';
@@ -34,7 +35,7 @@ export function statusText(status: string | null | undefined): string {
 
 export function ClassAssignments({ classId, d }: { classId: string; d: ClassDetails }) {
   const isTeacher = d.my_role === 'teacher';
-  const list = useLoad(() => api.assignments(classId), classId);
+  const list = useLoad(assignmentsQuery(classId));
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<Assignment | null>(null);
   const [notice, setNotice] = useState<{ kind: 'success' | 'error' | 'info'; text: string }>();
@@ -44,12 +45,12 @@ export function ClassAssignments({ classId, d }: { classId: string; d: ClassDeta
     setBusy(a.id);
     setNotice(undefined);
     try {
-      const updated = await api.publishAssignment(classId, a.id);
+      const updated = await ok(api.POST('/api/classes/{id}/assignments/{aid}/publish', inAssignment(classId, a.id)));
       const put = (u: Partial<Assignment>) => list.setData((xs) => xs.map((x) => (x.id === a.id ? { ...x, ...u } : x)));
       put(updated);
       if (updated.publishing) {
         setNotice({ kind: 'info', text: `Microsoft 365 is publishing “${a.display_name ?? 'the assignment'}”…` });
-        const last = await waitUntilPublished({ get: () => api.assignment(classId, a.id), onUpdate: put });
+        const last = await waitUntilPublished({ get: () => fetchAssignment(classId, a.id), onUpdate: put });
         if (last?.publishing) {
           setNotice({ kind: 'info', text: 'Microsoft 365 is still publishing. Reload the page in a minute to see it finished.' });
           return;
@@ -66,7 +67,7 @@ export function ClassAssignments({ classId, d }: { classId: string; d: ClassDeta
     setBusy(a.id);
     setNotice(undefined);
     try {
-      await api.deleteAssignment(classId, a.id);
+      await api.DELETE('/api/classes/{id}/assignments/{aid}', inAssignment(classId, a.id));
       list.setData((xs) => xs.filter((x) => x.id !== a.id));
       setNotice({ kind: 'success', text: `“${a.display_name ?? 'The assignment'}” was deleted.` });
     } catch (err) {
@@ -225,11 +226,12 @@ function NewAssignmentForm({
     let created: Assignment;
     try {
       setProgress('Creating the assignment…');
-      created = await api.createAssignment(classId, {
-        display_name: name.trim(),
-        instructions: instructions.trim() || null,
-        due: dueValue ?? null,
-      });
+      created = await ok(
+        api.POST('/api/classes/{id}/assignments', {
+          ...byId(classId),
+          body: { display_name: name.trim(), instructions: instructions.trim() || null, due: dueValue ?? null },
+        }),
+      );
     } catch (err) {
       setProgress(undefined);
       setFailure(humanError(err));
@@ -240,7 +242,10 @@ function NewAssignmentForm({
     for (const [i, l] of wanted.entries()) {
       setProgress(`Adding link ${i + 1} of ${wanted.length}…`);
       try {
-        await api.addLink(classId, created.id, { display_name: l.name.trim(), link: l.url.trim() });
+        await api.POST('/api/classes/{id}/assignments/{aid}/links', {
+          ...inAssignment(classId, created.id),
+          body: { display_name: l.name.trim(), link: l.url.trim() },
+        });
       } catch (err) {
         onDone(created, `The assignment was created as a draft, but the link “${l.name}” was not added: ${humanError(err)}`);
         return;
@@ -253,9 +258,9 @@ function NewAssignmentForm({
       setUpload({ name, loaded: 0, total: f.size });
       try {
         await uploadFile({
-          url: api.assignmentFileUrl(classId, created.id, name),
+          url: assignmentFileUrl(classId, created.id, name),
           body: f,
-          csrf: api.csrfToken,
+          csrf: csrfToken,
           onProgress: (loaded, total) => setUpload({ name, loaded, total }),
         });
       } catch (err) {
@@ -267,10 +272,10 @@ function NewAssignmentForm({
     if (publishNow) {
       setProgress('Publishing…');
       try {
-        created = { ...created, ...(await api.publishAssignment(classId, created.id)) };
+        created = { ...created, ...(await ok(api.POST('/api/classes/{id}/assignments/{aid}/publish', inAssignment(classId, created.id)))) };
         if (created.publishing) {
           setProgress('Microsoft 365 is publishing it…');
-          const last = await waitUntilPublished({ get: () => api.assignment(classId, created.id), maxWaitMs: 20_000 });
+          const last = await waitUntilPublished({ get: () => fetchAssignment(classId, created.id), maxWaitMs: 20_000 });
           if (last) created = { ...created, ...last };
         }
       } catch (err) {

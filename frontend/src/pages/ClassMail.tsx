@@ -1,7 +1,7 @@
 // A teacher mails the class (everyone, its students, its teachers, or chosen students) from
 // their own mailbox.
 import { useState, type FormEvent } from 'react';
-import { api, type ClassDetails } from '../api/client';
+import { api, ok, type ClassDetails } from '../api/client';
 import { humanError } from '../api/errors';
 import { Alert, Field, TextArea } from '../ui';
 
@@ -30,12 +30,12 @@ export function ClassMail({ classId, d }: { classId: string; d: ClassDetails }) 
     if (Object.keys(found).length) return;
     setBusy(true);
     try {
-      const sent = await api.sendMail(classId, {
-        audience,
-        subject: subject.trim(),
-        body,
-        student_ids: audience === 'selected' ? chosen : [],
-      });
+      const sent = await ok(
+        api.POST('/api/classes/{id}/mail', {
+          params: { path: { id: classId } },
+          body: { audience, subject: subject.trim(), body, student_ids: audience === 'selected' ? chosen : [] },
+        }),
+      );
       setResult({ kind: 'success', text: `Sent to ${sent.recipients} ${sent.recipients === 1 ? 'person' : 'people'} from your mailbox.` });
       setSubject('');
       setBody('');

@@ -1,8 +1,10 @@
 // A class: its people (photos, favourite colours), seating chart, assignments, documents and
 // conversations, as tabs (each tab has its own address); teachers also mail the class and add
 // co-teachers. One API call loads the page; a part Microsoft refused shows its own error.
+import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, type ClassDetails, type Me, type Member, type Schemas } from '../api/client';
+import { byId, classQuery, fetchClasses, schoolsQuery } from '../api/queries';
 import { humanError, messageFor } from '../api/errors';
 import { ApiError } from '../api/http';
 import { formatWhen } from '../lib/time';
@@ -22,7 +24,7 @@ const TAB_LABELS: Record<ClassTab, string> = {
 };
 
 export function ClassPage({ me, id, tab }: { me: Me; id: string; tab: ClassTab }) {
-  const details = useLoad(() => api.classDetails(id), `${me.user.id}:${id}`);
+  const details = useLoad(classQuery(id));
   if (details.status === 'loading') {
     return (
       <Page title="Class">
@@ -136,10 +138,10 @@ type Person = Schemas['PersonDto'];
  * schools (Microsoft shows a teacher the teachers of their own classes only). Anyone else is
  * added by their Microsoft 365 object id.
  */
-async function teacherCandidates(): Promise<Person[]> {
-  const [mine, schools] = await Promise.all([api.classes({ scope: 'mine' }), api.schools()]);
+async function teacherCandidates(client: QueryClient): Promise<Person[]> {
+  const [mine, schools] = await Promise.all([fetchClasses({ scope: 'mine' }), client.fetchQuery(schoolsQuery())]);
   const list = schools.mine.slice(0, 3);
-  const pages = [mine, ...(await Promise.all(list.map((s) => api.classes({ scope: 'all', school_id: s.id }))))];
+  const pages = [mine, ...(await Promise.all(list.map((s) => fetchClasses({ scope: 'all', school_id: s.id }))))];
   const byId = new Map<string, Person>();
   for (const page of pages) for (const c of page.items) for (const t of c.teachers) byId.set(t.id, t);
   return [...byId.values()].sort((a, b) => (a.display_name ?? '').localeCompare(b.display_name ?? ''));
@@ -148,6 +150,7 @@ async function teacherCandidates(): Promise<Person[]> {
 const OTHER = '__other__';
 
 function AddCoTeacher({ classId, current, onAdded }: { classId: string; current: string[]; onAdded: () => void }) {
+  const client = useQueryClient();
   const [open, setOpen] = useState(false);
   const [candidates, setCandidates] = useState<Person[] | null>(null);
   const [loadError, setLoadError] = useState<unknown>();
@@ -159,7 +162,7 @@ function AddCoTeacher({ classId, current, onAdded }: { classId: string; current:
   const start = () => {
     setOpen(true);
     setLoadError(undefined);
-    teacherCandidates().then(setCandidates, setLoadError);
+    teacherCandidates(client).then(setCandidates, setLoadError);
   };
   const available = (candidates ?? []).filter((c) => !current.includes(c.id));
   const manual = choice === OTHER || (candidates !== null && !available.length);
@@ -174,7 +177,7 @@ function AddCoTeacher({ classId, current, onAdded }: { classId: string; current:
     setBusy(true);
     setResult(undefined);
     try {
-      await api.addTeacher(classId, teacherId);
+      await api.POST('/api/classes/{id}/teachers', { ...byId(classId), body: { teacher_id: teacherId } });
       const who = candidates?.find((c) => c.id === teacherId)?.display_name ?? 'The teacher';
       setResult({ kind: 'success', text: `${who} now teaches this class too.` });
       setChoice('');

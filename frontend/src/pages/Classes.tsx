@@ -1,9 +1,10 @@
 // Classes: mine, or all classes of a school; search by name or code; "See more" pages with the
 // API's cursor. The query lives in the address (`?scope=all&school=…&q=…`), so Back and links work.
-import { useEffect, useReducer, useState, type FormEvent } from 'react';
-import { api, type ClassItem, type Me } from '../api/client';
+import { useEffect, useState, type FormEvent } from 'react';
+import type { ClassItem, Me } from '../api/client';
+import { fetchClasses, keys, schoolsQuery } from '../api/queries';
 import { humanError } from '../api/errors';
-import { canLoadMore, classesKey, initialPaged, pagedReducer, type PagedState } from '../lib/paging';
+import { classesKey, usePaged, type PagedState } from '../lib/paging';
 import { Link, classPath, useNav } from '../router';
 import { Alert, Empty, ErrorState, Loading, Page, useLoad } from '../ui';
 
@@ -14,16 +15,13 @@ function classesUrl(scope: 'mine' | 'all', school: string, q: string): string {
   return `/classes?${p.toString()}`;
 }
 
-export function Classes({ me }: { me: Me }) {
+export function Classes(_props: { me: Me }) {
   const { search, navigate } = useNav();
   const params = new URLSearchParams(search);
   const scope = params.get('scope') === 'all' ? 'all' : 'mine';
   const q = params.get('q') ?? '';
   // The school picker is needed for "All" only.
-  const schools = useLoad(
-    () => (scope === 'all' ? api.schools() : Promise.resolve({ mine: [], others: [] })),
-    `${me.user.id}:${scope}`,
-  );
+  const schools = useLoad({ ...schoolsQuery(), enabled: scope === 'all' });
   const schoolList = schools.status === 'ready' ? [...schools.data.mine, ...schools.data.others] : [];
   const school =
     scope === 'all' ? (params.get('school') ?? (schools.status === 'ready' ? (schoolList[0]?.id ?? '') : '')) : '';
@@ -31,28 +29,12 @@ export function Classes({ me }: { me: Me }) {
   useEffect(() => setDraft(q), [q]);
 
   const key = classesKey(scope, school, q);
-  const [state, dispatch] = useReducer(pagedReducer<ClassItem>, initialPaged<ClassItem>());
   const ready = scope === 'mine' || Boolean(school);
-  const [attempt, setAttempt] = useState(0);
-
-  useEffect(() => {
-    if (!ready) return;
-    dispatch({ type: 'start', key });
-    api.classes({ scope, school_id: school, q }).then(
-      (page) => dispatch({ type: 'page', key, items: page.items, next: page.next_cursor, append: false }),
-      (error: unknown) => dispatch({ type: 'failed', key, error }),
-    );
-  }, [key, ready, scope, school, q, attempt]);
-
-  const more = () => {
-    if (!canLoadMore(state)) return;
-    const cursor = state.next;
-    dispatch({ type: 'more' });
-    api.classes({ scope, school_id: school, q, cursor }).then(
-      (page) => dispatch({ type: 'page', key, items: page.items, next: page.next_cursor, append: true }),
-      (error: unknown) => dispatch({ type: 'failed', key, error }),
-    );
-  };
+  const state = usePaged<ClassItem>(
+    keys.classList(key),
+    (cursor) => fetchClasses({ scope, school_id: school, q, cursor }),
+    ready,
+  );
 
   const onSearch = (e: FormEvent) => {
     e.preventDefault();
@@ -112,7 +94,7 @@ export function Classes({ me }: { me: Me }) {
           <p>There are no schools to list classes for.</p>
         </Empty>
       )}
-      <ClassList state={state} q={q} onMore={more} retry={() => setAttempt((n) => n + 1)} />
+      <ClassList state={state} q={q} onMore={state.more} retry={state.retry} />
     </Page>
   );
 }

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
-import { api, type Me } from '../api/client';
+import { useQueryClient } from '@tanstack/react-query';
+import { api, ok, type Me } from '../api/client';
 import { humanError, messageFor } from '../api/errors';
 import { useSession } from '../session';
 import { Alert, Swatch } from '../ui';
@@ -10,6 +11,7 @@ export function FavoriteColorForm({ me, onSaved }: { me: Me; onSaved?: (color: s
   const { setMe } = useSession();
   const current = me.user.favorite_color ?? '';
   const inPalette = PALETTE.find((p) => p.hex === current.toLowerCase());
+  const client = useQueryClient();
   const [choice, setChoice] = useState<string>(inPalette?.name ?? (current ? 'custom' : ''));
   const [custom, setCustom] = useState(current && !inPalette ? current : '#1e90ff');
   const [busy, setBusy] = useState(false);
@@ -26,8 +28,10 @@ export function FavoriteColorForm({ me, onSaved }: { me: Me; onSaved?: (color: s
     }
     setBusy(true);
     try {
-      const updated = await api.setFavoriteColor(value);
+      const updated = await ok(api.POST('/api/me/favorite-color', { body: { favorite_color: value } }));
       setMe(updated);
+      // Classes show each person's colour.
+      void client.invalidateQueries({ queryKey: ['classes'] });
       setResult({ kind: 'success', text: `Saved: your favourite colour is now ${updated.user.favorite_color}.` });
       onSaved?.(updated.user.favorite_color ?? value);
     } catch (err) {

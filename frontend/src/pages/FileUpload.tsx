@@ -2,7 +2,7 @@
 // then the upload with a progress bar of the bytes sent, a Cancel button, and the server's
 // refusal in words. Used for assignment files (teachers) and submission files (students).
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { api, type Resource } from '../api/client';
+import { csrfToken, type Resource } from '../api/client';
 import { humanError, messageFor } from '../api/errors';
 import { fileProblem, formatBytes, percent, uploadFile } from '../lib/upload';
 import { Alert } from '../ui';
@@ -100,7 +100,7 @@ export function FileUpload({
       const r = await uploadFile<Resource>({
         url: urlFor(name),
         body: file,
-        csrf: api.csrfToken,
+        csrf: csrfToken,
         signal: ctrl.signal,
         onProgress: (loaded, total) => setUpload({ name, loaded, total }),
       });

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { api } from '../api/client';
+import { api, ok } from '../api/client';
 import { fieldFor, humanError } from '../api/errors';
 import { ApiError } from '../api/http';
 import { Link, useNav } from '../router';
@@ -37,12 +37,16 @@ export function Register() {
     if (Object.keys(found).length) return;
     setBusy(true);
     try {
-      const me = await api.register({
-        email: form.email.trim(),
-        password: form.password,
-        display_name: form.display_name.trim() || null,
-        favorite_color: color || null,
-      });
+      const me = await ok(
+        api.POST('/api/auth/local/register', {
+          body: {
+            email: form.email.trim(),
+            password: form.password,
+            display_name: form.display_name.trim() || null,
+            favorite_color: color || null,
+          },
+        }),
+      );
       setMe(me);
       navigate('/', { replace: true, flash: `Welcome to EduGraph, ${me.user.display_name}!` });
     } catch (err) {

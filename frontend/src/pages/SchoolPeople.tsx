@@ -1,10 +1,11 @@
 // A school's people with All / Teachers / Students tabs and "See more" (the API's opaque
 // cursor, sealed to the person, school and tab). Teachers and admins only: Microsoft gives
 // students no school roster, and the API answers them `role_required`, shown in words.
-import { useEffect, useReducer, useState } from 'react';
-import { api, type Me, type PeopleTab, type SchoolPerson } from '../api/client';
+import { useEffect, useState } from 'react';
+import { api, ok, type Me, type PeopleTab, type SchoolPerson } from '../api/client';
+import { keys, schoolsQuery } from '../api/queries';
 import { isNotAllowed } from '../api/errors';
-import { canLoadMore, initialPaged, pagedReducer, type PagedState } from '../lib/paging';
+import { usePaged, type PagedState } from '../lib/paging';
 import { Link, schoolPeoplePath, useNav } from '../router';
 import { Alert, Avatar, Empty, ErrorState, Loading, Page, useLoad } from '../ui';
 
@@ -30,36 +31,19 @@ export const AUTO_FOLLOW_EMPTY = 3;
 
 const ROLE_TEXT: Record<string, string> = { teacher: 'Teacher', student: 'Student' };
 
-export function SchoolPeople({ me, id }: { me: Me; id: string }) {
+export function SchoolPeople({ id }: { me: Me; id: string }) {
   const { search } = useNav();
   const tab = peopleTab(search);
-  const schools = useLoad(() => api.schools(), me.user.id);
+  const schools = useLoad(schoolsQuery());
   const school =
     schools.status === 'ready' ? [...schools.data.mine, ...schools.data.others].find((s) => s.id === id) : undefined;
   const name = school?.display_name ?? (schools.status === 'loading' ? 'School' : 'this school');
-  const key = JSON.stringify([id, tab]);
-  const [state, dispatch] = useReducer(pagedReducer<SchoolPerson>, initialPaged<SchoolPerson>());
-  const [attempt, setAttempt] = useState(0);
+  const state = usePaged<SchoolPerson>(keys.schoolPeople(id, tab), (cursor) =>
+    ok(api.GET('/api/schools/{id}/people', { params: { path: { id }, query: { role: tab, cursor: cursor ?? undefined } } })),
+  );
+  const { more } = state;
   const [followed, setFollowed] = useState(0);
-
-  useEffect(() => {
-    dispatch({ type: 'start', key });
-    setFollowed(0);
-    api.schoolPeople(id, { tab }).then(
-      (page) => dispatch({ type: 'page', key, items: page.items, next: page.next_cursor, append: false }),
-      (error: unknown) => dispatch({ type: 'failed', key, error }),
-    );
-  }, [key, id, tab, attempt]);
-
-  const more = () => {
-    if (!canLoadMore(state)) return;
-    const cursor = state.next;
-    dispatch({ type: 'more' });
-    api.schoolPeople(id, { tab, cursor }).then(
-      (page) => dispatch({ type: 'page', key, items: page.items, next: page.next_cursor, append: true }),
-      (error: unknown) => dispatch({ type: 'failed', key, error }),
-    );
-  };
+  useEffect(() => setFollowed(0), [id, tab]);
 
   // A tab's first pages may hold nobody of that role while more exist: follow a few by itself.
   useEffect(() => {
@@ -95,7 +79,7 @@ export function SchoolPeople({ me, id }: { me: Me; id: string }) {
           </Link>
         ))}
       </nav>
-      <PeopleList state={state} tab={tab} onMore={more} retry={() => setAttempt((n) => n + 1)} />
+      <PeopleList state={state} tab={tab} onMore={more} retry={state.retry} />
     </Page>
   );
 }

@@ -1,4 +1,5 @@
-import { api, type Me, type School } from '../api/client';
+import type { Me, School } from '../api/client';
+import { schoolsQuery } from '../api/queries';
 import { Link, schoolPeoplePath } from '../router';
 import { canSeeSchoolPeople } from './SchoolPeople';
 import { Empty, ErrorState, Loading, Page, useLoad } from '../ui';
@@ -39,7 +40,7 @@ function SchoolList({ schools, people }: { schools: School[]; people: boolean })
 }
 
 export function Schools({ me }: { me: Me }) {
-  const data = useLoad(() => api.schools(), me.user.id);
+  const data = useLoad(schoolsQuery());
   return (
     <Page title="Schools">
       {data.status === 'loading' && <Loading label="Loading schools…" />}

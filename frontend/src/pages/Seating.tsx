@@ -1,7 +1,7 @@
 // The seating chart. Teachers arrange seats by drag and drop, or with the keyboard (choose a
 // student, then a seat; dropping on an occupied seat swaps). Students see their own seat.
 import { useMemo, useRef, useState, type DragEvent } from 'react';
-import { api, type ClassDetails, type Me, type Member } from '../api/client';
+import { api, ok, type ClassDetails, type Me, type Member } from '../api/client';
 import { humanError } from '../api/errors';
 import {
   GRID,
@@ -213,7 +213,7 @@ function SeatingEditor({
     setBusy(true);
     setResult(undefined);
     try {
-      const answer = await api.saveSeating(classId, { seats });
+      const answer = await ok(api.PUT('/api/classes/{id}/seating', { params: { path: { id: classId } }, body: { seats } }));
       const next = sortSeats(answer.seats);
       setSaved(next);
       setSeats(next);

@@ -1,5 +1,7 @@
+import { useQuery } from '@tanstack/react-query';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { api, type Schemas } from '../api/client';
+import { api, ok, type Schemas } from '../api/client';
+import { keys } from '../api/queries';
 import { humanError, signInErrorMessage } from '../api/errors';
 import { Link, useNav } from '../router';
 import { forgetAccount, lastAccount, useSession, type LastAccount } from '../session';
@@ -24,18 +26,13 @@ export function SignIn() {
   const formRef = useRef<HTMLFormElement>(null);
   const passwordRef = useRef<HTMLInputElement>(null);
   // The Microsoft account last used in this browser (an HttpOnly cookie the server reads back).
-  const [msHint, setMsHint] = useState<AccountHint | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    api.microsoftHint().then(
-      (h) => live && setMsHint(h),
-      () => live && setMsHint(null), // 404: none yet; anything else: the button is optional
-    );
-    return () => {
-      live = false;
-    };
-  }, []);
+  const hint = useQuery({
+    queryKey: keys.microsoftHint,
+    // 404: none yet; anything else: the button is optional.
+    queryFn: (): Promise<AccountHint | null> => ok(api.GET('/api/auth/microsoft/hint')).catch(() => null),
+    gcTime: 0,
+  });
+  const msHint = hint.data ?? null;
 
   useEffect(() => {
     if (Object.keys(errors).length) focusFirstInvalid(formRef.current);
@@ -60,7 +57,9 @@ export function SignIn() {
     if (Object.keys(found).length) return;
     setBusy(true);
     try {
-      const me = await api.login({ email: form.email.trim(), password: form.password });
+      const me = await ok(
+        api.POST('/api/auth/local/login', { body: { email: form.email.trim(), password: form.password } }),
+      );
       setMe(me);
       navigate('/', { replace: true });
     } catch (err) {

@@ -1,7 +1,8 @@
 // The school's audit log: every admin action, consent, sign-in and link, newest first;
 // filter by action (or a prefix such as `admin.`), result and person; "See older events".
-import { useEffect, useReducer, useState, type FormEvent } from 'react';
-import { api } from '../../api/client';
+import { useState, type FormEvent } from 'react';
+import { api, ok, rawQuery } from '../../api/client';
+import { keys } from '../../api/queries';
 import {
   AUDIT_ACTION_SUGGESTIONS,
   NO_AUDIT_FILTERS,
@@ -14,7 +15,7 @@ import {
   type AuditEntry,
   type AuditFilters,
 } from '../../lib/admin';
-import { canLoadMore, initialPaged, pagedReducer } from '../../lib/paging';
+import { usePaged } from '../../lib/paging';
 import { formatWhen } from '../../lib/time';
 import { Empty, ErrorState, Field, Loading } from '../../ui';
 import { AdminPage } from './common';
@@ -24,27 +25,10 @@ export function AdminAudit() {
   const [draft, setDraft] = useState<AuditFilters>(NO_AUDIT_FILTERS);
   const [draftError, setDraftError] = useState<{ action?: string; actor?: string }>({});
   const key = auditKey(filters);
-  const [state, dispatch] = useReducer(pagedReducer<AuditEntry>, initialPaged<AuditEntry>());
-  const [attempt, setAttempt] = useState(0);
-
-  useEffect(() => {
-    dispatch({ type: 'start', key });
-    api.audit(auditQuery(filters)).then(
-      (page) => dispatch({ type: 'page', key, items: page.items, next: page.next_cursor, append: false }),
-      (error: unknown) => dispatch({ type: 'failed', key, error }),
-    );
-    // `key` carries the filters.
-  }, [key, attempt]);
-
-  const more = () => {
-    if (!canLoadMore(state)) return;
-    const cursor = state.next;
-    dispatch({ type: 'more' });
-    api.audit(auditQuery(filters, cursor)).then(
-      (page) => dispatch({ type: 'page', key, items: page.items, next: page.next_cursor, append: true }),
-      (error: unknown) => dispatch({ type: 'failed', key, error }),
-    );
-  };
+  const state = usePaged<AuditEntry>(keys.audit(key), (cursor) =>
+    ok(api.GET('/api/admin/audit', rawQuery(auditQuery(filters, cursor)))),
+  );
+  const { more } = state;
 
   const apply = (e: FormEvent) => {
     e.preventDefault();
@@ -120,7 +104,7 @@ export function AdminAudit() {
       </form>
       {state.status === 'loading' && <Loading label="Loading the audit log…" />}
       {state.status === 'error' && !state.items.length && (
-        <ErrorState error={state.error} retry={() => setAttempt((n) => n + 1)} />
+        <ErrorState error={state.error} retry={state.retry} />
       )}
       {(state.status === 'ready' || state.status === 'loading-more' || state.items.length > 0) && (
         <>

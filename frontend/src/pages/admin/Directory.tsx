@@ -1,7 +1,8 @@
 // Directory sync (which group's members EduGraph keeps in its local directory) and the CSV
 // downloads of users and groups.
 import { useState, type FormEvent } from 'react';
-import { api, downloadFile, type Schemas } from '../../api/client';
+import { api, downloadFile, ok, type Schemas } from '../../api/client';
+import { directorySyncQuery, syncStatusQuery } from '../../api/queries';
 import { formatWhen } from '../../lib/time';
 import { ActionError, Alert, ConfirmButton, ErrorState, Field, Loading, useLoad } from '../../ui';
 import { AdminPage } from './common';
@@ -19,7 +20,7 @@ export function AdminDirectory() {
 }
 
 function DirectorySyncCard() {
-  const sync = useLoad(() => api.directorySync(), 'directory-sync');
+  const sync = useLoad(directorySyncQuery());
   const [by, setBy] = useState<'name' | 'id'>('name');
   const [value, setValue] = useState('');
   const [fieldError, setFieldError] = useState<string>();
@@ -37,7 +38,7 @@ function DirectorySyncCard() {
     setFieldError(undefined);
     setBusy(true);
     try {
-      const view = await api.setDirectorySync(by === 'name' ? { group_name: v } : { group_id: v });
+      const view = await ok(api.PUT('/api/admin/directory-sync', { body: by === 'name' ? { group_name: v } : { group_id: v } }));
       sync.setData(() => view);
       setValue('');
       setResult({ kind: 'success', text: `Directory sync now follows the group ${v}. The sync job picks it up on its next round.` });
@@ -54,7 +55,7 @@ function DirectorySyncCard() {
     setBusy(true);
     setResult(undefined);
     try {
-      await api.clearDirectorySync();
+      await api.DELETE('/api/admin/directory-sync');
       sync.setData((d) => ({ ...d, group_id: null }));
       setResult({ kind: 'success', text: 'Directory sync is off. The people already in the local directory stay.' });
     } catch (err) {
@@ -137,7 +138,7 @@ export function streamState(s: Pick<Schemas['SyncStreamView'], 'round' | 'last_p
 }
 
 function SyncStatusCard() {
-  const status = useLoad(() => api.syncStatus(), 'sync-status');
+  const status = useLoad(syncStatusQuery());
   return (
     <section className="card" aria-labelledby="sync-status-title">
       <h2 id="sync-status-title">Sync status</h2>

@@ -1,18 +1,21 @@
 // Groups of the school's directory: search by name, "See more"; a group's members with add
 // (pick a person) and remove, "already a member" / "not found" explained, and adding many
 // members at once as a background job with a progress bar and a result for each.
-import { useEffect, useReducer, useState, type FormEvent } from 'react';
-import { api, type Schemas } from '../../api/client';
+import { useQuery } from '@tanstack/react-query';
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, ok, type Schemas } from '../../api/client';
+import { byId, fetchGroups, groupQuery, keys } from '../../api/queries';
 import type { Overrides } from '../../api/errors';
 import { ApiError } from '../../api/http';
 import { parseIds, plural } from '../../lib/admin';
-import { canLoadMore, initialPaged, pagedReducer } from '../../lib/paging';
+import { usePaged } from '../../lib/paging';
 import { Link, adminGroupPath, adminUserPath, useNav } from '../../router';
 import { ActionError, Alert, ConfirmButton, Empty, ErrorState, Loading, TextArea } from '../../ui';
 import { AdminPage, BULK_WORDING, JobProgress, JobResults, PersonPicker, useJobPolling } from './common';
 
 type Group = Schemas['AdminGroup'];
 type Member = Schemas['AdminGroupMember'];
+type GroupPage = Awaited<ReturnType<typeof fetchGroups>>;
 
 export function groupKind(g: Pick<Group, 'group_types' | 'security_enabled' | 'mail_enabled'>): string {
   if (g.group_types.includes('Unified')) return 'Microsoft 365 group';
@@ -28,31 +31,9 @@ export function AdminGroups() {
   const [draft, setDraft] = useState(q);
   useEffect(() => setDraft(q), [q]);
   const key = q.trim().toLowerCase();
-  const [state, dispatch] = useReducer(pagedReducer<Group>, initialPaged<Group>());
-  const [total, setTotal] = useState<number | null>(null);
-  const [attempt, setAttempt] = useState(0);
-
-  useEffect(() => {
-    dispatch({ type: 'start', key });
-    api.adminGroups({ search: q }).then(
-      (page) => {
-        setTotal(page.total ?? null);
-        dispatch({ type: 'page', key, items: page.items, next: page.next_cursor, append: false });
-      },
-      (error: unknown) => dispatch({ type: 'failed', key, error }),
-    );
-    // `key` is `q`, normalised.
-  }, [key, attempt]);
-
-  const more = () => {
-    if (!canLoadMore(state)) return;
-    const cursor = state.next;
-    dispatch({ type: 'more' });
-    api.adminGroups({ cursor }).then(
-      (page) => dispatch({ type: 'page', key, items: page.items, next: page.next_cursor, append: true }),
-      (error: unknown) => dispatch({ type: 'failed', key, error }),
-    );
-  };
+  const state = usePaged<Group, GroupPage>(keys.groups(key), (cursor) => fetchGroups({ search: q, cursor }));
+  const { more } = state;
+  const total = state.pages[0]?.total ?? null;
 
   const onSearch = (e: FormEvent) => {
     e.preventDefault();
@@ -79,7 +60,7 @@ export function AdminGroups() {
       </form>
       {state.status === 'loading' && <Loading label="Loading groups…" />}
       {state.status === 'error' && !state.items.length && (
-        <ErrorState error={state.error} retry={() => setAttempt((n) => n + 1)} />
+        <ErrorState error={state.error} retry={state.retry} />
       )}
       {state.status !== 'loading' && state.status !== 'idle' && !(state.status === 'error' && !state.items.length) && (
         <>
@@ -121,38 +102,22 @@ export function AdminGroups() {
 }
 
 export function AdminGroupPage({ id }: { id: string }) {
-  const [members, dispatch] = useReducer(pagedReducer<Member>, initialPaged<Member>());
-  const [attempt, setAttempt] = useState(0);
+  const members = usePaged<Member>(keys.groupMembers(id), (cursor) =>
+    ok(api.GET('/api/admin/groups/{id}/members', { params: { path: { id }, query: cursor ? { cursor } : {} } })),
+  );
+  const { more } = members;
   const [notice, setNotice] = useState<{ kind: 'success' | 'error' | 'info'; text?: string; error?: unknown; overrides?: Overrides }>();
   const [busy, setBusy] = useState<string | null>(null);
   const name = useGroupName(id);
-
-  useEffect(() => {
-    dispatch({ type: 'start', key: id });
-    api.groupMembers(id).then(
-      (page) => dispatch({ type: 'page', key: id, items: page.items, next: page.next_cursor, append: false }),
-      (error: unknown) => dispatch({ type: 'failed', key: id, error }),
-    );
-  }, [id, attempt]);
-
-  const more = () => {
-    if (!canLoadMore(members)) return;
-    const cursor = members.next;
-    dispatch({ type: 'more' });
-    api.groupMembers(id, cursor).then(
-      (page) => dispatch({ type: 'page', key: id, items: page.items, next: page.next_cursor, append: true }),
-      (error: unknown) => dispatch({ type: 'failed', key: id, error }),
-    );
-  };
 
   const add = async (u: Schemas['AdminUser']) => {
     const who = u.display_name ?? u.user_principal_name ?? 'This person';
     setBusy(u.id);
     setNotice(undefined);
     try {
-      await api.addGroupMember(id, u.id);
+      await api.POST('/api/admin/groups/{id}/members', { ...byId(id), body: { member_id: u.id } });
       setNotice({ kind: 'success', text: `${who} is now a member of ${name ?? 'the group'}.` });
-      setAttempt((n) => n + 1);
+      members.retry();
     } catch (err) {
       if (err instanceof ApiError && err.code === 'already_a_member') {
         setNotice({ kind: 'info', text: `${who} is already a member of ${name ?? 'this group'}: nothing changed.` });
@@ -175,13 +140,13 @@ export function AdminGroupPage({ id }: { id: string }) {
     setBusy(m.id);
     setNotice(undefined);
     try {
-      await api.removeGroupMember(id, m.id);
+      await api.DELETE('/api/admin/groups/{id}/members/{member_id}', { params: { path: { id, member_id: m.id } } });
       setNotice({ kind: 'success', text: `${who} was removed from ${name ?? 'the group'}.` });
-      dispatch({ type: 'page', key: id, items: members.items.filter((x) => x.id !== m.id), next: members.next, append: false });
+      members.editItems((items) => items.filter((x) => x.id !== m.id));
     } catch (err) {
       if (err instanceof ApiError && err.code === 'not_a_member') {
         setNotice({ kind: 'info', text: `${who} was not a member any more: nothing changed.` });
-        setAttempt((n) => n + 1);
+        members.retry();
       } else {
         setNotice({ kind: 'error', error: err });
       }
@@ -218,7 +183,7 @@ export function AdminGroupPage({ id }: { id: string }) {
             <h2 id="members-title">Members</h2>
             {members.status === 'loading' && <Loading label="Loading members…" />}
             {members.status === 'error' && !members.items.length && (
-              <ErrorState error={members.error} retry={() => setAttempt((n) => n + 1)} />
+              <ErrorState error={members.error} retry={members.retry} />
             )}
             {(members.status === 'ready' || members.status === 'loading-more' || members.items.length > 0) && (
               <>
@@ -292,7 +257,7 @@ export function AdminGroupPage({ id }: { id: string }) {
           </section>
           <BulkAddCard
             groupId={id}
-            onDone={() => setAttempt((n) => n + 1)}
+            onDone={members.retry}
             nameOf={(mid) => members.items.find((m) => m.id === mid)?.display_name ?? undefined}
           />
         </>
@@ -304,21 +269,8 @@ export function AdminGroupPage({ id }: { id: string }) {
 /** The group's display name (Graph's members list does not carry it), from
  * `GET /api/admin/groups/{id}`; the page works without it. */
 function useGroupName(id: string): string | undefined {
-  const [name, setName] = useState<string>();
-  useEffect(() => {
-    let live = true;
-    setName(undefined);
-    api.adminGroup(id).then(
-      (g) => {
-        if (live) setName(g.display_name ?? undefined);
-      },
-      () => {},
-    );
-    return () => {
-      live = false;
-    };
-  }, [id]);
-  return name;
+  const group = useQuery(groupQuery(id));
+  return group.data?.display_name ?? undefined;
 }
 
 function BulkAddCard({
@@ -345,7 +297,7 @@ function BulkAddCard({
     if (parsed.error) return;
     setBusy(true);
     try {
-      start(await api.bulkAddMembers(groupId, parsed.ids));
+      start(await ok(api.POST('/api/admin/groups/{id}/members/bulk', { ...byId(groupId), body: { member_ids: parsed.ids } })));
     } catch (err) {
       setFailure(err);
     } finally {

@@ -2,7 +2,8 @@
 // explained); assign or remove one for a person; assign one to many people as a background
 // job with a progress bar and a result for each.
 import { useState, type FormEvent } from 'react';
-import { api, type Schemas } from '../../api/client';
+import { api, ok, type Schemas } from '../../api/client';
+import { byId, licensesQuery } from '../../api/queries';
 import { availability, count, licenceName, parseIds, plural, usedPercent, type AdminLicense } from '../../lib/admin';
 import { jobFinished } from '../../lib/jobs';
 import { Link, adminUserPath } from '../../router';
@@ -10,7 +11,7 @@ import { ActionError, Alert, Empty, ErrorState, Loading, TextArea, useLoad } fro
 import { AdminPage, BULK_WORDING, JobProgress, JobResults, PersonPicker, useJobPolling } from './common';
 
 export function AdminLicenses() {
-  const skus = useLoad(() => api.licenses(), 'licenses');
+  const skus = useLoad(licensesQuery());
   return (
     <AdminPage title="Licences">
       {skus.status === 'loading' && <Loading label="Loading licences…" />}
@@ -94,7 +95,7 @@ function AssignOneCard({ skus, onChanged }: { skus: AdminLicense[]; onChanged: (
     setBusy(u.id);
     setResult(undefined);
     try {
-      await api.assignLicenses(u.id, { add: [chosen.sku_id] });
+      await api.POST('/api/admin/users/{id}/licenses', { ...byId(u.id), body: { add: [chosen.sku_id] } });
       setResult({ kind: 'success', text: `${licenceName(chosen)} assigned to ${u.display_name ?? 'the person'}.`, user: u });
       onChanged();
     } catch (err) {
@@ -145,7 +146,9 @@ function BulkAssignCard({ skus, onDone }: { skus: AdminLicense[]; onDone: () => 
     if (parsed.error || !chosen) return;
     setBusy(true);
     try {
-      start(await api.bulkAssignLicense(chosen.sku_id, parsed.ids));
+      start(
+        await ok(api.POST('/api/admin/licenses/bulk-assign', { body: { sku_id: chosen.sku_id, user_ids: parsed.ids } })),
+      );
     } catch (err) {
       setFailure(err);
     } finally {

@@ -2,6 +2,7 @@
 // delete (with its link, tokens, roles and sessions) after a confirmation.
 import { useState } from 'react';
 import { api, type Me, type Schemas } from '../../api/client';
+import { byId, localAccountsQuery } from '../../api/queries';
 import { formatWhen } from '../../lib/time';
 import { ActionError, Alert, ConfirmButton, Empty, ErrorState, Loading, useLoad } from '../../ui';
 import { AdminPage } from './common';
@@ -9,7 +10,7 @@ import { AdminPage } from './common';
 type Account = Schemas['AdminLocalAccount'];
 
 export function AdminLocalAccounts({ me }: { me: Me }) {
-  const list = useLoad(() => api.localAccounts(), 'local-accounts');
+  const list = useLoad(localAccountsQuery());
   const [busy, setBusy] = useState<string | null>(null);
   const [notice, setNotice] = useState<{ kind: 'success' | 'error'; text?: string; error?: unknown }>();
 
@@ -17,7 +18,7 @@ export function AdminLocalAccounts({ me }: { me: Me }) {
     setBusy(a.user_id);
     setNotice(undefined);
     try {
-      await api.deleteLocalAccount(a.user_id);
+      await api.DELETE('/api/admin/local-accounts/{id}', byId(a.user_id));
       list.setData((d) => ({ items: d.items.filter((x) => x.user_id !== a.user_id) }));
       setNotice({
         kind: 'success',

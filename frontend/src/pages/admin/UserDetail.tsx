@@ -1,7 +1,8 @@
 // One user of the directory: their properties (edit), whether they can sign in
 // (enable/disable), and their licences (assign/remove, with "none left" explained).
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { api } from '../../api/client';
+import { api, ok } from '../../api/client';
+import { byId, licensesQuery, userQuery } from '../../api/queries';
 import { ApiError } from '../../api/http';
 import {
   EDITABLE_USER_FIELDS,
@@ -33,7 +34,7 @@ const LABELS: Record<EditableUserField, string> = {
 };
 
 export function AdminUserPage({ id }: { id: string }) {
-  const user = useLoad(() => api.adminUser(id), id);
+  const user = useLoad(userQuery(id));
   const title = user.status === 'ready' ? (user.data.display_name ?? 'User') : 'User';
   return (
     <AdminPage title={title}>
@@ -66,7 +67,7 @@ function SignInCard({ user, onChange }: { user: AdminUser; onChange: (u: AdminUs
     setBusy(true);
     setResult(undefined);
     try {
-      await api.setAdminUserEnabled(user.id, enabled);
+      await api.POST(enabled ? '/api/admin/users/{id}/enable' : '/api/admin/users/{id}/disable', byId(user.id));
       onChange({ ...user, account_enabled: enabled });
       setResult({ kind: 'success', text: enabled ? `${name} can sign in again.` : `${name} is disabled: they can no longer sign in.` });
     } catch (err) {
@@ -139,7 +140,7 @@ function PropertiesCard({ user, onSaved }: { user: AdminUser; onSaved: (u: Admin
     }
     setBusy(true);
     try {
-      await api.updateAdminUser(user.id, changes);
+      await api.PATCH('/api/admin/users/{id}', { ...byId(user.id), body: changes });
       const next: AdminUser = { ...user };
       for (const f of names) next[f] = changes[f] || null;
       onSaved(next);
@@ -183,7 +184,7 @@ function PropertiesCard({ user, onSaved }: { user: AdminUser; onSaved: (u: Admin
 }
 
 function LicencesCard({ user, onChange }: { user: AdminUser; onChange: (ids: string[]) => void }) {
-  const skus = useLoad(() => api.licenses(), 'licenses');
+  const skus = useLoad(licensesQuery());
   const [busy, setBusy] = useState<string | null>(null);
   const [result, setResult] = useState<{ kind: 'success' | 'error'; text?: string; error?: unknown }>();
   const assigned = user.assigned_licenses ?? [];
@@ -192,7 +193,9 @@ function LicencesCard({ user, onChange }: { user: AdminUser; onChange: (ids: str
     setBusy(l.sku_id);
     setResult(undefined);
     try {
-      const r = await api.assignLicenses(user.id, add ? { add: [l.sku_id] } : { remove: [l.sku_id] });
+      const r = await ok(
+        api.POST('/api/admin/users/{id}/licenses', { ...byId(user.id), body: add ? { add: [l.sku_id] } : { remove: [l.sku_id] } }),
+      );
       onChange(r.assigned_licenses);
       setResult({
         kind: 'success',

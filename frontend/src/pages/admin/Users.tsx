@@ -1,8 +1,9 @@
 // Users of the school's Microsoft 365 directory: search by name, filter by department, job
 // title and whether they can sign in, "See more"; enable/disable; create a user, whose
 // temporary password is shown once (EduGraph does not keep it).
-import { useEffect, useReducer, useRef, useState, type FormEvent } from 'react';
-import { api, type Schemas } from '../../api/client';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { api, ok, type Schemas } from '../../api/client';
+import { byId, fetchGroups, fetchUsers, keys, licensesQuery } from '../../api/queries';
 import {
   NO_USER_FILTERS,
   availability,
@@ -23,10 +24,12 @@ import {
   type UserFilters,
 } from '../../lib/admin';
 import { jobFinished } from '../../lib/jobs';
-import { canLoadMore, initialPaged, pagedReducer } from '../../lib/paging';
+import { usePaged } from '../../lib/paging';
 import { Link, adminUserPath, useNav } from '../../router';
 import { ActionError, Alert, ConfirmButton, Dialog, Empty, ErrorState, Field, Loading, focusFirstInvalid, useLoad } from '../../ui';
 import { AdminPage, BULK_WORDING, JobProgress, JobResults, useJobPolling } from './common';
+
+type UsersPage = Awaited<ReturnType<typeof fetchUsers>>;
 
 export function AdminUsers() {
   const { search, navigate } = useNav();
@@ -34,9 +37,8 @@ export function AdminUsers() {
   const key = usersKey(filters);
   const [draft, setDraft] = useState<UserFilters>(filters);
   useEffect(() => setDraft(userFiltersFrom(search)), [search]);
-  const [state, dispatch] = useReducer(pagedReducer<AdminUser>, initialPaged<AdminUser>());
-  const [total, setTotal] = useState<number | null>(null);
-  const [attempt, setAttempt] = useState(0);
+  const state = usePaged<AdminUser, UsersPage>(keys.users(key), (cursor) => fetchUsers(usersQuery(filters, cursor)));
+  const total = state.pages[0]?.total ?? null;
   const [creating, setCreating] = useState(false);
   const [notice, setNotice] = useState<{ kind: 'success' | 'error'; text?: string; error?: unknown }>();
   const [busy, setBusy] = useState<string | null>(null);
@@ -47,28 +49,7 @@ export function AdminUsers() {
     if (allBox.current) allBox.current.indeterminate = shown === 'some';
   }, [shown]);
 
-  useEffect(() => {
-    dispatch({ type: 'start', key });
-    setTotal(null);
-    api.adminUsers(usersQuery(filters)).then(
-      (page) => {
-        setTotal(page.total ?? null);
-        dispatch({ type: 'page', key, items: page.items, next: page.next_cursor, append: false });
-      },
-      (error: unknown) => dispatch({ type: 'failed', key, error }),
-    );
-    // The key carries the filters.
-  }, [key, attempt]);
-
-  const more = () => {
-    if (!canLoadMore(state)) return;
-    const cursor = state.next;
-    dispatch({ type: 'more' });
-    api.adminUsers(usersQuery(filters, cursor)).then(
-      (page) => dispatch({ type: 'page', key, items: page.items, next: page.next_cursor, append: true }),
-      (error: unknown) => dispatch({ type: 'failed', key, error }),
-    );
-  };
+  const { more } = state;
 
   const apply = (e: FormEvent) => {
     e.preventDefault();
@@ -79,15 +60,14 @@ export function AdminUsers() {
     setBusy(u.id);
     setNotice(undefined);
     try {
-      await api.setAdminUserEnabled(u.id, enabled);
+      await api.POST(enabled ? '/api/admin/users/{id}/enable' : '/api/admin/users/{id}/disable', byId(u.id));
       const name = u.display_name ?? u.user_principal_name ?? 'The user';
       setNotice({
         kind: 'success',
         text: enabled ? `${name} can sign in again.` : `${name} is disabled: they can no longer sign in.`,
       });
       // Keep the row where it is; a filtered list is refreshed by the next search.
-      const list = state.items.map((x) => (x.id === u.id ? { ...x, account_enabled: enabled } : x));
-      dispatch({ type: 'page', key, items: list, next: state.next, append: false });
+      state.editItems((items) => items.map((x) => (x.id === u.id ? { ...x, account_enabled: enabled } : x)));
     } catch (err) {
       setNotice({ kind: 'error', error: err });
     } finally {
@@ -160,7 +140,7 @@ export function AdminUsers() {
       {selected.size > 0 && <SelectionCard selected={selected} onClear={() => setSelected(new Map())} />}
       {state.status === 'loading' && <Loading label="Loading users…" />}
       {state.status === 'error' && !state.items.length && (
-        <ErrorState error={state.error} retry={() => setAttempt((n) => n + 1)} />
+        <ErrorState error={state.error} retry={state.retry} />
       )}
       {(state.status === 'ready' || state.status === 'loading-more' || (state.status === 'error' && state.items.length > 0)) && (
         <>
@@ -258,7 +238,7 @@ export function AdminUsers() {
       <CreateUserDialog
         open={creating}
         onClose={() => setCreating(false)}
-        onCreated={() => setAttempt((n) => n + 1)}
+        onCreated={state.retry}
       />
     </AdminPage>
   );
@@ -317,15 +297,19 @@ function CreateUserDialog({ open, onClose, onCreated }: { open: boolean; onClose
     setBusy(true);
     const opt = (v: string) => (v.trim() ? v.trim() : undefined);
     try {
-      const r = await api.createAdminUser({
-        display_name: form.display_name.trim(),
-        user_principal_name: form.user_principal_name.trim(),
-        given_name: opt(form.given_name),
-        surname: opt(form.surname),
-        job_title: opt(form.job_title),
-        department: opt(form.department),
-        usage_location: opt(form.usage_location)?.toUpperCase(),
-      });
+      const r = await ok(
+        api.POST('/api/admin/users', {
+          body: {
+            display_name: form.display_name.trim(),
+            user_principal_name: form.user_principal_name.trim(),
+            given_name: opt(form.given_name),
+            surname: opt(form.surname),
+            job_title: opt(form.job_title),
+            department: opt(form.department),
+            usage_location: opt(form.usage_location)?.toUpperCase(),
+          },
+        }),
+      );
       setCreated(r);
       onCreated();
     } catch (err) {
@@ -431,7 +415,7 @@ function SelectionCard({ selected, onClear }: { selected: Selection; onClear: ()
   const [action, setAction] = useState<'licence' | 'group'>('licence');
   const [failure, setFailure] = useState<unknown>();
   const [busy, setBusy] = useState(false);
-  const skus = useLoad(() => api.licenses(), 'licenses');
+  const skus = useLoad(licensesQuery());
   const [sku, setSku] = useState('');
   const [groupQuery, setGroupQuery] = useState('');
   const [groups, setGroups] = useState<{ items: Schemas['AdminGroup'][] } | { error: unknown } | null>(null);
@@ -447,7 +431,7 @@ function SelectionCard({ selected, onClear }: { selected: Selection; onClear: ()
   const findGroups = (e: FormEvent) => {
     e.preventDefault();
     setGroups(null);
-    api.adminGroups({ search: groupQuery }).then(
+    fetchGroups({ search: groupQuery }).then(
       (page) => setGroups({ items: page.items }),
       (error: unknown) => setGroups({ error }),
     );
@@ -461,10 +445,10 @@ function SelectionCard({ selected, onClear }: { selected: Selection; onClear: ()
       const j =
         action === 'licence'
           ? chosenSku
-            ? await api.bulkAssignLicense(chosenSku.sku_id, ids)
+            ? await ok(api.POST('/api/admin/licenses/bulk-assign', { body: { sku_id: chosenSku.sku_id, user_ids: ids } }))
             : null
           : group
-            ? await api.bulkAddMembers(group.id, ids)
+            ? await ok(api.POST('/api/admin/groups/{id}/members/bulk', { ...byId(group.id), body: { member_ids: ids } }))
             : null;
       if (j) {
         setNames(new Map(selected));

@@ -1,7 +1,10 @@
 // Shared parts of the tenant admin console: the section navigation, a background job's
 // progress bar with its per-item results, and a person picker (search the directory by name).
-import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { api, type Schemas } from '../../api/client';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { api, ok, type Schemas } from '../../api/client';
+import { byId, fetchUsers, keys } from '../../api/queries';
+import { usePaged } from '../../lib/paging';
 import { humanError, type Overrides } from '../../api/errors';
 import { ApiError } from '../../api/http';
 import { ITEM_RESULT, itemError, mergeItems, usersQuery, NO_USER_FILTERS, type JobItem } from '../../lib/admin';
@@ -84,90 +87,79 @@ export function JobProgress({ job }: { job: Job }) {
 }
 
 /** Polls a job until it finishes (a failed poll is shown and retried, more slowly); `onFinished`
- * runs once at the end. */
+ * runs once at the end. The job is the query `['admin', 'jobs', id]`, refetched at `pollDelay`. */
 export function useJobPolling(initial: Job | null, onFinished?: (job: Job) => void, resumeKind?: string) {
-  const [job, setJob] = useState<Job | null>(initial);
-  const [error, setError] = useState<unknown>();
-  const [retries, setRetries] = useState(0);
+  const client = useQueryClient();
+  const [jobId, setJobId] = useState<string | null>(initial?.id ?? null);
   const attempt = useRef(0);
   const finished = useRef(onFinished);
   finished.current = onFinished;
+  const reported = useRef<string | null>(null);
   // Coming back to the page: a job of this kind still running in the background is shown
   // again (at most one of a kind runs per school at a time).
+  const recent = useQuery({
+    queryKey: keys.recentJobs(resumeKind ?? ''),
+    queryFn: () => ok(api.GET('/api/admin/jobs', { params: { query: { kind: resumeKind ?? '', limit: 1 } } })),
+    enabled: Boolean(resumeKind),
+    gcTime: 0,
+  });
+  const latest = recent.data?.items[0];
   useEffect(() => {
-    if (!resumeKind) return;
-    let live = true;
-    api.recentJobs(resumeKind, 1).then(
-      (page) => {
-        const latest = page.items[0];
-        if (live && latest && !jobFinished(latest)) setJob((current) => current ?? latest);
-      },
-      () => {},
-    );
-    return () => {
-      live = false;
-    };
-  }, [resumeKind]);
-  useEffect(() => {
-    if (!job) return;
-    if (jobFinished(job)) {
-      finished.current?.(job);
-      return;
-    }
-    let live = true;
-    const t = setTimeout(() => {
+    if (!latest || jobFinished(latest)) return;
+    client.setQueryData(keys.job(latest.id), (have: Job | undefined) => have ?? latest);
+    setJobId((current) => current ?? latest.id);
+  }, [client, latest]);
+  const polled = useQuery({
+    queryKey: keys.job(jobId ?? ''),
+    queryFn: () => {
       attempt.current += 1;
-      api.job(job.id).then(
-        (j) => {
-          if (!live) return;
-          setError(undefined);
-          setJob(j);
-        },
-        (e: unknown) => {
-          if (!live) return;
-          setError(e);
-          setRetries((n) => n + 1);
-        },
-      );
-    }, pollDelay(attempt.current));
-    return () => {
-      live = false;
-      clearTimeout(t);
-    };
-  }, [job, retries]);
-  const start = (j: Job) => {
-    attempt.current = 0;
-    setError(undefined);
-    setJob(j);
-  };
-  return { job, error, start };
+      return ok(api.GET('/api/admin/jobs/{id}', byId(jobId ?? '')));
+    },
+    enabled: jobId !== null,
+    initialData: initial && initial.id === jobId ? initial : undefined,
+    // The job was just answered (started or listed): the next poll waits for its delay.
+    staleTime: Infinity,
+    refetchInterval: (query) => {
+      const j = query.state.data;
+      return j && jobFinished(j) ? false : pollDelay(attempt.current);
+    },
+    refetchIntervalInBackground: true,
+  });
+  const job = jobId === null ? null : (polled.data ?? null);
+  useEffect(() => {
+    if (job && jobFinished(job) && reported.current !== job.id) {
+      reported.current = job.id;
+      finished.current?.(job);
+    }
+  }, [job]);
+  const start = useCallback(
+    (j: Job) => {
+      attempt.current = 0;
+      client.setQueryData(keys.job(j.id), j);
+      setJobId(j.id);
+    },
+    [client],
+  );
+  return { job, error: polled.isError ? polled.error : undefined, start };
 }
 
 /** The per-item results of a finished bulk job, a page at a time ("See more"). */
 export function JobResults({ job, nameOf }: { job: Job; nameOf?: (id: string) => string | undefined }) {
-  const [items, setItems] = useState<JobItem[]>([]);
-  const [next, setNext] = useState<number | null | undefined>(undefined);
-  const [status, setStatus] = useState<'loading' | 'ready' | 'error'>('loading');
-  const [error, setError] = useState<unknown>();
   const done = jobFinished(job);
-
-  const load = (after: number | null) => {
-    setStatus('loading');
-    api.jobItems(job.id, after).then(
-      (page) => {
-        setItems((have) => (after === null ? page.items : mergeItems(have, page.items)));
-        setNext(page.next_after ?? null);
-        setStatus('ready');
-      },
-      (e: unknown) => {
-        setError(e);
-        setStatus('error');
-      },
-    );
-  };
-  useEffect(() => {
-    if (done) load(null);
-  }, [job.id, done]);
+  const results = usePaged<JobItem>(
+    keys.jobItems(job.id),
+    async (cursor) => {
+      const after = cursor === null ? undefined : Number(cursor);
+      const page = await ok(
+        api.GET('/api/admin/jobs/{id}/items', { params: { path: { id: job.id }, query: { limit: 100, after } } }),
+      );
+      return { items: page.items, next_cursor: page.next_after == null ? null : String(page.next_after) };
+    },
+    done,
+  );
+  const items = results.pages.reduce<JobItem[]>((have, page) => mergeItems(have, page.items), []);
+  const { status, error, next } = results;
+  const loading = status === 'loading' || status === 'loading-more';
 
   if (!done) return null;
   return (
@@ -211,9 +203,9 @@ export function JobResults({ job, nameOf }: { job: Job; nameOf?: (id: string) =>
           </table>
         </div>
       )}
-      {status === 'loading' && <p className="muted" role="status">Loading the results…</p>}
-      {next !== null && next !== undefined && status !== 'loading' && (
-        <button type="button" className="button button-secondary" onClick={() => load(next)}>
+      {loading && <p className="muted" role="status">Loading the results…</p>}
+      {next !== null && !loading && (
+        <button type="button" className="button button-secondary" onClick={results.more}>
           See more results
         </button>
       )}
@@ -246,7 +238,7 @@ export function PersonPicker({
     e.stopPropagation();
     if (!q.trim()) return;
     setState({ status: 'loading' });
-    api.adminUsers(usersQuery({ ...NO_USER_FILTERS, search: q })).then(
+    fetchUsers(usersQuery({ ...NO_USER_FILTERS, search: q })).then(
       (page) => setState({ status: 'ready', items: page.items }),
       (error: unknown) => setState({ status: 'error', error }),
     );
