@@ -768,6 +768,16 @@ pub struct EducationAssignment {
     /// Only with `$expand=resources`.
     #[serde(default)]
     pub resources: Option<Vec<EducationAssignmentResource>>,
+    /// Only with `$expand=submissions` (a student's own; `null` for teachers).
+    #[serde(default)]
+    pub submissions: Option<Vec<EducationSubmission>>,
+}
+
+impl EducationAssignment {
+    /// The maximum points, when the assignment is graded with points.
+    pub fn max_points(&self) -> Option<f64> {
+        self.grading.as_ref()?.get("maxPoints")?.as_f64()
+    }
 }
 
 pub const EDUCATION_ASSIGNMENT_SELECT: &[&str] = &[
@@ -847,8 +857,70 @@ pub enum SubmissionStatus {
     Unknown,
 }
 
-/// An outcome (`educationFeedbackOutcome`, `educationPointsOutcome`,
-/// `educationRubricOutcome`); type-specific parts are kept as JSON.
+/// `educationFeedback`: a teacher's written feedback on a submission.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EducationFeedback {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<ItemBody>,
+    /// Set by Microsoft.
+    #[serde(default, skip_serializing)]
+    pub feedback_date_time: Option<String>,
+    /// Set by Microsoft.
+    #[serde(default, skip_serializing)]
+    pub feedback_by: Option<IdentitySet>,
+}
+
+/// `educationAssignmentPointsGrade`: the points given.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EducationPointsGrade {
+    #[serde(default, rename = "@odata.type", skip_serializing_if = "Option::is_none")]
+    pub odata_type: Option<String>,
+    #[serde(default)]
+    pub points: Option<f64>,
+    /// Set by Microsoft.
+    #[serde(default, skip_serializing)]
+    pub graded_date_time: Option<String>,
+    /// Set by Microsoft.
+    #[serde(default, skip_serializing)]
+    pub graded_by: Option<IdentitySet>,
+}
+
+impl EducationPointsGrade {
+    /// A grade of `points`, typed as Graph expects it in a PATCH.
+    pub fn of(points: f64) -> Self {
+        Self {
+            odata_type: Some("#microsoft.graph.educationAssignmentPointsGrade".to_owned()),
+            points: Some(points),
+            ..Self::default()
+        }
+    }
+}
+
+/// `rubricQualityFeedbackModel`: feedback on one quality of a rubric.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RubricQualityFeedback {
+    pub quality_id: String,
+    #[serde(default)]
+    pub feedback: Option<ItemBody>,
+}
+
+/// `rubricQualitySelectedColumnModel`: the level chosen for one quality (`columnId` is the
+/// rubric level's `levelId`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RubricQualitySelectedLevel {
+    pub quality_id: String,
+    #[serde(default)]
+    pub column_id: Option<String>,
+}
+
+/// An outcome of a submission: `educationFeedbackOutcome` (feedback), `educationPointsOutcome`
+/// (points), `educationRubricOutcome` (rubric levels and feedback) or
+/// `educationFeedbackResourceOutcome` (a feedback file). The plain properties are the teacher's
+/// latest (draft) values; the `published*` ones are what the student was last given back.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EducationOutcome {
@@ -860,13 +932,203 @@ pub struct EducationOutcome {
     #[serde(default)]
     pub last_modified_by: Option<IdentitySet>,
     #[serde(default)]
-    pub feedback: Option<serde_json::Value>,
+    pub feedback: Option<EducationFeedback>,
     #[serde(default)]
-    pub published_feedback: Option<serde_json::Value>,
+    pub published_feedback: Option<EducationFeedback>,
     #[serde(default)]
-    pub points: Option<serde_json::Value>,
+    pub points: Option<EducationPointsGrade>,
     #[serde(default)]
-    pub published_points: Option<serde_json::Value>,
+    pub published_points: Option<EducationPointsGrade>,
+    #[serde(default)]
+    pub rubric_quality_feedback: Option<Vec<RubricQualityFeedback>>,
+    #[serde(default)]
+    pub rubric_quality_selected_levels: Option<Vec<RubricQualitySelectedLevel>>,
+    #[serde(default)]
+    pub published_rubric_quality_feedback: Option<Vec<RubricQualityFeedback>>,
+    #[serde(default)]
+    pub published_rubric_quality_selected_levels: Option<Vec<RubricQualitySelectedLevel>>,
+    #[serde(default)]
+    pub feedback_resource: Option<EducationResource>,
+    #[serde(default)]
+    pub resource_status: Option<String>,
+}
+
+/// Which kind of outcome it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeKind {
+    Feedback,
+    Points,
+    Rubric,
+    FeedbackResource,
+    Other,
+}
+
+impl EducationOutcome {
+    /// The kind, from `@odata.type`.
+    pub fn kind(&self) -> OutcomeKind {
+        match self.odata_type.as_deref().unwrap_or_default().trim_start_matches("#microsoft.graph.") {
+            "educationFeedbackOutcome" => OutcomeKind::Feedback,
+            "educationPointsOutcome" => OutcomeKind::Points,
+            "educationRubricOutcome" => OutcomeKind::Rubric,
+            "educationFeedbackResourceOutcome" => OutcomeKind::FeedbackResource,
+            _ => OutcomeKind::Other,
+        }
+    }
+}
+
+/// Body of `PATCH …/submissions/{id}/outcomes/{id}` (only what is set is sent; never the
+/// `published*` properties, which Microsoft sets on return) and of `POST …/outcomes` for a
+/// feedback resource.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OutcomeUpdate {
+    #[serde(rename = "@odata.type")]
+    pub odata_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<EducationFeedback>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<EducationPointsGrade>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rubric_quality_feedback: Option<Vec<RubricQualityFeedback>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rubric_quality_selected_levels: Option<Vec<RubricQualitySelectedLevel>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_resource: Option<EducationResource>,
+}
+
+/// The grading of an assignment or a rubric level: `educationAssignmentPointsGradeType`
+/// (`maxPoints`) or nothing (`null`: no grade, credit).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EducationGradeType {
+    #[serde(default, rename = "@odata.type", skip_serializing_if = "Option::is_none")]
+    pub odata_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_points: Option<f64>,
+}
+
+impl EducationGradeType {
+    /// Points out of `max`.
+    pub fn points(max: f64) -> Self {
+        Self {
+            odata_type: Some("#microsoft.graph.educationAssignmentPointsGradeType".to_owned()),
+            max_points: Some(max),
+        }
+    }
+}
+
+/// A rubric level (a column).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RubricLevel {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level_id: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<ItemBody>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grading: Option<EducationGradeType>,
+}
+
+/// One cell of a rubric: what a quality looks like at a level.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RubricCriterion {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub description: Option<ItemBody>,
+}
+
+/// A rubric quality (a row), with one criterion per level.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RubricQuality {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
+    #[serde(default)]
+    pub description: Option<ItemBody>,
+    #[serde(default)]
+    pub criteria: Vec<RubricCriterion>,
+}
+
+/// `educationRubric` (`POST /education/me/rubrics` body and answer): qualities × levels,
+/// with points per level or none (credit).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EducationRubric {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<ItemBody>,
+    #[serde(default)]
+    pub levels: Vec<RubricLevel>,
+    #[serde(default)]
+    pub qualities: Vec<RubricQuality>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grading: Option<EducationGradeType>,
+}
+
+/// Body of a `PUT …/$ref` (an assignment's rubric or grading category).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct ODataRef {
+    #[serde(rename = "@odata.id")]
+    pub odata_id: String,
+}
+
+/// A grading category of a class (`assignmentSettings.gradingCategories`); in a
+/// `gradingCategories@delta` list, an entry with `reason: "deleted"` removes one.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct GradingCategory {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentage_weight: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `educationAssignmentSettings` of a class (read, and the PATCH body).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EducationAssignmentSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission_animation_disabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grading_categories: Option<Vec<GradingCategory>>,
+    #[serde(default, rename = "gradingCategories@delta", skip_serializing_if = "Option::is_none")]
+    pub grading_categories_delta: Option<Vec<GradingCategory>>,
+}
+
+/// `educationAssignmentDefaults` of a class.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EducationAssignmentDefaults {
+    #[serde(default)]
+    pub due_time: Option<String>,
+    #[serde(default)]
+    pub notification_channel_url: Option<String>,
+    #[serde(default)]
+    pub added_student_action: Option<String>,
+    #[serde(default)]
+    pub add_to_calendar_action: Option<String>,
+}
+
+/// `educationCategory` (a class's assignment category).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EducationCategory {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]

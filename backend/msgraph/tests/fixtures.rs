@@ -4,8 +4,7 @@
 //!
 //! [`CASES`] maps each fixture file to the model it decodes into, and whether the file is
 //! one object, a `value` collection ([`Page`]) or a delta page ([`DeltaPage`]). The other
-//! lists say why a file has no case: [`NO_MODEL_YET`] (grading, rubrics, assignment settings:
-//! issue 15), [`NOT_A_MODEL_PAYLOAD`] (error envelopes, OIDC material, JSON we send without a
+//! lists say why a file has no case: [`NO_MODEL_YET`] (change notifications), [`NOT_A_MODEL_PAYLOAD`] (error envelopes, OIDC material, JSON we send without a
 //! model, non-JSON files). `every_fixture_file_is_in_exactly_one_list` makes a new fixture
 //! fail until it is placed, and `every_model_is_decoded_or_listed` does the same for a new
 //! model in `src/models.rs`.
@@ -228,7 +227,44 @@ const CASES: &[Case] = &[
     case!("graph_education_submission_outcome_create_feedbackresource_response.json", EducationOutcome, One),
     case!("graph_education_outcome_update_feedback_response.json", EducationOutcome, One),
     case!("graph_education_outcome_update_rubric_response.json", EducationOutcome, One),
+    // Education: grading (issue 15): rubrics, assignment settings and categories.
+    case!("graph_education_rubric_create_response_credit.json", EducationRubric, One),
+    case!("graph_education_rubric_create_response_points.json", EducationRubric, One),
+    case!("graph_education_rubric_get_response.json", EducationRubric, One),
+    case!("graph_education_class_assignmentdefaults_get_response.json", EducationAssignmentDefaults, One),
+    case!("graph_education_class_assignmentsettings_get_response.json", EducationAssignmentSettings, One),
+    case!("graph_education_class_assignmentsettings_update_response.json", EducationAssignmentSettings, One),
+    case!(
+        "graph_education_class_assignmentsettings_update_gradingcategories_response.json",
+        EducationAssignmentSettings,
+        One
+    ),
+    case!(
+        "graph_education_class_assignmentsettings_update_gradingcategories_delta_response.json",
+        EducationAssignmentSettings,
+        One
+    ),
+    case!("graph_education_class_categories_list_response.json", EducationCategory, Collection),
     // Request bodies we send.
+    case!("graph_education_outcome_update_feedback_request.json", OutcomeUpdate, One),
+    case!("graph_education_outcome_update_points_request.json", OutcomeUpdate, One),
+    case!("graph_education_outcome_update_rubric_request.json", OutcomeUpdate, One),
+    case!("graph_education_submission_outcome_create_feedbackresource_request.json", OutcomeUpdate, One),
+    case!("graph_education_rubric_create_request_credit.json", EducationRubric, One),
+    case!("graph_education_rubric_create_request_points.json", EducationRubric, One),
+    case!("graph_education_assignment_rubric_put_ref_request.json", ODataRef, One),
+    case!("graph_education_assignment_gradingcategory_put_ref_request.json", ODataRef, One),
+    case!("graph_education_class_assignmentsettings_update_request.json", EducationAssignmentSettings, One),
+    case!(
+        "graph_education_class_assignmentsettings_update_gradingcategories_request.json",
+        EducationAssignmentSettings,
+        One
+    ),
+    case!(
+        "graph_education_class_assignmentsettings_update_gradingcategories_delta_request.json",
+        EducationAssignmentSettings,
+        One
+    ),
     case!("graph_education_class_assignment_create_request.json", NewAssignment, One),
     case!("graph_education_assignment_resource_create_link_request.json", EducationAssignmentResource, One),
     case!("graph_me_sendmail_request.json", SendMailRequest, One, StringBoolean),
@@ -249,29 +285,8 @@ const CASES: &[Case] = &[
     case!("graph_education_outcome_update_error_404_response.json", GraphErrorEnvelope, One),
 ];
 
-/// Payloads of features we have no model for yet: grading categories, rubrics, assignment
-/// settings/defaults and outcome updates come with the grading work (issue 15).
+/// Payloads of features we have no model for yet.
 const NO_MODEL_YET: &[&str] = &[
-    "graph_education_assignment_gradingcategory_put_ref_request.json",
-    "graph_education_assignment_rubric_put_ref_request.json",
-    "graph_education_class_assignmentdefaults_get_response.json",
-    "graph_education_class_assignmentsettings_get_response.json",
-    "graph_education_class_assignmentsettings_update_gradingcategories_delta_request.json",
-    "graph_education_class_assignmentsettings_update_gradingcategories_delta_response.json",
-    "graph_education_class_assignmentsettings_update_gradingcategories_request.json",
-    "graph_education_class_assignmentsettings_update_gradingcategories_response.json",
-    "graph_education_class_assignmentsettings_update_request.json",
-    "graph_education_class_assignmentsettings_update_response.json",
-    "graph_education_class_categories_list_response.json",
-    "graph_education_outcome_update_feedback_request.json",
-    "graph_education_outcome_update_points_request.json",
-    "graph_education_outcome_update_rubric_request.json",
-    "graph_education_rubric_create_request_credit.json",
-    "graph_education_rubric_create_request_points.json",
-    "graph_education_rubric_create_response_credit.json",
-    "graph_education_rubric_create_response_points.json",
-    "graph_education_rubric_get_response.json",
-    "graph_education_submission_outcome_create_feedbackresource_request.json",
     // Change notifications are not used by the product (generic, non-education samples).
     "graph_changenotification_webhook_request_generic.json",
     "graph_subscription_create_request_generic.json",
@@ -352,6 +367,15 @@ const DECODED_AS_A_PART: &[(&str, &str)] = &[
     ("SubmissionStatus", "EducationSubmission"),
     ("SubmissionRecipient", "EducationSubmission"),
     ("EducationResource", "EducationAssignmentResource, EducationSubmissionResource"),
+    ("EducationFeedback", "EducationOutcome, OutcomeUpdate"),
+    ("EducationPointsGrade", "EducationOutcome, OutcomeUpdate"),
+    ("RubricQualityFeedback", "EducationOutcome, OutcomeUpdate"),
+    ("RubricQualitySelectedLevel", "EducationOutcome, OutcomeUpdate"),
+    ("EducationGradeType", "EducationRubric"),
+    ("RubricLevel", "EducationRubric"),
+    ("RubricQuality", "EducationRubric"),
+    ("RubricCriterion", "EducationRubric"),
+    ("GradingCategory", "EducationAssignmentSettings"),
 ];
 
 /// Types of `src/models.rs` with no fixture, and why.
@@ -369,6 +393,7 @@ const NO_FIXTURE: &[(&str, &str)] = &[
     ("DeltaPage", "every Delta case"),
     ("UploadProgress", "built from an upload answer, not decoded"),
     ("UploadError", "an error type"),
+    ("OutcomeKind", "derived from an outcome's @odata.type, not decoded"),
 ];
 
 #[test]
@@ -434,4 +459,55 @@ fn every_model_is_decoded_or_listed() {
     let stale: Vec<&str> =
         DECODED_AS_A_PART.iter().chain(NO_FIXTURE).map(|(m, _)| *m).filter(|m| !defined.contains(m)).collect();
     assert!(stale.is_empty(), "listed but not defined in src/models.rs: {stale:?}");
+}
+
+/// Issue 15: the grading payloads decode into what the API reads (kinds, draft vs published,
+/// rubric ids), and an outcome update sends only what is set, never a `published*` property.
+#[test]
+fn grading_payloads_keep_their_meaning() {
+    let page: Page<EducationSubmission> =
+        serde_json::from_value(read_json("graph_education_assignment_submissions_list_expand_outcomes_response.json"))
+            .unwrap();
+    let kinds: Vec<OutcomeKind> = page.value[0].outcomes.iter().map(EducationOutcome::kind).collect();
+    assert_eq!(kinds, [OutcomeKind::Feedback, OutcomeKind::Points, OutcomeKind::Rubric]);
+    let rubric = &page.value[0].outcomes[2];
+    assert_eq!(
+        rubric.published_rubric_quality_selected_levels.as_ref().unwrap()[0].quality_id,
+        "f4c7b781-4c0c-4113-a5fb-c0885b7ab510"
+    );
+    let points: OutcomeUpdate =
+        serde_json::from_value(read_json("graph_education_outcome_update_points_request.json")).unwrap();
+    assert_eq!(points.points.as_ref().and_then(|p| p.points), Some(85.0));
+    let ours = OutcomeUpdate {
+        odata_type: "#microsoft.graph.educationPointsOutcome".into(),
+        points: Some(EducationPointsGrade::of(85.0)),
+        ..OutcomeUpdate::default()
+    };
+    assert_eq!(serde_json::to_value(&ours).unwrap(), read_json("graph_education_outcome_update_points_request.json"));
+    let feedback: EducationOutcome =
+        serde_json::from_value(read_json("graph_education_outcome_update_feedback_response.json")).unwrap();
+    let f = feedback.feedback.unwrap();
+    assert_eq!(f.text.unwrap().content.as_deref(), Some("This is feedback for the assignment as a whole."));
+    assert_eq!(f.feedback_by.unwrap().user_id(), Some("9391878d-903c-406c-bb1c-0f17d00fd878"));
+    let r: EducationRubric =
+        serde_json::from_value(read_json("graph_education_rubric_create_response_points.json")).unwrap();
+    assert_eq!(r.levels[0].level_id.as_deref(), Some("519cd134-c513-40b9-aa71-fdb0d063c084"));
+    assert_eq!(r.levels[0].grading.as_ref().and_then(|g| g.max_points), Some(2.0));
+    assert_eq!(r.qualities[1].criteria.len(), 2);
+    let s: EducationAssignmentSettings = serde_json::from_value(read_json(
+        "graph_education_class_assignmentsettings_update_gradingcategories_response.json",
+    ))
+    .unwrap();
+    let weights: Vec<i64> = s.grading_categories.unwrap().iter().filter_map(|c| c.percentage_weight).collect();
+    assert_eq!(weights, [10, 80, 10]);
+    let delta: EducationAssignmentSettings = serde_json::from_value(read_json(
+        "graph_education_class_assignmentsettings_update_gradingcategories_delta_request.json",
+    ))
+    .unwrap();
+    assert_eq!(delta.grading_categories_delta.unwrap()[1].reason.as_deref(), Some("deleted"));
+    let todo: Page<EducationAssignment> =
+        serde_json::from_value(read_json("graph_education_user_assignments_list_expand_submissions_response.json"))
+            .unwrap();
+    assert_eq!(todo.value[0].max_points(), Some(50.0));
+    assert!(todo.value[0].submissions.as_ref().is_some_and(|s| !s.is_empty()));
 }
