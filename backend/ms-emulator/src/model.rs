@@ -82,6 +82,10 @@ pub struct Submission {
     pub props: Map<String, Value>,
     pub resources: Vec<Value>,
     pub submitted_resources: Vec<Value>,
+    /// Grading state (issue 15): `feedback`, `points`, `rubricQualityFeedback`,
+    /// `rubricQualitySelectedLevels`, their `published*` twins (copied on return) and
+    /// `<kind>Modified` (when, by whom) per outcome.
+    pub grades: Map<String, Value>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,6 +151,14 @@ pub struct Tenant {
     pub delta_epoch: u64,
     pub drive_items: HashMap<String, Vec<Value>>,
     pub conversations: HashMap<String, Vec<Value>>,
+    /// Rubrics (`/education/me/rubrics`), by id; `_owner` is the creating user.
+    pub rubrics: HashMap<String, Value>,
+    /// Assignment id -> the id of its rubric (`PUT …/rubric/$ref`).
+    pub assignment_rubrics: HashMap<String, String>,
+    /// Class id -> its `assignmentSettings` (grading categories).
+    pub class_settings: HashMap<String, Value>,
+    /// Assignment id -> the id of its grading category (`PUT …/gradingCategory/$ref`).
+    pub assignment_categories: HashMap<String, String>,
 }
 
 impl Tenant {

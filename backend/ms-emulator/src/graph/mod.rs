@@ -260,6 +260,12 @@ const LITERALS: &[&str] = &[
     "transitiveMembers",
     "rubric",
     "categories",
+    "excuse",
+    "rubrics",
+    "assignmentSettings",
+    "gradingCategory",
+    "gradingCategories",
+    "assignmentCategories",
 ];
 
 /// Normalises `users('x')` and `items/{id}:/{name}:/content` into plain segments.

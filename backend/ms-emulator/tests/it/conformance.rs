@@ -659,3 +659,227 @@ async fn admin_console_error_conformance() {
     let f = skus["value"].as_array().unwrap().iter().find(|s| s["skuId"] == sku).unwrap().clone();
     assert_eq!(f["consumedUnits"].as_i64(), f["prepaidUnits"]["enabled"].as_i64());
 }
+
+async fn send_prefer(e: &edu_ms_emulator::RunningEmulator, token: &str, path: &str) -> (u16, Value) {
+    let r = http()
+        .post(format!("{}/v1.0{path}", e.graph_url()))
+        .bearer_auth(token)
+        .header("Prefer", "include-unknown-enum-members")
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// Issue 15: outcomes (points, feedback, rubric; published on return), rubrics, excuse with
+/// and without the Prefer header, `/education/me/assignments` with its documented nulls,
+/// `invalidGrading`, assignment settings with grading categories — each answer has the
+/// structure of Microsoft's example.
+#[tokio::test]
+async fn grading_conformance() {
+    let e = emu().await;
+    let t = contoso(&e);
+    let class = t.classes[0].clone();
+    let teacher = t.teachers.iter().find(|u| u.id == class.teacher_ids[0]).unwrap().clone();
+    let ttok = user_token(&e, &t.id, &teacher.upn, &teacher.password).await;
+    let students: Vec<_> = t.students.iter().filter(|u| class.student_ids.contains(&u.id)).take(2).cloned().collect();
+    let stok = user_token(&e, &t.id, &students[0].upn, &students[0].password).await;
+    let mut errs = vec![];
+    let mut c = |name: &str, v: &Value, ignore: &[&str]| errs.extend(conforms(name, v, ignore));
+
+    // Rubrics: points and credit.
+    let (s, rubric) = send(
+        &e,
+        &ttok,
+        Method::POST,
+        "/education/me/rubrics",
+        Some(fixture("graph_education_rubric_create_request_points.json")),
+    )
+    .await;
+    assert_eq!(s, 201, "{rubric}");
+    c("graph_education_rubric_create_response_points.json", &rubric, &[]);
+    let (s, credit) = send(
+        &e,
+        &ttok,
+        Method::POST,
+        "/education/me/rubrics",
+        Some(fixture("graph_education_rubric_create_request_credit.json")),
+    )
+    .await;
+    assert_eq!(s, 201, "{credit}");
+    c("graph_education_rubric_create_response_credit.json", &credit, &[]);
+    assert!(credit.get("grading").is_none(), "a credit rubric has no grading");
+    let rid = rubric["id"].as_str().unwrap();
+    c(
+        "graph_education_rubric_get_response.json",
+        &get(&e, &ttok, &format!("/education/me/rubrics/{rid}")).await.1,
+        &[],
+    );
+    let (s, _) = send(&e, &stok, Method::POST, "/education/me/rubrics", Some(json!({"displayName": "x"}))).await;
+    assert_eq!(s, 400, "an incomplete rubric is refused");
+
+    // A points assignment with the rubric attached.
+    let mut body = fixture("graph_education_class_assignment_create_request.json");
+    body["grading"] = json!({"@odata.type": "#microsoft.graph.educationAssignmentPointsGradeType", "maxPoints": 100});
+    let (s, a) =
+        send(&e, &ttok, Method::POST, &format!("/education/classes/{}/assignments", class.id), Some(body)).await;
+    assert_eq!(s, 201, "{a}");
+    let apath = format!("/education/classes/{}/assignments/{}", class.id, a["id"].as_str().unwrap());
+    let mut r = fixture("graph_education_assignment_rubric_put_ref_request.json");
+    r["@odata.id"] = json!(format!("{}/v1.0/education/me/rubrics/{rid}", e.graph_url()));
+    assert_eq!(send(&e, &ttok, Method::PUT, &format!("{apath}/rubric/$ref"), Some(r)).await.0, 204);
+    assert_eq!(get(&e, &ttok, &format!("{apath}/rubric")).await.1["id"], rubric["id"]);
+    send(&e, &ttok, Method::POST, &format!("{apath}/publish"), None).await;
+
+    let (_, subs) = get(&e, &ttok, &format!("{apath}/submissions?$expand=outcomes")).await;
+    c("graph_education_assignment_submissions_list_expand_outcomes_response.json", &subs, &[]);
+    let mine =
+        subs["value"].as_array().unwrap().iter().find(|s| s["recipient"]["userId"] == students[0].id.as_str()).unwrap();
+    let other =
+        subs["value"].as_array().unwrap().iter().find(|s| s["recipient"]["userId"] == students[1].id.as_str()).unwrap();
+    let spath = format!("{apath}/submissions/{}", mine["id"].as_str().unwrap());
+    let outcome = |kind: &str| {
+        let o = mine["outcomes"].as_array().unwrap().iter().find(|o| o["@odata.type"].as_str().unwrap().contains(kind));
+        format!("{spath}/outcomes/{}", o.unwrap()["id"].as_str().unwrap())
+    };
+    let (s, fb) = send(
+        &e,
+        &ttok,
+        Method::PATCH,
+        &outcome("Feedback"),
+        Some(fixture("graph_education_outcome_update_feedback_request.json")),
+    )
+    .await;
+    assert_eq!(s, 200, "{fb}");
+    c("graph_education_outcome_update_feedback_response.json", &fb, &[]);
+    let (s, pts) = send(
+        &e,
+        &ttok,
+        Method::PATCH,
+        &outcome("Points"),
+        Some(fixture("graph_education_outcome_update_points_request.json")),
+    )
+    .await;
+    assert_eq!((s, pts["points"]["points"].as_f64()), (200, Some(85.0)), "{pts}");
+    // The rubric request with this rubric's quality and level ids.
+    let mut rb = fixture("graph_education_outcome_update_rubric_request.json");
+    for i in 0..2 {
+        let q = rubric["qualities"][i]["qualityId"].clone();
+        rb["rubricQualityFeedback"][i]["qualityId"] = q.clone();
+        rb["rubricQualitySelectedLevels"][i]["qualityId"] = q;
+        rb["rubricQualitySelectedLevels"][i]["columnId"] = rubric["levels"][i]["levelId"].clone();
+    }
+    let (s, ro) = send(&e, &ttok, Method::PATCH, &outcome("Rubric"), Some(rb)).await;
+    assert_eq!(s, 200, "{ro}");
+    c("graph_education_outcome_update_rubric_response.json", &ro, &[]);
+    for bad in [json!(-1), json!(10_000_000), json!("85")] {
+        let body = json!({"@odata.type": "#microsoft.graph.educationPointsOutcome", "points": {"@odata.type": "#microsoft.graph.educationAssignmentPointsGrade", "points": bad}});
+        let (s, err) = send(&e, &ttok, Method::PATCH, &outcome("Points"), Some(body)).await;
+        assert_eq!((s, err["error"]["innerError"]["code"].as_str()), (400, Some("invalidGrading")), "{bad}");
+        c("graph_education_outcome_update_error_400_invalidgrading_response.json", &err, &[]);
+    }
+    let (s, err) = send(&e, &ttok, Method::PATCH, &format!("{spath}/outcomes/{}", uuid_like()), Some(json!({}))).await;
+    assert_eq!(s, 404);
+    c("graph_education_outcome_update_error_404_response.json", &err, &[]);
+    let published = json!({"@odata.type": "#microsoft.graph.educationPointsOutcome", "publishedPoints": {"points": 1}});
+    assert_eq!(
+        send(&e, &ttok, Method::PATCH, &outcome("Points"), Some(published)).await.0,
+        400,
+        "published* is the service's"
+    );
+    assert_eq!(
+        send(
+            &e,
+            &stok,
+            Method::PATCH,
+            &outcome("Points"),
+            Some(fixture("graph_education_outcome_update_points_request.json"))
+        )
+        .await
+        .0,
+        403
+    );
+    // Drafts until returned, then published.
+    let (_, before) = get(&e, &ttok, &format!("{spath}/outcomes")).await;
+    assert!(
+        before["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["publishedPoints"].is_null() && o["publishedFeedback"].is_null())
+    );
+    send(&e, &ttok, Method::POST, &format!("{spath}/return"), None).await;
+    let (_, after) = get(&e, &stok, &format!("{spath}/outcomes")).await;
+    let v = after["value"].as_array().unwrap();
+    assert_eq!(v[1]["publishedPoints"]["points"].as_f64(), Some(85.0), "{after}");
+    assert_eq!(v[0]["publishedFeedback"]["text"]["content"], "This is feedback for the assignment as a whole.");
+    assert_eq!(v[2]["publishedRubricQualitySelectedLevels"][0]["columnId"], rubric["levels"][0]["levelId"]);
+
+    // The student's to-do list: their submission expanded; the documented nulls.
+    let (_, todo) = get(&e, &stok, "/education/me/assignments?$expand=submissions").await;
+    c("graph_education_user_assignments_list_expand_submissions_response.json", &todo, &[]);
+    c("graph_education_user_assignments_list_response.json", &get(&e, &stok, "/education/me/assignments").await.1, &[]);
+    let item = todo["value"].as_array().unwrap().iter().find(|x| x["id"] == a["id"]).unwrap();
+    assert!(item["instructions"].is_null() && item["webUrl"].is_null());
+    assert_eq!(item["submissions"].as_array().unwrap().len(), 1);
+    let (_, tt) = get(&e, &ttok, "/education/me/assignments?$expand=submissions").await;
+    assert!(tt["value"].as_array().unwrap().iter().all(|x| x["submissions"].is_null()), "null for teachers");
+
+    // Excuse, with and without the Prefer header; feedback is deleted.
+    let (s, ex) = send_prefer(&e, &ttok, &format!("{spath}/excuse")).await;
+    assert_eq!((s, ex["status"].as_str()), (200, Some("excused")), "{ex}");
+    c("graph_education_submission_excuse_response_prefer.json", &ex, &[]);
+    let (_, o) = get(&e, &ttok, &format!("{spath}/outcomes")).await;
+    assert!(o["value"][0]["feedback"].is_null() && o["value"][0]["publishedFeedback"].is_null());
+    let opath = format!("{apath}/submissions/{}", other["id"].as_str().unwrap());
+    let (s, ex) = send(&e, &ttok, Method::POST, &format!("{opath}/excuse"), None).await;
+    assert_eq!((s, ex["status"].as_str()), (200, Some("returned")), "{ex}");
+    assert_eq!(ex["returnedDateTime"], ex["excusedDateTime"]);
+    c("graph_education_submission_excuse_response_no_prefer.json", &ex, &[]);
+    assert_eq!(send(&e, &stok, Method::POST, &format!("{opath}/excuse"), None).await.0, 403);
+
+    // Grading categories on the class's assignment settings, then on the assignment.
+    let spath = format!("/education/classes/{}/assignmentSettings", class.id);
+    let (s, set) = send(
+        &e,
+        &ttok,
+        Method::PATCH,
+        &spath,
+        Some(fixture("graph_education_class_assignmentsettings_update_gradingcategories_request.json")),
+    )
+    .await;
+    assert_eq!(s, 200, "{set}");
+    c("graph_education_class_assignmentsettings_update_gradingcategories_response.json", &set, &[]);
+    let cats = set["gradingCategories"].as_array().unwrap().clone();
+    let mut delta = fixture("graph_education_class_assignmentsettings_update_gradingcategories_delta_request.json");
+    delta["gradingCategories@delta"][0]["id"] = cats[0]["id"].clone();
+    delta["gradingCategories@delta"][1]["id"] = cats[1]["id"].clone();
+    delta["gradingCategories@delta"][2]["percentageWeight"] =
+        json!(100 - cats[0]["percentageWeight"].as_i64().unwrap() - cats[2]["percentageWeight"].as_i64().unwrap());
+    let (s, set) = send(&e, &ttok, Method::PATCH, &spath, Some(delta)).await;
+    assert_eq!(s, 200, "{set}");
+    c("graph_education_class_assignmentsettings_update_gradingcategories_delta_response.json", &set, &[]);
+    assert_eq!(set["gradingCategories"].as_array().unwrap().len(), 3);
+    let mut r = fixture("graph_education_assignment_gradingcategory_put_ref_request.json");
+    r["@odata.id"] =
+        json!(format!("{}/v1.0{spath}/gradingCategories/{}", e.graph_url(), cats[0]["id"].as_str().unwrap()));
+    assert_eq!(send(&e, &ttok, Method::PUT, &format!("{apath}/gradingCategory/$ref"), Some(r)).await.0, 204);
+    assert_eq!(
+        send(
+            &e,
+            &ttok,
+            Method::PATCH,
+            &spath,
+            Some(json!({"gradingCategories": [{"displayName": "A", "percentageWeight": 30}]}))
+        )
+        .await
+        .0,
+        400
+    );
+    assert!(errs.is_empty(), "{errs:#?}");
+    e.stop().await;
+}
+
+fn uuid_like() -> &'static str {
+    "9c0f2850-ff8f-4fd6-b3ac-e23077b59141"
+}
