@@ -1515,7 +1515,7 @@ pub fn render_outcomes(t: &Tenant, a: &Assignment, s: &Submission) -> Vec<Value>
         };
         let (at, by) = modified("rubric");
         out.push(json!({"@odata.type": "#microsoft.graph.educationRubricOutcome", "lastModifiedDateTime": at,
-            "id": outcome_id(&s.id, "rubric"), "lastModifiedBy": by.clone(),
+            "id": outcome_id(&s.id, "rubric"), "lastModifiedBy": by,
             "rubricQualityFeedback": pick("rubricQualityFeedback", &fb),
             "rubricQualitySelectedLevels": pick("rubricQualitySelectedLevels", &lv),
             "publishedRubricQualityFeedback": pick("publishedRubricQualityFeedback", &fb),
@@ -1755,7 +1755,7 @@ fn put_rubric_ref(sh: &Shared, req: &GReq, ctx: &Ctx, p: &[String]) -> GResult {
     let mut st = sh.write();
     let t = st.tenant_mut(&ctx.tid).ok_or_else(|| GErr::not_found(&ctx.tid))?;
     teacher_assignment(t, ctx, &cid, &aid)?;
-    if !t.rubrics.get(&rid).is_some_and(|r| r.get("_owner").and_then(Value::as_str) == Some(me.as_str())) {
+    if t.rubrics.get(&rid).is_none_or(|r| r.get("_owner").and_then(Value::as_str) != Some(me.as_str())) {
         return Err(GErr::new(404, "ResourceNotFound", format!("Resource '{rid}' not found.")));
     }
     t.assignment_rubrics.insert(aid, rid);
