@@ -151,6 +151,14 @@ pub enum ErrorCode {
     UnknownLicense,
     /// `usage_location_required` (422).
     UsageLocationRequired,
+    /// `invalid_points` (422): below 0, above the assignment's maximum, or not a number.
+    InvalidPoints,
+    /// `feedback_too_long` (422).
+    FeedbackTooLong,
+    /// `invalid_rubric` (422).
+    InvalidRubric,
+    /// `assignment_not_graded` (409): points for an assignment without points.
+    AssignmentNotGraded,
     /// `too_many_requests` (429).
     TooManyRequests,
     /// `internal_error` (500).
@@ -236,6 +244,10 @@ impl ErrorCode {
         Self::UpnDomainNotVerified,
         Self::UnknownLicense,
         Self::UsageLocationRequired,
+        Self::InvalidPoints,
+        Self::FeedbackTooLong,
+        Self::InvalidRubric,
+        Self::AssignmentNotGraded,
         Self::TooManyRequests,
         Self::InternalError,
         Self::MicrosoftError,
@@ -315,6 +327,10 @@ impl ErrorCode {
             Self::UpnDomainNotVerified => "upn_domain_not_verified",
             Self::UnknownLicense => "unknown_license",
             Self::UsageLocationRequired => "usage_location_required",
+            Self::InvalidPoints => "invalid_points",
+            Self::FeedbackTooLong => "feedback_too_long",
+            Self::InvalidRubric => "invalid_rubric",
+            Self::AssignmentNotGraded => "assignment_not_graded",
             Self::TooManyRequests => "too_many_requests",
             Self::InternalError => "internal_error",
             Self::MicrosoftError => "microsoft_error",

@@ -4,6 +4,7 @@
 //! and read their state.
 
 pub mod bulk;
+pub mod grading;
 pub mod user_access;
 
 use edu_db::jobs::JobRecord;

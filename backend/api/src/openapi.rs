@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     admin_audit, admin_bulk, admin_directory, admin_exports, admin_groups, admin_jobs, admin_licenses,
-    admin_local_accounts, admin_tenant, admin_users, assignments, auth_local, education, health, linking, me,
+    admin_local_accounts, admin_tenant, admin_users, assignments, auth_local, education, grading, health, linking, me,
     microsoft, people, self_service,
 };
 
@@ -66,6 +66,15 @@ use crate::routes::{
         assignments::update_assignment,
         assignments::upload_assignment_file,
         assignments::upload_submission_file,
+        grading::grade_submission,
+        grading::excuse_submission,
+        grading::return_graded,
+        grading::get_class_job,
+        grading::create_assignment_rubric,
+        grading::get_assignment_rubric,
+        grading::list_grading_categories,
+        grading::get_gradebook,
+        grading::get_my_assignments,
         admin_jobs::enable_user_access,
         admin_jobs::list_admin_jobs,
         admin_jobs::get_admin_job,

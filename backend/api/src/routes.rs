@@ -13,6 +13,7 @@ pub mod admin_users;
 pub mod assignments;
 pub mod auth_local;
 pub mod education;
+pub mod grading;
 pub mod health;
 pub mod linking;
 pub mod me;
@@ -76,6 +77,16 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(assignments::list_submission_resources)
         // Before `submission_action`, whose `{action}` segment would also match `files`.
         .service(assignments::upload_submission_file)
+        // Grading (issue 15); `excuse` before `submission_action` too.
+        .service(grading::excuse_submission)
+        .service(grading::grade_submission)
+        .service(grading::return_graded)
+        .service(grading::get_class_job)
+        .service(grading::create_assignment_rubric)
+        .service(grading::get_assignment_rubric)
+        .service(grading::list_grading_categories)
+        .service(grading::get_gradebook)
+        .service(grading::get_my_assignments)
         .service(assignments::submission_action)
         .service(admin_jobs::enable_user_access)
         .service(admin_jobs::get_latest_user_access_job)

@@ -4,5 +4,6 @@
 
 pub mod admin;
 pub mod classes;
+pub mod grading;
 pub mod graph;
 pub mod me;

@@ -356,6 +356,9 @@ pub struct AssignmentUpdate {
     pub instructions: Option<crate::models::ItemBody>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub due_date_time: Option<String>,
+    /// `null` for no grade, else e.g. an `educationAssignmentPointsGradeType` with `maxPoints`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grading: Option<serde_json::Value>,
 }
 
 impl AssignmentUpdate {

@@ -83,6 +83,10 @@ const EXPLAINED = {
   upn_domain_not_verified: 'The part after @ must be a verified domain of your school.',
   usage_location_required: "Set this person's usage location (a two-letter country code, like US) before assigning a licence.",
   unknown_license: 'This is not a licence of your school. Reload the licences.',
+  invalid_points: 'Give points from 0 up to the maximum of the assignment.',
+  feedback_too_long: 'The feedback is too long for Microsoft 365. Shorten it.',
+  invalid_rubric: 'Check the rubric: give it a name, levels and qualities, and pick a level that belongs to it.',
+  assignment_not_graded: 'This assignment is not graded with points. Give it points first.',
   no_licenses_available:
     'None of this licence is left. Remove it from someone who no longer needs it, or buy more in the Microsoft 365 admin center.',
   service_principal_not_found: 'EduGraph is not set up in your Microsoft 365 tenant any more. Approve EduGraph again.',

@@ -39,6 +39,8 @@ pub struct AssignmentDto {
     /// True while Microsoft is still publishing it (status `published`, the step before
     /// `assigned`): poll `GET /api/classes/{id}/assignments/{aid}` until it is false.
     pub publishing: bool,
+    /// Maximum points; `null` when it is not graded with points.
+    pub max_points: Option<f64>,
 }
 
 /// One assignment with its resources (`GET /api/classes/{id}/assignments/{aid}`).
@@ -74,6 +76,28 @@ pub struct AssignmentPatchRequest {
     pub instructions: Option<String>,
     /// New due date and time with the person's UTC offset (RFC 3339), stored as UTC.
     pub due: Option<String>,
+    /// Maximum points (decimals allowed, above 0); `null` for no grade.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<f64>)]
+    pub max_points: Option<Option<f64>>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// Microsoft's grading for `max` points, or `null` for no grade.
+fn grading_for(max: Option<f64>) -> Result<serde_json::Value, ApiError> {
+    match max {
+        None => Ok(serde_json::Value::Null),
+        Some(m) if m.is_finite() && m > 0.0 && m < crate::services::grading::POINTS_LIMIT => Ok(
+            serde_json::json!({"@odata.type": "#microsoft.graph.educationAssignmentPointsGradeType", "maxPoints": m}),
+        ),
+        Some(_) => Err(ApiError::Validation422 {
+            code: ErrorCode::InvalidPoints,
+            message: "Give a maximum of points above 0 (decimals allowed), or no grade.".into(),
+        }),
+    }
 }
 
 /// The raw bytes of an uploaded file (documentation only: the handler streams the body).
@@ -100,6 +124,10 @@ pub struct NewAssignmentRequest {
     /// Due date and time in the person's time zone, with its offset (RFC 3339, e.g.
     /// `2026-12-01T17:00:00+01:00`); stored as UTC.
     pub due: Option<String>,
+    /// Maximum points (decimals allowed); omit or `null` for no grade.
+    pub max_points: Option<f64>,
+    /// A grading category of the class (`GET /api/classes/{id}/grading-categories`).
+    pub grading_category_id: Option<String>,
 }
 
 /// A link resource.
@@ -125,6 +153,10 @@ pub struct SubmissionDto {
     pub student_name: Option<String>,
     /// When submitted (UTC).
     pub submitted_date_time: Option<String>,
+    /// Teachers only: the grade not yet given back (the teacher's latest values).
+    pub draft_grade: Option<crate::services::grading::GradeDto>,
+    /// The grade and feedback given back to the student (the only grade a student sees).
+    pub returned_grade: Option<crate::services::grading::GradeDto>,
     /// The files and links the student added (in the submissions list; empty in the
     /// answer to a submission action).
     pub resources: Vec<SubmissionResourceDto>,
@@ -215,11 +247,13 @@ fn status_str<T: Serialize>(s: &T) -> String {
 }
 
 fn dto(a: EducationAssignment) -> AssignmentDto {
+    let max_points = a.max_points();
     AssignmentDto {
         publishing: a.status == AssignmentStatus::Published,
         status: status_str(&a.status),
         id: a.id,
         display_name: a.display_name,
+        max_points,
         instructions: a.instructions.and_then(|i| i.content),
         due_date_time: a.due_date_time,
     }
@@ -309,11 +343,29 @@ pub async fn create_assignment(
     let name = assignment_name(&body.display_name)?;
     let due = body.due.as_deref().map(due_utc).transpose()?;
     let (auth, class_id, member) = (teacher.auth(), teacher.class_id.as_str(), teacher.member());
+    let grading = grading_for(body.max_points)?;
+    let category =
+        body.grading_category_id.as_deref().map(GraphId::parse).transpose().map_err(|_| ApiError::Validation422 {
+            code: ErrorCode::InvalidAssignment,
+            message: "Not a grading category of this class.".into(),
+        })?;
     let mut new = NewAssignment::for_class(name);
     new.due_date_time = due;
+    new.grading = (!grading.is_null()).then_some(grading);
     new.instructions =
         body.instructions.map(|text| ItemBody { content_type: Some("text".into()), content: Some(text) });
     let created = state.graph.create_assignment(auth, class_id, &new).await?;
+    if let (Some(cat), Ok(aid)) = (category, GraphId::parse(&created.id)) {
+        let odata_id = state
+            .graph
+            .resolve(&format!(
+                "/education/classes/{}/assignmentSettings/gradingCategories/{}",
+                edu_msgraph::seg(class_id),
+                edu_msgraph::seg(cat.as_str())
+            ))?
+            .to_string();
+        state.graph.fetch(auth, graph::attach_grading_category(&teacher.class_id, &aid, odata_id)?).await?;
+    }
     audit(&state, member, "assignment.create", &created.id).await?;
     Ok(HttpResponse::Created().json(dto(created)))
 }
@@ -410,11 +462,18 @@ pub async fn list_submissions(
     access: ClassAccess,
 ) -> Result<web::Json<Vec<SubmissionDto>>, ApiError> {
     let aid = GraphId::parse(&path.1)?;
-    let (auth, class_id, my_oid) = (access.auth(), access.class_id.as_str(), access.oid());
+    let (auth, my_oid) = (access.auth(), access.oid());
     let names = access.roster.student_names();
-    // One Graph call for all submissions and their files (`$expand=resources` is documented
-    // for this list), not one per submission.
-    let list: Vec<EducationSubmission> = state.graph.submissions(auth, class_id, &aid, None, Some("resources")).await?;
+    // One Graph call for all submissions with their files and outcomes (more only for more
+    // than a page of submissions), not one per submission.
+    let mut page = state.graph.fetch(auth, graph::submissions_for_view(&access.class_id, &aid)).await?;
+    let mut list: Vec<EducationSubmission> = std::mem::take(&mut page.value);
+    while let Some(next) = page.next_link.take() {
+        page =
+            state.graph.fetch(auth, graph::next_page(&next).header("Prefer", "include-unknown-enum-members")).await?;
+        list.append(&mut page.value);
+    }
+    let teacher = access.role.sees_everyone();
     let mut items: Vec<(SubmissionDto, Vec<Option<String>>)> = list
         .into_iter()
         .filter(|s| {
@@ -423,7 +482,12 @@ pub async fn list_submissions(
         .map(|s| {
             let student = s.recipient.as_ref().and_then(|r| r.user_id.clone());
             let (resources, paths) = s.resources.into_iter().map(|r| submission_resource_dto(r, &names)).unzip();
+            // A student never sees a draft grade: only what was given back.
+            let returned = crate::services::grading::grade(&s.outcomes, true);
+            let draft = teacher.then(|| crate::services::grading::grade(&s.outcomes, false));
             let dto = SubmissionDto {
+                draft_grade: draft,
+                returned_grade: (!returned.is_empty()).then_some(returned),
                 status: status_str(&s.status),
                 student_name: student.as_ref().and_then(|id| names.get(id).cloned().flatten()),
                 student_id: student,
@@ -488,6 +552,8 @@ pub async fn submission_action(
     audit(&state, access.member(), &format!("submission.{action}"), &sid).await?;
     let student = s.recipient.as_ref().and_then(|r| r.user_id.clone());
     Ok(web::Json(SubmissionDto {
+        draft_grade: None,
+        returned_grade: None,
         status: status_str(&s.status),
         student_name: None,
         student_id: student,
@@ -577,11 +643,12 @@ pub async fn update_assignment(
         display_name: body.display_name.as_deref().map(assignment_name).transpose()?.map(str::to_owned),
         instructions: body.instructions.map(|i| ItemBody { content: Some(i), content_type: Some("text".into()) }),
         due_date_time: body.due.as_deref().map(due_utc).transpose()?,
+        grading: body.max_points.map(grading_for).transpose()?,
     };
     if patch.is_empty() {
         return Err(ApiError::Validation422 {
             code: ErrorCode::NothingToChange,
-            message: "Give at least one of display_name, instructions, due.".into(),
+            message: "Give at least one of display_name, instructions, due, max_points.".into(),
         });
     }
     let (auth, class_id, member) = (teacher.auth(), teacher.class_id.as_str(), teacher.member());

@@ -3,9 +3,11 @@
 //! `state.graph.fetch(&auth, req)` or put into an `edu_msgraph::Batch`.
 
 use edu_msgraph::models::{
-    Conversation, DriveItem, EducationAssignment, EducationClass, EducationSchool, EducationUser, User,
+    Conversation, DriveItem, EducationAssignment, EducationAssignmentSettings, EducationClass, EducationOutcome,
+    EducationRubric, EducationSchool, EducationSubmission, EducationUser, ODataRef, OutcomeUpdate, User,
 };
-use edu_msgraph::{GraphReq, Page, seg};
+use edu_msgraph::{GraphError, GraphReq, Page, seg};
+use reqwest::Method;
 
 use crate::ids::GraphId;
 
@@ -130,6 +132,147 @@ pub fn about_me() -> GraphReq<User> {
 pub fn my_profile(fields: &[&str]) -> GraphReq<User> {
     let select: Vec<&str> = std::iter::once("id").chain(fields.iter().copied()).collect();
     GraphReq::get("/me").select(&select)
+}
+
+// ---------------------------------------------------------------- grading (issue 15)
+
+const GRADED_ASSIGNMENT: &[&str] = &["id", "displayName", "dueDateTime", "status", "grading", "createdDateTime"];
+const SUBMISSION: &[&str] =
+    &["id", "status", "recipient", "submittedDateTime", "returnedDateTime", "reassignedDateTime", "excusedDateTime"];
+/// Sent with every submission request whose answer carries a status: without it Microsoft
+/// reports `excused` and `reassigned` as `returned`.
+const PREFER_ALL_STATUSES: &str = "include-unknown-enum-members";
+
+fn assignment_path(class: &GraphId, assignment: &GraphId) -> String {
+    format!("/education/classes/{}/assignments/{}", seg(class.as_str()), seg(assignment.as_str()))
+}
+
+fn submission_path(class: &GraphId, assignment: &GraphId, submission: &str) -> String {
+    format!("{}/submissions/{}", assignment_path(class, assignment), seg(submission))
+}
+
+/// A class's assignments with their grading (the gradebook's columns; one page of up to 999).
+#[must_use]
+pub fn graded_assignments(class: &GraphId) -> GraphReq<Page<EducationAssignment>> {
+    GraphReq::get(format!("/education/classes/{}/assignments", seg(class.as_str()))).select(GRADED_ASSIGNMENT).top(999)
+}
+
+/// One assignment with its grading.
+#[must_use]
+pub fn graded_assignment(class: &GraphId, assignment: &GraphId) -> GraphReq<EducationAssignment> {
+    GraphReq::get(assignment_path(class, assignment)).select(GRADED_ASSIGNMENT)
+}
+
+/// An assignment's submissions with their outcomes (`$expand=outcomes`), every status named.
+#[must_use]
+pub fn submissions_with_outcomes(class: &GraphId, assignment: &GraphId) -> GraphReq<Page<EducationSubmission>> {
+    GraphReq::get(format!("{}/submissions", assignment_path(class, assignment)))
+        .select(SUBMISSION)
+        .expand("outcomes")
+        .header("Prefer", PREFER_ALL_STATUSES)
+}
+
+/// An assignment's submissions with their files and outcomes (the submissions view).
+#[must_use]
+pub fn submissions_for_view(class: &GraphId, assignment: &GraphId) -> GraphReq<Page<EducationSubmission>> {
+    GraphReq::get(format!("{}/submissions", assignment_path(class, assignment)))
+        .select(SUBMISSION)
+        .expand("resources,outcomes")
+        .header("Prefer", PREFER_ALL_STATUSES)
+}
+
+/// One submission's outcomes (their ids are what a PATCH addresses).
+#[must_use]
+pub fn submission_outcomes(
+    class: &GraphId,
+    assignment: &GraphId,
+    submission: &GraphId,
+) -> GraphReq<Page<EducationOutcome>> {
+    GraphReq::get(format!("{}/outcomes", submission_path(class, assignment, submission.as_str())))
+}
+
+/// `PATCH` of one outcome: only what is set (never the `published*` properties).
+///
+/// # Errors
+/// The body does not serialize.
+pub fn update_outcome(
+    class: &GraphId,
+    assignment: &GraphId,
+    submission: &GraphId,
+    outcome: &str,
+    update: &OutcomeUpdate,
+) -> Result<GraphReq<EducationOutcome>, GraphError> {
+    GraphReq::new(
+        Method::PATCH,
+        format!("{}/outcomes/{}", submission_path(class, assignment, submission.as_str()), seg(outcome)),
+    )
+    .json(update)
+}
+
+/// A submission action (`return`, `reassign`, `excuse`) with `Prefer:
+/// include-unknown-enum-members`, so that `excused`/`reassigned` come back as themselves.
+#[must_use]
+pub fn submission_action(
+    class: &GraphId,
+    assignment: &GraphId,
+    submission: &str,
+    action: &str,
+) -> GraphReq<EducationSubmission> {
+    GraphReq::new(Method::POST, format!("{}/{action}", submission_path(class, assignment, submission)))
+        .header("Prefer", PREFER_ALL_STATUSES)
+}
+
+/// The caller's assignments across classes; a student's own submissions expanded (one call:
+/// the to-do list).
+#[must_use]
+pub fn my_assignments_with_submissions() -> GraphReq<Page<EducationAssignment>> {
+    GraphReq::get("/education/me/assignments")
+        .select(&["id", "classId", "displayName", "dueDateTime", "status", "grading"])
+        .expand("submissions")
+        .header("Prefer", PREFER_ALL_STATUSES)
+}
+
+/// Creates a rubric of the caller's (`POST /education/me/rubrics`).
+///
+/// # Errors
+/// The body does not serialize.
+pub fn create_rubric(rubric: &EducationRubric) -> Result<GraphReq<EducationRubric>, GraphError> {
+    GraphReq::post("/education/me/rubrics", rubric)
+}
+
+/// Attaches a rubric to an assignment (`PUT …/rubric/$ref`; `odata_id` is the rubric's
+/// absolute `…/education/me/rubrics/{id}` address).
+///
+/// # Errors
+/// The body does not serialize.
+pub fn attach_rubric(class: &GraphId, assignment: &GraphId, odata_id: String) -> Result<GraphReq<()>, GraphError> {
+    GraphReq::new(Method::PUT, format!("{}/rubric/$ref", assignment_path(class, assignment)))
+        .json(&ODataRef { odata_id })
+}
+
+/// An assignment's rubric.
+#[must_use]
+pub fn assignment_rubric(class: &GraphId, assignment: &GraphId) -> GraphReq<EducationRubric> {
+    GraphReq::get(format!("{}/rubric", assignment_path(class, assignment)))
+}
+
+/// A class's assignment settings (its grading categories).
+#[must_use]
+pub fn assignment_settings(class: &GraphId) -> GraphReq<EducationAssignmentSettings> {
+    GraphReq::get(format!("/education/classes/{}/assignmentSettings", seg(class.as_str())))
+}
+
+/// Puts an assignment in a grading category (`PUT …/gradingCategory/$ref`).
+///
+/// # Errors
+/// The body does not serialize.
+pub fn attach_grading_category(
+    class: &GraphId,
+    assignment: &GraphId,
+    odata_id: String,
+) -> Result<GraphReq<()>, GraphError> {
+    GraphReq::new(Method::PUT, format!("{}/gradingCategory/$ref", assignment_path(class, assignment)))
+        .json(&ODataRef { odata_id })
 }
 
 /// The name Graph gives an enum value (`assigned`, `teacher`, …), as it is passed on to the
