@@ -42,8 +42,10 @@ async fn every_education_endpoint_answers_each_kind_of_caller_as_expected(backen
     // A published assignment of this class, and the student's submission of it.
     let teacher = &actors[4].1;
     let assignments = format!("/api/classes/{}/assignments", class.id);
-    let aid =
-        teacher.post(&assignments, json!({"display_name": "Matrix"})).await.body["id"].as_str().unwrap().to_owned();
+    let aid = teacher.post(&assignments, json!({"display_name": "Matrix", "max_points": 10})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(teacher.post(&format!("{assignments}/{aid}/publish"), json!({})).await.status, 200);
     let sid =
         actors[2].1.get(&format!("{assignments}/{aid}/submissions")).await.body[0]["id"].as_str().unwrap().to_owned();
@@ -72,6 +74,26 @@ async fn every_education_endpoint_answers_each_kind_of_caller_as_expected(backen
         (Method::GET, format!("/api/classes/{c}/seating"), None, [401, 403, 200, 404, 200, 200, 404]),
         (Method::PUT, format!("/api/classes/{c}/seating"), Some(seat.clone()), [401, 403, 403, 404, 200, 403, 404]),
         (Method::POST, format!("/api/classes/{c}/mail"), Some(mail), [401, 403, 403, 404, 202, 403, 404]),
+        // Issue 15: grading, the gradebook, the to-do list. Only the class's teachers grade,
+        // excuse, return and export; the tenant admin reads the gradebook.
+        (
+            Method::PATCH,
+            format!("{a}/submissions/{sid}/outcome"),
+            Some(json!({"points": 5, "feedback": "matrix"})),
+            [401, 403, 403, 404, 200, 403, 404],
+        ),
+        (Method::GET, format!("/api/classes/{c}/gradebook"), None, [401, 403, 403, 404, 200, 200, 404]),
+        (Method::GET, format!("/api/classes/{c}/gradebook?format=csv"), None, [401, 403, 403, 404, 200, 200, 404]),
+        (
+            Method::GET,
+            format!("/api/classes/{c}/gradebook?format=oneroster"),
+            None,
+            [401, 403, 403, 404, 200, 200, 404],
+        ),
+        (Method::GET, "/api/me/assignments".into(), None, [401, 403, 200, 200, 200, 200, 200]),
+        (Method::GET, format!("/api/classes/{c}/grading-categories"), None, [401, 403, 403, 404, 200, 403, 404]),
+        (Method::POST, format!("{a}/return-graded"), Some(json!({})), [401, 403, 403, 404, 202, 403, 404]),
+        (Method::POST, format!("{a}/submissions/{sid}/excuse"), Some(json!({})), [401, 403, 403, 404, 200, 403, 404]),
         // Last: it changes the roster (the other teacher then teaches this class).
         (Method::POST, format!("/api/classes/{c}/teachers"), Some(co), [401, 403, 403, 404, 204, 403, 404]),
     ];

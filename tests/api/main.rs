@@ -12,6 +12,7 @@ mod csrf;
 mod directory_sync;
 mod education;
 mod exports;
+mod grading;
 mod id_token;
 mod linking;
 mod local_accounts;
