@@ -686,6 +686,153 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/classes/{class_id}/assignments/{assignment_id}/return-graded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Returns every graded submission of the assignment that its student has not been given back
+         *     yet (teachers of the class), as a background job: `$batch`es of 20, a result per student.
+         */
+        post: operations["return_graded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{class_id}/assignments/{assignment_id}/rubric": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The assignment's rubric (`404 not_found` when it has none): its teachers and students. */
+        get: operations["get_assignment_rubric"];
+        put?: never;
+        /**
+         * Creates a rubric (in the teacher's own rubrics) and attaches it to the assignment (teachers
+         *     of the class): `POST /education/me/rubrics`, then `PUT …/rubric/$ref`.
+         */
+        post: operations["create_assignment_rubric"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{class_id}/assignments/{assignment_id}/submissions/{submission_id}/excuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Excuses a student from an assignment (teachers of the class): the submission leaves
+         *     average grades; Microsoft deletes its feedback and rubric grading. Sent with `Prefer:
+         *     include-unknown-enum-members`, so the answer says `excused` (without it Microsoft says
+         *     `returned`).
+         */
+        post: operations["excuse_submission"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{class_id}/assignments/{assignment_id}/submissions/{submission_id}/outcome": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Grades a submission (teachers of the class): points, written feedback and rubric levels,
+         *     saved as the teacher's latest values of its outcomes. The student sees them once the
+         *     submission is returned. Three Graph round trips: the class, then the assignment with the
+         *     submission's outcomes (one `$batch`), then the PATCHes (one `$batch`).
+         */
+        patch: operations["grade_submission"];
+        trace?: never;
+    };
+    "/api/classes/{class_id}/gradebook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The class gradebook: students × assignments with status, late, the teacher's latest points
+         *     and the points given back. Teachers of the class and the tenant admin. Graph round trips
+         *     after the class: one for the assignments, then one `$batch` per 20 assignments
+         *     (submissions with `$expand=outcomes`), never one per student.
+         */
+        get: operations["get_gradebook"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{class_id}/grading-categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The class's grading categories, where it defines them (empty otherwise): teachers of the
+         *     class.
+         */
+        get: operations["list_grading_categories"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{class_id}/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A "return all graded" job of this class, with its progress and per-student results
+         *     (teachers of the class; another class's or tenant's job is `404`).
+         */
+        get: operations["get_class_job"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/classes/{id}": {
         parameters: {
             query?: never;
@@ -987,6 +1134,29 @@ export interface paths {
         };
         /** About me: Microsoft profile, roles, favourite colour and my classes (one `$batch`). */
         get: operations["get_about_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's to-do list across their classes. Students: what is overdue, due soon or
+         *     upcoming, handed in, and returned with the grade and feedback given back — one Graph round
+         *     trip (`/education/me/assignments` with their submissions, and the class names, in one
+         *     `$batch`), plus one `$batch` for the outcomes of returned work. Teachers: work waiting to be
+         *     graded across their classes (submissions of current assignments, `$batch`es of 20).
+         */
+        get: operations["get_my_assignments"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1461,6 +1631,11 @@ export interface components {
             /** @description Instructions (text). */
             instructions?: string | null;
             /**
+             * Format: double
+             * @description Maximum points; `null` when it is not graded with points.
+             */
+            max_points?: number | null;
+            /**
              * @description True while Microsoft is still publishing it (status `published`, the step before
              *     `assigned`): poll `GET /api/classes/{id}/assignments/{aid}` until it is false.
              */
@@ -1476,6 +1651,11 @@ export interface components {
             due?: string | null;
             /** @description New instructions (plain text; empty clears them). */
             instructions?: string | null;
+            /**
+             * Format: double
+             * @description Maximum points (decimals allowed, above 0); `null` for no grade.
+             */
+            max_points?: number | null;
         };
         /** @description An assignment (summary). */
         AssignmentSummary: {
@@ -1567,6 +1747,11 @@ export interface components {
             /** @description Teachers. */
             teachers: components["schemas"]["PersonDto"][];
             term?: components["schemas"]["TermDto"] | null;
+        };
+        /** @description A class's background job with its per-student results. */
+        ClassJobDto: components["schemas"]["JobView"] & {
+            /** @description One result per student handled so far. */
+            items: components["schemas"]["ReturnItemDto"][];
         };
         /** @description Mail to a class. */
         ClassMailRequest: {
@@ -1710,7 +1895,7 @@ export interface components {
          *     OpenAPI document carries the whole set as the `ErrorCode` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_query" | "invalid_body" | "invalid_cursor" | "incomplete_upload" | "unauthenticated" | "invalid_credentials" | "microsoft_signin_required" | "csrf_failed" | "account_disabled" | "school_account_required" | "role_required" | "microsoft_forbidden" | "field_not_editable" | "not_found" | "not_a_member" | "email_taken" | "no_local_password" | "job_already_running" | "local_account_exists" | "local_account_already_linked" | "microsoft_account_required" | "not_linked" | "local_password_required" | "already_a_teacher" | "assignment_not_editable" | "submission_turned_in" | "uploads_in_progress" | "already_a_member" | "cannot_delete_self" | "cannot_disable_self" | "upn_taken" | "no_licenses_available" | "license_not_assigned" | "length_required" | "payload_too_large" | "file_too_large" | "unsupported_media_type" | "invalid_email" | "password_too_short" | "password_too_long" | "password_too_common" | "invalid_color" | "invalid_id" | "seat_out_of_grid" | "seat_taken" | "not_a_student_of_this_class" | "student_seated_twice" | "not_a_teacher" | "unknown_profile_field" | "invalid_profile_value" | "invalid_mail" | "invalid_audience" | "no_recipients" | "invalid_assignment" | "invalid_due_date" | "invalid_link" | "nothing_to_change" | "invalid_file_name" | "empty_file" | "group_not_found" | "group_name_ambiguous" | "invalid_upn" | "upn_domain_not_verified" | "unknown_license" | "usage_location_required" | "too_many_requests" | "internal_error" | "microsoft_error" | "service_unavailable" | "microsoft_unavailable" | "shutting_down" | "frontend_not_built";
+        ErrorCode: "invalid_json" | "invalid_query" | "invalid_body" | "invalid_cursor" | "incomplete_upload" | "unauthenticated" | "invalid_credentials" | "microsoft_signin_required" | "csrf_failed" | "account_disabled" | "school_account_required" | "role_required" | "microsoft_forbidden" | "field_not_editable" | "not_found" | "not_a_member" | "email_taken" | "no_local_password" | "job_already_running" | "local_account_exists" | "local_account_already_linked" | "microsoft_account_required" | "not_linked" | "local_password_required" | "already_a_teacher" | "assignment_not_editable" | "submission_turned_in" | "uploads_in_progress" | "already_a_member" | "cannot_delete_self" | "cannot_disable_self" | "upn_taken" | "no_licenses_available" | "license_not_assigned" | "length_required" | "payload_too_large" | "file_too_large" | "unsupported_media_type" | "invalid_email" | "password_too_short" | "password_too_long" | "password_too_common" | "invalid_color" | "invalid_id" | "seat_out_of_grid" | "seat_taken" | "not_a_student_of_this_class" | "student_seated_twice" | "not_a_teacher" | "unknown_profile_field" | "invalid_profile_value" | "invalid_mail" | "invalid_audience" | "no_recipients" | "invalid_assignment" | "invalid_due_date" | "invalid_link" | "nothing_to_change" | "invalid_file_name" | "empty_file" | "group_not_found" | "group_name_ambiguous" | "invalid_upn" | "upn_domain_not_verified" | "unknown_license" | "usage_location_required" | "invalid_points" | "feedback_too_long" | "invalid_rubric" | "assignment_not_graded" | "too_many_requests" | "internal_error" | "microsoft_error" | "service_unavailable" | "microsoft_unavailable" | "shutting_down" | "frontend_not_built";
         /** @description A stable code and a human message. */
         ErrorDetail: {
             /** @description Stable snake_case code the SPA switches on. */
@@ -1729,6 +1914,96 @@ export interface components {
          * @description The raw bytes of an uploaded file (documentation only: the handler streams the body).
          */
         FileBody: string;
+        /** @description A grade: points, written feedback and rubric levels. */
+        GradeDto: {
+            /** @description Written feedback (plain text). */
+            feedback?: string | null;
+            /**
+             * Format: double
+             * @description Points given (decimals allowed).
+             */
+            points?: number | null;
+            /** @description Rubric levels and feedback, one per quality. */
+            rubric: components["schemas"]["RubricPickDto"][];
+        };
+        /** @description A gradebook column. */
+        GradebookAssignmentDto: {
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description Due (UTC). */
+            due_date_time?: string | null;
+            /** @description Assignment id. */
+            id: string;
+            /**
+             * Format: double
+             * @description Maximum points; `null` when it is not graded with points.
+             */
+            max_points?: number | null;
+            /** @description `draft`, `assigned`, … */
+            status: string;
+        };
+        /** @description One student's cell for one assignment. */
+        GradebookCellDto: {
+            /** @description The assignment. */
+            assignment_id: string;
+            /** @description Whether the student has written feedback given back. */
+            has_feedback: boolean;
+            /** @description Handed in after the due date. */
+            late: boolean;
+            /**
+             * Format: double
+             * @description The teacher's latest points.
+             */
+            points?: number | null;
+            /**
+             * Format: double
+             * @description The points the student was given back.
+             */
+            returned_points?: number | null;
+            /** @description `working`, `submitted`, `returned`, `reassigned`, `excused`; `none` without a submission. */
+            status: string;
+            /** @description The submission. */
+            submission_id?: string | null;
+        };
+        /** @description `GET /api/classes/{class_id}/gradebook`: students × assignments. */
+        GradebookDto: {
+            /** @description The columns. */
+            assignments: components["schemas"]["GradebookAssignmentDto"][];
+            /** @description The class. */
+            class_id: string;
+            /** @description Its name. */
+            class_name?: string | null;
+            /**
+             * Format: int32
+             * @description Microsoft Graph round trips this answer took after the class was read.
+             */
+            graph_round_trips: number;
+            /** @description The rows (students by name). */
+            students: components["schemas"]["GradebookStudentDto"][];
+        };
+        /** @description A gradebook row. */
+        GradebookStudentDto: {
+            /** @description One cell per assignment, in the order of `assignments`. */
+            cells: components["schemas"]["GradebookCellDto"][];
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description Microsoft object id. */
+            id: string;
+            /** @description Mail address. */
+            mail?: string | null;
+        };
+        /** @description A grading category of a class. */
+        GradingCategoryDto: {
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description Id. */
+            id: string;
+            /**
+             * Format: int64
+             * @description Weight in percent.
+             */
+            percentage_weight?: number | null;
+        };
         /** @description Microsoft Graph's own error details (no personal data: Graph's message is not included). */
         GraphErrorInfo: {
             /** @description Graph's error code, e.g. `generalException`. */
@@ -1948,8 +2223,35 @@ export interface components {
              *     `2026-12-01T17:00:00+01:00`); stored as UTC.
              */
             due?: string | null;
+            /** @description A grading category of the class (`GET /api/classes/{id}/grading-categories`). */
+            grading_category_id?: string | null;
             /** @description Instructions (plain text). */
             instructions?: string | null;
+            /**
+             * Format: double
+             * @description Maximum points (decimals allowed); omit or `null` for no grade.
+             */
+            max_points?: number | null;
+        };
+        /** @description `POST …/rubric`: a new rubric (qualities × levels) for the assignment. */
+        NewRubricRequest: {
+            /** @description Name. */
+            display_name: string;
+            /** @description Levels (columns), best first; 1..=10. */
+            levels: components["schemas"]["RubricLevelRequest"][];
+            /** @description Qualities (rows); 1..=20. */
+            qualities: components["schemas"]["RubricQualityRequest"][];
+        };
+        /** @description `PATCH …/submissions/{submission_id}/outcome`: only the fields given change; `null` clears. */
+        OutcomePatchRequest: {
+            /** @description Written feedback (plain text, at most 5000 characters); `null` or empty clears. */
+            feedback?: string | null;
+            /**
+             * Format: double
+             * @description Points from 0 to the assignment's maximum (decimals allowed); `null` clears.
+             */
+            points?: number | null;
+            rubric?: components["schemas"]["RubricGradeRequest"] | null;
         };
         /** @description A part of the class page that can fail on its own. */
         PartError: {
@@ -2002,12 +2304,107 @@ export interface components {
             /** @description For links: the URL. */
             link?: string | null;
         };
+        /** @description One student's result in a "return all graded" job. */
+        ReturnItemDto: {
+            /** @description For a failure: Microsoft's code and message. */
+            error?: string | null;
+            /** @description `done` or `failed`. */
+            result: string;
+            /** @description The student's Microsoft object id. */
+            student_id: string;
+            /** @description Their name, from the class roster. */
+            student_name?: string | null;
+        };
+        /** @description `POST …/return-graded`: which submissions were found to return. */
+        ReturnJobDto: components["schemas"]["JobView"];
         /**
          * @description A role inside one tenant. Admin comes from Microsoft directory roles, teacher
          *     and student from the education profile; a person may hold none.
          * @enum {string}
          */
         Role: "admin" | "teacher" | "student";
+        /** @description A rubric. */
+        RubricDto: {
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description Id. */
+            id?: string | null;
+            /** @description Levels. */
+            levels: components["schemas"]["RubricLevelDto"][];
+            /** @description Qualities. */
+            qualities: components["schemas"]["RubricQualityDto"][];
+        };
+        /** @description Rubric levels chosen for a submission. */
+        RubricGradeRequest: {
+            /** @description One entry per quality graded. */
+            qualities: components["schemas"]["RubricPickRequest"][];
+        };
+        /** @description A rubric level. */
+        RubricLevelDto: {
+            /** @description Level id (the `level_id` of a grade). */
+            id?: string | null;
+            /** @description Name. */
+            name?: string | null;
+            /**
+             * Format: double
+             * @description Points, for a points rubric.
+             */
+            points?: number | null;
+        };
+        /** @description One level of a new rubric. */
+        RubricLevelRequest: {
+            /** @description Name, e.g. "Good". */
+            name: string;
+            /**
+             * Format: double
+             * @description Points for this level; omit every level's points for a credit (no points) rubric.
+             */
+            points?: number | null;
+        };
+        /** @description One rubric quality's chosen level and feedback. */
+        RubricPickDto: {
+            /** @description Feedback on this quality. */
+            feedback?: string | null;
+            /** @description The chosen level (column), if any. */
+            level_id?: string | null;
+            /** @description The quality (row). */
+            quality_id: string;
+        };
+        /** @description One rubric quality's level (and feedback) in a grade. */
+        RubricPickRequest: {
+            /** @description Feedback on this quality. */
+            feedback?: string | null;
+            /** @description The chosen level (column); `null` clears it. */
+            level_id?: string | null;
+            /** @description The quality (row) of the assignment's rubric. */
+            quality_id: string;
+        };
+        /** @description A rubric quality. */
+        RubricQualityDto: {
+            /** @description One per level. */
+            criteria: (string | null)[];
+            /** @description Quality id (the `quality_id` of a grade). */
+            id?: string | null;
+            /** @description What is judged. */
+            name?: string | null;
+            /**
+             * Format: double
+             * @description Weight in percent.
+             */
+            weight?: number | null;
+        };
+        /** @description One quality of a new rubric. */
+        RubricQualityRequest: {
+            /** @description What each level looks like, one per level in order. */
+            criteria: string[];
+            /** @description What is judged, e.g. "Argument". */
+            name: string;
+            /**
+             * Format: double
+             * @description Weight in percent (points rubrics); the weights add up to 100.
+             */
+            weight?: number | null;
+        };
         /** @description A school. */
         SchoolDto: {
             /** @description Name. */
@@ -2106,6 +2503,7 @@ export interface components {
         };
         /** @description A submission, with the student's name. */
         SubmissionDto: {
+            draft_grade?: components["schemas"]["GradeDto"] | null;
             /** @description Id. */
             id: string;
             /**
@@ -2113,6 +2511,7 @@ export interface components {
              *     answer to a submission action).
              */
             resources: components["schemas"]["SubmissionResourceDto"][];
+            returned_grade?: components["schemas"]["GradeDto"] | null;
             /** @description `working`, `submitted`, `returned`, `reassigned`, … */
             status: string;
             /** @description The student's Microsoft object id. */
@@ -2121,6 +2520,15 @@ export interface components {
             student_name?: string | null;
             /** @description When submitted (UTC). */
             submitted_date_time?: string | null;
+        };
+        /** @description A submission's grade: the teacher's latest values and what the student was given back. */
+        SubmissionGradeDto: {
+            /** @description The teacher's latest values (not visible to the student until returned). */
+            draft: components["schemas"]["GradeDto"];
+            /** @description What the student was last given back. */
+            returned: components["schemas"]["GradeDto"];
+            /** @description The submission. */
+            submission_id: string;
         };
         /** @description A file or link a student added to their submission. */
         SubmissionResourceDto: {
@@ -2151,6 +2559,15 @@ export interface components {
              *     Microsoft gave it; opening it needs the person's Microsoft 365 sign-in.
              */
             web_url?: string | null;
+        };
+        /** @description A submission's status after an action. */
+        SubmissionStatusDto: {
+            /** @description The submission. */
+            id: string;
+            /** @description `excused`, `returned`, … */
+            status: string;
+            /** @description The student's Microsoft object id. */
+            student_id?: string | null;
         };
         /** @description Every stream of the sync job for the admin's school. */
         SyncStatusView: {
@@ -2214,6 +2631,54 @@ export interface components {
             end_date?: string | null;
             /** @description First day (YYYY-MM-DD). */
             start_date?: string | null;
+        };
+        /** @description `GET /api/me/assignments`. */
+        TodoDto: {
+            /**
+             * Format: int32
+             * @description Microsoft Graph round trips this answer took.
+             */
+            graph_round_trips: number;
+            /** @description The entries, most urgent first. */
+            items: components["schemas"]["TodoItemDto"][];
+            /** @description `student`, `teacher` or `none` (no assignments). */
+            role: string;
+        };
+        /** @description One entry of the to-do list. */
+        TodoItemDto: {
+            /** @description The assignment. */
+            assignment_id: string;
+            /** @description The class. */
+            class_id?: string | null;
+            /** @description The class's name. */
+            class_name?: string | null;
+            /** @description Its name. */
+            display_name?: string | null;
+            /** @description Due (UTC). */
+            due_date_time?: string | null;
+            grade?: components["schemas"]["GradeDto"] | null;
+            /**
+             * Format: int64
+             * @description Teachers: graded and not returned yet.
+             */
+            graded_not_returned?: number | null;
+            /**
+             * Format: double
+             * @description Maximum points.
+             */
+            max_points?: number | null;
+            /**
+             * @description Students: `overdue`, `due_soon` (within 7 days), `upcoming`, `submitted`, `returned`,
+             *     `excused`. Teachers: `to_grade`.
+             */
+            state: string;
+            /** @description The student's submission. */
+            submission_id?: string | null;
+            /**
+             * Format: int64
+             * @description Teachers: handed in and not returned yet.
+             */
+            to_grade?: number | null;
         };
         /** @description Properties to change (only those present are changed). */
         UpdateAdminUserRequest: {
@@ -4083,6 +4548,351 @@ export interface operations {
             };
         };
     };
+    return_graded: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                class_id: string;
+                assignment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Started; poll `GET /api/classes/{class_id}/jobs/{id}` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnJobDto"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `job_already_running` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_assignment_rubric: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                class_id: string;
+                assignment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RubricDto"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_assignment_rubric: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                class_id: string;
+                assignment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewRubricRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RubricDto"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_rubric` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    excuse_submission: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                class_id: string;
+                assignment_id: string;
+                submission_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmissionStatusDto"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    grade_submission: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                class_id: string;
+                assignment_id: string;
+                submission_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OutcomePatchRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmissionGradeDto"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `assignment_not_graded`: points for an assignment without points */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_points`, `feedback_too_long`, `invalid_rubric`, `nothing_to_change` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_gradebook: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `json` (default), `csv` (UTF-8 with BOM, for Excel) or `oneroster` (a zip of OneRoster
+                 *     1.2 CSV files).
+                 */
+                format?: string;
+            };
+            header?: never;
+            path: {
+                class_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON; or `text/csv` (`?format=csv`), or `application/zip` (`?format=oneroster`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GradebookDto"];
+                };
+            };
+            /** @description `invalid_query` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_grading_categories: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                class_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GradingCategoryDto"][];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_class_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                class_id: string;
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassJobDto"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_class: {
         parameters: {
             query?: never;
@@ -4911,6 +5721,34 @@ export interface operations {
             };
             /** @description `school_account_required` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_my_assignments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TodoDto"];
+                };
+            };
+            /** @description `unauthenticated`, `microsoft_signin_required` */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

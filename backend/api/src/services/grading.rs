@@ -170,9 +170,8 @@ pub async fn load_class_grades(
         .collect();
     while !pending.is_empty() {
         let take = pending.len().min(edu_msgraph::MAX_BATCH_SIZE);
-        let chunk: Vec<_> = pending.drain(..take).collect();
         let mut batch = Batch::new();
-        let parts: Vec<_> = chunk.into_iter().map(|(aid, req)| (aid, batch.add(req))).collect();
+        let parts: Vec<_> = pending.drain(..take).map(|(aid, req)| (aid, batch.add(req))).collect();
         round_trips += 1;
         requests += u32::try_from(parts.len()).unwrap_or(u32::MAX);
         let mut answers = state.graph.send_batch(auth, batch).await?;
@@ -549,7 +548,7 @@ pub fn oneroster_files(g: &GradebookDto) -> Vec<(&'static str, String)> {
             "categories.csv",
             csv_file(
                 &["sourcedId", "status", "dateLastModified", "title", "weight"],
-                &[vec![category.clone(), String::new(), String::new(), "Assignments".to_owned(), String::new()]],
+                &[vec![category, String::new(), String::new(), "Assignments".to_owned(), String::new()]],
             ),
         ),
         (
