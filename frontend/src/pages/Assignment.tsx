@@ -25,6 +25,8 @@ import { Alert, Dialog, Empty, ErrorState, Field, Loading, Page, both, useLoad }
 import { EditAssignmentForm } from './AssignmentEdit';
 import { statusText, validLink } from './ClassAssignments';
 import { FileUpload } from './FileUpload';
+import { GradeCell, MyGrade, ReturnAllGraded, SubmissionCounts, useGradingFocus } from './Grading';
+import { isLate } from '../lib/grading';
 
 /** Which actions a submission offers to whom (Graph refuses the others). */
 export function submissionActions(status: string, role: string): SubmissionAction[] {
@@ -162,6 +164,7 @@ export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string })
   const [editing, setEditing] = useState(false);
   const [uploading, setUploading] = useState(false);
   const [publishing, setPublishing] = useState(false);
+  const focus = useGradingFocus();
   const left = useRef(false);
   useEffect(() => {
     left.current = false;
@@ -223,6 +226,23 @@ export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string })
       setBusy(null);
     }
   };
+  const excuse = async (s: Submission) => {
+    setBusy(s.id);
+    setNotice(undefined);
+    try {
+      const r = await ok(
+        api.POST('/api/classes/{class_id}/assignments/{assignment_id}/submissions/{submission_id}/excuse', {
+          params: { path: { class_id: id, assignment_id: aid, submission_id: s.id } },
+        }),
+      );
+      subs.setData((xs) => xs.map((x) => (x.id === s.id ? { ...x, status: r.status, draft_grade: null } : x)));
+      setNotice({ kind: 'success', text: `${s.student_name ?? 'Student'}: excused from this assignment.` });
+    } catch (err) {
+      setNotice({ kind: 'error', text: humanError(err) });
+    } finally {
+      setBusy(null);
+    }
+  };
   const publish = async () => {
     setBusy('publish');
     setNotice(undefined);
@@ -276,6 +296,8 @@ export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string })
           </dd>
           <dt>Due</dt>
           <dd>{a.due_date_time ? formatWhen(a.due_date_time) : <span className="muted">No due date</span>}</dd>
+          <dt>Grading</dt>
+          <dd>{a.max_points != null ? `${a.max_points} points` : <span className="muted">No points</span>}</dd>
           {a.instructions && (
             <>
               <dt>Instructions</dt>
@@ -327,6 +349,13 @@ export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string })
       </section>
       {isTeacher && <AddLink classId={id} aid={aid} onAdded={() => void refresh()} />}
       <h2>{isTeacher ? 'Submissions' : 'Your work'}</h2>
+      {isTeacher && submissions.length > 0 && (
+        <>
+          <SubmissionCounts subs={submissions} due={a.due_date_time} />
+          <p className="hint">Type points, press Enter to save and go to the next student (Ctrl+Enter in feedback).</p>
+          <ReturnAllGraded classId={id} aid={aid} onDone={() => void refresh()} />
+        </>
+      )}
       {submissions.length === 0 ? (
         <Empty>
           <p>
@@ -347,22 +376,45 @@ export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string })
                 <th scope="col">Status</th>
                 <th scope="col">Handed in</th>
                 {isTeacher && <th scope="col">Files</th>}
+                {isTeacher && <th scope="col">Grade</th>}
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
                 </th>
               </tr>
             </thead>
             <tbody>
-              {submissions.map((s) => (
+              {submissions.map((s, i) => (
                 <tr key={s.id}>
                   {isTeacher && <td>{s.student_name ?? 'Unknown student'}</td>}
                   <td data-label="Status">
                     <span className={`badge badge-${s.status}`}>{statusText(s.status)}</span>
                   </td>
-                  <td data-label="Handed in">{s.submitted_date_time && s.status !== 'working' ? formatWhen(s.submitted_date_time) : '—'}</td>
+                  <td data-label="Handed in">
+                    {s.submitted_date_time && s.status !== 'working' ? formatWhen(s.submitted_date_time) : '—'}
+                    {s.status !== 'working' && s.status !== 'excused' && isLate(s.submitted_date_time, a.due_date_time) && (
+                      <> <span className="badge badge-late">Late</span></>
+                    )}
+                  </td>
                   {isTeacher && (
                     <td data-label="Files">
                       <SubmissionFiles files={s.resources} empty="No files" label={`Files of ${s.student_name ?? 'student'}`} />
+                    </td>
+                  )}
+                  {isTeacher && (
+                    <td data-label="Grade">
+                      {s.status === 'excused' ? (
+                        <span className="muted">Excused</span>
+                      ) : (
+                        <GradeCell
+                          classId={id}
+                          aid={aid}
+                          s={s}
+                          maxPoints={a.max_points}
+                          pointsRef={focus.ref(i)}
+                          onSaved={(x) => subs.setData((xs) => xs.map((y) => (y.id === x.id ? x : y)))}
+                          onNext={() => focus.next(i, submissions.length)}
+                        />
+                      )}
                     </td>
                   )}
                   <td>
@@ -379,6 +431,17 @@ export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string })
                         {ACTION_LABELS[action]}
                       </button>
                     ))}
+                    {isTeacher && s.status !== 'excused' && (
+                      <button
+                        type="button"
+                        className="button button-secondary button-small"
+                        onClick={() => excuse(s)}
+                        disabled={busy === s.id}
+                        aria-label={`Excuse: ${s.student_name ?? 'student'}`}
+                      >
+                        Excuse
+                      </button>
+                    )}
                     </div>
                   </td>
                 </tr>
@@ -386,6 +449,9 @@ export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string })
             </tbody>
           </table>
         </div>
+      )}
+      {!isTeacher && mine?.returned_grade && (
+        <MyGrade classId={id} aid={aid} grade={mine.returned_grade} maxPoints={a.max_points} />
       )}
       {!isTeacher && mine && (
         <section aria-labelledby="my-files" className="card">

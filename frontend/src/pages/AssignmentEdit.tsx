@@ -24,7 +24,8 @@ export function EditAssignmentForm({
   const [name, setName] = useState(assignment.display_name ?? '');
   const [instructions, setInstructions] = useState(assignment.instructions ?? '');
   const [due, setDue] = useState(utcToLocalInput(assignment.due_date_time, zone) ?? '');
-  const [errors, setErrors] = useState<{ name?: string; due?: string }>({});
+  const [points, setPoints] = useState(assignment.max_points != null ? String(assignment.max_points) : '');
+  const [errors, setErrors] = useState<{ name?: string; due?: string; points?: string }>({});
   const [failure, setFailure] = useState<{ text: string; refused: boolean }>();
   const [busy, setBusy] = useState(false);
 
@@ -32,7 +33,7 @@ export function EditAssignmentForm({
     e.preventDefault();
     const form = e.currentTarget;
     setFailure(undefined);
-    const r = assignmentPatch(assignment, { name, instructions, due }, zone);
+    const r = assignmentPatch(assignment, { name, instructions, due, points }, zone);
     if (!r.ok) {
       setErrors(r.errors);
       requestAnimationFrame(() => focusFirstInvalid(form));
@@ -40,7 +41,7 @@ export function EditAssignmentForm({
     }
     setErrors({});
     if (r.empty) {
-      setFailure({ text: 'Nothing changed: edit the name, the instructions or the due date first.', refused: false });
+      setFailure({ text: 'Nothing changed: edit the name, the instructions, the due date or the points first.', refused: false });
       return;
     }
     setBusy(true);
@@ -89,6 +90,15 @@ export function EditAssignmentForm({
         error={errors.due}
         hint={`In your time zone (${zone}). Students see it in theirs.`}
         onChange={(e) => setDue(e.target.value)}
+      />
+      <Field
+        label="Points"
+        name="max-points"
+        inputMode="decimal"
+        value={points}
+        error={errors.points}
+        hint="The most a student can get. Leave empty for no grade."
+        onChange={(e) => setPoints(e.target.value)}
       />
       <div className="actions">
         <button type="submit" className="button" disabled={busy}>

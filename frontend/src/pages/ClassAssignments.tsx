@@ -11,6 +11,8 @@ import { Link, assignmentPath } from '../router';
 import { Alert, ConfirmButton, Dialog, Empty, ErrorState, Field, Loading, TextArea, useLoad } from '../ui';
 import { EditAssignmentForm } from './AssignmentEdit';
 import { UploadProgress, type UploadState } from './FileUpload';
+import { GradebookLinks } from './Grading';
+import { parseMaxPoints } from '../lib/grading';
 
 export function statusText(status: string | null | undefined): string {
   switch (status) {
@@ -88,6 +90,7 @@ export function ClassAssignments({ classId, d }: { classId: string; d: ClassDeta
         )}
       </div>
       {notice && <Alert kind={notice.kind}>{notice.text}</Alert>}
+      {isTeacher && <GradebookLinks classId={classId} />}
       {list.status === 'loading' && <Loading label="Loading assignments…" />}
       {list.status === 'error' && <ErrorState error={list.error} retry={list.reload} />}
       {list.status === 'ready' && !list.data.length && (
@@ -199,7 +202,8 @@ function NewAssignmentForm({
   const [due, setDue] = useState(defaultDue());
   const [links, setLinks] = useState<LinkRow[]>([{ name: '', url: '' }]);
   const [publishNow, setPublishNow] = useState(false);
-  const [errors, setErrors] = useState<{ name?: string; due?: string; links?: Record<number, string> }>({});
+  const [points, setPoints] = useState('100');
+  const [errors, setErrors] = useState<{ name?: string; due?: string; points?: string; links?: Record<number, string> }>({});
   const [failure, setFailure] = useState<string>();
   const [progress, setProgress] = useState<string>();
   const [files, setFiles] = useState<File[]>([]);
@@ -214,6 +218,8 @@ function NewAssignmentForm({
     else if (Array.from(name.trim()).length > 256) found.name = 'invalid_assignment';
     const dueValue = hasDue ? localToRfc3339(due, zone) : undefined;
     if (hasDue && !dueValue) found.due = 'invalid_due_date';
+    const maxPoints = parseMaxPoints(points);
+    if (!maxPoints.ok) found.points = maxPoints.code;
     const linkErrors: Record<number, string> = {};
     links.forEach((l, i) => {
       const problem = validLink(l);
@@ -221,7 +227,7 @@ function NewAssignmentForm({
     });
     if (Object.keys(linkErrors).length) found.links = linkErrors;
     setErrors(found);
-    if (found.name || found.due || found.links || fileProblems.length) return;
+    if (found.name || found.due || found.points || found.links || fileProblems.length || !maxPoints.ok) return;
 
     let created: Assignment;
     try {
@@ -229,7 +235,12 @@ function NewAssignmentForm({
       created = await ok(
         api.POST('/api/classes/{id}/assignments', {
           ...byId(classId),
-          body: { display_name: name.trim(), instructions: instructions.trim() || null, due: dueValue ?? null },
+          body: {
+            display_name: name.trim(),
+            instructions: instructions.trim() || null,
+            due: dueValue ?? null,
+            max_points: maxPoints.value,
+          },
         }),
       );
     } catch (err) {
@@ -290,6 +301,15 @@ function NewAssignmentForm({
     <form onSubmit={submit} noValidate>
       {failure && <Alert kind="error">{failure}</Alert>}
       <Field label="Name" name="assignment-name" autoFocus value={name} error={errors.name} maxLength={256} onChange={(e) => setName(e.target.value)} />
+      <Field
+        label="Points"
+        name="max-points"
+        inputMode="decimal"
+        value={points}
+        error={errors.points}
+        hint="The most a student can get (decimals allowed). Leave empty for no grade."
+        onChange={(e) => setPoints(e.target.value)}
+      />
       <TextArea label="Instructions (optional)" rows={4} value={instructions} onChange={(e) => setInstructions(e.target.value)} />
       <div className="check">
         <input id="has-due" type="checkbox" checked={hasDue} onChange={(e) => setHasDue(e.target.checked)} />

@@ -1,6 +1,7 @@
 import type { Me } from '../api/client';
 import { Link, useNav } from '../router';
 import { Alert, Page } from '../ui';
+import { TodoList } from './Grading';
 
 const ROLE_NAMES: Record<string, string> = { admin: 'School IT admin', teacher: 'Teacher', student: 'Student' };
 const CONSENT: Record<string, string> = {
@@ -28,6 +29,7 @@ export function Home({ me }: { me: Me }) {
           Your password must be changed before you continue. <Link to="/password">Change it now</Link>.
         </Alert>
       )}
+      {tenant && link.microsoft && <TodoList />}
       <nav className="card" aria-labelledby="shortcuts">
         <h2 id="shortcuts">Where to go</h2>
         <ul className="shortcuts">
