@@ -13,6 +13,7 @@ const FABRIKAM = 'fabrikamacademy.onmicrosoft.com';
 const CLASS = 'Mathematics 9 - S1 P1';
 const ASSIGNMENT = 'E2E: fractions practice';
 import { educationFlows } from './education.mjs';
+import { gradingFlows } from './grading.mjs';
 
 export async function flows(browser, base, ctx) {
   const pages = [];
@@ -444,6 +445,8 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
 
   // ---- Assignment files, edits and publishing; students' files; school people (education.mjs).
   await educationFlows({ open, shot, check, log, noOverflow, cspClean, microsoftSignIn, nav });
+  // ---- Grading, returning all graded work, the student's grade and to-do list (grading.mjs).
+  await gradingFlows({ open, shot, check, log, noOverflow, cspClean, microsoftSignIn, nav });
 
   let otto = '';
   // ---- A local account links a Microsoft account; a second local account is refused it.
