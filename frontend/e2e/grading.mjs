@@ -39,6 +39,20 @@ export async function gradingFlows({ open, shot, check, log, noOverflow, cspClea
   check(/^Handed in 0 of \d+ · 0 returned · \d+ not handed in · 0 excused$/.test(await counts.textContent()), `the counts line is shown (${await counts.textContent()})`);
   check((await tp.locator('.facts').textContent()).includes('20 points'), 'the assignment shows its points');
 
+  // A rubric, built on the page and attached to the assignment in Microsoft 365.
+  await tp.getByText('Add a rubric').click();
+  await tp.getByLabel('Rubric name').fill('Essay rubric');
+  await tp.getByLabel('Levels').fill('Good: 2\nPoor: 1');
+  await tp.getByLabel('Qualities').fill('Argument: Persuasive');
+  await tp.getByRole('button', { name: 'Add rubric' }).click();
+  await tp.getByText('Check the rubric').waitFor();
+  check(true, 'a quality without one description per level is explained, nothing sent');
+  await tp.getByLabel('Qualities').fill('Argument: Persuasive | Unclear');
+  await tp.getByRole('button', { name: 'Add rubric' }).click();
+  await tp.getByTestId('rubric-summary').waitFor();
+  check((await tp.getByTestId('rubric-summary').textContent()).includes('Essay rubric (1 qualities × 2 levels)'), 'the rubric is attached');
+  await tp.getByLabel('Argument for Ava Garcia').selectOption({ label: 'Good (2)' });
+
   // Keyboard-first grading: type, Enter saves and moves to the next student.
   const avaPoints = tp.getByLabel('Points for Ava Garcia');
   await tp.getByLabel('Feedback for Ava Garcia').fill('Great method, clear results.');
@@ -48,7 +62,10 @@ export async function gradingFlows({ open, shot, check, log, noOverflow, cspClea
   await tp.keyboard.press('Enter');
   const answer = await saved;
   const sent = answer.request().postDataJSON();
-  check(answer.status() === 200 && sent.points === 18.5 && sent.feedback === 'Great method, clear results.', `Enter saves points and feedback (${JSON.stringify(sent)})`);
+  check(
+    answer.status() === 200 && sent.points === 18.5 && sent.feedback === 'Great method, clear results.' && !!sent.rubric?.qualities?.[0]?.level_id,
+    `Enter saves points, feedback and the rubric level (${JSON.stringify(sent)})`,
+  );
   check(!('published_points' in sent) && !('publishedPoints' in sent), 'the grade is saved as a draft, never as published values');
   await tp.waitForFunction(() => {
     const label = document.activeElement?.closest('label')?.textContent ?? '';
@@ -99,6 +116,9 @@ export async function gradingFlows({ open, shot, check, log, noOverflow, cspClea
     check((await page.getByTestId('my-points').textContent()) === '18.5 / 20', 'the student sees 18.5 / 20 on the assignment');
     check((await page.getByTestId('my-feedback').textContent()) === 'Great method, clear results.', 'the student sees the feedback on the assignment');
     check(!(await page.getByLabel(/^Points for /).count()), 'the student gets no grading fields');
+    const rubricTable = page.getByRole('table', { name: 'Rubric: Essay rubric' });
+    await rubricTable.getByRole('row', { name: /Argument/ }).waitFor();
+    check((await rubricTable.getByRole('row', { name: /Argument/ }).textContent()).includes('Good'), 'the student sees the rubric level they were given');
     await shot(page, '93-student-grade');
     await page.setViewportSize({ width: 375, height: 740 });
     await noOverflow(page, 'student grade (phone)');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countsText, isLate, nextIndex, parseMaxPoints, parsePoints, pointsText, submissionCounts, todoStateText } from './grading';
+import { countsText, isLate, nextIndex, parseMaxPoints, parsePoints, parseRubric, pointsText, submissionCounts, todoStateText } from './grading';
 
 describe('grading', () => {
   it('is late only when handed in after the due time', () => {
@@ -43,5 +43,31 @@ describe('grading', () => {
     expect(nextIndex(0, 3)).toBe(1);
     expect(nextIndex(0, 0)).toBe(-1);
     expect(todoStateText('due_soon')).toBe('Due soon');
+  });
+});
+
+describe('parseRubric', () => {
+  it('reads levels with points and one criterion per level', () => {
+    const r = parseRubric('Lab', 'Good: 2\nPoor: 1', 'Method: Clear | Unclear\nResults: Right | Wrong');
+    expect(r).toEqual({
+      ok: true,
+      rubric: {
+        display_name: 'Lab',
+        levels: [{ name: 'Good', points: 2 }, { name: 'Poor', points: 1 }],
+        qualities: [
+          { name: 'Method', criteria: ['Clear', 'Unclear'] },
+          { name: 'Results', criteria: ['Right', 'Wrong'] },
+        ],
+      },
+    });
+    expect(parseRubric('Credit', 'Met\nNot yet', 'Argument: Persuasive | Unclear').ok).toBe(true);
+  });
+
+  it('refuses a rubric that does not add up', () => {
+    expect(parseRubric('', 'Good', 'A: x').ok).toBe(false);
+    expect(parseRubric('R', 'Good: 2\nPoor', 'A: x | y').ok).toBe(false);
+    expect(parseRubric('R', 'Good\nPoor', 'A: x').ok).toBe(false);
+    expect(parseRubric('R', 'Good\nPoor', 'no colon here').ok).toBe(false);
+    expect(parseRubric('R', 'Good', '').ok).toBe(false);
   });
 });

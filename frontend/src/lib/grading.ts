@@ -98,3 +98,43 @@ const TODO_STATES: Record<string, string> = {
 export function todoStateText(state: string): string {
   return TODO_STATES[state] ?? state;
 }
+
+export interface NewRubric {
+  display_name: string;
+  levels: Array<{ name: string; points?: number | null }>;
+  qualities: Array<{ name: string; criteria: string[] }>;
+}
+
+/**
+ * A rubric typed in three fields: its name; levels one per line, best first, each `name` or
+ * `name: points` (all with points or none); qualities one per line, `quality: criterion for the
+ * first level | for the second | …`.
+ */
+export function parseRubric(name: string, levelsText: string, qualitiesText: string): { ok: true; rubric: NewRubric } | { ok: false; code: 'invalid_rubric' } {
+  const bad = { ok: false, code: 'invalid_rubric' } as const;
+  const lines = (t: string) => t.split('\n').map((l) => l.trim()).filter(Boolean);
+  const levels = lines(levelsText).map((l) => {
+    const m = /^(.*?)\s*:\s*(\d+(?:[.,]\d+)?)$/.exec(l);
+    return m ? { name: m[1]!.trim(), points: Number(m[2]!.replace(',', '.')) } : { name: l, points: null };
+  });
+  const withPoints = levels.filter((l) => l.points !== null).length;
+  if (!name.trim() || levels.length === 0 || levels.length > 10 || (withPoints !== 0 && withPoints !== levels.length)) return bad;
+  if (levels.some((l) => !l.name)) return bad;
+  const qualities: NewRubric['qualities'] = [];
+  for (const l of lines(qualitiesText)) {
+    const i = l.indexOf(':');
+    if (i <= 0) return bad;
+    const criteria = l.slice(i + 1).split('|').map((c) => c.trim());
+    if (criteria.length !== levels.length || criteria.some((c) => !c)) return bad;
+    qualities.push({ name: l.slice(0, i).trim(), criteria });
+  }
+  if (qualities.length === 0 || qualities.length > 20) return bad;
+  return {
+    ok: true,
+    rubric: {
+      display_name: name.trim(),
+      levels: levels.map((l) => (l.points === null ? { name: l.name } : { name: l.name, points: l.points })),
+      qualities,
+    },
+  };
+}

@@ -25,7 +25,7 @@ import { Alert, Dialog, Empty, ErrorState, Field, Loading, Page, both, useLoad }
 import { EditAssignmentForm } from './AssignmentEdit';
 import { statusText, validLink } from './ClassAssignments';
 import { FileUpload } from './FileUpload';
-import { GradeCell, MyGrade, ReturnAllGraded, SubmissionCounts, useGradingFocus } from './Grading';
+import { GradeCell, MyGrade, ReturnAllGraded, RubricBuilder, SubmissionCounts, useAssignmentRubric, useGradingFocus } from './Grading';
 import { isLate } from '../lib/grading';
 
 /** Which actions a submission offers to whom (Graph refuses the others). */
@@ -165,6 +165,7 @@ export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string })
   const [uploading, setUploading] = useState(false);
   const [publishing, setPublishing] = useState(false);
   const focus = useGradingFocus();
+  const rubric = useAssignmentRubric(id, aid, cls.status === 'ready' && cls.data.my_role === 'teacher');
   const left = useRef(false);
   useEffect(() => {
     left.current = false;
@@ -348,6 +349,12 @@ export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string })
         )}
       </section>
       {isTeacher && <AddLink classId={id} aid={aid} onAdded={() => void refresh()} />}
+      {isTeacher && rubric.data === null && <RubricBuilder classId={id} aid={aid} />}
+      {isTeacher && rubric.data && (
+        <p className="muted" data-testid="rubric-summary">
+          Rubric: {rubric.data.display_name} ({rubric.data.qualities.length} qualities × {rubric.data.levels.length} levels)
+        </p>
+      )}
       <h2>{isTeacher ? 'Submissions' : 'Your work'}</h2>
       {isTeacher && submissions.length > 0 && (
         <>
@@ -410,6 +417,7 @@ export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string })
                           aid={aid}
                           s={s}
                           maxPoints={a.max_points}
+                          rubric={rubric.data}
                           pointsRef={focus.ref(i)}
                           onSaved={(x) => subs.setData((xs) => xs.map((y) => (y.id === x.id ? x : y)))}
                           onNext={() => focus.next(i, submissions.length)}

@@ -2,19 +2,89 @@
 // and moves to the next student), "Return all graded" as a background job with progress and a
 // result per student, the student's returned grade, the to-do list of the home page and the
 // gradebook exports of a class.
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { api, ok, type Schemas, type Submission } from '../api/client';
 import { humanError, messageFor } from '../api/errors';
-import { countsText, nextIndex, parsePoints, pointsText, submissionCounts, todoStateText } from '../lib/grading';
+import { ApiError } from '../api/http';
+import { countsText, nextIndex, parsePoints, parseRubric, pointsText, submissionCounts, todoStateText } from '../lib/grading';
 import { formatWhen } from '../lib/time';
 import { Link, assignmentPath } from '../router';
-import { Alert, Loading } from '../ui';
+import { Alert, Field, Loading, TextArea } from '../ui';
 
 type Grade = Schemas['GradeDto'];
 type Rubric = Schemas['RubricDto'];
 type ClassJob = Schemas['ClassJobDto'];
 type Todo = Schemas['TodoDto'];
+
+const rubricKey = (classId: string, aid: string) => ['classes', classId, 'assignments', aid, 'rubric'] as const;
+
+/** The assignment's rubric; `null` when it has none. */
+export function useAssignmentRubric(classId: string, aid: string, enabled: boolean) {
+  return useQuery({
+    queryKey: rubricKey(classId, aid),
+    queryFn: () =>
+      ok(
+        api.GET('/api/classes/{class_id}/assignments/{assignment_id}/rubric', {
+          params: { path: { class_id: classId, assignment_id: aid } },
+        }),
+      ).catch((e: unknown) => {
+        if (e instanceof ApiError && e.code === 'not_found') return null;
+        throw e;
+      }),
+    enabled,
+  });
+}
+
+/** "Add a rubric": name, levels (one per line, `name: points`), qualities (`quality: criterion | …`). */
+export function RubricBuilder({ classId, aid }: { classId: string; aid: string }) {
+  const client = useQueryClient();
+  const [name, setName] = useState('');
+  const [levels, setLevels] = useState('Good: 2\nPoor: 1');
+  const [qualities, setQualities] = useState('');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const create = async () => {
+    setError(undefined);
+    const r = parseRubric(name, levels, qualities);
+    if (!r.ok) {
+      setError(messageFor(r.code));
+      return;
+    }
+    setBusy(true);
+    try {
+      const created = await ok(
+        api.POST('/api/classes/{class_id}/assignments/{assignment_id}/rubric', {
+          params: { path: { class_id: classId, assignment_id: aid } },
+          body: r.rubric,
+        }),
+      );
+      client.setQueryData(rubricKey(classId, aid), created);
+    } catch (err) {
+      setError(humanError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <details className="card">
+      <summary>Add a rubric</summary>
+      <Field label="Rubric name" value={name} onChange={(e) => setName(e.target.value)} />
+      <TextArea label="Levels" hint="One per line, best first: “Good: 2”, or without points for a credit rubric." rows={3} value={levels} onChange={(e) => setLevels(e.target.value)} />
+      <TextArea
+        label="Qualities"
+        hint="One per line: “Method: clear steps | steps missing” — what each level looks like, in the order of the levels."
+        rows={3}
+        value={qualities}
+        onChange={(e) => setQualities(e.target.value)}
+      />
+      {error && <Alert kind="error">{error}</Alert>}
+      <button type="button" className="button" onClick={() => void create()} disabled={busy}>
+        {busy ? 'Adding…' : 'Add rubric'}
+      </button>
+    </details>
+  );
+}
 
 const inSubmission = (classId: string, aid: string, sid: string) => ({
   params: { path: { class_id: classId, assignment_id: aid, submission_id: sid } },
@@ -35,6 +105,7 @@ export function GradeCell({
   aid,
   s,
   maxPoints,
+  rubric,
   pointsRef,
   onSaved,
   onNext,
@@ -43,6 +114,7 @@ export function GradeCell({
   aid: string;
   s: Submission;
   maxPoints: number | null | undefined;
+  rubric?: Rubric | null;
   pointsRef: (el: HTMLElement | null) => void;
   onSaved: (s: Submission) => void;
   onNext: () => void;
@@ -53,13 +125,19 @@ export function GradeCell({
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
+  const levelOf = (q: string | null | undefined) => draft?.rubric.find((p) => p.quality_id === q)?.level_id ?? '';
+  const [picks, setPicks] = useState<Record<string, string>>({});
   const who = s.student_name ?? 'student';
   const graded = maxPoints != null;
 
   const save = async (andNext: boolean) => {
     setError(undefined);
     setSaved(false);
-    const body: { points?: number | null; feedback?: string | null } = {};
+    const body: {
+      points?: number | null;
+      feedback?: string | null;
+      rubric?: { qualities: Array<{ quality_id: string; level_id: string | null }> };
+    } = {};
     if (graded) {
       const p = parsePoints(points, maxPoints);
       if (!p.ok) {
@@ -69,6 +147,8 @@ export function GradeCell({
       if (p.value !== (draft?.points ?? null)) body.points = p.value;
     }
     if (feedback.trim() !== (draft?.feedback ?? '').trim()) body.feedback = feedback.trim() || null;
+    const changed = Object.entries(picks).filter(([q, l]) => l !== levelOf(q));
+    if (changed.length) body.rubric = { qualities: changed.map(([q, l]) => ({ quality_id: q, level_id: l || null })) };
     if (Object.keys(body).length === 0) {
       if (andNext) onNext();
       return;
@@ -82,6 +162,7 @@ export function GradeCell({
         }),
       );
       onSaved({ ...s, draft_grade: r.draft });
+      setPicks({});
       setSaved(true);
       if (andNext) onNext();
     } catch (err) {
@@ -124,6 +205,27 @@ export function GradeCell({
           onKeyDown={(e) => onKey(e, false)}
         />
       </label>
+      {rubric?.qualities.map((q) =>
+        q.id ? (
+          <label key={q.id} className="grade-level">
+            <span className="visually-hidden">
+              {q.name} for {who}
+            </span>
+            <span aria-hidden="true" className="muted">
+              {q.name}:{' '}
+            </span>
+            <select value={picks[q.id] ?? levelOf(q.id)} onChange={(e) => setPicks({ ...picks, [q.id!]: e.target.value })}>
+              <option value="">—</option>
+              {rubric.levels.map((l) => (
+                <option key={l.id ?? l.name} value={l.id ?? ''}>
+                  {l.name}
+                  {l.points != null ? ` (${l.points})` : ''}
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : null,
+      )}
       <button type="button" className="button button-small" onClick={() => void save(false)} disabled={busy} aria-label={`Save grade: ${who}`}>
         {busy ? 'Saving…' : 'Save'}
       </button>
