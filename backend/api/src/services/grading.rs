@@ -178,7 +178,11 @@ pub async fn load_class_grades(
         for (aid, part) in parts {
             let page = answers.take(part)?;
             if let Some(next) = page.next_link.as_deref() {
-                pending.push((aid.clone(), graph::next_page(next).header("Prefer", "include-unknown-enum-members")));
+                // A `$batch` part takes a URL relative to the version root, not the absolute link.
+                let link = state.graph.resolve(next)?;
+                let rel = link.as_str().find("/v1.0/").map(|i| link.as_str()[i + "/v1.0".len()..].to_owned());
+                let rel = rel.ok_or_else(|| ApiError::internal(anyhow::anyhow!("unexpected nextLink shape")))?;
+                pending.push((aid.clone(), graph::next_page(&rel).header("Prefer", "include-unknown-enum-members")));
             }
             submissions.entry(aid).or_default().extend(page.value);
         }
