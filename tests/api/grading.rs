@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 both_backends!(
     a_teacher_grades_returns_all_and_the_student_sees_only_what_was_returned,
-    bad_grades_are_refused_with_stable_codes
+    bad_grades_are_refused_with_stable_codes,
+    an_assignment_goes_into_a_grading_category_the_class_defines
 );
 
 async fn wait_for_job(teacher: &edu_tests::Client, class: &str, job: &str) -> Value {
@@ -210,5 +211,43 @@ async fn bad_grades_are_refused_with_stable_codes(backend: Backend) {
     let r =
         teacher.send(Method::PATCH, &format!("{base}/{ungraded}"), Body::Json(json!({"max_points": null})), &[]).await;
     assert_eq!((r.status, r.body["max_points"].as_f64()), (200, None), "{}", r.text);
+    app.stop().await;
+}
+
+async fn an_assignment_goes_into_a_grading_category_the_class_defines(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    let tenant = app.onboard(0).await;
+    let class = app.tenant(0).classes[0].clone();
+    let teacher = app.teacher_of(&class).await;
+    let student = app.student_of(&class, 0).await;
+    let categories = format!("/api/classes/{}/grading-categories", class.id);
+    assert_eq!(teacher.get(&categories).await.body, json!([]), "none until the class defines them");
+    assert_eq!(student.get(&categories).await.code(), "role_required");
+    // The class defines categories in Microsoft 365 (Teams' settings): done here at the emulator.
+    let token = edu_api::microsoft::tokens::access_token(&app.state, tenant, &app.tenant(0).id, &class.teacher_ids[0])
+        .await
+        .unwrap();
+    let r = reqwest::Client::new()
+        .patch(format!("{}/v1.0/education/classes/{}/assignmentSettings", app.emulator.graph_url(), class.id))
+        .bearer_auth(secrecy::ExposeSecret::expose_secret(&token))
+        .json(&json!({"gradingCategories": [{"displayName": "Homework", "percentageWeight": 60}, {"displayName": "Tests", "percentageWeight": 40}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let listed = teacher.get(&categories).await.body;
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    let homework = listed[0]["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/classes/{}/assignments", class.id);
+    let r = teacher
+        .post(&base, json!({"display_name": "Worksheet", "max_points": 10, "grading_category_id": "not-a-category"}))
+        .await;
+    assert_eq!((r.status, r.code()), (422, "invalid_assignment"), "{}", r.text);
+    let before = teacher.get(&base).await.body.as_array().unwrap().len();
+    let r = teacher
+        .post(&base, json!({"display_name": "Worksheet", "max_points": 10, "grading_category_id": homework}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(teacher.get(&base).await.body.as_array().unwrap().len(), before + 1, "only the valid one was created");
     app.stop().await;
 }

@@ -349,6 +349,16 @@ pub async fn create_assignment(
             code: ErrorCode::InvalidAssignment,
             message: "Not a grading category of this class.".into(),
         })?;
+    // A grading category must be one the class defines (checked before anything is created).
+    if let Some(cat) = &category {
+        let settings = state.graph.fetch(auth, graph::assignment_settings(&teacher.class_id)).await?;
+        if !settings.grading_categories.unwrap_or_default().iter().any(|c| c.id.as_deref() == Some(cat.as_str())) {
+            return Err(ApiError::Validation422 {
+                code: ErrorCode::InvalidAssignment,
+                message: "Not a grading category of this class.".into(),
+            });
+        }
+    }
     let mut new = NewAssignment::for_class(name);
     new.due_date_time = due;
     new.grading = (!grading.is_null()).then_some(grading);
