@@ -83,7 +83,16 @@ async fn a_teacher_grades_returns_all_and_the_student_sees_only_what_was_returne
     let item = r.body["items"].as_array().unwrap().iter().find(|i| i["assignment_id"] == aid.as_str()).unwrap().clone();
     assert_eq!((item["state"].as_str(), item["graded_not_returned"].as_i64()), (Some("to_grade"), Some(1)), "{item}");
 
-    // Return all graded: a background job with a result per student.
+    // Return all graded: a background job with a result per student; Microsoft throttles the
+    // first return inside the `$batch` (429), the Graph client retries that part.
+    let return_route = "/education/classes/{id}/assignments/{id}/submissions/{id}/return";
+    app.emulator.set_fault(edu_ms_emulator::Fault {
+        method: Some("POST".into()),
+        route: return_route.into(),
+        kind: edu_ms_emulator::FaultKind::Throttle { retry_after: "0.1".into() },
+        times: Some(1),
+    });
+    app.emulator.reset_request_log();
     assert_eq!(student.post(&format!("{base}/{aid}/return-graded"), json!({})).await.code(), "role_required");
     let r = teacher.post(&format!("{base}/{aid}/return-graded"), json!({})).await;
     assert_eq!(r.status, 202, "{}", r.text);
@@ -95,6 +104,7 @@ async fn a_teacher_grades_returns_all_and_the_student_sees_only_what_was_returne
         "{done}"
     );
     assert_eq!(done["items"][0]["result"], "done");
+    assert_eq!(app.emulator.request_count("POST", return_route), 2, "the throttled return was retried once");
     assert!(done["items"][0]["student_name"].is_string(), "{done}");
     assert_eq!(student.get(&format!("/api/classes/{}/jobs/{job}", class.id)).await.code(), "role_required");
 
