@@ -1,6 +1,8 @@
 //! Grading and feedback, the gradebook and the to-do list through the emulator (issue 15).
 //! R-A13 (authorization on the server): only the class's teachers grade, excuse, return and
-//! export; a student reads only what was returned to them (never a draft grade).
+//! export; a student reads only what was returned to them (never a draft grade). R-A21: the
+//! return-all job runs in the teacher's tenant, its items read back only within it. R-C1: a
+//! throttled (429) return inside the job's `$batch` is retried.
 
 use std::time::Duration;
 
