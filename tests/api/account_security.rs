@@ -17,6 +17,7 @@ both_backends!(
     twenty_simultaneous_link_existing_attempts_run_at_most_five_verifications,
     linking_asks_microsoft_which_account,
     a_hostile_return_to_lands_on_our_home_page,
+    microsofts_key_rotation_never_locks_people_out,
 );
 
 fn idle_long(v: &mut std::collections::HashMap<String, String>) {
@@ -259,4 +260,22 @@ async fn a_hostile_return_to_lands_on_our_home_page(backend: Backend) {
             .await;
         assert_eq!(r.header("location").as_deref(), Some(lands), "{hostile}");
     }
+}
+
+/// Issue 17.7, R-A7: after Microsoft rotates its signing key, the next sign-in refetches the
+/// JWKS on the unknown `kid` (at most once per 5 s) instead of failing with `id_token_unknown_key`.
+async fn microsofts_key_rotation_never_locks_people_out(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    app.onboard(0).await;
+    let t = app.tenant(0);
+    app.sign_in(&t.teachers[0]).await;
+    let jwks_before = app.emulator.request_count("GET", "/{tenant}/discovery/v2.0/keys");
+    app.emulator.rotate_signing_key().unwrap();
+    let started = Instant::now();
+    app.sign_in(&t.teachers[1]).await;
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    // A burst of sign-ins right after: one refetch served them all.
+    app.sign_in(&t.students[0]).await;
+    let fetched = app.emulator.request_count("GET", "/{tenant}/discovery/v2.0/keys") - jwks_before;
+    assert_eq!(fetched, 1, "one JWKS refetch on the unknown kid");
 }

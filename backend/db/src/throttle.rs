@@ -51,7 +51,7 @@ pub enum Reservation {
 pub async fn reserve(db: impl Exec, key_hash: &str, now: i64, policy: Policy) -> Result<Reservation, DbError> {
     let floor = now - policy.window_ms;
     let mut conn = db.acquire().await?;
-    let insert = match dialect_of(&*conn) {
+    let insert = match dialect_of(&conn) {
         Dialect::MySql => {
             "INSERT IGNORE INTO login_throttle (key_hash, failures, window_start, locked_until) VALUES (?, 0, ?, 0)"
         }
