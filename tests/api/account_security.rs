@@ -18,6 +18,7 @@ both_backends!(
     linking_asks_microsoft_which_account,
     a_hostile_return_to_lands_on_our_home_page,
     microsofts_key_rotation_never_locks_people_out,
+    class_mail_puts_students_in_bcc_and_its_hourly_limit_holds_under_concurrency,
 );
 
 fn idle_long(v: &mut std::collections::HashMap<String, String>) {
@@ -278,4 +279,36 @@ async fn microsofts_key_rotation_never_locks_people_out(backend: Backend) {
     app.sign_in(&t.students[0]).await;
     let fetched = app.emulator.request_count("GET", "/{tenant}/discovery/v2.0/keys") - jwks_before;
     assert_eq!(fetched, 1, "one JWKS refetch on the unknown kid");
+}
+
+/// Issue 16.8 (privacy for minors) and 17.3 (R-A18-style limits hold under concurrency): a
+/// class mail lists the teacher in To and the students in Bcc only; 30 simultaneous sends get
+/// exactly 20 through.
+async fn class_mail_puts_students_in_bcc_and_its_hourly_limit_holds_under_concurrency(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    app.onboard(0).await;
+    let t = app.tenant(0);
+    let class = t.classes[0].clone();
+    let find = |id: &str| t.teachers.iter().chain(t.students.iter()).find(|p| p.id == id).unwrap().clone();
+    let teacher = find(&class.teacher_ids[0]);
+    let tc = app.sign_in(&teacher).await;
+    let url: &'static str = Box::leak(format!("/api/classes/{}/mail", class.id).into_boxed_str());
+    let mail = |n: usize| json!({"audience": "class", "subject": format!("Trip {n}"), "body": "Bring a lunch."});
+    let r = tc.post(url, mail(0)).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+
+    let s0 = find(&class.student_ids[0]);
+    let s1 = find(&class.student_ids[1]);
+    let got = app.emulator.mailbox(&s0.upn).into_iter().find(|m| m["subject"] == "Trip 0").expect("delivered");
+    let visible = format!("{} {}", got["toRecipients"], got["ccRecipients"]).to_lowercase();
+    assert!(visible.contains(&teacher.upn.to_lowercase()), "the teacher is in To: {visible}");
+    assert!(!visible.contains(&s1.upn.to_lowercase()), "no other student's address is visible: {got}");
+    assert!(got.get("bccRecipients").is_none(), "{got}");
+    assert!(app.emulator.mailbox(&s1.upn).iter().any(|m| m["subject"] == "Trip 0"), "Bcc is delivered");
+
+    let reqs = (1..=30).map(|n| (tc.clone(), url, mail(n))).collect();
+    let statuses = at_once(reqs).await;
+    let sent = statuses.iter().filter(|s| **s == 202).count();
+    assert_eq!(sent, 19, "20 an hour in all (one was sent before): {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 11, "{statuses:?}");
 }
