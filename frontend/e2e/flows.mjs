@@ -518,8 +518,8 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
       .waitForResponse((r) => r.url().includes('/auth/microsoft/callback'), { timeout: 30000 })
       .then(() => 'back', () => 'none');
     await page.goto('/classes?from=password');
-    const form = msForm.waitFor({ timeout: 30000 }).then(() => 'form', () => 'none');
-    if ((await Promise.race([back, form])) === 'form') {
+    const formShown = msForm.waitFor({ timeout: 30000 }).then(() => 'form', () => 'none');
+    if ((await Promise.race([back, formShown])) === 'form') {
       await msForm.fill(`liam.silva1@${CONTOSO}`);
       await page.locator('#i0118').fill('Student#2026');
       await page.locator('#idSIButton9').click();
