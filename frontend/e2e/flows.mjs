@@ -533,6 +533,13 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
       'a password session reaches school data only after Microsoft confirms the person, and comes back to the page',
     );
     await shot(page, '40b-password-session-confirmed-by-microsoft');
+    // The session is Microsoft's now; back to a password-only session to unlink.
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByRole('button', { name: 'Use a different account' }).click();
+    await page.getByLabel('Email').fill(first);
+    await page.getByLabel('Password').fill('linking is fun 2026');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Hello, Lina Local' }).waitFor();
     await page.goto('/account');
     await page.getByRole('button', { name: 'Unlink Microsoft account' }).click();
     await page.getByRole('button', { name: 'Yes, unlink' }).click();
