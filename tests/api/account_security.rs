@@ -19,6 +19,7 @@ both_backends!(
     a_hostile_return_to_lands_on_our_home_page,
     microsofts_key_rotation_never_locks_people_out,
     class_mail_puts_students_in_bcc_and_its_hourly_limit_holds_under_concurrency,
+    a_password_change_deletes_the_cached_microsoft_tokens_and_other_sessions,
 );
 
 fn idle_long(v: &mut std::collections::HashMap<String, String>) {
@@ -311,4 +312,34 @@ async fn class_mail_puts_students_in_bcc_and_its_hourly_limit_holds_under_concur
     let sent = statuses.iter().filter(|s| **s == 202).count();
     assert_eq!(sent, 19, "20 an hour in all (one was sent before): {statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 11, "{statuses:?}");
+}
+
+/// Issue 17.2, R-B4: a password change ends the other sessions and deletes the cached
+/// Microsoft tokens; Microsoft has to confirm the person again.
+async fn a_password_change_deletes_the_cached_microsoft_tokens_and_other_sessions(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    let tenant = app.onboard(0).await;
+    let teacher = app.tenant(0).teachers[0].clone();
+    let ann = app.registered("ann@school.edu", "correct horse battery").await;
+    app.browser_sign_in(&ann, "/auth/microsoft/login?intent=link", &teacher.upn, &teacher.password).await;
+    let other = app.client();
+    other.login("ann@school.edu", "correct horse battery").await;
+    let key = edu_db::token_cache::TokenKey {
+        tenant,
+        subject: &teacher.id,
+        resource: "https://graph.microsoft.com",
+        kind: "refresh",
+    };
+    assert!(edu_db::token_cache::get(&app.state.db, &key).await.unwrap().is_some());
+    let r = ann
+        .post(
+            "/api/me/password",
+            json!({"current_password": "correct horse battery", "new_password": "a brand new passphrase"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(edu_db::token_cache::get(&app.state.db, &key).await.unwrap().is_none(), "the cached tokens are gone");
+    assert_eq!(other.get("/api/me").await.status, 401, "the other session ended");
+    let r = ann.get("/api/me/microsoft").await;
+    assert_eq!((r.status, r.code()), (401, "microsoft_signin_required"), "{}", r.text);
 }

@@ -358,6 +358,10 @@ pub async fn change_password(
     let hash = state.hasher.hash(new_password.expose().to_owned()).await.map_err(ApiError::internal)?;
     edu_db::users::set_password_hash(&state.db, auth.user_id, &hash, now).await?;
     let ended = edu_db::sessions::delete_for_user(&state.db, auth.user_id, None).await?;
+    // R-B4, issue 17.2: the cached Microsoft tokens go too; Microsoft confirms the person again.
+    if let Some(identity) = edu_db::identities::of_user(&state.db, auth.user_id).await? {
+        edu_db::token_cache::delete_subject(&state.db, identity.tenant_id, &identity.ms_object_id).await?;
+    }
     audit(&state, Some(auth.user_id), auth.tenant_id, "auth.password.change", "success", None).await?;
     tracing::info!(user.id = %auth.user_id, sessions.ended = ended, "password changed; all sessions ended and this one rotated");
     signed_in_response(&state, &req, auth.user_id, &auth.auth_method, auth.ms_auth_at, actix_web::http::StatusCode::OK)
