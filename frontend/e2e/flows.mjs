@@ -384,6 +384,10 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
   // Mail page (teachers only), shown, not sent.
   await tp.goto(classUrl + '/mail');
   await tp.getByRole('heading', { name: 'Send mail to the class' }).waitFor();
+  check(
+    (await tp.locator('#mail-privacy').textContent()).includes('Bcc'),
+    'the mail form says students receive it as Bcc (issue 16.8)',
+  );
   await tp.getByLabel('Chosen students').check();
   await tp.getByLabel('Ava Garcia').check();
   await tp.getByLabel('Subject').fill('Fractions homework');
@@ -489,8 +493,12 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     await page.getByRole('link', { name: 'Link a Microsoft 365 account' }).click();
     const form = page.locator('#i0116');
     const refusal = page.getByText('That Microsoft account is already linked to another EduGraph account.');
-    await Promise.race([form.waitFor(), refusal.waitFor()]);
-    if (await form.isVisible()) {
+    // Issue 17.8: linking asks which Microsoft account (the picker), never takes the browser's silently.
+    const pick = page.locator('button.acct', { hasText: 'liam.silva1' });
+    await Promise.race([form.waitFor(), refusal.waitFor(), pick.waitFor()]);
+    check(!(await refusal.isVisible()), 'linking asks Microsoft which account instead of linking silently');
+    if (await pick.isVisible()) await pick.click();
+    else if (await form.isVisible()) {
       await form.fill(`liam.silva1@${CONTOSO}`);
       await page.locator('#i0118').fill('Student#2026');
       await page.locator('#idSIButton9').click();
@@ -499,6 +507,36 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     check(new URL(page.url()).pathname === '/account', 'a refused link is explained on the Account page');
     await shot(page, '41-account-link-refused');
     // The first account unlinks (it has a password, so it keeps signing in).
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByRole('button', { name: 'Use a different account' }).click();
+    await page.getByLabel('Email').fill(first);
+    await page.getByLabel('Password').fill('linking is fun 2026');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Hello, Lina Local' }).waitFor();
+    // Issue 17.1: a password is not a key to Microsoft 365. The school pages send the browser to
+    // Microsoft to confirm the person (silently if Microsoft still has a session), then back.
+    const msForm = page.locator('#i0116');
+    const classesHeading = page.getByRole('heading', { name: 'Classes', level: 1 });
+    const back = page
+      .waitForResponse((r) => r.url().includes('/auth/microsoft/callback'), { timeout: 30000 })
+      .then(() => 'back', () => 'none');
+    await page.goto('/classes?from=password');
+    const formShown = msForm.waitFor({ timeout: 30000 }).then(() => 'form', () => 'none');
+    if ((await Promise.race([back, formShown])) === 'form') {
+      await msForm.fill(`liam.silva1@${CONTOSO}`);
+      await page.locator('#i0118').fill('Student#2026');
+      await page.locator('#idSIButton9').click();
+    }
+    check((await back) === 'back', 'the password session was sent to Microsoft and came back');
+    await page.waitForURL((u) => u.pathname === '/classes' && u.search === '?from=password');
+    await classesHeading.waitFor();
+    await page.waitForLoadState('networkidle');
+    check(
+      (await back) === 'back' && !(await page.getByText('This needs Microsoft to confirm').count()),
+      'a password session reaches school data only after Microsoft confirms the person, and comes back to the page',
+    );
+    await shot(page, '40b-password-session-confirmed-by-microsoft');
+    // The session is Microsoft's now; back to a password-only session to unlink.
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByRole('button', { name: 'Use a different account' }).click();
     await page.getByLabel('Email').fill(first);

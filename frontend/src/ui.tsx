@@ -13,7 +13,7 @@ import {
   type TextareaHTMLAttributes,
 } from 'react';
 import { photoUrl } from './api/client';
-import { graphDiagnostics, humanError, messageFor, type Overrides } from './api/errors';
+import { followMicrosoftContinue, graphDiagnostics, humanError, messageFor, microsoftContinueHref, type Overrides } from './api/errors';
 import { ApiError } from './api/http';
 import { Link } from './router';
 
@@ -145,6 +145,10 @@ export function NotAllowed({ what, children }: { what: string; children?: ReactN
 export function ErrorState({ error, retry }: { error: unknown; retry?: () => void }) {
   const needsMicrosoft = error instanceof ApiError && error.code === 'microsoft_signin_required';
   const needsSchool = error instanceof ApiError && error.code === 'school_account_required';
+  useEffect(() => {
+    // Microsoft confirms the person (silently when it can), then brings them back here.
+    if (needsMicrosoft) followMicrosoftContinue(error, window.location.pathname + window.location.search);
+  }, [needsMicrosoft, error]);
   return (
     <div className="error-state">
       <Alert kind="error">
@@ -153,7 +157,7 @@ export function ErrorState({ error, retry }: { error: unknown; retry?: () => voi
       </Alert>
       <div className="actions">
         {needsMicrosoft && (
-          <a className="button" href={`/auth/microsoft/login?return_to=${encodeURIComponent(window.location.pathname)}`}>
+          <a className="button" href={microsoftContinueHref(error, window.location.pathname + window.location.search)}>
             Sign in with Microsoft
           </a>
         )}
@@ -210,7 +214,7 @@ export function ActionError({ error, overrides }: { error: unknown; overrides?: 
       <GraphDiagnostics error={error} />
       {needsMicrosoft && (
         <span className="detail">
-          <a href={`/auth/microsoft/login?return_to=${encodeURIComponent(window.location.pathname)}`}>Sign in with Microsoft</a>{' '}
+          <a href={microsoftContinueHref(error, window.location.pathname + window.location.search)}>Sign in with Microsoft</a>{' '}
           and try again.
         </span>
       )}

@@ -378,6 +378,10 @@ pub struct ErrorDetail {
     /// For failures of Microsoft Graph: what Graph said, to report to Microsoft.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub graph: Option<GraphErrorInfo>,
+    /// For `microsoft_signin_required`: where to send the browser so that Microsoft confirms
+    /// the person (append `&return_to=<path>` to come back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub continue_url: Option<String>,
 }
 
 /// Microsoft Graph's own error details (no personal data: Graph's message is not included).
@@ -609,7 +613,9 @@ impl ResponseError for ApiError {
             Self::Upstream { graph, .. } => Some(graph.clone()),
             _ => None,
         };
-        let body = ErrorBody { error: ErrorDetail { code: self.code(), message: self.to_string(), graph } };
+        let continue_url = matches!(self, Self::MicrosoftSignInRequired).then(|| MICROSOFT_CONTINUE_URL.to_owned());
+        let body =
+            ErrorBody { error: ErrorDetail { code: self.code(), message: self.to_string(), graph, continue_url } };
         let mut resp = HttpResponse::build(self.status_code());
         if let Self::TooManyRequests { retry_after } = self {
             let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
@@ -621,6 +627,10 @@ impl ResponseError for ApiError {
         resp.json(body)
     }
 }
+
+/// Where `microsoft_signin_required` sends the browser: Microsoft confirms the person of the
+/// session (silently when it can), then the browser comes back (issue 17.1).
+pub const MICROSOFT_CONTINUE_URL: &str = "/auth/microsoft/login?intent=confirm";
 
 /// Turns actix's JSON extractor failures into our envelope (400/413/415, never 500).
 pub fn json_error(err: actix_web::error::JsonPayloadError, limit: usize) -> ApiError {

@@ -190,7 +190,7 @@ fn not_built(root: &Path, is_root: bool) -> HttpResponse {
     } else {
         (StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("There is nothing at this address. {how}"))
     };
-    let body = ErrorBody { error: ErrorDetail { code, message, graph: None } };
+    let body = ErrorBody { error: ErrorDetail { code, message, graph: None, continue_url: None } };
     HttpResponse::build(status).insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store"))).json(body)
 }
 

@@ -19,6 +19,8 @@ pub struct NewSession<'a> {
     pub now: i64,
     /// Absolute expiry, unix ms.
     pub expires_at: i64,
+    /// When Microsoft last confirmed the person (unix ms); `None` for a local-password session.
+    pub ms_auth_at: Option<i64>,
 }
 
 /// A stored session.
@@ -36,6 +38,8 @@ pub struct SessionRecord {
     pub last_seen_at: i64,
     /// Absolute expiry, unix ms.
     pub expires_at: i64,
+    /// When Microsoft last confirmed the person (unix ms); `None` for a local-password session.
+    pub ms_auth_at: Option<i64>,
 }
 
 /// Stores a new session.
@@ -44,8 +48,9 @@ pub struct SessionRecord {
 /// Database errors.
 pub async fn create(db: impl Exec, s: &NewSession<'_>) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, tenant_id, auth_method, external_identity_id, created_at, last_seen_at, expires_at)
-         VALUES (?, ?, ?, ?, NULL, ?, ?, ?)",
+        "INSERT INTO sessions (id_hash, user_id, tenant_id, auth_method, external_identity_id, created_at, last_seen_at,
+           expires_at, ms_auth_at)
+         VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)",
     )
     .bind(s.id_hash)
     .bind(s.user_id.to_string())
@@ -54,6 +59,7 @@ pub async fn create(db: impl Exec, s: &NewSession<'_>) -> Result<(), DbError> {
     .bind(s.now)
     .bind(s.now)
     .bind(s.expires_at)
+    .bind(s.ms_auth_at)
     .execute(&mut *db.acquire().await?)
     .await?;
     Ok(())
@@ -66,7 +72,8 @@ pub async fn create(db: impl Exec, s: &NewSession<'_>) -> Result<(), DbError> {
 pub async fn get(db: impl Exec, id_hash: &str) -> Result<Option<SessionRecord>, DbError> {
     let mut conn = db.acquire().await?;
     let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT user_id, tenant_id, auth_method, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = ?",
+        "SELECT user_id, tenant_id, auth_method, created_at, last_seen_at, expires_at, ms_auth_at FROM sessions
+         WHERE id_hash = ?",
     )
     .bind(id_hash)
     .fetch_optional(&mut *conn)
@@ -82,6 +89,7 @@ struct SessionRow {
     created_at: i64,
     last_seen_at: i64,
     expires_at: i64,
+    ms_auth_at: Option<i64>,
 }
 
 impl TryFrom<SessionRow> for SessionRecord {
@@ -96,6 +104,7 @@ impl TryFrom<SessionRow> for SessionRecord {
             created_at: r.created_at,
             last_seen_at: r.last_seen_at,
             expires_at: r.expires_at,
+            ms_auth_at: r.ms_auth_at,
         })
     }
 }
@@ -147,4 +156,62 @@ pub async fn purge_expired(db: impl Exec, now: i64, idle_ms: i64) -> Result<u64,
         .execute(&mut *db.acquire().await?)
         .await?;
     Ok(res.rows_affected())
+}
+
+/// Ends a Microsoft person's access to EduGraph (issue 17.2, R-A27): every session of the
+/// EduGraph person linked to `(ms_tenant_id, oid)` and their cached tokens in `tenant` are
+/// deleted in one transaction (a savepoint inside the caller's). Returns the sessions ended.
+/// See [`end_microsoft_sessions`] for the Microsoft-backed sessions only.
+///
+/// # Errors
+/// Database errors.
+pub async fn end_microsoft_access(
+    db: impl Exec,
+    tenant: TenantId,
+    ms_tenant_id: &str,
+    oid: &str,
+) -> Result<u64, DbError> {
+    end_access(db, tenant, ms_tenant_id, oid, "").await
+}
+
+/// Microsoft refused the person's refresh token (`invalid_grant`, issue 17.2): their cached
+/// tokens and the sessions that Microsoft had confirmed end, in one transaction; a session
+/// that began with the local password stays (it never was Microsoft's).
+///
+/// # Errors
+/// Database errors.
+pub async fn end_microsoft_sessions(
+    db: impl Exec,
+    tenant: TenantId,
+    ms_tenant_id: &str,
+    oid: &str,
+) -> Result<u64, DbError> {
+    end_access(db, tenant, ms_tenant_id, oid, " AND ms_auth_at IS NOT NULL").await
+}
+
+async fn end_access(
+    db: impl Exec,
+    tenant: TenantId,
+    ms_tenant_id: &str,
+    oid: &str,
+    which: &str,
+) -> Result<u64, DbError> {
+    let mut conn = db.acquire().await?;
+    let mut tx = crate::begin(&mut conn).await?;
+    sqlx::query("DELETE FROM token_cache WHERE tenant_id = ? AND subject = ?")
+        .bind(tenant.to_string())
+        .bind(oid)
+        .execute(&mut *tx)
+        .await?;
+    let ended = sqlx::query(&format!(
+        "DELETE FROM sessions WHERE user_id IN
+           (SELECT user_id FROM external_identities WHERE ms_tenant_id = ? AND ms_object_id = ?){which}"
+    ))
+    .bind(ms_tenant_id)
+    .bind(oid)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(ended)
 }

@@ -718,6 +718,10 @@ pub async fn commit_page(
                     ..Default::default()
                 };
                 let p = &patch.apply(before.map_or(&fresh, |b| &b.data));
+                if !p.account_enabled && before.is_none_or(|b| b.data.account_enabled) {
+                    // `accountEnabled: false`: the person's sessions and tokens end with this page (issue 17.2).
+                    crate::sessions::end_microsoft_access(&mut tx, lease.tenant, ms_tenant_id, &p.ms_object_id).await?;
+                }
                 match before {
                     None => {
                         sqlx::query(
@@ -796,6 +800,7 @@ pub async fn commit_page(
                         .await?;
                         audit(&mut tx, lease.tenant, "sync.profile_disabled", id, Some("removed: changed"), now)
                             .await?;
+                        crate::sessions::end_microsoft_access(&mut tx, lease.tenant, ms_tenant_id, id).await?;
                         counts.disabled += 1;
                         if let Some(e) = existing.get_mut(id) {
                             e.state = "disabled".into();

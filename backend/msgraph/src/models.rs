@@ -433,6 +433,8 @@ pub struct MailMessage {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cc_recipients: Vec<Recipient>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bcc_recipients: Vec<Recipient>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<FileAttachment>,
 }
 

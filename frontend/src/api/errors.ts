@@ -33,7 +33,8 @@ const EXPLAINED = {
   network_error: 'Could not reach EduGraph. Check your connection and try again.',
   unexpected_response: 'EduGraph answered in an unexpected way. Reload the page and try again.',
   invalid_cursor: 'This list changed or the link expired. Reload the list.',
-  microsoft_signin_required: 'Your Microsoft 365 sign-in has expired. Choose "Sign in with Microsoft" to continue.',
+  microsoft_signin_required:
+    'This needs Microsoft to confirm it is you (your Microsoft 365 sign-in has expired, or you signed in with your EduGraph password). Choose "Sign in with Microsoft" to continue.',
   school_account_required: "This needs your school's Microsoft 365 account. Sign in with Microsoft, or link your account.",
   role_required: 'Your role does not allow this. Ask a teacher or your school administrator.',
   microsoft_forbidden: 'Microsoft 365 refused this: the app or your account lacks the permission. Tell your administrator.',
@@ -226,4 +227,34 @@ export function fieldFor(code: string, passwordField: Field = 'password'): Field
     default:
       return undefined;
   }
+}
+
+/** Where to send the browser so that Microsoft confirms the person (issue 17.1): the server's
+ * `continue_url` (silent when Microsoft still has a session) or a Microsoft sign-in, coming
+ * back to `path`. */
+export function microsoftContinueHref(error: unknown, path: string): string {
+  const base =
+    error && typeof error === 'object' && 'continueUrl' in error && typeof error.continueUrl === 'string'
+      ? error.continueUrl
+      : '/auth/microsoft/login';
+  return `${base}${base.includes('?') ? '&' : '?'}return_to=${encodeURIComponent(path)}`;
+}
+
+const FOLLOWED_KEY = 'edugraph.microsoft-continue-at';
+
+/** Follows `microsoft_signin_required`'s continue URL at once, at most once a minute (so a
+ * confirmation that cannot succeed shows the button instead of looping). Returns whether it did. */
+export function followMicrosoftContinue(error: unknown, path: string, now = Date.now()): boolean {
+  if (!(error && typeof error === 'object' && 'continueUrl' in error && typeof error.continueUrl === 'string')) {
+    return false;
+  }
+  try {
+    const last = Number(window.sessionStorage.getItem(FOLLOWED_KEY) ?? '0');
+    if (now - last < 60_000) return false;
+    window.sessionStorage.setItem(FOLLOWED_KEY, String(now));
+  } catch {
+    return false;
+  }
+  window.location.assign(microsoftContinueHref(error, path));
+  return true;
 }

@@ -21,8 +21,17 @@ export class ApiError extends Error {
   readonly retryAfter: number | undefined;
   /** Microsoft Graph's own status, code and request id, when Graph refused (for support). */
   readonly graph: GraphInfo | undefined;
+  /** `microsoft_signin_required`: where Microsoft confirms the person (our own path). */
+  readonly continueUrl: string | undefined;
 
-  constructor(status: number, code: string, serverMessage?: string, retryAfter?: number, graph?: GraphInfo) {
+  constructor(
+    status: number,
+    code: string,
+    serverMessage?: string,
+    retryAfter?: number,
+    graph?: GraphInfo,
+    continueUrl?: string,
+  ) {
     super(serverMessage ?? code);
     this.name = 'ApiError';
     this.status = status;
@@ -30,6 +39,7 @@ export class ApiError extends Error {
     this.serverMessage = serverMessage;
     this.retryAfter = retryAfter;
     this.graph = graph;
+    this.continueUrl = continueUrl;
   }
 }
 
@@ -69,10 +79,17 @@ function errorFrom(res: Response, body: unknown): ApiError {
   if (body && typeof body === 'object' && 'error' in body) {
     const e = (body as { error: unknown }).error;
     if (e && typeof e === 'object') {
-      const { code, message, graph } = e as { code?: unknown; message?: unknown; graph?: unknown };
+      const { code, message, graph, continue_url } = e as {
+        code?: unknown;
+        message?: unknown;
+        graph?: unknown;
+        continue_url?: unknown;
+      };
       if (typeof code === 'string') {
         const g = graph && typeof graph === 'object' ? (graph as GraphInfo) : undefined;
-        return new ApiError(res.status, code, typeof message === 'string' ? message : undefined, retryAfter, g);
+        // Only our own paths (never another origin), whatever the body says.
+        const next = typeof continue_url === 'string' && /^\/[^/\\]/.test(continue_url) ? continue_url : undefined;
+        return new ApiError(res.status, code, typeof message === 'string' ? message : undefined, retryAfter, g, next);
       }
     }
   }

@@ -1057,7 +1057,8 @@ export interface paths {
         put?: never;
         /**
          * A teacher mails their class, its students, some students, or its teachers, from their own
-         *     mailbox (`/me/sendMail`). Recipients must belong to the class; at most 20 mails an hour.
+         *     mailbox (`/me/sendMail`). Recipients must belong to the class; students are in Bcc (they
+         *     never see each other's addresses), the teachers in To; at most 20 mails an hour.
          */
         post: operations["send_class_mail"];
         delete?: never;
@@ -1900,6 +1901,11 @@ export interface components {
         ErrorDetail: {
             /** @description Stable snake_case code the SPA switches on. */
             code: components["schemas"]["ErrorCode"];
+            /**
+             * @description For `microsoft_signin_required`: where to send the browser so that Microsoft confirms
+             *     the person (append `&return_to=<path>` to come back).
+             */
+            continue_url?: string | null;
             graph?: components["schemas"]["GraphErrorInfo"] | null;
             /** @description A message a person can read. */
             message: string;

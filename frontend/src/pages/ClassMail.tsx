@@ -50,6 +50,10 @@ export function ClassMail({ classId, d }: { classId: string; d: ClassDetails }) 
     <>
       <h2>Send mail to the class</h2>
       <p className="hint">The mail goes from your own Microsoft 365 mailbox. At most 20 mails an hour.</p>
+      <p className="hint" id="mail-privacy">
+        Students receive it as Bcc: they do not see each other&apos;s addresses. You and the other teachers are in
+        &quot;To&quot;.
+      </p>
       <form onSubmit={submit} noValidate aria-label="Send mail">
         <fieldset className="choices">
           <legend>To</legend>

@@ -50,6 +50,12 @@ impl DelegatedGraph {
     /// # Errors
     /// `401 microsoft_signin_required` without a linked Microsoft identity or usable token.
     pub async fn for_member(state: &AppState, member: &TenantMember) -> Result<Self, ApiError> {
+        // A local password is not a key to Microsoft 365 (issue 17.1, the original's flaw S4):
+        // a session that began with it reaches Microsoft data only once Microsoft has
+        // confirmed the person in this browser (`/auth/microsoft/login?intent=confirm`).
+        if member.auth.ms_auth_at.is_none() {
+            return Err(ApiError::MicrosoftSignInRequired);
+        }
         let identity = edu_db::identities::of_user(&state.db, member.auth.user_id)
             .await?
             .ok_or(ApiError::MicrosoftSignInRequired)?;

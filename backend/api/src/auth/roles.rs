@@ -58,6 +58,23 @@ impl FromRequest for TenantMember {
     }
 }
 
+/// How recent a Microsoft sign-in an admin-console write needs (issue 17.1).
+pub const ADMIN_WRITE_MAX_AGE_MS: i64 = 60 * 60 * 1000;
+
+/// Admin-console writes need a Microsoft sign-in no older than an hour (issue 17.1): a tenant
+/// admin's powers are Microsoft's to grant, with its MFA and Conditional Access, not a local
+/// password's. Reads and other roles are unaffected here.
+fn recent_microsoft_sign_in(req: &HttpRequest, m: &TenantMember, role: Role) -> Result<(), ApiError> {
+    if role != Role::Admin || matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD) {
+        return Ok(());
+    }
+    let now = req.app_data::<web::Data<AppState>>().map_or(0, |s| s.clock.now_ms());
+    match m.auth.ms_auth_at {
+        Some(at) if now - at <= ADMIN_WRITE_MAX_AGE_MS => Ok(()),
+        _ => Err(ApiError::MicrosoftSignInRequired),
+    }
+}
+
 macro_rules! role_extractor {
     ($(#[$meta:meta])* $name:ident, $role:expr, $message:literal) => {
         $(#[$meta])*
@@ -71,8 +88,9 @@ macro_rules! role_extractor {
             fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
                 let req = req.clone();
                 Box::pin(async move {
-                    let m = member(req).await?;
+                    let m = member(req.clone()).await?;
                     if m.has($role) {
+                        recent_microsoft_sign_in(&req, &m, $role)?;
                         Ok(Self(m))
                     } else {
                         tracing::warn!(user.id = %m.auth.user_id, required = %$role, "request refused: missing role");

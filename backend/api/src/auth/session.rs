@@ -83,6 +83,9 @@ pub struct Authenticated {
     pub session_hash: String,
     /// Absolute expiry, unix ms.
     pub expires_at: i64,
+    /// When Microsoft last confirmed the person in this browser (unix ms); `None` for a session
+    /// that began with the local password (issue 17.1).
+    pub ms_auth_at: Option<i64>,
 }
 
 impl Authenticated {
@@ -130,6 +133,7 @@ async fn load(req: HttpRequest) -> Result<Option<Authenticated>, ApiError> {
                     secret,
                     session_hash: hash,
                     expires_at: s.expires_at,
+                    ms_auth_at: s.ms_auth_at,
                 })
             }
         }
@@ -169,6 +173,7 @@ pub async fn start(
     user_id: UserId,
     tenant_id: Option<TenantId>,
     auth_method: &str,
+    ms_auth_at: Option<i64>,
 ) -> Result<String, ApiError> {
     if let Some(prev) = previous {
         edu_db::sessions::delete(&state.db, &hash_secret(prev)).await?;
@@ -185,6 +190,7 @@ pub async fn start(
             auth_method,
             now,
             expires_at: now.saturating_add(absolute_ms),
+            ms_auth_at,
         },
     )
     .await?;

@@ -15,8 +15,10 @@ use tokio::sync::RwLock;
 const LEEWAY_SECS: u64 = 300;
 /// Keys are re-fetched at least this often (Microsoft: "every 24 hours").
 const JWKS_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
-/// An unknown `kid` triggers a re-fetch at most this often (no fetch storms from forged tokens).
-const JWKS_MIN_REFRESH: Duration = Duration::from_secs(60);
+/// An unknown `kid` triggers a re-fetch at most this often (no fetch storms from forged
+/// tokens); a token whose `kid` arrives sooner waits for that moment rather than failing, so a
+/// key rotation never locks people out (issue 17.7, R-A7).
+const JWKS_MIN_REFRESH: Duration = Duration::from_secs(5);
 
 /// Why an ID token was refused. Each maps to a sign-in error page; none is a 500.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -206,8 +208,10 @@ impl IdTokenValidator {
         Ok(Keys { by_kid, issuer_template: doc.issuer, fetched_at: Instant::now() })
     }
 
-    /// The key for `kid` and the issuer template; re-fetches when stale or on an unknown kid.
+    /// The key for `kid` and the issuer template; re-fetches when stale or on an unknown kid
+    /// (at most once per `min_refresh`: an unknown kid seen sooner waits for the next fetch).
     async fn key_for(&self, kid: &str) -> Result<(DecodingKey, Option<String>, String), IdTokenError> {
+        let mut wait = None;
         {
             let guard = self.keys.read().await;
             if let Some(keys) = guard.as_ref()
@@ -216,10 +220,12 @@ impl IdTokenValidator {
                 if let Some((k, iss)) = keys.by_kid.get(kid) {
                     return Ok((k.clone(), iss.clone(), keys.issuer_template.clone()));
                 }
-                if keys.fetched_at.elapsed() < self.min_refresh {
-                    return Err(IdTokenError::UnknownKey);
-                }
+                wait = self.min_refresh.checked_sub(keys.fetched_at.elapsed());
             }
+        }
+        if let Some(w) = wait {
+            // Not under the lock: other sign-ins with known keys go on meanwhile.
+            tokio::time::sleep(w).await;
         }
         let mut guard = self.keys.write().await;
         // Another request may have refreshed while we waited.

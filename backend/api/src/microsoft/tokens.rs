@@ -93,7 +93,14 @@ pub async fn access_token(
         Ok(r) => r,
         Err(edu_msgraph::TokenError::OAuth(e)) => {
             tracing::info!(oauth.error = %e.error, "token refresh refused; the person must sign in again");
-            edu_db::token_cache::delete_subject(&state.db, tenant, oid).await?;
+            if e.is_invalid_grant() {
+                // Microsoft no longer vouches for the person: their Microsoft-backed sessions
+                // end with the tokens (issue 17.2, R-A27).
+                let ended = edu_db::sessions::end_microsoft_sessions(&state.db, tenant, ms_tenant_id, oid).await?;
+                tracing::info!(sessions.ended = ended, "refresh refused with invalid_grant: sessions ended");
+            } else {
+                edu_db::token_cache::delete_subject(&state.db, tenant, oid).await?;
+            }
             return Err(signin_required());
         }
         Err(e) => {

@@ -531,7 +531,18 @@ async fn set_enabled(state: &AppState, admin: &TenantAdmin, id: &str, enabled: b
     if let Err(e) = state.graph.update_user(&g.auth, id, &patch).await {
         return Err(audit_failure(state, admin, action, Some(("user", id)), user_error(e)).await);
     }
-    audit(state, admin, action, Some(("user", id)), "success", None).await?;
+    let mut detail = None;
+    if !enabled {
+        // Access ends now, not at the next sync (issue 17.2, R-A27): the person's EduGraph
+        // sessions and cached tokens go in one transaction.
+        let tenant = edu_db::tenants::get(&state.db, admin.0.tenant_id)
+            .await?
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the admin's tenant is missing")))?;
+        let ended =
+            edu_db::sessions::end_microsoft_access(&state.db, admin.0.tenant_id, &tenant.ms_tenant_id, id).await?;
+        detail = Some(format!("sessions_ended={ended}"));
+    }
+    audit(state, admin, action, Some(("user", id)), "success", detail.as_deref()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -89,15 +89,25 @@ fn check_ip(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     })
 }
 
-async fn check_account_lock(state: &AppState, key: &str) -> Result<(), ApiError> {
-    let locked_until = edu_db::throttle::locked_until(&state.db, key).await?;
+/// Reserves one password verification for an account key before the hash runs (R-A18,
+/// issue 17.3): at most the threshold's worth of verifications per window, however many
+/// requests arrive at once. Settle with `settle_failure` or `release`.
+pub(crate) async fn reserve_attempt(state: &AppState, key: &str) -> Result<(), ApiError> {
     let now = state.clock.now_ms();
-    if locked_until > now {
-        state.metrics.observe_login("throttled");
-        let ms = u64::try_from(locked_until - now).unwrap_or(1000);
-        return Err(ApiError::TooManyRequests { retry_after: Duration::from_millis(ms) });
+    match edu_db::throttle::reserve(&state.db, key, now, account_policy(&state.config.throttle)).await? {
+        edu_db::throttle::Reservation::Granted => Ok(()),
+        edu_db::throttle::Reservation::Refused { until } => {
+            state.metrics.observe_login("throttled");
+            let ms = u64::try_from(until - now).unwrap_or(1000).max(1);
+            Err(ApiError::TooManyRequests { retry_after: Duration::from_millis(ms) })
+        }
     }
-    Ok(())
+}
+
+/// The reserved attempt failed; returns the lock expiry (0 = not locked).
+pub(crate) async fn settle_failure(state: &AppState, key: &str) -> Result<i64, ApiError> {
+    let now = state.clock.now_ms();
+    Ok(edu_db::throttle::settle_failure(&state.db, key, now, account_policy(&state.config.throttle)).await?)
 }
 
 /// Signs a person in: a new session (the old one, if any, is deleted), its cookie, the
@@ -107,15 +117,17 @@ async fn signed_in_response(
     req: &HttpRequest,
     user_id: UserId,
     auth_method: &str,
+    ms_auth_at: Option<i64>,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ApiError> {
     let previous = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
     let user = edu_db::users::get(&state.db, user_id).await?.ok_or(ApiError::InvalidCredentials)?;
-    let secret = session::start(state, previous.as_deref(), user_id, user.tenant_id, auth_method).await?;
+    let secret = session::start(state, previous.as_deref(), user_id, user.tenant_id, auth_method, ms_auth_at).await?;
     let auth = Authenticated {
         user_id,
         tenant_id: user.tenant_id,
         auth_method: auth_method.to_owned(),
+        ms_auth_at,
         session_hash: session::hash_secret(&secret),
         expires_at: state.clock.now_ms()
             + i64::try_from(state.config.session.absolute_timeout.as_millis()).unwrap_or(i64::MAX / 2),
@@ -215,7 +227,7 @@ pub async fn register_local_account(
     }
     audit(&state, Some(id), None, "auth.local.register", "success", None).await?;
     tracing::info!(user.id = %id, "local account registered");
-    signed_in_response(&state, &req, id, "local", actix_web::http::StatusCode::CREATED).await
+    signed_in_response(&state, &req, id, "local", None, actix_web::http::StatusCode::CREATED).await
 }
 
 /// Signs in with email and password. An unknown email, a wrong password and a disabled
@@ -238,7 +250,7 @@ pub async fn login_local(
     let too_long = body.password.len() > Password::MAX_BYTES || body.email.len() > 1024;
     let normalised = Email::parse(&body.email).ok();
     let key = account_key("login", normalised.as_ref().map_or(body.email.trim(), Email::as_str));
-    check_account_lock(&state, &key).await?;
+    reserve_attempt(&state, &key).await?;
 
     let creds = match (&normalised, too_long) {
         (Some(email), false) => edu_db::users::find_credentials(&state.db, email).await?,
@@ -253,8 +265,7 @@ pub async fn login_local(
 
     let now = state.clock.now_ms();
     let Some(creds) = creds.filter(|_| ok) else {
-        let locked_until =
-            edu_db::throttle::record_failure(&state.db, &key, now, account_policy(&state.config.throttle)).await?;
+        let locked_until = settle_failure(&state, &key).await?;
         state.metrics.observe_login("failure");
         audit(&state, None, None, "auth.local.login", "failure", None).await?;
         if locked_until > now {
@@ -262,7 +273,7 @@ pub async fn login_local(
         }
         return Err(ApiError::InvalidCredentials);
     };
-    edu_db::throttle::clear(&state.db, &key).await?;
+    edu_db::throttle::release(&state.db, &key).await?;
     if creds.disabled {
         audit(&state, Some(creds.user_id), None, "auth.local.login", "denied", Some("account disabled")).await?;
         return Err(ApiError::forbidden(
@@ -278,7 +289,7 @@ pub async fn login_local(
     state.metrics.observe_login("success");
     audit(&state, Some(creds.user_id), None, "auth.local.login", "success", None).await?;
     tracing::info!(user.id = %creds.user_id, "signed in with a local account");
-    signed_in_response(&state, &req, creds.user_id, "local", actix_web::http::StatusCode::OK).await
+    signed_in_response(&state, &req, creds.user_id, "local", None, actix_web::http::StatusCode::OK).await
 }
 
 /// Signs out: the session is deleted on the server and the cookie removed.
@@ -327,7 +338,6 @@ pub async fn change_password(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let key = account_key("password", &auth.user_id.to_string());
-    check_account_lock(&state, &key).await?;
     let Some(current) = edu_db::users::password_hash(&state.db, auth.user_id).await? else {
         return Err(ApiError::conflict(
             ErrorCode::NoLocalPassword,
@@ -335,19 +345,25 @@ pub async fn change_password(
         ));
     };
     let new_password = Password::parse(&body.new_password)?;
+    reserve_attempt(&state, &key).await?;
     let ok = body.current_password.len() <= Password::MAX_BYTES
         && state.hasher.verify(body.current_password, Some(current)).await.map_err(ApiError::internal)?;
     let now = state.clock.now_ms();
     if !ok {
-        edu_db::throttle::record_failure(&state.db, &key, now, account_policy(&state.config.throttle)).await?;
+        settle_failure(&state, &key).await?;
         audit(&state, Some(auth.user_id), auth.tenant_id, "auth.password.change", "failure", None).await?;
         return Err(ApiError::InvalidCredentials);
     }
-    edu_db::throttle::clear(&state.db, &key).await?;
+    edu_db::throttle::release(&state.db, &key).await?;
     let hash = state.hasher.hash(new_password.expose().to_owned()).await.map_err(ApiError::internal)?;
     edu_db::users::set_password_hash(&state.db, auth.user_id, &hash, now).await?;
     let ended = edu_db::sessions::delete_for_user(&state.db, auth.user_id, None).await?;
+    // R-B4, issue 17.2: the cached Microsoft tokens go too; Microsoft confirms the person again.
+    if let Some(identity) = edu_db::identities::of_user(&state.db, auth.user_id).await? {
+        edu_db::token_cache::delete_subject(&state.db, identity.tenant_id, &identity.ms_object_id).await?;
+    }
     audit(&state, Some(auth.user_id), auth.tenant_id, "auth.password.change", "success", None).await?;
     tracing::info!(user.id = %auth.user_id, sessions.ended = ended, "password changed; all sessions ended and this one rotated");
-    signed_in_response(&state, &req, auth.user_id, &auth.auth_method, actix_web::http::StatusCode::OK).await
+    signed_in_response(&state, &req, auth.user_id, &auth.auth_method, auth.ms_auth_at, actix_web::http::StatusCode::OK)
+        .await
 }

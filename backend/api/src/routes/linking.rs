@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::session::{self, Authenticated, SESSION_COOKIE};
-use crate::auth::throttle::{account_key, account_policy};
+use crate::auth::throttle::account_key;
 use crate::error::{ApiError, ErrorCode};
+use crate::routes::auth_local::{reserve_attempt, settle_failure};
 use crate::services::me::{MeResponse, me_view};
 use crate::state::AppState;
 
@@ -69,12 +70,14 @@ async fn rotated(
         user,
         auth.tenant_id,
         &auth.auth_method,
+        auth.ms_auth_at,
     )
     .await?;
     let new_auth = Authenticated {
         user_id: user,
         tenant_id: auth.tenant_id,
         auth_method: auth.auth_method.clone(),
+        ms_auth_at: auth.ms_auth_at,
         session_hash: session::hash_secret(&secret),
         expires_at: state.clock.now_ms()
             + i64::try_from(state.config.session.absolute_timeout.as_millis()).unwrap_or(0),
@@ -167,12 +170,8 @@ pub async fn link_existing_local_account(
     }
     let email = Email::parse(&body.email).map_err(|_| ApiError::InvalidCredentials)?;
     let key = account_key("login", email.as_str());
+    reserve_attempt(&state, &key).await?;
     let now = state.clock.now_ms();
-    let locked_until = edu_db::throttle::locked_until(&state.db, &key).await?;
-    if locked_until > now {
-        let ms = u64::try_from(locked_until - now).unwrap_or(1000);
-        return Err(ApiError::TooManyRequests { retry_after: std::time::Duration::from_millis(ms) });
-    }
     let creds = edu_db::users::find_credentials(&state.db, &email).await?;
     let ok = body.password.len() <= Password::MAX_BYTES
         && state
@@ -181,11 +180,11 @@ pub async fn link_existing_local_account(
             .await
             .map_err(ApiError::internal)?;
     let Some(local) = creds.filter(|_| ok) else {
-        edu_db::throttle::record_failure(&state.db, &key, now, account_policy(&state.config.throttle)).await?;
+        settle_failure(&state, &key).await?;
         audit(&state, &auth, "link.local.existing", "failure").await?;
         return Err(ApiError::InvalidCredentials);
     };
-    edu_db::throttle::clear(&state.db, &key).await?;
+    edu_db::throttle::release(&state.db, &key).await?;
     if edu_db::identities::of_user(&state.db, local.user_id).await?.is_some() {
         audit(&state, &auth, "link.local.existing", "denied").await?;
         return Err(ApiError::conflict(

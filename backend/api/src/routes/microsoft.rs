@@ -74,16 +74,47 @@ fn pkce_challenge(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-/// Only our own paths: `/x`, never `//host` or `/\host` or a URL.
-fn safe_return_to(r: Option<&str>) -> Option<String> {
-    r.filter(|p| {
-        p.starts_with('/')
-            && !p.starts_with("//")
-            && !p.starts_with("/\\")
-            && p.len() <= 256
-            && !p.contains(['\r', '\n'])
-    })
-    .map(str::to_owned)
+/// Percent-decodes once (invalid escapes stay as they are).
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| char::from(c).to_digit(16);
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex))
+        {
+            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// A path that stays on `base`'s origin when a browser resolves it (WHATWG URL parsing, as
+/// the `url` crate does), also after one more round of percent-decoding (a client router that
+/// decodes before it navigates): no control characters, spaces or backslashes anywhere, no
+/// scheme-relative `//`, nothing that resolves elsewhere. Returns the path as the parser
+/// serialised it (R-A2, issue 17.4).
+pub(crate) fn safe_return_to(base: &Url, r: Option<&str>) -> Option<String> {
+    let p = r?;
+    let plain = |s: &[u8]| {
+        s.first() == Some(&b'/')
+            && s.get(1) != Some(&b'/')
+            && !s.iter().any(|c| c.is_ascii_control() || c.is_ascii_whitespace() || *c == b'\\')
+    };
+    if p.len() > 512 || !plain(p.as_bytes()) || !plain(&percent_decode(p)) {
+        return None;
+    }
+    let joined = base.join(p).ok()?;
+    if joined.origin() != base.origin() || !joined.username().is_empty() || joined.password().is_some() {
+        return None;
+    }
+    let out = &joined[url::Position::BeforePath..];
+    plain(out.as_bytes()).then(|| out.to_owned())
 }
 
 fn authority(state: &AppState) -> String {
@@ -185,6 +216,13 @@ fn authorize_url(state: &AppState, st: &str, nonce: &str, verifier: &str, q: &Lo
             Some(prompt @ ("select_account" | "login" | "consent")) => {
                 p.append_pair("prompt", prompt);
             }
+            Some("none") => {
+                // A silent confirmation of the person we expect (issue 17.1).
+                p.append_pair("prompt", "none");
+                if let Some(h) = q.login_hint.as_deref().filter(|h| !h.is_empty() && h.len() <= 320) {
+                    p.append_pair("login_hint", h);
+                }
+            }
             _ => {
                 if let Some(h) = q.login_hint.as_deref().filter(|h| !h.is_empty() && h.len() <= 320) {
                     p.append_pair("login_hint", h);
@@ -203,16 +241,35 @@ pub async fn microsoft_login(
     auth: MaybeAuthenticated,
     q: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = q.into_inner();
+    let mut q = q.into_inner();
     let (purpose, link_user) = match q.intent.as_deref() {
         None | Some("signin") => ("signin", None),
         Some("link") => match &auth.0 {
             Some(a) => ("link", Some(a.user_id)),
             None => return Ok(fail("signin_required_to_link")),
         },
-        Some(_) => return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "intent must be signin or link")),
+        // A session that began with the local password asks Microsoft to confirm the person
+        // (issue 17.1): silently when Microsoft still has a session, interactively otherwise.
+        Some("confirm") => match &auth.0 {
+            Some(a) => {
+                let identity = edu_db::identities::of_user(&state.db, a.user_id).await?;
+                q.login_hint = identity.and_then(|i| i.upn);
+                q.prompt = Some(if q.login_hint.is_some() { "none" } else { "select_account" }.into());
+                ("confirm", Some(a.user_id))
+            }
+            None => ("signin", None),
+        },
+        Some(_) => {
+            return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "intent must be signin, link or confirm"));
+        }
     };
-    let (st, nonce, verifier) = begin(&state, purpose, link_user, None, safe_return_to(q.return_to.as_deref())).await?;
+    if purpose == "link" {
+        // Linking asks which Microsoft account, never silently takes the browser's (issue 17.8).
+        q.prompt = Some("select_account".into());
+    }
+    let (st, nonce, verifier) =
+        begin(&state, purpose, link_user, None, safe_return_to(&state.config.public_url, q.return_to.as_deref()))
+            .await?;
     let to = authorize_url(&state, &st, &nonce, &verifier, &q)?;
     Ok(HttpResponse::Found().insert_header((header::LOCATION, to)).cookie(oidc_cookie(st)).finish())
 }
@@ -263,6 +320,13 @@ pub async fn microsoft_callback(
         Err(code) => return fail(code),
     };
     if let Some(e) = q.error.as_deref() {
+        if txn.purpose == "confirm" && matches!(e, "login_required" | "interaction_required" | "consent_required") {
+            // Microsoft has no session for this person here: its sign-in page, then (issue 17.1).
+            return match interactive_confirmation(&state, auth.0.as_ref(), &txn).await {
+                Ok(resp) => resp,
+                Err(_) => fail("temporarily_unavailable"),
+            };
+        }
         return fail(error_code_of(e));
     }
     let Some(code) = q.code.as_deref() else { return fail("microsoft_error") };
@@ -273,6 +337,23 @@ pub async fn microsoft_callback(
             fail(code)
         }
     }
+}
+
+/// The silent confirmation failed: the same confirmation with Microsoft's sign-in page.
+async fn interactive_confirmation(
+    state: &AppState,
+    current: Option<&session::Authenticated>,
+    txn: &edu_db::oidc::OidcTransaction,
+) -> Result<HttpResponse, ApiError> {
+    let hint = match current {
+        Some(a) => edu_db::identities::of_user(&state.db, a.user_id).await?.and_then(|i| i.upn),
+        None => None,
+    };
+    let q = LoginQuery { intent: None, login_hint: hint, prompt: None, return_to: None };
+    let link_user = current.map(|a| a.user_id);
+    let (st, nonce, verifier) = begin(state, "confirm_ui", link_user, None, txn.return_to.clone()).await?;
+    let to = authorize_url(state, &st, &nonce, &verifier, &q)?;
+    Ok(HttpResponse::Found().insert_header((header::LOCATION, to)).cookie(oidc_cookie(st)).finish())
 }
 
 async fn complete_sign_in(
@@ -360,7 +441,7 @@ async fn complete_sign_in(
     tokens::store(state, tenant_id, &claims.oid, &tokens).await.map_err(|_| "temporarily_unavailable")?;
 
     let previous = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
-    let secret = session::start(state, previous.as_deref(), user_id, Some(tenant_id), "microsoft")
+    let secret = session::start(state, previous.as_deref(), user_id, Some(tenant_id), "microsoft", Some(now))
         .await
         .map_err(|_| "temporarily_unavailable")?;
     let action = if txn.purpose == "link" { "link.microsoft" } else { "auth.microsoft.login" };
@@ -544,5 +625,68 @@ pub async fn microsoft_consent_callback(
             }
         }
         _ => fail("state_invalid"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("https://edugraph.example/").unwrap()
+    }
+
+    /// R-A2, issue 17.4: hostile `return_to` forms, parsed the way browsers parse URLs.
+    #[test]
+    fn return_to_refuses_every_path_that_could_leave_the_site() {
+        let hostile = [
+            "//evil.example/x",
+            "/\\evil.example/x",
+            "\\/evil.example/x",
+            "/\tevil.example",
+            "/\t/evil.example/x",
+            "/%09/evil.example/x",
+            "/%0d/evil.example/x",
+            "/%0a/evil.example/x",
+            "/%2f/evil.example/x",
+            "/%2F%2Fevil.example",
+            "/%5cevil.example",
+            "/%5C%5Cevil.example",
+            "/\r/evil.example/x",
+            "/\n/evil.example/x",
+            "\t//evil.example/x",
+            " //evil.example/x",
+            "https://evil.example/x",
+            "http:evil.example",
+            "javascript:alert(1)",
+            "//user@evil.example",
+            "/\\/evil.example",
+            "/ /evil.example",
+            "/%20/evil.example",
+            "%2F%2Fevil.example",
+            "evil.example/x",
+            "",
+            "/%00/x",
+            "/\u{7f}/evil.example",
+            "//%09evil.example",
+        ];
+        for h in hostile {
+            let got = safe_return_to(&base(), Some(h));
+            assert!(got.is_none(), "{h:?} was accepted as {got:?}");
+        }
+        assert!(safe_return_to(&base(), Some(&format!("/{}", "a".repeat(600)))).is_none());
+    }
+
+    #[test]
+    fn return_to_keeps_our_own_paths() {
+        for (p, want) in [
+            ("/", "/"),
+            ("/classes/abc?tab=seating", "/classes/abc?tab=seating"),
+            ("/classes/abc#seat", "/classes/abc#seat"),
+            ("/a/../b", "/b"),
+            ("/search?q=Zo%C3%AB", "/search?q=Zo%C3%AB"),
+        ] {
+            assert_eq!(safe_return_to(&base(), Some(p)).as_deref(), Some(want), "{p}");
+        }
     }
 }

@@ -252,7 +252,8 @@ pub struct ClassMailResponse {
 }
 
 /// A teacher mails their class, its students, some students, or its teachers, from their own
-/// mailbox (`/me/sendMail`). Recipients must belong to the class; at most 20 mails an hour.
+/// mailbox (`/me/sendMail`). Recipients must belong to the class; students are in Bcc (they
+/// never see each other's addresses), the teachers in To; at most 20 mails an hour.
 #[utoipa::path(operation_id = "send_class_mail", tag = "education", params(("id" = String, Path, description = "Class id")), request_body = ClassMailRequest, responses(
     (status = 202, body = ClassMailResponse),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
@@ -294,26 +295,48 @@ pub async fn send_class_mail(
             return Err(invalid(ErrorCode::InvalidAudience, "audience must be class, students, teachers or selected."));
         }
     };
-    let recipients: Vec<Recipient> =
-        people.iter().filter(|p| p.id != my_oid).filter_map(|p| p.mail.clone()).map(Recipient::new).collect();
-    if recipients.is_empty() {
+    // Privacy for minors (issue 16.8): students go in Bcc, never visible to each other; the
+    // teachers (the sender included, so the class sees who wrote) in To.
+    let mailbox = |p: &&ClassPerson| p.mail.clone().map(Recipient::new);
+    let others = people.iter().filter(|p| p.id != my_oid);
+    let bcc: Vec<Recipient> = others.clone().filter(|p| students.contains(p.id.as_str())).filter_map(mailbox).collect();
+    let mut to: Vec<Recipient> = others.filter(|p| !students.contains(p.id.as_str())).filter_map(mailbox).collect();
+    let count = to.len() + bcc.len();
+    if count == 0 {
         return Err(invalid(ErrorCode::NoRecipients, "Nobody to send to: choose at least one person with a mailbox."));
     }
-    let since = state.clock.now_ms() - 3_600_000;
-    if edu_db::audit::count_since(&state.db, member.auth.user_id, "class.mail", since).await? >= MAILS_PER_HOUR {
-        return Err(ApiError::TooManyRequests { retry_after: std::time::Duration::from_secs(3600) });
+    to.extend(roster.teachers.iter().filter(|p| p.id == my_oid).filter_map(|p| p.mail.clone()).map(Recipient::new));
+    // At most 20 an hour, atomically (issue 17.3): the send is reserved before it happens, so
+    // simultaneous sends cannot all pass a count taken before any of them was recorded.
+    let key = crate::auth::throttle::account_key("class.mail", &member.auth.user_id.to_string());
+    let now = state.clock.now_ms();
+    let policy = edu_db::throttle::Policy {
+        window_ms: 3_600_000,
+        threshold: MAILS_PER_HOUR,
+        base_lock_ms: 3_600_000,
+        max_lock_ms: 3_600_000,
+    };
+    if let edu_db::throttle::Reservation::Refused { until } =
+        edu_db::throttle::reserve(&state.db, &key, now, policy).await?
+    {
+        let ms = u64::try_from(until - now).unwrap_or(1000).max(1000);
+        return Err(ApiError::TooManyRequests { retry_after: std::time::Duration::from_millis(ms) });
     }
     let mail = SendMailRequest {
         message: MailMessage {
             subject: subject.to_owned(),
             body: ItemBody { content_type: Some("Text".into()), content: Some(body.body) },
-            to_recipients: recipients,
+            to_recipients: to,
+            bcc_recipients: bcc,
             ..MailMessage::default()
         },
         save_to_sent_items: Some(true),
     };
-    let count = mail.message.to_recipients.len();
-    state.graph.send_mail(teacher.auth(), None, &mail).await?;
+    if let Err(e) = state.graph.send_mail(teacher.auth(), None, &mail).await {
+        // Not sent: the reservation is given back.
+        edu_db::throttle::release(&state.db, &key).await?;
+        return Err(e.into());
+    }
     let class_id = teacher.class_id.to_string();
     audit(&state, member, "class.mail", Some(class_id), Some(&format!("recipients={count}"))).await?;
     Ok(HttpResponse::Accepted().json(ClassMailResponse { recipients: count }))

@@ -2,6 +2,7 @@
 //! each test gets a database of its own, dropped afterwards.
 #![expect(clippy::unwrap_used, reason = "a test should fail loudly on an unexpected value")]
 
+mod access;
 mod audit;
 mod migrations;
 mod rows;

@@ -138,6 +138,7 @@ async fn tokens_sessions_seats_and_oidc_transactions_decode(backend: Backend) {
             auth_method: "local",
             now: 5,
             expires_at: 50,
+            ms_auth_at: None,
         },
     )
     .await

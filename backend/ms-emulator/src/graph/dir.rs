@@ -1491,6 +1491,8 @@ fn send_mail(sh: &Shared, req: &GReq, ctx: &Ctx, tpl: &str, p: &[String]) -> GRe
     msg.insert("isRead".into(), json!(false));
     for r in rcpts {
         let mut m = msg.clone();
+        // As Exchange: the recipients' copies do not say who else got it in Bcc.
+        m.remove("bccRecipients");
         m.insert("id".into(), json!(random_token(24)));
         m.insert("parentFolderId".into(), json!("inbox"));
         let key = st.find_upn(&r).map(|(_, u)| u.id.clone()).unwrap_or_else(|| r.to_lowercase());
