@@ -176,6 +176,25 @@ impl Client {
         }
     }
 
+    /// GET with `path` sent byte for byte (HTTP/1.1 over a plain socket, with the cookies), as
+    /// `curl --path-as-is` does: no client-side removal of dot-segments such as `%2E%2E`.
+    /// Returns the status code.
+    ///
+    /// # Panics
+    /// When the server cannot be reached or answers something that is not HTTP.
+    pub async fn get_path_as_is(&self, path: &str) -> u16 {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let host = self.base.trim_start_matches("http://").trim_end_matches('/');
+        let mut stream = tokio::net::TcpStream::connect(host).await.expect("server reachable");
+        let cookie = self.cookie_header().map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{cookie}Connection: close\r\n\r\n");
+        stream.write_all(req.as_bytes()).await.expect("request sent");
+        let mut head = vec![0u8; 12];
+        stream.read_exact(&mut head).await.expect("status line");
+        let line = String::from_utf8_lossy(&head);
+        line.get(9..12).and_then(|s| s.parse().ok()).expect("HTTP status")
+    }
+
     /// Sends a request. `body`: JSON value, raw `(content_type, bytes)`, or nothing.
     ///
     /// # Panics
