@@ -66,6 +66,7 @@ async fn main() {
         .arg("serve")
         .env("EDUGRAPH_DATABASE_URL", format!("sqlite://{}/bench.db", dir.path().display()))
         .env("EDUGRAPH_BIND", format!("127.0.0.1:{port}"))
+        .env("EDUGRAPH_METRICS_BIND", "127.0.0.1:0")
         .env("EDUGRAPH_TOKEN_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
         .env("EDUGRAPH_CLIENT_ID", "bench")
         .env("EDUGRAPH_CLIENT_SECRET", "bench")

@@ -22,6 +22,7 @@ pub fn test_vars(database_url: &str) -> HashMap<String, String> {
     [
         ("EDUGRAPH_DATABASE_URL", database_url),
         ("EDUGRAPH_BIND", "127.0.0.1:0"),
+        ("EDUGRAPH_METRICS_BIND", "127.0.0.1:0"),
         ("EDUGRAPH_PUBLIC_URL", PUBLIC_ORIGIN),
         ("EDUGRAPH_TOKEN_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
         ("EDUGRAPH_CLIENT_ID", "test-client"),
@@ -41,6 +42,8 @@ pub fn test_vars(database_url: &str) -> HashMap<String, String> {
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.
     pub address: String,
+    /// `http://127.0.0.1:PORT` of the metrics listener (`EDUGRAPH_METRICS_BIND`, R-D8).
+    pub metrics_address: String,
     /// The app's clock; move it to test timeouts.
     pub clock: ManualClock,
     /// The app's state (database access for assertions).
@@ -67,16 +70,23 @@ impl TestApp {
         let clock = ManualClock::new();
         let app = edu_api::Application::build_with_clock(config, Arc::new(clock.clone())).await.expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let metrics_address = format!("http://127.0.0.1:{}", app.metrics_port().unwrap_or(0));
         let handle = app.handle();
         let state = app.state();
         tokio::spawn(app.run_until_stopped());
-        Self { address, clock, state, handle, _db: db }
+        Self { address, metrics_address, clock, state, handle, _db: db }
     }
 
     /// A new browser-like client (own cookie jar).
     #[must_use]
     pub fn client(&self) -> Client {
         Client::new(&self.address)
+    }
+
+    /// A client of the metrics listener (not the public port, R-D8).
+    #[must_use]
+    pub fn metrics_client(&self) -> Client {
+        Client::new(&self.metrics_address)
     }
 
     /// Registers a local account with a fresh client and returns that signed-in client.

@@ -26,7 +26,6 @@ use actix_web::web;
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
-        .service(health::metrics)
         .service(auth_local::get_csrf_token)
         .service(auth_local::register_local_account)
         .service(auth_local::login_local)
