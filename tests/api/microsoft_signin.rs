@@ -193,7 +193,7 @@ async fn one_sign_in_costs_one_graph_call(backend: Backend) {
     assert_eq!(graph_calls, 1, "{:?}", app.emulator.request_log());
 }
 
-/// Issue 17 item 11 (R-A1: the one-time state, nonce and PKCE verifier are short-lived secrets):
+/// R-A1: the one-time state, nonce and PKCE verifier are short-lived secrets:
 /// a pending sign-in's transaction is purged 10 minutes after it was created, used or not, and
 /// its callback is refused after that.
 async fn pending_sign_ins_are_purged_ten_minutes_after_creation(backend: Backend) {

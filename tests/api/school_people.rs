@@ -1,4 +1,4 @@
-//! A school's people (issue 5): teachers of the school and the tenant's admins, paged with
+//! A school's people: teachers of the school and the tenant's admins, paged with
 //! our own cursor; students refused (R-A13); another tenant's school is not found (R-A20).
 
 use std::collections::HashSet;
@@ -82,7 +82,7 @@ async fn school_people_are_paged_with_our_cursor_and_shown_only_to_teachers_and_
     }
 }
 
-/// Issue 17 item 10 (R-A20: ids from a request never steer a Graph call elsewhere): a
+/// R-A20: ids from a request never steer a Graph call elsewhere: a
 /// dot-segment or a character outside Microsoft's id alphabet in any id is refused with a 4xx
 /// before a Graph URL is built; Graph sees no call from it.
 async fn dot_segments_and_foreign_characters_never_reach_graph(backend: Backend) {

@@ -1,4 +1,4 @@
-//! Foundation benchmark (issue 2 figures). Run it with `infra/scripts/bench foundation`.
+//! Foundation benchmark. Run it with `infra/scripts/bench foundation`.
 //!
 //! 1. Argon2id hash time on this machine (median of 20).
 //! 2. `edugraph serve` (release binary, SQLite): time from start to ready, idle RSS.

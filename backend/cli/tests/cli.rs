@@ -164,7 +164,7 @@ fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
-/// Issue 17 item 11: the demo's token key (it encrypts cached Microsoft tokens) is readable by
+/// The demo's token key (it encrypts cached Microsoft tokens) is readable by
 /// its owner only (0600), also when an older demo left it with the default mode (R-A22: the
 /// key is kept apart from the data and protected).
 #[cfg(unix)]
@@ -200,7 +200,7 @@ async fn the_demo_writes_its_token_key_0600() {
     }
 }
 
-/// Issue 19 item 3: a busy port's error names the flag that changes it.
+/// A busy port's error names the flag that changes it.
 #[test]
 fn a_busy_demo_port_names_the_flag_that_changes_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -257,7 +257,7 @@ mod tests {
         assert_eq!(field("=cmd|' /C calc'!A0,"), "\"'=cmd|' /C calc'!A0,\"");
     }
 
-    /// Issue 17 item 9 (OWASP CSV injection; the export is opened by an admin): every
+    /// OWASP CSV injection (the export is opened by an admin; no R- id covers it): every
     /// formula trigger, after spaces too, and the full-width forms; quoting on `,` `;` `"`.
     #[test]
     fn table_of_hostile_and_harmless_cells() {

@@ -4,8 +4,8 @@
 //!
 //! [`CASES`] maps each fixture file to the model it decodes into, and whether the file is
 //! one object, a `value` collection ([`Page`]) or a delta page ([`DeltaPage`]). The other
-//! lists say why a file has no case: [`NO_MODEL_YET`] (grading, rubrics, assignment settings:
-//! issue 15), [`NOT_A_MODEL_PAYLOAD`] (error envelopes, OIDC material, JSON we send without a
+//! lists say why a file has no case: [`NO_MODEL_YET`] (grading, rubrics, assignment
+//! settings), [`NOT_A_MODEL_PAYLOAD`] (error envelopes, OIDC material, JSON we send without a
 //! model, non-JSON files). `every_fixture_file_is_in_exactly_one_list` makes a new fixture
 //! fail until it is placed, and `every_model_is_decoded_or_listed` does the same for a new
 //! model in `src/models.rs`.
@@ -250,7 +250,7 @@ const CASES: &[Case] = &[
 ];
 
 /// Payloads of features we have no model for yet: grading categories, rubrics, assignment
-/// settings/defaults and outcome updates come with the grading work (issue 15).
+/// settings/defaults and outcome updates come with the grading work.
 const NO_MODEL_YET: &[&str] = &[
     "graph_education_assignment_gradingcategory_put_ref_request.json",
     "graph_education_assignment_rubric_put_ref_request.json",
