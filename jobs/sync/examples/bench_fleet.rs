@@ -135,6 +135,7 @@ async fn main() {
 /// W workers started together; the round ends when the last one exits.
 async fn round(bin: &PathBuf, vars: &[(&str, String)], workers: usize, consented: &[(String, String)]) -> Round {
     let started = Instant::now();
+    #[expect(clippy::needless_collect, reason = "every worker is started before any is awaited")]
     let children: Vec<_> = (0..workers)
         .map(|_| {
             let mut c = tokio::process::Command::new(bin);
