@@ -399,6 +399,20 @@ mod tests {
     }
 
     // R-A23: secrets never reach Debug output.
+    /// R-D8: /metrics on a listener of its own, never the public port.
+    #[test]
+    fn metrics_get_their_own_listener() {
+        assert_eq!(Config::from_map(&base()).unwrap().metrics_bind.unwrap().to_string(), "127.0.0.1:9464");
+        let mut m = base();
+        m.insert("EDUGRAPH_METRICS_BIND".into(), "off".into());
+        assert_eq!(Config::from_map(&m).unwrap().metrics_bind, None);
+        for bad in ["127.0.0.1:8080", "nonsense"] {
+            m.insert("EDUGRAPH_METRICS_BIND".into(), bad.into());
+            let e = Config::from_map(&m).unwrap_err();
+            assert_eq!(e.var, "EDUGRAPH_METRICS_BIND", "{bad}");
+        }
+    }
+
     #[test]
     fn debug_output_holds_no_secret() {
         let c = Config::from_map(&base()).unwrap();
