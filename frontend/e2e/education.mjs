@@ -254,7 +254,7 @@ export async function educationFlows({ open, shot, check, log, noOverflow, cspCl
     }, new URL(assignmentUrl).pathname);
     check(refused.join(' ') === '409 submission_turned_in', `the server refuses files on handed-in work too (${refused.join(' ')})`);
     await shot(page, '78-student-handed-in');
-    // Issue 5/8: a new visit still lists the file (read back from Microsoft, not remembered).
+    // A new visit still lists the file (read back from Microsoft, not remembered).
     await page.reload();
     await page.getByRole('heading', { name: EDITED, level: 1 }).waitFor();
     const myFiles = page.getByRole('list', { name: 'Files in your work' });

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Runs `edugraph-sync run --once` every EDUGRAPH_SYNC_INTERVAL_SECS seconds (docker compose has
-# no cron; Kubernetes uses a CronJob instead). On SIGTERM/SIGINT the running job gets SIGTERM
+# no cron; Kubernetes runs `--every` workers instead). On SIGTERM/SIGINT the running job gets SIGTERM
 # (it commits its checkpoint and exits), then this loop exits 0. A failed run is logged and
-# retried at the next tick; the job itself makes concurrent runs safe (per-tenant lock).
+# retried at the next tick; the job itself makes concurrent runs safe (per-tenant claims and leases).
 set -u
 interval="${EDUGRAPH_SYNC_INTERVAL_SECS:-3600}"
 # The last process started (the job or the sleep). Never cleared: the shell may run the trap

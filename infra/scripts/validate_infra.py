@@ -13,8 +13,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "infra" / "k8s"
-# Variables of the planned sync job (issue 6), not in .env.example yet.
-SYNC_VARS = {"EDUGRAPH_SYNC_CERT_FILE", "EDUGRAPH_SYNC_KEY_FILE", "EDUGRAPH_SYNC_INTERVAL_SECS"}
+# Variables of the sync job (jobs/README.md), not in .env.example (which is the API's).
+SYNC_VARS = {"EDUGRAPH_SYNC_CERT_FILE", "EDUGRAPH_SYNC_KEY_FILE", "EDUGRAPH_SYNC_INTERVAL_SECS",
+             "EDUGRAPH_SYNC_CONCURRENCY", "EDUGRAPH_SYNC_LEASE_SECS", "EDUGRAPH_SYNC_PAGE_SIZE",
+             "EDUGRAPH_SYNC_ROSTER", "EDUGRAPH_SYNC_ALG"}
 API_DRAIN_SECS = 30  # actix shutdown_timeout in backend/api/src/startup.rs
 
 errors: list[str] = []
@@ -133,7 +135,7 @@ def check_manifests(rendered: Path, known: set[str]) -> None:
     check(dep["spec"]["replicas"] >= 2, "api runs at least two replicas")
     check(dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0, "rolling updates keep every replica")
     for name, workload in (("api", pod), ("migrate", by_kind["Job"]["edugraph-migrate"]["spec"]["template"]["spec"]),
-                           ("sync", by_kind["CronJob"]["edugraph-sync"]["spec"]["jobTemplate"]["spec"]["template"]["spec"])):
+                           ("sync", by_kind["Deployment"]["edugraph-sync"]["spec"]["template"]["spec"])):
         check(workload["securityContext"].get("runAsNonRoot") is True, f"{name}: runAsNonRoot")
         check(workload.get("automountServiceAccountToken") is False, f"{name}: no service account token")
         for c in workload["containers"]:
@@ -165,16 +167,17 @@ def check_manifests(rendered: Path, known: set[str]) -> None:
     pdb = by_kind["PodDisruptionBudget"]["edugraph-api"]["spec"]
     check(all(labels.get(k) == v for k, v in pdb["selector"]["matchLabels"].items()), "PDB selects the API pods")
     check(pdb.get("minAvailable", 0) < dep["spec"]["replicas"], "PDB leaves room to drain a node")
-    cron = by_kind["CronJob"]["edugraph-sync"]["spec"]
-    check(cron["concurrencyPolicy"] == "Forbid", "sync CronJob concurrencyPolicy Forbid")
-    check("startingDeadlineSeconds" in cron, "sync CronJob has startingDeadlineSeconds")
-    minute, hour = cron["schedule"].split()[:2]
-    if minute.isdigit() and hour == "*":
-        check(cron["jobTemplate"]["spec"]["activeDeadlineSeconds"] < 3600,
-              "sync activeDeadlineSeconds shorter than the hourly schedule")
-    job_pod = cron["jobTemplate"]["spec"]["template"]["spec"]
+    workers = by_kind["Deployment"]["edugraph-sync"]["spec"]
+    check("CronJob" not in by_kind, "the sync workers replace the single CronJob pod")
+    check(workers.get("replicas", 1) >= 2, "several sync workers share the tenants")
+    check(all(workers["template"]["metadata"]["labels"].get(k) == v
+              for k, v in workers["selector"]["matchLabels"].items()), "sync Deployment selects its pods")
+    job_pod = workers["template"]["spec"]
     (sync,) = job_pod["containers"]
-    check(sync["args"] == ["run", "--once"], "sync runs `edugraph-sync run --once`")
+    check(sync["args"][:2] == ["run", "--every"] and len(sync["args"]) == 3,
+          "sync workers run `edugraph-sync run --every DURATION`")
+    check(job_pod.get("terminationGracePeriodSeconds", 30) >= 30,
+          "sync workers get time to commit their page after SIGTERM")
     mounts = [m["mountPath"] for m in sync.get("volumeMounts", [])]
     for var in ("EDUGRAPH_SYNC_CERT_FILE", "EDUGRAPH_SYNC_KEY_FILE"):
         value = next((e.get("value", "") for e in sync.get("env", []) if e["name"] == var), "")
@@ -189,8 +192,9 @@ def check_manifests(rendered: Path, known: set[str]) -> None:
     check(all(labels.get(k) == v for k, v in api_pol["podSelector"]["matchLabels"].items()),
           "API NetworkPolicy selects the API pods")
     check(set(api_pol["policyTypes"]) == {"Ingress", "Egress"}, "API NetworkPolicy restricts both directions")
-    check([p["port"] for r in api_pol["ingress"] for p in r["ports"]] == ["http"],
-          "API NetworkPolicy admits only the HTTP port")
+    check(sorted(p["port"] for r in api_pol["ingress"] for p in r["ports"]) == ["http", "metrics"],
+          "API NetworkPolicy admits only the HTTP and metrics ports")
+    check(all(p["targetPort"] != "metrics" for p in svc["ports"]), "the Service does not expose /metrics (R-D8)")
     jobs_pol = pols["edugraph-jobs"]["spec"]
     selected = set(jobs_pol["podSelector"]["matchExpressions"][0]["values"])
     check(selected == {"edugraph-sync", "edugraph-migrate"}, "jobs NetworkPolicy selects sync and migrate pods")

@@ -1,4 +1,4 @@
-//! The tenant admin console (issue 7): users, groups, licences, bulk jobs, local accounts,
+//! The tenant admin console: users, groups, licences, bulk jobs, local accounts,
 //! audit log and Graph diagnostics, through the real app and the Microsoft emulator. Every
 //! change is checked in the emulator's state, and every refusal is checked to change nothing
 //! (R-A20: another tenant's ids answer 404; teachers and students 403).

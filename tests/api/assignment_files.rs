@@ -1,5 +1,5 @@
-//! Assignment edits, the asynchronous publish, files on assignments and submissions
-//! (issue 5, second part), through the emulator. R-A13: every check is on the server.
+//! Assignment edits, the asynchronous publish, files on assignments and submissions,
+//! through the emulator. R-A13: every check is on the server.
 
 use edu_tests::{Backend, Body, Client, MicrosoftTestApp, both_backends};
 use reqwest::Method;
@@ -170,7 +170,7 @@ async fn a_student_adds_files_only_to_their_own_submission_while_it_is_not_turne
     assert_eq!(upload(&classmate, &theirs, b"Violets").await.status, 201);
 }
 
-/// Files on submissions are read back later (issue 5/8): the student sees their own (and
+/// Files on submissions are read back later: the student sees their own (and
 /// only theirs), the teacher sees everyone's in the submissions list — one Graph call with
 /// `$expand=resources`, not one per submission — and per submission. R-A13.
 async fn submission_files_are_listed_to_their_student_and_to_the_class_teachers_only(backend: Backend) {

@@ -1,4 +1,4 @@
-//! Assignments and submissions through the emulator (issue 5).
+//! Assignments and submissions through the emulator.
 
 use edu_tests::{Backend, Body, MicrosoftTestApp, both_backends};
 use reqwest::Method;

@@ -1,4 +1,4 @@
-//! Authorization matrix (issue 5, R-A13, R-A20): every education endpoint × (anonymous,
+//! Authorization matrix (R-A13, R-A20): every education endpoint × (anonymous,
 //! local-only, student of the class, teacher of another class, teacher of this class,
 //! tenant admin, teacher of another tenant) → the expected status, and nothing changes on
 //! a refusal.
@@ -66,7 +66,7 @@ async fn every_education_endpoint_answers_each_kind_of_caller_as_expected(backen
             file.clone(),
             [401, 403, 201, 404, 403, 403, 404],
         ),
-        // Issue 5/8: the student reads their own submission's files, teachers of the class any.
+        // The student reads their own submission's files, teachers of the class any.
         (Method::GET, format!("{a}/submissions/{sid}/resources"), None, [401, 403, 200, 404, 200, 404, 404]),
         (Method::GET, "/api/classes".into(), None, [401, 403, 200, 200, 200, 200, 200]),
         (Method::GET, "/api/me/about".into(), None, [401, 403, 200, 200, 200, 200, 200]),

@@ -122,7 +122,7 @@ async fn metrics_show_how_stale_each_tenants_sync_is(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;
     let tenant = app.onboard(0).await;
     let ms = app.tenant(0).id;
-    let c = app.client();
+    let c = app.metrics_client();
     assert!(!c.get("/metrics").await.text.contains(&format!("tenant=\"{ms}\"")), "never synced: no series yet");
 
     let db = &app.state.db;

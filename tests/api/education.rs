@@ -1,4 +1,4 @@
-//! Schools, classes, class details, seating: server-side role and class checks (issue 5).
+//! Schools, classes, class details, seating: server-side role and class checks.
 
 use edu_tests::{Backend, Client, MicrosoftTestApp, both_backends};
 use serde_json::json;

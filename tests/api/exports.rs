@@ -1,4 +1,4 @@
-//! CSV exports for tenant admins (issue 6, seed 001): streamed downloads, RFC 4180 quoting,
+//! CSV exports for tenant admins (seed 001): streamed downloads, RFC 4180 quoting,
 //! spreadsheet formula neutralisation (OWASP CSV injection), tenant isolation (R-A20),
 //! role checks, audit (R-A23).
 

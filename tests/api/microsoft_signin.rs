@@ -192,3 +192,35 @@ async fn one_sign_in_costs_one_graph_call(backend: Backend) {
     // The original made 5; we read only the education profile (roles come from the ID token's wids).
     assert_eq!(graph_calls, 1, "{:?}", app.emulator.request_log());
 }
+
+/// R-A1: the one-time state, nonce and PKCE verifier are short-lived secrets:
+/// a pending sign-in's transaction is purged 10 minutes after it was created, used or not, and
+/// its callback is refused after that.
+async fn pending_sign_ins_are_purged_ten_minutes_after_creation(backend: Backend) {
+    use edu_api::startup::purge_oidc_transactions;
+    let app = MicrosoftTestApp::spawn(backend).await;
+    app.onboard(0).await;
+    let t = app.tenant(0);
+    let db = &app.state.db;
+    let c = app.client();
+    let authorize = c.get("/auth/microsoft/login").await.header("location").unwrap();
+    let callback = MicrosoftBrowser::new().sign_in(&authorize, &t.students[0].upn, &t.students[0].password).await;
+    let path = callback.strip_prefix("http://edugraph.test").unwrap().to_owned();
+    let other = app.client();
+    other.get("/auth/microsoft/login").await;
+    assert_eq!(edu_db::oidc::count(db).await.unwrap(), 2);
+
+    app.clock.advance(std::time::Duration::from_secs(9 * 60 + 59));
+    assert_eq!(purge_oidc_transactions(&app.state).await.unwrap(), 0, "younger than 10 minutes: kept");
+    app.clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(purge_oidc_transactions(&app.state).await.unwrap(), 2, "10 minutes old: purged");
+    assert_eq!(edu_db::oidc::count(db).await.unwrap(), 0);
+    let r = c.get(&path).await;
+    assert_eq!(r.header("location").as_deref(), Some("/signin?error=state_invalid"));
+    assert_eq!(c.get("/api/me").await.status, 401);
+}
+
+mod oidc_purge {
+    use super::*;
+    both_backends!(pending_sign_ins_are_purged_ten_minutes_after_creation);
+}

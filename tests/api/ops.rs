@@ -39,7 +39,12 @@ async fn metrics_count_requests_per_route(backend: Backend) {
         c.get("/healthz").await;
     }
     c.login("nobody@school.edu", "wrong password").await;
-    let m = c.get("/metrics").await;
+    // R-D8: not on the public port; on the metrics listener (EDUGRAPH_METRICS_BIND).
+    let public = c.get("/metrics").await;
+    assert_eq!(public.status, 404, "{}", public.text);
+    assert!(!public.text.contains("edugraph_"), "{}", public.text);
+    assert_ne!(app.metrics_address, app.address);
+    let m = app.metrics_client().get("/metrics").await;
     assert_eq!(m.status, 200);
     assert!(m.header("content-type").unwrap().starts_with("text/plain"));
     assert!(

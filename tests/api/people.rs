@@ -1,4 +1,4 @@
-//! Photos (cached proxy), About me, co-teachers (issue 5).
+//! Photos (cached proxy), About me, co-teachers.
 
 use edu_tests::{Backend, Body, MicrosoftTestApp, both_backends};
 use reqwest::Method;

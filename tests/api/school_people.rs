@@ -1,4 +1,4 @@
-//! A school's people (issue 5): teachers of the school and the tenant's admins, paged with
+//! A school's people: teachers of the school and the tenant's admins, paged with
 //! our own cursor; students refused (R-A13); another tenant's school is not found (R-A20).
 
 use std::collections::HashSet;
@@ -80,4 +80,35 @@ async fn school_people_are_paged_with_our_cursor_and_shown_only_to_teachers_and_
         assert_eq!(teacher.get(&path).await.status, 404);
         assert_eq!(admin.get(&path).await.status, 200, "admins see every school of their tenant");
     }
+}
+
+/// R-A20: ids from a request never steer a Graph call elsewhere: a
+/// dot-segment or a character outside Microsoft's id alphabet in any id is refused with a 4xx
+/// before a Graph URL is built; Graph sees no call from it.
+async fn dot_segments_and_foreign_characters_never_reach_graph(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    app.onboard(0).await;
+    let t = app.tenant(0);
+    let admin = app.sign_in(&t.admin).await;
+    let teacher = app.sign_in(&t.teachers[0]).await;
+    app.emulator.reset_request_log();
+    let hostile = ["%2E%2E", "%2E", "..", ".", "%2e%2e", ".%2E", "%252E%252E", "%C3%A9", "a%3Bb", "a%5Cb"];
+    for id in hostile {
+        for (c, path) in [
+            (&admin, format!("/api/schools/{id}/people")),
+            (&teacher, format!("/api/schools/{id}/people?role=all")),
+            (&teacher, format!("/api/classes/{id}")),
+        ] {
+            let status = c.get_path_as_is(&path).await;
+            assert!((400..500).contains(&status), "{path}: {status}");
+        }
+    }
+    let graph_calls: Vec<_> =
+        app.emulator.request_log().into_iter().filter(|((_, route), _)| !route.contains("oauth2")).collect();
+    assert!(graph_calls.is_empty(), "no Graph call was built from a refused id: {graph_calls:?}");
+}
+
+mod dot_segments {
+    use super::*;
+    both_backends!(dot_segments_and_foreign_characters_never_reach_graph);
 }

@@ -1,4 +1,4 @@
-//! Serving the built single-page app (issue 8): `index.html` for client-side routes with a
+//! Serving the built single-page app: `index.html` for client-side routes with a
 //! strict CSP and `no-cache`, immutable hashed assets, the JSON 404 kept for the API, no path
 //! traversal, and a clear 503 at `/` when the frontend is not built.
 

@@ -1,4 +1,4 @@
-//! Class page benchmark (issue 5 figures): with the emulator adding 100 ms to every Graph
+//! Class page benchmark: with the emulator adding 100 ms to every Graph
 //! call, the p50 of `GET /api/classes/{id}` (target ≤ 250 ms; the original needed ≥ 900 ms
 //! for 9 sequential calls), and Graph round trips per page. Run: `infra/scripts/bench class`.
 #![expect(clippy::unwrap_used, reason = "a benchmark fails loudly")]

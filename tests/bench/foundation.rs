@@ -1,4 +1,4 @@
-//! Foundation benchmark (issue 2 figures). Run it with `infra/scripts/bench foundation`.
+//! Foundation benchmark. Run it with `infra/scripts/bench foundation`.
 //!
 //! 1. Argon2id hash time on this machine (median of 20).
 //! 2. `edugraph serve` (release binary, SQLite): time from start to ready, idle RSS.
@@ -66,6 +66,7 @@ async fn main() {
         .arg("serve")
         .env("EDUGRAPH_DATABASE_URL", format!("sqlite://{}/bench.db", dir.path().display()))
         .env("EDUGRAPH_BIND", format!("127.0.0.1:{port}"))
+        .env("EDUGRAPH_METRICS_BIND", "127.0.0.1:0")
         .env("EDUGRAPH_TOKEN_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
         .env("EDUGRAPH_CLIENT_ID", "bench")
         .env("EDUGRAPH_CLIENT_SECRET", "bench")

@@ -1,4 +1,4 @@
-//! Scale-out benchmark (issue 9 figures). Run it with `infra/scripts/bench-scaleout`.
+//! Scale-out benchmark. Run it with `infra/scripts/bench-scaleout`.
 //!
 //! Two release `edugraph serve` processes against one MySQL/MariaDB database, in the same run:
 //! 1. Requests/s of ONE instance vs TWO instances (load spread evenly) for `GET /healthz`

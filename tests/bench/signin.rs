@@ -1,4 +1,4 @@
-//! Sign-in benchmark (issue 4 figures): Microsoft sign-in through the emulator, in process,
+//! Sign-in benchmark: Microsoft sign-in through the emulator, in process,
 //! SQLite. Prints the p50/p95 of the whole browser round trip and of our callback alone
 //! (code exchange, ID-token validation, one Graph call, database writes, session), and the
 //! Graph calls one sign-in costs. Run: `infra/scripts/bench signin`.

@@ -70,6 +70,7 @@ impl Instance {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("EDUGRAPH_DATABASE_URL", database_url)
             .env("EDUGRAPH_BIND", format!("127.0.0.1:{port}"))
+            .env("EDUGRAPH_METRICS_BIND", "127.0.0.1:0")
             .env("EDUGRAPH_PUBLIC_URL", "http://edugraph.test")
             .env("EDUGRAPH_TOKEN_KEY", TOKEN_KEY)
             .env("EDUGRAPH_CLIENT_ID", "scaleout")

@@ -1,4 +1,4 @@
-//! Scale-out (issue 9): two real `edugraph serve` processes on different ports against ONE
+//! Scale-out: two real `edugraph serve` processes on different ports against ONE
 //! MySQL database, as several stateless API replicas run behind a load balancer.
 //!
 //! Needs `EDUGRAPH_TEST_MYSQL_URL` (the tests are reported as skipped without it) and the `edugraph`

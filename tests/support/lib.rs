@@ -22,6 +22,7 @@ pub fn test_vars(database_url: &str) -> HashMap<String, String> {
     [
         ("EDUGRAPH_DATABASE_URL", database_url),
         ("EDUGRAPH_BIND", "127.0.0.1:0"),
+        ("EDUGRAPH_METRICS_BIND", "127.0.0.1:0"),
         ("EDUGRAPH_PUBLIC_URL", PUBLIC_ORIGIN),
         ("EDUGRAPH_TOKEN_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
         ("EDUGRAPH_CLIENT_ID", "test-client"),
@@ -41,6 +42,8 @@ pub fn test_vars(database_url: &str) -> HashMap<String, String> {
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.
     pub address: String,
+    /// `http://127.0.0.1:PORT` of the metrics listener (`EDUGRAPH_METRICS_BIND`, R-D8).
+    pub metrics_address: String,
     /// The app's clock; move it to test timeouts.
     pub clock: ManualClock,
     /// The app's state (database access for assertions).
@@ -67,16 +70,23 @@ impl TestApp {
         let clock = ManualClock::new();
         let app = edu_api::Application::build_with_clock(config, Arc::new(clock.clone())).await.expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let metrics_address = format!("http://127.0.0.1:{}", app.metrics_port().unwrap_or(0));
         let handle = app.handle();
         let state = app.state();
         tokio::spawn(app.run_until_stopped());
-        Self { address, clock, state, handle, _db: db }
+        Self { address, metrics_address, clock, state, handle, _db: db }
     }
 
     /// A new browser-like client (own cookie jar).
     #[must_use]
     pub fn client(&self) -> Client {
         Client::new(&self.address)
+    }
+
+    /// A client of the metrics listener (not the public port, R-D8).
+    #[must_use]
+    pub fn metrics_client(&self) -> Client {
+        Client::new(&self.metrics_address)
     }
 
     /// Registers a local account with a fresh client and returns that signed-in client.
@@ -174,6 +184,25 @@ impl Client {
         if let Some(t) = body.get("csrf_token").and_then(Value::as_str) {
             *self.csrf.lock().expect("csrf") = Some(t.to_owned());
         }
+    }
+
+    /// GET with `path` sent byte for byte (HTTP/1.1 over a plain socket, with the cookies), as
+    /// `curl --path-as-is` does: no client-side removal of dot-segments such as `%2E%2E`.
+    /// Returns the status code.
+    ///
+    /// # Panics
+    /// When the server cannot be reached or answers something that is not HTTP.
+    pub async fn get_path_as_is(&self, path: &str) -> u16 {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let host = self.base.trim_start_matches("http://").trim_end_matches('/');
+        let mut stream = tokio::net::TcpStream::connect(host).await.expect("server reachable");
+        let cookie = self.cookie_header().map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{cookie}Connection: close\r\n\r\n");
+        stream.write_all(req.as_bytes()).await.expect("request sent");
+        let mut head = vec![0u8; 12];
+        stream.read_exact(&mut head).await.expect("status line");
+        let line = String::from_utf8_lossy(&head);
+        line.get(9..12).and_then(|s| s.parse().ok()).expect("HTTP status")
     }
 
     /// Sends a request. `body`: JSON value, raw `(content_type, bytes)`, or nothing.

@@ -103,6 +103,9 @@ pub struct Config {
     pub database_max_connections: u32,
     /// Address to listen on; port 0 picks a free one.
     pub bind: SocketAddr,
+    /// `EDUGRAPH_METRICS_BIND`: where `/metrics` is served, on a listener of its own, never the
+    /// public port (R-D8); default `127.0.0.1:9464`, `off` for none; port 0 picks a free one.
+    pub metrics_bind: Option<SocketAddr>,
     /// The URL people use to reach the app (scheme, host, port): origin checks, redirects, HSTS.
     pub public_url: Url,
     /// Extra origins allowed on state-changing requests (besides `public_url`'s).
@@ -223,6 +226,22 @@ impl Config {
             var: "EDUGRAPH_BIND",
             expected: format!("expected host:port such as 127.0.0.1:8080, got {bind_raw:?}"),
         })?;
+        let metrics_raw = env.raw("EDUGRAPH_METRICS_BIND").map_or("127.0.0.1:9464", str::trim);
+        let metrics_bind = if metrics_raw.eq_ignore_ascii_case("off") {
+            None
+        } else {
+            let addr: SocketAddr = metrics_raw.parse().map_err(|_| ConfigError {
+                var: "EDUGRAPH_METRICS_BIND",
+                expected: format!("expected host:port such as 127.0.0.1:9464, or off, got {metrics_raw:?}"),
+            })?;
+            if addr.port() != 0 && addr.port() == bind.port() {
+                return Err(ConfigError {
+                    var: "EDUGRAPH_METRICS_BIND",
+                    expected: format!("must not be the public port {} (EDUGRAPH_BIND)", bind.port()),
+                });
+            }
+            Some(addr)
+        };
         let public_url = env.url("EDUGRAPH_PUBLIC_URL", &format!("http://{bind}"))?;
         let token_key = TokenKey::parse_base64(env.required("EDUGRAPH_TOKEN_KEY", "base64 of 32 random bytes")?)
             .map_err(|expected| ConfigError { var: "EDUGRAPH_TOKEN_KEY", expected })?;
@@ -263,6 +282,7 @@ impl Config {
             database_url: SecretString::from(database_url.to_owned()),
             database_max_connections: env.parse("EDUGRAPH_DATABASE_MAX_CONNECTIONS", 10, "a number of connections")?,
             bind,
+            metrics_bind,
             public_url,
             extra_origins,
             token_key,
@@ -379,6 +399,20 @@ mod tests {
     }
 
     // R-A23: secrets never reach Debug output.
+    /// R-D8: /metrics on a listener of its own, never the public port.
+    #[test]
+    fn metrics_get_their_own_listener() {
+        assert_eq!(Config::from_map(&base()).unwrap().metrics_bind.unwrap().to_string(), "127.0.0.1:9464");
+        let mut m = base();
+        m.insert("EDUGRAPH_METRICS_BIND".into(), "off".into());
+        assert_eq!(Config::from_map(&m).unwrap().metrics_bind, None);
+        for bad in ["127.0.0.1:8080", "nonsense"] {
+            m.insert("EDUGRAPH_METRICS_BIND".into(), bad.into());
+            let e = Config::from_map(&m).unwrap_err();
+            assert_eq!(e.var, "EDUGRAPH_METRICS_BIND", "{bad}");
+        }
+    }
+
     #[test]
     fn debug_output_holds_no_secret() {
         let c = Config::from_map(&base()).unwrap();

@@ -5,8 +5,12 @@ use std::fmt;
 use crate::error::{ApiError, ErrorCode};
 
 /// A Microsoft Graph object id (class, school, assignment, submission, person) taken from a
-/// path or a body. Graph ids are opaque but never contain `/`, `?` or `#`: anything else is
-/// refused before it can reach a URL (404, like an unknown id).
+/// path or a body. Graph ids are opaque, but drawn from a small alphabet (GUIDs, and
+/// base64url-like ids: ASCII letters and digits, `-`, `_`, `.`); anything outside it, and any
+/// id made only of dots (`.`, `..`: a dot-segment, which a URL resolver would turn into "this
+/// folder" or "the parent", e.g. `/education/schools/..` → `/education/users`, whether it
+/// arrived as `..` or as `%2E%2E`) is refused before a Graph URL is built (404, like an
+/// unknown id).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GraphId(String);
 
@@ -17,6 +21,7 @@ impl GraphId {
         !id.is_empty()
             && id.len() <= 128
             && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && !id.chars().all(|c| c == '.')
     }
 
     /// Parses an id; `404 not_found` ("No such class or school.") for anything else.
@@ -71,7 +76,32 @@ mod tests {
     #[test]
     fn only_graph_shaped_ids_are_accepted() {
         assert_eq!(GraphId::parse("a1-b_2.c").unwrap().as_str(), "a1-b_2.c");
-        for bad in ["", "a/b", "a?b", "a#b", "a b", "..%2F", &"x".repeat(129)] {
+        assert_eq!(GraphId::parse("3f2504e0-4f89-11d3-9a0c-0305e82c3301").unwrap().as_str().len(), 36);
+        let dot_segments_and_strangers = [
+            "",
+            ".",
+            "..",
+            "...",
+            "%2E",
+            "%2E%2E",
+            "%2e%2e",
+            ".%2E",
+            "%252E%252E",
+            "a/b",
+            "a?b",
+            "a#b",
+            "a b",
+            "..%2F",
+            "a%2Fb",
+            "a\\b",
+            "a;b",
+            "\u{FF0E}\u{FF0E}",
+            "\u{2024}",
+            "caf\u{e9}",
+            "a\tb",
+            "a\0b",
+        ];
+        for bad in dot_segments_and_strangers.iter().copied().chain([&*"x".repeat(129)]) {
             assert!(GraphId::parse(bad).is_err(), "{bad}");
         }
     }

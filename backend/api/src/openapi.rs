@@ -79,14 +79,14 @@ use crate::routes::{
         admin_jobs::list_admin_jobs,
         admin_jobs::get_admin_job,
         admin_jobs::get_latest_user_access_job,
-        // CSV exports and directory sync (issue 6)
+        // CSV exports and directory sync
         admin_exports::export_users_csv,
         admin_exports::export_groups_csv,
         admin_directory::get_directory_sync,
         admin_directory::get_sync_status,
         admin_directory::set_directory_sync_group,
         admin_directory::clear_directory_sync_group,
-        // Tenant admin console (issue 7).
+        // Tenant admin console.
         admin_users::list_admin_users,
         admin_users::create_admin_user,
         admin_users::get_admin_user,

@@ -27,7 +27,6 @@ use actix_web::web;
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
-        .service(health::metrics)
         .service(auth_local::get_csrf_token)
         .service(auth_local::register_local_account)
         .service(auth_local::login_local)
@@ -92,14 +91,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(admin_jobs::get_latest_user_access_job)
         .service(admin_jobs::list_admin_jobs)
         .service(admin_jobs::get_admin_job)
-        // CSV exports and directory sync (issue 6)
+        // CSV exports and directory sync
         .service(admin_exports::export_users_csv)
         .service(admin_exports::export_groups_csv)
         .service(admin_directory::get_directory_sync)
         .service(admin_directory::get_sync_status)
         .service(admin_directory::set_directory_sync_group)
         .service(admin_directory::clear_directory_sync_group)
-        // Tenant admin console (issue 7).
+        // Tenant admin console.
         .service(admin_users::list_admin_users)
         .service(admin_users::create_admin_user)
         .service(admin_users::get_admin_user)

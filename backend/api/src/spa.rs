@@ -1,4 +1,4 @@
-//! Serving the built single-page app (issue 8) from `EDUGRAPH_STATIC_DIR` (default
+//! Serving the built single-page app from `EDUGRAPH_STATIC_DIR` (default
 //! `frontend/dist`, relative to the working directory).
 //!
 //! - `/assets/…`: Vite's content-hashed files, `Cache-Control: public, max-age=31536000, immutable`.

@@ -26,6 +26,8 @@ use crate::telemetry::EduRootSpan;
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` on its own listener (R-D8), with its port.
+    metrics: Option<(u16, Server)>,
     state: web::Data<AppState>,
 }
 
@@ -47,19 +49,35 @@ impl Application {
             .await
             .context("Failed to connect to the database (EDUGRAPH_DATABASE_URL)")?;
         db.migrate().await.context("Failed to apply database migrations")?;
-        let listener = TcpListener::bind(config.bind).with_context(|| format!("Failed to bind {}", config.bind))?;
+        let listener = TcpListener::bind(config.bind)
+            .with_context(|| format!("Failed to bind {} (EDUGRAPH_BIND)", config.bind))?;
         let port = listener.local_addr()?.port();
         let workers = config.workers.max(1);
         let state = web::Data::new(AppState::new(db, config, clock)?);
+        let metrics = match state.config.metrics_bind {
+            Some(addr) => {
+                let l = TcpListener::bind(addr)
+                    .with_context(|| format!("Failed to bind {addr} (EDUGRAPH_METRICS_BIND)"))?;
+                Some((l.local_addr()?.port(), serve_metrics(l, state.clone())?))
+            }
+            None => None,
+        };
         let server = serve(listener, state.clone(), workers)?;
         spawn_session_purge(state.clone());
-        Ok(Self { port, server, state })
+        spawn_oidc_purge(state.clone());
+        Ok(Self { port, server, metrics, state })
     }
 
     /// The bound port (useful with port 0).
     #[must_use]
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the metrics listener (`EDUGRAPH_METRICS_BIND`), unless it is off.
+    #[must_use]
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(p, _)| *p)
     }
 
     /// A handle to stop the server gracefully.
@@ -83,6 +101,11 @@ impl Application {
     /// I/O errors of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
+        let metrics = self.metrics.map(|(_, server)| {
+            let h = server.handle();
+            tokio::spawn(server);
+            h
+        });
         let state = self.state.clone();
         let stopper = tokio::spawn(async move {
             wait_for_stop_signal().await;
@@ -94,6 +117,9 @@ impl Application {
         });
         let result = self.server.await;
         stopper.abort();
+        if let Some(m) = metrics {
+            m.stop(true).await;
+        }
         result
     }
 }
@@ -133,6 +159,19 @@ fn serve(listener: TcpListener, state: web::Data<AppState>, workers: usize) -> a
     // Signals are handled by `Application::run_until_stopped` (readiness flips before the listener closes).
     .disable_signals()
     .shutdown_timeout(shutdown_secs)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// The metrics listener: `/metrics` only (anything else 404), one worker.
+fn serve_metrics(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new().app_data(state.clone()).service(crate::routes::health::metrics).default_service(web::to(not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
     .listen(listener)?
     .run();
     Ok(server)
@@ -180,6 +219,34 @@ fn spawn_session_purge(state: web::Data<AppState>) {
                 Ok(n) if n > 0 => tracing::info!(sessions.purged = n, "expired sessions purged"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "session purge failed; will retry"),
+            }
+        }
+    });
+}
+
+/// How long a pending sign-in (its nonce and PKCE verifier) is kept: 10 minutes after it was
+/// created, whether or not it was used.
+pub const OIDC_TRANSACTION_LIFETIME_MS: i64 = 10 * 60 * 1000;
+
+/// Deletes the OIDC transactions created 10 minutes ago or earlier (and expired ones);
+/// the number deleted. Run every minute by the server.
+///
+/// # Errors
+/// Database errors.
+pub async fn purge_oidc_transactions(state: &AppState) -> Result<u64, edu_db::DbError> {
+    let now = state.clock.now_ms();
+    edu_db::oidc::purge_expired(&state.db, now, now - OIDC_TRANSACTION_LIFETIME_MS).await
+}
+
+fn spawn_oidc_purge(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match purge_oidc_transactions(&state).await {
+                Ok(n) if n > 0 => tracing::info!(oidc.purged = n, "old sign-in transactions purged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sign-in transaction purge failed; will retry"),
             }
         }
     });

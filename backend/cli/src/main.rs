@@ -87,12 +87,33 @@ async fn migrate() -> anyhow::Result<()> {
 fn demo_token_key(dir: &Path) -> anyhow::Result<String> {
     let path = dir.join("token.key");
     if let Ok(existing) = std::fs::read_to_string(&path) {
+        // A key written by an older demo with the default mode: readable by its owner only now.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("Failed to restrict {}", path.display()))?;
+        }
         return Ok(existing.trim().to_owned());
     }
     let key: [u8; 32] = rand::random();
     let encoded = base64::engine::general_purpose::STANDARD.encode(key);
-    std::fs::write(&path, &encoded).with_context(|| format!("Failed to write {}", path.display()))?;
+    write_private(&path, &encoded).with_context(|| format!("Failed to write {}", path.display()))?;
     Ok(encoded)
+}
+
+/// Writes a secret file readable by its owner only (0600), created so from the start.
+#[cfg(unix)]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(content.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    std::fs::write(path, content)
 }
 
 #[cfg(not(feature = "demo"))]
@@ -105,6 +126,11 @@ async fn demo(port: u16, emulator_port: u16, data_dir: &Path) -> anyhow::Result<
     use edu_ms_emulator::{EmulatorConfig, Seed};
 
     std::fs::create_dir_all(data_dir).with_context(|| format!("Failed to create {}", data_dir.display()))?;
+    // A busy web-app port: say which flag changes it (the emulator's error names its own).
+    drop(
+        std::net::TcpListener::bind(("127.0.0.1", port))
+            .with_context(|| format!("port {port} is not available for the web app; choose another with --port"))?,
+    );
     edu_api::telemetry::init(LogFormat::Pretty);
     let emulator = edu_ms_emulator::start(EmulatorConfig {
         bind: std::net::SocketAddr::from(([127, 0, 0, 1], emulator_port)),
@@ -124,6 +150,8 @@ async fn demo(port: u16, emulator_port: u16, data_dir: &Path) -> anyhow::Result<
     let vars: HashMap<String, String> = [
         ("EDUGRAPH_DATABASE_URL", format!("sqlite://{}", db_path.display())),
         ("EDUGRAPH_BIND", format!("127.0.0.1:{port}")),
+        // Metrics on a listener of their own (R-D8): any free loopback port, printed below.
+        ("EDUGRAPH_METRICS_BIND", "127.0.0.1:0".to_owned()),
         ("EDUGRAPH_PUBLIC_URL", public_url.clone()),
         ("EDUGRAPH_ALLOWED_ORIGINS", format!("http://127.0.0.1:{port}")),
         ("EDUGRAPH_TOKEN_KEY", demo_token_key(data_dir)?),
@@ -151,6 +179,9 @@ async fn demo(port: u16, emulator_port: u16, data_dir: &Path) -> anyhow::Result<
     println!("  API docs:            {public_url}/api/docs/");
     println!("  Microsoft emulator:  {} (admin API: {})", emulator.base_url(), emulator.admin_url());
     println!("  Data:                {}", data_dir.display());
+    if let Some(p) = app.metrics_port() {
+        println!("  Metrics:             http://127.0.0.1:{p}/metrics");
+    }
     println!();
     println!(
         "  Sign in with Microsoft: {public_url}/auth/microsoft/login   (new school: {public_url}/auth/microsoft/onboard)"

@@ -62,11 +62,13 @@ async fn serve_logs_json_with_request_ids_and_no_secrets_and_stops_on_sigterm() 
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
+    let metrics_port = free_port();
     let mut child = Command::new(BIN)
         .arg("serve")
         .env_clear()
         .env("EDUGRAPH_DATABASE_URL", format!("sqlite://{}/s.db", dir.path().display()))
         .env("EDUGRAPH_BIND", format!("127.0.0.1:{port}"))
+        .env("EDUGRAPH_METRICS_BIND", format!("127.0.0.1:{metrics_port}"))
         .env("EDUGRAPH_TOKEN_KEY", TOKEN_KEY)
         .env("EDUGRAPH_CLIENT_ID", "cid")
         .env("EDUGRAPH_CLIENT_SECRET", CLIENT_SECRET)
@@ -117,6 +119,12 @@ async fn serve_logs_json_with_request_ids_and_no_secrets_and_stops_on_sigterm() 
         .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(http.get(format!("{base}/api/me")).header("cookie", &sid).send().await.unwrap().status(), 200);
+    // R-D8: /metrics answers on EDUGRAPH_METRICS_BIND only, not on the public port.
+    assert_eq!(http.get(format!("{base}/metrics")).send().await.unwrap().status(), 404);
+    let m = http.get(format!("http://127.0.0.1:{metrics_port}/metrics")).send().await.unwrap();
+    assert_eq!(m.status(), 200);
+    assert!(m.text().await.unwrap().contains("edugraph_http_requests_total"));
+    assert_eq!(http.get(format!("http://127.0.0.1:{metrics_port}/api/me")).send().await.unwrap().status(), 404);
 
     // SIGTERM: graceful stop, exit 0.
     // The `kill` command, since unsafe code (libc::kill) is forbidden in the workspace.
@@ -149,4 +157,64 @@ async fn serve_logs_json_with_request_ids_and_no_secrets_and_stops_on_sigterm() 
         }
     }
     assert!(request_lines >= 5, "{all}");
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// The demo's token key (it encrypts cached Microsoft tokens) is readable by
+/// its owner only (0600), also when an older demo left it with the default mode (R-A22: the
+/// key is kept apart from the data and protected).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_writes_its_token_key_0600() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for round in 0..2 {
+        let (port, emulator_port) = (free_port(), free_port());
+        let mut child = Command::new(BIN)
+            .args(["demo", "--port", &port.to_string(), "--emulator-port", &emulator_port.to_string(), "--data-dir"])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        while http.get(format!("http://127.0.0.1:{port}/readyz")).send().await.map(|r| r.status().as_u16()).ok()
+            != Some(200)
+        {
+            assert!(started.elapsed() < Duration::from_secs(60), "demo did not become ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+        let _ = child.wait();
+        let key = data.join("token.key");
+        assert_eq!(mode(&key), 0o600, "round {round}");
+        // An older demo's key, world-readable: tightened on the next start.
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+}
+
+/// A busy port's error names the flag that changes it.
+#[test]
+fn a_busy_demo_port_names_the_flag_that_changes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let data = dir.path().join("d");
+    let data = data.to_str().unwrap();
+    let (code, _, err) =
+        run(&["demo", "--port", &port, "--emulator-port", &free_port().to_string(), "--data-dir", data], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--port") && err.contains(&port), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let (code, _, err) =
+        run(&["demo", "--port", &free_port().to_string(), "--emulator-port", &port, "--data-dir", data], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--emulator-port") && err.contains(&port), "{err}");
 }

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod directory;
 pub mod error;
 pub mod exports;
+pub mod fleet;
 pub mod identities;
 pub mod jobs;
 pub mod oidc;

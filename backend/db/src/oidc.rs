@@ -67,14 +67,24 @@ pub async fn take(db: impl Exec, state_hash: &str) -> Result<Option<OidcTransact
     Ok(Some(t))
 }
 
-/// Deletes expired transactions.
+/// Deletes expired transactions, and every one created at or before `created_before`
+/// (its nonce and PKCE verifier are worth nothing to keep once the round trip is over).
 ///
 /// # Errors
 /// Database errors.
-pub async fn purge_expired(db: impl Exec, now: i64) -> Result<u64, DbError> {
-    let r = sqlx::query("DELETE FROM oidc_transactions WHERE expires_at <= ?")
+pub async fn purge_expired(db: impl Exec, now: i64, created_before: i64) -> Result<u64, DbError> {
+    let r = sqlx::query("DELETE FROM oidc_transactions WHERE expires_at <= ? OR created_at <= ?")
         .bind(now)
+        .bind(created_before)
         .execute(&mut *db.acquire().await?)
         .await?;
     Ok(r.rows_affected())
+}
+
+/// How many transactions are stored (tests of the purge).
+///
+/// # Errors
+/// Database errors.
+pub async fn count(db: impl Exec) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM oidc_transactions").fetch_one(&mut *db.acquire().await?).await?)
 }

@@ -1,4 +1,4 @@
-//! The education roster (issue 6): classes and education users of a tenant as Microsoft
+//! The education roster: classes and education users of a tenant as Microsoft
 //! Graph's `/education/classes/delta` and `/education/users/delta` report them, kept by
 //! `edugraph-sync` with the same checkpoint and lease machinery as the users delta
 //! ([`crate::sync`]): each page's rows and the next checkpoint commit in one fenced

@@ -1,5 +1,5 @@
 //! Uploads in flight into an assignment's resources folder, per tenant: publishing waits
-//! until every file being attached is attached (issue 5). Shared by all API instances.
+//! until every file being attached is attached. Shared by all API instances.
 
 use edu_domain::{TenantId, UserId};
 

@@ -2,56 +2,66 @@
 //! command and the admin API's streamed downloads, so both produce byte-identical files.
 //!
 //! - RFC 4180: fields are separated by `,`, records end with CRLF; a field containing `"`,
-//!   `,`, CR or LF is enclosed in double quotes and its quotes are doubled.
+//!   `,`, `;`, CR or LF is enclosed in double quotes and its quotes are doubled (`;` because
+//!   spreadsheets in many locales split on it when they guess the separator).
 //! - Spreadsheet formula injection (OWASP "CSV Injection"): a cell whose first character is
-//!   `=`, `+`, `-`, `@`, TAB or CR is prefixed with `'`, so Excel/LibreOffice/Sheets show it
-//!   as text instead of evaluating it. Directory data is attacker-controlled (anyone may set
-//!   their own job title or a group's name), the person opening the file is an admin.
+//!   `=`, `+`, `-`, `@`, TAB, CR or LF, or their full-width forms `＝` `＋` `－` `＠` (which
+//!   some spreadsheets fold to ASCII), also after leading spaces (` =1+2` is evaluated too), is
+//!   prefixed with `'`, so Excel/LibreOffice/Sheets show it as text instead of evaluating it.
+//!   Directory data is attacker-controlled (anyone may set their own job title or a group's
+//!   name), the person opening the file is an admin.
 //!
 //! The writer appends to a `String` (one page of rows at a time): callers flush it as one
 //! chunk of a streamed body or to a file, so memory holds one page, never the whole export.
 
 use std::borrow::Cow;
 
-/// Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
-const FORMULA_TRIGGERS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
+/// Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection), with
+/// the full-width forms of `=` `+` `-` `@`.
+const FORMULA_TRIGGERS: &[char] =
+    &['=', '+', '-', '@', '\t', '\r', '\n', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}'];
 
-/// The value as written: a leading `'` when it would start a formula.
+/// Characters that make a field quoted.
+const QUOTE_TRIGGERS: &[char] = &[',', ';', '"', '\r', '\n'];
+
+/// The value as written: a leading `'` when it would start a formula, even after spaces.
 fn neutralised(value: &str) -> Cow<'_, str> {
-    if value.starts_with(FORMULA_TRIGGERS) { Cow::Owned(format!("'{value}")) } else { Cow::Borrowed(value) }
+    if value.trim_start_matches(' ').starts_with(FORMULA_TRIGGERS) {
+        Cow::Owned(format!("'{value}"))
+    } else {
+        Cow::Borrowed(value)
+    }
 }
 
-/// Writes with the `csv` crate (RFC 4180: `,`, CRLF, quotes only when needed, quotes doubled)
-/// into memory, then appends the text to `out`.
-fn write(out: &mut String, write: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>) {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .quote_style(csv::QuoteStyle::Necessary)
-        .from_writer(Vec::new());
-    // Writing to memory cannot fail, and the input is UTF-8, so the output is too.
-    let bytes = write(&mut w).ok().and_then(|()| w.into_inner().ok()).unwrap_or_default();
-    out.push_str(&String::from_utf8_lossy(&bytes));
-}
-
-/// Appends one field, neutralised and quoted as needed (the same rules, through `csv`'s core
-/// writer, which can close a lone field).
+/// Appends one field, neutralised, and quoted when it contains `,` `;` `"` CR or LF.
 pub fn push_field(out: &mut String, value: &str) {
     let value = neutralised(value);
-    let mut w = csv_core::WriterBuilder::new()
-        .terminator(csv_core::Terminator::CRLF)
-        .quote_style(csv_core::QuoteStyle::Necessary)
-        .build();
-    // Worst case: every byte a doubled quote, plus the enclosing quotes.
-    let mut buf = vec![0u8; 2 * value.len() + 2];
-    let (_, _, n) = w.field(value.as_bytes(), &mut buf);
-    // `finish` closes an open quote; on nothing written it would write `""` (an empty record).
-    let m = if n == 0 { 0 } else { w.finish(&mut buf[n..]).1 };
-    out.push_str(&String::from_utf8_lossy(&buf[..n + m]));
+    if value.contains(QUOTE_TRIGGERS) {
+        out.push('"');
+        out.push_str(&value.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(&value);
+    }
 }
 
-/// Appends one record (fields separated by `,`, terminated by CRLF).
+/// Appends one record (fields separated by `,`, terminated by CRLF). A record of one empty
+/// field is written `""`, so it is not read as a blank line.
 pub fn push_record<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
-    write(out, |w| w.write_record(fields.into_iter().map(|f| neutralised(f).into_owned())));
+    let mut n = 0;
+    let mut only_empty = true;
+    for f in fields {
+        if n > 0 {
+            out.push(',');
+        }
+        push_field(out, f);
+        only_empty &= f.is_empty();
+        n += 1;
+    }
+    if n == 1 && only_empty {
+        out.push_str("\"\"");
+    }
+    out.push_str("\r\n");
 }
 
 /// The columns of the users export, in order.
@@ -245,6 +255,42 @@ mod tests {
         assert_eq!(field("\tcmd"), "'\tcmd");
         assert_eq!(field("\rcmd"), "\"'\rcmd\"");
         assert_eq!(field("=cmd|' /C calc'!A0,"), "\"'=cmd|' /C calc'!A0,\"");
+    }
+
+    /// OWASP CSV injection (the export is opened by an admin; no R- id covers it): every
+    /// formula trigger, after spaces too, and the full-width forms; quoting on `,` `;` `"`.
+    #[test]
+    fn table_of_hostile_and_harmless_cells() {
+        let table: &[(&str, &str)] = &[
+            ("=1+2", "'=1+2"),
+            ("+1", "'+1"),
+            ("-1", "'-1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "\"'\rx\""),
+            ("\nx", "\"'\nx\""),
+            (" =1+2", "' =1+2"),
+            ("   +1", "'   +1"),
+            (" @x", "' @x"),
+            (" -x", "' -x"),
+            ("\u{FF1D}1+2", "'\u{FF1D}1+2"),
+            ("\u{FF0B}1", "'\u{FF0B}1"),
+            ("\u{FF0D}1", "'\u{FF0D}1"),
+            ("\u{FF20}x", "'\u{FF20}x"),
+            (" \u{FF1D}x", "' \u{FF1D}x"),
+            ("=A1;B1", "\"'=A1;B1\""),
+            ("a;b", "\"a;b\""),
+            ("a,b", "\"a,b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            ("a'b", "a'b"),
+            ("Smith-Jones", "Smith-Jones"),
+            (" plain", " plain"),
+            ("x=1", "x=1"),
+            ("", ""),
+        ];
+        for (cell, written) in table {
+            assert_eq!(field(cell), *written, "cell {cell:?}");
+        }
     }
 
     #[test]

@@ -79,6 +79,9 @@ pub enum Seed {
     Demo,
     /// `Demo` plus a large consented tenant ("Northwind") with about `users` users.
     Large { users: usize },
+    /// `Demo` plus `tenants` small consented districts of mixed sizes ("Fleet 0001" …),
+    /// for the multi-worker sync benchmark (`infra/scripts/bench fleet`).
+    Fleet { tenants: usize },
 }
 
 /// An app registration (the emulator's equivalent of an Entra app registration).
@@ -226,6 +229,11 @@ pub(crate) fn build_store(seed: &Seed, token_lifetime: Option<Duration>) -> anyh
         Seed::Large { users } => {
             let mut v = seed::demo_tenants();
             v.push(seed::large_tenant(*users));
+            v
+        }
+        Seed::Fleet { tenants } => {
+            let mut v = seed::demo_tenants();
+            v.extend((0..*tenants).map(seed::fleet_tenant));
             v
         }
     };

@@ -476,6 +476,25 @@ pub fn large_tenant(users: usize) -> Built {
     )
 }
 
+/// The `i`-th small district of [`crate::Seed::Fleet`]: mixed sizes, from a handful of
+/// people to a few hundred (cycling 8, 40, 120, 300 students), one school each.
+pub fn fleet_tenant(i: usize) -> Built {
+    let students = [8, 40, 120, 300][i % 4];
+    let key = format!("fleet{i:04}");
+    let name = format!("Fleet {i:04} School District");
+    let school = format!("Fleet {i:04} School");
+    district(
+        &key,
+        &name,
+        &format!("{key}.onmicrosoft.com"),
+        &[(school.as_str(), "1", "12")],
+        (students / 20).max(1),
+        students,
+        (students / 25).max(1),
+        25,
+    )
+}
+
 /// Every 4th student (0, 4, 8, …) already holds the default access role on the app's service
 /// principal `sp`, as if someone had assigned them by hand.
 pub fn assign_some_students(t: &mut Tenant, sp: &str) {

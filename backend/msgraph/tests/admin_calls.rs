@@ -1,4 +1,4 @@
-//! The tenant admin console's Graph calls (issue 7) against Microsoft's real payloads:
+//! The tenant admin console's Graph calls against Microsoft's real payloads:
 //! a local server answers with the fixtures of `shared/reference/microsoft/fixtures/`, and
 //! the test checks both what we send (query options, `ConsistencyLevel`, `$ref` bodies) and
 //! what we read back (typed models, `@odata.count`, nextLinks, Graph's error details).

@@ -1,5 +1,5 @@
 //! Assignment edits, publish, file uploads (simple and upload session) and school people
-//! (issue 5) against a local server answering with Microsoft's real payloads from
+//! against a local server answering with Microsoft's real payloads from
 //! `shared/reference/microsoft/fixtures/` where one exists.
 #![allow(clippy::unwrap_used)] // test code only
 

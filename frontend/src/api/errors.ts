@@ -71,10 +71,10 @@ const EXPLAINED = {
   incomplete_upload: 'The file did not arrive completely. Try again.',
   submission_turned_in: 'Your work is handed in, so files cannot be added. Choose “Take back”, add the files, then hand it in again.',
   uploads_in_progress: 'Files are still being attached to this assignment. Publish it when they are done.',
-  // Directory sync (issue 6)
+  // Directory sync
   group_not_found: 'Microsoft 365 has no such group in your school. Check the name or id.',
   group_name_ambiguous: 'Several groups have this name. Choose the group by its id instead.',
-  // Tenant admin console (issue 7)
+  // Tenant admin console
   already_a_member: 'This person is already a member of the group.',
   not_a_member: 'This person is not (or no longer) a member of the group. Reload the members.',
   cannot_disable_self: 'You cannot disable your own account: another administrator has to.',

@@ -27,6 +27,7 @@ pub use edu_db::sync::SyncTenant as Tenant;
 
 pub mod directory;
 pub mod export;
+pub mod fleet;
 pub mod roster;
 mod stream;
 

@@ -206,20 +206,127 @@ async fn run(config: Config, every: Option<Duration>, tenant: Option<String>, fu
         tracing::info!("stop requested: finishing the current page");
         stop.store(true, Ordering::SeqCst);
     });
-    loop {
-        let failed = pass(&deps, &config, tenant.as_deref()).await;
-        let Some(period) = every else {
-            return if failed { ExitCode::from(1) } else { ExitCode::SUCCESS };
-        };
-        let deadline = tokio::time::Instant::now() + period;
-        while tokio::time::Instant::now() < deadline {
-            if deps.stop.load(Ordering::SeqCst) {
+    if let Some(only) = tenant.as_deref() {
+        // One named tenant: synced directly (its fenced lease still guards it), outside the
+        // fleet's rounds.
+        loop {
+            let failed = pass(&deps, &config, Some(only)).await;
+            let Some(period) = every else {
+                return if failed { ExitCode::from(1) } else { ExitCode::SUCCESS };
+            };
+            if sleep_until(&deps, tokio::time::Instant::now() + period).await {
                 return ExitCode::SUCCESS;
             }
-            tokio::time::sleep(Duration::from_millis(250).min(deadline - tokio::time::Instant::now())).await;
         }
+    }
+    let period_ms = every.map(|p| i64::try_from(p.as_millis()).unwrap_or(i64::MAX));
+    loop {
+        let joined = match edu_db::fleet::join(&deps.db, period_ms, edu_sync_now()).await {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot join the fleet's round");
+                if every.is_none() {
+                    return ExitCode::from(1);
+                }
+                if sleep_until(&deps, tokio::time::Instant::now() + Duration::from_secs(5)).await {
+                    return ExitCode::SUCCESS;
+                }
+                continue;
+            }
+        };
+        match joined {
+            edu_db::fleet::Join::WaitUntil(at) => {
+                let wait = Duration::from_millis(u64::try_from(at - edu_sync_now()).unwrap_or(0).max(50));
+                if sleep_until(&deps, tokio::time::Instant::now() + wait).await {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            edu_db::fleet::Join::Round { round, opened } => {
+                tracing::info!(round, opened, instance = %deps.instance, "working in the fleet's round");
+                let failed = fleet_pass(&deps, &config, round).await;
+                if every.is_none() {
+                    return if failed { ExitCode::from(1) } else { ExitCode::SUCCESS };
+                }
+                if deps.stop.load(Ordering::SeqCst) {
+                    return ExitCode::SUCCESS;
+                }
+            }
+        }
+    }
+}
+
+fn edu_sync_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Sleeps until `deadline`; `true` when a stop was requested meanwhile.
+async fn sleep_until(deps: &SyncDeps, deadline: tokio::time::Instant) -> bool {
+    while tokio::time::Instant::now() < deadline {
         if deps.stop.load(Ordering::SeqCst) {
-            return ExitCode::SUCCESS;
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(250).min(deadline - tokio::time::Instant::now())).await;
+    }
+    deps.stop.load(Ordering::SeqCst)
+}
+
+/// This worker's part of a fleet round: claims tenants until the round is finished, printing
+/// one summary line per tenant it finished; `true` when one failed.
+async fn fleet_pass(deps: &SyncDeps, config: &Config, round: i64) -> bool {
+    let total = edu_db::fleet::unfinished(&deps.db, round).await.unwrap_or(0);
+    let bar = progress_bar(usize::try_from(total).unwrap_or(0), ProgressDrawTarget::stderr_with_hz(10));
+    let mut run_deps = deps.clone();
+    run_deps.progress = (!bar.is_hidden()).then(|| progress_callback(&bar));
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let progress = run_deps.progress.clone();
+    let on_done = |tenant: &edu_sync::Tenant, result: &Result<edu_sync::TenantReport, edu_sync::SyncError>| {
+        if let Some(p) = &progress {
+            p(Progress::TenantDone { tenant: &tenant.ms_tenant_id, failed: result.is_err() });
+        }
+        bar.suspend(|| report(tenant, result));
+        if result.is_err() {
+            failed.store(true, Ordering::SeqCst);
+        }
+    };
+    let summary = edu_sync::fleet::work_round(&run_deps, round, config.concurrency, &on_done).await;
+    bar.finish_and_clear();
+    match summary {
+        Ok(s) => {
+            tracing::info!(
+                round,
+                synced = s.synced,
+                failed = s.failed,
+                given_back = s.given_back,
+                gave_up = s.gave_up,
+                "this worker's part of the round is done"
+            );
+            failed.load(Ordering::SeqCst)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, round, "the fleet's round failed");
+            println!("tenant=* status=failed error={:?}", e.to_string());
+            true
+        }
+    }
+}
+
+/// Logs and prints the summary line of one tenant's run.
+fn report(tenant: &edu_sync::Tenant, result: &Result<edu_sync::TenantReport, edu_sync::SyncError>) {
+    match result {
+        Ok(report) => {
+            tracing::info!(
+                tenant = %report.ms_tenant_id, added = report.added, changed = report.changed,
+                disabled = report.disabled, deleted = report.deleted, archived = report.archived,
+                pages = report.pages, resync = report.resynced, duration_ms = report.duration.as_millis() as u64,
+                "tenant synced"
+            );
+            println!("{}", report.summary_line());
+        }
+        Err(e) => {
+            tracing::error!(tenant = %tenant.ms_tenant_id, error = %e, "tenant sync failed");
+            println!("tenant={} status=failed error={:?}", tenant.ms_tenant_id, e.to_string());
         }
     }
 }
@@ -243,22 +350,8 @@ async fn pass(deps: &SyncDeps, config: &Config, only: Option<&str>) -> bool {
     let results = run_tenants(&run_deps, tenants, config.concurrency).await;
     bar.finish_and_clear();
     for (tenant, result) in results {
-        match result {
-            Ok(report) => {
-                tracing::info!(
-                    tenant = %report.ms_tenant_id, added = report.added, changed = report.changed,
-                    disabled = report.disabled, deleted = report.deleted, archived = report.archived,
-                    pages = report.pages, resync = report.resynced, duration_ms = report.duration.as_millis() as u64,
-                    "tenant synced"
-                );
-                println!("{}", report.summary_line());
-            }
-            Err(e) => {
-                failed = true;
-                tracing::error!(tenant = %tenant.ms_tenant_id, error = %e, "tenant sync failed");
-                println!("tenant={} status=failed error={:?}", tenant.ms_tenant_id, e.to_string());
-            }
-        }
+        failed |= result.is_err();
+        report(&tenant, &result);
     }
     failed
 }

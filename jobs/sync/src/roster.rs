@@ -1,5 +1,5 @@
 //! The education roster streams: `/education/classes/delta` into `roster_classes` and
-//! `/education/users/delta` into `roster_users` (issue 6), each under its own lease and
+//! `/education/users/delta` into `roster_users`, each under its own lease and
 //! checkpoint (`edu_classes`, `edu_users`), with the users delta's guarantees: page and
 //! checkpoint in one transaction (R-C3), resume from the last committed page, an expired
 //! delta token (410 `resyncRequired`) starts a full round that archives only what it did not

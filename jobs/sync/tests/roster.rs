@@ -1,4 +1,4 @@
-//! The education roster streams (issue 6): `/education/classes/delta` into `roster_classes`,
+//! The education roster streams: `/education/classes/delta` into `roster_classes`,
 //! `/education/users/delta` into `roster_users`, against the emulator on SQLite and MySQL —
 //! initial and incremental rounds, removals of both kinds, deleted classes found only by a full
 //! round (Microsoft's class deltas do not carry them), expired tokens (R-C4), switched off.

@@ -1,4 +1,4 @@
-//! The tenant's audit log for its admins (issue 7): every admin action, consent, sign-in,
+//! The tenant's audit log for its admins: every admin action, consent, sign-in,
 //! link, unlink and profile change of the tenant — who, what, target, when, result — newest
 //! first, filtered and paged. Details never hold secrets, tokens or passwords (they are never
 //! written; see `edu_db::audit`).

@@ -1,4 +1,4 @@
-//! Bulk operations of the tenant admin (issue 7): add many members to a group, assign a
+//! Bulk operations of the tenant admin: add many members to a group, assign a
 //! licence to many people. Each is a background job like "enable user access"
 //! (`admin_jobs`): 202 with the job, progress in `background_jobs` after every `$batch` of at
 //! most 20 requests, one job of a kind per tenant at a time, throttled items retried by the

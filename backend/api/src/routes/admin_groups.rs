@@ -1,4 +1,4 @@
-//! The tenant admin's groups (issue 7): list and search, members of a group, add and remove a
+//! The tenant admin's groups: list and search, members of a group, add and remove a
 //! member. "Already a member" and "not a member / no such object" are answered clearly (409 /
 //! 404), never as a server error. Adding many members at once is a background job
 //! (`admin_bulk`).

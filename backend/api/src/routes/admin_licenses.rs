@@ -1,4 +1,4 @@
-//! The tenant's licences (issue 7): subscribed SKUs with consumed and available units, and
+//! The tenant's licences: subscribed SKUs with consumed and available units, and
 //! assigning / removing licences for a person. When no unit is left the answer says which
 //! licence and how many are in use (409 `no_licenses_available`), never a bare Graph error.
 

@@ -1,4 +1,4 @@
-//! The tenant's local accounts (issue 7): people with an EduGraph email + password whose
+//! The tenant's local accounts: people with an EduGraph email + password whose
 //! tenant is the admin's (they signed in with, or linked, a Microsoft account of the tenant)
 //! and who have no Microsoft identity in another tenant. Local accounts that never touched a
 //! tenant belong to no school and are not listed. Deleting one removes, in one transaction,

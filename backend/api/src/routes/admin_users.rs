@@ -1,4 +1,4 @@
-//! The tenant admin's user management through Microsoft Graph (issue 7): list with search,
+//! The tenant admin's user management through Microsoft Graph: list with search,
 //! filters, chosen fields and paging; get; create (a temporary password shown once, changed
 //! at next sign-in, the UPN checked against the tenant's verified domains); update; enable
 //! and disable. Every call uses the admin's delegated token, so it acts only inside the

@@ -1,4 +1,4 @@
-//! Assignments and submissions (issue 5): teachers of a class create, link resources,
+//! Assignments and submissions: teachers of a class create, link resources,
 //! publish, delete and see submissions (with names, no call per submission), return and
 //! reassign; students see theirs, submit and unsubmit. Every check is on the server.
 

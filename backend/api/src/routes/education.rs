@@ -1,4 +1,4 @@
-//! Schools, classes, class details and seating charts (issue 5, first part), read from
+//! Schools, classes, class details and seating charts, read from
 //! Microsoft Graph with the person's delegated token and checked on the server:
 //! a person sees only classes they belong to (admins: their tenant's), and only the
 //! teachers of a class edit its seating chart. Other tenants' ids answer 404.

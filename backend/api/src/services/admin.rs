@@ -1,4 +1,4 @@
-//! Shared pieces of the tenant admin console (issue 7): the admin's Graph access, the audit
+//! Shared pieces of the tenant admin console: the admin's Graph access, the audit
 //! helper, opaque paging cursors, id checks and the reading of Graph's refusals. Route
 //! modules: `admin_users`, `admin_groups`, `admin_licenses`, `admin_bulk`,
 //! `admin_local_accounts`, `admin_audit`; the bulk jobs in `crate::jobs`.

@@ -1,5 +1,5 @@
 //! Conformance: emulator responses have the structure (keys, JSON types, `@odata` annotations) of
-//! Microsoft's examples in /work/shared/reference/microsoft/fixtures (copied into tests/fixtures).
+//! Microsoft's example payloads (kept in tests/fixtures).
 
 use super::*;
 use reqwest::Method;
@@ -562,7 +562,7 @@ async fn more_error_and_token_shapes() {
     e.stop().await;
 }
 
-/// The admin console's error cases (issue 7): duplicate member, missing member, UPN outside
+/// The admin console's error cases: duplicate member, missing member, UPN outside
 /// the verified domains, no licences left, `$search` without `ConsistencyLevel` on groups.
 #[tokio::test]
 async fn admin_console_error_conformance() {
