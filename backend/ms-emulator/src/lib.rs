@@ -427,6 +427,23 @@ impl RunningEmulator {
             None => false,
         }
     }
+    /// Adds `n` schools to a tenant (copies of its first school with new ids and names
+    /// `"{prefix} {i}"`), for tests of lists longer than one Graph page. Returns their ids.
+    pub fn add_schools(&self, tenant_id: &str, prefix: &str, n: usize) -> Vec<String> {
+        let mut st = self.shared.write();
+        let Some(t) = st.tenant_mut(tenant_id) else { return Vec::new() };
+        let template = t.schools.first().map(|s| s.props.clone()).unwrap_or_default();
+        (0..n)
+            .map(|i| {
+                let id = util::det_id(&format!("extra-school/{tenant_id}/{prefix}/{i}"));
+                let mut props = template.clone();
+                props.insert("id".into(), serde_json::Value::String(id.clone()));
+                props.insert("displayName".into(), serde_json::Value::String(format!("{prefix} {i}")));
+                t.schools.push(model::School { id: id.clone(), props });
+                id
+            })
+            .collect()
+    }
     /// A user of a tenant (by id or UPN) with every stored property, as Graph would return it
     /// with `$select` of everything: lets tests check what changed at Microsoft.
     pub fn user(&self, tenant_id: &str, id_or_upn: &str) -> Option<serde_json::Value> {
