@@ -14,10 +14,14 @@ use tokio::task::JoinHandle;
 
 mysql_only!(while_the_database_is_down_requests_fail_fast_with_503_and_recover_by_themselves);
 
-/// A TCP proxy in front of MariaDB: `down()` closes every connection and refuses new ones.
+/// A TCP proxy in front of MariaDB: `down()` closes every connection and refuses new ones;
+/// `hang()` closes every connection and accepts new ones that never answer (a server that is
+/// unreachable rather than refusing).
 struct Proxy {
     port: u16,
     up: Arc<AtomicBool>,
+    hang: Arc<AtomicBool>,
+    held: Arc<Mutex<Vec<TcpStream>>>,
     conns: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accept: JoinHandle<()>,
 }
@@ -27,11 +31,17 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(AtomicBool::new(true));
+        let hang = Arc::new(AtomicBool::new(false));
+        let held: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
         let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let (up2, conns2) = (up.clone(), conns.clone());
+        let (up2, hang2, held2, conns2) = (up.clone(), hang.clone(), held.clone(), conns.clone());
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((mut inbound, _)) = listener.accept().await else { return };
+                if hang2.load(Ordering::SeqCst) {
+                    held2.lock().unwrap().push(inbound); // open, silent
+                    continue;
+                }
                 if !up2.load(Ordering::SeqCst) {
                     drop(inbound); // refused: the client sees the connection closed at once
                     continue;
@@ -45,7 +55,7 @@ impl Proxy {
                 conns2.lock().unwrap().push(task);
             }
         });
-        Self { port, up, conns, accept }
+        Self { port, up, hang, held, conns, accept }
     }
 
     fn down(&self) {
@@ -55,7 +65,14 @@ impl Proxy {
         }
     }
 
+    fn hang(&self) {
+        self.hang.store(true, Ordering::SeqCst);
+        self.down();
+    }
+
     fn up(&self) {
+        self.hang.store(false, Ordering::SeqCst);
+        self.held.lock().unwrap().clear();
         self.up.store(true, Ordering::SeqCst);
     }
 }
@@ -89,21 +106,28 @@ async fn while_the_database_is_down_requests_fail_fast_with_503_and_recover_by_t
     let c = app.registered("ann@school.edu", "correct horse battery").await;
     assert_eq!(c.get("/api/me").await.status, 200);
 
-    proxy.down();
-    let started = Instant::now();
-    let r = c.get("/readyz").await;
-    let readyz = started.elapsed();
-    assert_eq!((r.status, r.code()), (503, "database_unavailable"), "{}", r.text);
-    assert!(readyz < Duration::from_secs(1), "/readyz answered after {readyz:?}");
+    for (how, stop) in [("refusing", Proxy::down as fn(&Proxy)), ("silent", Proxy::hang)] {
+        stop(&proxy);
+        for _ in 0..3 {
+            let started = Instant::now();
+            let r = c.get("/readyz").await;
+            let readyz = started.elapsed();
+            assert_eq!((r.status, r.code()), (503, "database_unavailable"), "{how}: {}", r.text);
+            assert!(readyz < Duration::from_secs(1), "{how}: /readyz answered after {readyz:?}");
 
-    let started = Instant::now();
-    let r = c.get("/api/me").await;
-    let api = started.elapsed();
-    assert_eq!((r.status, r.code()), (503, "database_unavailable"), "{}", r.text);
-    assert!(api < Duration::from_secs(2), "an API request waited {api:?}");
-    println!("database down: /readyz answered in {readyz:?}, an API request in {api:?}");
+            let started = Instant::now();
+            let r = c.get("/api/me").await;
+            let api = started.elapsed();
+            assert_eq!((r.status, r.code()), (503, "database_unavailable"), "{how}: {}", r.text);
+            assert!(api < Duration::from_secs(2), "{how}: an API request waited {api:?}");
+            println!("database down ({how}): /readyz answered in {readyz:?}, an API request in {api:?}");
+        }
+        proxy.up();
+        wait_until_recovered(&c).await;
+    }
+}
 
-    proxy.up();
+async fn wait_until_recovered(c: &edu_tests::Client) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let r = c.get("/api/me").await;
