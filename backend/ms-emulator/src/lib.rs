@@ -126,6 +126,9 @@ pub(crate) struct Shared {
     pub store: RwLock<model::Store>,
     pub log: Mutex<HashMap<(String, String), u64>>,
     pub faults: Mutex<Vec<Fault>>,
+    /// Random faults of Graph calls (load tests): the share of calls answered 429 (with
+    /// `Retry-After: 1`) and 503.
+    pub random_faults: Mutex<(f64, f64)>,
     /// Verified Graph access tokens → claims (verification is the expensive part of a request).
     pub token_cache: Mutex<HashMap<String, Arc<serde_json::Value>>>,
 }
@@ -143,6 +146,21 @@ impl Shared {
     pub fn count(&self, method: &str, template: &str) {
         let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
         *log.entry((method.to_uppercase(), template.to_string())).or_default() += 1;
+    }
+    /// A random fault for a Graph call, as [`RunningEmulator::set_random_faults`] asked.
+    pub fn random_fault(&self) -> Option<FaultKind> {
+        let (p429, p503) = *self.random_faults.lock().unwrap_or_else(|p| p.into_inner());
+        if p429 <= 0.0 && p503 <= 0.0 {
+            return None;
+        }
+        let x: f64 = rand::random();
+        if x < p429 {
+            Some(FaultKind::Throttle { retry_after: "1".into() })
+        } else if x < p429 + p503 {
+            Some(FaultKind::ServiceUnavailable { retry_after: None })
+        } else {
+            None
+        }
     }
     /// Takes the first matching fault (decrementing its counter).
     pub fn take_fault(&self, method: &str, template: &str) -> Option<FaultKind> {
@@ -182,6 +200,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         store: RwLock::new(store),
         log: Mutex::new(HashMap::new()),
         faults: Mutex::new(Vec::new()),
+        random_faults: Mutex::new((0.0, 0.0)),
         token_cache: Mutex::new(HashMap::new()),
     });
     let data = web::Data::from(shared.clone());
@@ -271,7 +290,8 @@ async fn surface_middleware(
     };
     shared.count(&method, &template);
     let is_graph = path.starts_with("/graph");
-    match shared.take_fault(&method, &template) {
+    let fault = shared.take_fault(&method, &template).or_else(|| if is_graph { shared.random_fault() } else { None });
+    match fault {
         None => Ok(next.call(req).await?.map_into_boxed_body()),
         Some(FaultKind::Latency(d)) => {
             tokio::time::sleep(d).await;
@@ -378,6 +398,11 @@ impl RunningEmulator {
     }
     pub fn set_fault(&self, fault: Fault) {
         self.shared.faults.lock().unwrap_or_else(|p| p.into_inner()).push(fault);
+    }
+    /// From now on, answers this share of Graph calls (`$batch` included, as one call) 429
+    /// `TooManyRequests` with `Retry-After: 1`, and this share 503 (load tests of throttling).
+    pub fn set_random_faults(&self, p429: f64, p503: f64) {
+        *self.shared.random_faults.lock().unwrap_or_else(|p| p.into_inner()) = (p429, p503);
     }
     pub fn clear_faults(&self) {
         self.shared.faults.lock().unwrap_or_else(|p| p.into_inner()).clear();

@@ -227,7 +227,7 @@ struct Lane {
 }
 
 /// A tenant's adaptive concurrency limit (issue 18 §5): additive increase (+1 after `limit`
-/// calls in a row answered without a 429), multiplicative decrease (×¾ on a 429, at most once
+/// calls answered without a 429), multiplicative decrease (×¾ on a 429, at most once
 /// per [`Limiter::DECREASE_EVERY`], so a burst of 429s from one throttling episode counts once),
 /// between 1 and `max`. Microsoft's budget per tenant is unknown and varies: the lane finds it
 /// instead of a fixed 4 calls in flight.
@@ -243,7 +243,8 @@ struct LimiterState {
     limit: usize,
     /// Permits to retire when they come back (the limit shrank while they were in use).
     debt: usize,
-    /// Calls answered without a 429 since the last change.
+    /// Calls answered without a 429 since the last increase (not reset by a 429: a share of
+    /// throttled calls alone must not pin the limit at 1).
     successes: usize,
     last_decrease: Option<Instant>,
 }
@@ -300,7 +301,6 @@ impl Limiter {
     /// Microsoft answered 429.
     fn on_throttled(&self, now: Instant) {
         let mut st = self.state();
-        st.successes = 0;
         if st.last_decrease.is_some_and(|t| now.duration_since(t) < Self::DECREASE_EVERY) {
             return;
         }
