@@ -1157,7 +1157,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your schools first, then the others (one Graph round trip: a `$batch` of two requests). */
+        /**
+         * Your schools first, then the others (one Graph round trip: a `$batch` of two requests, and
+         *     one more per page beyond the first of a list longer than 999 schools).
+         */
         get: operations["list_schools"];
         put?: never;
         post?: never;
@@ -1710,7 +1713,7 @@ export interface components {
          *     OpenAPI document carries the whole set as the `ErrorCode` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_query" | "invalid_body" | "invalid_cursor" | "incomplete_upload" | "unauthenticated" | "invalid_credentials" | "microsoft_signin_required" | "csrf_failed" | "account_disabled" | "school_account_required" | "role_required" | "microsoft_forbidden" | "field_not_editable" | "not_found" | "not_a_member" | "email_taken" | "no_local_password" | "job_already_running" | "local_account_exists" | "local_account_already_linked" | "microsoft_account_required" | "not_linked" | "local_password_required" | "already_a_teacher" | "assignment_not_editable" | "submission_turned_in" | "uploads_in_progress" | "already_a_member" | "cannot_delete_self" | "cannot_disable_self" | "upn_taken" | "no_licenses_available" | "license_not_assigned" | "length_required" | "payload_too_large" | "file_too_large" | "unsupported_media_type" | "invalid_email" | "password_too_short" | "password_too_long" | "password_too_common" | "invalid_color" | "invalid_id" | "seat_out_of_grid" | "seat_taken" | "not_a_student_of_this_class" | "student_seated_twice" | "not_a_teacher" | "unknown_profile_field" | "invalid_profile_value" | "invalid_mail" | "invalid_audience" | "no_recipients" | "invalid_assignment" | "invalid_due_date" | "invalid_link" | "nothing_to_change" | "invalid_file_name" | "empty_file" | "group_not_found" | "group_name_ambiguous" | "invalid_upn" | "upn_domain_not_verified" | "unknown_license" | "usage_location_required" | "too_many_requests" | "internal_error" | "microsoft_error" | "service_unavailable" | "microsoft_unavailable" | "shutting_down" | "frontend_not_built";
+        ErrorCode: "invalid_json" | "invalid_query" | "invalid_body" | "invalid_cursor" | "incomplete_upload" | "unauthenticated" | "invalid_credentials" | "microsoft_signin_required" | "csrf_failed" | "account_disabled" | "school_account_required" | "role_required" | "microsoft_forbidden" | "field_not_editable" | "not_found" | "not_a_member" | "email_taken" | "no_local_password" | "job_already_running" | "local_account_exists" | "local_account_already_linked" | "microsoft_account_required" | "not_linked" | "local_password_required" | "already_a_teacher" | "assignment_not_editable" | "submission_turned_in" | "uploads_in_progress" | "already_a_member" | "cannot_delete_self" | "cannot_disable_self" | "upn_taken" | "no_licenses_available" | "license_not_assigned" | "length_required" | "payload_too_large" | "file_too_large" | "unsupported_media_type" | "invalid_email" | "password_too_short" | "password_too_long" | "password_too_common" | "invalid_color" | "invalid_id" | "seat_out_of_grid" | "seat_taken" | "not_a_student_of_this_class" | "student_seated_twice" | "not_a_teacher" | "unknown_profile_field" | "invalid_profile_value" | "invalid_mail" | "invalid_audience" | "no_recipients" | "invalid_assignment" | "invalid_due_date" | "invalid_link" | "nothing_to_change" | "invalid_file_name" | "empty_file" | "group_not_found" | "group_name_ambiguous" | "invalid_upn" | "upn_domain_not_verified" | "unknown_license" | "usage_location_required" | "too_many_requests" | "internal_error" | "microsoft_error" | "service_unavailable" | "microsoft_unavailable" | "database_unavailable" | "shutting_down" | "frontend_not_built";
         /** @description A stable code and a human message. */
         ErrorDetail: {
             /** @description Stable snake_case code the SPA switches on. */
@@ -5434,7 +5437,7 @@ export interface operations {
                     "application/json": components["schemas"]["HealthResponse"];
                 };
             };
-            /** @description `service_unavailable` (the database is unreachable) or `shutting_down` (SIGTERM received; draining) */
+            /** @description `database_unavailable` (the database does not answer within 900 ms) or `shutting_down` (SIGTERM received; draining) */
             503: {
                 headers: {
                     [name: string]: unknown;
