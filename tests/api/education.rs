@@ -10,7 +10,25 @@ both_backends!(
     seats_are_validated_against_the_grid_and_the_roster,
     people_outside_a_class_or_tenant_get_404_and_change_nothing,
     a_tampered_see_more_cursor_is_refused,
+    a_tenant_with_more_schools_than_one_graph_page_lists_every_school,
 );
+
+/// Issue 18 §4 (R-C9's "nothing silently cut off"): `GET /api/schools` asks Graph for pages of
+/// 999 schools; a tenant with more gets them all (the nextLink is followed), not the first 999.
+async fn a_tenant_with_more_schools_than_one_graph_page_lists_every_school(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let tenant_id = cast.app.tenant(0).id.clone();
+    let extra = cast.app.emulator.add_schools(&tenant_id, "Annex", 1200);
+    let t = cast.teacher().await;
+    let schools = t.get("/api/schools").await;
+    assert_eq!(schools.status, 200, "{}", schools.text);
+    let ids: std::collections::HashSet<String> = ["mine", "others"]
+        .iter()
+        .flat_map(|k| schools.body[k].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(ids.len(), 3 + 1200, "every school, beyond the first Graph page too");
+    assert!(ids.contains(extra.last().unwrap()), "the last school (second Graph page) is listed");
+}
 
 struct Cast {
     app: MicrosoftTestApp,

@@ -10,6 +10,7 @@ mod assignments;
 mod authz_matrix;
 mod conventions;
 mod csrf;
+mod database_down;
 mod directory_sync;
 mod education;
 mod exports;

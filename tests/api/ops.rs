@@ -25,7 +25,7 @@ async fn readyz_says_503_when_the_database_is_gone(backend: Backend) {
     let c = app.client();
     let r = c.get("/readyz").await;
     assert_eq!(r.status, 503);
-    assert_eq!(r.code(), "service_unavailable");
+    assert_eq!(r.code(), "database_unavailable");
     assert_eq!(c.get("/healthz").await.status, 200, "liveness does not depend on the database");
     // A request needing the database fails cleanly, not with a panic or a hang.
     let me = c.get("/api/auth/csrf").await;

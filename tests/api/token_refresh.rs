@@ -10,7 +10,50 @@ both_backends!(
     a_dead_refresh_token_means_sign_in_again_not_500,
     signing_out_everywhere_ends_every_session_and_deletes_the_tokens,
     a_local_sign_in_to_a_linked_account_does_not_use_the_cached_microsoft_tokens,
+    with_five_minute_tokens_fifty_concurrent_calls_cause_at_most_one_refresh,
 );
+
+/// R-A24, issue 18 §5: the refresh margin is relative to the token's lifetime. With access
+/// tokens that live 5 minutes, a fixed 5-minute margin refreshed at every request (50
+/// concurrent requests, 50 token calls).
+async fn with_five_minute_tokens_fifty_concurrent_calls_cause_at_most_one_refresh(backend: Backend) {
+    let app = MicrosoftTestApp::spawn_with(backend, |v| {
+        v.insert("EDUGRAPH_DATABASE_MAX_CONNECTIONS".into(), "10".into());
+        v.insert("EDUGRAPH_SESSION_IDLE_SECS".into(), "86400".into());
+    })
+    .await;
+    app.emulator.set_token_lifetime(Duration::from_secs(300));
+    app.onboard(0).await;
+    let t = app.tenant(0);
+    let c = app.sign_in(&t.teachers[0]).await;
+    let token_calls = || app.emulator.request_count("POST", "/{tenant}/oauth2/v2.0/token");
+    let fifty = || async {
+        let mut calls = Vec::new();
+        for _ in 0..50 {
+            let c = c.clone();
+            calls.push(tokio::spawn(async move { c.get("/api/me/microsoft").await.status }));
+        }
+        for call in calls {
+            assert_eq!(call.await.unwrap(), 200);
+        }
+    };
+
+    // A fresh 5-minute token: no refresh at all.
+    let before = token_calls();
+    fifty().await;
+    assert_eq!(token_calls() - before, 0, "a fresh 5-minute token is used, not refreshed");
+
+    // 4.5 minutes later (30 s left, below a fifth of the lifetime): one refresh.
+    app.clock.advance(Duration::from_secs(270));
+    let before = token_calls();
+    fifty().await;
+    assert_eq!(token_calls() - before, 1, "one refresh for 50 concurrent requests");
+
+    // The new token is fresh again: no further refresh.
+    let before = token_calls();
+    fifty().await;
+    assert_eq!(token_calls() - before, 0);
+}
 
 async fn signing_out_everywhere_ends_every_session_and_deletes_the_tokens(backend: Backend) {
     let app = MicrosoftTestApp::spawn(backend).await;

@@ -64,7 +64,16 @@ impl TestApp {
     /// When the app cannot start (the test cannot run).
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut HashMap<String, String>)) -> Self {
         let (db, url) = TestDatabase::create(backend).await;
-        let mut vars = test_vars(&url);
+        Self::spawn_on(db, &url, tweak).await
+    }
+
+    /// Starts the app on a database created by the caller, reached at `url` (e.g. through a
+    /// proxy of the test).
+    ///
+    /// # Panics
+    /// When the app cannot start (the test cannot run).
+    pub async fn spawn_on(db: TestDatabase, url: &str, tweak: impl FnOnce(&mut HashMap<String, String>)) -> Self {
+        let mut vars = test_vars(url);
         tweak(&mut vars);
         let config = edu_api::Config::from_map(&vars).expect("test config");
         let clock = ManualClock::new();

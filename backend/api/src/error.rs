@@ -169,6 +169,8 @@ pub enum ErrorCode {
     ServiceUnavailable,
     /// `microsoft_unavailable` (503).
     MicrosoftUnavailable,
+    /// `database_unavailable` (503: the database does not answer; try again shortly).
+    DatabaseUnavailable,
     /// `shutting_down` (503).
     ShuttingDown,
     /// `frontend_not_built` (503: the SPA's files are missing; `/` only).
@@ -253,6 +255,7 @@ impl ErrorCode {
         Self::MicrosoftError,
         Self::ServiceUnavailable,
         Self::MicrosoftUnavailable,
+        Self::DatabaseUnavailable,
         Self::ShuttingDown,
         Self::FrontendNotBuilt,
     ];
@@ -336,6 +339,7 @@ impl ErrorCode {
             Self::MicrosoftError => "microsoft_error",
             Self::ServiceUnavailable => "service_unavailable",
             Self::MicrosoftUnavailable => "microsoft_unavailable",
+            Self::DatabaseUnavailable => "database_unavailable",
             Self::ShuttingDown => "shutting_down",
             Self::FrontendNotBuilt => "frontend_not_built",
         }
@@ -499,6 +503,9 @@ pub enum ApiError {
     /// A dependency (the database) is unavailable (503).
     #[error("The service is temporarily unavailable. Try again shortly.")]
     Unavailable,
+    /// The database does not answer (503 within the pool's acquire timeout, issue 18 §5).
+    #[error("The database is not answering. Try again in a moment.")]
+    DatabaseUnavailable,
     /// The process received SIGTERM and is draining (503 on `/readyz`).
     #[error("This instance is shutting down; another instance will answer.")]
     ShuttingDown,
@@ -554,6 +561,7 @@ impl ApiError {
             Self::FileTooLarge { .. } => ErrorCode::FileTooLarge,
             Self::TooManyRequests { .. } => ErrorCode::TooManyRequests,
             Self::Unavailable => ErrorCode::ServiceUnavailable,
+            Self::DatabaseUnavailable => ErrorCode::DatabaseUnavailable,
             Self::ShuttingDown => ErrorCode::ShuttingDown,
             Self::Internal(_) => ErrorCode::InternalError,
         }
@@ -575,7 +583,7 @@ impl From<edu_db::DbError> for ApiError {
         match e {
             edu_db::DbError::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)) => {
                 tracing::error!(error = %e, "database unavailable");
-                Self::Unavailable
+                Self::DatabaseUnavailable
             }
             other => Self::Internal(other.into()),
         }
@@ -598,7 +606,7 @@ impl ResponseError for ApiError {
             Self::LengthRequired => StatusCode::LENGTH_REQUIRED,
             Self::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::DatabaseUnavailable | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Upstream { status, .. } => StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

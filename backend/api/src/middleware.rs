@@ -53,7 +53,13 @@ pub async fn security_headers(
     Ok(res)
 }
 
-/// Counts requests and their latency per route pattern and status.
+/// How long the Graph calls of one user request may keep retrying throttled or failed calls
+/// (429 `Retry-After`, 503/504, connection failures) before the request answers 503
+/// `microsoft_unavailable`: bounded by time, not by a count of retries (issue 18 §5).
+pub const GRAPH_RETRY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Counts requests and their latency per route pattern and status, and runs the request
+/// within its Graph retry deadline.
 ///
 /// # Errors
 /// Errors of the inner service (passed through).
@@ -64,7 +70,8 @@ pub async fn record_metrics(
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().to_string();
-    let res = next.call(req).await?;
+    // Every Graph call of this request retries within one time budget (issue 18 §5).
+    let res = edu_msgraph::with_deadline(GRAPH_RETRY_DEADLINE, next.call(req)).await?;
     if let Some(state) = state {
         let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
         state.metrics.observe_request(&method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());

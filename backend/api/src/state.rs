@@ -73,6 +73,10 @@ impl AppState {
             config.client_id.clone(),
         );
         settings.client_secret.clone_from(&config.client_secret);
+        // A person is waiting (issue 18 §5): short backoffs, and no wait longer than the
+        // request's whole Graph retry deadline (a longer Retry-After fails fast instead).
+        settings.base_backoff = std::time::Duration::from_millis(500);
+        settings.max_backoff = crate::middleware::GRAPH_RETRY_DEADLINE;
         let graph = edu_msgraph::GraphClient::new(settings)?;
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))

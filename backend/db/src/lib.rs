@@ -152,6 +152,19 @@ impl Db {
     /// # Errors
     /// An unsupported URL or a database that cannot be reached.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
+        Self::connect_with_timeout(url, max_connections, Duration::from_secs(10)).await
+    }
+
+    /// [`Db::connect`] with how long a query may wait for a connection (when the database is
+    /// down, every query fails after this long with `PoolTimedOut`).
+    ///
+    /// # Errors
+    /// An unsupported URL or a database that cannot be reached.
+    pub async fn connect_with_timeout(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, DbError> {
         install_default_drivers();
         let dialect = Dialect::of_url(url)?;
         let url = match dialect {
@@ -166,7 +179,7 @@ impl Db {
         let pool = AnyPoolOptions::new()
             // At least two: migrations on MySQL hold a lock on one connection while running on another.
             .max_connections(max_connections.max(2))
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(acquire_timeout)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     match dialect {

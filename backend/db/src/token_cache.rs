@@ -85,6 +85,34 @@ pub async fn get(db: impl Exec, key: &TokenKey<'_>) -> Result<Option<SealedRow>,
     .await?)
 }
 
+/// A sealed token with the time it was stored (unix ms), so that its lifetime is known.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StampedRow {
+    /// The token.
+    #[sqlx(flatten)]
+    pub sealed: SealedRow,
+    /// When it was stored, unix ms.
+    pub updated_at: i64,
+}
+
+/// Reads a sealed token with the time it was stored.
+///
+/// # Errors
+/// Database errors.
+pub async fn get_stamped(db: impl Exec, key: &TokenKey<'_>) -> Result<Option<StampedRow>, DbError> {
+    let mut conn = db.acquire().await?;
+    Ok(sqlx::query_as(
+        "SELECT key_id, nonce, ciphertext, expires_at, updated_at FROM token_cache
+         WHERE tenant_id = ? AND subject = ? AND resource = ? AND kind = ?",
+    )
+    .bind(key.tenant.to_string())
+    .bind(key.subject)
+    .bind(key.resource)
+    .bind(key.kind)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
 /// Deletes every token of one subject in a tenant (sign-out of all sessions, unlink).
 ///
 /// # Errors

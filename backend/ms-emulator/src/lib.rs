@@ -129,6 +129,9 @@ pub(crate) struct Shared {
     pub store: RwLock<model::Store>,
     pub log: Mutex<HashMap<(String, String), u64>>,
     pub faults: Mutex<Vec<Fault>>,
+    /// Random faults of Graph calls (load tests): the share of calls answered 429 (with
+    /// `Retry-After: 1`) and 503.
+    pub random_faults: Mutex<(f64, f64)>,
     /// Verified Graph access tokens → claims (verification is the expensive part of a request).
     pub token_cache: Mutex<HashMap<String, Arc<serde_json::Value>>>,
 }
@@ -146,6 +149,21 @@ impl Shared {
     pub fn count(&self, method: &str, template: &str) {
         let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
         *log.entry((method.to_uppercase(), template.to_string())).or_default() += 1;
+    }
+    /// A random fault for a Graph call, as [`RunningEmulator::set_random_faults`] asked.
+    pub fn random_fault(&self) -> Option<FaultKind> {
+        let (p429, p503) = *self.random_faults.lock().unwrap_or_else(|p| p.into_inner());
+        if p429 <= 0.0 && p503 <= 0.0 {
+            return None;
+        }
+        let x: f64 = rand::random();
+        if x < p429 {
+            Some(FaultKind::Throttle { retry_after: "1".into() })
+        } else if x < p429 + p503 {
+            Some(FaultKind::ServiceUnavailable { retry_after: None })
+        } else {
+            None
+        }
     }
     /// Takes the first matching fault (decrementing its counter).
     pub fn take_fault(&self, method: &str, template: &str) -> Option<FaultKind> {
@@ -185,6 +203,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         store: RwLock::new(store),
         log: Mutex::new(HashMap::new()),
         faults: Mutex::new(Vec::new()),
+        random_faults: Mutex::new((0.0, 0.0)),
         token_cache: Mutex::new(HashMap::new()),
     });
     let data = web::Data::from(shared.clone());
@@ -279,7 +298,8 @@ async fn surface_middleware(
     };
     shared.count(&method, &template);
     let is_graph = path.starts_with("/graph");
-    match shared.take_fault(&method, &template) {
+    let fault = shared.take_fault(&method, &template).or_else(|| if is_graph { shared.random_fault() } else { None });
+    match fault {
         None => Ok(next.call(req).await?.map_into_boxed_body()),
         Some(FaultKind::Latency(d)) => {
             tokio::time::sleep(d).await;
@@ -387,6 +407,11 @@ impl RunningEmulator {
     pub fn set_fault(&self, fault: Fault) {
         self.shared.faults.lock().unwrap_or_else(|p| p.into_inner()).push(fault);
     }
+    /// From now on, answers this share of Graph calls (`$batch` included, as one call) 429
+    /// `TooManyRequests` with `Retry-After: 1`, and this share 503 (load tests of throttling).
+    pub fn set_random_faults(&self, p429: f64, p503: f64) {
+        *self.shared.random_faults.lock().unwrap_or_else(|p| p.into_inner()) = (p429, p503);
+    }
     pub fn clear_faults(&self) {
         self.shared.faults.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
@@ -434,6 +459,23 @@ impl RunningEmulator {
             }
             None => false,
         }
+    }
+    /// Adds `n` schools to a tenant (copies of its first school with new ids and names
+    /// `"{prefix} {i}"`), for tests of lists longer than one Graph page. Returns their ids.
+    pub fn add_schools(&self, tenant_id: &str, prefix: &str, n: usize) -> Vec<String> {
+        let mut st = self.shared.write();
+        let Some(t) = st.tenant_mut(tenant_id) else { return Vec::new() };
+        let template = t.schools.first().map(|s| s.props.clone()).unwrap_or_default();
+        (0..n)
+            .map(|i| {
+                let id = util::det_id(&format!("extra-school/{tenant_id}/{prefix}/{i}"));
+                let mut props = template.clone();
+                props.insert("id".into(), serde_json::Value::String(id.clone()));
+                props.insert("displayName".into(), serde_json::Value::String(format!("{prefix} {i}")));
+                t.schools.push(model::School { id: id.clone(), props });
+                id
+            })
+            .collect()
     }
     /// A user of a tenant (by id or UPN) with every stored property, as Graph would return it
     /// with `$select` of everything: lets tests check what changed at Microsoft.

@@ -218,9 +218,102 @@ impl PageOptions {
 }
 
 struct Lane {
-    semaphore: Semaphore,
+    limiter: Limiter,
+    /// Set only by a `Retry-After` too long for a call to wait ([`GraphSettings::max_backoff`]):
+    /// the tenant is then blocked as a whole. A short `Retry-After` pauses only the call that
+    /// was throttled (issue 18 §5); the lane's concurrency shrinks instead.
     paused_until: Mutex<Option<Instant>>,
     breaker: Mutex<Breaker>,
+}
+
+/// A tenant's adaptive concurrency limit (issue 18 §5): additive increase (+1 after `limit`
+/// calls answered without a 429), multiplicative decrease (×¾ on a 429, at most once
+/// per [`Limiter::DECREASE_EVERY`], so a burst of 429s from one throttling episode counts once),
+/// between 1 and `max`. Microsoft's budget per tenant is unknown and varies: the lane finds it
+/// instead of a fixed 4 calls in flight.
+struct Limiter {
+    semaphore: Semaphore,
+    state: Mutex<LimiterState>,
+    max: usize,
+}
+
+#[derive(Debug)]
+struct LimiterState {
+    /// The target number of calls in flight.
+    limit: usize,
+    /// Permits to retire when they come back (the limit shrank while they were in use).
+    debt: usize,
+    /// Calls answered without a 429 since the last increase (not reset by a 429: a share of
+    /// throttled calls alone must not pin the limit at 1).
+    successes: usize,
+    last_decrease: Option<Instant>,
+}
+
+impl Limiter {
+    const DECREASE_EVERY: Duration = Duration::from_secs(1);
+
+    fn new(initial: usize, max: usize) -> Self {
+        let max = max.max(1);
+        let limit = initial.clamp(1, max);
+        Limiter {
+            semaphore: Semaphore::new(limit),
+            state: Mutex::new(LimiterState { limit, debt: 0, successes: 0, last_decrease: None }),
+            max,
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, LimiterState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The current limit.
+    fn limit(&self) -> usize {
+        self.state().limit
+    }
+
+    /// Gives a permit back (or retires it when the limit shrank).
+    fn release(&self, permit: tokio::sync::SemaphorePermit<'_>) {
+        let mut st = self.state();
+        if st.debt > 0 {
+            st.debt -= 1;
+            permit.forget();
+        } else {
+            drop(permit);
+        }
+    }
+
+    /// A call was answered without a 429.
+    fn on_success(&self) {
+        let mut st = self.state();
+        st.successes += 1;
+        if st.successes < st.limit || st.limit >= self.max {
+            return;
+        }
+        st.successes = 0;
+        st.limit += 1;
+        if st.debt > 0 {
+            st.debt -= 1;
+        } else {
+            self.semaphore.add_permits(1);
+        }
+    }
+
+    /// Microsoft answered 429.
+    fn on_throttled(&self, now: Instant) {
+        let mut st = self.state();
+        if st.last_decrease.is_some_and(|t| now.duration_since(t) < Self::DECREASE_EVERY) {
+            return;
+        }
+        st.last_decrease = Some(now);
+        let new = (st.limit * 3 / 4).max(1);
+        let cut = st.limit - new;
+        st.limit = new;
+        let forgotten = self.semaphore.forget_permits(cut);
+        st.debt += cut - forgotten;
+        if cut > 0 {
+            tracing::info!(limit = new, "Microsoft Graph throttled a tenant: its concurrency shrinks");
+        }
+    }
 }
 
 /// A tenant's circuit breaker (R-C9): closed, open until an instant, or half-open with one
@@ -436,12 +529,20 @@ impl GraphClient {
             .entry(tenant.to_ascii_lowercase())
             .or_insert_with(|| {
                 Arc::new(Lane {
-                    semaphore: Semaphore::new(self.inner.settings.per_tenant_concurrency.max(1)),
+                    limiter: Limiter::new(
+                        self.inner.settings.per_tenant_concurrency,
+                        self.inner.settings.max_per_tenant_concurrency,
+                    ),
                     paused_until: Mutex::new(None),
                     breaker: Mutex::new(Breaker::default()),
                 })
             })
             .clone()
+    }
+
+    /// The current adaptive concurrency limit of a tenant's lane (for metrics and tests).
+    pub fn tenant_concurrency(&self, tenant: &str) -> usize {
+        self.lane(tenant).limiter.limit()
     }
 
     async fn bearer(&self, auth: &GraphAuth) -> Result<SecretString, GraphError> {
@@ -740,8 +841,8 @@ struct GraphCall<'a> {
 }
 
 impl GraphCall<'_> {
-    /// Waits while the tenant's lane is paused by another request's 429 `Retry-After`, or fails
-    /// fast when the pause is longer than a call may wait.
+    /// Waits while the tenant's lane is paused by another request's long 429 `Retry-After`, or
+    /// fails fast when the pause is longer than a call may wait.
     async fn wait_for_tenant_pause(&self, state: &mut RetryState) -> Result<(), GraphError> {
         let Some(until) = self.lane.paused_until() else { return Ok(()) };
         let now = Instant::now();
@@ -772,6 +873,7 @@ impl GraphCall<'_> {
         let token = self.client.bearer(self.auth).await?;
         let permit = self
             .lane
+            .limiter
             .semaphore
             .acquire()
             .await
@@ -812,7 +914,12 @@ impl GraphCall<'_> {
             Err(e) => Err(e),
         };
         drop(global_permit);
-        drop(permit);
+        match &result {
+            Ok(resp) if resp.status == 429 => self.lane.limiter.on_throttled(Instant::now()),
+            Ok(_) => self.lane.limiter.on_success(),
+            Err(_) => {}
+        }
+        self.lane.limiter.release(permit);
         let duration_ms = started.elapsed().as_millis() as u64;
         match &result {
             Err(e) => tracing::warn!(
@@ -841,8 +948,8 @@ impl Attempt for GraphCall<'_> {
     type Output = Result<GraphResponse, GraphError>;
 
     /// Retries 429/503/504 answers and connection failures (timeouts only for idempotent
-    /// methods) of requests whose body can be sent again; a 429's `Retry-After` pauses the
-    /// whole tenant lane.
+    /// methods) of requests whose body can be sent again; a 429's `Retry-After` is waited by
+    /// this call only (unless it is above `max_backoff`: then the whole tenant lane pauses).
     async fn attempt(&mut self, state: &mut RetryState, _previous: Option<Self::Output>) -> Step<Self::Output> {
         let rewindable = self.req.is_rewindable();
         let sent = loop {
@@ -886,8 +993,11 @@ impl Attempt for GraphCall<'_> {
                     return Step::Done(Ok(resp));
                 }
                 let retry_after = resp.header("retry-after").and_then(|v| parse_retry_after(v, SystemTime::now()));
+                // Only a Retry-After too long to wait blocks the whole tenant; a short one is
+                // waited out by this call alone (the lane's concurrency already shrank).
                 if let Some(ra) = retry_after
                     && resp.status == 429
+                    && ra > self.client.inner.settings.max_backoff
                 {
                     self.lane.pause(Instant::now() + ra);
                     self.own_pause = self.lane.paused_until();

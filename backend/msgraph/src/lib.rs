@@ -93,6 +93,7 @@ pub use error::{ErrorDetail, GraphError, OAuthError, TokenError};
 pub use models::{DeltaItem, DeltaPage, Page, RemovedReason};
 pub use query::{Query, odata_string, seg};
 pub use request::{AssignmentUpdate, Batch, BatchAnswers, GraphReq, Part, UserUpdate};
+pub use retry::with_deadline;
 pub use settings::{GraphSettings, Sleeper, TokioSleeper, parse_retry_after};
 pub use token::{
     AssertionAlg, AssertionClaims, ClientCredential, TokenClient, TokenResponse, build_client_assertion, x5t_s256,

@@ -10,7 +10,9 @@
 //!
 //! The policy ([`RetryPolicy::next_delay`]):
 //! * at most [`GraphSettings::max_retries`] retries (clamped to
-//!   [`crate::settings::MAX_RETRIES_LIMIT`]);
+//!   [`crate::settings::MAX_RETRIES_LIMIT`]), except inside a user request's time budget
+//!   ([`with_deadline`], the API's requests): there, retries go on while they can start
+//!   before the deadline;
 //! * the wait before retry `n` (0-based) is the answer's `Retry-After`, else the exponential
 //!   backoff with equal jitter ([`GraphSettings::backoff_delay`]);
 //! * a `Retry-After` above [`GraphSettings::max_backoff`] is not waited for: the last answer
@@ -21,9 +23,28 @@
 //!   round is one Graph call with its own), nor have upload ranges.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::settings::{GraphSettings, Sleeper};
+
+tokio::task_local! {
+    /// The deadline of the user request being served ([`with_deadline`]).
+    static DEADLINE: Instant;
+}
+
+/// Runs `fut` (one user request) with a time budget for all of its Graph calls' retries
+/// (issue 18 §5): a call waiting for a retry is retried as long as the retry can start
+/// before `now + budget`, however many retries that takes; `max_retries` does not bound the
+/// calls made within it. Outside such a scope, each call has its own
+/// [`GraphSettings::retry_budget`] and `max_retries`.
+pub async fn with_deadline<F: Future>(budget: Duration, fut: F) -> F::Output {
+    DEADLINE.scope(Instant::now() + budget, fut).await
+}
+
+/// The deadline of the current user request, if any.
+fn deadline() -> Option<Instant> {
+    DEADLINE.try_with(|d| *d).ok()
+}
 
 /// What one attempt asks for.
 #[derive(Debug)]
@@ -45,6 +66,10 @@ pub(crate) enum GiveUp {
     /// The wait would exceed the retry budget.
     OverBudget,
 }
+
+/// Retries of one call within a user request's deadline ([`with_deadline`]): high enough that
+/// the deadline is what ends them (Retry-After 1 s: 60 retries in a minute).
+const MAX_RETRIES_IN_DEADLINE: u32 = 64;
 
 /// What to do with a `Retry-After` above `max_backoff`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,8 +133,14 @@ impl<'a> RetryPolicy<'a> {
         RetryPolicy { settings, budgeted: false, long_retry_after: LongRetryAfter::Clamp }
     }
 
-    /// Whether waiting `delay` more keeps the call within its budget.
+    /// Whether waiting `delay` more keeps the call within its budget (and the user request
+    /// within its deadline, for every kind of retry).
     fn fits_budget(&self, state: &RetryState, delay: Duration) -> bool {
+        if let Some(deadline) = deadline()
+            && Instant::now() + delay > deadline
+        {
+            return false;
+        }
         !self.budgeted || state.waited + delay <= self.settings.retry_budget
     }
 
@@ -121,7 +152,11 @@ impl<'a> RetryPolicy<'a> {
 
     /// The wait before the next attempt, or why there is none.
     pub(crate) fn next_delay(&self, state: &RetryState, retry_after: Option<Duration>) -> Result<Duration, GiveUp> {
-        if state.attempt >= self.settings.effective_max_retries() {
+        // Within a user request's deadline the time bounds the retries, not their count
+        // (a safety bound stays: no endless loop on zero waits).
+        let max_retries =
+            if deadline().is_some() { MAX_RETRIES_IN_DEADLINE } else { self.settings.effective_max_retries() };
+        if state.attempt >= max_retries {
             return Err(GiveUp::Exhausted);
         }
         let delay = match retry_after {
@@ -247,6 +282,21 @@ mod tests {
         let (out, delays) = run(RetryPolicy::batch_items(&s), vec![long, long]).await;
         assert_eq!(out, Ok(3));
         assert_eq!(delays, vec![Duration::from_secs(10); 2]);
+    }
+
+    /// Issue 18 §5: within a user request's deadline, retries are bounded by time, not count.
+    #[tokio::test]
+    async fn within_a_deadline_time_not_count_bounds_the_retries() {
+        let s = settings();
+        let one = Some(Duration::from_secs(1));
+        let (out, delays) = with_deadline(Duration::from_secs(20), run(RetryPolicy::call(&s), vec![one; 8])).await;
+        assert_eq!(out, Ok(9), "8 retries: more than max_retries (3) fit in the deadline");
+        assert_eq!(delays.len(), 8);
+
+        // The recorder does not really sleep: a deadline already near refuses the wait.
+        let (out, delays) = with_deadline(Duration::from_millis(500), run(RetryPolicy::call(&s), vec![one; 2])).await;
+        assert_eq!(out, Err(1), "a 1 s wait does not fit in 500 ms");
+        assert!(delays.is_empty());
     }
 
     #[tokio::test]

@@ -38,8 +38,13 @@ pub struct GraphSettings {
     /// the call fails with `Throttled { retry_after }` so the caller can
     /// reschedule.
     pub max_backoff: Duration,
-    /// Concurrent Graph requests per tenant (at least 1).
+    /// Concurrent Graph requests per tenant at first (at least 1). The limit then adapts
+    /// (see `crate::client`'s tenant lanes): +1 for every `limit` calls answered without a
+    /// 429, ×¾ on a 429 (at most once per second), between 1 and
+    /// [`GraphSettings::max_per_tenant_concurrency`].
     pub per_tenant_concurrency: usize,
+    /// Upper bound of the adaptive per-tenant concurrency.
+    pub max_per_tenant_concurrency: usize,
     /// Concurrent Graph requests over all tenants (at least 1).
     pub max_concurrency: usize,
     /// Upper bound on the total time one call may spend waiting between
@@ -47,7 +52,8 @@ pub struct GraphSettings {
     pub retry_budget: Duration,
     /// Upper bound on pages followed by `get_all_pages` / delta helpers.
     pub max_pages: usize,
-    /// App-only tokens are refreshed this long before they expire.
+    /// Tokens are refreshed this long before they expire at most; a short-lived token is
+    /// refreshed when a fifth of its lifetime is left ([`refresh_margin`]).
     pub token_refresh_margin: Duration,
     /// Circuit breaker (R-C9): after this many calls in a row for one tenant end in a
     /// timeout, a connection failure or a 5xx (after retries), calls for that tenant fail
@@ -71,6 +77,7 @@ impl Default for GraphSettings {
             base_backoff: Duration::from_secs(3),
             max_backoff: Duration::from_secs(180),
             per_tenant_concurrency: 4,
+            max_per_tenant_concurrency: 32,
             max_concurrency: 32,
             retry_budget: Duration::from_secs(600),
             max_pages: 1000,
@@ -115,6 +122,15 @@ impl GraphSettings {
         let factor = 1u32.checked_shl(retry.min(30)).unwrap_or(u32::MAX);
         self.base_backoff.checked_mul(factor).unwrap_or(self.max_backoff).min(self.max_backoff)
     }
+}
+
+/// How long before expiry a token of `lifetime` is refreshed: a fifth of its lifetime, at most
+/// `cap` (5 minutes by default). A fixed margin larger than the lifetime would refresh the token
+/// at every use (50 concurrent requests, 50 refreshes, with 5-minute tokens); relative to the
+/// lifetime, a token is used for four fifths of it whatever the lifetime.
+#[must_use]
+pub fn refresh_margin(cap: Duration, lifetime: Duration) -> Duration {
+    cap.min(lifetime / 5)
 }
 
 /// Parses `Retry-After`: integer seconds, decimal seconds (`2.128`) or an
@@ -185,5 +201,14 @@ mod tests {
             }
         }
         assert_eq!(s.backoff_ceiling(40), Duration::from_secs(180));
+    }
+
+    #[test]
+    fn the_refresh_margin_is_relative_to_the_lifetime() {
+        let cap = Duration::from_secs(300);
+        assert_eq!(refresh_margin(cap, Duration::from_secs(3600)), cap);
+        assert_eq!(refresh_margin(cap, Duration::from_secs(300)), Duration::from_secs(60));
+        assert_eq!(refresh_margin(cap, Duration::from_secs(60)), Duration::from_secs(12));
+        assert_eq!(refresh_margin(cap, Duration::ZERO), Duration::ZERO);
     }
 }

@@ -239,6 +239,8 @@ impl TokenResponse {
 struct CachedToken {
     access_token: SecretString,
     expires_at: Instant,
+    /// Refresh once `expires_at - refresh_margin` is past (relative to the token's lifetime).
+    refresh_margin: Duration,
 }
 
 type TenantSlot = Arc<tokio::sync::Mutex<Option<CachedToken>>>;
@@ -334,16 +336,18 @@ impl TokenClient {
         let slot = self.slot(tenant);
         let mut guard = slot.lock().await;
         if let Some(cached) = guard.as_ref()
-            && cached.expires_at > Instant::now() + self.inner.refresh_margin
+            && cached.expires_at > Instant::now() + cached.refresh_margin
         {
             return Ok(cached.access_token.clone());
         }
         let started = Instant::now();
         let resp = self.client_credentials(tenant).await?;
         let token = resp.access_token.clone();
+        let lifetime = Duration::from_secs(resp.expires_in);
         *guard = Some(CachedToken {
             access_token: resp.access_token,
-            expires_at: started + Duration::from_secs(resp.expires_in),
+            expires_at: started + lifetime,
+            refresh_margin: crate::settings::refresh_margin(self.inner.refresh_margin, lifetime),
         });
         Ok(token)
     }

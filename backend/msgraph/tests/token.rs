@@ -186,8 +186,8 @@ async fn app_only_token_is_refreshed_ahead_of_expiry_and_after_401() {
         async move {
             if req.path().starts_with("/auth/") {
                 let n = tc.fetch_add(1, Ordering::SeqCst);
-                // 120 s < the 300 s refresh margin: never reused.
-                Resp::json(200, json!({"access_token": format!("tok-{n}"), "expires_in": "120"}))
+                // 1 s: refreshed once less than a fifth of it (200 ms) is left.
+                Resp::json(200, json!({"access_token": format!("tok-{n}"), "expires_in": "1"}))
             } else if gc.fetch_add(1, Ordering::SeqCst) == 1 {
                 Resp::json(401, json!({"error": {"code": "InvalidAuthenticationToken", "message": "expired"}}))
             } else {
@@ -201,10 +201,44 @@ async fn app_only_token_is_refreshed_ahead_of_expiry_and_after_401() {
     let c = GraphClient::new(settings).unwrap();
     let auth = GraphAuth::app_only("contoso-tid");
     c.get::<serde_json::Value>(&auth, "/me?$select=id").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(850)).await;
     // Second call: refetch (expiring) then a 401 -> invalidate, refetch, retry.
     c.get::<serde_json::Value>(&auth, "/me?$select=id").await.unwrap();
     assert_eq!(token_calls.load(Ordering::SeqCst), 3);
     assert_eq!(graph_calls.load(Ordering::SeqCst), 3);
+}
+
+/// Issue 18 §5: the refresh margin is relative to the token's lifetime: a 2-minute token is
+/// reused (a fixed 5-minute margin fetched a new one for every call).
+#[tokio::test]
+async fn a_short_lived_app_token_is_reused_not_fetched_per_call() {
+    let token_calls = Arc::new(AtomicUsize::new(0));
+    let tc = token_calls.clone();
+    let server = serve(move |req| {
+        let tc = tc.clone();
+        async move {
+            if req.path().starts_with("/auth/") {
+                let n = tc.fetch_add(1, Ordering::SeqCst);
+                Resp::json(200, json!({"access_token": format!("tok-{n}"), "expires_in": 120}))
+            } else {
+                Resp::json(200, json!({"id": "x"}))
+            }
+        }
+    })
+    .await;
+    let mut settings = server.settings();
+    settings.client_secret = Some(SecretString::from("s"));
+    let c = GraphClient::new(settings).unwrap();
+    let auth = GraphAuth::app_only("contoso-tid");
+    let mut calls = Vec::new();
+    for _ in 0..50 {
+        let (c, auth) = (c.clone(), auth.clone());
+        calls.push(tokio::spawn(async move { c.get::<serde_json::Value>(&auth, "/me?$select=id").await.unwrap() }));
+    }
+    for call in calls {
+        call.await.unwrap();
+    }
+    assert_eq!(token_calls.load(Ordering::SeqCst), 1, "one token request for 50 concurrent calls");
 }
 
 #[tokio::test]

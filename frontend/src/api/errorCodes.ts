@@ -23,7 +23,7 @@ export const FALLBACK_SERVER_CODES = [
   'invalid_assignment', 'invalid_due_date', 'invalid_link', 'nothing_to_change', 'invalid_file_name', 'empty_file',
   'group_not_found', 'group_name_ambiguous', 'invalid_upn', 'upn_domain_not_verified', 'unknown_license',
   'usage_location_required', 'too_many_requests', 'internal_error', 'microsoft_error', 'service_unavailable',
-  'microsoft_unavailable', 'shutting_down', 'database_error', 'service_principal_not_found', 'audit_failed',
+  'microsoft_unavailable', 'database_unavailable', 'shutting_down', 'database_error', 'service_principal_not_found', 'audit_failed',
 ] as const;
 
 type Schemas = components['schemas'];

@@ -29,6 +29,7 @@ const EXPLAINED = {
   internal_error: 'Something went wrong on our side. Please try again in a moment.',
   service_unavailable: 'EduGraph is temporarily unavailable. Please try again shortly.',
   shutting_down: 'This server is restarting. Please try again in a moment.',
+  database_unavailable: 'EduGraph cannot reach its database right now. Please try again in a moment.',
   bad_gateway: 'EduGraph is not answering properly right now. Please try again shortly.',
   network_error: 'Could not reach EduGraph. Check your connection and try again.',
   unexpected_response: 'EduGraph answered in an unexpected way. Reload the page and try again.',

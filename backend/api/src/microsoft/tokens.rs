@@ -18,8 +18,10 @@ use crate::state::AppState;
 pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
 /// Scopes asked for at sign-in and refresh: Graph (the app's consented permissions) + OIDC.
 pub const SIGN_IN_SCOPES: &[&str] = &["openid", "profile", "offline_access", "https://graph.microsoft.com/.default"];
-/// Refresh when an access token has less than this left (ms).
-const REFRESH_MARGIN_MS: i64 = 5 * 60 * 1000;
+/// Refresh when an access token has less than this left (ms) — at most: a token is refreshed
+/// when a fifth of its lifetime is left (`edu_msgraph::settings::refresh_margin`), so that
+/// short-lived tokens (≤ 5 minutes) are not refreshed at every request.
+const REFRESH_MARGIN_CAP_MS: u64 = 5 * 60 * 1000;
 
 fn key<'a>(tenant: TenantId, oid: &'a str, kind: &'a str) -> TokenKey<'a> {
     TokenKey { tenant, subject: oid, resource: GRAPH_RESOURCE, kind }
@@ -49,9 +51,25 @@ pub async fn store(state: &AppState, tenant: TenantId, oid: &str, t: &TokenRespo
     Ok(())
 }
 
-async fn cached(state: &AppState, k: &TokenKey<'_>, min_valid_until: i64) -> Result<Option<SecretString>, ApiError> {
-    let Some(row) = edu_db::token_cache::get(&state.db, k).await? else { return Ok(None) };
-    if row.expires_at <= min_valid_until {
+/// The refresh margin (ms) of a token stored at `stored_at` that expires at `expires_at`.
+fn margin_ms(stored_at: i64, expires_at: i64) -> i64 {
+    let lifetime = std::time::Duration::from_millis(u64::try_from(expires_at - stored_at).unwrap_or(0));
+    let cap = std::time::Duration::from_millis(REFRESH_MARGIN_CAP_MS);
+    i64::try_from(edu_msgraph::settings::refresh_margin(cap, lifetime).as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The cached token when it is valid until after `min_valid_until` (+ its refresh margin when
+/// `with_margin`).
+async fn cached(
+    state: &AppState,
+    k: &TokenKey<'_>,
+    min_valid_until: i64,
+    with_margin: bool,
+) -> Result<Option<SecretString>, ApiError> {
+    let Some(stamped) = edu_db::token_cache::get_stamped(&state.db, k).await? else { return Ok(None) };
+    let row = stamped.sealed;
+    let margin = if with_margin { margin_ms(stamped.updated_at, row.expires_at) } else { 0 };
+    if row.expires_at <= min_valid_until.saturating_add(margin) {
         return Ok(None);
     }
     match state.token_cipher.open(k, &row) {
@@ -76,17 +94,17 @@ pub async fn access_token(
 ) -> Result<SecretString, ApiError> {
     let now = state.clock.now_ms();
     let access = key(tenant, oid, "access");
-    if let Some(t) = cached(state, &access, now + REFRESH_MARGIN_MS).await? {
+    if let Some(t) = cached(state, &access, now, true).await? {
         return Ok(t);
     }
     let lock = state.refresh_locks.lock_for(tenant, oid);
     let _guard = lock.lock().await;
     // Someone may have refreshed while we waited for the lock.
-    if let Some(t) = cached(state, &access, state.clock.now_ms() + REFRESH_MARGIN_MS).await? {
+    if let Some(t) = cached(state, &access, state.clock.now_ms(), true).await? {
         return Ok(t);
     }
     let refresh = key(tenant, oid, "refresh");
-    let Some(rt) = cached(state, &refresh, now).await? else {
+    let Some(rt) = cached(state, &refresh, now, false).await? else {
         return Err(signin_required());
     };
     let response = match state.graph.tokens().refresh(ms_tenant_id, &rt, SIGN_IN_SCOPES).await {

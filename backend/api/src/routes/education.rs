@@ -266,7 +266,22 @@ fn part_error(e: edu_msgraph::GraphError) -> PartError {
     PartError { code: api.code(), message: api.to_string(), graph }
 }
 
-/// Your schools first, then the others (one Graph round trip: a `$batch` of two requests).
+/// The items of a first page and of every page after it (issue 18 §4: a list longer than one
+/// Graph page is never cut off silently). Usually there is no next page: no extra round trip.
+async fn every_page<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    auth: &GraphAuth,
+    first: edu_msgraph::Page<T>,
+) -> Result<Vec<T>, ApiError> {
+    let mut items = first.value;
+    if let Some(link) = first.next_link {
+        items.extend(state.graph.get_all_pages::<T>(auth, &link, &edu_msgraph::PageOptions::default()).await?);
+    }
+    Ok(items)
+}
+
+/// Your schools first, then the others (one Graph round trip: a `$batch` of two requests, and
+/// one more per page beyond the first of a list longer than 999 schools).
 #[utoipa::path(operation_id = "list_schools", tag = "education", responses(
     (status = 200, body = SchoolsResponse),
     (status = 401, description = "`unauthenticated`, `microsoft_signin_required`", body = crate::error::ErrorBody),
@@ -281,10 +296,11 @@ pub async fn list_schools(
     let mine = batch.add(graph::my_schools());
     let all = batch.add(graph::all_schools());
     let mut answers = state.graph.send_batch(&caller.auth, batch).await?;
-    let mine: Vec<SchoolDto> = answers.take(mine)?.value.into_iter().map(SchoolDto::from).collect();
+    let mine = every_page(&state, &caller.auth, answers.take(mine)?).await?;
+    let all = every_page(&state, &caller.auth, answers.take(all)?).await?;
+    let mine: Vec<SchoolDto> = mine.into_iter().map(SchoolDto::from).collect();
     let my_ids: HashSet<String> = mine.iter().map(|s| s.id.clone()).collect();
-    let others =
-        answers.take(all)?.value.into_iter().map(SchoolDto::from).filter(|s| !my_ids.contains(&s.id)).collect();
+    let others = all.into_iter().map(SchoolDto::from).filter(|s| !my_ids.contains(&s.id)).collect();
     Ok(web::Json(SchoolsResponse { mine, others }))
 }
 
