@@ -7,6 +7,7 @@
 // tenant admin console (admin-console.mjs).
 import { join } from 'node:path';
 import { adminConsole } from './admin-console.mjs';
+import { audit } from './audit.mjs';
 
 const CONTOSO = 'contosoedu.onmicrosoft.com';
 const FABRIKAM = 'fabrikamacademy.onmicrosoft.com';
@@ -55,7 +56,10 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     return { context, page };
   };
-  const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const shot = async (page, name) => {
+    await audit(page, name, check);
+    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  };
   const noOverflow = async (page, what) => {
     const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
     check(!wide, `no horizontal scrolling at phone width: ${what}`);

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { audit, writeFigures } from './audit.mjs';
 import { flows } from './flows.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -128,6 +129,7 @@ async function main() {
     await flows(browser, base, { check, log, shots, violations, pageErrors, emulator });
     check(violations.length === 0, `zero CSP violations in every flow (${violations.join(' | ')})`);
     check(pageErrors.length === 0, `no script errors in any flow (${pageErrors.join(' | ')})`);
+    log(writeFigures(shots));
     log(`screenshots in ${shots}`);
   } catch (e) {
     console.error(`\n--- edugraph demo output (last 4000 characters) ---\n${serverLog.slice(-4000)}`);
@@ -176,6 +178,7 @@ async function run(browser, base) {
   }
 
   const shot = async (name, p = page) => {
+    await audit(p, name, check);
     await p.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
   };
   const heading = (p = page) => p.locator('h1').textContent();
