@@ -1492,6 +1492,8 @@ export interface components {
         AuditEntry: {
             /** @description What, e.g. `admin.user.create`, `tenant.consent`, `link.microsoft`, `profile.update`. */
             action: string;
+            /** @description Who acted, by name, as recorded with the event (issue 16). */
+            actor_name?: string | null;
             /** @description Who (our user id), if known. */
             actor_user_id?: string | null;
             /**
@@ -1507,6 +1509,8 @@ export interface components {
             result: string;
             /** @description Target id. */
             target_id?: string | null;
+            /** @description The target's name, as recorded with the event, when it is a person or a class. */
+            target_name?: string | null;
             /** @description Kind of target, e.g. `user`, `group`, `job`. */
             target_type?: string | null;
         };
@@ -1564,6 +1568,11 @@ export interface components {
             display_name?: string | null;
             /** @description Graph id (also the class group's id). */
             id: string;
+            /**
+             * @description In a school's list (`scope=all`): whether you are a member (teacher or student) of the
+             *     class, so the list can say which ones open for you. Absent in `scope=mine` (all yours).
+             */
+            member?: boolean | null;
             /** @description Teachers. */
             teachers: components["schemas"]["PersonDto"][];
             term?: components["schemas"]["TermDto"] | null;
@@ -2001,6 +2010,11 @@ export interface components {
             kind: string;
             /** @description For links: the URL. */
             link?: string | null;
+            /**
+             * @description For files: the file's web address in Microsoft 365 (its driveItem `webUrl`, read in
+             *     `$batch`es, never one call per file); opening it needs the person's Microsoft 365 sign-in.
+             */
+            web_url?: string | null;
         };
         /**
          * @description A role inside one tenant. Admin comes from Microsoft directory roles, teacher

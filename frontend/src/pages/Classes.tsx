@@ -128,9 +128,9 @@ function ClassList({
         <ul className="cards">
           {state.items.map((c) => (
             <li key={c.id} className="card">
-              <h3>
+              <h2 className="card-title">
                 <Link to={classPath(c.id)}>{c.display_name ?? 'Unnamed class'}</Link>
-              </h3>
+              </h2>
               <p className="muted">
                 {[c.class_code, c.term?.display_name].filter(Boolean).join(' · ')}
                 {c.teachers.length > 0 && (

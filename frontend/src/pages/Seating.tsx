@@ -337,14 +337,18 @@ function SeatingEditor({
                 onDrop={(e) => dropOn(e, row, col)}
                 onClick={() => onSeat(row, col)}
                 aria-pressed={s ? selected === s.student_id : undefined}
-                aria-label={`${seatLabel(row, col)}: ${s ? name : 'empty'}${selected && !s ? `. Seat ${nameOf(selected)} here` : ''}`}
                 title={name || undefined}
               >
+                {/* Spoken: the full label; shown: the short form (hidden from the name, so the
+                    visible text never contradicts it: axe label-content-name-mismatch). */}
+                <span className="visually-hidden">
+                  {`${seatLabel(row, col)}: ${s ? name : 'empty'}${selected && !s ? `. Seat ${nameOf(selected)} here` : ''}`}
+                </span>
                 {s ? (
-                  <>
+                  <span aria-hidden="true" className="seat-face">
                     <Swatch color={byId.get(s.student_id)?.favorite_color} />
                     <span className="seat-name">{shortName(name)}</span>
-                  </>
+                  </span>
                 ) : (
                   <span className="seat-free" aria-hidden="true">
                     {row + 1}·{col + 1}

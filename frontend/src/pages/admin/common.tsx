@@ -273,9 +273,11 @@ export function PersonPicker({
                 className="button button-small"
                 onClick={() => onPick(u)}
                 disabled={busyId === u.id}
-                aria-label={actionLabel(u)}
-              >
-                {busyId === u.id ? 'Working…' : 'Choose'}
+>
+                {/* The spoken name is the whole action; the visible word is hidden from it (R-A11Y:
+                    no aria-label that leaves out the visible text). */}
+                <span aria-hidden="true">{busyId === u.id ? 'Working…' : 'Choose'}</span>
+                <span className="visually-hidden">{actionLabel(u)}</span>
               </button>
             </li>
           ))}
