@@ -304,10 +304,16 @@ export async function adminConsole(h) {
     check((await page.locator('td[data-label="Details"]').textContent()).includes('already_a_member'), 'the refused "already a member" is in the audit log');
     // "Only this person": the admin's own events.
     await page.getByRole('button', { name: 'Clear' }).click();
-    await page.getByRole('button', { name: /^Only events by / }).first().click();
+    await page.getByRole('button', { name: /\(show only their events\)$/ }).first().click();
     await page.getByText(/events? shown matching the filters/).waitFor();
     const actors = await page.locator('td[data-label="What"]').allTextContents();
-    check(actors.length > 0 && new Set(actors.map((a) => a.match(/by ([0-9a-f-]+)/)?.[1])).size === 1, 'the audit log filters by person');
+    const actorNames = new Set(actors.map((a) => a.match(/ by (.+)$/)?.[1]));
+    check(actors.length > 0 && actorNames.size === 1, 'the audit log filters by person');
+    // Issue 16: people by name (recorded with the event), not object ids.
+    check(actorNames.has('Alex Admin'), `the audit log names the actor (${[...actorNames].join(', ')})`);
+    const targets = await page.locator('td[data-label="Target"]').allTextContents();
+    check(targets.some((t) => /E2E Newcomer|Lucas Silva/.test(t)), 'the audit log names the target person');
+    await shot(page, '57a-audit-by-name');
     await page.getByRole('button', { name: 'Clear' }).click();
     const count = page.getByText(/^\d+ events? shown/);
     await count.waitFor();

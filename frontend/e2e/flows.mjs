@@ -468,8 +468,9 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     await page.goto('/classes');
     await page.getByText("This needs your school's Microsoft 365 account.").waitFor();
     check(
-      (await page.getByRole('link', { name: 'Link your Microsoft 365 account' }).getAttribute('href')) === '/account',
-      'a local account on a school page is told to link Microsoft 365',
+      (await page.getByRole('link', { name: 'Connect your school account' }).getAttribute('href')) ===
+        '/auth/microsoft/login?intent=link',
+      'a local account on a school page gets one button that connects the school account',
     );
     await nav(page).getByRole('link', { name: 'Account' }).click();
     await page.getByRole('heading', { name: 'Your account' }).waitFor();

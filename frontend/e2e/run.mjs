@@ -310,7 +310,7 @@ async function run(browser, base) {
     const anon = await browser.newContext({ baseURL: base });
     const ap = await anon.newPage();
     await ap.goto('/signin?error=tenant_not_onboarded');
-    check((await ap.getByRole('alert').textContent()).includes('has not set up EduGraph'), 'sign-in errors are explained');
+    check((await ap.getByRole('alert').textContent()).includes('has not approved EduGraph yet'), 'sign-in errors are explained');
     await shot('15-signin-microsoft-error', ap);
     await anon.close();
     await ms.close();

@@ -111,9 +111,13 @@ const MESSAGES: Readonly<Record<string, string>> = EXPLAINED;
 // "Sign-in with Microsoft"): what happened, and what to do next.
 const SIGNIN_MESSAGES: Record<string, string> = {
   tenant_not_onboarded:
-    "Your school has not set up EduGraph yet. Ask your school's Microsoft 365 administrator to onboard it at /auth/microsoft/onboard.",
+    "Your school has not approved EduGraph yet, so its accounts cannot sign in. Only your school's Microsoft 365 administrator can approve it, once, for everyone.",
   consent_required:
-    "Microsoft says EduGraph is not approved for your school yet. Ask your school's Microsoft 365 administrator to approve it.",
+    "Your school has not approved EduGraph yet (Microsoft asked for an administrator's approval). Only your school's Microsoft 365 administrator can approve it, once, for everyone.",
+  personal_account:
+    'That is a personal Microsoft account (outlook.com, hotmail.com, live.com). School data needs your school account: choose "Sign in with Microsoft" and use the account your school gave you, e.g. name@yourschool.edu.',
+  microsoft_unlinked:
+    'That Microsoft account is no longer linked to your EduGraph account (it was unlinked). Sign in with your EduGraph password below; to link it again, open Account and choose "Link a Microsoft 365 account".',
   access_denied: 'You cancelled the Microsoft sign-in. Sign in again when you are ready.',
   consent_declined: 'The approval was cancelled, so nothing changed. Try again when you are ready.',
   consent_tenant_mismatch: 'The approval came back for a different school than the one you are signed in to. Try again.',

@@ -36,10 +36,21 @@ export function ClassPage({ me, id, tab }: { me: Me; id: string; tab: ClassTab }
     if (details.error instanceof ApiError && details.error.code === 'not_found') {
       return (
         <Page title="Class not found" narrow>
-          <p>There is no such class, or you are not one of its teachers or students.</p>
           <p>
-            <Link to="/classes">Back to your classes</Link>
+            There is no such class, or you are not one of its teachers or students: only they can open a class. If you
+            should be in it, ask one of its teachers or your school’s office to add you.
           </p>
+          <ul className="shortcuts">
+            <li>
+              <Link to="/classes">Your classes</Link>
+            </li>
+            <li>
+              <Link to="/classes?scope=all">All classes of a school</Link> — the ones you are in are marked
+            </li>
+            <li>
+              <Link to="/">Home</Link>
+            </li>
+          </ul>
         </Page>
       );
     }
@@ -252,6 +263,12 @@ function PartFailure({ error, what }: { error: Schemas['PartError']; what: strin
   );
 }
 
+/** Microsoft's system folder for handed-in work ("Submitted files - <guid>") gets a plain name. */
+export function documentName(name: string | null | undefined): string {
+  if (!name) return 'Untitled';
+  return /^Submitted files - [0-9a-f-]{36}$/i.test(name) ? 'Handed-in work (kept by Microsoft 365)' : name;
+}
+
 function Documents({ d }: { d: ClassDetails }) {
   if (d.documents_error) return <PartFailure error={d.documents_error} what="The class documents" />;
   const docs = d.documents ?? [];
@@ -266,12 +283,12 @@ function Documents({ d }: { d: ClassDetails }) {
     <ul className="list">
       {docs.map((doc) => (
         <li key={doc.id}>
-          {doc.web_url && /^https:\/\//.test(doc.web_url) ? (
+          {doc.web_url && /^https?:\/\//i.test(doc.web_url) ? (
             <a href={doc.web_url} target="_blank" rel="noreferrer noopener">
-              {doc.name ?? 'Untitled'} <span className="visually-hidden">(opens Microsoft 365 in a new tab)</span>
+              {documentName(doc.name)} <span className="visually-hidden">(opens Microsoft 365 in a new tab)</span>
             </a>
           ) : (
-            <span>{doc.name ?? 'Untitled'}</span>
+            <span>{documentName(doc.name)}</span>
           )}
           <span className="muted">
             {' '}
