@@ -65,10 +65,25 @@ export async function audit(page, name, strictCheck) {
     if (width !== size.width) await page.setViewportSize({ width, height: size.height });
     const over = await excess(page);
     record.widths.push(width);
-    if (over > 1) wide.push(`${width} px: ${over} px too wide`);
+    if (over > 1) wide.push(`${width} px: ${over} px too wide (${await culprits(page)})`);
   }
   await page.setViewportSize(size);
   check(wide.length === 0, `no horizontal scrolling at ${WIDTHS.join('/')} px on ${name} (${wide.join(', ')})`);
+}
+
+/** The innermost elements that stick out on the right (to say what to fix). */
+async function culprits(page) {
+  return page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll('main *, header *')) {
+      const r = el.getBoundingClientRect();
+      if (r.right <= window.innerWidth + 1 || r.width === 0) continue;
+      if ([...el.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 1)) continue;
+      out.push(`${el.tagName.toLowerCase()}${el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : ''} ends at ${Math.round(r.right)}`);
+      if (out.length === 4) break;
+    }
+    return out.join('; ');
+  });
 }
 
 /** Writes screenshots/figures.json and returns a one-line summary. */

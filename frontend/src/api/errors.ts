@@ -92,7 +92,10 @@ const EXPLAINED = {
   license_not_assigned: 'This person does not hold that licence, so there is nothing to remove. Reload their licences.',
   // Client-side checks of the admin forms
   invalid_usage_location: 'Use a two-letter country code, like US or FR.',
-  too_many_ids: 'At most 1,000 ids at a time. Split the list.',
+  too_many_ids: 'At most 1,000 people at a time. Split the list.',
+  not_a_school_teacher:
+    'Only teachers of your school who do not teach this class yet can be added. Check the emails below.',
+  invalid_person: 'Give people by email or sign-in name (name@school), one a line or separated by commas.',
   invalid_audit_action: 'An action is a dotted name like admin.user.create, or a prefix like admin.',
   invalid_audit_actor: 'A person is given by their user id, like 01a23abb-318f-721b-ba8e-cb8090ba038f.',
   required: 'This field is required.',
@@ -161,7 +164,7 @@ const GENERIC = 'Something went wrong. Please try again.';
 
 /** Codes whose server message carries the specifics (which licence and how many are in use,
  * which domains are verified): that message is shown rather than our general one. */
-const SPECIFIC: ReadonlySet<string> = new Set(['no_licenses_available', 'upn_domain_not_verified']);
+const SPECIFIC: ReadonlySet<string> = new Set(['no_licenses_available', 'upn_domain_not_verified', 'invalid_id']);
 
 /** A human message for an error code. */
 export function messageFor(code: string, serverMessage?: string, overrides: Overrides = {}): string {

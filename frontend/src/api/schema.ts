@@ -1523,14 +1523,20 @@ export interface components {
         };
         /** @description Members to add. */
         BulkAddMembersRequest: {
-            /** @description Graph ids of users (or groups) of the tenant, 1–1000 (duplicates are ignored). */
+            /**
+             * @description People (or groups) of the tenant, 1–1000: Graph ids, or sign-in names (UPNs, e.g.
+             *     pasted emails), looked up with `$batch`es (duplicates are ignored).
+             */
             member_ids: string[];
         };
         /** @description People to license. */
         BulkAssignLicenseRequest: {
             /** @description The licence (SKU id) to assign. */
             sku_id: string;
-            /** @description Graph ids of users of the tenant, 1–1000 (duplicates are ignored). */
+            /**
+             * @description People of the tenant, 1–1000: Graph ids, or sign-in names (UPNs, e.g. pasted emails),
+             *     looked up with `$batch`es (duplicates are ignored).
+             */
             user_ids: string[];
         };
         /** @description `POST /api/me/password`. */

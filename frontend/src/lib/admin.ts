@@ -218,7 +218,8 @@ export function parseIds(text: string): { ids: string[]; invalid: string[]; erro
   for (const raw of text.split(/[\s,;]+/)) {
     const id = raw.trim();
     if (!id) continue;
-    if (!/^[A-Za-z0-9-]{1,64}$/.test(id)) {
+    // An object id, or (issue 16) an email / sign-in name the server looks up.
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(id) && !/^[^\s@,;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(id)) {
       invalid.push(id);
       continue;
     }
@@ -228,7 +229,7 @@ export function parseIds(text: string): { ids: string[]; invalid: string[]; erro
     ids.push(id);
   }
   const error = invalid.length
-    ? 'invalid_id'
+    ? 'invalid_person'
     : ids.length === 0
       ? 'required'
       : ids.length > MAX_BULK

@@ -221,11 +221,14 @@ export function PersonPicker({
   actionLabel,
   onPick,
   busyId,
+  findText = 'Find',
 }: {
   label: string;
   actionLabel: (u: PickedUser) => string;
   onPick: (u: PickedUser) => void;
   busyId?: string | null;
+  /** The search button's text (two pickers on a page need two names). */
+  findText?: string;
 }) {
   const [q, setQ] = useState('');
   const [state, setState] = useState<
@@ -253,7 +256,7 @@ export function PersonPicker({
         </div>
         <div className="toolbar-actions">
           <button type="submit" className="button button-secondary">
-            Find
+            {findText}
           </button>
         </div>
       </form>
@@ -282,6 +285,57 @@ export function PersonPicker({
             </li>
           ))}
         </ul>
+      )}
+    </div>
+  );
+}
+
+/**
+ * Several people for a bulk action (issue 16: never object ids): find them by name and add
+ * them to the list, and/or paste emails or sign-in names. The caller submits
+ * `[...chosen ids, ...pasted entries]`; the server looks the names up.
+ */
+export function PeopleChooser({
+  chosen,
+  onChosen,
+  what,
+}: {
+  chosen: PickedUser[];
+  onChosen: (people: PickedUser[]) => void;
+  /** e.g. "to the group". */
+  what: string;
+}) {
+  return (
+    <div className="people-chooser">
+      <PersonPicker
+        label="Find people by name"
+        findText="Find people"
+        actionLabel={(u) => `Add ${u.display_name ?? u.user_principal_name ?? 'this person'} to the list`}
+        onPick={(u) => {
+          if (!chosen.some((c) => c.id === u.id)) onChosen([...chosen, u]);
+        }}
+      />
+      {chosen.length > 0 && (
+        <>
+          <p className="muted" aria-live="polite">
+            {chosen.length === 1 ? '1 person' : `${chosen.length} people`} chosen {what}:
+          </p>
+          <ul className="chips" aria-label="Chosen people">
+            {chosen.map((u) => (
+              <li key={u.id} className="chip">
+                <span className="break-anywhere">{u.display_name ?? u.user_principal_name ?? u.id}</span>
+                <button
+                  type="button"
+                  className="link-button"
+                  onClick={() => onChosen(chosen.filter((c) => c.id !== u.id))}
+                >
+                  <span aria-hidden="true">×</span>
+                  <span className="visually-hidden">Remove {u.display_name ?? u.user_principal_name ?? 'this person'} from the list</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
       )}
     </div>
   );
