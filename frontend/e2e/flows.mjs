@@ -410,12 +410,16 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
   await coForm.getByText('Only teachers of your school who do not teach this class yet can be added.').waitFor();
   check(true, 'adding a student as co-teacher is refused in words');
   await pasteField.fill('');
-  await coForm.getByLabel('Find a teacher of your school').fill('Isabella');
-  await coForm.getByRole('checkbox', { name: /^Isabella Tanaka/ }).check();
+  // The school's teachers are listed by name; search narrows them; tick one.
+  const firstRow = coForm.locator('.check-row').first();
+  await firstRow.waitFor();
+  const coName = (await firstRow.textContent()).split(' · ')[0].trim();
+  await coForm.getByLabel('Find a teacher of your school').fill(coName.split(' ')[1] ?? coName);
+  await coForm.getByRole('checkbox', { name: new RegExp(`^${coName}`) }).check();
   await shot(tp, '37d-co-teacher-by-name');
   await coForm.getByRole('button', { name: 'Add co-teacher', exact: true }).click();
-  await tp.getByText('Isabella Tanaka now teaches this class too.').waitFor();
-  await tp.locator('.people .person', { hasText: 'Isabella Tanaka' }).waitFor();
+  await tp.getByText(`${coName} now teaches this class too.`).waitFor();
+  await tp.locator('.people .person', { hasText: coName }).waitFor();
   check(true, 'the teacher adds a co-teacher');
   await tp.goto('/schools');
   await tp.getByRole('heading', { name: 'Your schools' }).waitFor();

@@ -13,6 +13,7 @@ mod directory_sync;
 mod education;
 mod exports;
 mod id_token;
+mod journeys;
 mod linking;
 mod local_accounts;
 mod microsoft_signin;

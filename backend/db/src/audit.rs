@@ -64,18 +64,31 @@ pub struct AuditRecord {
 /// # Errors
 /// Database errors.
 pub async fn record(db: impl Exec, e: &AuditEvent<'_>) -> Result<(), DbError> {
+    record_named(db, e, None).await
+}
+
+/// [`record`], with the target's name when the caller has it (e.g. a user it just created);
+/// otherwise the name is looked up as in [`record`].
+///
+/// # Errors
+/// Database errors.
+pub async fn record_named(db: impl Exec, e: &AuditEvent<'_>, target_name: Option<&str>) -> Result<(), DbError> {
     let mut conn = db.acquire().await?;
     let tenant = e.tenant_id.map(|t| t.to_string());
     let actor = e.actor.map(|u| u.to_string());
     // The names are read in the same statement (issue 16): the actor from `users`; the target
-    // from `users` (a local id), else the synced roster (a Microsoft user or class object id).
+    // as given, else from `users` (a local id), else by Microsoft object id from the people who
+    // signed in, the synced directory and roster (users and classes).
     sqlx::query(
         "INSERT INTO audit_log (id, tenant_id, actor_user_id, action, target_type, target_id, result, detail, created_at,
                                 actor_name, target_name)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,
                  (SELECT SUBSTR(display_name, 1, 256) FROM users WHERE id = ?),
                  SUBSTR(COALESCE(
+                     ?,
                      (SELECT display_name FROM users WHERE id = ?),
+                     (SELECT display_name FROM external_identities WHERE tenant_id = ? AND ms_object_id = ?),
+                     (SELECT display_name FROM directory_members WHERE tenant_id = ? AND ms_object_id = ?),
                      (SELECT display_name FROM roster_users WHERE tenant_id = ? AND ms_object_id = ?),
                      (SELECT display_name FROM roster_classes WHERE tenant_id = ? AND ms_class_id = ?)
                  ), 1, 256))",
@@ -90,6 +103,11 @@ pub async fn record(db: impl Exec, e: &AuditEvent<'_>) -> Result<(), DbError> {
     .bind(e.detail.map(|d| d.chars().take(1000).collect::<String>()))
     .bind(e.at)
     .bind(actor.as_deref())
+    .bind(target_name.filter(|n| !n.trim().is_empty()))
+    .bind(e.target_id.as_deref())
+    .bind(tenant.as_deref())
+    .bind(e.target_id.as_deref())
+    .bind(tenant.as_deref())
     .bind(e.target_id.as_deref())
     .bind(tenant.as_deref())
     .bind(e.target_id.as_deref())

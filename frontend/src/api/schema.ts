@@ -47,6 +47,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/directory-sync/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The members of the synced group with their managers (issue 16: managers and supervisors
+         *     from directory sync are visible), from the local directory the sync job keeps (no Graph call).
+         */
+        get: operations["list_directory_members"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/exports/groups.csv": {
         parameters: {
             query?: never;
@@ -501,6 +521,23 @@ export interface paths {
         head?: never;
         /** Updates properties of a user of the tenant. */
         patch: operations["update_admin_user"];
+        trace?: never;
+    };
+    "/api/admin/users/{id}/directory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A person's manager and the people they manage, from the synced directory (issue 16). */
+        get: operations["get_user_directory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/admin/users/{id}/disable": {
@@ -1672,6 +1709,32 @@ export interface components {
             /** @description Send as `X-CSRF-Token`. */
             csrf_token: string;
         };
+        /** @description A member of the synced group, with their manager (supervisor) from directory sync. */
+        DirectoryMemberView: {
+            /** @description Department. */
+            department?: string | null;
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description Microsoft object id. */
+            id: string;
+            /** @description Job title. */
+            job_title?: string | null;
+            /** @description Mail. */
+            mail?: string | null;
+            manager?: components["schemas"]["DirectoryPersonRef"] | null;
+        };
+        /** @description The synced group's members (`GET /api/admin/directory-sync/members`). */
+        DirectoryMembersView: {
+            /** @description Members in the group now, by name. */
+            items: components["schemas"]["DirectoryMemberView"][];
+        };
+        /** @description A person named in the local directory (a member or a manager). */
+        DirectoryPersonRef: {
+            /** @description Name, as synced. */
+            display_name?: string | null;
+            /** @description Microsoft object id (links to the admin's user page). */
+            id: string;
+        };
         /** @description The directory sync as the admin sees it. */
         DirectorySyncView: {
             /**
@@ -2254,6 +2317,14 @@ export interface components {
             /** @description Two-letter country code. */
             usage_location?: string | null;
         };
+        /** @description One person's place in the synced directory (`GET /api/admin/users/{id}/directory`). */
+        UserDirectoryView: {
+            /** @description Whether the person is a member of the synced group now. */
+            in_directory: boolean;
+            manager?: components["schemas"]["DirectoryPersonRef"] | null;
+            /** @description The members whose manager they are, by name. */
+            reports: components["schemas"]["DirectoryPersonRef"][];
+        };
         /** @description The signed-in person. */
         UserDto: {
             /** @description Display name. */
@@ -2428,6 +2499,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_directory_members: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryMembersView"];
+                };
             };
             /** @description `role_required` */
             403: {
@@ -3687,6 +3786,46 @@ export interface operations {
             };
             /** @description `invalid_profile_value` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_user_directory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserDirectoryView"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` (not an object id) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -57,10 +57,7 @@ fn is_upn(v: &str) -> bool {
 
 fn item_ids(raw: Vec<String>) -> Result<Vec<String>, ApiError> {
     if raw.is_empty() || raw.len() > MAX_ITEMS {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidBody,
-            format!("Send between 1 and {MAX_ITEMS} people."),
-        ));
+        return Err(ApiError::bad_request(ErrorCode::InvalidBody, format!("Send between 1 and {MAX_ITEMS} people.")));
     }
     let mut seen = HashSet::new();
     let mut out = vec![];
@@ -82,7 +79,11 @@ fn item_ids(raw: Vec<String>) -> Result<Vec<String>, ApiError> {
 /// Sign-in names replaced by the people's ids: one `GET /users/{upn}` per name, in `$batch`es
 /// of 20 (never one round trip per person). Names nobody in the school has are refused
 /// together, by name, so the admin can correct the list; nothing starts then.
-async fn resolve_upns(state: &AppState, auth: &edu_msgraph::GraphAuth, items: Vec<String>) -> Result<Vec<String>, ApiError> {
+async fn resolve_upns(
+    state: &AppState,
+    auth: &edu_msgraph::GraphAuth,
+    items: Vec<String>,
+) -> Result<Vec<String>, ApiError> {
     let names: Vec<&String> = items.iter().filter(|i| is_upn(i)).collect();
     if names.is_empty() {
         return Ok(items);
