@@ -6,6 +6,7 @@
 // audit log; directory sync; CSV downloads; Graph's diagnostics when Microsoft fails; phone
 // width. Screenshots 50-… of every admin page.
 import { readFileSync } from 'node:fs';
+import { journeys as journeysDone } from './audit.mjs';
 
 const CONTOSO = 'contosoedu.onmicrosoft.com';
 
@@ -111,6 +112,24 @@ export async function adminConsole(h) {
     await page.getByText(/Office 365 A1 for faculty \(STANDARDWOFFPACK_FACULTY\) assigned to E2E Newcomer\./).waitFor();
     check(await page.getByRole('button', { name: 'Remove STANDARDWOFFPACK_FACULTY' }).isVisible(), 'an admin assigns a licence to a person');
     await shot(page, '52-admin-user-page');
+    // Issue 16 item 5: the manager and team from directory sync. The demo runs no sync job, so
+    // the API's answer for a synced directory (tests/api/journeys.rs checks the API itself) is
+    // replayed here: the page names the manager and links to their page.
+    {
+      const boss = contoso.teachers[0];
+      await page.route('**/api/admin/users/*/directory', (route) =>
+        route.fulfill({ json: { in_directory: true, manager: { id: boss.id, display_name: boss.display_name }, reports: [] } }),
+      );
+      await page.reload();
+      const team = page.getByRole('region', { name: 'Manager and team' });
+      await team.getByRole('link', { name: boss.display_name }).click();
+      await page.getByRole('heading', { name: boss.display_name, level: 1 }).waitFor();
+      check(true, 'the user page names the manager from directory sync and links to them');
+      journeysDone.push('admin screens speak people (audit names, managers, people pickers)');
+      await page.unroute('**/api/admin/users/*/directory');
+      await page.goBack();
+      await page.getByRole('button', { name: 'Assign STANDARDWOFFPACK_STUDENT' }).waitFor();
+    }
     await page.getByRole('button', { name: 'Assign STANDARDWOFFPACK_STUDENT' }).click();
     await page.getByText(/\(STANDARDWOFFPACK_STUDENT\) assigned to E2E Newcomer\./).waitFor();
     await page.getByRole('button', { name: 'Remove STANDARDWOFFPACK_STUDENT' }).click();
@@ -129,12 +148,12 @@ export async function adminConsole(h) {
     await page.getByRole('heading', { name: 'All Teachers', level: 1 }).waitFor();
     await page.getByText('10 members shown.').waitFor();
     await page.getByLabel('Find a person by name').fill('Lucas Silva');
-    await page.getByRole('button', { name: 'Find' }).click();
+    await page.getByRole('button', { name: 'Find', exact: true }).click();
     await page.getByRole('button', { name: 'Add Lucas Silva to the group' }).click();
     await page.getByText('Lucas Silva is already a member of All Teachers: nothing changed.').waitFor();
     check(true, 'adding someone who is already a member is explained');
     await page.getByLabel('Find a person by name').fill('E2E');
-    await page.getByRole('button', { name: 'Find' }).click();
+    await page.getByRole('button', { name: 'Find', exact: true }).click();
     await page.getByRole('button', { name: 'Add E2E Newcomer to the group' }).click();
     await page.getByText('E2E Newcomer is now a member of All Teachers.').waitFor();
     await page.getByText('11 members shown.').waitFor();

@@ -244,7 +244,7 @@ export async function educationFlows({ open, shot, check, log, noOverflow, cspCl
     await watchProgress(page);
     // Issue 16 item 2: the file is chosen but "Attach file" is not pressed: "Hand in" attaches it first.
     await page.getByRole('button', { name: 'Hand in' }).click();
-    await mine.getByText('“my-report.txt” is attached.').waitFor();
+    await page.getByText('Handed in.', { exact: true }).waitFor();
     const p = await page.evaluate(() => window.__progress);
     check(p.length > 0 && Math.max(...p) === 100, `the student's upload progress reaches 100 % (${[...new Set(p)].join(', ')})`);
     await page.locator('.resources', { hasText: 'my-report.txt' }).waitFor();

@@ -583,5 +583,5 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
 
   // ---- The tenant admin console (last: the school now has local accounts to manage).
   await adminConsole({ open, shot, check, log, noOverflow, cspClean, microsoftSignIn, nav, emulator });
-  await journeyFlows({ open, shot, check, log, microsoftSignIn, nav, openClass, classId });
+  await journeyFlows({ open, shot, check, log, microsoftSignIn, nav, openClass, classId, emulator });
 }

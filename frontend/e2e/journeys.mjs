@@ -6,8 +6,12 @@
 import { journeys } from './audit.mjs';
 
 const CONTOSO = 'contosoedu.onmicrosoft.com';
+const FABRIKAM = 'fabrikamacademy.onmicrosoft.com';
 
-export async function journeyFlows({ open, shot, check, log, microsoftSignIn, openClass, classId }) {
+export async function journeyFlows({ open, shot, check, log, microsoftSignIn, openClass, classId, emulator }) {
+  // A Fabrikam teacher's sign-in name (the demo directory, from the emulator's control API).
+  const demo = await (await fetch(`${emulator}/_emulator/demo`)).json();
+  const fabrikamTeacher = demo.tenants.find((t) => t.domain === FABRIKAM).teachers[0];
   log('flow: issue 16 journeys');
 
   // ---- A newcomer on `/`; onboarding; an unapproved school; a personal Microsoft account.
@@ -22,9 +26,20 @@ export async function journeyFlows({ open, shot, check, log, microsoftSignIn, op
       'the sign-in page leads a new school to onboarding',
     );
     journeys.push('a newcomer understands the first page');
-    await page.goto('/signin?error=consent_required');
+    // A teacher of a school that has not approved EduGraph (Fabrikam withdrew its approval in
+    // flows.mjs): Microsoft's "Need admin approval" page, back to EduGraph, explained with the
+    // link to send to the administrator.
+    await page.getByRole('link', { name: 'Sign in with Microsoft' }).click();
+    await page.locator('#i0116').fill(fabrikamTeacher.upn);
+    await page.locator('#i0118').fill(fabrikamTeacher.password);
+    await page.locator('#idSIButton9').click();
+    const back = page.getByRole('button', { name: 'Return to the application without granting consent' });
     const alert = page.getByRole('alert');
+    await Promise.race([back.waitFor(), alert.waitFor()]);
+    if (await back.isVisible()) await back.click();
     await alert.waitFor();
+    const code = new URL(page.url()).searchParams.get('error');
+    check(code === 'consent_required' || code === 'tenant_not_onboarded', `an unapproved school's teacher comes back to EduGraph (${code})`);
     const onboard = new URL('/auth/microsoft/onboard', page.url()).toString();
     check((await alert.getByRole('link', { name: onboard }).count()) === 1, 'an unapproved school gets the link to send to the administrator');
     await shot(page, '90-signin-school-not-approved');
