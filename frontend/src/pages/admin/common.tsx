@@ -222,6 +222,7 @@ export function PersonPicker({
   onPick,
   busyId,
   findText = 'Find',
+  searchName = 'Person search',
 }: {
   label: string;
   actionLabel: (u: PickedUser) => string;
@@ -229,6 +230,8 @@ export function PersonPicker({
   busyId?: string | null;
   /** The search button's text (two pickers on a page need two names). */
   findText?: string;
+  /** The search landmark's name (unique on the page). */
+  searchName?: string;
 }) {
   const [q, setQ] = useState('');
   const [state, setState] = useState<
@@ -249,7 +252,7 @@ export function PersonPicker({
 
   return (
     <div className="picker">
-      <form className="toolbar" role="search" onSubmit={search}>
+      <form className="toolbar" role="search" aria-label={searchName} onSubmit={search}>
         <div className="field">
           <label htmlFor={id}>{label}</label>
           <input id={id} type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Start of a name" />
@@ -310,6 +313,7 @@ export function PeopleChooser({
       <PersonPicker
         label="Find people by name"
         findText="Find people"
+        searchName="People search"
         actionLabel={(u) => `Add ${u.display_name ?? u.user_principal_name ?? 'this person'} to the list`}
         onPick={(u) => {
           if (!chosen.some((c) => c.id === u.id)) onChosen([...chosen, u]);
