@@ -83,6 +83,8 @@ use crate::routes::{
         admin_exports::export_users_csv,
         admin_exports::export_groups_csv,
         admin_directory::get_directory_sync,
+        admin_directory::list_directory_members,
+        admin_directory::get_user_directory,
         admin_directory::get_sync_status,
         admin_directory::set_directory_sync_group,
         admin_directory::clear_directory_sync_group,

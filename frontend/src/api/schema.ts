@@ -47,6 +47,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/directory-sync/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The members of the synced group with their managers (issue 16: managers and supervisors
+         *     from directory sync are visible), from the local directory the sync job keeps (no Graph call).
+         */
+        get: operations["list_directory_members"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/exports/groups.csv": {
         parameters: {
             query?: never;
@@ -501,6 +521,23 @@ export interface paths {
         head?: never;
         /** Updates properties of a user of the tenant. */
         patch: operations["update_admin_user"];
+        trace?: never;
+    };
+    "/api/admin/users/{id}/directory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A person's manager and the people they manage, from the synced directory (issue 16). */
+        get: operations["get_user_directory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/admin/users/{id}/disable": {
@@ -1673,6 +1710,8 @@ export interface components {
         AuditEntry: {
             /** @description What, e.g. `admin.user.create`, `tenant.consent`, `link.microsoft`, `profile.update`. */
             action: string;
+            /** @description Who acted, by name, as recorded with the event (issue 16). */
+            actor_name?: string | null;
             /** @description Who (our user id), if known. */
             actor_user_id?: string | null;
             /**
@@ -1688,6 +1727,8 @@ export interface components {
             result: string;
             /** @description Target id. */
             target_id?: string | null;
+            /** @description The target's name, as recorded with the event, when it is a person or a class. */
+            target_name?: string | null;
             /** @description Kind of target, e.g. `user`, `group`, `job`. */
             target_type?: string | null;
         };
@@ -1700,14 +1741,20 @@ export interface components {
         };
         /** @description Members to add. */
         BulkAddMembersRequest: {
-            /** @description Graph ids of users (or groups) of the tenant, 1–1000 (duplicates are ignored). */
+            /**
+             * @description People (or groups) of the tenant, 1–1000: Graph ids, or sign-in names (UPNs, e.g.
+             *     pasted emails), looked up with `$batch`es (duplicates are ignored).
+             */
             member_ids: string[];
         };
         /** @description People to license. */
         BulkAssignLicenseRequest: {
             /** @description The licence (SKU id) to assign. */
             sku_id: string;
-            /** @description Graph ids of users of the tenant, 1–1000 (duplicates are ignored). */
+            /**
+             * @description People of the tenant, 1–1000: Graph ids, or sign-in names (UPNs, e.g. pasted emails),
+             *     looked up with `$batch`es (duplicates are ignored).
+             */
             user_ids: string[];
         };
         /** @description `POST /api/me/password`. */
@@ -1745,6 +1792,11 @@ export interface components {
             display_name?: string | null;
             /** @description Graph id (also the class group's id). */
             id: string;
+            /**
+             * @description In a school's list (`scope=all`): whether you are a member (teacher or student) of the
+             *     class, so the list can say which ones open for you. Absent in `scope=mine` (all yours).
+             */
+            member?: boolean | null;
             /** @description Teachers. */
             teachers: components["schemas"]["PersonDto"][];
             term?: components["schemas"]["TermDto"] | null;
@@ -1842,6 +1894,32 @@ export interface components {
         CsrfResponse: {
             /** @description Send as `X-CSRF-Token`. */
             csrf_token: string;
+        };
+        /** @description A member of the synced group, with their manager (supervisor) from directory sync. */
+        DirectoryMemberView: {
+            /** @description Department. */
+            department?: string | null;
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description Microsoft object id. */
+            id: string;
+            /** @description Job title. */
+            job_title?: string | null;
+            /** @description Mail. */
+            mail?: string | null;
+            manager?: components["schemas"]["DirectoryPersonRef"] | null;
+        };
+        /** @description The synced group's members (`GET /api/admin/directory-sync/members`). */
+        DirectoryMembersView: {
+            /** @description Members in the group now, by name. */
+            items: components["schemas"]["DirectoryMemberView"][];
+        };
+        /** @description A person named in the local directory (a member or a manager). */
+        DirectoryPersonRef: {
+            /** @description Name, as synced. */
+            display_name?: string | null;
+            /** @description Microsoft object id (links to the admin's user page). */
+            id: string;
         };
         /** @description The directory sync as the admin sees it. */
         DirectorySyncView: {
@@ -2309,6 +2387,11 @@ export interface components {
             kind: string;
             /** @description For links: the URL. */
             link?: string | null;
+            /**
+             * @description For files: the file's web address in Microsoft 365 (its driveItem `webUrl`, read in
+             *     `$batch`es, never one call per file); opening it needs the person's Microsoft 365 sign-in.
+             */
+            web_url?: string | null;
         };
         /** @description One student's result in a "return all graded" job. */
         ReturnItemDto: {
@@ -2705,6 +2788,14 @@ export interface components {
             /** @description Two-letter country code. */
             usage_location?: string | null;
         };
+        /** @description One person's place in the synced directory (`GET /api/admin/users/{id}/directory`). */
+        UserDirectoryView: {
+            /** @description Whether the person is a member of the synced group now. */
+            in_directory: boolean;
+            manager?: components["schemas"]["DirectoryPersonRef"] | null;
+            /** @description The members whose manager they are, by name. */
+            reports: components["schemas"]["DirectoryPersonRef"][];
+        };
         /** @description The signed-in person. */
         UserDto: {
             /** @description Display name. */
@@ -2879,6 +2970,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_directory_members: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryMembersView"];
+                };
             };
             /** @description `role_required` */
             403: {
@@ -4138,6 +4257,46 @@ export interface operations {
             };
             /** @description `invalid_profile_value` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_user_directory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserDirectoryView"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` (not an object id) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

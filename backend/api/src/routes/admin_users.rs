@@ -13,7 +13,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::roles::TenantAdmin;
 use crate::error::{ApiError, ErrorCode, admin_graph_error};
-use crate::services::admin::{admin_graph, audit, audit_failure, object_id, open_cursor, seal_cursor, search_term};
+use crate::services::admin::{
+    admin_graph, audit, audit_failure, audit_named, object_id, open_cursor, seal_cursor, search_term,
+};
 use crate::state::AppState;
 
 /// Users per page unless `top` says otherwise (at most [`MAX_TOP`]).
@@ -434,7 +436,9 @@ pub async fn create_admin_user(
         }
         Err(e) => return Err(audit_failure(&state, &admin, "admin.user.create", None, admin_graph_error(e)).await),
     };
-    audit(&state, &admin, "admin.user.create", Some(("user", &created.id)), "success", None).await?;
+    let name = created.display_name.clone();
+    audit_named(&state, &admin, "admin.user.create", Some(("user", &created.id)), name.as_deref(), "success", None)
+        .await?;
     tracing::info!(user.id = %created.id, "admin created a Microsoft 365 user");
     let fields = all_fields();
     let user = AdminUser::from_graph(created, &fields);

@@ -64,6 +64,9 @@ pub struct ResourceDto {
     pub display_name: Option<String>,
     /// For links: the URL.
     pub link: Option<String>,
+    /// For files: the file's web address in Microsoft 365 (its driveItem `webUrl`, read in
+    /// `$batch`es, never one call per file); opening it needs the person's Microsoft 365 sign-in.
+    pub web_url: Option<String>,
 }
 
 /// `PATCH /api/classes/{id}/assignments/{aid}`: only the fields given change.
@@ -222,22 +225,54 @@ fn drive_item_path(file_url: &str) -> Option<String> {
 /// not one call per file. A file whose item cannot be read keeps `None` (it is still
 /// listed); a failed batch is logged and leaves them all `None`.
 async fn add_file_details(state: &AppState, auth: &GraphAuth, files: Vec<(&mut SubmissionResourceDto, String)>) {
-    if files.is_empty() {
-        return;
+    let paths: Vec<String> = files.iter().map(|(_, p)| p.clone()).collect();
+    for ((dto, _), item) in files.into_iter().zip(drive_items(state, auth, &paths).await) {
+        if let Some(item) = item {
+            dto.web_url = item.web_url;
+            dto.size = item.size;
+        }
+    }
+}
+
+/// The driveItems at `paths` (`/drives/{d}/items/{i}`), in order, read in `$batch`es (the typed
+/// [`Batch`] splits them 20 per request): `None` for an item that cannot be read, and for all
+/// of them when Microsoft does not answer (logged; the files are still listed, without address).
+async fn drive_items(
+    state: &AppState,
+    auth: &GraphAuth,
+    paths: &[String],
+) -> Vec<Option<edu_msgraph::models::DriveItem>> {
+    if paths.is_empty() {
+        return Vec::new();
     }
     let mut batch = Batch::new();
-    let parts: Vec<_> = files.iter().map(|(_, path)| batch.add(graph::drive_item_details(path))).collect();
+    let parts: Vec<_> = paths.iter().map(|path| batch.add(graph::drive_item_details(path))).collect();
     let mut answers = match state.graph.send_batch(auth, batch).await {
         Ok(a) => a,
         Err(e) => {
-            tracing::warn!(error = %e, "submission files: driveItem details unavailable");
-            return;
+            tracing::warn!(error = %e, "files: driveItem details unavailable");
+            return paths.iter().map(|_| None).collect();
         }
     };
-    for ((dto, _), part) in files.into_iter().zip(parts) {
-        if let Ok(item) = answers.take(part) {
+    parts.into_iter().map(|part| answers.take(part).ok()).collect()
+}
+
+/// Fills in `web_url` of an assignment's files (issue 16: handouts open for students and teachers).
+async fn add_resource_addresses(
+    state: &AppState,
+    auth: &GraphAuth,
+    resources: &[EducationAssignmentResource],
+    dtos: &mut [ResourceDto],
+) {
+    let files: Vec<(usize, String)> = resources
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| Some((i, r.resource.file_url.as_deref().and_then(drive_item_path)?)))
+        .collect();
+    let paths: Vec<String> = files.iter().map(|(_, p)| p.clone()).collect();
+    for ((i, _), item) in files.iter().zip(drive_items(state, auth, &paths).await) {
+        if let (Some(dto), Some(item)) = (dtos.get_mut(*i), item) {
             dto.web_url = item.web_url;
-            dto.size = item.size;
         }
     }
 }
@@ -291,7 +326,7 @@ fn resource_dto(id: String, r: &edu_msgraph::models::EducationResource) -> Resou
         "MediaResource" => "media",
         _ => "other",
     };
-    ResourceDto { id, kind: kind.to_owned(), display_name: r.display_name.clone(), link: r.link.clone() }
+    ResourceDto { id, kind: kind.to_owned(), display_name: r.display_name.clone(), link: r.link.clone(), web_url: None }
 }
 
 async fn audit(state: &AppState, member: &TenantMember, action: &str, target: &str) -> Result<(), ApiError> {
@@ -625,8 +660,11 @@ pub async fn get_assignment(
     let aid = GraphId::parse(&path.1)?;
     // One Graph call (this is what the SPA polls after publishing).
     let mut a = state.graph.assignment_with_resources(access.auth(), access.class_id.as_str(), &aid).await?;
-    let resources =
-        a.resources.take().unwrap_or_default().into_iter().map(|r| resource_dto(r.id, &r.resource)).collect();
+    let raw = a.resources.take().unwrap_or_default();
+    let mut resources: Vec<ResourceDto> = raw.iter().map(|r| resource_dto(r.id.clone(), &r.resource)).collect();
+    // Files get their Microsoft 365 address: one `$batch` for all of them (a second Graph round
+    // trip only when the assignment has files).
+    add_resource_addresses(&state, access.auth(), &raw, &mut resources).await;
     Ok(web::Json(AssignmentDetailsDto { assignment: dto(a), resources }))
 }
 
