@@ -18,8 +18,8 @@
 use std::path::{Path, PathBuf};
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::web::Bytes;
 use actix_web::http::{Method, StatusCode};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, ResponseError as _, guard, web};
 use sha2::{Digest as _, Sha256};
 
@@ -154,8 +154,8 @@ pub fn accepted_encodings(accept_encoding: Option<&str>) -> Vec<(&'static str, &
             found.push((variant.0, variant.1, q));
         }
     }
-    // Stable: equal weights keep brotli (listed first by browsers) ahead.
-    found.sort_by(|a, b| b.2.cmp(&a.2));
+    // Higher weight first; at equal weight brotli (smaller) before gzip.
+    found.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| (a.0 != "br").cmp(&(b.0 != "br"))));
     found.into_iter().map(|(enc, ext, _)| (enc, ext)).collect()
 }
 
