@@ -2373,6 +2373,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `group_not_found`, `group_name_ambiguous` */
             422: {
                 headers: {
@@ -2657,6 +2675,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required`, `microsoft_forbidden` */
             403: {
                 headers: {
@@ -2677,6 +2704,24 @@ export interface operations {
             };
             /** @description `already_a_member` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2740,6 +2785,24 @@ export interface operations {
             };
             /** @description `job_already_running` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3021,6 +3084,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_id`, `unknown_license` */
             422: {
                 headers: {
@@ -3213,6 +3294,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProfileFieldsConfig"];
+                };
+            };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description `unknown_profile_field` */
@@ -3537,6 +3654,15 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedAdminUser"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required`, `microsoft_forbidden` */
             403: {
                 headers: {
@@ -3548,6 +3674,24 @@ export interface operations {
             };
             /** @description `upn_taken` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3658,6 +3802,24 @@ export interface operations {
             };
             /** @description `not_found` (also for another tenant's ids) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3823,6 +3985,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `unknown_license`, `usage_location_required` */
             422: {
                 headers: {
@@ -3875,6 +4055,15 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_credentials` */
             401: {
                 headers: {
@@ -3886,6 +4075,24 @@ export interface operations {
             };
             /** @description `account_disabled` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3926,8 +4133,44 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `email_taken` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3971,6 +4214,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     logout_everywhere: {
@@ -3991,6 +4243,15 @@ export interface operations {
             };
             /** @description `unauthenticated` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4176,8 +4437,35 @@ export interface operations {
                     "application/json": components["schemas"]["AssignmentDto"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4246,6 +4534,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     update_assignment: {
@@ -4272,6 +4569,15 @@ export interface operations {
                     "application/json": components["schemas"]["AssignmentDto"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required` */
             403: {
                 headers: {
@@ -4292,6 +4598,24 @@ export interface operations {
             };
             /** @description `assignment_not_editable` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4416,6 +4740,42 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_link` */
             422: {
                 headers: {
@@ -4445,6 +4805,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AssignmentDto"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description `uploads_in_progress` */
@@ -4506,6 +4875,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ResourceDto"];
+                };
+            };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description `role_required` */
@@ -4672,6 +5050,15 @@ export interface operations {
                     "application/json": components["schemas"]["ClassMailResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required` */
             403: {
                 headers: {
@@ -4683,6 +5070,24 @@ export interface operations {
             };
             /** @description `not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4765,6 +5170,15 @@ export interface operations {
                     "application/json": components["schemas"]["SeatingResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required`: only this class's teachers */
             403: {
                 headers: {
@@ -4776,6 +5190,24 @@ export interface operations {
             };
             /** @description `not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4817,6 +5249,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required`: only this class's teachers */
             403: {
                 headers: {
@@ -4837,6 +5278,24 @@ export interface operations {
             };
             /** @description `already_a_teacher` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4941,6 +5400,42 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_color` */
             422: {
                 headers: {
@@ -4974,8 +5469,44 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `microsoft_account_required`, `local_account_exists`, `email_taken` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5016,6 +5547,15 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_credentials` */
             401: {
                 headers: {
@@ -5025,8 +5565,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `microsoft_account_required`, `local_account_exists`, `local_account_already_linked` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5069,6 +5636,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description `not_linked`, `local_password_required` */
             409: {
@@ -5140,6 +5716,15 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `unauthenticated` or `invalid_credentials` (wrong current password) */
             401: {
                 headers: {
@@ -5149,8 +5734,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `no_local_password`: the account has no local password */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5227,8 +5839,35 @@ export interface operations {
                     "application/json": components["schemas"]["MyProfileResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `field_not_editable`, `school_account_required` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
