@@ -168,7 +168,9 @@ impl Modify for StateChangingResponses {
                     responses
                         .entry("400".to_owned())
                         .or_insert_with(|| error("`invalid_json` / `invalid_body`: the body is not the expected JSON"));
-                    responses.entry("413".to_owned()).or_insert_with(|| error("`payload_too_large`: the body is too large"));
+                    responses
+                        .entry("413".to_owned())
+                        .or_insert_with(|| error("`payload_too_large`: the body is too large"));
                     responses
                         .entry("415".to_owned())
                         .or_insert_with(|| error("`unsupported_media_type`: the body has the wrong `Content-Type`"));
@@ -178,11 +180,64 @@ impl Modify for StateChangingResponses {
     }
 }
 
+/// The methods the API serves at `path` (upper case; `HEAD` with `GET`), matching the
+/// document's path templates segment by segment (`{id}` matches any one segment), or `None`
+/// when no documented path matches.
+#[must_use]
+pub fn allowed_methods(path: &str) -> Option<Vec<&'static str>> {
+    static TEMPLATES: std::sync::OnceLock<Vec<(Vec<String>, Vec<&'static str>)>> = std::sync::OnceLock::new();
+    let templates = TEMPLATES.get_or_init(|| {
+        let doc = ApiDoc::openapi();
+        doc.paths
+            .paths
+            .iter()
+            .map(|(p, item)| {
+                let mut methods = Vec::new();
+                for (name, op) in [
+                    ("GET", item.get.is_some()),
+                    ("HEAD", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ] {
+                    if op {
+                        methods.push(name);
+                    }
+                }
+                (p.split('/').map(str::to_owned).collect(), methods)
+            })
+            .collect()
+    });
+    let segs: Vec<&str> = path.split('/').collect();
+    let mut found: Vec<&'static str> = Vec::new();
+    for (template, methods) in templates {
+        let matches = template.len() == segs.len()
+            && template.iter().zip(&segs).all(|(t, s)| if t.starts_with('{') { !s.is_empty() } else { t == s });
+        if matches {
+            for m in methods {
+                if !found.contains(m) {
+                    found.push(m);
+                }
+            }
+        }
+    }
+    (!found.is_empty()).then_some(found)
+}
+
 #[cfg(test)]
 mod tests {
     use utoipa::OpenApi as _;
 
-    use super::ApiDoc;
+    use super::{ApiDoc, allowed_methods};
+
+    #[test]
+    fn allowed_methods_follow_the_documents_templates() {
+        assert_eq!(allowed_methods("/api/me"), Some(vec!["GET", "HEAD"]));
+        assert!(allowed_methods("/api/classes/abc/assignments").is_some_and(|m| m.contains(&"POST")));
+        assert_eq!(allowed_methods("/api/nothing-here"), None);
+        assert_eq!(allowed_methods("/api/classes//assignments"), None);
+    }
 
     /// Operations that change state without a session (signing in, registering, signing out):
     /// they need the CSRF token alone.
