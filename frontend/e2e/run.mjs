@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // End-to-end test of the built SPA in a real browser: starts `edugraph demo` on free ports
-// (from the repository root, so it serves frontend/dist), drives Debian's Chromium through
+// from a temporary directory, so it serves the app embedded in the binary (build the app before
+// the binary; EDUGRAPH_STATIC_DIR=frontend/dist serves the files on disk instead), drives Debian's Chromium through
 // playwright-core, and saves a screenshot of every page under frontend/e2e/screenshots/.
 // This file covers local accounts; flows.mjs the school portal (admin, teacher, student, linking).
 //
@@ -99,7 +100,7 @@ async function main() {
     : spawn(
         bin,
         ['demo', '--port', String(port), '--emulator-port', String(emulatorPort), '--data-dir', join(work, 'data')],
-        { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
+        { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] },
       );
   let serverLog = '';
   server.stdout.on('data', (d) => (serverLog += d));
@@ -111,6 +112,7 @@ async function main() {
     await waitFor(`${base}/healthz`, 60_000);
     const root = await waitFor(`${base}/`, 5_000);
     check(root.headers.get('content-security-policy')?.includes("script-src 'self'"), 'the page has the SPA CSP');
+    check(root.status === 200, 'the demo started from a temporary directory serves the app (embedded in the binary)');
 
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',

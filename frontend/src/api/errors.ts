@@ -12,6 +12,7 @@ const EXPLAINED = {
   unauthenticated: 'You are not signed in, or your session has ended. Please sign in.',
   invalid_credentials: 'The email or password is incorrect.',
   csrf_failed: 'Your session changed in another tab or expired. Reload the page and try again.',
+  method_not_allowed: 'This address does not accept that kind of request. Reload the page and try again.',
   frontend_not_built: 'The web app is not built on this server. Ask your administrator to build it (see the README).',
   account_disabled: "This account is disabled. Ask your school's administrator.",
   not_found: 'We could not find what you were looking for.',

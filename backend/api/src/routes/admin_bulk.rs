@@ -184,7 +184,7 @@ async fn start(
     (status = 404, description = "`not_found` (no such group in your school)", body = crate::error::ErrorBody),
     (status = 409, description = "`job_already_running`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_id`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/groups/{id}/members/bulk")]
 pub async fn bulk_add_admin_group_members(
     state: web::Data<AppState>,
@@ -211,7 +211,7 @@ pub async fn bulk_add_admin_group_members(
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 409, description = "`job_already_running`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_id`, `unknown_license`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/licenses/bulk-assign")]
 pub async fn bulk_assign_admin_licenses(
     state: web::Data<AppState>,

@@ -153,7 +153,7 @@ pub async fn get_directory_sync(
     (status = 403, description = "`role_required`, `microsoft_forbidden`", body = crate::error::ErrorBody),
     (status = 422, description = "`group_not_found`, `group_name_ambiguous`", body = crate::error::ErrorBody),
     (status = 503, description = "`microsoft_unavailable`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[put("/api/admin/directory-sync")]
 pub async fn set_directory_sync_group(
     state: web::Data<AppState>,
@@ -217,7 +217,7 @@ pub async fn set_directory_sync_group(
 #[utoipa::path(operation_id = "clear_directory_sync_group", tag = "admin", responses(
     (status = 204, description = "Directory sync is off"),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[delete("/api/admin/directory-sync")]
 pub async fn clear_directory_sync_group(
     state: web::Data<AppState>,

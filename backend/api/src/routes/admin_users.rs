@@ -369,7 +369,7 @@ fn temporary_password() -> SecretString {
     (status = 409, description = "`upn_taken`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_upn`, `upn_domain_not_verified`, `invalid_profile_value`", body = crate::error::ErrorBody),
     (status = 502, description = "`microsoft_error`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/users")]
 pub async fn create_admin_user(
     state: web::Data<AppState>,
@@ -479,7 +479,7 @@ pub struct UpdateAdminUserRequest {
     (status = 403, description = "`role_required`, `microsoft_forbidden`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found` (also for another tenant's ids)", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_profile_value`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[patch("/api/admin/users/{id}")]
 pub async fn update_admin_user(
     state: web::Data<AppState>,
@@ -555,7 +555,7 @@ async fn set_enabled(state: &AppState, admin: &TenantAdmin, id: &str, enabled: b
     (status = 204, description = "Enabled"),
     (status = 403, description = "`role_required`, `microsoft_forbidden`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found` (also for another tenant's ids)", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/users/{id}/enable")]
 pub async fn enable_admin_user(
     state: web::Data<AppState>,
@@ -571,7 +571,7 @@ pub async fn enable_admin_user(
     (status = 403, description = "`role_required`, `microsoft_forbidden`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found` (also for another tenant's ids)", body = crate::error::ErrorBody),
     (status = 409, description = "`cannot_disable_self`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/users/{id}/disable")]
 pub async fn disable_admin_user(
     state: web::Data<AppState>,

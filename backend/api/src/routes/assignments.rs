@@ -367,7 +367,7 @@ pub async fn list_assignments(
     (status = 201, body = AssignmentDto),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_assignment`, `invalid_due_date`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{id}/assignments")]
 pub async fn create_assignment(
     state: web::Data<AppState>,
@@ -419,7 +419,7 @@ pub async fn create_assignment(
 #[utoipa::path(operation_id = "add_assignment_link", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), request_body = LinkResourceRequest, responses(
     (status = 201, description = "Attached"),
     (status = 422, description = "`invalid_link`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{id}/assignments/{aid}/links")]
 pub async fn add_assignment_link(
     state: web::Data<AppState>,
@@ -458,7 +458,7 @@ pub async fn add_assignment_link(
 #[utoipa::path(operation_id = "publish_assignment", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), responses(
     (status = 200, body = AssignmentDto),
     (status = 409, description = "`uploads_in_progress`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{id}/assignments/{aid}/publish")]
 pub async fn publish_assignment(
     state: web::Data<AppState>,
@@ -482,7 +482,7 @@ pub async fn publish_assignment(
 /// Deletes an assignment (teachers of the class).
 #[utoipa::path(operation_id = "delete_assignment", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), responses(
     (status = 204, description = "Deleted"),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[delete("/api/classes/{id}/assignments/{aid}")]
 pub async fn delete_assignment(
     state: web::Data<AppState>,
@@ -558,7 +558,7 @@ pub async fn list_submissions(
     (status = 200, body = SubmissionDto),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{id}/assignments/{aid}/submissions/{sid}/{action}")]
 pub async fn submission_action(
     state: web::Data<AppState>,
@@ -677,7 +677,7 @@ pub async fn get_assignment(
     (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
     (status = 409, description = "`assignment_not_editable`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_assignment`, `invalid_due_date`, `nothing_to_change`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[patch("/api/classes/{id}/assignments/{aid}")]
 pub async fn update_assignment(
     state: web::Data<AppState>,
@@ -893,7 +893,7 @@ fn file_resource(name: &str, file_url: String) -> EducationAssignmentResource {
     (status = 413, description = "`file_too_large`", body = crate::error::ErrorBody),
     (status = 415, description = "`unsupported_media_type`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_file_name`, `empty_file`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{id}/assignments/{aid}/files")]
 pub async fn upload_assignment_file(
     state: web::Data<AppState>,
@@ -933,7 +933,7 @@ pub async fn upload_assignment_file(
     (status = 413, description = "`file_too_large`", body = crate::error::ErrorBody),
     (status = 415, description = "`unsupported_media_type`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_file_name`, `empty_file`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{id}/assignments/{aid}/submissions/{sid}/files")]
 pub async fn upload_submission_file(
     state: web::Data<AppState>,

@@ -595,7 +595,7 @@ pub async fn get_seating(
     (status = 403, description = "`role_required`: only this class's teachers", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
     (status = 422, description = "`seat_out_of_grid`, `seat_taken`, `not_a_student_of_this_class`, `student_seated_twice`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[put("/api/classes/{id}/seating")]
 pub async fn put_seating(
     state: web::Data<AppState>,
