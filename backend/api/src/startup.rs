@@ -205,6 +205,7 @@ async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
                 code: ErrorCode::MethodNotAllowed,
                 message: format!("This address does not accept {}; it accepts {allow}.", req.method()),
                 graph: None,
+                continue_url: None,
             },
         };
         return HttpResponse::MethodNotAllowed().insert_header((actix_web::http::header::ALLOW, allow)).json(body);

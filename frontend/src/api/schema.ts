@@ -1365,7 +1365,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your schools first, then the others (one Graph round trip: a `$batch` of two requests). */
+        /**
+         * Your schools first, then the others (one Graph round trip: a `$batch` of two requests, and
+         *     one more per page beyond the first of a list longer than 999 schools).
+         */
         get: operations["list_schools"];
         put?: never;
         post?: never;
@@ -1974,7 +1977,7 @@ export interface components {
          *     OpenAPI document carries the whole set as the `ErrorCode` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_query" | "invalid_body" | "invalid_cursor" | "incomplete_upload" | "unauthenticated" | "invalid_credentials" | "microsoft_signin_required" | "csrf_failed" | "account_disabled" | "school_account_required" | "role_required" | "microsoft_forbidden" | "field_not_editable" | "not_found" | "not_a_member" | "email_taken" | "no_local_password" | "job_already_running" | "local_account_exists" | "local_account_already_linked" | "microsoft_account_required" | "not_linked" | "local_password_required" | "already_a_teacher" | "assignment_not_editable" | "submission_turned_in" | "uploads_in_progress" | "already_a_member" | "cannot_delete_self" | "cannot_disable_self" | "upn_taken" | "no_licenses_available" | "license_not_assigned" | "length_required" | "payload_too_large" | "file_too_large" | "unsupported_media_type" | "invalid_email" | "password_too_short" | "password_too_long" | "password_too_common" | "invalid_color" | "invalid_id" | "seat_out_of_grid" | "seat_taken" | "not_a_student_of_this_class" | "student_seated_twice" | "not_a_teacher" | "unknown_profile_field" | "invalid_profile_value" | "invalid_mail" | "invalid_audience" | "no_recipients" | "invalid_assignment" | "invalid_due_date" | "invalid_link" | "nothing_to_change" | "invalid_file_name" | "empty_file" | "group_not_found" | "group_name_ambiguous" | "invalid_upn" | "upn_domain_not_verified" | "unknown_license" | "usage_location_required" | "invalid_points" | "feedback_too_long" | "invalid_rubric" | "assignment_not_graded" | "too_many_requests" | "internal_error" | "microsoft_error" | "service_unavailable" | "microsoft_unavailable" | "shutting_down" | "frontend_not_built";
+        ErrorCode: "invalid_json" | "invalid_query" | "invalid_body" | "invalid_cursor" | "incomplete_upload" | "unauthenticated" | "invalid_credentials" | "microsoft_signin_required" | "csrf_failed" | "account_disabled" | "school_account_required" | "role_required" | "microsoft_forbidden" | "field_not_editable" | "not_found" | "not_a_member" | "email_taken" | "no_local_password" | "job_already_running" | "local_account_exists" | "local_account_already_linked" | "microsoft_account_required" | "not_linked" | "local_password_required" | "already_a_teacher" | "assignment_not_editable" | "submission_turned_in" | "uploads_in_progress" | "already_a_member" | "cannot_delete_self" | "cannot_disable_self" | "upn_taken" | "no_licenses_available" | "license_not_assigned" | "length_required" | "payload_too_large" | "file_too_large" | "unsupported_media_type" | "invalid_email" | "password_too_short" | "password_too_long" | "password_too_common" | "invalid_color" | "invalid_id" | "seat_out_of_grid" | "seat_taken" | "not_a_student_of_this_class" | "student_seated_twice" | "not_a_teacher" | "unknown_profile_field" | "invalid_profile_value" | "invalid_mail" | "invalid_audience" | "no_recipients" | "invalid_assignment" | "invalid_due_date" | "invalid_link" | "nothing_to_change" | "invalid_file_name" | "empty_file" | "group_not_found" | "group_name_ambiguous" | "invalid_upn" | "upn_domain_not_verified" | "unknown_license" | "usage_location_required" | "invalid_points" | "feedback_too_long" | "invalid_rubric" | "assignment_not_graded" | "too_many_requests" | "internal_error" | "microsoft_error" | "service_unavailable" | "microsoft_unavailable" | "database_unavailable" | "shutting_down" | "frontend_not_built" | "method_not_allowed";
         /** @description A stable code and a human message. */
         ErrorDetail: {
             /** @description Stable snake_case code the SPA switches on. */
@@ -2935,6 +2938,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `group_not_found`, `group_name_ambiguous` */
             422: {
                 headers: {
@@ -3247,6 +3268,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required`, `microsoft_forbidden` */
             403: {
                 headers: {
@@ -3267,6 +3297,24 @@ export interface operations {
             };
             /** @description `already_a_member` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3330,6 +3378,24 @@ export interface operations {
             };
             /** @description `job_already_running` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3611,6 +3677,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_id`, `unknown_license` */
             422: {
                 headers: {
@@ -3803,6 +3887,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProfileFieldsConfig"];
+                };
+            };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description `unknown_profile_field` */
@@ -4127,6 +4247,15 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedAdminUser"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required`, `microsoft_forbidden` */
             403: {
                 headers: {
@@ -4138,6 +4267,24 @@ export interface operations {
             };
             /** @description `upn_taken` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4248,6 +4395,24 @@ export interface operations {
             };
             /** @description `not_found` (also for another tenant's ids) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4453,6 +4618,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `unknown_license`, `usage_location_required` */
             422: {
                 headers: {
@@ -4505,6 +4688,15 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_credentials` */
             401: {
                 headers: {
@@ -4516,6 +4708,24 @@ export interface operations {
             };
             /** @description `account_disabled` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4556,8 +4766,44 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `email_taken` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4601,6 +4847,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     logout_everywhere: {
@@ -4621,6 +4876,15 @@ export interface operations {
             };
             /** @description `unauthenticated` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4809,8 +5073,35 @@ export interface operations {
                     "application/json": components["schemas"]["RubricDto"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4895,6 +5186,15 @@ export interface operations {
                     "application/json": components["schemas"]["SubmissionGradeDto"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required` */
             403: {
                 headers: {
@@ -4915,6 +5215,24 @@ export interface operations {
             };
             /** @description `assignment_not_graded`: points for an assignment without points */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5151,8 +5469,35 @@ export interface operations {
                     "application/json": components["schemas"]["AssignmentDto"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5221,6 +5566,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     update_assignment: {
@@ -5247,6 +5601,15 @@ export interface operations {
                     "application/json": components["schemas"]["AssignmentDto"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required` */
             403: {
                 headers: {
@@ -5267,6 +5630,24 @@ export interface operations {
             };
             /** @description `assignment_not_editable` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5391,6 +5772,42 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_link` */
             422: {
                 headers: {
@@ -5420,6 +5837,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AssignmentDto"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description `uploads_in_progress` */
@@ -5481,6 +5907,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ResourceDto"];
+                };
+            };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description `role_required` */
@@ -5647,6 +6082,15 @@ export interface operations {
                     "application/json": components["schemas"]["ClassMailResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required` */
             403: {
                 headers: {
@@ -5658,6 +6102,24 @@ export interface operations {
             };
             /** @description `not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5740,6 +6202,15 @@ export interface operations {
                     "application/json": components["schemas"]["SeatingResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required`: only this class's teachers */
             403: {
                 headers: {
@@ -5751,6 +6222,24 @@ export interface operations {
             };
             /** @description `not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5792,6 +6281,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required`: only this class's teachers */
             403: {
                 headers: {
@@ -5812,6 +6310,24 @@ export interface operations {
             };
             /** @description `already_a_teacher` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5944,6 +6460,42 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_color` */
             422: {
                 headers: {
@@ -5977,8 +6529,44 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `microsoft_account_required`, `local_account_exists`, `email_taken` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6019,6 +6607,15 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_credentials` */
             401: {
                 headers: {
@@ -6028,8 +6625,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `microsoft_account_required`, `local_account_exists`, `local_account_already_linked` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6072,6 +6696,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description `not_linked`, `local_password_required` */
             409: {
@@ -6143,6 +6776,15 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `unauthenticated` or `invalid_credentials` (wrong current password) */
             401: {
                 headers: {
@@ -6152,8 +6794,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `no_local_password`: the account has no local password */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6230,8 +6899,35 @@ export interface operations {
                     "application/json": components["schemas"]["MyProfileResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `field_not_editable`, `school_account_required` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6437,7 +7133,7 @@ export interface operations {
                     "application/json": components["schemas"]["HealthResponse"];
                 };
             };
-            /** @description `service_unavailable` (the database is unreachable) or `shutting_down` (SIGTERM received; draining) */
+            /** @description `database_unavailable` (the database does not answer within 900 ms) or `shutting_down` (SIGTERM received; draining) */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -363,7 +363,7 @@ async fn interactive_confirmation(
         Some(a) => edu_db::identities::of_user(&state.db, a.user_id).await?.and_then(|i| i.upn),
         None => None,
     };
-    let q = LoginQuery { intent: None, login_hint: hint, prompt: None, return_to: None };
+    let q = LoginQuery { intent: None, login_hint: hint, prompt: None, return_to: None, remember: None };
     let link_user = current.map(|a| a.user_id);
     let (st, nonce, verifier) = begin(state, "confirm_ui", link_user, None, txn.return_to.clone()).await?;
     let to = authorize_url(state, &st, &nonce, &verifier, &q)?;
