@@ -559,7 +559,6 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.waitForURL('**/signin');
     await page.getByRole('link', { name: 'Sign in with Microsoft' }).click();
-    const msForm = page.locator('#i0116');
     const msPick = page.locator('button.acct').first();
     const unlinked = page.getByText('That Microsoft account is no longer linked to your EduGraph account');
     await Promise.race([msForm.waitFor(), msPick.waitFor(), unlinked.waitFor()]);
