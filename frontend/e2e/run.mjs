@@ -265,6 +265,8 @@ async function run(browser, base) {
   // Change the password (keyboard only: Tab between fields, Enter submits).
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Password' }).click();
   await page.waitForURL('**/password');
+  // Pages load on demand (route-level code splitting): wait for this one before the axe check.
+  await page.getByRole('heading', { name: 'Change password', level: 1 }).waitFor();
   await shot('07-change-password');
   await page.getByLabel('Current password').fill('not my password');
   await page.getByLabel('New password', { exact: true }).fill(password2);
