@@ -153,6 +153,9 @@ pub struct Config {
     pub smtp_url: Option<SecretString>,
     /// The sender of account mail (`EDUGRAPH_MAIL_FROM`), required with `smtp_url`.
     pub mail_from: Option<String>,
+    /// Serve the in-process outbox at `GET /api/demo/outbox` so links in account mail can be
+    /// followed from the browser. Set only by `edugraph demo`; never read from the environment.
+    pub demo_outbox: bool,
 }
 
 /// A configuration problem: the variable and what it expects.
@@ -346,6 +349,7 @@ impl Config {
             static_dir: PathBuf::from(env.raw("EDUGRAPH_STATIC_DIR").unwrap_or("frontend/dist")),
             smtp_url: smtp_url.map(|u| SecretString::from(u.to_owned())),
             mail_from: mail_from.map(str::to_owned),
+            demo_outbox: false,
         })
     }
 

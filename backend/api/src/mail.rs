@@ -136,6 +136,67 @@ impl Mailer {
     }
 }
 
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The demo outbox as an HTML page (newest first). Every value is escaped; words of a body
+/// that start with `public_url` (our own links) become links, nothing else does.
+#[must_use]
+pub fn render_outbox(messages: &[OutgoingMail], public_url: &str) -> String {
+    let own = public_url.trim_end_matches('/');
+    let mut html = String::from(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>EduGraph demo outbox</title></head>\
+         <body><h1>Demo outbox</h1><p>Account mail the demo would have sent (no SMTP server is configured).</p>",
+    );
+    if messages.is_empty() {
+        html.push_str("<p id=\"outbox-empty\">No mail yet.</p>");
+    }
+    for m in messages.iter().rev() {
+        html.push_str("<article class=\"mail\"><h2>");
+        html.push_str(&escape_html(&m.subject));
+        html.push_str("</h2><p>To: <span class=\"to\">");
+        html.push_str(&escape_html(&m.to));
+        html.push_str("</span></p><pre>");
+        let body: Vec<String> = m
+            .body
+            .split(' ')
+            .map(|word| {
+                let bare = word.trim_end();
+                if bare.starts_with(&format!("{own}/")) {
+                    let e = escape_html(bare);
+                    format!("<a href=\"{e}\">{e}</a>{}", escape_html(&word[bare.len()..]))
+                } else {
+                    escape_html(word)
+                }
+            })
+            .collect();
+        html.push_str(&body.join(" "));
+        html.push_str("</pre></article>");
+    }
+    html.push_str("</body></html>");
+    html
+}
+
+/// `GET /api/demo/outbox`, registered only in demo mode ([`crate::Config::demo_outbox`]).
+pub async fn outbox_page(state: actix_web::web::Data<crate::state::AppState>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(render_outbox(&state.mailer.outbox_messages(), state.config.public_url.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +306,21 @@ c.stop()
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mailer = Mailer::smtp(&format!("smtp://127.0.0.1:{port}"), "no-reply@edugraph.test").unwrap();
         assert!(matches!(mailer.send(mail("ada@example.org")).await, Err(MailError::Smtp(_))));
+    }
+
+    #[test]
+    fn the_outbox_page_escapes_everything_and_links_only_our_own_urls() {
+        let messages = [OutgoingMail {
+            to: "ada@example.org".into(),
+            subject: "<script>x</script>".into(),
+            body: "Open http://localhost:8080/reset?t=a&b=1 or http://evil.example/x".into(),
+        }];
+        let html = render_outbox(&messages, "http://localhost:8080/");
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"), "{html}");
+        assert!(html.contains("<a href=\"http://localhost:8080/reset?t=a&amp;b=1\">"), "{html}");
+        assert!(!html.contains("href=\"http://evil.example"), "{html}");
+        assert!(render_outbox(&[], "http://localhost:8080").contains("outbox-empty"));
     }
 
     #[test]

@@ -164,7 +164,9 @@ async fn demo(port: u16, emulator_port: u16, data_dir: &Path) -> anyhow::Result<
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let config = Config::from_map(&vars).context("demo configuration")?;
+    let mut config = Config::from_map(&vars).context("demo configuration")?;
+    // No SMTP server in the demo: account mail stays in memory, readable in the browser.
+    config.demo_outbox = true;
     let app = edu_api::Application::build(config).await?;
     // The district's admin consented at (emulated) Microsoft already: record it as onboarded,
     // so teachers and students can sign in right away. Fabrikam stays new, to show onboarding.
@@ -179,6 +181,7 @@ async fn demo(port: u16, emulator_port: u16, data_dir: &Path) -> anyhow::Result<
     println!("  API docs:            {public_url}/api/docs/");
     println!("  Microsoft emulator:  {} (admin API: {})", emulator.base_url(), emulator.admin_url());
     println!("  Data:                {}", data_dir.display());
+    println!("  Mail outbox:         {public_url}/api/demo/outbox");
     if let Some(p) = app.metrics_port() {
         println!("  Metrics:             http://127.0.0.1:{p}/metrics");
     }
