@@ -6,6 +6,7 @@
 // refused more files, in words and by the server); the teacher returns it; the school people
 // page with its tabs and "See more"; a student is refused the school's people. Screenshots 70-89.
 import { Buffer } from 'node:buffer';
+import { journeys } from './audit.mjs';
 
 const CONTOSO = 'contosoedu.onmicrosoft.com';
 const CLASS = 'Mathematics 9 - S1 P1';
@@ -224,6 +225,16 @@ export async function educationFlows({ open, shot, check, log, noOverflow, cspCl
     await page.locator('.resources', { hasText: 'lab-sheet.pdf' }).waitFor();
     await page.locator('.resources', { hasText: 'instructions.txt' }).waitFor();
     check(true, 'the student sees the files the teacher attached');
+    // Issue 16 item 1: the teacher's file opens (its Microsoft 365 address, read in a $batch).
+    const handout = page.locator('.resources').getByRole('link', { name: 'lab-sheet.pdf' });
+    check(/^https?:\/\//.test((await handout.getAttribute('href')) ?? ''), 'the handout is a link to its Microsoft 365 address');
+    journeys.push('handouts open (file resources are links)');
+    // Issue 16 item 2: handing in with no file at all asks first; "Cancel" hands in nothing.
+    await page.getByRole('button', { name: 'Hand in' }).click();
+    await page.getByRole('alertdialog', { name: 'Hand in without a file?' }).waitFor();
+    await shot(page, '76a-student-empty-hand-in-confirm');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    check(!(await page.getByText('Handed in.', { exact: true }).count()), 'an empty hand-in asks for confirmation; cancelling hands in nothing');
     const mine = page.getByRole('form', { name: 'Add a file to your work' });
     await mine.getByLabel('Add a file to your work').setInputFiles({
       name: 'my-report.txt',
@@ -231,14 +242,16 @@ export async function educationFlows({ open, shot, check, log, noOverflow, cspCl
       buffer: Buffer.from('My lab report: the water boiled at 100 °C.\n'.repeat(2000)),
     });
     await watchProgress(page);
-    await mine.getByRole('button', { name: 'Attach file' }).click();
-    await mine.getByText('“my-report.txt” is attached.').waitFor();
+    // Issue 16 item 2: the file is chosen but "Attach file" is not pressed: "Hand in" attaches it first.
+    await page.getByRole('button', { name: 'Hand in' }).click();
+    await page.getByText('Handed in.', { exact: true }).waitFor();
     const p = await page.evaluate(() => window.__progress);
     check(p.length > 0 && Math.max(...p) === 100, `the student's upload progress reaches 100 % (${[...new Set(p)].join(', ')})`);
     await page.locator('.resources', { hasText: 'my-report.txt' }).waitFor();
-    await shot(page, '77-student-file-added');
-    await page.getByRole('button', { name: 'Hand in' }).click();
     await page.getByText('Handed in.', { exact: true }).waitFor();
+    check(true, '"Hand in" with a chosen, unattached file attaches it first, then hands in');
+    journeys.push('no empty hand-in by mistake');
+    await shot(page, '77-student-file-added');
     await mine.getByText('Your work is handed in, so no files can be added.').waitFor();
     check(await mine.getByLabel('Add a file to your work').isDisabled(), 'after handing in, adding files is explained and disabled');
     const refused = await page.evaluate(async (path) => {

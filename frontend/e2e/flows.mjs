@@ -7,6 +7,8 @@
 // tenant admin console (admin-console.mjs).
 import { join } from 'node:path';
 import { adminConsole } from './admin-console.mjs';
+import { audit, journeys as journeysDone } from './audit.mjs';
+import { journeyFlows } from './journeys.mjs';
 
 const CONTOSO = 'contosoedu.onmicrosoft.com';
 const FABRIKAM = 'fabrikamacademy.onmicrosoft.com';
@@ -28,15 +30,6 @@ export async function flows(browser, base, ctx) {
   }
 }
 
-/** A demo person's Microsoft object id, from the emulator's control API (not a Microsoft surface). */
-async function teacherId(emulator, upn) {
-  const demo = await (await fetch(`${emulator}/_emulator/demo`)).json();
-  for (const t of demo.tenants) {
-    for (const p of [t.admin, ...t.teachers, ...t.students]) if (p.upn === upn) return p.id;
-  }
-  throw new Error(`no demo person ${upn}`);
-}
-
 async function allFlows(browser, base, { check, log, shots, violations, pageErrors, emulator }, pages) {
   /** A fresh browser profile with CSP and script-error watchers. */
   const open = async (opts = {}) => {
@@ -56,7 +49,10 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     return { context, page };
   };
-  const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const shot = async (page, name) => {
+    await audit(page, name, check);
+    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  };
   const noOverflow = async (page, what) => {
     const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
     check(!wide, `no horizontal scrolling at phone width: ${what}`);
@@ -66,8 +62,9 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     check(events.length === 0, `no CSP violations: ${what} (${events.join(' | ')})`);
   };
   /** Microsoft sign-in through the emulator's pages, starting from the SPA's Sign in page. */
-  const microsoftSignIn = async (page, upn, password, name) => {
+  const microsoftSignIn = async (page, upn, password, name, { remember = false } = {}) => {
     await page.goto('/signin');
+    if (remember) await page.getByLabel('Remember me on this device').check();
     await page.getByRole('link', { name: 'Sign in with Microsoft' }).click();
     await page.locator('#i0116').fill(upn);
     await page.locator('#i0118').fill(password);
@@ -269,7 +266,8 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
   log('flow: student');
   {
     const { context, page } = await open();
-    await microsoftSignIn(page, `ava.garcia0@${CONTOSO}`, 'Student#2026', 'Ava Garcia');
+    // "Remember me on this device" ticked: the sign-in page may name her after sign-out (issue 16).
+    await microsoftSignIn(page, `ava.garcia0@${CONTOSO}`, 'Student#2026', 'Ava Garcia', { remember: true });
     await openClass(page);
     check(!(await page.getByRole('link', { name: 'Send mail' }).count()), 'a student has no "Send mail" tab');
     await page.getByRole('img', { name: "Lucas Silva's favourite colour #00796b" }).waitFor();
@@ -283,12 +281,15 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     check(!(await page.getByRole('button', { name: 'New assignment' }).count()), 'a student cannot create assignments');
     await page.getByRole('link', { name: ASSIGNMENT }).click();
     await page.getByRole('heading', { name: ASSIGNMENT }).waitFor();
+    // No file: handing in asks first (issue 16).
     await page.getByRole('button', { name: 'Hand in' }).click();
+    await page.getByRole('button', { name: 'Yes, hand in without a file' }).click();
     await page.getByText('Handed in.', { exact: true }).waitFor();
     await page.getByRole('button', { name: 'Take back' }).click();
     await page.getByText('Taken back: you can change your work and hand it in again.').waitFor();
     check(true, 'the student takes the work back (unsubmits)');
     await page.getByRole('button', { name: 'Hand in' }).click();
+    await page.getByRole('button', { name: 'Yes, hand in without a file' }).click();
     await page.getByText('Handed in.', { exact: true }).waitFor();
     check(true, 'the student hands in (submits)');
     await shot(page, '32-assignment-student');
@@ -405,21 +406,25 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
   // Add a co-teacher from the teachers of the school.
   await tp.getByRole('link', { name: 'People' }).click();
   await tp.getByRole('button', { name: 'Add a co-teacher' }).click();
-  // Microsoft shows a teacher only their own classes' teachers: others are added by object id.
-  const coTeacher = await teacherId(emulator, `isabella.tanaka.t1@${CONTOSO}`);
-  const avaId = await teacherId(emulator, `ava.garcia0@${CONTOSO}`);
-  const idField = tp.getByLabel("Teacher's Microsoft 365 object id");
-  const picker = tp.getByLabel('Teacher to add');
-  await Promise.race([idField.waitFor(), picker.waitFor()]);
-  if (!(await idField.isVisible())) await picker.selectOption({ label: 'Someone else (by Microsoft 365 object id)' });
-  await idField.fill(avaId);
-  await tp.getByRole('button', { name: 'Add co-teacher', exact: true }).click();
-  await tp.getByText('Choose a teacher of your school.').waitFor();
+  // Issue 16 item 4: from the school's teachers, by name (several may be ticked) or pasted
+  // emails; never an object id. A student's email is refused in words.
+  const coForm = tp.getByRole('form', { name: 'Add a co-teacher' });
+  const pasteField = coForm.getByLabel('Or paste their emails');
+  await pasteField.fill(`ava.garcia0@${CONTOSO}`);
+  await coForm.getByRole('button', { name: 'Add co-teacher', exact: true }).click();
+  await coForm.getByText('Only teachers of your school who do not teach this class yet can be added.').waitFor();
   check(true, 'adding a student as co-teacher is refused in words');
-  await idField.fill(coTeacher);
-  await tp.getByRole('button', { name: 'Add co-teacher', exact: true }).click();
-  await tp.getByText('The teacher now teaches this class too.').waitFor();
-  await tp.locator('.people .person', { hasText: 'Isabella Tanaka' }).waitFor();
+  await pasteField.fill('');
+  // The school's teachers are listed by name; search narrows them; tick one.
+  const firstRow = coForm.locator('.check-row').first();
+  await firstRow.waitFor();
+  const coName = (await firstRow.textContent()).split(' · ')[0].trim();
+  await coForm.getByLabel('Find a teacher of your school').fill(coName.split(' ')[1] ?? coName);
+  await coForm.getByRole('checkbox', { name: new RegExp(`^${coName}`) }).check();
+  await shot(tp, '37d-co-teacher-by-name');
+  await coForm.getByRole('button', { name: 'Add co-teacher', exact: true }).click();
+  await tp.getByText(`${coName} now teaches this class too.`).waitFor();
+  await tp.locator('.people .person', { hasText: coName }).waitFor();
   check(true, 'the teacher adds a co-teacher');
   await tp.goto('/schools');
   await tp.getByRole('heading', { name: 'Your schools' }).waitFor();
@@ -471,8 +476,9 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     await page.goto('/classes');
     await page.getByText("This needs your school's Microsoft 365 account.").waitFor();
     check(
-      (await page.getByRole('link', { name: 'Link your Microsoft 365 account' }).getAttribute('href')) === '/account',
-      'a local account on a school page is told to link Microsoft 365',
+      (await page.getByRole('link', { name: 'Connect your school account' }).getAttribute('href')) ===
+        '/auth/microsoft/login?intent=link',
+      'a local account on a school page gets one button that connects the school account',
     );
     await nav(page).getByRole('link', { name: 'Account' }).click();
     await page.getByRole('heading', { name: 'Your account' }).waitFor();
@@ -508,7 +514,7 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     await shot(page, '41-account-link-refused');
     // The first account unlinks (it has a password, so it keeps signing in).
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
-    await page.getByRole('button', { name: 'Use a different account' }).click();
+    await page.waitForURL('**/signin');
     await page.getByLabel('Email').fill(first);
     await page.getByLabel('Password').fill('linking is fun 2026');
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
@@ -548,6 +554,32 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     await page.getByRole('button', { name: 'Yes, unlink' }).click();
     await page.getByText('Your Microsoft 365 account is no longer linked.').waitFor();
     check(true, 'unlinking works for an account with a password');
+    // Issue 16 item 9: signing in with the unlinked Microsoft account is explained (no silent
+    // second account), and the EduGraph password comes first.
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.waitForURL('**/signin');
+    await page.getByRole('link', { name: 'Sign in with Microsoft' }).click();
+    const msForm = page.locator('#i0116');
+    const msPick = page.locator('button.acct').first();
+    const unlinked = page.getByText('That Microsoft account is no longer linked to your EduGraph account');
+    await Promise.race([msForm.waitFor(), msPick.waitFor(), unlinked.waitFor()]);
+    if (await msForm.isVisible()) {
+      await msForm.fill(`liam.silva1@${CONTOSO}`);
+      await page.locator('#i0118').fill('Student#2026');
+      await page.locator('#idSIButton9').click();
+    } else if (await msPick.isVisible()) {
+      await msPick.click();
+    }
+    await unlinked.waitFor();
+    check(new URL(page.url()).searchParams.get('error') === 'microsoft_unlinked', 'a sign-in with the unlinked Microsoft account is explained');
+    await page.getByRole('heading', { name: 'With your EduGraph password' }).waitFor();
+    await shot(page, '43a-signin-after-unlink');
+    await page.getByLabel('Email').fill(first);
+    await page.getByLabel('Password').fill('linking is fun 2026');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Hello, Lina Local' }).waitFor();
+    check(true, 'after the explanation the password signs in to the same account (no second account)');
+    journeysDone.push('unlink is not a trap');
     await cspClean(page, 'linking pages');
     await context.close();
   }
@@ -592,4 +624,5 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
 
   // ---- The tenant admin console (last: the school now has local accounts to manage).
   await adminConsole({ open, shot, check, log, noOverflow, cspClean, microsoftSignIn, nav, emulator });
+  await journeyFlows({ open, shot, check, log, microsoftSignIn, nav, openClass, classId, emulator });
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // End-to-end test of the built SPA in a real browser: starts `edugraph demo` on free ports
-// (from the repository root, so it serves frontend/dist), drives Debian's Chromium through
+// from a temporary directory, so it serves the app embedded in the binary (build the app before
+// the binary; EDUGRAPH_STATIC_DIR=frontend/dist serves the files on disk instead), drives Debian's Chromium through
 // playwright-core, and saves a screenshot of every page under frontend/e2e/screenshots/.
 // This file covers local accounts; flows.mjs the school portal (admin, teacher, student, linking).
 //
@@ -16,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { audit, journeys, writeFigures } from './audit.mjs';
 import { flows } from './flows.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -98,7 +100,7 @@ async function main() {
     : spawn(
         bin,
         ['demo', '--port', String(port), '--emulator-port', String(emulatorPort), '--data-dir', join(work, 'data')],
-        { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
+        { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] },
       );
   let serverLog = '';
   server.stdout.on('data', (d) => (serverLog += d));
@@ -110,6 +112,7 @@ async function main() {
     await waitFor(`${base}/healthz`, 60_000);
     const root = await waitFor(`${base}/`, 5_000);
     check(root.headers.get('content-security-policy')?.includes("script-src 'self'"), 'the page has the SPA CSP');
+    check(root.status === 200, 'the demo started from a temporary directory serves the app (embedded in the binary)');
 
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -128,6 +131,7 @@ async function main() {
     await flows(browser, base, { check, log, shots, violations, pageErrors, emulator });
     check(violations.length === 0, `zero CSP violations in every flow (${violations.join(' | ')})`);
     check(pageErrors.length === 0, `no script errors in any flow (${pageErrors.join(' | ')})`);
+    log(writeFigures(shots));
     log(`screenshots in ${shots}`);
   } catch (e) {
     console.error(`\n--- edugraph demo output (last 4000 characters) ---\n${serverLog.slice(-4000)}`);
@@ -176,6 +180,7 @@ async function run(browser, base) {
   }
 
   const shot = async (name, p = page) => {
+    await audit(p, name, check);
     await p.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
   };
   const heading = (p = page) => p.locator('h1').textContent();
@@ -238,12 +243,24 @@ async function run(browser, base) {
   const me = await page.evaluate(async () => (await fetch('/api/me')).status);
   check(me === 401, 'the session is gone after sign-out');
   await shot('06-signed-out');
+  // Issue 16 item 8: without "remember me on this device" nobody sees who was here.
+  const signedOutText = await page.locator('main').textContent();
+  check(!signedOutText.includes('Erin Example') && !signedOutText.includes(email), 'after sign-out the page shows neither name nor email (not remembered)');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password1);
+  await page.getByLabel('Remember me on this device').check();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('heading', { name: 'Hello, Erin Example' }).waitFor();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL('**/signin');
+  await shot('06a-signed-out-remembered');
   await page.getByRole('button', { name: 'Sign in again as Erin Example' }).click();
-  check((await page.getByLabel('Email').inputValue()) === email, '"Sign in again as" fills in the email');
+  check((await page.getByLabel('Email').inputValue()) === email, '"remember me" ticked: "Sign in again as" fills in the email');
   await page.getByLabel('Password').fill(password1);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: 'Hello, Erin Example' }).waitFor();
   check(true, 'signed in with the first password');
+  journeys.push('privacy on shared computers (remember me)');
 
   // Change the password (keyboard only: Tab between fields, Enter submits).
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Password' }).click();
@@ -307,7 +324,7 @@ async function run(browser, base) {
     const anon = await browser.newContext({ baseURL: base });
     const ap = await anon.newPage();
     await ap.goto('/signin?error=tenant_not_onboarded');
-    check((await ap.getByRole('alert').textContent()).includes('has not set up EduGraph'), 'sign-in errors are explained');
+    check((await ap.getByRole('alert').textContent()).includes('has not approved EduGraph yet'), 'sign-in errors are explained');
     await shot('15-signin-microsoft-error', ap);
     await anon.close();
     await ms.close();

@@ -1,27 +1,8 @@
-import { useEffect, useState } from 'react';
+import { Suspense, useEffect, useState } from 'react';
 import { logout, type Me } from './api/client';
 import { humanError } from './api/errors';
-import { About } from './pages/About';
-import { Account } from './pages/Account';
-import { Admin } from './pages/Admin';
-import { AdminAudit } from './pages/admin/Audit';
-import { AdminDirectory } from './pages/admin/Directory';
-import { AdminGroupPage, AdminGroups } from './pages/admin/Groups';
-import { AdminLicenses } from './pages/admin/Licenses';
-import { AdminLocalAccounts } from './pages/admin/LocalAccounts';
-import { AdminUserPage } from './pages/admin/UserDetail';
-import { AdminUsers } from './pages/admin/Users';
-import { AssignmentPage } from './pages/Assignment';
-import { ChangePassword } from './pages/ChangePassword';
-import { ClassPage } from './pages/ClassPage';
-import { Classes } from './pages/Classes';
-import { Home } from './pages/Home';
-import { NotFound } from './pages/NotFound';
-import { Register } from './pages/Register';
-import { Schools } from './pages/Schools';
-import { SchoolPeople } from './pages/SchoolPeople';
-import { SignIn } from './pages/SignIn';
 import { Link, isAdminRoute, matchRoute, useNav } from './router';
+import { pages } from './pages/lazy';
 import { rememberAccount, useSession } from './session';
 import { Alert, Loading, NotAllowed, Page } from './ui';
 
@@ -45,7 +26,9 @@ export function App() {
       </a>
       <Header />
       <main id="main" tabIndex={-1}>
-        <Content />
+        <Suspense fallback={<Loading />}>
+          <Content />
+        </Suspense>
       </main>
     </>
   );
@@ -133,7 +116,7 @@ function Content() {
   const { path, search } = useNav();
   const route = matchRoute(path);
 
-  if (route.name === 'notfound') return <NotFound />;
+  if (route.name === 'notfound') return <pages.NotFound />;
   if (state.status === 'loading') return <Loading label="Loading EduGraph…" />;
   if (state.status === 'error') {
     return (
@@ -147,12 +130,12 @@ function Content() {
   }
   const me = state.status === 'signed-in' ? state.me : null;
   if (route.name === 'signin') {
-    if (!me) return <SignIn />;
+    if (!me) return <pages.SignIn />;
     // A refused link comes back as /signin?error=<code> while signed in: explain it on Account.
     const error = new URLSearchParams(search).get('error');
     return <Redirect to={error && /^[a-z_]{1,64}$/.test(error) ? `/account?error=${error}` : '/'} />;
   }
-  if (route.name === 'register') return me ? <Redirect to="/" /> : <Register />;
+  if (route.name === 'register') return me ? <Redirect to="/" /> : <pages.Register />;
   if (!me) return <Redirect to="/signin" />;
   // Route guard: the admin console is for tenant admins (the server answers 403 anyway).
   if (isAdminRoute(route) && !me.roles.includes('admin')) {
@@ -162,40 +145,40 @@ function Content() {
   }
   switch (route.name) {
     case 'home':
-      return <Home me={me} />;
+      return <pages.Home me={me} />;
     case 'password':
-      return <ChangePassword me={me} />;
+      return <pages.ChangePassword me={me} />;
     case 'account':
-      return <Account me={me} />;
+      return <pages.Account me={me} />;
     case 'about':
-      return <About me={me} />;
+      return <pages.About me={me} />;
     case 'schools':
-      return <Schools me={me} />;
+      return <pages.Schools me={me} />;
     case 'school-people':
-      return <SchoolPeople me={me} id={route.id} />;
+      return <pages.SchoolPeople me={me} id={route.id} />;
     case 'classes':
-      return <Classes me={me} />;
+      return <pages.Classes me={me} />;
     case 'class':
-      return <ClassPage me={me} id={route.id} tab={route.tab} />;
+      return <pages.ClassPage me={me} id={route.id} tab={route.tab} />;
     case 'assignment':
-      return <AssignmentPage me={me} id={route.id} aid={route.aid} />;
+      return <pages.AssignmentPage me={me} id={route.id} aid={route.aid} />;
     case 'admin':
-      return <Admin me={me} />;
+      return <pages.Admin me={me} />;
     case 'admin-users':
-      return <AdminUsers />;
+      return <pages.AdminUsers />;
     case 'admin-user':
-      return <AdminUserPage id={route.id} />;
+      return <pages.AdminUserPage id={route.id} />;
     case 'admin-groups':
-      return <AdminGroups />;
+      return <pages.AdminGroups />;
     case 'admin-group':
-      return <AdminGroupPage id={route.id} />;
+      return <pages.AdminGroupPage id={route.id} />;
     case 'admin-licenses':
-      return <AdminLicenses />;
+      return <pages.AdminLicenses />;
     case 'admin-local-accounts':
-      return <AdminLocalAccounts me={me} />;
+      return <pages.AdminLocalAccounts me={me} />;
     case 'admin-audit':
-      return <AdminAudit />;
+      return <pages.AdminAudit />;
     case 'admin-directory':
-      return <AdminDirectory />;
+      return <pages.AdminDirectory />;
   }
 }

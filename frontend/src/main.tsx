@@ -3,9 +3,13 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { createQueryClient } from './api/queries';
-import { Router } from './router';
+import { preloadRoute } from './pages/lazy';
+import { Router, matchRoute } from './router';
 import { SessionProvider } from './session';
 import './styles.css';
+
+// The first page's chunk downloads in parallel with the app start and `/api/me`.
+preloadRoute(matchRoute(window.location.pathname).name);
 
 const root = document.getElementById('root');
 if (root) {

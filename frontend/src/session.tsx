@@ -35,7 +35,58 @@ export interface LastAccount {
 
 const LAST_KEY = 'edugraph.lastAccount';
 
+const REMEMBER_KEY = 'edugraph.rememberMe';
+const AFTER_UNLINK_KEY = 'edugraph.afterUnlink';
+
+/** Whether "remember me on this device" is ticked (off unless the person ticked it). */
+export function rememberChoice(): boolean {
+  try {
+    return localStorage.getItem(REMEMBER_KEY) === '1';
+  } catch {
+    return false;
+  }
+}
+
+/** Keeps the choice; turning it off forgets the remembered account at once (issue 16). */
+export function setRememberChoice(on: boolean): void {
+  try {
+    if (on) localStorage.setItem(REMEMBER_KEY, '1');
+    else {
+      localStorage.removeItem(REMEMBER_KEY);
+      localStorage.removeItem(LAST_KEY);
+    }
+  } catch {
+    /* storage may be off */
+  }
+}
+
+/** After an unlink: the sign-in page offers the EduGraph password first, with this email. */
+export function setAfterUnlink(email: string | null | undefined): void {
+  try {
+    if (email) sessionStorage.setItem(AFTER_UNLINK_KEY, email);
+  } catch {
+    /* ignore */
+  }
+}
+
+/** The email saved by [`setAfterUnlink`], once. */
+export function takeAfterUnlink(): string | null {
+  try {
+    const v = sessionStorage.getItem(AFTER_UNLINK_KEY);
+    sessionStorage.removeItem(AFTER_UNLINK_KEY);
+    return v;
+  } catch {
+    return null;
+  }
+}
+
+/** Remembers who signed out, only when they ticked "remember me on this device" (privacy for
+ * shared computers: otherwise the next person never sees their name or email). */
 export function rememberAccount(me: Me): void {
+  if (!rememberChoice()) {
+    forgetAccount();
+    return;
+  }
   if (!me.user.email) return;
   try {
     localStorage.setItem(LAST_KEY, JSON.stringify({ name: me.user.display_name, email: me.user.email }));

@@ -162,9 +162,9 @@ export function ErrorState({ error, retry }: { error: unknown; retry?: () => voi
           </a>
         )}
         {needsSchool && (
-          <Link to="/account" className="button">
-            Link your Microsoft 365 account
-          </Link>
+          <a className="button" href="/auth/microsoft/login?intent=link">
+            Connect your school account
+          </a>
         )}
         {retry && !needsSchool && (
           <button type="button" className="button button-secondary" onClick={retry}>

@@ -85,7 +85,7 @@ async fn unconsent_removes_the_service_principal_links_tokens_and_sessions(backe
     app.browser_sign_in(&teacher, "/auth/microsoft/login", &t.teachers[0].upn, &t.teachers[0].password).await;
 
     // A GET never unconsents (the original's flaw).
-    assert_eq!(admin.get("/api/admin/tenant/unconsent").await.status, 404);
+    assert_eq!(admin.get("/api/admin/tenant/unconsent").await.status, 405);
     let r = admin.post("/api/admin/tenant/unconsent", json!({})).await;
     assert_eq!(r.status, 204, "{}", r.text);
     assert_eq!(app.emulator.request_count("DELETE", "/servicePrincipals/{id}"), 1);

@@ -10,6 +10,7 @@ both_backends!(
     unknown_addresses_get_404_in_the_envelope,
     every_documented_route_sends_the_security_headers,
     hsts_is_sent_when_the_public_url_is_https,
+    unlisted_methods_answer_405_with_allow,
 );
 
 async fn malformed_and_wrongly_typed_json_get_400_in_the_envelope(backend: Backend) {
@@ -47,7 +48,8 @@ async fn oversized_bodies_get_413(backend: Backend) {
 async fn unknown_addresses_get_404_in_the_envelope(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let c = app.client();
-    for path in ["/api/nope", "/api/me/nope", "/definitely/not/here", "/api/auth/local/login"] {
+    // (GET on a POST-only path is a 405: `unlisted_methods_answer_405_with_allow`.)
+    for path in ["/api/nope", "/api/me/nope", "/definitely/not/here"] {
         let r = c.get(path).await;
         assert_eq!(r.status, 404, "{path}");
         assert_eq!(r.code(), "not_found", "{path}");
@@ -126,4 +128,22 @@ fn every_error_code_in_the_source_is_documented_and_has_a_message() {
     let no_message: Vec<_> =
         codes.iter().filter(|c| !no_message_needed.contains(c) && !errors_ts.contains(&format!("{c}:"))).collect();
     assert!(no_message.is_empty(), "no message in frontend/src/api/errors.ts: {no_message:?}");
+}
+
+/// Issue 17 item 12: a method the API does not serve at an existing path is a 405
+/// `method_not_allowed` naming the methods it does serve; an unknown path stays a 404.
+async fn unlisted_methods_answer_405_with_allow(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.client();
+    c.fetch_csrf().await;
+    let r = c.send(reqwest::Method::GET, "/api/auth/local/login", Body::None, &[]).await;
+    assert_eq!(r.status, 405, "{}", r.text);
+    assert_eq!(r.code(), "method_not_allowed");
+    assert_eq!(r.header("allow").as_deref(), Some("POST"));
+    let r = c.send(reqwest::Method::PUT, "/api/me", Body::None, &[]).await;
+    assert_eq!(r.status, 405, "{}", r.text);
+    assert_eq!(r.header("allow").as_deref(), Some("GET, HEAD"));
+    let r = c.send(reqwest::Method::PUT, "/api/nothing-here", Body::None, &[]).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.code(), "not_found");
 }

@@ -16,6 +16,7 @@ mod education;
 mod exports;
 mod grading;
 mod id_token;
+mod journeys;
 mod linking;
 mod local_accounts;
 mod microsoft_signin;

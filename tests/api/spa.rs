@@ -15,6 +15,7 @@ both_backends!(
     api_auth_and_operations_paths_are_not_the_spa,
     path_traversal_cannot_leave_the_static_dir,
     a_missing_build_answers_a_clear_503,
+    precompressed_variants_are_served_with_content_encoding_and_vary,
 );
 
 const INDEX: &str = "<!doctype html><html><head><script type=\"module\" src=\"/assets/index-Ab12Cd34.js\"></script>\
@@ -208,5 +209,38 @@ async fn a_missing_build_answers_a_clear_503(backend: Backend) {
         assert_eq!(c.get("/healthz").await.status, 200, "the API runs without a frontend");
         assert_eq!(c.get("/api/me").await.code(), "unauthenticated");
         app.stop().await;
+    }
+}
+
+/// Issue 18: the build's `.br` / `.gz` variants go to clients that accept them, with
+/// `Content-Encoding`, `Vary: Accept-Encoding`, the original media type and the immutable
+/// cache policy; others get the file as is; `q=0` refuses an encoding.
+async fn precompressed_variants_are_served_with_content_encoding_and_vary(backend: Backend) {
+    let build = fake_build();
+    let dist = build.path().join("dist");
+    std::fs::write(dist.join("assets/index-Ab12Cd34.js.br"), "BROTLI-BYTES").unwrap();
+    std::fs::write(dist.join("assets/index-Ab12Cd34.js.gz"), "GZIP-BYTES").unwrap();
+    std::fs::write(dist.join("assets/index-Ef56Gh78.css.gz"), "GZIP-CSS").unwrap();
+    let app = spawn_serving(backend, &dist).await;
+    let c = app.client();
+    let cases = [
+        ("/assets/index-Ab12Cd34.js", "gzip, deflate, br, zstd", Some("br"), "BROTLI-BYTES"),
+        ("/assets/index-Ab12Cd34.js", "gzip, deflate", Some("gzip"), "GZIP-BYTES"),
+        ("/assets/index-Ab12Cd34.js", "br;q=0.5, gzip", Some("gzip"), "GZIP-BYTES"),
+        ("/assets/index-Ab12Cd34.js", "br;q=0, gzip;q=0", None, JS),
+        ("/assets/index-Ab12Cd34.js", "identity", None, JS),
+        // Only a .gz variant: a brotli-only client gets the file as is.
+        ("/assets/index-Ef56Gh78.css", "br", None, "body{margin:0}"),
+        ("/assets/index-Ef56Gh78.css", "br, gzip", Some("gzip"), "GZIP-CSS"),
+    ];
+    for (path, accept, encoding, body) in cases {
+        let r = c.send(reqwest::Method::GET, path, edu_tests::Body::None, &[("accept-encoding", accept)]).await;
+        assert_eq!(r.status, 200, "{path} {accept}");
+        assert_eq!(r.header("content-encoding").as_deref(), encoding, "{path} {accept}");
+        assert_eq!(r.text, body, "{path} {accept}");
+        assert_eq!(r.header("vary").as_deref(), Some("Accept-Encoding"), "{path} {accept}");
+        assert_eq!(r.header("cache-control").as_deref(), Some("public, max-age=31536000, immutable"));
+        let media = if path.ends_with(".js") { "text/javascript; charset=utf-8" } else { "text/css; charset=utf-8" };
+        assert_eq!(r.header("content-type").as_deref(), Some(media), "{path} {accept}");
     }
 }

@@ -141,8 +141,11 @@ pub struct Config {
     pub api_docs: bool,
     /// Honour `X-Forwarded-For` for the client address (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
-    /// The built single-page app (`index.html` + `assets/`), served by [`crate::spa`].
-    pub static_dir: PathBuf,
+    /// `EDUGRAPH_STATIC_DIR`: a built single-page app (`index.html` + `assets/`) on disk, served
+    /// by [`crate::spa`] instead of the copy embedded in the binary.
+    pub static_dir: Option<PathBuf>,
+    /// The app embedded in the binary (set by the `edugraph` binary; empty in tests).
+    pub embedded_app: EmbeddedApp,
     /// On SIGTERM, how long in-flight requests may take before the process exits.
     pub shutdown_timeout: Duration,
     /// On SIGTERM, how long `/readyz` answers 503 `shutting_down` (while still serving) before
@@ -156,6 +159,31 @@ pub struct Config {
     /// Serve the in-process outbox at `GET /api/demo/outbox` so links in account mail can be
     /// followed from the browser. Set only by `edugraph demo`; never read from the environment.
     pub demo_outbox: bool,
+}
+
+/// Files of the built web app compiled into the binary: (path relative to the build, bytes),
+/// sorted by path. Empty when the binary was built without the app.
+#[derive(Clone, Copy, Default)]
+pub struct EmbeddedApp(pub &'static [(&'static str, &'static [u8])]);
+
+impl std::fmt::Debug for EmbeddedApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EmbeddedApp({} files)", self.0.len())
+    }
+}
+
+impl EmbeddedApp {
+    /// The bytes of `path` (relative, e.g. `assets/index-Ab12.js`).
+    #[must_use]
+    pub fn get(&self, path: &str) -> Option<&'static [u8]> {
+        self.0.binary_search_by(|(p, _)| (*p).cmp(path)).ok().map(|i| self.0[i].1)
+    }
+
+    /// Whether it holds a build (an `index.html`).
+    #[must_use]
+    pub fn is_built(&self) -> bool {
+        self.get("index.html").is_some()
+    }
 }
 
 /// A configuration problem: the variable and what it expects.
@@ -346,7 +374,8 @@ impl Config {
                 0,
                 "a whole number of seconds",
             )?),
-            static_dir: PathBuf::from(env.raw("EDUGRAPH_STATIC_DIR").unwrap_or("frontend/dist")),
+            static_dir: env.raw("EDUGRAPH_STATIC_DIR").filter(|v| !v.is_empty()).map(PathBuf::from),
+            embedded_app: EmbeddedApp::default(),
             smtp_url: smtp_url.map(|u| SecretString::from(u.to_owned())),
             mail_from: mail_from.map(str::to_owned),
             demo_outbox: false,

@@ -175,6 +175,8 @@ pub enum ErrorCode {
     ShuttingDown,
     /// `frontend_not_built` (503: the SPA's files are missing; `/` only).
     FrontendNotBuilt,
+    /// `method_not_allowed` (405: the path exists, not with this method; `Allow` lists them).
+    MethodNotAllowed,
 }
 
 impl ErrorCode {
@@ -258,6 +260,7 @@ impl ErrorCode {
         Self::DatabaseUnavailable,
         Self::ShuttingDown,
         Self::FrontendNotBuilt,
+        Self::MethodNotAllowed,
     ];
 
     /// The code as sent on the wire.
@@ -342,6 +345,7 @@ impl ErrorCode {
             Self::DatabaseUnavailable => "database_unavailable",
             Self::ShuttingDown => "shutting_down",
             Self::FrontendNotBuilt => "frontend_not_built",
+            Self::MethodNotAllowed => "method_not_allowed",
         }
     }
 }

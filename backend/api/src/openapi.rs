@@ -83,6 +83,8 @@ use crate::routes::{
         admin_exports::export_users_csv,
         admin_exports::export_groups_csv,
         admin_directory::get_directory_sync,
+        admin_directory::list_directory_members,
+        admin_directory::get_user_directory,
         admin_directory::get_sync_status,
         admin_directory::set_directory_sync_group,
         admin_directory::clear_directory_sync_group,
@@ -108,7 +110,7 @@ use crate::routes::{
         admin_audit::list_admin_audit,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::error::ErrorCode, edu_domain::Role)),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &StateChangingResponses),
     tags(
         (name = "account", description = "Local accounts, sessions, who am I"),
         (name = "ops", description = "Health, readiness, metrics"),
@@ -139,5 +141,177 @@ impl Modify for SecuritySchemes {
                 "The token from GET /api/me (signed in) or GET /api/auth/csrf (anonymous).",
             ))),
         );
+    }
+}
+
+/// Answers every state-changing operation (POST, PUT, PATCH, DELETE) can give before its
+/// handler runs, documented once here so no operation forgets them: 403 `csrf_failed` (the CSRF
+/// middleware), and for operations with a request body 400 (`invalid_json`, `invalid_body`),
+/// 413 and 415 (the body extractors). Handlers document their own 404/409/422.
+struct StateChangingResponses;
+
+/// The status codes [`StateChangingResponses`] adds, and when.
+pub const CSRF_RESPONSES: [&str; 1] = ["403"];
+/// Added to state-changing operations that take a request body.
+pub const BODY_RESPONSES: [&str; 3] = ["400", "413", "415"];
+
+impl Modify for StateChangingResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten() {
+                let responses = &mut op.responses.responses;
+                responses.entry("403".to_owned()).or_insert_with(|| {
+                    error("`csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed")
+                });
+                if op.request_body.is_some() {
+                    responses
+                        .entry("400".to_owned())
+                        .or_insert_with(|| error("`invalid_json` / `invalid_body`: the body is not the expected JSON"));
+                    responses
+                        .entry("413".to_owned())
+                        .or_insert_with(|| error("`payload_too_large`: the body is too large"));
+                    responses
+                        .entry("415".to_owned())
+                        .or_insert_with(|| error("`unsupported_media_type`: the body has the wrong `Content-Type`"));
+                }
+            }
+        }
+    }
+}
+
+/// The methods the API serves at `path` (upper case; `HEAD` with `GET`), matching the
+/// document's path templates segment by segment (`{id}` matches any one segment), or `None`
+/// when no documented path matches.
+#[must_use]
+pub fn allowed_methods(path: &str) -> Option<Vec<&'static str>> {
+    static TEMPLATES: std::sync::OnceLock<Vec<(Vec<String>, Vec<&'static str>)>> = std::sync::OnceLock::new();
+    let templates = TEMPLATES.get_or_init(|| {
+        let doc = ApiDoc::openapi();
+        doc.paths
+            .paths
+            .iter()
+            .map(|(p, item)| {
+                let mut methods = Vec::new();
+                for (name, op) in [
+                    ("GET", item.get.is_some()),
+                    ("HEAD", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ] {
+                    if op {
+                        methods.push(name);
+                    }
+                }
+                (p.split('/').map(str::to_owned).collect(), methods)
+            })
+            .collect()
+    });
+    let segs: Vec<&str> = path.split('/').collect();
+    let mut found: Vec<&'static str> = Vec::new();
+    for (template, methods) in templates {
+        let matches = template.len() == segs.len()
+            && template.iter().zip(&segs).all(|(t, s)| if t.starts_with('{') { !s.is_empty() } else { t == s });
+        if matches {
+            for m in methods {
+                if !found.contains(m) {
+                    found.push(m);
+                }
+            }
+        }
+    }
+    (!found.is_empty()).then_some(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi as _;
+
+    use super::{ApiDoc, allowed_methods};
+
+    #[test]
+    fn allowed_methods_follow_the_documents_templates() {
+        assert_eq!(allowed_methods("/api/me"), Some(vec!["GET", "HEAD"]));
+        assert!(allowed_methods("/api/classes/abc/assignments").is_some_and(|m| m.contains(&"POST")));
+        assert_eq!(allowed_methods("/api/nothing-here"), None);
+        assert_eq!(allowed_methods("/api/classes//assignments"), None);
+    }
+
+    /// Operations that change state without a session (signing in, registering, signing out):
+    /// they need the CSRF token alone.
+    const ANONYMOUS: [&str; 3] = ["register_local_account", "login_local", "logout"];
+    /// JSON-body operations that check nothing beyond the body's types (a wrong value is a
+    /// 401/404/409, never a 422). Every other one documents its 422.
+    const NO_VALIDATION: [&str; 3] = ["login_local", "link_existing_local_account", "add_admin_group_member"];
+
+    /// Issue 17 item 12, enforced for every endpoint added later: each state-changing operation
+    /// needs the session AND the CSRF token in ONE security requirement object (not two
+    /// alternatives), and documents 403, and 400/413/415 when it takes a body, and every
+    /// error response uses the error envelope.
+    #[test]
+    fn state_changing_operations_require_session_and_csrf_and_document_their_errors() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serializes");
+        let mut problems = Vec::new();
+        let mut checked = 0;
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("a path item") {
+                let id = op["operationId"].as_str().unwrap_or(path);
+                if let Some(responses) = op["responses"].as_object() {
+                    for (status, r) in responses {
+                        let is_error = status.starts_with('4') || status.starts_with('5');
+                        if is_error && r["content"]["application/json"].is_null() && status != "401" {
+                            // 401 and others may be bodiless only if declared so explicitly.
+                            problems.push(format!("{method} {path} ({id}): {status} has no JSON error body"));
+                        }
+                    }
+                }
+                if !matches!(method.as_str(), "post" | "put" | "patch" | "delete") {
+                    continue;
+                }
+                checked += 1;
+                let security = op["security"].as_array().cloned().unwrap_or_default();
+                let want: Vec<&str> = if ANONYMOUS.contains(&id) { vec!["csrf"] } else { vec!["csrf", "session"] };
+                let ok = security.len() == 1
+                    && security[0].as_object().is_some_and(|o| {
+                        let mut keys: Vec<&str> = o.keys().map(String::as_str).collect();
+                        keys.sort_unstable();
+                        keys == want
+                    });
+                if !ok {
+                    problems.push(format!(
+                        "{method} {path} ({id}): security must be one object {{{}}}, got {security:?}",
+                        want.join(", ")
+                    ));
+                }
+                let responses = op["responses"].as_object().cloned().unwrap_or_default();
+                let mut needed = vec!["403"];
+                if !op["requestBody"].is_null() {
+                    needed.extend(["400", "415"]);
+                }
+                if op["requestBody"]["content"]["application/json"].is_object() && !NO_VALIDATION.contains(&id) {
+                    needed.push("422");
+                }
+                for status in needed {
+                    if !responses.contains_key(status) {
+                        problems.push(format!("{method} {path} ({id}): does not document {status}"));
+                    }
+                }
+            }
+        }
+        assert!(checked > 20, "only {checked} state-changing operations found");
+        assert!(problems.is_empty(), "{} OpenAPI convention problems:\n{}", problems.len(), problems.join("\n"));
     }
 }

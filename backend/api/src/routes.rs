@@ -94,6 +94,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         // CSV exports and directory sync
         .service(admin_exports::export_users_csv)
         .service(admin_exports::export_groups_csv)
+        .service(admin_directory::list_directory_members)
         .service(admin_directory::get_directory_sync)
         .service(admin_directory::get_sync_status)
         .service(admin_directory::set_directory_sync_group)
@@ -101,6 +102,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         // Tenant admin console.
         .service(admin_users::list_admin_users)
         .service(admin_users::create_admin_user)
+        .service(admin_directory::get_user_directory)
         .service(admin_users::get_admin_user)
         .service(admin_users::update_admin_user)
         .service(admin_users::enable_admin_user)

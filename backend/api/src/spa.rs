@@ -19,9 +19,11 @@ use std::path::{Path, PathBuf};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, ResponseError as _, guard, web};
 use sha2::{Digest as _, Sha256};
 
+use crate::config::{Config, EmbeddedApp};
 use crate::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 use crate::state::AppState;
 
@@ -76,12 +78,46 @@ pub fn safe_relative_path(path: &str) -> Option<PathBuf> {
     Some(out)
 }
 
+/// Where the built app comes from: `EDUGRAPH_STATIC_DIR`, else the copy embedded in the
+/// binary, else `frontend/dist` relative to the working directory (a binary built without the
+/// app, run from a checkout).
+#[derive(Clone)]
+enum Source {
+    Dir(PathBuf),
+    Embedded(EmbeddedApp),
+}
+
+impl Source {
+    fn of(config: &Config) -> Self {
+        match &config.static_dir {
+            Some(dir) => Self::Dir(dir.clone()),
+            None if config.embedded_app.is_built() => Self::Embedded(config.embedded_app),
+            None => Self::Dir(PathBuf::from("frontend/dist")),
+        }
+    }
+
+    /// The bytes of a request path (already checked by [`safe_relative_path`]).
+    async fn read(&self, rel: &Path) -> Option<Bytes> {
+        match self {
+            Self::Embedded(app) => app.get(rel.to_str()?).map(Bytes::from_static),
+            Self::Dir(root) => read_inside(root, rel).await.map(Bytes::from),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Dir(root) => root.display().to_string(),
+            Self::Embedded(_) => "the embedded app".to_owned(),
+        }
+    }
+}
+
 async fn serve(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let root = state.config.static_dir.clone();
+    let source = Source::of(&state.config);
     let path = req.path().to_owned();
     if path.starts_with("/assets/") {
-        return match read_inside(&root, &path).await {
-            Some((bytes, file)) => file_response(bytes, &file, IMMUTABLE),
+        return match file(&req, &source, &path).await {
+            Some(res) => res(IMMUTABLE),
             None => not_found(),
         };
     }
@@ -89,18 +125,76 @@ async fn serve(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if path.len() > 1
         && !path[1..].contains('/')
         && path.contains('.')
-        && let Some((bytes, file)) = read_inside(&root, &path).await
-        && file.file_name().is_some_and(|n| n != "index.html")
+        && path != "/index.html"
+        && let Some(res) = file(&req, &source, &path).await
     {
-        return file_response(bytes, &file, NO_CACHE);
+        return res(NO_CACHE);
     }
-    index(&req, &root).await
+    index(&req, &source).await
 }
 
-async fn index(req: &HttpRequest, root: &Path) -> HttpResponse {
-    let index = root.join("index.html");
-    let Some(bytes) = read_file(index).await else {
-        return not_built(root, req.path() == "/");
+/// The encodings the client accepts, best first, among the precompressed variants the build
+/// carries (`.br`, `.gz`): `Accept-Encoding` with q-values, `q=0` refusing.
+#[must_use]
+pub fn accepted_encodings(accept_encoding: Option<&str>) -> Vec<(&'static str, &'static str)> {
+    let Some(header) = accept_encoding else { return Vec::new() };
+    let mut found: Vec<(&'static str, &'static str, u16)> = Vec::new();
+    for item in header.split(',') {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let q = parts
+            .find_map(|p| p.trim().strip_prefix("q=").map(str::trim))
+            .map_or(1000, |v| v.parse::<f32>().map_or(0, |q| (q.clamp(0.0, 1.0) * 1000.0) as u16));
+        let variant = match name.as_str() {
+            "br" => ("br", ".br"),
+            "gzip" | "x-gzip" => ("gzip", ".gz"),
+            _ => continue,
+        };
+        if q > 0 && !found.iter().any(|f| f.0 == variant.0) {
+            found.push((variant.0, variant.1, q));
+        }
+    }
+    // Higher weight first; at equal weight brotli (smaller) before gzip.
+    found.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| (a.0 != "br").cmp(&(b.0 != "br"))));
+    found.into_iter().map(|(enc, ext, _)| (enc, ext)).collect()
+}
+
+/// A built file, as the best precompressed variant the client accepts (`Content-Encoding`) or
+/// as is; text files always carry `Vary: Accept-Encoding`. The caller picks `Cache-Control`.
+async fn file(req: &HttpRequest, source: &Source, path: &str) -> Option<impl FnOnce(&'static str) -> HttpResponse> {
+    let rel = safe_relative_path(path)?;
+    let plain = source.read(&rel).await?;
+    let accept = req.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok());
+    let mut chosen = None;
+    for (encoding, ext) in accepted_encodings(accept) {
+        let mut name = rel.clone().into_os_string();
+        name.push(ext);
+        if let Some(bytes) = source.read(Path::new(&name)).await {
+            chosen = Some((encoding, bytes));
+            break;
+        }
+    }
+    let media = content_type(&rel);
+    let compressible = media.starts_with("text/") || media.starts_with("application/") || media == "image/svg+xml";
+    Some(move |cache: &'static str| {
+        let mut res = HttpResponse::Ok();
+        res.insert_header((header::CACHE_CONTROL, cache)).insert_header((header::CONTENT_TYPE, media));
+        if compressible {
+            res.insert_header((header::VARY, "Accept-Encoding"));
+        }
+        match chosen {
+            Some((encoding, bytes)) => {
+                res.insert_header((header::CONTENT_ENCODING, encoding));
+                res.body(bytes)
+            }
+            None => res.body(plain),
+        }
+    })
+}
+
+async fn index(req: &HttpRequest, source: &Source) -> HttpResponse {
+    let Some(bytes) = source.read(Path::new("index.html")).await else {
+        return not_built(&source.describe(), req.path() == "/");
     };
     let digest = Sha256::digest(&bytes);
     let etag = format!("\"{}\"", digest.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>());
@@ -119,34 +213,22 @@ async fn index(req: &HttpRequest, root: &Path) -> HttpResponse {
     res.content_type("text/html; charset=utf-8").body(bytes)
 }
 
-/// Reads `root` + the request path when the path is safe and the file is a regular file
-/// inside `root` (symbolic links pointing outside are refused too).
-async fn read_inside(root: &Path, request_path: &str) -> Option<(Vec<u8>, PathBuf)> {
-    let rel = safe_relative_path(request_path)?;
+/// Reads `root` + `rel` when the file is a regular file inside `root` (symbolic links
+/// pointing outside are refused too).
+async fn read_inside(root: &Path, rel: &Path) -> Option<Vec<u8>> {
     let root = root.to_owned();
+    let rel = rel.to_owned();
     web::block(move || {
         let root = root.canonicalize().ok()?;
         let file = root.join(rel).canonicalize().ok()?;
         if !file.starts_with(&root) || !file.is_file() {
             return None;
         }
-        let bytes = std::fs::read(&file).ok()?;
-        Some((bytes, file))
+        std::fs::read(&file).ok()
     })
     .await
     .ok()
     .flatten()
-}
-
-async fn read_file(path: PathBuf) -> Option<Vec<u8>> {
-    web::block(move || std::fs::read(path).ok()).await.ok().flatten()
-}
-
-fn file_response(bytes: Vec<u8>, file: &Path, cache: &'static str) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, cache))
-        .insert_header((header::CONTENT_TYPE, content_type(file)))
-        .body(bytes)
 }
 
 /// The media type of a built file (`nosniff` is on, so it must be right).
@@ -178,14 +260,13 @@ fn not_found() -> HttpResponse {
 
 /// No build: `/` answers 503 `frontend_not_built`; other paths keep the usual JSON 404
 /// (`not_found`), both saying how to build the app.
-fn not_built(root: &Path, is_root: bool) -> HttpResponse {
+fn not_built(root: &str, is_root: bool) -> HttpResponse {
     let how = format!(
-        "The web app is not built: {} has no index.html. Build it with `cd frontend && npm ci && npm run build` \
-         (or run infra/scripts/demo, which does), or point EDUGRAPH_STATIC_DIR at a build. The API under /api works.",
-        root.display()
+        "The web app is not built: {root} has no index.html. Build it with `cd frontend && npm ci && npm run build` \
+         (or run infra/scripts/demo, which does), or point EDUGRAPH_STATIC_DIR at a build. The API under /api works."
     );
     let (status, code, message) = if is_root {
-        tracing::warn!(static_dir = %root.display(), "the frontend is not built; / answers 503");
+        tracing::warn!(static_dir = %root, "the frontend is not built; / answers 503");
         (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::FrontendNotBuilt, how)
     } else {
         (StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("There is nothing at this address. {how}"))
@@ -225,6 +306,16 @@ mod tests {
         ] {
             assert_eq!(safe_relative_path(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn accept_encoding_picks_the_best_precompressed_variant() {
+        assert_eq!(accepted_encodings(Some("gzip, deflate, br, zstd")), vec![("br", ".br"), ("gzip", ".gz")]);
+        assert_eq!(accepted_encodings(Some("gzip;q=1, br;q=0.5")), vec![("gzip", ".gz"), ("br", ".br")]);
+        assert_eq!(accepted_encodings(Some("br;q=0, gzip")), vec![("gzip", ".gz")]);
+        assert_eq!(accepted_encodings(Some("identity")), vec![]);
+        assert_eq!(accepted_encodings(None), vec![]);
+        assert_eq!(accepted_encodings(Some("BR ; q=0.9")), vec![("br", ".br")]);
     }
 
     #[test]

@@ -196,7 +196,23 @@ async fn docs_redirect() -> HttpResponse {
     HttpResponse::Found().insert_header(("Location", "/api/docs/")).finish()
 }
 
-async fn not_found() -> HttpResponse {
+/// Nothing else matched: 405 `method_not_allowed` with `Allow` when the path is one of the
+/// API's (as the OpenAPI document lists them) with other methods, else the JSON 404.
+async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
+    if let Some(allowed) = crate::openapi::allowed_methods(req.path())
+        && !allowed.iter().any(|m| *m == req.method().as_str())
+    {
+        let allow = allowed.join(", ");
+        let body = crate::error::ErrorBody {
+            error: crate::error::ErrorDetail {
+                code: ErrorCode::MethodNotAllowed,
+                message: format!("This address does not accept {}; it accepts {allow}.", req.method()),
+                graph: None,
+                continue_url: None,
+            },
+        };
+        return HttpResponse::MethodNotAllowed().insert_header((actix_web::http::header::ALLOW, allow)).json(body);
+    }
     ApiError::not_found(ErrorCode::NotFound, "There is nothing at this address.").error_response()
 }
 

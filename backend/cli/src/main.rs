@@ -62,7 +62,8 @@ async fn main() -> ExitCode {
 }
 
 async fn serve() -> anyhow::Result<()> {
-    let config = Config::from_env().context("configuration error")?;
+    let mut config = Config::from_env().context("configuration error")?;
+    config.embedded_app = edu_api::config::EmbeddedApp(edu_webapp::FILES);
     edu_api::telemetry::init(config.log_format);
     let app = edu_api::Application::build(config).await?;
     tracing::info!(port = app.port(), "edugraph serving");
@@ -163,10 +164,13 @@ async fn demo(port: u16, emulator_port: u16, data_dir: &Path) -> anyhow::Result<
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
+    // A build on disk instead of the embedded one, as with `serve`.
+    .chain(std::env::var("EDUGRAPH_STATIC_DIR").ok().map(|dir| ("EDUGRAPH_STATIC_DIR".to_owned(), dir)))
     .collect();
     let mut config = Config::from_map(&vars).context("demo configuration")?;
     // No SMTP server in the demo: account mail stays in memory, readable in the browser.
     config.demo_outbox = true;
+    config.embedded_app = edu_api::config::EmbeddedApp(edu_webapp::FILES);
     let app = edu_api::Application::build(config).await?;
     // The district's admin consented at (emulated) Microsoft already: record it as onboarded,
     // so teachers and students can sign in right away. Fabrikam stays new, to show onboarding.

@@ -222,3 +222,86 @@ fn a_busy_demo_port_names_the_flag_that_changes_it() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--emulator-port") && err.contains(&port), "{err}");
 }
+
+/// `edugraph demo` on free ports, started in `cwd` with `env`; answers once `/healthz` does.
+#[cfg(feature = "demo")]
+async fn start_demo(cwd: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, String) {
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (port, emulator_port) = (free(), free());
+    let child = Command::new(BIN)
+        .args(["demo", "--port", &port.to_string(), "--emulator-port", &emulator_port.to_string()])
+        .args(["--data-dir", &cwd.join("data").display().to_string()])
+        .current_dir(cwd)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while reqwest::get(format!("{base}/healthz")).await.map(|r| r.status().as_u16()).ok() != Some(200) {
+        assert!(started.elapsed() < Duration::from_secs(60), "demo did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (child, base)
+}
+
+/// The app is inside the binary. The demo started from a directory that has no
+/// `frontend/dist` serves the embedded `index.html` and its precompressed assets; a binary
+/// built without the app (no frontend/dist at build time) answers `/` with 503
+/// `frontend_not_built` instead.
+#[cfg(feature = "demo")]
+#[tokio::test]
+async fn demo_started_from_an_unrelated_directory_serves_the_embedded_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = start_demo(dir.path(), &[]).await;
+    let http = reqwest::Client::builder().no_gzip().build().unwrap();
+    let r = http.get(format!("{base}/")).send().await.unwrap();
+    let status = r.status().as_u16();
+    let body = r.bytes().await.unwrap();
+    let index = edu_webapp::FILES.iter().find(|(p, _)| *p == "index.html").map(|(_, b)| *b);
+    match index {
+        Some(index) => {
+            assert_eq!(status, 200);
+            assert_eq!(&body[..], index, "the embedded index.html");
+            let (js, _) = edu_webapp::FILES
+                .iter()
+                .find(|(p, _)| p.starts_with("assets/index-") && p.ends_with(".js"))
+                .expect("the build's entry script");
+            let r =
+                http.get(format!("{base}/{js}")).header("accept-encoding", "gzip, deflate, br").send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            assert_eq!(r.headers()["vary"], "Accept-Encoding");
+            assert_eq!(r.headers()["cache-control"], "public, max-age=31536000, immutable");
+            let br = edu_webapp::FILES.iter().find(|(p, _)| *p == format!("{js}.br")).map(|(_, b)| *b);
+            if let Some(br) = br {
+                assert_eq!(r.headers()["content-encoding"], "br");
+                assert_eq!(&r.bytes().await.unwrap()[..], br);
+            }
+        }
+        None => {
+            assert_eq!(status, 503);
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["error"]["code"], "frontend_not_built");
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// `EDUGRAPH_STATIC_DIR` overrides the embedded app in demo mode too.
+#[cfg(feature = "demo")]
+#[tokio::test]
+async fn demo_honours_edugraph_static_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = dir.path().join("build");
+    std::fs::create_dir_all(&build).unwrap();
+    std::fs::write(build.join("index.html"), "<!doctype html><title>override</title>").unwrap();
+    let (mut child, base) = start_demo(dir.path(), &[("EDUGRAPH_STATIC_DIR", build.to_str().unwrap())]).await;
+    let r = reqwest::get(format!("{base}/classes")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "<!doctype html><title>override</title>");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -52,6 +52,10 @@ pub struct AuditRecord {
     pub detail: Option<String>,
     /// Unix ms.
     pub created_at: i64,
+    /// The actor's name when the event was recorded.
+    pub actor_name: Option<String>,
+    /// The target's name when the event was recorded (a person, synced user or class).
+    pub target_name: Option<String>,
 }
 
 /// Appends an event, on `db` — the pool, or the caller's transaction so that the event
@@ -60,20 +64,55 @@ pub struct AuditRecord {
 /// # Errors
 /// Database errors.
 pub async fn record(db: impl Exec, e: &AuditEvent<'_>) -> Result<(), DbError> {
+    record_named(db, e, None).await
+}
+
+/// [`record`], with the target's name when the caller has it (e.g. a user it just created);
+/// otherwise the name is looked up as in [`record`].
+///
+/// # Errors
+/// Database errors.
+pub async fn record_named(db: impl Exec, e: &AuditEvent<'_>, target_name: Option<&str>) -> Result<(), DbError> {
     let mut conn = db.acquire().await?;
+    let tenant = e.tenant_id.map(|t| t.to_string());
+    let actor = e.actor.map(|u| u.to_string());
+    // The names are read in the same statement (issue 16): the actor from `users`; the target
+    // as given, else from `users` (a local id), else by Microsoft object id from the people who
+    // signed in, the synced directory and roster (users and classes).
     sqlx::query(
-        "INSERT INTO audit_log (id, tenant_id, actor_user_id, action, target_type, target_id, result, detail, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_log (id, tenant_id, actor_user_id, action, target_type, target_id, result, detail, created_at,
+                                actor_name, target_name)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,
+                 (SELECT SUBSTR(display_name, 1, 256) FROM users WHERE id = ?),
+                 SUBSTR(COALESCE(
+                     ?,
+                     (SELECT display_name FROM users WHERE id = ?),
+                     (SELECT display_name FROM external_identities WHERE tenant_id = ? AND ms_object_id = ?),
+                     (SELECT display_name FROM directory_members WHERE tenant_id = ? AND ms_object_id = ?),
+                     (SELECT display_name FROM roster_users WHERE tenant_id = ? AND ms_object_id = ?),
+                     (SELECT display_name FROM roster_classes WHERE tenant_id = ? AND ms_class_id = ?)
+                 ), 1, 256))",
     )
     .bind(UserId::new().to_string())
-    .bind(e.tenant_id.map(|t| t.to_string()))
-    .bind(e.actor.map(|u| u.to_string()))
+    .bind(tenant.as_deref())
+    .bind(actor.as_deref())
     .bind(e.action)
     .bind(e.target_type)
     .bind(e.target_id.as_deref())
     .bind(e.result)
     .bind(e.detail.map(|d| d.chars().take(1000).collect::<String>()))
     .bind(e.at)
+    .bind(actor.as_deref())
+    .bind(target_name.filter(|n| !n.trim().is_empty()))
+    .bind(e.target_id.as_deref())
+    .bind(tenant.as_deref())
+    .bind(e.target_id.as_deref())
+    .bind(tenant.as_deref())
+    .bind(e.target_id.as_deref())
+    .bind(tenant.as_deref())
+    .bind(e.target_id.as_deref())
+    .bind(tenant.as_deref())
+    .bind(e.target_id.as_deref())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -102,8 +141,7 @@ pub(crate) async fn record_sync(
     record(db, &event).await
 }
 
-const SELECT: &str =
-    "SELECT id, actor_user_id, action, target_type, target_id, result, detail, created_at FROM audit_log";
+const SELECT: &str = "SELECT id, actor_user_id, action, target_type, target_id, result, detail, created_at, actor_name, target_name FROM audit_log";
 
 /// The events whose actor is `user`, newest first (a person's own trail, for tests and "my activity").
 ///

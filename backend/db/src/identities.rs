@@ -188,6 +188,11 @@ pub async fn attach(db: impl Exec, tenant: TenantId, p: &MsProfile<'_>, user: Us
     let mut conn = db.acquire().await?;
     let mut tx = crate::begin(&mut conn).await?;
     insert_identity(&mut tx, tenant, p, user, now).await?;
+    sqlx::query("DELETE FROM unlinked_identities WHERE ms_tenant_id = ? AND ms_object_id = ?")
+        .bind(p.ms_tenant_id)
+        .bind(p.ms_object_id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("UPDATE users SET tenant_id = ?, updated_at = ? WHERE id = ?")
         .bind(tenant.to_string())
         .bind(now)
@@ -278,6 +283,22 @@ pub async fn remove(db: impl Exec, identity: &IdentityRecord) -> Result<(), DbEr
         .execute(&mut *tx)
         .await?;
     if identity.user_has_password {
+        // Remembered, so signing in with it again is explained, not a second account (issue 16).
+        sqlx::query("DELETE FROM unlinked_identities WHERE ms_tenant_id = ? AND ms_object_id = ?")
+            .bind(&identity.ms_tenant_id)
+            .bind(&identity.ms_object_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO unlinked_identities (ms_tenant_id, ms_object_id, user_id, last_sign_in_at)
+             SELECT ?, ?, id, ? FROM users WHERE id = ?",
+        )
+        .bind(&identity.ms_tenant_id)
+        .bind(&identity.ms_object_id)
+        .bind(identity.last_sign_in_at)
+        .bind(identity.user_id.to_string())
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE users SET tenant_id = NULL WHERE id = ?")
             .bind(identity.user_id.to_string())
             .execute(&mut *tx)
@@ -296,4 +317,23 @@ pub async fn remove(db: impl Exec, identity: &IdentityRecord) -> Result<(), DbEr
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The account a Microsoft identity was unlinked from (issue 16), when that account still has
+/// a local password: a sign-in with the identity is then explained, not turned into a second
+/// account. `None` when the identity was never unlinked (or was linked again since).
+///
+/// # Errors
+/// Database errors.
+pub async fn unlinked_from(db: impl Exec, ms_tenant_id: &str, ms_object_id: &str) -> Result<Option<UserId>, DbError> {
+    let mut conn = db.acquire().await?;
+    let user: Option<String> = sqlx::query_scalar(
+        "SELECT u.user_id FROM unlinked_identities u JOIN users p ON p.id = u.user_id
+         WHERE u.ms_tenant_id = ? AND u.ms_object_id = ? AND p.password_hash IS NOT NULL",
+    )
+    .bind(ms_tenant_id)
+    .bind(ms_object_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    user.map(|u| UserId::parse(&u).map_err(|_| corrupt("user id"))).transpose()
 }

@@ -689,13 +689,13 @@ fn half_hash(v: &str) -> String {
 
 // ---------------------------------------------------------------- pages
 
-const STYLE: &str = "<style>body{font-family:Segoe UI,Arial,sans-serif;background:#f2f2f2}main{background:#fff;max-width:440px;margin:40px auto;padding:32px;box-shadow:0 2px 6px rgba(0,0,0,.2)}input[type=text],input[type=password],input[type=email]{width:100%;padding:6px;margin:6px 0 14px;box-sizing:border-box}button{background:#0067b8;color:#fff;border:0;padding:8px 20px;margin-right:6px}.err{color:#e81123}.acct{display:block;width:100%;text-align:left;background:#fff;color:#000;border:1px solid #ccc;margin:4px 0}small{color:#666}</style>";
+const STYLE: &str = "<style>body{font-family:Segoe UI,Arial,sans-serif;background:#f2f2f2}main{background:#fff;max-width:440px;margin:40px auto;padding:32px;box-shadow:0 2px 6px rgba(0,0,0,.2)}input[type=text],input[type=password],input[type=email]{width:100%;padding:6px;margin:6px 0 14px;box-sizing:border-box}button{background:#0067b8;color:#fff;border:0;padding:8px 20px;margin-right:6px}.err{color:#e81123}.acct{display:block;width:100%;text-align:left;background:#fff;color:#000;border:1px solid #ccc;margin:4px 0}small{color:#595959}h1.brand{font-size:1rem;font-weight:normal;margin:0}</style>";
 
 fn page(title: &str, inner: &str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store, no-cache"))
-        .body(format!("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title>{STYLE}</head><body><main><div><b>Microsoft</b> <small>(EduGraph local emulator)</small></div>{inner}</main></body></html>", html_escape(title)))
+        .body(format!("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>{STYLE}</head><body><main><h1 class=\"brand\"><b>Microsoft</b> <small>(EduGraph local emulator)</small></h1>{inner}</main></body></html>", html_escape(title)))
 }
 
 fn sign_in_page(st: &Store, seg: &str, ctx: &str, p: &AuthParams, error: Option<&str>) -> HttpResponse {

@@ -40,6 +40,8 @@ export type ClientErrorCode =
   | 'download_interrupted'
   | 'invalid_usage_location'
   | 'too_many_ids'
+  | 'invalid_person'
+  | 'not_a_school_teacher'
   | 'invalid_audit_action'
   | 'invalid_audit_actor'
   | 'required'

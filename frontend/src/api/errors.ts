@@ -12,6 +12,7 @@ const EXPLAINED = {
   unauthenticated: 'You are not signed in, or your session has ended. Please sign in.',
   invalid_credentials: 'The email or password is incorrect.',
   csrf_failed: 'Your session changed in another tab or expired. Reload the page and try again.',
+  method_not_allowed: 'This address does not accept that kind of request. Reload the page and try again.',
   frontend_not_built: 'The web app is not built on this server. Ask your administrator to build it (see the README).',
   account_disabled: "This account is disabled. Ask your school's administrator.",
   not_found: 'We could not find what you were looking for.',
@@ -98,7 +99,10 @@ const EXPLAINED = {
   license_not_assigned: 'This person does not hold that licence, so there is nothing to remove. Reload their licences.',
   // Client-side checks of the admin forms
   invalid_usage_location: 'Use a two-letter country code, like US or FR.',
-  too_many_ids: 'At most 1,000 ids at a time. Split the list.',
+  too_many_ids: 'At most 1,000 people at a time. Split the list.',
+  not_a_school_teacher:
+    'Only teachers of your school who do not teach this class yet can be added. Check the emails below.',
+  invalid_person: 'Give people by email or sign-in name (name@school), one a line or separated by commas.',
   invalid_audit_action: 'An action is a dotted name like admin.user.create, or a prefix like admin.',
   invalid_audit_actor: 'A person is given by their user id, like 01a23abb-318f-721b-ba8e-cb8090ba038f.',
   required: 'This field is required.',
@@ -117,9 +121,13 @@ const MESSAGES: Readonly<Record<string, string>> = EXPLAINED;
 // "Sign-in with Microsoft"): what happened, and what to do next.
 const SIGNIN_MESSAGES: Record<string, string> = {
   tenant_not_onboarded:
-    "Your school has not set up EduGraph yet. Ask your school's Microsoft 365 administrator to onboard it at /auth/microsoft/onboard.",
+    "Your school has not approved EduGraph yet, so its accounts cannot sign in. Only your school's Microsoft 365 administrator can approve it, once, for everyone.",
   consent_required:
-    "Microsoft says EduGraph is not approved for your school yet. Ask your school's Microsoft 365 administrator to approve it.",
+    "Your school has not approved EduGraph yet (Microsoft asked for an administrator's approval). Only your school's Microsoft 365 administrator can approve it, once, for everyone.",
+  personal_account:
+    'That is a personal Microsoft account (outlook.com, hotmail.com, live.com). School data needs your school account: choose "Sign in with Microsoft" and use the account your school gave you, e.g. name@yourschool.edu.',
+  microsoft_unlinked:
+    'That Microsoft account is no longer linked to your EduGraph account (it was unlinked). Sign in with your EduGraph password below; to link it again, open Account and choose "Link a Microsoft 365 account".',
   access_denied: 'You cancelled the Microsoft sign-in. Sign in again when you are ready.',
   consent_declined: 'The approval was cancelled, so nothing changed. Try again when you are ready.',
   consent_tenant_mismatch: 'The approval came back for a different school than the one you are signed in to. Try again.',
@@ -163,7 +171,7 @@ const GENERIC = 'Something went wrong. Please try again.';
 
 /** Codes whose server message carries the specifics (which licence and how many are in use,
  * which domains are verified): that message is shown rather than our general one. */
-const SPECIFIC: ReadonlySet<string> = new Set(['no_licenses_available', 'upn_domain_not_verified']);
+const SPECIFIC: ReadonlySet<string> = new Set(['no_licenses_available', 'upn_domain_not_verified', 'invalid_id']);
 
 /** A human message for an error code. */
 export function messageFor(code: string, serverMessage?: string, overrides: Overrides = {}): string {

@@ -56,6 +56,8 @@ export const keys = {
   localAccounts: ['admin', 'local-accounts'] as const,
   audit: (key: string) => ['admin', 'audit', key] as const,
   directorySync: ['admin', 'directory-sync'] as const,
+  directoryMembers: ['admin', 'directory-sync', 'members'] as const,
+  userDirectory: (id: string) => ['admin', 'users', id, 'directory'] as const,
   syncStatus: ['admin', 'sync-status'] as const,
 };
 
@@ -137,6 +139,12 @@ export const licensesQuery = () =>
   queryOptions({ queryKey: keys.licenses, queryFn: () => ok(api.GET('/api/admin/licenses')) });
 export const localAccountsQuery = () =>
   queryOptions({ queryKey: keys.localAccounts, queryFn: () => ok(api.GET('/api/admin/local-accounts')) });
+/** The synced group's members with their managers (issue 16). */
+export const directoryMembersQuery = () =>
+  queryOptions({ queryKey: keys.directoryMembers, queryFn: () => ok(api.GET('/api/admin/directory-sync/members')) });
+/** A person's manager and reports from the synced directory (issue 16). */
+export const userDirectoryQuery = (id: string) =>
+  queryOptions({ queryKey: keys.userDirectory(id), queryFn: () => ok(api.GET('/api/admin/users/{id}/directory', path(id))) });
 export const directorySyncQuery = () =>
   queryOptions({ queryKey: keys.directorySync, queryFn: () => ok(api.GET('/api/admin/directory-sync')) });
 export const syncStatusQuery = () =>

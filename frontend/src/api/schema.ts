@@ -47,6 +47,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/directory-sync/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The members of the synced group with their managers (issue 16: managers and supervisors
+         *     from directory sync are visible), from the local directory the sync job keeps (no Graph call).
+         */
+        get: operations["list_directory_members"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/exports/groups.csv": {
         parameters: {
             query?: never;
@@ -501,6 +521,23 @@ export interface paths {
         head?: never;
         /** Updates properties of a user of the tenant. */
         patch: operations["update_admin_user"];
+        trace?: never;
+    };
+    "/api/admin/users/{id}/directory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A person's manager and the people they manage, from the synced directory (issue 16). */
+        get: operations["get_user_directory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/admin/users/{id}/disable": {
@@ -1328,7 +1365,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your schools first, then the others (one Graph round trip: a `$batch` of two requests). */
+        /**
+         * Your schools first, then the others (one Graph round trip: a `$batch` of two requests, and
+         *     one more per page beyond the first of a list longer than 999 schools).
+         */
         get: operations["list_schools"];
         put?: never;
         post?: never;
@@ -1673,6 +1713,8 @@ export interface components {
         AuditEntry: {
             /** @description What, e.g. `admin.user.create`, `tenant.consent`, `link.microsoft`, `profile.update`. */
             action: string;
+            /** @description Who acted, by name, as recorded with the event (issue 16). */
+            actor_name?: string | null;
             /** @description Who (our user id), if known. */
             actor_user_id?: string | null;
             /**
@@ -1688,6 +1730,8 @@ export interface components {
             result: string;
             /** @description Target id. */
             target_id?: string | null;
+            /** @description The target's name, as recorded with the event, when it is a person or a class. */
+            target_name?: string | null;
             /** @description Kind of target, e.g. `user`, `group`, `job`. */
             target_type?: string | null;
         };
@@ -1700,14 +1744,20 @@ export interface components {
         };
         /** @description Members to add. */
         BulkAddMembersRequest: {
-            /** @description Graph ids of users (or groups) of the tenant, 1–1000 (duplicates are ignored). */
+            /**
+             * @description People (or groups) of the tenant, 1–1000: Graph ids, or sign-in names (UPNs, e.g.
+             *     pasted emails), looked up with `$batch`es (duplicates are ignored).
+             */
             member_ids: string[];
         };
         /** @description People to license. */
         BulkAssignLicenseRequest: {
             /** @description The licence (SKU id) to assign. */
             sku_id: string;
-            /** @description Graph ids of users of the tenant, 1–1000 (duplicates are ignored). */
+            /**
+             * @description People of the tenant, 1–1000: Graph ids, or sign-in names (UPNs, e.g. pasted emails),
+             *     looked up with `$batch`es (duplicates are ignored).
+             */
             user_ids: string[];
         };
         /** @description `POST /api/me/password`. */
@@ -1745,6 +1795,11 @@ export interface components {
             display_name?: string | null;
             /** @description Graph id (also the class group's id). */
             id: string;
+            /**
+             * @description In a school's list (`scope=all`): whether you are a member (teacher or student) of the
+             *     class, so the list can say which ones open for you. Absent in `scope=mine` (all yours).
+             */
+            member?: boolean | null;
             /** @description Teachers. */
             teachers: components["schemas"]["PersonDto"][];
             term?: components["schemas"]["TermDto"] | null;
@@ -1843,6 +1898,32 @@ export interface components {
             /** @description Send as `X-CSRF-Token`. */
             csrf_token: string;
         };
+        /** @description A member of the synced group, with their manager (supervisor) from directory sync. */
+        DirectoryMemberView: {
+            /** @description Department. */
+            department?: string | null;
+            /** @description Name. */
+            display_name?: string | null;
+            /** @description Microsoft object id. */
+            id: string;
+            /** @description Job title. */
+            job_title?: string | null;
+            /** @description Mail. */
+            mail?: string | null;
+            manager?: components["schemas"]["DirectoryPersonRef"] | null;
+        };
+        /** @description The synced group's members (`GET /api/admin/directory-sync/members`). */
+        DirectoryMembersView: {
+            /** @description Members in the group now, by name. */
+            items: components["schemas"]["DirectoryMemberView"][];
+        };
+        /** @description A person named in the local directory (a member or a manager). */
+        DirectoryPersonRef: {
+            /** @description Name, as synced. */
+            display_name?: string | null;
+            /** @description Microsoft object id (links to the admin's user page). */
+            id: string;
+        };
         /** @description The directory sync as the admin sees it. */
         DirectorySyncView: {
             /**
@@ -1896,7 +1977,7 @@ export interface components {
          *     OpenAPI document carries the whole set as the `ErrorCode` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_query" | "invalid_body" | "invalid_cursor" | "incomplete_upload" | "unauthenticated" | "invalid_credentials" | "microsoft_signin_required" | "csrf_failed" | "account_disabled" | "school_account_required" | "role_required" | "microsoft_forbidden" | "field_not_editable" | "not_found" | "not_a_member" | "email_taken" | "no_local_password" | "job_already_running" | "local_account_exists" | "local_account_already_linked" | "microsoft_account_required" | "not_linked" | "local_password_required" | "already_a_teacher" | "assignment_not_editable" | "submission_turned_in" | "uploads_in_progress" | "already_a_member" | "cannot_delete_self" | "cannot_disable_self" | "upn_taken" | "no_licenses_available" | "license_not_assigned" | "length_required" | "payload_too_large" | "file_too_large" | "unsupported_media_type" | "invalid_email" | "password_too_short" | "password_too_long" | "password_too_common" | "invalid_color" | "invalid_id" | "seat_out_of_grid" | "seat_taken" | "not_a_student_of_this_class" | "student_seated_twice" | "not_a_teacher" | "unknown_profile_field" | "invalid_profile_value" | "invalid_mail" | "invalid_audience" | "no_recipients" | "invalid_assignment" | "invalid_due_date" | "invalid_link" | "nothing_to_change" | "invalid_file_name" | "empty_file" | "group_not_found" | "group_name_ambiguous" | "invalid_upn" | "upn_domain_not_verified" | "unknown_license" | "usage_location_required" | "invalid_points" | "feedback_too_long" | "invalid_rubric" | "assignment_not_graded" | "too_many_requests" | "internal_error" | "microsoft_error" | "service_unavailable" | "microsoft_unavailable" | "shutting_down" | "frontend_not_built";
+        ErrorCode: "invalid_json" | "invalid_query" | "invalid_body" | "invalid_cursor" | "incomplete_upload" | "unauthenticated" | "invalid_credentials" | "microsoft_signin_required" | "csrf_failed" | "account_disabled" | "school_account_required" | "role_required" | "microsoft_forbidden" | "field_not_editable" | "not_found" | "not_a_member" | "email_taken" | "no_local_password" | "job_already_running" | "local_account_exists" | "local_account_already_linked" | "microsoft_account_required" | "not_linked" | "local_password_required" | "already_a_teacher" | "assignment_not_editable" | "submission_turned_in" | "uploads_in_progress" | "already_a_member" | "cannot_delete_self" | "cannot_disable_self" | "upn_taken" | "no_licenses_available" | "license_not_assigned" | "length_required" | "payload_too_large" | "file_too_large" | "unsupported_media_type" | "invalid_email" | "password_too_short" | "password_too_long" | "password_too_common" | "invalid_color" | "invalid_id" | "seat_out_of_grid" | "seat_taken" | "not_a_student_of_this_class" | "student_seated_twice" | "not_a_teacher" | "unknown_profile_field" | "invalid_profile_value" | "invalid_mail" | "invalid_audience" | "no_recipients" | "invalid_assignment" | "invalid_due_date" | "invalid_link" | "nothing_to_change" | "invalid_file_name" | "empty_file" | "group_not_found" | "group_name_ambiguous" | "invalid_upn" | "upn_domain_not_verified" | "unknown_license" | "usage_location_required" | "invalid_points" | "feedback_too_long" | "invalid_rubric" | "assignment_not_graded" | "too_many_requests" | "internal_error" | "microsoft_error" | "service_unavailable" | "microsoft_unavailable" | "database_unavailable" | "shutting_down" | "frontend_not_built" | "method_not_allowed";
         /** @description A stable code and a human message. */
         ErrorDetail: {
             /** @description Stable snake_case code the SPA switches on. */
@@ -2309,6 +2390,11 @@ export interface components {
             kind: string;
             /** @description For links: the URL. */
             link?: string | null;
+            /**
+             * @description For files: the file's web address in Microsoft 365 (its driveItem `webUrl`, read in
+             *     `$batch`es, never one call per file); opening it needs the person's Microsoft 365 sign-in.
+             */
+            web_url?: string | null;
         };
         /** @description One student's result in a "return all graded" job. */
         ReturnItemDto: {
@@ -2705,6 +2791,14 @@ export interface components {
             /** @description Two-letter country code. */
             usage_location?: string | null;
         };
+        /** @description One person's place in the synced directory (`GET /api/admin/users/{id}/directory`). */
+        UserDirectoryView: {
+            /** @description Whether the person is a member of the synced group now. */
+            in_directory: boolean;
+            manager?: components["schemas"]["DirectoryPersonRef"] | null;
+            /** @description The members whose manager they are, by name. */
+            reports: components["schemas"]["DirectoryPersonRef"][];
+        };
         /** @description The signed-in person. */
         UserDto: {
             /** @description Display name. */
@@ -2844,6 +2938,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `group_not_found`, `group_name_ambiguous` */
             422: {
                 headers: {
@@ -2879,6 +2991,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_directory_members: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryMembersView"];
+                };
             };
             /** @description `role_required` */
             403: {
@@ -3128,6 +3268,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required`, `microsoft_forbidden` */
             403: {
                 headers: {
@@ -3148,6 +3297,24 @@ export interface operations {
             };
             /** @description `already_a_member` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3211,6 +3378,24 @@ export interface operations {
             };
             /** @description `job_already_running` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3492,6 +3677,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_id`, `unknown_license` */
             422: {
                 headers: {
@@ -3684,6 +3887,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProfileFieldsConfig"];
+                };
+            };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description `unknown_profile_field` */
@@ -4008,6 +4247,15 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedAdminUser"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required`, `microsoft_forbidden` */
             403: {
                 headers: {
@@ -4019,6 +4267,24 @@ export interface operations {
             };
             /** @description `upn_taken` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4136,8 +4402,66 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_profile_value` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_user_directory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserDirectoryView"];
+                };
+            };
+            /** @description `role_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` (not an object id) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4294,6 +4618,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `unknown_license`, `usage_location_required` */
             422: {
                 headers: {
@@ -4346,6 +4688,15 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_credentials` */
             401: {
                 headers: {
@@ -4357,6 +4708,24 @@ export interface operations {
             };
             /** @description `account_disabled` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4397,8 +4766,44 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `email_taken` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4442,6 +4847,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     logout_everywhere: {
@@ -4462,6 +4876,15 @@ export interface operations {
             };
             /** @description `unauthenticated` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4650,8 +5073,35 @@ export interface operations {
                     "application/json": components["schemas"]["RubricDto"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4736,6 +5186,15 @@ export interface operations {
                     "application/json": components["schemas"]["SubmissionGradeDto"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required` */
             403: {
                 headers: {
@@ -4756,6 +5215,24 @@ export interface operations {
             };
             /** @description `assignment_not_graded`: points for an assignment without points */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4992,8 +5469,35 @@ export interface operations {
                     "application/json": components["schemas"]["AssignmentDto"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5062,6 +5566,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     update_assignment: {
@@ -5088,6 +5601,15 @@ export interface operations {
                     "application/json": components["schemas"]["AssignmentDto"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required` */
             403: {
                 headers: {
@@ -5108,6 +5630,24 @@ export interface operations {
             };
             /** @description `assignment_not_editable` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5232,6 +5772,42 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_link` */
             422: {
                 headers: {
@@ -5261,6 +5837,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AssignmentDto"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description `uploads_in_progress` */
@@ -5322,6 +5907,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ResourceDto"];
+                };
+            };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description `role_required` */
@@ -5488,6 +6082,15 @@ export interface operations {
                     "application/json": components["schemas"]["ClassMailResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required` */
             403: {
                 headers: {
@@ -5499,6 +6102,24 @@ export interface operations {
             };
             /** @description `not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5581,6 +6202,15 @@ export interface operations {
                     "application/json": components["schemas"]["SeatingResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required`: only this class's teachers */
             403: {
                 headers: {
@@ -5592,6 +6222,24 @@ export interface operations {
             };
             /** @description `not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5633,6 +6281,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `role_required`: only this class's teachers */
             403: {
                 headers: {
@@ -5653,6 +6310,24 @@ export interface operations {
             };
             /** @description `already_a_teacher` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5785,6 +6460,42 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_color` */
             422: {
                 headers: {
@@ -5818,8 +6529,44 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `microsoft_account_required`, `local_account_exists`, `email_taken` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5860,6 +6607,15 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `invalid_credentials` */
             401: {
                 headers: {
@@ -5869,8 +6625,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `microsoft_account_required`, `local_account_exists`, `local_account_already_linked` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5913,6 +6696,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description `not_linked`, `local_password_required` */
             409: {
@@ -5984,6 +6776,15 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `unauthenticated` or `invalid_credentials` (wrong current password) */
             401: {
                 headers: {
@@ -5993,8 +6794,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `no_local_password`: the account has no local password */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6071,8 +6899,35 @@ export interface operations {
                     "application/json": components["schemas"]["MyProfileResponse"];
                 };
             };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `field_not_editable`, `school_account_required` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6278,7 +7133,7 @@ export interface operations {
                     "application/json": components["schemas"]["HealthResponse"];
                 };
             };
-            /** @description `service_unavailable` (the database is unreachable) or `shutting_down` (SIGTERM received; draining) */
+            /** @description `database_unavailable` (the database does not answer within 900 ms) or `shutting_down` (SIGTERM received; draining) */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -6,6 +6,7 @@ import {
   auditActionError,
   auditActorError,
   auditActionLabel,
+  hasAuditLabel,
   auditKey,
   auditQuery,
   availability,
@@ -150,7 +151,9 @@ describe('licences', () => {
 describe('bulk operations', () => {
   it('reads pasted ids: any separator, duplicates once, invalid ones named', () => {
     expect(parseIds('a-1\nb-2, c-3;A-1  \n\n')).toEqual({ ids: ['a-1', 'b-2', 'c-3'], invalid: [] });
-    expect(parseIds('a-1 ada@contoso.edu')).toEqual({ ids: ['a-1'], invalid: ['ada@contoso.edu'], error: 'invalid_id' });
+    // Issue 16: pasted emails / sign-in names are accepted (the server looks them up).
+    expect(parseIds('a-1 ada@contoso.edu')).toEqual({ ids: ['a-1', 'ada@contoso.edu'], invalid: [] });
+    expect(parseIds('a-1 not@an-address')).toEqual({ ids: ['a-1'], invalid: ['not@an-address'], error: 'invalid_person' });
     expect(parseIds(' \n ').error).toBe('required');
     const many = Array.from({ length: MAX_BULK + 1 }, (_, i) => `id-${i}`).join('\n');
     expect(parseIds(many).error).toBe('too_many_ids');
@@ -209,6 +212,34 @@ describe('audit log', () => {
   it('names known actions and shows unknown ones as they are', () => {
     expect(auditActionLabel('admin.user.create')).toBe('Created a user');
     expect(auditActionLabel('tenant.consent')).toBe('Approved EduGraph (consent)');
-    expect(auditActionLabel('something.new')).toBe('something.new');
+    // Issue 16: never a raw dotted name alone.
+    expect(auditActionLabel('something.new')).toBe('Something new');
+  });
+  it('has a written label for every action the API records (issue 16)', async () => {
+    // Node modules by name (the SPA's TypeScript setup has no Node types).
+    const [fsName, pathName] = ['node:fs', 'node:path'];
+    const { readdirSync, readFileSync, statSync } = await import(/* @vite-ignore */ fsName);
+    const { join } = await import(/* @vite-ignore */ pathName);
+    const found = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const f of readdirSync(dir) as string[]) {
+        const p: string = join(dir, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (p.endsWith('.rs')) {
+          for (const m of (readFileSync(p, 'utf8') as string).matchAll(/"((?:admin|auth|link|tenant|class|assignment|submission|profile|export|sync)\.[a-z_.]+)"/g)) {
+            found.add(m[1]!);
+          }
+        }
+      }
+    };
+    for (const d of ['../backend/api/src', '../backend/db/src', '../jobs']) {
+      try {
+        walk(d);
+      } catch {
+        /* a folder that does not exist in this checkout */
+      }
+    }
+    expect(found.size).toBeGreaterThan(20);
+    expect([...found].filter((a) => !hasAuditLabel(a))).toEqual([]);
   });
 });

@@ -218,7 +218,8 @@ export function parseIds(text: string): { ids: string[]; invalid: string[]; erro
   for (const raw of text.split(/[\s,;]+/)) {
     const id = raw.trim();
     if (!id) continue;
-    if (!/^[A-Za-z0-9-]{1,64}$/.test(id)) {
+    // An object id, or (issue 16) an email / sign-in name the server looks up.
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(id) && !/^[^\s@,;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(id)) {
       invalid.push(id);
       continue;
     }
@@ -228,7 +229,7 @@ export function parseIds(text: string): { ids: string[]; invalid: string[]; erro
     ids.push(id);
   }
   const error = invalid.length
-    ? 'invalid_id'
+    ? 'invalid_person'
     : ids.length === 0
       ? 'required'
       : ids.length > MAX_BULK
@@ -341,7 +342,36 @@ const ACTIONS: Record<string, string> = {
   'submission.unsubmit': 'Took back handed-in work',
   'submission.return': 'Returned work to a student',
   'submission.reassign': 'Sent work back for changes',
+  'assignment.update': 'Edited an assignment',
+  'assignment.resource.upload': 'Attached a file to an assignment',
+  'submission.resource.upload': 'Added a file to handed-in work',
+  'submission.grade': 'Graded work',
+  'submission.excuse': 'Excused a student from an assignment',
+  'submission.return_graded': 'Returned all graded work',
+  'assignment.rubric.attach': 'Attached a rubric to an assignment',
+  'sync.directory_member_restored': 'Directory sync: a member came back',
+  'sync.directory_members_left': 'Directory sync: members left the group',
+  'sync.profile_deleted': 'Directory sync: a profile was deleted',
+  'sync.profile_disabled': 'Directory sync: a profile was disabled',
+  'sync.profile_restored': 'Directory sync: a profile was restored',
+  'sync.profiles_archived': 'Directory sync: profiles were archived',
+  'sync.roster_archived': 'Roster sync: entries were archived',
+  'sync.roster_deleted': 'Roster sync: entries were deleted',
+  'sync.roster_removed': 'Roster sync: entries were removed',
+  'sync.roster_restored': 'Roster sync: entries were restored',
 };
+
+/** Whether an action has a written label (the others get a readable fallback). */
+export function hasAuditLabel(action: string): boolean {
+  return action in ACTIONS;
+}
+
+const RESULTS: Record<string, string> = { success: 'Succeeded', failure: 'Failed', denied: 'Refused' };
+
+/** "success" → "Succeeded". */
+export function auditResultLabel(result: string): string {
+  return RESULTS[result] ?? result;
+}
 
 /** Suggestions for the audit log's action filter: the prefixes, then every known action. */
 export const AUDIT_ACTION_SUGGESTIONS = [
@@ -357,7 +387,10 @@ export const AUDIT_ACTION_SUGGESTIONS = [
 
 /** A readable name for an audit action (the code itself when we have none). */
 export function auditActionLabel(action: string): string {
-  return ACTIONS[action] ?? action;
+  if (ACTIONS[action]) return ACTIONS[action];
+  // A newer action than this list: still words, never a raw dotted name alone.
+  const words = action.replace(/[._]+/g, ' ').trim();
+  return words ? words[0]!.toUpperCase() + words.slice(1) : action;
 }
 
 // ---- Paging the members of a group, the items of a job: counts in words

@@ -44,3 +44,25 @@ describe('due dates in the person’s time zone', () => {
     expect(formatWhen('not a date')).toBe('not a date');
   });
 });
+
+describe('one date and time format everywhere (issue 16)', () => {
+  it('no page formats dates itself: formatWhen is the only formatter', async () => {
+    // Node modules by name (the SPA's TypeScript setup has no Node types).
+    const [fsName, pathName] = ['node:fs', 'node:path'];
+    const { readdirSync, readFileSync, statSync } = await import(/* @vite-ignore */ fsName);
+    const { join } = await import(/* @vite-ignore */ pathName);
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const f of readdirSync(dir) as string[]) {
+        const p: string = join(dir, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (/\.tsx?$/.test(p) && !p.endsWith('lib/time.ts') && !p.includes('.test.')) {
+          const text = readFileSync(p, 'utf8') as string;
+          if (/toLocale(Date|Time)?String\(\s*\)|toLocaleDateString|toLocaleTimeString|new Intl\.DateTimeFormat/.test(text)) offenders.push(p);
+        }
+      }
+    };
+    walk('src');
+    expect(offenders).toEqual([]);
+  });
+});

@@ -6,7 +6,7 @@ import { api, logout, ok, type Me } from '../api/client';
 import { fieldFor, hasSignInMessage, humanError, signInErrorMessage } from '../api/errors';
 import { ApiError } from '../api/http';
 import { useNav } from '../router';
-import { useSession } from '../session';
+import { setAfterUnlink, useSession } from '../session';
 import { Alert, ConfirmButton, Field, Page } from '../ui';
 import { PASSWORD_MAX, PASSWORD_MIN, checkEmail, checkNewPassword, type Errors } from '../validation';
 import { FavoriteColorForm } from './FavoriteColor';
@@ -38,6 +38,8 @@ export function Account({ me }: { me: Me }) {
         setDone('Your Microsoft 365 account is no longer linked. Sign in with your EduGraph password from now on.');
       } else {
         api.resetCsrf();
+        // The sign-in page offers the EduGraph password first (issue 16: unlink is not a trap).
+        setAfterUnlink(me.user.email);
         setMe(null);
         navigate('/signin', { flash: 'Your Microsoft 365 account was unlinked and you were signed out. Sign in with your EduGraph password.' });
       }

@@ -24,7 +24,7 @@ import { Link, classPath } from '../router';
 import { Alert, Dialog, Empty, ErrorState, Field, Loading, Page, both, useLoad } from '../ui';
 import { EditAssignmentForm } from './AssignmentEdit';
 import { statusText, validLink } from './ClassAssignments';
-import { FileUpload } from './FileUpload';
+import { FileUpload, type PendingUpload } from './FileUpload';
 import { GradeCell, MyGrade, ReturnAllGraded, RubricBuilder, SubmissionCounts, useAssignmentRubric, useGradingFocus } from './Grading';
 import { isLate } from '../lib/grading';
 
@@ -92,13 +92,14 @@ function Resources({ resources, empty }: { resources: Resource[]; empty: string 
       {resources.map((r) => (
         <li key={r.id}>
           <span className="badge">{KIND_LABELS[r.kind] ?? 'Resource'}</span>{' '}
-          {r.kind === 'link' && r.link && /^https:\/\//.test(r.link) ? (
-            <a href={r.link} target="_blank" rel="noopener noreferrer">
-              {r.display_name ?? r.link}
+          {openable(r) ? (
+            <a href={openable(r)} target="_blank" rel="noopener noreferrer">
+              {r.display_name ?? r.link ?? 'Untitled'}
             </a>
           ) : (
             <span>{r.display_name ?? 'Untitled'}</span>
           )}
+          {r.kind !== 'link' && openable(r) && <span className="muted small"> · opens in Microsoft 365</span>}
         </li>
       ))}
     </ul>
@@ -167,6 +168,8 @@ export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string })
   const focus = useGradingFocus();
   const rubric = useAssignmentRubric(id, aid, cls.status === 'ready' && cls.data.my_role === 'teacher');
   const left = useRef(false);
+  const pendingFile = useRef<PendingUpload | null>(null);
+  const [confirmEmpty, setConfirmEmpty] = useState<Submission | null>(null);
   useEffect(() => {
     left.current = false;
     return () => {
@@ -210,9 +213,32 @@ export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string })
     void client.invalidateQueries({ queryKey: keys.assignments(id), exact: true });
   };
 
-  const act = async (s: Submission, action: SubmissionAction) => {
-    setBusy(s.id);
+  const act = async (s: Submission, action: SubmissionAction, emptyConfirmed = false) => {
+    setConfirmEmpty(null);
     setNotice(undefined);
+    let files = s.resources.length;
+    // Issue 16: a chosen file is attached before handing in; no file at all needs a "yes".
+    if (action === 'submit' && !isTeacher) {
+      const chosen = pendingFile.current;
+      if (chosen) {
+        setBusy(s.id);
+        setNotice({ kind: 'info', text: `Attaching “${chosen.name}” first…` });
+        const attached = await chosen.attach();
+        if (!attached) {
+          setBusy(null);
+          setNotice({ kind: 'error', text: `“${chosen.name}” could not be attached, so your work was not handed in. See the message at the file.` });
+          return;
+        }
+        files += 1;
+      }
+      if (files === 0 && !emptyConfirmed) {
+        setBusy(null);
+        setNotice(undefined);
+        setConfirmEmpty(s);
+        return;
+      }
+    }
+    setBusy(s.id);
     try {
       const updated = await ok(
         api.POST('/api/classes/{id}/assignments/{aid}/submissions/{sid}/{action}', {
@@ -276,6 +302,20 @@ export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string })
   };
 
   const mine = submissions[0];
+  const emptyHandIn = confirmEmpty && (
+    <div className="card draft-note" role="alertdialog" aria-labelledby="empty-hand-in" aria-describedby="empty-hand-in-text">
+      <h2 id="empty-hand-in" className="section-title">Hand in without a file?</h2>
+      <p id="empty-hand-in-text">Your work has no file or link. Your teacher will get nothing from you for this assignment.</p>
+      <div className="actions">
+        <button type="button" className="button" onClick={() => void act(confirmEmpty, 'submit', true)}>
+          Yes, hand in without a file
+        </button>
+        <button type="button" className="button button-secondary" onClick={() => setConfirmEmpty(null)}>
+          Cancel
+        </button>
+      </div>
+    </div>
+  );
   const turnedIn = mine?.status === 'submitted';
 
   return (
@@ -331,6 +371,7 @@ export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string })
         )}
       </div>
       {notice && <Alert kind={notice.kind}>{notice.text}</Alert>}
+      {emptyHandIn}
       <section aria-labelledby="materials" className="card">
         <h2 id="materials">Files and links</h2>
         <Resources resources={a.resources} empty={isTeacher ? 'Nothing attached yet.' : 'Your teacher attached nothing.'} />
@@ -478,6 +519,7 @@ export function AssignmentPage({ id, aid }: { me: Me; id: string; aid: string })
             }
             hint="Add your files, then choose “Hand in”. Up to 50 MB each."
             urlFor={(name) => submissionFileUrl(id, aid, mine.id, name)}
+            pending={pendingFile}
             onBusy={setUploading}
             onUploaded={(r) => subs.setData((xs) => xs.map((x) => (x.id === mine.id ? addFile(x, r) : x)))}
           />

@@ -3,13 +3,13 @@
 // co-teachers. One API call loads the page; a part Microsoft refused shows its own error.
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { api, type ClassDetails, type Me, type Member, type Schemas } from '../api/client';
-import { byId, classQuery, fetchClasses, schoolsQuery } from '../api/queries';
+import { api, ok, type ClassDetails, type Me, type Member, type Schemas } from '../api/client';
+import { byId, classQuery, schoolsQuery } from '../api/queries';
 import { humanError, messageFor } from '../api/errors';
 import { ApiError } from '../api/http';
 import { formatWhen } from '../lib/time';
 import { Link, classPath, type ClassTab } from '../router';
-import { Alert, Avatar, Empty, ErrorState, Field, Loading, NotAllowed, Page, Swatch, useLoad } from '../ui';
+import { Alert, Avatar, Empty, ErrorState, Field, Loading, NotAllowed, Page, Swatch, TextArea, useLoad } from '../ui';
 import { ClassAssignments } from './ClassAssignments';
 import { ClassMail } from './ClassMail';
 import { SeatingChart } from './Seating';
@@ -36,10 +36,21 @@ export function ClassPage({ me, id, tab }: { me: Me; id: string; tab: ClassTab }
     if (details.error instanceof ApiError && details.error.code === 'not_found') {
       return (
         <Page title="Class not found" narrow>
-          <p>There is no such class, or you are not one of its teachers or students.</p>
           <p>
-            <Link to="/classes">Back to your classes</Link>
+            There is no such class, or you are not one of its teachers or students: only they can open a class. If you
+            should be in it, ask one of its teachers or your school’s office to add you.
           </p>
+          <ul className="shortcuts">
+            <li>
+              <Link to="/classes">Your classes</Link>
+            </li>
+            <li>
+              <Link to="/classes?scope=all">All classes of a school</Link> — the ones you are in are marked
+            </li>
+            <li>
+              <Link to="/">Home</Link>
+            </li>
+          </ul>
         </Page>
       );
     }
@@ -131,31 +142,57 @@ function People({ d, isTeacher, classId, onChanged }: { d: ClassDetails; isTeach
   );
 }
 
-type Person = Schemas['PersonDto'];
-
 /**
  * Teachers the person can see: those of their own classes and of the classes listed for their
  * schools (Microsoft shows a teacher the teachers of their own classes only). Anyone else is
  * added by their Microsoft 365 object id.
  */
-async function teacherCandidates(client: QueryClient): Promise<Person[]> {
-  const [mine, schools] = await Promise.all([fetchClasses({ scope: 'mine' }), client.fetchQuery(schoolsQuery())]);
-  const list = schools.mine.slice(0, 3);
-  const pages = [mine, ...(await Promise.all(list.map((s) => fetchClasses({ scope: 'all', school_id: s.id }))))];
-  const byId = new Map<string, Person>();
-  for (const page of pages) for (const c of page.items) for (const t of c.teachers) byId.set(t.id, t);
+type SchoolPerson = Schemas['SchoolPersonDto'];
+
+/** The teachers of the caller's schools (issue 16: co-teachers are chosen by name from the
+ * school's teachers, never by object id), a few pages per school, sorted by name. */
+async function teacherCandidates(client: QueryClient): Promise<SchoolPerson[]> {
+  const schools = await client.fetchQuery(schoolsQuery());
+  const byId = new Map<string, SchoolPerson>();
+  for (const school of schools.mine.slice(0, 3)) {
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const answer = await ok(
+        api.GET('/api/schools/{id}/people', { params: { path: { id: school.id }, query: { role: 'teachers', cursor } } }),
+      );
+      for (const p of answer.items) byId.set(p.id, p);
+      cursor = answer.next_cursor ?? undefined;
+      if (!cursor) break;
+    }
+  }
   return [...byId.values()].sort((a, b) => (a.display_name ?? '').localeCompare(b.display_name ?? ''));
 }
 
-const OTHER = '__other__';
+/** Pasted emails matched to teachers (case-insensitive); the others are returned by themselves. */
+export function matchEmails(text: string, teachers: Pick<SchoolPerson, 'id' | 'mail'>[]): { ids: string[]; unknown: string[] } {
+  const ids: string[] = [];
+  const unknown: string[] = [];
+  for (const raw of text.split(/[\s,;]+/)) {
+    const email = raw.trim().toLowerCase();
+    if (!email) continue;
+    const t = teachers.find((x) => x.mail?.toLowerCase() === email);
+    if (t) {
+      if (!ids.includes(t.id)) ids.push(t.id);
+    } else unknown.push(raw.trim());
+  }
+  return { ids, unknown };
+}
 
 function AddCoTeacher({ classId, current, onAdded }: { classId: string; current: string[]; onAdded: () => void }) {
   const client = useQueryClient();
   const [open, setOpen] = useState(false);
-  const [candidates, setCandidates] = useState<Person[] | null>(null);
+  const [candidates, setCandidates] = useState<SchoolPerson[] | null>(null);
   const [loadError, setLoadError] = useState<unknown>();
-  const [choice, setChoice] = useState('');
-  const [typed, setTyped] = useState('');
+  const [filter, setFilter] = useState('');
+  const [picked, setPicked] = useState<string[]>([]);
+  const [pasted, setPasted] = useState('');
+  const [pasteError, setPasteError] = useState<string>();
+  const [unknown, setUnknown] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ kind: 'success' | 'error'; text: string }>();
 
@@ -165,31 +202,45 @@ function AddCoTeacher({ classId, current, onAdded }: { classId: string; current:
     teacherCandidates(client).then(setCandidates, setLoadError);
   };
   const available = (candidates ?? []).filter((c) => !current.includes(c.id));
-  const manual = choice === OTHER || (candidates !== null && !available.length);
-  const teacherId = manual ? typed.trim() : choice;
+  const needle = filter.trim().toLowerCase();
+  const shown = available
+    .filter((c) => !needle || (c.display_name ?? '').toLowerCase().includes(needle) || (c.mail ?? '').toLowerCase().includes(needle))
+    .slice(0, 30);
+  const nameOf = (id: string) => candidates?.find((c) => c.id === id)?.display_name ?? 'The teacher';
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (!teacherId) {
-      setResult({ kind: 'error', text: manual ? "Enter the teacher's Microsoft 365 object id." : 'Choose a teacher first.' });
+    setResult(undefined);
+    const fromPaste = matchEmails(pasted, available);
+    setPasteError(fromPaste.unknown.length ? 'not_a_school_teacher' : undefined);
+    setUnknown(fromPaste.unknown);
+    if (fromPaste.unknown.length) return;
+    const ids = [...new Set([...picked, ...fromPaste.ids])];
+    if (!ids.length) {
+      setResult({ kind: 'error', text: 'Choose at least one teacher: find them by name, or paste their emails.' });
       return;
     }
     setBusy(true);
-    setResult(undefined);
-    try {
-      await api.POST('/api/classes/{id}/teachers', { ...byId(classId), body: { teacher_id: teacherId } });
-      const who = candidates?.find((c) => c.id === teacherId)?.display_name ?? 'The teacher';
-      setResult({ kind: 'success', text: `${who} now teaches this class too.` });
-      setChoice('');
-      setTyped('');
-      onAdded();
-    } catch (err) {
-      // An id that is not a Graph id at all answers not_found: it is not a teacher either.
-      const code = err instanceof ApiError && err.code === 'not_found' ? 'not_a_teacher' : undefined;
-      setResult({ kind: 'error', text: code ? messageFor(code) : humanError(err) });
-    } finally {
-      setBusy(false);
+    const added: string[] = [];
+    const failed: string[] = [];
+    for (const teacherId of ids) {
+      try {
+        await ok(api.POST('/api/classes/{id}/teachers', { ...byId(classId), body: { teacher_id: teacherId } }));
+        added.push(nameOf(teacherId));
+      } catch (err) {
+        const code = err instanceof ApiError && err.code === 'not_found' ? 'not_a_teacher' : undefined;
+        failed.push(`${nameOf(teacherId)}: ${code ? messageFor(code) : humanError(err)}`);
+      }
     }
+    setBusy(false);
+    setPicked([]);
+    setPasted('');
+    if (added.length) onAdded();
+    setResult(
+      failed.length
+        ? { kind: 'error', text: [added.length ? `${added.join(', ')} now teach${added.length === 1 ? 'es' : ''} this class too.` : '', ...failed].filter(Boolean).join(' ') }
+        : { kind: 'success', text: `${added.join(', ')} now teach${added.length === 1 ? 'es' : ''} this class too.` },
+    );
   };
 
   if (!open) {
@@ -204,35 +255,55 @@ function AddCoTeacher({ classId, current, onAdded }: { classId: string; current:
   return (
     <form className="card inline-form" onSubmit={submit} aria-label="Add a co-teacher" noValidate>
       {loadError !== undefined && <ErrorState error={loadError} retry={start} />}
-      {candidates === null && loadError === undefined && <Loading label="Finding the teachers you work with…" />}
-      {candidates !== null && available.length > 0 && (
-        <div className="field">
-          <label htmlFor="co-teacher">Teacher to add</label>
-          <select id="co-teacher" value={choice} onChange={(e) => setChoice(e.target.value)}>
-            <option value="">Choose a teacher…</option>
-            {available.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.display_name ?? c.id}
-              </option>
-            ))}
-            <option value={OTHER}>Someone else (by Microsoft 365 object id)</option>
-          </select>
-        </div>
-      )}
-      {manual && (
-        <Field
-          label="Teacher's Microsoft 365 object id"
-          hint="Your administrator can find it in the Microsoft 365 admin center (Users → the teacher → Object ID)."
-          value={typed}
-          spellCheck={false}
-          autoComplete="off"
-          onChange={(e) => setTyped(e.target.value)}
-        />
+      {candidates === null && loadError === undefined && <Loading label="Finding the teachers of your school…" />}
+      {candidates !== null && (
+        <>
+          <Field
+            label="Find a teacher of your school"
+            hint="Type part of a name or an email; tick one or several."
+            type="search"
+            value={filter}
+            autoComplete="off"
+            onChange={(e) => setFilter(e.target.value)}
+          />
+          {available.length === 0 ? (
+            <p className="muted">Every teacher of your school already teaches this class.</p>
+          ) : (
+            <fieldset className="checklist">
+              <legend>Teachers of your school{needle ? ` matching “${filter.trim()}”` : ''}</legend>
+              {shown.length === 0 && <p className="muted">No teacher matches “{filter.trim()}”.</p>}
+              {shown.map((c) => (
+                <label key={c.id} className="check-row">
+                  <input
+                    type="checkbox"
+                    checked={picked.includes(c.id)}
+                    onChange={(e) => setPicked((p) => (e.target.checked ? [...p, c.id] : p.filter((x) => x !== c.id)))}
+                  />
+                  <span className="break-anywhere">
+                    {c.display_name ?? 'Unnamed teacher'}
+                    {c.mail && <span className="muted small"> · {c.mail}</span>}
+                  </span>
+                </label>
+              ))}
+            </fieldset>
+          )}
+          <TextArea
+            label="Or paste their emails"
+            rows={2}
+            value={pasted}
+            error={pasteError}
+            hint={unknown.length ? `Not found: ${unknown.slice(0, 3).join(', ')}${unknown.length > 3 ? '…' : ''}` : 'One a line, or separated by commas.'}
+            onChange={(e) => {
+              setPasted(e.target.value);
+              setPasteError(undefined);
+            }}
+          />
+        </>
       )}
       {result && <Alert kind={result.kind}>{result.text}</Alert>}
       <div className="actions">
-        <button type="submit" className="button" disabled={busy}>
-          {busy ? 'Adding…' : 'Add co-teacher'}
+        <button type="submit" className="button" disabled={busy || candidates === null}>
+          {busy ? 'Adding…' : picked.length > 1 ? `Add ${picked.length} co-teachers` : 'Add co-teacher'}
         </button>
         <button type="button" className="button button-secondary" onClick={() => setOpen(false)}>
           Close
@@ -252,6 +323,12 @@ function PartFailure({ error, what }: { error: Schemas['PartError']; what: strin
   );
 }
 
+/** Microsoft's system folder for handed-in work ("Submitted files - <guid>") gets a plain name. */
+export function documentName(name: string | null | undefined): string {
+  if (!name) return 'Untitled';
+  return /^Submitted files - [0-9a-f-]{36}$/i.test(name) ? 'Handed-in work (kept by Microsoft 365)' : name;
+}
+
 function Documents({ d }: { d: ClassDetails }) {
   if (d.documents_error) return <PartFailure error={d.documents_error} what="The class documents" />;
   const docs = d.documents ?? [];
@@ -266,12 +343,12 @@ function Documents({ d }: { d: ClassDetails }) {
     <ul className="list">
       {docs.map((doc) => (
         <li key={doc.id}>
-          {doc.web_url && /^https:\/\//.test(doc.web_url) ? (
+          {doc.web_url && /^https?:\/\//i.test(doc.web_url) ? (
             <a href={doc.web_url} target="_blank" rel="noreferrer noopener">
-              {doc.name ?? 'Untitled'} <span className="visually-hidden">(opens Microsoft 365 in a new tab)</span>
+              {documentName(doc.name)} <span className="visually-hidden">(opens Microsoft 365 in a new tab)</span>
             </a>
           ) : (
-            <span>{doc.name ?? 'Untitled'}</span>
+            <span>{documentName(doc.name)}</span>
           )}
           <span className="muted">
             {' '}

@@ -128,9 +128,17 @@ function ClassList({
         <ul className="cards">
           {state.items.map((c) => (
             <li key={c.id} className="card">
-              <h3>
-                <Link to={classPath(c.id)}>{c.display_name ?? 'Unnamed class'}</Link>
-              </h3>
+              <h2 className="card-title">
+                {c.member === false ? (
+                  c.display_name ?? 'Unnamed class'
+                ) : (
+                  <Link to={classPath(c.id)}>{c.display_name ?? 'Unnamed class'}</Link>
+                )}
+                {c.member === true && <span className="tag-member">You are in this class</span>}
+              </h2>
+              {c.member === false && (
+                <p className="small">Only its teachers and students can open it. To join, ask one of its teachers.</p>
+              )}
               <p className="muted">
                 {[c.class_code, c.term?.display_name].filter(Boolean).join(' · ')}
                 {c.teachers.length > 0 && (

@@ -39,6 +39,13 @@ export function UploadProgress({ upload, label, done }: { upload: UploadState; l
   );
 }
 
+/** A chosen file not attached yet, and how to attach it now (issue 16: "Hand in" attaches it first). */
+export interface PendingUpload {
+  name: string;
+  /** Uploads it; true when it is attached. */
+  attach: () => Promise<boolean>;
+}
+
 export function FileUpload({
   label,
   urlFor,
@@ -46,7 +53,10 @@ export function FileUpload({
   onBusy,
   disabledReason,
   hint,
+  pending,
 }: {
+  /** Kept up to date with the chosen-but-not-attached file (null when there is none). */
+  pending?: { current: PendingUpload | null };
   /** The file field's label, e.g. "File for students". */
   label: string;
   /** The upload URL for a file name. */
@@ -78,16 +88,20 @@ export function FileUpload({
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    await attach();
+  };
+
+  const attach = async (): Promise<boolean> => {
     if (!file) {
       setProblem('required');
       input.current?.focus();
-      return;
+      return false;
     }
     const found = fileProblem(file);
     setProblem(found);
     if (found) {
       input.current?.focus();
-      return;
+      return false;
     }
     const name = file.name.trim();
     const ctrl = new AbortController();
@@ -109,15 +123,19 @@ export function FileUpload({
       onUploaded(r, name);
       setFile(null);
       if (input.current) input.current.value = '';
+      return true;
     } catch (err) {
       setResult({ kind: 'error', text: `“${name}” was not attached: ${humanError(err)}` });
       setUpload(null);
+      return false;
     } finally {
       abort.current = null;
       setBusy(false);
       onBusy?.(false);
     }
   };
+
+  if (pending) pending.current = file && !busy ? { name: file.name, attach } : null;
 
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;

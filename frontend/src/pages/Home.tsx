@@ -1,5 +1,6 @@
 import type { Me } from '../api/client';
 import { Link, useNav } from '../router';
+import { formatWhen } from '../lib/time';
 import { Alert, Page } from '../ui';
 import { TodoList } from './Grading';
 
@@ -30,6 +31,20 @@ export function Home({ me }: { me: Me }) {
         </Alert>
       )}
       {tenant && link.microsoft && <TodoList />}
+      {!tenant && !link.microsoft && (
+        // A local-only account is told once, here, with one button.
+        <section className="card draft-note" aria-labelledby="connect-school">
+          <h2 id="connect-school">Connect your school account</h2>
+          <p>
+            Your EduGraph account works on its own, but classes, schools, classmates and assignments come from your
+            school’s Microsoft 365. Connect your school account once and they appear here; you keep your EduGraph
+            password.
+          </p>
+          <a className="button" href="/auth/microsoft/login?intent=link">
+            Connect your school account
+          </a>
+        </section>
+      )}
       <nav className="card" aria-labelledby="shortcuts">
         <h2 id="shortcuts">Where to go</h2>
         <ul className="shortcuts">
@@ -49,12 +64,7 @@ export function Home({ me }: { me: Me }) {
               </li>
             </>
           )}
-          {!link.microsoft && (
-            <li>
-              <Link to="/account">Link your school’s Microsoft 365 account</Link>
-              <span className="muted"> — to see your classes and schools</span>
-            </li>
-          )}
+
           {roles.includes('admin') && (
             <li>
               <Link to="/admin">Administration</Link>
@@ -132,7 +142,7 @@ export function Home({ me }: { me: Me }) {
             )}
           </dd>
           <dt>Session ends</dt>
-          <dd>at the latest {new Date(me.session_expires_at).toLocaleString()}</dd>
+          <dd>at the latest {formatWhen(me.session_expires_at)}</dd>
         </dl>
         {user.has_local_password && (
           <p>

@@ -1,6 +1,10 @@
 // The seating chart. Teachers arrange seats by drag and drop, or with the keyboard (choose a
 // student, then a seat; dropping on an occupied seat swaps). Students see their own seat.
-import { useMemo, useRef, useState, type DragEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
+import { ApiError } from '../api/http';
+import { clearDraft, KEEP_ALIVE_MS, loadDraft, saveDraft, shouldKeepAlive } from '../lib/draft';
+import { signInAgainHref } from '../lib/returnTo';
+import { formatWhen } from '../lib/time';
 import { api, ok, type ClassDetails, type Me, type Member } from '../api/client';
 import { humanError } from '../api/errors';
 import {
@@ -133,8 +137,22 @@ function SeatingEditor({
   setMembers: (f: (m: Member[]) => Member[]) => void;
 }) {
   const initial = useMemo(() => seatsOf(students), [students]);
+  const draftKey = `seating.${classId}`;
+  // Unsaved changes from before a reload, tab switch or expired session (issue 16).
+  const [restored] = useState(() =>
+    loadDraft(draftKey, (v): v is Seat[] =>
+      Array.isArray(v) &&
+      v.every(
+        (x) =>
+          x && typeof x === 'object' && typeof x.student_id === 'string' && students.some((m) => m.id === x.student_id) &&
+          Number.isInteger(x.row) && Number.isInteger(x.col),
+      ),
+    ),
+  );
   const [saved, setSaved] = useState<Seat[]>(initial);
-  const [seats, setSeats] = useState<Seat[]>(initial);
+  const [seats, setSeats] = useState<Seat[]>(() => (restored ? sortSeats(restored.value) : initial));
+  const [expired, setExpired] = useState(false);
+  const lastActivity = useRef(Date.now());
   const [selected, setSelected] = useState<string | null>(null);
   const [announce, setAnnounce] = useState('');
   const [busy, setBusy] = useState(false);
@@ -146,6 +164,41 @@ function SeatingEditor({
   const nameOf = (id: string) => byId.get(id)?.display_name ?? 'Student';
   const waiting = unseated(students, seats);
   const dirty = !sameSeating(seats, saved);
+
+  // The draft follows every change and goes when the chart is saved or undone.
+  useEffect(() => {
+    lastActivity.current = Date.now();
+    if (dirty) saveDraft(draftKey, seats);
+    else clearDraft(draftKey);
+  }, [dirty, draftKey, seats]);
+  // Leaving with unsaved changes asks first (reload, closing the tab, another site).
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (e: BeforeUnloadEvent) => {
+      e.preventDefault();
+      e.returnValue = '';
+    };
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [dirty]);
+  // While someone is editing, the session stays alive (the idle timeout would end it).
+  useEffect(() => {
+    if (!dirty) return;
+    const touch = () => (lastActivity.current = Date.now());
+    window.addEventListener('pointerdown', touch);
+    window.addEventListener('keydown', touch);
+    const timer = window.setInterval(() => {
+      if (!shouldKeepAlive(true, lastActivity.current, Date.now())) return;
+      void fetch('/api/me', { credentials: 'same-origin' }).then((r) => {
+        if (r.status === 401) setExpired(true);
+      });
+    }, KEEP_ALIVE_MS);
+    return () => {
+      window.clearInterval(timer);
+      window.removeEventListener('pointerdown', touch);
+      window.removeEventListener('keydown', touch);
+    };
+  }, [dirty]);
 
   const place = (studentId: string, row: number, col: number) => {
     const occupant = seatAt(seats, row, col);
@@ -225,8 +278,10 @@ function SeatingEditor({
         }),
       );
       setResult({ kind: 'success', text: 'Seating chart saved.' });
+      setExpired(false);
     } catch (err) {
-      setResult({ kind: 'error', text: humanError(err) });
+      if (err instanceof ApiError && (err.code === 'unauthenticated' || err.code === 'csrf_failed')) setExpired(true);
+      else setResult({ kind: 'error', text: humanError(err) });
     } finally {
       setBusy(false);
     }
@@ -337,14 +392,18 @@ function SeatingEditor({
                 onDrop={(e) => dropOn(e, row, col)}
                 onClick={() => onSeat(row, col)}
                 aria-pressed={s ? selected === s.student_id : undefined}
-                aria-label={`${seatLabel(row, col)}: ${s ? name : 'empty'}${selected && !s ? `. Seat ${nameOf(selected)} here` : ''}`}
                 title={name || undefined}
               >
+                {/* Spoken: the full label; shown: the short form (hidden from the name, so the
+                    visible text never contradicts it: axe label-content-name-mismatch). */}
+                <span className="visually-hidden">
+                  {`${seatLabel(row, col)}: ${s ? name : 'empty'}${selected && !s ? `. Seat ${nameOf(selected)} here` : ''}`}
+                </span>
                 {s ? (
-                  <>
+                  <span aria-hidden="true" className="seat-face">
                     <Swatch color={byId.get(s.student_id)?.favorite_color} />
                     <span className="seat-name">{shortName(name)}</span>
-                  </>
+                  </span>
                 ) : (
                   <span className="seat-free" aria-hidden="true">
                     {row + 1}·{col + 1}
@@ -356,6 +415,22 @@ function SeatingEditor({
         </div>
       </div>
       {result && <Alert kind={result.kind}>{result.text}</Alert>}
+      {expired && (
+        <div className="card draft-note" role="alert">
+          <p>
+            Your session has ended, so the seating chart could not be saved. Your changes are kept on this device: sign
+            in again and you come back here with them.
+          </p>
+          <a className="button" href={signInAgainHref()}>
+            Sign in again
+          </a>
+        </div>
+      )}
+      {restored && dirty && (
+        <p className="muted draft-note" role="status">
+          Your unsaved changes from {formatWhen(restored.at)} are back. Save them, or undo them.
+        </p>
+      )}
       <div className="actions">
         <button type="button" className="button" onClick={save} disabled={busy || !dirty}>
           {busy ? 'Saving…' : 'Save seating chart'}

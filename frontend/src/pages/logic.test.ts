@@ -115,3 +115,17 @@ describe('admin console helpers', () => {
     expect(formatBytes(3 * 1024 * 1024)).toBe('3.0 MB');
   });
 });
+
+describe('class documents (issue 16)', () => {
+  it("gives Microsoft's handed-in work folder a plain name", async () => {
+    const { documentName } = await import('./ClassPage');
+    expect(documentName('Submitted files - 6f1c2e3a-1b2c-4d5e-8f90-123456789abc')).toBe('Handed-in work (kept by Microsoft 365)');
+    expect(documentName('Worksheet.docx')).toBe('Worksheet.docx');
+    expect(documentName(null)).toBe('Untitled');
+  });
+  it('matches pasted emails to teachers of the school', async () => {
+    const { matchEmails } = await import('./ClassPage');
+    const teachers = [{ id: 't1', mail: 'Ann@School.edu' }, { id: 't2', mail: null }];
+    expect(matchEmails('ann@school.edu, ann@school.edu\nbob@school.edu', teachers)).toEqual({ ids: ['t1'], unknown: ['bob@school.edu'] });
+  });
+});

@@ -32,6 +32,10 @@ pub struct AuditEntry {
     pub result: String,
     /// Short detail (no personal data or secrets).
     pub detail: Option<String>,
+    /// Who acted, by name, as recorded with the event (issue 16).
+    pub actor_name: Option<String>,
+    /// The target's name, as recorded with the event, when it is a person or a class.
+    pub target_name: Option<String>,
 }
 
 /// A page of the audit log.
@@ -132,6 +136,8 @@ pub async fn list_admin_audit(
             target_id: r.target_id,
             result: r.result,
             detail: r.detail,
+            actor_name: r.actor_name,
+            target_name: r.target_name,
         })
         .collect();
     let next_cursor = if more { items.last().map(|e| encode_cursor(e.at, &e.id)) } else { None };

@@ -27,7 +27,8 @@ pub const MAX_ITEMS: usize = 1000;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkAddMembersRequest {
-    /// Graph ids of users (or groups) of the tenant, 1–1000 (duplicates are ignored).
+    /// People (or groups) of the tenant, 1–1000: Graph ids, or sign-in names (UPNs, e.g.
+    /// pasted emails), looked up with `$batch`es (duplicates are ignored).
     pub member_ids: Vec<String>,
 }
 
@@ -37,22 +38,35 @@ pub struct BulkAddMembersRequest {
 pub struct BulkAssignLicenseRequest {
     /// The licence (SKU id) to assign.
     pub sku_id: String,
-    /// Graph ids of users of the tenant, 1–1000 (duplicates are ignored).
+    /// People of the tenant, 1–1000: Graph ids, or sign-in names (UPNs, e.g. pasted emails),
+    /// looked up with `$batch`es (duplicates are ignored).
     pub user_ids: Vec<String>,
+}
+
+/// A sign-in name (`name@domain`) that may be looked up as `/users/{upn}` (issue 16: people are
+/// given by name or email, never only by object id).
+fn is_upn(v: &str) -> bool {
+    let Some((name, domain)) = v.split_once('@') else { return false };
+    !name.is_empty()
+        && domain.contains('.')
+        && v.len() <= 320
+        && !name.starts_with('$')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~+".contains(c))
+        && domain.chars().all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
 }
 
 fn item_ids(raw: Vec<String>) -> Result<Vec<String>, ApiError> {
     if raw.is_empty() || raw.len() > MAX_ITEMS {
-        return Err(ApiError::bad_request(ErrorCode::InvalidBody, format!("Send between 1 and {MAX_ITEMS} ids.")));
+        return Err(ApiError::bad_request(ErrorCode::InvalidBody, format!("Send between 1 and {MAX_ITEMS} people.")));
     }
     let mut seen = HashSet::new();
     let mut out = vec![];
     for id in raw {
-        let ok = object_id(&id).is_ok();
-        if !ok {
+        let id = id.trim().to_owned();
+        if object_id(&id).is_err() && !is_upn(&id) {
             return Err(ApiError::Validation422 {
                 code: ErrorCode::InvalidId,
-                message: format!("Not a valid id: {id:.40}"),
+                message: format!("Neither an id nor a sign-in name (name@school): {id:.60}"),
             });
         }
         if seen.insert(id.to_lowercase()) {
@@ -60,6 +74,55 @@ fn item_ids(raw: Vec<String>) -> Result<Vec<String>, ApiError> {
         }
     }
     Ok(out)
+}
+
+/// Sign-in names replaced by the people's ids: one `GET /users/{upn}` per name, in `$batch`es
+/// of 20 (never one round trip per person). Names nobody in the school has are refused
+/// together, by name, so the admin can correct the list; nothing starts then.
+async fn resolve_upns(
+    state: &AppState,
+    auth: &edu_msgraph::GraphAuth,
+    items: Vec<String>,
+) -> Result<Vec<String>, ApiError> {
+    let names: Vec<&String> = items.iter().filter(|i| is_upn(i)).collect();
+    if names.is_empty() {
+        return Ok(items);
+    }
+    let mut batch = edu_msgraph::Batch::new();
+    let parts: Vec<_> = names
+        .iter()
+        .map(|n| {
+            batch.add(
+                edu_msgraph::GraphReq::<edu_msgraph::models::User>::get(format!("/users/{}", edu_msgraph::seg(n)))
+                    .select(&["id"]),
+            )
+        })
+        .collect();
+    let mut answers = state.graph.send_batch(auth, batch).await.map_err(admin_graph_error)?;
+    let mut found = std::collections::HashMap::new();
+    let mut unknown = vec![];
+    for (name, part) in names.iter().zip(parts) {
+        match answers.take(part) {
+            Ok(u) if !u.id.is_empty() => {
+                found.insert(name.to_lowercase(), u.id);
+            }
+            _ => unknown.push(name.as_str()),
+        }
+    }
+    if !unknown.is_empty() {
+        let shown: Vec<&str> = unknown.iter().take(5).copied().collect();
+        let more = if unknown.len() > 5 { format!(" and {} more", unknown.len() - 5) } else { String::new() };
+        return Err(ApiError::Validation422 {
+            code: ErrorCode::InvalidId,
+            message: format!("Nobody in your school signs in as {}{more}. Check the spelling.", shown.join(", ")),
+        });
+    }
+    let mut seen = HashSet::new();
+    Ok(items
+        .into_iter()
+        .map(|i| if is_upn(&i) { found.get(&i.to_lowercase()).cloned().unwrap_or(i) } else { i })
+        .filter(|i| seen.insert(i.to_lowercase()))
+        .collect())
 }
 
 async fn start(
@@ -121,7 +184,7 @@ async fn start(
     (status = 404, description = "`not_found` (no such group in your school)", body = crate::error::ErrorBody),
     (status = 409, description = "`job_already_running`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_id`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/groups/{id}/members/bulk")]
 pub async fn bulk_add_admin_group_members(
     state: web::Data<AppState>,
@@ -134,6 +197,7 @@ pub async fn bulk_add_admin_group_members(
     let items = item_ids(body.into_inner().member_ids)?;
     let g = admin_graph(&state, &admin).await?;
     require_group(&state, &g.auth, &id).await?;
+    let items = resolve_upns(&state, &g.auth, items).await?;
     let op = Op::AddMembers { group_id: id.clone() };
     start(state, admin, op, ("group", &id), items).await
 }
@@ -147,7 +211,7 @@ pub async fn bulk_add_admin_group_members(
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 409, description = "`job_already_running`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_id`, `unknown_license`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/licenses/bulk-assign")]
 pub async fn bulk_assign_admin_licenses(
     state: web::Data<AppState>,
@@ -165,6 +229,7 @@ pub async fn bulk_assign_admin_licenses(
             message: "This is not a licence of your school.".into(),
         });
     }
+    let items = resolve_upns(&state, &g.auth, items).await?;
     let op = Op::AssignLicense { sku_id: sku.clone() };
     start(state, admin, op, ("license", &sku), items).await
 }

@@ -153,7 +153,7 @@ pub async fn get_directory_sync(
     (status = 403, description = "`role_required`, `microsoft_forbidden`", body = crate::error::ErrorBody),
     (status = 422, description = "`group_not_found`, `group_name_ambiguous`", body = crate::error::ErrorBody),
     (status = 503, description = "`microsoft_unavailable`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[put("/api/admin/directory-sync")]
 pub async fn set_directory_sync_group(
     state: web::Data<AppState>,
@@ -217,7 +217,7 @@ pub async fn set_directory_sync_group(
 #[utoipa::path(operation_id = "clear_directory_sync_group", tag = "admin", responses(
     (status = 204, description = "Directory sync is off"),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[delete("/api/admin/directory-sync")]
 pub async fn clear_directory_sync_group(
     state: web::Data<AppState>,
@@ -226,4 +226,113 @@ pub async fn clear_directory_sync_group(
     edu_db::directory::set_group(&state.db, admin.0.tenant_id, None, Some(admin.0.auth.user_id), state.clock.now_ms())
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A person named in the local directory (a member or a manager).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryPersonRef {
+    /// Microsoft object id (links to the admin's user page).
+    pub id: String,
+    /// Name, as synced.
+    pub display_name: Option<String>,
+}
+
+/// A member of the synced group, with their manager (supervisor) from directory sync.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryMemberView {
+    /// Microsoft object id.
+    pub id: String,
+    /// Name.
+    pub display_name: Option<String>,
+    /// Mail.
+    pub mail: Option<String>,
+    /// Job title.
+    pub job_title: Option<String>,
+    /// Department.
+    pub department: Option<String>,
+    /// Their manager, when Microsoft 365 has one on record.
+    pub manager: Option<DirectoryPersonRef>,
+}
+
+/// The synced group's members (`GET /api/admin/directory-sync/members`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryMembersView {
+    /// Members in the group now, by name.
+    pub items: Vec<DirectoryMemberView>,
+}
+
+/// One person's place in the synced directory (`GET /api/admin/users/{id}/directory`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserDirectoryView {
+    /// Whether the person is a member of the synced group now.
+    pub in_directory: bool,
+    /// Their manager (supervisor), from directory sync.
+    pub manager: Option<DirectoryPersonRef>,
+    /// The members whose manager they are, by name.
+    pub reports: Vec<DirectoryPersonRef>,
+}
+
+fn person_ref(id: String, display_name: Option<String>) -> DirectoryPersonRef {
+    DirectoryPersonRef { id, display_name }
+}
+
+fn by_name(a: &Option<String>, b: &Option<String>) -> std::cmp::Ordering {
+    a.as_deref().unwrap_or("").to_lowercase().cmp(&b.as_deref().unwrap_or("").to_lowercase())
+}
+
+/// The members of the synced group with their managers (issue 16: managers and supervisors
+/// from directory sync are visible), from the local directory the sync job keeps (no Graph call).
+#[utoipa::path(operation_id = "list_directory_members", tag = "admin", responses(
+    (status = 200, body = DirectoryMembersView),
+    (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
+), security(("session" = [])))]
+#[get("/api/admin/directory-sync/members")]
+pub async fn list_directory_members(
+    state: web::Data<AppState>,
+    admin: TenantAdmin,
+) -> Result<web::Json<DirectoryMembersView>, ApiError> {
+    let mut items: Vec<DirectoryMemberView> = edu_db::directory::members(&state.db, admin.0.tenant_id)
+        .await?
+        .into_iter()
+        .filter(|m| m.state == "active")
+        .map(|m| DirectoryMemberView {
+            id: m.member.ms_object_id,
+            display_name: m.member.display_name,
+            mail: m.member.mail,
+            job_title: m.member.job_title,
+            department: m.member.department,
+            manager: m.manager.map(|g| person_ref(g.ms_object_id, g.display_name)),
+        })
+        .collect();
+    items.sort_by(|a, b| by_name(&a.display_name, &b.display_name));
+    Ok(web::Json(DirectoryMembersView { items }))
+}
+
+/// A person's manager and the people they manage, from the synced directory (issue 16).
+#[utoipa::path(operation_id = "get_user_directory", tag = "admin", params(("id" = String, Path, description = "User id")), responses(
+    (status = 200, body = UserDirectoryView),
+    (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
+    (status = 404, description = "`not_found` (not an object id)", body = crate::error::ErrorBody),
+), security(("session" = [])))]
+#[get("/api/admin/users/{id}/directory")]
+pub async fn get_user_directory(
+    state: web::Data<AppState>,
+    admin: TenantAdmin,
+    path: web::Path<String>,
+) -> Result<web::Json<UserDirectoryView>, ApiError> {
+    let id = path.into_inner();
+    let id = crate::services::admin::object_id(&id)?.to_lowercase();
+    let members = edu_db::directory::members(&state.db, admin.0.tenant_id).await?;
+    let me = members.iter().find(|m| m.member.ms_object_id.eq_ignore_ascii_case(&id) && m.state == "active");
+    let mut reports: Vec<DirectoryPersonRef> = members
+        .iter()
+        .filter(|m| m.state == "active" && m.manager.as_ref().is_some_and(|g| g.ms_object_id.eq_ignore_ascii_case(&id)))
+        .map(|m| person_ref(m.member.ms_object_id.clone(), m.member.display_name.clone()))
+        .collect();
+    reports.sort_by(|a, b| by_name(&a.display_name, &b.display_name));
+    Ok(web::Json(UserDirectoryView {
+        in_directory: me.is_some(),
+        manager: me.and_then(|m| m.manager.clone()).map(|g| person_ref(g.ms_object_id, g.display_name)),
+        reports,
+    }))
 }

@@ -253,7 +253,7 @@ pub struct AddGroupMemberRequest {
     (status = 403, description = "`role_required`, `microsoft_forbidden`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found`: no such group, or no such user in your school", body = crate::error::ErrorBody),
     (status = 409, description = "`already_a_member`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/groups/{id}/members")]
 pub async fn add_admin_group_member(
     state: web::Data<AppState>,
@@ -291,7 +291,7 @@ pub async fn add_admin_group_member(
     (status = 204, description = "Removed"),
     (status = 403, description = "`role_required`, `microsoft_forbidden`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found` (no such group), `not_a_member`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[delete("/api/admin/groups/{id}/members/{member_id}")]
 pub async fn remove_admin_group_member(
     state: web::Data<AppState>,

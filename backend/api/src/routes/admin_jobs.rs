@@ -28,7 +28,7 @@ use crate::state::AppState;
     (status = 401, description = "`microsoft_signin_required`: sign in with Microsoft again", body = crate::error::ErrorBody),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 409, description = "`job_already_running`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/user-access/enable")]
 pub async fn enable_user_access(state: web::Data<AppState>, admin: TenantAdmin) -> Result<HttpResponse, ApiError> {
     let tenant = edu_db::tenants::get(&state.db, admin.0.tenant_id)

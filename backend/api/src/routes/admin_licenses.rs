@@ -131,7 +131,7 @@ fn sku_id(s: &str) -> Result<String, ApiError> {
     (status = 404, description = "`not_found` (also for another tenant's ids)", body = crate::error::ErrorBody),
     (status = 409, description = "`no_licenses_available`, `license_not_assigned` (removing a licence the person does not hold)", body = crate::error::ErrorBody),
     (status = 422, description = "`unknown_license`, `usage_location_required`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/users/{id}/licenses")]
 pub async fn assign_admin_user_licenses(
     state: web::Data<AppState>,

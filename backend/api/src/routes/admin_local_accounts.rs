@@ -73,7 +73,7 @@ pub async fn list_admin_local_accounts(
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found` (also for another tenant's accounts)", body = crate::error::ErrorBody),
     (status = 409, description = "`cannot_delete_self`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[delete("/api/admin/local-accounts/{id}")]
 pub async fn delete_admin_local_account(
     state: web::Data<AppState>,

@@ -93,7 +93,7 @@ pub async fn get_admin_tenant(
     (status = 204, description = "Consent withdrawn; the admin's session ended too"),
     (status = 403, description = "`role_required`, `microsoft_forbidden`", body = crate::error::ErrorBody),
     (status = 503, description = "`microsoft_unavailable`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/tenant/unconsent")]
 pub async fn unconsent_tenant(state: web::Data<AppState>, admin: TenantAdmin) -> Result<HttpResponse, ApiError> {
     let tenant = edu_db::tenants::get(&state.db, admin.0.tenant_id)
@@ -141,7 +141,7 @@ pub async fn list_linked_accounts(
     (status = 204, description = "Unlinked"),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found` (also for another tenant's ids)", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/linked-accounts/{id}/unlink")]
 pub async fn unlink_account(
     state: web::Data<AppState>,
@@ -161,7 +161,7 @@ pub async fn unlink_account(
 #[utoipa::path(operation_id = "clear_token_cache", tag = "admin", responses(
     (status = 200, body = ClearedResponse),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/token-cache/clear")]
 pub async fn clear_token_cache(
     state: web::Data<AppState>,

@@ -13,7 +13,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::roles::TenantAdmin;
 use crate::error::{ApiError, ErrorCode, admin_graph_error};
-use crate::services::admin::{admin_graph, audit, audit_failure, object_id, open_cursor, seal_cursor, search_term};
+use crate::services::admin::{
+    admin_graph, audit, audit_failure, audit_named, object_id, open_cursor, seal_cursor, search_term,
+};
 use crate::state::AppState;
 
 /// Users per page unless `top` says otherwise (at most [`MAX_TOP`]).
@@ -367,7 +369,7 @@ fn temporary_password() -> SecretString {
     (status = 409, description = "`upn_taken`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_upn`, `upn_domain_not_verified`, `invalid_profile_value`", body = crate::error::ErrorBody),
     (status = 502, description = "`microsoft_error`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/users")]
 pub async fn create_admin_user(
     state: web::Data<AppState>,
@@ -434,7 +436,9 @@ pub async fn create_admin_user(
         }
         Err(e) => return Err(audit_failure(&state, &admin, "admin.user.create", None, admin_graph_error(e)).await),
     };
-    audit(&state, &admin, "admin.user.create", Some(("user", &created.id)), "success", None).await?;
+    let name = created.display_name.clone();
+    audit_named(&state, &admin, "admin.user.create", Some(("user", &created.id)), name.as_deref(), "success", None)
+        .await?;
     tracing::info!(user.id = %created.id, "admin created a Microsoft 365 user");
     let fields = all_fields();
     let user = AdminUser::from_graph(created, &fields);
@@ -475,7 +479,7 @@ pub struct UpdateAdminUserRequest {
     (status = 403, description = "`role_required`, `microsoft_forbidden`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found` (also for another tenant's ids)", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_profile_value`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[patch("/api/admin/users/{id}")]
 pub async fn update_admin_user(
     state: web::Data<AppState>,
@@ -551,7 +555,7 @@ async fn set_enabled(state: &AppState, admin: &TenantAdmin, id: &str, enabled: b
     (status = 204, description = "Enabled"),
     (status = 403, description = "`role_required`, `microsoft_forbidden`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found` (also for another tenant's ids)", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/users/{id}/enable")]
 pub async fn enable_admin_user(
     state: web::Data<AppState>,
@@ -567,7 +571,7 @@ pub async fn enable_admin_user(
     (status = 403, description = "`role_required`, `microsoft_forbidden`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found` (also for another tenant's ids)", body = crate::error::ErrorBody),
     (status = 409, description = "`cannot_disable_self`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/users/{id}/disable")]
 pub async fn disable_admin_user(
     state: web::Data<AppState>,

@@ -64,6 +64,9 @@ pub struct ResourceDto {
     pub display_name: Option<String>,
     /// For links: the URL.
     pub link: Option<String>,
+    /// For files: the file's web address in Microsoft 365 (its driveItem `webUrl`, read in
+    /// `$batch`es, never one call per file); opening it needs the person's Microsoft 365 sign-in.
+    pub web_url: Option<String>,
 }
 
 /// `PATCH /api/classes/{id}/assignments/{aid}`: only the fields given change.
@@ -222,22 +225,54 @@ fn drive_item_path(file_url: &str) -> Option<String> {
 /// not one call per file. A file whose item cannot be read keeps `None` (it is still
 /// listed); a failed batch is logged and leaves them all `None`.
 async fn add_file_details(state: &AppState, auth: &GraphAuth, files: Vec<(&mut SubmissionResourceDto, String)>) {
-    if files.is_empty() {
-        return;
+    let paths: Vec<String> = files.iter().map(|(_, p)| p.clone()).collect();
+    for ((dto, _), item) in files.into_iter().zip(drive_items(state, auth, &paths).await) {
+        if let Some(item) = item {
+            dto.web_url = item.web_url;
+            dto.size = item.size;
+        }
+    }
+}
+
+/// The driveItems at `paths` (`/drives/{d}/items/{i}`), in order, read in `$batch`es (the typed
+/// [`Batch`] splits them 20 per request): `None` for an item that cannot be read, and for all
+/// of them when Microsoft does not answer (logged; the files are still listed, without address).
+async fn drive_items(
+    state: &AppState,
+    auth: &GraphAuth,
+    paths: &[String],
+) -> Vec<Option<edu_msgraph::models::DriveItem>> {
+    if paths.is_empty() {
+        return Vec::new();
     }
     let mut batch = Batch::new();
-    let parts: Vec<_> = files.iter().map(|(_, path)| batch.add(graph::drive_item_details(path))).collect();
+    let parts: Vec<_> = paths.iter().map(|path| batch.add(graph::drive_item_details(path))).collect();
     let mut answers = match state.graph.send_batch(auth, batch).await {
         Ok(a) => a,
         Err(e) => {
-            tracing::warn!(error = %e, "submission files: driveItem details unavailable");
-            return;
+            tracing::warn!(error = %e, "files: driveItem details unavailable");
+            return paths.iter().map(|_| None).collect();
         }
     };
-    for ((dto, _), part) in files.into_iter().zip(parts) {
-        if let Ok(item) = answers.take(part) {
+    parts.into_iter().map(|part| answers.take(part).ok()).collect()
+}
+
+/// Fills in `web_url` of an assignment's files (issue 16: handouts open for students and teachers).
+async fn add_resource_addresses(
+    state: &AppState,
+    auth: &GraphAuth,
+    resources: &[EducationAssignmentResource],
+    dtos: &mut [ResourceDto],
+) {
+    let files: Vec<(usize, String)> = resources
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| Some((i, r.resource.file_url.as_deref().and_then(drive_item_path)?)))
+        .collect();
+    let paths: Vec<String> = files.iter().map(|(_, p)| p.clone()).collect();
+    for ((i, _), item) in files.iter().zip(drive_items(state, auth, &paths).await) {
+        if let (Some(dto), Some(item)) = (dtos.get_mut(*i), item) {
             dto.web_url = item.web_url;
-            dto.size = item.size;
         }
     }
 }
@@ -291,7 +326,7 @@ fn resource_dto(id: String, r: &edu_msgraph::models::EducationResource) -> Resou
         "MediaResource" => "media",
         _ => "other",
     };
-    ResourceDto { id, kind: kind.to_owned(), display_name: r.display_name.clone(), link: r.link.clone() }
+    ResourceDto { id, kind: kind.to_owned(), display_name: r.display_name.clone(), link: r.link.clone(), web_url: None }
 }
 
 async fn audit(state: &AppState, member: &TenantMember, action: &str, target: &str) -> Result<(), ApiError> {
@@ -332,7 +367,7 @@ pub async fn list_assignments(
     (status = 201, body = AssignmentDto),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_assignment`, `invalid_due_date`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{id}/assignments")]
 pub async fn create_assignment(
     state: web::Data<AppState>,
@@ -384,7 +419,7 @@ pub async fn create_assignment(
 #[utoipa::path(operation_id = "add_assignment_link", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), request_body = LinkResourceRequest, responses(
     (status = 201, description = "Attached"),
     (status = 422, description = "`invalid_link`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{id}/assignments/{aid}/links")]
 pub async fn add_assignment_link(
     state: web::Data<AppState>,
@@ -423,7 +458,7 @@ pub async fn add_assignment_link(
 #[utoipa::path(operation_id = "publish_assignment", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), responses(
     (status = 200, body = AssignmentDto),
     (status = 409, description = "`uploads_in_progress`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{id}/assignments/{aid}/publish")]
 pub async fn publish_assignment(
     state: web::Data<AppState>,
@@ -447,7 +482,7 @@ pub async fn publish_assignment(
 /// Deletes an assignment (teachers of the class).
 #[utoipa::path(operation_id = "delete_assignment", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path)), responses(
     (status = 204, description = "Deleted"),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[delete("/api/classes/{id}/assignments/{aid}")]
 pub async fn delete_assignment(
     state: web::Data<AppState>,
@@ -523,7 +558,7 @@ pub async fn list_submissions(
     (status = 200, body = SubmissionDto),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{id}/assignments/{aid}/submissions/{sid}/{action}")]
 pub async fn submission_action(
     state: web::Data<AppState>,
@@ -625,8 +660,11 @@ pub async fn get_assignment(
     let aid = GraphId::parse(&path.1)?;
     // One Graph call (this is what the SPA polls after publishing).
     let mut a = state.graph.assignment_with_resources(access.auth(), access.class_id.as_str(), &aid).await?;
-    let resources =
-        a.resources.take().unwrap_or_default().into_iter().map(|r| resource_dto(r.id, &r.resource)).collect();
+    let raw = a.resources.take().unwrap_or_default();
+    let mut resources: Vec<ResourceDto> = raw.iter().map(|r| resource_dto(r.id.clone(), &r.resource)).collect();
+    // Files get their Microsoft 365 address: one `$batch` for all of them (a second Graph round
+    // trip only when the assignment has files).
+    add_resource_addresses(&state, access.auth(), &raw, &mut resources).await;
     Ok(web::Json(AssignmentDetailsDto { assignment: dto(a), resources }))
 }
 
@@ -639,7 +677,7 @@ pub async fn get_assignment(
     (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
     (status = 409, description = "`assignment_not_editable`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_assignment`, `invalid_due_date`, `nothing_to_change`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[patch("/api/classes/{id}/assignments/{aid}")]
 pub async fn update_assignment(
     state: web::Data<AppState>,
@@ -855,7 +893,7 @@ fn file_resource(name: &str, file_url: String) -> EducationAssignmentResource {
     (status = 413, description = "`file_too_large`", body = crate::error::ErrorBody),
     (status = 415, description = "`unsupported_media_type`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_file_name`, `empty_file`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{id}/assignments/{aid}/files")]
 pub async fn upload_assignment_file(
     state: web::Data<AppState>,
@@ -895,7 +933,7 @@ pub async fn upload_assignment_file(
     (status = 413, description = "`file_too_large`", body = crate::error::ErrorBody),
     (status = 415, description = "`unsupported_media_type`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_file_name`, `empty_file`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{id}/assignments/{aid}/submissions/{sid}/files")]
 pub async fn upload_submission_file(
     state: web::Data<AppState>,

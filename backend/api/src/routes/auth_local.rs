@@ -308,7 +308,7 @@ pub async fn logout(state: web::Data<AppState>, auth: MaybeAuthenticated) -> Res
 #[utoipa::path(operation_id = "logout_everywhere", tag = "account", responses(
     (status = 204, description = "Every session ended"),
     (status = 401, description = "`unauthenticated`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/auth/logout-all")]
 pub async fn logout_everywhere(state: web::Data<AppState>, auth: Authenticated) -> Result<HttpResponse, ApiError> {
     let ended = edu_db::sessions::delete_for_user(&state.db, auth.user_id, None).await?;
@@ -328,7 +328,7 @@ pub async fn logout_everywhere(state: web::Data<AppState>, auth: Authenticated) 
     (status = 409, description = "`no_local_password`: the account has no local password", body = crate::error::ErrorBody),
     (status = 422, description = "The new password breaks the policy", body = crate::error::ErrorBody),
     (status = 429, description = "Too many wrong current passwords", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,

@@ -76,6 +76,9 @@ pub struct ClassDto {
     pub term: Option<TermDto>,
     /// Teachers.
     pub teachers: Vec<PersonDto>,
+    /// In a school's list (`scope=all`): whether you are a member (teacher or student) of the
+    /// class, so the list can say which ones open for you. Absent in `scope=mine` (all yours).
+    pub member: Option<bool>,
 }
 
 /// `GET /api/classes`.
@@ -254,6 +257,7 @@ fn class(c: EducationClass, teachers: Vec<PersonDto>) -> ClassDto {
         description: c.description,
         term: c.term.map(|t| TermDto { display_name: t.display_name, start_date: t.start_date, end_date: t.end_date }),
         teachers,
+        member: None,
     }
 }
 
@@ -347,13 +351,20 @@ pub async fn list_classes(
         .collect();
     let mut batch = Batch::new();
     let parts: Vec<_> = matching.iter().map(|c| batch.add(graph::class_teacher_names(&c.id))).collect();
+    // A school's list marks the caller's own classes (issue 16: no "Class not found" dead end):
+    // the caller's class ids ride in the same `$batch`, no extra round trip.
+    let all_scope = q.scope.as_deref() == Some("all") && !matching.is_empty();
+    let mine_part = all_scope.then(|| batch.add(graph::my_class_ids()));
     let mut teachers = state.graph.send_batch(&caller.auth, batch).await?;
+    let my_ids: Option<HashSet<String>> = mine_part
+        .map(|part| teachers.take(part).map(|p| p.value.into_iter().map(|c| c.id).collect()).unwrap_or_default());
     let items = matching
         .into_iter()
         .zip(parts)
         .map(|(c, part)| {
             let ts = teachers.take(part).map(|p| p.value.into_iter().map(person).collect()).unwrap_or_default();
-            class(c, ts)
+            let member = my_ids.as_ref().map(|ids| ids.contains(&c.id));
+            ClassDto { member, ..class(c, ts) }
         })
         .collect();
     Ok(web::Json(ClassesResponse {
@@ -584,7 +595,7 @@ pub async fn get_seating(
     (status = 403, description = "`role_required`: only this class's teachers", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
     (status = 422, description = "`seat_out_of_grid`, `seat_taken`, `not_a_student_of_this_class`, `student_seated_twice`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[put("/api/classes/{id}/seating")]
 pub async fn put_seating(
     state: web::Data<AppState>,

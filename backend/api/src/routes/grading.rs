@@ -186,7 +186,7 @@ fn rubric_update(o: &EducationOutcome, picks: Option<RubricGradeRequest>) -> Res
     (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
     (status = 409, description = "`assignment_not_graded`: points for an assignment without points", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_points`, `feedback_too_long`, `invalid_rubric`, `nothing_to_change`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[patch("/api/classes/{class_id}/assignments/{assignment_id}/submissions/{submission_id}/outcome")]
 pub async fn grade_submission(
     state: web::Data<AppState>,
@@ -328,7 +328,7 @@ pub struct SubmissionStatusDto {
     (status = 200, body = SubmissionStatusDto),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{class_id}/assignments/{assignment_id}/submissions/{submission_id}/excuse")]
 pub async fn excuse_submission(
     state: web::Data<AppState>,
@@ -410,7 +410,7 @@ pub struct ReturnJobDto {
     (status = 202, body = ReturnJobDto, description = "Started; poll `GET /api/classes/{class_id}/jobs/{id}`"),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 409, description = "`job_already_running`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{class_id}/assignments/{assignment_id}/return-graded")]
 pub async fn return_graded(
     state: web::Data<AppState>,
@@ -673,7 +673,7 @@ fn new_rubric(body: NewRubricRequest) -> Result<EducationRubric, ApiError> {
     (status = 201, body = RubricDto),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_rubric`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{class_id}/assignments/{assignment_id}/rubric")]
 pub async fn create_assignment_rubric(
     state: web::Data<AppState>,

@@ -110,7 +110,7 @@ async fn audit(state: &AppState, auth: &Authenticated, action: &str, result: &st
     (status = 200, description = "Created and linked; the session was rotated", body = MeResponse),
     (status = 409, description = "`microsoft_account_required`, `local_account_exists`, `email_taken`", body = crate::error::ErrorBody),
     (status = 422, description = "Invalid email, password or colour", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/me/link/local/create")]
 pub async fn create_local_account_for_microsoft_user(
     state: web::Data<AppState>,
@@ -152,7 +152,7 @@ pub async fn create_local_account_for_microsoft_user(
     (status = 401, description = "`invalid_credentials`", body = crate::error::ErrorBody),
     (status = 409, description = "`microsoft_account_required`, `local_account_exists`, `local_account_already_linked`", body = crate::error::ErrorBody),
     (status = 429, description = "Too many wrong passwords", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/me/link/local/existing")]
 pub async fn link_existing_local_account(
     state: web::Data<AppState>,
@@ -210,7 +210,7 @@ pub async fn link_existing_local_account(
     (status = 200, description = "Unlinked", body = MeResponse),
     (status = 204, description = "Unlinked; this session was a Microsoft sign-in and ended"),
     (status = 409, description = "`not_linked`, `local_password_required`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/me/link/microsoft/remove")]
 pub async fn unlink_microsoft_account(
     state: web::Data<AppState>,
@@ -238,7 +238,7 @@ pub async fn unlink_microsoft_account(
 #[utoipa::path(operation_id = "set_favorite_color", tag = "account", request_body = FavoriteColorRequest, responses(
     (status = 200, body = MeResponse),
     (status = 422, description = "`invalid_color`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/me/favorite-color")]
 pub async fn set_favorite_color(
     state: web::Data<AppState>,

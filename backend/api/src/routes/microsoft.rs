@@ -25,6 +25,10 @@ use crate::state::AppState;
 pub const OIDC_COOKIE: &str = "__Host-oidc";
 /// "Sign in again as <name>": the last Microsoft account used in this browser.
 pub const HINT_COOKIE: &str = "__Host-ms-hint";
+/// Set for the round trip when "remember me on this device" was ticked.
+const REMEMBER_COOKIE: &str = "__Host-ms-remember";
+/// The tenant of personal Microsoft accounts (outlook.com, hotmail.com, live.com).
+const PERSONAL_ACCOUNTS_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 /// How long a round trip may take.
 const TRANSACTION_TTL_MS: i64 = 10 * 60 * 1000;
 
@@ -39,6 +43,9 @@ pub struct LoginQuery {
     prompt: Option<String>,
     /// A path of ours to go to afterwards.
     return_to: Option<String>,
+    /// `1`: "remember me on this device" was ticked: the sign-in page may name this account
+    /// after sign-out (the hint cookie); otherwise it is not kept (issue 16, shared computers).
+    remember: Option<String>,
 }
 
 /// The callback's parameters (success or error).
@@ -271,7 +278,14 @@ pub async fn microsoft_login(
         begin(&state, purpose, link_user, None, safe_return_to(&state.config.public_url, q.return_to.as_deref()))
             .await?;
     let to = authorize_url(&state, &st, &nonce, &verifier, &q)?;
-    Ok(HttpResponse::Found().insert_header((header::LOCATION, to)).cookie(oidc_cookie(st)).finish())
+    let remember = if q.remember.as_deref() == Some("1") {
+        let mut c = session::cookie(REMEMBER_COOKIE, "1".to_owned());
+        c.set_max_age(CookieDuration::minutes(10));
+        c
+    } else {
+        session::removal(REMEMBER_COOKIE)
+    };
+    Ok(HttpResponse::Found().insert_header((header::LOCATION, to)).cookie(oidc_cookie(st)).cookie(remember).finish())
 }
 
 /// Checks the callback's `state` against the browser's cookie and takes the transaction
@@ -349,7 +363,7 @@ async fn interactive_confirmation(
         Some(a) => edu_db::identities::of_user(&state.db, a.user_id).await?.and_then(|i| i.upn),
         None => None,
     };
-    let q = LoginQuery { intent: None, login_hint: hint, prompt: None, return_to: None };
+    let q = LoginQuery { intent: None, login_hint: hint, prompt: None, return_to: None, remember: None };
     let link_user = current.map(|a| a.user_id);
     let (st, nonce, verifier) = begin(state, "confirm_ui", link_user, None, txn.return_to.clone()).await?;
     let to = authorize_url(state, &st, &nonce, &verifier, &q)?;
@@ -389,6 +403,10 @@ async fn complete_sign_in(
         tracing::warn!(error = %e, "ID token refused");
         e.code()
     })?;
+    // School data needs a school account: a personal Microsoft account is explained (issue 16).
+    if claims.tid == PERSONAL_ACCOUNTS_TENANT {
+        return Err("personal_account");
+    }
     let is_admin = roles::is_tenant_admin(&claims.wids);
     let now = state.clock.now_ms();
 
@@ -399,12 +417,19 @@ async fn complete_sign_in(
     if !consented && !is_admin {
         return Err("tenant_not_onboarded");
     }
+    let graph_auth = edu_msgraph::GraphAuth::delegated(claims.tid.clone(), tokens.access_token.clone());
     let tenant_id = match tenant {
+        // An admin's sign-in refreshes the organization's name (a rename in Microsoft 365 shows).
+        Some(t) if is_admin => {
+            let name = organization_name(state, &graph_auth).await.unwrap_or(t.display_name);
+            edu_db::tenants::upsert_by_ms_id(&state.db, &claims.tid, &name, now).await.map_err(db_err)?
+        }
         Some(t) => t.id,
         None => {
-            let name =
+            let domain =
                 claims.preferred_username.as_deref().and_then(|u| u.split_once('@')).map_or("School", |(_, d)| d);
-            edu_db::tenants::upsert_by_ms_id(&state.db, &claims.tid, name, now).await.map_err(db_err)?
+            let name = organization_name(state, &graph_auth).await.unwrap_or_else(|| domain.to_owned());
+            edu_db::tenants::upsert_by_ms_id(&state.db, &claims.tid, &name, now).await.map_err(db_err)?
         }
     };
     if onboarding && is_admin {
@@ -413,7 +438,6 @@ async fn complete_sign_in(
             .map_err(db_err)?;
     }
 
-    let graph_auth = edu_msgraph::GraphAuth::delegated(claims.tid.clone(), tokens.access_token.clone());
     let person_roles = roles::detect(&state.graph, &graph_auth, &claims.wids).await.map_err(|e| {
         tracing::warn!(error = %e, "reading the education profile failed");
         "microsoft_unavailable"
@@ -434,7 +458,18 @@ async fn complete_sign_in(
                 edu_db::identities::touch(&state.db, &identity.id, &profile, now).await.map_err(db_err)?;
                 identity.user_id
             }
-            None => edu_db::identities::create_person(&state.db, tenant_id, &profile, now).await.map_err(db_err)?,
+            None => {
+                // Unlinked from an account with a password: say so and offer to link it again,
+                // never a silent second account (issue 16).
+                if edu_db::identities::unlinked_from(&state.db, &claims.tid, &claims.oid)
+                    .await
+                    .map_err(db_err)?
+                    .is_some()
+                {
+                    return Err("microsoft_unlinked");
+                }
+                edu_db::identities::create_person(&state.db, tenant_id, &profile, now).await.map_err(db_err)?
+            }
         }
     };
     edu_db::users::set_roles(&state.db, tenant_id, user_id, &person_roles, now).await.map_err(db_err)?;
@@ -455,8 +490,15 @@ async fn complete_sign_in(
     };
     let hint_value =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&hint).unwrap_or_default());
-    let mut hint_cookie = session::cookie(HINT_COOKIE, hint_value);
-    hint_cookie.set_max_age(CookieDuration::days(90));
+    // Kept only when "remember me on this device" was ticked; otherwise the previous one goes
+    // too, so a shared computer never shows who used it last (issue 16).
+    let hint_cookie = if req.cookie(REMEMBER_COOKIE).is_some_and(|c| c.value() == "1") {
+        let mut c = session::cookie(HINT_COOKIE, hint_value);
+        c.set_max_age(CookieDuration::days(90));
+        c
+    } else {
+        session::removal(HINT_COOKIE)
+    };
     let to = txn
         .return_to
         .clone()
@@ -467,7 +509,20 @@ async fn complete_sign_in(
         .cookie(session::removal(OIDC_COOKIE))
         .cookie(session::removal(session::PRE_SESSION_COOKIE))
         .cookie(hint_cookie)
+        .cookie(session::removal(REMEMBER_COOKIE))
         .finish())
+}
+
+/// The organization's display name from Graph `GET /organization` (issue 16: tenants are named
+/// by their organization, not their domain); `None` when Microsoft does not say (logged).
+async fn organization_name(state: &AppState, auth: &edu_msgraph::GraphAuth) -> Option<String> {
+    match state.graph.fetch(auth, crate::services::graph::organization()).await {
+        Ok(page) => page.value.into_iter().find_map(|o| o.display_name).filter(|n| !n.trim().is_empty()),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the organization's name failed");
+            None
+        }
+    }
 }
 
 /// Links the signed-in Microsoft identity to the local account that asked for it (R-B2):
@@ -617,8 +672,13 @@ pub async fn microsoft_consent_callback(
             let Ok((st, nonce, verifier)) = begin(&state, "onboard", None, Some(tid.to_owned()), None).await else {
                 return fail("temporarily_unavailable");
             };
-            let login =
-                LoginQuery { intent: None, login_hint: None, prompt: Some("select_account".into()), return_to: None };
+            let login = LoginQuery {
+                intent: None,
+                login_hint: None,
+                prompt: Some("select_account".into()),
+                return_to: None,
+                remember: None,
+            };
             match authorize_url(&state, &st, &nonce, &verifier, &login) {
                 Ok(to) => HttpResponse::Found().insert_header((header::LOCATION, to)).cookie(oidc_cookie(st)).finish(),
                 Err(_) => fail("temporarily_unavailable"),

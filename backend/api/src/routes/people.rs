@@ -149,7 +149,7 @@ pub struct AddTeacherRequest {
     (status = 404, description = "`not_found`: no such class, or not yours", body = crate::error::ErrorBody),
     (status = 409, description = "`already_a_teacher`", body = crate::error::ErrorBody),
     (status = 422, description = "`not_a_teacher`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{id}/teachers")]
 pub async fn add_class_teacher(
     state: web::Data<AppState>,

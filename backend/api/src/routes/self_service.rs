@@ -102,7 +102,7 @@ pub async fn get_profile_fields(
 #[utoipa::path(operation_id = "put_profile_fields", tag = "admin", request_body = ProfileFieldsConfig, responses(
     (status = 200, body = ProfileFieldsConfig),
     (status = 422, description = "`unknown_profile_field`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[put("/api/admin/profile-fields")]
 pub async fn put_profile_fields(
     state: web::Data<AppState>,
@@ -192,7 +192,7 @@ fn valid_value(field: &str, max: usize, v: &Value) -> Option<Option<String>> {
     (status = 200, body = MyProfileResponse),
     (status = 403, description = "`field_not_editable`, `school_account_required`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_profile_value`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/me/profile")]
 pub async fn update_my_profile(
     state: web::Data<AppState>,
@@ -260,7 +260,7 @@ pub struct ClassMailResponse {
     (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_audience`, `not_a_student_of_this_class`, `invalid_mail`, `no_recipients`", body = crate::error::ErrorBody),
     (status = 429, description = "`too_many_requests`", body = crate::error::ErrorBody),
-), security(("session" = []), ("csrf" = [])))]
+), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{id}/mail")]
 pub async fn send_class_mail(
     state: web::Data<AppState>,

@@ -42,7 +42,20 @@ pub(crate) async fn audit(
     result: &str,
     detail: Option<&str>,
 ) -> Result<(), ApiError> {
-    edu_db::audit::record(
+    audit_named(state, admin, action, target, None, result, detail).await
+}
+
+/// [`audit`] with the target's name, when the handler has it (issue 16: the log speaks people).
+pub(crate) async fn audit_named(
+    state: &AppState,
+    admin: &TenantAdmin,
+    action: &str,
+    target: Option<(&str, &str)>,
+    target_name: Option<&str>,
+    result: &str,
+    detail: Option<&str>,
+) -> Result<(), ApiError> {
+    edu_db::audit::record_named(
         &state.db,
         &edu_db::audit::AuditEvent {
             tenant_id: Some(admin.0.tenant_id),
@@ -54,6 +67,7 @@ pub(crate) async fn audit(
             detail,
             at: state.clock.now_ms(),
         },
+        target_name,
     )
     .await?;
     Ok(())

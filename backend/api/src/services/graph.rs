@@ -32,6 +32,30 @@ pub fn my_classes(top: u32) -> GraphReq<Page<EducationClass>> {
     GraphReq::get("/education/me/classes").select(CLASS).top(top)
 }
 
+/// The ids of the caller's classes (one page of up to 999: a person is in far fewer).
+#[must_use]
+pub fn my_class_ids() -> GraphReq<Page<EducationClass>> {
+    GraphReq::get("/education/me/classes").select(&["id"]).top(999)
+}
+
+/// The organization (tenant) the caller signs in to: its display name names the school
+/// district in EduGraph (issue 16), not its domain. `User.Read` suffices (delegated).
+#[must_use]
+pub fn organization() -> GraphReq<Page<Organization>> {
+    GraphReq::get("/organization").select(&["id", "displayName"])
+}
+
+/// `GET /organization` (only what EduGraph reads).
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    /// The tenant id.
+    #[serde(default)]
+    pub id: String,
+    /// "Contoso Education District".
+    pub display_name: Option<String>,
+}
+
 /// A page of a school's classes.
 #[must_use]
 pub fn school_classes(school: &GraphId, top: u32) -> GraphReq<Page<EducationClass>> {

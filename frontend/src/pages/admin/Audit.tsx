@@ -5,6 +5,7 @@ import { api, ok, rawQuery } from '../../api/client';
 import { keys } from '../../api/queries';
 import {
   AUDIT_ACTION_SUGGESTIONS,
+  auditResultLabel,
   NO_AUDIT_FILTERS,
   auditActionError,
   auditActorError,
@@ -19,6 +20,15 @@ import { usePaged } from '../../lib/paging';
 import { formatWhen } from '../../lib/time';
 import { Empty, ErrorState, Field, Loading } from '../../ui';
 import { AdminPage } from './common';
+
+const TARGET_TYPES: Record<string, string> = {
+  user: '(person)',
+  group: '(group)',
+  class: '(class)',
+  assignment: '(assignment)',
+  job: '(background job)',
+  export: '(export)',
+};
 
 export function AdminAudit() {
   const [filters, setFilters] = useState<AuditFilters>(NO_AUDIT_FILTERS);
@@ -140,28 +150,29 @@ export function AdminAudit() {
                           <div className="muted small">
                             by{' '}
                             {filters.actor === e.actor_user_id ? (
-                              <span className="mono">{e.actor_user_id}</span>
+                              <span>{e.actor_name ?? e.actor_user_id}</span>
                             ) : (
                               <button
                                 type="button"
                                 className="link-button mono"
                                 onClick={() => only(e.actor_user_id!)}
-                                aria-label={`Only events by ${e.actor_user_id}`}
                                 title="Show only this person’s events"
                               >
-                                {e.actor_user_id}
+                                {e.actor_name ?? e.actor_user_id}
+                                <span className="visually-hidden"> (show only their events)</span>
                               </button>
                             )}
                           </div>
                         )}
                       </td>
                       <td data-label="Result">
-                        <span className={`badge badge-result-${e.result}`}>{e.result}</span>
+                        <span className={`badge badge-result-${e.result}`}>{auditResultLabel(e.result)}</span>
                       </td>
                       <td data-label="Target">
                         {e.target_type ? (
                           <>
-                            {e.target_type} <span className="mono small">{e.target_id}</span>
+                            {e.target_name ? <strong>{e.target_name}</strong> : null} {TARGET_TYPES[e.target_type] ?? e.target_type}
+                            {!e.target_name && e.target_id && <span className="mono small break-anywhere"> {e.target_id}</span>}
                           </>
                         ) : (
                           '—'

@@ -2,7 +2,8 @@
 // downloads of users and groups.
 import { useState, type FormEvent } from 'react';
 import { api, downloadFile, ok, type Schemas } from '../../api/client';
-import { directorySyncQuery, syncStatusQuery } from '../../api/queries';
+import { directoryMembersQuery, directorySyncQuery, syncStatusQuery } from '../../api/queries';
+import { Link, adminUserPath } from '../../router';
 import { formatWhen } from '../../lib/time';
 import { ActionError, Alert, ConfirmButton, ErrorState, Field, Loading, useLoad } from '../../ui';
 import { AdminPage } from './common';
@@ -75,6 +76,7 @@ function DirectorySyncCard() {
       {sync.status === 'loading' && <Loading />}
       {sync.status === 'error' && <ErrorState error={sync.error} retry={sync.reload} />}
       {sync.status === 'ready' && <SyncFacts view={sync.data} />}
+      {sync.status === 'ready' && (sync.data.group_id || sync.data.active_members > 0) && <DirectoryMembers />}
       {result?.kind === 'success' && <Alert kind="success">{result.text}</Alert>}
       {result?.kind === 'error' && <ActionError error={result.error} />}
       {sync.status === 'ready' && (
@@ -269,4 +271,40 @@ export function formatBytes(n: number): string {
   if (n < 1024) return `${n} bytes`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** The synced group's members with their managers (issue 16: supervisors are visible). */
+function DirectoryMembers() {
+  const members = useLoad(directoryMembersQuery());
+  if (members.status === 'loading') return <Loading label="Reading the local directory…" />;
+  if (members.status === 'error') return <ErrorState error={members.error} retry={members.reload} />;
+  const items = members.data.items;
+  if (!items.length) return <p className="muted">Nobody is in the local directory yet: the next sync round brings the group’s members.</p>;
+  return (
+    <div className="table-wrap">
+      <table className="table table-stack">
+        <caption className="visually-hidden">People in the local directory, with their managers</caption>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Job title</th>
+            <th scope="col">Manager</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((m) => (
+            <tr key={m.id}>
+              <td data-label="Name">
+                <Link to={adminUserPath(m.id)}>{m.display_name ?? 'Unnamed person'}</Link>
+              </td>
+              <td data-label="Job title">{[m.job_title, m.department].filter(Boolean).join(', ') || '—'}</td>
+              <td data-label="Manager">
+                {m.manager ? <Link to={adminUserPath(m.manager.id)}>{m.manager.display_name ?? 'Unnamed person'}</Link> : '—'}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
 }

@@ -11,7 +11,7 @@ import { parseIds, plural } from '../../lib/admin';
 import { usePaged } from '../../lib/paging';
 import { Link, adminGroupPath, adminUserPath, useNav } from '../../router';
 import { ActionError, Alert, ConfirmButton, Empty, ErrorState, Loading, TextArea } from '../../ui';
-import { AdminPage, BULK_WORDING, JobProgress, JobResults, PersonPicker, useJobPolling } from './common';
+import { AdminPage, BULK_WORDING, JobProgress, JobResults, PeopleChooser, PersonPicker, useJobPolling } from './common';
 
 type Group = Schemas['AdminGroup'];
 type Member = Schemas['AdminGroupMember'];
@@ -283,16 +283,18 @@ function BulkAddCard({
   nameOf: (id: string) => string | undefined;
 }) {
   const [text, setText] = useState('');
+  const [people, setPeople] = useState<Schemas['AdminUser'][]>([]);
   const [error, setError] = useState<string>();
   const [failure, setFailure] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const { job, error: pollError, start } = useJobPolling(null, onDone, 'bulk_add_members');
   const running = Boolean(job && job.status !== 'succeeded' && job.status !== 'failed');
+  const everyone = () => parseIds([...people.map((u) => u.id), text].join('\n'));
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setFailure(undefined);
-    const parsed = parseIds(text);
+    const parsed = everyone();
     setError(parsed.error);
     if (parsed.error) return;
     setBusy(true);
@@ -305,29 +307,29 @@ function BulkAddCard({
     }
   };
 
-  const parsed = parseIds(text);
+  const parsed = everyone();
   return (
     <section className="card" aria-labelledby="bulk-title">
       <h2 id="bulk-title">Add many members</h2>
       <p className="hint">
-        Paste the object ids of people (or groups), one a line — for example the <code>id</code> column of the users
-        CSV export. Up to 1,000 at a time; it runs in the background.
+        Find people by name and add them to the list, or paste their emails (sign-in names), one a line or separated
+        by commas. Up to 1,000 at a time; it runs in the background.
       </p>
+      <PeopleChooser chosen={people} onChosen={setPeople} what="to add" />
       <form onSubmit={submit} noValidate>
         <TextArea
-          label="Object ids"
-          rows={5}
+          label="Or paste emails or sign-in names"
+          rows={4}
           value={text}
           onChange={(e) => setText(e.target.value)}
           error={error}
           hint={
             parsed.invalid.length
-              ? `Not ids: ${parsed.invalid.slice(0, 3).join(', ')}${parsed.invalid.length > 3 ? '…' : ''}`
+              ? `Not an email or sign-in name: ${parsed.invalid.slice(0, 3).join(', ')}${parsed.invalid.length > 3 ? '…' : ''}`
               : parsed.ids.length
-                ? `${plural(parsed.ids.length, 'id')} to add`
+                ? `${plural(parsed.ids.length, 'person', 'people')} to add`
                 : undefined
           }
-          className="mono"
         />
         <div className="actions">
           <button type="submit" className="button" disabled={busy || running}>

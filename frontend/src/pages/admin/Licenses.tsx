@@ -8,7 +8,7 @@ import { availability, count, licenceName, parseIds, plural, usedPercent, type A
 import { jobFinished } from '../../lib/jobs';
 import { Link, adminUserPath } from '../../router';
 import { ActionError, Alert, Empty, ErrorState, Loading, TextArea, useLoad } from '../../ui';
-import { AdminPage, BULK_WORDING, JobProgress, JobResults, PersonPicker, useJobPolling } from './common';
+import { AdminPage, BULK_WORDING, JobProgress, JobResults, PeopleChooser, PersonPicker, useJobPolling } from './common';
 
 export function AdminLicenses() {
   const skus = useLoad(licensesQuery());
@@ -131,12 +131,13 @@ function AssignOneCard({ skus, onChanged }: { skus: AdminLicense[]; onChanged: (
 function BulkAssignCard({ skus, onDone }: { skus: AdminLicense[]; onDone: () => void }) {
   const [sku, setSku] = useState(skus[0]?.sku_id ?? '');
   const [text, setText] = useState('');
+  const [people, setPeople] = useState<Schemas['AdminUser'][]>([]);
   const [error, setError] = useState<string>();
   const [failure, setFailure] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const { job, error: pollError, start } = useJobPolling(null, onDone, 'bulk_assign_licenses');
   const running = Boolean(job && !jobFinished(job));
-  const parsed = parseIds(text);
+  const parsed = parseIds([...people.map((u) => u.id), text].join('\n'));
   const chosen = skus.find((l) => l.sku_id === sku);
 
   const submit = async (e: FormEvent) => {
@@ -160,21 +161,22 @@ function BulkAssignCard({ skus, onDone }: { skus: AdminLicense[]; onDone: () => 
     <section className="card" aria-labelledby="bulk-lic-title">
       <h2 id="bulk-lic-title">Assign a licence to many people</h2>
       <p className="hint">
-        Paste the object ids of the people, one a line (the <code>id</code> column of the users CSV export). Up to
-        1,000 at a time; it runs in the background. People for whom no licence is left are listed as failed.
+        Find people by name and add them to the list, or paste their emails (sign-in names), one a line or separated
+        by commas. Up to 1,000 at a time; it runs in the background. People for whom no licence is left are listed as
+        failed.
       </p>
+      <PeopleChooser chosen={people} onChosen={setPeople} what="to license" />
       <form onSubmit={submit} noValidate>
         <SkuSelect id="bulk-sku" skus={skus} value={sku} onChange={setSku} />
         <TextArea
-          label="People (object ids)"
-          rows={5}
+          label="Or paste emails or sign-in names"
+          rows={4}
           value={text}
           onChange={(e) => setText(e.target.value)}
           error={error}
-          className="mono"
           hint={
             parsed.invalid.length
-              ? `Not ids: ${parsed.invalid.slice(0, 3).join(', ')}${parsed.invalid.length > 3 ? '…' : ''}`
+              ? `Not an email or sign-in name: ${parsed.invalid.slice(0, 3).join(', ')}${parsed.invalid.length > 3 ? '…' : ''}`
               : parsed.ids.length
                 ? `${plural(parsed.ids.length, 'person', 'people')} to license`
                 : undefined

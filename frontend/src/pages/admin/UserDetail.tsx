@@ -2,7 +2,7 @@
 // (enable/disable), and their licences (assign/remove, with "none left" explained).
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ok } from '../../api/client';
-import { byId, licensesQuery, userQuery } from '../../api/queries';
+import { byId, licensesQuery, userDirectoryQuery, userQuery } from '../../api/queries';
 import { ApiError } from '../../api/http';
 import {
   EDITABLE_USER_FIELDS,
@@ -17,7 +17,7 @@ import {
   type UserDraft,
 } from '../../lib/admin';
 import { formatWhen } from '../../lib/time';
-import { Link } from '../../router';
+import { Link, adminUserPath } from '../../router';
 import { ActionError, Alert, ConfirmButton, ErrorState, Field, Loading, focusFirstInvalid, useLoad } from '../../ui';
 import { AdminPage } from './common';
 import { EnabledBadge } from './Users';
@@ -44,13 +44,16 @@ export function AdminUserPage({ id }: { id: string }) {
       {user.status === 'loading' && <Loading label="Loading the user…" />}
       {user.status === 'error' &&
         (user.error instanceof ApiError && user.error.code === 'not_found' ? (
-          <Alert kind="error">There is no such user in your school’s directory.</Alert>
+          <Alert kind="error">
+            There is no such user in your school’s directory. <Link to="/admin/users">Find them by name</Link>.
+          </Alert>
         ) : (
           <ErrorState error={user.error} retry={user.reload} />
         ))}
       {user.status === 'ready' && (
         <>
           <SignInCard user={user.data} onChange={(u) => user.setData(() => u)} />
+          <DirectoryPlace id={user.data.id} />
           <PropertiesCard user={user.data} onSaved={(u) => user.setData(() => u)} />
           <LicencesCard user={user.data} onChange={(ids) => user.setData((u) => ({ ...u, assigned_licenses: ids }))} />
         </>
@@ -273,6 +276,50 @@ function LicencesCard({ user, onChange }: { user: AdminUser; onChange: (ids: str
         <p className="muted">
           Also assigned (not a subscription of your school any more): <span className="mono">{others.join(', ')}</span>
         </p>
+      )}
+    </section>
+  );
+}
+
+/** Manager and reports from directory sync (issue 16: supervisors are visible). */
+export function DirectoryPlace({ id }: { id: string }) {
+  const place = useLoad(userDirectoryQuery(id));
+  if (place.status === 'loading') return <Loading label="Reading the directory…" />;
+  if (place.status === 'error') return <ErrorState error={place.error} retry={place.reload} />;
+  const d = place.data;
+  return (
+    <section className="card" aria-labelledby="directory-place-title">
+      <h2 id="directory-place-title">Manager and team</h2>
+      {!d.in_directory && d.reports.length === 0 ? (
+        <p className="muted">
+          Not in the synced directory group, so EduGraph has no manager on record. Directory sync is set up on the{' '}
+          <Link to="/admin/directory">Directory sync</Link> page.
+        </p>
+      ) : (
+        <dl className="facts">
+          <dt>Manager</dt>
+          <dd>
+            {d.manager ? (
+              <Link to={adminUserPath(d.manager.id)}>{d.manager.display_name ?? 'Unnamed person'}</Link>
+            ) : (
+              <span className="muted">None on record</span>
+            )}
+          </dd>
+          <dt>Manages</dt>
+          <dd>
+            {d.reports.length ? (
+              <ul className="inline-list">
+                {d.reports.map((r) => (
+                  <li key={r.id}>
+                    <Link to={adminUserPath(r.id)}>{r.display_name ?? 'Unnamed person'}</Link>
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <span className="muted">Nobody</span>
+            )}
+          </dd>
+        </dl>
       )}
     </section>
   );

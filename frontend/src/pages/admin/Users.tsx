@@ -524,10 +524,10 @@ function SelectionCard({ selected, onClear }: { selected: Selection; onClear: ()
                     type="button"
                     className="button button-small"
                     aria-pressed={group?.id === g.id}
-                    aria-label={`Choose the group ${g.display_name ?? g.id}`}
                     onClick={() => setGroup(g)}
                   >
-                    {group?.id === g.id ? 'Chosen' : 'Choose'}
+                    <span aria-hidden="true">{group?.id === g.id ? 'Chosen' : 'Choose'}</span>
+                    <span className="visually-hidden">Choose the group {g.display_name ?? g.id}</span>
                   </button>
                 </li>
               ))}

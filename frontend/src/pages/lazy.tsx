@@ -1,0 +1,68 @@
+// Route-level code splitting: every page is its own chunk, fetched when its route is shown
+// (students and teachers never download the admin console). `preloadRoute` starts the current
+// route's chunk at boot, in parallel with `/api/me`, instead of after it.
+import { lazy, type ComponentType } from 'react';
+import type { RouteName } from '../router';
+
+type AnyComponent = ComponentType<any>;
+
+const loaders = {
+  About: () => import('./About').then((m) => m.About),
+  Account: () => import('./Account').then((m) => m.Account),
+  Admin: () => import('./Admin').then((m) => m.Admin),
+  AdminAudit: () => import('./admin/Audit').then((m) => m.AdminAudit),
+  AdminDirectory: () => import('./admin/Directory').then((m) => m.AdminDirectory),
+  AdminGroupPage: () => import('./admin/Groups').then((m) => m.AdminGroupPage),
+  AdminGroups: () => import('./admin/Groups').then((m) => m.AdminGroups),
+  AdminLicenses: () => import('./admin/Licenses').then((m) => m.AdminLicenses),
+  AdminLocalAccounts: () => import('./admin/LocalAccounts').then((m) => m.AdminLocalAccounts),
+  AdminUserPage: () => import('./admin/UserDetail').then((m) => m.AdminUserPage),
+  AdminUsers: () => import('./admin/Users').then((m) => m.AdminUsers),
+  AssignmentPage: () => import('./Assignment').then((m) => m.AssignmentPage),
+  ChangePassword: () => import('./ChangePassword').then((m) => m.ChangePassword),
+  ClassPage: () => import('./ClassPage').then((m) => m.ClassPage),
+  Classes: () => import('./Classes').then((m) => m.Classes),
+  Home: () => import('./Home').then((m) => m.Home),
+  NotFound: () => import('./NotFound').then((m) => m.NotFound),
+  Register: () => import('./Register').then((m) => m.Register),
+  SchoolPeople: () => import('./SchoolPeople').then((m) => m.SchoolPeople),
+  Schools: () => import('./Schools').then((m) => m.Schools),
+  SignIn: () => import('./SignIn').then((m) => m.SignIn),
+} satisfies Record<string, () => Promise<AnyComponent>>;
+
+type PageName = keyof typeof loaders;
+
+/** The lazily loaded pages, by component name (`<pages.Classes me={me} />`). */
+export const pages = Object.fromEntries(
+  Object.entries(loaders).map(([name, load]) => [name, lazy(() => load().then((c) => ({ default: c })))]),
+) as unknown as { [K in PageName]: Awaited<ReturnType<(typeof loaders)[K]>> };
+
+/** The page chunk(s) a route shows: the sign-in page too for `/`, where nobody may be signed in. */
+export const ROUTE_PAGES: Record<RouteName, PageName[]> = {
+  home: ['Home', 'SignIn'],
+  signin: ['SignIn'],
+  register: ['Register'],
+  password: ['ChangePassword'],
+  account: ['Account'],
+  about: ['About'],
+  schools: ['Schools'],
+  'school-people': ['SchoolPeople'],
+  classes: ['Classes'],
+  class: ['ClassPage'],
+  assignment: ['AssignmentPage'],
+  admin: ['Admin'],
+  'admin-users': ['AdminUsers'],
+  'admin-user': ['AdminUserPage'],
+  'admin-groups': ['AdminGroups'],
+  'admin-group': ['AdminGroupPage'],
+  'admin-licenses': ['AdminLicenses'],
+  'admin-local-accounts': ['AdminLocalAccounts'],
+  'admin-audit': ['AdminAudit'],
+  'admin-directory': ['AdminDirectory'],
+  notfound: ['NotFound'],
+};
+
+/** Starts downloading a route's page chunk(s) now (a failure shows later, when it renders). */
+export function preloadRoute(route: RouteName): void {
+  for (const name of ROUTE_PAGES[route]) loaders[name]().catch(() => {});
+}
