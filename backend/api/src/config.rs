@@ -151,6 +151,14 @@ pub struct Config {
     /// On SIGTERM, how long `/readyz` answers 503 `shutting_down` (while still serving) before
     /// the listener closes, so load balancers that poll readiness stop sending new requests.
     pub shutdown_delay: Duration,
+    /// The SMTP relay for the product's own account mail (`EDUGRAPH_SMTP_URL`, `smtp://…`);
+    /// `None` keeps account mail in an in-process outbox (demo mode).
+    pub smtp_url: Option<SecretString>,
+    /// The sender of account mail (`EDUGRAPH_MAIL_FROM`), required with `smtp_url`.
+    pub mail_from: Option<String>,
+    /// Serve the in-process outbox at `GET /api/demo/outbox` so links in account mail can be
+    /// followed from the browser. Set only by `edugraph demo`; never read from the environment.
+    pub demo_outbox: bool,
 }
 
 /// Files of the built web app compiled into the binary: (path relative to the build, bytes),
@@ -305,6 +313,23 @@ impl Config {
                 });
             }
         };
+        let smtp_url = env.raw("EDUGRAPH_SMTP_URL");
+        let mail_from = env.raw("EDUGRAPH_MAIL_FROM");
+        if let Some(url) = smtp_url {
+            let from = mail_from.ok_or_else(|| ConfigError {
+                var: "EDUGRAPH_MAIL_FROM",
+                expected: "missing; expected the sender of account mail (EduGraph <no-reply@school.example>) \
+                           because EDUGRAPH_SMTP_URL is set"
+                    .into(),
+            })?;
+            crate::mail::Mailer::smtp(url, from).map_err(|e| match e {
+                crate::mail::MailError::Address(_) => ConfigError {
+                    var: "EDUGRAPH_MAIL_FROM",
+                    expected: format!("expected an email address, got {from:?}"),
+                },
+                other => ConfigError { var: "EDUGRAPH_SMTP_URL", expected: other.to_string() },
+            })?;
+        }
         let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         Ok(Self {
             database_url: SecretString::from(database_url.to_owned()),
@@ -351,6 +376,9 @@ impl Config {
             )?),
             static_dir: env.raw("EDUGRAPH_STATIC_DIR").filter(|v| !v.is_empty()).map(PathBuf::from),
             embedded_app: EmbeddedApp::default(),
+            smtp_url: smtp_url.map(|u| SecretString::from(u.to_owned())),
+            mail_from: mail_from.map(str::to_owned),
+            demo_outbox: false,
         })
     }
 
@@ -449,5 +477,27 @@ mod tests {
         assert!(!dbg.contains("super-secret-value"));
         assert!(!dbg.contains("AAECAwQF"));
         assert!(!dbg.contains("x.db"));
+    }
+
+    #[test]
+    fn account_mail_needs_a_sender_and_a_plain_smtp_url() {
+        let c = Config::from_map(&base()).unwrap();
+        assert!(c.smtp_url.is_none(), "no SMTP: account mail stays in the outbox");
+        let with = |pairs: &[(&str, &str)]| {
+            let mut m = base();
+            m.extend(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+            Config::from_map(&m)
+        };
+        let c =
+            with(&[("EDUGRAPH_SMTP_URL", "smtp://127.0.0.1:2525"), ("EDUGRAPH_MAIL_FROM", "EduGraph <a@b.example>")])
+                .unwrap();
+        assert_eq!(c.smtp_url.unwrap().expose_secret(), "smtp://127.0.0.1:2525");
+        assert_eq!(with(&[("EDUGRAPH_SMTP_URL", "smtp://127.0.0.1:2525")]).unwrap_err().var, "EDUGRAPH_MAIL_FROM");
+        let e = with(&[("EDUGRAPH_SMTP_URL", "smtp://127.0.0.1"), ("EDUGRAPH_MAIL_FROM", "nobody")]).unwrap_err();
+        assert_eq!(e.var, "EDUGRAPH_MAIL_FROM");
+        let e =
+            with(&[("EDUGRAPH_SMTP_URL", "https://mail.example"), ("EDUGRAPH_MAIL_FROM", "a@b.example")]).unwrap_err();
+        assert_eq!(e.var, "EDUGRAPH_SMTP_URL");
+        assert!(!e.to_string().contains("secret"), "{e}");
     }
 }

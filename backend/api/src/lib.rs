@@ -9,6 +9,7 @@ pub mod error;
 pub mod ids;
 pub mod jobs;
 pub mod keys;
+pub mod mail;
 pub mod metrics;
 pub mod microsoft;
 pub mod middleware;

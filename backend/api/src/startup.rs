@@ -135,6 +135,7 @@ impl Application {
 fn serve(listener: TcpListener, state: web::Data<AppState>, workers: usize) -> anyhow::Result<Server> {
     let json_limit = state.config.max_json_bytes;
     let docs = state.config.api_docs;
+    let demo_outbox = state.config.demo_outbox;
     let shutdown_secs = state.config.shutdown_timeout.as_secs();
     let server = HttpServer::new(move || {
         let app = App::new()
@@ -161,6 +162,8 @@ fn serve(listener: TcpListener, state: web::Data<AppState>, workers: usize) -> a
         } else {
             app
         };
+        let app =
+            if demo_outbox { app.route("/api/demo/outbox", web::get().to(crate::mail::outbox_page)) } else { app };
         app.configure(crate::spa::config).default_service(web::to(not_found))
     })
     .workers(workers)

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use secrecy::ExposeSecret;
+
 use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::IpLimiter;
 use crate::clock::Clock;
@@ -40,6 +42,8 @@ pub struct AppState {
     pub refresh_locks: RefreshLocks,
     /// Profile photos, cached for an hour.
     pub photos: crate::photos::PhotoCache,
+    /// The product's own account mail (SMTP, or the in-process outbox when none is configured).
+    pub mailer: crate::mail::Mailer,
     csrf_key: [u8; 32],
     draining: AtomicBool,
 }
@@ -83,6 +87,10 @@ impl AppState {
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let id_tokens = IdTokenValidator::new(http, &authority, &config.client_id);
+        let mailer = match (&config.smtp_url, &config.mail_from) {
+            (Some(url), Some(from)) => crate::mail::Mailer::smtp(url.expose_secret(), from)?,
+            _ => crate::mail::Mailer::outbox(),
+        };
         Ok(Self {
             db,
             config,
@@ -96,6 +104,7 @@ impl AppState {
             id_tokens,
             refresh_locks: RefreshLocks::default(),
             photos: crate::photos::PhotoCache::default(),
+            mailer,
             csrf_key,
             draining: AtomicBool::new(false),
         })

@@ -168,6 +168,8 @@ async fn demo(port: u16, emulator_port: u16, data_dir: &Path) -> anyhow::Result<
     .chain(std::env::var("EDUGRAPH_STATIC_DIR").ok().map(|dir| ("EDUGRAPH_STATIC_DIR".to_owned(), dir)))
     .collect();
     let mut config = Config::from_map(&vars).context("demo configuration")?;
+    // No SMTP server in the demo: account mail stays in memory, readable in the browser.
+    config.demo_outbox = true;
     config.embedded_app = edu_api::config::EmbeddedApp(edu_webapp::FILES);
     let app = edu_api::Application::build(config).await?;
     // The district's admin consented at (emulated) Microsoft already: record it as onboarded,
@@ -183,6 +185,7 @@ async fn demo(port: u16, emulator_port: u16, data_dir: &Path) -> anyhow::Result<
     println!("  API docs:            {public_url}/api/docs/");
     println!("  Microsoft emulator:  {} (admin API: {})", emulator.base_url(), emulator.admin_url());
     println!("  Data:                {}", data_dir.display());
+    println!("  Mail outbox:         {public_url}/api/demo/outbox");
     if let Some(p) = app.metrics_port() {
         println!("  Metrics:             http://127.0.0.1:{p}/metrics");
     }

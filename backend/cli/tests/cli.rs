@@ -191,6 +191,10 @@ async fn the_demo_writes_its_token_key_0600() {
             assert!(started.elapsed() < Duration::from_secs(60), "demo did not become ready");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        // The demo keeps account mail in a browser-readable outbox (issue 17.5).
+        let outbox = http.get(format!("http://127.0.0.1:{port}/api/demo/outbox")).send().await.unwrap();
+        assert_eq!(outbox.status().as_u16(), 200);
+        assert!(outbox.text().await.unwrap().contains("Demo outbox"));
         assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
         let _ = child.wait();
         let key = data.join("token.key");

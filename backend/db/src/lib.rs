@@ -21,6 +21,7 @@ pub mod identities;
 pub mod jobs;
 pub mod oidc;
 mod page;
+pub mod password_resets;
 pub mod roster;
 pub mod seating;
 pub mod sessions;

@@ -5,6 +5,7 @@
 mod access;
 mod audit;
 mod migrations;
+mod resets;
 mod rows;
 mod support;
 mod sweep;
