@@ -590,6 +590,8 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
     const { context, page } = await open();
     await microsoftSignIn(page, `ethan.fischer.t2@${CONTOSO}`, 'Teacher#2026', 'Ethan Fischer');
     await nav(page).getByRole('link', { name: 'Account' }).click();
+    // Pages load on demand (route-level code splitting): wait for this one before the axe check.
+    await page.getByRole('heading', { name: 'Your account', level: 1 }).waitFor();
     await shot(page, '42-account-microsoft');
     const create = page.getByRole('form', { name: 'Create an EduGraph password' });
     await create.getByLabel('Sign-in email').fill(`ethan-${Date.now()}@school.edu`);
