@@ -20,6 +20,8 @@ export async function journeyFlows({ open, shot, check, log, microsoftSignIn, op
     await page.goto('/');
     await page.waitForURL('**/signin');
     const main = page.locator('main');
+    // The sign-in page is a lazily loaded chunk: wait for it to render before reading it.
+    await main.getByText('EduGraph is your school’s portal', { exact: false }).waitFor({ timeout: 15000 }).catch(() => {});
     check((await main.textContent()).includes('EduGraph is your school’s portal'), 'the first page says what EduGraph is and who signs in how');
     check(
       (await page.getByRole('link', { name: 'Approve EduGraph for your school' }).getAttribute('href')) === '/auth/microsoft/onboard',
