@@ -78,3 +78,54 @@ pub async fn record_metrics(
     }
     Ok(res)
 }
+
+/// An empty query parameter (`?cursor=&q=`) is the same as an absent one, as in an HTML form
+/// left blank: it is removed before any handler reads the query (issue 17.12: a schema-valid
+/// request is not refused). Parameters with a value keep their order and spelling.
+///
+/// # Errors
+/// Errors of the inner service (passed through).
+pub async fn drop_empty_query_params(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(uri) = without_empty_params(req.uri()) {
+        req.head_mut().uri = uri;
+    }
+    next.call(req).await
+}
+
+/// The URI without its empty query parameters, or `None` when it has none.
+fn without_empty_params(uri: &actix_web::http::Uri) -> Option<actix_web::http::Uri> {
+    let query = uri.query()?;
+    let is_empty_param = |p: &&str| p.is_empty() || p.ends_with('=') && !p[..p.len() - 1].contains('=');
+    if !query.split('&').any(|p| is_empty_param(&p)) {
+        return None;
+    }
+    let kept: Vec<&str> = query.split('&').filter(|p| !is_empty_param(p)).collect();
+    let path = uri.path();
+    let path_and_query = if kept.is_empty() { path.to_owned() } else { format!("{path}?{}", kept.join("&")) };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = path_and_query.parse().ok();
+    actix_web::http::Uri::from_parts(parts).ok()
+}
+
+#[cfg(test)]
+mod empty_query_tests {
+    use super::without_empty_params;
+
+    fn strip(s: &str) -> Option<String> {
+        without_empty_params(&s.parse().unwrap()).map(|u| u.to_string())
+    }
+
+    #[test]
+    fn empty_parameters_are_dropped_and_others_kept_in_order() {
+        assert_eq!(strip("/api/classes?q=&cursor=").as_deref(), Some("/api/classes"));
+        assert_eq!(strip("/api/x?a=1&b=&c=3").as_deref(), Some("/api/x?a=1&c=3"));
+        assert_eq!(strip("/api/x?a=1&&c=%20").as_deref(), Some("/api/x?a=1&c=%20"));
+        assert_eq!(strip("/api/x?a=1&c=3"), None);
+        assert_eq!(strip("/api/x"), None);
+        // `a==` has the value "=": kept.
+        assert_eq!(strip("/api/x?a=="), None);
+    }
+}

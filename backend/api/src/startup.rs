@@ -149,6 +149,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>, workers: usize) -> a
             .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
             .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()))
             .wrap(from_fn(csrf_protect))
+            .wrap(from_fn(crate::middleware::drop_empty_query_params))
             .wrap(from_fn(record_metrics))
             .wrap(from_fn(security_headers))
             .wrap(TracingLogger::<EduRootSpan>::new())

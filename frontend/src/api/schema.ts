@@ -1687,11 +1687,14 @@ export interface components {
         /** @description `PATCH /api/classes/{id}/assignments/{aid}`: only the fields given change. */
         AssignmentPatchRequest: {
             /** @description New name, 1..=256 characters. */
-            display_name?: string | null;
-            /** @description New due date and time with the person's UTC offset (RFC 3339), stored as UTC. */
-            due?: string | null;
+            display_name?: string;
+            /**
+             * Format: date-time
+             * @description New due date and time with the person's UTC offset (RFC 3339), stored as UTC.
+             */
+            due?: string;
             /** @description New instructions (plain text; empty clears them). */
-            instructions?: string | null;
+            instructions?: string;
             /**
              * Format: double
              * @description Maximum points (decimals allowed, above 0); `null` for no grade.
@@ -1998,7 +2001,7 @@ export interface components {
         };
         /**
          * Format: binary
-         * @description The raw bytes of an uploaded file (documentation only: the handler streams the body).
+         * @description The raw bytes of an uploaded file (not empty).
          */
         FileBody: string;
         /** @description A grade: points, written feedback and rubric levels. */
@@ -2306,6 +2309,7 @@ export interface components {
             /** @description Name, 1..=256 characters. */
             display_name: string;
             /**
+             * Format: date-time
              * @description Due date and time in the person's time zone, with its offset (RFC 3339, e.g.
              *     `2026-12-01T17:00:00+01:00`); stored as UTC.
              */
@@ -2358,16 +2362,42 @@ export interface components {
         /** @description `POST /api/me/profile`: the fields to change (`null` clears one). */
         ProfileChangeRequest: {
             /** @description Field → new value. */
-            changes: {
-                [key: string]: unknown;
-            };
+            changes: components["schemas"]["ProfileChanges"];
         };
+        /**
+         * @description The changes of `POST /api/me/profile` (documentation of the server's limits, checked by
+         *     `valid_value`): `null` or an empty string clears a field.
+         */
+        ProfileChanges: {
+            /** @description The first business phone: digits, spaces and `+ ( ) - . / x`. */
+            businessPhones?: string | null;
+            /** @description City. */
+            city?: string | null;
+            /** @description Country. */
+            country?: string | null;
+            /** @description Digits, spaces and `+ ( ) - . / x`. */
+            mobilePhone?: string | null;
+            /** @description Office. */
+            officeLocation?: string | null;
+            /** @description Letters, digits, spaces and `-`. */
+            postalCode?: string | null;
+            /** @description State or province. */
+            state?: string | null;
+            /** @description Street address. */
+            streetAddress?: string | null;
+        };
+        /**
+         * @description A Microsoft profile field a tenant admin can open for self-service editing
+         *     ([`PROFILE_FIELDS`]; documentation of the wire names).
+         * @enum {string}
+         */
+        ProfileField: "mobilePhone" | "businessPhones" | "streetAddress" | "city" | "state" | "postalCode" | "country" | "officeLocation";
         /** @description `GET|PUT /api/admin/profile-fields`. */
         ProfileFieldsConfig: {
             /** @description Every field that can be opened (ignored on PUT). */
-            available?: string[];
+            available?: components["schemas"]["ProfileField"][];
             /** @description Fields people may edit themselves (a subset of `available`). */
-            editable: string[];
+            editable: components["schemas"]["ProfileField"][];
         };
         /** @description `POST /api/auth/local/register`. */
         RegisterRequest: {
@@ -2589,9 +2619,9 @@ export interface components {
          */
         SetDirectoryGroupRequest: {
             /** @description The group's object id. */
-            group_id?: string | null;
+            group_id?: string;
             /** @description The group's display name. */
-            group_name?: string | null;
+            group_name?: string;
         };
         /** @description A submission, with the student's name. */
         SubmissionDto: {

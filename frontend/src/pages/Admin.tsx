@@ -229,7 +229,7 @@ function LinkedAccountsCard() {
 
 function ProfileFieldsCard() {
   const config = useLoad(profileFieldsQuery());
-  const [chosen, setChosen] = useState<string[]>([]);
+  const [chosen, setChosen] = useState<Schemas['ProfileField'][]>([]);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ kind: 'success' | 'error'; text: string }>();
   useEffect(() => {

@@ -56,8 +56,10 @@ pub struct AuditQuery {
     /// Only events by this person (our user id).
     pub actor: Option<String>,
     /// `success`, `failure` or `denied`.
+    #[param(pattern = "^(success|failure|denied)$")]
     pub result: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,

@@ -33,12 +33,15 @@ pub struct DirectorySyncView {
 /// as the original tool's `MSGRAPH_GROUP_NAME_TO_SYNC`; must match exactly one group).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1, max_properties = 1)]
 pub struct SetDirectoryGroupRequest {
     /// The group's object id.
     #[serde(default)]
+    #[schema(nullable = false, max_length = 128, pattern = r#"^[A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*$"#)]
     pub group_id: Option<String>,
     /// The group's display name.
     #[serde(default)]
+    #[schema(nullable = false, min_length = 1, max_length = 256, pattern = r"\S")]
     pub group_name: Option<String>,
 }
 

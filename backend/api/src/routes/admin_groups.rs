@@ -71,6 +71,7 @@ pub struct AdminGroupsQuery {
     /// Search in group names (word prefixes).
     pub search: Option<String>,
     /// Page size, 1–100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub top: Option<u32>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
@@ -126,6 +127,7 @@ pub struct AdminGroupMembersPage {
 #[into_params(parameter_in = Query)]
 pub struct AdminGroupMembersQuery {
     /// Page size, 1–100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub top: Option<u32>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,

@@ -99,8 +99,10 @@ pub async fn get_admin_job(
 #[into_params(parameter_in = Query)]
 pub struct JobsQuery {
     /// `enable_user_access`, `bulk_add_members` or `bulk_assign_licenses`.
+    #[param(pattern = "^(enable_user_access|bulk_add_members|bulk_assign_licenses)$")]
     pub kind: String,
     /// At most this many, newest first (1–20, default 5).
+    #[param(minimum = 1, maximum = 20)]
     pub limit: Option<i64>,
 }
 

@@ -141,6 +141,7 @@ pub struct AdminUsersQuery {
     /// created_at, assigned_licenses`.
     pub select: Option<String>,
     /// Page size, 1–100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub top: Option<u32>,
     /// From a previous page's `next_cursor` (the other parameters are then ignored, except `select`).
     pub cursor: Option<String>,
@@ -261,20 +262,35 @@ fn user_error(e: GraphError) -> ApiError {
 #[serde(deny_unknown_fields)]
 pub struct CreateAdminUserRequest {
     /// Name shown everywhere.
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = r#"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"#
+    )]
     pub display_name: String,
     /// Sign-in name, in one of the tenant's verified domains.
+    #[schema(
+        max_length = 320,
+        pattern = r"^[A-Za-z0-9'_!#^~-]([A-Za-z0-9'._!#^~-]{0,62}[A-Za-z0-9'_!#^~-])?@[A-Za-z0-9.-]{1,255}$"
+    )]
     pub user_principal_name: String,
     /// Mail alias (default: the UPN's part before `@`).
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub mail_nickname: Option<String>,
     /// First name.
+    #[schema(max_length = 128, pattern = r#"^[^\x00-\x1f\x7f-\x9f]*$"#)]
     pub given_name: Option<String>,
     /// Last name.
+    #[schema(max_length = 128, pattern = r#"^[^\x00-\x1f\x7f-\x9f]*$"#)]
     pub surname: Option<String>,
     /// Job title.
+    #[schema(max_length = 128, pattern = r#"^[^\x00-\x1f\x7f-\x9f]*$"#)]
     pub job_title: Option<String>,
     /// Department.
+    #[schema(max_length = 128, pattern = r#"^[^\x00-\x1f\x7f-\x9f]*$"#)]
     pub department: Option<String>,
     /// Two-letter country code (needed before licences can be assigned).
+    #[schema(pattern = "^[A-Z]{2}$")]
     pub usage_location: Option<String>,
     /// Default true.
     pub account_enabled: Option<bool>,

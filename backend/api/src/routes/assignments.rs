@@ -72,16 +72,20 @@ pub struct ResourceDto {
 /// `PATCH /api/classes/{id}/assignments/{aid}`: only the fields given change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct AssignmentPatchRequest {
     /// New name, 1..=256 characters.
+    #[schema(nullable = false, min_length = 1, max_length = 256, pattern = r"\S")]
     pub display_name: Option<String>,
     /// New instructions (plain text; empty clears them).
+    #[schema(nullable = false)]
     pub instructions: Option<String>,
     /// New due date and time with the person's UTC offset (RFC 3339), stored as UTC.
+    #[schema(nullable = false, format = DateTime)]
     pub due: Option<String>,
     /// Maximum points (decimals allowed, above 0); `null` for no grade.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, exclusive_minimum = 0, exclusive_maximum = 9_999_999)]
     pub max_points: Option<Option<f64>>,
 }
 
@@ -104,15 +108,32 @@ fn grading_for(max: Option<f64>) -> Result<serde_json::Value, ApiError> {
 }
 
 /// The raw bytes of an uploaded file (documentation only: the handler streams the body).
-#[derive(ToSchema)]
-#[schema(value_type = String, format = Binary)]
 pub struct FileBody(pub Vec<u8>);
+
+impl utoipa::PartialSchema for FileBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .min_length(Some(1))
+            .description(Some("The raw bytes of an uploaded file (not empty)."))
+            .into()
+    }
+}
+
+impl ToSchema for FileBody {}
 
 /// `POST …/files?name=…`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FileQuery {
     /// The file name (no path), at most 200 characters.
+    #[param(
+        min_length = 1,
+        max_length = 200,
+        pattern = r#"^([^\x00-\x1f\x7f-\x9f"*:<>?/\\|#%\s~.]|[^\x00-\x1f\x7f-\x9f"*:<>?/\\|#%\s~][^\x00-\x1f\x7f-\x9f"*:<>?/\\|#%]*[^\x00-\x1f\x7f-\x9f"*:<>?/\\|#%\s.])$"#
+    )]
     pub name: String,
 }
 
@@ -121,13 +142,16 @@ pub struct FileQuery {
 #[serde(deny_unknown_fields)]
 pub struct NewAssignmentRequest {
     /// Name, 1..=256 characters.
+    #[schema(min_length = 1, max_length = 256, pattern = r"\S")]
     pub display_name: String,
     /// Instructions (plain text).
     pub instructions: Option<String>,
     /// Due date and time in the person's time zone, with its offset (RFC 3339, e.g.
     /// `2026-12-01T17:00:00+01:00`); stored as UTC.
+    #[schema(format = DateTime)]
     pub due: Option<String>,
     /// Maximum points (decimals allowed); omit or `null` for no grade.
+    #[schema(exclusive_minimum = 0, exclusive_maximum = 9_999_999)]
     pub max_points: Option<f64>,
     /// A grading category of the class (`GET /api/classes/{id}/grading-categories`).
     pub grading_category_id: Option<String>,
@@ -138,8 +162,13 @@ pub struct NewAssignmentRequest {
 #[serde(deny_unknown_fields)]
 pub struct LinkResourceRequest {
     /// Shown name.
+    #[schema(min_length = 1, max_length = 256, pattern = r"\S")]
     pub display_name: String,
     /// An `https://` URL.
+    #[schema(
+        max_length = 2048,
+        pattern = r#"^https://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(/[A-Za-z0-9._~/-]*)?$"#
+    )]
     pub link: String,
 }
 

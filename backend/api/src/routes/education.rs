@@ -94,6 +94,7 @@ pub struct ClassesResponse {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ClassesQuery {
     /// `mine` (default) or `all` (needs `school_id`).
+    #[param(pattern = "^(mine|all)$")]
     pub scope: Option<String>,
     /// The school, for `scope=all`.
     pub school_id: Option<String>,
@@ -207,6 +208,7 @@ pub struct ClassDetailsResponse {
 #[serde(deny_unknown_fields)]
 pub struct SeatingRequest {
     /// Every seated student; students not listed have no seat.
+    #[schema(max_items = 36)]
     pub seats: Vec<SeatAssignment>,
 }
 
@@ -215,11 +217,24 @@ pub struct SeatingRequest {
 #[serde(deny_unknown_fields)]
 pub struct SeatAssignment {
     /// The student's Microsoft object id.
+    #[schema(max_length = 128, pattern = r#"^[A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*$"#)]
     pub student_id: String,
     /// Row, 0..6.
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(minimum = 0, maximum = 5)]
     pub row: i64,
     /// Column, 0..6.
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(minimum = 0, maximum = 5)]
     pub col: i64,
+}
+
+/// An integer that may arrive as a whole JSON float (`3.0` is the integer 3 in JSON Schema).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_i64()
+        .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+        .ok_or_else(|| serde::de::Error::custom("expected a whole number"))
 }
 
 /// `GET|PUT /api/classes/{id}/seating`.
@@ -377,8 +392,10 @@ pub async fn list_classes(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SchoolPeopleQuery {
     /// `all` (default), `teachers` or `students`.
+    #[param(pattern = "^(all|teachers|students)$")]
     pub role: Option<String>,
     /// People read from Microsoft per page, 1..=100 (default 100).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,

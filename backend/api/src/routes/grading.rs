@@ -55,14 +55,15 @@ pub struct RubricGradeRequest {
 /// `PATCH …/submissions/{submission_id}/outcome`: only the fields given change; `null` clears.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct OutcomePatchRequest {
     /// Points from 0 to the assignment's maximum (decimals allowed); `null` clears.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0, exclusive_maximum = 9_999_999)]
     pub points: Option<serde_json::Value>,
     /// Written feedback (plain text, at most 5000 characters); `null` or empty clears.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 5000)]
     pub feedback: Option<Option<String>>,
     /// Rubric levels; `null` clears every level and quality feedback.
     #[serde(default, deserialize_with = "present")]
@@ -353,6 +354,7 @@ pub async fn excuse_submission(
 pub struct GradebookQuery {
     /// `json` (default), `csv` (UTF-8 with BOM, for Excel) or `oneroster` (a zip of OneRoster
     /// 1.2 CSV files).
+    #[param(pattern = "^(json|csv|oneroster)$")]
     pub format: Option<String>,
 }
 
@@ -524,6 +526,7 @@ pub async fn get_class_job(
 #[serde(deny_unknown_fields)]
 pub struct RubricLevelRequest {
     /// Name, e.g. "Good".
+    #[schema(min_length = 1, max_length = 256, pattern = r"\S")]
     pub name: String,
     /// Points for this level; omit every level's points for a credit (no points) rubric.
     pub points: Option<f64>,
@@ -534,6 +537,7 @@ pub struct RubricLevelRequest {
 #[serde(deny_unknown_fields)]
 pub struct RubricQualityRequest {
     /// What is judged, e.g. "Argument".
+    #[schema(min_length = 1, max_length = 256, pattern = r"\S")]
     pub name: String,
     /// What each level looks like, one per level in order.
     pub criteria: Vec<String>,
@@ -546,10 +550,13 @@ pub struct RubricQualityRequest {
 #[serde(deny_unknown_fields)]
 pub struct NewRubricRequest {
     /// Name.
+    #[schema(min_length = 1, max_length = 256, pattern = r"\S")]
     pub display_name: String,
     /// Levels (columns), best first; 1..=10.
+    #[schema(min_items = 1, max_items = 10)]
     pub levels: Vec<RubricLevelRequest>,
     /// Qualities (rows); 1..=20.
+    #[schema(min_items = 1, max_items = 20)]
     pub qualities: Vec<RubricQualityRequest>,
 }
 

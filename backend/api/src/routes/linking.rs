@@ -41,6 +41,7 @@ pub struct LinkExistingRequest {
 #[serde(deny_unknown_fields)]
 pub struct FavoriteColorRequest {
     /// Palette name or `#rrggbb`.
+    #[schema(pattern = "^(blue|green|grey|red|orange|purple|teal|pink|#[0-9a-fA-F]{6})$")]
     pub favorite_color: String,
 }
 

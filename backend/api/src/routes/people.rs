@@ -137,6 +137,7 @@ pub async fn get_about_me(
 #[serde(deny_unknown_fields)]
 pub struct AddTeacherRequest {
     /// The teacher's Microsoft object id.
+    #[schema(max_length = 128, pattern = r#"^[A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*$"#)]
     pub teacher_id: String,
 }
 

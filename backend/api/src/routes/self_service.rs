@@ -36,10 +36,60 @@ const MAILS_PER_HOUR: i64 = 20;
 #[serde(deny_unknown_fields)]
 pub struct ProfileFieldsConfig {
     /// Fields people may edit themselves (a subset of `available`).
+    #[schema(value_type = Vec<ProfileField>)]
     pub editable: Vec<String>,
     /// Every field that can be opened (ignored on PUT).
     #[serde(default)]
+    #[schema(value_type = Vec<ProfileField>)]
     pub available: Vec<String>,
+}
+
+/// A Microsoft profile field a tenant admin can open for self-service editing
+/// ([`PROFILE_FIELDS`]; documentation of the wire names).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub enum ProfileField {
+    MobilePhone,
+    BusinessPhones,
+    StreetAddress,
+    City,
+    State,
+    PostalCode,
+    Country,
+    OfficeLocation,
+}
+
+/// The changes of `POST /api/me/profile` (documentation of the server's limits, checked by
+/// `valid_value`): `null` or an empty string clears a field.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
+#[allow(dead_code, non_snake_case)]
+pub struct ProfileChanges {
+    /// Digits, spaces and `+ ( ) - . / x`.
+    #[schema(max_length = 64, pattern = r"^[0-9 +()./x-]*$")]
+    mobilePhone: Option<String>,
+    /// The first business phone: digits, spaces and `+ ( ) - . / x`.
+    #[schema(max_length = 64, pattern = r"^[0-9 +()./x-]*$")]
+    businessPhones: Option<String>,
+    /// Street address.
+    #[schema(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    streetAddress: Option<String>,
+    /// City.
+    #[schema(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    city: Option<String>,
+    /// State or province.
+    #[schema(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    state: Option<String>,
+    /// Letters, digits, spaces and `-`.
+    #[schema(max_length = 16, pattern = r"^[A-Za-z0-9 -]*$")]
+    postalCode: Option<String>,
+    /// Country.
+    #[schema(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    country: Option<String>,
+    /// Office.
+    #[schema(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    officeLocation: Option<String>,
 }
 
 /// `GET /api/me/profile`.
@@ -56,6 +106,7 @@ pub struct MyProfileResponse {
 #[serde(deny_unknown_fields)]
 pub struct ProfileChangeRequest {
     /// Field → new value.
+    #[schema(value_type = ProfileChanges)]
     pub changes: Map<String, Value>,
 }
 
@@ -234,13 +285,20 @@ pub async fn update_my_profile(
 #[serde(deny_unknown_fields)]
 pub struct ClassMailRequest {
     /// `class` (everyone), `students`, `teachers`, or `selected` (with `student_ids`).
+    #[schema(pattern = "^(class|students|teachers|selected)$")]
     pub audience: String,
     /// For `selected`: students of this class.
     #[serde(default)]
     pub student_ids: Vec<String>,
     /// Subject, 1..=255 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r#"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"#
+    )]
     pub subject: String,
     /// Plain-text body, 1..=20000 characters.
+    #[schema(min_length = 1, max_length = 20000, pattern = r"\S")]
     pub body: String,
 }
 
