@@ -73,6 +73,8 @@ pub enum ErrorCode {
     AssignmentNotEditable,
     /// `submission_turned_in` (409).
     SubmissionTurnedIn,
+    /// `submission_state_conflict` (409).
+    SubmissionStateConflict,
     /// `uploads_in_progress` (409).
     UploadsInProgress,
     /// `already_a_member` (409).
@@ -209,6 +211,7 @@ impl ErrorCode {
         Self::AlreadyATeacher,
         Self::AssignmentNotEditable,
         Self::SubmissionTurnedIn,
+        Self::SubmissionStateConflict,
         Self::UploadsInProgress,
         Self::AlreadyAMember,
         Self::CannotDeleteSelf,
@@ -294,6 +297,7 @@ impl ErrorCode {
             Self::AlreadyATeacher => "already_a_teacher",
             Self::AssignmentNotEditable => "assignment_not_editable",
             Self::SubmissionTurnedIn => "submission_turned_in",
+            Self::SubmissionStateConflict => "submission_state_conflict",
             Self::UploadsInProgress => "uploads_in_progress",
             Self::AlreadyAMember => "already_a_member",
             Self::CannotDeleteSelf => "cannot_delete_self",

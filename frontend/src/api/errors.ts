@@ -65,6 +65,7 @@ const EXPLAINED = {
   invalid_link: 'Give the link a name and an address that starts with https://.',
   upload_cancelled: 'The upload was cancelled; nothing was attached.',
   nothing_to_change: 'Change the name, the instructions or the due date first.',
+  submission_state_conflict: 'This work’s status does not allow that now (it may already be turned in, returned or excused). Reload to see where it stands.',
   assignment_not_editable: 'Microsoft 365 refused this change in the assignment’s current state (for example once it is closed). Nothing was changed.',
   invalid_file_name: 'Rename the file: at most 200 characters, without " * : < > ? / \\ | # %.',
   empty_file: 'The file is empty.',

@@ -581,12 +581,26 @@ pub async fn list_submissions(
     Ok(web::Json(items.into_iter().map(|(s, _)| s).collect()))
 }
 
+/// Microsoft answers 400 to an action the submission's status does not allow (excuse an
+/// excused one, unsubmit one that is not turned in): a conflict with the current state, not
+/// a Microsoft failure.
+pub(crate) fn submission_state_error(e: edu_msgraph::GraphError) -> ApiError {
+    match e {
+        edu_msgraph::GraphError::BadRequest(_) | edu_msgraph::GraphError::Conflict(_) => ApiError::conflict(
+            ErrorCode::SubmissionStateConflict,
+            "This work's status does not allow that now (it may already be turned in, returned or excused). Reload to see where it stands.",
+        ),
+        e => ApiError::from(e),
+    }
+}
+
 /// A submission action: `submit`/`unsubmit` (the student, on their own submission) or
 /// `return`/`reassign` (teachers of the class).
 #[utoipa::path(operation_id = "submission_action", tag = "assignments", params(("id" = String, Path), ("aid" = String, Path), ("sid" = String, Path), ("action" = String, Path, description = "submit | unsubmit | return | reassign")), responses(
     (status = 200, body = SubmissionDto),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
+    (status = 409, description = "`submission_state_conflict`", body = crate::error::ErrorBody),
 ), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{id}/assignments/{aid}/submissions/{sid}/{action}")]
 pub async fn submission_action(
@@ -622,7 +636,8 @@ pub async fn submission_action(
             }
         }
         _ => return Err(ApiError::not_found(ErrorCode::NotFound, "No such action.")),
-    }?;
+    }
+    .map_err(submission_state_error)?;
     audit(&state, access.member(), &format!("submission.{action}"), &sid).await?;
     let student = s.recipient.as_ref().and_then(|r| r.user_id.clone());
     Ok(web::Json(SubmissionDto {

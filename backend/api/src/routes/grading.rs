@@ -329,6 +329,7 @@ pub struct SubmissionStatusDto {
     (status = 200, body = SubmissionStatusDto),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
+    (status = 409, description = "`submission_state_conflict`: already excused", body = crate::error::ErrorBody),
 ), security(("session" = [], "csrf" = [])))]
 #[post("/api/classes/{class_id}/assignments/{assignment_id}/submissions/{submission_id}/excuse")]
 pub async fn excuse_submission(
@@ -338,8 +339,11 @@ pub async fn excuse_submission(
 ) -> Result<web::Json<SubmissionStatusDto>, ApiError> {
     let (_, aid, sid) = path.into_inner();
     let (aid, sid) = (GraphId::parse(&aid)?, GraphId::parse(&sid)?);
-    let s =
-        state.graph.fetch(teacher.auth(), graph::submission_action(&teacher.class_id, &aid, &sid, "excuse")).await?;
+    let s = state
+        .graph
+        .fetch(teacher.auth(), graph::submission_action(&teacher.class_id, &aid, &sid, "excuse"))
+        .await
+        .map_err(crate::routes::assignments::submission_state_error)?;
     audit(&state, &teacher, "submission.excuse", &sid).await?;
     Ok(web::Json(SubmissionStatusDto {
         id: s.id,
