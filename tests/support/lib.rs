@@ -98,15 +98,58 @@ impl TestApp {
         Client::new(&self.metrics_address)
     }
 
-    /// Registers a local account with a fresh client and returns that signed-in client.
+    /// Registers a local account with a fresh client, follows the confirmation link mailed to
+    /// it (R-B3) with the password, and returns that signed-in client.
     ///
     /// # Panics
-    /// When registration fails.
+    /// When registration or confirmation fails.
     pub async fn registered(&self, email: &str, password: &str) -> Client {
         let c = self.client();
         let r = c.register(email, password).await;
-        assert_eq!(r.status, 201, "register failed: {}", r.body);
+        assert_eq!(r.status, 202, "register failed: {}", r.body);
+        let v = self.confirm_email(&c, email, password).await;
+        assert_eq!(v.status, 200, "confirming the email failed: {}", v.body);
         c
+    }
+
+    /// For tests that call [`Client::register`] themselves: follows the newest confirmation
+    /// link mailed to `email` with `password` on `client` (which is then signed in on 200).
+    ///
+    /// # Panics
+    /// When no confirmation mail arrives.
+    pub async fn confirm_email(&self, client: &Client, email: &str, password: &str) -> Resp {
+        let token = self.wait_for_links(email, "verify-email", 1).await.pop().expect("a confirmation link");
+        client.verify_email(&token, password).await
+    }
+
+    /// The tokens of the links to `{PUBLIC_ORIGIN}/{page}#token=…` in the outbox's mail to
+    /// `to` (case-insensitive), oldest first.
+    #[must_use]
+    pub fn links_to(&self, to: &str, page: &str) -> Vec<String> {
+        let to = to.trim().to_lowercase();
+        let prefix = format!("{PUBLIC_ORIGIN}/{page}#token=");
+        self.state
+            .mailer
+            .outbox_messages()
+            .into_iter()
+            .filter(|m| m.to.to_lowercase() == to)
+            .filter_map(|m| token_after(&m.body, &prefix))
+            .collect()
+    }
+
+    /// Waits (mail is sent off the request path) until at least `n` such links arrived; returns them all.
+    ///
+    /// # Panics
+    /// When they do not arrive within 10 s.
+    pub async fn wait_for_links(&self, to: &str, page: &str, n: usize) -> Vec<String> {
+        for _ in 0..400 {
+            let links = self.links_to(to, page);
+            if links.len() >= n {
+                return links;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("fewer than {n} {page} links reached {to}: {:?}", self.state.mailer.outbox_messages());
     }
 
     /// Stops the server.
@@ -271,6 +314,25 @@ impl Client {
         .await
     }
 
+    /// Confirms an email with a link's token and the password (fetching a CSRF token first).
+    pub async fn verify_email(&self, token: &str, password: &str) -> Resp {
+        self.fetch_csrf().await;
+        self.post("/api/auth/email/verify", serde_json::json!({"token": token, "password": password})).await
+    }
+
+    /// Asks for a password reset link (fetching a CSRF token first).
+    pub async fn forgot_password(&self, email: &str) -> Resp {
+        self.fetch_csrf().await;
+        self.post("/api/auth/password/forgot", serde_json::json!({"email": email})).await
+    }
+
+    /// Sets a new password with a reset link's token (fetching a CSRF token first).
+    pub async fn reset_password(&self, token: &str, new_password: &str) -> Resp {
+        self.fetch_csrf().await;
+        self.post("/api/auth/password/reset", serde_json::json!({"token": token, "new_password": new_password}))
+            .await
+    }
+
     /// Signs in (fetching a CSRF token first).
     pub async fn login(&self, email: &str, password: &str) -> Resp {
         self.fetch_csrf().await;
@@ -282,6 +344,14 @@ impl Client {
     pub fn session_cookie(&self) -> Option<String> {
         self.cookies.lock().expect("jar").get("__Host-sid").cloned()
     }
+}
+
+/// The token following `prefix` in a mail body (up to the next whitespace).
+#[must_use]
+pub fn token_after(body: &str, prefix: &str) -> Option<String> {
+    let start = body.find(prefix)? + prefix.len();
+    let token: String = body[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+    (!token.is_empty()).then_some(token)
 }
 
 /// A request body.
