@@ -329,8 +329,7 @@ impl Client {
     /// Sets a new password with a reset link's token (fetching a CSRF token first).
     pub async fn reset_password(&self, token: &str, new_password: &str) -> Resp {
         self.fetch_csrf().await;
-        self.post("/api/auth/password/reset", serde_json::json!({"token": token, "new_password": new_password}))
-            .await
+        self.post("/api/auth/password/reset", serde_json::json!({"token": token, "new_password": new_password})).await
     }
 
     /// Signs in (fetching a CSRF token first).
@@ -615,5 +614,111 @@ impl MicrosoftBrowser {
             resp = self.http.post(&target).form(&form).send().await.expect("post");
         }
         panic!("too many Microsoft pages");
+    }
+}
+
+const SMTP_SINK: &str = r#"
+import os, sys
+from aiosmtpd.controller import Controller
+out = sys.argv[1]
+class Sink:
+    async def handle_DATA(self, server, session, envelope):
+        name = os.path.join(out, "%06d.eml" % len(os.listdir(out)))
+        with open(name + ".part", "wb") as f:
+            f.write(envelope.original_content or envelope.content)
+        os.rename(name + ".part", name)
+        return "250 OK"
+c = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[2]))
+c.start()
+print("ready", flush=True)
+sys.stdin.read()
+c.stop()
+"#;
+
+/// A real SMTP server process (PyPI `aiosmtpd`, installed by `infra/scripts/ensure-aiosmtpd`)
+/// that writes every message it accepts to a directory. Stopped and cleaned up on drop.
+pub struct SmtpSink {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl SmtpSink {
+    /// Starts the server; `None` (the caller skips) when python3 is absent.
+    ///
+    /// # Panics
+    /// When python3 exists but the server does not start (aiosmtpd missing).
+    #[must_use]
+    pub fn start() -> Option<Self> {
+        use std::io::BufRead;
+        if std::process::Command::new("python3").arg("--version").output().is_err() {
+            eprintln!("SKIPPED: python3 is absent, so no SMTP server (aiosmtpd) can run");
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("edugraph-smtp-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("sink dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", SMTP_SINK])
+            .arg(&dir)
+            .arg(port.to_string())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("sink output");
+        let sink = Self { child, dir, port };
+        assert_eq!(line.trim(), "ready", "the SMTP sink did not start: run infra/scripts/ensure-aiosmtpd");
+        Some(sink)
+    }
+
+    /// `smtp://127.0.0.1:PORT`.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The raw messages received so far, oldest first.
+    #[must_use]
+    pub fn messages(&self) -> Vec<String> {
+        let mut names: Vec<_> = std::fs::read_dir(&self.dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect()
+    }
+
+    /// Waits until at least `n` messages arrived; returns them with quoted-printable soft line
+    /// breaks and `=3D` undone (enough to read our links).
+    ///
+    /// # Panics
+    /// When they do not arrive within 10 s.
+    pub async fn wait_for(&self, n: usize) -> Vec<String> {
+        for _ in 0..400 {
+            let m = self.messages();
+            if m.len() >= n {
+                return m
+                    .into_iter()
+                    .map(|raw| raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "="))
+                    .collect();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("fewer than {n} messages reached the SMTP server");
     }
 }

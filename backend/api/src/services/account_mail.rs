@@ -120,7 +120,7 @@ pub fn spawn_password_reset(state: &AppState, email: Email) {
         tracing::info!(user.id = %creds.user_id, "password reset link sent");
         let body = format!(
             "Someone (hopefully you) asked to reset the EduGraph password of this address.\n\n\
-             Choose a new password here (the link works once, for 15 minutes): {url} \n\n\
+             Choose a new password here (the link works once, for 15 minutes): {url}\n\n\
              Using it signs you out everywhere. If you did not ask for this, ignore this mail: \
              your password stays as it is."
         );
@@ -149,7 +149,7 @@ pub async fn send_verification(state: &AppState, user: UserId, email: &Email) ->
     let url = link(state, "verify-email", &token);
     let body = format!(
         "Confirm that this is your address to start using your EduGraph account.\n\n\
-         Open this link and enter the password you chose (it works once, for 24 hours): {url} \n\n\
+         Open this link and enter the password you chose (it works once, for 24 hours): {url}\n\n\
          If you did not create an EduGraph account, ignore this mail. If someone else registered \
          your address, choose \"Forgot password?\" on the sign-in page to take it over."
     );
