@@ -722,3 +722,21 @@ impl SmtpSink {
         panic!("fewer than {n} messages reached the SMTP server");
     }
 }
+
+/// Marks a local account's email confirmed directly in the database (R-B3). For tests and
+/// benches that drive separate `edugraph serve` processes, whose mail outbox they cannot read;
+/// in-process tests follow the mailed link instead ([`TestApp::registered`]).
+///
+/// # Panics
+/// When the database cannot be reached or no such account exists.
+pub async fn confirm_email_in_db(database_url: &str, email: &str) {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(database_url).await.expect("database reachable");
+    let done = sqlx::query("UPDATE users SET email_verified_at = created_at WHERE email = ?")
+        .bind(email.trim().to_lowercase())
+        .execute(&mut conn)
+        .await
+        .expect("update");
+    assert_eq!(done.rows_affected(), 1, "no local account {email}");
+}
