@@ -270,6 +270,8 @@ async function run(browser, base) {
   // Sign out, then sign in again as the remembered person.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL('**/signin');
+  // The sign-in page is a lazily loaded chunk (not loaded yet in this tab since the confirmation link's full page load).
+  await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
   check(await page.getByText('You are signed out.').isVisible(), 'sign-out is confirmed');
   const me = await page.evaluate(async () => (await fetch('/api/me')).status);
   check(me === 401, 'the session is gone after sign-out');
@@ -361,6 +363,9 @@ async function run(browser, base) {
     check((await fp.locator('main').textContent()).includes(email), 'the reset page names the account');
     await shot('09d-reset-password-done', fp);
     // Used once: the same link again is refused, with a way to ask for a new one.
+    // (From another page: the same URL with only a fragment would not load the page again.)
+    await fp.goto('/signin');
+    await fp.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
     await fp.goto(resetHref);
     await fp.getByRole('heading', { name: 'Choose a new password', level: 1 }).waitFor();
     await fp.getByLabel('New password', { exact: true }).fill('one more new passphrase');
