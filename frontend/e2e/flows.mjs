@@ -16,6 +16,7 @@ const CLASS = 'Mathematics 9 - S1 P1';
 const ASSIGNMENT = 'E2E: fractions practice';
 import { educationFlows } from './education.mjs';
 import { gradingFlows } from './grading.mjs';
+import { confirmEmail } from './mail.mjs';
 
 export async function flows(browser, base, ctx) {
   const pages = [];
@@ -468,6 +469,8 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
       await page.getByLabel('Your name (optional)').fill(name);
       await page.getByLabel('Password', { exact: true }).fill('linking is fun 2026');
       await page.getByRole('button', { name: 'Create account' }).click();
+      await page.getByRole('heading', { name: 'Check your email', level: 1 }).waitFor();
+      await confirmEmail(page, email, 'linking is fun 2026');
       await page.getByRole('heading', { name: `Hello, ${name}` }).waitFor();
     };
     const first = `link-${Date.now()}@school.edu`;

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { audit, journeys, writeFigures } from './audit.mjs';
 import { flows } from './flows.mjs';
+import { confirmEmail, mailedLink } from './mail.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const frontend = resolve(here, '..');
@@ -189,6 +190,7 @@ async function run(browser, base) {
   const email = `e2e-${Date.now()}@school.edu`;
   const password1 = 'tulips in the rain 42';
   const password2 = 'a brand new passphrase';
+  const password3 = 'recovered by mail 2026';
 
   // Anonymous: the home page sends you to sign in.
   await page.goto('/');
@@ -222,6 +224,35 @@ async function run(browser, base) {
   await page.getByLabel('Teal').check();
   await shot('03-register');
   await page.getByRole('button', { name: 'Create account' }).click();
+  // R-B3: the account waits for its email to be confirmed (the link + the password).
+  await page.getByRole('heading', { name: 'Check your email', level: 1 }).waitFor();
+  check((await page.locator('main').textContent()).includes(email), '"Check your email" names the address');
+  check((await page.evaluate(async () => (await fetch('/api/me')).status)) === 401, 'registering does not sign in');
+  await shot('03a-register-check-email');
+  {
+    // Signing in before confirming is refused in words, and a new link is mailed.
+    const early = await browser.newContext({ baseURL: base });
+    const ep = await early.newPage();
+    await ep.goto('/signin');
+    await ep.getByLabel('Email').fill(email);
+    await ep.getByLabel('Password').fill(password1);
+    await ep.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await ep.getByRole('alert').getByText('Confirm your email first').waitFor();
+    check(true, 'an unconfirmed account cannot sign in; the page says why');
+    await shot('03b-signin-email-unverified', ep);
+    await early.close();
+  }
+  const verifyHref = await mailedLink(context, email, '/verify-email');
+  await page.goto(verifyHref);
+  await page.getByRole('heading', { name: 'Confirm your email', level: 1 }).waitFor();
+  check(!page.url().includes('#token='), 'the token leaves the address bar once read');
+  await page.getByLabel('Password').fill('not the password at all');
+  await page.getByRole('button', { name: 'Confirm and sign in' }).click();
+  await page.getByRole('alert').getByText('That is not the password of this account.').waitFor();
+  check(true, 'confirming needs the password chosen at registration');
+  await shot('03c-verify-email');
+  await page.getByLabel('Password').fill(password1);
+  await page.getByRole('button', { name: 'Confirm and sign in' }).click();
   await page.waitForURL(`${base}/`);
   await page.getByRole('heading', { name: 'Hello, Erin Example' }).waitFor();
   check(await page.getByText(email).isVisible(), 'home shows the email');
@@ -239,6 +270,8 @@ async function run(browser, base) {
   // Sign out, then sign in again as the remembered person.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL('**/signin');
+  // The sign-in page is a lazily loaded chunk (not loaded yet in this tab since the confirmation link's full page load).
+  await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
   check(await page.getByText('You are signed out.').isVisible(), 'sign-out is confirmed');
   const me = await page.evaluate(async () => (await fetch('/api/me')).status);
   check(me === 401, 'the session is gone after sign-out');
@@ -297,6 +330,64 @@ async function run(browser, base) {
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: 'Hello, Erin Example' }).waitFor();
   check(true, 'signed in with the new password');
+
+  // Forgot password (issue 17.5, R-B4): the sign-in page's link, the demo outbox, a new password,
+  // every session ended, the linked identities shown, then sign in with the new password.
+  {
+    const other = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 860 } });
+    const fp = await other.newPage();
+    fp.on('pageerror', (e) => pageErrors.push(String(e)));
+    await fp.goto('/signin');
+    await fp.getByRole('link', { name: 'Forgot password?' }).click();
+    await fp.getByRole('heading', { name: 'Forgot your password?', level: 1 }).waitFor();
+    await shot('09a-forgot-password', fp);
+    await fp.getByLabel('Email').fill(email);
+    await fp.getByRole('button', { name: 'Send me a link' }).click();
+    await fp.getByRole('heading', { name: 'Check your email', level: 1 }).waitFor();
+    check((await fp.locator('main').textContent()).includes('If an account uses'), 'the answer does not say whether the account exists');
+    await shot('09b-forgot-password-sent', fp);
+    const resetHref = await mailedLink(other, email, '/reset-password');
+    await fp.goto(resetHref);
+    await fp.getByRole('heading', { name: 'Choose a new password', level: 1 }).waitFor();
+    check(!fp.url().includes('#token='), 'the reset token leaves the address bar once read');
+    check(!(await fp.evaluate(() => window.location.hash)), 'and the history entry');
+    await fp.getByLabel('New password', { exact: true }).fill(password3);
+    await fp.getByLabel('New password again').fill('something else entirely');
+    await fp.getByRole('button', { name: 'Set new password' }).click();
+    await fp.getByText('The two new passwords are not the same.').waitFor();
+    check(true, 'two different new passwords are caught before anything is sent');
+    await shot('09c-reset-password', fp);
+    await fp.getByLabel('New password again').fill(password3);
+    await fp.getByRole('button', { name: 'Set new password' }).click();
+    await fp.getByRole('heading', { name: 'Your password was changed', level: 1 }).waitFor();
+    check((await fp.locator('main').textContent()).includes(email), 'the reset page names the account');
+    await shot('09d-reset-password-done', fp);
+    // Used once: the same link again is refused, with a way to ask for a new one.
+    // (From another page: the same URL with only a fragment would not load the page again.)
+    await fp.goto('/signin');
+    await fp.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+    await fp.goto(resetHref);
+    await fp.getByRole('heading', { name: 'Choose a new password', level: 1 }).waitFor();
+    await fp.getByLabel('New password', { exact: true }).fill('one more new passphrase');
+    await fp.getByLabel('New password again').fill('one more new passphrase');
+    await fp.getByRole('button', { name: 'Set new password' }).click();
+    await fp.getByRole('heading', { name: 'This link does not work', level: 1 }).waitFor();
+    check(await fp.getByRole('link', { name: 'Request a new link' }).isVisible(), 'a used link offers a new one');
+    await shot('09e-reset-link-invalid', fp);
+    await other.close();
+    // The reset ended the session of the first browser.
+    check((await page.evaluate(async () => (await fetch('/api/me')).status)) === 401, 'a reset ends every session');
+    await page.goto('/signin');
+    await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+    const different = page.getByRole('button', { name: 'Use a different account' });
+    if (await different.isVisible()) await different.click();
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(password3);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Hello, Erin Example' }).waitFor();
+    check(true, 'signed in with the password chosen through the reset link');
+    journeys.push('forgot password: mailed link, new password, every session ended (R-B4)');
+  }
 
   // A page reload keeps the session (cookie) and a deep link renders the right page.
   await page.goto('/password');

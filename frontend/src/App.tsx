@@ -136,6 +136,10 @@ function Content() {
     return <Redirect to={error && /^[a-z_]{1,64}$/.test(error) ? `/account?error=${error}` : '/'} />;
   }
   if (route.name === 'register') return me ? <Redirect to="/" /> : <pages.Register />;
+  // Account mail links (issue 17.5) work signed in or not.
+  if (route.name === 'forgot-password') return <pages.ForgotPassword />;
+  if (route.name === 'reset-password') return <pages.ResetPassword />;
+  if (route.name === 'verify-email') return <pages.VerifyEmail />;
   if (!me) return <Redirect to="/signin" />;
   // Route guard: the admin console is for tenant admins (the server answers 403 anyway).
   if (isAdminRoute(route) && !me.roles.includes('admin')) {

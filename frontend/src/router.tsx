@@ -7,6 +7,9 @@ export type Route =
   | { name: 'home' }
   | { name: 'signin' }
   | { name: 'register' }
+  | { name: 'forgot-password' }
+  | { name: 'reset-password' }
+  | { name: 'verify-email' }
   | { name: 'password' }
   | { name: 'account' }
   | { name: 'about' }
@@ -71,6 +74,9 @@ export function matchRoute(pathname: string): Route {
     case '/schools':
     case '/classes':
     case '/admin':
+    case '/forgot-password':
+    case '/reset-password':
+    case '/verify-email':
       return { name: p.slice(1) as 'signin' };
   }
   const parts = p.split('/').slice(1);

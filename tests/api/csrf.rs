@@ -30,7 +30,7 @@ async fn a_state_change_without_a_csrf_token_is_refused_and_changes_nothing(back
         .await;
     assert_eq!(r.status, 403);
     // Nothing was created: the email is still free.
-    assert_eq!(app.client().register("ann@school.edu", "correct horse battery").await.status, 201);
+    app.registered("ann@school.edu", "correct horse battery").await;
 
     // Signed in: a password change without the header is refused and changes nothing.
     let signed_in = app.client();

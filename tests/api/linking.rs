@@ -80,7 +80,13 @@ async fn a_microsoft_person_creates_a_local_account_with_a_real_password(backend
         c.post("/api/me/link/local/create", json!({"email": "x@home.example", "password": "a real passphrase"})).await;
     assert_eq!(again.code(), "local_account_exists");
 
+    // R-B3: the new local sign-in waits for the mailed link; the Microsoft session is unaffected.
     let local = app.client();
+    let early = local.login("liam@home.example", "a real passphrase").await;
+    assert_eq!((early.status, early.code()), (403, "email_unverified"), "{}", early.text);
+    assert_eq!(c.get("/api/me").await.status, 200, "the Microsoft session goes on");
+    let v = app.confirm_email(&local, "liam@home.example", "a real passphrase").await;
+    assert_eq!(v.status, 200, "{}", v.text);
     assert_eq!(local.login("liam@home.example", "a real passphrase").await.status, 200);
     assert_eq!(local.get("/api/me").await.body["user"]["id"], id);
 }

@@ -38,10 +38,17 @@ async fn a_newcomer_registers_signs_out_signs_in_and_sees_who_they_are(backend: 
     let c = app.client();
 
     // Act: register
-    let r = c.register("  Ann.Lee@School.EDU ", "correct horse battery").await;
+    let reg = c.register("  Ann.Lee@School.EDU ", "correct horse battery").await;
 
-    // Assert: signed in at once, email normalised, colour stored as hex, CSRF token given
-    assert_eq!(r.status, 201, "{}", r.text);
+    // Assert: not signed in until the mailed link is followed with the password (R-B3)
+    assert_eq!(reg.status, 202, "{}", reg.text);
+    assert_eq!(reg.body, json!({"status": "verification_sent", "email": "ann.lee@school.edu"}));
+    assert!(reg.set_cookies().iter().all(|s| !s.starts_with("__Host-sid=")), "no session before confirmation");
+    assert_eq!(c.get("/api/me").await.status, 401);
+    let r = app.confirm_email(&c, "ann.lee@school.edu", "correct horse battery").await;
+
+    // Then: signed in, email normalised, colour stored as hex, CSRF token given
+    assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["user"]["email"], "ann.lee@school.edu");
     assert_eq!(r.body["user"]["display_name"], "ann.lee");
     assert_eq!(r.body["user"]["favorite_color"], "#127605");
@@ -103,10 +110,10 @@ async fn registration_validates_email_password_and_colour(backend: Backend) {
         assert!(r.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
     // Nothing was created: the address is still free.
-    assert_eq!(c.register("a@school.edu", "correct horse battery").await.status, 201);
+    assert_eq!(c.register("a@school.edu", "correct horse battery").await.status, 202);
     // 8 characters exactly and 256 are fine (no composition rules).
-    assert_eq!(app.client().register("b@school.edu", "kq8vzr2m").await.status, 201);
-    assert_eq!(app.client().register("c@school.edu", &"éü".repeat(128)).await.status, 201);
+    assert_eq!(app.client().register("b@school.edu", "kq8vzr2m").await.status, 202);
+    assert_eq!(app.client().register("c@school.edu", &"éü".repeat(128)).await.status, 202);
 }
 
 async fn a_taken_email_is_a_conflict(backend: Backend) {

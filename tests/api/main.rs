@@ -2,6 +2,7 @@
 //! test run on SQLite (`sqlite::…`) and on MySQL (`mysql::…`).
 #![expect(clippy::unwrap_used, reason = "a test should fail loudly on an unexpected value")]
 
+mod account_recovery;
 mod account_security;
 mod admin_console;
 mod admin_tenant;

@@ -18,7 +18,8 @@ async fn the_session_cookie_is_host_prefixed_secure_httponly_lax(backend: Backen
     let csrf = c.get("/api/auth/csrf").await;
     let pre = csrf.set_cookies();
     assert!(pre.iter().any(|s| s.starts_with("__Host-pre=")), "{pre:?}");
-    let r = c.register("ann@school.edu", "correct horse battery").await;
+    assert_eq!(c.register("ann@school.edu", "correct horse battery").await.status, 202);
+    let r = app.confirm_email(&c, "ann@school.edu", "correct horse battery").await;
     let sid = r.set_cookies().into_iter().find(|s| s.starts_with("__Host-sid=")).expect("session cookie");
     let value = sid.split(';').next().unwrap().trim_start_matches("__Host-sid=");
     assert_eq!(value.len(), 43, "256-bit base64url value");

@@ -60,11 +60,12 @@ async fn main() {
 
     // 2. Start to ready, idle RSS.
     let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}/bench.db", dir.path().display());
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let started = Instant::now();
     let mut child = Command::new(&bin)
         .arg("serve")
-        .env("EDUGRAPH_DATABASE_URL", format!("sqlite://{}/bench.db", dir.path().display()))
+        .env("EDUGRAPH_DATABASE_URL", &db_url)
         .env("EDUGRAPH_BIND", format!("127.0.0.1:{port}"))
         .env("EDUGRAPH_METRICS_BIND", "127.0.0.1:0")
         .env("EDUGRAPH_TOKEN_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
@@ -108,7 +109,9 @@ async fn main() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 201);
+        assert_eq!(r.status(), 202);
+        // R-B3: confirmed in the database (this process cannot read the server's outbox).
+        edu_tests::confirm_email_in_db(&db_url, &format!("bench{i}@school.edu")).await;
     }
     let stop = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::new();

@@ -205,7 +205,18 @@ async fn main() {
         .send()
         .await
         .unwrap();
-    assert_eq!(reg.status(), 201);
+    assert_eq!(reg.status(), 202);
+    // R-B3: the account is confirmed in the database (this process cannot read the instances' outbox).
+    edu_tests::confirm_email_in_db(&url, "bench@school.edu").await;
+    let reg = http
+        .post(format!("{}/api/auth/local/login", a.address))
+        .header("cookie", &pre)
+        .header("x-csrf-token", &token)
+        .json(&json!({"email": "bench@school.edu", "password": "benchmark password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reg.status(), 200);
     let sid = reg
         .headers()
         .get_all("set-cookie")

@@ -36,7 +36,18 @@ const SHUTDOWN_BOUND: Duration = Duration::from_secs(35);
 struct Pair {
     a: Instance,
     b: Instance,
+    url: String,
     _db: TestDatabase,
+}
+
+/// Registers on `client`'s instance (202, R-B3), confirms the email in the database (the mail
+/// outbox of a separate process cannot be read here) and signs in.
+async fn register_and_sign_in(client: &Client, url: &str, email: &str, password: &str) {
+    let r = client.register(email, password).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    edu_tests::confirm_email_in_db(url, email).await;
+    let r = client.login(email, password).await;
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 async fn pair() -> Pair {
@@ -48,7 +59,7 @@ async fn pair() -> Pair {
     let mut b = Instance::start(&bin, &url, &workers);
     a.wait_ready(READY_LIMIT).await;
     b.wait_ready(READY_LIMIT).await;
-    Pair { a, b, _db: db }
+    Pair { a, b, url, _db: db }
 }
 
 /// Replicas that start together on a database with pending migrations. sqlx's own migration
@@ -86,7 +97,10 @@ async fn a_session_and_its_csrf_token_work_on_every_instance_and_sign_out_ends_i
             json!({"email": "ann@school.edu", "password": "correct horse battery", "favorite_color": "green"}),
         )
         .await;
-    assert_eq!(r.status, 201, "a CSRF token issued by A is accepted by B: {}", r.body);
+    assert_eq!(r.status, 202, "a CSRF token issued by A is accepted by B: {}", r.body);
+    edu_tests::confirm_email_in_db(&p.url, "ann@school.edu").await;
+    let r = on_b.login("ann@school.edu", "correct horse battery").await;
+    assert_eq!(r.status, 200, "{}", r.body);
 
     // The session created on B is known to A.
     let me_a = on_a.get("/api/me").await;
@@ -116,7 +130,7 @@ async fn a_password_change_on_one_instance_ends_the_sessions_held_on_the_other()
     let p = pair().await;
     // Ann signs up on A (laptop) and signs in on B (phone).
     let laptop = Client::new(&p.a.address);
-    assert_eq!(laptop.register("ann@school.edu", "correct horse battery").await.status, 201);
+    register_and_sign_in(&laptop, &p.url, "ann@school.edu", "correct horse battery").await;
     let phone = Client::new(&p.b.address);
     assert_eq!(phone.login("ann@school.edu", "correct horse battery").await.status, 200);
     assert_eq!(phone.get("/api/me").await.status, 200);
@@ -145,7 +159,7 @@ async fn a_password_change_on_one_instance_ends_the_sessions_held_on_the_other()
 async fn killing_one_instance_mid_load_leaves_the_other_serving() {
     let mut p = pair().await;
     let on_a = Client::new(&p.a.address);
-    assert_eq!(on_a.register("ann@school.edu", "correct horse battery").await.status, 201);
+    register_and_sign_in(&on_a, &p.url, "ann@school.edu", "correct horse battery").await;
     let on_b = same_browser(&on_a, &p.b.address);
 
     // 8 loops of GET /api/me, half on each instance, for 3 s; A is killed after 1 s.
@@ -194,14 +208,14 @@ async fn killing_one_instance_mid_load_leaves_the_other_serving() {
 
     // B still signs people in and out on its own.
     let fresh = Client::new(&p.b.address);
-    assert_eq!(fresh.register("bob@school.edu", "correct horse battery").await.status, 201);
+    register_and_sign_in(&fresh, &p.url, "bob@school.edu", "correct horse battery").await;
     assert_eq!(fresh.get("/api/me").await.status, 200);
 }
 
 async fn sigterm_finishes_in_flight_requests_then_exits_zero_within_the_bound() {
     let mut p = pair().await;
     let setup = Client::new(&p.b.address);
-    assert_eq!(setup.register("ann@school.edu", "correct horse battery").await.status, 201);
+    register_and_sign_in(&setup, &p.url, "ann@school.edu", "correct horse battery").await;
 
     // Sign-ins are the slow requests (Argon2id, one hashing slot): 5 sent at once queue up.
     // Five, the per-account threshold: each sign-in reserves a verification before hashing
@@ -301,7 +315,7 @@ async fn sigterm_turns_readiness_to_503_while_still_serving_during_the_shutdown_
     assert_eq!(code, "shutting_down", "readiness did not turn 503 within 2 s of SIGTERM");
     // ...while still serving real requests during the delay.
     let served = Client::new(&b.address);
-    assert_eq!(served.register("ann@school.edu", "correct horse battery").await.status, 201);
+    assert_eq!(served.register("ann@school.edu", "correct horse battery").await.status, 202);
     assert!(
         signalled.elapsed() < Duration::from_secs(5),
         "the registration was not inside the delay; test proved nothing"

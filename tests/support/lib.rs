@@ -98,15 +98,58 @@ impl TestApp {
         Client::new(&self.metrics_address)
     }
 
-    /// Registers a local account with a fresh client and returns that signed-in client.
+    /// Registers a local account with a fresh client, follows the confirmation link mailed to
+    /// it (R-B3) with the password, and returns that signed-in client.
     ///
     /// # Panics
-    /// When registration fails.
+    /// When registration or confirmation fails.
     pub async fn registered(&self, email: &str, password: &str) -> Client {
         let c = self.client();
         let r = c.register(email, password).await;
-        assert_eq!(r.status, 201, "register failed: {}", r.body);
+        assert_eq!(r.status, 202, "register failed: {}", r.body);
+        let v = self.confirm_email(&c, email, password).await;
+        assert_eq!(v.status, 200, "confirming the email failed: {}", v.body);
         c
+    }
+
+    /// For tests that call [`Client::register`] themselves: follows the newest confirmation
+    /// link mailed to `email` with `password` on `client` (which is then signed in on 200).
+    ///
+    /// # Panics
+    /// When no confirmation mail arrives.
+    pub async fn confirm_email(&self, client: &Client, email: &str, password: &str) -> Resp {
+        let token = self.wait_for_links(email, "verify-email", 1).await.pop().expect("a confirmation link");
+        client.verify_email(&token, password).await
+    }
+
+    /// The tokens of the links to `{PUBLIC_ORIGIN}/{page}#token=…` in the outbox's mail to
+    /// `to` (case-insensitive), oldest first.
+    #[must_use]
+    pub fn links_to(&self, to: &str, page: &str) -> Vec<String> {
+        let to = to.trim().to_lowercase();
+        let prefix = format!("{PUBLIC_ORIGIN}/{page}#token=");
+        self.state
+            .mailer
+            .outbox_messages()
+            .into_iter()
+            .filter(|m| m.to.to_lowercase() == to)
+            .filter_map(|m| token_after(&m.body, &prefix))
+            .collect()
+    }
+
+    /// Waits (mail is sent off the request path) until at least `n` such links arrived; returns them all.
+    ///
+    /// # Panics
+    /// When they do not arrive within 10 s.
+    pub async fn wait_for_links(&self, to: &str, page: &str, n: usize) -> Vec<String> {
+        for _ in 0..400 {
+            let links = self.links_to(to, page);
+            if links.len() >= n {
+                return links;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("fewer than {n} {page} links reached {to}: {:?}", self.state.mailer.outbox_messages());
     }
 
     /// Stops the server.
@@ -271,6 +314,24 @@ impl Client {
         .await
     }
 
+    /// Confirms an email with a link's token and the password (fetching a CSRF token first).
+    pub async fn verify_email(&self, token: &str, password: &str) -> Resp {
+        self.fetch_csrf().await;
+        self.post("/api/auth/email/verify", serde_json::json!({"token": token, "password": password})).await
+    }
+
+    /// Asks for a password reset link (fetching a CSRF token first).
+    pub async fn forgot_password(&self, email: &str) -> Resp {
+        self.fetch_csrf().await;
+        self.post("/api/auth/password/forgot", serde_json::json!({"email": email})).await
+    }
+
+    /// Sets a new password with a reset link's token (fetching a CSRF token first).
+    pub async fn reset_password(&self, token: &str, new_password: &str) -> Resp {
+        self.fetch_csrf().await;
+        self.post("/api/auth/password/reset", serde_json::json!({"token": token, "new_password": new_password})).await
+    }
+
     /// Signs in (fetching a CSRF token first).
     pub async fn login(&self, email: &str, password: &str) -> Resp {
         self.fetch_csrf().await;
@@ -282,6 +343,14 @@ impl Client {
     pub fn session_cookie(&self) -> Option<String> {
         self.cookies.lock().expect("jar").get("__Host-sid").cloned()
     }
+}
+
+/// The token following `prefix` in a mail body (up to the next whitespace).
+#[must_use]
+pub fn token_after(body: &str, prefix: &str) -> Option<String> {
+    let start = body.find(prefix)? + prefix.len();
+    let token: String = body[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+    (!token.is_empty()).then_some(token)
 }
 
 /// A request body.
@@ -546,4 +615,128 @@ impl MicrosoftBrowser {
         }
         panic!("too many Microsoft pages");
     }
+}
+
+const SMTP_SINK: &str = r#"
+import os, sys
+from aiosmtpd.controller import Controller
+out = sys.argv[1]
+class Sink:
+    async def handle_DATA(self, server, session, envelope):
+        name = os.path.join(out, "%06d.eml" % len(os.listdir(out)))
+        with open(name + ".part", "wb") as f:
+            f.write(envelope.original_content or envelope.content)
+        os.rename(name + ".part", name)
+        return "250 OK"
+c = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[2]))
+c.start()
+print("ready", flush=True)
+sys.stdin.read()
+c.stop()
+"#;
+
+/// A real SMTP server process (PyPI `aiosmtpd`, installed by `infra/scripts/ensure-aiosmtpd`)
+/// that writes every message it accepts to a directory. Stopped and cleaned up on drop.
+pub struct SmtpSink {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl SmtpSink {
+    /// Starts the server; `None` (the caller skips) when python3 is absent.
+    ///
+    /// # Panics
+    /// When python3 exists but the server does not start (aiosmtpd missing).
+    #[must_use]
+    pub fn start() -> Option<Self> {
+        use std::io::BufRead;
+        if std::process::Command::new("python3").arg("--version").output().is_err() {
+            eprintln!("SKIPPED: python3 is absent, so no SMTP server (aiosmtpd) can run");
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("edugraph-smtp-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("sink dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", SMTP_SINK])
+            .arg(&dir)
+            .arg(port.to_string())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("sink output");
+        let sink = Self { child, dir, port };
+        assert_eq!(line.trim(), "ready", "the SMTP sink did not start: run infra/scripts/ensure-aiosmtpd");
+        Some(sink)
+    }
+
+    /// `smtp://127.0.0.1:PORT`.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The raw messages received so far, oldest first.
+    #[must_use]
+    pub fn messages(&self) -> Vec<String> {
+        let mut names: Vec<_> = std::fs::read_dir(&self.dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect()
+    }
+
+    /// Waits until at least `n` messages arrived; returns them with quoted-printable soft line
+    /// breaks and `=3D` undone (enough to read our links).
+    ///
+    /// # Panics
+    /// When they do not arrive within 10 s.
+    pub async fn wait_for(&self, n: usize) -> Vec<String> {
+        for _ in 0..400 {
+            let m = self.messages();
+            if m.len() >= n {
+                return m
+                    .into_iter()
+                    .map(|raw| raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "="))
+                    .collect();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("fewer than {n} messages reached the SMTP server");
+    }
+}
+
+/// Marks a local account's email confirmed directly in the database (R-B3). For tests and
+/// benches that drive separate `edugraph serve` processes, whose mail outbox they cannot read;
+/// in-process tests follow the mailed link instead ([`TestApp::registered`]).
+///
+/// # Panics
+/// When the database cannot be reached or no such account exists.
+pub async fn confirm_email_in_db(database_url: &str, email: &str) {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(database_url).await.expect("database reachable");
+    let done = sqlx::query("UPDATE users SET email_verified_at = created_at WHERE email = ?")
+        .bind(email.trim().to_lowercase())
+        .execute(&mut conn)
+        .await
+        .expect("update");
+    assert_eq!(done.rows_affected(), 1, "no local account {email}");
 }

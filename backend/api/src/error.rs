@@ -27,6 +27,11 @@ pub enum ErrorCode {
     InvalidBody,
     /// `invalid_cursor` (400).
     InvalidCursor,
+    /// `reset_link_invalid` (400): a password reset link that is unknown, expired or used.
+    ResetLinkInvalid,
+    /// `verification_link_invalid` (400): an email verification link that is unknown,
+    /// expired or used.
+    VerificationLinkInvalid,
     /// `incomplete_upload` (400).
     IncompleteUpload,
     /// `unauthenticated` (401).
@@ -39,6 +44,8 @@ pub enum ErrorCode {
     CsrfFailed,
     /// `account_disabled` (403).
     AccountDisabled,
+    /// `email_unverified` (403): the local account's email is not confirmed yet (R-B3).
+    EmailUnverified,
     /// `school_account_required` (403).
     SchoolAccountRequired,
     /// `role_required` (403).
@@ -188,12 +195,15 @@ impl ErrorCode {
         Self::InvalidQuery,
         Self::InvalidBody,
         Self::InvalidCursor,
+        Self::ResetLinkInvalid,
+        Self::VerificationLinkInvalid,
         Self::IncompleteUpload,
         Self::Unauthenticated,
         Self::InvalidCredentials,
         Self::MicrosoftSigninRequired,
         Self::CsrfFailed,
         Self::AccountDisabled,
+        Self::EmailUnverified,
         Self::SchoolAccountRequired,
         Self::RoleRequired,
         Self::MicrosoftForbidden,
@@ -274,12 +284,15 @@ impl ErrorCode {
             Self::InvalidQuery => "invalid_query",
             Self::InvalidBody => "invalid_body",
             Self::InvalidCursor => "invalid_cursor",
+            Self::ResetLinkInvalid => "reset_link_invalid",
+            Self::VerificationLinkInvalid => "verification_link_invalid",
             Self::IncompleteUpload => "incomplete_upload",
             Self::Unauthenticated => "unauthenticated",
             Self::InvalidCredentials => "invalid_credentials",
             Self::MicrosoftSigninRequired => "microsoft_signin_required",
             Self::CsrfFailed => "csrf_failed",
             Self::AccountDisabled => "account_disabled",
+            Self::EmailUnverified => "email_unverified",
             Self::SchoolAccountRequired => "school_account_required",
             Self::RoleRequired => "role_required",
             Self::MicrosoftForbidden => "microsoft_forbidden",

@@ -169,20 +169,22 @@ pub fn render_outbox(messages: &[OutgoingMail], public_url: &str) -> String {
         html.push_str("</h2><p>To: <span class=\"to\">");
         html.push_str(&escape_html(&m.to));
         html.push_str("</span></p><pre>");
-        let body: Vec<String> = m
-            .body
-            .split(' ')
-            .map(|word| {
-                let bare = word.trim_end();
-                if bare.starts_with(&format!("{own}/")) {
-                    let e = escape_html(bare);
-                    format!("<a href=\"{e}\">{e}</a>{}", escape_html(&word[bare.len()..]))
-                } else {
-                    escape_html(word)
-                }
-            })
-            .collect();
-        html.push_str(&body.join(" "));
+        // Words are separated by any whitespace (a link may end a line), which is kept as is.
+        let mut rest = m.body.as_str();
+        while !rest.is_empty() {
+            let ws = rest.len() - rest.trim_start().len();
+            html.push_str(&escape_html(&rest[..ws]));
+            rest = &rest[ws..];
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            let word = &rest[..end];
+            if word.starts_with(&format!("{own}/")) {
+                let e = escape_html(word);
+                html.push_str(&format!("<a href=\"{e}\">{e}</a>"));
+            } else {
+                html.push_str(&escape_html(word));
+            }
+            rest = &rest[end..];
+        }
         html.push_str("</pre></article>");
     }
     html.push_str("</body></html>");
@@ -313,13 +315,16 @@ c.stop()
         let messages = [OutgoingMail {
             to: "ada@example.org".into(),
             subject: "<script>x</script>".into(),
-            body: "Open http://localhost:8080/reset?t=a&b=1 or http://evil.example/x".into(),
+            body: "Open http://localhost:8080/reset?t=a&b=1 or http://evil.example/x\nhttp://localhost:8080/verify-email#token=abc\n\nBye".into(),
         }];
         let html = render_outbox(&messages, "http://localhost:8080/");
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"), "{html}");
         assert!(html.contains("<a href=\"http://localhost:8080/reset?t=a&amp;b=1\">"), "{html}");
         assert!(!html.contains("href=\"http://evil.example"), "{html}");
+        // A link at the end of a line ends there.
+        assert!(html.contains("<a href=\"http://localhost:8080/verify-email#token=abc\">"), "{html}");
+        assert!(html.contains("</a>\n\nBye"), "{html}");
         assert!(render_outbox(&[], "http://localhost:8080").contains("outbox-empty"));
     }
 

@@ -4,9 +4,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    admin_audit, admin_bulk, admin_directory, admin_exports, admin_groups, admin_jobs, admin_licenses,
-    admin_local_accounts, admin_tenant, admin_users, assignments, auth_local, education, grading, health, linking, me,
-    microsoft, people, self_service,
+    account_recovery, admin_audit, admin_bulk, admin_directory, admin_exports, admin_groups, admin_jobs,
+    admin_licenses, admin_local_accounts, admin_tenant, admin_users, assignments, auth_local, education, grading,
+    health, linking, me, microsoft, people, self_service,
 };
 
 /// The API's OpenAPI document.
@@ -28,6 +28,9 @@ use crate::routes::{
         auth_local::logout,
         auth_local::logout_everywhere,
         auth_local::change_password,
+        account_recovery::forgot_password,
+        account_recovery::reset_password,
+        account_recovery::verify_email,
         me::get_me,
         microsoft::get_microsoft_account_hint,
         linking::create_local_account_for_microsoft_user,
@@ -252,10 +255,12 @@ mod tests {
 
     /// Operations that change state without a session (signing in, registering, signing out):
     /// they need the CSRF token alone.
-    const ANONYMOUS: [&str; 3] = ["register_local_account", "login_local", "logout"];
+    const ANONYMOUS: [&str; 6] =
+        ["register_local_account", "login_local", "logout", "forgot_password", "reset_password", "verify_email"];
     /// JSON-body operations that check nothing beyond the body's types (a wrong value is a
     /// 401/404/409, never a 422). Every other one documents its 422.
-    const NO_VALIDATION: [&str; 3] = ["login_local", "link_existing_local_account", "add_admin_group_member"];
+    const NO_VALIDATION: [&str; 4] =
+        ["login_local", "link_existing_local_account", "add_admin_group_member", "verify_email"];
 
     /// Issue 17 item 12, enforced for every endpoint added later: each state-changing operation
     /// needs the session AND the CSRF token in ONE security requirement object (not two

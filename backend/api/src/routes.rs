@@ -1,5 +1,6 @@
 //! The one route table.
 
+pub mod account_recovery;
 pub mod admin_audit;
 pub mod admin_bulk;
 pub mod admin_directory;
@@ -33,6 +34,9 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(auth_local::logout)
         .service(auth_local::logout_everywhere)
         .service(auth_local::change_password)
+        .service(account_recovery::forgot_password)
+        .service(account_recovery::reset_password)
+        .service(account_recovery::verify_email)
         .service(me::get_me)
         .service(microsoft::microsoft_login)
         .service(microsoft::microsoft_callback)

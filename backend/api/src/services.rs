@@ -2,6 +2,7 @@
 //! (`routes`) and storage (`edu_db` functions) or Microsoft Graph (`services::graph`
 //! requests). Services never import route modules.
 
+pub mod account_mail;
 pub mod admin;
 pub mod classes;
 pub mod grading;

@@ -106,9 +106,11 @@ async fn serve_logs_json_with_request_ids_and_no_secrets_and_stops_on_sigterm() 
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 201);
-    let sid = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let session_value = sid.trim_start_matches("__Host-sid=").to_owned();
+    // R-B3: registered, not signed in; the confirmation link goes out by mail.
+    assert_eq!(r.status(), 202);
+    let post = |path: &str, body: serde_json::Value| {
+        http.post(format!("{base}{path}")).header("cookie", &pre).header("x-csrf-token", &token).json(&body).send()
+    };
     let r = http
         .post(format!("{base}/api/auth/local/login?email={email}"))
         .header("cookie", &pre)
@@ -118,7 +120,20 @@ async fn serve_logs_json_with_request_ids_and_no_secrets_and_stops_on_sigterm() 
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(http.get(format!("{base}/api/me")).header("cookie", &sid).send().await.unwrap().status(), 200);
+    // The right password of the unconfirmed account: 403, and a new link is mailed.
+    let r = post("/api/auth/local/login", serde_json::json!({"email": email, "password": password})).await.unwrap();
+    assert_eq!(r.status(), 403);
+    // Issue 17.5: a reset link is mailed off the request path; neither address nor token is logged.
+    let r = post("/api/auth/password/forgot", serde_json::json!({"email": email})).await.unwrap();
+    assert_eq!(r.status(), 202);
+    let r = post(
+        "/api/auth/password/reset",
+        serde_json::json!({"token": "not-a-real-token-but-secret", "new_password": "another private passphrase"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(http.get(format!("{base}/api/me")).header("cookie", &pre).send().await.unwrap().status(), 401);
     // R-D8: /metrics answers on EDUGRAPH_METRICS_BIND only, not on the public port.
     assert_eq!(http.get(format!("{base}/metrics")).send().await.unwrap().status(), 404);
     let m = http.get(format!("http://127.0.0.1:{metrics_port}/metrics")).send().await.unwrap();
@@ -142,9 +157,17 @@ async fn serve_logs_json_with_request_ids_and_no_secrets_and_stops_on_sigterm() 
     let out = out_lines.join().unwrap();
     let err = err_lines.join().unwrap();
     let all = out.iter().chain(err.iter()).cloned().collect::<Vec<_>>().join("\n");
-    for secret in
-        [email, "secret.person", password, "wrong guess here", &session_value, &token, CLIENT_SECRET, TOKEN_KEY]
-    {
+    for secret in [
+        email,
+        "secret.person",
+        password,
+        "wrong guess here",
+        "not-a-real-token-but-secret",
+        "another private passphrase",
+        &token,
+        CLIENT_SECRET,
+        TOKEN_KEY,
+    ] {
         assert!(!all.contains(secret), "log output contains {secret:?}:\n{all}");
     }
     // Every line on stdout is JSON; request lines carry a request id.

@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod directory;
+pub mod email_verifications;
 pub mod error;
 pub mod exports;
 pub mod fleet;

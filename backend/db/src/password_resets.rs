@@ -48,3 +48,59 @@ pub async fn consume(db: impl Exec, token_hash: &str, now: i64) -> Result<Option
     })
     .transpose()
 }
+
+/// What a used reset link changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResetOutcome {
+    /// Sessions of the person that ended.
+    pub sessions_ended: u64,
+    /// Cached Microsoft tokens of the person's linked identities that were deleted.
+    pub tokens_deleted: u64,
+}
+
+/// Finishes a password reset in one transaction (R-B4): the new hash, the email counted as
+/// verified (the link proved the mailbox), every session of the person ended, the cached
+/// Microsoft tokens of their linked identities deleted, and their other outstanding reset and
+/// verification links cancelled.
+///
+/// # Errors
+/// Database errors.
+pub async fn complete(db: impl Exec, user: UserId, hash: &str, now: i64) -> Result<ResetOutcome, DbError> {
+    let u = user.to_string();
+    let mut conn = db.acquire().await?;
+    let mut tx = crate::begin(&mut conn).await?;
+    sqlx::query(
+        "UPDATE users SET password_hash = ?, password_changed_at = ?, must_change_password = 0,
+                email_verified_at = COALESCE(email_verified_at, ?), updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(hash)
+    .bind(now)
+    .bind(now)
+    .bind(now)
+    .bind(&u)
+    .execute(&mut *tx)
+    .await?;
+    let sessions_ended =
+        sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(&u).execute(&mut *tx).await?.rows_affected();
+    let tokens_deleted = sqlx::query(
+        "DELETE FROM token_cache WHERE EXISTS (SELECT 1 FROM external_identities e
+           WHERE e.user_id = ? AND e.tenant_id = token_cache.tenant_id AND e.ms_object_id = token_cache.subject)",
+    )
+    .bind(&u)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query("UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL")
+        .bind(now)
+        .bind(&u)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE email_verifications SET used_at = ? WHERE user_id = ? AND used_at IS NULL")
+        .bind(now)
+        .bind(&u)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(ResetOutcome { sessions_ended, tokens_deleted })
+}

@@ -30,6 +30,9 @@ pub struct Credentials {
     pub password_hash: String,
     /// Disabled accounts cannot sign in.
     pub disabled: bool,
+    /// The person proved they read mail at this address (R-B3); until then no local sign-in
+    /// and no linking.
+    pub email_verified: bool,
 }
 
 /// A person as the API shows them to themselves.
@@ -68,6 +71,7 @@ struct CredentialsRow {
     id: String,
     password_hash: String,
     disabled: i64,
+    email_verified_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -133,12 +137,19 @@ pub async fn create_local(db: impl Exec, new: &NewLocalUser<'_>) -> Result<(), D
 pub async fn find_credentials(db: impl Exec, email: &Email) -> Result<Option<Credentials>, DbError> {
     let mut conn = db.acquire().await?;
     let row: Option<CredentialsRow> =
-        sqlx::query_as("SELECT id, password_hash, disabled FROM users WHERE email = ? AND password_hash IS NOT NULL")
+        sqlx::query_as(
+            "SELECT id, password_hash, disabled, email_verified_at FROM users WHERE email = ? AND password_hash IS NOT NULL",
+        )
             .bind(email.as_str())
             .fetch_optional(&mut *conn)
             .await?;
     row.map(|r| {
-        Ok(Credentials { user_id: parse_user_id(&r.id)?, password_hash: r.password_hash, disabled: flag(r.disabled) })
+        Ok(Credentials {
+            user_id: parse_user_id(&r.id)?,
+            password_hash: r.password_hash,
+            disabled: flag(r.disabled),
+            email_verified: r.email_verified_at.is_some(),
+        })
     })
     .transpose()
 }
@@ -272,7 +283,8 @@ pub async fn clear_password(db: impl Exec, user: UserId, now: i64) -> Result<(),
     Ok(())
 }
 
-/// Gives a person (known through Microsoft) a local sign-in: email and password hash.
+/// Gives a person (known through Microsoft) a local sign-in: email and password hash. The
+/// email is unverified until the person follows the link mailed to it (R-B3).
 ///
 /// # Errors
 /// [`DbError::Conflict`]`("email")` when the email is taken.
@@ -283,7 +295,10 @@ pub async fn set_local_credentials(
     hash: &str,
     now: i64,
 ) -> Result<(), DbError> {
-    sqlx::query("UPDATE users SET email = ?, password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?")
+    sqlx::query(
+        "UPDATE users SET email = ?, password_hash = ?, password_changed_at = ?, email_verified_at = NULL, updated_at = ?
+         WHERE id = ?",
+    )
         .bind(email.as_str())
         .bind(hash)
         .bind(now)

@@ -35,6 +35,12 @@ const EXPLAINED = {
   network_error: 'Could not reach EduGraph. Check your connection and try again.',
   unexpected_response: 'EduGraph answered in an unexpected way. Reload the page and try again.',
   invalid_cursor: 'This list changed or the link expired. Reload the list.',
+  reset_link_invalid:
+    'This password reset link does not work any more: it was already used, has expired (links work for 15 minutes), or was copied incompletely. Request a new one.',
+  verification_link_invalid:
+    'This confirmation link does not work any more: it was already used, has expired (links work for 24 hours), or was copied incompletely. Sign in to get a new one.',
+  email_unverified:
+    'Confirm your email first: we sent a new link to your address. Open it and enter your password there.',
   microsoft_signin_required:
     'This needs Microsoft to confirm it is you (your Microsoft 365 sign-in has expired, or you signed in with your EduGraph password). Choose "Sign in with Microsoft" to continue.',
   school_account_required: "This needs your school's Microsoft 365 account. Sign in with Microsoft, or link your account.",

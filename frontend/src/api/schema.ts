@@ -611,6 +611,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/email/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirms the email of a new local account with the link mailed to it AND the account's
+         *     password (so a mail the owner did not ask for cannot confirm someone else's registration),
+         *     then signs in. Wrong passwords count against the account's sign-in limit (R-A18, R-B3).
+         */
+        post: operations["verify_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/local/login": {
         parameters: {
             query?: never;
@@ -640,7 +661,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Creates a local account and signs it in. */
+        /**
+         * Creates a local account and mails a link to confirm its email (R-B3). Does not sign in:
+         *     the account can do nothing until the link is followed with the password
+         *     (`POST /api/auth/email/verify`).
+         */
         post: operations["register_local_account"];
         delete?: never;
         options?: never;
@@ -696,6 +721,49 @@ export interface paths {
         get: operations["get_microsoft_account_hint"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password/forgot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Asks for a password reset link. The answer is the same, in about the same time, whether
+         *     or not an account uses the address, has a password or is disabled; at most 5 mails per
+         *     address and hour (R-B4).
+         */
+        post: operations["forgot_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sets a new password with a reset link. The password is checked first (a refused password
+         *     does not use the link up); then the link is used (once), every session of the person ends,
+         *     their cached Microsoft tokens are deleted, their email counts as verified and their other
+         *     links are cancelled. Does not sign in. Answers with the account's linked identities (R-B4).
+         */
+        post: operations["reset_password"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1229,7 +1297,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Signed in with Microsoft and no local account yet: create one (a real password is required). */
+        /**
+         * Signed in with Microsoft and no local account yet: create one (a real password is required).
+         *     A link to confirm the email is mailed; signing in with the password waits for it (R-B3).
+         */
         post: operations["create_local_account_for_microsoft_user"];
         delete?: never;
         options?: never;
@@ -1980,7 +2051,7 @@ export interface components {
          *     OpenAPI document carries the whole set as the `ErrorCode` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_query" | "invalid_body" | "invalid_cursor" | "incomplete_upload" | "unauthenticated" | "invalid_credentials" | "microsoft_signin_required" | "csrf_failed" | "account_disabled" | "school_account_required" | "role_required" | "microsoft_forbidden" | "field_not_editable" | "not_found" | "not_a_member" | "email_taken" | "no_local_password" | "job_already_running" | "local_account_exists" | "local_account_already_linked" | "microsoft_account_required" | "not_linked" | "local_password_required" | "already_a_teacher" | "assignment_not_editable" | "submission_turned_in" | "submission_state_conflict" | "uploads_in_progress" | "already_a_member" | "cannot_delete_self" | "cannot_disable_self" | "upn_taken" | "no_licenses_available" | "license_not_assigned" | "length_required" | "payload_too_large" | "file_too_large" | "unsupported_media_type" | "invalid_email" | "password_too_short" | "password_too_long" | "password_too_common" | "invalid_color" | "invalid_id" | "seat_out_of_grid" | "seat_taken" | "not_a_student_of_this_class" | "student_seated_twice" | "not_a_teacher" | "unknown_profile_field" | "invalid_profile_value" | "invalid_mail" | "invalid_audience" | "no_recipients" | "invalid_assignment" | "invalid_due_date" | "invalid_link" | "nothing_to_change" | "invalid_file_name" | "empty_file" | "group_not_found" | "group_name_ambiguous" | "invalid_upn" | "upn_domain_not_verified" | "unknown_license" | "usage_location_required" | "invalid_points" | "feedback_too_long" | "invalid_rubric" | "assignment_not_graded" | "too_many_requests" | "internal_error" | "microsoft_error" | "service_unavailable" | "microsoft_unavailable" | "database_unavailable" | "shutting_down" | "frontend_not_built" | "method_not_allowed";
+        ErrorCode: "invalid_json" | "invalid_query" | "invalid_body" | "invalid_cursor" | "reset_link_invalid" | "verification_link_invalid" | "incomplete_upload" | "unauthenticated" | "invalid_credentials" | "microsoft_signin_required" | "csrf_failed" | "account_disabled" | "email_unverified" | "school_account_required" | "role_required" | "microsoft_forbidden" | "field_not_editable" | "not_found" | "not_a_member" | "email_taken" | "no_local_password" | "job_already_running" | "local_account_exists" | "local_account_already_linked" | "microsoft_account_required" | "not_linked" | "local_password_required" | "already_a_teacher" | "assignment_not_editable" | "submission_turned_in" | "submission_state_conflict" | "uploads_in_progress" | "already_a_member" | "cannot_delete_self" | "cannot_disable_self" | "upn_taken" | "no_licenses_available" | "license_not_assigned" | "length_required" | "payload_too_large" | "file_too_large" | "unsupported_media_type" | "invalid_email" | "password_too_short" | "password_too_long" | "password_too_common" | "invalid_color" | "invalid_id" | "seat_out_of_grid" | "seat_taken" | "not_a_student_of_this_class" | "student_seated_twice" | "not_a_teacher" | "unknown_profile_field" | "invalid_profile_value" | "invalid_mail" | "invalid_audience" | "no_recipients" | "invalid_assignment" | "invalid_due_date" | "invalid_link" | "nothing_to_change" | "invalid_file_name" | "empty_file" | "group_not_found" | "group_name_ambiguous" | "invalid_upn" | "upn_domain_not_verified" | "unknown_license" | "usage_location_required" | "invalid_points" | "feedback_too_long" | "invalid_rubric" | "assignment_not_graded" | "too_many_requests" | "internal_error" | "microsoft_error" | "service_unavailable" | "microsoft_unavailable" | "database_unavailable" | "shutting_down" | "frontend_not_built" | "method_not_allowed";
         /** @description A stable code and a human message. */
         ErrorDetail: {
             /** @description Stable snake_case code the SPA switches on. */
@@ -2004,6 +2075,16 @@ export interface components {
          * @description The raw bytes of an uploaded file (not empty).
          */
         FileBody: string;
+        /** @description `POST /api/auth/password/forgot`. */
+        ForgotPasswordRequest: {
+            /** @description The sign-in email of the account. */
+            email: string;
+        };
+        /** @description The same answer whatever the address. */
+        ForgotPasswordResponse: {
+            /** @description Always `link_sent_if_account_exists`. */
+            status: string;
+        };
         /** @description A grade: points, written feedback and rubric levels. */
         GradeDto: {
             /** @description Written feedback (plain text). */
@@ -2237,6 +2318,19 @@ export interface components {
             /** @description The accounts. */
             items: components["schemas"]["LinkedAccount"][];
         };
+        /** @description A sign-in method linked to the account. */
+        LinkedIdentityDto: {
+            /** @description The Microsoft display name. */
+            display_name?: string | null;
+            /** @description The Microsoft tenant id (`tid`). */
+            ms_tenant_id: string;
+            /** @description `microsoft`. */
+            provider: string;
+            /** @description The school's name, when known. */
+            tenant_name?: string | null;
+            /** @description The Microsoft sign-in name. */
+            upn?: string | null;
+        };
         /** @description `POST /api/auth/local/login`. */
         LoginRequest: {
             /** @description Sign-in email. */
@@ -2409,6 +2503,23 @@ export interface components {
             favorite_color?: string | null;
             /** @description 8 to 256 characters. */
             password: string;
+        };
+        /** @description `POST /api/auth/password/reset`. */
+        ResetPasswordRequest: {
+            /** @description The new password, 8 to 256 characters. */
+            new_password: string;
+            /** @description The token from the link's fragment (`#token=…`). */
+            token: string;
+        };
+        /** @description The account whose password was reset, and what it is linked to (R-B4). */
+        ResetPasswordResponse: {
+            /** @description The account's sign-in email. */
+            email?: string | null;
+            /**
+             * @description Sign-in methods linked to the account besides the password. Unlink one from the
+             *     account page (`POST /api/me/link/microsoft/remove`) after signing in.
+             */
+            linked_identities: components["schemas"]["LinkedIdentityDto"][];
         };
         /** @description A resource attached to an assignment or a submission. */
         ResourceDto: {
@@ -2843,6 +2954,20 @@ export interface components {
             id: string;
             /** @description Must change the password now. */
             must_change_password: boolean;
+        };
+        /** @description Registration answer: the account exists; the link to confirm the address was mailed. */
+        VerificationSentResponse: {
+            /** @description Where the link went. */
+            email: string;
+            /** @description `verification_sent`. */
+            status: string;
+        };
+        /** @description `POST /api/auth/email/verify`. */
+        VerifyEmailRequest: {
+            /** @description The password chosen at registration: only the account's owner confirms it. */
+            password: string;
+            /** @description The token from the link's fragment (`#token=…`). */
+            token: string;
         };
     };
     responses: never;
@@ -4696,6 +4821,84 @@ export interface operations {
             };
         };
     };
+    verify_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description Confirmed and signed in; sets the `__Host-sid` cookie */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeResponse"];
+                };
+            };
+            /** @description `verification_link_invalid`: unknown, expired or used link */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_credentials`: not the account's password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `account_disabled` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     login_local: {
         parameters: {
             query?: never;
@@ -4736,7 +4939,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `account_disabled` */
+            /** @description `account_disabled`; `email_unverified` (right password, email not confirmed yet: a new link was mailed) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4787,13 +4990,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Registered and signed in */
-            201: {
+            /** @description Registered; the confirmation link was mailed */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeResponse"];
+                    "application/json": components["schemas"]["VerificationSentResponse"];
                 };
             };
             /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
@@ -4943,6 +5146,162 @@ export interface operations {
             };
             /** @description `not_found`: no Microsoft sign-in in this browser yet */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    forgot_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForgotPasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description If an account uses this address, a link was mailed */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForgotPasswordResponse"];
+                };
+            };
+            /** @description `invalid_json` / `invalid_body`: the body is not the expected JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_email` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reset_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetPasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description Password changed; sign in with it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResetPasswordResponse"];
+                };
+            };
+            /** @description `reset_link_invalid`: unknown, expired or used link */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body has the wrong `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `password_too_short`, `password_too_long`, `password_too_common` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests from this address */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6673,7 +7032,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `csrf_failed`: missing or wrong `X-CSRF-Token`, or a foreign `Origin`; or not allowed */
+            /** @description `email_unverified`: the local account's email is not confirmed yet (a new link was mailed) */
             403: {
                 headers: {
                     [name: string]: unknown;

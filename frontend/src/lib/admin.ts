@@ -324,6 +324,8 @@ const ACTIONS: Record<string, string> = {
   'auth.logout_all': 'Signed out everywhere',
   'auth.microsoft.login': 'Signed in with Microsoft',
   'auth.password.change': 'Changed their password',
+  'auth.password.reset': 'Reset their password with a mailed link',
+  'auth.email.verify': 'Confirmed their email',
   'link.local.create': 'Added an EduGraph password',
   'link.local.existing': 'Linked an existing EduGraph account',
   'link.microsoft': 'Linked a Microsoft account',

@@ -126,7 +126,7 @@ export function Account({ me }: { me: Me }) {
       )}
 
       {ms && (
-        <div className="card">
+        <div className="card" id="unlink">
           <h2>Unlink Microsoft 365</h2>
           {hasPassword ? (
             <>

@@ -2,8 +2,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ok } from '../api/client';
 import { fieldFor, humanError } from '../api/errors';
 import { ApiError } from '../api/http';
-import { Link, useNav } from '../router';
-import { useSession } from '../session';
+import { Link } from '../router';
 import { Alert, Field, Page, focusFirstInvalid } from '../ui';
 import { PALETTE, PASSWORD_MAX, PASSWORD_MIN, validateRegister, type Errors, type RegisterForm } from '../validation';
 import { messageFor } from '../api/errors';
@@ -11,8 +10,6 @@ import { messageFor } from '../api/errors';
 type ColorChoice = 'none' | 'custom' | (typeof PALETTE)[number]['name'];
 
 export function Register() {
-  const { setMe } = useSession();
-  const { navigate } = useNav();
   const [form, setForm] = useState({ email: '', display_name: '', password: '' });
   const [choice, setChoice] = useState<ColorChoice>('none');
   const [custom, setCustom] = useState('#1e90ff');
@@ -20,6 +17,7 @@ export function Register() {
   const [errors, setErrors] = useState<Errors<keyof RegisterForm>>({});
   const [failure, setFailure] = useState<string>();
   const [busy, setBusy] = useState(false);
+  const [sentTo, setSentTo] = useState<string>();
   const formRef = useRef<HTMLFormElement>(null);
 
   useEffect(() => {
@@ -37,7 +35,7 @@ export function Register() {
     if (Object.keys(found).length) return;
     setBusy(true);
     try {
-      const me = await ok(
+      const sent = await ok(
         api.POST('/api/auth/local/register', {
           body: {
             email: form.email.trim(),
@@ -47,8 +45,9 @@ export function Register() {
           },
         }),
       );
-      setMe(me);
-      navigate('/', { replace: true, flash: `Welcome to EduGraph, ${me.user.display_name}!` });
+      // R-B3: the account can do nothing until its email is confirmed with the mailed link.
+      setSentTo(sent.email);
+      setBusy(false);
     } catch (err) {
       const field = err instanceof ApiError ? fieldFor(err.code) : undefined;
       if (err instanceof ApiError && field && field in values) setErrors({ [field]: err.code });
@@ -56,6 +55,21 @@ export function Register() {
       setBusy(false);
     }
   };
+
+  if (sentTo) {
+    return (
+      <Page title="Check your email" narrow>
+        <Alert kind="success">
+          We sent a link to <strong>{sentTo}</strong>. Open it and enter the password you just chose to finish
+          creating your account.
+        </Alert>
+        <p>
+          The link works once, for 24 hours. Nothing arrived? Look in your spam folder, or{' '}
+          <Link to="/signin">sign in</Link> with your email and password to get a new link.
+        </p>
+      </Page>
+    );
+  }
 
   return (
     <Page title="Create an account" narrow>

@@ -153,6 +153,9 @@ export function SignIn() {
       <button type="submit" className="button" disabled={busy}>
         {busy ? 'Signing in…' : 'Sign in'}
       </button>
+      <p className="small">
+        <Link to="/forgot-password">Forgot password?</Link>
+      </p>
     </form>
   );
 

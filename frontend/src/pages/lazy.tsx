@@ -22,12 +22,15 @@ const loaders = {
   ChangePassword: () => import('./ChangePassword').then((m) => m.ChangePassword),
   ClassPage: () => import('./ClassPage').then((m) => m.ClassPage),
   Classes: () => import('./Classes').then((m) => m.Classes),
+  ForgotPassword: () => import('./ForgotPassword').then((m) => m.ForgotPassword),
   Home: () => import('./Home').then((m) => m.Home),
   NotFound: () => import('./NotFound').then((m) => m.NotFound),
   Register: () => import('./Register').then((m) => m.Register),
+  ResetPassword: () => import('./ResetPassword').then((m) => m.ResetPassword),
   SchoolPeople: () => import('./SchoolPeople').then((m) => m.SchoolPeople),
   Schools: () => import('./Schools').then((m) => m.Schools),
   SignIn: () => import('./SignIn').then((m) => m.SignIn),
+  VerifyEmail: () => import('./VerifyEmail').then((m) => m.VerifyEmail),
 } satisfies Record<string, () => Promise<AnyComponent>>;
 
 type PageName = keyof typeof loaders;
@@ -42,6 +45,9 @@ export const ROUTE_PAGES: Record<RouteName, PageName[]> = {
   home: ['Home', 'SignIn'],
   signin: ['SignIn'],
   register: ['Register'],
+  'forgot-password': ['ForgotPassword'],
+  'reset-password': ['ResetPassword'],
+  'verify-email': ['VerifyEmail'],
   password: ['ChangePassword'],
   account: ['Account'],
   about: ['About'],

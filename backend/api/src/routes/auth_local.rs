@@ -80,7 +80,7 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
     s.parse::<IpAddr>().ok().or_else(|| s.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
 }
 
-fn check_ip(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+pub(crate) fn check_ip(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let ip = client_ip(req, state);
     state.ip_limiter.check(ip, state.clock.now_ms()).map_err(|retry_after| {
         state.metrics.observe_login("throttled");
@@ -112,7 +112,7 @@ pub(crate) async fn settle_failure(state: &AppState, key: &str) -> Result<i64, A
 
 /// Signs a person in: a new session (the old one, if any, is deleted), its cookie, the
 /// pre-session cookie removed, and the "who am I" body with the new CSRF token.
-async fn signed_in_response(
+pub(crate) async fn signed_in_response(
     state: &AppState,
     req: &HttpRequest,
     user_id: UserId,
@@ -140,7 +140,7 @@ async fn signed_in_response(
         .json(body))
 }
 
-async fn audit(
+pub(crate) async fn audit(
     state: &AppState,
     actor: Option<UserId>,
     tenant: Option<edu_domain::TenantId>,
@@ -178,9 +178,11 @@ pub async fn get_csrf_token(state: web::Data<AppState>, auth: MaybeAuthenticated
     HttpResponse::Ok().cookie(session::cookie(PRE_SESSION_COOKIE, pre)).json(CsrfResponse { csrf_token: token })
 }
 
-/// Creates a local account and signs it in.
+/// Creates a local account and mails a link to confirm its email (R-B3). Does not sign in:
+/// the account can do nothing until the link is followed with the password
+/// (`POST /api/auth/email/verify`).
 #[utoipa::path(operation_id = "register_local_account", tag = "account", request_body = RegisterRequest, responses(
-    (status = 201, description = "Registered and signed in", body = MeResponse),
+    (status = 202, description = "Registered; the confirmation link was mailed", body = crate::routes::account_recovery::VerificationSentResponse),
     (status = 409, description = "`email_taken`", body = crate::error::ErrorBody),
     (status = 422, description = "`invalid_email`, `password_too_short`, `password_too_long`, `password_too_common`, `invalid_color`", body = crate::error::ErrorBody),
     (status = 429, description = "Too many attempts from this address", body = crate::error::ErrorBody),
@@ -226,8 +228,24 @@ pub async fn register_local_account(
         Err(e) => return Err(e.into()),
     }
     audit(&state, Some(id), None, "auth.local.register", "success", None).await?;
-    tracing::info!(user.id = %id, "local account registered");
-    signed_in_response(&state, &req, id, "local", None, actix_web::http::StatusCode::CREATED).await
+    tracing::info!(user.id = %id, "local account registered; waiting for its email to be confirmed");
+    crate::services::account_mail::send_verification(&state, id, &email).await?;
+    Ok(HttpResponse::Accepted().json(crate::routes::account_recovery::VerificationSentResponse {
+        status: "verification_sent".to_owned(),
+        email: email.as_str().to_owned(),
+    }))
+}
+
+/// The right password of an account whose email is not confirmed yet (R-B3): a new link is
+/// mailed (at most 5 an hour) and the answer says so.
+pub(crate) async fn email_unverified(state: &AppState, user: UserId, email: &str) -> Result<ApiError, ApiError> {
+    if let Ok(email) = Email::parse(email) {
+        crate::services::account_mail::send_verification(state, user, &email).await?;
+    }
+    Ok(ApiError::forbidden(
+        ErrorCode::EmailUnverified,
+        format!("Confirm your email first: we sent a new link to {email}. Open it and enter your password there."),
+    ))
 }
 
 /// Signs in with email and password. An unknown email, a wrong password and a disabled
@@ -235,7 +253,7 @@ pub async fn register_local_account(
 #[utoipa::path(operation_id = "login_local", tag = "account", request_body = LoginRequest, responses(
     (status = 200, description = "Signed in; sets the `__Host-sid` cookie", body = MeResponse),
     (status = 401, description = "`invalid_credentials`", body = crate::error::ErrorBody),
-    (status = 403, description = "`account_disabled`", body = crate::error::ErrorBody),
+    (status = 403, description = "`account_disabled`; `email_unverified` (right password, email not confirmed yet: a new link was mailed)", body = crate::error::ErrorBody),
     (status = 429, description = "Too many attempts; see Retry-After", body = crate::error::ErrorBody),
 ), security(("csrf" = [])))]
 #[post("/api/auth/local/login")]
@@ -280,6 +298,11 @@ pub async fn login_local(
             ErrorCode::AccountDisabled,
             "This account is disabled. Ask your school's administrator.",
         ));
+    }
+    if !creds.email_verified {
+        audit(&state, Some(creds.user_id), None, "auth.local.login", "denied", Some("email unverified")).await?;
+        let email = normalised.as_ref().map_or("", Email::as_str);
+        return Err(email_unverified(&state, creds.user_id, email).await?);
     }
     if crate::auth::password::needs_rehash(&creds.password_hash) {
         // R-A14: upgrade hashes made with older parameters while we hold the password.

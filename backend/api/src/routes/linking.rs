@@ -107,6 +107,7 @@ async fn audit(state: &AppState, auth: &Authenticated, action: &str, result: &st
 }
 
 /// Signed in with Microsoft and no local account yet: create one (a real password is required).
+/// A link to confirm the email is mailed; signing in with the password waits for it (R-B3).
 #[utoipa::path(operation_id = "create_local_account_for_microsoft_user", tag = "linking", request_body = CreateLocalRequest, responses(
     (status = 200, description = "Created and linked; the session was rotated", body = MeResponse),
     (status = 409, description = "`microsoft_account_required`, `local_account_exists`, `email_taken`", body = crate::error::ErrorBody),
@@ -143,6 +144,8 @@ pub async fn create_local_account_for_microsoft_user(
         edu_db::users::set_favorite_color(&state.db, auth.user_id, c.as_str(), now).await?;
     }
     audit(&state, &auth, "link.local.create", "success").await?;
+    // R-B3: the new local sign-in waits until the address is confirmed (Microsoft sign-in does not).
+    crate::services::account_mail::send_verification(&state, auth.user_id, &email).await?;
     rotated(&state, &req, &auth, auth.user_id).await
 }
 
@@ -151,6 +154,7 @@ pub async fn create_local_account_for_microsoft_user(
 #[utoipa::path(operation_id = "link_existing_local_account", tag = "linking", request_body = LinkExistingRequest, responses(
     (status = 200, description = "Linked; the session now belongs to the local account", body = MeResponse),
     (status = 401, description = "`invalid_credentials`", body = crate::error::ErrorBody),
+    (status = 403, description = "`email_unverified`: the local account's email is not confirmed yet (a new link was mailed)", body = crate::error::ErrorBody),
     (status = 409, description = "`microsoft_account_required`, `local_account_exists`, `local_account_already_linked`", body = crate::error::ErrorBody),
     (status = 429, description = "Too many wrong passwords", body = crate::error::ErrorBody),
 ), security(("session" = [], "csrf" = [])))]
@@ -186,6 +190,12 @@ pub async fn link_existing_local_account(
         return Err(ApiError::InvalidCredentials);
     };
     edu_db::throttle::release(&state.db, &key).await?;
+    if !local.email_verified {
+        // R-B3: an unverified local account is never a link candidate (a squatter's account
+        // cannot be attached to a Microsoft identity).
+        audit(&state, &auth, "link.local.existing", "denied").await?;
+        return Err(crate::routes::auth_local::email_unverified(&state, local.user_id, email.as_str()).await?);
+    }
     if edu_db::identities::of_user(&state.db, local.user_id).await?.is_some() {
         audit(&state, &auth, "link.local.existing", "denied").await?;
         return Err(ApiError::conflict(
