@@ -18,6 +18,7 @@ both_backends!(
     confirming_an_email_needs_the_accounts_password_and_works_once,
     a_student_recovers_her_school_address_from_a_squatter,
     the_reset_mail_goes_through_a_real_smtp_server_and_its_link_works,
+    an_unproven_address_on_a_microsoft_linked_account_gets_no_reset_link,
 );
 
 const ANN_PW: &str = "correct horse battery";
@@ -394,4 +395,30 @@ async fn the_reset_mail_goes_through_a_real_smtp_server_and_its_link_works(backe
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(c.get("/api/me").await.status, 401, "the session ended");
     assert_eq!(app.client().login("ann@school.edu", "a brand new passphrase").await.status, 200);
+}
+
+/// R-B3/R-B4 (the reverse pre-hijack): a Microsoft user adds local credentials with an address
+/// they do not own. Until that address is confirmed, its mailbox owner cannot take over the
+/// Microsoft-linked account with "forgot password": no link is mailed (the answer is the same).
+async fn an_unproven_address_on_a_microsoft_linked_account_gets_no_reset_link(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    app.onboard(0).await;
+    let teacher = app.tenant(0).teachers[0].clone();
+    let microsoft = app.sign_in(&teacher).await;
+    let r = microsoft
+        .post("/api/me/link/local/create", json!({"email": "someone.else@school.edu", "password": ANN_PW}))
+        .await;
+    assert!(r.status < 300, "{} {}", r.status, r.text);
+    // The confirmation mail goes to the address; nobody confirms it.
+    app.wait_for_links("someone.else@school.edu", "verify-email", 1).await;
+    let r = app.client().forgot_password("someone.else@school.edu").await;
+    assert_eq!(r.status, 202, "the same answer as for any address");
+    settle().await;
+    assert!(
+        app.links_to("someone.else@school.edu", "reset-password").is_empty(),
+        "no reset link for an unproven address"
+    );
+    // A confirmed address on a linked account still recovers (covered above); the Microsoft
+    // sign-in is unaffected.
+    assert_eq!(microsoft.get("/api/me").await.status, 200);
 }

@@ -113,6 +113,22 @@ pub fn spawn_password_reset(state: &AppState, email: Email) {
                 return;
             }
         };
+        // An address nobody proved, on an account linked to a Microsoft identity, was typed in by
+        // that Microsoft user (local credentials pending verification): the owner of the mailbox
+        // must not be able to take over someone else's Microsoft-linked account with a reset.
+        if !creds.email_verified {
+            match edu_db::identities::of_user(&db, creds.user_id).await {
+                Ok(None) => {}
+                Ok(Some(_)) => {
+                    tracing::info!(user.id = %creds.user_id, "password reset refused: unproven address on a linked account");
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "password reset: identity lookup failed");
+                    return;
+                }
+            }
+        }
         if let Err(e) = edu_db::password_resets::create(&db, &hash, creds.user_id, now, now + ms(RESET_TTL)).await {
             tracing::error!(error = %e, user.id = %creds.user_id, "password reset: the link could not be stored");
             return;
