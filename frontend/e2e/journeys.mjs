@@ -125,6 +125,8 @@ export async function journeyFlows({ open, shot, check, log, microsoftSignIn, op
     );
     await shot(page, '95-class-not-found');
     await page.goto('/no-such-page');
+    // The not-found page is a lazily loaded chunk: wait for it before counting its links.
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
     check((await page.getByRole('link', { name: 'Go to the home page' }).count()) === 1, 'the not-found page offers a way forward');
     journeys.push('no dead ends (classes of a school, error pages)');
     await context.close();

@@ -127,6 +127,12 @@ async fn admins_list_and_unlink_their_tenants_accounts_only(backend: Backend) {
     assert_eq!(ann.get("/api/me").await.body["link"]["microsoft"]["upn"], t.teachers[0].upn.as_str(), "unchanged");
     assert_eq!(admin.post("/api/admin/linked-accounts/not-an-id/unlink", json!({})).await.status, 404);
 
+    // Not their own account: it would end the admin's session mid-task (found by schemathesis).
+    let me = items.iter().find(|i| i["upn"] == t.admin.upn.as_str()).expect("the admin is listed").clone();
+    let r = admin.post(&format!("/api/admin/linked-accounts/{}/unlink", me["id"].as_str().unwrap()), json!({})).await;
+    assert_eq!((r.status, r.code()), (409, "cannot_unlink_self"));
+    assert_eq!(admin.get("/api/me").await.status, 200, "still signed in");
+
     // Its own admin can.
     let r = admin.post(&format!("/api/admin/linked-accounts/{id}/unlink"), json!({})).await;
     assert_eq!(r.status, 204);

@@ -90,6 +90,8 @@ pub enum ErrorCode {
     CannotDeleteSelf,
     /// `cannot_disable_self` (409).
     CannotDisableSelf,
+    /// `cannot_unlink_self` (409).
+    CannotUnlinkSelf,
     /// `upn_taken` (409).
     UpnTaken,
     /// `no_licenses_available` (409).
@@ -226,6 +228,7 @@ impl ErrorCode {
         Self::AlreadyAMember,
         Self::CannotDeleteSelf,
         Self::CannotDisableSelf,
+        Self::CannotUnlinkSelf,
         Self::UpnTaken,
         Self::NoLicensesAvailable,
         Self::LicenseNotAssigned,
@@ -315,6 +318,7 @@ impl ErrorCode {
             Self::AlreadyAMember => "already_a_member",
             Self::CannotDeleteSelf => "cannot_delete_self",
             Self::CannotDisableSelf => "cannot_disable_self",
+            Self::CannotUnlinkSelf => "cannot_unlink_self",
             Self::UpnTaken => "upn_taken",
             Self::NoLicensesAvailable => "no_licenses_available",
             Self::LicenseNotAssigned => "license_not_assigned",

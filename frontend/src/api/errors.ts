@@ -86,6 +86,7 @@ const EXPLAINED = {
   // Tenant admin console
   already_a_member: 'This person is already a member of the group.',
   not_a_member: 'This person is not (or no longer) a member of the group. Reload the members.',
+  cannot_unlink_self: 'You cannot unlink your own account here (it would sign you out of the admin console): use your Account page.',
   cannot_disable_self: 'You cannot disable your own account: another administrator has to.',
   cannot_delete_self: 'You cannot delete your own account here.',
   upn_taken: 'Someone in your school already has this sign-in name. Choose another.',

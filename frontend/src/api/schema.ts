@@ -2051,7 +2051,7 @@ export interface components {
          *     OpenAPI document carries the whole set as the `ErrorCode` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_query" | "invalid_body" | "invalid_cursor" | "reset_link_invalid" | "verification_link_invalid" | "incomplete_upload" | "unauthenticated" | "invalid_credentials" | "microsoft_signin_required" | "csrf_failed" | "account_disabled" | "email_unverified" | "school_account_required" | "role_required" | "microsoft_forbidden" | "field_not_editable" | "not_found" | "not_a_member" | "email_taken" | "no_local_password" | "job_already_running" | "local_account_exists" | "local_account_already_linked" | "microsoft_account_required" | "not_linked" | "local_password_required" | "already_a_teacher" | "assignment_not_editable" | "submission_turned_in" | "submission_state_conflict" | "uploads_in_progress" | "already_a_member" | "cannot_delete_self" | "cannot_disable_self" | "upn_taken" | "no_licenses_available" | "license_not_assigned" | "length_required" | "payload_too_large" | "file_too_large" | "unsupported_media_type" | "invalid_email" | "password_too_short" | "password_too_long" | "password_too_common" | "invalid_color" | "invalid_id" | "seat_out_of_grid" | "seat_taken" | "not_a_student_of_this_class" | "student_seated_twice" | "not_a_teacher" | "unknown_profile_field" | "invalid_profile_value" | "invalid_mail" | "invalid_audience" | "no_recipients" | "invalid_assignment" | "invalid_due_date" | "invalid_link" | "nothing_to_change" | "invalid_file_name" | "empty_file" | "group_not_found" | "group_name_ambiguous" | "invalid_upn" | "upn_domain_not_verified" | "unknown_license" | "usage_location_required" | "invalid_points" | "feedback_too_long" | "invalid_rubric" | "assignment_not_graded" | "too_many_requests" | "internal_error" | "microsoft_error" | "service_unavailable" | "microsoft_unavailable" | "database_unavailable" | "shutting_down" | "frontend_not_built" | "method_not_allowed";
+        ErrorCode: "invalid_json" | "invalid_query" | "invalid_body" | "invalid_cursor" | "reset_link_invalid" | "verification_link_invalid" | "incomplete_upload" | "unauthenticated" | "invalid_credentials" | "microsoft_signin_required" | "csrf_failed" | "account_disabled" | "email_unverified" | "school_account_required" | "role_required" | "microsoft_forbidden" | "field_not_editable" | "not_found" | "not_a_member" | "email_taken" | "no_local_password" | "job_already_running" | "local_account_exists" | "local_account_already_linked" | "microsoft_account_required" | "not_linked" | "local_password_required" | "already_a_teacher" | "assignment_not_editable" | "submission_turned_in" | "submission_state_conflict" | "uploads_in_progress" | "already_a_member" | "cannot_delete_self" | "cannot_disable_self" | "cannot_unlink_self" | "upn_taken" | "no_licenses_available" | "license_not_assigned" | "length_required" | "payload_too_large" | "file_too_large" | "unsupported_media_type" | "invalid_email" | "password_too_short" | "password_too_long" | "password_too_common" | "invalid_color" | "invalid_id" | "seat_out_of_grid" | "seat_taken" | "not_a_student_of_this_class" | "student_seated_twice" | "not_a_teacher" | "unknown_profile_field" | "invalid_profile_value" | "invalid_mail" | "invalid_audience" | "no_recipients" | "invalid_assignment" | "invalid_due_date" | "invalid_link" | "nothing_to_change" | "invalid_file_name" | "empty_file" | "group_not_found" | "group_name_ambiguous" | "invalid_upn" | "upn_domain_not_verified" | "unknown_license" | "usage_location_required" | "invalid_points" | "feedback_too_long" | "invalid_rubric" | "assignment_not_graded" | "too_many_requests" | "internal_error" | "microsoft_error" | "service_unavailable" | "microsoft_unavailable" | "database_unavailable" | "shutting_down" | "frontend_not_built" | "method_not_allowed";
         /** @description A stable code and a human message. */
         ErrorDetail: {
             /** @description Stable snake_case code the SPA switches on. */
@@ -3919,6 +3919,15 @@ export interface operations {
             };
             /** @description `not_found` (also for another tenant's ids) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `cannot_unlink_self` */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

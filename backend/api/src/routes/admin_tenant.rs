@@ -141,6 +141,7 @@ pub async fn list_linked_accounts(
     (status = 204, description = "Unlinked"),
     (status = 403, description = "`role_required`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found` (also for another tenant's ids)", body = crate::error::ErrorBody),
+    (status = 409, description = "`cannot_unlink_self`", body = crate::error::ErrorBody),
 ), security(("session" = [], "csrf" = [])))]
 #[post("/api/admin/linked-accounts/{id}/unlink")]
 pub async fn unlink_account(
@@ -152,6 +153,14 @@ pub async fn unlink_account(
     let identity = edu_db::identities::get_in_tenant(&state.db, admin.0.tenant_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "No such linked account in your tenant."))?;
+    // Unlinking oneself ends one's own sessions mid-task: the Account page does it, with its
+    // own confirmation and the last-sign-in-method check (R-B5).
+    if identity.user_id == admin.0.auth.user_id {
+        return Err(ApiError::conflict(
+            ErrorCode::CannotUnlinkSelf,
+            "You cannot unlink your own account here: use your Account page.",
+        ));
+    }
     edu_db::identities::remove(&state.db, &identity).await?;
     audit(&state, &admin, "admin.unlink", Some(id)).await?;
     Ok(HttpResponse::NoContent().finish())
