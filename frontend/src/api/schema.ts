@@ -1822,7 +1822,7 @@ export interface components {
              * @description People (or groups) of the tenant, 1–1000: Graph ids, or sign-in names (UPNs, e.g.
              *     pasted emails), looked up with `$batch`es (duplicates are ignored).
              */
-            member_ids: string[];
+            member_ids: components["schemas"]["PersonRef"][];
         };
         /** @description People to license. */
         BulkAssignLicenseRequest: {
@@ -1832,7 +1832,7 @@ export interface components {
              * @description People of the tenant, 1–1000: Graph ids, or sign-in names (UPNs, e.g. pasted emails),
              *     looked up with `$batch`es (duplicates are ignored).
              */
-            user_ids: string[];
+            user_ids: components["schemas"]["PersonRef"][];
         };
         /** @description `POST /api/me/password`. */
         ChangePasswordRequest: {
@@ -2453,6 +2453,11 @@ export interface components {
             /** @description Microsoft object id. */
             id: string;
         };
+        /**
+         * @description A person (or group) given by Graph id or sign-in name (`name@domain`): documentation of the
+         *     accepted shape of `member_ids` / `user_ids` items.
+         */
+        PersonRef: string;
         /** @description `POST /api/me/profile`: the fields to change (`null` clears one). */
         ProfileChangeRequest: {
             /** @description Field → new value. */
@@ -2916,21 +2921,21 @@ export interface components {
         /** @description Properties to change (only those present are changed). */
         UpdateAdminUserRequest: {
             /** @description Department. */
-            department?: string | null;
+            department?: string;
             /** @description Name (cannot be cleared). */
-            display_name?: string | null;
+            display_name?: string;
             /** @description First name. */
-            given_name?: string | null;
+            given_name?: string;
             /** @description Job title. */
-            job_title?: string | null;
+            job_title?: string;
             /** @description Mobile phone. */
-            mobile_phone?: string | null;
+            mobile_phone?: string;
             /** @description Office. */
-            office_location?: string | null;
+            office_location?: string;
             /** @description Last name. */
-            surname?: string | null;
+            surname?: string;
             /** @description Two-letter country code. */
-            usage_location?: string | null;
+            usage_location?: string;
         };
         /** @description One person's place in the synced directory (`GET /api/admin/users/{id}/directory`). */
         UserDirectoryView: {

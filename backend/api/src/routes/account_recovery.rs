@@ -18,7 +18,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct ForgotPasswordRequest {
     /// The sign-in email of the account.
-    #[schema(max_length = 254)]
+    #[schema(max_length = 254, pattern = r#"^[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"#)]
     pub email: String,
 }
 
@@ -37,6 +37,7 @@ pub struct ResetPasswordRequest {
     #[schema(max_length = 128)]
     pub token: String,
     /// The new password, 8 to 256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     pub new_password: String,
 }
 

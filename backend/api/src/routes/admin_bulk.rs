@@ -29,8 +29,15 @@ pub const MAX_ITEMS: usize = 1000;
 pub struct BulkAddMembersRequest {
     /// People (or groups) of the tenant, 1–1000: Graph ids, or sign-in names (UPNs, e.g.
     /// pasted emails), looked up with `$batch`es (duplicates are ignored).
+    #[schema(min_items = 1, max_items = 1000, value_type = Vec<PersonRef>)]
     pub member_ids: Vec<String>,
 }
+
+/// A person (or group) given by Graph id or sign-in name (`name@domain`): documentation of the
+/// accepted shape of `member_ids` / `user_ids` items.
+#[derive(ToSchema)]
+#[schema(value_type = String, max_length = 320, pattern = r#"^\s*([A-Za-z0-9-]{1,64}|[A-Za-z0-9'._!#^~+-]*[A-Za-z0-9'._!#^~+-]@[A-Za-z0-9-]*\.[A-Za-z0-9.-]*)\s*$"#)]
+pub struct PersonRef(String);
 
 /// People to license.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -40,6 +47,7 @@ pub struct BulkAssignLicenseRequest {
     pub sku_id: String,
     /// People of the tenant, 1–1000: Graph ids, or sign-in names (UPNs, e.g. pasted emails),
     /// looked up with `$batch`es (duplicates are ignored).
+    #[schema(min_items = 1, max_items = 1000, value_type = Vec<PersonRef>)]
     pub user_ids: Vec<String>,
 }
 
@@ -264,6 +272,7 @@ pub struct JobItemsQuery {
     /// Only items after this `seq` (default: from the start).
     pub after: Option<i64>,
     /// Page size, 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

@@ -468,22 +468,36 @@ pub async fn create_admin_user(
 /// Properties to change (only those present are changed).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateAdminUserRequest {
     /// Name (cannot be cleared).
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 256,
+        pattern = r#"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"#
+    )]
     pub display_name: Option<String>,
     /// First name.
+    #[schema(nullable = false, max_length = 128, pattern = r#"^[^\x00-\x1f\x7f-\x9f]*$"#)]
     pub given_name: Option<String>,
     /// Last name.
+    #[schema(nullable = false, max_length = 128, pattern = r#"^[^\x00-\x1f\x7f-\x9f]*$"#)]
     pub surname: Option<String>,
     /// Job title.
+    #[schema(nullable = false, max_length = 128, pattern = r#"^[^\x00-\x1f\x7f-\x9f]*$"#)]
     pub job_title: Option<String>,
     /// Department.
+    #[schema(nullable = false, max_length = 128, pattern = r#"^[^\x00-\x1f\x7f-\x9f]*$"#)]
     pub department: Option<String>,
     /// Office.
+    #[schema(nullable = false, max_length = 128, pattern = r#"^[^\x00-\x1f\x7f-\x9f]*$"#)]
     pub office_location: Option<String>,
     /// Mobile phone.
+    #[schema(nullable = false, max_length = 128, pattern = r#"^[^\x00-\x1f\x7f-\x9f]*$"#)]
     pub mobile_phone: Option<String>,
     /// Two-letter country code.
+    #[schema(nullable = false, pattern = "^[A-Z]{2}$")]
     pub usage_location: Option<String>,
 }
 

@@ -19,8 +19,10 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// Sign-in email.
+    #[schema(max_length = 254, pattern = r#"^[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"#)]
     pub email: String,
     /// 8 to 256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     /// A palette name (`blue`, `green`, `grey`, …) or `#rrggbb`.
     pub favorite_color: Option<String>,
