@@ -22,6 +22,7 @@ mod local_accounts;
 mod microsoft_signin;
 mod ops;
 mod people;
+mod roster_budget;
 mod school_people;
 mod self_service;
 mod sessions;

@@ -938,9 +938,22 @@ pub async fn get_my_assignments(
                 .collect();
             let mut answers = state.graph.send_batch(auth, batch).await?;
             for (a, part) in parts {
-                let Ok(page) = answers.take(part) else { continue };
-                let to_grade = page.value.iter().filter(|s| s.status == SubmissionStatus::Submitted).count();
-                let graded = page.value.iter().filter(|s| graded_not_returned(s)).count();
+                let Ok(first) = answers.take(part) else { continue };
+                // Every page of a class of more than 100 students (issue 18 §4).
+                let value = match first.next_link.as_deref() {
+                    None => first.value,
+                    Some(next) => {
+                        let mut all = first.value;
+                        let opts = edu_msgraph::PageOptions {
+                            headers: vec![("Prefer".into(), "include-unknown-enum-members".into())],
+                            ..edu_msgraph::PageOptions::default()
+                        };
+                        all.extend(state.graph.get_all_pages::<edu_msgraph::models::EducationSubmission>(auth, next, &opts).await?);
+                        all
+                    }
+                };
+                let to_grade = value.iter().filter(|s| s.status == SubmissionStatus::Submitted).count();
+                let graded = value.iter().filter(|s| graded_not_returned(s)).count();
                 if to_grade + graded == 0 {
                     continue;
                 }
