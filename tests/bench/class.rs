@@ -19,7 +19,8 @@ async fn view(app: &MicrosoftTestApp, c: &Client, name: &str, paths: &[&str], ta
         assert_eq!(r.status, 200, "{p}: {}", r.text);
     }
     let u = app.emulator.graph_usage();
-    let verdict = target.map_or(String::new(), |t| format!(" (target <= {t}: {})", if u.requests <= t { "ok" } else { "MISSED" }));
+    let verdict = target
+        .map_or(String::new(), |t| format!(" (target <= {t}: {})", if u.requests <= t { "ok" } else { "MISSED" }));
     println!("  {name:<58} round trips {:>2}, inner Graph requests {:>2}{verdict}", u.round_trips, u.requests);
     u.requests
 }

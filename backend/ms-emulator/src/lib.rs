@@ -512,7 +512,9 @@ impl RunningEmulator {
     pub fn add_drive_files(&self, tenant_id: &str, group_id: &str, prefix: &str, n: usize) {
         let sh = &self.shared;
         let items: Vec<serde_json::Value> = (0..n)
-            .map(|i| graph::dir::new_drive_item(sh, group_id, "root", &format!("{prefix} {i}.txt"), false, Some(b"x"), None))
+            .map(|i| {
+                graph::dir::new_drive_item(sh, group_id, "root", &format!("{prefix} {i}.txt"), false, Some(b"x"), None)
+            })
             .collect();
         let mut st = sh.write();
         if let Some(t) = st.tenant_mut(tenant_id) {

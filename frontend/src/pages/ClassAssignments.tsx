@@ -8,7 +8,7 @@ import { waitUntilPublished } from '../lib/publish';
 import { fileProblem, uploadFile } from '../lib/upload';
 import { browserTimeZone, defaultDue, formatWhen, localToRfc3339 } from '../lib/time';
 import { Link, assignmentPath } from '../router';
-import { Alert, ConfirmButton, Dialog, Empty, ErrorState, Field, Loading, TextArea, useLoad } from '../ui';
+import { Alert, ConfirmButton, Dialog, Empty, Field, Loading, TextArea, useLoad } from '../ui';
 import { PartUnavailable } from './stale';
 import { EditAssignmentForm } from './AssignmentEdit';
 import { UploadProgress, type UploadState } from './FileUpload';

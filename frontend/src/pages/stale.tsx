@@ -3,22 +3,15 @@
 // (documents, conversations, assignments) say "not available right now" with a Retry button.
 import { ApiError } from '../api/http';
 import { humanError } from '../api/errors';
+import { formatWhen } from '../lib/time';
 import { Alert } from '../ui';
-
-/** "10:42" for a time today, else a date and time, in the person's zone. */
-export function asOf(value: string, now = new Date()): string {
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) return value;
-  const sameDay = d.toDateString() === now.toDateString();
-  return new Intl.DateTimeFormat(undefined, sameDay ? { timeStyle: 'short' } : { dateStyle: 'medium', timeStyle: 'short' }).format(d);
-}
 
 /** The banner over a page served from the stored copy. */
 export function StaleBanner({ staleAsOf, what, onRefresh, busy }: { staleAsOf: string; what: string; onRefresh?: () => void; busy?: boolean }) {
   return (
     <div className="stale-banner">
       <Alert kind="info">
-        <strong>Microsoft 365 is not answering;</strong> showing {what} as of {asOf(staleAsOf)}. Changes made since then may be
+        <strong>Microsoft 365 is not answering;</strong> showing {what} as of {formatWhen(staleAsOf)}. Changes made since then may be
         missing.{' '}
         {onRefresh && (
           <button type="button" className="button button-secondary button-small" onClick={onRefresh} disabled={busy}>

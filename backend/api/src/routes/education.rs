@@ -237,7 +237,6 @@ fn class(c: EducationClass, teachers: Vec<PersonDto>) -> ClassDto {
     }
 }
 
-
 /// Your schools first, then the others (one Graph round trip: a `$batch` of two requests, and
 /// one more per page beyond the first of a list longer than 999 schools).
 #[utoipa::path(operation_id = "list_schools", tag = "education", responses(

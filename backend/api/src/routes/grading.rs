@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, get, patch, post, web};
 use edu_db::jobs;
 use edu_msgraph::models::{
-    EducationAssignment, EducationFeedback, EducationOutcome, EducationPointsGrade, EducationRubric, ItemBody, OutcomeKind, OutcomeUpdate,
-    RubricCriterion, RubricLevel, RubricQuality, RubricQualityFeedback, RubricQualitySelectedLevel, SubmissionStatus,
+    EducationAssignment, EducationFeedback, EducationOutcome, EducationPointsGrade, EducationRubric, ItemBody,
+    OutcomeKind, OutcomeUpdate, RubricCriterion, RubricLevel, RubricQuality, RubricQualityFeedback,
+    RubricQualitySelectedLevel, SubmissionStatus,
 };
 use edu_msgraph::{Batch, GraphError};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -835,7 +836,8 @@ pub async fn get_my_assignments(
     // while it is at most 5 minutes old (issue 18 §2: a student's home costs 1 + at most 1
     // inner Graph request).
     let who = (caller.member.tenant_id, caller.member.auth.user_id);
-    let copy = classes::cached::<HashMap<String, Option<String>>>(&state, who.0, SCOPE_CLASS_NAMES, &caller.oid).await?;
+    let copy =
+        classes::cached::<HashMap<String, Option<String>>>(&state, who.0, SCOPE_CLASS_NAMES, &caller.oid).await?;
     let fresh = copy.filter(|(_, at)| state.clock.now_ms() - at < classes::FRESH_MS);
     let (assignments, class_names) = if let Some((names, _)) = fresh {
         let page = state.graph.fetch(auth, graph::my_assignments_with_submissions()).await?;
@@ -847,7 +849,9 @@ pub async fn get_my_assignments(
         let mut answers = state.graph.send_batch(auth, batch).await?;
         let assignments = graph::every_page(&state, auth, answers.take(mine)?).await?;
         let names: Option<HashMap<String, Option<String>>> = match answers.take(names) {
-            Ok(first) => Some(graph::every_page(&state, auth, first).await?.into_iter().map(|c| (c.id, c.display_name)).collect()),
+            Ok(first) => Some(
+                graph::every_page(&state, auth, first).await?.into_iter().map(|c| (c.id, c.display_name)).collect(),
+            ),
             Err(_) => None,
         };
         if let Some(names) = &names {
@@ -948,7 +952,12 @@ pub async fn get_my_assignments(
                             headers: vec![("Prefer".into(), "include-unknown-enum-members".into())],
                             ..edu_msgraph::PageOptions::default()
                         };
-                        all.extend(state.graph.get_all_pages::<edu_msgraph::models::EducationSubmission>(auth, next, &opts).await?);
+                        all.extend(
+                            state
+                                .graph
+                                .get_all_pages::<edu_msgraph::models::EducationSubmission>(auth, next, &opts)
+                                .await?,
+                        );
                         all
                     }
                 };

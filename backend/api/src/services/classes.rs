@@ -279,16 +279,18 @@ pub struct Viewer<'a> {
 /// # Errors
 /// `404 not_found` when the class is unknown, hidden, or not the caller's (and they are not
 /// the admin); Graph failures of the roster itself when there is no copy to serve.
-pub async fn load(state: &AppState, viewer: Viewer<'_>, id: &GraphId, freshness: Freshness) -> Result<ClassView, ApiError> {
+pub async fn load(
+    state: &AppState,
+    viewer: Viewer<'_>,
+    id: &GraphId,
+    freshness: Freshness,
+) -> Result<ClassView, ApiError> {
     let not_found = || ApiError::not_found(ErrorCode::NotFound, "No such class, or you are not in it.");
-    let (roster, stale_as_of) = roster_read(
-        state,
-        (viewer.tenant, viewer.user),
-        (SCOPE_CLASS, id.as_str()),
-        freshness,
-        || read_roster(state, viewer.auth, id),
-    )
-    .await?;
+    let (roster, stale_as_of) =
+        roster_read(state, (viewer.tenant, viewer.user), (SCOPE_CLASS, id.as_str()), freshness, || {
+            read_roster(state, viewer.auth, id)
+        })
+        .await?;
     let role = if roster.is_teacher(viewer.oid) {
         ClassRole::Teacher
     } else if roster.is_student(viewer.oid) {

@@ -72,7 +72,10 @@ pub struct Organization {
 /// A page of a school's classes, each with its teachers.
 #[must_use]
 pub fn school_classes(school: &GraphId, top: u32) -> GraphReq<Page<ClassWithTeachers>> {
-    GraphReq::get(format!("/education/schools/{}/classes", seg(school.as_str()))).select(CLASS).expand("teachers").top(top)
+    GraphReq::get(format!("/education/schools/{}/classes", seg(school.as_str())))
+        .select(CLASS)
+        .expand("teachers")
+        .top(top)
 }
 
 /// The caller's classes, names only (one page of up to 999).
