@@ -16,6 +16,7 @@ both_backends!(
     r_c9_when_microsoft_is_down_classes_and_class_people_come_from_the_stored_copy,
     r_c9_a_tenant_whose_consent_was_revoked_is_served_no_stored_copy,
     every_document_and_conversation_of_a_class_is_listed_beyond_one_graph_page,
+    a_teacher_of_many_classes_pays_one_graph_request_a_page_and_sees_every_class_with_see_more,
 );
 
 /// Graph requests (inner `$batch` requests one by one) made while loading `path`.
@@ -200,4 +201,33 @@ async fn every_document_and_conversation_of_a_class_is_listed_beyond_one_graph_p
     assert_eq!(convs.status, 200, "{}", convs.text);
     let ids: HashSet<&str> = convs.body.as_array().unwrap().iter().filter_map(|c| c["id"].as_str()).collect();
     assert!(topics.iter().all(|id| ids.contains(id.as_str())), "{} conversations", ids.len());
+}
+
+/// Issue 18 §2 and §4: a teacher of 45 more classes (pages of 20): each page of the classes list
+/// costs ONE Graph request (teachers expanded), and "See more" reaches every class.
+async fn a_teacher_of_many_classes_pays_one_graph_request_a_page_and_sees_every_class_with_see_more(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    app.onboard(0).await;
+    let class = app.tenant(0).classes[0].clone();
+    let tenant_id = app.tenant(0).id;
+    let extra = app.emulator.add_classes(&tenant_id, &class.id, "Extra", 45);
+    let t = app.teacher_of(&class).await;
+    let mut seen = HashSet::new();
+    let mut path = "/api/classes".to_owned();
+    let mut pages = 0;
+    loop {
+        let (body, n) = cost(&app, &t, &path).await;
+        assert_eq!(n, 1, "page {pages}: {:?}", app.emulator.request_log());
+        for c in body["items"].as_array().unwrap() {
+            assert!(!c["teachers"].as_array().unwrap().is_empty(), "{c}");
+            seen.insert(c["id"].as_str().unwrap().to_owned());
+        }
+        pages += 1;
+        match body["next_cursor"].as_str() {
+            Some(cur) => path = format!("/api/classes?cursor={cur}"),
+            None => break,
+        }
+    }
+    assert!(pages >= 3, "{pages} pages");
+    assert!(extra.iter().all(|id| seen.contains(id)), "every class, beyond the first page: {} seen", seen.len());
 }

@@ -55,6 +55,25 @@ async fn main() {
     view(&app, &s, "student home (to-do), warm copy", &["/api/me/assignments"], Some(2)).await;
     view(&app, &s, "student: classes page, cold", &["/api/classes"], Some(2)).await;
     view(&app, &s, "student: class page first tab (copy its teacher read)", &[&path], Some(3)).await;
+    // Any number of classes: the same teacher in 45 more (pages of 20, "See more").
+    app.emulator.add_classes(&app.tenant(0).id, &class.id, "Extra", 45);
+    edu_db::roster_cache::delete_tenant(&app.state.db, tenant_id).await.unwrap();
+    let first = c.get("/api/classes").await;
+    let mut next = first.body["next_cursor"].as_str().map(str::to_owned);
+    app.emulator.reset_request_log();
+    let mut pages = 0u64;
+    while let Some(cur) = next {
+        let r = c.get(&format!("/api/classes?cursor={cur}")).await;
+        next = r.body["next_cursor"].as_str().map(str::to_owned);
+        pages += 1;
+    }
+    let u = app.emulator.graph_usage();
+    println!(
+        "  classes page, {} classes, \"See more\" x{pages}: round trips {}, inner Graph requests {} in all (before: 1 + 20 a page)",
+        my_classes + 45,
+        u.round_trips,
+        u.requests
+    );
     println!(
         "Before issue 18 (same seed, from the code it replaced): class page 6 (one $batch of class, teachers, members, \
          assignments, documents, conversations, whichever tab); classes page 1 + {my_classes} (1 + one per class); \

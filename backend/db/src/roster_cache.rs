@@ -68,6 +68,21 @@ pub async fn get(db: impl Exec, tenant: TenantId, scope: &str, key: &str) -> Res
     .await?)
 }
 
+/// Forgets one copy (a write changed what it holds).
+///
+/// # Errors
+/// Database errors.
+pub async fn delete(db: impl Exec, tenant: TenantId, scope: &str, key: &str) -> Result<u64, DbError> {
+    let mut conn = db.acquire().await?;
+    Ok(sqlx::query("DELETE FROM graph_roster_cache WHERE tenant_id = ? AND scope = ? AND cache_key = ?")
+        .bind(tenant.to_string())
+        .bind(scope)
+        .bind(key)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
 /// Forgets every copy of a tenant (consent revoked: nothing of it is served any more).
 ///
 /// # Errors

@@ -507,6 +507,29 @@ impl RunningEmulator {
             })
             .collect()
     }
+    /// Adds `n` classes to a tenant: copies of class `like` (same school, teachers and
+    /// students) with new ids and names `"{prefix} {i}"`, for tests of class lists longer than
+    /// one page. Returns their ids.
+    pub fn add_classes(&self, tenant_id: &str, like: &str, prefix: &str, n: usize) -> Vec<String> {
+        let mut st = self.shared.write();
+        let Some(t) = st.tenant_mut(tenant_id) else { return Vec::new() };
+        let Some(template) = t.groups.get(like).cloned() else { return Vec::new() };
+        (0..n)
+            .map(|i| {
+                let id = util::det_id(&format!("extra-class/{tenant_id}/{prefix}/{i}"));
+                let mut g = template.clone();
+                g.id.clone_from(&id);
+                g.props.insert("id".into(), serde_json::Value::String(id.clone()));
+                g.props.insert("displayName".into(), serde_json::Value::String(format!("{prefix} {i}")));
+                g.props.insert("mailNickname".into(), serde_json::Value::String(format!("extra-{i}-{id}")));
+                if let Some(c) = g.class.as_mut() {
+                    c.props.insert("classCode".into(), serde_json::Value::String(format!("X{i}")));
+                }
+                t.add_group(g);
+                id
+            })
+            .collect()
+    }
     /// Adds `n` files to the top folder of a group's drive (`"{prefix} {i}.txt"`), for tests of
     /// lists longer than one Graph page (a drive's children page holds 200).
     pub fn add_drive_files(&self, tenant_id: &str, group_id: &str, prefix: &str, n: usize) {

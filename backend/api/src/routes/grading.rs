@@ -788,8 +788,6 @@ pub struct TodoDto {
 }
 
 const DUE_SOON_MS: i128 = 7 * 24 * 3600 * 1000;
-/// The cache scope of a person's class names (key: their Microsoft object id).
-const SCOPE_CLASS_NAMES: &str = "my_class_names";
 /// A student's home shows the grade of this many returned pieces of work (the newest).
 const HOME_GRADES: usize = 1;
 
@@ -837,7 +835,8 @@ pub async fn get_my_assignments(
     // inner Graph request).
     let who = (caller.member.tenant_id, caller.member.auth.user_id);
     let copy =
-        classes::cached::<HashMap<String, Option<String>>>(&state, who.0, SCOPE_CLASS_NAMES, &caller.oid).await?;
+        classes::cached::<HashMap<String, Option<String>>>(&state, who.0, classes::SCOPE_MY_CLASS_NAMES, &caller.oid)
+            .await?;
     let fresh = copy.filter(|(_, at)| state.clock.now_ms() - at < classes::FRESH_MS);
     let (assignments, class_names) = if let Some((names, _)) = fresh {
         let page = state.graph.fetch(auth, graph::my_assignments_with_submissions()).await?;
@@ -855,7 +854,7 @@ pub async fn get_my_assignments(
             Err(_) => None,
         };
         if let Some(names) = &names {
-            classes::store(&state, who.0, SCOPE_CLASS_NAMES, &caller.oid, names).await;
+            classes::store(&state, who.0, classes::SCOPE_MY_CLASS_NAMES, &caller.oid, names).await;
         }
         (assignments, names.unwrap_or_default())
     };
@@ -907,7 +906,7 @@ pub async fn get_my_assignments(
         // The grade and feedback given back, for the most recently returned work only (issue
         // 18 §2: the home page costs at most 2 inner Graph requests); the others show theirs on
         // the assignment's page.
-        returned.sort_by(|a, b| returned_at(&assignments, b).cmp(&returned_at(&assignments, a)));
+        returned.sort_by_key(|r| std::cmp::Reverse(returned_at(&assignments, r)));
         returned.truncate(HOME_GRADES);
         if !returned.is_empty() {
             round_trips += 1;

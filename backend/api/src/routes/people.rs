@@ -177,6 +177,8 @@ pub async fn add_class_teacher(
     // server has just checked that the caller teaches this class.
     let app = GraphAuth::app_only(auth.tenant_id().to_owned());
     state.graph.add_class_teacher(&app, class_id, &new_teacher).await?;
+    // Our roster copies of the class and of the new teacher's classes are out of date now.
+    crate::services::classes::forget(&state, member.tenant_id, class_id, &[new_teacher.as_str()]).await?;
     edu_db::audit::record(
         &state.db,
         &edu_db::audit::AuditEvent {

@@ -146,6 +146,8 @@ pub const REFRESH_MIN_MS: i64 = 30 * 1000;
 pub const SCOPE_CLASS: &str = "class";
 /// The cache scope of a person's own classes (key: their Microsoft object id).
 pub const SCOPE_MY_CLASSES: &str = "my_classes";
+/// The cache scope of a person's class names, for the to-do (key: their Microsoft object id).
+pub const SCOPE_MY_CLASS_NAMES: &str = "my_class_names";
 
 /// Whether a failure means "Microsoft is not answering" (5xx, timeout, transport, throttled
 /// past the retry budget, the tenant's circuit open: `503 microsoft_unavailable`): then a
@@ -196,6 +198,21 @@ pub async fn store<T: Serialize>(state: &AppState, tenant: TenantId, scope: &str
     if let Err(e) = edu_db::roster_cache::put(&state.db, tenant, scope, key, &body, state.clock.now_ms()).await {
         tracing::warn!(error = %e, scope, "roster cache not written");
     }
+}
+
+/// Forgets our copies that a roster write made wrong: the group's class copy and the class
+/// lists of the people added or removed (they are read from Microsoft at the next view).
+///
+/// # Errors
+/// Database errors.
+pub async fn forget(state: &AppState, tenant: TenantId, class_id: &str, people: &[&str]) -> Result<(), ApiError> {
+    edu_db::roster_cache::delete(&state.db, tenant, SCOPE_CLASS, class_id).await?;
+    for oid in people {
+        for scope in [SCOPE_MY_CLASSES, SCOPE_MY_CLASS_NAMES] {
+            edu_db::roster_cache::delete(&state.db, tenant, scope, oid).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Roster data from Microsoft or from our copy, per `freshness`: `read` is the Graph read,
@@ -291,16 +308,34 @@ pub async fn load(
             read_roster(state, viewer.auth, id)
         })
         .await?;
-    let role = if roster.is_teacher(viewer.oid) {
-        ClassRole::Teacher
+    match role_in(&roster, viewer) {
+        Some(role) => Ok(ClassView { role, roster, stale_as_of }),
+        // Not in our copy: someone added since it was read is let in by Microsoft's current
+        // roster (read live once; a non-member pays what every class page cost before).
+        None if freshness != Freshness::Live && stale_as_of.is_none() => {
+            let roster = match read_roster(state, viewer.auth, id).await {
+                Ok(r) => r,
+                Err(e) if is_outage(&e) => return Err(not_found()),
+                Err(e) => return Err(e),
+            };
+            store(state, viewer.tenant, SCOPE_CLASS, id.as_str(), &roster).await;
+            let role = role_in(&roster, viewer).ok_or_else(not_found)?;
+            Ok(ClassView { role, roster, stale_as_of: None })
+        }
+        None => Err(not_found()),
+    }
+}
+
+fn role_in(roster: &Roster, viewer: Viewer<'_>) -> Option<ClassRole> {
+    if roster.is_teacher(viewer.oid) {
+        Some(ClassRole::Teacher)
     } else if roster.is_student(viewer.oid) {
-        ClassRole::Student
+        Some(ClassRole::Student)
     } else if viewer.is_admin {
-        ClassRole::TenantAdmin
+        Some(ClassRole::TenantAdmin)
     } else {
-        return Err(not_found());
-    };
-    Ok(ClassView { role, roster, stale_as_of })
+        None
+    }
 }
 
 async fn read_roster(state: &AppState, auth: &GraphAuth, id: &GraphId) -> Result<Roster, ApiError> {
