@@ -17,6 +17,7 @@ both_backends!(
     r_c9_a_tenant_whose_consent_was_revoked_is_served_no_stored_copy,
     every_document_and_conversation_of_a_class_is_listed_beyond_one_graph_page,
     a_teacher_of_many_classes_pays_one_graph_request_a_page_and_sees_every_class_with_see_more,
+    someone_added_to_a_class_after_our_copy_was_read_gets_in_at_once,
 );
 
 /// Graph requests (inner `$batch` requests one by one) made while loading `path`.
@@ -230,4 +231,28 @@ async fn a_teacher_of_many_classes_pays_one_graph_request_a_page_and_sees_every_
     }
     assert!(pages >= 3, "{pages} pages");
     assert!(extra.iter().all(|id| seen.contains(id)), "every class, beyond the first page: {} seen", seen.len());
+}
+
+/// Our copy never locks out someone Microsoft added since it was read: a caller missing from a
+/// fresh copy is checked against the live roster once (and a non-member still gets 404).
+async fn someone_added_to_a_class_after_our_copy_was_read_gets_in_at_once(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    app.onboard(0).await;
+    let class = app.tenant(0).classes[0].clone();
+    let newcomer_id =
+        app.tenant(0).students.iter().find(|s| !class.student_ids.contains(&s.id)).map(|s| s.id.clone()).unwrap();
+    let t = app.teacher_of(&class).await;
+    let newcomer = app.sign_in_as(&newcomer_id).await;
+    let path = format!("/api/classes/{}", class.id);
+    assert_eq!(t.get(&path).await.status, 200, "our copy of the class is written");
+    assert_eq!(newcomer.get(&path).await.code(), "not_found", "not in the class yet");
+    let url =
+        format!("{}/_emulator/tenants/{}/classes/{}/members", app.emulator.base_url(), app.tenant(0).id, class.id);
+    let added =
+        reqwest::Client::new().post(url).json(&serde_json::json!({"userId": newcomer_id})).send().await.unwrap();
+    assert!(added.status().is_success(), "{}", added.status());
+    let r = newcomer.get(&path).await;
+    assert_eq!((r.status, r.body["my_role"].as_str()), (200, Some("student")), "{}", r.text);
+    // And the class copy now lists them: no further Graph request for their next view.
+    assert_eq!(cost(&app, &newcomer, &path).await.1, 0);
 }
