@@ -125,6 +125,8 @@ export async function journeyFlows({ open, shot, check, log, microsoftSignIn, op
     );
     await shot(page, '95-class-not-found');
     await page.goto('/no-such-page');
+    // A lazily loaded page: wait for it to render before reading it.
+    await page.getByRole('link', { name: 'Go to the home page' }).waitFor();
     check((await page.getByRole('link', { name: 'Go to the home page' }).count()) === 1, 'the not-found page offers a way forward');
     journeys.push('no dead ends (classes of a school, error pages)');
     await context.close();
