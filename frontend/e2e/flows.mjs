@@ -399,10 +399,13 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
   await tp.getByText('Sent to 1 person from your mailbox.').waitFor();
   check(true, 'the teacher mails a chosen student of the class');
   // Documents and conversations tabs.
+  // Each tab reads its part when it opens (issue 18 §2): wait for it before the shot.
+  const tabLoaded = (page) => page.locator('.tab-panel .list, .tab-panel .empty, .tab-panel .error-state').first().waitFor();
   await tp.getByRole('link', { name: 'Documents' }).click();
-  await tp.locator('.tab-panel').waitFor();
+  await tabLoaded(tp);
   await shot(tp, '37a-class-documents');
   await tp.getByRole('link', { name: 'Conversations' }).click();
+  await tabLoaded(tp);
   await shot(tp, '37b-class-conversations');
   // Add a co-teacher from the teachers of the school.
   await tp.getByRole('link', { name: 'People' }).click();
@@ -630,4 +633,47 @@ async function allFlows(browser, base, { check, log, shots, violations, pageErro
   // ---- The tenant admin console (last: the school now has local accounts to manage).
   await adminConsole({ open, shot, check, log, noOverflow, cspClean, microsoftSignIn, nav, emulator });
   await journeyFlows({ open, shot, check, log, microsoftSignIn, nav, openClass, classId, emulator });
+
+  // ---- Issue 18 §3 (R-C9): Microsoft 365 not answering. Last of all: the tenant's circuit
+  // breaker stays open for a while after the outage.
+  {
+    const { context, page } = await open();
+    await microsoftSignIn(page, `lucas.silva.t0@${CONTOSO}`, 'Teacher#2026', 'Lucas Silva');
+    await openClass(page);
+    await page.getByRole('heading', { name: /^Students/ }).waitFor();
+    // The server keeps a copy of the classes and the class's people; "Refresh" reads Microsoft
+    // again once that copy is 30 s old.
+    await page.waitForTimeout(31_000);
+    const faults = `${emulator}/_emulator/faults`;
+    await fetch(faults, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ route: '*', kind: 'unavailable' }) });
+    try {
+      await nav(page).getByRole('link', { name: 'Classes' }).click();
+      await page.getByRole('link', { name: CLASS }).waitFor();
+      await page.getByRole('button', { name: 'Refresh', exact: true }).click();
+      const banner = page.locator('.stale-banner');
+      await banner.waitFor({ timeout: 60_000 });
+      check(
+        /Microsoft 365 is not answering; showing your classes as of .*\d{1,2}[:.]\d{2}/.test(await banner.textContent()),
+        'Microsoft 365 down: the classes page shows the stored copy, "as of" the time it was read (R-C9)',
+      );
+      check(await page.getByRole('link', { name: CLASS }).isVisible(), 'Microsoft 365 down: the class is still listed');
+      await shot(page, '39-classes-microsoft-down');
+      await page.getByRole('link', { name: CLASS }).click();
+      await page.getByRole('heading', { name: /^Students/ }).waitFor();
+      await page.getByRole('button', { name: 'Refresh', exact: true }).click();
+      await page.locator('.stale-banner').waitFor({ timeout: 60_000 });
+      check(await page.getByRole('heading', { name: /^Students/ }).isVisible(), 'Microsoft 365 down: the class page still shows its people');
+      await shot(page, '39a-class-microsoft-down');
+      await page.getByRole('link', { name: 'Documents' }).click();
+      await page.getByRole('button', { name: 'Retry' }).waitFor({ timeout: 60_000 });
+      check(
+        (await page.locator('.tab-panel').textContent()).includes('not available right now'),
+        'Microsoft 365 down: the documents tab says "not available right now" with Retry, not an error page',
+      );
+      await shot(page, '39b-class-documents-microsoft-down');
+    } finally {
+      await fetch(faults, { method: 'DELETE' });
+    }
+    await context.close();
+  }
 }

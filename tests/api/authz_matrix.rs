@@ -71,6 +71,9 @@ async fn every_education_endpoint_answers_each_kind_of_caller_as_expected(backen
         (Method::GET, "/api/classes".into(), None, [401, 403, 200, 200, 200, 200, 200]),
         (Method::GET, "/api/me/about".into(), None, [401, 403, 200, 200, 200, 200, 200]),
         (Method::GET, format!("/api/classes/{c}"), None, [401, 403, 200, 404, 200, 200, 404]),
+        // Issue 18 §2: the class page's tabs read their part when opened.
+        (Method::GET, format!("/api/classes/{c}/documents"), None, [401, 403, 200, 404, 200, 200, 404]),
+        (Method::GET, format!("/api/classes/{c}/conversations"), None, [401, 403, 200, 404, 200, 200, 404]),
         (Method::GET, format!("/api/classes/{c}/seating"), None, [401, 403, 200, 404, 200, 200, 404]),
         (Method::PUT, format!("/api/classes/{c}/seating"), Some(seat.clone()), [401, 403, 403, 404, 200, 403, 404]),
         (Method::POST, format!("/api/classes/{c}/mail"), Some(mail), [401, 403, 403, 404, 202, 403, 404]),

@@ -113,20 +113,25 @@ async fn the_class_page_costs_one_graph_round_trip(backend: Backend) {
     assert_eq!(page.body["my_role"], "teacher");
     let students = page.body["members"].as_array().unwrap().iter().filter(|m| m["role"] == "student").count();
     assert_eq!(students, cast.class.student_ids.len());
+    // Issue 18 §2: the first tab is the class and its people; the other tabs read their part
+    // when opened (GET …/assignments, …/documents, …/conversations).
     for part in ["assignments", "documents", "conversations"] {
-        assert!(page.body[part].is_array(), "{part}: {}", page.text);
-        assert!(page.body[format!("{part}_error")].is_null());
+        assert!(page.body.get(part).is_none(), "{part}: {}", page.text);
     }
     // The original made 9 sequential calls; we make one $batch.
     assert_eq!(cast.app.emulator.request_count("POST", "/$batch"), 1, "{:?}", cast.app.emulator.request_log());
-    // The emulator counts each $batch item under its own route too: exactly the six parts,
-    // and nothing else reached Graph.
+    // The emulator counts each $batch item under its own route too: exactly the class, its
+    // teachers and its members, and nothing else reached Graph.
     let log = cast.app.emulator.request_log();
     let items: u64 =
         log.iter().filter(|((_, r), _)| r.starts_with("/education") || r.starts_with("/groups")).map(|(_, n)| n).sum();
     let total: u64 = log.iter().map(|(_, n)| n).sum();
-    assert_eq!(items, 6, "{log:?}");
-    assert_eq!(total, 7, "one $batch carrying six requests: {log:?}");
+    assert_eq!(items, 3, "{log:?}");
+    assert_eq!(total, 4, "one $batch carrying three requests: {log:?}");
+    for part in ["assignments", "documents", "conversations"] {
+        let r = t.get(&format!("/api/classes/{}/{part}", cast.class.id)).await;
+        assert!(r.body.is_array(), "{part}: {}", r.text);
+    }
 }
 
 async fn only_the_classes_teachers_arrange_seats_and_students_see_only_their_own(backend: Backend) {

@@ -23,6 +23,7 @@ mod local_accounts;
 mod microsoft_signin;
 mod ops;
 mod people;
+mod roster_budget;
 mod schema_truth;
 mod school_people;
 mod self_service;

@@ -47,6 +47,8 @@ use crate::routes::{
         education::list_school_people,
         education::list_classes,
         education::get_class,
+        education::list_class_documents,
+        education::list_class_conversations,
         education::get_seating,
         education::put_seating,
         people::get_person_photo,

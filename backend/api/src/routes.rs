@@ -58,6 +58,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(education::list_school_people)
         .service(education::list_classes)
         .service(education::get_class)
+        .service(education::list_class_documents)
+        .service(education::list_class_conversations)
         .service(education::get_seating)
         .service(education::put_seating)
         .service(people::get_person_photo)

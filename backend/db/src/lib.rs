@@ -24,6 +24,7 @@ pub mod oidc;
 mod page;
 pub mod password_resets;
 pub mod roster;
+pub mod roster_cache;
 pub mod seating;
 pub mod sessions;
 pub mod sync;

@@ -95,6 +95,15 @@ pub struct AppRegistration {
     pub display_name: String,
 }
 
+/// Graph traffic as the throttle budget sees it (issue 18 §2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GraphUsage {
+    /// HTTP requests to Graph (a `$batch` is one).
+    pub round_trips: u64,
+    /// Graph requests: each inner request of a `$batch`, each request outside one.
+    pub requests: u64,
+}
+
 /// A fault injected on a route. `route` is a route template as reported by the request log
 /// (e.g. `/users`, `/education/classes/{id}/members`, `/{tenant}/oauth2/v2.0/token`) or `*`.
 #[derive(Clone, Debug)]
@@ -128,6 +137,10 @@ pub(crate) struct Shared {
     pub base_url: String,
     pub store: RwLock<model::Store>,
     pub log: Mutex<HashMap<(String, String), u64>>,
+    /// Graph round trips (HTTP requests to `/graph`, a `$batch` counting once) and Graph
+    /// requests as Microsoft's throttling counts them (every inner request of a `$batch`, every
+    /// request outside one; the `$batch` envelope itself not).
+    pub graph_usage: Mutex<GraphUsage>,
     pub faults: Mutex<Vec<Fault>>,
     /// Random faults of Graph calls (load tests): the share of calls answered 429 (with
     /// `Retry-After: 1`) and 503.
@@ -145,6 +158,13 @@ impl Shared {
     }
     pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, model::Store> {
         self.store.write().unwrap_or_else(|p| p.into_inner())
+    }
+    /// Counts one Graph request; `round_trip` when it is an HTTP request of its own (not inside
+    /// a `$batch`), `resource` unless it is the `$batch` envelope.
+    pub fn count_graph(&self, round_trip: bool, resource: bool) {
+        let mut u = self.graph_usage.lock().unwrap_or_else(|p| p.into_inner());
+        u.round_trips += u64::from(round_trip);
+        u.requests += u64::from(resource);
     }
     pub fn count(&self, method: &str, template: &str) {
         let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
@@ -202,6 +222,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         base_url,
         store: RwLock::new(store),
         log: Mutex::new(HashMap::new()),
+        graph_usage: Mutex::new(GraphUsage::default()),
         faults: Mutex::new(Vec::new()),
         random_faults: Mutex::new((0.0, 0.0)),
         token_cache: Mutex::new(HashMap::new()),
@@ -298,6 +319,9 @@ async fn surface_middleware(
     };
     shared.count(&method, &template);
     let is_graph = path.starts_with("/graph");
+    if is_graph {
+        shared.count_graph(true, template != "/$batch");
+    }
     let fault = shared.take_fault(&method, &template).or_else(|| if is_graph { shared.random_fault() } else { None });
     match fault {
         None => Ok(next.call(req).await?.map_into_boxed_body()),
@@ -403,6 +427,12 @@ impl RunningEmulator {
     }
     pub fn reset_request_log(&self) {
         self.shared.log.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        *self.shared.graph_usage.lock().unwrap_or_else(|p| p.into_inner()) = GraphUsage::default();
+    }
+    /// Graph round trips and Graph requests (inner `$batch` requests counted one by one, as
+    /// Microsoft's throttling counts them) since the last [`Self::reset_request_log`].
+    pub fn graph_usage(&self) -> GraphUsage {
+        *self.shared.graph_usage.lock().unwrap_or_else(|p| p.into_inner())
     }
     pub fn set_fault(&self, fault: Fault) {
         self.shared.faults.lock().unwrap_or_else(|p| p.into_inner()).push(fault);
@@ -473,6 +503,59 @@ impl RunningEmulator {
                 props.insert("id".into(), serde_json::Value::String(id.clone()));
                 props.insert("displayName".into(), serde_json::Value::String(format!("{prefix} {i}")));
                 t.schools.push(model::School { id: id.clone(), props });
+                id
+            })
+            .collect()
+    }
+    /// Adds `n` classes to a tenant: copies of class `like` (same school, teachers and
+    /// students) with new ids and names `"{prefix} {i}"`, for tests of class lists longer than
+    /// one page. Returns their ids.
+    pub fn add_classes(&self, tenant_id: &str, like: &str, prefix: &str, n: usize) -> Vec<String> {
+        let mut st = self.shared.write();
+        let Some(t) = st.tenant_mut(tenant_id) else { return Vec::new() };
+        let Some(template) = t.groups.get(like).cloned() else { return Vec::new() };
+        (0..n)
+            .map(|i| {
+                let id = util::det_id(&format!("extra-class/{tenant_id}/{prefix}/{i}"));
+                let mut g = template.clone();
+                g.id.clone_from(&id);
+                g.props.insert("id".into(), serde_json::Value::String(id.clone()));
+                g.props.insert("displayName".into(), serde_json::Value::String(format!("{prefix} {i}")));
+                g.props.insert("mailNickname".into(), serde_json::Value::String(format!("extra-{i}-{id}")));
+                if let Some(c) = g.class.as_mut() {
+                    c.props.insert("classCode".into(), serde_json::Value::String(format!("X{i}")));
+                }
+                t.add_group(g);
+                id
+            })
+            .collect()
+    }
+    /// Adds `n` files to the top folder of a group's drive (`"{prefix} {i}.txt"`), for tests of
+    /// lists longer than one Graph page (a drive's children page holds 200).
+    pub fn add_drive_files(&self, tenant_id: &str, group_id: &str, prefix: &str, n: usize) {
+        let sh = &self.shared;
+        let items: Vec<serde_json::Value> = (0..n)
+            .map(|i| {
+                graph::dir::new_drive_item(sh, group_id, "root", &format!("{prefix} {i}.txt"), false, Some(b"x"), None)
+            })
+            .collect();
+        let mut st = sh.write();
+        if let Some(t) = st.tenant_mut(tenant_id) {
+            t.drive_items.entry(group_id.to_string()).or_default().extend(items);
+        }
+    }
+    /// Adds `n` conversations to a group (topics `"{prefix} {i}"`), for tests of lists longer
+    /// than one Graph page (100).
+    pub fn add_conversations(&self, tenant_id: &str, group_id: &str, prefix: &str, n: usize) -> Vec<String> {
+        let mut st = self.shared.write();
+        let Some(t) = st.tenant_mut(tenant_id) else { return Vec::new() };
+        (0..n)
+            .map(|i| {
+                let id = util::det_id(&format!("extra-conv/{group_id}/{prefix}/{i}"));
+                t.conversations.entry(group_id.to_string()).or_default().push(serde_json::json!({
+                    "id": id, "topic": format!("{prefix} {i}"), "hasAttachments": false,
+                    "lastDeliveredDateTime": "2025-09-02T08:00:00Z", "uniqueSenders": [], "preview": "…"
+                }));
                 id
             })
             .collect()

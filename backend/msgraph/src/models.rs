@@ -651,7 +651,7 @@ pub const EDUCATION_SCHOOL_SELECT: &[&str] = &[
     "address",
 ];
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct EducationTerm {
     #[serde(default)]
@@ -665,7 +665,7 @@ pub struct EducationTerm {
 }
 
 /// `educationClass`; `id` is the Microsoft 365 group id.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct EducationClass {
     pub id: String,

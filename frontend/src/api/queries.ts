@@ -1,7 +1,8 @@
 // Server state: the TanStack Query client, the query keys, and the reads the pages show. Keys
 // are hierarchical, so a mutation invalidates a class and everything under it with one call:
 //
-//   ['classes', id]                                   GET /api/classes/{id} (6 Graph requests)
+//   ['classes', id]                                   GET /api/classes/{id} (class + people: ≤ 3 Graph requests)
+//   ['classes', id, 'documents' | 'conversations']    one tab's part, read when the tab opens
 //   ['classes', id, 'assignments']                    its assignments
 //   ['classes', id, 'assignments', aid]               one assignment
 //   ['classes', id, 'assignments', aid, 'submissions']
@@ -35,6 +36,8 @@ export const keys = {
   profile: ['me', 'profile'] as const,
   classList: (key: string) => ['classes', 'list', key] as const,
   class: (id: string) => ['classes', id] as const,
+  classDocuments: (id: string) => ['classes', id, 'documents'] as const,
+  classConversations: (id: string) => ['classes', id, 'conversations'] as const,
   assignments: (id: string) => ['classes', id, 'assignments'] as const,
   assignment: (id: string, aid: string) => ['classes', id, 'assignments', aid] as const,
   submissions: (id: string, aid: string) => ['classes', id, 'assignments', aid, 'submissions'] as const,
@@ -75,6 +78,26 @@ export const classQuery = (id: string) =>
     queryKey: keys.class(id),
     queryFn: () => ok(api.GET('/api/classes/{id}', path(id))),
     staleTime: CLASS_FRESH_MS,
+  });
+
+/** The class with its people read from Microsoft again (the "Refresh" button; the server
+ * answers from its copy when that was read less than 30 s ago). */
+export function refreshClass(id: string) {
+  return ok(api.GET('/api/classes/{id}', { params: { path: { id }, query: { refresh: '1' } } }));
+}
+
+/** The Documents tab: read when it opens. */
+export const classDocumentsQuery = (id: string) =>
+  queryOptions({
+    queryKey: keys.classDocuments(id),
+    queryFn: () => ok(api.GET('/api/classes/{id}/documents', path(id))),
+  });
+
+/** The Conversations tab: read when it opens. */
+export const classConversationsQuery = (id: string) =>
+  queryOptions({
+    queryKey: keys.classConversations(id),
+    queryFn: () => ok(api.GET('/api/classes/{id}/conversations', path(id))),
   });
 
 export const assignmentsQuery = (id: string) =>
@@ -156,8 +179,17 @@ export function fetchUsers(query: string) {
 }
 
 /** A page of a class list. */
-export function fetchClasses(q: { scope: 'mine' | 'all'; school_id?: string; q?: string; cursor?: string | null }) {
-  const query: { scope: 'mine' | 'all'; school_id?: string; q?: string; cursor?: string } = { scope: q.scope };
+export function fetchClasses(q: {
+  scope: 'mine' | 'all';
+  school_id?: string;
+  q?: string;
+  cursor?: string | null;
+  refresh?: boolean;
+}) {
+  const query: { scope: 'mine' | 'all'; school_id?: string; q?: string; cursor?: string; refresh?: string } = {
+    scope: q.scope,
+  };
+  if (q.refresh && !q.cursor) query.refresh = '1';
   if (q.scope === 'all' && q.school_id) query.school_id = q.school_id;
   if (q.q?.trim()) query.q = q.q.trim();
   if (q.cursor) query.cursor = q.cursor;

@@ -779,8 +779,11 @@ export interface paths {
         };
         /**
          * Classes: yours (`scope=mine`) or a school's (`scope=all&school_id=…`), a page at a time,
-         *     each with its term and teachers (two Graph round trips: the page, then one `$batch` for
-         *     the teachers of every class on it).
+         *     each with its term and teachers: ONE Graph request (`$expand=teachers`), plus the caller's
+         *     class ids for a school's list — whatever the number of classes (issue 18 §2). The first
+         *     page of your own classes comes from our copy when it is at most 5 minutes old
+         *     (`refresh=1` reads Microsoft again, at most every 30 s), and — when Microsoft 365 is not
+         *     answering — from our stored copy of any age, with `stale_as_of` (R-C9).
          */
         get: operations["list_classes"];
         put?: never;
@@ -946,10 +949,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The whole class page: class, term, teachers, students with favourite colours and seats,
-         *     assignments, documents and conversations — one `$batch` (one Graph round trip; two for a
-         *     class of more than 999 members). A failing part (e.g. documents 403) comes back as that
-         *     part's error; the rest is still there.
+         * The class page's first tab: the class, term, teachers and students with favourite
+         *     colours and seats — 3 Graph requests in one `$batch` (a second round trip only for a class
+         *     of more than 999 members), or none while our copy of the roster is at most 5 minutes old
+         *     (`?refresh=1` reads Microsoft again, at most every 30 s). When Microsoft 365 is not
+         *     answering, our stored copy with `stale_as_of` (R-C9). The other tabs read their part
+         *     when opened.
          */
         get: operations["get_class"];
         put?: never;
@@ -1145,6 +1150,48 @@ export interface paths {
          *     `return`/`reassign` (teachers of the class).
          */
         post: operations["submission_action"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{id}/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The class page's Conversations tab: the class group's conversations, every page (issue
+         *     18 §4). Read live when the tab opens, as documents.
+         */
+        get: operations["list_class_conversations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{id}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The class page's Documents tab: the top folder of the class group's drive, every page of
+         *     it (issue 18 §4). Read live when the tab opens (1 Graph request; the roster check costs
+         *     none while our copy is fresh). `503 microsoft_unavailable` when Microsoft 365 is not
+         *     answering: there is no stored copy of documents.
+         */
+        get: operations["list_class_documents"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1772,17 +1819,6 @@ export interface components {
              */
             max_points?: number | null;
         };
-        /** @description An assignment (summary). */
-        AssignmentSummary: {
-            /** @description Name. */
-            display_name?: string | null;
-            /** @description Due (UTC, RFC 3339). */
-            due_date_time?: string | null;
-            /** @description Id. */
-            id: string;
-            /** @description `draft`, `assigned`, … */
-            status?: string | null;
-        };
         /** @description One audit event. */
         AuditEntry: {
             /** @description What, e.g. `admin.user.create`, `tenant.consent`, `link.microsoft`, `profile.update`. */
@@ -1841,23 +1877,23 @@ export interface components {
             /** @description The new password, 8 to 256 characters. */
             new_password: string;
         };
-        /** @description `GET /api/classes/{id}`: the whole class page in one call. */
+        /**
+         * @description `GET /api/classes/{id}`: the class page's first tab — the class, your role and its
+         *     people. Each other tab reads its part when opened (`/assignments`, `/documents`,
+         *     `/conversations`).
+         */
         ClassDetailsResponse: {
-            /** @description Assignments, or why they could not be read. */
-            assignments?: components["schemas"]["AssignmentSummary"][] | null;
-            assignments_error?: components["schemas"]["PartError"] | null;
             /** @description The class. */
             class: components["schemas"]["ClassDto"];
-            /** @description Conversations of the class group. */
-            conversations?: components["schemas"]["ConversationDto"][] | null;
-            conversations_error?: components["schemas"]["PartError"] | null;
-            /** @description Documents of the class group drive. */
-            documents?: components["schemas"]["DocumentDto"][] | null;
-            documents_error?: components["schemas"]["PartError"] | null;
             /** @description Teachers and students, with colours and seats (students see only their own seat). */
             members: components["schemas"]["MemberDto"][];
             /** @description The caller's role in it: `teacher`, `student` or `admin`. */
             my_role: string;
+            /**
+             * @description Set when Microsoft 365 is not answering and the class and its people are our stored
+             *     copy: when that copy was read from Microsoft (RFC 3339, UTC). Absent otherwise (R-C9).
+             */
+            stale_as_of?: string | null;
         };
         /** @description A class. */
         ClassDto: {
@@ -1905,6 +1941,12 @@ export interface components {
             items: components["schemas"]["ClassDto"][];
             /** @description Pass as `cursor` for the next page ("see more"); absent on the last page. */
             next_cursor?: string | null;
+            /**
+             * @description Set when Microsoft 365 is not answering and this list is our stored copy of your
+             *     classes: when that copy was read from Microsoft (RFC 3339, UTC). Absent on a live or
+             *     fresh answer (R-C9).
+             */
+            stale_as_of?: string | null;
         };
         /** @description How many rows were deleted. */
         ClearedResponse: {
@@ -2437,14 +2479,6 @@ export interface components {
              */
             points?: number | null;
             rubric?: components["schemas"]["RubricGradeRequest"] | null;
-        };
-        /** @description A part of the class page that can fail on its own. */
-        PartError: {
-            /** @description `microsoft_forbidden`, `microsoft_unavailable`, `microsoft_error`, `not_found`. */
-            code: components["schemas"]["ErrorCode"];
-            graph?: components["schemas"]["GraphErrorInfo"] | null;
-            /** @description Human message. */
-            message: string;
         };
         /** @description A person (or a class) by id and name. */
         PersonDto: {
@@ -5336,6 +5370,11 @@ export interface operations {
                 q?: string | null;
                 /** @description From a previous page's `next_cursor`. */
                 cursor?: string | null;
+                /**
+                 * @description `1`: read Microsoft again rather than our copy of your classes (at most every 30 s;
+                 *     `Cache-Control: no-cache` does the same).
+                 */
+                refresh?: string | null;
             };
             header?: never;
             path?: never;
@@ -5371,6 +5410,15 @@ export interface operations {
             };
             /** @description `not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `microsoft_unavailable` and no stored copy to show */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5790,7 +5838,10 @@ export interface operations {
     };
     get_class: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `1`: read Microsoft again (at most every 30 s) */
+                refresh?: string;
+            };
             header?: never;
             path: {
                 /** @description Class id */
@@ -5819,6 +5870,15 @@ export interface operations {
             };
             /** @description `not_found`: no such class, or not yours */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `microsoft_unavailable` and no stored copy to show */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6470,6 +6530,104 @@ export interface operations {
             };
             /** @description `submission_state_conflict` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_class_conversations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Class id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDto"][];
+                };
+            };
+            /** @description `microsoft_forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such class, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `microsoft_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_class_documents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Class id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentDto"][];
+                };
+            };
+            /** @description `microsoft_forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such class, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `microsoft_unavailable` */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,7 +8,8 @@ import { waitUntilPublished } from '../lib/publish';
 import { fileProblem, uploadFile } from '../lib/upload';
 import { browserTimeZone, defaultDue, formatWhen, localToRfc3339 } from '../lib/time';
 import { Link, assignmentPath } from '../router';
-import { Alert, ConfirmButton, Dialog, Empty, ErrorState, Field, Loading, TextArea, useLoad } from '../ui';
+import { Alert, ConfirmButton, Dialog, Empty, Field, Loading, TextArea, useLoad } from '../ui';
+import { PartUnavailable } from './stale';
 import { EditAssignmentForm } from './AssignmentEdit';
 import { UploadProgress, type UploadState } from './FileUpload';
 import { GradebookLinks } from './Grading';
@@ -92,7 +93,7 @@ export function ClassAssignments({ classId, d }: { classId: string; d: ClassDeta
       {notice && <Alert kind={notice.kind}>{notice.text}</Alert>}
       {isTeacher && <GradebookLinks classId={classId} />}
       {list.status === 'loading' && <Loading label="Loading assignments…" />}
-      {list.status === 'error' && <ErrorState error={list.error} retry={list.reload} />}
+      {list.status === 'error' && <PartUnavailable what="The assignments" error={list.error} retry={list.reload} />}
       {list.status === 'ready' && !list.data.length && (
         <Empty>
           <p>{isTeacher ? 'No assignments yet. Create the first one.' : 'You have no assignments in this class.'}</p>

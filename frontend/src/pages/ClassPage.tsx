@@ -1,10 +1,13 @@
 // A class: its people (photos, favourite colours), seating chart, assignments, documents and
 // conversations, as tabs (each tab has its own address); teachers also mail the class and add
-// co-teachers. One API call loads the page; a part Microsoft refused shows its own error.
+// co-teachers. The class and its people load first (≤ 3 Microsoft Graph requests, none while the
+// server's copy is fresh); each other tab reads its part when opened (issue 18 §2). When Microsoft
+// 365 is not answering, the people come from the server's stored copy with a banner, and a tab
+// without a stored copy says "not available right now" with Retry (R-C9).
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ok, type ClassDetails, type Me, type Member, type Schemas } from '../api/client';
-import { byId, classQuery, schoolsQuery } from '../api/queries';
+import { byId, classConversationsQuery, classDocumentsQuery, classQuery, keys, refreshClass, schoolsQuery } from '../api/queries';
 import { humanError, messageFor } from '../api/errors';
 import { ApiError } from '../api/http';
 import { formatWhen } from '../lib/time';
@@ -13,6 +16,7 @@ import { Alert, Avatar, Empty, ErrorState, Field, Loading, NotAllowed, Page, Swa
 import { ClassAssignments } from './ClassAssignments';
 import { ClassMail } from './ClassMail';
 import { SeatingChart } from './Seating';
+import { PartUnavailable, StaleBanner } from './stale';
 
 const TAB_LABELS: Record<ClassTab, string> = {
   students: 'People',
@@ -25,6 +29,26 @@ const TAB_LABELS: Record<ClassTab, string> = {
 
 export function ClassPage({ me, id, tab }: { me: Me; id: string; tab: ClassTab }) {
   const details = useLoad(classQuery(id));
+  const client = useQueryClient();
+  const [refreshing, setRefreshing] = useState(false);
+  const [refreshError, setRefreshError] = useState<unknown>();
+  // "Refresh": the class and its people read from Microsoft again (the server rate-limits it).
+  const refresh = () => {
+    setRefreshing(true);
+    setRefreshError(undefined);
+    refreshClass(id).then(
+      (fresh) => {
+        client.setQueryData(keys.class(id), fresh);
+        void client.invalidateQueries({ queryKey: keys.classDocuments(id) });
+        void client.invalidateQueries({ queryKey: keys.classConversations(id) });
+        setRefreshing(false);
+      },
+      (e: unknown) => {
+        setRefreshError(e);
+        setRefreshing(false);
+      },
+    );
+  };
   if (details.status === 'loading') {
     return (
       <Page title="Class">
@@ -76,6 +100,16 @@ export function ClassPage({ me, id, tab }: { me: Me; id: string; tab: ClassTab }
         {[d.class.class_code, d.class.term?.display_name, roleText(d.my_role)].filter(Boolean).join(' · ')}
       </p>
       {d.class.description && <p>{d.class.description}</p>}
+      {d.stale_as_of ? (
+        <StaleBanner staleAsOf={d.stale_as_of} what="this class and its people" onRefresh={refresh} busy={refreshing} />
+      ) : (
+        <p className="refresh-row">
+          <button type="button" className="button button-secondary button-small" onClick={refresh} disabled={refreshing}>
+            {refreshing ? 'Refreshing…' : 'Refresh'}
+          </button>
+        </p>
+      )}
+      {refreshError !== undefined && <Alert kind="info">{humanError(refreshError)}</Alert>}
       <nav aria-label="Class sections" className="tabs">
         {tabs.map((t) => (
           <Link key={t} to={classPath(id, t)} current={t === tab}>
@@ -87,8 +121,8 @@ export function ClassPage({ me, id, tab }: { me: Me; id: string; tab: ClassTab }
         {tab === 'students' && <People d={d} isTeacher={isTeacher} classId={id} onChanged={() => void details.refresh()} />}
         {tab === 'seating' && <SeatingChart me={me} d={d} classId={id} setMembers={setMembers} />}
         {tab === 'assignments' && <ClassAssignments classId={id} d={d} />}
-        {tab === 'documents' && <Documents d={d} />}
-        {tab === 'conversations' && <Conversations d={d} />}
+        {tab === 'documents' && <Documents classId={id} />}
+        {tab === 'conversations' && <Conversations classId={id} />}
         {tab === 'mail' && <ClassMail classId={id} d={d} />}
       </section>
     </Page>
@@ -313,25 +347,17 @@ function AddCoTeacher({ classId, current, onAdded }: { classId: string; current:
   );
 }
 
-/** A part of the class page Microsoft refused (e.g. documents 403), in words. */
-function PartFailure({ error, what }: { error: Schemas['PartError']; what: string }) {
-  return (
-    <Alert kind="error">
-      {what} could not be loaded: {messageFor(error.code, error.message)}
-      {error.graph?.request_id && <span className="detail">Microsoft Graph request id {error.graph.request_id}</span>}
-    </Alert>
-  );
-}
-
 /** Microsoft's system folder for handed-in work ("Submitted files - <guid>") gets a plain name. */
 export function documentName(name: string | null | undefined): string {
   if (!name) return 'Untitled';
   return /^Submitted files - [0-9a-f-]{36}$/i.test(name) ? 'Handed-in work (kept by Microsoft 365)' : name;
 }
 
-function Documents({ d }: { d: ClassDetails }) {
-  if (d.documents_error) return <PartFailure error={d.documents_error} what="The class documents" />;
-  const docs = d.documents ?? [];
+function Documents({ classId }: { classId: string }) {
+  const part = useLoad(classDocumentsQuery(classId));
+  if (part.status === 'loading') return <Loading label="Loading the documents…" />;
+  if (part.status === 'error') return <PartUnavailable what="The class documents" error={part.error} retry={part.reload} />;
+  const docs = part.data;
   if (!docs.length) {
     return (
       <Empty>
@@ -362,9 +388,11 @@ function Documents({ d }: { d: ClassDetails }) {
   );
 }
 
-function Conversations({ d }: { d: ClassDetails }) {
-  if (d.conversations_error) return <PartFailure error={d.conversations_error} what="The conversations" />;
-  const list = d.conversations ?? [];
+function Conversations({ classId }: { classId: string }) {
+  const part = useLoad(classConversationsQuery(classId));
+  if (part.status === 'loading') return <Loading label="Loading the conversations…" />;
+  if (part.status === 'error') return <PartUnavailable what="The conversations" error={part.error} retry={part.reload} />;
+  const list = part.data;
   if (!list.length) {
     return (
       <Empty>

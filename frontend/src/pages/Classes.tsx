@@ -1,12 +1,15 @@
 // Classes: mine, or all classes of a school; search by name or code; "See more" pages with the
 // API's cursor. The query lives in the address (`?scope=all&school=…&q=…`), so Back and links work.
-import { useEffect, useState, type FormEvent } from 'react';
+// "My classes" may come from the server's copy (≤ 5 minutes old; "Refresh" reads Microsoft again),
+// and from its stored copy with a banner when Microsoft 365 is not answering (issue 18, R-C9).
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { ClassItem, Me } from '../api/client';
 import { fetchClasses, keys, schoolsQuery } from '../api/queries';
 import { humanError } from '../api/errors';
 import { classesKey, usePaged, type PagedState } from '../lib/paging';
 import { Link, classPath, useNav } from '../router';
 import { Alert, Empty, ErrorState, Loading, Page, useLoad } from '../ui';
+import { StaleBanner } from './stale';
 
 function classesUrl(scope: 'mine' | 'all', school: string, q: string): string {
   const p = new URLSearchParams({ scope });
@@ -30,11 +33,22 @@ export function Classes(_props: { me: Me }) {
 
   const key = classesKey(scope, school, q);
   const ready = scope === 'mine' || Boolean(school);
-  const state = usePaged<ClassItem>(
+  // Set by "Refresh": the next first page is read from Microsoft again.
+  const refreshNext = useRef(false);
+  const state = usePaged<ClassItem, ClassPageAnswer>(
     keys.classList(key),
-    (cursor) => fetchClasses({ scope, school_id: school, q, cursor }),
+    (cursor) => {
+      const refresh = refreshNext.current && !cursor;
+      if (!cursor) refreshNext.current = false;
+      return fetchClasses({ scope, school_id: school, q, cursor, refresh });
+    },
     ready,
   );
+  const staleAsOf = state.pages[0]?.stale_as_of;
+  const refresh = () => {
+    refreshNext.current = true;
+    state.retry();
+  };
 
   const onSearch = (e: FormEvent) => {
     e.preventDefault();
@@ -94,10 +108,24 @@ export function Classes(_props: { me: Me }) {
           <p>There are no schools to list classes for.</p>
         </Empty>
       )}
+      {staleAsOf ? (
+        <StaleBanner staleAsOf={staleAsOf} what="your classes" onRefresh={refresh} busy={state.status === 'loading'} />
+      ) : (
+        scope === 'mine' &&
+        state.status === 'ready' && (
+          <p className="refresh-row">
+            <button type="button" className="button button-secondary button-small" onClick={refresh}>
+              Refresh
+            </button>
+          </p>
+        )
+      )}
       <ClassList state={state} q={q} onMore={state.more} retry={state.retry} />
     </Page>
   );
 }
+
+type ClassPageAnswer = Awaited<ReturnType<typeof fetchClasses>>;
 
 function ClassList({
   state,

@@ -9,7 +9,7 @@
 //!   for a class that is unknown or not the caller's);
 //! * [`TeacherOfClass`] / [`StudentOfClass`]: that role, or `403 role_required` with the
 //!   message of the action's [`Refusal`];
-//! * [`ClassPage`]: [`ClassAccess`] plus the class page's parts, read in the same `$batch`.
+//! * [`ClassPage`]: [`ClassAccess`] for reads, whose roster may come from our copy (issue 18).
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -23,7 +23,7 @@ use crate::auth::roles::TenantMember;
 use crate::error::{ApiError, ErrorCode};
 use crate::ids::GraphId;
 use crate::microsoft::tokens;
-use crate::services::classes::{self, ClassParts, ClassRole, Roster, Viewer};
+use crate::services::classes::{self, ClassRole, Freshness, Roster, Viewer};
 use crate::state::AppState;
 
 type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
@@ -71,7 +71,13 @@ impl DelegatedGraph {
     /// The caller as the class service sees them.
     #[must_use]
     pub fn viewer(&self) -> Viewer<'_> {
-        Viewer { auth: &self.auth, oid: &self.oid, is_admin: self.member.has(Role::Admin) }
+        Viewer {
+            auth: &self.auth,
+            oid: &self.oid,
+            is_admin: self.member.has(Role::Admin),
+            tenant: self.member.tenant_id,
+            user: self.member.auth.user_id,
+        }
     }
 
     async fn extract_from(req: HttpRequest) -> Result<Self, ApiError> {
@@ -115,12 +121,12 @@ fn class_id_of(req: &HttpRequest) -> Result<GraphId, ApiError> {
 }
 
 impl ClassAccess {
-    async fn load(req: &HttpRequest, with_parts: bool) -> Result<(Self, Option<ClassParts>), ApiError> {
+    async fn load(req: &HttpRequest, freshness: Freshness) -> Result<(Self, Option<i64>), ApiError> {
         let graph = DelegatedGraph::extract_from(req.clone()).await?;
         let class_id = class_id_of(req)?;
         let state = app_state(req)?;
-        let view = classes::load(&state, graph.viewer(), &class_id, with_parts).await?;
-        Ok((Self { graph, class_id, role: view.role, roster: view.roster }, view.parts))
+        let view = classes::load(&state, graph.viewer(), &class_id, freshness).await?;
+        Ok((Self { graph, class_id, role: view.role, roster: view.roster }, view.stale_as_of))
     }
 
     /// The caller's Microsoft object id.
@@ -190,18 +196,22 @@ impl FromRequest for ClassAccess {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { Ok(Self::load(&req, false).await?.0) })
+        Box::pin(async move { Ok(Self::load(&req, Freshness::Live).await?.0) })
     }
 }
 
-/// [`ClassAccess`] with the class page's assignments, documents and conversations, all read
-/// in the roster's `$batch` (one Graph round trip).
+/// [`ClassAccess`] for the class page's reads (the class with its people, and each tab's
+/// part): the roster may come from our copy when at most 5 minutes old (`?refresh=1` or
+/// `Cache-Control: no-cache` reads Microsoft again), or — when Microsoft does not answer — a
+/// stored copy of any age, with `stale_as_of` (R-C9). Never for a write: those use
+/// [`ClassAccess`], which reads the roster live.
 #[derive(Debug)]
 pub struct ClassPage {
     /// The access.
     pub access: ClassAccess,
-    /// The parts, each with its own result.
-    pub parts: ClassParts,
+    /// When the roster is a stored copy served because Microsoft did not answer: when it was
+    /// read from Microsoft (unix ms).
+    pub stale_as_of: Option<i64>,
 }
 
 impl FromRequest for ClassPage {
@@ -211,9 +221,8 @@ impl FromRequest for ClassPage {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let (access, parts) = ClassAccess::load(&req, true).await?;
-            let parts = parts.ok_or_else(|| ApiError::internal(anyhow::anyhow!("class parts were not read")))?;
-            Ok(Self { access, parts })
+            let (access, stale_as_of) = ClassAccess::load(&req, Freshness::of_request(&req)).await?;
+            Ok(Self { access, stale_as_of })
         })
     }
 }
@@ -276,7 +285,7 @@ impl<R: Refusal + 'static> FromRequest for TeacherOfClass<R> {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { ClassAccess::load(&req, false).await?.0.into_teacher() })
+        Box::pin(async move { ClassAccess::load(&req, Freshness::Live).await?.0.into_teacher() })
     }
 }
 
@@ -286,7 +295,7 @@ impl<R: Refusal + 'static> FromRequest for StudentOfClass<R> {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { ClassAccess::load(&req, false).await?.0.into_student() })
+        Box::pin(async move { ClassAccess::load(&req, Freshness::Live).await?.0.into_student() })
     }
 }
 

@@ -37,6 +37,7 @@ pub struct BulkAddMembersRequest {
 /// accepted shape of `member_ids` / `user_ids` items.
 #[derive(ToSchema)]
 #[schema(value_type = String, max_length = 320, pattern = r#"^\s*([A-Za-z0-9-]{1,64}|[A-Za-z0-9'._!#^~+-]*[A-Za-z0-9'._!#^~+-]@[A-Za-z0-9-]*\.[A-Za-z0-9.-]*)\s*$"#)]
+#[allow(dead_code)]
 pub struct PersonRef(String);
 
 /// People to license.

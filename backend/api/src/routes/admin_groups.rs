@@ -283,6 +283,8 @@ pub async fn add_admin_group_member(
         }
         Err(e) => return Err(audit_failure(&state, &admin, ACTION, target, admin_graph_error(e)).await),
     }
+    // A class group: our roster copies of it and of the person's classes are out of date now.
+    crate::services::classes::forget(&state, admin.0.tenant_id, id, &[member]).await?;
     audit(&state, &admin, ACTION, target, "success", Some(&format!("member={member}"))).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -314,6 +316,8 @@ pub async fn remove_admin_group_member(
         }
         Err(e) => return Err(audit_failure(&state, &admin, ACTION, target, admin_graph_error(e)).await),
     }
+    // A class group: our roster copies of it and of the person's classes are out of date now.
+    crate::services::classes::forget(&state, admin.0.tenant_id, id, &[member]).await?;
     audit(&state, &admin, ACTION, target, "success", Some(&format!("member={member}"))).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -108,6 +108,8 @@ pub async fn unconsent_tenant(state: web::Data<AppState>, admin: TenantAdmin) ->
     }
     audit(&state, &admin, "tenant.unconsent", None).await?;
     edu_db::tenants::revoke(&state.db, tenant.id, state.clock.now_ms()).await?;
+    // Nothing of a tenant that withdrew its consent is served from our copy (R-C9).
+    edu_db::roster_cache::delete_tenant(&state.db, tenant.id).await?;
     Ok(HttpResponse::NoContent().cookie(session::removal(SESSION_COOKIE)).finish())
 }
 

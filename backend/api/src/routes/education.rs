@@ -15,9 +15,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::class_access::{ArrangeSeats, ClassAccess, ClassPage, DelegatedGraph, TeacherOfClass};
 use crate::auth::roles::TenantMember;
 use crate::cursor::{self, CursorScope};
-use crate::error::{ApiError, ErrorCode, GraphErrorInfo};
+use crate::error::{ApiError, ErrorCode};
 use crate::ids::GraphId;
-use crate::services::classes::{ClassPerson, PersonDto};
+use crate::services::classes::{self, ClassPerson, Freshness, PersonDto};
 use crate::services::graph;
 use crate::state::AppState;
 
@@ -51,7 +51,7 @@ pub struct SchoolsResponse {
 }
 
 /// A class term.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TermDto {
     /// Name.
     pub display_name: Option<String>,
@@ -62,7 +62,7 @@ pub struct TermDto {
 }
 
 /// A class.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ClassDto {
     /// Graph id (also the class group's id).
     pub id: String,
@@ -88,6 +88,10 @@ pub struct ClassesResponse {
     pub items: Vec<ClassDto>,
     /// Pass as `cursor` for the next page ("see more"); absent on the last page.
     pub next_cursor: Option<String>,
+    /// Set when Microsoft 365 is not answering and this list is our stored copy of your
+    /// classes: when that copy was read from Microsoft (RFC 3339, UTC). Absent on a live or
+    /// fresh answer (R-C9).
+    pub stale_as_of: Option<String>,
 }
 
 /// `GET /api/classes` query.
@@ -102,6 +106,9 @@ pub struct ClassesQuery {
     pub q: Option<String>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
+    /// `1`: read Microsoft again rather than our copy of your classes (at most every 30 s;
+    /// `Cache-Control: no-cache` does the same).
+    pub refresh: Option<String>,
 }
 
 /// A student or teacher of a class, with local data.
@@ -126,30 +133,6 @@ pub struct SeatDto {
     pub row: i64,
     /// Column, 0..6.
     pub col: i64,
-}
-
-/// A part of the class page that can fail on its own.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PartError {
-    /// `microsoft_forbidden`, `microsoft_unavailable`, `microsoft_error`, `not_found`.
-    pub code: ErrorCode,
-    /// Human message.
-    pub message: String,
-    /// Graph's details.
-    pub graph: Option<Box<GraphErrorInfo>>,
-}
-
-/// An assignment (summary).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AssignmentSummary {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub display_name: Option<String>,
-    /// Due (UTC, RFC 3339).
-    pub due_date_time: Option<String>,
-    /// `draft`, `assigned`, …
-    pub status: Option<String>,
 }
 
 /// A class document.
@@ -180,7 +163,9 @@ pub struct ConversationDto {
     pub preview: Option<String>,
 }
 
-/// `GET /api/classes/{id}`: the whole class page in one call.
+/// `GET /api/classes/{id}`: the class page's first tab — the class, your role and its
+/// people. Each other tab reads its part when opened (`/assignments`, `/documents`,
+/// `/conversations`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClassDetailsResponse {
     /// The class.
@@ -189,18 +174,9 @@ pub struct ClassDetailsResponse {
     pub my_role: String,
     /// Teachers and students, with colours and seats (students see only their own seat).
     pub members: Vec<MemberDto>,
-    /// Assignments, or why they could not be read.
-    pub assignments: Option<Vec<AssignmentSummary>>,
-    /// Error reading assignments.
-    pub assignments_error: Option<PartError>,
-    /// Documents of the class group drive.
-    pub documents: Option<Vec<DocumentDto>>,
-    /// Error reading documents.
-    pub documents_error: Option<PartError>,
-    /// Conversations of the class group.
-    pub conversations: Option<Vec<ConversationDto>>,
-    /// Error reading conversations.
-    pub conversations_error: Option<PartError>,
+    /// Set when Microsoft 365 is not answering and the class and its people are our stored
+    /// copy: when that copy was read from Microsoft (RFC 3339, UTC). Absent otherwise (R-C9).
+    pub stale_as_of: Option<String>,
 }
 
 /// `PUT /api/classes/{id}/seating`.
@@ -276,29 +252,6 @@ fn class(c: EducationClass, teachers: Vec<PersonDto>) -> ClassDto {
     }
 }
 
-fn part_error(e: edu_msgraph::GraphError) -> PartError {
-    let api = ApiError::from(e);
-    let graph = match &api {
-        ApiError::Upstream { graph, .. } => Some(Box::new(graph.clone())),
-        _ => None,
-    };
-    PartError { code: api.code(), message: api.to_string(), graph }
-}
-
-/// The items of a first page and of every page after it (issue 18 §4: a list longer than one
-/// Graph page is never cut off silently). Usually there is no next page: no extra round trip.
-async fn every_page<T: serde::de::DeserializeOwned>(
-    state: &AppState,
-    auth: &GraphAuth,
-    first: edu_msgraph::Page<T>,
-) -> Result<Vec<T>, ApiError> {
-    let mut items = first.value;
-    if let Some(link) = first.next_link {
-        items.extend(state.graph.get_all_pages::<T>(auth, &link, &edu_msgraph::PageOptions::default()).await?);
-    }
-    Ok(items)
-}
-
 /// Your schools first, then the others (one Graph round trip: a `$batch` of two requests, and
 /// one more per page beyond the first of a list longer than 999 schools).
 #[utoipa::path(operation_id = "list_schools", tag = "education", responses(
@@ -315,76 +268,111 @@ pub async fn list_schools(
     let mine = batch.add(graph::my_schools());
     let all = batch.add(graph::all_schools());
     let mut answers = state.graph.send_batch(&caller.auth, batch).await?;
-    let mine = every_page(&state, &caller.auth, answers.take(mine)?).await?;
-    let all = every_page(&state, &caller.auth, answers.take(all)?).await?;
+    let mine = graph::every_page(&state, &caller.auth, answers.take(mine)?).await?;
+    let all = graph::every_page(&state, &caller.auth, answers.take(all)?).await?;
     let mine: Vec<SchoolDto> = mine.into_iter().map(SchoolDto::from).collect();
     let my_ids: HashSet<String> = mine.iter().map(|s| s.id.clone()).collect();
     let others = all.into_iter().map(SchoolDto::from).filter(|s| !my_ids.contains(&s.id)).collect();
     Ok(web::Json(SchoolsResponse { mine, others }))
 }
 
+/// Our copy of the first page of a person's classes (`graph_roster_cache`, scope
+/// `my_classes`, keyed by their Microsoft object id).
+#[derive(Debug, Serialize, Deserialize)]
+struct MyClassesCopy {
+    classes: Vec<ClassDto>,
+    next_link: Option<String>,
+}
+
 /// Classes: yours (`scope=mine`) or a school's (`scope=all&school_id=…`), a page at a time,
-/// each with its term and teachers (two Graph round trips: the page, then one `$batch` for
-/// the teachers of every class on it).
+/// each with its term and teachers: ONE Graph request (`$expand=teachers`), plus the caller's
+/// class ids for a school's list — whatever the number of classes (issue 18 §2). The first
+/// page of your own classes comes from our copy when it is at most 5 minutes old
+/// (`refresh=1` reads Microsoft again, at most every 30 s), and — when Microsoft 365 is not
+/// answering — from our stored copy of any age, with `stale_as_of` (R-C9).
 #[utoipa::path(operation_id = "list_classes", tag = "education", params(ClassesQuery), responses(
     (status = 200, body = ClassesResponse),
     (status = 400, description = "`invalid_query`, `invalid_cursor`", body = crate::error::ErrorBody),
     (status = 401, description = "`unauthenticated`, `microsoft_signin_required`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
+    (status = 503, description = "`microsoft_unavailable` and no stored copy to show", body = crate::error::ErrorBody),
 ), security(("session" = [])))]
 #[get("/api/classes")]
 pub async fn list_classes(
     state: web::Data<AppState>,
     caller: DelegatedGraph,
     q: web::Query<ClassesQuery>,
+    req: actix_web::HttpRequest,
 ) -> Result<web::Json<ClassesResponse>, ApiError> {
     let q = q.into_inner();
     let user = caller.member.auth.user_id;
-    let request = match (&q.cursor, q.scope.as_deref().unwrap_or("mine")) {
-        (Some(c), _) => graph::next_page(&cursor::open(&state, CursorScope::Education, user, "classes", c)?),
-        (None, "mine") => graph::my_classes(PAGE_SIZE),
+    let scope = q.scope.as_deref().unwrap_or("mine");
+    let to_dtos = |page: Vec<graph::ClassWithTeachers>| -> Vec<ClassDto> {
+        page.into_iter().map(|c| class(c.class, c.teachers.into_iter().map(person).collect())).collect()
+    };
+    let (classes, next_link, stale_as_of, my_ids) = match (&q.cursor, scope) {
+        (Some(c), _) => {
+            let link = cursor::open(&state, CursorScope::Education, user, "classes", c)?;
+            let page = state.graph.fetch(&caller.auth, graph::next_page::<graph::ClassWithTeachers>(&link)).await?;
+            (to_dtos(page.value), page.next_link, None, None)
+        }
+        (None, "mine") => {
+            let freshness = if q.refresh.as_deref().is_some_and(|r| r == "1" || r == "true") {
+                Freshness::Refresh
+            } else {
+                Freshness::of_request(&req)
+            };
+            let (copy, stale) = classes::roster_read(
+                &state,
+                (caller.member.tenant_id, user),
+                (classes::SCOPE_MY_CLASSES, caller.oid.as_str()),
+                freshness,
+                || async {
+                    let page = state.graph.fetch(&caller.auth, graph::my_classes(PAGE_SIZE)).await?;
+                    Ok(MyClassesCopy { classes: to_dtos(page.value), next_link: page.next_link })
+                },
+            )
+            .await?;
+            (copy.classes, copy.next_link, stale, None)
+        }
         (None, "all") => {
             let school = GraphId::parse(
                 q.school_id
                     .as_deref()
                     .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidQuery, "scope=all needs school_id."))?,
             )?;
-            graph::school_classes(&school, PAGE_SIZE)
+            // A school's list marks the caller's own classes (issue 16: no "Class not found"
+            // dead end): their class ids ride in the same `$batch` (2 inner requests).
+            let mut batch = Batch::new();
+            let page = batch.add(graph::school_classes(&school, PAGE_SIZE));
+            let mine = batch.add(graph::my_class_ids());
+            let mut answers = state.graph.send_batch(&caller.auth, batch).await?;
+            let page = answers.take(page)?;
+            let my_ids: HashSet<String> = match answers.take(mine) {
+                Ok(first) => graph::every_page(&state, &caller.auth, first).await?.into_iter().map(|c| c.id).collect(),
+                Err(_) => HashSet::new(),
+            };
+            (to_dtos(page.value), page.next_link, None, Some(my_ids))
         }
         (None, _) => return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "scope must be mine or all.")),
     };
-    let page = state.graph.fetch(&caller.auth, request).await?;
     let needle = q.q.as_deref().map(str::to_lowercase).filter(|n| !n.is_empty());
-    let matching: Vec<EducationClass> = page
-        .value
+    let items = classes
         .into_iter()
         .filter(|c| {
             needle.as_ref().is_none_or(|n| {
                 [&c.display_name, &c.class_code].into_iter().flatten().any(|v| v.to_lowercase().contains(n.as_str()))
             })
         })
-        .collect();
-    let mut batch = Batch::new();
-    let parts: Vec<_> = matching.iter().map(|c| batch.add(graph::class_teacher_names(&c.id))).collect();
-    // A school's list marks the caller's own classes (issue 16: no "Class not found" dead end):
-    // the caller's class ids ride in the same `$batch`, no extra round trip.
-    let all_scope = q.scope.as_deref() == Some("all") && !matching.is_empty();
-    let mine_part = all_scope.then(|| batch.add(graph::my_class_ids()));
-    let mut teachers = state.graph.send_batch(&caller.auth, batch).await?;
-    let my_ids: Option<HashSet<String>> = mine_part
-        .map(|part| teachers.take(part).map(|p| p.value.into_iter().map(|c| c.id).collect()).unwrap_or_default());
-    let items = matching
-        .into_iter()
-        .zip(parts)
-        .map(|(c, part)| {
-            let ts = teachers.take(part).map(|p| p.value.into_iter().map(person).collect()).unwrap_or_default();
+        .map(|c| {
             let member = my_ids.as_ref().map(|ids| ids.contains(&c.id));
-            ClassDto { member, ..class(c, ts) }
+            ClassDto { member, ..c }
         })
         .collect();
     Ok(web::Json(ClassesResponse {
         items,
-        next_cursor: page.next_link.map(|l| cursor::seal(&state, CursorScope::Education, user, "classes", &l)),
+        next_cursor: next_link.map(|l| cursor::seal(&state, CursorScope::Education, user, "classes", &l)),
+        stale_as_of: stale_as_of.map(classes::rfc3339),
     }))
 }
 
@@ -497,21 +485,24 @@ pub async fn list_school_people(
     }))
 }
 
-/// The whole class page: class, term, teachers, students with favourite colours and seats,
-/// assignments, documents and conversations — one `$batch` (one Graph round trip; two for a
-/// class of more than 999 members). A failing part (e.g. documents 403) comes back as that
-/// part's error; the rest is still there.
-#[utoipa::path(operation_id = "get_class", tag = "education", params(("id" = String, Path, description = "Class id")), responses(
+/// The class page's first tab: the class, term, teachers and students with favourite
+/// colours and seats — 3 Graph requests in one `$batch` (a second round trip only for a class
+/// of more than 999 members), or none while our copy of the roster is at most 5 minutes old
+/// (`?refresh=1` reads Microsoft again, at most every 30 s). When Microsoft 365 is not
+/// answering, our stored copy with `stale_as_of` (R-C9). The other tabs read their part
+/// when opened.
+#[utoipa::path(operation_id = "get_class", tag = "education", params(("id" = String, Path, description = "Class id"), ("refresh" = Option<String>, Query, description = "`1`: read Microsoft again (at most every 30 s)")), responses(
     (status = 200, body = ClassDetailsResponse),
     (status = 401, description = "`unauthenticated`, `microsoft_signin_required`", body = crate::error::ErrorBody),
     (status = 404, description = "`not_found`: no such class, or not yours", body = crate::error::ErrorBody),
+    (status = 503, description = "`microsoft_unavailable` and no stored copy to show", body = crate::error::ErrorBody),
 ), security(("session" = [])))]
 #[get("/api/classes/{id}")]
 pub async fn get_class(
     state: web::Data<AppState>,
     page: ClassPage,
 ) -> Result<web::Json<ClassDetailsResponse>, ApiError> {
-    let ClassPage { access, parts } = page;
+    let ClassPage { access, stale_as_of } = page;
     let tenant = access.member().tenant_id;
     let roster = &access.roster;
     let ids: Vec<String> = roster.teachers.iter().chain(roster.students.iter()).map(|m| m.id.clone()).collect();
@@ -535,18 +526,35 @@ pub async fn get_class(
         .map(|m| to_member(m, "teacher"))
         .chain(roster.students.iter().map(|m| to_member(m, "student")))
         .collect();
-    let (assignments, assignments_error) = split(parts.assignments.map(|v| {
-        v.into_iter()
-            .map(|a| AssignmentSummary {
-                status: graph::enum_name(&a.status),
-                id: a.id,
-                display_name: a.display_name,
-                due_date_time: a.due_date_time,
-            })
-            .collect()
-    }));
-    let (documents, documents_error) = split(parts.documents.map(|v| {
-        v.into_iter()
+    Ok(web::Json(ClassDetailsResponse {
+        class: class(roster.class.clone(), roster.teacher_dtos()),
+        my_role: access.role.as_str().to_owned(),
+        members,
+        stale_as_of: stale_as_of.map(classes::rfc3339),
+    }))
+}
+
+/// The class page's Documents tab: the top folder of the class group's drive, every page of
+/// it (issue 18 §4). Read live when the tab opens (1 Graph request; the roster check costs
+/// none while our copy is fresh). `503 microsoft_unavailable` when Microsoft 365 is not
+/// answering: there is no stored copy of documents.
+#[utoipa::path(operation_id = "list_class_documents", tag = "education", params(("id" = String, Path, description = "Class id")), responses(
+    (status = 200, body = [DocumentDto]),
+    (status = 403, description = "`microsoft_forbidden`", body = crate::error::ErrorBody),
+    (status = 404, description = "`not_found`: no such class, or not yours", body = crate::error::ErrorBody),
+    (status = 503, description = "`microsoft_unavailable`", body = crate::error::ErrorBody),
+), security(("session" = [])))]
+#[get("/api/classes/{id}/documents")]
+pub async fn list_class_documents(
+    state: web::Data<AppState>,
+    page: ClassPage,
+) -> Result<web::Json<Vec<DocumentDto>>, ApiError> {
+    let auth = page.access.auth();
+    let first = state.graph.fetch(auth, graph::class_documents(&page.access.class_id)).await?;
+    let items = graph::every_page(&state, auth, first).await?;
+    Ok(web::Json(
+        items
+            .into_iter()
             .map(|d| DocumentDto {
                 last_modified_by: d.last_modified_by.and_then(|b| b.user).and_then(|u| u.display_name),
                 id: d.id,
@@ -554,36 +562,37 @@ pub async fn get_class(
                 web_url: d.web_url,
                 last_modified_date_time: d.last_modified_date_time,
             })
-            .collect()
-    }));
-    let (conversations, conversations_error) = split(parts.conversations.map(|v| {
-        v.into_iter()
+            .collect(),
+    ))
+}
+
+/// The class page's Conversations tab: the class group's conversations, every page (issue
+/// 18 §4). Read live when the tab opens, as documents.
+#[utoipa::path(operation_id = "list_class_conversations", tag = "education", params(("id" = String, Path, description = "Class id")), responses(
+    (status = 200, body = [ConversationDto]),
+    (status = 403, description = "`microsoft_forbidden`", body = crate::error::ErrorBody),
+    (status = 404, description = "`not_found`: no such class, or not yours", body = crate::error::ErrorBody),
+    (status = 503, description = "`microsoft_unavailable`", body = crate::error::ErrorBody),
+), security(("session" = [])))]
+#[get("/api/classes/{id}/conversations")]
+pub async fn list_class_conversations(
+    state: web::Data<AppState>,
+    page: ClassPage,
+) -> Result<web::Json<Vec<ConversationDto>>, ApiError> {
+    let auth = page.access.auth();
+    let first = state.graph.fetch(auth, graph::class_conversations(&page.access.class_id)).await?;
+    let items = graph::every_page(&state, auth, first).await?;
+    Ok(web::Json(
+        items
+            .into_iter()
             .map(|c| ConversationDto {
                 id: c.id,
                 topic: c.topic,
                 last_delivered_date_time: c.last_delivered_date_time,
                 preview: c.preview,
             })
-            .collect()
-    }));
-    Ok(web::Json(ClassDetailsResponse {
-        class: class(roster.class.clone(), roster.teacher_dtos()),
-        my_role: access.role.as_str().to_owned(),
-        members,
-        assignments,
-        assignments_error,
-        documents,
-        documents_error,
-        conversations,
-        conversations_error,
-    }))
-}
-
-fn split<T>(r: Result<T, edu_msgraph::GraphError>) -> (Option<T>, Option<PartError>) {
-    match r {
-        Ok(v) => (Some(v), None),
-        Err(e) => (None, Some(part_error(e))),
-    }
+            .collect(),
+    ))
 }
 
 /// The seating chart: teachers (and admins) see every seat, a student only their own.

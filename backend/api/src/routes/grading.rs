@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, get, patch, post, web};
 use edu_db::jobs;
 use edu_msgraph::models::{
-    EducationFeedback, EducationOutcome, EducationPointsGrade, EducationRubric, ItemBody, OutcomeKind, OutcomeUpdate,
-    RubricCriterion, RubricLevel, RubricQuality, RubricQualityFeedback, RubricQualitySelectedLevel, SubmissionStatus,
+    EducationAssignment, EducationFeedback, EducationOutcome, EducationPointsGrade, EducationRubric, ItemBody,
+    OutcomeKind, OutcomeUpdate, RubricCriterion, RubricLevel, RubricQuality, RubricQualityFeedback,
+    RubricQualitySelectedLevel, SubmissionStatus,
 };
 use edu_msgraph::{Batch, GraphError};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -20,7 +21,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::ids::GraphId;
 use crate::jobs::grading::{ReturnRun, class_prefix, kind, run_return};
 use crate::jobs::{JobView, STALE_AFTER_MS};
-use crate::services::classes::ClassRole;
+use crate::services::classes::{self, ClassRole};
 use crate::services::grading::{
     self, FEEDBACK_MAX_CHARS, GradeDto, GradebookDto, POINTS_LIMIT, graded_not_returned, status_name,
 };
@@ -798,6 +799,17 @@ pub struct TodoDto {
 }
 
 const DUE_SOON_MS: i128 = 7 * 24 * 3600 * 1000;
+/// A student's home shows the grade of this many returned pieces of work (the newest).
+const HOME_GRADES: usize = 1;
+
+/// When the student's work behind a to-do item was returned (RFC 3339 sorts as text).
+fn returned_at(assignments: &[EducationAssignment], item: &(usize, GraphId, GraphId, GraphId)) -> Option<String> {
+    assignments
+        .iter()
+        .find(|a| a.id == item.2.as_str())
+        .and_then(|a| a.submissions.as_ref()?.first()?.returned_date_time.clone())
+}
+
 /// A teacher's to-do reads the submissions of at most this many current assignments.
 const TEACHER_ASSIGNMENTS: usize = 40;
 
@@ -828,16 +840,35 @@ pub async fn get_my_assignments(
     caller: DelegatedGraph,
 ) -> Result<web::Json<TodoDto>, ApiError> {
     let auth = &caller.auth;
-    let mut batch = Batch::new();
-    let mine = batch.add(graph::my_assignments_with_submissions());
-    let classes = batch.add(graph::my_class_names());
-    let mut answers = state.graph.send_batch(auth, batch).await?;
     let mut round_trips = 1;
-    let assignments = answers.take(mine)?.value;
-    let class_names: HashMap<String, Option<String>> = answers
-        .take(classes)
-        .map(|p| p.value.into_iter().map(|c| (c.id, c.display_name)).collect())
-        .unwrap_or_default();
+    // The assignments are always live; the class names are roster data, read from our copy
+    // while it is at most 5 minutes old (issue 18 §2: a student's home costs 1 + at most 1
+    // inner Graph request).
+    let who = (caller.member.tenant_id, caller.member.auth.user_id);
+    let copy =
+        classes::cached::<HashMap<String, Option<String>>>(&state, who.0, classes::SCOPE_MY_CLASS_NAMES, &caller.oid)
+            .await?;
+    let fresh = copy.filter(|(_, at)| state.clock.now_ms() - at < classes::FRESH_MS);
+    let (assignments, class_names) = if let Some((names, _)) = fresh {
+        let page = state.graph.fetch(auth, graph::my_assignments_with_submissions()).await?;
+        (graph::every_page(&state, auth, page).await?, names)
+    } else {
+        let mut batch = Batch::new();
+        let mine = batch.add(graph::my_assignments_with_submissions());
+        let names = batch.add(graph::my_class_names());
+        let mut answers = state.graph.send_batch(auth, batch).await?;
+        let assignments = graph::every_page(&state, auth, answers.take(mine)?).await?;
+        let names: Option<HashMap<String, Option<String>>> = match answers.take(names) {
+            Ok(first) => Some(
+                graph::every_page(&state, auth, first).await?.into_iter().map(|c| (c.id, c.display_name)).collect(),
+            ),
+            Err(_) => None,
+        };
+        if let Some(names) = &names {
+            classes::store(&state, who.0, classes::SCOPE_MY_CLASS_NAMES, &caller.oid, names).await;
+        }
+        (assignments, names.unwrap_or_default())
+    };
     let now_ms = i128::from(state.clock.now_ms());
     let ms = |t: Option<&str>| {
         t.and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
@@ -883,8 +914,11 @@ pub async fn get_my_assignments(
                 graded_not_returned: None,
             });
         }
-        // The grade and feedback given back, for the 20 most recent returned (one `$batch`).
-        returned.truncate(edu_msgraph::MAX_BATCH_SIZE);
+        // The grade and feedback given back, for the most recently returned work only (issue
+        // 18 §2: the home page costs at most 2 inner Graph requests); the others show theirs on
+        // the assignment's page.
+        returned.sort_by_key(|r| std::cmp::Reverse(returned_at(&assignments, r)));
+        returned.truncate(HOME_GRADES);
         if !returned.is_empty() {
             round_trips += 1;
             let mut batch = Batch::new();
@@ -918,9 +952,27 @@ pub async fn get_my_assignments(
                 .collect();
             let mut answers = state.graph.send_batch(auth, batch).await?;
             for (a, part) in parts {
-                let Ok(page) = answers.take(part) else { continue };
-                let to_grade = page.value.iter().filter(|s| s.status == SubmissionStatus::Submitted).count();
-                let graded = page.value.iter().filter(|s| graded_not_returned(s)).count();
+                let Ok(first) = answers.take(part) else { continue };
+                // Every page of a class of more than 100 students (issue 18 §4).
+                let value = match first.next_link.as_deref() {
+                    None => first.value,
+                    Some(next) => {
+                        let mut all = first.value;
+                        let opts = edu_msgraph::PageOptions {
+                            headers: vec![("Prefer".into(), "include-unknown-enum-members".into())],
+                            ..edu_msgraph::PageOptions::default()
+                        };
+                        all.extend(
+                            state
+                                .graph
+                                .get_all_pages::<edu_msgraph::models::EducationSubmission>(auth, next, &opts)
+                                .await?,
+                        );
+                        all
+                    }
+                };
+                let to_grade = value.iter().filter(|s| s.status == SubmissionStatus::Submitted).count();
+                let graded = value.iter().filter(|s| graded_not_returned(s)).count();
                 if to_grade + graded == 0 {
                     continue;
                 }

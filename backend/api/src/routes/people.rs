@@ -116,7 +116,8 @@ pub async fn get_about_me(
     let classes = batch.add(graph::my_class_names());
     let mut answers = state.graph.send_batch(&caller.auth, batch).await?;
     let me = answers.take(me)?;
-    let classes = answers.take(classes)?;
+    // Every page (issue 18 §4).
+    let classes = graph::every_page(&state, &caller.auth, answers.take(classes)?).await?;
     let member = &caller.member;
     let user = edu_db::users::get(&state.db, member.auth.user_id).await?.ok_or(ApiError::Unauthenticated)?;
     Ok(web::Json(AboutResponse {
@@ -128,7 +129,7 @@ pub async fn get_about_me(
         office_location: me.office_location,
         roles: member.roles.clone(),
         favorite_color: user.favorite_color,
-        classes: classes.value.into_iter().map(|c| PersonDto { id: c.id, display_name: c.display_name }).collect(),
+        classes: classes.into_iter().map(|c| PersonDto { id: c.id, display_name: c.display_name }).collect(),
     }))
 }
 
@@ -177,6 +178,8 @@ pub async fn add_class_teacher(
     // server has just checked that the caller teaches this class.
     let app = GraphAuth::app_only(auth.tenant_id().to_owned());
     state.graph.add_class_teacher(&app, class_id, &new_teacher).await?;
+    // Our roster copies of the class and of the new teacher's classes are out of date now.
+    crate::services::classes::forget(&state, member.tenant_id, class_id, &[new_teacher.as_str()]).await?;
     edu_db::audit::record(
         &state.db,
         &edu_db::audit::AuditEvent {

@@ -5,9 +5,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use edu_msgraph::models::{Conversation, DriveItem, EducationAssignment, EducationClass, EducationUser};
-use edu_msgraph::{Batch, GraphAuth, GraphError, Page, PageOptions};
-use serde::Serialize;
+use edu_domain::{TenantId, UserId};
+use edu_msgraph::models::{EducationClass, EducationUser};
+use edu_msgraph::{Batch, GraphAuth, Page, PageOptions};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorCode};
@@ -16,7 +18,7 @@ use crate::services::graph;
 use crate::state::AppState;
 
 /// A person (or a class) by id and name.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PersonDto {
     /// Microsoft object id.
     pub id: String,
@@ -54,7 +56,7 @@ impl ClassRole {
 }
 
 /// A teacher or student of a class.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClassPerson {
     /// Microsoft object id.
     pub id: String,
@@ -70,8 +72,8 @@ impl From<EducationUser> for ClassPerson {
     }
 }
 
-/// The class and its people, as read for one request.
-#[derive(Debug, Clone)]
+/// The class and its people, as read for one request (or as stored in our copy).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Roster {
     /// The class (term included).
     pub class: EducationClass,
@@ -107,28 +109,167 @@ impl Roster {
     }
 }
 
-/// The parts of the class page that are read in the same `$batch` as the roster and can
-/// fail on their own (e.g. documents 403): each is that part's answer or its error.
-#[derive(Debug)]
-pub struct ClassParts {
-    /// The class's assignments.
-    pub assignments: Result<Vec<EducationAssignment>, GraphError>,
-    /// The top folder of the class group's drive.
-    pub documents: Result<Vec<DriveItem>, GraphError>,
-    /// The class group's conversations.
-    pub conversations: Result<Vec<Conversation>, GraphError>,
+/// How a read of roster data (a class with its people, a person's classes) may use our copy
+/// of it (issue 18 §2, table `graph_roster_cache`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Our copy when it is at most [`FRESH_MS`] old, else Microsoft; when Microsoft does not
+    /// answer, our copy of any age with `stale_as_of` (R-C9). Pages that only read.
+    Cached,
+    /// Microsoft, unless our copy was read from it less than [`REFRESH_MIN_MS`] ago (a
+    /// "Refresh" cannot burn the tenant's throttle budget); stale copy as for `Cached`.
+    Refresh,
+    /// Always Microsoft, never a copy: the roster decides a write (seating, grading…).
+    Live,
 }
 
-/// A class as read for the caller: their role, the roster it was decided from, and the page
-/// parts when they were asked for.
+impl Freshness {
+    /// `Refresh` when the request asks for it (`?refresh=1` or `Cache-Control: no-cache`),
+    /// else `Cached`.
+    #[must_use]
+    pub fn of_request(req: &actix_web::HttpRequest) -> Self {
+        let query = req.query_string().split('&').any(|p| p == "refresh=1" || p == "refresh=true");
+        let header = req
+            .headers()
+            .get(actix_web::http::header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
+        if query || header { Self::Refresh } else { Self::Cached }
+    }
+}
+
+/// Roster data younger than this is served from our copy (5 minutes).
+pub const FRESH_MS: i64 = 5 * 60 * 1000;
+/// A "Refresh" reads Microsoft again only when our copy is at least this old (30 s).
+pub const REFRESH_MIN_MS: i64 = 30 * 1000;
+/// The cache scope of a class with its people (key: the class id).
+pub const SCOPE_CLASS: &str = "class";
+/// The cache scope of a person's own classes (key: their Microsoft object id).
+pub const SCOPE_MY_CLASSES: &str = "my_classes";
+/// The cache scope of a person's class names, for the to-do (key: their Microsoft object id).
+pub const SCOPE_MY_CLASS_NAMES: &str = "my_class_names";
+
+/// Whether a failure means "Microsoft is not answering" (5xx, timeout, transport, throttled
+/// past the retry budget, the tenant's circuit open: `503 microsoft_unavailable`): then a
+/// stored copy may be served (R-C9). Refusals (401/403/404) never fall back.
+#[must_use]
+pub fn is_outage(e: &ApiError) -> bool {
+    e.code() == ErrorCode::MicrosoftUnavailable
+}
+
+/// Unix ms as RFC 3339 (UTC), the format of `stale_as_of`.
+#[must_use]
+pub fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Whether a stored copy may still be served to this person: their tenant's consent stands
+/// and their account is not disabled (nothing is served for a revoked tenant, R-C9).
+///
+/// # Errors
+/// Database errors.
+pub async fn may_serve_copy(state: &AppState, tenant: TenantId, user: UserId) -> Result<bool, ApiError> {
+    let consented = edu_db::tenants::get(&state.db, tenant).await?.is_some_and(|t| t.consent_state == "consented");
+    let enabled = edu_db::users::get(&state.db, user).await?.is_some_and(|u| !u.disabled);
+    Ok(consented && enabled)
+}
+
+/// Reads our copy of `scope`/`key`: `Some((value, fetched_at))` when there is one that decodes.
+///
+/// # Errors
+/// Database errors.
+pub async fn cached<T: DeserializeOwned>(
+    state: &AppState,
+    tenant: TenantId,
+    scope: &str,
+    key: &str,
+) -> Result<Option<(T, i64)>, ApiError> {
+    let Some(row) = edu_db::roster_cache::get(&state.db, tenant, scope, key).await? else { return Ok(None) };
+    Ok(serde_json::from_slice(&row.body).ok().map(|v| (v, row.fetched_at)))
+}
+
+/// Stores our copy of `scope`/`key`, read from Microsoft now. A failure to store is logged,
+/// never the request's failure.
+pub async fn store<T: Serialize>(state: &AppState, tenant: TenantId, scope: &str, key: &str, value: &T) {
+    let Ok(body) = serde_json::to_vec(value) else { return };
+    if let Err(e) = edu_db::roster_cache::put(&state.db, tenant, scope, key, &body, state.clock.now_ms()).await {
+        tracing::warn!(error = %e, scope, "roster cache not written");
+    }
+}
+
+/// Forgets our copies that a roster write made wrong: the group's class copy and the class
+/// lists of the people added or removed (they are read from Microsoft at the next view).
+///
+/// # Errors
+/// Database errors.
+pub async fn forget(state: &AppState, tenant: TenantId, class_id: &str, people: &[&str]) -> Result<(), ApiError> {
+    edu_db::roster_cache::delete(&state.db, tenant, SCOPE_CLASS, class_id).await?;
+    for oid in people {
+        for scope in [SCOPE_MY_CLASSES, SCOPE_MY_CLASS_NAMES] {
+            edu_db::roster_cache::delete(&state.db, tenant, scope, oid).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Roster data from Microsoft or from our copy, per `freshness`: `read` is the Graph read,
+/// done only when the copy may not answer. Returns the value and, when it is a copy served
+/// because Microsoft did not answer, when that copy was read (`stale_as_of`, unix ms).
+///
+/// # Errors
+/// Graph's failure when there is no copy to serve (or the copy may not be served: consent
+/// revoked, account disabled).
+pub async fn roster_read<T, F, Fut>(
+    state: &AppState,
+    who: (TenantId, UserId),
+    (scope, key): (&str, &str),
+    freshness: Freshness,
+    read: F,
+) -> Result<(T, Option<i64>), ApiError>
+where
+    T: Serialize + DeserializeOwned,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let (tenant, user) = who;
+    let now = state.clock.now_ms();
+    let copy = if freshness == Freshness::Live { None } else { cached::<T>(state, tenant, scope, key).await? };
+    if let Some((_, at)) = &copy {
+        let max_age = if freshness == Freshness::Refresh { REFRESH_MIN_MS } else { FRESH_MS };
+        if now - at < max_age && may_serve_copy(state, tenant, user).await? {
+            let (value, _) = copy.expect("checked above");
+            return Ok((value, None));
+        }
+    }
+    match read().await {
+        Ok(value) => {
+            store(state, tenant, scope, key, &value).await;
+            Ok((value, None))
+        }
+        Err(e) if is_outage(&e) => match copy {
+            Some((value, at)) if may_serve_copy(state, tenant, user).await? => {
+                tracing::info!(scope, stale_as_of = at, "Microsoft Graph not answering: serving the stored copy");
+                Ok((value, Some(at)))
+            }
+            _ => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// A class as read for the caller: their role and the roster it was decided from.
 #[derive(Debug)]
 pub struct ClassView {
     /// The caller's role.
     pub role: ClassRole,
     /// The class and its people.
     pub roster: Roster,
-    /// Assignments, documents and conversations (only with `with_parts`).
-    pub parts: Option<ClassParts>,
+    /// When the roster is our stored copy because Microsoft did not answer: when it was read
+    /// (unix ms).
+    pub stale_as_of: Option<i64>,
 }
 
 /// Who is asking: their delegated Graph access, their object id, and whether they are the
@@ -141,58 +282,89 @@ pub struct Viewer<'a> {
     pub oid: &'a str,
     /// Whether the caller administers the tenant.
     pub is_admin: bool,
+    /// Our tenant (keys our copy of roster data).
+    pub tenant: TenantId,
+    /// Our user (a disabled account is served no copy).
+    pub user: UserId,
 }
 
-/// Reads a class with its people in one `$batch` (plus the page parts when `with_parts`;
-/// still one round trip, a second only for a class of more than 999 members) and decides the
-/// caller's role in it.
+/// Reads a class with its people in one `$batch` of 3 requests (a second round trip only
+/// for a class of more than 999 members), or from our copy per `freshness`, and decides the
+/// caller's role in it — from that roster, so a student is let into a class only when the
+/// roster (live or stored) lists them.
 ///
 /// # Errors
 /// `404 not_found` when the class is unknown, hidden, or not the caller's (and they are not
-/// the admin); Graph failures of the roster itself.
-pub async fn load(state: &AppState, viewer: Viewer<'_>, id: &GraphId, with_parts: bool) -> Result<ClassView, ApiError> {
+/// the admin); Graph failures of the roster itself when there is no copy to serve.
+pub async fn load(
+    state: &AppState,
+    viewer: Viewer<'_>,
+    id: &GraphId,
+    freshness: Freshness,
+) -> Result<ClassView, ApiError> {
+    let not_found = || ApiError::not_found(ErrorCode::NotFound, "No such class, or you are not in it.");
+    let (roster, stale_as_of) =
+        roster_read(state, (viewer.tenant, viewer.user), (SCOPE_CLASS, id.as_str()), freshness, || {
+            read_roster(state, viewer.auth, id)
+        })
+        .await?;
+    match role_in(&roster, viewer) {
+        Some(role) => Ok(ClassView { role, roster, stale_as_of }),
+        // Not in our copy: someone added since it was read is let in by Microsoft's current
+        // roster (read live once; a non-member pays what every class page cost before).
+        None if freshness != Freshness::Live && stale_as_of.is_none() => {
+            let roster = match read_roster(state, viewer.auth, id).await {
+                Ok(r) => r,
+                Err(e) if is_outage(&e) => return Err(not_found()),
+                Err(e) => return Err(e),
+            };
+            store(state, viewer.tenant, SCOPE_CLASS, id.as_str(), &roster).await;
+            let role = role_in(&roster, viewer).ok_or_else(not_found)?;
+            Ok(ClassView { role, roster, stale_as_of: None })
+        }
+        None => Err(not_found()),
+    }
+}
+
+fn role_in(roster: &Roster, viewer: Viewer<'_>) -> Option<ClassRole> {
+    if roster.is_teacher(viewer.oid) {
+        Some(ClassRole::Teacher)
+    } else if roster.is_student(viewer.oid) {
+        Some(ClassRole::Student)
+    } else if viewer.is_admin {
+        Some(ClassRole::TenantAdmin)
+    } else {
+        None
+    }
+}
+
+async fn read_roster(state: &AppState, auth: &GraphAuth, id: &GraphId) -> Result<Roster, ApiError> {
     let mut batch = Batch::new();
     let class = batch.add(graph::class(id));
     let teachers = batch.add(graph::class_teachers(id));
     let members = batch.add(graph::class_members(id));
-    let parts = with_parts.then(|| {
-        (
-            batch.add(graph::class_assignment_summaries(id)),
-            batch.add(graph::class_documents(id)),
-            batch.add(graph::class_conversations(id)),
-        )
-    });
-    let mut answers = state.graph.send_batch(viewer.auth, batch).await?;
+    let mut answers = state.graph.send_batch(auth, batch).await?;
     let not_found = || ApiError::not_found(ErrorCode::NotFound, "No such class, or you are not in it.");
     // Graph's 403 on the class itself (another tenant's or a hidden class) is a 404 here too.
     let class = answers
         .take(class)
         .map_err(|e| if e.is_not_found() || e.status() == Some(403) { not_found() } else { ApiError::from(e) })?;
-    let teachers: Vec<ClassPerson> = answers.take(teachers)?.value.into_iter().map(ClassPerson::from).collect();
+    let first_teachers: Page<EducationUser> = answers.take(teachers)?;
+    let mut teachers = first_teachers.value;
+    // A class of more than 100 teachers: the rest of the list (issue 18 §4: nothing cut off).
+    if let Some(next) = first_teachers.next_link {
+        teachers.extend(state.graph.get_all_pages::<EducationUser>(auth, &next, &PageOptions::default()).await?);
+    }
+    let teachers: Vec<ClassPerson> = teachers.into_iter().map(ClassPerson::from).collect();
     let first: Page<EducationUser> = answers.take(members)?;
     let mut members = first.value;
     // A second round trip only for a class with more than one page of members.
     if let Some(next) = first.next_link {
-        let rest: Vec<EducationUser> = state.graph.get_all_pages(viewer.auth, &next, &PageOptions::default()).await?;
+        let rest: Vec<EducationUser> = state.graph.get_all_pages(auth, &next, &PageOptions::default()).await?;
         members.extend(rest);
     }
     let teacher_ids: HashSet<&str> = teachers.iter().map(|t| t.id.as_str()).collect();
     let students: Vec<ClassPerson> =
         members.into_iter().filter(|m| !teacher_ids.contains(m.id.as_str())).map(ClassPerson::from).collect();
-    let roster = Roster { class, teachers, students };
-    let role = if roster.is_teacher(viewer.oid) {
-        ClassRole::Teacher
-    } else if roster.is_student(viewer.oid) {
-        ClassRole::Student
-    } else if viewer.is_admin {
-        ClassRole::TenantAdmin
-    } else {
-        return Err(not_found());
-    };
-    let parts = parts.map(|(assignments, documents, conversations)| ClassParts {
-        assignments: answers.take(assignments).map(|p| p.value),
-        documents: answers.take(documents).map(|p| p.value),
-        conversations: answers.take(conversations).map(|p| p.value),
-    });
-    Ok(ClassView { role, roster, parts })
+    Ok(Roster { class, teachers, students })
 }

@@ -159,7 +159,11 @@ pub async fn load_class_grades(
     let mut requests = 1;
     let assignments = match only {
         Some(a) => vec![state.graph.fetch(auth, graph::graded_assignment(class, a)).await?],
-        None => state.graph.fetch(auth, graph::graded_assignments(class)).await?.value,
+        // Every page (issue 18 §4): a class with more than 999 assignments is not cut off.
+        None => {
+            let first = state.graph.fetch(auth, graph::graded_assignments(class)).await?;
+            graph::every_page(state, auth, first).await?
+        }
     };
     let mut submissions: HashMap<String, Vec<EducationSubmission>> = HashMap::new();
     // (assignment id, the request for its next page)

@@ -844,6 +844,7 @@ fn run_inner(sh: &Shared, outer: &GReq, r: &Value) -> GResp {
     };
     let tpl = template(&segments(&path)).0;
     sh.count(&method, &tpl);
+    sh.count_graph(false, true);
     if let Some(kind) = sh.take_fault(&method, &tpl) {
         match kind {
             crate::FaultKind::Throttle { retry_after } => {
