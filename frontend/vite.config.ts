@@ -1,9 +1,12 @@
 /// <reference types="vitest/config" />
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { build as esbuild } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import type { OutputBundle, OutputChunk } from 'rollup';
 
 /**
  * Writes `<file>.br` and `<file>.gz` beside every text file of the build (Node's own zlib, at
@@ -39,12 +42,86 @@ function precompress(): Plugin {
   };
 }
 
+/**
+ * The boot script (src/boot.ts) and the map it reads (issue 18 §1). Built on its own as one
+ * small classic script, listed in index.html before the app with `async`, so it runs while the
+ * app's JavaScript is still downloading: it preloads the chunks of the page the address shows
+ * and starts that page's first API reads. The map (page module -> its chunk files, the chunk
+ * and what it imports statically, minus the app's entry) goes into index.html as a JSON data
+ * block, which the CSP allows (it is never run).
+ */
+function bootScript(): Plugin {
+  let code = '';
+  let fileName = '';
+  let base = '/';
+  return {
+    name: 'edugraph-boot',
+    apply: 'build',
+    configResolved(config) {
+      base = config.base;
+    },
+    async buildStart() {
+      const out = await esbuild({
+        entryPoints: [resolve(__dirname, 'src/boot.ts')],
+        bundle: true,
+        minify: true,
+        format: 'iife',
+        target: 'es2020',
+        write: false,
+        legalComments: 'none',
+      });
+      code = out.outputFiles[0]!.text;
+      const hash = createHash('sha256').update(code).digest('base64url').slice(0, 8);
+      fileName = `assets/boot-${hash}.js`;
+    },
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName, source: code });
+    },
+    transformIndexHtml: {
+      order: 'post',
+      handler(html, ctx) {
+        const map = ctx.bundle ? pageChunks(ctx.bundle, base) : {};
+        // Before the app's own script, so that the browser asks for it first (after the
+        // `<meta charset>`, which must come within the first 1024 bytes).
+        const tags =
+          `<script type="application/json" id="edugraph-chunks">${JSON.stringify(map)}</script>\n    ` +
+          `<script src="${base}${fileName}" async></script>\n    `;
+        const at = html.indexOf('<script type="module"');
+        if (at < 0) throw new Error('edugraph-boot: index.html has no module script');
+        return html.slice(0, at) + tags + html.slice(at);
+      },
+    },
+  };
+}
+
+/** Page module (`ClassPage`, `admin/Users`) -> the files its dynamic import loads. */
+function pageChunks(bundle: OutputBundle, base: string): Record<string, string[]> {
+  const chunks = Object.values(bundle).filter((c): c is OutputChunk => c.type === 'chunk');
+  const byFile = new Map(chunks.map((c) => [c.fileName, c]));
+  const pagesDir = resolve(__dirname, 'src/pages');
+  const map: Record<string, string[]> = {};
+  for (const c of chunks) {
+    if (!c.isDynamicEntry || !c.facadeModuleId?.startsWith(pagesDir)) continue;
+    const name = relative(pagesDir, c.facadeModuleId).replace(/\.tsx?$/, '').split('\\').join('/');
+    const files: string[] = [];
+    const visit = (file: string) => {
+      const chunk = byFile.get(file);
+      if (!chunk || chunk.isEntry || files.includes(base + file)) return;
+      files.push(base + file);
+      chunk.imports.forEach(visit);
+    };
+    visit(c.fileName);
+    map[name] = files;
+  }
+  return map;
+}
+
 // The API (`edugraph demo`, default port 8080) serves the built app itself; in development
 // Vite serves the app and forwards the API and the Microsoft sign-in routes to it.
 const api = process.env.EDUGRAPH_API ?? 'http://localhost:8080';
 
 export default defineConfig({
-  plugins: [react(), precompress()],
+  plugins: [react(), bootScript(), precompress()],
   server: {
     proxy: {
       '/api': { target: api },

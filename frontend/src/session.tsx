@@ -5,6 +5,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, type ReactNode } from 'react';
 import { api, ok, type Me } from './api/client';
 import { ApiError } from './api/http';
+import { dropPrefetched } from './api/prefetch';
 import { keys } from './api/queries';
 
 export type SessionState =
@@ -140,6 +141,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   const setMe = useCallback(
     (me: Me | null) => {
+      dropPrefetched();
       const before = client.getQueryData<Me | null>(keys.me);
       if (!me || before?.user.id !== me.user.id) {
         client.removeQueries({ predicate: (query) => query.queryKey[0] !== keys.me[0] || query.queryKey.length > 1 });

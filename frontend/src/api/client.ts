@@ -8,6 +8,7 @@
 // Reads that pages show go through TanStack Query (queries.ts); this file has no per-path wrappers.
 import type { components } from './schema';
 import { ApiError, createApiClient, errorOfResponse } from './http';
+import { takePrefetched } from './prefetch';
 
 export type Schemas = components['schemas'];
 export type Me = Schemas['MeResponse'];
@@ -52,8 +53,9 @@ export async function downloadFile(path: string, fetchImpl: typeof fetch = (i, i
 }
 
 /** The app's client (CSRF, error envelope and network failures handled in http.ts), on the
- * page's own origin. */
-export const api = createApiClient(undefined, globalThis.location?.origin ?? '');
+ * page's own origin. The first page's reads may already have been started by the boot script
+ * (api/prefetch.ts). */
+export const api = createApiClient((r) => takePrefetched(r) ?? fetch(r), globalThis.location?.origin ?? '');
 
 /** The success body of an `api` call; a failure has already been thrown as an `ApiError`. */
 export async function ok<T>(call: Promise<{ data?: T }>): Promise<T> {

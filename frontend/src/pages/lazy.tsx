@@ -1,96 +1,101 @@
-// Route-level code splitting: every page is its own chunk, fetched when its route is shown
-// (students and teachers never download the admin console). `preloadRoute` starts the current
-// route's chunk at boot, in parallel with `/api/me`, instead of after it.
+// Route-level code splitting: every page module is its own chunk, fetched when its route is
+// shown (students and teachers never download the admin console). The boot script (boot.ts)
+// has already asked for the first route's chunks with `<link rel=modulepreload>`; `preloadRoute`
+// imports them at app start, in parallel with `/api/me`.
 //
 // A page whose chunk has arrived renders at once, without suspending: React throttles the
 // reveal of a Suspense boundary to 300 ms after its fallback showed, so suspending on an
 // already-loaded chunk (which `React.lazy` does on its first render) cost every first page
 // ~300 ms (issue 18: measured 1.17 s -> 1.51 s between `/api/me` and the page's own request).
 import { createElement, lazy, type ComponentType } from 'react';
-import type { RouteName } from '../router';
+import { ROUTE_MODULES, type RouteName } from '../routes';
 
 type AnyComponent = ComponentType<any>;
 
-const loaders = {
-  About: () => import('./About').then((m) => m.About),
-  Account: () => import('./Account').then((m) => m.Account),
-  Admin: () => import('./Admin').then((m) => m.Admin),
-  AdminAudit: () => import('./admin/Audit').then((m) => m.AdminAudit),
-  AdminDirectory: () => import('./admin/Directory').then((m) => m.AdminDirectory),
-  AdminGroupPage: () => import('./admin/Groups').then((m) => m.AdminGroupPage),
-  AdminGroups: () => import('./admin/Groups').then((m) => m.AdminGroups),
-  AdminLicenses: () => import('./admin/Licenses').then((m) => m.AdminLicenses),
-  AdminLocalAccounts: () => import('./admin/LocalAccounts').then((m) => m.AdminLocalAccounts),
-  AdminUserPage: () => import('./admin/UserDetail').then((m) => m.AdminUserPage),
-  AdminUsers: () => import('./admin/Users').then((m) => m.AdminUsers),
-  AssignmentPage: () => import('./Assignment').then((m) => m.AssignmentPage),
-  ChangePassword: () => import('./ChangePassword').then((m) => m.ChangePassword),
-  ClassPage: () => import('./ClassPage').then((m) => m.ClassPage),
-  Classes: () => import('./Classes').then((m) => m.Classes),
-  ForgotPassword: () => import('./ForgotPassword').then((m) => m.ForgotPassword),
-  Home: () => import('./Home').then((m) => m.Home),
-  NotFound: () => import('./NotFound').then((m) => m.NotFound),
-  Register: () => import('./Register').then((m) => m.Register),
-  ResetPassword: () => import('./ResetPassword').then((m) => m.ResetPassword),
-  SchoolPeople: () => import('./SchoolPeople').then((m) => m.SchoolPeople),
-  Schools: () => import('./Schools').then((m) => m.Schools),
-  SignIn: () => import('./SignIn').then((m) => m.SignIn),
-  VerifyEmail: () => import('./VerifyEmail').then((m) => m.VerifyEmail),
-} satisfies Record<string, () => Promise<AnyComponent>>;
+/** The page modules, by their path under src/pages (the names `ROUTE_MODULES` uses). */
+const modules = {
+  About: () => import('./About'),
+  Account: () => import('./Account'),
+  Admin: () => import('./Admin'),
+  'admin/Audit': () => import('./admin/Audit'),
+  'admin/Directory': () => import('./admin/Directory'),
+  'admin/Groups': () => import('./admin/Groups'),
+  'admin/Licenses': () => import('./admin/Licenses'),
+  'admin/LocalAccounts': () => import('./admin/LocalAccounts'),
+  'admin/UserDetail': () => import('./admin/UserDetail'),
+  'admin/Users': () => import('./admin/Users'),
+  Assignment: () => import('./Assignment'),
+  ChangePassword: () => import('./ChangePassword'),
+  ClassPage: () => import('./ClassPage'),
+  Classes: () => import('./Classes'),
+  ForgotPassword: () => import('./ForgotPassword'),
+  Home: () => import('./Home'),
+  NotFound: () => import('./NotFound'),
+  Register: () => import('./Register'),
+  ResetPassword: () => import('./ResetPassword'),
+  SchoolPeople: () => import('./SchoolPeople'),
+  Schools: () => import('./Schools'),
+  SignIn: () => import('./SignIn'),
+  VerifyEmail: () => import('./VerifyEmail'),
+};
 
-type PageName = keyof typeof loaders;
+type ModuleName = keyof typeof modules;
+type Module<M extends ModuleName> = Awaited<ReturnType<(typeof modules)[M]>>;
 
-/** The components whose chunk has loaded (by page name). */
-const loaded = new Map<string, AnyComponent>();
+/** The modules that have arrived (a page of one renders without suspending). */
+const arrived = new Map<ModuleName, Record<string, unknown>>();
 
-function load(name: PageName): Promise<AnyComponent> {
-  return loaders[name]().then((c: AnyComponent) => {
-    loaded.set(name, c);
-    return c;
+function load(name: ModuleName): Promise<Record<string, unknown>> {
+  return modules[name]().then((m) => {
+    arrived.set(name, m);
+    return m;
   });
 }
 
-function lazyPage(name: PageName): AnyComponent {
-  const Lazy = lazy(() => load(name).then((c) => ({ default: c })));
-  const Page = (props: object) => createElement(loaded.get(name) ?? Lazy, props);
-  Page.displayName = `Lazy(${name})`;
-  return Page;
+/** A page component of a module, loaded the first time it renders. */
+function page<M extends ModuleName, K extends keyof Module<M> & string>(module: M, component: K): Module<M>[K] {
+  const Lazy = lazy(() => load(module).then((m) => ({ default: m[component] as AnyComponent })));
+  const Page = (props: object) => createElement((arrived.get(module)?.[component] as AnyComponent | undefined) ?? Lazy, props);
+  Page.displayName = `Lazy(${component})`;
+  return Page as Module<M>[K];
 }
 
 /** The lazily loaded pages, by component name (`<pages.Classes me={me} />`). */
-export const pages = Object.fromEntries(Object.keys(loaders).map((name) => [name, lazyPage(name as PageName)])) as unknown as {
-  [K in PageName]: Awaited<ReturnType<(typeof loaders)[K]>>;
+export const pages = {
+  About: page('About', 'About'),
+  Account: page('Account', 'Account'),
+  Admin: page('Admin', 'Admin'),
+  AdminAudit: page('admin/Audit', 'AdminAudit'),
+  AdminDirectory: page('admin/Directory', 'AdminDirectory'),
+  AdminGroupPage: page('admin/Groups', 'AdminGroupPage'),
+  AdminGroups: page('admin/Groups', 'AdminGroups'),
+  AdminLicenses: page('admin/Licenses', 'AdminLicenses'),
+  AdminLocalAccounts: page('admin/LocalAccounts', 'AdminLocalAccounts'),
+  AdminUserPage: page('admin/UserDetail', 'AdminUserPage'),
+  AdminUsers: page('admin/Users', 'AdminUsers'),
+  AssignmentPage: page('Assignment', 'AssignmentPage'),
+  ChangePassword: page('ChangePassword', 'ChangePassword'),
+  ClassPage: page('ClassPage', 'ClassPage'),
+  Classes: page('Classes', 'Classes'),
+  ForgotPassword: page('ForgotPassword', 'ForgotPassword'),
+  Home: page('Home', 'Home'),
+  NotFound: page('NotFound', 'NotFound'),
+  Register: page('Register', 'Register'),
+  ResetPassword: page('ResetPassword', 'ResetPassword'),
+  SchoolPeople: page('SchoolPeople', 'SchoolPeople'),
+  Schools: page('Schools', 'Schools'),
+  SignIn: page('SignIn', 'SignIn'),
+  VerifyEmail: page('VerifyEmail', 'VerifyEmail'),
 };
 
-/** The page chunk(s) a route shows: the sign-in page too for `/`, where nobody may be signed in. */
-export const ROUTE_PAGES: Record<RouteName, PageName[]> = {
-  home: ['Home', 'SignIn'],
-  signin: ['SignIn'],
-  register: ['Register'],
-  'forgot-password': ['ForgotPassword'],
-  'reset-password': ['ResetPassword'],
-  'verify-email': ['VerifyEmail'],
-  password: ['ChangePassword'],
-  account: ['Account'],
-  about: ['About'],
-  schools: ['Schools'],
-  'school-people': ['SchoolPeople'],
-  classes: ['Classes'],
-  class: ['ClassPage'],
-  assignment: ['AssignmentPage'],
-  admin: ['Admin'],
-  'admin-users': ['AdminUsers'],
-  'admin-user': ['AdminUserPage'],
-  'admin-groups': ['AdminGroups'],
-  'admin-group': ['AdminGroupPage'],
-  'admin-licenses': ['AdminLicenses'],
-  'admin-local-accounts': ['AdminLocalAccounts'],
-  'admin-audit': ['AdminAudit'],
-  'admin-directory': ['AdminDirectory'],
-  notfound: ['NotFound'],
-};
+/** Whether `name` is a page module this file can load (`ROUTE_MODULES` names only those). */
+export function isPageModule(name: string): name is ModuleName {
+  return Object.hasOwn(modules, name);
+}
 
-/** Starts downloading a route's page chunk(s) now (a failure shows later, when it renders). */
-export function preloadRoute(route: RouteName): void {
-  for (const name of ROUTE_PAGES[route]) load(name).catch(() => {});
+/** Starts loading a route's page module(s) now; settles when they have arrived or failed (a
+ * failure shows later, when the page renders). */
+export function preloadRoute(route: RouteName): Promise<void> {
+  const names = ROUTE_MODULES[route].filter(isPageModule);
+  return Promise.allSettled(names.map(load)).then(() => undefined);
 }
