@@ -1,6 +1,5 @@
 /// <reference types="vitest/config" />
 import { defineConfig, type Plugin } from 'vite';
-import react from '@vitejs/plugin-react';
 import { build as esbuild } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -44,8 +43,8 @@ function precompress(): Plugin {
 
 /**
  * The boot script (src/boot.ts) and the map it reads (issue 18 §1). Built on its own as one
- * small classic script, listed in index.html before the app with `async`, so it runs while the
- * app's JavaScript is still downloading: it preloads the chunks of the page the address shows
+ * small classic script (1.4 KB on the wire), listed in index.html before the app, so it runs
+ * while the app's JavaScript is still downloading: it preloads the chunks of the page the address shows
  * and starts that page's first API reads. The map (page module -> its chunk files, the chunk
  * and what it imports statically, minus the app's entry) goes into index.html as a JSON data
  * block, which the CSP allows (it is never run).
@@ -81,11 +80,14 @@ function bootScript(): Plugin {
       order: 'post',
       handler(html, ctx) {
         const map = ctx.bundle ? pageChunks(ctx.bundle, base) : {};
-        // Before the app's own script, so that the browser asks for it first (after the
-        // `<meta charset>`, which must come within the first 1024 bytes).
+        // Before the app's own script and its stylesheet: the browser asks for it first, and it
+        // runs as soon as it has arrived (a parser-blocking script waits for no stylesheet
+        // listed after it; Chromium delays an `async` one until after the first paint). The
+        // preload scanner fetches the app meanwhile. After the `<meta charset>`, which must
+        // come within the first 1024 bytes.
         const tags =
           `<script type="application/json" id="edugraph-chunks">${JSON.stringify(map)}</script>\n    ` +
-          `<script src="${base}${fileName}" async></script>\n    `;
+          `<script src="${base}${fileName}"></script>\n    `;
         const at = html.indexOf('<script type="module"');
         if (at < 0) throw new Error('edugraph-boot: index.html has no module script');
         return html.slice(0, at) + tags + html.slice(at);
@@ -121,7 +123,20 @@ function pageChunks(bundle: OutputBundle, base: string): Record<string, string[]
 const api = process.env.EDUGRAPH_API ?? 'http://localhost:8080';
 
 export default defineConfig({
-  plugins: [react(), bootScript(), precompress()],
+  plugins: [bootScript(), precompress()],
+  // The app is written against React's API and types and runs on Preact's compatible
+  // implementation (issue 18 §1: react-dom was ~190 KB of the 305 KB every visitor downloaded
+  // and ran before the first page; preact/compat is ~11 KB). TanStack Query imports `react`
+  // too and gets the same.
+  esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
+  resolve: {
+    alias: [
+      { find: /^react$/, replacement: 'preact/compat' },
+      { find: /^react-dom$/, replacement: 'preact/compat' },
+      { find: /^react-dom\/client$/, replacement: 'preact/compat/client' },
+      { find: /^react\/jsx-(dev-)?runtime$/, replacement: 'preact/jsx-runtime' },
+    ],
+  },
   server: {
     proxy: {
       '/api': { target: api },
@@ -134,6 +149,19 @@ export default defineConfig({
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
     sourcemap: false,
+    rollupOptions: {
+      output: {
+        // Small shared chunks are merged into the chunks that use them (Rollup does so only
+        // where no module then runs when it should not): on HTTP/1.1 (six connections) every
+        // extra chunk of the first page queues behind the others for a round trip, for a few
+        // hundred bytes each.
+        experimentalMinChunkSize: 4096,
+      },
+      // TanStack Query's "use client" markers are for React Server Components (none here).
+      onwarn(warning, warn) {
+        if (warning.code !== 'MODULE_LEVEL_DIRECTIVE') warn(warning);
+      },
+    },
   },
   test: {
     include: ['src/**/*.test.ts', 'src/**/*.test.tsx'],

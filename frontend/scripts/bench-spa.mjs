@@ -8,7 +8,7 @@
 //
 // Main content: `<main>` holds an `h1` and nothing in it is still loading (`.loading`).
 //
-//   EDUGRAPH_BIN=path   the binary (default: $CARGO_TARGET_DIR/debug/edugraph, else target/debug)
+//   EDUGRAPH_BIN=path   the binary (default: $CARGO_TARGET_DIR/release/edugraph, else target/release)
 //   CHROMIUM=path       the browser (default /usr/bin/chromium)
 //   BENCH_RUNS=N        cold/warm runs per page, the median is printed (default 3)
 import { spawn } from 'node:child_process';
@@ -139,7 +139,7 @@ async function bench(browser, base, role, state, pages) {
 
 async function main() {
   const target = process.env.CARGO_TARGET_DIR ? resolve(repo, process.env.CARGO_TARGET_DIR) : join(repo, 'target');
-  const bin = process.env.EDUGRAPH_BIN ?? join(target, 'debug', 'edugraph');
+  const bin = process.env.EDUGRAPH_BIN ?? join(target, 'release', 'edugraph');
   const work = mkdtempSync(join(tmpdir(), 'edugraph-bench-spa-'));
   const [port, emulatorPort] = [await freePort(), await freePort()];
   const base = `http://localhost:${port}`;

@@ -1,7 +1,7 @@
 // Who is signed in: the `['me']` query, loaded once from /api/me and updated by sign-in,
 // register, password change and sign-out responses. When the person changes (sign-out, another
 // account) every other query is dropped, so nothing loaded for one person shows to the next.
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { queryOptions, useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, type ReactNode } from 'react';
 import { api, ok, type Me } from './api/client';
 import { ApiError } from './api/http';
@@ -127,9 +127,12 @@ async function loadMe(): Promise<Me | null> {
   }
 }
 
+/** Who is signed in: read once, then changed by `setMe` (sign-in, sign-out, account changes). */
+export const meQuery = () => queryOptions({ queryKey: keys.me, queryFn: loadMe, staleTime: Infinity, gcTime: Infinity });
+
 export function SessionProvider({ children }: { children: ReactNode }) {
   const client = useQueryClient();
-  const q = useQuery({ queryKey: keys.me, queryFn: loadMe, staleTime: Infinity, gcTime: Infinity });
+  const q = useQuery(meQuery());
   const state: SessionState =
     q.data === null
       ? { status: 'anonymous' }

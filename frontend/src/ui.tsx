@@ -2,6 +2,7 @@
 // fields with hints and errors, alerts and loading states.
 import { useQuery, useQueryClient, type QueryKey, type UseQueryOptions } from '@tanstack/react-query';
 import {
+  forwardRef,
   useCallback,
   useEffect,
   useId,
@@ -9,7 +10,6 @@ import {
   useState,
   type InputHTMLAttributes,
   type ReactNode,
-  type Ref,
   type TextareaHTMLAttributes,
 } from 'react';
 import { photoUrl } from './api/client';
@@ -62,10 +62,11 @@ type FieldProps = {
   /** An error code (mapped to a message) or undefined. */
   error?: string;
   hint?: ReactNode;
-  ref?: Ref<HTMLInputElement>;
 } & InputHTMLAttributes<HTMLInputElement>;
 
-export function Field({ label, error, hint, id, ref, ...input }: FieldProps) {
+/** A labelled input with its hint and error. A `ref` reaches the `<input>` (`forwardRef`: the
+ * app runs on preact/compat, which passes `ref` to a function component only this way). */
+export const Field = forwardRef<HTMLInputElement, FieldProps>(function Field({ label, error, hint, id, ...input }, ref) {
   const auto = useId();
   const fieldId = id ?? auto;
   const hintId = `${fieldId}-hint`;
@@ -87,7 +88,7 @@ export function Field({ label, error, hint, id, ref, ...input }: FieldProps) {
       <input ref={ref} id={fieldId} aria-invalid={error ? true : undefined} aria-describedby={describedBy} {...input} />
     </div>
   );
-}
+});
 
 /** The first invalid field of a form gets focus after a failed submit. */
 export function focusFirstInvalid(form: HTMLFormElement | null): void {

@@ -5,7 +5,7 @@
 // 365 is not answering, the people come from the server's stored copy with a banner, and a tab
 // without a stored copy says "not available right now" with Retry (R-C9).
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { Suspense, useState, type FormEvent } from 'react';
 import { api, ok, type ClassDetails, type Me, type Member, type Schemas } from '../api/client';
 import { byId, classConversationsQuery, classDocumentsQuery, classQuery, keys, refreshClass, schoolsQuery } from '../api/queries';
 import { humanError, messageFor } from '../api/errors';
@@ -13,10 +13,13 @@ import { ApiError } from '../api/http';
 import { formatWhen } from '../lib/time';
 import { Link, classPath, type ClassTab } from '../router';
 import { Alert, Avatar, Empty, ErrorState, Field, Loading, NotAllowed, Page, Swatch, TextArea, useLoad } from '../ui';
-import { ClassAssignments } from './ClassAssignments';
-import { ClassMail } from './ClassMail';
-import { SeatingChart } from './Seating';
+import { lazyComponent } from '../lib/lazyComponent';
 import { PartUnavailable, StaleBanner } from './stale';
+
+// The tabs other than People load their code when opened (the first tab needs none of it).
+const ClassAssignments = lazyComponent(() => import('./ClassAssignments'), (m) => m.ClassAssignments, 'ClassAssignments');
+const ClassMail = lazyComponent(() => import('./ClassMail'), (m) => m.ClassMail, 'ClassMail');
+const SeatingChart = lazyComponent(() => import('./Seating'), (m) => m.SeatingChart, 'SeatingChart');
 
 const TAB_LABELS: Record<ClassTab, string> = {
   students: 'People',
@@ -118,12 +121,14 @@ export function ClassPage({ me, id, tab }: { me: Me; id: string; tab: ClassTab }
         ))}
       </nav>
       <section aria-label={TAB_LABELS[tab]} className="tab-panel">
+        <Suspense fallback={<Loading />}>
         {tab === 'students' && <People d={d} isTeacher={isTeacher} classId={id} onChanged={() => void details.refresh()} />}
         {tab === 'seating' && <SeatingChart me={me} d={d} classId={id} setMembers={setMembers} />}
         {tab === 'assignments' && <ClassAssignments classId={id} d={d} />}
         {tab === 'documents' && <Documents classId={id} />}
         {tab === 'conversations' && <Conversations classId={id} />}
         {tab === 'mail' && <ClassMail classId={id} d={d} />}
+        </Suspense>
       </section>
     </Page>
   );

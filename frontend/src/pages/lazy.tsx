@@ -3,14 +3,10 @@
 // has already asked for the first route's chunks with `<link rel=modulepreload>`; `preloadRoute`
 // imports them at app start, in parallel with `/api/me`.
 //
-// A page whose chunk has arrived renders at once, without suspending: React throttles the
-// reveal of a Suspense boundary to 300 ms after its fallback showed, so suspending on an
-// already-loaded chunk (which `React.lazy` does on its first render) cost every first page
-// ~300 ms (issue 18: measured 1.17 s -> 1.51 s between `/api/me` and the page's own request).
-import { createElement, lazy, type ComponentType } from 'react';
+// A page whose chunk has arrived renders at once, without suspending (lib/lazyComponent.ts).
+import type { ComponentType } from 'react';
+import { lazyComponent } from '../lib/lazyComponent';
 import { ROUTE_MODULES, type RouteName } from '../routes';
-
-type AnyComponent = ComponentType<any>;
 
 /** The page modules, by their path under src/pages (the names `ROUTE_MODULES` uses). */
 const modules = {
@@ -42,22 +38,13 @@ const modules = {
 type ModuleName = keyof typeof modules;
 type Module<M extends ModuleName> = Awaited<ReturnType<(typeof modules)[M]>>;
 
-/** The modules that have arrived (a page of one renders without suspending). */
-const arrived = new Map<ModuleName, Record<string, unknown>>();
-
-function load(name: ModuleName): Promise<Record<string, unknown>> {
-  return modules[name]().then((m) => {
-    arrived.set(name, m);
-    return m;
-  });
-}
+/** Each page component's module (by component name). */
+const moduleOf = new Map<string, ModuleName>();
 
 /** A page component of a module, loaded the first time it renders. */
-function page<M extends ModuleName, K extends keyof Module<M> & string>(module: M, component: K): Module<M>[K] {
-  const Lazy = lazy(() => load(module).then((m) => ({ default: m[component] as AnyComponent })));
-  const Page = (props: object) => createElement((arrived.get(module)?.[component] as AnyComponent | undefined) ?? Lazy, props);
-  Page.displayName = `Lazy(${component})`;
-  return Page as Module<M>[K];
+function page<M extends ModuleName, K extends keyof Module<M> & string>(module: M, component: K) {
+  moduleOf.set(component, module);
+  return lazyComponent(modules[module] as () => Promise<Module<M>>, (m) => m[component] as Module<M>[K] & ComponentType<any>, component);
 }
 
 /** The lazily loaded pages, by component name (`<pages.Classes me={me} />`). */
@@ -96,6 +83,9 @@ export function isPageModule(name: string): name is ModuleName {
 /** Starts loading a route's page module(s) now; settles when they have arrived or failed (a
  * failure shows later, when the page renders). */
 export function preloadRoute(route: RouteName): Promise<void> {
-  const names = ROUTE_MODULES[route].filter(isPageModule);
-  return Promise.allSettled(names.map(load)).then(() => undefined);
+  const wanted = new Set<string>(ROUTE_MODULES[route]);
+  const loads = Object.entries(pages)
+    .filter(([component]) => wanted.has(moduleOf.get(component) ?? ''))
+    .map(([, p]) => p.preload());
+  return Promise.allSettled(loads).then(() => undefined);
 }
