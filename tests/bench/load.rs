@@ -2,11 +2,15 @@
 //! [--fault-429 0.2 --fault-503 0.05] [--users 32] [--seconds 15] [--backend sqlite|mysql|both]`.
 //!
 //! Two EduGraph replicas (one database, one emulator of Microsoft) serve `--users` signed-in
-//! teachers and students, each in a closed loop alternating `GET /api/classes` and
-//! `GET /api/classes/{id}` between the two replicas. First a fault-free run, then (with
+//! teachers and students, each in a closed loop alternating between the two replicas, with two
+//! workloads: "roster" (`GET /api/classes` and `GET /api/classes/{id}`, the load test:
+//! served from our 5-minute copy once read) and "live" (those two plus
+//! `GET /api/classes/{id}/assignments`, always read from Microsoft). For each, first a fault-free
+//! run, then (with
 //! `--fault-429`/`--fault-503`) a run where the emulator answers that share of Graph calls 429
 //! (`Retry-After: 1`) or 503. Prints requests, failures by status, p50/p95/p99 and req/s of
-//! both runs, and the throughput under faults as a share of the fault-free run.
+//! both runs, the inner Graph requests they caused, and the throughput under faults as a share of
+//! the fault-free run.
 #![expect(clippy::unwrap_used, reason = "a benchmark fails loudly")]
 #![expect(clippy::cast_precision_loss, reason = "request counts are far below 2^52")]
 
@@ -62,8 +66,37 @@ struct Tally {
     statuses: BTreeMap<(u16, String), u64>,
 }
 
+#[derive(Clone, Copy)]
+enum Workload {
+    /// The class list and a class page (roster data).
+    Roster,
+    /// Those and the class's assignments (always live).
+    Live,
+}
+
+impl Workload {
+    fn path(self, n: usize, class: &str) -> String {
+        let kinds = match self {
+            Self::Roster => 2,
+            Self::Live => 3,
+        };
+        match (n / 2) % kinds {
+            0 => "/api/classes".to_owned(),
+            1 => format!("/api/classes/{class}"),
+            _ => format!("/api/classes/{class}/assignments"),
+        }
+    }
+}
+
 /// One closed-loop run; returns requests per second.
-async fn run(label: &str, users: &[(Client, Client, String)], seconds: u64) -> f64 {
+async fn run(
+    label: &str,
+    work: Workload,
+    app: &MicrosoftTestApp,
+    users: &[(Client, Client, String)],
+    seconds: u64,
+) -> f64 {
+    app.emulator.reset_request_log();
     let tally = Arc::new(Mutex::new(Tally::default()));
     let stop = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -74,7 +107,7 @@ async fn run(label: &str, users: &[(Client, Client, String)], seconds: u64) -> f
             let mut n = i;
             while Instant::now() < stop {
                 let c = if n % 2 == 0 { &r1 } else { &r2 };
-                let path = if (n / 2) % 2 == 0 { "/api/classes".to_owned() } else { format!("/api/classes/{class}") };
+                let path = work.path(n, &class);
                 let t = Instant::now();
                 let r = c.get(&path).await;
                 let took = t.elapsed();
@@ -107,6 +140,7 @@ async fn run(label: &str, users: &[(Client, Client, String)], seconds: u64) -> f
     for ((status, code), n) in &g.statuses {
         println!("    failures: {n} × {status} {code}");
     }
+    println!("    inner Graph requests: {}", app.emulator.graph_usage().requests);
     rate
 }
 
@@ -149,13 +183,20 @@ async fn bench(backend: Backend, a: &Args) {
         users.push((r1, r2, class_id));
     }
     println!("{backend:?}: {} users over two replicas, {} s per run", a.users, a.seconds);
-    let clean = run("no faults", &users, a.seconds).await;
-    if a.p429 > 0.0 || a.p503 > 0.0 {
-        app.emulator.set_random_faults(a.p429, a.p503);
-        let label = format!("{:.0}% of Graph calls 429 (Retry-After 1) + {:.0}% 503", a.p429 * 100.0, a.p503 * 100.0);
-        let faulty = run(&label, &users, a.seconds).await;
-        app.emulator.set_random_faults(0.0, 0.0);
-        println!("  throughput under faults: {:.0}% of the fault-free run", faulty * 100.0 / clean.max(f64::EPSILON));
+    for (name, work) in [("roster", Workload::Roster), ("live", Workload::Live)] {
+        println!(" workload {name}:");
+        let clean = run("no faults", work, &app, &users, a.seconds).await;
+        if a.p429 > 0.0 || a.p503 > 0.0 {
+            app.emulator.set_random_faults(a.p429, a.p503);
+            let label =
+                format!("{:.0}% of Graph calls 429 (Retry-After 1) + {:.0}% 503", a.p429 * 100.0, a.p503 * 100.0);
+            let faulty = run(&label, work, &app, &users, a.seconds).await;
+            app.emulator.set_random_faults(0.0, 0.0);
+            println!(
+                "  throughput under faults: {:.0}% of the fault-free run",
+                faulty * 100.0 / clean.max(f64::EPSILON)
+            );
+        }
     }
 }
 
