@@ -166,7 +166,7 @@ async fn the_admin_sees_each_sync_stream_with_its_rows(backend: Backend) {
     assert_eq!(r.status, 200, "{}", r.text);
     let names: Vec<&str> =
         r.body["streams"].as_array().unwrap().iter().map(|s| s["stream"].as_str().unwrap()).collect();
-    assert_eq!(names, ["users", "edu_classes", "edu_users", "directory"]);
+    assert_eq!(names, ["users", "edu_classes", "edu_users", "edu_members", "directory"]);
     assert!(
         r.body["streams"].as_array().unwrap().iter().all(|s| s["round"].is_null() && s["active"] == 0),
         "{}",

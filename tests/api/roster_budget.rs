@@ -18,6 +18,7 @@ both_backends!(
     every_document_and_conversation_of_a_class_is_listed_beyond_one_graph_page,
     a_teacher_of_many_classes_pays_one_graph_request_a_page_and_sees_every_class_with_see_more,
     someone_added_to_a_class_after_our_copy_was_read_gets_in_at_once,
+    r_c9_with_no_copy_of_ours_the_synced_roster_answers,
 );
 
 /// Graph requests (inner `$batch` requests one by one) made while loading `path`.
@@ -255,4 +256,119 @@ async fn someone_added_to_a_class_after_our_copy_was_read_gets_in_at_once(backen
     assert_eq!((r.status, r.body["my_role"].as_str()), (200, Some("student")), "{}", r.text);
     // And the class copy now lists them: no further Graph request for their next view.
     assert_eq!(cost(&app, &newcomer, &path).await.1, 0);
+}
+
+/// Writes what edugraph-sync stores for the tenant (classes, education users, memberships),
+/// through the storage functions the job commits with, as read at `now`.
+async fn sync_roster(app: &MicrosoftTestApp, tenant: edu_domain::TenantId, now: i64) {
+    use edu_db::roster::{RosterChange, RosterKind, RosterPatch};
+    use edu_db::roster_members::{ClassMembers, MemberRole};
+    use edu_db::sync::{PageEnd, acquire_lease, release_lease};
+    let db = &app.state.db;
+    let demo = app.tenant(0).clone();
+    let text = |v: &str| Some(Some(v.to_owned()));
+    let classes: Vec<RosterChange> = demo
+        .classes
+        .iter()
+        .map(|c| {
+            let mut values = vec![None; RosterKind::Classes.columns().len()];
+            values[0] = text(&c.display_name);
+            RosterChange::Upsert(RosterPatch { id: c.id.clone(), values })
+        })
+        .collect();
+    let users: Vec<RosterChange> = demo
+        .teachers
+        .iter()
+        .chain(&demo.students)
+        .map(|u| {
+            let mut values = vec![None; RosterKind::Users.columns().len()];
+            values[0] = text(&u.display_name);
+            values[1] = text(&u.role);
+            values[2] = text(&u.upn);
+            RosterChange::Upsert(RosterPatch { id: u.id.clone(), values })
+        })
+        .collect();
+    let ttl = 60_000;
+    for (kind, changes) in [(RosterKind::Classes, classes), (RosterKind::Users, users)] {
+        let lease = acquire_lease(db, tenant, kind.stream(), "test", ttl, now).await.unwrap().unwrap();
+        let cp = edu_db::roster::begin_full_round(db, kind, &lease, ttl, now).await.unwrap();
+        edu_db::roster::commit_page(db, kind, &lease, &cp, &changes, &PageEnd::Done("d".into()), ttl, now)
+            .await
+            .unwrap();
+        release_lease(db, lease, now).await.unwrap();
+    }
+    let members: Vec<ClassMembers> = demo
+        .classes
+        .iter()
+        .map(|c| ClassMembers {
+            class_id: c.id.clone(),
+            people: c
+                .teacher_ids
+                .iter()
+                .map(|t| (t.clone(), MemberRole::Teacher))
+                .chain(c.student_ids.iter().map(|s| (s.clone(), MemberRole::Student)))
+                .collect(),
+        })
+        .collect();
+    let stream = edu_db::roster_members::STREAM;
+    let lease = acquire_lease(db, tenant, stream, "test", ttl, now).await.unwrap().unwrap();
+    let cp = edu_db::roster_members::begin_round(db, &lease, ttl, now).await.unwrap();
+    edu_db::roster_members::commit_page(db, &lease, &cp, &members, &PageEnd::Done(String::new()), ttl, now)
+        .await
+        .unwrap();
+    release_lease(db, lease, now).await.unwrap();
+}
+
+/// R-C9 from the synced roster (issue 18 §3): people who never opened their classes while
+/// Microsoft answered (so we hold no copy of ours) are served what edugraph-sync stored, with
+/// `stale_as_of` = when it was read: a student their own classes only and a class's people by
+/// name, not a class they are not in; nothing once the tenant's consent is revoked.
+async fn r_c9_with_no_copy_of_ours_the_synced_roster_answers(backend: Backend) {
+    let app = MicrosoftTestApp::spawn(backend).await;
+    let tenant = app.onboard(0).await;
+    let class = app.tenant(0).classes[0].clone();
+    let student_id = class.student_ids[1].clone();
+    let s = app.student_of(&class, 1).await;
+    let t = app.teacher_of(&class).await;
+    let other = class_without(&app, &student_id);
+    let synced_at = app.state.clock.now_ms();
+    sync_roster(&app, tenant, synced_at).await;
+    app.clock.advance(Duration::from_secs(600));
+    microsoft_down(&app);
+
+    let r = s.get("/api/classes").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["stale_as_of"].as_str(), Some(edu_api::services::classes::rfc3339(synced_at).as_str()));
+    let listed: HashSet<String> =
+        r.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect();
+    let theirs: HashSet<String> =
+        app.tenant(0).classes.iter().filter(|c| c.student_ids.contains(&student_id)).map(|c| c.id.clone()).collect();
+    assert_eq!(listed, theirs, "their own classes, no other");
+    let first = r.body["items"].as_array().unwrap().iter().find(|c| c["id"] == class.id.as_str()).unwrap();
+    assert_eq!(first["display_name"], class.display_name.as_str());
+    assert!(!first["teachers"].as_array().unwrap().is_empty(), "{first}");
+
+    let path = format!("/api/classes/{}", class.id);
+    let r = s.get(&path).await;
+    assert_eq!((r.status, r.body["my_role"].as_str()), (200, Some("student")), "{}", r.text);
+    assert!(r.body["stale_as_of"].is_string());
+    let members = r.body["members"].as_array().unwrap();
+    assert_eq!(members.len(), class.teacher_ids.len() + class.student_ids.len());
+    // Named from the synced users (the demo lists the first 50 students of a large tenant,
+    // and `sync_roster` stores those).
+    let demo = app.tenant(0).clone();
+    let known: HashSet<&str> = demo.teachers.iter().chain(&demo.students).map(|u| u.id.as_str()).collect();
+    let named = members.iter().filter(|m| known.contains(m["id"].as_str().unwrap()));
+    assert!(named.clone().count() > 1 && named.clone().all(|m| m["display_name"].is_string()), "named: {members:?}");
+    assert_eq!(s.get(&format!("/api/classes/{}", other.id)).await.code(), "not_found");
+
+    let r = t.get(&path).await;
+    assert_eq!((r.status, r.body["my_role"].as_str()), (200, Some("teacher")), "{}", r.text);
+
+    edu_db::tenants::revoke(&app.state.db, tenant, 0).await.unwrap();
+    for p in ["/api/classes", path.as_str()] {
+        let r = s.get(p).await;
+        assert_ne!(r.status, 200, "{p}: {}", r.text);
+        assert!(!r.text.contains("stale_as_of"), "{}", r.text);
+    }
 }

@@ -25,6 +25,7 @@ mod page;
 pub mod password_resets;
 pub mod roster;
 pub mod roster_cache;
+pub mod roster_members;
 pub mod seating;
 pub mod sessions;
 pub mod sync;

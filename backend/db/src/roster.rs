@@ -372,7 +372,7 @@ pub async fn profile_counts(db: impl Exec, tenant: TenantId) -> Result<(i64, i64
 }
 
 // COUNT(*) only: a SUM is DECIMAL on MySQL, which the `Any` driver does not decode.
-async fn state_counts(db: impl Exec, table: &'static str, tenant: TenantId) -> Result<(i64, i64), DbError> {
+pub(crate) async fn state_counts(db: impl Exec, table: &'static str, tenant: TenantId) -> Result<(i64, i64), DbError> {
     let mut conn = db.acquire().await?;
     let t = tenant.to_string();
     let active: i64 =

@@ -2843,7 +2843,7 @@ export interface components {
         };
         /** @description Every stream of the sync job for the admin's school. */
         SyncStatusView: {
-            /** @description `users`, `edu_classes`, `edu_users`, `directory`, always in this order. */
+            /** @description `users`, `edu_classes`, `edu_users`, `edu_members`, `directory`, always in this order. */
             streams: components["schemas"]["SyncStreamView"][];
         };
         /** @description One stream of the sync job, as the admin sees it. */
@@ -2868,8 +2868,9 @@ export interface components {
             /** @description `idle` (last round complete), `full` or `delta` (a round in progress); `null`: never ran. */
             round?: string | null;
             /**
-             * @description `users` (Microsoft 365 profiles), `edu_classes`, `edu_users` (education roster) or
-             *     `directory` (the named group's members).
+             * @description `users` (Microsoft 365 profiles), `edu_classes`, `edu_users`, `edu_members` (education
+             *     roster: classes, people, who is in which class) or `directory` (the named group's
+             *     members).
              */
             stream: string;
         };

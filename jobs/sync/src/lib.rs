@@ -28,6 +28,7 @@ pub use edu_db::sync::SyncTenant as Tenant;
 pub mod directory;
 pub mod export;
 pub mod fleet;
+pub mod members;
 pub mod roster;
 mod stream;
 
@@ -351,6 +352,8 @@ pub struct TenantReport {
     pub directory: Option<directory::DirectoryReport>,
     /// The education roster streams (classes, then users), unless switched off.
     pub roster: Vec<roster::RosterReport>,
+    /// The class memberships round (after both roster streams completed), unless switched off.
+    pub members: Option<members::MembersReport>,
 }
 
 impl TenantReport {
@@ -369,6 +372,7 @@ impl TenantReport {
             duration: Duration::ZERO,
             directory: None,
             roster: Vec::new(),
+            members: None,
         }
     }
 
@@ -384,6 +388,10 @@ impl TenantReport {
         for r in &self.roster {
             directory.push(' ');
             directory.push_str(&r.summary());
+        }
+        if let Some(m) = &self.members {
+            directory.push(' ');
+            directory.push_str(&m.summary());
         }
         format!(
             "tenant={} status={status} added={} changed={} disabled={} deleted={} archived={} pages={} full={} resync={} duration_ms={}{directory}",
@@ -640,6 +648,22 @@ pub async fn run_once(deps: &SyncDeps, tenant: &SyncTenant) -> Result<TenantRepo
             if stopped || deps.stop.load(Ordering::SeqCst) {
                 break;
             }
+        }
+        // Memberships need the classes (their list) and the users (their names) first.
+        if report.roster.len() == 2
+            && report.roster.iter().all(|r| r.outcome == Outcome::Completed)
+            && !deps.stop.load(Ordering::SeqCst)
+        {
+            let mut m = members::MembersReport::new();
+            match hold(deps, tenant, edu_db::roster_members::STREAM).await? {
+                None => m.outcome = Outcome::Busy,
+                Some(held) => {
+                    let res = members::sync_members(deps, tenant, &held.lease, &mut m).await;
+                    release(deps, held, res.as_ref().err()).await;
+                    res?;
+                }
+            }
+            report.members = Some(m);
         }
     }
     report.duration = started.elapsed();

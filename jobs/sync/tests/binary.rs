@@ -228,6 +228,13 @@ async fn assert_same_roster(env: &Env, clean: &edu_db::Db, clean_tenant: edu_dom
         assert!(!reference.is_empty(), "{kind:?} {when}");
         assert_eq!(crashed, reference, "{kind:?} {when}");
     }
+    // Class memberships (issue 18 §3): the same people in every class.
+    let classes = edu_db::roster::rows(clean, RosterKind::Classes, clean_tenant).await.unwrap();
+    let ids: Vec<&str> = classes.iter().map(|c| c.id.as_str()).collect();
+    let crashed = edu_db::roster_members::members_of(&env.db, env.tenant, &ids).await.unwrap();
+    let reference = edu_db::roster_members::members_of(clean, clean_tenant, &ids).await.unwrap();
+    assert!(!reference.is_empty(), "memberships {when}");
+    assert_eq!(crashed, reference, "memberships {when}");
 }
 
 async fn two_processes_at_once(backend: Backend) {

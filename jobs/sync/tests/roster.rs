@@ -175,6 +175,77 @@ async fn switched_off_for_a_tenant_without_education(backend: Backend) {
     assert!(r.added > 0, "the users delta still ran");
 }
 
+/// The memberships stream (issue 18 §3): every synced class's teachers and students, named
+/// from the users roster, a person's classes, a member added or removed at the next round,
+/// and an archived class's memberships set to `left`; resumable in pages of 10 classes.
+async fn class_memberships_follow_each_class_and_leave_with_an_archived_class(backend: Backend) {
+    use edu_db::roster_members::{classes_of, members_of};
+    let env = Env::start(backend).await;
+    let deps = env.deps(Some(7));
+    let t = env.sync_tenant();
+    let contoso = env.emu.demo().tenants[0].clone();
+    let r = run_once(&deps, &t).await.unwrap();
+    let m = r.members.as_ref().unwrap_or_else(|| panic!("{}", r.summary_line()));
+    assert_eq!(m.outcome, Outcome::Completed);
+    assert!(r.summary_line().contains("edu_members=ok"), "{}", r.summary_line());
+    assert_eq!(m.counts.classes, contoso.classes.len() as u64);
+    assert_eq!(m.pages, contoso.classes.len() as u64 / 10 + 1, "10 classes a page, the last one short");
+    let total: usize = contoso.classes.iter().map(|c| c.teacher_ids.len() + c.student_ids.len()).sum();
+    assert_eq!(m.counts.memberships, total as u64);
+
+    let c0 = &contoso.classes[0];
+    let people = members_of(&env.db, env.tenant, &[c0.id.as_str()]).await.unwrap();
+    let ids = |role: &str| -> Vec<String> {
+        let mut v: Vec<String> = people.iter().filter(|p| p.role == role).map(|p| p.ms_object_id.clone()).collect();
+        v.sort();
+        v
+    };
+    let sorted = |v: &[String]| -> Vec<String> {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
+    assert_eq!(ids("teacher"), sorted(&c0.teacher_ids));
+    assert_eq!(ids("student"), sorted(&c0.student_ids));
+    assert!(people.iter().all(|p| p.display_name.is_some() && p.mail.is_some()), "named from roster_users: {people:?}");
+    assert_eq!(people[0].role, "teacher", "teachers first");
+
+    let kid = &c0.student_ids[0];
+    let mut expected: Vec<String> =
+        contoso.classes.iter().filter(|c| c.student_ids.contains(kid)).map(|c| c.id.clone()).collect();
+    expected.sort();
+    let mut theirs: Vec<String> =
+        classes_of(&env.db, env.tenant, kid).await.unwrap().into_iter().map(|c| c.ms_class_id).collect();
+    theirs.sort();
+    assert_eq!(theirs, expected);
+
+    // Someone added to and someone removed from a class: the next round has them.
+    let newcomer = contoso.students.iter().find(|s| !c0.student_ids.contains(&s.id)).unwrap().id.clone();
+    admin(
+        &env,
+        reqwest::Method::POST,
+        &format!("/classes/{}/members", c0.id),
+        Some(serde_json::json!({"userId": newcomer})),
+    )
+    .await;
+    admin(&env, reqwest::Method::DELETE, &format!("/classes/{}/members/{kid}", c0.id), None).await;
+    run_once(&deps, &t).await.unwrap();
+    let people = members_of(&env.db, env.tenant, &[c0.id.as_str()]).await.unwrap();
+    assert!(people.iter().any(|p| p.ms_object_id == newcomer && p.role == "student"));
+    assert!(!people.iter().any(|p| p.ms_object_id == *kid));
+
+    // A deleted class: archived by the classes delta's full round, its memberships left.
+    let doomed = contoso.classes[1].id.clone();
+    admin(&env, reqwest::Method::DELETE, &format!("/classes/{doomed}"), None).await;
+    let mut full = env.deps(Some(7));
+    full.force_full = true;
+    let r = run_once(&full, &t).await.unwrap();
+    let m = r.members.as_ref().unwrap();
+    assert!(m.counts.left > 0, "{}", r.summary_line());
+    assert!(members_of(&env.db, env.tenant, &[doomed.as_str()]).await.unwrap().is_empty());
+    assert!(edu_db::roster_members::class(&env.db, env.tenant, &doomed).await.unwrap().is_none());
+}
+
 /// The progress callback (the terminal display's source) hears every committed page of every
 /// stream, in order, and the tenant's end.
 async fn progress_reports_every_committed_page(backend: Backend) {
@@ -214,5 +285,6 @@ both_backends!(
     progress_reports_every_committed_page,
     initial_incremental_removals_and_sweep,
     an_expired_token_resyncs_without_deleting,
-    switched_off_for_a_tenant_without_education
+    switched_off_for_a_tenant_without_education,
+    class_memberships_follow_each_class_and_leave_with_an_archived_class
 );

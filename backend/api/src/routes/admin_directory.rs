@@ -67,8 +67,9 @@ async fn view(state: &AppState, admin: &TenantAdmin) -> Result<DirectorySyncView
 /// One stream of the sync job, as the admin sees it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SyncStreamView {
-    /// `users` (Microsoft 365 profiles), `edu_classes`, `edu_users` (education roster) or
-    /// `directory` (the named group's members).
+    /// `users` (Microsoft 365 profiles), `edu_classes`, `edu_users`, `edu_members` (education
+    /// roster: classes, people, who is in which class) or `directory` (the named group's
+    /// members).
     pub stream: String,
     /// `idle` (last round complete), `full` or `delta` (a round in progress); `null`: never ran.
     pub round: Option<String>,
@@ -85,7 +86,7 @@ pub struct SyncStreamView {
 /// Every stream of the sync job for the admin's school.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SyncStatusView {
-    /// `users`, `edu_classes`, `edu_users`, `directory`, always in this order.
+    /// `users`, `edu_classes`, `edu_users`, `edu_members`, `directory`, always in this order.
     pub streams: Vec<SyncStreamView>,
 }
 
@@ -108,6 +109,7 @@ pub async fn get_sync_status(
         ("users", roster::profile_counts(&state.db, tenant).await?),
         (RosterKind::Classes.stream(), roster::counts(&state.db, RosterKind::Classes, tenant).await?),
         (RosterKind::Users.stream(), roster::counts(&state.db, RosterKind::Users, tenant).await?),
+        (edu_db::roster_members::STREAM, edu_db::roster_members::counts(&state.db, tenant).await?),
         (edu_db::directory::STREAM, (dir_active, dir_left)),
     ];
     let streams = rows

@@ -331,6 +331,24 @@ pub async fn list_classes(
                     let page = state.graph.fetch(&caller.auth, graph::my_classes(PAGE_SIZE)).await?;
                     Ok(MyClassesCopy { classes: to_dtos(page.value), next_link: page.next_link })
                 },
+                // What the sync job stored: every class of theirs, no further page.
+                || async {
+                    let synced =
+                        classes::synced_classes_of(&state, caller.member.tenant_id, caller.oid.as_str()).await?;
+                    Ok(synced.map(|(list, at)| {
+                        let classes = list
+                            .into_iter()
+                            .map(|(c, teachers)| {
+                                let teachers = teachers
+                                    .into_iter()
+                                    .map(|t| PersonDto { id: t.id, display_name: t.display_name })
+                                    .collect();
+                                class(c, teachers)
+                            })
+                            .collect();
+                        (MyClassesCopy { classes, next_link: None }, at)
+                    }))
+                },
             )
             .await?;
             (copy.classes, copy.next_link, stale, None)

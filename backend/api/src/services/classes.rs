@@ -5,8 +5,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use edu_db::roster_members::{self, MemberRole, SyncedClass, SyncedMember};
 use edu_domain::{TenantId, UserId};
-use edu_msgraph::models::{EducationClass, EducationUser};
+use edu_msgraph::models::{EducationClass, EducationTerm, EducationUser};
 use edu_msgraph::{Batch, GraphAuth, Page, PageOptions};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -216,23 +217,28 @@ pub async fn forget(state: &AppState, tenant: TenantId, class_id: &str, people: 
 }
 
 /// Roster data from Microsoft or from our copy, per `freshness`: `read` is the Graph read,
-/// done only when the copy may not answer. Returns the value and, when it is a copy served
-/// because Microsoft did not answer, when that copy was read (`stale_as_of`, unix ms).
+/// done only when the copy may not answer. When Microsoft does not answer, the newer of our
+/// copy and what the sync job stored (`synced`, read only then) is served. Returns the value
+/// and, when it is a copy served because Microsoft did not answer, when that copy was read
+/// (`stale_as_of`, unix ms).
 ///
 /// # Errors
 /// Graph's failure when there is no copy to serve (or the copy may not be served: consent
 /// revoked, account disabled).
-pub async fn roster_read<T, F, Fut>(
+pub async fn roster_read<T, F, Fut, S, SFut>(
     state: &AppState,
     who: (TenantId, UserId),
     (scope, key): (&str, &str),
     freshness: Freshness,
     read: F,
+    synced: S,
 ) -> Result<(T, Option<i64>), ApiError>
 where
     T: Serialize + DeserializeOwned,
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<T, ApiError>>,
+    S: FnOnce() -> SFut,
+    SFut: std::future::Future<Output = Result<Option<(T, i64)>, ApiError>>,
 {
     let (tenant, user) = who;
     let now = state.clock.now_ms();
@@ -249,13 +255,23 @@ where
             store(state, tenant, scope, key, &value).await;
             Ok((value, None))
         }
-        Err(e) if is_outage(&e) => match copy {
-            Some((value, at)) if may_serve_copy(state, tenant, user).await? => {
-                tracing::info!(scope, stale_as_of = at, "Microsoft Graph not answering: serving the stored copy");
-                Ok((value, Some(at)))
+        Err(e) if is_outage(&e) => {
+            if !may_serve_copy(state, tenant, user).await? {
+                return Err(e);
             }
-            _ => Err(e),
-        },
+            let synced = synced().await?;
+            let newest = match (copy, synced) {
+                (Some(c), Some(s)) => Some(if s.1 > c.1 { s } else { c }),
+                (c, s) => c.or(s),
+            };
+            match newest {
+                Some((value, at)) => {
+                    tracing::info!(scope, stale_as_of = at, "Microsoft Graph not answering: serving the stored copy");
+                    Ok((value, Some(at)))
+                }
+                None => Err(e),
+            }
+        }
         Err(e) => Err(e),
     }
 }
@@ -303,11 +319,15 @@ pub async fn load(
     freshness: Freshness,
 ) -> Result<ClassView, ApiError> {
     let not_found = || ApiError::not_found(ErrorCode::NotFound, "No such class, or you are not in it.");
-    let (roster, stale_as_of) =
-        roster_read(state, (viewer.tenant, viewer.user), (SCOPE_CLASS, id.as_str()), freshness, || {
-            read_roster(state, viewer.auth, id)
-        })
-        .await?;
+    let (roster, stale_as_of) = roster_read(
+        state,
+        (viewer.tenant, viewer.user),
+        (SCOPE_CLASS, id.as_str()),
+        freshness,
+        || read_roster(state, viewer.auth, id),
+        || synced_roster(state, viewer.tenant, id.as_str()),
+    )
+    .await?;
     match role_in(&roster, viewer) {
         Some(role) => Ok(ClassView { role, roster, stale_as_of }),
         // Not in our copy: someone added since it was read is let in by Microsoft's current
@@ -324,6 +344,83 @@ pub async fn load(
         }
         None => Err(not_found()),
     }
+}
+
+/// What the synced roster keeps of a class, as Graph's class.
+fn synced_class(c: SyncedClass) -> EducationClass {
+    let has_term = c.term_name.is_some() || c.term_start.is_some() || c.term_end.is_some();
+    EducationClass {
+        id: c.ms_class_id,
+        display_name: c.display_name,
+        mail_nickname: c.mail_nickname,
+        class_code: c.class_code,
+        external_id: c.external_id,
+        grade: c.grade,
+        term: has_term.then_some(EducationTerm {
+            display_name: c.term_name,
+            start_date: c.term_start,
+            end_date: c.term_end,
+            external_id: None,
+        }),
+        ..EducationClass::default()
+    }
+}
+
+fn synced_person(m: SyncedMember) -> ClassPerson {
+    ClassPerson { id: m.ms_object_id, display_name: m.display_name, mail: m.mail }
+}
+
+/// A class with its people as the sync job last stored them (`roster_classes`,
+/// `roster_class_members`, names from `roster_users`) and when its lists were read; `None`
+/// when the class was not synced (R-C9).
+///
+/// # Errors
+/// Database errors.
+pub async fn synced_roster(
+    state: &AppState,
+    tenant: TenantId,
+    class_id: &str,
+) -> Result<Option<(Roster, i64)>, ApiError> {
+    let Some(class) = roster_members::class(&state.db, tenant, class_id).await? else { return Ok(None) };
+    let at = class.synced_at;
+    let (mut teachers, mut students) = (Vec::new(), Vec::new());
+    for m in roster_members::members_of(&state.db, tenant, &[class_id]).await? {
+        if m.role == MemberRole::Teacher.as_str() {
+            teachers.push(synced_person(m))
+        } else {
+            students.push(synced_person(m))
+        }
+    }
+    Ok(Some((Roster { class: synced_class(class), teachers, students }, at)))
+}
+
+/// The classes `oid` is in, each with its teachers, as the sync job last stored them, and when
+/// the oldest of their lists was read; `None` when the person is in no synced class (R-C9).
+///
+/// # Errors
+/// Database errors.
+pub async fn synced_classes_of(
+    state: &AppState,
+    tenant: TenantId,
+    oid: &str,
+) -> Result<Option<(Vec<(EducationClass, Vec<ClassPerson>)>, i64)>, ApiError> {
+    let classes = roster_members::classes_of(&state.db, tenant, oid).await?;
+    let Some(at) = classes.iter().map(|c| c.synced_at).min() else { return Ok(None) };
+    let ids: Vec<&str> = classes.iter().map(|c| c.ms_class_id.as_str()).collect();
+    let mut teachers: HashMap<String, Vec<ClassPerson>> = HashMap::new();
+    for m in roster_members::members_of(&state.db, tenant, &ids).await? {
+        if m.role == MemberRole::Teacher.as_str() {
+            teachers.entry(m.ms_class_id.clone()).or_default().push(synced_person(m));
+        }
+    }
+    let out = classes
+        .into_iter()
+        .map(|c| {
+            let t = teachers.remove(&c.ms_class_id).unwrap_or_default();
+            (synced_class(c), t)
+        })
+        .collect();
+    Ok(Some((out, at)))
 }
 
 fn role_in(roster: &Roster, viewer: Viewer<'_>) -> Option<ClassRole> {

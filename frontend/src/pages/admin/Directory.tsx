@@ -128,6 +128,7 @@ export const STREAM_LABELS: Record<string, { title: string; rows: string }> = {
   users: { title: 'People (Microsoft 365 users)', rows: 'people' },
   edu_classes: { title: 'Classes (education roster)', rows: 'classes' },
   edu_users: { title: 'Teachers and students (education roster)', rows: 'people' },
+  edu_members: { title: 'Who is in which class (education roster)', rows: 'class memberships' },
   directory: { title: 'Directory group members', rows: 'members' },
 };
 

@@ -11,7 +11,7 @@ describe('sync status', () => {
   });
 
   it('names every stream the API reports', () => {
-    for (const s of ['users', 'edu_classes', 'edu_users', 'directory']) {
+    for (const s of ['users', 'edu_classes', 'edu_users', 'edu_members', 'directory']) {
       expect(STREAM_LABELS[s]?.title).toBeTruthy();
     }
   });

@@ -1,0 +1,18 @@
+-- Education roster (issue 18 §3): who is in each synced class, kept by edugraph-sync's
+-- `edu_members` stream (each round lists every active class's teachers and members, 10
+-- classes per `$batch`). A class's rows are replaced when its lists are read; the last page
+-- of a round sets the rows of classes it did not visit (archived classes) to 'left'.
+-- Serves a class's people and a person's classes when Microsoft Graph is not answering and
+-- we hold no copy of our own (R-C9).
+CREATE TABLE roster_class_members (
+    tenant_id CHAR(36) NOT NULL,
+    ms_class_id CHAR(36) NOT NULL,
+    ms_object_id CHAR(36) NOT NULL,
+    role VARCHAR(16) NOT NULL,
+    state VARCHAR(16) NOT NULL DEFAULT 'active',
+    sync_mark BIGINT NOT NULL DEFAULT 0,
+    synced_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, ms_class_id, ms_object_id),
+    KEY roster_class_members_person (tenant_id, ms_object_id),
+    CONSTRAINT fk_roster_class_members_tenant FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
