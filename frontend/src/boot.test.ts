@@ -32,7 +32,7 @@ async function appReads(run: () => unknown[]): Promise<string[]> {
 }
 
 describe('the boot script reads what the first page reads', () => {
-  it('classes, class, assignment and sign-in pages', async () => {
+  it('classes, class, assignment, sign-in and admin console pages', async () => {
     const { api, ok } = await import('./api/client');
     const q = await import('./api/queries');
     const id = 'a1b2-c3=';
@@ -52,6 +52,8 @@ describe('the boot script reads what the first page reads', () => {
       ]),
     ).toEqual(bootRequests(`/classes/${encodeURIComponent(id)}/assignments/${encodeURIComponent(aid)}`, ''));
     expect(await appReads(() => [me(), ok(api.GET('/api/auth/microsoft/hint'))])).toEqual(bootRequests('/signin', ''));
+    const admin = [q.tenantQuery(), q.latestUserAccessQuery(), q.linkedAccountsQuery(), q.profileFieldsQuery()];
+    expect(await appReads(() => [me(), ...admin.map((o) => o.queryFn!({} as never))])).toEqual(bootRequests('/admin', ''));
   });
 
   it('only /api/me where the page starts with a search or is not worth it', () => {

@@ -45,6 +45,10 @@ export function bootRequests(pathname: string, search: string): string[] {
       reads.push(cls, a, `${a}/submissions`);
       break;
     }
+    case 'admin':
+      // The admin console's landing page: its four cards read at once.
+      reads.push('/api/admin/tenant', '/api/admin/user-access/latest', '/api/admin/linked-accounts', '/api/admin/profile-fields');
+      break;
     default:
       break;
   }
