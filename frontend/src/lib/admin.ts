@@ -358,6 +358,7 @@ const ACTIONS: Record<string, string> = {
   'sync.profile_restored': 'Directory sync: a profile was restored',
   'sync.profiles_archived': 'Directory sync: profiles were archived',
   'sync.roster_archived': 'Roster sync: entries were archived',
+  'sync.roster_members_left': 'Roster sync: memberships of classes no longer synced were ended',
   'sync.roster_deleted': 'Roster sync: entries were deleted',
   'sync.roster_removed': 'Roster sync: entries were removed',
   'sync.roster_restored': 'Roster sync: entries were restored',
