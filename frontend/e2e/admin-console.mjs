@@ -372,8 +372,15 @@ export async function adminConsole(h) {
     await page.getByText('Directory sync is off.').waitFor();
     // The sync job's streams as the admin sees them (the demo runs no sync job: never synced).
     const streams = page.locator('table.sync-status tbody tr');
-    await streams.nth(3).waitFor();
-    check((await streams.count()) === 4, 'sync status: four streams (people, classes, roster people, directory group)');
+    await streams.nth(4).waitFor();
+    check(
+      (await streams.count()) === 5,
+      'sync status: five streams (people, classes, roster people, class memberships, directory group)',
+    );
+    check(
+      (await streams.nth(3).textContent()).includes('Who is in which class (education roster)'),
+      'sync status: the class memberships stream is named in words',
+    );
     check(
       (await streams.nth(1).textContent()).includes('Classes (education roster)') &&
         (await streams.nth(1).textContent()).includes('Never synced yet'),

@@ -1,17 +1,7 @@
 // Small accessible building blocks: page frame (title + focus on navigation), labelled
 // fields with hints and errors, alerts and loading states.
 import { useQuery, useQueryClient, type QueryKey, type UseQueryOptions } from '@tanstack/react-query';
-import {
-  forwardRef,
-  useCallback,
-  useEffect,
-  useId,
-  useRef,
-  useState,
-  type InputHTMLAttributes,
-  type ReactNode,
-  type TextareaHTMLAttributes,
-} from 'react';
+import { type InputHTMLAttributes, type ReactNode, type TextareaHTMLAttributes, forwardRef, useCallback, useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
 import { photoUrl } from './api/client';
 import { followMicrosoftContinue, graphDiagnostics, humanError, messageFor, microsoftContinueHref, type Overrides } from './api/errors';
 import { ApiError } from './api/http';
@@ -291,7 +281,8 @@ export function ConfirmButton({
   const [asking, setAsking] = useState(false);
   const yes = useRef<HTMLButtonElement>(null);
   const ask = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
+  // Before paint (preact runs plain effects a frame later): the question and its focus arrive together.
+  useLayoutEffect(() => {
     if (asking) yes.current?.focus();
   }, [asking]);
   const size = small ? ' button-small' : '';

@@ -9,13 +9,18 @@
 //
 // A page never fetches by itself: it reads a query here (`useLoad`, `usePaged` in ui.tsx and
 // lib/paging.ts), so two pages that need the same data share one request and one cache entry.
-import { QueryClient, queryOptions } from '@tanstack/react-query';
+import { QueryClient, notifyManager, queryOptions } from '@tanstack/react-query';
 import { api, ok, rawQuery, type PeopleTab } from './client';
 import { ApiError } from './http';
 
 /** The app's query client: no automatic retries (an error is shown with "Try again") and no
  * refetch on window focus (the pages refresh after the person's own actions). */
 export function createQueryClient(): QueryClient {
+  // Query changes reach the components in the same render as the state changes made with
+  // them: `setMe(null); navigate('/signin', { flash })` must render "signed out, on /signin"
+  // at once. With TanStack's default (a setTimeout), Preact first rendered /signin still signed
+  // in, which redirects a signed-in person home and lost the message.
+  notifyManager.setScheduler(queueMicrotask);
   return new QueryClient({
     defaultOptions: {
       queries: { retry: false, refetchOnWindowFocus: false, refetchOnReconnect: false },

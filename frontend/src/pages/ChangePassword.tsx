@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { type FormEvent, useLayoutEffect, useRef, useState } from 'react';
 import { api, ok, type Me } from '../api/client';
 import { fieldFor, humanError } from '../api/errors';
 import { ApiError } from '../api/http';
@@ -19,7 +19,8 @@ export function ChangePassword({ me }: { me: Me }) {
   const [busy, setBusy] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
 
-  useEffect(() => {
+  // Before paint: the errors and the focus on the first invalid field arrive together.
+  useLayoutEffect(() => {
     if (Object.keys(errors).length) focusFirstInvalid(formRef.current);
   }, [errors]);
 

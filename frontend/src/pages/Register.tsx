@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { type FormEvent, useLayoutEffect, useRef, useState } from 'react';
 import { api, ok } from '../api/client';
 import { fieldFor, humanError } from '../api/errors';
 import { ApiError } from '../api/http';
@@ -20,7 +20,8 @@ export function Register() {
   const [sentTo, setSentTo] = useState<string>();
   const formRef = useRef<HTMLFormElement>(null);
 
-  useEffect(() => {
+  // Before paint: the errors and the focus on the first invalid field arrive together.
+  useLayoutEffect(() => {
     if (Object.keys(errors).length) focusFirstInvalid(formRef.current);
   }, [errors]);
 

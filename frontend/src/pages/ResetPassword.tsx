@@ -1,7 +1,7 @@
 // Choosing a new password with a mailed link (issue 17.5, R-B4). The token comes in the
 // fragment and leaves the address bar at once. Success signs out everywhere and shows what the
 // account is linked to, so a person recovering a hijacked account sees (and can undo) a link.
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { type FormEvent, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { api, ok, type Schemas } from '../api/client';
 import { fieldFor, humanError } from '../api/errors';
 import { ApiError } from '../api/http';
@@ -35,7 +35,8 @@ export function ResetPassword() {
   const [busy, setBusy] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
 
-  useEffect(() => {
+  // Before paint: the errors and the focus on the first invalid field arrive together.
+  useLayoutEffect(() => {
     if (Object.keys(errors).length) focusFirstInvalid(formRef.current);
   }, [errors]);
 

@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { type FormEvent, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { api, ok, type Schemas } from '../api/client';
 import { keys } from '../api/queries';
 import { humanError, signInErrorMessage } from '../api/errors';
@@ -44,7 +44,8 @@ export function SignIn() {
   });
   const msHint = hint.data ?? null;
 
-  useEffect(() => {
+  // Before paint: the errors and the focus on the first invalid field arrive together.
+  useLayoutEffect(() => {
     if (Object.keys(errors).length) focusFirstInvalid(formRef.current);
   }, [errors]);
 
