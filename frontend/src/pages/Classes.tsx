@@ -2,7 +2,7 @@
 // API's cursor. The query lives in the address (`?scope=all&school=…&q=…`), so Back and links work.
 // "My classes" may come from the server's copy (≤ 5 minutes old; "Refresh" reads Microsoft again),
 // and from its stored copy with a banner when Microsoft 365 is not answering (issue 18, R-C9).
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { type FormEvent, useLayoutEffect, useRef, useState } from 'react';
 import type { ClassItem, Me } from '../api/client';
 import { fetchClasses, keys, schoolsQuery } from '../api/queries';
 import { humanError } from '../api/errors';
@@ -29,7 +29,8 @@ export function Classes(_props: { me: Me }) {
   const school =
     scope === 'all' ? (params.get('school') ?? (schools.status === 'ready' ? (schoolList[0]?.id ?? '') : '')) : '';
   const [draft, setDraft] = useState(q);
-  useEffect(() => setDraft(q), [q]);
+  // Before paint: what is typed right after the page shows is never overwritten.
+  useLayoutEffect(() => setDraft(q), [q]);
 
   const key = classesKey(scope, school, q);
   const ready = scope === 'mine' || Boolean(school);

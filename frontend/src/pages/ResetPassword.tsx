@@ -1,7 +1,7 @@
 // Choosing a new password with a mailed link (issue 17.5, R-B4). The token comes in the
 // fragment and leaves the address bar at once. Success signs out everywhere and shows what the
 // account is linked to, so a person recovering a hijacked account sees (and can undo) a link.
-import { type FormEvent, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { type FormEvent, useLayoutEffect, useRef, useState } from 'react';
 import { api, ok, type Schemas } from '../api/client';
 import { fieldFor, humanError } from '../api/errors';
 import { ApiError } from '../api/http';
@@ -26,7 +26,8 @@ function LinkInvalid({ message }: { message: string }) {
 
 export function ResetPassword() {
   const [token] = useState(() => tokenFromHash(window.location.hash));
-  useEffect(dropHash, []);
+  // Before paint: the token leaves the address bar (and history) as soon as it is read.
+  useLayoutEffect(dropHash, []);
   const [form, setForm] = useState({ new_password: '', confirm_password: '' });
   const [errors, setErrors] = useState<Errors<FormKeys>>({});
   const [failure, setFailure] = useState<string>();

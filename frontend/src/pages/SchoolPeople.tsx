@@ -1,7 +1,7 @@
 // A school's people with All / Teachers / Students tabs and "See more" (the API's opaque
 // cursor, sealed to the person, school and tab). Teachers and admins only: Microsoft gives
 // students no school roster, and the API answers them `role_required`, shown in words.
-import { useEffect, useState } from 'react';
+import { useEffect, useLayoutEffect, useState } from 'react';
 import { api, ok, type Me, type PeopleTab, type SchoolPerson } from '../api/client';
 import { keys, schoolsQuery } from '../api/queries';
 import { isNotAllowed } from '../api/errors';
@@ -43,7 +43,7 @@ export function SchoolPeople({ id }: { me: Me; id: string }) {
   );
   const { more } = state;
   const [followed, setFollowed] = useState(0);
-  useEffect(() => setFollowed(0), [id, tab]);
+  useLayoutEffect(() => setFollowed(0), [id, tab]);
 
   // A tab's first pages may hold nobody of that role while more exist: follow a few by itself.
   useEffect(() => {

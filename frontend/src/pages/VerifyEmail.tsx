@@ -1,6 +1,6 @@
 // Confirming the email of a new account (issue 17.5, R-B3): the mailed link plus the password
 // chosen at registration (so only the account's owner can confirm it). Signs in on success.
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { type FormEvent, useLayoutEffect, useRef, useState } from 'react';
 import { api, ok } from '../api/client';
 import { humanError } from '../api/errors';
 import { ApiError } from '../api/http';
@@ -13,7 +13,8 @@ export function VerifyEmail() {
   const { setMe } = useSession();
   const { navigate } = useNav();
   const [token] = useState(() => tokenFromHash(window.location.hash));
-  useEffect(dropHash, []);
+  // Before paint: the token leaves the address bar (and history) as soon as it is read.
+  useLayoutEffect(dropHash, []);
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string>();
   const [failure, setFailure] = useState<string>();

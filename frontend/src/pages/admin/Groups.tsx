@@ -2,7 +2,7 @@
 // (pick a person) and remove, "already a member" / "not found" explained, and adding many
 // members at once as a background job with a progress bar and a result for each.
 import { useQuery } from '@tanstack/react-query';
-import { useEffect, useState, type FormEvent } from 'react';
+import { type FormEvent, useLayoutEffect, useState } from 'react';
 import { api, ok, type Schemas } from '../../api/client';
 import { byId, fetchGroups, groupQuery, keys } from '../../api/queries';
 import type { Overrides } from '../../api/errors';
@@ -29,7 +29,8 @@ export function AdminGroups() {
   const { search, navigate } = useNav();
   const q = new URLSearchParams(search).get('search') ?? '';
   const [draft, setDraft] = useState(q);
-  useEffect(() => setDraft(q), [q]);
+  // Before paint: what is typed right after the page shows is never overwritten.
+  useLayoutEffect(() => setDraft(q), [q]);
   const key = q.trim().toLowerCase();
   const state = usePaged<Group, GroupPage>(keys.groups(key), (cursor) => fetchGroups({ search: q, cursor }));
   const { more } = state;

@@ -1,6 +1,6 @@
 // One user of the directory: their properties (edit), whether they can sign in
 // (enable/disable), and their licences (assign/remove, with "none left" explained).
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { type FormEvent, useLayoutEffect, useRef, useState } from 'react';
 import { api, ok } from '../../api/client';
 import { byId, licensesQuery, userDirectoryQuery, userQuery } from '../../api/queries';
 import { ApiError } from '../../api/http';
@@ -124,7 +124,8 @@ function PropertiesCard({ user, onSaved }: { user: AdminUser; onSaved: (u: Admin
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ kind: 'success' | 'error' | 'info'; text?: string; error?: unknown }>();
   const form = useRef<HTMLFormElement>(null);
-  useEffect(() => setDraft(draftOf(user)), [user]);
+  // Before paint: what is typed right after the page shows is never overwritten.
+  useLayoutEffect(() => setDraft(draftOf(user)), [user]);
 
   const save = async (e: FormEvent) => {
     e.preventDefault();

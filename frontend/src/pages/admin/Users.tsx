@@ -1,7 +1,7 @@
 // Users of the school's Microsoft 365 directory: search by name, filter by department, job
 // title and whether they can sign in, "See more"; enable/disable; create a user, whose
 // temporary password is shown once (EduGraph does not keep it).
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { type FormEvent, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { api, ok, type Schemas } from '../../api/client';
 import { byId, fetchGroups, fetchUsers, keys, licensesQuery } from '../../api/queries';
 import {
@@ -36,7 +36,8 @@ export function AdminUsers() {
   const filters = userFiltersFrom(search);
   const key = usersKey(filters);
   const [draft, setDraft] = useState<UserFilters>(filters);
-  useEffect(() => setDraft(userFiltersFrom(search)), [search]);
+  // Before paint: what is typed right after the page shows is never overwritten.
+  useLayoutEffect(() => setDraft(userFiltersFrom(search)), [search]);
   const state = usePaged<AdminUser, UsersPage>(keys.users(key), (cursor) => fetchUsers(usersQuery(filters, cursor)));
   const total = state.pages[0]?.total ?? null;
   const [creating, setCreating] = useState(false);
