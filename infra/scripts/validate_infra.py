@@ -16,7 +16,7 @@ K8S = ROOT / "infra" / "k8s"
 # Variables of the sync job (jobs/README.md), not in .env.example (which is the API's).
 SYNC_VARS = {"EDUGRAPH_SYNC_CERT_FILE", "EDUGRAPH_SYNC_KEY_FILE", "EDUGRAPH_SYNC_INTERVAL_SECS",
              "EDUGRAPH_SYNC_CONCURRENCY", "EDUGRAPH_SYNC_LEASE_SECS", "EDUGRAPH_SYNC_PAGE_SIZE",
-             "EDUGRAPH_SYNC_ROSTER", "EDUGRAPH_SYNC_ALG"}
+             "EDUGRAPH_SYNC_ROSTER", "EDUGRAPH_SYNC_ALG", "EDUGRAPH_SYNC_MEMBERS_EVERY_SECS"}
 API_DRAIN_SECS = 30  # actix shutdown_timeout in backend/api/src/startup.rs
 
 errors: list[str] = []

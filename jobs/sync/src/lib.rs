@@ -90,6 +90,10 @@ pub struct Config {
     /// `EDUGRAPH_SYNC_ROSTER`: also sync the education roster (classes and education users
     /// delta); `true` by default, `false` for a tenant without Microsoft 365 Education.
     pub roster: bool,
+    /// `EDUGRAPH_SYNC_MEMBERS_EVERY_SECS`: a new round of class memberships starts at most this
+    /// often (default 3600 s; 0: every run). A round in progress always continues; `--full`
+    /// always starts one.
+    pub members_every: Duration,
 }
 
 impl Config {
@@ -144,6 +148,14 @@ impl Config {
             Some("false" | "0" | "no") => false,
             Some(_) => return Err(cfg_err("EDUGRAPH_SYNC_ROSTER", "must be true or false")),
         };
+        let members_every = match get("EDUGRAPH_SYNC_MEMBERS_EVERY_SECS").map(|v| v.trim().to_owned()) {
+            None => Duration::from_secs(3600),
+            Some(v) if v.is_empty() => Duration::from_secs(3600),
+            Some(v) => Duration::from_secs(
+                v.parse::<u64>()
+                    .map_err(|_| cfg_err("EDUGRAPH_SYNC_MEMBERS_EVERY_SECS", "must be a whole number of seconds"))?,
+            ),
+        };
         Ok(Self {
             database_url,
             authority: url("EDUGRAPH_MS_AUTHORITY")?,
@@ -156,6 +168,7 @@ impl Config {
             page_size,
             lease_ttl,
             roster,
+            members_every,
         })
     }
 
@@ -252,8 +265,11 @@ pub struct SyncDeps {
     /// Start a full round (mark and sweep) instead of an incremental one: the periodic full
     /// reconciliation (R-C5). A round in progress is finished first.
     pub force_full: bool,
-    /// Also sync the education roster streams (`edu_classes`, `edu_users`).
+    /// Also sync the education roster streams (`edu_classes`, `edu_users`, `edu_members`).
     pub roster: bool,
+    /// A new round of class memberships (`edu_members`) starts at most this often; a round
+    /// in progress always continues, `force_full` always starts one.
+    pub members_every: Duration,
     /// Told about every committed page and finished tenant (a progress display), if set.
     pub progress: Option<ProgressFn>,
 }
@@ -277,6 +293,7 @@ impl SyncDeps {
             stop: Arc::new(AtomicBool::new(false)),
             force_full: false,
             roster: true,
+            members_every: Duration::from_secs(3600),
             progress: None,
         }
     }
@@ -655,7 +672,16 @@ pub async fn run_once(deps: &SyncDeps, tenant: &SyncTenant) -> Result<TenantRepo
             && !deps.stop.load(Ordering::SeqCst)
         {
             let mut m = members::MembersReport::new();
-            match hold(deps, tenant, edu_db::roster_members::STREAM).await? {
+            // Listing every class is the expensive stream (2 inner Graph requests a class):
+            // a new round only when the last one is older than `members_every`.
+            let stream = edu_db::sync::stream_statuses(&deps.db, Some(tenant.id))
+                .await?
+                .into_iter()
+                .find(|s| s.stream == edu_db::roster_members::STREAM);
+            let due = deps.force_full
+                || stream.is_none_or(|s| s.status != "idle" || now_ms() - s.updated_at >= ttl_ms(deps.members_every));
+            match if due { hold(deps, tenant, edu_db::roster_members::STREAM).await? } else { None } {
+                None if !due => m.not_due = true,
                 None => m.outcome = Outcome::Busy,
                 Some(held) => {
                     let res = members::sync_members(deps, tenant, &held.lease, &mut m).await;
@@ -758,6 +784,26 @@ mod tests {
         assert!(!Config::from_lookup(base(Some("false"))).unwrap().roster);
         assert!(!Config::from_lookup(base(Some("0"))).unwrap().roster);
         assert_eq!(Config::from_lookup(base(Some("maybe"))).unwrap_err().var, "EDUGRAPH_SYNC_ROSTER");
+    }
+
+    #[test]
+    fn memberships_every_hour_by_default_zero_for_every_run() {
+        let base = |every: Option<&'static str>| {
+            move |k: &str| -> Option<String> {
+                match k {
+                    "EDUGRAPH_DATABASE_URL" => Some("sqlite://x.db".into()),
+                    "EDUGRAPH_MS_AUTHORITY" | "EDUGRAPH_GRAPH_URL" => Some("http://127.0.0.1:9".into()),
+                    "EDUGRAPH_CLIENT_ID" | "EDUGRAPH_SYNC_CERT_FILE" | "EDUGRAPH_SYNC_KEY_FILE" => Some("x".into()),
+                    "EDUGRAPH_SYNC_MEMBERS_EVERY_SECS" => every.map(str::to_owned),
+                    _ => None,
+                }
+            }
+        };
+        assert_eq!(Config::from_lookup(base(None)).unwrap().members_every, Duration::from_secs(3600));
+        assert_eq!(Config::from_lookup(base(Some("0"))).unwrap().members_every, Duration::ZERO);
+        assert_eq!(Config::from_lookup(base(Some(" 900 "))).unwrap().members_every, Duration::from_secs(900));
+        let err = Config::from_lookup(base(Some("hourly"))).unwrap_err();
+        assert_eq!(err.var, "EDUGRAPH_SYNC_MEMBERS_EVERY_SECS");
     }
 
     #[test]

@@ -199,6 +199,7 @@ async fn run(config: Config, every: Option<Duration>, tenant: Option<String>, fu
     deps.page_size = config.page_size;
     deps.lease_ttl = config.lease_ttl;
     deps.roster = config.roster;
+    deps.members_every = config.members_every;
     deps.force_full = full;
     let stop = Arc::clone(&deps.stop);
     tokio::spawn(async move {

@@ -38,6 +38,8 @@ pub struct MembersReport {
     pub pages: u64,
     /// Wall time.
     pub duration: std::time::Duration,
+    /// No round was due (the last one is younger than `members_every`): nothing was read.
+    pub not_due: bool,
 }
 
 impl MembersReport {
@@ -47,6 +49,7 @@ impl MembersReport {
             counts: MemberCounts::default(),
             pages: 0,
             duration: std::time::Duration::ZERO,
+            not_due: false,
         }
     }
 
@@ -54,6 +57,7 @@ impl MembersReport {
     #[must_use]
     pub fn summary(&self) -> String {
         let status = match self.outcome {
+            Outcome::Completed if self.not_due => "not_due",
             Outcome::Completed => "ok",
             Outcome::Busy => "busy",
             Outcome::Stopped => "stopped",

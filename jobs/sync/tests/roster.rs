@@ -177,7 +177,8 @@ async fn switched_off_for_a_tenant_without_education(backend: Backend) {
 
 /// The memberships stream (issue 18 §3): every synced class's teachers and students, named
 /// from the users roster, a person's classes, a member added or removed at the next round,
-/// and an archived class's memberships set to `left`; resumable in pages of 10 classes.
+/// and an archived class's memberships set to `left`; resumable in pages of 10 classes; a
+/// new round at most every `members_every` (`--full` always).
 async fn class_memberships_follow_each_class_and_leave_with_an_archived_class(backend: Backend) {
     use edu_db::roster_members::{classes_of, members_of};
     let env = Env::start(backend).await;
@@ -218,6 +219,13 @@ async fn class_memberships_follow_each_class_and_leave_with_an_archived_class(ba
         classes_of(&env.db, env.tenant, kid).await.unwrap().into_iter().map(|c| c.ms_class_id).collect();
     theirs.sort();
     assert_eq!(theirs, expected);
+
+    // A new round starts at most every `members_every` (default an hour): the next run lists
+    // no class; with 0 every run does.
+    let r = run_once(&deps, &t).await.unwrap();
+    assert!(r.summary_line().contains("edu_members=not_due edu_members_classes=0"), "{}", r.summary_line());
+    let mut deps = deps;
+    deps.members_every = std::time::Duration::ZERO;
 
     // Someone added to and someone removed from a class: the next round has them.
     let newcomer = contoso.students.iter().find(|s| !c0.student_ids.contains(&s.id)).unwrap().id.clone();
