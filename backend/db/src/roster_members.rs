@@ -77,24 +77,16 @@ pub async fn begin_round(db: impl Exec, lease: &Lease, ttl_ms: i64, now: i64) ->
     page::begin_marked_round(db, lease, MARKED.table, ttl_ms, now).await
 }
 
-/// Up to `limit` active synced classes of the tenant whose id sorts after `after`, in id order.
+/// Every active synced class of the tenant, in id order.
 ///
 /// # Errors
 /// Database errors.
-pub async fn classes_after(
-    db: impl Exec,
-    tenant: TenantId,
-    after: Option<&str>,
-    limit: u32,
-) -> Result<Vec<String>, DbError> {
+pub async fn active_classes(db: impl Exec, tenant: TenantId) -> Result<Vec<String>, DbError> {
     let mut conn = db.acquire().await?;
     let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT ms_class_id FROM roster_classes WHERE tenant_id = ? AND state = 'active' AND ms_class_id > ?
-         ORDER BY ms_class_id LIMIT ?",
+        "SELECT ms_class_id FROM roster_classes WHERE tenant_id = ? AND state = 'active' ORDER BY ms_class_id",
     )
     .bind(tenant.to_string())
-    .bind(after.unwrap_or(""))
-    .bind(i64::from(limit))
     .fetch_all(&mut *conn)
     .await?;
     Ok(ids)

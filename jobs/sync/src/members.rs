@@ -25,7 +25,7 @@ use crate::stream::{self, Fetched, Stream};
 use crate::{Outcome, SyncDeps, SyncError, SyncTenant};
 
 /// Classes per page (two inner requests each: one full `$batch` of 20).
-pub const CLASSES_PER_PAGE: u32 = 10;
+pub const CLASSES_PER_PAGE: usize = 10;
 
 /// What a memberships round did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,34 +136,43 @@ async fn fetch_classes(deps: &SyncDeps, auth: &GraphAuth, classes: &[String]) ->
         deps.graph.batch(auth, requests).await?.into_map();
     let mut out = Vec::with_capacity(classes.len());
     for (i, c) in classes.iter().enumerate() {
-        let mut lists = Vec::with_capacity(2);
-        for key in [format!("t{i}"), format!("m{i}")] {
-            match answers.remove(&key) {
-                Some(Ok(resp)) => {
-                    let body: Value = resp.json()?;
-                    let (mut ids, next) = parse_ids(&body).map_err(decode)?;
-                    rest(deps, auth, next, &mut ids).await?;
-                    lists.push(Some(ids));
-                }
-                // Deleted since the classes delta ran: its rows are left as they are (the
-                // classes delta's next full round archives the class).
-                Some(Err(e)) if e.is_not_found() => lists.push(None),
-                Some(Err(e)) => return Err(e),
-                None => return Err(GraphError::InvalidRequest(format!("no batch answer for class {c}"))),
-            }
-        }
-        if let [Some(teachers), Some(members)] = <[Option<Vec<String>>; 2]>::try_from(lists).unwrap_or([None, None]) {
+        let teachers = list(deps, auth, c, answers.remove(&format!("t{i}"))).await?;
+        let members = list(deps, auth, c, answers.remove(&format!("m{i}"))).await?;
+        if let (Some(teachers), Some(members)) = (teachers, members) {
             out.push(ClassMembers { class_id: c.clone(), people: people(teachers, members) });
         }
     }
     Ok(out)
 }
 
-struct MembersStream<'a> {
-    tenant: &'a SyncTenant,
+/// One of a class's lists from its `$batch` answer, whole; `None` when the class is gone (404:
+/// deleted since the classes delta ran; its rows stay until that delta's next full round
+/// archives the class).
+async fn list(
+    deps: &SyncDeps,
+    auth: &GraphAuth,
+    class: &str,
+    answer: Option<Result<edu_msgraph::BatchResponse, GraphError>>,
+) -> Result<Option<Vec<String>>, GraphError> {
+    match answer {
+        Some(Ok(resp)) => {
+            let body: Value = resp.json()?;
+            let (mut ids, next) = parse_ids(&body).map_err(decode)?;
+            rest(deps, auth, next, &mut ids).await?;
+            Ok(Some(ids))
+        }
+        Some(Err(e)) if e.is_not_found() => Ok(None),
+        Some(Err(e)) => Err(e),
+        None => Err(GraphError::InvalidRequest(format!("no batch answer for class {class}"))),
+    }
 }
 
-impl Stream for MembersStream<'_> {
+/// The round's classes: every active synced class, in id order (read once per run).
+struct MembersStream {
+    classes: Vec<String>,
+}
+
+impl Stream for MembersStream {
     type Items = Vec<ClassMembers>;
     type Counts = MemberCounts;
     const DELTA: bool = false;
@@ -183,11 +192,10 @@ impl Stream for MembersStream<'_> {
         cp: &Checkpoint,
     ) -> Result<Fetched<Self::Items>, GraphError> {
         // The checkpoint's "next link" is the last class of the last committed page.
-        let classes = store::classes_after(&deps.db, self.tenant.id, cp.next_link.as_deref(), CLASSES_PER_PAGE)
-            .await
-            .map_err(|e| GraphError::InvalidRequest(format!("reading the synced classes: {e}")))?;
-        let next_link = (classes.len() == CLASSES_PER_PAGE as usize).then(|| classes[classes.len() - 1].clone());
-        let items = if classes.is_empty() { Vec::new() } else { fetch_classes(deps, auth, &classes).await? };
+        let start = cp.next_link.as_deref().map_or(0, |last| self.classes.partition_point(|c| c.as_str() <= last));
+        let page = &self.classes[start..(start + CLASSES_PER_PAGE).min(self.classes.len())];
+        let next_link = (page.len() == CLASSES_PER_PAGE).then(|| page[page.len() - 1].clone());
+        let items = if page.is_empty() { Vec::new() } else { fetch_classes(deps, auth, page).await? };
         Ok(Fetched { len: items.len(), items, next_link, delta_link: None })
     }
 
@@ -217,7 +225,9 @@ pub(crate) async fn sync_members(
     report: &mut MembersReport,
 ) -> Result<(), SyncError> {
     let started = Instant::now();
-    let result = stream::run(deps, tenant, lease, &MembersStream { tenant }, |c| {
+    let mut classes = store::active_classes(&deps.db, tenant.id).await?;
+    classes.sort_unstable();
+    let result = stream::run(deps, tenant, lease, &MembersStream { classes }, |c| {
         report.counts.classes += c.classes;
         report.counts.memberships += c.memberships;
         report.counts.left += c.left;
